@@ -1,0 +1,72 @@
+# Ferry build.  `make` builds build/ferry; `make run` serves a demo from ./run;
+# `make test` runs every test (unit, integration, both again under ASan+UBSan,
+# then the fuzz targets for a bounded time).
+
+CC       ?= gcc
+BUILD    ?= build
+PKGS      = libevent libevent_openssl libevent_pthreads libunbound sqlite3 openssl libcrypt
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Isrc -MMD -MP \
+            -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_TIME ?= 30
+PYTEST    = /usr/bin/python3 -m pytest
+
+LIB_SRC   = $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+DEPS_OK   = $(BUILD)/.deps-ok
+
+.PHONY: all run test unit integration asan fuzz clean deps
+all: $(BUILD)/ferry
+
+$(DEPS_OK):
+	@scripts/install-deps
+	@mkdir -p $(BUILD) && touch $@
+
+deps: $(DEPS_OK)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libferry.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ferry: $(BUILD)/obj/src/main.o $(BUILD)/libferry.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libferry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libferry.a $(LDLIBS)
+
+run: $(BUILD)/ferry
+	@scripts/run-demo $(BUILD)/ferry
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+integration: $(BUILD)/ferry
+	FERRY_BIN=$(abspath $(BUILD)/ferry) $(PYTEST) -q -p no:cacheprovider tests/integration
+
+# The same unit and integration suites on an AddressSanitizer+UBSan build.
+asan: | $(DEPS_OK)
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" unit integration
+
+# libFuzzer targets, each run for FUZZ_TIME seconds; any finding fails.
+fuzz: | $(DEPS_OK)
+	@scripts/run-fuzz $(FUZZ_TIME) $(FUZZ_SRC)
+
+test: $(DEPS_OK)
+	$(MAKE) unit integration
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) asan
+	$(MAKE) fuzz
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

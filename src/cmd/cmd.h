@@ -1,0 +1,47 @@
+/* Command-line subcommands: `ferry [-c FILE] COMMAND ...` in the manner
+ * of git.  Each cmd_<name>() returns the exit status: 0 success, 1
+ * failure, 2 usage error, with one clear line on stderr for 1 and 2.
+ * Output is for people by default and JSON with --json. */
+#ifndef FERRY_CMD_H
+#define FERRY_CMD_H
+#include <stdbool.h>
+
+#include "conf/conf.h"
+
+struct store;
+
+struct cli {
+	const char *conf_path;	/* resolved: -c, $FERRY_CONF or default */
+	struct conf conf;
+	bool conf_loaded;
+	const char *prog;	/* "ferry" */
+};
+
+/* Loads the configuration once; on error prints it and returns -1. */
+int cli_load_conf(struct cli *cli);
+/* Loads the configuration, creates state_dir, drops privileges to run_as
+ * when root (as the server does), opens the store.  -1 after printing. */
+int cli_open_store(struct cli *cli, struct store **sp);
+/* Print "ferry: <message>" to stderr and return 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "usage: ferry <text>" to stderr and return 2. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads a password: first line of stdin when it is not a terminal, else
+ * prompts twice on the terminal without echo.  0 (dst filled) or -1 after
+ * printing why. */
+int cli_read_password(char *dst, size_t size);
+/* Writes s as a JSON string literal (with quotes) to stdout. */
+void cli_json_str(const char *s);
+/* True when argv[i] for some i is "--json" (and removes it). */
+bool cli_take_flag(int *argc, char **argv, const char *flag);
+
+int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_reload(struct cli *cli, int argc, char **argv);
+int cmd_stop(struct cli *cli, int argc, char **argv);
+int cmd_domain(struct cli *cli, int argc, char **argv);
+int cmd_user(struct cli *cli, int argc, char **argv);
+int cmd_alias(struct cli *cli, int argc, char **argv);
+int cmd_queue(struct cli *cli, int argc, char **argv);
+int cmd_version(struct cli *cli, int argc, char **argv);
+
+#endif

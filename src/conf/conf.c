@@ -1,0 +1,433 @@
+/* The configuration file parser: `key = value`, '#' comments (a '#' that
+ * starts a line or follows white space), lists comma-separated.  A table
+ * maps each key to a typed setter, so an unknown key or a bad value is
+ * reported as "FILE:LINE: reason" and nothing is half-applied: callers
+ * parse into a fresh struct and swap it in only on success. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "lib/fbuf.h"
+#include "lib/fsio.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+
+#define CONF_FILE_MAX (1024 * 1024)
+
+struct conf_key {
+	const char *name;
+	int (*set)(struct conf *c, const struct conf_key *k, char *v,
+	    const char **why_r);
+	size_t off;
+	uint64_t min, max;
+};
+
+#define FIELD(f) offsetof(struct conf, f)
+#define AT(c, k, type) ((type *)(void *)((char *)(c) + (k)->off))
+
+static int
+conf_set_string(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	size_t size = (size_t)k->max;
+
+	if (str_lcpy(AT(c, k, char), v, size) >= size) {
+		*why_r = "value too long";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_set_hostname(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > CONF_HOST_MAX || strspn(v,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+	    != n || v[0] == '.' || v[0] == '-' || strstr(v, "..") != NULL) {
+		*why_r = "not a valid host name";
+		return -1;
+	}
+	str_lcpy(c->hostname, v, sizeof(c->hostname));
+	return 0;
+}
+
+static int
+conf_set_path(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	if (v[0] != '/' && v[0] != '.') {
+		*why_r = "must be a path (absolute, or relative starting with .)";
+		return -1;
+	}
+	return conf_set_string(c, k, v, why_r);
+}
+
+static int
+conf_set_uint(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	uint64_t n;
+
+	if (str_parse_uint(v, k->min, k->max, &n) < 0) {
+		static __thread char why[96];
+
+		snprintf(why, sizeof(why), "expected a number from %llu to %llu",
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+		*why_r = why;
+		return -1;
+	}
+	*AT(c, k, unsigned) = (unsigned)n;
+	return 0;
+}
+
+static int
+conf_set_size(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	if (str_parse_size(v, AT(c, k, uint64_t)) < 0) {
+		*why_r = "expected a size such as 4096, 512K, 50M or 1G";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_set_duration(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	uint64_t s;
+
+	if (str_parse_duration(v, &s) < 0 || s < k->min || s > k->max) {
+		*why_r = "expected a duration such as 30s, 5m, 4h or 5d";
+		return -1;
+	}
+	*AT(c, k, uint64_t) = s;
+	return 0;
+}
+
+static int
+conf_set_bool(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	if (str_ieq(v, "yes") || str_ieq(v, "true") || strcmp(v, "1") == 0)
+		*AT(c, k, bool) = true;
+	else if (str_ieq(v, "no") || str_ieq(v, "false") || strcmp(v, "0") == 0)
+		*AT(c, k, bool) = false;
+	else {
+		*why_r = "expected yes or no";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_set_log_level(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	int l = log_level_parse(v);
+
+	if (l < 0) {
+		*why_r = "expected debug, info, warn or error";
+		return -1;
+	}
+	c->log_level = l;
+	return 0;
+}
+
+static int
+conf_set_cidrs(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	static __thread char why[128];
+	struct cidr_list *l = AT(c, k, struct cidr_list);
+	const char *bad;
+
+	cidr_list_free(l);
+	if (cidr_list_parse(l, v, &bad) < 0) {
+		snprintf(why, sizeof(why), "not a network address: %s", bad);
+		*why_r = why;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_set_listen(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	static __thread char why[128];
+	struct conf_listen_list *l = AT(c, k, struct conf_listen_list);
+	char *save = NULL, *tok;
+	struct conf_listen one;
+
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+	for (tok = strtok_r(v, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (conf_listen_parse(tok, &one) < 0) {
+			snprintf(why, sizeof(why),
+			    "expected HOST:PORT, not \"%.64s\"", tok);
+			*why_r = why;
+			return -1;
+		}
+		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+		l->v[l->n++] = one;
+	}
+	return 0;
+}
+
+static const struct conf_key conf_keys[] = {
+	{ "hostname", conf_set_hostname, 0, 0, 0 },
+	{ "state_dir", conf_set_path, FIELD(state_dir), 0, PATH_MAX },
+	{ "run_as", conf_set_string, FIELD(run_as), 0, 64 },
+	{ "log_file", conf_set_path, FIELD(log_file), 0, PATH_MAX },
+	{ "log_level", conf_set_log_level, 0, 0, 0 },
+	{ "smtp_listen", conf_set_listen, FIELD(smtp_listen), 0, 0 },
+	{ "relay_networks", conf_set_cidrs, FIELD(relay_networks), 0, 0 },
+	{ "message_size_limit", conf_set_size, FIELD(message_size_limit), 0, 0 },
+	{ "max_recipients", conf_set_uint, FIELD(max_recipients), 1, 100000 },
+	{ "max_connections", conf_set_uint, FIELD(max_connections), 1, 1000000 },
+	{ "max_connections_per_ip", conf_set_uint,
+	    FIELD(max_connections_per_ip), 1, 1000000 },
+	{ "smtp_max_errors", conf_set_uint, FIELD(smtp_max_errors), 1, 1000 },
+	{ "smtp_max_line", conf_set_uint, FIELD(smtp_max_line), 512, 4096 },
+	{ "smtp_max_text_line", conf_set_uint, FIELD(smtp_max_text_line),
+	    1000, 1000000 },
+	{ "smtp_timeout", conf_set_duration, FIELD(smtp_timeout), 1, 86400 },
+	{ "smtp_data_timeout", conf_set_duration, FIELD(smtp_data_timeout),
+	    1, 86400 },
+	{ "smtp_greeting_delay", conf_set_duration, FIELD(smtp_greeting_delay),
+	    0, 60 },
+	{ "local_part_case_sensitive", conf_set_bool,
+	    FIELD(local_part_case_sensitive), 0, 0 },
+	{ "recipient_delimiter", conf_set_string, FIELD(recipient_delimiter),
+	    0, 8 },
+	{ "queue_workers", conf_set_uint, FIELD(queue_workers), 1, 256 },
+	{ "queue_lifetime", conf_set_duration, FIELD(queue_lifetime), 1,
+	    365 * 86400 },
+	{ "retry_min", conf_set_duration, FIELD(retry_min), 1, 86400 },
+	{ "retry_max", conf_set_duration, FIELD(retry_max), 1, 7 * 86400 },
+};
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (gethostname(c->hostname, sizeof(c->hostname) - 1) != 0 ||
+	    c->hostname[0] == '\0')
+		str_lcpy(c->hostname, "localhost", sizeof(c->hostname));
+	str_lcpy(c->state_dir, "/var/lib/ferry", sizeof(c->state_dir));
+	c->log_level = LOG_LVL_INFO;
+	c->message_size_limit = 50 * 1024 * 1024;
+	c->max_recipients = 100;
+	c->max_connections = 1000;
+	c->max_connections_per_ip = 20;
+	c->smtp_max_errors = 10;
+	c->smtp_max_line = 512;
+	c->smtp_max_text_line = 1000;
+	c->smtp_timeout = 300;		/* RFC 5321 4.5.3.2.7 */
+	c->smtp_data_timeout = 600;	/* RFC 5321 4.5.3.2.5-6 */
+	c->smtp_greeting_delay = 1;
+	str_lcpy(c->recipient_delimiter, "+", sizeof(c->recipient_delimiter));
+	c->queue_workers = 4;
+	c->queue_lifetime = 5 * 86400;
+	c->retry_min = 300;
+	c->retry_max = 4 * 3600;
+}
+
+static const struct conf_key *
+conf_key_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+/* Strips a comment: '#' at the start or after white space. */
+static void
+conf_strip_comment(char *line)
+{
+	for (char *p = line; *p != '\0'; p++)
+		if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+}
+
+static int
+conf_parse_line(struct conf *c, char *line, const char **why_r)
+{
+	static __thread char why[128];
+	const struct conf_key *k;
+	char *eq, *key, *val;
+
+	conf_strip_comment(line);
+	key = str_trim(line);
+	if (*key == '\0')
+		return 0;
+	if ((eq = strchr(key, '=')) == NULL) {
+		*why_r = "expected \"key = value\"";
+		return -1;
+	}
+	*eq = '\0';
+	key = str_trim(key);
+	val = str_trim(eq + 1);
+	if ((k = conf_key_find(key)) == NULL) {
+		snprintf(why, sizeof(why), "unknown key \"%.64s\"", key);
+		*why_r = why;
+		return -1;
+	}
+	if (k->set(c, k, val, why_r) < 0) {
+		snprintf(why, sizeof(why), "%s: %s", k->name, *why_r);
+		*why_r = why;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_check(struct conf *c, const char **why_r)
+{
+	if (c->state_dir[0] == '\0') {
+		*why_r = "state_dir must be set";
+		return -1;
+	}
+	if (c->retry_min > c->retry_max) {
+		*why_r = "retry_min is larger than retry_max";
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_parse(struct conf *c, const char *name, const char *text, size_t len,
+    const char **error_r)
+{
+	static __thread char err[PATH_MAX + 256];
+	const char *why = NULL, *p = text, *end = text + len, *nl;
+	unsigned lineno = 0;
+	char line[8192];
+
+	while (p < end) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		if ((size_t)(nl - p) >= sizeof(line))
+			why = "line too long";
+		else if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
+			why = "NUL byte in line";
+		else {
+			memcpy(line, p, (size_t)(nl - p));
+			line[nl - p] = '\0';
+			if (conf_parse_line(c, line, &why) == 0)
+				why = NULL;
+		}
+		if (why != NULL) {
+			snprintf(err, sizeof(err), "%s:%u: %s", name, lineno, why);
+			*error_r = err;
+			return -1;
+		}
+		p = nl + 1;
+	}
+	if (conf_check(c, &why) < 0) {
+		snprintf(err, sizeof(err), "%s: %s", name, why);
+		*error_r = err;
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, const char **error_r)
+{
+	static __thread char err[PATH_MAX + 128];
+	struct fbuf b;
+	int r;
+
+	fbuf_init(&b, 0);
+	if (fsio_read_file(path, &b, CONF_FILE_MAX) < 0) {
+		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+		*error_r = err;
+		fbuf_release(&b);
+		return -1;
+	}
+	str_lcpy(c->path, path, sizeof(c->path));
+	r = conf_parse(c, path, fbuf_str(&b), b.len, error_r);
+	fbuf_release(&b);
+	return r;
+}
+
+void
+conf_free(struct conf *c)
+{
+	free(c->smtp_listen.v);
+	c->smtp_listen.v = NULL;
+	c->smtp_listen.n = 0;
+	cidr_list_free(&c->relay_networks);
+}
+
+const char *
+conf_path(const char *opt)
+{
+	const char *env;
+
+	if (opt != NULL)
+		return opt;
+	env = getenv("FERRY_CONF");
+	if (env != NULL && *env != '\0')
+		return env;
+	return CONF_DEFAULT_PATH;
+}
+
+int
+conf_listen_parse(const char *s, struct conf_listen *l)
+{
+	const char *colon, *host = s;
+	size_t hlen;
+	uint64_t port;
+
+	memset(l, 0, sizeof(*l));
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		host = s + 1;
+		hlen = (size_t)(rb - host);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen >= sizeof(l->host) ||
+	    str_parse_uint(colon + 1, 1, 65535, &port) < 0)
+		return -1;
+	memcpy(l->host, host, hlen);
+	l->host[hlen] = '\0';
+	if (l->host[0] == '\0')
+		str_lcpy(l->host, "0.0.0.0", sizeof(l->host));
+	snprintf(l->port, sizeof(l->port), "%u", (unsigned)port);
+	return 0;
+}
+
+int
+conf_state_path(const struct conf *c, char *dst, size_t size, const char *rel)
+{
+	if ((size_t)snprintf(dst, size, "%s/%s", c->state_dir, rel) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* The per-process environment: each process has exactly one struct
+ * ferry_env and no other mutable globals (STYLE.md "Memory ownership"). */
+#ifndef FERRY_FERRY_H
+#define FERRY_FERRY_H
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "conf/conf.h"
+
+#define FERRY_VERSION "0.1.0"
+
+struct event_base;
+struct store;
+struct workpool;
+
+struct ferry_listener {
+	int fd;
+	char kind[16];			/* "smtp" (later "submission", ...) */
+	char addr[80];			/* as configured, for logs */
+};
+
+struct ferry_env {
+	struct conf *conf;
+	const char *role;		/* "serve", "smtpd", "queue", "cli" */
+	struct event_base *base;
+	struct store *store;
+	struct workpool *pool;
+	struct ferry_listener *listeners;	/* inherited from the supervisor */
+	size_t nlisteners;
+	bool stopping;
+};
+
+/* Paths inside state_dir: spool/, mail/, ferry.db, ferry.pid, queue.sock */
+#define FERRY_SPOOL_DIR "spool"
+#define FERRY_MAIL_DIR "mail"
+#define FERRY_DB_FILE "ferry.db"
+#define FERRY_PID_FILE "ferry.pid"
+#define FERRY_QUEUE_SOCK "queue.sock"
+
+/* Role entry points, called in the forked child after privileges are
+ * dropped; they return the process exit status. */
+int smtpd_main(struct ferry_env *env);
+int queue_main(struct ferry_env *env);
+
+#endif

@@ -1,0 +1,146 @@
+/* Growable byte buffer (VSTRING/sds in spirit): overflow-checked growth,
+ * a hard per-buffer maximum for data that comes from peers, and a NUL kept
+ * after the last byte so the contents can be handed to C string APIs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/fbuf.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+
+void
+fbuf_init(struct fbuf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->max = max;
+}
+
+static void
+fbuf_reserve(struct fbuf *b, size_t need)
+{
+	size_t want;
+
+	if (need < b->cap)
+		return;
+	want = b->cap ? b->cap : 64;
+	while (want <= need) {
+		if (__builtin_mul_overflow(want, 2, &want))
+			log_fatalx("fbuf size overflow");
+	}
+	b->data = xreallocarray(b->data, want, 1);
+	b->cap = want;
+}
+
+int
+fbuf_add(struct fbuf *b, const void *p, size_t n)
+{
+	size_t need;
+
+	if (__builtin_add_overflow(b->len, n, &need) ||
+	    (b->max != 0 && need > b->max)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	fbuf_reserve(b, need);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len = need;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+fbuf_adds(struct fbuf *b, const char *s)
+{
+	return fbuf_add(b, s, strlen(s));
+}
+
+int
+fbuf_addc(struct fbuf *b, char c)
+{
+	return fbuf_add(b, &c, 1);
+}
+
+int
+fbuf_vaddf(struct fbuf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+	size_t need;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return -1;
+	if (__builtin_add_overflow(b->len, (size_t)n, &need) ||
+	    (b->max != 0 && need > b->max)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	fbuf_reserve(b, need);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len = need;
+	return 0;
+}
+
+int
+fbuf_addf(struct fbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = fbuf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void
+fbuf_consume(struct fbuf *b, size_t n)
+{
+	if (n >= b->len) {
+		fbuf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+void
+fbuf_reset(struct fbuf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+fbuf_release(struct fbuf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+fbuf_steal(struct fbuf *b)
+{
+	char *p = b->data;
+
+	if (p == NULL)
+		p = xstrdup("");
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+const char *
+fbuf_str(const struct fbuf *b)
+{
+	return b->data != NULL ? b->data : "";
+}

@@ -1,0 +1,36 @@
+/* struct fbuf: a growable, binary-safe byte buffer that is always
+ * NUL-terminated (data[len] == '\0' after every call).  `max` is the
+ * protocol limit for peer-driven data: reaching it is a recoverable -1 with
+ * errno EMSGSIZE; running out of memory is fatal.  Never keep a pointer to
+ * `data` across a call that may grow the buffer. */
+#ifndef FERRY_FBUF_H
+#define FERRY_FBUF_H
+#include <stdarg.h>
+#include <stddef.h>
+
+struct fbuf {
+	char *data;
+	size_t len, cap, max;
+};
+
+/* max = 0: no limit.  Allocates nothing until the first add. */
+void fbuf_init(struct fbuf *b, size_t max);
+/* 0, or -1 with errno EMSGSIZE when len + n would exceed max (b unchanged). */
+int fbuf_add(struct fbuf *b, const void *p, size_t n);
+int fbuf_adds(struct fbuf *b, const char *s);
+int fbuf_addc(struct fbuf *b, char c);
+int fbuf_addf(struct fbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int fbuf_vaddf(struct fbuf *b, const char *fmt, va_list ap);
+/* Drop the first n bytes (n <= len). */
+void fbuf_consume(struct fbuf *b, size_t n);
+/* len = 0, keeps the allocation. */
+void fbuf_reset(struct fbuf *b);
+/* Frees the allocation; b may be reused after fbuf_init(). */
+void fbuf_release(struct fbuf *b);
+/* Hands the allocation to the caller (never NULL) and resets b. */
+char *fbuf_steal(struct fbuf *b);
+/* Always returns a NUL-terminated string, "" when empty. */
+const char *fbuf_str(const struct fbuf *b);
+
+#endif

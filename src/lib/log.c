@@ -1,0 +1,189 @@
+/* Line-oriented key=value logging to stderr and an optional file.  Each
+ * line is written with a single write(2) so lines from several roles that
+ * share stderr do not interleave.  No mutable state but the settings made
+ * at start-up (role, level, file descriptor). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fbuf.h"
+#include "lib/log.h"
+
+static char log_role[16] = "ferry";
+static enum log_level log_min = LOG_LVL_INFO;
+static int log_fd = -1;
+
+void
+log_init(const char *role, enum log_level level)
+{
+	snprintf(log_role, sizeof(log_role), "%s", role);
+	log_min = level;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_min = level;
+}
+
+int
+log_level_parse(const char *s)
+{
+	if (strcmp(s, "debug") == 0)
+		return LOG_LVL_DEBUG;
+	if (strcmp(s, "info") == 0)
+		return LOG_LVL_INFO;
+	if (strcmp(s, "warn") == 0 || strcmp(s, "warning") == 0)
+		return LOG_LVL_WARN;
+	if (strcmp(s, "error") == 0 || strcmp(s, "err") == 0)
+		return LOG_LVL_ERR;
+	return -1;
+}
+
+int
+log_set_file(const char *path)
+{
+	int fd = -1;
+
+	if (path != NULL) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd == -1)
+			return -1;
+	}
+	if (log_fd != -1)
+		close(log_fd);
+	log_fd = fd;
+	return 0;
+}
+
+static void
+log_write(enum log_level lvl, int errnum, const char *fmt, va_list ap)
+{
+	static const char *prefix[] = { "debug: ", "", "warning: ", "error: " };
+	char line[8192], ts[32];
+	struct timeval tv;
+	struct tm tm;
+	int n, m;
+
+	if (lvl < log_min)
+		return;
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s.%03dZ %s[%d]: %s", ts,
+	    (int)(tv.tv_usec / 1000), log_role, (int)getpid(), prefix[lvl]);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if ((size_t)n > sizeof(line) - 80)
+		n = sizeof(line) - 80;
+	if (errnum != 0)
+		n += snprintf(line + n, sizeof(line) - (size_t)n - 2,
+		    " error=\"%s\"", strerror(errnum));
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
+	if (log_fd != -1 && write(log_fd, line, (size_t)n) < 0) {
+		/* likewise */
+	}
+}
+
+#define LOG_BODY(lvl, errnum)                 \
+	do {                                  \
+		int saved = errno;            \
+		va_list ap;                   \
+		va_start(ap, fmt);            \
+		log_write(lvl, errnum, fmt, ap); \
+		va_end(ap);                   \
+		errno = saved;                \
+	} while (0)
+
+void log_debug(const char *fmt, ...) { LOG_BODY(LOG_LVL_DEBUG, 0); }
+void log_info(const char *fmt, ...) { LOG_BODY(LOG_LVL_INFO, 0); }
+void log_warn(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, errno); }
+void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, 0); }
+void log_err(const char *fmt, ...) { LOG_BODY(LOG_LVL_ERR, errno); }
+void log_errx(const char *fmt, ...) { LOG_BODY(LOG_LVL_ERR, 0); }
+
+void
+log_fatal(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERR, errno);
+	exit(1);
+}
+
+void
+log_fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERR, 0);
+	exit(1);
+}
+
+void
+log_panic(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERR, 0);
+	abort();
+}
+
+void
+log_quote(struct fbuf *b, const char *s, size_t len, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, n = len;
+	int quote = (len == 0);
+
+	if (cap == 0)
+		cap = 200;
+	if (n > cap)
+		n = cap;
+	for (i = 0; i < n && !quote; i++)
+		if (s[i] == ' ' || s[i] == '"' || s[i] == '=')
+			quote = 1;
+	if (quote)
+		fbuf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\r')
+			fbuf_adds(b, "\\r");
+		else if (c == '\n')
+			fbuf_adds(b, "\\n");
+		else if (c == '"' || c == '\\') {
+			fbuf_addc(b, '\\');
+			fbuf_addc(b, (char)c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+			fbuf_add(b, e, 4);
+		} else
+			fbuf_addc(b, (char)c);
+	}
+	if (len > n)
+		fbuf_adds(b, "...");
+	if (quote)
+		fbuf_addc(b, '"');
+}
+
+const char *
+log_q(const char *s)
+{
+	static __thread char out[1024];
+	struct fbuf b;
+	size_t n;
+
+	fbuf_init(&b, 0);
+	log_quote(&b, s ? s : "", s ? strlen(s) : 0, 200);
+	n = b.len < sizeof(out) - 1 ? b.len : sizeof(out) - 1;
+	memcpy(out, fbuf_str(&b), n);
+	out[n] = '\0';
+	fbuf_release(&b);
+	return out;
+}

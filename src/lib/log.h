@@ -1,0 +1,44 @@
+/* Logging: one event per line, "<id> <module> <event> key=value ...",
+ * written to stderr (and to a log file when one is set) with a UTC
+ * timestamp and the role name in front.  The *x variants omit strerror. */
+#ifndef FERRY_LOG_H
+#define FERRY_LOG_H
+#include <stddef.h>
+
+enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERR };
+
+struct fbuf;
+
+/* role: short process name ("serve", "smtpd", "queue", "ferry"). */
+void log_init(const char *role, enum log_level level);
+void log_set_level(enum log_level level);
+/* Parses "debug", "info", "warn", "error"; -1 when unknown. */
+int log_level_parse(const char *s);
+/* Also append every line to this file (NULL: stop).  0 or -1 (errno). */
+int log_set_file(const char *path);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log and exit(1): only for setup failures. */
+void log_fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void log_fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+/* Broken invariant: log and abort(). */
+void log_panic(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/* Append `len` bytes of peer data to b as a log value: control and
+ * non-ASCII bytes escaped (\r \n \xHH), double-quoted when it contains
+ * a space, '"', '=' or is empty.  Output is capped at `cap` input bytes
+ * (then "..." is added); 0 means 200. */
+void log_quote(struct fbuf *b, const char *s, size_t len, size_t cap);
+/* Convenience: quote a C string into a static per-thread buffer that
+ * stays valid until the next call in the same thread. */
+const char *log_q(const char *s);
+
+#endif

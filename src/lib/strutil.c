@@ -1,0 +1,121 @@
+/* String helpers: bounded copy, ASCII case, and the size/duration syntax
+ * used by the configuration file and the command line ("50M", "5d"). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/strutil.h"
+
+size_t
+str_lcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+char *
+str_lower(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+bool
+str_ieq(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+char *
+str_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+str_parse_suffixed(const char *s, const char *suffixes,
+    const uint64_t *mult, uint64_t *r)
+{
+	char *end;
+	unsigned long long v;
+	const char *p;
+	uint64_t m = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		p = strchr(suffixes, tolower((unsigned char)*end));
+		if (p == NULL || end[1] != '\0')
+			return -1;
+		m = mult[p - suffixes];
+	}
+	if (__builtin_mul_overflow((uint64_t)v, m, r))
+		return -1;
+	return 0;
+}
+
+int
+str_parse_size(const char *s, uint64_t *r)
+{
+	static const uint64_t mult[] = { 1, 1024, 1024 * 1024,
+		1024ULL * 1024 * 1024 };
+
+	return str_parse_suffixed(s, "bkmg", mult, r);
+}
+
+int
+str_parse_duration(const char *s, uint64_t *seconds_r)
+{
+	static const uint64_t mult[] = { 1, 60, 3600, 86400, 604800 };
+
+	return str_parse_suffixed(s, "smhdw", mult, seconds_r);
+}
+
+int
+str_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *r)
+{
+	uint64_t v;
+	static const uint64_t one[] = { 1 };
+
+	if (str_parse_suffixed(s, "", one, &v) < 0 || v < min || v > max)
+		return -1;
+	*r = v;
+	return 0;
+}
+
+void
+str_format_size(char *dst, size_t size, uint64_t v)
+{
+	if (v != 0 && v % (1024ULL * 1024 * 1024) == 0)
+		snprintf(dst, size, "%lluG", (unsigned long long)(v >> 30));
+	else if (v != 0 && v % (1024 * 1024) == 0)
+		snprintf(dst, size, "%lluM", (unsigned long long)(v >> 20));
+	else if (v != 0 && v % 1024 == 0)
+		snprintf(dst, size, "%lluK", (unsigned long long)(v >> 10));
+	else
+		snprintf(dst, size, "%llu", (unsigned long long)v);
+}

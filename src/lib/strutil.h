@@ -1,0 +1,25 @@
+/* Small string helpers that glibc lacks or gets wrong for us. */
+#ifndef FERRY_STRUTIL_H
+#define FERRY_STRUTIL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* BSD strlcpy: copies at most size-1 bytes, always terminates (size > 0),
+ * returns strlen(src); truncation when the result >= size. */
+size_t str_lcpy(char *dst, const char *src, size_t size);
+/* ASCII lower-casing in place; returns s. */
+char *str_lower(char *s);
+bool str_ieq(const char *a, const char *b);
+/* Trim ASCII white space at both ends in place; returns the new start. */
+char *str_trim(char *s);
+/* "50M", "512K", "1G", "1000": 0 or -1.  Binary multiples (M = 1048576). */
+int str_parse_size(const char *s, uint64_t *r);
+/* "30s", "5m", "2h", "5d", "90" (seconds): 0 or -1. */
+int str_parse_duration(const char *s, uint64_t *seconds_r);
+/* Unsigned decimal that fits in [min, max]: 0 or -1. */
+int str_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *r);
+/* Human form of a size for messages: "50M", "4096". */
+void str_format_size(char *dst, size_t size, uint64_t v);
+
+#endif

@@ -1,0 +1,24 @@
+/* A small pool of worker threads for blocking work (fsync, SQLite writes,
+ * Maildir writes) owned by one event loop.  work() runs on a worker
+ * thread; done() then runs on the loop's thread, never inline from
+ * workpool_submit().  A job cannot be cancelled once submitted: its owner
+ * must keep `arg` alive until done() has run (mark it dead and free it
+ * there). */
+#ifndef FERRY_WORKPOOL_H
+#define FERRY_WORKPOOL_H
+
+struct event_base;
+struct workpool;
+
+typedef void workpool_work_cb(void *arg);
+typedef void workpool_done_cb(void *arg);
+
+struct workpool *workpool_create(struct event_base *base, unsigned nthreads);
+void workpool_submit(struct workpool *pool, workpool_work_cb *work,
+    workpool_done_cb *done, void *arg);
+/* Jobs submitted and not yet completed (for shutdown waits). */
+unsigned workpool_pending(const struct workpool *pool);
+/* Waits for queued jobs to finish (their done() runs), then frees. */
+void workpool_free(struct workpool **poolp);
+
+#endif

@@ -1,0 +1,30 @@
+/* Maildir++ mailboxes at state_dir/mail/DOMAIN/USER/ (lower-case):
+ * tmp/ new/ cur/, ".Folder" subfolders, and the `maildirsize` quota file
+ * (Maildir++ quota: first line "<bytes>S", then "<bytes> <count>" lines),
+ * compatible with Dovecot and Courier tools.  Delivery writes tmp/, fsyncs,
+ * links/renames into new/ with a unique name, fsyncs new/, then appends
+ * to maildirsize.  Blocking: worker threads only. */
+#ifndef FERRY_MAILDIR_H
+#define FERRY_MAILDIR_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Path of a user's Maildir: state_dir/mail/<domain>/<local>. 0 or -1. */
+int maildir_path(const char *state_dir, const char *address, char *dst,
+    size_t size);
+/* Creates the Maildir (tmp, new, cur) if missing; 0 or -1. */
+int maildir_create(const char *path);
+/* Current usage from maildirsize (0/0 if the file is absent; recomputed
+ * from the directories when the file is missing but mail exists).
+ * 0 or -1. */
+int maildir_quota_usage(const char *path, uint64_t *bytes_r,
+    uint64_t *count_r);
+/* Delivers one message: `prefix` (headers added at delivery, may be
+ * empty) then the content of file src_fd from offset 0.  quota: the
+ * user's limit in bytes (0 = none; -1 with errno EDQUOT when over it),
+ * written as the maildirsize header.  On success the new file's name is
+ * copied to name_r (may be NULL).  0 or -1 with errno. */
+int maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
+    int src_fd, uint64_t quota, char *name_r, size_t name_size);
+
+#endif

@@ -1,0 +1,69 @@
+/* ferry: argv dispatch only.  `ferry [-c FILE] COMMAND [ARGS...]`. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "lib/log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	const char *help;
+} commands[] = {
+	{ "serve", cmd_serve, "serve              run the server in the foreground" },
+	{ "reload", cmd_reload, "reload             reread the configuration (SIGHUP)" },
+	{ "stop", cmd_stop, "stop               stop the running server" },
+	{ "domain", cmd_domain, "domain add|del|list DOMAIN" },
+	{ "user", cmd_user, "user add|del|list|passwd|quota ADDRESS [--quota SIZE]" },
+	{ "alias", cmd_alias, "alias add|del|list ADDRESS [TARGET,...]" },
+	{ "queue", cmd_queue, "queue list [--json]|show ID|delete ID" },
+	{ "version", cmd_version, "version" },
+};
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: ferry [-c FILE] COMMAND [ARGS...]\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  %s\n", commands[i].help);
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli;
+	const char *conf_opt = NULL;
+	int i = 1;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.prog = "ferry";
+	log_init("ferry", LOG_LVL_INFO);
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			conf_opt = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2] != '\0') {
+			conf_opt = argv[i] + 2;
+			i++;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage();
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			return cmd_version(&cli, 0, NULL);
+		} else {
+			fprintf(stderr, "ferry: unknown option %s\n", argv[i]);
+			return usage();
+		}
+	}
+	if (i >= argc)
+		return usage();
+	cli.conf_path = conf_path(conf_opt);
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(argv[i], commands[k].name) == 0)
+			return commands[k].fn(&cli, argc - i, argv + i);
+	fprintf(stderr, "ferry: unknown command %s\n", argv[i]);
+	return usage();
+}

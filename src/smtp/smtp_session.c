@@ -1,0 +1,732 @@
+/* One SMTP server session (RFC 5321): the state machine, the command
+ * table and the I/O edge.  Input is processed from the bufferevent's
+ * buffer line by line (or as DATA/BDAT content); replies are queued and
+ * flushed when the input is drained, which answers pipelined commands
+ * in order with few writes (RFC 2920).  While the commit of a message runs
+ * on a worker thread the session is `busy`: reading stops and resumes
+ * when the reply is queued.  Policy checks beyond relay control and
+ * recipient validity come with the check pipeline (src/policy/). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "lib/cidr.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "mailbox/maildir.h"
+#include "smtp/smtp_parser.h"
+#include "smtp/smtpd_private.h"
+#include "store/resolve.h"
+#include "store/store.h"
+
+#define SMTP_OUTPUT_HIGH (256 * 1024)	/* stop reading past this backlog */
+#define SMTP_INPUT_HIGH (256 * 1024)	/* read high-watermark */
+
+#define ST(x) (1u << SMTP_STATE_##x)
+#define ST_ANY (ST(HELO) | ST(READY) | ST(MAIL) | ST(RCPT))
+
+struct smtp_cmd_def {
+	enum smtp_cmd cmd;
+	unsigned states;
+	const char *bad_state_reply;
+	void (*exec)(struct smtp_session *, struct smtp_command *);
+};
+
+static void smtp_session_process(struct smtp_session *s);
+static void smtp_session_close(struct smtp_session *s);
+
+void
+smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fbuf_vaddf(&s->replies, fmt, ap);
+	va_end(ap);
+	fbuf_add(&s->replies, "\r\n", 2);
+}
+
+static void
+smtp_session_flush(struct smtp_session *s)
+{
+	if (s->replies.len == 0)
+		return;
+	bufferevent_write(s->bev, s->replies.data, s->replies.len);
+	fbuf_reset(&s->replies);
+}
+
+static void
+smtp_enter_state(struct smtp_session *s, enum smtp_state st)
+{
+	static const char *names[] = { "greeting", "helo", "ready", "mail",
+		"rcpt", "data", "bdat", "quit" };
+
+	if (s->state != st)
+		log_debug("%s smtp state from=%s to=%s", s->id, names[s->state],
+		    names[st]);
+	s->state = st;
+}
+
+/* Counts a protocol error; past smtp_max_errors the session ends. */
+static void
+smtp_session_error(struct smtp_session *s)
+{
+	if (++s->errors < s->srv->conf->smtp_max_errors)
+		return;
+	log_info("%s smtp reject stage=session code=421 reason=\"too many "
+	    "errors\" errors=%u", s->id, s->errors);
+	smtp_session_reply(s, "421 4.7.0 %s Too many errors, closing "
+	    "connection", s->srv->conf->hostname);
+	smtp_session_close(s);
+}
+
+static void
+smtp_session_reset_tx(struct smtp_session *s)
+{
+	smtp_tx_free(&s->tx);
+	if (s->state != SMTP_STATE_HELO && s->state != SMTP_STATE_GREETING)
+		smtp_enter_state(s, SMTP_STATE_READY);
+}
+
+static bool
+smtp_helo_valid(const char *arg)
+{
+	size_t n = strlen(arg);
+
+	if (n == 0 || n > SMTP_ADDR_DOMAIN_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)arg; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static void
+smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd)
+{
+	const struct conf *c = s->srv->conf;
+
+	if (!smtp_helo_valid(cmd->arg)) {
+		smtp_session_reply(s, "501 5.5.4 Syntax: %s hostname",
+		    cmd->cmd == SMTP_CMD_EHLO ? "EHLO" : "HELO");
+		smtp_session_error(s);
+		return;
+	}
+	smtp_tx_free(&s->tx);
+	snprintf(s->helo, sizeof(s->helo), "%s", cmd->arg);
+	s->esmtp = (cmd->cmd == SMTP_CMD_EHLO);
+	smtp_enter_state(s, SMTP_STATE_READY);
+	if (!s->esmtp) {
+		smtp_session_reply(s, "250 %s", c->hostname);
+		return;
+	}
+	smtp_session_reply(s, "250-%s Hello %s [%s]", c->hostname, s->helo,
+	    s->addr);
+	smtp_session_reply(s, "250-PIPELINING");
+	smtp_session_reply(s, "250-SIZE %llu",
+	    (unsigned long long)c->message_size_limit);
+	smtp_session_reply(s, "250-8BITMIME");
+	smtp_session_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_session_reply(s, "250-SMTPUTF8");
+	smtp_session_reply(s, "250 CHUNKING");
+}
+
+static void
+smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
+{
+	const struct conf *c = s->srv->conf;
+	struct smtp_tx *tx;
+
+	if (cmd->has_size && c->message_size_limit != 0 &&
+	    cmd->size > c->message_size_limit) {
+		log_info("%s smtp reject stage=mail code=552 reason=\"declared "
+		    "size %llu over limit\"", s->id,
+		    (unsigned long long)cmd->size);
+		smtp_session_reply(s, "552 5.3.4 Message size exceeds fixed "
+		    "limit of %llu octets",
+		    (unsigned long long)c->message_size_limit);
+		return;
+	}
+	tx = s->tx = smtp_tx_new();
+	if (!cmd->path.null &&
+	    smtp_addr_format(&cmd->path, tx->sender, sizeof(tx->sender)) < 0) {
+		smtp_tx_free(&s->tx);
+		smtp_session_reply(s, "501 5.1.7 Bad sender address syntax");
+		smtp_session_error(s);
+		return;
+	}
+	tx->smtputf8 = cmd->smtputf8;
+	tx->body = cmd->body;
+	tx->declared_size = cmd->has_size ? cmd->size : 0;
+	smtp_enter_state(s, SMTP_STATE_MAIL);
+	smtp_session_reply(s, "250 2.1.0 Ok");
+}
+
+static void
+smtp_tx_add_rcpt(struct smtp_tx *tx, const char *orig, const char *addr,
+    bool local)
+{
+	for (size_t i = 0; i < tx->nrcpts; i++)
+		if (strcmp(tx->rcpts[i].addr, addr) == 0)
+			return;		/* the same mailbox once per message */
+	tx->rcpts = xreallocarray(tx->rcpts, tx->nrcpts + 1,
+	    sizeof(*tx->rcpts));
+	tx->rcpts[tx->nrcpts].orig = xstrdup(orig);
+	tx->rcpts[tx->nrcpts].addr = xstrdup(addr);
+	tx->rcpts[tx->nrcpts].local = local;
+	tx->nrcpts++;
+}
+
+/* True when every local target is at or over its quota (the message
+ * could be delivered to none of them). */
+static bool
+smtp_rcpt_over_quota(struct smtp_session *s, const struct resolve_result *r)
+{
+	char path[PATH_MAX];
+	uint64_t bytes, count, need = s->tx->declared_size;
+	size_t full = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct resolve_target *t = &r->v[i];
+
+		if (!t->local)
+			return false;
+		if (t->quota == 0 || maildir_path(s->srv->env->conf->state_dir,
+		    t->user, path, sizeof(path)) < 0 ||
+		    maildir_quota_usage(path, &bytes, &count) < 0)
+			return false;
+		if (bytes + need < t->quota)
+			return false;
+		full++;
+	}
+	return full > 0;
+}
+
+static void
+smtp_rcpt_reject(struct smtp_session *s, const char *rcpt, int code,
+    const char *dsn, const char *text)
+{
+	log_info("%s smtp reject stage=rcpt rcpt=%s code=%d dsn=%s reason=%s",
+	    s->id, log_q(rcpt), code, dsn, log_q(text));
+	smtp_session_reply(s, "%d %s <%s>: %s", code, dsn, rcpt, text);
+}
+
+static void
+smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
+    enum resolve_status st, struct resolve_result *r)
+{
+	switch (st) {
+	case RESOLVE_REMOTE:
+		if (!s->relay_ok) {
+			smtp_rcpt_reject(s, rcpt, 554, "5.7.1",
+			    "Relay access denied");
+			return;
+		}
+		smtp_tx_add_rcpt(s->tx, rcpt, rcpt, false);
+		break;
+	case RESOLVE_UNKNOWN:
+		smtp_rcpt_reject(s, rcpt, 550, "5.1.1",
+		    "Recipient address rejected: User unknown");
+		return;
+	case RESOLVE_LOCAL:
+		if (smtp_rcpt_over_quota(s, r)) {
+			smtp_rcpt_reject(s, rcpt, 552, "5.2.2",
+			    "Mailbox full: over quota");
+			return;
+		}
+		for (size_t i = 0; i < r->n; i++)
+			smtp_tx_add_rcpt(s->tx, rcpt, r->v[i].address,
+			    r->v[i].local);
+		break;
+	default:
+		smtp_rcpt_reject(s, rcpt, 451, "4.3.0",
+		    "Temporary lookup failure, try again later");
+		return;
+	}
+	smtp_enter_state(s, SMTP_STATE_RCPT);
+	smtp_session_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
+{
+	const struct conf *c = s->srv->conf;
+	struct resolve_opts opts = { c->local_part_case_sensitive,
+		c->recipient_delimiter };
+	struct resolve_result r = { NULL, 0 };
+	char raw[SMTP_ADDR_PATH_MAX + CONF_HOST_MAX + 16];
+	char rcpt[SMTP_ADDR_PATH_MAX + 1];
+	enum resolve_status st;
+
+	s->tx->rcpt_attempts++;
+	if (s->tx->nrcpts >= c->max_recipients) {
+		smtp_session_reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (cmd->path.postmaster)
+		snprintf(raw, sizeof(raw), "postmaster@%s", c->hostname);
+	else if (smtp_addr_format(&cmd->path, raw, sizeof(raw)) < 0)
+		raw[0] = '\0';
+	if (raw[0] == '\0' || resolve_normalise(&opts, raw, rcpt,
+	    sizeof(rcpt)) < 0) {
+		smtp_session_reply(s, "501 5.1.3 Bad recipient address syntax");
+		smtp_session_error(s);
+		return;
+	}
+	if (cmd->path.literal)
+		st = RESOLVE_REMOTE;	/* no local mail for address literals */
+	else
+		st = resolve_rcpt(s->srv->env->store, &opts, rcpt, &r);
+	smtp_rcpt_resolved(s, rcpt, st, &r);
+	resolve_result_free(&r);
+}
+
+/* DATA or BDAT with no accepted recipient (RFC 2920 section 3.1). */
+static const char *
+smtp_no_rcpt_reply(struct smtp_session *s)
+{
+	if (s->tx != NULL && s->tx->rcpt_attempts > 0)
+		return "554 5.5.1 No valid recipients";
+	return "503 5.5.1 Need RCPT command first";
+}
+
+static void
+smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
+{
+	if (s->state != SMTP_STATE_RCPT || s->tx->writer != NULL) {
+		smtp_session_reply(s, "%s", s->tx != NULL &&
+		    s->tx->writer != NULL ? "503 5.5.1 DATA after BDAT" :
+		    smtp_no_rcpt_reply(s));
+		smtp_session_error(s);
+		return;
+	}
+	if (smtp_tx_open(s) < 0) {
+		log_warn("%s smtp spool-open-failed", s->id);
+		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
+		smtp_session_reset_tx(s);
+		return;
+	}
+	smtp_enter_state(s, SMTP_STATE_DATA);
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)s->srv->conf->smtp_data_timeout, 0 }, NULL);
+	smtp_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+smtp_cmd_bdat(struct smtp_session *s, struct smtp_command *cmd)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx == NULL) {
+		/* The chunk must still be read and thrown away (RFC 3030). */
+		tx = s->tx = smtp_tx_new();
+		tx->bdat_failed = true;
+		tx->bdat_fail_reply = "503 5.5.1 Need MAIL command first";
+	} else if (s->state != SMTP_STATE_RCPT) {
+		tx->bdat_failed = true;
+		tx->bdat_fail_reply = smtp_no_rcpt_reply(s);
+	} else if (tx->writer == NULL && !tx->bdat_failed &&
+	    smtp_tx_open(s) < 0) {
+		log_warn("%s smtp spool-open-failed", s->id);
+		tx->bdat_failed = true;
+		tx->bdat_fail_reply = "452 4.3.1 Insufficient system storage";
+	}
+	tx->bdat_left = cmd->chunk_size;
+	tx->bdat_last = cmd->last;
+	smtp_enter_state(s, SMTP_STATE_BDAT);
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)s->srv->conf->smtp_data_timeout, 0 }, NULL);
+}
+
+static void
+smtp_cmd_rset(struct smtp_session *s, struct smtp_command *cmd)
+{
+	smtp_session_reset_tx(s);
+	smtp_session_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+smtp_cmd_noop(struct smtp_session *s, struct smtp_command *cmd)
+{
+	smtp_session_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+smtp_cmd_vrfy(struct smtp_session *s, struct smtp_command *cmd)
+{
+	smtp_session_reply(s, "252 2.5.0 Cannot VRFY user, but will accept "
+	    "message and attempt delivery");
+}
+
+static void
+smtp_cmd_help(struct smtp_session *s, struct smtp_command *cmd)
+{
+	smtp_session_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
+	    "BDAT RSET NOOP QUIT VRFY HELP");
+	smtp_session_reply(s, "214 2.0.0 See RFC 5321");
+}
+
+static void
+smtp_cmd_quit(struct smtp_session *s, struct smtp_command *cmd)
+{
+	smtp_session_reply(s, "221 2.0.0 %s Bye", s->srv->conf->hostname);
+	smtp_session_close(s);
+}
+
+static void
+smtp_cmd_not_implemented(struct smtp_session *s, struct smtp_command *cmd)
+{
+	smtp_session_reply(s, "502 5.5.1 %s not implemented",
+	    smtp_cmd_name(cmd->cmd));
+	smtp_session_error(s);
+}
+
+static const struct smtp_cmd_def smtp_commands[] = {
+	{ SMTP_CMD_HELO, ST_ANY, NULL, smtp_cmd_helo },
+	{ SMTP_CMD_EHLO, ST_ANY, NULL, smtp_cmd_helo },
+	{ SMTP_CMD_MAIL, ST(READY), NULL, smtp_cmd_mail },
+	{ SMTP_CMD_RCPT, ST(MAIL) | ST(RCPT), "503 5.5.1 Need MAIL command first",
+	    smtp_cmd_rcpt },
+	{ SMTP_CMD_DATA, ST(MAIL) | ST(RCPT), "503 5.5.1 Need MAIL command first",
+	    smtp_cmd_data },
+	{ SMTP_CMD_BDAT, ST_ANY, NULL, smtp_cmd_bdat },
+	{ SMTP_CMD_RSET, ST_ANY, NULL, smtp_cmd_rset },
+	{ SMTP_CMD_NOOP, ST_ANY, NULL, smtp_cmd_noop },
+	{ SMTP_CMD_VRFY, ST_ANY, NULL, smtp_cmd_vrfy },
+	{ SMTP_CMD_HELP, ST_ANY, NULL, smtp_cmd_help },
+	{ SMTP_CMD_QUIT, ST_ANY, NULL, smtp_cmd_quit },
+	{ SMTP_CMD_EXPN, ST_ANY, NULL, smtp_cmd_not_implemented },
+	{ SMTP_CMD_STARTTLS, ST_ANY, NULL, smtp_cmd_not_implemented },
+	{ SMTP_CMD_AUTH, ST_ANY, NULL, smtp_cmd_not_implemented },
+};
+
+static const char *
+smtp_bad_state_reply(struct smtp_session *s, const struct smtp_cmd_def *d)
+{
+	if (s->state == SMTP_STATE_HELO)
+		return "503 5.5.1 Send HELO/EHLO first";
+	if (d->cmd == SMTP_CMD_MAIL)
+		return "503 5.5.1 Nested MAIL command";
+	return d->bad_state_reply ? d->bad_state_reply :
+	    "503 5.5.1 Bad sequence of commands";
+}
+
+static void
+smtp_session_command(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_command *cmd = xmalloc(sizeof(*cmd));
+	struct smtp_parse_error perr;
+	const struct smtp_cmd_def *d = NULL;
+
+	if (smtp_command_parse(line, len, cmd, &perr) < 0) {
+		smtp_session_reply(s, "%d %s %s", perr.code, perr.enhanced,
+		    perr.text);
+		smtp_session_error(s);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(smtp_commands) / sizeof(*d); i++)
+		if (smtp_commands[i].cmd == cmd->cmd)
+			d = &smtp_commands[i];
+	if (d == NULL) {
+		smtp_session_reply(s, "500 5.5.1 Command unrecognized");
+		smtp_session_error(s);
+	} else if ((d->states & (1u << s->state)) == 0) {
+		smtp_session_reply(s, "%s", smtp_bad_state_reply(s, d));
+		smtp_session_error(s);
+	} else
+		d->exec(s, cmd);
+out:
+	free(cmd);
+}
+
+/* Takes one command line from the input.  False when none is complete. */
+static bool
+smtp_session_line(struct smtp_session *s, struct evbuffer *in)
+{
+	size_t max = s->srv->conf->smtp_max_line, eol_len, len;
+	struct evbuffer_ptr p;
+	char *line;
+
+	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (p.pos == -1) {
+		len = evbuffer_get_length(in);
+		if (len < max)
+			return false;
+		/* Overlong: answer once, then discard up to the next LF. */
+		evbuffer_drain(in, len);
+		if (!s->skip_line) {
+			smtp_session_reply(s, "500 5.5.2 Line too long");
+			smtp_session_error(s);
+		}
+		s->skip_line = true;
+		return false;
+	}
+	len = (size_t)p.pos;
+	if (s->skip_line || len + eol_len > max) {
+		evbuffer_drain(in, len + eol_len);
+		if (!s->skip_line) {
+			smtp_session_reply(s, "500 5.5.2 Line too long");
+			smtp_session_error(s);
+		}
+		s->skip_line = false;
+		return true;
+	}
+	line = xmalloc(len + 1);
+	evbuffer_remove(in, line, len);
+	evbuffer_drain(in, eol_len);
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	smtp_session_command(s, line, len);
+	free(line);
+	return true;
+}
+
+/* DATA content.  False when more input is needed. */
+static bool
+smtp_session_data(struct smtp_session *s, struct evbuffer *in)
+{
+	struct smtp_tx *tx = s->tx;
+	struct evbuffer_iovec v;
+	size_t used;
+	int r;
+
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		return false;
+	r = smtp_data_feed(&tx->dec, v.iov_base, v.iov_len, &used, &tx->out);
+	evbuffer_drain(in, used);
+	smtp_tx_flush(tx, s->srv->conf->message_size_limit);
+	if (r == 1)
+		smtp_tx_finish(s);
+	return true;
+}
+
+/* BDAT chunk content.  False when more input is needed. */
+static bool
+smtp_session_bdat(struct smtp_session *s, struct evbuffer *in)
+{
+	struct smtp_tx *tx = s->tx;
+	struct evbuffer_iovec v;
+	size_t n;
+
+	if (tx->bdat_left > 0) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			return false;
+		n = v.iov_len < tx->bdat_left ? v.iov_len : (size_t)tx->bdat_left;
+		if (!tx->bdat_failed) {
+			smtp_data_feed_raw(&tx->dec, v.iov_base, n, &tx->out);
+			smtp_tx_flush(tx, s->srv->conf->message_size_limit);
+		}
+		evbuffer_drain(in, n);
+		tx->bdat_left -= n;
+		if (tx->bdat_left > 0)
+			return true;
+	}
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)s->srv->conf->smtp_timeout, 0 }, NULL);
+	if (tx->bdat_failed) {
+		smtp_session_reply(s, "%s", tx->bdat_fail_reply);
+		smtp_session_error(s);
+		smtp_session_reset_tx(s);
+		if (s->state == SMTP_STATE_BDAT)
+			smtp_enter_state(s, SMTP_STATE_HELO);
+	} else if (tx->bdat_last) {
+		smtp_data_finish_raw(&tx->dec, &tx->out);
+		smtp_tx_flush(tx, s->srv->conf->message_size_limit);
+		smtp_tx_finish(s);
+	} else {
+		smtp_enter_state(s, SMTP_STATE_RCPT);
+		smtp_session_reply(s, "250 2.0.0 %llu octets received",
+		    (unsigned long long)tx->dec.size);
+	}
+	return true;
+}
+
+static void
+smtp_session_process(struct smtp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	bool more = true;
+
+	while (more && !s->busy && s->state != SMTP_STATE_QUIT) {
+		if (evbuffer_get_length(out) + s->replies.len > SMTP_OUTPUT_HIGH) {
+			/* The client does not read its replies: wait. */
+			bufferevent_disable(s->bev, EV_READ);
+			break;
+		}
+		if (s->state == SMTP_STATE_DATA)
+			more = smtp_session_data(s, in);
+		else if (s->state == SMTP_STATE_BDAT)
+			more = smtp_session_bdat(s, in);
+		else
+			more = smtp_session_line(s, in);
+	}
+	smtp_session_flush(s);
+}
+
+static void
+smtp_session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->state == SMTP_STATE_GREETING) {
+		log_info("%s smtp reject stage=connect code=554 "
+		    "reason=\"talked before the greeting\"", s->id);
+		smtp_session_reply(s, "554 5.5.0 %s Protocol error: talked "
+		    "before the greeting", s->srv->conf->hostname);
+		smtp_session_close(s);
+		return;
+	}
+	smtp_session_process(s);
+}
+
+static void
+smtp_session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->state == SMTP_STATE_QUIT && !s->busy) {
+		smtpd_session_gone(s->srv, s);
+		smtp_session_free(&s);
+		return;
+	}
+	if (!s->busy && !(bufferevent_get_enabled(bev) & EV_READ)) {
+		bufferevent_enable(bev, EV_READ);
+		smtp_session_process(s);
+	}
+}
+
+static void
+smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_STATE_QUIT) {
+		log_info("%s smtp timeout state=%d", s->id, (int)s->state);
+		smtp_session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		    s->srv->conf->hostname);
+		smtp_session_close(s);
+		return;
+	}
+	log_info("%s smtp disconnected address=%s messages=%u%s", s->id,
+	    s->addr, s->messages, s->state == SMTP_STATE_DATA ||
+	    s->state == SMTP_STATE_BDAT ? " note=\"lost during data\"" : "");
+	smtpd_session_gone(s->srv, s);
+	if (s->busy) {
+		s->dead = true;		/* freed when the commit reports */
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	smtp_session_free(&s);
+}
+
+static void
+smtp_session_greet(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	smtp_enter_state(s, SMTP_STATE_HELO);
+	smtp_session_reply(s, "220 %s ESMTP Ferry", s->srv->conf->hostname);
+	smtp_session_flush(s);
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)s->srv->conf->smtp_timeout, 0 }, NULL);
+	/* Bytes that arrived together with the timer are early talk too. */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		smtp_session_process(s);
+}
+
+struct smtp_session *
+smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	const struct conf *c = srv->conf;
+	struct timeval delay = { (time_t)c->smtp_greeting_delay, 0 };
+
+	s->srv = srv;
+	ids_new(s->id);
+	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
+	cidr_addr_str(sa, s->addr, sizeof(s->addr));
+	s->relay_ok = cidr_list_match(&c->relay_networks, sa);
+	fbuf_init(&s->replies, 0);
+	s->bev = bufferevent_socket_new(srv->env->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(s->bev, smtp_session_read_cb, smtp_session_write_cb,
+	    smtp_session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_info("%s smtp connected address=%s relay=%s", s->id, s->addr,
+	    s->relay_ok ? "yes" : "no");
+	s->state = SMTP_STATE_GREETING;
+	if (s->relay_ok)
+		delay.tv_sec = 0;	/* own networks are not pre-greet tested */
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)c->smtp_timeout, 0 }, NULL);
+	s->greet_timer = evtimer_new(srv->env->base, smtp_session_greet, s);
+	evtimer_add(s->greet_timer, &delay);
+	return s;
+}
+
+static void
+smtp_session_close(struct smtp_session *s)
+{
+	smtp_enter_state(s, SMTP_STATE_QUIT);
+	bufferevent_disable(s->bev, EV_READ);
+	evtimer_del(s->greet_timer);
+	smtp_session_flush(s);
+	/* The write callback frees the session once the replies are out;
+	 * with nothing left to write, make it run now. */
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+void
+smtp_session_shutdown(struct smtp_session *s, const char *text)
+{
+	if (s->busy || s->state == SMTP_STATE_QUIT)
+		return;		/* the commit's reply comes first */
+	if (text != NULL)
+		smtp_session_reply(s, "%s", text);
+	smtp_tx_free(&s->tx);
+	smtp_session_close(s);
+}
+
+void
+smtp_session_resume(struct smtp_session *s)
+{
+	if (s->dead) {
+		smtp_session_free(&s);
+		return;
+	}
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)s->srv->conf->smtp_timeout, 0 }, NULL);
+	if (s->srv->stopping) {
+		smtp_session_shutdown(s, "421 4.3.2 Service shutting down");
+		return;
+	}
+	bufferevent_enable(s->bev, EV_READ);
+	smtp_session_process(s);
+}
+
+void
+smtp_session_free(struct smtp_session **sp)
+{
+	struct smtp_session *s = *sp;
+
+	if (s == NULL)
+		return;
+	smtp_tx_free(&s->tx);
+	if (s->greet_timer != NULL)
+		event_free(s->greet_timer);
+	bufferevent_free(s->bev);
+	fbuf_release(&s->replies);
+	free(s);
+	*sp = NULL;
+}

@@ -1,0 +1,234 @@
+/* The mail transaction of a session: opening the spool file at DATA or
+ * the first BDAT, the Received header (RFC 5321 4.4), streaming decoded
+ * content into the spool, the end-of-data checks, and the commit on a
+ * worker thread.  250 is sent only after spool_writer_commit() returned
+ * 0, i.e. after content and envelope are fsynced and renamed into the
+ * queue and the directory is fsynced (DESIGN.md rule 1). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "lib/log.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "queue/queue_notify.h"
+#include "queue/spool.h"
+#include "smtp/smtp_parser.h"
+#include "smtp/smtpd_private.h"
+
+struct smtp_commit {
+	struct smtp_session *s;
+	struct spool_writer *writer;
+	struct spool_env env;
+	int rc, err;
+};
+
+struct smtp_tx *
+smtp_tx_new(void)
+{
+	struct smtp_tx *tx = xcalloc(1, sizeof(*tx));
+
+	fbuf_init(&tx->out, 0);
+	return tx;
+}
+
+void
+smtp_tx_free(struct smtp_tx **txp)
+{
+	struct smtp_tx *tx = *txp;
+
+	if (tx == NULL)
+		return;
+	if (tx->writer != NULL)
+		spool_writer_abort(&tx->writer);
+	for (size_t i = 0; i < tx->nrcpts; i++) {
+		free(tx->rcpts[i].orig);
+		free(tx->rcpts[i].addr);
+	}
+	free(tx->rcpts);
+	fbuf_release(&tx->out);
+	free(tx);
+	*txp = NULL;
+}
+
+static const char *
+smtp_tx_protocol(const struct smtp_session *s)
+{
+	if (s->tx->smtputf8)
+		return "UTF8SMTP";	/* RFC 6531 section 3.7.3 */
+	return s->esmtp ? "ESMTP" : "SMTP";
+}
+
+static void
+smtp_tx_received(struct smtp_session *s, struct fbuf *b)
+{
+	struct smtp_tx *tx = s->tx;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	fbuf_addf(b, "Received: from %s ([%s])\r\n\tby %s (Ferry) with %s "
+	    "id %s", s->helo, s->addr, s->srv->conf->hostname,
+	    smtp_tx_protocol(s), tx->id);
+	if (tx->nrcpts == 1)
+		fbuf_addf(b, "\r\n\tfor <%s>", tx->rcpts[0].orig);
+	fbuf_addf(b, "; %s\r\n", date);
+}
+
+int
+smtp_tx_open(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	struct fbuf hdr;
+	int r;
+
+	if (spool_writer_open(&tx->writer, s->srv->spool_dir) < 0)
+		return -1;
+	snprintf(tx->id, sizeof(tx->id), "%s", spool_writer_id(tx->writer));
+	smtp_data_init(&tx->dec, s->srv->conf->smtp_max_text_line);
+	fbuf_init(&hdr, 0);
+	smtp_tx_received(s, &hdr);
+	r = spool_writer_write(tx->writer, hdr.data, hdr.len);
+	fbuf_release(&hdr);
+	if (r < 0)
+		spool_writer_abort(&tx->writer);
+	return r;
+}
+
+void
+smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
+{
+	if (tx->out.len == 0)
+		return;
+	if (limit != 0 && tx->dec.size > limit)
+		tx->too_big = true;
+	if (!tx->write_failed && !tx->too_big && tx->writer != NULL &&
+	    spool_writer_write(tx->writer, tx->out.data, tx->out.len) < 0) {
+		tx->write_failed = true;
+		tx->write_errno = errno;
+	}
+	fbuf_reset(&tx->out);
+}
+
+/* The reply for content that cannot be accepted, or NULL. */
+static const char *
+smtp_tx_check(struct smtp_session *s, int *code_r)
+{
+	struct smtp_tx *tx = s->tx;
+
+	*code_r = 550;
+	if (tx->write_failed) {
+		*code_r = 452;
+		return "452 4.3.1 Insufficient system storage";
+	}
+	if (tx->too_big) {
+		*code_r = 552;
+		return "552 5.3.4 Message size exceeds fixed limit";
+	}
+	if (tx->dec.bare_lf || tx->dec.bare_cr)
+		return "550 5.5.2 Message contains bare CR or LF line "
+		    "endings; use CRLF";
+	if (tx->dec.long_line)
+		return "550 5.5.2 Message contains a line longer than "
+		    "allowed (RFC 5321 section 4.5.3.1.6)";
+	if (tx->dec.has_nul)
+		return "550 5.6.0 Message contains NUL octets";
+	return NULL;
+}
+
+static void
+smtp_tx_fill_env(struct smtp_session *s, struct spool_env *env)
+{
+	struct smtp_tx *tx = s->tx;
+
+	memset(env, 0, sizeof(*env));
+	env->arrival = time(NULL);
+	env->sender = xstrdup(tx->sender);
+	env->client_addr = xstrdup(s->addr);
+	env->client_helo = xstrdup(s->helo);
+	env->protocol = xstrdup(smtp_tx_protocol(s));
+	env->rcpts = xcalloc(tx->nrcpts, sizeof(*env->rcpts));
+	env->nrcpts = tx->nrcpts;
+	for (size_t i = 0; i < tx->nrcpts; i++) {
+		env->rcpts[i].orig = xstrdup(tx->rcpts[i].orig);
+		env->rcpts[i].addr = xstrdup(tx->rcpts[i].addr);
+		env->rcpts[i].local = tx->rcpts[i].local;
+		env->rcpts[i].state = SPOOL_RCPT_PENDING;
+	}
+}
+
+static void
+smtp_tx_commit_work(void *arg)
+{
+	struct smtp_commit *c = arg;
+
+	c->rc = spool_writer_commit(&c->writer, &c->env);
+	c->err = errno;
+}
+
+static void
+smtp_tx_commit_done(void *arg)
+{
+	struct smtp_commit *c = arg;
+	struct smtp_session *s = c->s;
+
+	s->busy = false;
+	if (c->rc == 0) {
+		log_info("%s smtp accepted id=%s from=<%s> rcpts=%zu size=%llu",
+		    s->id, c->env.id, c->env.sender, c->env.nrcpts,
+		    (unsigned long long)c->env.size);
+		queue_notify(s->srv->env->conf->state_dir, c->env.id);
+		s->messages++;
+		if (!s->dead)
+			smtp_session_reply(s, "250 2.0.0 Ok: queued as %s",
+			    c->env.id);
+	} else {
+		errno = c->err;
+		log_warn("%s smtp commit-failed id=%s", s->id, c->env.id);
+		if (!s->dead)
+			smtp_session_reply(s, "452 4.3.1 Insufficient system "
+			    "storage");
+	}
+	spool_env_free(&c->env);
+	free(c);
+	if (!s->dead) {
+		smtp_tx_free(&s->tx);
+		s->state = SMTP_STATE_READY;
+	}
+	smtp_session_resume(s);
+}
+
+void
+smtp_tx_finish(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	struct smtp_commit *c;
+	const char *reply;
+	int code;
+
+	if ((reply = smtp_tx_check(s, &code)) != NULL) {
+		log_info("%s smtp reject stage=data code=%d id=%s size=%llu "
+		    "reason=%s", s->id, code, tx->id,
+		    (unsigned long long)tx->dec.size, log_q(reply + 10));
+		smtp_session_reply(s, "%s", reply);
+		smtp_tx_free(&s->tx);
+		s->state = SMTP_STATE_READY;
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->s = s;
+	c->writer = tx->writer;
+	tx->writer = NULL;
+	smtp_tx_fill_env(s, &c->env);
+	s->busy = true;
+	bufferevent_disable(s->bev, EV_READ);
+	workpool_submit(s->srv->env->pool, smtp_tx_commit_work,
+	    smtp_tx_commit_done, c);
+}

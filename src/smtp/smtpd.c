@@ -1,0 +1,267 @@
+/* The smtpd role: accepts connections on every SMTP listener inherited
+ * from the supervisor, enforces max_connections and max_connections_per_ip
+ * before a session exists, and runs the sessions on one event loop with a
+ * worker pool for the blocking commit.  SIGTERM: listeners close, idle
+ * sessions get 421 4.3.2, sessions in the middle of a commit finish it
+ * (their 250 is sent) and then get 421.  SIGHUP rereads the config. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "lib/cidr.h"
+#include "lib/log.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "smtp/smtpd_private.h"
+#include "store/store.h"
+
+#define SMTPD_STOP_GRACE 10	/* seconds to finish commits on shutdown */
+
+static struct smtpd_ipcount **
+smtpd_ip_slot(struct smtpd *srv, const char *addr)
+{
+	unsigned h = 5381;
+	struct smtpd_ipcount **pp;
+
+	for (const char *p = addr; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	for (pp = &srv->ipcounts[h % SMTPD_IP_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (strcmp((*pp)->addr, addr) == 0)
+			break;
+	return pp;
+}
+
+static unsigned
+smtpd_ip_count(struct smtpd *srv, const char *addr)
+{
+	struct smtpd_ipcount **pp = smtpd_ip_slot(srv, addr);
+
+	return *pp != NULL ? (*pp)->n : 0;
+}
+
+static void
+smtpd_ip_add(struct smtpd *srv, const char *addr, int delta)
+{
+	struct smtpd_ipcount **pp = smtpd_ip_slot(srv, addr), *e = *pp;
+
+	if (e == NULL) {
+		if (delta < 0)
+			return;
+		e = xcalloc(1, sizeof(*e));
+		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+		*pp = e;
+	}
+	if (delta < 0 && e->n > 0)
+		e->n--;
+	else if (delta > 0)
+		e->n++;
+	if (e->n == 0) {
+		*pp = e->next;
+		free(e);
+	}
+}
+
+/* Refuses a connection before any session exists: one line, then close. */
+static void
+smtpd_refuse(int fd, const char *addr, const char *reply, const char *why)
+{
+	if (send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* the peer is gone already */
+	}
+	close(fd);
+	log_info("- smtp refused address=%s reason=%s", addr, why);
+}
+
+static void
+smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct smtpd *srv = arg;
+	struct smtp_session *s;
+	char addr[64], reply[400];
+
+	cidr_addr_str(sa, addr, sizeof(addr));
+	if (srv->stopping) {
+		close(fd);
+		return;
+	}
+	if (srv->nsessions >= srv->conf->max_connections) {
+		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
+		    "connections, try again later\r\n", srv->conf->hostname);
+		smtpd_refuse(fd, addr, reply, "max_connections");
+		return;
+	}
+	if (smtpd_ip_count(srv, addr) >= srv->conf->max_connections_per_ip) {
+		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
+		    "connections from your address, try again later\r\n",
+		    srv->conf->hostname);
+		smtpd_refuse(fd, addr, reply, "max_connections_per_ip");
+		return;
+	}
+	s = smtp_session_new(srv, fd, sa, (socklen_t)salen);
+	s->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	smtpd_ip_add(srv, s->addr, 1);
+}
+
+static void
+smtpd_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	/* EMFILE and friends: back off briefly instead of spinning. */
+	log_warn("- smtp accept-failed");
+	evconnlistener_disable(l);
+	usleep(10000);
+	evconnlistener_enable(l);
+}
+
+static void
+smtpd_maybe_exit(struct smtpd *srv)
+{
+	if (srv->stopping && srv->nsessions == 0)
+		event_base_loopexit(srv->env->base, NULL);
+}
+
+void
+smtpd_session_gone(struct smtpd *srv, struct smtp_session *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	smtpd_ip_add(srv, s->addr, -1);
+	smtpd_maybe_exit(srv);
+}
+
+static void
+smtpd_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtpd *srv = arg;
+
+	log_warnx("- smtpd stop-timeout sessions=%u", srv->nsessions);
+	event_base_loopexit(srv->env->base, NULL);
+}
+
+static void
+smtpd_stop(struct smtpd *srv)
+{
+	struct smtp_session *s, *next;
+	struct timeval grace = { SMTPD_STOP_GRACE, 0 };
+
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	log_info("- smtpd stopping sessions=%u", srv->nsessions);
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		evconnlistener_disable(srv->listeners[i]);
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		smtp_session_shutdown(s, "421 4.3.2 Service shutting down");
+	}
+	srv->stop_timer = evtimer_new(srv->env->base, smtpd_stop_timer_cb, srv);
+	evtimer_add(srv->stop_timer, &grace);
+	smtpd_maybe_exit(srv);
+}
+
+static void
+smtpd_reload(struct smtpd *srv)
+{
+	struct conf fresh;
+	const char *error;
+
+	conf_defaults(&fresh);
+	if (conf_load(&fresh, srv->conf->path, &error) < 0) {
+		log_warnx("- smtpd reload-failed reason=%s", log_q(error));
+		conf_free(&fresh);
+		return;
+	}
+	/* Sessions read limits through srv->conf each time and keep no
+	 * pointers into it, so the contents can be swapped in place. */
+	conf_free(srv->conf);
+	*srv->conf = fresh;
+	log_set_level((enum log_level)srv->conf->log_level);
+	log_info("- smtpd reloaded");
+}
+
+static void
+smtpd_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	if (sig == SIGHUP)
+		smtpd_reload(arg);
+	else
+		smtpd_stop(arg);
+}
+
+static void
+smtpd_listen(struct smtpd *srv)
+{
+	struct ferry_env *env = srv->env;
+
+	srv->listeners = xcalloc(env->nlisteners, sizeof(*srv->listeners));
+	for (size_t i = 0; i < env->nlisteners; i++) {
+		srv->listeners[i] = evconnlistener_new(env->base,
+		    smtpd_accept_cb, srv, LEV_OPT_CLOSE_ON_EXEC, -1,
+		    env->listeners[i].fd);
+		if (srv->listeners[i] == NULL)
+			log_fatalx("- smtpd cannot listen on %s",
+			    env->listeners[i].addr);
+		evconnlistener_set_error_cb(srv->listeners[i],
+		    smtpd_accept_error_cb);
+		srv->nlisteners++;
+	}
+}
+
+int
+smtpd_main(struct ferry_env *env)
+{
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct smtpd srv;
+	char db[PATH_MAX];
+	const char *error;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.env = env;
+	srv.conf = env->conf;
+	signal(SIGPIPE, SIG_IGN);
+	conf_state_path(env->conf, srv.spool_dir, sizeof(srv.spool_dir),
+	    FERRY_SPOOL_DIR);
+	conf_state_path(env->conf, srv.mail_dir, sizeof(srv.mail_dir),
+	    FERRY_MAIL_DIR);
+	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
+	if (store_open(&env->store, db, &error) < 0)
+		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
+	env->base = event_base_new();
+	env->pool = workpool_create(env->base, 4);
+	for (int i = 0; i < 3; i++) {
+		srv.sig_ev[i] = evsignal_new(env->base, sigs[i],
+		    smtpd_signal_cb, &srv);
+		event_add(srv.sig_ev[i], NULL);
+	}
+	smtpd_listen(&srv);
+	log_info("- smtpd ready listeners=%zu", srv.nlisteners);
+	event_base_dispatch(env->base);
+	/* Commits still running finish before the process goes. */
+	workpool_free(&env->pool);
+	while (srv.sessions != NULL) {
+		struct smtp_session *s = srv.sessions;
+
+		smtpd_session_gone(&srv, s);
+		smtp_session_free(&s);
+	}
+	store_close(&env->store);
+	log_info("- smtpd stopped");
+	return 0;
+}
