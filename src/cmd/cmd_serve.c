@@ -161,7 +161,11 @@ serve_child(struct serve *sv, struct serve_role *r)
 	char comm[16];
 	int status;
 
-	/* The parent's libevent signal handlers must not run here. */
+	/* The parent's loop (its epoll set and signal handlers) is not ours:
+	 * detach it from the kernel objects it shares with the parent, drop
+	 * it, and start with default signal dispositions. */
+	event_reinit(sv->env.base);
+	event_base_free(sv->env.base);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -175,13 +175,16 @@ log_quote(struct fbuf *b, const char *s, size_t len, size_t cap)
 const char *
 log_q(const char *s)
 {
-	static __thread char out[1024];
+	/* Several values may be quoted for one log line: rotate buffers. */
+	static __thread char outs[4][1024];
+	static __thread unsigned next;
+	char *out = outs[next++ % 4];
 	struct fbuf b;
 	size_t n;
 
 	fbuf_init(&b, 0);
 	log_quote(&b, s ? s : "", s ? strlen(s) : 0, 200);
-	n = b.len < sizeof(out) - 1 ? b.len : sizeof(out) - 1;
+	n = b.len < sizeof(outs[0]) - 1 ? b.len : sizeof(outs[0]) - 1;
 	memcpy(out, fbuf_str(&b), n);
 	out[n] = '\0';
 	fbuf_release(&b);

@@ -37,8 +37,8 @@ void log_panic(const char *fmt, ...)
  * a space, '"', '=' or is empty.  Output is capped at `cap` input bytes
  * (then "..." is added); 0 means 200. */
 void log_quote(struct fbuf *b, const char *s, size_t len, size_t cap);
-/* Convenience: quote a C string into a static per-thread buffer that
- * stays valid until the next call in the same thread. */
+/* Convenience: quote a C string into one of four static per-thread
+ * buffers: up to four results may be used in one log call. */
 const char *log_q(const char *s);
 
 #endif

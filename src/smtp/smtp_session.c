@@ -241,8 +241,8 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 			return;
 		}
 		for (size_t i = 0; i < r->n; i++)
-			smtp_tx_add_rcpt(s->tx, rcpt, r->v[i].address,
-			    r->v[i].local);
+			smtp_tx_add_rcpt(s->tx, rcpt, r->v[i].local ?
+			    r->v[i].user : r->v[i].address, r->v[i].local);
 		break;
 	default:
 		smtp_rcpt_reject(s, rcpt, 451, "4.3.0",

@@ -1,0 +1,812 @@
+/* The account store on SQLite 3: domains, users and aliases in one file
+ * (WAL journal, busy timeout 5 s, schema_version table migrated on open).
+ * Every statement is prepared once at open; one mutex serialises the
+ * connection so worker threads may share a struct store.  Domains compare
+ * case-blind (COLLATE NOCASE); addresses are matched exactly as the caller
+ * normalised them (resolve_normalise), so a case-sensitive local part
+ * configuration keeps working.  No message data ever lives here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "store/store.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_MS 5000
+
+enum store_stmt_id {
+	STORE_ST_DOMAIN_ADD,
+	STORE_ST_DOMAIN_DEL,
+	STORE_ST_DOMAIN_EXISTS,
+	STORE_ST_DOMAIN_LIST,
+	STORE_ST_DOMAIN_DEL_USERS,
+	STORE_ST_DOMAIN_DEL_ALIASES,
+	STORE_ST_USER_ADD,
+	STORE_ST_USER_DEL,
+	STORE_ST_USER_SET_PASSWORD,
+	STORE_ST_USER_SET_QUOTA,
+	STORE_ST_USER_GET,
+	STORE_ST_USER_LIST_ALL,
+	STORE_ST_USER_LIST_DOMAIN,
+	STORE_ST_ALIAS_ADD,
+	STORE_ST_ALIAS_DEL,
+	STORE_ST_ALIAS_GET,
+	STORE_ST_ALIAS_LIST_ALL,
+	STORE_ST_ALIAS_LIST_DOMAIN,
+	STORE_ST_BEGIN,
+	STORE_ST_COMMIT,
+	STORE_ST_ROLLBACK,
+	STORE_ST_COUNT
+};
+
+static const char *const store_sql[STORE_ST_COUNT] = {
+	[STORE_ST_DOMAIN_ADD] = "INSERT INTO domains (name) VALUES (?1)",
+	[STORE_ST_DOMAIN_DEL] = "DELETE FROM domains WHERE name = ?1",
+	[STORE_ST_DOMAIN_EXISTS] = "SELECT 1 FROM domains WHERE name = ?1",
+	[STORE_ST_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
+	[STORE_ST_DOMAIN_DEL_USERS] = "DELETE FROM users WHERE domain = ?1",
+	[STORE_ST_DOMAIN_DEL_ALIASES] = "DELETE FROM aliases WHERE domain = ?1",
+	[STORE_ST_USER_ADD] =
+	    "INSERT INTO users (address, domain, password, quota) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	[STORE_ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
+	[STORE_ST_USER_SET_PASSWORD] =
+	    "UPDATE users SET password = ?2 WHERE address = ?1",
+	[STORE_ST_USER_SET_QUOTA] =
+	    "UPDATE users SET quota = ?2 WHERE address = ?1",
+	[STORE_ST_USER_GET] =
+	    "SELECT address, password, quota FROM users WHERE address = ?1",
+	[STORE_ST_USER_LIST_ALL] =
+	    "SELECT address, password, quota FROM users "
+	    "ORDER BY domain, address",
+	[STORE_ST_USER_LIST_DOMAIN] =
+	    "SELECT address, password, quota FROM users WHERE domain = ?1 "
+	    "ORDER BY address",
+	[STORE_ST_ALIAS_ADD] =
+	    "INSERT INTO aliases (address, domain, targets) VALUES (?1, ?2, ?3) "
+	    "ON CONFLICT (address) DO UPDATE SET targets = excluded.targets",
+	[STORE_ST_ALIAS_DEL] = "DELETE FROM aliases WHERE address = ?1",
+	[STORE_ST_ALIAS_GET] = "SELECT targets FROM aliases WHERE address = ?1",
+	[STORE_ST_ALIAS_LIST_ALL] =
+	    "SELECT address, targets FROM aliases ORDER BY domain, address",
+	[STORE_ST_ALIAS_LIST_DOMAIN] =
+	    "SELECT address, targets FROM aliases WHERE domain = ?1 "
+	    "ORDER BY address",
+	[STORE_ST_BEGIN] = "BEGIN IMMEDIATE",
+	[STORE_ST_COMMIT] = "COMMIT",
+	[STORE_ST_ROLLBACK] = "ROLLBACK",
+};
+
+/* Migration n brings the schema from version n to n + 1.  Users and
+ * aliases carry their domain in a column so that listing and deleting a
+ * domain use an index; the foreign keys cascade as a second line of
+ * defence behind the explicit deletes in store_domain_del(). */
+static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
+	"CREATE TABLE domains ("
+	"  name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,"
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
+	"CREATE TABLE users ("
+	"  address TEXT NOT NULL PRIMARY KEY,"
+	"  domain TEXT NOT NULL COLLATE NOCASE"
+	"    REFERENCES domains (name) ON DELETE CASCADE,"
+	"  password TEXT NOT NULL,"
+	"  quota INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
+	"CREATE INDEX users_domain ON users (domain);"
+	"CREATE TABLE aliases ("
+	"  address TEXT NOT NULL PRIMARY KEY,"
+	"  domain TEXT NOT NULL COLLATE NOCASE"
+	"    REFERENCES domains (name) ON DELETE CASCADE,"
+	"  targets TEXT NOT NULL);"
+	"CREATE INDEX aliases_domain ON aliases (domain);",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[STORE_ST_COUNT];
+	pthread_mutex_t lock;
+};
+
+/* Formats "what: sqlite message" into a per-thread buffer for error_r. */
+static const char *
+store_dberr(struct store *s, const char *what)
+{
+	static __thread char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s: %s", what,
+	    s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : "no database");
+	return buf;
+}
+
+static void
+store_set_error(const char **error_r, const char *msg)
+{
+	if (error_r != NULL)
+		*error_r = msg;
+}
+
+static sqlite3_stmt *
+store_stmt(struct store *s, enum store_stmt_id id)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void
+store_bind_text(sqlite3_stmt *st, int idx, const char *v)
+{
+	sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+}
+
+/* Runs a statement that returns no rows: 0, or -1 with the sqlite code
+ * in *rc_r (when not NULL). */
+static int
+store_exec_stmt(sqlite3_stmt *st, int *rc_r)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc_r != NULL)
+		*rc_r = rc;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+store_begin(struct store *s)
+{
+	return store_exec_stmt(store_stmt(s, STORE_ST_BEGIN), NULL);
+}
+
+static int
+store_commit(struct store *s)
+{
+	return store_exec_stmt(store_stmt(s, STORE_ST_COMMIT), NULL);
+}
+
+static void
+store_rollback(struct store *s)
+{
+	(void)store_exec_stmt(store_stmt(s, STORE_ST_ROLLBACK), NULL);
+}
+
+/* The domain of "local@domain" or "@domain", lower-cased into dst. */
+static int
+store_split_domain(const char *address, char *dst, size_t size)
+{
+	const char *at = strrchr(address, '@');
+
+	if (at == NULL || at[1] == '\0')
+		return -1;
+	if (str_lcpy(dst, at + 1, size) >= size)
+		return -1;
+	str_lower(dst);
+	return 0;
+}
+
+/* address with its domain part lower-cased, into dst. */
+static int
+store_norm_address(const char *address, char *dst, size_t size)
+{
+	char *at;
+
+	if (str_lcpy(dst, address, size) >= size)
+		return -1;
+	at = strrchr(dst, '@');
+	if (at == NULL || at[1] == '\0')
+		return -1;
+	str_lower(at + 1);
+	return 0;
+}
+
+static int
+store_migrate_to(struct store *s, int from, const char **error_r)
+{
+	char *errmsg = NULL;
+	static __thread char buf[256];
+
+	for (int v = from; v < STORE_SCHEMA_VERSION; v++) {
+		if (sqlite3_exec(s->db, store_migrations[v], NULL, NULL,
+		    &errmsg) != SQLITE_OK) {
+			snprintf(buf, sizeof(buf), "schema migration %d: %s",
+			    v + 1, errmsg != NULL ? errmsg : "failed");
+			sqlite3_free(errmsg);
+			*error_r = buf;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads schema_version (0 when the table is empty). */
+static int
+store_schema_version(struct store *s, int *version_r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT MAX(version) FROM schema_version",
+	    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	*version_r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+store_schema(struct store *s, const char **error_r)
+{
+	char sql[128];
+	int version;
+
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE;"
+	    "CREATE TABLE IF NOT EXISTS schema_version "
+	    "(version INTEGER NOT NULL);", NULL, NULL, NULL) != SQLITE_OK ||
+	    store_schema_version(s, &version) < 0) {
+		*error_r = store_dberr(s, "schema");
+		goto fail;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		*error_r = "database schema is newer than this ferry";
+		goto fail;
+	}
+	if (version < STORE_SCHEMA_VERSION) {
+		if (store_migrate_to(s, version, error_r) < 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
+		    "INSERT INTO schema_version VALUES (%d);",
+		    STORE_SCHEMA_VERSION);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			*error_r = store_dberr(s, "schema");
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		*error_r = store_dberr(s, "schema");
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int
+store_setup(struct store *s, const char *path, const char **error_r)
+{
+	int fd;
+
+	/* Create the file ourselves so that it gets mode 0640; SQLite gives
+	 * its -wal and -shm files the database file's mode. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		static __thread char buf[320];
+
+		snprintf(buf, sizeof(buf), "%s: %s", path, strerror(errno));
+		*error_r = buf;
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*error_r = store_dberr(s, path);
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	sqlite3_extended_result_codes(s->db, 0);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;", NULL, NULL, NULL) != SQLITE_OK) {
+		*error_r = store_dberr(s, "pragma");
+		return -1;
+	}
+	if (store_schema(s, error_r) < 0)
+		return -1;
+	for (int i = 0; i < STORE_ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			*error_r = store_dberr(s, "prepare");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_open(struct store **sp, const char *path, const char **error_r)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	const char *error = "store_open failed";
+
+	pthread_mutex_init(&s->lock, NULL);
+	if (store_setup(s, path, &error) < 0) {
+		store_close(&s);
+		store_set_error(error_r, error);
+		*sp = NULL;
+		return -1;
+	}
+	*sp = s;
+	return 0;
+}
+
+void
+store_close(struct store **sp)
+{
+	struct store *s = *sp;
+
+	if (s == NULL)
+		return;
+	for (int i = 0; i < STORE_ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	*sp = NULL;
+}
+
+/* ---- domains ---- */
+
+int
+store_domain_add(struct store *s, const char *domain, const char **error_r)
+{
+	char name[256];
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (str_lcpy(name, domain, sizeof(name)) >= sizeof(name) ||
+	    name[0] == '\0') {
+		store_set_error(error_r, "invalid domain");
+		return -1;
+	}
+	str_lower(name);
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_DOMAIN_ADD);
+	store_bind_text(st, 1, name);
+	if (store_exec_stmt(st, &rc) < 0) {
+		store_set_error(error_r, rc == SQLITE_CONSTRAINT ?
+		    "domain exists" : store_dberr(s, "domain add"));
+		ret = -1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* With the lock held and a transaction open: removes the domain, its
+ * users and its aliases.  0, or -1 with *error_r. */
+static int
+store_domain_del_locked(struct store *s, const char *name,
+    const char **error_r)
+{
+	static const enum store_stmt_id ids[] = {
+		STORE_ST_DOMAIN_DEL_USERS, STORE_ST_DOMAIN_DEL_ALIASES,
+		STORE_ST_DOMAIN_DEL,
+	};
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		st = store_stmt(s, ids[i]);
+		store_bind_text(st, 1, name);
+		if (store_exec_stmt(st, NULL) < 0) {
+			*error_r = store_dberr(s, "domain del");
+			return -1;
+		}
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		*error_r = "no such domain";
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_domain_del(struct store *s, const char *domain, const char **error_r)
+{
+	char name[256];
+	const char *error = NULL;
+	int ret = -1;
+
+	if (str_lcpy(name, domain, sizeof(name)) >= sizeof(name)) {
+		store_set_error(error_r, "no such domain");
+		return -1;
+	}
+	str_lower(name);
+	pthread_mutex_lock(&s->lock);
+	if (store_begin(s) < 0)
+		error = store_dberr(s, "domain del");
+	else if (store_domain_del_locked(s, name, &error) < 0)
+		store_rollback(s);
+	else if (store_commit(s) < 0) {
+		error = store_dberr(s, "domain del");
+		store_rollback(s);
+	} else
+		ret = 0;
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		store_set_error(error_r, error);
+	return ret;
+}
+
+/* With the lock held: 1, 0 or -1. */
+static int
+store_domain_exists_locked(struct store *s, const char *name)
+{
+	sqlite3_stmt *st = store_stmt(s, STORE_ST_DOMAIN_EXISTS);
+	int rc;
+
+	store_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_domain_exists(struct store *s, const char *domain)
+{
+	char name[256];
+	int ret;
+
+	if (str_lcpy(name, domain, sizeof(name)) >= sizeof(name))
+		return 0;
+	str_lower(name);
+	pthread_mutex_lock(&s->lock);
+	ret = store_domain_exists_locked(s, name);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* Rows collected under the lock and handed to callbacks after it is
+ * released, so that a callback may call back into the store. */
+struct store_rows {
+	char **v;		/* ncols strings per row */
+	uint64_t *num;		/* one number per row (quota) */
+	size_t n, cap, ncols;
+};
+
+static void
+store_rows_free(struct store_rows *r)
+{
+	for (size_t i = 0; i < r->n * r->ncols; i++)
+		free(r->v[i]);
+	free(r->v);
+	free(r->num);
+}
+
+/* Steps st to the end, keeping text columns 0..ncols-1 and, when
+ * numcol >= 0, that integer column.  0 or -1. */
+static int
+store_rows_collect(sqlite3_stmt *st, struct store_rows *r, size_t ncols,
+    int numcol)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->ncols = ncols;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->n == r->cap) {
+			r->cap = r->cap == 0 ? 16 : r->cap * 2;
+			r->v = xreallocarray(r->v, r->cap, ncols * sizeof(char *));
+			r->num = xreallocarray(r->num, r->cap, sizeof(uint64_t));
+		}
+		for (size_t c = 0; c < ncols; c++) {
+			const unsigned char *t = sqlite3_column_text(st, (int)c);
+
+			r->v[r->n * ncols + c] = xstrdup(t != NULL ?
+			    (const char *)t : "");
+		}
+		r->num[r->n] = numcol >= 0 ?
+		    (uint64_t)sqlite3_column_int64(st, numcol) : 0;
+		r->n++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Runs a listing statement (bound to domain_or_null when given) and
+ * collects its rows.  0, or -1 with *error_r. */
+static int
+store_list(struct store *s, enum store_stmt_id all, enum store_stmt_id one,
+    const char *domain_or_null, struct store_rows *rows, size_t ncols,
+    int numcol, const char **error_r)
+{
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, domain_or_null != NULL ? one : all);
+	if (domain_or_null != NULL)
+		store_bind_text(st, 1, domain_or_null);
+	if (store_rows_collect(st, rows, ncols, numcol) < 0) {
+		store_set_error(error_r, store_dberr(s, "list"));
+		ret = -1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		store_rows_free(rows);
+	return ret;
+}
+
+int
+store_domain_list(struct store *s,
+    void (*cb)(const char *domain, void *ctx), void *ctx,
+    const char **error_r)
+{
+	struct store_rows rows;
+
+	if (store_list(s, STORE_ST_DOMAIN_LIST, STORE_ST_DOMAIN_LIST, NULL,
+	    &rows, 1, -1, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < rows.n; i++)
+		cb(rows.v[i], ctx);
+	store_rows_free(&rows);
+	return 0;
+}
+
+/* ---- users ---- */
+
+int
+store_user_add(struct store *s, const char *address, const char *hash,
+    uint64_t quota, const char **error_r)
+{
+	char addr[320], domain[256];
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if (store_norm_address(address, addr, sizeof(addr)) < 0 ||
+	    addr[0] == '@' ||
+	    store_split_domain(addr, domain, sizeof(domain)) < 0) {
+		store_set_error(error_r, "invalid address");
+		return -1;
+	}
+	if (hash == NULL || hash[0] == '\0') {
+		store_set_error(error_r, "no password hash");
+		return -1;
+	}
+	if (quota > INT64_MAX) {
+		store_set_error(error_r, "quota too large");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	rc = store_domain_exists_locked(s, domain);
+	if (rc <= 0) {
+		store_set_error(error_r, rc == 0 ? "no such domain" :
+		    store_dberr(s, "user add"));
+		goto out;
+	}
+	st = store_stmt(s, STORE_ST_USER_ADD);
+	store_bind_text(st, 1, addr);
+	store_bind_text(st, 2, domain);
+	store_bind_text(st, 3, hash);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)quota);
+	if (store_exec_stmt(st, &rc) < 0) {
+		store_set_error(error_r, rc == SQLITE_CONSTRAINT ?
+		    "user exists" : store_dberr(s, "user add"));
+		goto out;
+	}
+	ret = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* Runs a statement keyed by address (?1) with an optional text (?2) or
+ * number; "no such <what>" when no row changed.  0 or -1. */
+static int
+store_update(struct store *s, enum store_stmt_id id, const char *address,
+    const char *text, int64_t num, const char *nosuch, const char **error_r)
+{
+	char addr[320];
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	if (store_norm_address(address, addr, sizeof(addr)) < 0) {
+		store_set_error(error_r, nosuch);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, id);
+	store_bind_text(st, 1, addr);
+	if (text != NULL)
+		store_bind_text(st, 2, text);
+	else if (num >= 0)
+		sqlite3_bind_int64(st, 2, num);
+	if (store_exec_stmt(st, NULL) < 0) {
+		store_set_error(error_r, store_dberr(s, "update"));
+		ret = -1;
+	} else if (sqlite3_changes(s->db) == 0) {
+		store_set_error(error_r, nosuch);
+		ret = -1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int
+store_user_del(struct store *s, const char *address, const char **error_r)
+{
+	return store_update(s, STORE_ST_USER_DEL, address, NULL, -1,
+	    "no such user", error_r);
+}
+
+int
+store_user_set_password(struct store *s, const char *address,
+    const char *hash, const char **error_r)
+{
+	return store_update(s, STORE_ST_USER_SET_PASSWORD, address, hash, -1,
+	    "no such user", error_r);
+}
+
+int
+store_user_set_quota(struct store *s, const char *address,
+    uint64_t quota, const char **error_r)
+{
+	if (quota > INT64_MAX) {
+		store_set_error(error_r, "quota too large");
+		return -1;
+	}
+	return store_update(s, STORE_ST_USER_SET_QUOTA, address, NULL,
+	    (int64_t)quota, "no such user", error_r);
+}
+
+static void
+store_user_fill(struct store_user *u, const char *address, const char *hash,
+    uint64_t quota)
+{
+	memset(u, 0, sizeof(*u));
+	str_lcpy(u->address, address, sizeof(u->address));
+	str_lcpy(u->password_hash, hash, sizeof(u->password_hash));
+	u->quota = quota;
+}
+
+int
+store_user_get(struct store *s, const char *address, struct store_user *u)
+{
+	struct store_rows rows;
+	char addr[320];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_norm_address(address, addr, sizeof(addr)) < 0)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_USER_GET);
+	store_bind_text(st, 1, addr);
+	rc = store_rows_collect(st, &rows, 2, 2);
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0) {
+		store_rows_free(&rows);
+		return -1;
+	}
+	rc = rows.n > 0 ? 1 : 0;
+	if (rc == 1)
+		store_user_fill(u, rows.v[0], rows.v[1], rows.num[0]);
+	store_rows_free(&rows);
+	return rc;
+}
+
+int
+store_user_list(struct store *s, const char *domain_or_null,
+    void (*cb)(const struct store_user *u, void *ctx), void *ctx,
+    const char **error_r)
+{
+	struct store_rows rows;
+	struct store_user u;
+
+	if (store_list(s, STORE_ST_USER_LIST_ALL, STORE_ST_USER_LIST_DOMAIN,
+	    domain_or_null, &rows, 2, 2, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < rows.n; i++) {
+		store_user_fill(&u, rows.v[i * 2], rows.v[i * 2 + 1],
+		    rows.num[i]);
+		cb(&u, ctx);
+	}
+	explicit_bzero(&u, sizeof(u));
+	store_rows_free(&rows);
+	return 0;
+}
+
+/* ---- aliases ---- */
+
+int
+store_alias_add(struct store *s, const char *address, const char *targets,
+    const char **error_r)
+{
+	char addr[320], domain[256];
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if (store_norm_address(address, addr, sizeof(addr)) < 0 ||
+	    store_split_domain(addr, domain, sizeof(domain)) < 0) {
+		store_set_error(error_r, "invalid address");
+		return -1;
+	}
+	if (targets == NULL || targets[0] == '\0') {
+		store_set_error(error_r, "no alias targets");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	rc = store_domain_exists_locked(s, domain);
+	if (rc <= 0) {
+		store_set_error(error_r, rc == 0 ? "no such domain" :
+		    store_dberr(s, "alias add"));
+		goto out;
+	}
+	st = store_stmt(s, STORE_ST_ALIAS_ADD);
+	store_bind_text(st, 1, addr);
+	store_bind_text(st, 2, domain);
+	store_bind_text(st, 3, targets);
+	if (store_exec_stmt(st, NULL) < 0) {
+		store_set_error(error_r, store_dberr(s, "alias add"));
+		goto out;
+	}
+	ret = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int
+store_alias_del(struct store *s, const char *address, const char **error_r)
+{
+	return store_update(s, STORE_ST_ALIAS_DEL, address, NULL, -1,
+	    "no such alias", error_r);
+}
+
+int
+store_alias_get(struct store *s, const char *address, char **targets_r)
+{
+	struct store_rows rows;
+	char addr[320];
+	sqlite3_stmt *st;
+	int rc;
+
+	*targets_r = NULL;
+	if (store_norm_address(address, addr, sizeof(addr)) < 0)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_ALIAS_GET);
+	store_bind_text(st, 1, addr);
+	rc = store_rows_collect(st, &rows, 1, -1);
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0) {
+		store_rows_free(&rows);
+		return -1;
+	}
+	if (rows.n == 0) {
+		store_rows_free(&rows);
+		return 0;
+	}
+	/* Hand the string over instead of copying it again. */
+	*targets_r = rows.v[0];
+	rows.v[0] = NULL;
+	store_rows_free(&rows);
+	return 1;
+}
+
+int
+store_alias_list(struct store *s, const char *domain_or_null,
+    void (*cb)(const char *address, const char *targets, void *ctx), void *ctx,
+    const char **error_r)
+{
+	struct store_rows rows;
+
+	if (store_list(s, STORE_ST_ALIAS_LIST_ALL, STORE_ST_ALIAS_LIST_DOMAIN,
+	    domain_or_null, &rows, 2, -1, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < rows.n; i++)
+		cb(rows.v[i * 2], rows.v[i * 2 + 1], ctx);
+	store_rows_free(&rows);
+	return 0;
+}
