@@ -1,0 +1,460 @@
+/* Maildir++ delivery (maildir.h): unique names, the tmp -> new protocol
+ * with fsyncs, and the `maildirsize` quota file (Maildir++ quota spec as
+ * Courier and Dovecot read it).  It does not read or index mailboxes for
+ * POP3/IMAP and does not know about users: the caller passes the quota.
+ * maildirsize is advisory, as in the spec: concurrent deliveries append
+ * lines with O_APPEND, and a missing, unreadable or overgrown file is
+ * recalculated from the folders. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lib/fbuf.h"
+#include "lib/fsio.h"
+#include "lib/ids.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "mailbox/maildir.h"
+
+#define MAILDIR_SIZE_FILE "maildirsize"
+#define MAILDIR_SIZE_MAX 5120	/* spec: recalculate when larger */
+#define MAILDIR_COPY_BUF 65536
+
+/* Per-process delivery counter for unique names (the Q part): the one
+ * mutable static here, atomic because workers deliver in parallel. */
+static unsigned maildir_counter;
+
+static int
+maildir_pathf(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+maildir_pathf(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(dst, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* A path component taken from an address: no '/', no leading '.', no
+ * control bytes, so it can never climb out of mail/. */
+static bool
+maildir_component_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '/' || c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int
+maildir_path(const char *state_dir, const char *address, char *dst,
+    size_t size)
+{
+	const char *at = strrchr(address, '@');
+	size_t llen;
+
+	if (at == NULL)
+		goto bad;
+	llen = (size_t)(at - address);
+	if (!maildir_component_ok(address, llen) ||
+	    !maildir_component_ok(at + 1, strlen(at + 1)) || llen > 255)
+		goto bad;
+	if (maildir_pathf(dst, size, "%s/mail/%s/%.*s", state_dir, at + 1,
+	    (int)llen, address) < 0)
+		return -1;
+	/* Lower-case only what we appended, not state_dir. */
+	str_lower(dst + strlen(state_dir));
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+int
+maildir_create(const char *path)
+{
+	static const char *subs[] = { "tmp", "new", "cur" };
+	char sub[PATH_MAX];
+	int i;
+
+	if (fsio_mkdir_p(path, 0700) < 0)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (maildir_pathf(sub, sizeof(sub), "%s/%s", path, subs[i]) < 0)
+			return -1;
+		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- usage: recalculation from the folders ---- */
+
+/* Size of a message file: the ",S=" field of its name, else stat. */
+static uint64_t
+maildir_file_size(const char *dir, const char *name)
+{
+	const char *s = strstr(name, ",S=");
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (s != NULL && s[3] >= '0' && s[3] <= '9')
+		return strtoull(s + 3, NULL, 10);
+	if (maildir_pathf(path, sizeof(path), "%s/%s", dir, name) < 0 ||
+	    stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
+static void
+maildir_sum_dir(const char *dir, uint64_t *bytes, uint64_t *count)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		*bytes += maildir_file_size(dir, de->d_name);
+		(*count)++;
+	}
+	closedir(d);
+}
+
+/* One folder (the INBOX or a ".Folder"): its new/ and cur/. */
+static void
+maildir_sum_folder(const char *folder, uint64_t *bytes, uint64_t *count)
+{
+	char sub[PATH_MAX];
+
+	if (maildir_pathf(sub, sizeof(sub), "%s/new", folder) == 0)
+		maildir_sum_dir(sub, bytes, count);
+	if (maildir_pathf(sub, sizeof(sub), "%s/cur", folder) == 0)
+		maildir_sum_dir(sub, bytes, count);
+}
+
+static void
+maildir_recalc(const char *path, uint64_t *bytes, uint64_t *count)
+{
+	char sub[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	*bytes = *count = 0;
+	maildir_sum_folder(path, bytes, count);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (maildir_pathf(sub, sizeof(sub), "%s/%s", path,
+		    de->d_name) == 0)
+			maildir_sum_folder(sub, bytes, count);
+	}
+	closedir(d);
+}
+
+/* ---- the maildirsize file ---- */
+
+/* Parses maildirsize: header "<bytes>S[,<count>C]", then "<bytes> <count>"
+ * lines (may be negative).  0, or -1 when it is not well formed. */
+static int
+maildir_size_parse(const char *text, uint64_t *quota_r, uint64_t *bytes_r,
+    uint64_t *count_r)
+{
+	long long b = 0, c = 0, lb, lc;
+	const char *p = text;
+	char *end;
+	int n;
+
+	errno = 0;
+	*quota_r = strtoull(p, &end, 10);
+	if (end == p || *end != 'S' || errno != 0)
+		return -1;
+	p = strchr(end, '\n');
+	if (p == NULL)
+		return -1;
+	for (p++; *p != '\0'; p = end) {
+		end = strchr(p, '\n');
+		if (end == NULL || sscanf(p, "%lld %lld%n", &lb, &lc, &n) != 2 ||
+		    p + n != end)
+			return -1;
+		b += lb;
+		c += lc;
+		end++;
+	}
+	*bytes_r = b > 0 ? (uint64_t)b : 0;
+	*count_r = c > 0 ? (uint64_t)c : 0;
+	return 0;
+}
+
+/* Reads maildirsize.  0, or -1 with errno ENOENT (absent) or EINVAL
+ * (malformed or overgrown: to be recalculated). */
+static int
+maildir_size_read(const char *path, uint64_t *quota_r, uint64_t *bytes_r,
+    uint64_t *count_r)
+{
+	char file[PATH_MAX];
+	struct fbuf b;
+	int r;
+
+	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	    path) < 0)
+		return -1;
+	fbuf_init(&b, 0);
+	r = fsio_read_file(file, &b, MAILDIR_SIZE_MAX);
+	if (r < 0 && errno == EFBIG)
+		errno = EINVAL;
+	if (r == 0 && maildir_size_parse(fbuf_str(&b), quota_r, bytes_r,
+	    count_r) < 0) {
+		errno = EINVAL;
+		r = -1;
+	}
+	fbuf_release(&b);
+	return r;
+}
+
+int
+maildir_quota_usage(const char *path, uint64_t *bytes_r, uint64_t *count_r)
+{
+	uint64_t quota;
+
+	if (maildir_size_read(path, &quota, bytes_r, count_r) == 0)
+		return 0;
+	if (errno != ENOENT && errno != EINVAL)
+		return -1;
+	maildir_recalc(path, bytes_r, count_r);
+	return 0;
+}
+
+/* Replaces maildirsize with a fresh header and total, written under the
+ * Maildir's tmp/ with a unique name and renamed (as Courier does). */
+static int
+maildir_size_rewrite(const char *path, uint64_t quota, uint64_t bytes,
+    uint64_t count)
+{
+	char tmp[PATH_MAX], file[PATH_MAX], text[80];
+	int fd, n, saved;
+
+	n = snprintf(text, sizeof(text), "%lluS\n%llu %llu\n",
+	    (unsigned long long)quota, (unsigned long long)bytes,
+	    (unsigned long long)count);
+	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	    path) < 0 || maildir_pathf(tmp, sizeof(tmp),
+	    "%s/tmp/%016llx.maildirsize", path,
+	    (unsigned long long)ids_random()) < 0)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (fsio_write_all(fd, text, (size_t)n) < 0 || close(fd) < 0 ||
+	    rename(tmp, file) < 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Current usage for a delivery; makes sure maildirsize exists and
+ * carries the user's current quota in its header. */
+static int
+maildir_size_prepare(const char *path, uint64_t quota, uint64_t *bytes_r)
+{
+	uint64_t hdr = 0, count = 0;
+	int r;
+
+	r = maildir_size_read(path, &hdr, bytes_r, &count);
+	if (r == 0 && hdr == quota)
+		return 0;
+	if (r < 0 && errno != ENOENT && errno != EINVAL)
+		return -1;
+	if (r < 0)
+		maildir_recalc(path, bytes_r, &count);
+	return maildir_size_rewrite(path, quota, *bytes_r, count);
+}
+
+static void
+maildir_size_append(const char *path, uint64_t size)
+{
+	char file[PATH_MAX], line[40];
+	int fd, n;
+
+	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	    path) < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%llu 1\n", (unsigned long long)size);
+	/* One short O_APPEND write: concurrent deliveries do not mix. */
+	fd = open(file, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd == -1 || fsio_write_all(fd, line, (size_t)n) < 0)
+		log_warn("maildir size update failed path=%s", log_q(file));
+	if (fd != -1)
+		close(fd);
+}
+
+/* ---- delivery ---- */
+
+/* "<sec>.M<usec>P<pid>Q<counter>.<host>,S=<size>"; '/' and ':' in the
+ * host name are written as \057 and \072 (maildir convention). */
+static void
+maildir_unique_name(char *dst, size_t size, uint64_t msize)
+{
+	char host[256], safe[1024];
+	struct timeval tv;
+	unsigned q;
+	size_t i, o = 0;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		str_lcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0' && o + 5 < sizeof(safe); i++) {
+		if (host[i] == '/' || host[i] == ':') {
+			memcpy(safe + o, host[i] == '/' ? "\\057" : "\\072", 4);
+			o += 4;
+		} else
+			safe[o++] = host[i];
+	}
+	safe[o] = '\0';
+	gettimeofday(&tv, NULL);
+	q = __atomic_add_fetch(&maildir_counter, 1, __ATOMIC_RELAXED);
+	snprintf(dst, size, "%lld.M%ldP%dQ%u.%s,S=%llu", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (int)getpid(), q, safe,
+	    (unsigned long long)msize);
+}
+
+/* prefix, then src_fd from offset 0 (pread: the fd is shared by the
+ * deliveries of one message), into fd. */
+static int
+maildir_copy(int fd, const char *prefix, size_t prefix_len, int src_fd)
+{
+	char buf[MAILDIR_COPY_BUF];
+	off_t off = 0;
+	ssize_t n;
+
+	if (prefix_len > 0 && fsio_write_all(fd, prefix, prefix_len) < 0)
+		return -1;
+	for (;;) {
+		n = pread(src_fd, buf, sizeof(buf), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (fsio_write_all(fd, buf, (size_t)n) < 0)
+			return -1;
+		off += n;
+	}
+}
+
+static int
+maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
+    int src_fd)
+{
+	int fd, saved;
+
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (maildir_copy(fd, prefix, prefix_len, src_fd) < 0 ||
+	    fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(file);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0) {
+		saved = errno;
+		unlink(file);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* tmp -> new by link (never overwrites), rename where links are not
+ * supported; then new/ is fsynced so the entry survives a crash. */
+static int
+maildir_publish(const char *path, const char *name)
+{
+	char tmp[PATH_MAX], nfile[PATH_MAX], ndir[PATH_MAX];
+	int r, saved;
+
+	if (maildir_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
+	    maildir_pathf(nfile, sizeof(nfile), "%s/new/%s", path, name) < 0 ||
+	    maildir_pathf(ndir, sizeof(ndir), "%s/new", path) < 0)
+		return -1;
+	r = link(tmp, nfile);
+	if (r < 0 && (errno == EPERM || errno == ENOTSUP || errno == ENOSYS))
+		r = rename(tmp, nfile);
+	saved = errno;
+	unlink(tmp);
+	if (r < 0) {
+		errno = saved;
+		return -1;
+	}
+	if (fsio_fsync_dir(ndir) < 0) {
+		saved = errno;
+		unlink(nfile);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
+    int src_fd, uint64_t quota, char *name_r, size_t name_size)
+{
+	char name[512], tmp[PATH_MAX];
+	uint64_t size, used = 0;
+	struct stat st;
+
+	if (maildir_create(path) < 0 || fstat(src_fd, &st) < 0)
+		return -1;
+	size = prefix_len + (uint64_t)st.st_size;
+	if (maildir_size_prepare(path, quota, &used) < 0)
+		return -1;
+	if (quota > 0 && used + size > quota) {
+		errno = EDQUOT;
+		return -1;
+	}
+	maildir_unique_name(name, sizeof(name), size);
+	if (maildir_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
+	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0 ||
+	    maildir_publish(path, name) < 0)
+		return -1;
+	maildir_size_append(path, size);
+	if (name_r != NULL && name_size > 0)
+		str_lcpy(name_r, name, name_size);
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* Wake-ups for the queue role: after each commit smtpd sends the
+ * datagram "N <id>" to the UNIX datagram socket state_dir/queue.sock.
+ * Losing one is harmless (the queue rescans the spool every minute), so
+ * the sender never blocks and never reports failure. */
+#ifndef FERRY_QUEUE_NOTIFY_H
+#define FERRY_QUEUE_NOTIFY_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/ids.h"
+
+/* Sends "N <id>" without blocking; every failure is silently ignored. */
+void queue_notify(const char *state_dir, const char *id);
+/* Binds state_dir/queue.sock (replacing a stale socket), mode 0600.
+ * Returns a non-blocking, close-on-exec fd, or -1 with errno. */
+int queue_notify_listen(const char *state_dir);
+/* Parses one received datagram: true and id_r filled for "N <id>". */
+bool queue_notify_parse(const char *buf, size_t len, char id_r[IDS_LEN + 1]);
+
+#endif

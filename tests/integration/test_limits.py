@@ -1,0 +1,340 @@
+"""Limits and hostile clients: quota, message size, recipients, line
+lengths, error count, timeouts, connection limits, early talkers, NUL."""
+
+import socket
+import time
+
+import pytest
+
+from conftest import make_message, wait_until
+
+
+def assert_nothing_queued(ferry):
+    assert ferry.queue_json() == [], ferry.queue_json()
+
+
+# ------------------------------------------------------------ quota
+
+def test_over_quota_rejected_at_rcpt(ferry):
+    ferry.add_user("dave@example.test", quota="100M")
+    with ferry.smtp() as s:
+        s.sendmail("x@remote.example", ["dave@example.test"],
+                   make_message(body="x" * 3000 + "\r\n"))
+    ferry.wait_delivered("dave@example.test")
+    assert (ferry.maildir("dave@example.test") / "maildirsize").is_file()
+    ferry.cli_ok("user", "quota", "dave@example.test", "1K")
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        r = c.cmd("RCPT TO:<dave@example.test>")
+        assert r.code == 552 and r.enhanced == "5.2.2", r
+        # Other recipients in the same transaction are unaffected.
+        c.expect("RCPT TO:<bob@example.test>", 250)
+    # Raising the quota again takes effect at once.
+    ferry.cli_ok("user", "quota", "dave@example.test", "100M")
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        c.expect("RCPT TO:<dave@example.test>", 250)
+
+
+def test_maildirsize_tracks_deliveries(ferry):
+    ferry.add_user("dave@example.test", quota="1M")
+    with ferry.smtp() as s:
+        for _ in range(2):
+            s.sendmail("x@remote.example", ["dave@example.test"],
+                       make_message(body="y" * 2000 + "\r\n"))
+    msgs = ferry.wait_delivered("dave@example.test", 2)
+    text = (ferry.maildir("dave@example.test") / "maildirsize").read_text()
+    lines = text.splitlines()
+    assert lines[0].strip() in ("1048576S", "1048576S,0C") or lines[0].startswith("1048576S"), text
+    total = sum(int(l.split()[0]) for l in lines[1:] if l.strip())
+    count = sum(int(l.split()[1]) for l in lines[1:] if l.strip())
+    assert count == 2, text
+    assert total == sum(len(m) for m in msgs), (text, [len(m) for m in msgs])
+
+
+# ------------------------------------------------------------ size
+
+@pytest.mark.ferry_conf(message_size_limit="10K")
+def test_size_parameter_over_limit_rejected_at_mail(ferry):
+    with ferry.raw() as c:
+        c.ehlo()
+        r = c.cmd("MAIL FROM:<x@remote.example> SIZE=20000")
+        assert r.code == 552 and r.enhanced == "5.3.4", r
+        c.expect("MAIL FROM:<x@remote.example> SIZE=5000", 250)
+
+
+@pytest.mark.ferry_conf(message_size_limit="10K")
+def test_oversized_data_rejected_after_data(ferry):
+    big = make_message(body=("z" * 78 + "\r\n") * 300)   # about 24 KB
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        c.expect("RCPT TO:<alice@example.test>", 250)
+        c.expect("DATA", 354)
+        c.send(big + b".\r\n")
+        r = c.reply()
+        assert r.code == 552 and r.enhanced == "5.3.4", r
+        # The session goes on; a small message still gets through.
+        r = c.send_message("x@remote.example", ["bob@example.test"], make_message(), ehlo=False)
+        assert r.code == 250, r
+    ferry.wait_delivered("bob@example.test")
+    ferry.barrier()
+    assert ferry.maildir_messages("alice@example.test") == []
+    assert_nothing_queued(ferry)
+
+
+@pytest.mark.ferry_conf(message_size_limit="10K")
+def test_size_parameter_lies(ferry):
+    big = make_message(body=("z" * 78 + "\r\n") * 300)
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example> SIZE=100", 250)
+        c.expect("RCPT TO:<alice@example.test>", 250)
+        c.expect("DATA", 354)
+        c.send(big + b".\r\n")
+        r = c.reply()
+        assert r.code == 552 and r.enhanced == "5.3.4", r
+    ferry.barrier()
+    assert ferry.maildir_messages("alice@example.test") == []
+
+
+@pytest.mark.ferry_conf(message_size_limit="10K")
+def test_oversized_bdat_rejected(ferry):
+    big = make_message(body=("z" * 78 + "\r\n") * 300)
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        c.expect("RCPT TO:<alice@example.test>", 250)
+        c.send(b"BDAT %d LAST\r\n" % len(big) + big)
+        r = c.reply()
+        assert r.code == 552 and r.enhanced == "5.3.4", r
+    ferry.barrier()
+    assert ferry.maildir_messages("alice@example.test") == []
+
+
+# ------------------------------------------------------------ recipients
+
+@pytest.mark.ferry_conf(max_recipients=3)
+def test_max_recipients(ferry):
+    for u in ("carol", "dave"):
+        ferry.add_user(f"{u}@example.test")
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        for u in ("alice", "bob", "carol"):
+            c.expect(f"RCPT TO:<{u}@example.test>", 250)
+        r = c.cmd("RCPT TO:<dave@example.test>")
+        assert r.code == 452 and r.enhanced == "4.5.3", r
+        c.expect("DATA", 354)
+        c.send(make_message() + b".\r\n")
+        assert c.reply().code == 250
+    for u in ("alice", "bob", "carol"):
+        ferry.wait_delivered(f"{u}@example.test")
+    ferry.barrier()
+    assert ferry.maildir_messages("dave@example.test") == []
+
+
+# ------------------------------------------------------------ line lengths
+
+def test_command_line_limit_boundary(ferry):
+    with ferry.raw() as c:
+        c.ehlo()
+        ok = b"NOOP " + b"x" * (512 - 2 - 5)          # 512 octets with CRLF
+        assert len(ok) + 2 == 512
+        r = c.cmd(ok)
+        assert r.code == 250, r
+        r = c.cmd(ok + b"x")                          # 513 octets
+        assert r.code == 500 and r.enhanced == "5.5.2", r
+        c.expect("NOOP", 250)
+
+
+def test_very_long_command_line_one_reply_and_resync(ferry):
+    with ferry.raw() as c:
+        c.ehlo()
+        c.send(b"MAIL FROM:<" + b"a" * 20000 + b"@remote.example>\r\nNOOP\r\n")
+        r = c.reply()
+        assert r.code == 500 and r.enhanced == "5.5.2", r
+        r = c.reply()
+        assert r.code == 250, r
+        # No stray replies are left over from the long line.
+        c.expect("RSET", 250)
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+
+
+@pytest.mark.ferry_conf(smtp_max_line=100)
+def test_configured_command_line_limit(ferry):
+    with ferry.raw() as c:
+        c.ehlo()
+        r = c.cmd(b"NOOP " + b"x" * 120)
+        assert r.code == 500 and r.enhanced == "5.5.2", r
+
+
+def test_text_line_limit(ferry):
+    ok = make_message(subject="ok", body="a" * 998 + "\r\n")
+    bad = make_message(subject="bad", body="b" * 999 + "\r\n")
+    with ferry.raw() as c:
+        r = c.send_message("x@remote.example", ["alice@example.test"], ok)
+        assert r.code == 250, r
+        r = c.send_message("x@remote.example", ["bob@example.test"], bad, ehlo=False)
+        assert 550 <= r.code <= 554, r
+        assert r.enhanced and r.enhanced.startswith("5."), r
+        c.expect("NOOP", 250)
+    ferry.wait_delivered("alice@example.test")
+    ferry.barrier()
+    assert ferry.maildir_messages("bob@example.test") == []
+    assert_nothing_queued(ferry)
+
+
+@pytest.mark.ferry_conf(smtp_max_text_line=200)
+def test_configured_text_line_limit(ferry):
+    bad = make_message(body="b" * 300 + "\r\n")
+    with ferry.raw() as c:
+        r = c.send_message("x@remote.example", ["bob@example.test"], bad)
+        assert 550 <= r.code <= 554, r
+
+
+# ------------------------------------------------------------ errors
+
+@pytest.mark.ferry_conf(smtp_max_errors=3)
+def test_too_many_errors_disconnects(ferry):
+    with ferry.raw() as c:
+        c.ehlo()
+        got = []
+        for i in range(6):
+            try:
+                c.send(b"BOGUS%d\r\n" % i)
+            except OSError:
+                break
+            r = c.reply()
+            if r is None:
+                break
+            got.append(r)
+            if r.code == 421:
+                break
+        codes = [r.code for r in got]
+        assert 421 in codes, got
+        assert codes.index(421) <= 3, got
+        assert c.wait_closed(5), "server did not close after 421"
+
+
+# ------------------------------------------------------------ timeouts
+
+@pytest.mark.ferry_conf(smtp_timeout="2s")
+def test_idle_client_times_out(ferry):
+    with ferry.raw() as c:
+        c.ehlo()
+        t0 = time.monotonic()
+        r = c.reply(timeout=15)
+        assert r is not None and r.code == 421 and r.enhanced == "4.4.2", r
+        assert time.monotonic() - t0 >= 1.5
+        assert c.wait_closed(5)
+
+
+@pytest.mark.ferry_conf(smtp_data_timeout="2s", smtp_timeout="2s")
+def test_stalled_data_times_out_and_nothing_is_delivered(ferry):
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        c.expect("RCPT TO:<alice@example.test>", 250)
+        c.expect("DATA", 354)
+        c.send(b"Subject: stalled\r\n\r\npartial")
+        r = c.reply(timeout=15)
+        assert r is not None and r.code == 421 and r.enhanced == "4.4.2", r
+        assert c.wait_closed(5)
+    ferry.barrier()
+    assert ferry.maildir_messages("alice@example.test") == []
+    assert_nothing_queued(ferry)
+
+
+# ------------------------------------------------------------ connections
+
+def first_reply(ferry, source=None, timeout=5):
+    c = ferry.raw(greeting=False, source=source, timeout=timeout)
+    return c, c.reply(timeout)
+
+
+@pytest.mark.ferry_conf(max_connections=2)
+def test_max_connections(ferry):
+    c1, c2 = ferry.raw(), ferry.raw()
+    try:
+        c3, r = first_reply(ferry)
+        assert r is not None and r.code == 421 and r.enhanced == "4.7.0", r
+        assert c3.wait_closed(5)
+        c3.close()
+        # A freed slot is usable again.
+        c1.send(b"QUIT\r\n")
+        assert c1.reply().code == 221
+        c1.close()
+
+        def slot():
+            c, r = first_reply(ferry)
+            c.close()
+            return r is not None and r.code == 220
+        wait_until(slot, 10, interval=0.2, what="a free connection slot")
+    finally:
+        c1.close()
+        c2.close()
+
+
+@pytest.mark.ferry_conf(max_connections=20, max_connections_per_ip=2)
+def test_max_connections_per_ip(ferry):
+    c1, c2 = ferry.raw(), ferry.raw()
+    try:
+        c3, r = first_reply(ferry)
+        assert r is not None and r.code == 421 and r.enhanced == "4.7.0", r
+        assert c3.wait_closed(5)
+        c3.close()
+        # Another address is not affected.
+        c4, r = first_reply(ferry, source="127.0.0.2")
+        c4.close()
+        assert r is not None and r.code == 220, r
+    finally:
+        c1.close()
+        c2.close()
+
+
+def test_early_talker_rejected(ferry):
+    c = ferry.raw(greeting=False)
+    try:
+        c.send(b"EHLO early.example\r\n")
+        r = c.reply(timeout=10)
+        assert r is not None and r.code == 554 and r.enhanced == "5.5.0", r
+        assert c.wait_closed(5)
+    finally:
+        c.close()
+
+
+def test_pipelined_after_greeting_is_fine(ferry):
+    with ferry.raw() as c:
+        c.send(b"EHLO client.example\r\nNOOP\r\n")
+        assert c.reply().code == 250
+        assert c.reply().code == 250
+
+
+# ------------------------------------------------------------ NUL
+
+@pytest.mark.parametrize("line", [
+    b"NOOP\x00\r\n",
+    b"MAIL FROM:<a\x00b@remote.example>\r\n",
+    b"\x00EHLO x\r\n",
+])
+def test_nul_in_command(ferry, line):
+    with ferry.raw() as c:
+        c.ehlo()
+        c.send(line)
+        r = c.reply()
+        assert r.code == 500 and r.enhanced == "5.5.2", r
+        c.expect("NOOP", 250)
+
+
+def test_nul_in_data_is_not_silently_truncated(ferry):
+    msg = make_message(body="before\x00after\r\n")
+    with ferry.raw() as c:
+        r = c.send_message("x@remote.example", ["alice@example.test"], msg)
+    if r.code == 250:
+        (m,) = ferry.wait_delivered("alice@example.test")
+        assert b"after" in m, m
+    else:
+        assert 500 <= r.code <= 554, r

@@ -1,0 +1,226 @@
+/* Unit tests for struct fbuf (src/lib/fbuf.c) and the string helpers of
+ * src/lib/strutil.c, above all the size and duration syntax that the
+ * configuration file relies on. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/fbuf.h"
+#include "lib/strutil.h"
+#include "test.h"
+
+static void
+test_fbuf_basic(void)
+{
+	struct fbuf b;
+
+	test_begin("fbuf add, NUL termination, binary data");
+	fbuf_init(&b, 0);
+	test_assert(b.data == NULL && b.len == 0);
+	test_assert_streq(fbuf_str(&b), "");
+	test_assert(fbuf_add(&b, "", 0) == 0);
+	test_assert(b.len == 0 && b.data != NULL && b.data[0] == '\0');
+	test_assert(fbuf_adds(&b, "hello") == 0);
+	test_assert(fbuf_addc(&b, ' ') == 0);
+	test_assert(fbuf_add(&b, "w\0rld", 5) == 0);
+	test_assert(b.len == 11 && b.data[11] == '\0');
+	test_assert(memcmp(b.data, "hello w\0rld", 11) == 0);
+	test_assert(fbuf_addf(&b, "%d-%s", 42, "x") == 0);
+	test_assert(b.len == 15 && memcmp(b.data + 11, "42-x", 5) == 0);
+	fbuf_consume(&b, 6);
+	test_assert(b.len == 9 && b.data[0] == 'w' && b.data[9] == '\0');
+	fbuf_consume(&b, 100);
+	test_assert(b.len == 0 && b.data[0] == '\0');
+	fbuf_release(&b);
+	test_assert(b.data == NULL && b.len == 0);
+	test_end();
+}
+
+static void
+test_fbuf_growth(void)
+{
+	struct fbuf b;
+	char chunk[1000];
+	size_t i;
+
+	test_begin("fbuf growth");
+	memset(chunk, 'a', sizeof(chunk));
+	fbuf_init(&b, 0);
+	for (i = 0; i < 300; i++)
+		test_assert(fbuf_add(&b, chunk, sizeof(chunk)) == 0);
+	test_assert(b.len == 300000 && b.cap > b.len && b.data[b.len] == '\0');
+	for (i = 0; i < b.len; i++)
+		if (b.data[i] != 'a')
+			break;
+	test_assert(i == b.len);
+	fbuf_reset(&b);
+	test_assert(b.len == 0 && b.cap >= 300000 && b.data[0] == '\0');
+	test_assert(fbuf_addf(&b, "%0500d", 7) == 0 && b.len == 500);
+	test_assert(b.data[499] == '7' && b.data[500] == '\0');
+	fbuf_release(&b);
+	test_end();
+}
+
+static void
+test_fbuf_max(void)
+{
+	struct fbuf b;
+
+	test_begin("fbuf max is a recoverable EMSGSIZE");
+	fbuf_init(&b, 8);
+	test_assert(fbuf_adds(&b, "12345") == 0);
+	errno = 0;
+	test_assert(fbuf_adds(&b, "6789") == -1 && errno == EMSGSIZE);
+	test_assert(b.len == 5 && strcmp(b.data, "12345") == 0);
+	test_assert(fbuf_adds(&b, "678") == 0 && b.len == 8);
+	test_assert(fbuf_addc(&b, 'x') == -1);
+	errno = 0;
+	test_assert(fbuf_addf(&b, "%s", "y") == -1 && errno == EMSGSIZE);
+	test_assert(b.len == 8 && strcmp(b.data, "12345678") == 0);
+	test_assert(fbuf_add(&b, "", 0) == 0);
+	test_assert(fbuf_add(&b, "x", SIZE_MAX) == -1);
+	fbuf_release(&b);
+	test_end();
+}
+
+static void
+test_fbuf_steal(void)
+{
+	struct fbuf b;
+	char *s;
+
+	test_begin("fbuf steal");
+	fbuf_init(&b, 0);
+	s = fbuf_steal(&b);
+	test_assert(s != NULL && s[0] == '\0');
+	free(s);
+	test_assert(fbuf_adds(&b, "abc") == 0);
+	s = fbuf_steal(&b);
+	test_assert_streq(s, "abc");
+	test_assert(b.data == NULL && b.len == 0 && b.cap == 0);
+	free(s);
+	test_assert(fbuf_adds(&b, "again") == 0);
+	test_assert_streq(fbuf_str(&b), "again");
+	fbuf_release(&b);
+	test_end();
+}
+
+struct num_case {
+	const char *in;
+	int ret;
+	uint64_t want;
+};
+
+static const struct num_case size_cases[] = {
+	{ "0", 0, 0 },
+	{ "1000", 0, 1000 },
+	{ "512K", 0, 512 * 1024 },
+	{ "512k", 0, 512 * 1024 },
+	{ "50M", 0, 50ULL * 1024 * 1024 },
+	{ "1G", 0, 1024ULL * 1024 * 1024 },
+	{ "7b", 0, 7 },
+	{ "18446744073709551615", 0, UINT64_MAX },
+	{ "18446744073709551616", -1, 0 },
+	{ "17179869184G", -1, 0 },
+	{ "17179869183G", 0, 17179869183ULL << 30 },
+	{ "", -1, 0 },
+	{ "M", -1, 0 },
+	{ "-1", -1, 0 },
+	{ "+1", -1, 0 },
+	{ " 1", -1, 0 },
+	{ "1 ", -1, 0 },
+	{ "1MB", -1, 0 },
+	{ "1T", -1, 0 },
+	{ "1.5M", -1, 0 },
+};
+
+static const struct num_case duration_cases[] = {
+	{ "90", 0, 90 },
+	{ "30s", 0, 30 },
+	{ "5m", 0, 300 },
+	{ "2h", 0, 7200 },
+	{ "5d", 0, 432000 },
+	{ "1w", 0, 604800 },
+	{ "5D", 0, 432000 },
+	{ "0", 0, 0 },
+	{ "", -1, 0 },
+	{ "d", -1, 0 },
+	{ "5y", -1, 0 },
+	{ "5dd", -1, 0 },
+	{ "-5m", -1, 0 },
+	{ "30500568904943w", 0, 30500568904943ULL * 604800 },
+	{ "30500568904944w", -1, 0 },
+};
+
+static void
+test_num_table(const char *name, const struct num_case *cases, size_t n,
+    int (*fn)(const char *, uint64_t *))
+{
+	uint64_t v;
+
+	test_begin(name);
+	for (size_t i = 0; i < n; i++) {
+		v = 12345;
+		test_assert_idx(fn(cases[i].in, &v) == cases[i].ret, i);
+		if (cases[i].ret == 0)
+			test_assert_idx(v == cases[i].want, i);
+	}
+	test_end();
+}
+
+static void
+test_strutil_misc(void)
+{
+	char buf[8], s[32];
+	uint64_t v;
+
+	test_begin("strutil lcpy, case, trim, uint, format_size");
+	test_assert(str_lcpy(buf, "abc", sizeof(buf)) == 3);
+	test_assert_streq(buf, "abc");
+	test_assert(str_lcpy(buf, "abcdefghij", sizeof(buf)) == 10);
+	test_assert_streq(buf, "abcdefg");
+	test_assert(str_lcpy(buf, "", sizeof(buf)) == 0 && buf[0] == '\0');
+	test_assert(str_ieq("PostMaster", "postmaster"));
+	test_assert(!str_ieq("post", "postmaster"));
+	str_lcpy(s, "MiXeD 1", sizeof(s));
+	test_assert_streq(str_lower(s), "mixed 1");
+	str_lcpy(s, " \t a b \r\n", sizeof(s));
+	test_assert_streq(str_trim(s), "a b");
+	str_lcpy(s, "   ", sizeof(s));
+	test_assert_streq(str_trim(s), "");
+	test_assert(str_parse_uint("10", 0, 100, &v) == 0 && v == 10);
+	test_assert(str_parse_uint("101", 0, 100, &v) == -1);
+	test_assert(str_parse_uint("4", 5, 100, &v) == -1);
+	test_assert(str_parse_uint("1k", 0, 10000, &v) == -1);
+	test_assert(str_parse_uint("", 0, 100, &v) == -1);
+	str_format_size(s, sizeof(s), 50ULL * 1024 * 1024);
+	test_assert_streq(s, "50M");
+	str_format_size(s, sizeof(s), 1024);
+	test_assert_streq(s, "1K");
+	str_format_size(s, sizeof(s), 3ULL << 30);
+	test_assert_streq(s, "3G");
+	str_format_size(s, sizeof(s), 1000);
+	test_assert_streq(s, "1000");
+	str_format_size(s, sizeof(s), 0);
+	test_assert_streq(s, "0");
+	str_format_size(s, sizeof(s), 1536);
+	test_assert(str_parse_size(s, &v) == 0 && v == 1536);
+	test_end();
+}
+
+int
+main(void)
+{
+	test_fbuf_basic();
+	test_fbuf_growth();
+	test_fbuf_max();
+	test_fbuf_steal();
+	test_num_table("str_parse_size", size_cases,
+	    sizeof(size_cases) / sizeof(size_cases[0]), str_parse_size);
+	test_num_table("str_parse_duration", duration_cases,
+	    sizeof(duration_cases) / sizeof(duration_cases[0]),
+	    str_parse_duration);
+	test_strutil_misc();
+	return test_exit();
+}
