@@ -5,10 +5,13 @@
 CC       ?= gcc
 BUILD    ?= build
 PKGS      = libevent libevent_openssl libevent_pthreads libunbound sqlite3 openssl libcrypt
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Isrc -MMD -MP \
+OPT      ?= -O2 -g
+SAN      ?=
+CFLAGS   ?=
+CFLAGS   += $(OPT) $(SAN) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Isrc -MMD -MP \
             -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDFLAGS  += $(SAN)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_TIME ?= 30
 PYTEST    = /usr/bin/python3 -m pytest
@@ -55,7 +58,7 @@ integration: $(BUILD)/ferry
 
 # The same unit and integration suites on an AddressSanitizer+UBSan build.
 asan: | $(DEPS_OK)
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" unit integration
+	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="$(SAN_FLAGS)" unit integration
 
 # libFuzzer targets, each run for FUZZ_TIME seconds; any finding fails.
 fuzz: | $(DEPS_OK)

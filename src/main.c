@@ -21,13 +21,22 @@ static const struct {
 	{ "version", cmd_version, "version" },
 };
 
+/* Errors get one line on stderr; --help gets the list on stdout. */
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: ferry [-c FILE] COMMAND [ARGS...]\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(stderr, "  %s\n", commands[i].help);
+	fprintf(stderr, "usage: ferry [-c FILE] COMMAND [ARGS...] "
+	    "(ferry --help lists the commands)\n");
 	return 2;
+}
+
+static int
+help(void)
+{
+	printf("usage: ferry [-c FILE] COMMAND [ARGS...]\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %s\n", commands[i].help);
+	return 0;
 }
 
 int
@@ -49,21 +58,29 @@ main(int argc, char **argv)
 			i++;
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
-			usage();
-			return 0;
+			return help();
 		} else if (strcmp(argv[i], "--version") == 0) {
 			return cmd_version(&cli, 0, NULL);
 		} else {
-			fprintf(stderr, "ferry: unknown option %s\n", argv[i]);
-			return usage();
+			fprintf(stderr, "ferry: unknown option %s (ferry --help "
+			    "lists the commands)\n", argv[i]);
+			return 2;
 		}
 	}
 	if (i >= argc)
 		return usage();
 	cli.conf_path = conf_path(conf_opt);
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		if (strcmp(argv[i], commands[k].name) == 0)
-			return commands[k].fn(&cli, argc - i, argv + i);
-	fprintf(stderr, "ferry: unknown command %s\n", argv[i]);
-	return usage();
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		int status;
+
+		if (strcmp(argv[i], commands[k].name) != 0)
+			continue;
+		status = commands[k].fn(&cli, argc - i, argv + i);
+		if (cli.conf_loaded)
+			conf_free(&cli.conf);
+		return status;
+	}
+	fprintf(stderr, "ferry: unknown command %s (ferry --help lists the "
+	    "commands)\n", argv[i]);
+	return 2;
 }

@@ -371,6 +371,20 @@ serve_setup(struct serve *sv)
 	return 0;
 }
 
+static void
+serve_free(struct serve *sv)
+{
+	for (size_t i = 0; i < 4; i++)
+		event_free(sv->sig_ev[i]);
+	event_free(sv->kill_ev);
+	for (size_t i = 0; i < 2; i++)
+		event_free(sv->roles[i].restart_ev);
+	event_base_free(sv->env.base);
+	for (size_t i = 0; i < sv->env.nlisteners; i++)
+		close(sv->env.listeners[i].fd);
+	free(sv->env.listeners);
+}
+
 int
 cmd_serve(struct cli *cli, int argc, char **argv)
 {
@@ -398,6 +412,7 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 	event_base_dispatch(sv.env.base);
 	unlink(sv.pid_path);
 	log_info("serve stopped");
+	serve_free(&sv);
 	return 0;
 }
 

@@ -263,9 +263,13 @@ maildir_size_rewrite(const char *path, uint64_t quota, uint64_t bytes,
 	char tmp[PATH_MAX], file[PATH_MAX], text[80];
 	int fd, n, saved;
 
-	n = snprintf(text, sizeof(text), "%lluS\n%llu %llu\n",
-	    (unsigned long long)quota, (unsigned long long)bytes,
-	    (unsigned long long)count);
+	if (bytes == 0 && count == 0)
+		n = snprintf(text, sizeof(text), "%lluS\n",
+		    (unsigned long long)quota);
+	else
+		n = snprintf(text, sizeof(text), "%lluS\n%llu %llu\n",
+		    (unsigned long long)quota, (unsigned long long)bytes,
+		    (unsigned long long)count);
 	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
 	    path) < 0 || maildir_pathf(tmp, sizeof(tmp),
 	    "%s/tmp/%016llx.maildirsize", path,
@@ -327,7 +331,7 @@ maildir_size_append(const char *path, uint64_t size)
 static void
 maildir_unique_name(char *dst, size_t size, uint64_t msize)
 {
-	char host[256], safe[1024];
+	char host[256], safe[256];
 	struct timeval tv;
 	unsigned q;
 	size_t i, o = 0;
@@ -345,7 +349,7 @@ maildir_unique_name(char *dst, size_t size, uint64_t msize)
 	safe[o] = '\0';
 	gettimeofday(&tv, NULL);
 	q = __atomic_add_fetch(&maildir_counter, 1, __ATOMIC_RELAXED);
-	snprintf(dst, size, "%lld.M%ldP%dQ%u.%s,S=%llu", (long long)tv.tv_sec,
+	snprintf(dst, size, "%lld.M%ldP%dQ%u.%.255s,S=%llu", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (int)getpid(), q, safe,
 	    (unsigned long long)msize);
 }

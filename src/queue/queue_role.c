@@ -224,11 +224,11 @@ static void
 queue_rcpt_remote(struct queue_role *q, const struct spool_env *env,
     struct spool_rcpt *r, time_t now)
 {
+	r->next_attempt = now + (time_t)q->retry_max;
 	if (r->last_error == NULL) {
 		queue_set_error(r, QUEUE_REMOTE_MSG);
 		queue_log_rcpt(env, r, NULL, "deferred", QUEUE_REMOTE_MSG);
 	}
-	r->next_attempt = now + (time_t)q->retry_max;
 }
 
 /* "Return-Path: <sender>\r\nDelivered-To: addr\r\n", dropping control

@@ -85,9 +85,12 @@ int spool_msg_path(const char *spool_dir, const char *id, char *dst,
     size_t size);
 /* Removes a message: envelope first, then content, then fsync dir. */
 int spool_remove(const char *spool_dir, const char *id);
-/* Start-of-day recovery and listing: empties tmp/, removes .msg files
- * without an envelope, moves envelopes that do not parse (or lack the E
- * record) to corrupt/, then calls cb for every queued id.  0 or -1. */
+/* Start-of-day recovery and listing.  With recover: removes tmp/ files
+ * idle for 12 hours and .msg files without an envelope idle for 15
+ * minutes (younger ones may belong to a commit in progress in smtpd),
+ * moves envelopes that do not parse (or lack the E record, or whose .msg
+ * is missing) with their content to corrupt/.  Then calls cb for every
+ * queued id, oldest first.  Without recover nothing is touched.  0 or -1. */
 int spool_scan(const char *spool_dir, bool recover,
     void (*cb)(const char *id, void *ctx), void *ctx);
 /* Serialise/parse an envelope (exposed for unit tests and fuzzing). */

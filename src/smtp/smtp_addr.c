@@ -175,7 +175,8 @@ smtp_addr_parse_quoted_local(struct smtp_addr_cursor *c, struct smtp_addr *a)
 
 	for (c->p++;; ) {
 		if (c->p >= c->end || c->p - start >= SMTP_ADDR_LOCAL_MAX) {
-			c->error = c->p >= c->end ? "Unbalanced quotes in address" :
+			c->error = c->p >= c->end ?
+			    "Unbalanced quotes in address" :
 			    "Local part too long";
 			return -1;
 		}
@@ -183,7 +184,8 @@ smtp_addr_parse_quoted_local(struct smtp_addr_cursor *c, struct smtp_addr *a)
 		if (*c->p == '"')
 			break;
 		if (*c->p == '\\') {
-			if (c->p + 1 >= c->end || c->p[1] < 32 || c->p[1] > 126) {
+			if (c->p + 1 >= c->end || c->p[1] < 32 ||
+			    c->p[1] > 126) {
 				c->error = "Invalid quoted pair in local part";
 				return -1;
 			}
@@ -228,7 +230,9 @@ smtp_addr_domain_valid(const char *s, size_t len, bool utf8)
 			continue;
 		}
 		if (p[i] >= 0x80) {
-			if (!utf8 || (n = smtp_addr_utf8_len(p + i, len - i)) == 0)
+			if (!utf8)
+				return false;
+			if ((n = smtp_addr_utf8_len(p + i, len - i)) == 0)
 				return false;
 		} else if (!smtp_addr_is_ldh(p[i]) ||
 		    (p[i] == '-' && label == 0))
@@ -381,7 +385,8 @@ smtp_addr_parse_inner(struct smtp_addr_cursor *c, struct smtp_addr *a)
 		a->null = true;
 		return 0;
 	}
-	if (left == 10 && strncasecmp((const char *)c->p, "postmaster", 10) == 0) {
+	if (left == 10 &&
+	    strncasecmp((const char *)c->p, "postmaster", 10) == 0) {
 		if ((c->flags & SMTP_ADDR_F_POSTMASTER) == 0) {
 			c->error = "Missing domain";
 			return -1;

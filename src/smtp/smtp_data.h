@@ -31,20 +31,22 @@ struct smtp_data {
 /* max_line: octets allowed per line including CRLF (1000 per RFC 5321). */
 void smtp_data_init(struct smtp_data *d, size_t max_line);
 /* DATA: consumes bytes from in[0..len), appends decoded body bytes to
- * out (which may hit its max: decoding continues, out just stops
- * growing, see out->max; check d->size against the limit).  Returns 1
- * when the end-of-data line was consumed (*used_r octets of in were
- * part of the data; the rest are pipelined commands), 0 when all of in
- * was used and more is needed. */
+ * out (which may hit its max: decoding continues, out keeps the first
+ * out->max octets and stops growing; check d->size against the limit).
+ * Returns 1 when the end-of-data line was consumed (*used_r octets of in
+ * were part of the data; the rest are pipelined commands), 0 when all of
+ * in was used and more is needed.  The body keeps its CRLFs and ends with
+ * the CRLF before the final "."; it is empty for a lone ".".  Calls after
+ * the end return 1 with *used_r 0 until smtp_data_init(). */
 int smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
     size_t *used_r, struct fbuf *out);
 /* BDAT: all of in is body; appends it to out while tracking the flags.
  * Call smtp_data_finish_raw() after the LAST chunk. */
 void smtp_data_feed_raw(struct smtp_data *d, const char *in, size_t len,
     struct fbuf *out);
-/* After the last BDAT chunk: a trailing lone CR is a bare CR; a body that
- * does not end in CRLF gets one appended (so the stored message always
- * ends with CRLF). */
+/* After the last BDAT chunk: a trailing lone CR is a bare CR; a non-empty
+ * body that does not end in CRLF gets one appended (so the stored message
+ * always ends with CRLF); an empty body stays empty. */
 void smtp_data_finish_raw(struct smtp_data *d, struct fbuf *out);
 
 #endif

@@ -162,7 +162,8 @@ smtp_parser_mail_param(struct smtp_command *cmd, const struct smtp_param *p,
 
 	if (strcmp(p->keyword, "SIZE") == 0) {
 		bit = 1;
-		if (p->value == NULL || smtp_parser_uint(p->value, &cmd->size) < 0)
+		if (p->value == NULL ||
+		    smtp_parser_uint(p->value, &cmd->size) < 0)
 			return smtp_parser_fail(err, 555, "5.5.4",
 			    "Invalid SIZE value");
 		cmd->has_size = true;
@@ -224,7 +225,8 @@ smtp_parser_mailrcpt(struct smtp_command *cmd, char *arg, bool mail,
 
 	if (strncasecmp(arg, prefix, plen) != 0)
 		return smtp_parser_fail(err, 501, "5.5.4", mail ?
-		    "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>");
+		    "Syntax: MAIL FROM:<address>" :
+		    "Syntax: RCPT TO:<address>");
 	/* RFC 5321 allows no space here, but many clients send one. */
 	for (path = arg + plen; *path == ' '; path++)
 		;

@@ -33,8 +33,13 @@ struct smtp_command {
 	enum smtp_cmd cmd;
 	const char *verb;	/* upper-cased verb as sent (for UNKNOWN logs) */
 	const char *arg;	/* text after the verb, "" if none (HELO/EHLO
-				 * domain, VRFY/HELP/NOOP/AUTH argument) */
-	struct smtp_addr path;	/* MAIL/RCPT */
+				 * domain, VRFY/HELP/NOOP/AUTH argument), with
+				 * surrounding spaces dropped; not checked
+				 * further.  MAIL/RCPT: only "FROM:<...>" /
+				 * "TO:<...>" (the parameters are split off) */
+	struct smtp_addr path;	/* MAIL/RCPT.  RCPT is parsed allowing
+				 * UTF-8: the session must refuse path.utf8
+				 * when MAIL had no SMTPUTF8 */
 	struct smtp_param params[SMTP_PARSER_PARAMS_MAX];
 	size_t nparams;
 	/* MAIL parameters, validated: */
@@ -60,7 +65,14 @@ struct smtp_parse_error {
  * SMTPUTF8 are errors.  An unknown verb returns 0 with cmd UNKNOWN.
  * MAIL/RCPT: addresses parsed with smtp_addr_parse_path(); an unknown
  * MAIL/RCPT parameter is an error (555 5.5.4); SIZE must be decimal,
- * BODY=7BIT|8BITMIME, SMTPUTF8 takes no value.  0 or -1 (err filled). */
+ * BODY=7BIT|8BITMIME, SMTPUTF8 takes no value.  0 or -1 (err filled).
+ * Replies chosen: 500 5.5.2 line too long, NUL, empty line, control or
+ * 8-bit octet in the verb; 501 5.5.4 missing/extra argument, control or
+ * (outside MAIL/RCPT) 8-bit octet in the argument, "FROM:"/"TO:" missing,
+ * bad BDAT size, malformed parameter; 501 5.1.7 bad MAIL address; 501
+ * 5.1.3 bad RCPT address; 555 5.5.4 unknown, duplicate or bad-valued
+ * parameter, or too many.  "MAIL FROM: <a@b>" (spaces before "<") and
+ * trailing spaces are accepted.  cmd stays valid until the next parse. */
 int smtp_command_parse(const char *line, size_t len, struct smtp_command *cmd,
     struct smtp_parse_error *err);
 /* Name of a command for logs ("MAIL"). */
