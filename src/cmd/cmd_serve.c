@@ -97,19 +97,36 @@ serve_bind_one(const struct conf_listen *l, const char *kind,
 static int
 serve_bind_all(struct serve *sv)
 {
-	const struct conf_listen_list *l = &sv->env.conf->smtp_listen;
+	const struct conf *c = sv->env.conf;
+	const struct {
+		const char *kind;
+		const struct conf_listen_list *l;
+	} lists[] = {
+		{ "smtp", &c->smtp_listen },
+		{ "submission", &c->submission_listen },
+		{ "submissions", &c->submissions_listen },
+		{ "pop3", &c->pop3_listen },
+		{ "pop3s", &c->pop3s_listen },
+		{ "imap", &c->imap_listen },
+		{ "imaps", &c->imaps_listen },
+	};
+	size_t total = 0;
 
-	if (l->n == 0) {
-		cli_fail("%s: smtp_listen is not set: nothing to serve",
-		    sv->env.conf->path);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		total += lists[i].l->n;
+	if (total == 0) {
+		cli_fail("%s: no listen address is set (smtp_listen, ...): "
+		    "nothing to serve", c->path);
 		return -1;
 	}
-	sv->env.listeners = xcalloc(l->n, sizeof(*sv->env.listeners));
-	for (size_t i = 0; i < l->n; i++) {
-		if (serve_bind_one(&l->v[i], "smtp", &sv->env.listeners[i]) < 0)
-			return -1;
-		sv->env.nlisteners++;
-	}
+	sv->env.listeners = xcalloc(total, sizeof(*sv->env.listeners));
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (size_t j = 0; j < lists[i].l->n; j++) {
+			if (serve_bind_one(&lists[i].l->v[j], lists[i].kind,
+			    &sv->env.listeners[sv->env.nlisteners]) < 0)
+				return -1;
+			sv->env.nlisteners++;
+		}
 	return 0;
 }
 
@@ -277,9 +294,6 @@ serve_reload(struct serve *sv)
 	    c->smtp_listen.n * sizeof(*c->smtp_listen.v)) != 0)
 		log_warnx("serve reload note=\"listen addresses changed: "
 		    "restart to apply\"");
-	fresh.smtp_listen = c->smtp_listen;	/* keep what is bound */
-	c->smtp_listen.v = NULL;
-	c->smtp_listen.n = 0;
 	conf_free(c);
 	*c = fresh;
 	log_set_level(c->log_level);

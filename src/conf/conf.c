@@ -184,6 +184,238 @@ conf_set_listen(struct conf *c, const struct conf_key *k, char *v,
 	return 0;
 }
 
+/* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53", "host.example" -> a list of
+ * host/port pairs, port k->min when not given. */
+static int
+conf_set_hostports(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	struct conf_listen_list *l = AT(c, k, struct conf_listen_list);
+	char *save = NULL, *tok, buf[96];
+	struct conf_listen one;
+	size_t colons;
+
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+	for (tok = strtok_r(v, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		colons = 0;
+		for (const char *p = tok; *p != '\0'; p++)
+			colons += (*p == ':');
+		if (tok[0] != '[' && colons != 1) {
+			snprintf(buf, sizeof(buf), "[%.64s]:%llu", tok,
+			    (unsigned long long)k->min);
+			if (colons == 0)
+				snprintf(buf, sizeof(buf), "%.64s:%llu", tok,
+				    (unsigned long long)k->min);
+		} else if (tok[0] == '[' && strstr(tok, "]:") == NULL)
+			snprintf(buf, sizeof(buf), "%.64s:%llu", tok,
+			    (unsigned long long)k->min);
+		else
+			snprintf(buf, sizeof(buf), "%.80s", tok);
+		if (conf_listen_parse(buf, &one) < 0) {
+			*why_r = "expected HOST or HOST:PORT";
+			return -1;
+		}
+		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+		l->v[l->n++] = one;
+	}
+	return 0;
+}
+
+static void
+conf_strlist_free(struct conf_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Comma/space-separated words, lower-cased (domains, addresses, zones). */
+static int
+conf_set_strlist(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	struct conf_strlist *l = AT(c, k, struct conf_strlist);
+	char *save = NULL, *tok;
+
+	conf_strlist_free(l);
+	for (tok = strtok_r(v, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		size_t n = strlen(tok);
+
+		if (n > 0 && tok[n - 1] == '.')
+			tok[n - 1] = '\0';
+		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+		l->v[l->n++] = str_lower(xstrdup(tok));
+	}
+	return 0;
+}
+
+static int
+conf_tls_mode_parse(const char *s)
+{
+	static const char *names[] = { "", "none", "may", "encrypt", "verify" };
+
+	for (int i = 1; i < 5; i++)
+		if (str_ieq(s, names[i]))
+			return i;
+	return -1;
+}
+
+/* HOST, HOST:PORT, [HOST], [HOST]:PORT into r (the brackets: no MX). */
+static int
+conf_route_target(const char *s, struct conf_route *r)
+{
+	const char *host = s, *end, *port = NULL;
+	uint64_t p;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return -1;
+		host = s + 1;
+		r->no_mx = true;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return -1;
+	} else {
+		end = strchr(s, ':');
+		if (end != NULL)
+			port = end + 1;
+		else
+			end = s + strlen(s);
+	}
+	if (end == host || (size_t)(end - host) >= sizeof(r->host))
+		return -1;
+	memcpy(r->host, host, (size_t)(end - host));
+	r->host[end - host] = '\0';
+	str_lower(r->host);
+	if (port != NULL) {
+		if (str_parse_uint(port, 1, 65535, &p) < 0)
+			return -1;
+		snprintf(r->port, sizeof(r->port), "%u", (unsigned)p);
+	}
+	return 0;
+}
+
+static int
+conf_route_options(char *save, struct conf_route *r, const char **why_r)
+{
+	char *tok;
+
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		if (strncmp(tok, "tls=", 4) == 0 &&
+		    (r->tls = conf_tls_mode_parse(tok + 4)) > 0)
+			continue;
+		if (strncmp(tok, "auth=", 5) == 0 && tok[5] != '\0' &&
+		    str_lcpy(r->auth_file, tok + 5, sizeof(r->auth_file)) <
+		    sizeof(r->auth_file))
+			continue;
+		*why_r = "expected tls=none|may|encrypt|verify or auth=FILE";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_set_route(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	struct conf_route r;
+	char *save = NULL, *dom, *target;
+
+	memset(&r, 0, sizeof(r));
+	dom = strtok_r(v, " \t", &save);
+	target = strtok_r(NULL, " \t", &save);
+	if (dom == NULL || target == NULL ||
+	    str_lcpy(r.domain, dom, sizeof(r.domain)) >= sizeof(r.domain)) {
+		*why_r = "expected DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE]";
+		return -1;
+	}
+	str_lower(r.domain);
+	if (conf_route_target(target, &r) < 0) {
+		*why_r = "expected HOST, HOST:PORT or [HOST]:PORT";
+		return -1;
+	}
+	if (conf_route_options(save, &r, why_r) < 0)
+		return -1;
+	c->routes.v = xreallocarray(c->routes.v, c->routes.n + 1,
+	    sizeof(r));
+	c->routes.v[c->routes.n++] = r;
+	return 0;
+}
+
+static int
+conf_set_fallback_relay(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	char *save = NULL, *target;
+
+	memset(&c->fallback_relay, 0, sizeof(c->fallback_relay));
+	target = strtok_r(v, " \t", &save);
+	if (target == NULL)
+		return 0;
+	str_lcpy(c->fallback_relay.domain, "*",
+	    sizeof(c->fallback_relay.domain));
+	if (conf_route_target(target, &c->fallback_relay) < 0) {
+		*why_r = "expected HOST, HOST:PORT or [HOST]:PORT";
+		return -1;
+	}
+	return conf_route_options(save, &c->fallback_relay, why_r);
+}
+
+static int
+conf_set_tls_policy(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	struct conf_tls_policy p;
+	char *save = NULL, *dom, *mode;
+
+	memset(&p, 0, sizeof(p));
+	dom = strtok_r(v, " \t", &save);
+	mode = strtok_r(NULL, " \t", &save);
+	if (dom == NULL || mode == NULL || strtok_r(NULL, " \t", &save) ||
+	    str_lcpy(p.domain, dom, sizeof(p.domain)) >= sizeof(p.domain) ||
+	    (p.mode = conf_tls_mode_parse(mode)) < 0) {
+		*why_r = "expected DOMAIN none|may|encrypt|verify";
+		return -1;
+	}
+	str_lower(p.domain);
+	c->tls_policies = xreallocarray(c->tls_policies, c->ntls_policies + 1,
+	    sizeof(p));
+	c->tls_policies[c->ntls_policies++] = p;
+	return 0;
+}
+
+static int
+conf_set_tls_sni(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	struct conf_sni n;
+	char *save = NULL, *dom, *cert, *key;
+
+	memset(&n, 0, sizeof(n));
+	dom = strtok_r(v, " \t", &save);
+	cert = strtok_r(NULL, " \t", &save);
+	key = strtok_r(NULL, " \t", &save);
+	if (dom == NULL || cert == NULL || key == NULL ||
+	    strtok_r(NULL, " \t", &save) != NULL ||
+	    str_lcpy(n.domain, dom, sizeof(n.domain)) >= sizeof(n.domain) ||
+	    str_lcpy(n.cert, cert, sizeof(n.cert)) >= sizeof(n.cert) ||
+	    str_lcpy(n.key, key, sizeof(n.key)) >= sizeof(n.key)) {
+		*why_r = "expected DOMAIN CERTFILE KEYFILE";
+		return -1;
+	}
+	str_lower(n.domain);
+	c->tls_sni = xreallocarray(c->tls_sni, c->ntls_sni + 1, sizeof(n));
+	c->tls_sni[c->ntls_sni++] = n;
+	return 0;
+}
+
 static const struct conf_key conf_keys[] = {
 	{ "hostname", conf_set_hostname, 0, 0, 0 },
 	{ "state_dir", conf_set_path, FIELD(state_dir), 0, PATH_MAX },
@@ -215,6 +447,61 @@ static const struct conf_key conf_keys[] = {
 	    365 * 86400 },
 	{ "retry_min", conf_set_duration, FIELD(retry_min), 1, 86400 },
 	{ "retry_max", conf_set_duration, FIELD(retry_max), 1, 7 * 86400 },
+
+	{ "dns_resolvers", conf_set_hostports, FIELD(dns_resolvers), 53, 0 },
+	{ "dns_fallback_resolvers", conf_set_hostports,
+	    FIELD(dns_fallback_resolvers), 53, 0 },
+	{ "dnssec", conf_set_bool, FIELD(dnssec), 0, 0 },
+
+	{ "remote_smtp_port", conf_set_uint, FIELD(remote_smtp_port), 1, 65535 },
+	{ "timeout_connect", conf_set_duration, FIELD(timeout_connect), 1, 3600 },
+	{ "timeout_tls", conf_set_duration, FIELD(timeout_tls), 1, 3600 },
+	{ "timeout_helo", conf_set_duration, FIELD(timeout_helo), 1, 3600 },
+	{ "timeout_mail", conf_set_duration, FIELD(timeout_mail), 1, 3600 },
+	{ "timeout_rcpt", conf_set_duration, FIELD(timeout_rcpt), 1, 3600 },
+	{ "timeout_data_init", conf_set_duration, FIELD(timeout_data_init),
+	    1, 3600 },
+	{ "timeout_data_block", conf_set_duration, FIELD(timeout_data_block),
+	    1, 3600 },
+	{ "timeout_data_done", conf_set_duration, FIELD(timeout_data_done),
+	    1, 3600 },
+	{ "concurrency_remote", conf_set_uint, FIELD(concurrency_remote),
+	    1, 10000 },
+	{ "concurrency_per_domain", conf_set_uint,
+	    FIELD(concurrency_per_domain), 1, 10000 },
+	{ "route", conf_set_route, 0, 0, 0 },
+	{ "fallback_relay", conf_set_fallback_relay, 0, 0, 0 },
+	{ "tls_policy", conf_set_tls_policy, 0, 0, 0 },
+	{ "host_down_memory", conf_set_duration, FIELD(host_down_memory),
+	    0, 86400 },
+	{ "tls_broken_memory", conf_set_duration, FIELD(tls_broken_memory),
+	    0, 7 * 86400 },
+	{ "delay_warning", conf_set_duration, FIELD(delay_warning), 0,
+	    365 * 86400 },
+	{ "backup_domains", conf_set_strlist, FIELD(backup_domains), 0, 0 },
+	{ "backup_recipients", conf_set_strlist, FIELD(backup_recipients),
+	    0, 0 },
+
+	{ "submission_listen", conf_set_listen, FIELD(submission_listen), 0, 0 },
+	{ "submissions_listen", conf_set_listen, FIELD(submissions_listen),
+	    0, 0 },
+	{ "pop3_listen", conf_set_listen, FIELD(pop3_listen), 0, 0 },
+	{ "pop3s_listen", conf_set_listen, FIELD(pop3s_listen), 0, 0 },
+	{ "imap_listen", conf_set_listen, FIELD(imap_listen), 0, 0 },
+	{ "imaps_listen", conf_set_listen, FIELD(imaps_listen), 0, 0 },
+	{ "tls_cert", conf_set_path, FIELD(tls_cert), 0, PATH_MAX },
+	{ "tls_key", conf_set_path, FIELD(tls_key), 0, PATH_MAX },
+	{ "tls_sni", conf_set_tls_sni, 0, 0, 0 },
+	{ "auth_plaintext_networks", conf_set_cidrs,
+	    FIELD(auth_plaintext_networks), 0, 0 },
+	{ "sender_check", conf_set_bool, FIELD(sender_check), 0, 0 },
+	{ "auth_ban_max_failures", conf_set_uint, FIELD(auth_ban_max_failures),
+	    1, 100000 },
+	{ "auth_ban_window", conf_set_duration, FIELD(auth_ban_window), 1,
+	    30 * 86400 },
+	{ "auth_ban_time", conf_set_duration, FIELD(auth_ban_time), 1,
+	    365 * 86400 },
+	{ "auth_ban_exempt", conf_set_cidrs, FIELD(auth_ban_exempt), 0, 0 },
 };
 
 void
@@ -241,6 +528,24 @@ conf_defaults(struct conf *c)
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;
+	c->remote_smtp_port = 25;
+	c->timeout_connect = 30;
+	c->timeout_tls = 60;
+	c->timeout_helo = 300;		/* RFC 5321 4.5.3.2.1 (greeting) */
+	c->timeout_mail = 300;		/* 4.5.3.2.2 */
+	c->timeout_rcpt = 300;		/* 4.5.3.2.3 */
+	c->timeout_data_init = 120;	/* 4.5.3.2.4 */
+	c->timeout_data_block = 180;	/* 4.5.3.2.5 */
+	c->timeout_data_done = 600;	/* 4.5.3.2.6 */
+	c->concurrency_remote = 100;
+	c->concurrency_per_domain = 10;
+	c->host_down_memory = 600;
+	c->tls_broken_memory = 3600;
+	c->delay_warning = 4 * 3600;
+	c->sender_check = true;
+	c->auth_ban_max_failures = 5;
+	c->auth_ban_window = 600;
+	c->auth_ban_time = 3600;
 }
 
 static const struct conf_key *
@@ -367,13 +672,89 @@ conf_load(struct conf *c, const char *path, const char **error_r)
 	return r;
 }
 
+static void
+conf_listen_free(struct conf_listen_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 void
 conf_free(struct conf *c)
 {
-	free(c->smtp_listen.v);
-	c->smtp_listen.v = NULL;
-	c->smtp_listen.n = 0;
+	conf_listen_free(&c->smtp_listen);
+	conf_listen_free(&c->dns_resolvers);
+	conf_listen_free(&c->dns_fallback_resolvers);
+	conf_listen_free(&c->submission_listen);
+	conf_listen_free(&c->submissions_listen);
+	conf_listen_free(&c->pop3_listen);
+	conf_listen_free(&c->pop3s_listen);
+	conf_listen_free(&c->imap_listen);
+	conf_listen_free(&c->imaps_listen);
 	cidr_list_free(&c->relay_networks);
+	cidr_list_free(&c->auth_plaintext_networks);
+	cidr_list_free(&c->auth_ban_exempt);
+	conf_strlist_free(&c->backup_domains);
+	conf_strlist_free(&c->backup_recipients);
+	free(c->routes.v);
+	c->routes.v = NULL;
+	c->routes.n = 0;
+	free(c->tls_policies);
+	c->tls_policies = NULL;
+	c->ntls_policies = 0;
+	free(c->tls_sni);
+	c->tls_sni = NULL;
+	c->ntls_sni = 0;
+}
+
+/* Exact domain, then each ".parent" suffix, then "*" (for routes). */
+static bool
+conf_domain_matches(const char *pattern, const char *domain)
+{
+	size_t pl = strlen(pattern), dl = strlen(domain);
+
+	if (pattern[0] == '.')
+		return dl > pl && str_ieq(domain + dl - pl, pattern);
+	return str_ieq(pattern, domain);
+}
+
+int
+conf_tls_policy_for(const struct conf *c, const char *domain)
+{
+	for (size_t i = 0; i < c->ntls_policies; i++)
+		if (conf_domain_matches(c->tls_policies[i].domain, domain))
+			return c->tls_policies[i].mode;
+	for (size_t i = 0; i < c->ntls_policies; i++)
+		if (strcmp(c->tls_policies[i].domain, "*") == 0)
+			return c->tls_policies[i].mode;
+	return CONF_TLS_MAY;
+}
+
+const struct conf_route *
+conf_route_for(const struct conf *c, const char *domain)
+{
+	for (size_t i = 0; i < c->routes.n; i++)
+		if (c->routes.v[i].domain[0] != '.' &&
+		    conf_domain_matches(c->routes.v[i].domain, domain))
+			return &c->routes.v[i];
+	for (size_t i = 0; i < c->routes.n; i++)
+		if (c->routes.v[i].domain[0] == '.' &&
+		    conf_domain_matches(c->routes.v[i].domain, domain))
+			return &c->routes.v[i];
+	for (size_t i = 0; i < c->routes.n; i++)
+		if (strcmp(c->routes.v[i].domain, "*") == 0)
+			return &c->routes.v[i];
+	return NULL;
+}
+
+bool
+conf_strlist_has(const struct conf_strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (str_ieq(l->v[i], s))
+			return true;
+	return false;
 }
 
 const char *

@@ -24,6 +24,48 @@ struct conf_listen_list {
 	size_t n;
 };
 
+struct conf_strlist {
+	char **v;
+	size_t n;
+};
+
+enum conf_tls_mode {
+	CONF_TLS_UNSET = 0,	/* route: follow tls_policy */
+	CONF_TLS_NONE,		/* never STARTTLS */
+	CONF_TLS_MAY,		/* opportunistic; plaintext retry on failure */
+	CONF_TLS_ENCRYPT,	/* TLS required, any certificate */
+	CONF_TLS_VERIFY		/* TLS required, certificate checked */
+};
+
+/* route = DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE]; also fallback_relay.
+ * domain: "example.com" exact, ".example.com" subdomains, "*" default. */
+struct conf_route {
+	char domain[CONF_HOST_MAX + 2];
+	char host[CONF_HOST_MAX + 1];
+	char port[8];			/* "" = remote_smtp_port */
+	bool no_mx;			/* [host]: use its A/AAAA, no MX lookup */
+	int tls;			/* enum conf_tls_mode */
+	char auth_file[PATH_MAX];	/* "" = no AUTH */
+};
+
+struct conf_route_list {
+	struct conf_route *v;
+	size_t n;
+};
+
+/* tls_policy = DOMAIN MODE */
+struct conf_tls_policy {
+	char domain[CONF_HOST_MAX + 2];
+	int mode;
+};
+
+/* tls_sni = DOMAIN CERT KEY */
+struct conf_sni {
+	char domain[CONF_HOST_MAX + 1];
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+};
+
 struct conf {
 	char path[PATH_MAX];
 	char hostname[CONF_HOST_MAX + 1];
@@ -50,7 +92,61 @@ struct conf {
 	unsigned queue_workers;			/* delivery threads */
 	uint64_t queue_lifetime;		/* seconds */
 	uint64_t retry_min, retry_max;		/* local retry backoff */
+
+	/* DNS */
+	struct conf_listen_list dns_resolvers;	/* empty: /etc/resolv.conf */
+	struct conf_listen_list dns_fallback_resolvers;
+	bool dnssec;
+
+	/* Remote delivery */
+	unsigned remote_smtp_port;
+	uint64_t timeout_connect;		/* RFC 5321 4.5.3.2 client side */
+	uint64_t timeout_tls;
+	uint64_t timeout_helo;
+	uint64_t timeout_mail;
+	uint64_t timeout_rcpt;
+	uint64_t timeout_data_init;
+	uint64_t timeout_data_block;
+	uint64_t timeout_data_done;
+	unsigned concurrency_remote;
+	unsigned concurrency_per_domain;
+	struct conf_route_list routes;
+	struct conf_route fallback_relay;	/* host[0] == 0: none */
+	struct conf_tls_policy *tls_policies;
+	size_t ntls_policies;
+	uint64_t host_down_memory;		/* reachability memory */
+	uint64_t tls_broken_memory;
+	uint64_t delay_warning;			/* 0 = off */
+	struct conf_strlist backup_domains;
+	struct conf_strlist backup_recipients;	/* empty: any recipient */
+
+	/* TLS, submission, mailbox access */
+	struct conf_listen_list submission_listen;
+	struct conf_listen_list submissions_listen;
+	struct conf_listen_list pop3_listen;
+	struct conf_listen_list pop3s_listen;
+	struct conf_listen_list imap_listen;
+	struct conf_listen_list imaps_listen;
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	struct conf_sni *tls_sni;
+	size_t ntls_sni;
+	struct cidr_list auth_plaintext_networks;
+	bool sender_check;
+	unsigned auth_ban_max_failures;
+	uint64_t auth_ban_window;
+	uint64_t auth_ban_time;
+	struct cidr_list auth_ban_exempt;
 };
+
+/* The tls_policy mode for a destination domain (CONF_TLS_MAY default). */
+int conf_tls_policy_for(const struct conf *c, const char *domain);
+/* The route for a domain: exact, then ".parent" suffixes, then "*";
+ * NULL when mail goes to the domain's MX hosts. */
+const struct conf_route *conf_route_for(const struct conf *c,
+    const char *domain);
+/* True when s is in the list (ASCII case-blind). */
+bool conf_strlist_has(const struct conf_strlist *l, const char *s);
 
 /* Built-in defaults (hostname from gethostname()). */
 void conf_defaults(struct conf *c);

@@ -212,15 +212,17 @@ smtpd_listen(struct smtpd *srv)
 
 	srv->listeners = xcalloc(env->nlisteners, sizeof(*srv->listeners));
 	for (size_t i = 0; i < env->nlisteners; i++) {
-		srv->listeners[i] = evconnlistener_new(env->base,
-		    smtpd_accept_cb, srv, LEV_OPT_CLOSE_ON_EXEC, -1,
-		    env->listeners[i].fd);
-		if (srv->listeners[i] == NULL)
+		struct evconnlistener *l;
+
+		if (strcmp(env->listeners[i].kind, "smtp") != 0)
+			continue;	/* other roles' listeners */
+		l = evconnlistener_new(env->base, smtpd_accept_cb, srv,
+		    LEV_OPT_CLOSE_ON_EXEC, -1, env->listeners[i].fd);
+		if (l == NULL)
 			log_fatalx("- smtpd cannot listen on %s",
 			    env->listeners[i].addr);
-		evconnlistener_set_error_cb(srv->listeners[i],
-		    smtpd_accept_error_cb);
-		srv->nlisteners++;
+		evconnlistener_set_error_cb(l, smtpd_accept_error_cb);
+		srv->listeners[srv->nlisteners++] = l;
 	}
 }
 
