@@ -265,6 +265,12 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 	enum resolve_status st;
 
 	s->tx->rcpt_attempts++;
+	if (cmd->path.utf8 && !s->tx->smtputf8) {
+		/* RFC 6531 section 3.5: UTF-8 addresses need MAIL ... SMTPUTF8 */
+		smtp_session_reply(s, "553 5.6.7 Non-ASCII address requires "
+		    "SMTPUTF8 in MAIL FROM");
+		return;
+	}
 	if (s->tx->nrcpts >= c->max_recipients) {
 		smtp_session_reply(s, "452 4.5.3 Too many recipients");
 		return;

@@ -42,9 +42,13 @@ PASSWORD = "secret"
 USERS = ("alice@example.test", "bob@example.test")
 
 # Defaults for every test server: short timeouts so that a stuck test
-# fails quickly instead of hanging, and quick local retries.
+# fails quickly instead of hanging, and quick local retries.  The
+# pre-greeting pause (early-talker detection, default 1s) is switched off
+# so that each connection does not cost a second; tests of early talkers
+# set it back (ferry_conf(smtp_greeting_delay="1s")).
 BASE_CONF = {
     "hostname": HOSTNAME,
+    "smtp_greeting_delay": "0s",
     "log_level": "debug",
     "relay_networks": "",
     "smtp_timeout": "30s",

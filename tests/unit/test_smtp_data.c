@@ -244,7 +244,8 @@ test_data_raw(void)
 			test_assert_idx(strcmp(fbuf_str(&out),
 			    raw_cases[i].out) == 0, i);
 			test_assert_idx(d.size == strlen(raw_cases[i].out), i);
-			test_assert_idx(data_flags(&d) == raw_cases[i].flags, i);
+			test_assert_idx(data_flags(&d) ==
+			    raw_cases[i].flags, i);
 			fbuf_release(&out);
 		}
 	}

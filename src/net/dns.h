@@ -1,0 +1,71 @@
+/* Asynchronous DNS for every part of Ferry: libunbound inside the role's
+ * libevent loop, with its cache.  Forwarders come from dns_resolvers
+ * (empty: /etc/resolv.conf); when they answer SERVFAIL or time out, the
+ * same question goes to dns_fallback_resolvers.  Every answer says
+ * whether the name does not exist (permanent) or could not be found out
+ * (temporary).  DNSSEC validation only with `dnssec = yes`.
+ * Callbacks never run inline from dns_lookup(), not even on error; the
+ * owner of a query may abort it, after which its callback never runs. */
+#ifndef FERRY_DNS_H
+#define FERRY_DNS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct conf;
+struct event_base;
+struct dns;
+struct dns_query;
+
+enum dns_status {
+	DNS_OK = 0,		/* records in the result (n > 0) */
+	DNS_NXDOMAIN,		/* the name does not exist: permanent */
+	DNS_NODATA,		/* the name exists, no records of the type */
+	DNS_TEMPFAIL		/* SERVFAIL, timeout, bogus: temporary */
+};
+
+#define DNS_T_A 1
+#define DNS_T_PTR 12
+#define DNS_T_MX 15
+#define DNS_T_TXT 16
+#define DNS_T_AAAA 28
+
+struct dns_rr {
+	uint16_t pref;			/* MX preference */
+	char name[256];			/* MX exchange, PTR target, CNAME */
+	struct sockaddr_storage addr;	/* A/AAAA (port 0) */
+	char *txt;			/* TXT: the strings joined, NUL-ended */
+	size_t txt_len;
+};
+
+struct dns_result {
+	enum dns_status status;
+	int type;
+	const char *qname;
+	bool secure;			/* DNSSEC-validated */
+	bool fallback;			/* answered by dns_fallback_resolvers */
+	const char *why;		/* temp failure reason for logs */
+	struct dns_rr *rr;
+	size_t n;
+};
+
+/* The result is valid only during the callback. */
+typedef void dns_cb(const struct dns_result *r, void *ctx);
+
+/* One resolver per process, on that process's loop.  0 or -1. */
+int dns_create(struct dns **dp, struct event_base *base,
+    const struct conf *conf, const char **error_r);
+void dns_free(struct dns **dp);
+/* Starts a lookup of name (no trailing dot needed) for type.  Never NULL. */
+struct dns_query *dns_lookup(struct dns *d, const char *name, int type,
+    dns_cb *cb, void *ctx);
+/* Cancels; the callback will not run.  Sets *qp to NULL. */
+void dns_query_abort(struct dns_query **qp);
+/* "7.2.0.192.in-addr.arpa" / nibble form for IPv6; zone appended when
+ * non-NULL ("7.2.0.192.zen.example" for DNSBLs).  0 or -1. */
+int dns_reverse_name(const struct sockaddr *sa, const char *zone,
+    char *dst, size_t size);
+const char *dns_status_str(enum dns_status st);
+
+#endif

@@ -1,0 +1,229 @@
+/* Unit tests for Maildir++ delivery: path mapping (lower-case, no
+ * escaping mail/), delivery into new/ with unique S= names, maildirsize
+ * accounting, quota refusal, recalculation and quota changes. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fbuf.h"
+#include "lib/fsio.h"
+#include "mailbox/maildir.h"
+#include "test.h"
+
+static char test_dir[64];
+
+static void
+test_path(void)
+{
+	static const char *bad[] = {
+		"noat", "@example.test", "user@", "../x@example.test",
+		"a/b@example.test", "a@../etc", ".hidden@example.test",
+		"a@.example", "a\n@example.test", "a@exa/mple",
+	};
+	char path[PATH_MAX];
+	size_t i;
+
+	test_begin("maildir path");
+	test_assert(maildir_path("/Var/State", "Alice.Smith@Example.TEST", path,
+	    sizeof(path)) == 0);
+	test_assert_streq(path, "/Var/State/mail/example.test/alice.smith");
+	test_assert(maildir_path("/s", "\"a@b\"@example.test", path,
+	    sizeof(path)) == 0);
+	test_assert_streq(path, "/s/mail/example.test/\"a@b\"");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		test_assert_idx(maildir_path("/s", bad[i], path, sizeof(path)) < 0
+		    && errno == EINVAL, i);
+	}
+	test_assert(maildir_path("/s", "a@b", path, 8) < 0);
+	test_end();
+}
+
+/* A source message in a temporary file; returns an fd at offset 7 (the
+ * delivery must read from 0 regardless). */
+static int
+test_source(const char *text)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/src.XXXXXX", test_dir);
+	fd = mkstemp(path);
+	if (fd == -1)
+		return -1;
+	unlink(path);
+	if (fsio_write_all(fd, text, strlen(text)) < 0)
+		return -1;
+	lseek(fd, 7, SEEK_SET);
+	return fd;
+}
+
+static int
+test_count(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	while (d != NULL && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	if (d != NULL)
+		closedir(d);
+	return d == NULL ? -1 : n;
+}
+
+static void
+test_read(const char *path, struct fbuf *b)
+{
+	fbuf_reset(b);
+	test_assert(fsio_read_file(path, b, 0) == 0);
+}
+
+static void
+test_deliver(void)
+{
+	static const char msg[] = "Subject: hi\r\n\r\nbody\r\n";
+	static const char prefix[] = "Return-Path: <a@b>\r\nDelivered-To: c@d\r\n";
+	char mdir[256], file[PATH_MAX], sub[PATH_MAX], name[256];
+	char name2[256], want[64];
+	uint64_t bytes, count;
+	size_t size = strlen(prefix) + strlen(msg);
+	struct fbuf b;
+	int fd = test_source(msg);
+
+	test_begin("maildir deliver and maildirsize");
+	fbuf_init(&b, 0);
+	test_assert(maildir_path(test_dir, "C@D", mdir, sizeof(mdir)) == 0);
+	test_assert(maildir_quota_usage(mdir, &bytes, &count) == 0);
+	test_assert(bytes == 0 && count == 0);
+	test_assert(maildir_deliver(mdir, prefix, strlen(prefix), fd, 0, name,
+	    sizeof(name)) == 0);
+	snprintf(want, sizeof(want), ",S=%zu", size);
+	test_assert(strstr(name, want) != NULL && strchr(name, '/') == NULL);
+	test_assert(strstr(name, ".M") != NULL && strstr(name, "Q") != NULL);
+	snprintf(file, sizeof(file), "%s/new/%s", mdir, name);
+	test_read(file, &b);
+	test_assert(b.len == size);
+	test_assert(strncmp(b.data, prefix, strlen(prefix)) == 0);
+	test_assert(strcmp(b.data + strlen(prefix), msg) == 0);
+	snprintf(sub, sizeof(sub), "%s/tmp", mdir);
+	test_assert(test_count(sub) == 0);
+	snprintf(sub, sizeof(sub), "%s/cur", mdir);
+	test_assert(test_count(sub) == 0);
+
+	test_assert(maildir_deliver(mdir, "", 0, fd, 0, name2,
+	    sizeof(name2)) == 0);
+	test_assert(strcmp(name, name2) != 0);
+	snprintf(sub, sizeof(sub), "%s/new", mdir);
+	test_assert(test_count(sub) == 2);
+	snprintf(file, sizeof(file), "%s/maildirsize", mdir);
+	test_read(file, &b);
+	snprintf(want, sizeof(want), "0S\n%zu 1\n%zu 1\n", size, strlen(msg));
+	test_assert_streq(b.data, want);
+	test_assert(maildir_quota_usage(mdir, &bytes, &count) == 0);
+	test_assert(bytes == size + strlen(msg) && count == 2);
+	fbuf_release(&b);
+	close(fd);
+	test_end();
+}
+
+static void
+test_quota(void)
+{
+	static const char msg[] = "Subject: q\r\n\r\n0123456789\r\n";
+	char mdir[256], file[PATH_MAX], sub[PATH_MAX], want[80];
+	uint64_t bytes, count, size = strlen(msg);
+	struct fbuf b;
+	int fd = test_source(msg);
+
+	test_begin("maildir quota refusal and recalculation");
+	fbuf_init(&b, 0);
+	test_assert(maildir_path(test_dir, "q@d", mdir, sizeof(mdir)) == 0);
+	snprintf(file, sizeof(file), "%s/maildirsize", mdir);
+	snprintf(sub, sizeof(sub), "%s/new", mdir);
+	/* Exactly two fit. */
+	test_assert(maildir_deliver(mdir, "", 0, fd, 2 * size, NULL, 0) == 0);
+	test_assert(maildir_deliver(mdir, "", 0, fd, 2 * size, NULL, 0) == 0);
+	errno = 0;
+	test_assert(maildir_deliver(mdir, "", 0, fd, 2 * size, NULL, 0) < 0 &&
+	    errno == EDQUOT);
+	test_assert(test_count(sub) == 2);
+	test_read(file, &b);
+	snprintf(want, sizeof(want), "%lluS\n%llu 1\n%llu 1\n",
+	    (unsigned long long)(2 * size), (unsigned long long)size,
+	    (unsigned long long)size);
+	test_assert_streq(b.data, want);
+
+	/* maildirsize lost: usage comes from the folders, and the next
+	 * delivery writes a fresh file with the new quota. */
+	test_assert(unlink(file) == 0);
+	test_assert(maildir_quota_usage(mdir, &bytes, &count) == 0);
+	test_assert(bytes == 2 * size && count == 2);
+	test_assert(maildir_deliver(mdir, "", 0, fd, 10 * size, NULL, 0) == 0);
+	test_read(file, &b);
+	snprintf(want, sizeof(want), "%lluS\n%llu 2\n%llu 1\n",
+	    (unsigned long long)(10 * size), (unsigned long long)(2 * size),
+	    (unsigned long long)size);
+	test_assert_streq(b.data, want);
+
+	/* A quota change rewrites the header, keeping the total. */
+	test_assert(maildir_deliver(mdir, "", 0, fd, 0, NULL, 0) == 0);
+	test_read(file, &b);
+	snprintf(want, sizeof(want), "0S\n%llu 3\n%llu 1\n",
+	    (unsigned long long)(3 * size), (unsigned long long)size);
+	test_assert_streq(b.data, want);
+
+	/* Garbage in maildirsize is recalculated, messages in folders
+	 * (and a ".Sub" folder) counted. */
+	test_assert(fsio_replace_file(file, "junk", 4, 0600) == 0);
+	snprintf(sub, sizeof(sub), "%s/.Sub", mdir);
+	test_assert(maildir_create(sub) == 0);
+	snprintf(sub, sizeof(sub), "%s/.Sub/cur/1.M1P1Q1.h,S=100:2,S", mdir);
+	test_assert(fsio_replace_file(sub, "x", 1, 0600) == 0);
+	test_assert(maildir_quota_usage(mdir, &bytes, &count) == 0);
+	test_assert(bytes == 4 * size + 100 && count == 5);
+	errno = 0;
+	test_assert(maildir_deliver(mdir, "", 0, fd, 4 * size + 100, NULL,
+	    0) < 0 && errno == EDQUOT);
+	fbuf_release(&b);
+	close(fd);
+	test_end();
+}
+
+static void
+test_unique(void)
+{
+	char mdir[256], sub[PATH_MAX];
+	int fd = test_source("x\r\n"), i, ok = 1;
+
+	test_begin("maildir unique names");
+	test_assert(maildir_path(test_dir, "u@d", mdir, sizeof(mdir)) == 0);
+	for (i = 0; i < 200; i++)
+		if (maildir_deliver(mdir, "", 0, fd, 0, NULL, 0) < 0)
+			ok = 0;
+	test_assert(ok);
+	snprintf(sub, sizeof(sub), "%s/new", mdir);
+	test_assert(test_count(sub) == 200);
+	close(fd);
+	test_end();
+}
+
+int
+main(void)
+{
+	snprintf(test_dir, sizeof(test_dir), "/tmp/ferry-maildir-XXXXXX");
+	if (mkdtemp(test_dir) == NULL)
+		return 1;
+	test_path();
+	test_deliver();
+	test_quota();
+	test_unique();
+	fsio_remove_tree(test_dir);
+	return test_exit();
+}
