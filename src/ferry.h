@@ -41,5 +41,6 @@ struct ferry_env {
  * dropped; they return the process exit status. */
 int smtpd_main(struct ferry_env *env);
 int queue_main(struct ferry_env *env);
+int mailbox_main(struct ferry_env *env);
 
 #endif

@@ -17,7 +17,9 @@ static const struct {
 	{ "domain", cmd_domain, "domain add|del|list DOMAIN" },
 	{ "user", cmd_user, "user add|del|list|passwd|quota ADDRESS [--quota SIZE]" },
 	{ "alias", cmd_alias, "alias add|del|list ADDRESS [TARGET,...]" },
-	{ "queue", cmd_queue, "queue list [--json]|show ID|delete ID" },
+	{ "queue", cmd_queue, "queue list [--json]|show|delete|retry|hold|release|bounce ID" },
+	{ "check", cmd_check, "check dns NAME [TYPE] | check mx DOMAIN  (diagnostics)" },
+	{ "ban", cmd_ban, "ban list | add IP [--for DURATION] | del IP" },
 	{ "version", cmd_version, "version" },
 };
 

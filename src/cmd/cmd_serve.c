@@ -44,7 +44,8 @@ struct serve_role {
 
 struct serve {
 	struct ferry_env env;
-	struct serve_role roles[2];
+	struct serve_role roles[3];
+	size_t nroles;
 	struct event *sig_ev[4];
 	struct event *kill_ev;
 	char pid_path[PATH_MAX];
@@ -218,7 +219,7 @@ serve_restart_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve *sv = arg;
 
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < sv->nroles; i++)
 		if (sv->roles[i].pid == 0 && !sv->env.stopping)
 			serve_start_role(sv, &sv->roles[i]);
 }
@@ -254,17 +255,20 @@ serve_reap(struct serve *sv)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (size_t i = 0; i < 2; i++)
+		for (size_t i = 0; i < sv->nroles; i++)
 			if (sv->roles[i].pid == pid)
 				serve_role_died(sv, &sv->roles[i], status);
-	if (sv->env.stopping && sv->roles[0].pid == 0 && sv->roles[1].pid == 0)
+	for (size_t i = 0; i < sv->nroles; i++)
+		if (sv->roles[i].pid != 0)
+			return;
+	if (sv->env.stopping)
 		event_base_loopexit(sv->env.base, NULL);
 }
 
 static void
 serve_signal_roles(struct serve *sv, int sig)
 {
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < sv->nroles; i++)
 		if (sv->roles[i].pid > 0)
 			kill(sv->roles[i].pid, sig);
 }
@@ -379,7 +383,7 @@ serve_setup(struct serve *sv)
 		event_add(sv->sig_ev[i], NULL);
 	}
 	sv->kill_ev = evtimer_new(sv->env.base, serve_kill_cb, sv);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < sv->nroles; i++)
 		sv->roles[i].restart_ev = evtimer_new(sv->env.base,
 		    serve_restart_cb, sv);
 	return 0;
@@ -391,7 +395,7 @@ serve_free(struct serve *sv)
 	for (size_t i = 0; i < 4; i++)
 		event_free(sv->sig_ev[i]);
 	event_free(sv->kill_ev);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < sv->nroles; i++)
 		event_free(sv->roles[i].restart_ev);
 	event_base_free(sv->env.base);
 	for (size_t i = 0; i < sv->env.nlisteners; i++)
@@ -413,6 +417,11 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 	sv.env.role = "serve";
 	sv.roles[0] = (struct serve_role){ .name = "smtpd", .main = smtpd_main };
 	sv.roles[1] = (struct serve_role){ .name = "queue", .main = queue_main };
+	sv.nroles = 2;
+	if (cli->conf.pop3_listen.n + cli->conf.pop3s_listen.n +
+	    cli->conf.imap_listen.n + cli->conf.imaps_listen.n > 0)
+		sv.roles[sv.nroles++] = (struct serve_role){ .name = "mailbox",
+		    .main = mailbox_main };
 	log_init("serve", (enum log_level)cli->conf.log_level);
 	if (serve_setup(&sv) < 0)
 		return 1;
@@ -421,7 +430,7 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < sv.env.nlisteners; i++)
 		log_info("serve listening kind=%s address=%s",
 		    sv.env.listeners[i].kind, sv.env.listeners[i].addr);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < sv.nroles; i++)
 		serve_start_role(&sv, &sv.roles[i]);
 	event_base_dispatch(sv.env.base);
 	unlink(sv.pid_path);
