@@ -23,7 +23,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 DEPS_OK   = $(BUILD)/.deps-ok
 
-.PHONY: all run test unit integration asan fuzz clean deps
+.PHONY: all run test unit integration asan fuzz clean deps lint
 all: $(BUILD)/ferry
 
 $(DEPS_OK):
@@ -64,7 +64,11 @@ asan: | $(DEPS_OK)
 fuzz: | $(DEPS_OK)
 	@scripts/run-fuzz $(FUZZ_TIME) $(FUZZ_SRC)
 
+lint:
+	@scripts/lint
+
 test: $(DEPS_OK)
+	@scripts/lint
 	$(MAKE) unit integration
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) asan
 	$(MAKE) fuzz

@@ -1,0 +1,164 @@
+/* Unit tests of the configuration parser: every value type, lists,
+ * repeatable keys, and the FILE:LINE: reason errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "test.h"
+
+static int
+parse(struct conf *c, const char *text, const char **error)
+{
+	conf_defaults(c);
+	return conf_parse(c, "t.conf", text, strlen(text), error);
+}
+
+static void
+test_conf_values(void)
+{
+	struct conf c;
+	const char *error = NULL;
+	const char *text =
+	    "# comment\n"
+	    "hostname = mx1.example.test   # trailing comment\n"
+	    "state_dir = /var/tmp/ferry\n"
+	    "smtp_listen = 127.0.0.1:2525, [::1]:2526\n"
+	    "relay_networks = 127.0.0.0/8, ::1, 192.0.2.0/24\n"
+	    "message_size_limit = 10M\n"
+	    "max_recipients = 50\n"
+	    "smtp_timeout = 2m\n"
+	    "queue_lifetime = 5d\n"
+	    "local_part_case_sensitive = yes\n"
+	    "log_level = debug\n"
+	    "\n";
+
+	test_begin("conf values of every type");
+	test_assert(parse(&c, text, &error) == 0);
+	test_assert_streq(c.hostname, "mx1.example.test");
+	test_assert_streq(c.state_dir, "/var/tmp/ferry");
+	test_assert(c.smtp_listen.n == 2);
+	test_assert_streq(c.smtp_listen.v[0].host, "127.0.0.1");
+	test_assert_streq(c.smtp_listen.v[0].port, "2525");
+	test_assert_streq(c.smtp_listen.v[1].host, "::1");
+	test_assert(c.relay_networks.n == 3);
+	test_assert(c.message_size_limit == 10 * 1024 * 1024);
+	test_assert(c.max_recipients == 50);
+	test_assert(c.smtp_timeout == 120);
+	test_assert(c.queue_lifetime == 5 * 86400);
+	test_assert(c.local_part_case_sensitive);
+	test_assert(c.log_level == 0);
+	conf_free(&c);
+	test_end();
+}
+
+static void
+test_conf_repeatable(void)
+{
+	struct conf c;
+	const char *error = NULL;
+	const char *text =
+	    "state_dir = /x\n"
+	    "route = gmail.com relay.example.net:587 tls=encrypt auth=/etc/a\n"
+	    "route = .example.com [127.0.0.9]\n"
+	    "route = * smart.example.net\n"
+	    "tls_policy = example.org verify\n"
+	    "tls_policy = .example.org none\n"
+	    "dns_resolvers = 127.0.0.1:5353, 8.8.8.8, ::1\n"
+	    "backup_domains = A.test, b.test.\n"
+	    "fallback_relay = [127.0.0.7]:2526\n";
+	const struct conf_route *r;
+
+	test_begin("conf repeatable keys, routes, policies");
+	test_assert(parse(&c, text, &error) == 0);
+	test_assert(c.routes.n == 3);
+	r = conf_route_for(&c, "gmail.com");
+	test_assert(r != NULL && strcmp(r->host, "relay.example.net") == 0 &&
+	    strcmp(r->port, "587") == 0 && r->tls == CONF_TLS_ENCRYPT &&
+	    strcmp(r->auth_file, "/etc/a") == 0);
+	r = conf_route_for(&c, "a.example.com");
+	test_assert(r != NULL && r->no_mx && strcmp(r->host, "127.0.0.9") == 0);
+	r = conf_route_for(&c, "other.org");
+	test_assert(r != NULL && strcmp(r->host, "smart.example.net") == 0);
+	test_assert(conf_tls_policy_for(&c, "example.org") == CONF_TLS_VERIFY);
+	test_assert(conf_tls_policy_for(&c, "mx.example.org") == CONF_TLS_NONE);
+	test_assert(conf_tls_policy_for(&c, "x.test") == CONF_TLS_MAY);
+	test_assert(c.dns_resolvers.n == 3);
+	test_assert_streq(c.dns_resolvers.v[0].port, "5353");
+	test_assert_streq(c.dns_resolvers.v[1].port, "53");
+	test_assert_streq(c.dns_resolvers.v[2].host, "::1");
+	test_assert(conf_strlist_has(&c.backup_domains, "a.test"));
+	test_assert(conf_strlist_has(&c.backup_domains, "B.TEST"));
+	test_assert(c.fallback_relay.no_mx &&
+	    strcmp(c.fallback_relay.port, "2526") == 0);
+	conf_free(&c);
+	test_end();
+}
+
+static void
+test_conf_errors(void)
+{
+	static const struct {
+		const char *text;
+		const char *error;
+	} cases[] = {
+		{ "state_dir = /x\nbogus = 1\n", "t.conf:2: unknown key \"bogus\"" },
+		{ "max_recipients = 0\n", "t.conf:1: max_recipients: expected a number from 1 to 100000" },
+		{ "max_recipients = 12x\n", "t.conf:1: max_recipients: expected a number from 1 to 100000" },
+		{ "message_size_limit = 10Q\n", "t.conf:1: message_size_limit: expected a size such as 4096, 512K, 50M or 1G" },
+		{ "smtp_timeout = soon\n", "t.conf:1: smtp_timeout: expected a duration such as 30s, 5m, 4h or 5d" },
+		{ "relay_networks = 10.0.0.0/33\n", "t.conf:1: relay_networks: not a network address: 10.0.0.0/33" },
+		{ "smtp_listen = 127.0.0.1\n", "t.conf:1: smtp_listen: expected HOST:PORT, not \"127.0.0.1\"" },
+		{ "smtp_listen = 127.0.0.1:99999\n", "t.conf:1: smtp_listen: expected HOST:PORT, not \"127.0.0.1:99999\"" },
+		{ "hostname = bad..name\n", "t.conf:1: hostname: not a valid host name" },
+		{ "just words\n", "t.conf:1: expected \"key = value\"" },
+		{ "sender_check = maybe\n", "t.conf:1: sender_check: expected yes or no" },
+		{ "route = example.com\n", "t.conf:1: route: expected DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE]" },
+		{ "route = example.com h tls=sometimes\n", "t.conf:1: route: expected tls=none|may|encrypt|verify or auth=FILE" },
+		{ "retry_min = 2h\nretry_max = 1h\n", "t.conf: retry_min is larger than retry_max" },
+		{ "state_dir = relative\n", "t.conf:1: state_dir: must be a path (absolute, or relative starting with .)" },
+	};
+	struct conf c;
+	const char *error;
+
+	test_begin("conf errors name FILE:LINE and the reason");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		error = NULL;
+		test_assert_idx(parse(&c, cases[i].text, &error) == -1, i);
+		test_assert_idx(error != NULL &&
+		    strcmp(error, cases[i].error) == 0, i);
+		if (error != NULL && strcmp(error, cases[i].error) != 0)
+			fprintf(stderr, "  got: %s\n", error);
+		conf_free(&c);
+	}
+	test_end();
+}
+
+static void
+test_conf_nul_and_long_line(void)
+{
+	struct conf c;
+	const char *error = NULL;
+	char text[10000];
+
+	test_begin("conf NUL byte and overlong line");
+	conf_defaults(&c);
+	test_assert(conf_parse(&c, "t.conf", "hostname = a\0b\n", 15,
+	    &error) == -1);
+	test_assert_streq(error, "t.conf:1: NUL byte in line");
+	memset(text, 'a', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	test_assert(parse(&c, text, &error) == -1);
+	test_assert_streq(error, "t.conf:1: line too long");
+	conf_free(&c);
+	test_end();
+}
+
+int
+main(void)
+{
+	test_conf_values();
+	test_conf_repeatable();
+	test_conf_errors();
+	test_conf_nul_and_long_line();
+	return test_exit();
+}
