@@ -217,13 +217,28 @@ smtp_rcpt_reject(struct smtp_session *s, const char *rcpt, int code,
 	smtp_session_reply(s, "%d %s <%s>: %s", code, dsn, rcpt, text);
 }
 
+/* Backup MX: a recipient in backup_domains (and, when the list is set,
+ * in backup_recipients) is accepted from anyone and queued for the
+ * domain's more-preferred MX hosts. */
+static bool
+smtp_rcpt_backup_ok(const struct smtp_session *s, const char *rcpt)
+{
+	const struct conf *c = s->srv->conf;
+	const char *at = strrchr(rcpt, '@');
+
+	if (at == NULL || !conf_strlist_has(&c->backup_domains, at + 1))
+		return false;
+	return c->backup_recipients.n == 0 ||
+	    conf_strlist_has(&c->backup_recipients, rcpt);
+}
+
 static void
 smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
     enum resolve_status st, struct resolve_result *r)
 {
 	switch (st) {
 	case RESOLVE_REMOTE:
-		if (!s->relay_ok) {
+		if (!s->relay_ok && !smtp_rcpt_backup_ok(s, rcpt)) {
 			smtp_rcpt_reject(s, rcpt, 554, "5.7.1",
 			    "Relay access denied");
 			return;

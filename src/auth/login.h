@@ -1,0 +1,26 @@
+/* Checking a user's credentials, for every protocol.  The work is the
+ * same whether or not the user exists (a dummy hash is verified for
+ * unknown users), and the comparison is constant-time.  Verification costs
+ * a yescrypt computation (tens of milliseconds): call it from a worker
+ * thread (lib/workpool.h), never on the event loop.  Credentials are
+ * never logged. */
+#ifndef FERRY_LOGIN_H
+#define FERRY_LOGIN_H
+#include <stddef.h>
+
+struct conf;
+struct store;
+
+enum login_result {
+	LOGIN_OK = 0,
+	LOGIN_BAD = 1,		/* unknown user or wrong password */
+	LOGIN_TEMPFAIL = 2	/* store error: answer 454 / [SYS/TEMP] */
+};
+
+/* user: the login name as the client sent it (an address; normalised
+ * here: domain lower-cased, local part per configuration).  On LOGIN_OK
+ * the canonical address is copied to canon (size bytes). */
+enum login_result login_check(struct store *st, const struct conf *c,
+    const char *user, const char *password, char *canon, size_t size);
+
+#endif
