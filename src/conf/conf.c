@@ -416,6 +416,86 @@ conf_set_tls_sni(struct conf *c, const struct conf_key *k, char *v,
 	return 0;
 }
 
+static int
+conf_set_choice(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	static const struct {
+		const char *key, *word;
+		int value;
+	} choices[] = {
+		{ "dnsbl_action", "reject", 0 }, { "dnsbl_action", "tag", 1 },
+		{ "scan_failure", "tempfail", 0 }, { "scan_failure", "accept", 1 },
+		{ "require_rdns", "no", CONF_RDNS_NO },
+		{ "require_rdns", "ptr", CONF_RDNS_PTR },
+		{ "require_rdns", "fcrdns", CONF_RDNS_FCRDNS },
+	};
+	static __thread char why[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
+		if (strcmp(choices[i].key, k->name) == 0 &&
+		    str_ieq(choices[i].word, v)) {
+			if (strcmp(k->name, "require_rdns") == 0)
+				*AT(c, k, int) = choices[i].value;
+			else
+				*AT(c, k, bool) = choices[i].value != 0;
+			return 0;
+		}
+	snprintf(why, sizeof(why), "not one of the allowed words");
+	for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
+		if (strcmp(choices[i].key, k->name) == 0)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			    "%s %s", strchr(why, ':') ? "," : ":",
+			    choices[i].word);
+	*why_r = why;
+	return -1;
+}
+
+static int
+conf_set_score(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || d < -1000 || d > 1000) {
+		*why_r = "expected a number such as 5 or 7.5";
+		return -1;
+	}
+	*AT(c, k, double) = d;
+	return 0;
+}
+
+static int
+conf_set_exempt(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	struct conf_exempt e;
+	char *save = NULL, *net, *tok;
+
+	memset(&e, 0, sizeof(e));
+	net = strtok_r(v, " \t", &save);
+	if (net == NULL || cidr_parse(net, &e.net) < 0) {
+		*why_r = "expected CIDR CHECK[,CHECK...]";
+		return -1;
+	}
+	while ((tok = strtok_r(NULL, ", \t", &save)) != NULL) {
+		e.checks.v = xreallocarray(e.checks.v, e.checks.n + 1,
+		    sizeof(char *));
+		e.checks.v[e.checks.n++] = str_lower(xstrdup(tok));
+	}
+	if (e.checks.n == 0) {
+		*why_r = "expected CIDR CHECK[,CHECK...]";
+		return -1;
+	}
+	c->exempts = xreallocarray(c->exempts, c->nexempts + 1, sizeof(e));
+	c->exempts[c->nexempts++] = e;
+	return 0;
+}
+
 static const struct conf_key conf_keys[] = {
 	{ "hostname", conf_set_hostname, 0, 0, 0 },
 	{ "state_dir", conf_set_path, FIELD(state_dir), 0, PATH_MAX },
@@ -502,6 +582,48 @@ static const struct conf_key conf_keys[] = {
 	{ "auth_ban_time", conf_set_duration, FIELD(auth_ban_time), 1,
 	    365 * 86400 },
 	{ "auth_ban_exempt", conf_set_cidrs, FIELD(auth_ban_exempt), 0, 0 },
+
+	{ "checks", conf_set_strlist, FIELD(checks), 0, 0 },
+	{ "check_trusted_clients", conf_set_bool, FIELD(check_trusted_clients),
+	    0, 0 },
+	{ "client_allow", conf_set_cidrs, FIELD(client_allow), 0, 0 },
+	{ "client_deny", conf_set_cidrs, FIELD(client_deny), 0, 0 },
+	{ "dnsbl", conf_set_strlist, FIELD(dnsbl), 0, 0 },
+	{ "dnsbl_action", conf_set_choice, FIELD(dnsbl_tag_only), 0, 0 },
+	{ "require_rdns", conf_set_choice, FIELD(require_rdns), 0, 0 },
+	{ "conn_rate_limit", conf_set_uint, FIELD(conn_rate_limit), 0, 1000000 },
+	{ "conn_rate_window", conf_set_duration, FIELD(conn_rate_window), 1,
+	    86400 },
+	{ "helo_reject_malformed", conf_set_bool, FIELD(helo_reject_malformed),
+	    0, 0 },
+	{ "helo_reject_bare_ip", conf_set_bool, FIELD(helo_reject_bare_ip),
+	    0, 0 },
+	{ "helo_reject_self", conf_set_bool, FIELD(helo_reject_self), 0, 0 },
+	{ "mfcheck", conf_set_bool, FIELD(mfcheck), 0, 0 },
+	{ "spf", conf_set_bool, FIELD(spf), 0, 0 },
+	{ "spf_reject_fail", conf_set_bool, FIELD(spf_reject_fail), 0, 0 },
+	{ "greylist", conf_set_bool, FIELD(greylist), 0, 0 },
+	{ "greylist_delay", conf_set_duration, FIELD(greylist_delay), 0,
+	    86400 },
+	{ "greylist_window", conf_set_duration, FIELD(greylist_window), 1,
+	    30 * 86400 },
+	{ "greylist_expire", conf_set_duration, FIELD(greylist_expire), 1,
+	    365 * 86400 },
+	{ "bad_rcpt_limit", conf_set_uint, FIELD(bad_rcpt_limit), 0, 100000 },
+	{ "bad_rcpt_window", conf_set_duration, FIELD(bad_rcpt_window), 1,
+	    86400 },
+	{ "bad_rcpt_block", conf_set_duration, FIELD(bad_rcpt_block), 1,
+	    86400 },
+	{ "clamd", conf_set_string, FIELD(clamd), 0, PATH_MAX },
+	{ "spamd", conf_set_string, FIELD(spamd), 0, PATH_MAX },
+	{ "spam_tag_score", conf_set_score, FIELD(spam_tag_score), 0, 0 },
+	{ "spam_reject_score", conf_set_score, FIELD(spam_reject_score), 0, 0 },
+	{ "spam_subject_prefix", conf_set_string, FIELD(spam_subject_prefix),
+	    0, 64 },
+	{ "scan_failure", conf_set_choice, FIELD(scan_failure_accept), 0, 0 },
+	{ "scan_max_size", conf_set_size, FIELD(scan_max_size), 0, 0 },
+	{ "exempt", conf_set_exempt, 0, 0, 0 },
+	{ "transcript_ips", conf_set_cidrs, FIELD(transcript_ips), 0, 0 },
 };
 
 void
@@ -546,6 +668,18 @@ conf_defaults(struct conf *c)
 	c->auth_ban_max_failures = 5;
 	c->auth_ban_window = 600;
 	c->auth_ban_time = 3600;
+	c->conn_rate_window = 60;
+	c->greylist_delay = 300;
+	c->greylist_window = 86400;
+	c->greylist_expire = 36 * 86400;
+	c->bad_rcpt_limit = 5;
+	c->bad_rcpt_window = 600;
+	c->bad_rcpt_block = 900;
+	c->spam_tag_score = 5.0;
+	c->spam_reject_score = 0;
+	str_lcpy(c->spam_subject_prefix, ":SPAM: ",
+	    sizeof(c->spam_subject_prefix));
+	c->scan_max_size = 10 * 1024 * 1024;
 }
 
 static const struct conf_key *
@@ -706,6 +840,27 @@ conf_free(struct conf *c)
 	free(c->tls_sni);
 	c->tls_sni = NULL;
 	c->ntls_sni = 0;
+	conf_strlist_free(&c->checks);
+	conf_strlist_free(&c->dnsbl);
+	cidr_list_free(&c->client_allow);
+	cidr_list_free(&c->client_deny);
+	cidr_list_free(&c->transcript_ips);
+	for (size_t i = 0; i < c->nexempts; i++)
+		conf_strlist_free(&c->exempts[i].checks);
+	free(c->exempts);
+	c->exempts = NULL;
+	c->nexempts = 0;
+}
+
+bool
+conf_exempted(const struct conf *c, const struct sockaddr *sa,
+    const char *name)
+{
+	for (size_t i = 0; i < c->nexempts; i++)
+		if (cidr_match(&c->exempts[i].net, sa) &&
+		    conf_strlist_has(&c->exempts[i].checks, name))
+			return true;
+	return false;
 }
 
 /* Exact domain, then each ".parent" suffix, then "*" (for routes). */

@@ -66,6 +66,14 @@ struct conf_sni {
 	char key[PATH_MAX];
 };
 
+/* exempt = CIDR CHECK[,CHECK...] */
+struct conf_exempt {
+	struct cidr net;
+	struct conf_strlist checks;
+};
+
+enum conf_rdns { CONF_RDNS_NO = 0, CONF_RDNS_PTR, CONF_RDNS_FCRDNS };
+
 struct conf {
 	char path[PATH_MAX];
 	char hostname[CONF_HOST_MAX + 1];
@@ -137,7 +145,38 @@ struct conf {
 	uint64_t auth_ban_window;
 	uint64_t auth_ban_time;
 	struct cidr_list auth_ban_exempt;
+
+	/* Inbound checks (src/policy/); every check is off until set,
+	 * except the dictionary-attack block (bad_rcpt_*). */
+	struct conf_strlist checks;		/* order; empty = default */
+	bool check_trusted_clients;		/* relay_networks/AUTH too */
+	struct cidr_list client_allow, client_deny;
+	struct conf_strlist dnsbl;		/* zones */
+	bool dnsbl_tag_only;			/* dnsbl_action = tag */
+	int require_rdns;			/* enum conf_rdns */
+	unsigned conn_rate_limit;		/* per IP per window, 0 = off */
+	uint64_t conn_rate_window;
+	bool helo_reject_malformed, helo_reject_bare_ip, helo_reject_self;
+	bool mfcheck;
+	bool spf, spf_reject_fail;
+	bool greylist;
+	uint64_t greylist_delay, greylist_window, greylist_expire;
+	unsigned bad_rcpt_limit;		/* 0 = off */
+	uint64_t bad_rcpt_window, bad_rcpt_block;
+	char clamd[PATH_MAX];			/* host:port or /socket */
+	char spamd[PATH_MAX];
+	double spam_tag_score, spam_reject_score;	/* reject 0 = off */
+	char spam_subject_prefix[64];
+	bool scan_failure_accept;		/* scan_failure = accept */
+	uint64_t scan_max_size;
+	struct conf_exempt *exempts;
+	size_t nexempts;
+	struct cidr_list transcript_ips;
 };
+
+/* True when check `name` is exempted for this client (exempt = ...). */
+bool conf_exempted(const struct conf *c, const struct sockaddr *sa,
+    const char *name);
 
 /* The tls_policy mode for a destination domain (CONF_TLS_MAY default). */
 int conf_tls_policy_for(const struct conf *c, const char *domain);
