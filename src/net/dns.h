@@ -50,14 +50,24 @@ struct dns_result {
 	size_t n;
 };
 
-/* The result is valid only during the callback. */
+/* The result is valid only during the callback.  The query handle is
+ * freed when the callback returns: forget it there, never abort it.
+ * With r->fallback set on an answer, r->why (when non-NULL) says why the
+ * first resolvers failed. */
 typedef void dns_cb(const struct dns_result *r, void *ctx);
 
-/* One resolver per process, on that process's loop.  0 or -1. */
+/* One resolver per process, on that process's loop.  0 or -1 with a
+ * static *error_r (a resolver that is not an IP address, no DNSSEC trust
+ * anchor, libunbound refusing an option). */
 int dns_create(struct dns **dp, struct event_base *base,
     const struct conf *conf, const char **error_r);
+/* Not from inside a callback.  Queries still pending are dropped without
+ * their callbacks; their handles become invalid. */
 void dns_free(struct dns **dp);
-/* Starts a lookup of name (no trailing dot needed) for type.  Never NULL. */
+/* Starts a lookup of name (no trailing dot needed) for type.  Never NULL.
+ * A name that is not a valid DNS name gives DNS_NXDOMAIN (why "invalid
+ * name"); a query unanswered after DNS_TIMEOUT_SEC gives DNS_TEMPFAIL
+ * (after asking the fallback resolvers, if any, for as long again). */
 struct dns_query *dns_lookup(struct dns *d, const char *name, int type,
     dns_cb *cb, void *ctx);
 /* Cancels; the callback will not run.  Sets *qp to NULL. */
@@ -67,5 +77,24 @@ void dns_query_abort(struct dns_query **qp);
 int dns_reverse_name(const struct sockaddr *sa, const char *zone,
     char *dst, size_t size);
 const char *dns_status_str(enum dns_status st);
+
+/* Pure helpers, exported for the CLI and the unit tests. */
+
+/* "A", "MX", ...; "TYPE<n>" style is not produced: unknown gives "?". */
+const char *dns_type_str(int type);
+/* "A", "aaaa", "MX", "TXT", "PTR" (case-blind): the type, or -1. */
+int dns_type_parse(const char *s);
+/* True when name (trailing dot allowed) can be asked: labels of 1-63
+ * octets of letters, digits, '-' and '_', 253 octets at most. */
+bool dns_name_valid(const char *name);
+/* Decodes one record's rdata as libunbound hands it over (names in
+ * uncompressed wire form) into *rr, which it clears first.  MX and PTR
+ * names must be valid host names ("" is the root, as in a null MX).
+ * rr->txt is allocated for TXT: release with dns_rr_clear().  0, or -1
+ * when the data is malformed or too long. */
+int dns_rr_parse(int type, const void *rdata, size_t len, struct dns_rr *rr);
+void dns_rr_clear(struct dns_rr *rr);
+
+#define DNS_TIMEOUT_SEC 8
 
 #endif

@@ -1,0 +1,734 @@
+/* Asynchronous DNS on libunbound inside the caller's libevent loop.
+ * Each struct dns holds one ub_ctx for dns_resolvers (or resolv.conf)
+ * and, when configured, one for dns_fallback_resolvers, which gets the
+ * question again after SERVFAIL, a resolver error or our own timeout.
+ * libunbound resolves on its own thread and hands answers back through a
+ * pipe that the loop watches; ub_process() then runs our callbacks on the
+ * loop's thread.  Answers are decoded here with explicit limits (RFC 1035
+ * 3.3, RFC 3596 for AAAA, RFC 7505 null MX); what a result means for
+ * mail (RFC 5321 5.1) is the caller's business.  Not done here: /etc/hosts,
+ * CNAME data (libunbound follows the chain), DANE/TLSA. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <unbound.h>
+
+#include "conf/conf.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "net/dns.h"
+
+#define DNS_NAME_MAX 253
+#define DNS_WHY_MAX 160
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+
+/* RFC 6761/8375 zones that libunbound answers by itself by default.  We
+ * let them through to the forwarders, which know best (and tests serve
+ * .test from a fake server); private reverse zones likewise, through
+ * unblock-lan-zones.  onion. stays blocked (RFC 7686). */
+static const char *const dns_transparent_zones[] = {
+	"localhost.", "test.", "invalid.", "example.", "home.arpa.",
+	"127.in-addr.arpa.",
+	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "ip6.arpa.",
+	NULL
+};
+
+static const char *const dns_root_keys[] = {
+	"/usr/share/dns/root.key", "/var/lib/unbound/root.key", NULL
+};
+
+struct dns_ub {
+	struct dns *d;
+	struct ub_ctx *ub;
+	struct event *ev;
+	bool fallback;
+};
+
+struct dns {
+	struct event_base *base;
+	struct dns_ub primary;
+	struct dns_ub fallback;		/* ub == NULL: none configured */
+	LIST_HEAD(, dns_query) queries;
+};
+
+struct dns_query {
+	LIST_ENTRY(dns_query) entry;
+	struct dns *d;
+	char name[DNS_NAME_MAX + 2];
+	int type;
+	dns_cb *cb;
+	void *ctx;
+	struct event *timer;
+	struct dns_ub *asking;		/* NULL: nothing in flight */
+	int async_id;
+	bool tried_fallback;
+	enum dns_status fail_status;	/* for failures delivered later */
+	char why[DNS_WHY_MAX];		/* first resolvers' failure */
+	char why2[2 * DNS_WHY_MAX];	/* the reason delivered */
+};
+
+static void dns_ub_answer(void *arg, int err, struct ub_result *res);
+
+const char *
+dns_status_str(enum dns_status st)
+{
+	switch (st) {
+	case DNS_OK:
+		return "ok";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_TEMPFAIL:
+		return "tempfail";
+	}
+	return "?";
+}
+
+static const struct {
+	int type;
+	const char *name;
+} dns_types[] = {
+	{ DNS_T_A, "A" }, { DNS_T_AAAA, "AAAA" }, { DNS_T_MX, "MX" },
+	{ DNS_T_TXT, "TXT" }, { DNS_T_PTR, "PTR" },
+};
+
+const char *
+dns_type_str(int type)
+{
+	for (size_t i = 0; i < sizeof(dns_types) / sizeof(dns_types[0]); i++)
+		if (dns_types[i].type == type)
+			return dns_types[i].name;
+	return "?";
+}
+
+int
+dns_type_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(dns_types) / sizeof(dns_types[0]); i++)
+		if (str_ieq(dns_types[i].name, s))
+			return dns_types[i].type;
+	return -1;
+}
+
+static bool
+dns_label_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool
+dns_name_valid(const char *name)
+{
+	size_t len = strlen(name), label = 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DNS_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (!dns_label_char((unsigned char)name[i]) ||
+		    ++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+/* ---------------------------------------------------------- rdata */
+
+/* An uncompressed wire-form name at p[0..len) into dst as text without
+ * the final dot ("" for the root).  Labels must hold host-name characters
+ * only, so that nothing odd reaches logs or connect().  Returns the
+ * octets used, or -1. */
+static int
+dns_name_unpack(const uint8_t *p, size_t len, char *dst, size_t size)
+{
+	size_t i = 0, o = 0;
+
+	while (i < len && p[i] != 0) {
+		size_t n = p[i++];
+
+		if (n > 63 || i + n > len || o + n + 1 >= size ||
+		    o + (o > 0) + n > DNS_NAME_MAX)
+			return -1;
+		if (o > 0)
+			dst[o++] = '.';
+		for (size_t k = 0; k < n; k++) {
+			if (!dns_label_char(p[i + k]))
+				return -1;
+			dst[o++] = (char)p[i + k];
+		}
+		i += n;
+	}
+	if (i >= len || size == 0)
+		return -1;	/* no terminating root label */
+	dst[o] = '\0';
+	return (int)(i + 1);
+}
+
+/* TXT: the character-strings joined (RFC 7208 3.3 and DKIM want that). */
+static int
+dns_rr_parse_txt(const uint8_t *p, size_t len, struct dns_rr *rr)
+{
+	size_t i = 0, o = 0;
+	char *txt = xmalloc(len + 1);
+
+	while (i < len) {
+		size_t n = p[i++];
+
+		if (i + n > len) {
+			free(txt);
+			return -1;
+		}
+		memcpy(txt + o, p + i, n);
+		o += n;
+		i += n;
+	}
+	txt[o] = '\0';
+	rr->txt = txt;
+	rr->txt_len = o;
+	return 0;
+}
+
+static void
+dns_rr_set_addr(struct dns_rr *rr, int family, const uint8_t *p)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&rr->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&rr->addr;
+
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, p, 4);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, p, 16);
+	}
+}
+
+int
+dns_rr_parse(int type, const void *rdata, size_t len, struct dns_rr *rr)
+{
+	const uint8_t *p = rdata;
+	int used;
+
+	memset(rr, 0, sizeof(*rr));
+	switch (type) {
+	case DNS_T_A:
+	case DNS_T_AAAA:
+		if (len != (type == DNS_T_A ? 4u : 16u))
+			return -1;
+		dns_rr_set_addr(rr, type == DNS_T_A ? AF_INET : AF_INET6, p);
+		return 0;
+	case DNS_T_MX:
+		if (len < 3)
+			return -1;
+		rr->pref = (uint16_t)(p[0] << 8 | p[1]);
+		used = dns_name_unpack(p + 2, len - 2, rr->name,
+		    sizeof(rr->name));
+		return used < 0 || (size_t)used != len - 2 ? -1 : 0;
+	case DNS_T_PTR:
+		used = dns_name_unpack(p, len, rr->name, sizeof(rr->name));
+		if (used < 0 || (size_t)used != len || rr->name[0] == '\0')
+			return -1;
+		return 0;
+	case DNS_T_TXT:
+		return dns_rr_parse_txt(p, len, rr);
+	}
+	return -1;
+}
+
+void
+dns_rr_clear(struct dns_rr *rr)
+{
+	free(rr->txt);
+	rr->txt = NULL;
+	rr->txt_len = 0;
+}
+
+int
+dns_reverse_name(const struct sockaddr *sa, const char *zone,
+    char *dst, size_t size)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const uint8_t *a;
+	size_t o = 0;
+	int n;
+
+	if (zone != NULL && zone[0] == '.')
+		zone++;
+	if (sa->sa_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		a = sin6->sin6_addr.s6_addr;
+		for (int i = 15; i >= 0; i--) {
+			/* o < size holds: every step checked truncation. */
+			n = snprintf(dst + o, size - o, "%x.%x.", a[i] & 0xf,
+			    a[i] >> 4);
+			if (n < 0 || (size_t)n >= size - o)
+				return -1;
+			o += (size_t)n;
+		}
+		zone = zone != NULL ? zone : "ip6.arpa";
+	} else if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		if (sa->sa_family == AF_INET)
+			a = (const uint8_t *)&sin->sin_addr;
+		else
+			a = sin6->sin6_addr.s6_addr + 12;	/* v4-mapped */
+		n = snprintf(dst, size, "%u.%u.%u.%u.", a[3], a[2], a[1], a[0]);
+		if (n < 0 || (size_t)n >= size)
+			return -1;
+		o = (size_t)n;
+		zone = zone != NULL ? zone : "in-addr.arpa";
+	} else
+		return -1;
+	n = snprintf(dst + o, size - o, "%s", zone);
+	if (n < 0 || (size_t)n >= size - o)
+		return -1;
+	if (o + (size_t)n > 0 && dst[o + (size_t)n - 1] == '.')
+		dst[o + (size_t)n - 1] = '\0';
+	return 0;
+}
+
+/* ---------------------------------------------------------- setup */
+
+static int
+dns_ub_option(struct ub_ctx *ub, const char *opt, const char *val,
+    const char **error_r)
+{
+	int r = ub_ctx_set_option(ub, opt, val);
+
+	if (r != 0) {
+		log_warnx("- dns option-failed option=%s value=%s error=%s",
+		    log_q(opt), log_q(val), ub_strerror(r));
+		*error_r = "libunbound refused an option";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+dns_ub_forwarders(struct ub_ctx *ub, const struct conf_listen_list *l,
+    const char **error_r)
+{
+	char addr[96];
+	unsigned char tmp[16];
+
+	if (l->n == 0) {
+		/* No resolv.conf: libunbound recurses from the root hints. */
+		if (ub_ctx_resolvconf(ub, NULL) != 0)
+			log_warnx("- dns resolvconf-failed "
+			    "reason=\"cannot read /etc/resolv.conf\"");
+		return 0;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct conf_listen *f = &l->v[i];
+
+		if (inet_pton(AF_INET, f->host, tmp) != 1 &&
+		    inet_pton(AF_INET6, f->host, tmp) != 1) {
+			*error_r = "DNS resolvers must be IP addresses";
+			return -1;
+		}
+		snprintf(addr, sizeof(addr), "%s@%s", f->host,
+		    f->port[0] != '\0' ? f->port : "53");
+		if (ub_ctx_set_fwd(ub, addr) != 0) {
+			*error_r = "libunbound refused a DNS resolver address";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+dns_ub_dnssec(struct ub_ctx *ub, bool on, const char **error_r)
+{
+	if (!on) {
+		/* Without trust anchors nothing would be validated anyway;
+		 * leaving out the validator saves its work. */
+		return dns_ub_option(ub, "module-config:", "iterator",
+		    error_r);
+	}
+	for (size_t i = 0; dns_root_keys[i] != NULL; i++) {
+		if (access(dns_root_keys[i], R_OK) != 0)
+			continue;
+		if (ub_ctx_add_ta_file(ub, dns_root_keys[i]) != 0) {
+			*error_r = "cannot load the DNSSEC root trust anchor";
+			return -1;
+		}
+		return 0;
+	}
+	*error_r = "dnssec = yes needs the root trust anchor "
+	    "/usr/share/dns/root.key (package dns-root-data)";
+	return -1;
+}
+
+static int
+dns_ub_options(struct ub_ctx *ub, bool dnssec, const char **error_r)
+{
+	/* Loopback resolvers (local caches, tests) must be asked. */
+	if (dns_ub_option(ub, "do-not-query-localhost:", "no", error_r) < 0 ||
+	    dns_ub_option(ub, "unblock-lan-zones:", "yes", error_r) < 0 ||
+	    dns_ub_option(ub, "insecure-lan-zones:", "yes", error_r) < 0)
+		return -1;
+	/* A resolver that timed out once is probed again instead of being
+	 * shunned for infra-host-ttl (15 minutes by default). */
+	if (dns_ub_option(ub, "infra-keep-probing:", "yes", error_r) < 0 ||
+	    dns_ub_option(ub, "infra-host-ttl:", "60", error_r) < 0)
+		return -1;
+	for (size_t i = 0; dns_transparent_zones[i] != NULL; i++) {
+		char zone[128];
+
+		snprintf(zone, sizeof(zone), "%s transparent",
+		    dns_transparent_zones[i]);
+		if (dns_ub_option(ub, "local-zone:", zone, error_r) < 0)
+			return -1;
+		if (dnssec && dns_ub_option(ub, "domain-insecure:",
+		    dns_transparent_zones[i], error_r) < 0)
+			return -1;
+	}
+	return dns_ub_dnssec(ub, dnssec, error_r);
+}
+
+static void
+dns_ub_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_ub *u = arg;
+	int r;
+
+	if ((r = ub_process(u->ub)) != 0)
+		log_warnx("- dns process-failed error=%s",
+		    log_q(ub_strerror(r)));
+}
+
+static int
+dns_ub_init(struct dns *d, struct dns_ub *u, const struct conf_listen_list *l,
+    const struct conf *conf, const char **error_r)
+{
+	u->d = d;
+	u->fallback = u == &d->fallback;
+	if ((u->ub = ub_ctx_create()) == NULL) {
+		*error_r = "cannot create a libunbound context";
+		return -1;
+	}
+	/* A thread, not a forked process: answers come back through the
+	 * pipe behind ub_fd(), which the loop watches. */
+	if (ub_ctx_async(u->ub, 1) != 0) {
+		*error_r = "libunbound cannot resolve asynchronously";
+		return -1;
+	}
+	if (dns_ub_options(u->ub, conf->dnssec, error_r) < 0 ||
+	    dns_ub_forwarders(u->ub, l, error_r) < 0)
+		return -1;
+	u->ev = event_new(d->base, ub_fd(u->ub), EV_READ | EV_PERSIST,
+	    dns_ub_readable, u);
+	if (u->ev == NULL || event_add(u->ev, NULL) < 0) {
+		*error_r = "cannot watch the libunbound pipe";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dns_ub_free(struct dns_ub *u)
+{
+	if (u->ev != NULL)
+		event_free(u->ev);
+	if (u->ub != NULL)
+		ub_ctx_delete(u->ub);
+	u->ev = NULL;
+	u->ub = NULL;
+}
+
+int
+dns_create(struct dns **dp, struct event_base *base,
+    const struct conf *conf, const char **error_r)
+{
+	struct dns *d = xcalloc(1, sizeof(*d));
+
+	d->base = base;
+	LIST_INIT(&d->queries);
+	if (dns_ub_init(d, &d->primary, &conf->dns_resolvers, conf,
+	    error_r) < 0 ||
+	    (conf->dns_fallback_resolvers.n > 0 &&
+	    dns_ub_init(d, &d->fallback, &conf->dns_fallback_resolvers, conf,
+	    error_r) < 0)) {
+		dns_free(&d);
+		return -1;
+	}
+	*dp = d;
+	return 0;
+}
+
+static void dns_query_free(struct dns_query *q);
+
+void
+dns_free(struct dns **dp)
+{
+	struct dns *d = *dp;
+	struct dns_query *q;
+
+	if (d == NULL)
+		return;
+	*dp = NULL;
+	while ((q = LIST_FIRST(&d->queries)) != NULL)
+		dns_query_free(q);
+	dns_ub_free(&d->primary);
+	dns_ub_free(&d->fallback);
+	free(d);
+}
+
+/* ---------------------------------------------------------- queries */
+
+static void
+dns_query_free(struct dns_query *q)
+{
+	if (q->asking != NULL)
+		(void)ub_cancel(q->asking->ub, q->async_id);
+	LIST_REMOVE(q, entry);
+	event_free(q->timer);
+	free(q);
+}
+
+void
+dns_query_abort(struct dns_query **qp)
+{
+	if (*qp == NULL)
+		return;
+	dns_query_free(*qp);
+	*qp = NULL;
+}
+
+/* Hands r to the owner, then the handle is gone. */
+static void
+dns_query_finish(struct dns_query *q, struct dns_result *r)
+{
+	r->qname = q->name;
+	r->type = q->type;
+	q->cb(r, q->ctx);
+	dns_query_free(q);
+}
+
+static void
+dns_query_fail(struct dns_query *q, enum dns_status st, const char *why)
+{
+	struct dns_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = st;
+	r.fallback = q->tried_fallback;
+	r.why = why;
+	dns_query_finish(q, &r);
+}
+
+/* Failures found before asking anyone still reach the owner from the
+ * loop, never inline. */
+static void
+dns_query_fail_later(struct dns_query *q, enum dns_status st,
+    const char *why)
+{
+	static const struct timeval now = { 0, 0 };
+
+	q->asking = NULL;
+	q->fail_status = st;
+	str_lcpy(q->why2, why, sizeof(q->why2));
+	evtimer_add(q->timer, &now);
+}
+
+static void
+dns_query_ask(struct dns_query *q, struct dns_ub *u)
+{
+	const struct timeval tv = { DNS_TIMEOUT_SEC, 0 };
+	int r;
+
+	r = ub_resolve_async(u->ub, q->name, q->type, 1, q, dns_ub_answer,
+	    &q->async_id);
+	if (r != 0) {
+		dns_query_fail_later(q, DNS_TEMPFAIL, ub_strerror(r));
+		return;
+	}
+	q->asking = u;
+	evtimer_add(q->timer, &tv);
+}
+
+/* The resolvers asked could not answer: ask the fallback resolvers, or
+ * report the temporary failure. */
+static void
+dns_query_next(struct dns_query *q, const char *why)
+{
+	struct dns_ub *fb = &q->d->fallback;
+
+	if (!q->tried_fallback && fb->ub != NULL) {
+		snprintf(q->why, sizeof(q->why), "resolvers: %.100s", why);
+		q->tried_fallback = true;
+		log_debug("- dns fallback name=%s type=%s reason=%s",
+		    log_q(q->name), dns_type_str(q->type), log_q(why));
+		dns_query_ask(q, fb);
+		return;
+	}
+	if (q->tried_fallback) {
+		snprintf(q->why2, sizeof(q->why2),
+		    "%s; fallback resolvers: %.100s", q->why, why);
+		why = q->why2;
+	}
+	dns_query_fail(q, DNS_TEMPFAIL, why);
+}
+
+static void
+dns_query_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_query *q = arg;
+
+	if (q->asking == NULL) {
+		dns_query_fail(q, q->fail_status, q->why2);
+		return;
+	}
+	(void)ub_cancel(q->asking->ub, q->async_id);
+	q->asking = NULL;
+	dns_query_next(q, "timed out");
+}
+
+struct dns_query *
+dns_lookup(struct dns *d, const char *name, int type, dns_cb *cb, void *ctx)
+{
+	struct dns_query *q = xcalloc(1, sizeof(*q));
+
+	q->d = d;
+	q->type = type;
+	q->cb = cb;
+	q->ctx = ctx;
+	q->timer = evtimer_new(d->base, dns_query_timer, q);
+	if (q->timer == NULL)
+		log_fatalx("dns: cannot create a timer");
+	LIST_INSERT_HEAD(&d->queries, q, entry);
+	str_lcpy(q->name, name, sizeof(q->name));
+	if (strlen(name) >= sizeof(q->name) || !dns_name_valid(name)) {
+		dns_query_fail_later(q, DNS_NXDOMAIN, "invalid name");
+		return q;
+	}
+	if (q->name[strlen(q->name) - 1] == '.')
+		q->name[strlen(q->name) - 1] = '\0';
+	dns_query_ask(q, &d->primary);
+	return q;
+}
+
+/* ---------------------------------------------------------- answers */
+
+/* The records of res decoded into r->rr (malformed ones skipped and
+ * logged).  Returns how many were malformed. */
+static size_t
+dns_result_records(const struct dns_query *q, const struct ub_result *res,
+    struct dns_result *r)
+{
+	size_t count = 0, bad = 0;
+
+	while (res->data[count] != NULL)
+		count++;
+	r->rr = xcalloc(count > 0 ? count : 1, sizeof(*r->rr));
+	for (size_t i = 0; i < count; i++) {
+		if (res->len[i] < 0 || dns_rr_parse(q->type, res->data[i],
+		    (size_t)res->len[i], &r->rr[r->n]) < 0) {
+			bad++;
+			continue;
+		}
+		r->n++;
+	}
+	if (bad > 0)
+		log_warnx("- dns malformed-records name=%s type=%s count=%zu",
+		    log_q(q->name), dns_type_str(q->type), bad);
+	return bad;
+}
+
+static void
+dns_result_release(struct dns_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		dns_rr_clear(&r->rr[i]);
+	free(r->rr);
+	r->rr = NULL;
+	r->n = 0;
+}
+
+/* Classifies a libunbound result.  Returns false when the resolvers
+ * asked could not answer (SERVFAIL and friends), with *why set. */
+static bool
+dns_result_classify(const struct dns_query *q, const struct ub_result *res,
+    struct dns_result *r, const char **why_r)
+{
+	static char rcode[32];
+
+	r->secure = res->secure != 0;
+	if (res->bogus) {
+		/* Validation failed: asking elsewhere gives the same data. */
+		r->status = DNS_TEMPFAIL;
+		r->why = "DNSSEC validation failed";
+		log_warnx("- dns bogus name=%s reason=%s", log_q(q->name),
+		    log_q(res->why_bogus != NULL ? res->why_bogus : "?"));
+		return true;
+	}
+	if (res->rcode == DNS_RCODE_NXDOMAIN || res->nxdomain) {
+		r->status = DNS_NXDOMAIN;
+		return true;
+	}
+	if (res->rcode != 0) {
+		if (res->rcode == DNS_RCODE_SERVFAIL)
+			*why_r = "SERVFAIL";
+		else {
+			snprintf(rcode, sizeof(rcode), "rcode %d", res->rcode);
+			*why_r = rcode;
+		}
+		return false;
+	}
+	if (!res->havedata || res->data == NULL || res->data[0] == NULL) {
+		r->status = DNS_NODATA;
+		return true;
+	}
+	r->status = DNS_OK;
+	if (dns_result_records(q, res, r) > 0 && r->n == 0) {
+		r->status = DNS_TEMPFAIL;
+		r->why = "malformed answer";
+	}
+	return true;
+}
+
+static void
+dns_ub_answer(void *arg, int err, struct ub_result *res)
+{
+	struct dns_query *q = arg;
+	struct dns_result r;
+	const char *why = NULL;
+
+	evtimer_del(q->timer);
+	q->asking = NULL;
+	memset(&r, 0, sizeof(r));
+	if (err != 0) {
+		ub_resolve_free(res);
+		dns_query_next(q, ub_strerror(err));
+		return;
+	}
+	if (!dns_result_classify(q, res, &r, &why)) {
+		ub_resolve_free(res);
+		dns_query_next(q, why);
+		return;
+	}
+	ub_resolve_free(res);
+	r.fallback = q->tried_fallback;
+	if (r.why == NULL && q->tried_fallback)
+		r.why = q->why;
+	/* r owns the records; q is gone after dns_query_finish(). */
+	dns_query_finish(q, &r);
+	dns_result_release(&r);
+}
