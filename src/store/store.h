@@ -59,4 +59,80 @@ int store_alias_list(struct store *s, const char *domain_or_null,
     void (*cb)(const char *address, const char *targets, void *ctx), void *ctx,
     const char **error_r);
 
+/* Failed-login bans (auth/ban.h keeps the policy; this is the storage).
+ * ip is an address in text form (cidr_addr_str); times are Unix seconds. */
+struct store_ban {
+	char ip[64];
+	char reason[128];
+	int64_t created;
+	int64_t until;
+};
+
+/* 1 when ip is banned at `now` (b filled when not NULL), 0 not, -1 error. */
+int store_ban_get(struct store *s, const char *ip, int64_t now,
+    struct store_ban *b);
+/* Bans ip until `until` (replacing a ban it has) and forgets its counted
+ * failures.  0 or -1 with *error_r. */
+int store_ban_set(struct store *s, const char *ip, int64_t now,
+    int64_t until, const char *reason, const char **error_r);
+/* Lifts a ban and forgets the failures: -1 "no such ban" when ip was
+ * not banned. */
+int store_ban_del(struct store *s, const char *ip, int64_t now,
+    const char **error_r);
+/* Calls cb for each ban in force at now, soonest to end first. */
+int store_ban_list(struct store *s, int64_t now,
+    void (*cb)(const struct store_ban *b, void *ctx), void *ctx,
+    const char **error_r);
+/* Records one failed login and drops failures at or before `since` (of
+ * every address: the table stays small).  Returns the number of ip's
+ * failures after since (this one included), or -1. */
+int store_ban_failure_add(struct store *s, const char *ip,
+    const char *service, int64_t now, int64_t since);
+
+/* ---- inbound check pipeline (src/policy/) ----
+ * Per-domain rules, owned by each domain's postmaster, and the greylist.
+ * The tables are created by store_policy_init() (idempotent), which the
+ * smtpd role and `ferry rule` call after store_open(). */
+
+/* 0, or -1 with *error_r. */
+int store_policy_init(struct store *s, const char **error_r);
+
+/* A rule: action "allow" | "deny" | "skip"; kind "sender" (value an
+ * address or "@domain"), "ip" (a CIDR) or "check" (skip: a comma list
+ * of check names).  Deleting the domain deletes its rules. */
+struct store_rule {
+	int64_t id;
+	char domain[256];
+	char action[8];
+	char kind[8];
+	char value[512];
+};
+
+/* Adds r (its domain must exist: else -1 "no such domain"); r->id is
+ * set.  0 or -1 with *error_r. */
+int store_rule_add(struct store *s, struct store_rule *r,
+    const char **error_r);
+/* -1 "no such rule" when absent. */
+int store_rule_del(struct store *s, int64_t id, const char **error_r);
+/* Calls cb for each rule of domain (every domain when NULL), by id. */
+int store_rule_list(struct store *s, const char *domain_or_null,
+    void (*cb)(const struct store_rule *r, void *ctx), void *ctx,
+    const char **error_r);
+
+enum store_grey {
+	STORE_GREY_NEW = 0,	/* first seen now: defer */
+	STORE_GREY_EARLY,	/* retried before the delay: defer */
+	STORE_GREY_PASS,	/* retried in the window: passes now */
+	STORE_GREY_TRUSTED	/* the client network passed before */
+};
+
+/* Greylist one triplet (net is the client /24 or /64, triplet the key
+ * "net sender rcpt").  A triplet older than window starts over; a pass
+ * trusts net until now + expire.  0 (*state_r, *first_r set) or -1. */
+int store_greylist_check(struct store *s, const char *net,
+    const char *triplet, int64_t now, int64_t delay, int64_t window,
+    int64_t expire, enum store_grey *state_r, int64_t *first_r);
+/* Drops triplets first seen before now - window and expired networks. */
+int store_greylist_prune(struct store *s, int64_t now, int64_t window);
+
 #endif

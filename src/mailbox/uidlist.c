@@ -1,0 +1,511 @@
+/* The UID index of a Maildir (uidlist.h).  One sync scans new/ and cur/
+ * once (readdir only, no stat for known messages), matches file names to
+ * the index by base name through a hash table, reads only messages not
+ * seen before (to count their CRLF size, unless the name carries
+ * Dovecot's ",W=" virtual size), and rewrites the index atomically
+ * (write, fsync, rename) under a flock()ed lock file.  It does not move,
+ * flag or delete messages (maildir_change.c does) and knows nothing of
+ * POP3 or IMAP.  The file is hostile input: anything malformed in it
+ * starts a new UIDVALIDITY instead of being trusted. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fbuf.h"
+#include "lib/fsio.h"
+#include "lib/ids.h"
+#include "lib/xalloc.h"
+#include "mailbox/uidlist.h"
+
+#define UIDLIST_MAGIC "ferry-uidlist 1 "
+#define UIDLIST_FILE_MAX (64u * 1024 * 1024)
+#define UIDLIST_READ_BUF 65536
+
+/* The sync's working state: the index as read, which entries the scan
+ * found again, and the files it found that the index does not know. */
+struct uidlist_sync {
+	const char *path;
+	struct uidlist old;		/* names are base names */
+	char **found;			/* per old entry: "sub/file" or NULL */
+	uint32_t *hash;			/* old index + 1, 0 = empty slot */
+	size_t hmask;
+	char **fresh;			/* "sub/file" of unknown messages */
+	size_t nfresh, capfresh;
+	bool dirty;			/* the file must be rewritten */
+};
+
+size_t
+uidlist_basename_len(const char *name)
+{
+	const char *colon = strchr(name, ':');
+
+	return colon != NULL ? (size_t)(colon - name) : strlen(name);
+}
+
+void
+uidlist_free(struct uidlist *ul)
+{
+	for (size_t i = 0; i < ul->n; i++)
+		free(ul->v[i].name);
+	free(ul->v);
+	ul->v = NULL;
+	ul->n = 0;
+}
+
+/* ---- parsing ---- */
+
+/* Decimal digits at *p (at least one, no sign), stopping at a space or
+ * newline; advances *p.  0 or -1. */
+static int
+uidlist_parse_num(const char **p, const char *end, uint64_t max,
+    uint64_t *r)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (s == end || *s < '0' || *s > '9')
+		return -1;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*p = s;
+	*r = v;
+	return 0;
+}
+
+static bool
+uidlist_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f || c == '/' || c == ':')
+			return false;
+	}
+	return true;
+}
+
+/* One "<uid> <vsize> <basename>" line [p, eol). */
+static int
+uidlist_parse_line(const char *p, const char *eol, struct uidlist *ul)
+{
+	uint64_t uid, vsize;
+	uint32_t prev = ul->n > 0 ? ul->v[ul->n - 1].uid : 0;
+
+	if (uidlist_parse_num(&p, eol, UINT32_MAX, &uid) < 0 ||
+	    p == eol || *p++ != ' ' ||
+	    uidlist_parse_num(&p, eol, UINT64_MAX / 2, &vsize) < 0 ||
+	    p == eol || *p++ != ' ' || !uidlist_name_ok(p, (size_t)(eol - p)))
+		return -1;
+	if (uid <= prev || uid >= ul->next_uid)
+		return -1;
+	if ((ul->n & (ul->n - 1)) == 0)
+		ul->v = xreallocarray(ul->v, ul->n == 0 ? 1 : ul->n * 2,
+		    sizeof(*ul->v));
+	ul->v[ul->n].name = xstrndup(p, (size_t)(eol - p));
+	ul->v[ul->n].uid = (uint32_t)uid;
+	ul->v[ul->n].vsize = vsize;
+	ul->n++;
+	return 0;
+}
+
+static int
+uidlist_parse_header(const char **pp, const char *end, struct uidlist *ul)
+{
+	const char *p = *pp;
+	size_t mlen = sizeof(UIDLIST_MAGIC) - 1;
+	uint64_t validity, next;
+
+	if ((size_t)(end - p) < mlen || memcmp(p, UIDLIST_MAGIC, mlen) != 0)
+		return -1;
+	p += mlen;
+	if (uidlist_parse_num(&p, end, UINT32_MAX, &validity) < 0 ||
+	    p == end || *p++ != ' ' ||
+	    uidlist_parse_num(&p, end, UINT32_MAX, &next) < 0 ||
+	    p == end || *p++ != '\n' || validity == 0 || next == 0)
+		return -1;
+	ul->uidvalidity = (uint32_t)validity;
+	ul->next_uid = (uint32_t)next;
+	*pp = p;
+	return 0;
+}
+
+int
+uidlist_parse(const char *text, size_t len, struct uidlist *ul)
+{
+	const char *p = text, *end = text + len, *eol;
+
+	memset(ul, 0, sizeof(*ul));
+	if (uidlist_parse_header(&p, end, ul) < 0)
+		goto bad;
+	for (; p < end; p = eol + 1) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL || uidlist_parse_line(p, eol, ul) < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	uidlist_free(ul);
+	memset(ul, 0, sizeof(*ul));
+	return -1;
+}
+
+/* ---- sizes ---- */
+
+int
+uidlist_vsize_fd(int fd, uint64_t *vsize_r)
+{
+	char buf[UIDLIST_READ_BUF];
+	uint64_t v = 0;
+	char prev = '\0';
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		v += (uint64_t)n;
+		for (const char *p = buf; (p = memchr(p, '\n',
+		    (size_t)(buf + n - p))) != NULL; p++)
+			if ((p == buf ? prev : p[-1]) != '\r')
+				v++;
+		prev = buf[n - 1];
+	}
+	*vsize_r = v;
+	return 0;
+}
+
+/* ",W=<vsize>" in the base name (Dovecot writes it), else the file is
+ * read.  0, or -1 with errno (ENOENT: the message is gone). */
+static int
+uidlist_vsize_of(const char *path, const char *name, uint64_t *vsize_r)
+{
+	size_t blen = uidlist_basename_len(name);
+	const char *w = strstr(name, ",W=");
+	char file[PATH_MAX];
+	int fd, r;
+
+	if (w != NULL && (size_t)(w - name) < blen) {
+		const char *p = w + 3, *end = name + blen;
+
+		if (uidlist_parse_num(&p, end, UINT64_MAX / 2, vsize_r) == 0)
+			return 0;
+	}
+	if (snprintf(file, sizeof(file), "%s/%s", path, name) >=
+	    (int)sizeof(file)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = uidlist_vsize_fd(fd, vsize_r);
+	close(fd);
+	return r;
+}
+
+/* ---- the hash of base names ---- */
+
+static uint32_t
+uidlist_hash_str(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void
+uidlist_hash_build(struct uidlist_sync *sy)
+{
+	size_t size = 16;
+
+	while (size < sy->old.n * 2)
+		size *= 2;
+	sy->hash = xcalloc(size, sizeof(*sy->hash));
+	sy->hmask = size - 1;
+	for (size_t i = 0; i < sy->old.n; i++) {
+		const char *nm = sy->old.v[i].name;
+		size_t h = uidlist_hash_str(nm, strlen(nm)) & sy->hmask;
+
+		while (sy->hash[h] != 0)
+			h = (h + 1) & sy->hmask;
+		sy->hash[h] = (uint32_t)i + 1;
+	}
+}
+
+/* Index of the old entry whose base name is name[0..n), or -1. */
+static ssize_t
+uidlist_hash_find(const struct uidlist_sync *sy, const char *name, size_t n)
+{
+	size_t h = uidlist_hash_str(name, n) & sy->hmask;
+
+	for (; sy->hash[h] != 0; h = (h + 1) & sy->hmask) {
+		const char *nm = sy->old.v[sy->hash[h] - 1].name;
+
+		if (strlen(nm) == n && memcmp(nm, name, n) == 0)
+			return (ssize_t)sy->hash[h] - 1;
+	}
+	return -1;
+}
+
+/* ---- scanning ---- */
+
+static void
+uidlist_add_fresh(struct uidlist_sync *sy, char *name)
+{
+	if (sy->nfresh == sy->capfresh) {
+		sy->capfresh = sy->capfresh == 0 ? 16 : sy->capfresh * 2;
+		sy->fresh = xreallocarray(sy->fresh, sy->capfresh,
+		    sizeof(*sy->fresh));
+	}
+	sy->fresh[sy->nfresh++] = name;
+}
+
+/* One directory entry of sub ("new" or "cur"). */
+static void
+uidlist_scan_entry(struct uidlist_sync *sy, const char *sub,
+    const struct dirent *de)
+{
+	size_t blen = uidlist_basename_len(de->d_name);
+	ssize_t i;
+
+	if (de->d_name[0] == '.' || de->d_type == DT_DIR ||
+	    !uidlist_name_ok(de->d_name, blen))
+		return;
+	i = uidlist_hash_find(sy, de->d_name, blen);
+	if (i >= 0 && sy->found[i] != NULL)
+		return;		/* seen in new/ and cur/ during a move */
+	if (i >= 0)
+		sy->found[i] = xasprintf("%s/%s", sub, de->d_name);
+	else
+		uidlist_add_fresh(sy, xasprintf("%s/%s", sub, de->d_name));
+}
+
+static int
+uidlist_scan_dir(struct uidlist_sync *sy, const char *sub)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", sy->path, sub) >=
+	    (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	errno = 0;
+	while ((de = readdir(d)) != NULL)
+		uidlist_scan_entry(sy, sub, de);
+	closedir(d);
+	return 0;
+}
+
+/* Fresh messages get UIDs in arrival order: Maildir names start with the
+ * delivery time, so the order of base names is close to it. */
+static int
+uidlist_fresh_cmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a + 4, *y = *(char *const *)b + 4;
+
+	return strcmp(x, y);
+}
+
+/* Reads the index; a missing or malformed one starts afresh. */
+static int
+uidlist_read(struct uidlist_sync *sy)
+{
+	char file[PATH_MAX];
+	struct fbuf b;
+	int r;
+
+	snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, sy->path);
+	fbuf_init(&b, 0);
+	r = fsio_read_file(file, &b, UIDLIST_FILE_MAX);
+	if (r < 0 && errno != ENOENT && errno != EFBIG) {
+		fbuf_release(&b);
+		return -1;
+	}
+	if (r < 0 || uidlist_parse(b.data, b.len, &sy->old) < 0 ||
+	    sy->old.next_uid == UINT32_MAX) {
+		uidlist_free(&sy->old);
+		sy->old.uidvalidity = (uint32_t)time(NULL);
+		if (sy->old.uidvalidity == 0)
+			sy->old.uidvalidity = 1;
+		sy->old.next_uid = 1;
+		sy->dirty = true;
+	}
+	fbuf_release(&b);
+	return 0;
+}
+
+/* Builds the result: known messages in index order, then fresh ones
+ * with new UIDs.  Fresh files that vanished meanwhile are left out. */
+static void
+uidlist_build(struct uidlist_sync *sy, struct uidlist *ul)
+{
+	struct uidlist_msg *m;
+	uint64_t vsize;
+
+	ul->uidvalidity = sy->old.uidvalidity;
+	ul->next_uid = sy->old.next_uid;
+	ul->v = xreallocarray(NULL, sy->old.n + sy->nfresh + 1,
+	    sizeof(*ul->v));
+	ul->n = 0;
+	for (size_t i = 0; i < sy->old.n; i++) {
+		if (sy->found[i] == NULL) {
+			sy->dirty = true;	/* expunged elsewhere */
+			continue;
+		}
+		m = &ul->v[ul->n++];
+		m->name = sy->found[i];
+		sy->found[i] = NULL;
+		m->uid = sy->old.v[i].uid;
+		m->vsize = sy->old.v[i].vsize;
+	}
+	if (sy->nfresh > 1)
+		qsort(sy->fresh, sy->nfresh, sizeof(*sy->fresh),
+		    uidlist_fresh_cmp);
+	for (size_t i = 0; i < sy->nfresh; i++) {
+		if (uidlist_vsize_of(sy->path, sy->fresh[i], &vsize) < 0 ||
+		    ul->next_uid == UINT32_MAX)
+			continue;
+		m = &ul->v[ul->n++];
+		m->name = sy->fresh[i];
+		sy->fresh[i] = NULL;
+		m->uid = ul->next_uid++;
+		m->vsize = vsize;
+		sy->dirty = true;
+	}
+}
+
+static void
+uidlist_format(const struct uidlist *ul, struct fbuf *b)
+{
+	fbuf_addf(b, UIDLIST_MAGIC "%u %u\n", ul->uidvalidity, ul->next_uid);
+	for (size_t i = 0; i < ul->n; i++) {
+		const char *nm = ul->v[i].name + 4;	/* past "new/" */
+
+		fbuf_addf(b, "%u %llu %.*s\n", ul->v[i].uid,
+		    (unsigned long long)ul->v[i].vsize,
+		    (int)uidlist_basename_len(nm), nm);
+	}
+}
+
+/* Replaces the index: a unique temporary name, fsync, rename. */
+static int
+uidlist_write(const char *path, const struct uidlist *ul)
+{
+	char tmp[PATH_MAX], file[PATH_MAX];
+	struct fbuf b;
+	int fd, r = -1, saved;
+
+	snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, path);
+	if (snprintf(tmp, sizeof(tmp), "%s/tmp/" UIDLIST_FILE ".%016llx",
+	    path, (unsigned long long)ids_random()) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fbuf_init(&b, 0);
+	uidlist_format(ul, &b);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (fsio_write_all(fd, b.data, b.len) == 0 && fsync(fd) == 0)
+			r = 0;
+		saved = errno;
+		close(fd);
+		if (r == 0 && rename(tmp, file) < 0)
+			r = -1;
+		if (r < 0) {
+			saved = errno;
+			unlink(tmp);
+			errno = saved;
+		}
+	}
+	fbuf_release(&b);
+	return r;
+}
+
+static void
+uidlist_sync_free(struct uidlist_sync *sy)
+{
+	for (size_t i = 0; i < sy->old.n; i++)
+		free(sy->found[i]);
+	for (size_t i = 0; i < sy->nfresh; i++)
+		free(sy->fresh[i]);
+	free(sy->found);
+	free(sy->fresh);
+	free(sy->hash);
+	uidlist_free(&sy->old);
+}
+
+static int
+uidlist_lock(const char *path)
+{
+	char file[PATH_MAX];
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/" UIDLIST_LOCK_FILE, path);
+	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int
+uidlist_sync(const char *path, struct uidlist *ul)
+{
+	struct uidlist_sync sy;
+	int lock, r = -1, saved;
+
+	memset(ul, 0, sizeof(*ul));
+	memset(&sy, 0, sizeof(sy));
+	sy.path = path;
+	if ((lock = uidlist_lock(path)) < 0)
+		return -1;
+	if (uidlist_read(&sy) < 0)
+		goto out;
+	sy.found = xcalloc(sy.old.n + 1, sizeof(*sy.found));
+	uidlist_hash_build(&sy);
+	if (uidlist_scan_dir(&sy, "new") < 0 ||
+	    uidlist_scan_dir(&sy, "cur") < 0)
+		goto out;
+	uidlist_build(&sy, ul);
+	if (sy.dirty && uidlist_write(path, ul) < 0) {
+		uidlist_free(ul);
+		goto out;
+	}
+	r = 0;
+out:
+	saved = errno;
+	uidlist_sync_free(&sy);
+	close(lock);
+	errno = saved;
+	return r;
+}

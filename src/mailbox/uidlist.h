@@ -1,0 +1,51 @@
+/* Stable message UIDs for one Maildir (in the manner of Dovecot's
+ * dovecot-uidlist): the file `ferry-uidlist` in the Maildir maps each
+ * message's base name (the file name up to ':', which stays the same when
+ * the message moves from new/ to cur/ or its flags change) to a UID and
+ * its RFC 1939 size (octets with CRLF line ends).  UIDs only grow; a
+ * missing or corrupt file starts a new UIDVALIDITY.  Used by POP3 (UIDL)
+ * and later IMAP.  Blocking: call from worker threads only. */
+#ifndef FERRY_UIDLIST_H
+#define FERRY_UIDLIST_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define UIDLIST_FILE "ferry-uidlist"
+#define UIDLIST_LOCK_FILE "ferry-uidlist.lock"
+
+/* One message: name is "new/<file>" or "cur/<file>" relative to the
+ * Maildir, as found by the scan. */
+struct uidlist_msg {
+	char *name;
+	uint64_t vsize;		/* octets as sent: LF counted as CRLF */
+	uint32_t uid;
+};
+
+/* A snapshot of the mailbox: messages in ascending UID order. */
+struct uidlist {
+	uint32_t uidvalidity;
+	uint32_t next_uid;
+	struct uidlist_msg *v;
+	size_t n;
+};
+
+/* Scans new/ and cur/ of the Maildir at path once, gives UIDs to messages
+ * not seen before (in name order, i.e. arrival order), drops entries of
+ * messages that are gone, and rewrites the file when anything changed
+ * (under a lock file, so several processes may sync).  ul is filled (the
+ * caller frees it with uidlist_free).  0, or -1 with errno. */
+int uidlist_sync(const char *path, struct uidlist *ul);
+void uidlist_free(struct uidlist *ul);
+
+/* The file format, exposed for tests: "ferry-uidlist 1 <validity>
+ * <next>\n" then "<uid> <vsize> <basename>\n" lines in ascending UID
+ * order.  Parses text into ul (names are base names).  0, or -1 when the
+ * text is malformed (ul then empty). */
+int uidlist_parse(const char *text, size_t len, struct uidlist *ul);
+/* The RFC 1939 size of a message file's content: its length plus one for
+ * each LF not preceded by CR.  0 or -1 with errno. */
+int uidlist_vsize_fd(int fd, uint64_t *vsize_r);
+/* Base-name length of a Maildir file name: up to ':' or the end. */
+size_t uidlist_basename_len(const char *name);
+
+#endif

@@ -1,0 +1,359 @@
+/* The AUTHORIZATION state (RFC 1939 section 4 and 7, RFC 2449 CAPA,
+ * RFC 2595 STLS, RFC 5034 AUTH PLAIN): credentials are accepted only
+ * under TLS or from auth_plaintext_networks, checked on a worker thread
+ * (yescrypt is slow by design), and a failure is counted for the
+ * client's address (auth/ban.h).  A good login then claims the maildrop:
+ * an in-memory set refuses a second session in this process at once, a
+ * flock()ed lock file in the Maildir refuses it across processes, and the
+ * Maildir is scanned once (uidlist.h) for the session's snapshot.
+ * APOP is not offered: it needs passwords stored in the clear. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/ban.h"
+#include "auth/login.h"
+#include "auth/sasl.h"
+#include "lib/cidr.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "mailbox/maildir.h"
+#include "pop3/pop3_private.h"
+
+#define POP3_NO_PLAINTEXT "-ERR [AUTH] Plaintext authentication " \
+	"disallowed on non-secure connections, use STLS"
+
+/* A login in progress: the credential check, then opening the maildrop,
+ * each on a worker thread. */
+struct pop3_login {
+	struct pop3_session *s;
+	const char *method;		/* "USER" or "PLAIN", for logs */
+	char user[SASL_FIELD_MAX + POP3_ARG_MAX];
+	char password[POP3_LINE_MAX];
+	enum login_result result;
+	char canon[320];
+	char path[PATH_MAX];
+	int lock_fd;
+	int err;			/* opening: 0 or errno */
+	struct uidlist mbox;
+};
+
+bool
+pop3_plaintext_ok(const struct pop3_session *s)
+{
+	return s->tls || cidr_list_match(&s->srv->conf->auth_plaintext_networks,
+	    (const struct sockaddr *)&s->peer);
+}
+
+void
+pop3_cmd_capa(struct pop3_session *s, struct pop3_command *cmd)
+{
+	bool auth = s->state == POP3_STATE_AUTH;
+
+	pop3_session_reply(s, "+OK Capability list follows");
+	pop3_session_reply(s, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+	    "PIPELINING");
+	if (auth && !s->tls && s->srv->tls != NULL)
+		pop3_session_reply(s, "STLS");
+	if (auth && pop3_plaintext_ok(s))
+		pop3_session_reply(s, "USER\r\nSASL PLAIN");
+	pop3_session_reply(s, "IMPLEMENTATION Ferry\r\n.");
+}
+
+void
+pop3_cmd_stls(struct pop3_session *s, struct pop3_command *cmd)
+{
+	if (s->tls) {
+		pop3_session_reply(s, "-ERR Command not permitted when TLS "
+		    "active");
+		pop3_session_error(s);
+		return;
+	}
+	if (s->srv->tls == NULL) {
+		pop3_session_reply(s, "-ERR TLS not available");
+		pop3_session_error(s);
+		return;
+	}
+	pop3_session_reply(s, "+OK Begin TLS negotiation");
+	pop3_session_starttls(s);
+}
+
+void
+pop3_cmd_apop(struct pop3_session *s, struct pop3_command *cmd)
+{
+	pop3_session_reply(s, "-ERR APOP not supported");
+	pop3_session_error(s);
+}
+
+void
+pop3_cmd_user(struct pop3_session *s, struct pop3_command *cmd)
+{
+	if (!pop3_plaintext_ok(s)) {
+		pop3_session_reply(s, POP3_NO_PLAINTEXT);
+		pop3_session_error(s);
+		return;
+	}
+	str_lcpy(s->user, cmd->arg, sizeof(s->user));
+	s->have_user = true;
+	pop3_session_reply(s, "+OK");
+}
+
+static void
+pop3_login_free(struct pop3_login **lp)
+{
+	struct pop3_login *l = *lp;
+
+	if (l->lock_fd >= 0)
+		close(l->lock_fd);
+	uidlist_free(&l->mbox);
+	explicit_bzero(l, sizeof(*l));
+	free(l);
+	*lp = NULL;
+}
+
+/* Worker: the maildrop's lock, then one scan of the Maildir. */
+static void
+pop3_open_work(void *arg)
+{
+	struct pop3_login *l = arg;
+	char file[PATH_MAX];
+
+	l->err = 0;
+	if (maildir_create(l->path) < 0 || snprintf(file, sizeof(file),
+	    "%s/" POP3_LOCK_FILE, l->path) >= (int)sizeof(file)) {
+		l->err = errno != 0 ? errno : ENAMETOOLONG;
+		return;
+	}
+	l->lock_fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (l->lock_fd < 0 || flock(l->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		l->err = errno;
+		return;
+	}
+	if (uidlist_sync(l->path, &l->mbox) < 0)
+		l->err = errno;
+}
+
+static uint64_t
+pop3_mbox_octets(const struct uidlist *ul)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < ul->n; i++)
+		total += ul->v[i].vsize;
+	return total;
+}
+
+static void
+pop3_open_done(void *arg)
+{
+	struct pop3_login *l = arg;
+	struct pop3_session *s = l->s;
+
+	if (!s->dead && l->err != 0) {
+		log_info("%s pop3 open-failed user=%s error=%s", s->id,
+		    log_q(s->address), l->err == EWOULDBLOCK ? "in-use" :
+		    log_q(strerror(l->err)));
+		s->mailbox[0] = s->address[0] = '\0';
+		if (l->err == EWOULDBLOCK)
+			pop3_session_reply(s, "-ERR [IN-USE] Mailbox is in use "
+			    "by another session");
+		else
+			pop3_session_reply(s, "-ERR [SYS/TEMP] Cannot open the "
+			    "mailbox, try again later");
+	} else if (!s->dead) {
+		s->mbox = l->mbox;
+		memset(&l->mbox, 0, sizeof(l->mbox));
+		s->flags = xcalloc(s->mbox.n + 1, 1);
+		s->lock_fd = l->lock_fd;
+		l->lock_fd = -1;
+		pop3_session_enter_state(s, POP3_STATE_TRANS);
+		log_info("%s pop3 login user=%s method=%s tls=%s messages=%zu "
+		    "octets=%llu", s->id, log_q(s->address), l->method,
+		    s->tls ? "yes" : "no", s->mbox.n,
+		    (unsigned long long)pop3_mbox_octets(&s->mbox));
+		pop3_session_reply(s, "+OK Logged in, %zu messages (%llu "
+		    "octets)", s->mbox.n,
+		    (unsigned long long)pop3_mbox_octets(&s->mbox));
+	}
+	pop3_login_free(&l);
+	pop3_session_resume(s);
+}
+
+/* The credentials were good: claim the maildrop and open it. */
+static void
+pop3_login_ok(struct pop3_session *s, struct pop3_login *l)
+{
+	if (maildir_path(s->srv->conf->state_dir, l->canon, l->path,
+	    sizeof(l->path)) < 0) {
+		pop3_session_reply(s, "-ERR [SYS/TEMP] Cannot open the "
+		    "mailbox");
+		pop3_login_free(&l);
+		pop3_session_resume(s);
+		return;
+	}
+	if (pop3d_mailbox_in_use(s->srv, l->path)) {
+		log_info("%s pop3 open-failed user=%s error=in-use", s->id,
+		    log_q(l->canon));
+		pop3_session_reply(s, "-ERR [IN-USE] Mailbox is in use by "
+		    "another session");
+		pop3_login_free(&l);
+		pop3_session_resume(s);
+		return;
+	}
+	str_lcpy(s->mailbox, l->path, sizeof(s->mailbox));
+	str_lcpy(s->address, l->canon, sizeof(s->address));
+	workpool_submit(s->srv->env->pool, pop3_open_work, pop3_open_done, l);
+}
+
+static void
+pop3_login_failed(struct pop3_session *s, struct pop3_login *l)
+{
+	int banned = ban_record_failure(s->srv->env->store, s->srv->conf,
+	    (struct sockaddr *)&s->peer, "pop3", time(NULL));
+
+	s->auth_failures++;
+	log_info("%s pop3 auth-failed address=%s user=%s method=%s "
+	    "failures=%u%s", s->id, s->addr, log_q(l->user), l->method,
+	    s->auth_failures, banned == 1 ? " banned=yes" : "");
+	if (banned == 1) {
+		pop3_session_reply(s, "-ERR [SYS/PERM] Too many failed logins, "
+		    "address banned");
+		pop3_session_enter_state(s, POP3_STATE_QUIT);
+		return;
+	}
+	pop3_session_reply(s, "-ERR [AUTH] Authentication failed");
+	if (s->auth_failures >= POP3_MAX_AUTH_FAILURES)
+		pop3_session_enter_state(s, POP3_STATE_QUIT);
+}
+
+static void
+pop3_login_work(void *arg)
+{
+	struct pop3_login *l = arg;
+	struct pop3_session *s = l->s;
+
+	l->result = login_check(s->srv->env->store, s->srv->conf, l->user,
+	    l->password, l->canon, sizeof(l->canon));
+	explicit_bzero(l->password, sizeof(l->password));
+}
+
+static void
+pop3_login_done(void *arg)
+{
+	struct pop3_login *l = arg;
+	struct pop3_session *s = l->s;
+
+	if (s->dead || l->result == LOGIN_TEMPFAIL) {
+		if (!s->dead)
+			pop3_session_reply(s, "-ERR [SYS/TEMP] Temporary "
+			    "failure, try again later");
+	} else if (l->result == LOGIN_OK) {
+		pop3_login_ok(s, l);
+		return;
+	} else
+		pop3_login_failed(s, l);
+	pop3_login_free(&l);
+	pop3_session_resume(s);
+}
+
+static void
+pop3_login_start(struct pop3_session *s, const char *method,
+    const char *user, const char *password)
+{
+	struct pop3_login *l;
+
+	if (ban_check(s->srv->env->store, s->srv->conf,
+	    (struct sockaddr *)&s->peer, time(NULL), NULL) == 1) {
+		log_info("%s pop3 reject stage=auth address=%s check=ban",
+		    s->id, s->addr);
+		pop3_session_reply(s, "-ERR [SYS/PERM] Too many failed logins, "
+		    "address banned");
+		pop3_session_close(s);
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->s = s;
+	l->method = method;
+	l->lock_fd = -1;
+	str_lcpy(l->user, user, sizeof(l->user));
+	str_lcpy(l->password, password, sizeof(l->password));
+	pop3_session_suspend(s);
+	workpool_submit(s->srv->env->pool, pop3_login_work, pop3_login_done, l);
+}
+
+void
+pop3_cmd_pass(struct pop3_session *s, struct pop3_command *cmd)
+{
+	if (!pop3_plaintext_ok(s)) {
+		pop3_session_reply(s, POP3_NO_PLAINTEXT);
+		pop3_session_error(s);
+		return;
+	}
+	if (!s->have_user) {
+		pop3_session_reply(s, "-ERR USER first");
+		pop3_session_error(s);
+		return;
+	}
+	/* RFC 1939 section 7: after PASS, USER starts over either way. */
+	s->have_user = false;
+	pop3_login_start(s, "USER", s->user, cmd->arg);
+}
+
+/* RFC 4616 PLAIN; an authorization identity other than the user's own
+ * would be a proxy login, which is not offered. */
+static void
+pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
+{
+	char authzid[SASL_FIELD_MAX], authcid[SASL_FIELD_MAX];
+	char passwd[SASL_FIELD_MAX];
+
+	if (sasl_plain_decode(b64, len, authzid, authcid, passwd) < 0) {
+		pop3_session_reply(s, "-ERR [AUTH] Malformed PLAIN response");
+		pop3_session_error(s);
+	} else if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0) {
+		pop3_session_reply(s, "-ERR [AUTH] Authorization identity "
+		    "not allowed");
+		pop3_session_error(s);
+	} else
+		pop3_login_start(s, "PLAIN", authcid, passwd);
+	explicit_bzero(passwd, sizeof(passwd));
+}
+
+void
+pop3_cmd_auth(struct pop3_session *s, struct pop3_command *cmd)
+{
+	if (!pop3_plaintext_ok(s)) {
+		pop3_session_reply(s, POP3_NO_PLAINTEXT);
+		pop3_session_error(s);
+	} else if (cmd->arg[0] == '\0') {
+		/* The mechanism list some clients ask for (RFC 1734 era). */
+		pop3_session_reply(s, "+OK\r\nPLAIN\r\n.");
+	} else if (strcmp(cmd->arg, "PLAIN") != 0) {
+		pop3_session_reply(s, "-ERR Unsupported authentication "
+		    "mechanism");
+		pop3_session_error(s);
+	} else if (cmd->arg2 == NULL) {
+		s->sasl_wait = true;
+		pop3_session_reply(s, "+ ");
+	} else
+		pop3_auth_plain(s, cmd->arg2, strcmp(cmd->arg2, "=") == 0 ?
+		    0 : strlen(cmd->arg2));
+}
+
+void
+pop3_auth_response(struct pop3_session *s, const char *line, size_t len)
+{
+	s->sasl_wait = false;
+	if (len == 1 && line[0] == '*') {
+		pop3_session_reply(s, "-ERR [AUTH] Authentication cancelled");
+		return;
+	}
+	pop3_auth_plain(s, line, len);
+}

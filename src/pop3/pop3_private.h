@@ -1,0 +1,136 @@
+/* Shared between the POP3 files (pop3d.c: listeners, limits, in-use set;
+ * pop3_session.c: I/O edge, state machine and command table;
+ * pop3_cmd_auth.c: CAPA, STLS, USER/PASS, AUTH and the login job;
+ * pop3_cmd_mail.c: the TRANSACTION commands and the UPDATE job).  Not
+ * for use outside src/pop3/. */
+#ifndef FERRY_POP3_PRIVATE_H
+#define FERRY_POP3_PRIVATE_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ferry.h"
+#include "lib/fbuf.h"
+#include "lib/ids.h"
+#include "mailbox/uidlist.h"
+#include "pop3/pop3_parser.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct tls_server;
+
+#define POP3D_IP_BUCKETS 1024
+#define POP3_TIMEOUT 600		/* RFC 1939 section 3: >= 10 minutes */
+#define POP3_MAX_ERRORS 10		/* protocol errors before closing */
+#define POP3_MAX_AUTH_FAILURES 3	/* per session */
+#define POP3_LOCK_FILE "ferry-pop3.lock"
+
+struct pop3d_ipcount {
+	struct pop3d_ipcount *next;
+	char addr[64];
+	unsigned n;
+};
+
+struct pop3d {
+	struct ferry_env *env;
+	struct conf *conf;
+	struct tls_server *tls;		/* NULL: no certificate configured */
+	struct evconnlistener **listeners;
+	bool *listener_tls;
+	size_t nlisteners;
+	struct pop3_session *sessions;	/* doubly linked */
+	unsigned nsessions;
+	struct pop3d_ipcount *ipcounts[POP3D_IP_BUCKETS];
+	bool stopping;
+	void (*idle)(void *);
+	void *idle_arg;
+};
+
+enum pop3_state {
+	POP3_STATE_AUTH,	/* AUTHORIZATION */
+	POP3_STATE_TRANS,	/* TRANSACTION: the maildrop is ours */
+	POP3_STATE_UPDATE,	/* QUIT given: committing the changes */
+	POP3_STATE_QUIT		/* closing once the replies are out */
+};
+
+#define POP3_MF_DELETED 0x01
+#define POP3_MF_SEEN 0x02	/* retrieved whole (RETR) */
+
+struct pop3_session {
+	struct pop3_session *prev, *next;
+	struct pop3d *srv;
+	struct bufferevent *bev;
+	char id[IDS_LEN + 1];
+	struct sockaddr_storage peer;
+	char addr[64];
+	enum pop3_state state;
+	bool tls;			/* TLS is up (pop3s, or after STLS) */
+	bool busy;			/* a worker job is pending */
+	bool dead;			/* gone while busy: free when it reports */
+	bool skip_line;			/* discarding an overlong line */
+	bool sasl_wait;			/* AUTH PLAIN: the response line is next */
+	bool have_user;
+	unsigned errors;
+	unsigned auth_failures;
+	char user[POP3_ARG_MAX + 1];	/* USER argument, as sent */
+	char address[320];		/* logged-in address */
+	char mailbox[PATH_MAX];		/* claimed Maildir ("" = none) */
+	int lock_fd;			/* flock()ed POP3_LOCK_FILE, or -1 */
+	struct uidlist mbox;		/* the session's snapshot */
+	uint8_t *flags;			/* POP3_MF_* per message */
+	size_t ndeleted;
+	uint64_t deleted_octets;
+	unsigned retrieved;
+	int stream_fd;			/* RETR/TOP being sent, or -1 */
+	struct pop3_stuff stuff;
+	struct fbuf out;		/* replies and body not yet written */
+};
+
+/* pop3d.c */
+void pop3d_session_gone(struct pop3d *d, struct pop3_session *s);
+/* True when another live session holds the Maildir at path. */
+bool pop3d_mailbox_in_use(struct pop3d *d, const char *path);
+
+/* pop3_session.c */
+struct pop3_session *pop3_session_new(struct pop3d *d, int fd,
+    const struct sockaddr *sa, socklen_t salen, bool tls);
+void pop3_session_reply(struct pop3_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Counts a protocol error; past POP3_MAX_ERRORS the session closes. */
+void pop3_session_error(struct pop3_session *s);
+void pop3_session_close(struct pop3_session *s);
+void pop3_session_shutdown(struct pop3_session *s, const char *text);
+/* A worker job is about to start / has reported. */
+void pop3_session_suspend(struct pop3_session *s);
+void pop3_session_resume(struct pop3_session *s);
+void pop3_session_enter_state(struct pop3_session *s, enum pop3_state st);
+/* Replaces the connection by a TLS filter over it (STLS). */
+void pop3_session_starttls(struct pop3_session *s);
+void pop3_session_free(struct pop3_session **sp);
+
+/* pop3_cmd_auth.c */
+bool pop3_plaintext_ok(const struct pop3_session *s);
+void pop3_cmd_capa(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_stls(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_user(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_pass(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_auth(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_apop(struct pop3_session *s, struct pop3_command *cmd);
+/* The line after "+ " in AUTH PLAIN (without CRLF). */
+void pop3_auth_response(struct pop3_session *s, const char *line, size_t len);
+
+/* pop3_cmd_mail.c */
+void pop3_cmd_stat(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_list(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_uidl(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_retr(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_dele(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_noop(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_rset(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_quit(struct pop3_session *s, struct pop3_command *cmd);
+/* Sends up to one chunk of the message being retrieved. */
+void pop3_stream_pump(struct pop3_session *s);
+void pop3_stream_close(struct pop3_session *s);
+
+#endif

@@ -1,0 +1,196 @@
+/* Unit tests for the Maildir UID index (src/mailbox/uidlist.c) and the
+ * flag names of maildir_change.c: parsing hostile index files, sizes with
+ * CRLF line ends, stable UIDs across syncs, moves new/ -> cur/ and
+ * expunges, in a temporary Maildir. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fsio.h"
+#include "mailbox/maildir.h"
+#include "mailbox/maildir_change.h"
+#include "mailbox/uidlist.h"
+#include "test.h"
+
+static const char *const bad_files[] = {
+	"",
+	"ferry-uidlist 2 1 1\n",
+	"ferry-uidlist 1 0 5\n",
+	"ferry-uidlist 1 5 0\n",
+	"ferry-uidlist 1 5\n",
+	"ferry-uidlist 1 5 3",
+	"ferry-uidlist 1 5 3\n1 10 a\n1 10 b\n",	/* uid repeats */
+	"ferry-uidlist 1 5 3\n2 10 a\n1 10 b\n",	/* uids go down */
+	"ferry-uidlist 1 5 3\n3 10 a\n",		/* uid >= next */
+	"ferry-uidlist 1 5 3\n1 10 a:2,S\n",		/* info part */
+	"ferry-uidlist 1 5 3\n1 10 ../x\n",
+	"ferry-uidlist 1 5 3\n1 -10 a\n",
+	"ferry-uidlist 1 5 3\n1 10 \n",
+	"ferry-uidlist 1 5 3\n1 10 a b\n",
+	"ferry-uidlist 1 5 3\n1 10 .hidden\n",
+	"ferry-uidlist 1 99999999999 3\n",
+	"ferry-uidlist 1 5 3\n1  10 a\n",
+};
+
+static void
+test_parse(void)
+{
+	struct uidlist ul;
+	const char *good = "ferry-uidlist 1 77 9\n1 100 a.b,S=9\n8 5 c\n";
+
+	test_begin("uidlist: parse good and hostile files");
+	test_assert(uidlist_parse(good, strlen(good), &ul) == 0);
+	test_assert(ul.uidvalidity == 77 && ul.next_uid == 9 && ul.n == 2);
+	test_assert(ul.n == 2 && ul.v[0].uid == 1 && ul.v[0].vsize == 100);
+	test_assert(ul.n == 2 && strcmp(ul.v[1].name, "c") == 0);
+	uidlist_free(&ul);
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(*bad_files); i++) {
+		test_assert_idx(uidlist_parse(bad_files[i], strlen(bad_files[i]),
+		    &ul) == -1, i);
+		test_assert_idx(ul.n == 0 && ul.v == NULL, i);
+	}
+	test_assert(uidlist_basename_len("abc:2,S") == 3);
+	test_assert(uidlist_basename_len("abc") == 3);
+	test_end();
+}
+
+static void
+write_file(const char *dir, const char *sub, const char *name,
+    const char *data)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0) {
+		if (write(fd, data, strlen(data)) < 0)
+			perror("write");
+		close(fd);
+	}
+}
+
+static const struct uidlist_msg *
+find_uid(const struct uidlist *ul, uint32_t uid)
+{
+	for (size_t i = 0; i < ul->n; i++)
+		if (ul->v[i].uid == uid)
+			return &ul->v[i];
+	return NULL;
+}
+
+static void
+test_vsize(const char *dir)
+{
+	char path[4096];
+	uint64_t v = 0;
+	int fd;
+
+	test_begin("uidlist: CRLF size of a file");
+	write_file(dir, "tmp", "v", "a\nb\r\n\n\rc\n");
+	snprintf(path, sizeof(path), "%s/tmp/v", dir);
+	fd = open(path, O_RDONLY);
+	test_assert(fd >= 0 && uidlist_vsize_fd(fd, &v) == 0);
+	test_assert(v == 9 + 3);
+	close(fd);
+	unlink(path);
+	test_end();
+}
+
+static void
+test_sync(const char *dir)
+{
+	struct maildir_change ch[2];
+	struct uidlist a, b, c;
+	char path[4096];
+	size_t expunged;
+
+	test_begin("uidlist: stable UIDs across syncs, moves and expunges");
+	test_assert(maildir_create(dir) == 0);
+	write_file(dir, "new", "1000.M1P1Q1.h,S=6", "x\r\ny\r\n");
+	write_file(dir, "new", "1001.M1P1Q2.h,S=4", "a\nb\n");
+	write_file(dir, "new", "1002.M1P1Q3.h,W=99", "z\n");
+	write_file(dir, "new", ".hidden", "no");
+	test_assert(uidlist_sync(dir, &a) == 0);
+	test_assert(a.n == 3);
+	test_assert(a.n == 3 && a.v[0].uid == 1 && a.v[1].uid == 2 &&
+	    a.v[2].uid == 3);
+	test_assert(a.n == 3 && a.v[0].vsize == 6 && a.v[1].vsize == 6 &&
+	    a.v[2].vsize == 99);
+	test_assert(a.n == 3 && strcmp(a.v[0].name,
+	    "new/1000.M1P1Q1.h,S=6") == 0);
+
+	/* Read message 1 (seen) and delete message 2, as QUIT would. */
+	ch[0] = (struct maildir_change){ a.v[0].name, false, true };
+	ch[1] = (struct maildir_change){ a.v[1].name, true, false };
+	test_assert(maildir_change_apply(dir, ch, 2, &expunged) == 0);
+	test_assert(expunged == 1);
+	snprintf(path, sizeof(path), "%s/cur/1000.M1P1Q1.h,S=6:2,S", dir);
+	test_assert(access(path, F_OK) == 0);
+	write_file(dir, "new", "0999.M1P1Q9.h", "late but old name\n");
+
+	test_assert(uidlist_sync(dir, &b) == 0);
+	test_assert(b.uidvalidity == a.uidvalidity);
+	test_assert(b.n == 3);
+	test_assert(find_uid(&b, 1) != NULL && strcmp(find_uid(&b, 1)->name,
+	    "cur/1000.M1P1Q1.h,S=6:2,S") == 0);
+	test_assert(find_uid(&b, 2) == NULL);
+	test_assert(find_uid(&b, 3) != NULL);
+	test_assert(find_uid(&b, 4) != NULL && find_uid(&b, 4)->vsize == 19);
+	test_assert(b.next_uid == 5);
+
+	/* A corrupt index starts a new UIDVALIDITY. */
+	snprintf(path, sizeof(path), "%s/" UIDLIST_FILE, dir);
+	test_assert(fsio_replace_file(path, "garbage\n", 8, 0600) == 0);
+	sleep(1);
+	test_assert(uidlist_sync(dir, &c) == 0);
+	test_assert(c.n == 3 && c.uidvalidity != a.uidvalidity);
+	uidlist_free(&a);
+	uidlist_free(&b);
+	uidlist_free(&c);
+	test_end();
+}
+
+static void
+test_cur_names(void)
+{
+	char d[256];
+
+	test_begin("maildir_change: cur/ names and flags");
+	test_assert(maildir_change_cur_name("new/x", false, d, sizeof(d)) == 0);
+	test_assert_streq(d, "cur/x:2,");
+	test_assert(maildir_change_cur_name("new/x", true, d, sizeof(d)) == 0);
+	test_assert_streq(d, "cur/x:2,S");
+	test_assert(maildir_change_cur_name("cur/x:2,FT", true, d,
+	    sizeof(d)) == 0);
+	test_assert_streq(d, "cur/x:2,FST");
+	test_assert(maildir_change_cur_name("cur/x:2,S", true, d,
+	    sizeof(d)) == 0);
+	test_assert_streq(d, "cur/x:2,S");
+	test_assert(maildir_change_cur_name("cur/x:1,odd", true, d,
+	    sizeof(d)) == 0);
+	test_assert_streq(d, "cur/x:1,odd");
+	test_assert(maildir_change_cur_name("new/xxxxxxxx", true, d, 8) == -1);
+	test_end();
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/ferry-test-uidlist-XXXXXX";
+
+	test_parse();
+	test_cur_names();
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_assert(maildir_create(dir) == 0);
+	test_vsize(dir);
+	test_sync(dir);
+	fsio_remove_tree(dir);
+	return test_exit();
+}
