@@ -1,13 +1,18 @@
 /* The queue's wake-up socket (queue_notify.h).  A datagram socket rather
- * than a stream: no connection state, one message per send, and a full
- * receive buffer simply drops the wake-up (MSG_DONTWAIT) instead of
- * stalling an SMTP session.  It carries ids only; the spool is the truth. */
+ * than a stream: no connection state, one message per send.  The kernel
+ * queues only a few unread datagrams per socket (net.unix.max_dgram_qlen,
+ * 10 by default), so a burst of commits would lose wake-ups if sends did
+ * not wait: the sender blocks (bounded by QUEUE_NOTIFY_WAIT) until the
+ * queue role has read, which is why it is called from a worker thread.
+ * A queue role that is down loses nothing either: it rescans the spool
+ * when it starts.  It carries ids only; the spool is the truth. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -43,13 +48,14 @@ queue_notify(const char *state_dir, const char *id)
 	n = snprintf(msg, sizeof(msg), "N %s", id);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return;
-	if (sendto(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		/* Queue down or busy: its next rescan finds the message. */
-	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
+	    &(struct timeval){ QUEUE_NOTIFY_WAIT, 0 }, sizeof(struct timeval));
+	while (sendto(fd, msg, (size_t)n, MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno == EINTR)
+		;	/* other errors: queue down or stuck; its rescan finds it */
 	close(fd);
 }
 

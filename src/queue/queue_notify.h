@@ -1,7 +1,8 @@
 /* Wake-ups for the queue role: after each commit smtpd sends the
  * datagram "N <id>" to the UNIX datagram socket state_dir/queue.sock.
- * Losing one is harmless (the queue rescans the spool every minute), so
- * the sender never blocks and never reports failure. */
+ * The send waits (up to QUEUE_NOTIFY_WAIT seconds) while the queue's
+ * socket is full, so bursts lose nothing; a queue role that is down finds
+ * the message in its start-up rescan.  Call it from worker threads. */
 #ifndef FERRY_QUEUE_NOTIFY_H
 #define FERRY_QUEUE_NOTIFY_H
 #include <stdbool.h>
@@ -9,7 +10,10 @@
 
 #include "lib/ids.h"
 
-/* Sends "N <id>" without blocking; every failure is silently ignored. */
+#define QUEUE_NOTIFY_WAIT 2	/* seconds */
+
+/* Sends "N <id>"; may block up to QUEUE_NOTIFY_WAIT; failures are
+ * ignored (the spool is the truth). */
 void queue_notify(const char *state_dir, const char *id);
 /* Binds state_dir/queue.sock (replacing a stale socket), mode 0600.
  * Returns a non-blocking, close-on-exec fd, or -1 with errno. */

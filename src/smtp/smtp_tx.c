@@ -25,6 +25,7 @@ struct smtp_commit {
 	struct smtp_session *s;
 	struct spool_writer *writer;
 	struct spool_env env;
+	const char *state_dir;		/* the conf's; outlives the job */
 	int rc, err;
 };
 
@@ -34,6 +35,7 @@ smtp_tx_new(void)
 	struct smtp_tx *tx = xcalloc(1, sizeof(*tx));
 
 	fbuf_init(&tx->out, 0);
+	fbuf_init(&tx->hdrs, 0);
 	return tx;
 }
 
@@ -52,16 +54,24 @@ smtp_tx_free(struct smtp_tx **txp)
 	}
 	free(tx->rcpts);
 	fbuf_release(&tx->out);
+	fbuf_release(&tx->hdrs);
 	free(tx);
 	*txp = NULL;
 }
 
+/* RFC 3848 / RFC 6531 3.7.3 "with" keywords: S for TLS, A for AUTH. */
 static const char *
 smtp_tx_protocol(const struct smtp_session *s)
 {
-	if (s->tx->smtputf8)
-		return "UTF8SMTP";	/* RFC 6531 section 3.7.3 */
-	return s->esmtp ? "ESMTP" : "SMTP";
+	static const char *const names[2][4] = {
+		{ "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" },
+		{ "UTF8SMTP", "UTF8SMTPS", "UTF8SMTPA", "UTF8SMTPSA" },
+	};
+	int i = (s->tls ? 1 : 0) + (s->auth_user[0] != '\0' ? 2 : 0);
+
+	if (!s->esmtp && !s->tx->smtputf8)
+		return i == 0 ? "SMTP" : names[0][i];
+	return names[s->tx->smtputf8 ? 1 : 0][i];
 }
 
 static void
@@ -74,8 +84,11 @@ smtp_tx_received(struct smtp_session *s, struct fbuf *b)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	fbuf_addf(b, "Received: from %s ([%s])\r\n\tby %s (Ferry) with %s "
-	    "id %s", s->helo, s->addr, s->srv->conf->hostname,
+	fbuf_addf(b, "Received: from %s ([%s])\r\n", s->helo, s->addr);
+	if (s->tls)
+		fbuf_addf(b, "\t(version=%s cipher=%s)\r\n", s->tls_version,
+		    s->tls_cipher);
+	fbuf_addf(b, "\tby %s (Ferry) with %s id %s", s->srv->conf->hostname,
 	    smtp_tx_protocol(s), tx->id);
 	if (tx->nrcpts == 1)
 		fbuf_addf(b, "\r\n\tfor <%s>", tx->rcpts[0].orig);
@@ -107,6 +120,7 @@ smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
 {
 	if (tx->out.len == 0)
 		return;
+	smtp_sender_collect(tx);
 	if (limit != 0 && tx->dec.size > limit)
 		tx->too_big = true;
 	if (!tx->write_failed && !tx->too_big && tx->writer != NULL &&
@@ -140,7 +154,8 @@ smtp_tx_check(struct smtp_session *s, int *code_r)
 		    "allowed (RFC 5321 section 4.5.3.1.6)";
 	if (tx->dec.has_nul)
 		return "550 5.6.0 Message contains NUL octets";
-	return NULL;
+	*code_r = 553;
+	return smtp_sender_check_header(s);
 }
 
 static void
@@ -171,6 +186,9 @@ smtp_tx_commit_work(void *arg)
 
 	c->rc = spool_writer_commit(&c->writer, &c->env);
 	c->err = errno;
+	/* Waking the queue may wait for it to read: done here, off the loop. */
+	if (c->rc == 0)
+		queue_notify(c->state_dir, c->env.id);
 }
 
 static void
@@ -184,7 +202,6 @@ smtp_tx_commit_done(void *arg)
 		log_info("%s smtp accepted id=%s from=<%s> rcpts=%zu size=%llu",
 		    s->id, c->env.id, c->env.sender, c->env.nrcpts,
 		    (unsigned long long)c->env.size);
-		queue_notify(s->srv->env->conf->state_dir, c->env.id);
 		s->messages++;
 		if (!s->dead)
 			smtp_session_reply(s, "250 2.0.0 Ok: queued as %s",
@@ -224,6 +241,7 @@ smtp_tx_finish(struct smtp_session *s)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->s = s;
+	c->state_dir = s->srv->env->conf->state_dir;
 	c->writer = tx->writer;
 	tx->writer = NULL;
 	smtp_tx_fill_env(s, &c->env);
