@@ -178,8 +178,8 @@ def body_of(msg: bytes) -> bytes:
 
 def make_message(subject=None, body="Hello.\r\n", sender="sender@remote.example",
                  to="alice@example.test", msgid=None, extra_headers=()):
-    """A small RFC 5322 message as bytes with CRLF line ends and a unique
-    Message-ID (returned via the msgid attribute of the tuple)."""
+    """A small RFC 5322 message as bytes with CRLF line ends and a
+    Message-ID (unique unless msgid is given)."""
     msgid = msgid or f"<{uuid.uuid4().hex}@test.example>"
     subject = subject or f"test {msgid}"
     lines = [f"From: <{sender}>", f"To: <{to}>", f"Subject: {subject}",
@@ -403,6 +403,11 @@ class FerryServer:
         self.conf = dict(BASE_CONF)
         self.conf["state_dir"] = str(self.state_dir)
         self.conf["smtp_listen"] = f"127.0.0.1:{self.port}"
+        # No test may reach the real DNS: by default the resolver is a
+        # loopback port where nothing answers, so mail for remote domains
+        # gets temporary failures and waits in the queue.  Tests with a
+        # fake DNS server override dns_resolvers.
+        self.conf["dns_resolvers"] = f"127.0.0.1:{free_port()}"
         if overrides:
             self.conf.update(overrides)
         self.hostname = self.conf.get("hostname", HOSTNAME)
@@ -434,7 +439,7 @@ class FerryServer:
         if not os.path.exists(self.binary):
             pytest.fail(f"ferry binary not found: {self.binary} (run make)")
         self._logf = open(self.log_path, "ab")
-        self._log_offset_at_start = self.log_path.stat().st_size
+        self.start_log_offset = self.log_path.stat().st_size   # for wait_log(since=)
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(self.conf_path), "serve"],
             stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
@@ -625,6 +630,19 @@ class FerryServer:
     def queue_json(self):
         r = self.cli_ok("queue", "list", "--json")
         return json.loads(r.stdout)
+
+    def wait_queue_empty(self, timeout=10.0):
+        """Waits until `queue list --json` is []: a message just delivered
+        may still be listed for a moment while its entry is removed."""
+        last = []
+
+        def empty():
+            last[:] = self.queue_json()
+            return not last
+        try:
+            wait_until(empty, timeout, interval=0.1, what="the queue to be empty")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; still queued: {last}") from None
 
     # -- logs
 

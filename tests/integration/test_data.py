@@ -11,7 +11,7 @@ from conftest import body_of, header, make_message, queue_id, wait_until
 
 
 def assert_nothing_queued(ferry):
-    assert ferry.queue_json() == [], ferry.queue_json()
+    ferry.wait_queue_empty()
 
 
 def spool_tmp_empty(ferry):
@@ -411,3 +411,58 @@ def test_client_vanishing_mid_message(ferry, how, mode):
     assert ferry.maildir_messages("alice@example.test") == []
     assert_nothing_queued(ferry)
     wait_until(lambda: spool_tmp_empty(ferry), 10, what="spool/tmp to be cleaned up")
+
+
+# ------------------------------------------------------------ volume
+
+def test_large_message_intact(ferry):
+    line = b"".join(bytes([33 + (i % 90)]) for i in range(76)) + b"\r\n"
+    body = line * 40000                      # about 3 MB
+    msg = make_message(subject="large").replace(b"Hello.\r\n", b"") + body
+    with ferry.smtp(timeout=60) as s:
+        s.sendmail("x@remote.example", ["alice@example.test"], msg)
+    (m,) = ferry.wait_delivered("alice@example.test", timeout=20)
+    assert m.endswith(msg)
+
+
+@pytest.mark.ferry_conf(max_connections=200, max_connections_per_ip=100)
+def test_many_concurrent_sessions(ferry):
+    import threading
+    n = 40
+    errors = []
+
+    def one(i):
+        try:
+            with ferry.smtp(timeout=30) as s:
+                s.sendmail("x@remote.example", ["bob@example.test"],
+                           make_message(subject=f"concurrent {i}"))
+        except Exception as e:      # collected and reported below
+            errors.append(repr(e))
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:5]
+    msgs = ferry.wait_delivered("bob@example.test", n, timeout=20)
+    assert sorted(header(m, "Subject")[0] for m in msgs) == sorted(f"concurrent {i}" for i in range(n))
+
+
+def test_burst_while_queue_busy_is_delivered_promptly(ferry):
+    """The queue role is busy (stopped) while 30 messages are accepted;
+    once it runs again every one is delivered within the usual ~10 s,
+    not only at some later periodic rescan of the spool."""
+    import os
+    import signal
+    q = ferry.role_pid("queue")
+    assert q, "no ferry-queue role"
+    os.kill(q, signal.SIGSTOP)
+    try:
+        with ferry.smtp() as s:
+            for i in range(30):
+                s.sendmail("x@remote.example", ["bob@example.test"],
+                           make_message(subject=f"burst {i}"))
+    finally:
+        os.kill(q, signal.SIGCONT)
+    msgs = ferry.wait_delivered("bob@example.test", 30, timeout=10)
+    assert len(msgs) == 30

@@ -2,9 +2,7 @@
 moment, and restart of single roles killed with SIGKILL."""
 
 import os
-import re
 import signal
-import socket
 import threading
 import time
 
@@ -95,18 +93,20 @@ def test_kill9_right_after_250(ferry):
         assert r.code == 250, r
         ferry.kill9_tree()
     ferry.start()
-    (m,) = ferry.wait_delivered("alice@example.test")
-    assert m.endswith(msg)
+    msgs = ferry.wait_delivered("alice@example.test")
+    # Delivery is at-least-once (DESIGN.md): a kill between the Maildir
+    # write and the envelope update may deliver it twice, never zero times.
+    assert msgs and all(m.endswith(msg) for m in msgs)
 
 
 def test_kill9_whole_tree_while_streaming(ferry):
     s = Streamer(ferry.port).start()
     try:
-        wait_until(lambda: s.count() >= 40, 30, what="40 accepted messages")
+        wait_until(lambda: s.count() >= 150, 30, what="150 accepted messages")
         ferry.kill9_tree()
     finally:
         accepted = s.finish()
-    assert len(accepted) >= 40
+    assert len(accepted) >= 150
     ferry.start()
     assert_all_delivered(ferry, accepted)
     wait_until(lambda: ferry.queue_json() == [], 15, what="the queue to drain")
@@ -120,7 +120,7 @@ def test_kill9_whole_tree_with_undelivered_spool(ferry):
     os.kill(q, signal.SIGSTOP)
     s = Streamer(ferry.port, threads=3).start()
     try:
-        wait_until(lambda: s.count() >= 20, 30, what="20 accepted messages")
+        wait_until(lambda: s.count() >= 25, 30, what="25 accepted messages")
         ferry.kill9_tree()
     finally:
         accepted = s.finish()

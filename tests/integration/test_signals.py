@@ -54,7 +54,7 @@ def test_stop_during_data_gets_421_and_nothing_half_delivered(ferry):
     ferry.start()
     ferry.barrier()
     assert ferry.maildir_messages("alice@example.test") == []
-    assert ferry.queue_json() == []
+    ferry.wait_queue_empty()
 
 
 def test_sigterm_leaves_no_process_behind(ferry):

@@ -187,6 +187,26 @@ def test_same_recipient_twice_delivers_once(ferry):
     assert len(ferry.maildir_messages("alice@example.test")) == 1
 
 
+def test_ehlo_again_resets_transaction(ferry):
+    # RFC 5321 4.1.4: a second EHLO clears the transaction in progress.
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        c.expect("RCPT TO:<alice@example.test>", 250)
+        c.ehlo()
+        r = c.cmd("DATA")
+        assert r.code == 503, r
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+
+
+@pytest.mark.parametrize("param", ["SIZE=abc", "SIZE=", "SIZE=-1", "BODY=9BITMIME"])
+def test_bad_mail_parameters(ferry, param):
+    with ferry.raw() as c:
+        c.ehlo()
+        r = c.cmd(f"MAIL FROM:<x@remote.example> {param}")
+        assert 500 <= r.code <= 555, r
+
+
 def test_two_messages_in_one_session(ferry):
     with ferry.smtp() as s:
         s.sendmail("x@remote.example", ["alice@example.test"], make_message(subject="one"))
@@ -243,3 +263,32 @@ def test_message_without_final_newline_in_body(ferry):
                    make_message(body="no newline at end"))
     (m,) = ferry.wait_delivered("alice@example.test")
     assert body_of(m) == b"no newline at end\r\n", m
+
+
+def test_maildir_layout(ferry):
+    with ferry.smtp() as s:
+        s.sendmail("x@remote.example", ["alice@example.test"], make_message())
+        s.sendmail("x@remote.example", ["alice@example.test"], make_message())
+    ferry.wait_delivered("alice@example.test", 2)
+    md = ferry.maildir("alice@example.test")
+    assert md == ferry.state_dir / "mail" / "example.test" / "alice"
+    for sub in ("new", "cur", "tmp"):
+        assert (md / sub).is_dir(), sub
+    names = [p.name for p in ferry.maildir_files("alice@example.test")]
+    assert len(set(names)) == 2
+    assert not any((md / "tmp").iterdir())
+
+
+def test_several_listen_addresses(make_ferry):
+    from conftest import free_port
+    p2 = free_port()
+    srv = make_ferry(start=False)
+    srv.set_conf(smtp_listen=f"127.0.0.1:{srv.port}, 127.0.0.1:{p2}")
+    srv.start()
+    for port in (srv.port, p2):
+        from conftest import RawSMTP
+        with RawSMTP(port) as c:
+            assert c.greeting.code == 220
+            r = c.send_message("x@remote.example", ["bob@example.test"], make_message())
+            assert r.code == 250, r
+    srv.wait_delivered("bob@example.test", 2)
