@@ -204,14 +204,14 @@ serve_start_role(struct serve *sv, struct serve_role *r)
 	pid_t pid = fork();
 
 	if (pid == -1) {
-		log_warn("serve fork-failed role=%s", r->name);
+		log_warn("- serve fork-failed role=%s", r->name);
 		return;
 	}
 	if (pid == 0)
 		serve_child(sv, r);	/* does not return */
 	r->pid = pid;
 	r->started = time(NULL);
-	log_info("serve role-started role=%s pid=%d", r->name, (int)pid);
+	log_info("- serve role-started role=%s pid=%d", r->name, (int)pid);
 }
 
 static void
@@ -231,10 +231,10 @@ serve_role_died(struct serve *sv, struct serve_role *r, int status)
 
 	r->pid = 0;
 	if (WIFSIGNALED(status))
-		log_warnx("serve role-exited role=%s signal=%d", r->name,
+		log_warnx("- serve role-exited role=%s signal=%d", r->name,
 		    WTERMSIG(status));
 	else
-		log_info("serve role-exited role=%s status=%d", r->name,
+		log_info("- serve role-exited role=%s status=%d", r->name,
 		    WEXITSTATUS(status));
 	if (sv->env.stopping)
 		return;
@@ -276,7 +276,7 @@ serve_signal_roles(struct serve *sv, int sig)
 static void
 serve_kill_cb(evutil_socket_t fd, short what, void *arg)
 {
-	log_warnx("serve roles-slow-to-stop action=kill");
+	log_warnx("- serve roles-slow-to-stop action=kill");
 	serve_signal_roles(arg, SIGKILL);
 }
 
@@ -289,19 +289,19 @@ serve_reload(struct serve *sv)
 
 	conf_defaults(&fresh);
 	if (conf_load(&fresh, c->path, &error) < 0) {
-		log_warnx("serve reload-failed reason=%s", log_q(error));
+		log_warnx("- serve reload-failed reason=%s", log_q(error));
 		conf_free(&fresh);
 		return;
 	}
 	if (fresh.smtp_listen.n != c->smtp_listen.n ||
 	    memcmp(fresh.smtp_listen.v, c->smtp_listen.v,
 	    c->smtp_listen.n * sizeof(*c->smtp_listen.v)) != 0)
-		log_warnx("serve reload note=\"listen addresses changed: "
+		log_warnx("- serve reload note=\"listen addresses changed: "
 		    "restart to apply\"");
 	conf_free(c);
 	*c = fresh;
 	log_set_level(c->log_level);
-	log_info("serve reloaded config=%s", log_q(c->path));
+	log_info("- serve reloaded config=%s", log_q(c->path));
 	serve_signal_roles(sv, SIGHUP);
 }
 
@@ -321,7 +321,7 @@ serve_signal_cb(evutil_socket_t sig, short what, void *arg)
 	default:
 		if (sv->env.stopping)
 			break;
-		log_info("serve stopping signal=%d", (int)sig);
+		log_info("- serve stopping signal=%d", (int)sig);
 		sv->env.stopping = true;
 		serve_signal_roles(sv, SIGTERM);
 		event_add(sv->kill_ev, &grace);
@@ -338,12 +338,12 @@ serve_drop(struct serve *sv, uid_t *uid, gid_t *gid, bool *drop)
 	*drop = false;
 	if (geteuid() != 0) {
 		if (c->run_as[0] != '\0')
-			log_warnx("serve note=\"run_as ignored: not started "
+			log_warnx("- serve note=\"run_as ignored: not started "
 			    "as root\"");
 		return 0;
 	}
 	if (c->run_as[0] == '\0') {
-		log_warnx("serve warning=\"running as root: set run_as\"");
+		log_warnx("- serve warning=\"running as root: set run_as\"");
 		return 0;
 	}
 	if (privdrop_lookup(c->run_as, uid, gid, &error) < 0)
@@ -425,16 +425,16 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 	log_init("serve", (enum log_level)cli->conf.log_level);
 	if (serve_setup(&sv) < 0)
 		return 1;
-	log_info("serve starting version=%s config=%s state_dir=%s",
+	log_info("- serve starting version=%s config=%s state_dir=%s",
 	    FERRY_VERSION, log_q(cli->conf.path), log_q(cli->conf.state_dir));
 	for (size_t i = 0; i < sv.env.nlisteners; i++)
-		log_info("serve listening kind=%s address=%s",
+		log_info("- serve listening kind=%s address=%s",
 		    sv.env.listeners[i].kind, sv.env.listeners[i].addr);
 	for (size_t i = 0; i < sv.nroles; i++)
 		serve_start_role(&sv, &sv.roles[i]);
 	event_base_dispatch(sv.env.base);
 	unlink(sv.pid_path);
-	log_info("serve stopped");
+	log_info("- serve stopped");
 	serve_free(&sv);
 	return 0;
 }
@@ -485,6 +485,26 @@ cmd_reload(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* kill(pid, 0) also succeeds for a zombie nobody has reaped yet. */
+static bool
+serve_alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool zombie = false;
+
+	if (kill(pid, 0) == -1)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return true;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		zombie = (p[2] == 'Z');
+	fclose(f);
+	return !zombie;
+}
+
 int
 cmd_stop(struct cli *cli, int argc, char **argv)
 {
@@ -494,9 +514,9 @@ cmd_stop(struct cli *cli, int argc, char **argv)
 		return cli_usage("[-c FILE] stop");
 	if (serve_signal_running(cli, SIGTERM, &pid) != 0)
 		return 1;
-	for (int i = 0; i < 300 && kill(pid, 0) == 0; i++)
+	for (int i = 0; i < 300 && serve_alive(pid); i++)
 		usleep(100000);
-	if (kill(pid, 0) == 0)
+	if (serve_alive(pid))
 		return cli_fail("server (pid %d) still running after 30 s",
 		    (int)pid);
 	printf("stopped\n");
