@@ -1,0 +1,247 @@
+/* The spamd check (DATA stage): the spooled message is sent to
+ * SpamAssassin's spamd (`spamd = HOST:PORT | /path/socket`) with the
+ * SPAMC/1.5 SYMBOLS command ("SYMBOLS SPAMC/1.5", Content-length, blank
+ * line, the message); spamd answers "SPAMD/1.1 0 EX_OK", a
+ * "Spam: True ; 15.2 / 5.0" header and the names of the rules that hit.
+ * spamd's own threshold is ignored; Ferry's settings decide:
+ *   always                         X-Spam-Score and X-Spam-Status headers
+ *   score >= spam_tag_score        tag: Subject prefixed with
+ *                                  spam_subject_prefix
+ *   spam_reject_score > 0 and
+ *   score >= spam_reject_score     554 5.7.1 "Message rejected as spam"
+ *   spamd down, timeout, error     451 4.3.0, or accept (logged) with
+ *                                  scan_failure = accept
+ *   larger than scan_max_size      not scanned, accepted (logged)
+ * Headers of the same names already in the message are left alone; ours
+ * come first (they are prepended). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "lib/fbuf.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "policy/policy_private.h"
+#include "policy/scan_conn.h"
+
+#define GATE_SPAMD_TIMEOUT 120		/* seconds for the whole scan */
+#define GATE_SPAMD_REPLY_MAX 65536
+#define GATE_SPAMD_FOLD 76		/* header line length to fold at */
+
+struct gate_spamd_job {
+	struct policy_gate_call *call;
+	struct scan_conn *conn;
+};
+
+static void gate_spamd_done(const char *reply, size_t len, const char *error,
+    void *arg);
+
+static bool
+gate_spamd_enabled(const struct conf *c)
+{
+	return c->spamd[0] != '\0';
+}
+
+static const char *
+gate_spamd_sid(const struct policy_gate_call *call)
+{
+	return call->client->session_id != NULL ?
+	    call->client->session_id : "-";
+}
+
+/* spamd gave no answer: 451 4.3.0, or accept with scan_failure = accept. */
+static void
+gate_spamd_failed(struct policy_gate_call *call, const char *why)
+{
+	bool accept = call->conf->scan_failure_accept;
+
+	log_warnx("%s spamd scan-failed spamd=%s error=%s action=%s",
+	    gate_spamd_sid(call), log_q(call->conf->spamd), log_q(why),
+	    accept ? "accept" : "tempfail");
+	if (accept)
+		policy_gate_finish(call, POLICY_ACCEPT, 250, "2.0.0",
+		    "not scanned: %s", why);
+	else
+		policy_gate_finish(call, POLICY_TEMPFAIL, 451, "4.3.0",
+		    "Spam scanner temporarily unavailable, try again later");
+}
+
+/* Opens the message: the fd, or -1 after finishing the check (too large
+ * to scan, or not readable). */
+static int
+gate_spamd_open(struct policy_gate_call *call, uint64_t *size_r)
+{
+	const struct policy_client *cl = call->client;
+	uint64_t max = call->conf->scan_max_size;
+	struct stat st;
+	int fd;
+
+	if (cl->data_path == NULL ||
+	    (fd = open(cl->data_path, O_RDONLY | O_CLOEXEC)) < 0) {
+		gate_spamd_failed(call, "cannot open the message");
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		gate_spamd_failed(call, "cannot stat the message");
+		return -1;
+	}
+	*size_r = (uint64_t)st.st_size;
+	if (max > 0 && *size_r > max) {
+		close(fd);
+		log_info("%s spamd not-scanned size=%llu scan_max_size=%llu",
+		    gate_spamd_sid(call), (unsigned long long)*size_r,
+		    (unsigned long long)max);
+		policy_gate_finish(call, POLICY_ACCEPT, 250, "2.0.0",
+		    "not scanned: larger than scan_max_size");
+		return -1;
+	}
+	return fd;
+}
+
+static void *
+gate_spamd_start(struct policy_gate_call *call)
+{
+	struct gate_spamd_job *job;
+	struct scan_conn_req req;
+	char head[96];
+	uint64_t size;
+	int fd, n;
+
+	if ((fd = gate_spamd_open(call, &size)) < 0)
+		return NULL;
+	n = snprintf(head, sizeof(head),
+	    "SYMBOLS SPAMC/1.5\r\nContent-length: %llu\r\n\r\n",
+	    (unsigned long long)size);
+	memset(&req, 0, sizeof(req));
+	req.target = call->conf->spamd;
+	req.head = head;
+	req.head_len = (size_t)n;
+	req.fd = fd;
+	req.size = size;
+	req.timeout_secs = GATE_SPAMD_TIMEOUT;
+	req.reply_max = GATE_SPAMD_REPLY_MAX;
+	job = xcalloc(1, sizeof(*job));
+	job->call = call;
+	job->conn = scan_conn_start(call->base, call->dns, &req,
+	    gate_spamd_done, job);
+	return job;
+}
+
+/* Appends the rule names to the X-Spam-Status header in b, folding the
+ * line before it grows past GATE_SPAMD_FOLD. */
+static void
+gate_spamd_add_tests(struct fbuf *b, size_t line_start, const char *symbols)
+{
+	const char *p = symbols, *comma;
+	size_t n, col = b->len - line_start;
+
+	fbuf_adds(b, " tests=");
+	col += 7;
+	while (*p != '\0') {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) + 1 : strlen(p);
+		if (col + n > GATE_SPAMD_FOLD && p != symbols) {
+			fbuf_adds(b, "\r\n\t");
+			col = 1;
+		}
+		fbuf_add(b, p, n);
+		col += n;
+		p += n;
+	}
+	if (*symbols == '\0')
+		fbuf_adds(b, "none");
+}
+
+/* X-Spam-Score and X-Spam-Status for the client's headers. */
+static void
+gate_spamd_headers(struct policy_gate_call *call, double score, bool tag,
+    const char *symbols)
+{
+	struct fbuf *b = &call->client->headers;
+	double reject = call->conf->spam_reject_score;
+	char rej[32];
+	size_t start;
+
+	if (reject > 0)
+		snprintf(rej, sizeof(rej), "%.1f", reject);
+	else
+		str_lcpy(rej, "off", sizeof(rej));
+	fbuf_addf(b, "X-Spam-Score: %.1f\r\n", score);
+	start = b->len;
+	fbuf_addf(b, "X-Spam-Status: %s, score=%.1f tag=%.1f reject=%s",
+	    tag ? "Yes" : "No", score, call->conf->spam_tag_score, rej);
+	gate_spamd_add_tests(b, start, symbols);
+	fbuf_adds(b, "\r\n");
+}
+
+/* Ferry's verdict on spamd's score. */
+static void
+gate_spamd_verdict(struct policy_gate_call *call, double score,
+    const char *symbols)
+{
+	const struct conf *conf = call->conf;
+	bool tag = score >= conf->spam_tag_score;
+
+	log_info("%s spamd score=%.1f tests=%s", gate_spamd_sid(call), score,
+	    log_q(symbols));
+	if (conf->spam_reject_score > 0 && score >= conf->spam_reject_score) {
+		policy_gate_finish(call, POLICY_REJECT, 554, "5.7.1",
+		    "Message rejected as spam (score %.1f)", score);
+		return;
+	}
+	gate_spamd_headers(call, score, tag, symbols);
+	if (!tag) {
+		policy_gate_finish(call, POLICY_ACCEPT, 250, "2.0.0",
+		    "score %.1f", score);
+		return;
+	}
+	str_lcpy(call->client->subject_prefix, conf->spam_subject_prefix,
+	    sizeof(call->client->subject_prefix));
+	policy_gate_finish(call, POLICY_TAG, 250, "2.0.0",
+	    "tagged as spam (score %.1f)", score);
+}
+
+static void
+gate_spamd_done(const char *reply, size_t len, const char *error, void *arg)
+{
+	struct gate_spamd_job *job = arg;
+	struct policy_gate_call *call = job->call;
+	char symbols[1024], why[200];
+	double score = 0;
+	bool spam = false;
+
+	free(job);
+	if (error != NULL) {
+		gate_spamd_failed(call, error);
+		return;
+	}
+	if (scan_conn_parse_spamd(reply, len, &score, &spam, symbols,
+	    sizeof(symbols), why, sizeof(why)) < 0) {
+		gate_spamd_failed(call, why);
+		return;
+	}
+	gate_spamd_verdict(call, score, symbols);
+}
+
+static void
+gate_spamd_abort(void *arg)
+{
+	struct gate_spamd_job *job = arg;
+
+	scan_conn_abort(&job->conn);
+	free(job);
+}
+
+const struct policy_gate gate_spamd = {
+	.name = "spamd",
+	.stage = POLICY_DATA,
+	.enabled = gate_spamd_enabled,
+	.start = gate_spamd_start,
+	.abort = gate_spamd_abort,
+};
