@@ -43,7 +43,11 @@ int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_alias(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
+/* `check spf ...` (cmd_check_spf.c); argv[0] is "spf". */
+int cmd_check_spf(struct cli *cli, int argc, char **argv);
 int cmd_ban(struct cli *cli, int argc, char **argv);
+int cmd_rule(struct cli *cli, int argc, char **argv);
+int cmd_why(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -717,6 +717,8 @@ cmd_check_mx(struct cli *cli, const char *domain, bool json, bool probe)
 int
 cmd_check(struct cli *cli, int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "spf") == 0)	/* cmd_check_spf.c */
+		return cmd_check_spf(cli, argc - 1, argv + 1);
 	bool json = cli_take_flag(&argc, argv, "--json");
 	bool no_connect = cli_take_flag(&argc, argv, "--no-connect");
 	const char *what = argc > 1 ? argv[1] : "";

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from fakedns import FakeDNS
+from conftest import dot_stuff, header, make_message
+from fakedns import FakeDNS, fakedns  # noqa: F401
 
 spf = pytest.importorskip("spf", reason="python3-spf is not installed")
 DNS = pytest.importorskip("DNS", reason="python3-dns (pydns) is not "
@@ -609,3 +610,78 @@ def test_spf_cli_usage(conf):
                         "not-an-ip", "u@a.spf.test", HELO],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "not an IP address" in r.stderr
+
+
+# ------------------------------------------------------------ in SMTP
+#
+# The gate at MAIL FROM (decided at RCPT by the pipeline): a Received-SPF
+# field on every accepted message; fail refused with 550 5.7.23 and the
+# explanation only with spf_reject_fail = yes; a DNS failure never a
+# permanent refusal (451 4.7.24 when enforcing, else accepted and tagged).
+
+def _smtp_zone(fakedns):
+    fakedns.add("good.spf.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+    fakedns.add("bad.spf.test", "TXT",
+                "v=spf1 -all exp=why.bad.spf.test")
+    fakedns.add("why.bad.spf.test", "TXT",
+                "%{i} is not a mail server of %{d}")
+    fakedns.servfail("broken.spf.test")
+
+
+def _spf_server(make_ferry, fakedns, enforce):
+    return make_ferry({"spf": "yes",
+                       "spf_reject_fail": "yes" if enforce else "no",
+                       "dns_resolvers": fakedns.address})
+
+
+def _mail(srv, sender, rcpt="alice@example.test"):
+    """MAIL + RCPT; the RCPT reply (where MAIL checks are decided)."""
+    with srv.raw() as c:
+        c.ehlo("client.spf.test")
+        c.expect("MAIL FROM:<%s>" % sender, 250)
+        r = c.cmd("RCPT TO:<%s>" % rcpt)
+        if r.code == 250:
+            c.expect("DATA", 354)
+            c.send(dot_stuff(make_message(sender=sender)) + b".\r\n")
+            assert c.reply().code == 250
+        return r
+
+
+def _received_spf(srv, n):
+    msgs = srv.wait_delivered("alice@example.test", count=n)
+    h = header(msgs[-1], "Received-SPF")
+    if not h and "check=spf" not in srv.log_text():
+        pytest.skip("the SMTP session does not run the policy pipeline "
+                    "yet (no check=spf in the log)")
+    return h
+
+
+def test_spf_smtp_enforcing(make_ferry, fakedns):
+    _smtp_zone(fakedns)
+    srv = _spf_server(make_ferry, fakedns, True)
+    r = _mail(srv, "u@good.spf.test")
+    assert r.code == 250, r
+    h = _received_spf(srv, 1)
+    assert len(h) == 1 and h[0].startswith("pass ("), h
+    assert "client-ip=127.0.0.1;" in h[0]
+    assert 'envelope-from="u@good.spf.test";' in h[0]
+    assert "helo=client.spf.test;" in h[0]
+    r = _mail(srv, "u@bad.spf.test")
+    assert (r.code, r.enhanced) == (550, "5.7.23"), r
+    assert "127.0.0.1 is not a mail server of bad.spf.test" in r.text, r
+    r = _mail(srv, "u@broken.spf.test")
+    assert (r.code, r.enhanced) == (451, "4.7.24"), r
+    srv.wait_log(r"check=spf .*spf=fail")
+
+
+def test_spf_smtp_tagging(make_ferry, fakedns):
+    _smtp_zone(fakedns)
+    srv = _spf_server(make_ferry, fakedns, False)
+    for i, (sender, result) in enumerate((("u@bad.spf.test", "fail"),
+                                          ("u@broken.spf.test",
+                                           "temperror"),
+                                          ("u@nx.spf.test", "none"))):
+        r = _mail(srv, sender)
+        assert r.code == 250, r
+        h = _received_spf(srv, i + 1)
+        assert len(h) == 1 and h[0].startswith(result + " ("), h
