@@ -1,11 +1,15 @@
-/* The queue role: schedules every message in the spool and delivers it
- * on the worker pool, one job per message at a time, to local Maildirs.
+/* The queue role: schedules every message in the spool, one job per
+ * message at a time.  A job reads the envelope and delivers the due local
+ * recipients on the worker pool; the due remote ones then go to the relay
+ * (src/relay) on the loop, whose per-recipient results are written back
+ * to the envelope on the pool after each destination's attempt
+ * (re-reading it, so `queue bounce/hold/delete` meanwhile are honoured).
+ * Recipients that failed for good get one DSN (bounce_queue) and become
+ * BOUNCED; mail still pending after delay_warning gets one warning.
  * The loop thread owns the schedule (a hash of ids with a due time);
  * workers own the disk work and the store lookups (serialised by a mutex,
  * since the store is one SQLite connection).  Wake-ups come from smtpd's
- * datagrams, a 60 s rescan (the spool is the truth) and a 1 s timer.
- * Not here yet: remote delivery (remote recipients are parked) and
- * bounces (a failed recipient is logged, the message then removed). */
+ * datagrams, a 60 s rescan (the spool is the truth) and a 1 s timer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,24 +20,34 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/queue.h>
+
 #include <event2/event.h>
 
 #include "ferry.h"
 #include "lib/fbuf.h"
 #include "lib/log.h"
+#include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
+#include "net/dns.h"
+#include "queue/bounce.h"
 #include "queue/queue.h"
 #include "queue/queue_notify.h"
 #include "queue/spool.h"
+#include "relay/relay.h"
+#include "store/resolve.h"
 #include "store/store.h"
 
 #define QUEUE_BUCKETS 4096
 #define QUEUE_RESCAN_SECS 60
 #define QUEUE_RECOVER_EVERY 60		/* rescans between recovery passes */
 #define QUEUE_HELD_RECHECK 3600
-#define QUEUE_REMOTE_MSG "remote delivery not available yet"
+#define QUEUE_RELAY_MAX 20000		/* messages in the relay at once */
+#define QUEUE_BUSY_SECS 2		/* destination backlog full: retry in */
+#define QUEUE_MAX_DSN 2
+#define QUEUE_NOTIFY_FULL 8		/* datagrams in one drain: rescan */
 
 struct queue_msg {
 	struct queue_msg *next;		/* hash chain */
@@ -42,6 +56,9 @@ struct queue_msg {
 	bool running;
 	bool poke;			/* woken while running: run again */
 };
+
+struct queue_job;
+TAILQ_HEAD(queue_job_list, queue_job);
 
 struct queue_role {
 	struct ferry_env *env;
@@ -58,13 +75,38 @@ struct queue_role {
 	struct store *store;		/* under store_lock */
 	struct event *tick, *rescan, *notify_ev, *sigs[3];
 	int notify_fd;
+	struct dns *dns;
+	struct relay *relay;
+	unsigned relaying;		/* jobs in their relay phase */
+	struct queue_job_list rjobs;	/* those jobs */
 };
 
+/* One result of the relay, copied on the loop for a worker to apply. */
+struct queue_result {
+	size_t index;			/* into the envelope's recipients */
+	enum relay_status status;
+	char *error;
+};
+
+/* A message's run: the envelope job on the pool, then (when remote
+ * recipients are due) the relay phase with its save jobs. */
 struct queue_job {
+	TAILQ_ENTRY(queue_job) link;	/* q->rjobs in the relay phase */
 	struct queue_role *q;
 	struct queue_msg *m;
 	time_t next_due;		/* out: when to run again */
 	bool gone;			/* out: message no longer queued */
+	bool busy;			/* out: relay backlog, not attempted */
+	char dsn[QUEUE_MAX_DSN][IDS_LEN + 1];	/* out: DSNs queued */
+	unsigned ndsn;
+	/* relay phase */
+	bool has_env, relay_done, saving, final;
+	struct spool_env env;		/* as read by the first job */
+	struct relay_msg rm;
+	size_t *rmap;			/* rm.rcpts[i] is env.rcpts[rmap[i]] */
+	bool *reported;
+	struct queue_result *res;	/* handed to the running save job */
+	size_t nres;
 };
 
 struct queue_scan_job {
@@ -152,6 +194,35 @@ queue_user_get(struct queue_role *q, const char *addr, struct store_user *u)
 	return r;
 }
 
+/* bounce_queue's resolver: true when addr is a local mailbox, with the
+ * user's canonical address in mailbox (worker threads). */
+static bool
+queue_is_local(const char *addr, char *mailbox, size_t size, void *ctx)
+{
+	struct queue_role *q = ctx;
+	struct resolve_opts o = { q->conf->local_part_case_sensitive,
+		q->conf->recipient_delimiter };
+	struct resolve_result res = { NULL, 0 };
+	enum resolve_status st = RESOLVE_ERROR;
+	const char *error;
+	bool local = false;
+
+	pthread_mutex_lock(&q->store_lock);
+	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
+		log_errx("queue store open failed path=%s reason=%s",
+		    q->db_path, error);
+	if (q->store != NULL)
+		st = resolve_rcpt(q->store, &o, addr, &res);
+	pthread_mutex_unlock(&q->store_lock);
+	for (size_t i = 0; st == RESOLVE_LOCAL && i < res.n && !local; i++)
+		if (res.v[i].local) {
+			str_lcpy(mailbox, res.v[i].user, size);
+			local = true;
+		}
+	resolve_result_free(&res);
+	return local;
+}
+
 /* ---- one recipient (worker thread) ---- */
 
 static void
@@ -175,8 +246,6 @@ queue_log_rcpt(const struct spool_env *env, const struct spool_rcpt *r,
 	if (r->state == SPOOL_RCPT_PENDING && strcmp(result, "deferred") == 0)
 		fbuf_addf(&b, " attempts=%u next_in=%llds", r->attempts,
 		    (long long)(r->next_attempt - time(NULL)));
-	if (r->state == SPOOL_RCPT_FAILED)
-		fbuf_adds(&b, " bounce=\"not sent: bounces not implemented yet\"");
 	log_info("%s", fbuf_str(&b));
 	fbuf_release(&b);
 }
@@ -216,19 +285,6 @@ queue_rcpt_tempfail(struct queue_role *q, const struct spool_env *env,
 	    q->retry_min, q->retry_max);
 	queue_set_error(r, reason);
 	queue_log_rcpt(env, r, mailbox, "deferred", reason);
-}
-
-/* Remote recipients wait for the relay module: parked for retry_max,
- * logged once. */
-static void
-queue_rcpt_remote(struct queue_role *q, const struct spool_env *env,
-    struct spool_rcpt *r, time_t now)
-{
-	r->next_attempt = now + (time_t)q->retry_max;
-	if (r->last_error == NULL) {
-		queue_set_error(r, QUEUE_REMOTE_MSG);
-		queue_log_rcpt(env, r, NULL, "deferred", QUEUE_REMOTE_MSG);
-	}
 }
 
 /* "Return-Path: <sender>\r\nDelivered-To: addr\r\n", dropping control
@@ -298,29 +354,33 @@ queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
 
 /* ---- one message (worker thread) ---- */
 
-/* Runs every due recipient; returns whether the envelope changed. */
+/* Delivers every due local recipient; returns whether the envelope
+ * changed, and in *remote_r how many remote recipients are due. */
 static bool
-queue_deliver_env(struct queue_role *q, struct spool_env *env, time_t now)
+queue_deliver_env(struct queue_role *q, struct spool_env *env, time_t now,
+    size_t *remote_r)
 {
 	char msg[PATH_MAX];
 	bool changed = false;
 	int fd = -1;
 	size_t i;
 
-	if (spool_msg_path(q->spool_dir, env->id, msg, sizeof(msg)) == 0)
-		fd = open(msg, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		log_err("%s queue content unreadable path=%s", env->id,
-		    log_q(msg));
+	*remote_r = 0;
 	for (i = 0; i < env->nrcpts; i++) {
 		struct spool_rcpt *r = &env->rcpts[i];
 
 		if (r->state != SPOOL_RCPT_PENDING || r->next_attempt > now)
 			continue;
-		if (r->local)
-			queue_rcpt_local(q, env, r, fd, now);
-		else
-			queue_rcpt_remote(q, env, r, now);
+		if (!r->local) {
+			(*remote_r)++;
+			continue;
+		}
+		if (fd == -1 && spool_msg_path(q->spool_dir, env->id, msg,
+		    sizeof(msg)) == 0 && (fd = open(msg, O_RDONLY |
+		    O_CLOEXEC)) == -1)
+			log_err("%s queue content unreadable path=%s", env->id,
+			    log_q(msg));
+		queue_rcpt_local(q, env, r, fd, now);
 		changed = true;
 	}
 	if (fd != -1)
@@ -328,26 +388,120 @@ queue_deliver_env(struct queue_role *q, struct spool_env *env, time_t now)
 	return changed;
 }
 
-/* Earliest next attempt of a pending recipient; 0 when none is left. */
+/* Earliest next attempt of a recipient still to be handled (pending, or
+ * failed with its bounce not queued yet); 0 when none is left. */
 static time_t
-queue_next_due(const struct spool_env *env, bool *pending_r)
+queue_next_due(const struct queue_role *q, const struct spool_env *env,
+    time_t now, bool *pending_r)
 {
-	time_t due = 0;
+	time_t due = 0, t;
 	size_t i;
 
 	*pending_r = false;
 	for (i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
 
-		if (r->state != SPOOL_RCPT_PENDING)
+		if (r->state == SPOOL_RCPT_PENDING)
+			t = r->next_attempt;
+		else if (r->state == SPOOL_RCPT_FAILED)
+			t = now + (time_t)q->retry_min;
+		else
 			continue;
-		if (!*pending_r || r->next_attempt < due)
-			due = r->next_attempt;
+		if (!*pending_r || t < due)
+			due = t;
 		*pending_r = true;
 	}
 	return due;
 }
 
+static void
+queue_bounce_params(struct queue_role *q, struct bounce_params *p,
+    enum bounce_kind kind, char *pm, size_t pmsize)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(pm, pmsize, "postmaster@%s", q->conf->hostname);
+	p->spool_dir = q->spool_dir;
+	p->hostname = q->conf->hostname;
+	p->postmaster = pm;
+	p->kind = kind;
+}
+
+static void
+queue_dsn_queued(struct queue_job *j, const struct spool_env *env,
+    const char *kind, int r, const char *id, size_t n)
+{
+	if (r == 1) {
+		log_info("%s queue dsn kind=%s id=%s rcpts=%zu", env->id, kind,
+		    id, n);
+		if (j->ndsn < QUEUE_MAX_DSN)
+			memcpy(j->dsn[j->ndsn++], id, IDS_LEN + 1);
+	} else if (r == 0)
+		log_info("%s queue dsn kind=%s result=none reason=\"null "
+		    "sender or DSN about a DSN\" rcpts=%zu", env->id, kind, n);
+	else
+		log_err("%s queue dsn kind=%s result=error", env->id, kind);
+}
+
+/* One DSN for the recipients that failed for good; they become BOUNCED
+ * (also when none is due, for the null sender).  True when changed. */
+static bool
+queue_bounce_failed(struct queue_job *j, struct spool_env *env)
+{
+	struct queue_role *q = j->q;
+	struct bounce_params p;
+	char pm[CONF_HOST_MAX + 16], id[IDS_LEN + 1];
+	size_t *idx = xcalloc(env->nrcpts + 1, sizeof(*idx)), n = 0, i;
+	int r;
+
+	for (i = 0; i < env->nrcpts; i++)
+		if (env->rcpts[i].state == SPOOL_RCPT_FAILED)
+			idx[n++] = i;
+	if (n > 0) {
+		queue_bounce_params(q, &p, BOUNCE_FAILURE, pm, sizeof(pm));
+		p.rcpts = idx;
+		p.nrcpts = n;
+		r = bounce_queue(&p, env, queue_is_local, q, id);
+		queue_dsn_queued(j, env, "failure", r, id, n);
+		for (i = 0; r >= 0 && i < n; i++)
+			env->rcpts[idx[i]].state = SPOOL_RCPT_BOUNCED;
+	}
+	free(idx);
+	return n > 0;
+}
+
+/* One delay warning for mail still pending after delay_warning. */
+static bool
+queue_delay_warn(struct queue_job *j, struct spool_env *env, time_t now)
+{
+	struct queue_role *q = j->q;
+	struct bounce_params p;
+	char pm[CONF_HOST_MAX + 16], id[IDS_LEN + 1];
+	size_t *idx, n = 0, i;
+	int r;
+
+	if (q->conf->delay_warning == 0 || env->warned || now < env->arrival ||
+	    (uint64_t)(now - env->arrival) < q->conf->delay_warning)
+		return false;
+	idx = xcalloc(env->nrcpts + 1, sizeof(*idx));
+	for (i = 0; i < env->nrcpts; i++)
+		if (env->rcpts[i].state == SPOOL_RCPT_PENDING)
+			idx[n++] = i;
+	if (n > 0) {
+		queue_bounce_params(q, &p, BOUNCE_DELAY, pm, sizeof(pm));
+		p.rcpts = idx;
+		p.nrcpts = n;
+		p.queued_for = (unsigned long)(now - env->arrival);
+		p.will_try_for = q->lifetime > p.queued_for ?
+		    (unsigned long)(q->lifetime - p.queued_for) : 0;
+		r = bounce_queue(&p, env, queue_is_local, q, id);
+		queue_dsn_queued(j, env, "delay", r, id, n);
+		env->warned = r >= 0;
+	}
+	free(idx);
+	return n > 0 && env->warned;
+}
+
+/* Bounces, warnings, then the envelope rewritten or the message removed. */
 static void
 queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
     time_t now)
@@ -355,7 +509,11 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 	struct queue_role *q = j->q;
 	bool pending;
 
-	j->next_due = queue_next_due(env, &pending);
+	if (queue_bounce_failed(j, env))
+		changed = true;
+	if (queue_delay_warn(j, env, now))
+		changed = true;
+	j->next_due = queue_next_due(q, env, now, &pending);
 	if (!pending) {
 		if (spool_remove(q->spool_dir, env->id) < 0 && errno != ENOENT)
 			log_err("%s queue remove failed", env->id);
@@ -376,6 +534,48 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 	}
 }
 
+/* 8-bit content decides BODY=8BITMIME (RFC 6152); read in chunks. */
+static bool
+queue_content_8bit(const char *path)
+{
+	unsigned char buf[65536];
+	bool found = false;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return false;
+	while (!found && (n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] >= 0x80) {
+				found = true;
+				break;
+			}
+	close(fd);
+	return found;
+}
+
+/* Keeps the envelope for the relay phase: remote recipients are due. */
+static void
+queue_job_keep(struct queue_job *j, struct spool_env *env, bool changed)
+{
+	struct queue_role *q = j->q;
+	bool utf8 = relay_has_8bit(env->sender);
+	size_t i;
+
+	for (i = 0; i < env->nrcpts; i++)
+		utf8 = utf8 || relay_has_8bit(env->rcpts[i].addr);
+	if (changed && spool_env_update(q->spool_dir, env) < 0)
+		log_err("%s queue envelope update failed", env->id);
+	j->env = *env;
+	j->has_env = true;
+	if (spool_msg_path(q->spool_dir, env->id, j->rm.path,
+	    sizeof(j->rm.path)) < 0)
+		j->rm.path[0] = '\0';
+	j->rm.eightbit = queue_content_8bit(j->rm.path);
+	j->rm.smtputf8 = utf8;
+}
+
 static void
 queue_job_work(void *arg)
 {
@@ -383,6 +583,8 @@ queue_job_work(void *arg)
 	struct queue_role *q = j->q;
 	struct spool_env env;
 	time_t now = time(NULL);
+	size_t remote;
+	bool changed;
 
 	if (spool_env_read(q->spool_dir, j->m->id, &env) < 0) {
 		if (errno == ENOENT)
@@ -393,33 +595,226 @@ queue_job_work(void *arg)
 		}
 		return;
 	}
-	if (env.held)
+	if (env.held) {
 		j->next_due = now + QUEUE_HELD_RECHECK;
-	else
-		queue_job_finish(j, &env, queue_deliver_env(q, &env, now), now);
+		spool_env_free(&env);
+		return;
+	}
+	changed = queue_deliver_env(q, &env, now, &remote);
+	if (remote > 0) {
+		queue_job_keep(j, &env, changed);
+		return;			/* env now belongs to the job */
+	}
+	queue_job_finish(j, &env, changed, now);
 	spool_env_free(&env);
 }
 
+/* ---- the relay phase (loop thread; save jobs on the pool) ---- */
+
 static void queue_run_due(struct queue_role *q);
+static void queue_relay_cb(struct relay_msg *rm, void *ctx);
+
+static void
+queue_job_free(struct queue_job *j)
+{
+	size_t i;
+
+	if (j->has_env)
+		spool_env_free(&j->env);
+	for (i = 0; i < j->nres; i++)
+		free(j->res[i].error);
+	free(j->res);
+	free(j->rm.rcpts);
+	free(j->rmap);
+	free(j->reported);
+	free(j);
+}
+
+/* The job is over: the message gets its next due time. */
+static void
+queue_job_complete(struct queue_job *j)
+{
+	struct queue_role *q = j->q;
+	struct queue_msg *m = j->m;
+	time_t now = time(NULL);
+	unsigned i;
+
+	m->running = false;
+	if (j->gone)
+		queue_forget(q, m);
+	else {
+		m->due = m->poke ? 0 : j->next_due;
+		if (j->busy && m->due < now + QUEUE_BUSY_SECS)
+			m->due = now + QUEUE_BUSY_SECS;
+		m->poke = false;
+	}
+	for (i = 0; i < j->ndsn; i++)
+		queue_poke(q, j->dsn[i]);
+	queue_job_free(j);
+	if (!q->env->stopping)
+		queue_run_due(q);
+}
+
+/* Hands the due remote recipients of the job's envelope to the relay. */
+static void
+queue_relay_start(struct queue_job *j)
+{
+	struct queue_role *q = j->q;
+	struct spool_env *env = &j->env;
+	time_t now = time(NULL);
+	size_t i, n = 0;
+
+	j->rm.rcpts = xcalloc(env->nrcpts, sizeof(*j->rm.rcpts));
+	j->rmap = xcalloc(env->nrcpts, sizeof(*j->rmap));
+	j->reported = xcalloc(env->nrcpts, sizeof(*j->reported));
+	for (i = 0; i < env->nrcpts; i++) {
+		const struct spool_rcpt *r = &env->rcpts[i];
+
+		if (r->local || r->state != SPOOL_RCPT_PENDING ||
+		    r->next_attempt > now)
+			continue;
+		j->rm.rcpts[n].addr = r->addr;
+		j->rmap[n++] = i;
+	}
+	memcpy(j->rm.id, env->id, sizeof(j->rm.id));
+	j->rm.sender = env->sender;
+	j->rm.size = env->size;
+	j->rm.nrcpts = n;
+	j->rm.cb = queue_relay_cb;
+	j->rm.ctx = j;
+	q->relaying++;
+	TAILQ_INSERT_TAIL(&q->rjobs, j, link);
+	relay_submit(q->relay, &j->rm);
+}
+
+/* Applies one relay result to the envelope as it is on disk now. */
+static void
+queue_apply_result(struct queue_job *j, struct spool_env *env,
+    const struct queue_result *res, time_t now)
+{
+	struct spool_rcpt *r;
+
+	if (res->index >= env->nrcpts)
+		return;
+	r = &env->rcpts[res->index];
+	if (res->status == RELAY_SENT) {
+		r->state = SPOOL_RCPT_DONE;	/* even if bounced meanwhile */
+		queue_set_error(r, NULL);
+		return;
+	}
+	if (r->state != SPOOL_RCPT_PENDING)
+		return;			/* `queue bounce` or the like */
+	if (res->status == RELAY_PERM)
+		queue_rcpt_fail(env, r, NULL, res->error);
+	else if (res->status == RELAY_TEMP)
+		queue_rcpt_tempfail(j->q, env, r, NULL, res->error, now);
+	else if (res->status == RELAY_BUSY)
+		j->busy = true;
+}
+
+static void
+queue_save_work(void *arg)
+{
+	struct queue_job *j = arg;
+	struct queue_role *q = j->q;
+	struct spool_env env;
+	time_t now = time(NULL);
+	size_t i;
+
+	if (spool_env_read(q->spool_dir, j->m->id, &env) < 0) {
+		if (errno == ENOENT)
+			j->gone = true;
+		else {
+			log_err("%s queue envelope unreadable", j->m->id);
+			j->next_due = now + (time_t)q->retry_min;
+		}
+		return;
+	}
+	for (i = 0; i < j->nres; i++)
+		queue_apply_result(j, &env, &j->res[i], now);
+	if (j->final)
+		queue_job_finish(j, &env, j->nres > 0, now);
+	else if (j->nres > 0 && spool_env_update(q->spool_dir, &env) < 0 &&
+	    errno != ENOENT)
+		log_err("%s queue envelope update failed", env.id);
+	spool_env_free(&env);
+}
+
+static void queue_relay_save(struct queue_job *j);
+
+static void
+queue_save_done(void *arg)
+{
+	struct queue_job *j = arg;
+	size_t i;
+
+	j->saving = false;
+	for (i = 0; i < j->nres; i++)
+		free(j->res[i].error);
+	j->nres = 0;
+	if (j->final) {
+		j->q->relaying--;
+		TAILQ_REMOVE(&j->q->rjobs, j, link);
+		queue_job_complete(j);
+		return;
+	}
+	if (!j->q->env->stopping)
+		queue_relay_save(j);
+}
+
+/* Copies the results not yet saved and starts a save job for them (the
+ * final one, with bounces, once the relay is done with the message). */
+static void
+queue_relay_save(struct queue_job *j)
+{
+	struct relay_msg *rm = &j->rm;
+	size_t i;
+
+	if (j->saving)
+		return;
+	free(j->res);
+	j->res = xcalloc(rm->nrcpts + 1, sizeof(*j->res));
+	j->nres = 0;
+	for (i = 0; i < rm->nrcpts; i++) {
+		struct queue_result *res = &j->res[j->nres];
+
+		if (rm->rcpts[i].status == RELAY_WAIT || j->reported[i])
+			continue;
+		j->reported[i] = true;
+		res->index = j->rmap[i];
+		res->status = rm->rcpts[i].status;
+		res->error = xstrdup(rm->rcpts[i].error);
+		j->nres++;
+	}
+	if (j->nres == 0 && !j->relay_done)
+		return;
+	j->final = j->relay_done;
+	j->saving = true;
+	workpool_submit(j->q->pool, queue_save_work, queue_save_done, j);
+}
+
+static void
+queue_relay_cb(struct relay_msg *rm, void *ctx)
+{
+	struct queue_job *j = ctx;
+
+	if (rm->done)
+		j->relay_done = true;
+	queue_relay_save(j);
+}
 
 static void
 queue_job_done(void *arg)
 {
 	struct queue_job *j = arg;
 	struct queue_role *q = j->q;
-	struct queue_msg *m = j->m;
 
 	q->running--;
-	m->running = false;
-	if (j->gone)
-		queue_forget(q, m);
-	else {
-		m->due = m->poke ? 0 : j->next_due;
-		m->poke = false;
+	if (j->has_env && !q->env->stopping) {
+		queue_relay_start(j);
+		return;
 	}
-	free(j);
-	if (!q->env->stopping)
-		queue_run_due(q);
+	queue_job_complete(j);
 }
 
 /* ---- timers, rescans, wake-ups (loop thread) ---- */
@@ -445,10 +840,12 @@ queue_run_due(struct queue_role *q)
 	struct queue_msg *m;
 	unsigned i, h;
 
-	for (i = 0; i < QUEUE_BUCKETS && q->running < q->max_running; i++) {
+	for (i = 0; i < QUEUE_BUCKETS && q->running < q->max_running &&
+	    q->relaying < QUEUE_RELAY_MAX; i++) {
 		h = (q->cursor + i) % QUEUE_BUCKETS;
 		for (m = q->table[h]; m != NULL; m = m->next) {
-			if (q->running >= q->max_running)
+			if (q->running >= q->max_running ||
+			    q->relaying >= QUEUE_RELAY_MAX)
 				break;
 			if (!m->running && m->due <= now)
 				queue_submit(q, m);
@@ -521,12 +918,21 @@ queue_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue_role *q = arg;
 	char buf[64], id[IDS_LEN + 1];
+	unsigned count = 0;
 	ssize_t n;
 
 	(void)what;
-	while ((n = recv(fd, buf, sizeof(buf), 0)) >= 0)
+	while ((n = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+		count++;
 		if (queue_notify_parse(buf, (size_t)n, id))
 			queue_poke(q, id);
+	}
+	/* The kernel keeps only net.unix.max_dgram_qlen (10 by default)
+	 * unread datagrams: a drain that finds the socket (nearly) full
+	 * means wake-ups were probably dropped, so look at the spool now
+	 * instead of at the next periodic rescan. */
+	if (count >= QUEUE_NOTIFY_FULL)
+		queue_rescan_cb(-1, 0, q);
 	if (!q->env->stopping)
 		queue_run_due(q);
 }
@@ -613,10 +1019,17 @@ static void
 queue_teardown(struct queue_role *q)
 {
 	struct queue_msg *m;
+	struct queue_job *j;
 	unsigned h;
 	int i;
 
+	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
+	while ((j = TAILQ_FIRST(&q->rjobs)) != NULL) {
+		TAILQ_REMOVE(&q->rjobs, j, link);
+		queue_job_free(j);	/* retried at the next start */
+	}
+	dns_free(&q->dns);
 	event_free(q->tick);
 	event_free(q->rescan);
 	for (i = 0; i < 3; i++)
@@ -636,6 +1049,18 @@ queue_teardown(struct queue_role *q)
 	event_base_free(q->base);
 }
 
+static void
+queue_relay_create(struct queue_role *q)
+{
+	const char *error;
+
+	TAILQ_INIT(&q->rjobs);
+	if (dns_create(&q->dns, q->base, q->conf, &error) < 0)
+		log_fatalx("queue: dns: %s", error);
+	if (relay_create(&q->relay, q->base, q->conf, q->dns, &error) < 0)
+		log_fatalx("queue: relay: %s", error);
+}
+
 int
 queue_main(struct ferry_env *env)
 {
@@ -650,12 +1075,15 @@ queue_main(struct ferry_env *env)
 	if ((q->base = event_base_new()) == NULL)
 		log_fatalx("queue: cannot create event base");
 	queue_open_store(q);
-	if (spool_scan(q->spool_dir, true, queue_scan_cb, q) < 0)
-		log_err("queue spool scan failed path=%s", q->spool_dir);
 	q->pool = workpool_create(q->base, q->max_running);
+	queue_relay_create(q);
 	env->base = q->base;
 	env->pool = q->pool;
+	/* Wake-ups first, then the scan: a message committed in between is
+	 * found by one or the other. */
 	queue_events(q);
+	if (spool_scan(q->spool_dir, true, queue_scan_cb, q) < 0)
+		log_err("queue spool scan failed path=%s", q->spool_dir);
 	log_info("queue started workers=%u", q->max_running);
 	queue_run_due(q);
 	event_base_dispatch(q->base);

@@ -6,6 +6,7 @@
  * and 0x7f) so no value can contain a separator, CR, LF or NUL:
  *   V 1 | I id | T arrival | Z size | S sender | C client | H helo |
  *   P protocol | A auth-user (optional) | F held (optional) |
+ *   W delay (optional: the delay warning was sent) |
  *   R state=.. local=0|1 attempts=N next=T orig=.. addr=.. [error=..] | E */
 #include <dirent.h>
 #include <errno.h>
@@ -404,6 +405,8 @@ spool_env_format(const struct spool_env *env, struct fbuf *out)
 		spool_format_str(out, 'A', env->auth_user);
 	if (env->held)
 		fbuf_adds(out, "F held\n");
+	if (env->warned)
+		fbuf_adds(out, "W delay\n");
 	for (i = 0; i < env->nrcpts; i++)
 		spool_format_rcpt(&env->rcpts[i], out);
 	fbuf_adds(out, "E\n");
@@ -569,7 +572,7 @@ spool_parse_numrec(uint64_t *dst, const char *val, unsigned *seen,
 	return 0;
 }
 
-/* One record; seen tracks the singletons V I T Z F (bits 1..16). */
+/* One record; seen tracks the singletons V I T Z F W (bits 1..32). */
 static int
 spool_parse_record(struct spool_env *env, char type, char *val,
     unsigned *seen)
@@ -599,6 +602,12 @@ spool_parse_record(struct spool_env *env, char type, char *val,
 			return -1;
 		*seen |= 16;
 		env->held = true;
+		return 0;
+	case 'W':
+		if ((*seen & 32) != 0 || strcmp(val, "delay") != 0)
+			return -1;
+		*seen |= 32;
+		env->warned = true;
 		return 0;
 	case 'S':
 		return spool_parse_strrec(&env->sender, val);

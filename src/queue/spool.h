@@ -47,6 +47,7 @@ struct spool_env {
 	char *protocol;		/* "ESMTP", ... */
 	char *auth_user;	/* NULL when not authenticated */
 	bool held;		/* `queue hold` */
+	bool warned;		/* the delay warning DSN went out */
 	uint64_t size;		/* octets of the .msg file */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;

@@ -19,6 +19,7 @@ address, so one `remote_smtp_port` serves them all.
     mx.connections         # sessions seen; mx.logins: users authenticated
     mx.stop()
     Tarpit(host, port).start()   # accepts TCP, never says a word
+    ChunkingMX(host, port).start()  # offers CHUNKING: BDAT only
     free_port_on(hosts)          # a port free on every given address
 
 Helpers for the relay tests (import the fixtures into the test module):
@@ -237,6 +238,82 @@ class FakeMX:
             return [r for m in self.messages for r in m.rcpt_tos]
 
 
+class ChunkingMX:
+    """A minimal peer that offers CHUNKING (RFC 3030), which aiosmtpd
+    lacks: EHLO, MAIL, RCPT, BDAT n [LAST], RSET, QUIT.  DATA is refused,
+    so a client must use BDAT.  Records messages like FakeMX."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.messages, self.lock = [], threading.Lock()
+        self._stop = threading.Event()
+        self._sock = None
+
+    def start(self):
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((self.host, self.port))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    def _serve(self, c):
+        c.settimeout(10)
+        f = c.makefile("rb")
+        c.sendall(b"220 chunky ESMTP\r\n")
+        mail, rcpts, data = None, [], b""
+        try:
+            for line in f:
+                cmd = line.rstrip(b"\r\n").decode("latin-1")
+                verb = cmd.split(" ", 1)[0].upper()
+                if verb == "EHLO":
+                    c.sendall(b"250-chunky\r\n250-PIPELINING\r\n"
+                              b"250-8BITMIME\r\n250 CHUNKING\r\n")
+                elif verb == "MAIL":
+                    mail, rcpts, data = cmd[10:].split(">")[0].lstrip("<"), [], b""
+                    c.sendall(b"250 2.1.0 Ok\r\n")
+                elif verb == "RCPT":
+                    rcpts.append(cmd[8:].split(">")[0].lstrip("<"))
+                    c.sendall(b"250 2.1.5 Ok\r\n")
+                elif verb == "BDAT":
+                    parts = cmd.split()
+                    data += f.read(int(parts[1]))
+                    if len(parts) > 2 and parts[2].upper() == "LAST":
+                        with self.lock:
+                            self.messages.append(Received(
+                                mail, rcpts, data, [], None))
+                    c.sendall(b"250 2.0.0 Ok\r\n")
+                elif verb == "RSET":
+                    c.sendall(b"250 2.0.0 Ok\r\n")
+                elif verb == "QUIT":
+                    c.sendall(b"221 2.0.0 Bye\r\n")
+                    break
+                else:
+                    c.sendall(b"502 5.5.1 Not here\r\n")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def wait_messages(self, n=1, timeout=15.0):
+        return FakeMX.wait_messages(self, n, timeout)
+
+    def stop(self):
+        self._stop.set()
+        if self._sock:
+            self._sock.close()
+
+
 class Tarpit:
     """Accepts TCP connections and never speaks; holds them open."""
 
@@ -299,6 +376,11 @@ def peers():
     class Peers:
         def mx(self, host, port, **kw):
             p = FakeMX(host, port, **kw).start()
+            started.append(p)
+            return p
+
+        def chunking(self, host, port):
+            p = ChunkingMX(host, port).start()
             started.append(p)
             return p
 

@@ -179,3 +179,15 @@ def test_utf8_address_to_peer_without_smtputf8_bounces(make_ferry, peers,
     text = dsn_for(srv)[0].decode("utf-8", "replace")
     assert "5.6.7" in text
     assert mx.messages == []
+
+
+def test_bdat_when_chunking_offered(make_ferry, peers, port):
+    mx = peers.chunking("127.0.0.2", port)
+    srv = make_ferry(relay_conf(port, route=f"dest.test [127.0.0.2]:{port}"))
+    body = ".not stuffed with BDAT\r\nend\r\n"
+    msg = send(srv, ["a@dest.test", "b@dest.test"], body=body)
+    got = mx.wait_messages(1)[0]
+    assert got.rcpt_tos == ["a@dest.test", "b@dest.test"]
+    assert got.data.endswith(b"\r\n" + body.encode())
+    assert msg.split(b"\r\n\r\n", 1)[1] in got.data
+    srv.wait_log(r"rcpt=b@dest.test .*result=sent")

@@ -1,0 +1,1173 @@
+/* The outbound SMTP client (RFC 5321 sections 3 and 4) on bufferevents:
+ * connect to each candidate address in turn until one greets; EHLO (HELO
+ * when refused); STARTTLS (RFC 3207) as the TLS mode asks, and under
+ * tls=may a failed or hung handshake is retried at once in plaintext and
+ * the address remembered as TLS-broken; AUTH PLAIN/LOGIN (RFC 4954) to a
+ * route, only over TLS; then transactions: MAIL with SIZE (RFC 1870),
+ * BODY=8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), RCPTs pipelined when
+ * offered (RFC 2920), content with BDAT when offered (RFC 3030) or DATA
+ * with dot-stuffing (4.5.2), streamed from the spool file in chunks.
+ * Each recipient gets its own result.  Every stage has its own timeout
+ * (4.5.3.2).  The connection is reused for the destination's next
+ * delivery, and closed with QUIT when none is left.  8-bit content for a
+ * peer without 8BITMIME fails with 5.6.3 (no conversion, see docs/). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#include "conf/conf.h"
+#include "lib/fbuf.h"
+#include "lib/fsio.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "net/tls.h"
+#include "relay/relay_private.h"
+
+#define RELAY_LINE_MAX 4096		/* a reply line longer is an error */
+#define RELAY_CHUNK 65536		/* content read per read(2) */
+#define RELAY_OUT_HIGH (256 * 1024)	/* stop reading content above */
+#define RELAY_OUT_LOW (64 * 1024)	/* resume below (write watermark) */
+#define RELAY_QUIT_SECS 5
+
+enum relay_state {
+	RELAY_S_RESOLVE,
+	RELAY_S_CONNECT,
+	RELAY_S_GREETING,
+	RELAY_S_EHLO,
+	RELAY_S_HELO,
+	RELAY_S_STARTTLS,
+	RELAY_S_TLS,
+	RELAY_S_AUTH,
+	RELAY_S_RSET,
+	RELAY_S_TXN,
+	RELAY_S_DATA,
+	RELAY_S_BODY,
+	RELAY_S_DOT,
+	RELAY_S_QUIT
+};
+
+static const char *relay_state_names[] = {
+	"resolve", "connect", "greeting", "EHLO", "HELO", "STARTTLS",
+	"TLS handshake", "AUTH", "RSET", "MAIL/RCPT", "DATA", "message content",
+	"end of data", "QUIT"
+};
+
+static void relay_session_connect(struct relay_session *s);
+static void relay_session_next(struct relay_session *s);
+static void relay_txn_start(struct relay_session *s);
+static void relay_session_begin(struct relay_session *s);
+static void relay_tls_established(struct relay_session *s);
+static void relay_data_start(struct relay_session *s);
+static void relay_body_pump(struct relay_session *s);
+static void relay_txn_final(struct relay_session *s,
+    const struct relay_reply *rp);
+static int relay_txn_open(struct relay_session *s);
+static void relay_session_reply(struct relay_session *s,
+    const struct relay_reply *rp);
+static void relay_session_read_cb(struct bufferevent *bev, void *arg);
+static void relay_session_write_cb(struct bufferevent *bev, void *arg);
+static void relay_session_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void relay_session_event_cb(struct bufferevent *bev, short what,
+    void *arg);
+
+/* ---- plumbing ---- */
+
+static void
+relay_session_timer(struct relay_session *s, uint64_t secs)
+{
+	struct timeval tv = { (time_t)(secs > 0 ? secs : 1), 0 };
+
+	evtimer_add(s->timer, &tv);
+}
+
+static void
+relay_session_enter(struct relay_session *s, enum relay_state st,
+    uint64_t timeout)
+{
+	s->state = st;
+	relay_session_timer(s, timeout);
+}
+
+static void
+relay_session_send(struct relay_session *s, const char *text, size_t len)
+{
+	bufferevent_write(s->bev, text, len);
+}
+
+static void
+relay_session_cmd(struct relay_session *s, enum relay_state st,
+    uint64_t timeout, const char *line)
+{
+	relay_session_send(s, line, strlen(line));
+	relay_session_send(s, "\r\n", 2);
+	relay_session_enter(s, st, timeout);
+}
+
+static void
+relay_session_close(struct relay_session *s)
+{
+	if (s->bev != NULL) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	evtimer_del(s->timer);
+	s->tls_active = false;
+	s->ext = 0;
+	s->size_max = 0;
+	s->need_rset = s->data_piped = false;
+	s->skip = 0;
+	s->tls_desc[0] = '\0';
+	memset(&s->reply, 0, sizeof(s->reply));
+}
+
+static void
+relay_session_release(struct relay_session *s)
+{
+	if (s->alive_r != NULL)
+		*s->alive_r = false;
+	relay_session_close(s);
+	if (s->waiting)
+		TAILQ_REMOVE(&s->dst->waiting, s, wlink);
+	TAILQ_REMOVE(&s->r->sessions, s, link);
+	relay_mx_abort(&s->fallback_mx);
+	event_free(s->timer);
+	free(s->cands);
+}
+
+/* Where the delivery was tried, for the log line. */
+static void
+relay_session_stamp(struct relay_session *s, struct relay_deliv *d)
+{
+	if (s->peer[0] != '\0')
+		relay_fmt(d->peer, sizeof(d->peer), "%s:%u", s->peer,
+		    s->target.port);
+	d->via_fallback = s->via_fallback;
+	str_lcpy(d->tls, s->tls_desc, sizeof(d->tls));
+}
+
+/* The session is over: its slot goes back to the scheduler. */
+static void
+relay_session_end(struct relay_session *s)
+{
+	struct relay *r = s->r;
+	struct relay_dest *dst = s->dst;
+
+	if (s->d != NULL) {
+		relay_session_stamp(s, s->d);
+		relay_deliv_fail(r, s->d, RELAY_TEMP, s->lasterr[0] != '\0' ?
+		    s->lasterr : "4.4.2 delivery aborted");
+	}
+	s->d = NULL;
+	relay_session_release(s);
+	free(s);
+	relay_session_ended(r, dst);
+}
+
+void
+relay_session_free(struct relay_session **sp)
+{
+	struct relay_session *s = *sp;
+
+	if (s == NULL)
+		return;
+	*sp = NULL;
+	if (s->d != NULL) {
+		free(s->d->rcpts);
+		free(s->d);
+	}
+	relay_session_release(s);
+	free(s);
+}
+
+void
+relay_session_start(struct relay *r, struct relay_dest *dst,
+    struct relay_deliv *d)
+{
+	struct relay_session *s = xcalloc(1, sizeof(*s));
+
+	s->r = r;
+	s->dst = dst;
+	s->d = d;
+	s->fd = -1;
+	s->target = dst->target;
+	s->all_conn_level = true;
+	s->timer = evtimer_new(r->base, relay_session_timer_cb, s);
+	TAILQ_INSERT_TAIL(&r->sessions, s, link);
+	relay_hosts_get(r, dst, s);
+}
+
+/* ---- choosing and connecting ---- */
+
+static void
+relay_session_use_hosts(struct relay_session *s, const struct relay_hosts *h)
+{
+	free(s->cands);
+	relay_mx_order(s->r, h, &s->cands, &s->ncands);
+	s->cur = 0;
+	s->all_conn_level = true;
+	relay_session_connect(s);
+}
+
+void
+relay_session_hosts(struct relay_session *s, struct relay_hosts *h)
+{
+	if (h->status != RELAY_SENT) {
+		str_lcpy(s->lasterr, h->error, sizeof(s->lasterr));
+		relay_deliv_fail(s->r, s->d, h->status, h->error);
+		s->d = NULL;
+		relay_dest_fail_queued(s->r, s->dst, h->status, h->error);
+		relay_session_end(s);
+		return;
+	}
+	relay_session_use_hosts(s, h);
+}
+
+static void
+relay_session_fallback_cb(struct relay_hosts *h, void *ctx)
+{
+	struct relay_session *s = ctx;
+
+	s->fallback_mx = NULL;
+	if (h->status != RELAY_SENT) {
+		log_warnx("%s relay fallback_relay unusable host=%s reason=%s",
+		    s->d->msg->id, log_q(s->target.host), log_q(h->error));
+		relay_hosts_free(&h);
+		relay_session_end(s);
+		return;
+	}
+	relay_session_use_hosts(s, h);
+	relay_hosts_free(&h);
+}
+
+/* Every candidate failed: the fallback relay when they all failed at
+ * connection level, else the delivery is deferred. */
+static void
+relay_session_exhausted(struct relay_session *s)
+{
+	const struct conf_route *fb = &s->r->conf->fallback_relay;
+	struct relay_target t;
+
+	if (s->lasterr[0] == '\0')
+		relay_fmt(s->lasterr, sizeof(s->lasterr),
+		    "4.4.1 no mail host of %s could be reached", s->dst->domain);
+	if (s->all_conn_level && fb->host[0] != '\0' && !s->via_fallback &&
+	    relay_target_for(s->r->conf, fb, s->dst->domain, &t) == 0) {
+		log_info("%s relay using fallback_relay domain=%s relay=%s "
+		    "reason=%s", s->d->msg->id, s->dst->domain, log_q(t.host),
+		    log_q(s->lasterr));
+		s->via_fallback = true;
+		s->target = t;
+		s->fallback_mx = relay_mx_start(s->r, &t,
+		    relay_session_fallback_cb, s);
+		return;
+	}
+	if (s->all_conn_level)
+		relay_dest_fail_queued(s->r, s->dst, RELAY_TEMP, s->lasterr);
+	relay_session_end(s);
+}
+
+/* This host will not do: remember why, try the next one. */
+static void
+relay_host_failed(struct relay_session *s, const char *why, bool conn_level)
+{
+	relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", s->peer, why);
+	log_info("%s relay host-failed relay=%s stage=%s reason=%s",
+	    s->d != NULL ? s->d->msg->id : "-", log_q(s->peer),
+	    relay_state_names[s->state], log_q(why));
+	if (conn_level)
+		relay_mem_set_down(s->r, s->key, time(NULL));
+	else
+		s->all_conn_level = false;
+	relay_session_close(s);
+	s->no_tls = false;
+	s->cur++;
+	relay_session_connect(s);
+}
+
+static void
+relay_session_describe(struct relay_session *s, const struct relay_addr *a)
+{
+	char ip[80];
+	const char *colon;
+
+	relay_mem_key((const struct sockaddr *)&a->sa, s->key, sizeof(s->key));
+	str_lcpy(ip, s->key, sizeof(ip));
+	colon = strrchr(ip, ':');
+	if (colon != NULL)
+		ip[colon - ip] = '\0';
+	if (ip[0] == '[')
+		memmove(ip, ip + 1, strlen(ip));
+	if (ip[0] != '\0' && ip[strlen(ip) - 1] == ']')
+		ip[strlen(ip) - 1] = '\0';
+	if (a->host[0] == '[')
+		relay_fmt(s->peer, sizeof(s->peer), "%s", a->host);
+	else
+		relay_fmt(s->peer, sizeof(s->peer), "%s [%s]", a->host, ip);
+}
+
+/* Starts connecting to s->cands[s->cur]; 0, or -1 with errno. */
+static int
+relay_session_dial(struct relay_session *s, const struct relay_addr *a)
+{
+	int fd;
+
+	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	s->bev = bufferevent_socket_new(s->r->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	bufferevent_setcb(s->bev, relay_session_read_cb,
+	    relay_session_write_cb, relay_session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_WRITE, RELAY_OUT_LOW, 0);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, RELAY_LINE_MAX * 4);
+	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&a->sa,
+	    (int)a->salen) < 0) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+		return -1;
+	}
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+static void
+relay_session_connect(struct relay_session *s)
+{
+	char why[160];
+
+	for (; s->cur < s->ncands; s->cur++) {
+		const struct relay_addr *a = &s->cands[s->cur];
+
+		relay_session_describe(s, a);
+		if (relay_session_dial(s, a) == 0) {
+			log_debug("%s relay connecting relay=%s port=%s",
+			    s->d->msg->id, log_q(s->peer), s->key);
+			relay_session_enter(s, RELAY_S_CONNECT,
+			    s->r->conf->timeout_connect);
+			return;
+		}
+		relay_fmt(why, sizeof(why), "4.4.1 connect failed: %s",
+		    strerror(errno));
+		relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", s->peer,
+		    why);
+		relay_mem_set_down(s->r, s->key, time(NULL));
+	}
+	relay_session_exhausted(s);
+}
+
+/* ---- failures during a session ---- */
+
+/* The connection broke or timed out inside a transaction: the delivery
+ * in hand is deferred (its accepted recipients may have been delivered:
+ * at-least-once), the rest of the destination's queue stays queued. */
+static void
+relay_session_lost(struct relay_session *s, const char *why)
+{
+	relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s while sending %s",
+	    s->peer, why, relay_state_names[s->state]);
+	log_info("%s relay connection-lost relay=%s stage=%s reason=%s",
+	    s->d != NULL ? s->d->msg->id : "-", log_q(s->peer),
+	    relay_state_names[s->state], log_q(why));
+	relay_session_end(s);
+}
+
+static void
+relay_tls_failed(struct relay_session *s, const char *why, bool hang)
+{
+	if (s->target.tls == CONF_TLS_MAY) {
+		log_info("%s relay tls-failed relay=%s reason=%s "
+		    "action=plaintext remember=%llus", s->d->msg->id,
+		    log_q(s->peer), log_q(why),
+		    (unsigned long long)s->r->conf->tls_broken_memory);
+		relay_mem_set_tls_broken(s->r, s->key, time(NULL));
+		relay_session_close(s);
+		s->no_tls = true;
+		relay_session_connect(s);
+		return;
+	}
+	relay_host_failed(s, why, hang);
+}
+
+/* An error or timeout while not inside a transaction. */
+static void
+relay_session_failure(struct relay_session *s, const char *why, bool timeout)
+{
+	switch (s->state) {
+	case RELAY_S_CONNECT:
+	case RELAY_S_GREETING:
+		relay_host_failed(s, why, true);
+		break;
+	case RELAY_S_TLS:
+		relay_tls_failed(s, timeout ? "4.4.2 TLS handshake timed out" :
+		    why, timeout);
+		break;
+	case RELAY_S_EHLO:
+	case RELAY_S_HELO:
+	case RELAY_S_STARTTLS:
+	case RELAY_S_AUTH:
+		relay_host_failed(s, why, false);
+		break;
+	case RELAY_S_QUIT:
+		relay_session_end(s);
+		break;
+	default:
+		relay_session_lost(s, why);
+		break;
+	}
+}
+
+static void
+relay_session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_session *s = arg;
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	if (s->state == RELAY_S_CONNECT)
+		str_lcpy(why, "4.4.1 connection timed out", sizeof(why));
+	else
+		relay_fmt(why, sizeof(why), "4.4.2 timed out waiting for %s",
+		    s->state == RELAY_S_GREETING ? "the greeting" :
+		    "a reply");
+	relay_session_failure(s, why, true);
+}
+
+static void
+relay_session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay_session *s = arg;
+	char why[256];
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state == RELAY_S_TLS)
+			relay_tls_established(s);
+		else if (s->state == RELAY_S_CONNECT)
+			relay_session_enter(s, RELAY_S_GREETING,
+			    s->r->conf->timeout_helo);
+		return;
+	}
+	if (s->state == RELAY_S_CONNECT)
+		relay_fmt(why, sizeof(why), "4.4.1 %s", err == ECONNREFUSED ?
+		    "connection refused" : strerror(err));
+	else if (s->state == RELAY_S_TLS)
+		relay_fmt(why, sizeof(why), "4.7.5 TLS handshake failed: %s",
+		    tls_error());
+	else if (what & BEV_EVENT_EOF)
+		str_lcpy(why, "4.4.2 connection closed by the host",
+		    sizeof(why));
+	else
+		relay_fmt(why, sizeof(why), "4.4.2 connection error: %s",
+		    strerror(err));
+	relay_session_failure(s, why, false);
+}
+
+/* ---- replies ---- */
+
+static enum relay_status
+relay_code_status(int code)
+{
+	return code < 400 ? RELAY_SENT : code < 500 ? RELAY_TEMP : RELAY_PERM;
+}
+
+/* Gives recipient i of the delivery the peer's reply as its result. */
+static void
+relay_rcpt_result(struct relay_session *s, size_t i,
+    const struct relay_reply *rp)
+{
+	struct relay_rcpt *rc = &s->d->msg->rcpts[s->d->rcpts[i]];
+
+	rc->status = relay_code_status(rp->code);
+	relay_fmt(rc->error, sizeof(rc->error), "%s: %s", s->peer, rp->text);
+}
+
+/* The delivery in hand is over; go on with the next one. */
+static void
+relay_session_deliv_done(struct relay_session *s)
+{
+	struct relay_deliv *d = s->d;
+
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	s->d = NULL;
+	relay_session_stamp(s, d);
+	relay_deliv_finish(s->r, d);
+	relay_session_next(s);
+}
+
+/* The reply to a DATA sent in the MAIL/RCPT batch (RFC 2920 3.1). */
+static void
+relay_txn_piped_data(struct relay_session *s)
+{
+	if (s->data_reply.code == 354) {
+		relay_session_enter(s, RELAY_S_BODY,
+		    s->r->conf->timeout_data_block);
+		relay_body_pump(s);
+	} else
+		relay_txn_final(s, &s->data_reply);
+}
+
+/* Every reply of the pipelined or stepwise MAIL/RCPT batch is in. */
+static void
+relay_txn_replies_done(struct relay_session *s)
+{
+	size_t i;
+
+	if (s->mail_reply.code >= 400)
+		for (i = 0; i < s->d->n; i++)
+			relay_rcpt_result(s, i, &s->mail_reply);
+	if (s->mail_reply.code >= 400 || s->naccepted == 0) {
+		if (s->data_piped && s->data_reply.code == 354) {
+			/* No recipient, yet the peer wants content: an empty
+			 * message is ended at once and its reply ignored. */
+			relay_session_send(s, ".\r\n", 3);
+			s->skip++;
+		}
+		s->need_rset = true;
+		relay_session_deliv_done(s);
+		return;
+	}
+	if (s->data_piped)
+		relay_txn_piped_data(s);
+	else
+		relay_data_start(s);
+}
+
+static void
+relay_txn_send_rcpt(struct relay_session *s, size_t i)
+{
+	const char *addr = s->d->msg->rcpts[s->d->rcpts[i]].addr;
+	struct fbuf b;
+
+	fbuf_init(&b, 0);
+	fbuf_addf(&b, "RCPT TO:<%s>\r\n", addr);
+	relay_session_send(s, b.data, b.len);
+	fbuf_release(&b);
+	s->nsent++;
+}
+
+static void
+relay_txn_reply(struct relay_session *s, const struct relay_reply *rp)
+{
+	size_t idx;
+
+	if (s->skip > 0) {
+		s->skip--;
+		return;
+	}
+	idx = s->nreplied++;
+	if (idx == 0)
+		s->mail_reply = *rp;
+	else if (idx == 1 + s->d->n)
+		s->data_reply = *rp;
+	else if (s->mail_reply.code < 400) {
+		if (rp->code < 400)
+			s->naccepted++;
+		else
+			relay_rcpt_result(s, idx - 1, rp);
+	}
+	if (s->nreplied == 1 + s->d->n + (s->data_piped ? 1 : 0) ||
+	    (s->mail_reply.code >= 400 && s->nsent == s->nreplied)) {
+		relay_txn_replies_done(s);
+		return;
+	}
+	if (s->nsent == s->nreplied) {
+		relay_txn_send_rcpt(s, s->nsent - 1);
+		relay_session_timer(s, s->r->conf->timeout_rcpt);
+	}
+}
+
+static int
+relay_content_open(struct relay_session *s, uint64_t *size_r)
+{
+	struct stat st;
+
+	s->fd = open(s->d->msg->path, O_RDONLY | O_CLOEXEC);
+	if (s->fd == -1 || fstat(s->fd, &st) < 0) {
+		log_err("%s relay content unreadable path=%s", s->d->msg->id,
+		    log_q(s->d->msg->path));
+		if (s->fd != -1)
+			close(s->fd);
+		s->fd = -1;
+		return -1;
+	}
+	*size_r = (uint64_t)st.st_size;
+	s->tail[0] = '\r';
+	s->tail[1] = '\n';
+	s->bol = true;
+	return 0;
+}
+
+/* Opens the content for this delivery; when it cannot be read, the
+ * delivery is deferred (nothing was sent for it) and -1 returned. */
+static int
+relay_txn_open(struct relay_session *s)
+{
+	uint64_t size;
+	size_t i;
+
+	if (relay_content_open(s, &size) == 0) {
+		s->content_size = size;
+		return 0;
+	}
+	for (i = 0; i < s->d->n; i++) {
+		struct relay_rcpt *rc = &s->d->msg->rcpts[s->d->rcpts[i]];
+
+		rc->status = RELAY_TEMP;
+		str_lcpy(rc->error, "4.3.0 spool content unreadable",
+		    sizeof(rc->error));
+	}
+	relay_session_deliv_done(s);
+	return -1;
+}
+
+static void
+relay_data_start(struct relay_session *s)
+{
+	char line[64];
+	uint64_t size;
+
+	s->need_rset = true;		/* for the next, if this one fails */
+	if (relay_txn_open(s) < 0)
+		return;
+	s->need_rset = false;
+	size = s->content_size;
+	s->bdat = (s->ext & RELAY_EXT_CHUNKING) != 0;
+	if (!s->bdat) {
+		relay_session_cmd(s, RELAY_S_DATA,
+		    s->r->conf->timeout_data_init, "DATA");
+		return;
+	}
+	relay_fmt(line, sizeof(line), "BDAT %llu LAST", (unsigned long long)size);
+	relay_session_cmd(s, RELAY_S_BODY, s->r->conf->timeout_data_block,
+	    line);
+	relay_body_pump(s);
+}
+
+/* Dot-stuffing (RFC 5321 4.5.2): a line starting with "." gets another. */
+static void
+relay_body_stuff(struct relay_session *s, const char *p, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t start = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s->bol && p[i] == '.') {
+			evbuffer_add(out, p + start, i - start);
+			evbuffer_add(out, ".", 1);
+			start = i;
+		}
+		s->bol = p[i] == '\n';
+	}
+	evbuffer_add(out, p + start, n - start);
+}
+
+static void
+relay_body_end(struct relay_session *s)
+{
+	close(s->fd);
+	s->fd = -1;
+	if (!s->bdat) {
+		if (s->tail[0] != '\r' || s->tail[1] != '\n')
+			relay_session_send(s, "\r\n", 2);
+		relay_session_send(s, ".\r\n", 3);
+	}
+	relay_session_enter(s, RELAY_S_DOT, s->r->conf->timeout_data_done);
+}
+
+/* Moves content from the spool file to the socket while the output
+ * buffer is below its high mark; the write callback calls again. */
+static void
+relay_body_pump(struct relay_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	char buf[RELAY_CHUNK];
+	ssize_t n;
+
+	while (evbuffer_get_length(out) < RELAY_OUT_HIGH) {
+		n = read(s->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("%s relay content read failed", s->d->msg->id);
+			relay_session_lost(s, "4.3.0 spool read error");
+			return;
+		}
+		if (n == 0) {
+			relay_body_end(s);
+			return;
+		}
+		if (n >= 2)
+			memcpy(s->tail, buf + n - 2, 2);
+		else {
+			s->tail[0] = s->tail[1];
+			s->tail[1] = buf[0];
+		}
+		if (s->bdat)
+			evbuffer_add(out, buf, (size_t)n);
+		else
+			relay_body_stuff(s, buf, (size_t)n);
+	}
+	relay_session_timer(s, s->r->conf->timeout_data_block);
+}
+
+static void
+relay_session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct relay_session *s = arg;
+
+	(void)bev;
+	if (s->state == RELAY_S_BODY && s->fd != -1)
+		relay_body_pump(s);
+}
+
+/* The reply to the end of data (or BDAT LAST) for every recipient that
+ * the peer accepted at RCPT. */
+static void
+relay_txn_final(struct relay_session *s, const struct relay_reply *rp)
+{
+	size_t i;
+
+	for (i = 0; i < s->d->n; i++)
+		if (s->d->msg->rcpts[s->d->rcpts[i]].status == RELAY_WAIT)
+			relay_rcpt_result(s, i, rp);
+	s->need_rset = rp->code >= 300;
+	relay_session_deliv_done(s);
+}
+
+/* What the peer's extensions rule out before MAIL: 1 when the delivery
+ * may go ahead, 0 when it failed (results set). */
+static int
+relay_txn_check(struct relay_session *s)
+{
+	const struct relay_msg *m = s->d->msg;
+	char why[256];
+
+	why[0] = '\0';
+	if ((s->ext & RELAY_EXT_SIZE) && s->size_max > 0 &&
+	    m->size > s->size_max)
+		relay_fmt(why, sizeof(why), "5.3.4 message size %llu exceeds "
+		    "the size limit %llu of the host",
+		    (unsigned long long)m->size,
+		    (unsigned long long)s->size_max);
+	else if (m->smtputf8 && !(s->ext & RELAY_EXT_SMTPUTF8))
+		str_lcpy(why, "5.6.7 the message needs SMTPUTF8, which the "
+		    "host does not support", sizeof(why));
+	else if (m->eightbit && !(s->ext & RELAY_EXT_8BITMIME))
+		str_lcpy(why, "5.6.3 the message has 8-bit content, which the "
+		    "host does not accept (no 8BITMIME)", sizeof(why));
+	if (why[0] == '\0')
+		return 1;
+	relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", s->peer, why);
+	relay_session_stamp(s, s->d);
+	relay_deliv_fail(s->r, s->d, RELAY_PERM, s->lasterr);
+	s->d = NULL;
+	return 0;
+}
+
+static void
+relay_txn_start(struct relay_session *s)
+{
+	const struct relay_msg *m = s->d->msg;
+	bool pipe = (s->ext & RELAY_EXT_PIPELINING) != 0;
+	struct fbuf b;
+	size_t i;
+
+	if (s->need_rset && !pipe) {
+		relay_session_cmd(s, RELAY_S_RSET, s->r->conf->timeout_mail,
+		    "RSET");
+		return;
+	}
+	s->data_piped = pipe && !(s->ext & RELAY_EXT_CHUNKING);
+	s->bdat = false;
+	if (s->data_piped && relay_txn_open(s) < 0)
+		return;
+	fbuf_init(&b, 0);
+	if (s->need_rset) {
+		fbuf_adds(&b, "RSET\r\n");
+		s->skip++;
+	}
+	s->need_rset = false;
+	fbuf_addf(&b, "MAIL FROM:<%s>", m->sender);
+	if (s->ext & RELAY_EXT_SIZE)
+		fbuf_addf(&b, " SIZE=%llu", (unsigned long long)m->size);
+	if (m->eightbit && (s->ext & RELAY_EXT_8BITMIME))
+		fbuf_adds(&b, " BODY=8BITMIME");
+	if (m->smtputf8 && (s->ext & RELAY_EXT_SMTPUTF8))
+		fbuf_adds(&b, " SMTPUTF8");
+	fbuf_adds(&b, "\r\n");
+	relay_session_send(s, b.data, b.len);
+	fbuf_release(&b);
+	s->nsent = 1;
+	s->nreplied = s->naccepted = 0;
+	memset(&s->mail_reply, 0, sizeof(s->mail_reply));
+	memset(&s->data_reply, 0, sizeof(s->data_reply));
+	for (i = 0; pipe && i < s->d->n; i++)
+		relay_txn_send_rcpt(s, i);
+	if (s->data_piped) {
+		relay_session_send(s, "DATA\r\n", 6);
+		s->nsent++;
+	}
+	relay_session_enter(s, RELAY_S_TXN, pipe ? s->r->conf->timeout_mail +
+	    s->r->conf->timeout_rcpt : s->r->conf->timeout_mail);
+}
+
+/* Takes the destination's next delivery onto this connection, or says
+ * goodbye when there is none. */
+static void
+relay_session_next(struct relay_session *s)
+{
+	while ((s->d = relay_dest_take(s->r, s->dst)) != NULL)
+		if (relay_txn_check(s) == 1) {
+			relay_txn_start(s);
+			return;
+		}
+	relay_session_cmd(s, RELAY_S_QUIT, RELAY_QUIT_SECS, "QUIT");
+}
+
+/* ---- greeting, EHLO, STARTTLS, AUTH ---- */
+
+static void
+relay_session_ehlo(struct relay_session *s, const char *verb)
+{
+	char line[300];
+
+	relay_fmt(line, sizeof(line), "%s %s", verb, s->r->conf->hostname);
+	s->ext = 0;
+	s->size_max = 0;
+	relay_session_cmd(s, strcmp(verb, "EHLO") == 0 ? RELAY_S_EHLO :
+	    RELAY_S_HELO, s->r->conf->timeout_helo, line);
+}
+
+static void
+relay_tls_start(struct relay_session *s)
+{
+	bool verify = s->target.tls == CONF_TLS_VERIFY;
+	const char *name = s->cands[s->cur].host;
+	struct bufferevent *tb;
+	SSL *ssl;
+
+	ssl = tls_client_ssl(verify ? s->r->tls_verify : s->r->tls_any, name,
+	    verify);
+	tb = ssl == NULL ? NULL : bufferevent_openssl_filter_new(s->r->base,
+	    s->bev, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tb == NULL) {
+		if (ssl != NULL)
+			SSL_free(ssl);
+		relay_session_enter(s, RELAY_S_TLS, 1);
+		relay_tls_failed(s, "4.7.5 TLS set-up failed", false);
+		return;
+	}
+	s->bev = tb;
+	bufferevent_setcb(tb, relay_session_read_cb, relay_session_write_cb,
+	    relay_session_event_cb, s);
+	bufferevent_setwatermark(tb, EV_WRITE, RELAY_OUT_LOW, 0);
+	bufferevent_enable(tb, EV_READ | EV_WRITE);
+	relay_session_enter(s, RELAY_S_TLS, s->r->conf->timeout_tls);
+}
+
+static void
+relay_tls_established(struct relay_session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	s->tls_active = true;
+	relay_fmt(s->tls_desc, sizeof(s->tls_desc), "%s/%s", tls_version(ssl),
+	    tls_cipher(ssl));
+	log_debug("%s relay tls relay=%s tls=%s", s->d->msg->id,
+	    log_q(s->peer), s->tls_desc);
+	relay_session_ehlo(s, "EHLO");
+}
+
+static int
+relay_auth_load(const char *path, char *user, size_t usize, char *pass,
+    size_t psize)
+{
+	struct fbuf b;
+	char *colon, *nl;
+	int ret = -1;
+
+	fbuf_init(&b, 4096);
+	if (fsio_read_file(path, &b, 4096) == 0 && b.len > 0) {
+		nl = strpbrk(b.data, "\r\n");
+		if (nl != NULL)
+			*nl = '\0';
+		colon = strchr(b.data, ':');
+		if (colon != NULL) {
+			*colon = '\0';
+			if (str_lcpy(user, b.data, usize) < usize &&
+			    str_lcpy(pass, colon + 1, psize) < psize)
+				ret = 0;
+		}
+	}
+	if (b.data != NULL)
+		explicit_bzero(b.data, b.cap);
+	fbuf_release(&b);
+	return ret;
+}
+
+static void
+relay_b64(const void *p, size_t n, char *dst, size_t size)
+{
+	if (size < 4 * ((n + 2) / 3) + 1) {
+		dst[0] = '\0';
+		return;
+	}
+	EVP_EncodeBlock((unsigned char *)dst, p, (int)n);
+}
+
+/* Sends AUTH PLAIN, or the first or second step of AUTH LOGIN. */
+static void
+relay_auth_send(struct relay_session *s)
+{
+	char user[256], pass[256], raw[520], line[800], enc[720];
+	size_t ul, pl;
+
+	if (relay_auth_load(s->target.auth_file, user, sizeof(user), pass,
+	    sizeof(pass)) < 0) {
+		relay_host_failed(s, "4.7.0 cannot read the route's auth file",
+		    false);
+		return;
+	}
+	ul = strlen(user);
+	pl = strlen(pass);
+	if (s->ext & RELAY_EXT_AUTH_PLAIN) {
+		raw[0] = '\0';
+		memcpy(raw + 1, user, ul + 1);
+		memcpy(raw + 2 + ul, pass, pl);
+		relay_b64(raw, ul + pl + 2, enc, sizeof(enc));
+		relay_fmt(line, sizeof(line), "AUTH PLAIN %s", enc);
+		s->auth_step = 3;
+	} else if (s->auth_step == 0) {
+		str_lcpy(line, "AUTH LOGIN", sizeof(line));
+		s->auth_step = 1;
+	} else {
+		relay_b64(s->auth_step == 1 ? user : pass, s->auth_step == 1 ?
+		    ul : pl, line, sizeof(line));
+		s->auth_step++;
+	}
+	relay_session_cmd(s, RELAY_S_AUTH, s->r->conf->timeout_helo, line);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(enc, sizeof(enc));
+}
+
+static void
+relay_session_auth(struct relay_session *s)
+{
+	if (s->target.auth_file[0] == '\0') {
+		relay_session_begin(s);
+		return;
+	}
+	if (!s->tls_active) {
+		relay_host_failed(s, "4.7.0 not sending credentials without TLS",
+		    false);
+		return;
+	}
+	if (!(s->ext & (RELAY_EXT_AUTH_PLAIN | RELAY_EXT_AUTH_LOGIN))) {
+		relay_host_failed(s, "4.7.0 the host offers no AUTH PLAIN or "
+		    "LOGIN", false);
+		return;
+	}
+	s->auth_step = 0;
+	relay_auth_send(s);
+}
+
+/* After EHLO/HELO: STARTTLS if the mode and the peer allow, else on. */
+static void
+relay_session_ready(struct relay_session *s)
+{
+	int mode = s->target.tls;
+	bool want = mode != CONF_TLS_NONE && !s->tls_active &&
+	    s->r->tls_any != NULL && !(mode == CONF_TLS_MAY && (s->no_tls ||
+	    relay_mem_tls_broken(s->r, s->key, time(NULL))));
+
+	if (want && (s->ext & RELAY_EXT_STARTTLS)) {
+		relay_session_cmd(s, RELAY_S_STARTTLS, s->r->conf->timeout_helo,
+		    "STARTTLS");
+		return;
+	}
+	if (!s->tls_active && (mode == CONF_TLS_ENCRYPT ||
+	    mode == CONF_TLS_VERIFY)) {
+		relay_host_failed(s, "4.7.4 TLS is required, but the host "
+		    "does not offer STARTTLS", false);
+		return;
+	}
+	relay_session_auth(s);
+}
+
+/* ---- reply dispatch ---- */
+
+static void
+relay_reply_auth(struct relay_session *s, const struct relay_reply *rp)
+{
+	char why[RELAY_ERROR_MAX];
+
+	if (rp->code == 235) {
+		log_debug("%s relay authenticated relay=%s", s->d->msg->id,
+		    log_q(s->peer));
+		relay_session_begin(s);
+	} else if (rp->code == 334 && s->auth_step > 0 && s->auth_step < 3)
+		relay_auth_send(s);
+	else {
+		relay_fmt(why, sizeof(why), "authentication failed: %s",
+		    rp->text);
+		relay_host_failed(s, why, false);
+	}
+}
+
+static void
+relay_reply_setup(struct relay_session *s, const struct relay_reply *rp)
+{
+	switch (s->state) {
+	case RELAY_S_GREETING:
+		if (rp->code / 100 == 2)
+			relay_session_ehlo(s, "EHLO");
+		else
+			relay_host_failed(s, rp->text, false);
+		break;
+	case RELAY_S_EHLO:
+		log_debug("%s relay ehlo relay=%s code=%d ext=0x%x size=%llu",
+		    s->d->msg->id, log_q(s->peer), rp->code, s->ext,
+		    (unsigned long long)s->size_max);
+		if (rp->code / 100 == 2)
+			relay_session_ready(s);
+		else if (rp->code >= 500)
+			relay_session_ehlo(s, "HELO");
+		else
+			relay_host_failed(s, rp->text, false);
+		break;
+	case RELAY_S_HELO:
+		if (rp->code / 100 == 2) {
+			s->ext = 0;
+			relay_session_ready(s);
+		} else
+			relay_host_failed(s, rp->text, false);
+		break;
+	case RELAY_S_STARTTLS:
+		if (rp->code == 220)
+			relay_tls_start(s);
+		else if (s->target.tls == CONF_TLS_MAY)
+			relay_session_auth(s);
+		else
+			relay_host_failed(s, rp->text, false);
+		break;
+	default:
+		relay_reply_auth(s, rp);
+		break;
+	}
+}
+
+static void
+relay_session_reply(struct relay_session *s, const struct relay_reply *rp)
+{
+	switch (s->state) {
+	case RELAY_S_GREETING:
+	case RELAY_S_EHLO:
+	case RELAY_S_HELO:
+	case RELAY_S_STARTTLS:
+	case RELAY_S_AUTH:
+		relay_reply_setup(s, rp);
+		break;
+	case RELAY_S_RSET:
+		s->need_rset = false;
+		relay_txn_start(s);
+		break;
+	case RELAY_S_TXN:
+		relay_txn_reply(s, rp);
+		break;
+	case RELAY_S_DATA:
+		if (rp->code == 354) {
+			relay_session_enter(s, RELAY_S_BODY,
+			    s->r->conf->timeout_data_block);
+			relay_body_pump(s);
+		} else
+			relay_txn_final(s, rp);
+		break;
+	case RELAY_S_DOT:
+	case RELAY_S_BODY:
+		relay_txn_final(s, rp);
+		break;
+	case RELAY_S_QUIT:
+		relay_session_end(s);
+		break;
+	default:
+		relay_session_lost(s, "4.5.0 unexpected reply");
+		break;
+	}
+}
+
+static void
+relay_session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct relay_session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct relay_reply rp;
+	bool alive = true;
+	size_t len;
+	char *line;
+	int r;
+
+	/* The greeting can be read before the connect event is seen. */
+	if (s->state == RELAY_S_CONNECT)
+		relay_session_enter(s, RELAY_S_GREETING,
+		    s->r->conf->timeout_helo);
+	s->alive_r = &alive;
+	while (s->bev == bev && s->state != RELAY_S_TLS &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+		r = relay_reply_line(&s->reply, line, len,
+		    s->state == RELAY_S_EHLO ? &s->ext : NULL, &s->size_max);
+		free(line);
+		if (r < 0) {
+			s->alive_r = NULL;
+			relay_session_failure(s, "4.5.0 malformed reply", false);
+			return;
+		}
+		if (r == 0)
+			continue;
+		rp = s->reply;
+		memset(&s->reply, 0, sizeof(s->reply));
+		evtimer_del(s->timer);
+		relay_session_reply(s, &rp);
+		if (!alive)
+			return;
+	}
+	s->alive_r = NULL;
+	if (s->bev == bev && evbuffer_get_length(in) > RELAY_LINE_MAX)
+		relay_session_failure(s, "4.5.0 reply line too long", false);
+}
+
+static void
+relay_session_begin(struct relay_session *s)
+{
+	if (relay_txn_check(s) == 1)
+		relay_txn_start(s);
+	else
+		relay_session_next(s);
+}

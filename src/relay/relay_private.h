@@ -1,0 +1,214 @@
+/* Inside the relay module: destinations, deliveries, candidate hosts,
+ * the reachability memory and the client sessions.  Ownership: the relay
+ * owns its destinations; a destination owns its queued deliveries and
+ * its cached host list; a session owns the delivery it is working on
+ * and its connection.  Everything runs on the queue role's loop. */
+#ifndef FERRY_RELAY_PRIVATE_H
+#define FERRY_RELAY_PRIVATE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "relay/relay.h"
+
+struct bufferevent;
+struct conf_route;
+struct dns_query;
+struct event;
+typedef struct ssl_ctx_st SSL_CTX;
+
+#define RELAY_DEST_BUCKETS 1024
+#define RELAY_MEM_BUCKETS 1024
+#define RELAY_MAX_RCPTS 100		/* per transaction (RFC 5321 4.5.3.1.8) */
+#define RELAY_MAX_HOSTS 16		/* MX hosts looked at per destination */
+#define RELAY_MAX_ADDRS 64		/* addresses tried per session */
+#define RELAY_HOSTS_TTL 60		/* seconds a host list is reused */
+#define RELAY_DEST_BACKLOG 20000	/* queued deliveries per destination */
+
+/* One address to try: the MX host it belongs to and its preference. */
+struct relay_addr {
+	char host[256];
+	uint16_t pref;
+	struct sockaddr_storage sa;	/* port filled in */
+	socklen_t salen;
+};
+
+/* Where a destination's mail goes, as resolved: a list of addresses in
+ * preference order (equal preferences not shuffled yet), or the reason
+ * there is none (status RELAY_TEMP / RELAY_PERM with error). */
+struct relay_hosts {
+	enum relay_status status;
+	char error[RELAY_ERROR_MAX];
+	struct relay_addr *v;
+	size_t n;
+};
+
+/* A resolution in progress (relay_mx.c). */
+struct relay_mx;
+typedef void relay_mx_cb(struct relay_hosts *h, void *ctx);
+
+/* Where a session goes: a route (or the fallback relay), or MX hosts of
+ * the domain when host is the domain and mx is true. */
+struct relay_target {
+	char host[256];
+	unsigned port;
+	bool mx;			/* look up MX records of host */
+	bool route;			/* a configured relay: DNS errors are
+					 * never permanent (a typo must not
+					 * bounce everyone's mail) */
+	int tls;			/* enum conf_tls_mode, resolved */
+	char auth_file[PATH_MAX];	/* "" = no AUTH */
+};
+
+struct relay_deliv {
+	TAILQ_ENTRY(relay_deliv) link;
+	struct relay_msg *msg;
+	size_t *rcpts;			/* indices into msg->rcpts */
+	size_t n;
+	char peer[320];			/* for logs: where it was tried */
+	bool via_fallback;
+	char tls[96];			/* "TLSv1.3 CIPHER" or "" */
+};
+TAILQ_HEAD(relay_deliv_list, relay_deliv);
+
+struct relay_session;
+TAILQ_HEAD(relay_session_list, relay_session);
+
+struct relay_dest {
+	struct relay_dest *hnext;
+	TAILQ_ENTRY(relay_dest) ready;	/* on r->ready when in_ready */
+	bool in_ready;
+	char domain[256];
+	struct relay_target target;
+	struct relay_deliv_list queue;
+	unsigned nqueued, active;
+	struct relay_hosts *hosts;	/* cache, NULL when none */
+	time_t hosts_until;
+	struct relay_mx *lookup;	/* resolution in progress */
+	struct relay_session_list waiting;	/* sessions waiting for hosts */
+	time_t idle_since;
+};
+
+struct relay_mem {
+	struct relay_mem *next;
+	char key[64];			/* "ip:port" */
+	time_t down_until, tls_broken_until;
+};
+
+struct relay {
+	struct event_base *base;
+	const struct conf *conf;
+	struct dns *dns;
+	SSL_CTX *tls_any, *tls_verify;
+	struct relay_dest *dests[RELAY_DEST_BUCKETS];
+	TAILQ_HEAD(, relay_dest) ready;
+	struct relay_session_list sessions;
+	unsigned active, max_active, per_dest, msgs;
+	struct relay_mem *mem[RELAY_MEM_BUCKETS];
+	struct relay_msg *reports;	/* messages with news */
+	struct event *report_ev, *prune_ev, *kick_ev;
+};
+
+/* relay.c */
+/* snprintf that truncates silently: peer text is cut, never refused. */
+void relay_fmt(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void relay_deliv_finish(struct relay *r, struct relay_deliv *d);
+void relay_deliv_fail(struct relay *r, struct relay_deliv *d,
+    enum relay_status st, const char *error);
+struct relay_deliv *relay_dest_take(struct relay *r, struct relay_dest *dst);
+void relay_dest_fail_queued(struct relay *r, struct relay_dest *dst,
+    enum relay_status st, const char *error);
+void relay_session_ended(struct relay *r, struct relay_dest *dst);
+void relay_hosts_get(struct relay *r, struct relay_dest *dst,
+    struct relay_session *s);
+void relay_hosts_free(struct relay_hosts **hp);
+int relay_target_for(const struct conf *c, const struct conf_route *rt,
+    const char *domain, struct relay_target *t);
+
+/* relay_mem.c: reachability memory, keyed by address and port. */
+void relay_mem_key(const struct sockaddr *sa, char *dst, size_t size);
+bool relay_mem_down(struct relay *r, const char *key, time_t now);
+bool relay_mem_tls_broken(struct relay *r, const char *key, time_t now);
+void relay_mem_set_down(struct relay *r, const char *key, time_t now);
+void relay_mem_set_tls_broken(struct relay *r, const char *key, time_t now);
+void relay_mem_prune(struct relay *r, time_t now);
+void relay_mem_free(struct relay *r);
+
+/* relay_mx.c */
+struct relay_mx *relay_mx_start(struct relay *r, const struct relay_target *t,
+    relay_mx_cb *cb, void *ctx);
+void relay_mx_abort(struct relay_mx **mp);
+/* Orders a copy of h for one session: equal preferences shuffled,
+ * remembered-down addresses last.  The caller frees v. */
+void relay_mx_order(struct relay *r, const struct relay_hosts *h,
+    struct relay_addr **v_r, size_t *n_r);
+
+/* relay_client.c */
+void relay_session_start(struct relay *r, struct relay_dest *dst,
+    struct relay_deliv *d);
+/* Called by relay_hosts_get when the host list is known. */
+void relay_session_hosts(struct relay_session *s, struct relay_hosts *h);
+void relay_session_free(struct relay_session **sp);
+
+/* relay_reply.c: reply and EHLO parsing, no I/O. */
+struct relay_reply {
+	int code;			/* of the first line (0 before it) */
+	char text[RELAY_ERROR_MAX];	/* lines joined by " ", code kept once */
+	unsigned nlines;
+};
+
+#define RELAY_EXT_PIPELINING 0x01
+#define RELAY_EXT_SIZE 0x02
+#define RELAY_EXT_8BITMIME 0x04
+#define RELAY_EXT_SMTPUTF8 0x08
+#define RELAY_EXT_CHUNKING 0x10
+#define RELAY_EXT_STARTTLS 0x20
+#define RELAY_EXT_AUTH_PLAIN 0x40
+#define RELAY_EXT_AUTH_LOGIN 0x80
+
+/* Feeds one reply line (without CRLF).  1 when the reply is complete,
+ * 0 when more lines follow, -1 for a malformed line.  Reset rp (zero it)
+ * before the first line of each reply. */
+int relay_reply_line(struct relay_reply *rp, const char *line, size_t len,
+    unsigned *ext, uint64_t *size_max);
+
+#endif
+
+/* relay_client.c: one outbound SMTP connection, reused for every
+ * delivery queued on its destination. */
+struct relay_session {
+	TAILQ_ENTRY(relay_session) link;	/* r->sessions */
+	TAILQ_ENTRY(relay_session) wlink;	/* dst->waiting */
+	bool waiting;
+	struct relay *r;
+	struct relay_dest *dst;
+	struct relay_deliv *d;		/* the delivery in hand */
+	struct relay_target target;	/* dst->target or the fallback */
+	struct relay_mx *fallback_mx;
+	struct relay_addr *cands;
+	size_t ncands, cur;
+	bool via_fallback, all_conn_level, no_tls, tls_active;
+	bool need_rset, data_piped, bdat, bol;
+	unsigned skip;			/* replies to ignore (RSET, ".") */
+	int state;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct relay_reply reply;
+	unsigned ext;
+	uint64_t size_max;
+	char peer[320];			/* "mx1.example.net [192.0.2.1]:25" */
+	char key[64];			/* "192.0.2.1:25" */
+	char lasterr[RELAY_ERROR_MAX];
+	char tls_desc[96];
+	size_t nsent, nreplied, naccepted;
+	struct relay_reply mail_reply, data_reply;
+	int fd;				/* content being sent */
+	uint64_t content_size;
+	char tail[2];			/* last two octets sent of content */
+	unsigned auth_step;
+	bool *alive_r;			/* cleared when the session is freed */
+};
