@@ -2,8 +2,9 @@
  * than a stream: no connection state, one message per send.  The kernel
  * queues only a few unread datagrams per socket (net.unix.max_dgram_qlen,
  * 10 by default), so a burst of commits would lose wake-ups if sends did
- * not wait: the sender blocks (bounded by QUEUE_NOTIFY_WAIT) until the
+ * not wait: the sender blocks (bounded by QUEUE_NOTIFY_WAIT_MS) until the
  * queue role has read, which is why it is called from a worker thread.
+ * Past that the queue is stuck; it rescans when it finds its socket full.
  * A queue role that is down loses nothing either: it rescans the spool
  * when it starts.  It carries ids only; the spool is the truth. */
 #include <errno.h>
@@ -52,7 +53,8 @@ queue_notify(const char *state_dir, const char *id)
 	if (fd == -1)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO,
-	    &(struct timeval){ QUEUE_NOTIFY_WAIT, 0 }, sizeof(struct timeval));
+	    &(struct timeval){ 0, QUEUE_NOTIFY_WAIT_MS * 1000 },
+	    sizeof(struct timeval));
 	while (sendto(fd, msg, (size_t)n, MSG_NOSIGNAL,
 	    (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno == EINTR)
 		;	/* other errors: queue down or stuck; its rescan finds it */
