@@ -133,10 +133,19 @@ static void
 relay_mx_add_host(struct relay_mx *mx, const char *name, uint16_t pref)
 {
 	struct relay_mx_host *h;
+	size_t worst = 0;
 
-	if (mx->nhosts >= RELAY_MAX_HOSTS)
-		return;
-	h = &mx->hosts[mx->nhosts++];
+	if (mx->nhosts < RELAY_MAX_HOSTS)
+		h = &mx->hosts[mx->nhosts++];
+	else {
+		/* Full: keep the best hosts whatever order DNS gave. */
+		for (size_t i = 1; i < mx->nhosts; i++)
+			if (mx->hosts[i].pref > mx->hosts[worst].pref)
+				worst = i;
+		if (pref >= mx->hosts[worst].pref)
+			return;
+		h = &mx->hosts[worst];
+	}
 	str_lcpy(h->name, name, sizeof(h->name));
 	h->pref = pref;
 }
@@ -161,21 +170,24 @@ relay_mx_cmp(const void *a, const void *b)
 	return (int)x->pref - (int)y->pref;
 }
 
-/* Backup-MX rule: drops our own name and every host not better. */
+/* Backup-MX rule: drops our own name and every host not better.  The
+ * records are searched whole, so a long MX list that was cut to
+ * RELAY_MAX_HOSTS cannot hide us (and loop mail back). */
 static void
-relay_mx_drop_self(struct relay_mx *mx)
+relay_mx_drop_self(struct relay_mx *mx, const struct dns_result *res)
 {
-	size_t i, keep = mx->nhosts;
+	size_t i, keep = 0;
+	int self = -1;
 
-	for (i = 0; i < mx->nhosts; i++)
-		if (relay_mx_is_me(mx, mx->hosts[i].name)) {
-			keep = i;
-			break;
-		}
-	if (keep == mx->nhosts)
+	for (i = 0; i < res->n; i++)
+		if (relay_mx_is_me(mx, res->rr[i].name) &&
+		    (self < 0 || res->rr[i].pref < self))
+			self = res->rr[i].pref;
+	if (self < 0)
 		return;
-	while (keep > 0 && mx->hosts[keep - 1].pref >= mx->hosts[keep].pref)
-		keep--;
+	for (i = 0; i < mx->nhosts; i++)	/* sorted by preference */
+		if (mx->hosts[i].pref < self)
+			keep = i + 1;
 	mx->nhosts = keep;
 }
 
@@ -227,7 +239,7 @@ relay_mx_mx_result(struct relay_mx *mx, const struct dns_result *res)
 		    strcmp(res->rr[i].name, ".") != 0)
 			relay_mx_add_host(mx, res->rr[i].name, res->rr[i].pref);
 	qsort(mx->hosts, mx->nhosts, sizeof(mx->hosts[0]), relay_mx_cmp);
-	relay_mx_drop_self(mx);
+	relay_mx_drop_self(mx, res);
 	relay_mx_start_hosts(mx);
 }
 
@@ -344,7 +356,7 @@ relay_mx_start(struct relay *r, const struct relay_target *t,
     relay_mx_cb *cb, void *ctx)
 {
 	struct relay_mx *mx = xcalloc(1, sizeof(*mx));
-	struct relay_addr a;
+	struct relay_addr a = { .pref = 0 };
 
 	mx->r = r;
 	mx->t = *t;
