@@ -45,11 +45,16 @@ relay_reply_ext(const char *p, size_t len, unsigned *ext, uint64_t *size_max)
 			*ext |= words[i].flag;
 	if (relay_word_is(p, len, "SIZE")) {
 		*ext |= RELAY_EXT_SIZE;
+		/* Digits within the line only: it need not be NUL-ended.
+		 * An absurd value saturates (means: no limit). */
 		*size_max = 0;
-		/* Digits within the line only: it need not be NUL-ended. */
-		for (i = 5; i < len && p[i] >= '0' && p[i] <= '9'; i++)
-			if (*size_max <= UINT64_MAX / 10 - 10)
-				*size_max = *size_max * 10 + (uint64_t)(p[i] - '0');
+		for (i = 5; i < len && p[i] == ' '; i++)
+			;
+		for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+			if (__builtin_mul_overflow(*size_max, 10, size_max) ||
+			    __builtin_add_overflow(*size_max,
+			    (uint64_t)(p[i] - '0'), size_max))
+				*size_max = UINT64_MAX;
 	}
 	if (!relay_word_is(p, len, "AUTH") || len >= sizeof(buf))
 		return;
