@@ -280,6 +280,27 @@ serve_kill_cb(evutil_socket_t fd, short what, void *arg)
 	serve_signal_roles(arg, SIGKILL);
 }
 
+static bool
+serve_same_list(const struct conf_listen_list *a,
+    const struct conf_listen_list *b)
+{
+	return a->n == b->n && (a->n == 0 ||
+	    memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0);
+}
+
+/* Listeners are bound once, before privileges are dropped. */
+static bool
+serve_same_listeners(const struct conf *a, const struct conf *b)
+{
+	return serve_same_list(&a->smtp_listen, &b->smtp_listen) &&
+	    serve_same_list(&a->submission_listen, &b->submission_listen) &&
+	    serve_same_list(&a->submissions_listen, &b->submissions_listen) &&
+	    serve_same_list(&a->pop3_listen, &b->pop3_listen) &&
+	    serve_same_list(&a->pop3s_listen, &b->pop3s_listen) &&
+	    serve_same_list(&a->imap_listen, &b->imap_listen) &&
+	    serve_same_list(&a->imaps_listen, &b->imaps_listen);
+}
+
 static void
 serve_reload(struct serve *sv)
 {
@@ -293,9 +314,7 @@ serve_reload(struct serve *sv)
 		conf_free(&fresh);
 		return;
 	}
-	if (fresh.smtp_listen.n != c->smtp_listen.n ||
-	    memcmp(fresh.smtp_listen.v, c->smtp_listen.v,
-	    c->smtp_listen.n * sizeof(*c->smtp_listen.v)) != 0)
+	if (!serve_same_listeners(&fresh, c))
 		log_warnx("- serve reload note=\"listen addresses changed: "
 		    "restart to apply\"");
 	conf_free(c);
