@@ -937,6 +937,27 @@ queue_notify_cb(evutil_socket_t fd, short what, void *arg)
 		queue_run_due(q);
 }
 
+/* Rereads the configuration in place (the relay and the scheduler read
+ * their settings through it each time).  The resolvers the DNS module was
+ * created with stay until a restart. */
+static void
+queue_reload(struct queue_role *q)
+{
+	struct conf fresh, *c = q->env->conf;
+	const char *error;
+
+	conf_defaults(&fresh);
+	if (conf_load(&fresh, c->path, &error) < 0) {
+		log_warnx("- queue reload-failed reason=%s", log_q(error));
+		conf_free(&fresh);
+		return;
+	}
+	conf_free(c);
+	*c = fresh;
+	log_set_level((enum log_level)c->log_level);
+	log_info("- queue reloaded");
+}
+
 static void
 queue_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -944,7 +965,7 @@ queue_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		log_info("queue reload requested: nothing to reload yet");
+		queue_reload(q);
 		return;
 	}
 	log_info("queue stopping signal=%d running=%u", (int)sig, q->running);
