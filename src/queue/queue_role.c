@@ -283,6 +283,12 @@ queue_rcpt_tempfail(struct queue_role *q, const struct spool_env *env,
 	}
 	r->next_attempt = now + (time_t)queue_backoff(r->attempts,
 	    q->retry_min, q->retry_max);
+	/* Backup MX: the primary should get its mail soon after it comes
+	 * back, so these are tried every retry_min without backing off. */
+	if (!r->local && strrchr(r->addr, '@') != NULL &&
+	    conf_strlist_has(&q->conf->backup_domains,
+	    strrchr(r->addr, '@') + 1))
+		r->next_attempt = now + (time_t)q->retry_min;
 	queue_set_error(r, reason);
 	queue_log_rcpt(env, r, mailbox, "deferred", reason);
 }
