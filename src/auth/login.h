@@ -23,4 +23,22 @@ enum login_result {
 enum login_result login_check(struct store *st, const struct conf *c,
     const char *user, const char *password, char *canon, size_t size);
 
+/* The same check in two halves for event-loop servers whose store
+ * connection belongs to the loop thread: login_prepare() looks the user
+ * up (one quick SQLite read, on the loop thread) and login_verify() does
+ * the yescrypt work (on a worker thread; it touches neither store nor
+ * conf).  Unknown users get a request that verifies against a dummy
+ * hash, so both halves take the same time either way. */
+struct login_req {
+	char canon[320];	/* canonical address when known */
+	char hash[256];		/* "" for unknown users */
+};
+
+/* LOGIN_OK when r is ready for login_verify() (also for unknown users),
+ * LOGIN_TEMPFAIL on a store error. */
+enum login_result login_prepare(struct store *st, const struct conf *c,
+    const char *user, struct login_req *r);
+/* LOGIN_OK or LOGIN_BAD; wipes r's hash afterwards. */
+enum login_result login_verify(struct login_req *r, const char *password);
+
 #endif

@@ -1,7 +1,8 @@
 /* SMTP command-line parser: verb lookup, argument rules per verb, and the
  * MAIL/RCPT forms "FROM:<path> params" / "TO:<path> params" of RFC 5321
  * section 4.1.1 and 4.1.2, with the ESMTP parameters SIZE (RFC 1870),
- * BODY (RFC 6152) and SMTPUTF8 (RFC 6531); BDAT (RFC 3030 section 2).
+ * BODY (RFC 6152), SMTPUTF8 (RFC 6531) and AUTH (RFC 4954, ignored);
+ * BDAT (RFC 3030 section 2).
  * It copies the line into cmd->buf and splits it there, so it allocates
  * nothing.  It knows nothing about session state: whether a command is
  * allowed now, or whether a UTF-8 recipient fits the transaction, is the
@@ -183,6 +184,13 @@ smtp_parser_mail_param(struct smtp_command *cmd, const struct smtp_param *p,
 			return smtp_parser_fail(err, 555, "5.5.4",
 			    "SMTPUTF8 takes no value");
 		cmd->smtputf8 = true;
+	} else if (strcmp(p->keyword, "AUTH") == 0) {
+		/* RFC 4954 section 5: the value is only a claim by the
+		 * client; it is accepted and ignored (never trusted). */
+		bit = 8;
+		if (p->value == NULL || p->value[0] == '\0')
+			return smtp_parser_fail(err, 501, "5.5.4",
+			    "AUTH parameter needs a value");
 	} else
 		return smtp_parser_fail(err, 555, "5.5.4",
 		    "Unsupported parameter");

@@ -5,7 +5,9 @@
  * in order with few writes (RFC 2920).  While the commit of a message runs
  * on a worker thread the session is `busy`: reading stops and resumes
  * when the reply is queued.  Policy checks beyond relay control and
- * recipient validity come with the check pipeline (src/policy/). */
+ * recipient validity come with the check pipeline (src/policy/).  TLS
+ * switching lives in smtp_tls.c, AUTH in smtp_auth.c, and the sender
+ * ownership rules of submission in smtp_sender.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,8 +40,6 @@ struct smtp_cmd_def {
 	void (*exec)(struct smtp_session *, struct smtp_command *);
 };
 
-static void smtp_session_process(struct smtp_session *s);
-static void smtp_session_close(struct smtp_session *s);
 
 void
 smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
@@ -52,7 +52,7 @@ smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
 	fbuf_add(&s->replies, "\r\n", 2);
 }
 
-static void
+void
 smtp_session_flush(struct smtp_session *s)
 {
 	if (s->replies.len == 0)
@@ -61,11 +61,11 @@ smtp_session_flush(struct smtp_session *s)
 	fbuf_reset(&s->replies);
 }
 
-static void
-smtp_enter_state(struct smtp_session *s, enum smtp_state st)
+void
+smtp_session_enter_state(struct smtp_session *s, enum smtp_state st)
 {
 	static const char *names[] = { "greeting", "helo", "ready", "mail",
-		"rcpt", "data", "bdat", "quit" };
+		"rcpt", "data", "bdat", "quit", "tls", "auth" };
 
 	if (s->state != st)
 		log_debug("%s smtp state from=%s to=%s", s->id, names[s->state],
@@ -73,8 +73,7 @@ smtp_enter_state(struct smtp_session *s, enum smtp_state st)
 	s->state = st;
 }
 
-/* Counts a protocol error; past smtp_max_errors the session ends. */
-static void
+void
 smtp_session_error(struct smtp_session *s)
 {
 	if (++s->errors < s->srv->conf->smtp_max_errors)
@@ -91,7 +90,7 @@ smtp_session_reset_tx(struct smtp_session *s)
 {
 	smtp_tx_free(&s->tx);
 	if (s->state != SMTP_STATE_HELO && s->state != SMTP_STATE_GREETING)
-		smtp_enter_state(s, SMTP_STATE_READY);
+		smtp_session_enter_state(s, SMTP_STATE_READY);
 }
 
 static bool
@@ -121,7 +120,7 @@ smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd)
 	smtp_tx_free(&s->tx);
 	snprintf(s->helo, sizeof(s->helo), "%s", cmd->arg);
 	s->esmtp = (cmd->cmd == SMTP_CMD_EHLO);
-	smtp_enter_state(s, SMTP_STATE_READY);
+	smtp_session_enter_state(s, SMTP_STATE_READY);
 	if (!s->esmtp) {
 		smtp_session_reply(s, "250 %s", c->hostname);
 		return;
@@ -134,6 +133,10 @@ smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd)
 	smtp_session_reply(s, "250-8BITMIME");
 	smtp_session_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_session_reply(s, "250-SMTPUTF8");
+	if (smtp_tls_available(s))
+		smtp_session_reply(s, "250-STARTTLS");
+	if (smtp_auth_offered(s))
+		smtp_session_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_session_reply(s, "250 CHUNKING");
 }
 
@@ -143,6 +146,13 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 	const struct conf *c = s->srv->conf;
 	struct smtp_tx *tx;
 
+	if (s->kind != SMTPD_KIND_SMTP && s->auth_user[0] == '\0') {
+		/* Submission ports take mail from users only (RFC 6409 4.3). */
+		log_info("%s smtp reject stage=mail code=530 check=auth "
+		    "reason=\"authentication required\"", s->id);
+		smtp_session_reply(s, "530 5.7.0 Authentication required");
+		return;
+	}
 	if (cmd->has_size && c->message_size_limit != 0 &&
 	    cmd->size > c->message_size_limit) {
 		log_info("%s smtp reject stage=mail code=552 reason=\"declared "
@@ -161,10 +171,18 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_session_error(s);
 		return;
 	}
+	if (s->auth_user[0] != '\0' && !cmd->path.null &&
+	    smtp_sender_check_mail(s, tx->sender) < 0) {
+		smtp_tx_free(&s->tx);
+		return;
+	}
+	/* RFC 8098 MDNs and other notices go out with <>: allowed, the
+	 * From: header check at the end of data still applies. */
+	tx->check_from = s->auth_user[0] != '\0' && c->sender_check;
 	tx->smtputf8 = cmd->smtputf8;
 	tx->body = cmd->body;
 	tx->declared_size = cmd->has_size ? cmd->size : 0;
-	smtp_enter_state(s, SMTP_STATE_MAIL);
+	smtp_session_enter_state(s, SMTP_STATE_MAIL);
 	smtp_session_reply(s, "250 2.1.0 Ok");
 }
 
@@ -264,7 +282,7 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 		    "Temporary lookup failure, try again later");
 		return;
 	}
-	smtp_enter_state(s, SMTP_STATE_RCPT);
+	smtp_session_enter_state(s, SMTP_STATE_RCPT);
 	smtp_session_reply(s, "250 2.1.5 Ok");
 }
 
@@ -333,9 +351,8 @@ smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_session_reset_tx(s);
 		return;
 	}
-	smtp_enter_state(s, SMTP_STATE_DATA);
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
-	    (time_t)s->srv->conf->smtp_data_timeout, 0 }, NULL);
+	smtp_session_enter_state(s, SMTP_STATE_DATA);
+	smtp_session_set_timeout(s, s->srv->conf->smtp_data_timeout);
 	smtp_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -360,9 +377,8 @@ smtp_cmd_bdat(struct smtp_session *s, struct smtp_command *cmd)
 	}
 	tx->bdat_left = cmd->chunk_size;
 	tx->bdat_last = cmd->last;
-	smtp_enter_state(s, SMTP_STATE_BDAT);
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
-	    (time_t)s->srv->conf->smtp_data_timeout, 0 }, NULL);
+	smtp_session_enter_state(s, SMTP_STATE_BDAT);
+	smtp_session_set_timeout(s, s->srv->conf->smtp_data_timeout);
 }
 
 static void
@@ -401,6 +417,32 @@ smtp_cmd_quit(struct smtp_session *s, struct smtp_command *cmd)
 }
 
 static void
+smtp_cmd_starttls(struct smtp_session *s, struct smtp_command *cmd)
+{
+	if (cmd->arg[0] != '\0') {
+		smtp_session_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		smtp_session_error(s);
+		return;
+	}
+	if (s->tls) {
+		smtp_session_reply(s, "503 5.5.1 TLS already active");
+		smtp_session_error(s);
+		return;
+	}
+	if (!smtp_tls_available(s)) {
+		smtp_session_reply(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	smtp_tls_starttls(s);
+}
+
+static void
+smtp_cmd_auth(struct smtp_session *s, struct smtp_command *cmd)
+{
+	smtp_auth_cmd(s, cmd->arg);
+}
+
+static void
 smtp_cmd_not_implemented(struct smtp_session *s, struct smtp_command *cmd)
 {
 	smtp_session_reply(s, "502 5.5.1 %s not implemented",
@@ -423,8 +465,9 @@ static const struct smtp_cmd_def smtp_commands[] = {
 	{ SMTP_CMD_HELP, ST_ANY, NULL, smtp_cmd_help },
 	{ SMTP_CMD_QUIT, ST_ANY, NULL, smtp_cmd_quit },
 	{ SMTP_CMD_EXPN, ST_ANY, NULL, smtp_cmd_not_implemented },
-	{ SMTP_CMD_STARTTLS, ST_ANY, NULL, smtp_cmd_not_implemented },
-	{ SMTP_CMD_AUTH, ST_ANY, NULL, smtp_cmd_not_implemented },
+	/* RFC 3207 4 / RFC 4954 4: neither inside a mail transaction. */
+	{ SMTP_CMD_STARTTLS, ST(HELO) | ST(READY), NULL, smtp_cmd_starttls },
+	{ SMTP_CMD_AUTH, ST(READY), NULL, smtp_cmd_auth },
 };
 
 static const char *
@@ -432,6 +475,8 @@ smtp_bad_state_reply(struct smtp_session *s, const struct smtp_cmd_def *d)
 {
 	if (s->state == SMTP_STATE_HELO)
 		return "503 5.5.1 Send HELO/EHLO first";
+	if (d->cmd == SMTP_CMD_AUTH || d->cmd == SMTP_CMD_STARTTLS)
+		return "503 5.5.1 Not allowed during a mail transaction";
 	if (d->cmd == SMTP_CMD_MAIL)
 		return "503 5.5.1 Nested MAIL command";
 	return d->bad_state_reply ? d->bad_state_reply :
@@ -463,7 +508,21 @@ smtp_session_command(struct smtp_session *s, const char *line, size_t len)
 	} else
 		d->exec(s, cmd);
 out:
+	if (cmd->cmd == SMTP_CMD_AUTH)
+		explicit_bzero(cmd, sizeof(*cmd));	/* credentials */
 	free(cmd);
+}
+
+static void
+smtp_session_too_long(struct smtp_session *s)
+{
+	if (s->state == SMTP_STATE_AUTH) {
+		/* An overlong SASL response ends the exchange. */
+		smtp_auth_free(&s->auth);
+		smtp_session_enter_state(s, SMTP_STATE_READY);
+	}
+	smtp_session_reply(s, "500 5.5.2 Line too long");
+	smtp_session_error(s);
 }
 
 /* Takes one command line from the input.  False when none is complete. */
@@ -481,20 +540,16 @@ smtp_session_line(struct smtp_session *s, struct evbuffer *in)
 			return false;
 		/* Overlong: answer once, then discard up to the next LF. */
 		evbuffer_drain(in, len);
-		if (!s->skip_line) {
-			smtp_session_reply(s, "500 5.5.2 Line too long");
-			smtp_session_error(s);
-		}
+		if (!s->skip_line)
+			smtp_session_too_long(s);
 		s->skip_line = true;
 		return false;
 	}
 	len = (size_t)p.pos;
 	if (s->skip_line || len + eol_len > max) {
 		evbuffer_drain(in, len + eol_len);
-		if (!s->skip_line) {
-			smtp_session_reply(s, "500 5.5.2 Line too long");
-			smtp_session_error(s);
-		}
+		if (!s->skip_line)
+			smtp_session_too_long(s);
 		s->skip_line = false;
 		return true;
 	}
@@ -504,9 +559,36 @@ smtp_session_line(struct smtp_session *s, struct evbuffer *in)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	line[len] = '\0';
-	smtp_session_command(s, line, len);
+	if (s->state == SMTP_STATE_AUTH)
+		smtp_auth_input(s, line, len);	/* wipes the line */
+	else
+		smtp_session_command(s, line, len);
+	explicit_bzero(line, len);	/* may have held AUTH data */
 	free(line);
 	return true;
+}
+
+/* The first non-empty block of input.  The OpenSSL bufferevent can leave
+ * an empty chain at the front, which a plain one-vector peek returns. */
+static bool
+smtp_session_peek(struct evbuffer *in, struct evbuffer_iovec *v_r)
+{
+	struct evbuffer_iovec v[4];
+	int n;
+
+	if (evbuffer_get_length(in) == 0)
+		return false;
+	n = evbuffer_peek(in, -1, NULL, v, 4);
+	for (int i = 0; i < n && i < 4; i++)
+		if (v[i].iov_len > 0) {
+			*v_r = v[i];
+			return true;
+		}
+	/* Only past four empty blocks: make the data contiguous. */
+	v_r->iov_len = evbuffer_get_length(in) < 65536 ?
+	    evbuffer_get_length(in) : 65536;
+	v_r->iov_base = evbuffer_pullup(in, (ev_ssize_t)v_r->iov_len);
+	return v_r->iov_base != NULL;
 }
 
 /* DATA content.  False when more input is needed. */
@@ -518,7 +600,7 @@ smtp_session_data(struct smtp_session *s, struct evbuffer *in)
 	size_t used;
 	int r;
 
-	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+	if (!smtp_session_peek(in, &v))
 		return false;
 	r = smtp_data_feed(&tx->dec, v.iov_base, v.iov_len, &used, &tx->out);
 	evbuffer_drain(in, used);
@@ -537,7 +619,7 @@ smtp_session_bdat(struct smtp_session *s, struct evbuffer *in)
 	size_t n;
 
 	if (tx->bdat_left > 0) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		if (!smtp_session_peek(in, &v))
 			return false;
 		n = v.iov_len < tx->bdat_left ? v.iov_len : (size_t)tx->bdat_left;
 		if (!tx->bdat_failed) {
@@ -549,34 +631,35 @@ smtp_session_bdat(struct smtp_session *s, struct evbuffer *in)
 		if (tx->bdat_left > 0)
 			return true;
 	}
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
-	    (time_t)s->srv->conf->smtp_timeout, 0 }, NULL);
+	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
 	if (tx->bdat_failed) {
 		smtp_session_reply(s, "%s", tx->bdat_fail_reply);
 		smtp_session_error(s);
 		smtp_session_reset_tx(s);
 		if (s->state == SMTP_STATE_BDAT)
-			smtp_enter_state(s, SMTP_STATE_HELO);
+			smtp_session_enter_state(s, SMTP_STATE_HELO);
 	} else if (tx->bdat_last) {
 		smtp_data_finish_raw(&tx->dec, &tx->out);
 		smtp_tx_flush(tx, s->srv->conf->message_size_limit);
 		smtp_tx_finish(s);
 	} else {
-		smtp_enter_state(s, SMTP_STATE_RCPT);
+		smtp_session_enter_state(s, SMTP_STATE_RCPT);
 		smtp_session_reply(s, "250 2.0.0 %llu octets received",
 		    (unsigned long long)tx->dec.size);
 	}
 	return true;
 }
 
-static void
+void
 smtp_session_process(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	bool more = true;
 
-	while (more && !s->busy && s->state != SMTP_STATE_QUIT) {
+	/* SMTP_STATE_TLS: input now belongs to the handshake. */
+	while (more && !s->busy && s->state != SMTP_STATE_QUIT &&
+	    s->state != SMTP_STATE_TLS) {
 		if (evbuffer_get_length(out) + s->replies.len > SMTP_OUTPUT_HIGH) {
 			/* The client does not read its replies: wait. */
 			bufferevent_disable(s->bev, EV_READ);
@@ -618,10 +701,26 @@ smtp_session_write_cb(struct bufferevent *bev, void *arg)
 		smtp_session_free(&s);
 		return;
 	}
+	if (smtp_tls_switch_pending(s)) {
+		if (smtp_tls_switch(s) < 0) {
+			smtpd_session_gone(s->srv, s);
+			smtp_session_free(&s);
+		}
+		return;
+	}
 	if (!s->busy && !(bufferevent_get_enabled(bev) & EV_READ)) {
 		bufferevent_enable(bev, EV_READ);
 		smtp_session_process(s);
 	}
+}
+
+/* True while the connection is still in its TLS handshake (STARTTLS or
+ * implicit TLS): nothing can be said to the client in SMTP then. */
+static bool
+smtp_session_handshaking(const struct smtp_session *s)
+{
+	return s->state == SMTP_STATE_TLS ||
+	    (s->kind == SMTPD_KIND_SUBMISSIONS && !s->tls);
 }
 
 static void
@@ -629,6 +728,18 @@ smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct smtp_session *s = arg;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		smtp_tls_established(s);
+		return;
+	}
+	if (smtp_session_handshaking(s)) {
+		log_info("%s smtp tls-failed address=%s reason=%s", s->id,
+		    s->addr, (what & BEV_EVENT_TIMEOUT) ? "timeout" :
+		    log_q(smtp_tls_bev_error(bev)));
+		smtpd_session_gone(s->srv, s);
+		smtp_session_free(&s);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_STATE_QUIT) {
 		log_info("%s smtp timeout state=%d", s->id, (int)s->state);
 		smtp_session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
@@ -653,52 +764,94 @@ smtp_session_greet(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtp_session *s = arg;
 
-	smtp_enter_state(s, SMTP_STATE_HELO);
+	smtp_session_enter_state(s, SMTP_STATE_HELO);
 	smtp_session_reply(s, "220 %s ESMTP Ferry", s->srv->conf->hostname);
 	smtp_session_flush(s);
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
-	    (time_t)s->srv->conf->smtp_timeout, 0 }, NULL);
+	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
 	/* Bytes that arrived together with the timer are early talk too. */
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		smtp_session_process(s);
 }
 
+void
+smtp_session_setup_bev(struct smtp_session *s, struct bufferevent *bev)
+{
+	s->bev = bev;
+	bufferevent_setcb(bev, smtp_session_read_cb, smtp_session_write_cb,
+	    smtp_session_event_cb, s);
+	bufferevent_setwatermark(bev, EV_READ, 0, SMTP_INPUT_HIGH);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+void
+smtp_session_set_timeout(struct smtp_session *s, uint64_t seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	bufferevent_set_timeouts(s->bev, &tv, NULL);
+}
+
+/* The first pause before the greeting: early talkers on the MX port are
+ * spam engines (postscreen's pregreet test); own networks and users on
+ * submission ports are not tested. */
+static uint64_t
+smtp_session_greet_delay(const struct smtp_session *s)
+{
+	if (s->relay_ok || s->kind != SMTPD_KIND_SMTP)
+		return 0;
+	return s->srv->conf->smtp_greeting_delay;
+}
+
+/* NULL when the connection could not be set up (fd closed then). */
 struct smtp_session *
 smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, enum smtpd_kind kind)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 	const struct conf *c = srv->conf;
-	struct timeval delay = { (time_t)c->smtp_greeting_delay, 0 };
+	struct timeval delay = { 0, 0 };
+	struct bufferevent *bev;
 
 	s->srv = srv;
+	s->kind = kind;
 	ids_new(s->id);
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
 	cidr_addr_str(sa, s->addr, sizeof(s->addr));
-	s->relay_ok = cidr_list_match(&c->relay_networks, sa);
+	s->relay_ok = kind == SMTPD_KIND_SMTP &&
+	    cidr_list_match(&c->relay_networks, sa);
 	fbuf_init(&s->replies, 0);
-	s->bev = bufferevent_socket_new(srv->env->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(s->bev, smtp_session_read_cb, smtp_session_write_cb,
-	    smtp_session_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	log_info("%s smtp connected address=%s relay=%s", s->id, s->addr,
-	    s->relay_ok ? "yes" : "no");
 	s->state = SMTP_STATE_GREETING;
-	if (s->relay_ok)
-		delay.tv_sec = 0;	/* own networks are not pre-greet tested */
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
-	    (time_t)c->smtp_timeout, 0 }, NULL);
+	if (kind == SMTPD_KIND_SUBMISSIONS)
+		bev = smtp_tls_accept(s, fd);
+	else
+		bev = bufferevent_socket_new(srv->env->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		fbuf_release(&s->replies);
+		free(s);
+		return NULL;
+	}
+	smtp_session_setup_bev(s, bev);
+	log_info("%s smtp connected address=%s relay=%s kind=%s", s->id,
+	    s->addr, s->relay_ok ? "yes" : "no", kind == SMTPD_KIND_SMTP ?
+	    "smtp" : kind == SMTPD_KIND_SUBMISSION ? "submission" :
+	    "submissions");
 	s->greet_timer = evtimer_new(srv->env->base, smtp_session_greet, s);
+	if (kind == SMTPD_KIND_SUBMISSIONS) {
+		/* The greeting follows the handshake (smtp_tls.c). */
+		smtp_session_set_timeout(s, c->timeout_tls);
+		return s;
+	}
+	smtp_session_set_timeout(s, c->smtp_timeout);
+	delay.tv_sec = (time_t)smtp_session_greet_delay(s);
 	evtimer_add(s->greet_timer, &delay);
 	return s;
 }
 
-static void
+void
 smtp_session_close(struct smtp_session *s)
 {
-	smtp_enter_state(s, SMTP_STATE_QUIT);
+	smtp_session_enter_state(s, SMTP_STATE_QUIT);
 	bufferevent_disable(s->bev, EV_READ);
 	evtimer_del(s->greet_timer);
 	smtp_session_flush(s);
@@ -726,8 +879,7 @@ smtp_session_resume(struct smtp_session *s)
 		smtp_session_free(&s);
 		return;
 	}
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
-	    (time_t)s->srv->conf->smtp_timeout, 0 }, NULL);
+	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
 	if (s->srv->stopping) {
 		smtp_session_shutdown(s, "421 4.3.2 Service shutting down");
 		return;
@@ -744,8 +896,10 @@ smtp_session_free(struct smtp_session **sp)
 	if (s == NULL)
 		return;
 	smtp_tx_free(&s->tx);
+	smtp_auth_free(&s->auth);
 	if (s->greet_timer != NULL)
 		event_free(s->greet_timer);
+	smtp_tls_close(s);
 	bufferevent_free(s->bev);
 	fbuf_release(&s->replies);
 	free(s);

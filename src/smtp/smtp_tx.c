@@ -136,6 +136,7 @@ static const char *
 smtp_tx_check(struct smtp_session *s, int *code_r)
 {
 	struct smtp_tx *tx = s->tx;
+	const char *reply;
 
 	*code_r = 550;
 	if (tx->write_failed) {
@@ -154,8 +155,10 @@ smtp_tx_check(struct smtp_session *s, int *code_r)
 		    "allowed (RFC 5321 section 4.5.3.1.6)";
 	if (tx->dec.has_nul)
 		return "550 5.6.0 Message contains NUL octets";
-	*code_r = 553;
-	return smtp_sender_check_header(s);
+	reply = smtp_sender_check_header(s);
+	if (reply != NULL)
+		*code_r = (int)strtol(reply, NULL, 10);
+	return reply;
 }
 
 static void

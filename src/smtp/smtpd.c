@@ -1,24 +1,31 @@
 /* The smtpd role: accepts connections on every SMTP listener inherited
- * from the supervisor, enforces max_connections and max_connections_per_ip
- * before a session exists, and runs the sessions on one event loop with a
- * worker pool for the blocking commit.  SIGTERM: listeners close, idle
- * sessions get 421 4.3.2, sessions in the middle of a commit finish it
- * (their 250 is sent) and then get 421.  SIGHUP rereads the config. */
+ * from the supervisor (kinds smtp, submission and submissions), enforces
+ * max_connections, max_connections_per_ip and failed-login bans before a
+ * session exists, and runs the sessions on one event loop with a worker
+ * pool for the blocking commit and password checks.  SIGTERM: listeners
+ * close, idle sessions get 421 4.3.2, sessions in the middle of a commit
+ * finish it (their 250 is sent) and then get 421.  SIGHUP rereads the
+ * config and the TLS certificates. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "auth/ban.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "net/tls.h"
 #include "smtp/smtpd_private.h"
 #include "store/store.h"
 
@@ -80,11 +87,34 @@ smtpd_refuse(int fd, const char *addr, const char *reply, const char *why)
 	log_info("- smtp refused address=%s reason=%s", addr, why);
 }
 
+/* Failed-login bans hold for every listener: one refusal line, then
+ * close, before any authentication.  On implicit TLS a plaintext line
+ * would only be a TLS protocol error, so the connection just closes. */
+static bool
+smtpd_banned(struct smtpd *srv, int fd, struct sockaddr *sa,
+    const char *addr, enum smtpd_kind kind)
+{
+	char reply[400];
+
+	if (ban_check(srv->env->store, srv->conf, sa, time(NULL), NULL) != 1)
+		return false;
+	if (kind == SMTPD_KIND_SUBMISSIONS) {
+		close(fd);
+		log_info("- smtp refused address=%s reason=banned", addr);
+		return true;
+	}
+	snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed logins "
+	    "from your address: banned\r\n", srv->conf->hostname);
+	smtpd_refuse(fd, addr, reply, "banned");
+	return true;
+}
+
 static void
 smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct smtpd *srv = arg;
+	struct smtpd_listener *sl = arg;
+	struct smtpd *srv = sl->srv;
 	struct smtp_session *s;
 	char addr[64], reply[400];
 
@@ -106,7 +136,16 @@ smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		smtpd_refuse(fd, addr, reply, "max_connections_per_ip");
 		return;
 	}
-	s = smtp_session_new(srv, fd, sa, (socklen_t)salen);
+	if (smtpd_banned(srv, fd, sa, addr, sl->kind))
+		return;
+	/* Replies are already coalesced per pipelined batch; Nagle would
+	 * only hold back the TLS handshake flights and the next reply. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+	    sizeof(int)) < 0)
+		log_debug("- smtp nodelay-failed address=%s", addr);
+	s = smtp_session_new(srv, fd, sa, (socklen_t)salen, sl->kind);
+	if (s == NULL)
+		return;
 	s->next = srv->sessions;
 	if (srv->sessions != NULL)
 		srv->sessions->prev = s;
@@ -166,7 +205,7 @@ smtpd_stop(struct smtpd *srv)
 	srv->stopping = true;
 	log_info("- smtpd stopping sessions=%u", srv->nsessions);
 	for (size_t i = 0; i < srv->nlisteners; i++)
-		evconnlistener_disable(srv->listeners[i]);
+		evconnlistener_disable(srv->listeners[i].l);
 	for (s = srv->sessions; s != NULL; s = next) {
 		next = s->next;
 		smtp_session_shutdown(s, "421 4.3.2 Service shutting down");
@@ -174,6 +213,29 @@ smtpd_stop(struct smtpd *srv)
 	srv->stop_timer = evtimer_new(srv->env->base, smtpd_stop_timer_cb, srv);
 	evtimer_add(srv->stop_timer, &grace);
 	smtpd_maybe_exit(srv);
+}
+
+/* New connections get the reread certificates; established sessions keep
+ * theirs.  A failed reload keeps the old ones (and says so). */
+static void
+smtpd_tls_reload(struct smtpd *srv)
+{
+	const char *error;
+
+	if (srv->tls == NULL) {
+		if (tls_server_create(&srv->tls, srv->conf, &error) < 0)
+			log_warnx("- smtpd tls-reload-failed error=%s",
+			    log_q(error));
+		return;
+	}
+	if (srv->conf->tls_cert[0] == '\0')
+		log_warnx("- smtpd tls-reload note=\"tls_cert removed: "
+		    "restart to stop offering TLS\"");
+	else if (tls_server_reload(srv->tls, srv->conf, &error) < 0)
+		log_warnx("- smtpd tls-reload-failed error=%s", log_q(error));
+	else
+		log_info("- smtpd tls-reloaded cert=%s sni=%zu",
+		    log_q(srv->conf->tls_cert), srv->conf->ntls_sni);
 }
 
 static void
@@ -193,6 +255,7 @@ smtpd_reload(struct smtpd *srv)
 	conf_free(srv->conf);
 	*srv->conf = fresh;
 	log_set_level((enum log_level)srv->conf->log_level);
+	smtpd_tls_reload(srv);
 	log_info("- smtpd reloaded");
 }
 
@@ -205,6 +268,19 @@ smtpd_signal_cb(evutil_socket_t sig, short what, void *arg)
 		smtpd_stop(arg);
 }
 
+/* The listener kind for a supervisor kind name; -1 for other roles'. */
+static int
+smtpd_kind(const char *name)
+{
+	if (strcmp(name, "smtp") == 0)
+		return SMTPD_KIND_SMTP;
+	if (strcmp(name, "submission") == 0)
+		return SMTPD_KIND_SUBMISSION;
+	if (strcmp(name, "submissions") == 0)
+		return SMTPD_KIND_SUBMISSIONS;
+	return -1;
+}
+
 static void
 smtpd_listen(struct smtpd *srv)
 {
@@ -212,17 +288,26 @@ smtpd_listen(struct smtpd *srv)
 
 	srv->listeners = xcalloc(env->nlisteners, sizeof(*srv->listeners));
 	for (size_t i = 0; i < env->nlisteners; i++) {
-		struct evconnlistener *l;
+		struct smtpd_listener *sl = &srv->listeners[srv->nlisteners];
+		int kind = smtpd_kind(env->listeners[i].kind);
 
-		if (strcmp(env->listeners[i].kind, "smtp") != 0)
+		if (kind < 0)
 			continue;	/* other roles' listeners */
-		l = evconnlistener_new(env->base, smtpd_accept_cb, srv,
+		if (kind == SMTPD_KIND_SUBMISSIONS && srv->tls == NULL) {
+			log_warnx("- smtpd no-tls listener=%s note=\"%s needs "
+			    "tls_cert: not served\"", env->listeners[i].addr,
+			    "submissions_listen");
+			continue;
+		}
+		sl->srv = srv;
+		sl->kind = (enum smtpd_kind)kind;
+		sl->l = evconnlistener_new(env->base, smtpd_accept_cb, sl,
 		    LEV_OPT_CLOSE_ON_EXEC, -1, env->listeners[i].fd);
-		if (l == NULL)
+		if (sl->l == NULL)
 			log_fatalx("- smtpd cannot listen on %s",
 			    env->listeners[i].addr);
-		evconnlistener_set_error_cb(l, smtpd_accept_error_cb);
-		srv->listeners[srv->nlisteners++] = l;
+		evconnlistener_set_error_cb(sl->l, smtpd_accept_error_cb);
+		srv->nlisteners++;
 	}
 }
 
@@ -245,6 +330,8 @@ smtpd_main(struct ferry_env *env)
 	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
 	if (store_open(&env->store, db, &error) < 0)
 		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
+	if (tls_server_create(&srv.tls, env->conf, &error) < 0)
+		log_fatalx("- smtpd tls error=%s", log_q(error));
 	env->base = event_base_new();
 	env->pool = workpool_create(env->base, 4);
 	for (int i = 0; i < 3; i++) {
@@ -264,6 +351,7 @@ smtpd_main(struct ferry_env *env)
 		smtp_session_free(&s);
 	}
 	store_close(&env->store);
+	tls_server_free(&srv.tls);
 	log_info("- smtpd stopped");
 	return 0;
 }

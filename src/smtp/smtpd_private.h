@@ -1,6 +1,8 @@
 /* Shared between the smtpd role's files (smtpd.c: listeners, limits,
  * signals; smtp_session.c: the protocol state machine; smtp_tx.c: the
- * mail transaction and its commit).  Not for use outside src/smtp/. */
+ * mail transaction and its commit; smtp_tls.c: STARTTLS and implicit
+ * TLS; smtp_auth.c: AUTH; smtp_sender.c: sender ownership).  Not for use
+ * outside src/smtp/. */
 #ifndef FERRY_SMTPD_PRIVATE_H
 #define FERRY_SMTPD_PRIVATE_H
 #include <stdbool.h>
@@ -19,6 +21,22 @@ struct event;
 struct evconnlistener;
 struct spool_writer;
 struct smtp_session;
+struct smtp_auth;
+struct tls_server;
+struct smtpd;
+
+/* What a listener serves (DESIGN.md: MX, submission, implicit TLS). */
+enum smtpd_kind {
+	SMTPD_KIND_SMTP,	/* MX: STARTTLS, AUTH optional under TLS */
+	SMTPD_KIND_SUBMISSION,	/* RFC 6409: STARTTLS, AUTH required */
+	SMTPD_KIND_SUBMISSIONS	/* RFC 8314: implicit TLS, AUTH required */
+};
+
+struct smtpd_listener {
+	struct smtpd *srv;
+	struct evconnlistener *l;
+	enum smtpd_kind kind;
+};
 
 struct smtpd_ipcount {
 	struct smtpd_ipcount *next;
@@ -33,13 +51,14 @@ struct smtpd {
 	struct conf *conf;
 	char spool_dir[PATH_MAX];
 	char mail_dir[PATH_MAX];
-	struct evconnlistener **listeners;
+	struct smtpd_listener *listeners;
 	size_t nlisteners;
 	struct smtp_session *sessions;	/* doubly linked */
 	unsigned nsessions;
 	struct smtpd_ipcount *ipcounts[SMTPD_IP_BUCKETS];
 	struct event *sig_ev[3];
 	struct event *stop_timer;
+	struct tls_server *tls;		/* NULL: no tls_cert configured */
 	bool stopping;
 };
 
@@ -51,7 +70,9 @@ enum smtp_state {
 	SMTP_STATE_RCPT,	/* at least one RCPT accepted */
 	SMTP_STATE_DATA,	/* reading DATA content */
 	SMTP_STATE_BDAT,	/* reading a BDAT chunk */
-	SMTP_STATE_QUIT		/* closing after the replies are sent */
+	SMTP_STATE_QUIT,	/* closing after the replies are sent */
+	SMTP_STATE_TLS,		/* TLS handshake running */
+	SMTP_STATE_AUTH		/* reading a SASL response line */
 };
 
 struct smtp_rcpt {
@@ -78,6 +99,10 @@ struct smtp_tx {
 	uint64_t bdat_left;		/* octets left in this BDAT chunk */
 	bool bdat_last;
 	bool bdat_failed;		/* a BDAT was refused: eat the chunk */
+	bool check_from;		/* sender_check of From: at the end */
+	bool hdrs_done;			/* hdrs holds the whole header section */
+	bool hdrs_overflow;		/* ... or it was too large to hold */
+	struct fbuf hdrs;		/* header section, for check_from */
 	const char *bdat_fail_reply;	/* reply for the refused chunk */
 	char id[IDS_LEN + 1];
 };
@@ -101,6 +126,12 @@ struct smtp_session {
 	struct fbuf replies;		/* queued for the next flush */
 	struct event *greet_timer;
 	unsigned messages;
+	enum smtpd_kind kind;
+	bool tls;			/* TLS established */
+	char tls_version[16];		/* "TLSv1.3" once established */
+	char tls_cipher[64];
+	char auth_user[320];		/* "" until AUTH succeeded */
+	struct smtp_auth *auth;		/* SASL exchange in progress */
 };
 
 /* smtpd.c */
@@ -108,13 +139,68 @@ void smtpd_session_gone(struct smtpd *srv, struct smtp_session *s);
 
 /* smtp_session.c */
 struct smtp_session *smtp_session_new(struct smtpd *srv, int fd,
-    const struct sockaddr *sa, socklen_t salen);
+    const struct sockaddr *sa, socklen_t salen, enum smtpd_kind kind);
 /* Ends the session: 421 with `text` if given, then closes. */
 void smtp_session_shutdown(struct smtp_session *s, const char *text);
 void smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtp_session_resume(struct smtp_session *s);
+/* Writes the queued replies to the connection now. */
+void smtp_session_flush(struct smtp_session *s);
+/* Moves to a state (the only way to change it); logs the move. */
+void smtp_session_enter_state(struct smtp_session *s, enum smtp_state st);
+/* Runs the input loop: commands, content, replies flushed at the end. */
+void smtp_session_process(struct smtp_session *s);
+/* Installs the session's callbacks and read limits on a bufferevent. */
+void smtp_session_setup_bev(struct smtp_session *s, struct bufferevent *bev);
+void smtp_session_set_timeout(struct smtp_session *s, uint64_t seconds);
+/* Counts a protocol error; past smtp_max_errors the session ends. */
+void smtp_session_error(struct smtp_session *s);
+/* Sends the queued replies, then closes the connection. */
+void smtp_session_close(struct smtp_session *s);
 void smtp_session_free(struct smtp_session **sp);
+
+/* smtp_tls.c */
+/* STARTTLS (RFC 3207): discards any input pipelined behind the command,
+ * stops reading and replies 220; once that is written (write callback,
+ * smtp_tls_switch_pending()), smtp_tls_switch() starts the handshake. */
+void smtp_tls_starttls(struct smtp_session *s);
+bool smtp_tls_switch_pending(const struct smtp_session *s);
+/* 0, or -1 when TLS could not start (the caller ends the session). */
+int smtp_tls_switch(struct smtp_session *s);
+/* Implicit TLS (RFC 8314): a TLS bufferevent for an accepted socket, or
+ * NULL (fd closed) when TLS is not available. */
+struct bufferevent *smtp_tls_accept(struct smtp_session *s, int fd);
+/* BEV_EVENT_CONNECTED: the handshake is done; records the parameters
+ * and resets the session to its pre-EHLO state. */
+void smtp_tls_established(struct smtp_session *s);
+/* Sends the TLS close_notify (when TLS is up) before the socket closes. */
+void smtp_tls_close(struct smtp_session *s);
+/* True when STARTTLS may be offered now. */
+bool smtp_tls_available(const struct smtp_session *s);
+/* Why a TLS bufferevent failed, for the log. */
+const char *smtp_tls_bev_error(struct bufferevent *bev);
+
+/* smtp_auth.c */
+/* True when AUTH may be used now (TLS active or the client is in
+ * auth_plaintext_networks) and the session has not authenticated yet. */
+bool smtp_auth_offered(const struct smtp_session *s);
+void smtp_auth_cmd(struct smtp_session *s, const char *arg);
+/* One SASL response line in SMTP_STATE_AUTH (line is wiped after use). */
+void smtp_auth_input(struct smtp_session *s, char *line, size_t len);
+void smtp_auth_free(struct smtp_auth **ap);
+
+/* smtp_sender.c */
+/* MAIL FROM of an authenticated session: 0 when the user owns the
+ * address (or sender_check is off), else -1 with the reply queued (553,
+ * or 451 when the store failed). */
+int smtp_sender_check_mail(struct smtp_session *s, const char *sender);
+/* Copies header bytes from tx->out into tx->hdrs until the header
+ * section is complete (called before tx->out is written and reset). */
+void smtp_sender_collect(struct smtp_tx *tx);
+/* End of data: the From: header addresses in tx->hdrs.  NULL when they
+ * are all owned, else the 553 reply to send. */
+const char *smtp_sender_check_header(struct smtp_session *s);
 
 /* smtp_tx.c */
 struct smtp_tx *smtp_tx_new(void);

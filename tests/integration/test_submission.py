@@ -112,8 +112,25 @@ def test_auth_plaintext_networks(make_ferry, tmp_path):
         assert ehlo_auth(c.ehlo()) == ["PLAIN", "LOGIN"]
         r = c.cmd("AUTH PLAIN " + plain())
         assert r.code == 235, r
-        r = c.cmd("MAIL FROM:<alice@example.test>")
+        r = c.send_message(ALICE, [BOB], make_message(sender=ALICE, to=BOB),
+                           ehlo=False)
         assert r.code == 250, r
+    (m,) = srv.wait_delivered(BOB)
+    (rcv,) = [h for h in header(m, "Received") if "Ferry" in h]
+    assert " with ESMTPA " in rcv and "version=" not in rcv, rcv
+
+
+def test_no_descriptor_leak_across_starttls(sub):
+    import os
+    pid = sub.role_pid("smtpd")
+    before = len(os.listdir(f"/proc/{pid}/fd"))
+    for _ in range(30):
+        with raw_tls(sub) as c:
+            c.cmd("QUIT")
+    with socket.create_connection(("127.0.0.1", sub.sub_port)) as s:
+        pass
+    wait_until(lambda: len(os.listdir(f"/proc/{pid}/fd")) <= before + 1, 10,
+               what="smtpd descriptors back to the idle count")
 
 
 # ------------------------------------------------------------ AUTH
@@ -176,6 +193,15 @@ def test_auth_cancel_and_garbage(sub):
         assert c.cmd("AUTH PLAIN " + b64("no-nuls-here")).code == 501
         assert c.cmd("NOOP").code == 250
         assert c.cmd("AUTH PLAIN " + plain()).code == 235
+
+
+def test_overlong_sasl_response_ends_exchange(sub):
+    with raw_tls(sub) as c:
+        assert c.cmd("AUTH LOGIN").code == 334
+        r = c.cmd("A" * 2000)
+        assert r.code == 500, r
+        assert c.cmd("NOOP").code == 250     # a command again, not SASL
+        assert c.cmd("MAIL FROM:<alice@example.test>").code == 530
 
 
 def test_wrong_password_and_unknown_user(sub):
@@ -468,3 +494,16 @@ def test_ban_refuses_before_auth(make_ferry, tmp_path):
         s.settimeout(5)
         assert s.recv(100) == b""       # implicit TLS: just closed
     srv.wait_log(r"smtp refused address=127\.0\.0\.1 reason=banned")
+
+
+def test_mail_auth_parameter_accepted_and_ignored(sub):
+    """RFC 4954 5: MAIL FROM:<...> AUTH=<> from relaying clients; the
+    claim is accepted and ignored (it grants nothing)."""
+    with sub.raw() as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<x@remote.example> AUTH=<>").code == 250
+        assert c.cmd("RCPT TO:<user@remote.example>").code == 554
+        assert c.cmd("RSET").code == 250
+        r = c.cmd("MAIL FROM:<x@remote.example> AUTH=alice@example.test")
+        assert r.code == 250
+        assert c.cmd("RCPT TO:<user@remote.example>").code == 554
