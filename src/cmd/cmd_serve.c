@@ -28,6 +28,7 @@
 #include "lib/privdrop.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/tls.h"
 #include "queue/spool.h"
 #include "store/store.h"
 
@@ -372,6 +373,27 @@ serve_drop(struct serve *sv, uid_t *uid, gid_t *gid, bool *drop)
 	return 0;
 }
 
+/* A broken certificate stops start-up with a clear reason instead of a
+ * role that dies and is restarted over and over. */
+static int
+serve_check_tls(struct serve *sv)
+{
+	const struct conf *c = sv->env.conf;
+	struct tls_server *t = NULL;
+	const char *error;
+
+	if (c->tls_cert[0] != '\0' && access(c->tls_cert, R_OK) < 0)
+		return cli_fail("%s: tls_cert %s: %s", c->path, c->tls_cert,
+		    strerror(errno)) * -1;
+	if (c->tls_key[0] != '\0' && access(c->tls_key, R_OK) < 0)
+		return cli_fail("%s: tls_key %s: %s", c->path, c->tls_key,
+		    strerror(errno)) * -1;
+	if (tls_server_create(&t, sv->env.conf, &error) < 0)
+		return cli_fail("%s: TLS: %s", sv->env.conf->path, error) * -1;
+	tls_server_free(&t);
+	return 0;
+}
+
 static int
 serve_setup(struct serve *sv)
 {
@@ -382,6 +404,7 @@ serve_setup(struct serve *sv)
 	bool drop;
 
 	if (serve_drop(sv, &uid, &gid, &drop) < 0 ||
+	    serve_check_tls(sv) < 0 ||
 	    serve_prepare_state(sv, uid, gid, drop) < 0 ||
 	    serve_bind_all(sv) < 0)
 		return -1;
