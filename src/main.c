@@ -20,6 +20,8 @@ static const struct {
 	{ "queue", cmd_queue, "queue list [--json]|show|delete|retry|hold|release|bounce ID" },
 	{ "check", cmd_check, "check dns NAME [TYPE] | check mx DOMAIN  (diagnostics)" },
 	{ "ban", cmd_ban, "ban list | add IP [--for DURATION] | del IP" },
+	{ "rule", cmd_rule, "rule add DOMAIN allow|deny sender ADDR|@DOM / ip CIDR | add DOMAIN skip CHECK,... | list [DOMAIN] | del ID" },
+	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR [--since DURATION]" },
 	{ "version", cmd_version, "version" },
 };
 

@@ -44,7 +44,23 @@ enum policy_verdict {
 	POLICY_ALLOW		/* a domain rule allowed: skip remaining checks */
 };
 
+/* A verdict of a connect, HELO or MAIL stage check that is not answered
+ * at once: it is kept here and decided at RCPT, per recipient, so that
+ * the recipient domain's rules (allow, skip) can override it (Postfix's
+ * smtpd_delay_reject).  Kept by the pipeline. */
+struct policy_pending {
+	const char *check;		/* gate name (static) */
+	enum policy_stage stage;
+	enum policy_verdict verdict;	/* TEMPFAIL or REJECT */
+	int code;
+	char enhanced[12];
+	char text[300];
+};
+
+#define POLICY_PENDING_MAX 16
+
 /* What the session knows; owned by the session, lives for its lifetime.
+ * Set up with policy_client_init(), released with policy_client_free().
  * Gates read it and add headers (Received-SPF, X-Spam-*) to `headers`. */
 struct policy_client {
 	struct sockaddr_storage addr;
@@ -63,6 +79,16 @@ struct policy_client {
 	struct fbuf headers;		/* header lines to prepend, CRLF-ended */
 	char subject_prefix[64];	/* spamd: prefix the Subject with this */
 	const char *session_id;		/* for logs */
+
+	/* Kept by the pipeline across stages; the session leaves them
+	 * alone.  A stage that runs again (a second HELO, the next MAIL)
+	 * first drops what it and the later stages left here. */
+	struct policy_pending *pending;	/* POLICY_PENDING_MAX, on demand */
+	size_t npending;
+	size_t headers_at[POLICY_STAGES];	/* headers.len before stage */
+	const char *allowed_by;		/* a gate allowed the session */
+	uint32_t tx_skip;		/* DATA: gates skipped by every rcpt */
+	unsigned tx_rcpts;		/* recipients that passed RCPT */
 };
 
 struct policy_result {
@@ -76,17 +102,50 @@ struct policy_result {
 
 typedef void policy_done_cb(const struct policy_result *r, void *arg);
 
-/* One per smtpd process. */
+/* One per smtpd process.  conf is read on every run (it is swapped in
+ * place on reload); dns, store and base must outlive the policy. */
 struct policy *policy_create(struct event_base *base, const struct conf *conf,
     struct dns *dns, struct store *store);
+/* Greylist writes then run on this pool instead of the loop. */
+struct workpool;
+void policy_set_workpool(struct policy *p, struct workpool *pool);
+/* Aborts nothing: the owner aborts its runs first. */
 void policy_free(struct policy **pp);
+
+/* Client lifecycle: init zeroes c and fills addr/ip from sa. */
+void policy_client_init(struct policy_client *c, const struct sockaddr *sa,
+    const char *session_id);
+/* New transaction (MAIL or RSET): forgets MAIL-stage verdicts and
+ * headers and the recipients' DATA-stage skips. */
+void policy_client_reset_tx(struct policy_client *c);
+void policy_client_free(struct policy_client *c);
+
 /* Runs the stage's gates for client.  Never NULL; cb runs exactly once
- * unless the run is aborted. */
+ * (never inline from policy_run()) unless the run is aborted.  The
+ * handle is freed when cb returns: forget it there, never abort it.
+ * client, and client->rcpt/rcpt_domain/data_path, must stay valid until
+ * then.  A result with code 421 means: answer, then close. */
 struct policy_run *policy_run(struct policy *p, struct policy_client *client,
     enum policy_stage stage, policy_done_cb *cb, void *arg);
 void policy_run_abort(struct policy_run **runp);
+/* False when a run of this stage would surely accept and add nothing
+ * (no gate enabled for it, nothing pending, no rule for the domain):
+ * the session may then skip policy_run() and go on at once. */
+bool policy_stage_active(struct policy *p, const struct policy_client *c,
+    enum policy_stage stage);
 /* Session lifecycle hooks for gates that keep per-IP state (rate limits,
- * dictionary-attack counting): called on every unknown recipient. */
-void policy_note_bad_rcpt(struct policy *p, const struct policy_client *c);
+ * dictionary-attack counting): called on every unknown recipient.
+ * True when the client is now blocked (answer 451 4.7.1 instead). */
+bool policy_note_bad_rcpt(struct policy *p, const struct policy_client *c);
+
+/* Logs `policy decision stage=... verdict=...` as a run does (accepts at
+ * connect, HELO and DATA only at debug); for sessions that skip a run. */
+void policy_log_decision(const struct policy_client *c,
+    enum policy_stage stage, const struct policy_result *res);
+
+/* Names usable in `checks`, `exempt` and `rule ... skip`. */
+bool policy_check_known(const char *name);
+const char *policy_stage_name(enum policy_stage stage);
+const char *policy_verdict_name(enum policy_verdict v);
 
 #endif

@@ -166,7 +166,7 @@ spool_writer_size(const struct spool_writer *w)
 	return w->size;
 }
 
-static int
+int
 spool_writer_flush(struct spool_writer *w)
 {
 	if (w->error != 0) {
@@ -960,4 +960,139 @@ spool_scan(const char *spool_dir, bool recover,
 	}
 	free(ids.v);
 	return r;
+}
+
+/* ---- rewriting the content before the commit ---- */
+
+enum spool_subj_state {
+	SPOOL_SUBJ_LINE,	/* at the start of a header line */
+	SPOOL_SUBJ_MATCH,	/* matching "subject:" */
+	SPOOL_SUBJ_WS,		/* after the colon: white space */
+	SPOOL_SUBJ_REST,	/* rest of a header line */
+	SPOOL_SUBJ_BODY		/* past the header section: copy */
+};
+
+struct spool_subj {
+	enum spool_subj_state st;
+	size_t match;
+	bool done;		/* the prefix went in */
+	const char *prefix;
+};
+
+/* One octet of the header section through the Subject editor. */
+static void
+spool_subj_feed(struct spool_subj *e, char c, struct fbuf *out)
+{
+	static const char want[] = "subject:";
+
+	switch (e->st) {
+	case SPOOL_SUBJ_LINE:
+		if (c == '\r' || c == '\n')
+			e->st = SPOOL_SUBJ_BODY;
+		else if (!e->done && (c == 's' || c == 'S')) {
+			e->st = SPOOL_SUBJ_MATCH;
+			e->match = 1;
+		} else
+			e->st = SPOOL_SUBJ_REST;
+		break;
+	case SPOOL_SUBJ_MATCH:
+		if ((c | 0x20) == want[e->match] || c == want[e->match]) {
+			if (++e->match == sizeof(want) - 1)
+				e->st = SPOOL_SUBJ_WS;
+		} else
+			e->st = c == '\n' ? SPOOL_SUBJ_LINE : SPOOL_SUBJ_REST;
+		break;
+	case SPOOL_SUBJ_WS:
+		if (c == ' ' || c == '\t')
+			break;
+		fbuf_adds(out, e->prefix);
+		e->done = true;
+		e->st = c == '\n' ? SPOOL_SUBJ_LINE : SPOOL_SUBJ_REST;
+		break;
+	case SPOOL_SUBJ_REST:
+		if (c == '\n')
+			e->st = SPOOL_SUBJ_LINE;
+		break;
+	case SPOOL_SUBJ_BODY:
+		break;
+	}
+	fbuf_addc(out, c);
+}
+
+/* Copies in to out from the current offsets: `limit` octets (all when
+ * UINT64_MAX), through the Subject editor when e is not NULL. */
+static int
+spool_copy(int in, int out, uint64_t limit, struct spool_subj *e,
+    uint64_t *size)
+{
+	char buf[65536];
+	struct fbuf o;
+	ssize_t r = 0, i;
+	size_t want;
+
+	fbuf_init(&o, 0);
+	while (limit > 0) {
+		want = limit < sizeof(buf) ? (size_t)limit : sizeof(buf);
+		if ((r = read(in, buf, want)) <= 0)
+			break;
+		limit -= limit == UINT64_MAX ? 0 : (uint64_t)r;
+		i = 0;
+		while (e != NULL && e->st != SPOOL_SUBJ_BODY && i < r)
+			spool_subj_feed(e, buf[i++], &o);
+		fbuf_add(&o, buf + i, (size_t)(r - i));
+		*size += o.len;
+		if (fsio_write_all(out, o.data, o.len) < 0)
+			r = -1;
+		fbuf_reset(&o);
+		if (r < 0)
+			break;
+	}
+	fbuf_release(&o);
+	return r < 0 ? -1 : 0;
+}
+
+int
+spool_writer_path(const struct spool_writer *w, char *dst, size_t size)
+{
+	return spool_tpath(dst, size, w->dir, w->id, ".msg");
+}
+
+int
+spool_writer_rewrite(struct spool_writer *w, uint64_t head, const void *hdr,
+    size_t n, const char *subject_prefix)
+{
+	struct spool_subj e = { SPOOL_SUBJ_LINE, 0, false, subject_prefix };
+	char path[PATH_MAX], npath[PATH_MAX];
+	uint64_t size = 0;
+	int in = -1, out = -1, saved;
+
+	if (spool_writer_flush(w) < 0 ||
+	    spool_tpath(path, sizeof(path), w->dir, w->id, ".msg") < 0 ||
+	    spool_tpath(npath, sizeof(npath), w->dir, w->id, ".new") < 0)
+		return -1;
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (out = open(npath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) < 0)
+		goto fail;
+	if (spool_copy(in, out, head, NULL, &size) < 0 ||
+	    fsio_write_all(out, hdr, n) < 0 ||
+	    spool_copy(in, out, UINT64_MAX, subject_prefix != NULL &&
+	    subject_prefix[0] != '\0' ? &e : NULL, &size) < 0 ||
+	    rename(npath, path) < 0)
+		goto fail;
+	close(in);
+	close(w->fd);
+	w->fd = out;
+	w->size = size + n;
+	return 0;
+fail:
+	saved = errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0) {
+		close(out);
+		unlink(npath);
+	}
+	errno = saved;
+	return -1;
 }

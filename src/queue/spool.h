@@ -65,6 +65,19 @@ const char *spool_writer_id(const struct spool_writer *w);
 /* Buffered append of content; 0 or -1 (errno: ENOSPC, EIO, ...). */
 int spool_writer_write(struct spool_writer *w, const void *p, size_t n);
 uint64_t spool_writer_size(const struct spool_writer *w);
+/* Writes the buffered content to the file (no fsync), so that another
+ * reader (a content scanner) sees every byte so far.  0 or -1 (errno). */
+int spool_writer_flush(struct spool_writer *w);
+/* The path of the content file being written (tmp/<id>.msg): 0 or -1. */
+int spool_writer_path(const struct spool_writer *w, char *dst, size_t size);
+/* Rewrites the content written so far into a new file: its first `head`
+ * octets, then hdr (n octets of header lines), then the rest with
+ * subject_prefix (when not "") put before the value of the first
+ * Subject: header of the header section; the writer goes on with the
+ * new file.  For headers that DATA-time checks add (X-Spam-*).  0 or -1
+ * (errno).  Blocks: worker thread only. */
+int spool_writer_rewrite(struct spool_writer *w, uint64_t head,
+    const void *hdr, size_t n, const char *subject_prefix);
 /* The durable commit: flush and fsync the content, write and fsync the
  * envelope (env->id and env->size are filled in), rename the content and
  * then the envelope into queue/<h>/, fsync that directory.  On success

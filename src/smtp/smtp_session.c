@@ -4,10 +4,11 @@
  * flushed when the input is drained, which answers pipelined commands
  * in order with few writes (RFC 2920).  While the commit of a message runs
  * on a worker thread the session is `busy`: reading stops and resumes
- * when the reply is queued.  Policy checks beyond relay control and
- * recipient validity come with the check pipeline (src/policy/).  TLS
- * switching lives in smtp_tls.c, AUTH in smtp_auth.c, and the sender
- * ownership rules of submission in smtp_sender.c. */
+ * when the reply is queued.  The inbound checks (src/policy/, through
+ * smtp_policy.c) run the same way before the greeting, the HELO reply,
+ * the MAIL reply and, after relay control and recipient validity, the
+ * RCPT reply.  TLS switching lives in smtp_tls.c, AUTH in smtp_auth.c,
+ * and the sender ownership rules of submission in smtp_sender.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,9 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
+#include "policy/policy.h"
 #include "smtp/smtp_parser.h"
+#include "smtp/smtp_policy.h"
 #include "smtp/smtpd_private.h"
 #include "store/resolve.h"
 #include "store/store.h"
@@ -57,6 +60,7 @@ smtp_session_flush(struct smtp_session *s)
 {
 	if (s->replies.len == 0)
 		return;
+	smtp_transcript_out(s->pol, s->replies.data, s->replies.len);
 	bufferevent_write(s->bev, s->replies.data, s->replies.len);
 	fbuf_reset(&s->replies);
 }
@@ -107,20 +111,10 @@ smtp_helo_valid(const char *arg)
 }
 
 static void
-smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd)
+smtp_helo_reply(struct smtp_session *s)
 {
 	const struct conf *c = s->srv->conf;
 
-	if (!smtp_helo_valid(cmd->arg)) {
-		smtp_session_reply(s, "501 5.5.4 Syntax: %s hostname",
-		    cmd->cmd == SMTP_CMD_EHLO ? "EHLO" : "HELO");
-		smtp_session_error(s);
-		return;
-	}
-	smtp_tx_free(&s->tx);
-	snprintf(s->helo, sizeof(s->helo), "%s", cmd->arg);
-	s->esmtp = (cmd->cmd == SMTP_CMD_EHLO);
-	smtp_session_enter_state(s, SMTP_STATE_READY);
 	if (!s->esmtp) {
 		smtp_session_reply(s, "250 %s", c->hostname);
 		return;
@@ -138,6 +132,49 @@ smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd)
 	if (smtp_auth_offered(s))
 		smtp_session_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_session_reply(s, "250 CHUNKING");
+}
+
+static void
+smtp_helo_checked(struct smtp_session *s, const struct policy_result *r)
+{
+	if (r->verdict == POLICY_REJECT || r->verdict == POLICY_TEMPFAIL)
+		smtp_policy_reply(s, r, NULL);
+	else
+		smtp_helo_reply(s);
+}
+
+static void
+smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd)
+{
+	if (!smtp_helo_valid(cmd->arg)) {
+		smtp_session_reply(s, "501 5.5.4 Syntax: %s hostname",
+		    cmd->cmd == SMTP_CMD_EHLO ? "EHLO" : "HELO");
+		smtp_session_error(s);
+		return;
+	}
+	smtp_tx_free(&s->tx);
+	snprintf(s->helo, sizeof(s->helo), "%s", cmd->arg);
+	s->esmtp = (cmd->cmd == SMTP_CMD_EHLO);
+	smtp_session_enter_state(s, SMTP_STATE_READY);
+	if (smtp_policy_helo(s->pol, smtp_helo_checked) == 1)
+		smtp_helo_reply(s);
+}
+
+static void
+smtp_mail_accept(struct smtp_session *s)
+{
+	smtp_session_enter_state(s, SMTP_STATE_MAIL);
+	smtp_session_reply(s, "250 2.1.0 Ok");
+}
+
+static void
+smtp_mail_checked(struct smtp_session *s, const struct policy_result *r)
+{
+	if (r->verdict == POLICY_REJECT || r->verdict == POLICY_TEMPFAIL) {
+		smtp_tx_free(&s->tx);
+		smtp_policy_reply(s, r, NULL);
+	} else
+		smtp_mail_accept(s);
 }
 
 static void
@@ -182,8 +219,8 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 	tx->smtputf8 = cmd->smtputf8;
 	tx->body = cmd->body;
 	tx->declared_size = cmd->has_size ? cmd->size : 0;
-	smtp_session_enter_state(s, SMTP_STATE_MAIL);
-	smtp_session_reply(s, "250 2.1.0 Ok");
+	if (smtp_policy_mail(s->pol, smtp_mail_checked) == 1)
+		smtp_mail_accept(s);
 }
 
 static void
@@ -250,6 +287,47 @@ smtp_rcpt_backup_ok(const struct smtp_session *s, const char *rcpt)
 	    conf_strlist_has(&c->backup_recipients, rcpt);
 }
 
+/* The recipient passed every check: its targets join the message. */
+static void
+smtp_rcpt_accept(struct smtp_session *s, const char *rcpt,
+    enum resolve_status st, const struct resolve_result *r)
+{
+	if (st == RESOLVE_REMOTE)
+		smtp_tx_add_rcpt(s->tx, rcpt, rcpt, false);
+	for (size_t i = 0; st == RESOLVE_LOCAL && i < r->n; i++)
+		smtp_tx_add_rcpt(s->tx, rcpt, r->v[i].local ?
+		    r->v[i].user : r->v[i].address, r->v[i].local);
+	smtp_session_enter_state(s, SMTP_STATE_RCPT);
+	smtp_session_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+smtp_rcpt_checked(struct smtp_session *s, const struct policy_result *pr)
+{
+	if (pr->verdict == POLICY_REJECT || pr->verdict == POLICY_TEMPFAIL)
+		smtp_policy_reply(s, pr, s->rcpt_pending);
+	else
+		smtp_rcpt_accept(s, s->rcpt_pending, s->rcpt_st, &s->rcpt_res);
+	resolve_result_free(&s->rcpt_res);
+}
+
+/* The inbound checks (src/policy/) come last: the resolution waits in
+ * the session meanwhile (it owns r's targets from here on). */
+static void
+smtp_rcpt_check(struct smtp_session *s, const char *rcpt,
+    enum resolve_status st, struct resolve_result *r)
+{
+	snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s", rcpt);
+	s->rcpt_st = st;
+	s->rcpt_res = *r;
+	r->v = NULL;
+	r->n = 0;
+	if (smtp_policy_rcpt(s->pol, rcpt, smtp_rcpt_checked) == 1) {
+		smtp_rcpt_accept(s, rcpt, st, &s->rcpt_res);
+		resolve_result_free(&s->rcpt_res);
+	}
+}
+
 static void
 smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
     enum resolve_status st, struct resolve_result *r)
@@ -261,9 +339,12 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 			    "Relay access denied");
 			return;
 		}
-		smtp_tx_add_rcpt(s->tx, rcpt, rcpt, false);
 		break;
 	case RESOLVE_UNKNOWN:
+		if (smtp_policy_bad_rcpt(s->pol)) {
+			smtp_policy_blocked_reply(s);
+			return;
+		}
 		smtp_rcpt_reject(s, rcpt, 550, "5.1.1",
 		    "Recipient address rejected: User unknown");
 		return;
@@ -273,17 +354,13 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 			    "Mailbox full: over quota");
 			return;
 		}
-		for (size_t i = 0; i < r->n; i++)
-			smtp_tx_add_rcpt(s->tx, rcpt, r->v[i].local ?
-			    r->v[i].user : r->v[i].address, r->v[i].local);
 		break;
 	default:
 		smtp_rcpt_reject(s, rcpt, 451, "4.3.0",
 		    "Temporary lookup failure, try again later");
 		return;
 	}
-	smtp_session_enter_state(s, SMTP_STATE_RCPT);
-	smtp_session_reply(s, "250 2.1.5 Ok");
+	smtp_rcpt_check(s, rcpt, st, r);
 }
 
 static void
@@ -559,6 +636,7 @@ smtp_session_line(struct smtp_session *s, struct evbuffer *in)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	line[len] = '\0';
+	smtp_transcript_line(s->pol, line, len);
 	if (s->state == SMTP_STATE_AUTH)
 		smtp_auth_input(s, line, len);	/* wipes the line */
 	else
@@ -603,6 +681,7 @@ smtp_session_data(struct smtp_session *s, struct evbuffer *in)
 	if (!smtp_session_peek(in, &v))
 		return false;
 	r = smtp_data_feed(&tx->dec, v.iov_base, v.iov_len, &used, &tx->out);
+	smtp_transcript_in(s->pol, v.iov_base, used);
 	evbuffer_drain(in, used);
 	smtp_tx_flush(tx, s->srv->conf->message_size_limit);
 	if (r == 1)
@@ -622,6 +701,7 @@ smtp_session_bdat(struct smtp_session *s, struct evbuffer *in)
 		if (!smtp_session_peek(in, &v))
 			return false;
 		n = v.iov_len < tx->bdat_left ? v.iov_len : (size_t)tx->bdat_left;
+		smtp_transcript_in(s->pol, v.iov_base, n);
 		if (!tx->bdat_failed) {
 			smtp_data_feed_raw(&tx->dec, v.iov_base, n, &tx->out);
 			smtp_tx_flush(tx, s->srv->conf->message_size_limit);
@@ -760,17 +840,39 @@ smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-smtp_session_greet(evutil_socket_t fd, short what, void *arg)
+smtp_session_greet_send(struct smtp_session *s)
 {
-	struct smtp_session *s = arg;
-
 	smtp_session_enter_state(s, SMTP_STATE_HELO);
 	smtp_session_reply(s, "220 %s ESMTP Ferry", s->srv->conf->hostname);
 	smtp_session_flush(s);
 	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
 	/* Bytes that arrived together with the timer are early talk too. */
-	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+	if (!s->busy && evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		smtp_session_process(s);
+}
+
+/* Connect checks that answer at once (rate, dictionary-attack block):
+ * their reply takes the greeting's place and the session ends. */
+static void
+smtp_session_greet_checked(struct smtp_session *s,
+    const struct policy_result *r)
+{
+	if (r->verdict != POLICY_REJECT && r->verdict != POLICY_TEMPFAIL) {
+		smtp_session_greet_send(s);
+		return;
+	}
+	smtp_policy_reply(s, r, NULL);
+	if (s->state != SMTP_STATE_QUIT)
+		smtp_session_close(s);
+}
+
+static void
+smtp_session_greet(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (smtp_policy_connect(s->pol, smtp_session_greet_checked) == 1)
+		smtp_session_greet_send(s);
 }
 
 void
@@ -819,6 +921,7 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	cidr_addr_str(sa, s->addr, sizeof(s->addr));
 	s->relay_ok = kind == SMTPD_KIND_SMTP &&
 	    cidr_list_match(&c->relay_networks, sa);
+	s->pol = smtp_policy_session_new(srv->policy, s);
 	fbuf_init(&s->replies, 0);
 	s->state = SMTP_STATE_GREETING;
 	if (kind == SMTPD_KIND_SUBMISSIONS)
@@ -827,6 +930,7 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 		bev = bufferevent_socket_new(srv->env->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
+		smtp_policy_session_free(&s->pol);
 		fbuf_release(&s->replies);
 		free(s);
 		return NULL;
@@ -897,6 +1001,8 @@ smtp_session_free(struct smtp_session **sp)
 		return;
 	smtp_tx_free(&s->tx);
 	smtp_auth_free(&s->auth);
+	smtp_policy_session_free(&s->pol);
+	resolve_result_free(&s->rcpt_res);
 	if (s->greet_timer != NULL)
 		event_free(s->greet_timer);
 	smtp_tls_close(s);

@@ -19,6 +19,8 @@
 #include "queue/queue_notify.h"
 #include "queue/spool.h"
 #include "smtp/smtp_parser.h"
+#include "policy/policy.h"
+#include "smtp/smtp_policy.h"
 #include "smtp/smtpd_private.h"
 
 struct smtp_commit {
@@ -27,6 +29,12 @@ struct smtp_commit {
 	struct spool_env env;
 	const char *state_dir;		/* the conf's; outlives the job */
 	int rc, err;
+	/* DATA checks added headers or a Subject prefix: the content is
+	 * rewritten before the commit (spool_writer_rewrite). */
+	bool rewrite;
+	uint64_t head;
+	struct fbuf hdr;
+	char subject_prefix[64];
 };
 
 struct smtp_tx *
@@ -108,6 +116,13 @@ smtp_tx_open(struct smtp_session *s)
 	smtp_data_init(&tx->dec, s->srv->conf->smtp_max_text_line);
 	fbuf_init(&hdr, 0);
 	smtp_tx_received(s, &hdr);
+	/* Headers the checks added (X-DNSBL, Received-SPF) follow the
+	 * Received header they belong to. */
+	tx->pol_hdr_len = smtp_policy_headers(s->pol)->len;
+	if (tx->pol_hdr_len > 0)
+		fbuf_add(&hdr, smtp_policy_headers(s->pol)->data,
+		    tx->pol_hdr_len);
+	tx->head_len = hdr.len;
 	r = spool_writer_write(tx->writer, hdr.data, hdr.len);
 	fbuf_release(&hdr);
 	if (r < 0)
@@ -187,6 +202,13 @@ smtp_tx_commit_work(void *arg)
 {
 	struct smtp_commit *c = arg;
 
+	if (c->rewrite && spool_writer_rewrite(c->writer, c->head, c->hdr.data,
+	    c->hdr.len, c->subject_prefix) < 0) {
+		c->rc = -1;
+		c->err = errno;
+		spool_writer_abort(&c->writer);
+		return;
+	}
 	c->rc = spool_writer_commit(&c->writer, &c->env);
 	c->err = errno;
 	/* Waking the queue may wait for it to read: done here, off the loop. */
@@ -217,6 +239,7 @@ smtp_tx_commit_done(void *arg)
 			    "storage");
 	}
 	spool_env_free(&c->env);
+	fbuf_release(&c->hdr);
 	free(c);
 	if (!s->dead) {
 		smtp_tx_free(&s->tx);
@@ -225,11 +248,75 @@ smtp_tx_commit_done(void *arg)
 	smtp_session_resume(s);
 }
 
+/* What the DATA checks added: headers after those written at open,
+ * and a Subject prefix. */
+static void
+smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
+{
+	const struct fbuf *h = smtp_policy_headers(s->pol);
+	const char *prefix = smtp_policy_subject_prefix(s->pol);
+
+	fbuf_init(&c->hdr, 0);
+	if (h->len > s->tx->pol_hdr_len)
+		fbuf_add(&c->hdr, h->data + s->tx->pol_hdr_len,
+		    h->len - s->tx->pol_hdr_len);
+	snprintf(c->subject_prefix, sizeof(c->subject_prefix), "%s", prefix);
+	c->head = s->tx->head_len;
+	c->rewrite = c->hdr.len > 0 || prefix[0] != '\0';
+}
+
+static void
+smtp_tx_commit(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	struct smtp_commit *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->s = s;
+	c->state_dir = s->srv->env->conf->state_dir;
+	c->writer = tx->writer;
+	tx->writer = NULL;
+	smtp_tx_fill_env(s, &c->env);
+	smtp_tx_fill_rewrite(s, c);
+	s->busy = true;
+	bufferevent_disable(s->bev, EV_READ);
+	workpool_submit(s->srv->env->pool, smtp_tx_commit_work,
+	    smtp_tx_commit_done, c);
+}
+
+static void
+smtp_tx_checked(struct smtp_session *s, const struct policy_result *r)
+{
+	if (r->verdict == POLICY_REJECT || r->verdict == POLICY_TEMPFAIL) {
+		smtp_policy_reply(s, r, NULL);
+		smtp_tx_free(&s->tx);
+		if (s->state != SMTP_STATE_QUIT)
+			s->state = SMTP_STATE_READY;
+		return;
+	}
+	smtp_tx_commit(s);
+}
+
+/* The DATA checks (clamd, spamd) read the spooled file: flushed first.
+ * 1 when there is nothing to check (or the spool failed: the commit
+ * then reports it), 0 when the session waits for the checks. */
+static int
+smtp_tx_check_content(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	char path[PATH_MAX];
+
+	if (spool_writer_flush(tx->writer) < 0 ||
+	    spool_writer_path(tx->writer, path, sizeof(path)) < 0)
+		return 1;
+	return smtp_policy_data(s->pol, path, spool_writer_size(tx->writer),
+	    smtp_tx_checked);
+}
+
 void
 smtp_tx_finish(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
-	struct smtp_commit *c;
 	const char *reply;
 	int code;
 
@@ -242,14 +329,6 @@ smtp_tx_finish(struct smtp_session *s)
 		s->state = SMTP_STATE_READY;
 		return;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->s = s;
-	c->state_dir = s->srv->env->conf->state_dir;
-	c->writer = tx->writer;
-	tx->writer = NULL;
-	smtp_tx_fill_env(s, &c->env);
-	s->busy = true;
-	bufferevent_disable(s->bev, EV_READ);
-	workpool_submit(s->srv->env->pool, smtp_tx_commit_work,
-	    smtp_tx_commit_done, c);
+	if (smtp_tx_check_content(s) == 1)
+		smtp_tx_commit(s);
 }

@@ -26,6 +26,7 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
+#include "smtp/smtp_policy.h"
 #include "smtp/smtpd_private.h"
 #include "store/store.h"
 
@@ -334,6 +335,8 @@ smtpd_main(struct ferry_env *env)
 		log_fatalx("- smtpd tls error=%s", log_q(error));
 	env->base = event_base_new();
 	env->pool = workpool_create(env->base, 4);
+	if (smtp_policy_create(&srv.policy, &srv, &error) < 0)
+		log_fatalx("- smtpd dns error=%s", log_q(error));
 	for (int i = 0; i < 3; i++) {
 		srv.sig_ev[i] = evsignal_new(env->base, sigs[i],
 		    smtpd_signal_cb, &srv);
@@ -350,6 +353,7 @@ smtpd_main(struct ferry_env *env)
 		smtpd_session_gone(&srv, s);
 		smtp_session_free(&s);
 	}
+	smtp_policy_free(&srv.policy);
 	store_close(&env->store);
 	tls_server_free(&srv.tls);
 	log_info("- smtpd stopped");

@@ -15,6 +15,7 @@
 #include "lib/ids.h"
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_data.h"
+#include "store/resolve.h"
 
 struct bufferevent;
 struct event;
@@ -24,6 +25,8 @@ struct smtp_session;
 struct smtp_auth;
 struct tls_server;
 struct smtpd;
+struct smtp_policy;
+struct smtp_policy_session;
 
 /* What a listener serves (DESIGN.md: MX, submission, implicit TLS). */
 enum smtpd_kind {
@@ -59,6 +62,7 @@ struct smtpd {
 	struct event *sig_ev[3];
 	struct event *stop_timer;
 	struct tls_server *tls;		/* NULL: no tls_cert configured */
+	struct smtp_policy *policy;	/* inbound checks (smtp_policy.c) */
 	bool stopping;
 };
 
@@ -105,6 +109,8 @@ struct smtp_tx {
 	struct fbuf hdrs;		/* header section, for check_from */
 	const char *bdat_fail_reply;	/* reply for the refused chunk */
 	char id[IDS_LEN + 1];
+	uint64_t head_len;		/* Received + check headers written */
+	size_t pol_hdr_len;		/* check headers at that time */
 };
 
 struct smtp_session {
@@ -132,6 +138,11 @@ struct smtp_session {
 	char tls_cipher[64];
 	char auth_user[320];		/* "" until AUTH succeeded */
 	struct smtp_auth *auth;		/* SASL exchange in progress */
+	struct smtp_policy_session *pol;	/* what the checks know */
+	/* A resolved recipient waiting for its RCPT checks. */
+	char rcpt_pending[SMTP_ADDR_PATH_MAX + 1];
+	enum resolve_status rcpt_st;
+	struct resolve_result rcpt_res;
 };
 
 /* smtpd.c */
