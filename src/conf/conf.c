@@ -461,7 +461,7 @@ conf_set_score(struct conf *c, const struct conf_key *k, char *v,
 
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno != 0 || end == v || *end != '\0' || d < -1000 || d > 1000) {
+	if (errno != 0 || end == v || *end != '\0' || d < -1e6 || d > 1e6) {
 		*why_r = "expected a number such as 5 or 7.5";
 		return -1;
 	}

@@ -110,6 +110,7 @@ relay_dest_get(struct relay *r, const char *domain)
 	    &dst->target);
 	TAILQ_INIT(&dst->queue);
 	TAILQ_INIT(&dst->waiting);
+	TAILQ_INIT(&dst->idle);
 	dst->idle_since = time(NULL);
 	dst->hnext = r->dests[h];
 	r->dests[h] = dst;
@@ -119,6 +120,13 @@ relay_dest_get(struct relay *r, const char *domain)
 static void
 relay_dest_ready(struct relay *r, struct relay_dest *dst)
 {
+	unsigned woken = 0;
+
+	/* Connected idle sessions first: no new connection needed. */
+	while (woken < dst->nqueued && relay_session_wake_idle(dst))
+		woken++;
+	if (woken > 0 && woken >= dst->nqueued)
+		return;
 	if (dst->in_ready || dst->nqueued == 0 || dst->active >= r->per_dest)
 		return;
 	dst->in_ready = true;

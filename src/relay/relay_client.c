@@ -40,6 +40,7 @@
 #define RELAY_OUT_HIGH (256 * 1024)	/* stop reading content above */
 #define RELAY_OUT_LOW (64 * 1024)	/* resume below (write watermark) */
 #define RELAY_QUIT_SECS 5
+#define RELAY_IDLE_SECS 2	/* keep a finished connection for reuse */
 
 enum relay_state {
 	RELAY_S_RESOLVE,
@@ -55,17 +56,19 @@ enum relay_state {
 	RELAY_S_DATA,
 	RELAY_S_BODY,
 	RELAY_S_DOT,
-	RELAY_S_QUIT
+	RELAY_S_QUIT,
+	RELAY_S_IDLE		/* connected, waiting for more work */
 };
 
 static const char *relay_state_names[] = {
 	"resolve", "connect", "greeting", "EHLO", "HELO", "STARTTLS",
 	"TLS handshake", "AUTH", "RSET", "MAIL/RCPT", "DATA", "message content",
-	"end of data", "QUIT"
+	"end of data", "QUIT", "idle"
 };
 
 static void relay_session_connect(struct relay_session *s);
 static void relay_session_next(struct relay_session *s);
+static void relay_session_idle_timer(struct relay_session *s);
 static void relay_txn_start(struct relay_session *s);
 static void relay_session_begin(struct relay_session *s);
 static void relay_tls_established(struct relay_session *s);
@@ -144,6 +147,9 @@ relay_session_release(struct relay_session *s)
 	relay_session_close(s);
 	if (s->waiting)
 		TAILQ_REMOVE(&s->dst->waiting, s, wlink);
+	if (s->idle)
+		TAILQ_REMOVE(&s->dst->idle, s, ilink);
+	s->idle = false;
 	TAILQ_REMOVE(&s->r->sessions, s, link);
 	relay_mx_abort(&s->fallback_mx);
 	event_free(s->timer);
@@ -429,6 +435,7 @@ relay_session_failure(struct relay_session *s, const char *why, bool timeout)
 		relay_host_failed(s, why, false);
 		break;
 	case RELAY_S_QUIT:
+	case RELAY_S_IDLE:	/* the peer closed an idle connection: fine */
 		relay_session_end(s);
 		break;
 	default:
@@ -445,6 +452,10 @@ relay_session_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->state == RELAY_S_IDLE) {
+		relay_session_idle_timer(s);
+		return;
+	}
 	if (s->state == RELAY_S_CONNECT)
 		str_lcpy(why, "4.4.1 connection timed out", sizeof(why));
 	else
@@ -837,8 +848,9 @@ relay_txn_start(struct relay_session *s)
 	    s->r->conf->timeout_rcpt : s->r->conf->timeout_mail);
 }
 
-/* Takes the destination's next delivery onto this connection, or says
- * goodbye when there is none. */
+/* Takes the destination's next delivery onto this connection, or parks
+ * the connection for RELAY_IDLE_SECS (mail often comes in bursts: the
+ * next message then needs no new connection, EHLO or TLS handshake). */
 static void
 relay_session_next(struct relay_session *s)
 {
@@ -847,7 +859,39 @@ relay_session_next(struct relay_session *s)
 			relay_txn_start(s);
 			return;
 		}
-	relay_session_cmd(s, RELAY_S_QUIT, RELAY_QUIT_SECS, "QUIT");
+	s->state = RELAY_S_IDLE;
+	s->idle = true;
+	TAILQ_INSERT_TAIL(&s->dst->idle, s, ilink);
+	relay_session_timer(s, RELAY_IDLE_SECS);
+}
+
+/* The idle timer: either the idle time is over (QUIT), or the session
+ * was woken for new work (relay_session_wake_idle). */
+static void
+relay_session_idle_timer(struct relay_session *s)
+{
+	if (s->idle) {
+		TAILQ_REMOVE(&s->dst->idle, s, ilink);
+		s->idle = false;
+		relay_session_cmd(s, RELAY_S_QUIT, RELAY_QUIT_SECS, "QUIT");
+		return;
+	}
+	relay_session_next(s);
+}
+
+bool
+relay_session_wake_idle(struct relay_dest *dst)
+{
+	struct relay_session *s = TAILQ_FIRST(&dst->idle);
+
+	if (s == NULL)
+		return false;
+	TAILQ_REMOVE(&dst->idle, s, ilink);
+	s->idle = false;
+	/* Deferred to the loop: the caller may be in the middle of queueing. */
+	evtimer_del(s->timer);
+	event_active(s->timer, EV_TIMEOUT, 0);
+	return true;
 }
 
 /* ---- greeting, EHLO, STARTTLS, AUTH ---- */
@@ -1115,6 +1159,7 @@ relay_session_reply(struct relay_session *s, const struct relay_reply *rp)
 		relay_txn_final(s, rp);
 		break;
 	case RELAY_S_QUIT:
+	case RELAY_S_IDLE:
 		relay_session_end(s);
 		break;
 	default:

@@ -89,6 +89,7 @@ struct relay_dest {
 	time_t hosts_until;
 	struct relay_mx *lookup;	/* resolution in progress */
 	struct relay_session_list waiting;	/* sessions waiting for hosts */
+	struct relay_session_list idle;	/* connected, no work: reusable */
 	time_t idle_since;
 };
 
@@ -119,6 +120,9 @@ void relay_fmt(char *dst, size_t size, const char *fmt, ...)
 void relay_deliv_finish(struct relay *r, struct relay_deliv *d);
 void relay_deliv_fail(struct relay *r, struct relay_deliv *d,
     enum relay_status st, const char *error);
+/* Hands new work to a connected session parked on dst (relay_client.c):
+ * true when one was woken. */
+bool relay_session_wake_idle(struct relay_dest *dst);
 struct relay_deliv *relay_dest_take(struct relay *r, struct relay_dest *dst);
 void relay_dest_fail_queued(struct relay *r, struct relay_dest *dst,
     enum relay_status st, const char *error);
@@ -184,6 +188,8 @@ struct relay_session {
 	TAILQ_ENTRY(relay_session) link;	/* r->sessions */
 	TAILQ_ENTRY(relay_session) wlink;	/* dst->waiting */
 	bool waiting;
+	TAILQ_ENTRY(relay_session) ilink;	/* dst->idle */
+	bool idle;
 	struct relay *r;
 	struct relay_dest *dst;
 	struct relay_deliv *d;		/* the delivery in hand */

@@ -176,10 +176,12 @@ def test_spamd_tags_gtube(make_ferry, spamd_server):
     r = send(srv, gtube_message(subject="buy now"))
     assert r.code == 250, r
     msg = srv.wait_delivered(RCPT)[0]
-    assert header(msg, "X-Spam-Score") == ["1000.0"], msg[:600]
+    # GTUBE scores 1000 plus whatever other stock rules fire (1001.6 ...).
+    score = header(msg, "X-Spam-Score")
+    assert len(score) == 1 and float(score[0]) >= 1000.0, msg[:600]
     status = header(msg, "X-Spam-Status")
-    assert len(status) == 1 and status[0].startswith("Yes, score=1000.0"), \
-        status
+    assert len(status) == 1 and \
+        status[0].startswith("Yes, score=%s" % score[0]), status
     assert "tag=5.0" in status[0] and "reject=off" in status[0]
     assert "GTUBE" in status[0]
     assert header(msg, "Subject") == [":SPAM: buy now"]
@@ -220,7 +222,8 @@ def test_spamd_rejects_above_reject_score(make_ferry, spamd_server):
                       "spam_reject_score": "20"})
     r = send(srv, gtube_message())
     assert r.code == 554 and r.enhanced == "5.7.1", r
-    assert "spam" in r.text and "1000.0" in r.text, r
+    m = re.search(r"score (\d+\.\d)", r.text)
+    assert "spam" in r.text and m and float(m.group(1)) >= 1000.0, r
     log_has(srv, "check=spamd", "reject")
     # Clean mail still passes.
     assert send(srv, make_message(
@@ -254,5 +257,5 @@ def test_both_scanners(make_ferry, clamd_server, spamd_server):
     assert r.code == 554 and EICAR_NAME in r.text, r
     assert send(srv, gtube_message(subject="both")).code == 250
     msg = srv.wait_delivered(RCPT)[0]
-    assert header(msg, "X-Spam-Score") == ["1000.0"]
+    assert float(header(msg, "X-Spam-Score")[0]) >= 1000.0
     assert header(msg, "Subject") == [":SPAM: both"]
