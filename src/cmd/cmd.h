@@ -5,9 +5,11 @@
 #ifndef FERRY_CMD_H
 #define FERRY_CMD_H
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "conf/conf.h"
 
+struct resolve_opts;
 struct store;
 
 struct cli {
@@ -34,6 +36,27 @@ int cli_read_password(char *dst, size_t size);
 void cli_json_str(const char *s);
 /* True when argv[i] for some i is "--json" (and removes it). */
 bool cli_take_flag(int *argc, char **argv, const char *flag);
+/* The address rules of the configuration (local_part_case_sensitive,
+ * recipient_delimiter) for the resolve_parse_* calls. */
+void cli_resolve_opts(const struct cli *cli, struct resolve_opts *o);
+/* The DOMAIN argument of `list [DOMAIN]`: normalised into dst, and a
+ * local domain of s.  -1 after printing why. */
+int cli_list_domain(struct store *s, const char *input, char *dst,
+    size_t size);
+
+/* A `list` in progress: lines for people, or with --json an array of
+ * objects, one a line.  The store's callback prints each item. */
+struct cli_list {
+	bool json;
+	int n;			/* items printed */
+};
+/* Starts the listing: "[" with json. */
+void cli_list_begin(struct cli_list *l, bool json);
+/* Before each JSON item: the separator and the indent; counts it. */
+void cli_list_next(struct cli_list *l);
+/* Ends the listing, r being the store call's result: closes the array,
+ * then returns 0, or 1 after printing error when r < 0. */
+int cli_list_end(struct cli_list *l, int r, const char *error);
 
 int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_reload(struct cli *cli, int argc, char **argv);

@@ -20,18 +20,6 @@
 	"alias add ADDRESS TARGET[,TARGET...] | del ADDRESS | " \
 	"list [DOMAIN] [--json]"
 
-struct cmd_alias_list_ctx {
-	bool json;
-	int n;
-};
-
-static void
-cmd_alias_opts(const struct cli *cli, struct resolve_opts *o)
-{
-	o->case_sensitive_local = cli->conf.local_part_case_sensitive;
-	o->delimiter = cli->conf.recipient_delimiter;
-}
-
 /* ADDRESS ("local@domain" or "@domain") into its stored form; the domain
  * must be local.  -1 after printing why. */
 static int
@@ -42,7 +30,7 @@ cmd_alias_address(struct cli *cli, struct store *s, const char *input,
 	const char *error;
 	int r;
 
-	cmd_alias_opts(cli, &o);
+	cli_resolve_opts(cli, &o);
 	if (input[0] == '@') {
 		dst[0] = '@';
 		r = resolve_parse_domain(input + 1, dst + 1, size - 1, &error);
@@ -90,7 +78,7 @@ cmd_alias_add_targets(struct cli *cli, const char *list, struct fbuf *out,
 	const char *error;
 	int ret = 0;
 
-	cmd_alias_opts(cli, &o);
+	cli_resolve_opts(cli, &o);
 	while (ret == 0 && (tok = strsep(&p, ",")) != NULL) {
 		tok = str_trim(tok);
 		if (tok[0] == '\0')
@@ -152,7 +140,7 @@ cmd_alias_del(struct cli *cli, struct store *s, const char *input)
 	int r;
 
 	/* No domain check: an alias left over in any state can go. */
-	cmd_alias_opts(cli, &o);
+	cli_resolve_opts(cli, &o);
 	if (input[0] == '@') {
 		addr[0] = '@';
 		r = resolve_parse_domain(input + 1, addr + 1, sizeof(addr) - 1,
@@ -169,7 +157,7 @@ cmd_alias_del(struct cli *cli, struct store *s, const char *input)
 static void
 cmd_alias_list_cb(const char *address, const char *targets, void *ctx)
 {
-	struct cmd_alias_list_ctx *c = ctx;
+	struct cli_list *c = ctx;
 	char *copy, *p, *tok;
 	int i = 0;
 
@@ -177,8 +165,8 @@ cmd_alias_list_cb(const char *address, const char *targets, void *ctx)
 		printf("%s -> %s\n", address, targets);
 		return;
 	}
-	fputs(c->n > 0 ? ",\n" : "\n", stdout);
-	fputs("  {\"address\": ", stdout);
+	cli_list_next(c);
+	fputs("{\"address\": ", stdout);
 	cli_json_str(address);
 	fputs(", \"domain\": ", stdout);
 	cli_json_str(strrchr(address, '@') + 1);
@@ -192,36 +180,23 @@ cmd_alias_list_cb(const char *address, const char *targets, void *ctx)
 	}
 	free(copy);
 	fputs("]}", stdout);
-	c->n++;
 }
 
 static int
 cmd_alias_list(struct store *s, const char *input, bool json)
 {
-	struct cmd_alias_list_ctx c = { json, 0 };
+	struct cli_list c;
 	char domain[256];
-	const char *error;
+	const char *error = NULL;
+	int r;
 
-	if (input != NULL) {
-		if (input[0] == '@')
-			input++;
-		if (resolve_parse_domain(input, domain, sizeof(domain),
-		    &error) < 0)
-			return cli_fail("%s: %s", input, error);
-		if (store_domain_exists(s, domain) != 1)
-			return cli_fail("%s: no such domain", domain);
-	}
-	if (json)
-		putchar('[');
-	if (store_alias_list(s, input != NULL ? domain : NULL,
-	    cmd_alias_list_cb, &c, &error) < 0) {
-		if (json)
-			puts("]");
-		return cli_fail("%s", error);
-	}
-	if (json)
-		puts(c.n > 0 ? "\n]" : "]");
-	return 0;
+	if (input != NULL && cli_list_domain(s, input[0] == '@' ? input + 1 :
+	    input, domain, sizeof(domain)) < 0)
+		return 1;
+	cli_list_begin(&c, json);
+	r = store_alias_list(s, input != NULL ? domain : NULL,
+	    cmd_alias_list_cb, &c, &error);
+	return cli_list_end(&c, r, error);
 }
 
 int

@@ -18,11 +18,6 @@
 
 #define CMD_BAN_USAGE "ban list [--json] | add IP [--for DURATION] | del IP"
 
-struct cmd_ban_list_ctx {
-	bool json;
-	int n;
-};
-
 static void
 cmd_ban_time(int64_t t, char *dst, size_t size)
 {
@@ -36,7 +31,7 @@ cmd_ban_time(int64_t t, char *dst, size_t size)
 static void
 cmd_ban_list_cb(const struct store_ban *b, void *ctx)
 {
-	struct cmd_ban_list_ctx *c = ctx;
+	struct cli_list *c = ctx;
 	char until[32], created[32];
 
 	cmd_ban_time(b->until, until, sizeof(until));
@@ -45,33 +40,26 @@ cmd_ban_list_cb(const struct store_ban *b, void *ctx)
 		printf("%-40s until %s  %s\n", b->ip, until, b->reason);
 		return;
 	}
-	fputs(c->n > 0 ? ",\n" : "\n", stdout);
-	fputs("  {\"ip\": ", stdout);
+	cli_list_next(c);
+	fputs("{\"ip\": ", stdout);
 	cli_json_str(b->ip);
 	printf(", \"created\": %lld, \"until\": %lld, \"until_utc\": \"%s\", "
 	    "\"reason\": ", (long long)b->created, (long long)b->until, until);
 	cli_json_str(b->reason);
 	putchar('}');
-	c->n++;
 }
 
 static int
 cmd_ban_list(struct store *s, bool json)
 {
-	struct cmd_ban_list_ctx c = { json, 0 };
-	const char *error;
+	struct cli_list c;
+	const char *error = NULL;
+	int r;
 
-	if (json)
-		putchar('[');
-	if (store_ban_list(s, (int64_t)time(NULL), cmd_ban_list_cb, &c,
-	    &error) < 0) {
-		if (json)
-			puts("]");
-		return cli_fail("%s", error);
-	}
-	if (json)
-		puts(c.n > 0 ? "\n]" : "]");
-	return 0;
+	cli_list_begin(&c, json);
+	r = store_ban_list(s, (int64_t)time(NULL), cmd_ban_list_cb, &c,
+	    &error);
+	return cli_list_end(&c, r, error);
 }
 
 /* A single address in canonical text form; sa_r gets it for matching. */

@@ -32,9 +32,10 @@
 
 /* ---------------------------------------------------------- output */
 
-/* Bytes as a JSON string: non-ASCII bytes as \u00XX (TXT is binary). */
+/* Bytes quoted, what is not printable ASCII escaped: as a JSON string
+ * (\u00XX; TXT is binary) or for people (\xHH). */
 static void
-cmd_check_json_bytes(const char *s, size_t len)
+cmd_check_quote_bytes(const char *s, size_t len, bool json)
 {
 	putchar('"');
 	for (size_t i = 0; i < len; i++) {
@@ -42,24 +43,8 @@ cmd_check_json_bytes(const char *s, size_t len)
 
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
+		else if ((c < 0x20 || c >= 0x7f) && json)
 			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-/* Bytes for people: quoted, with \xHH for what is not printable. */
-static void
-cmd_check_print_bytes(const char *s, size_t len)
-{
-	putchar('"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
 		else if (c < 0x20 || c >= 0x7f)
 			printf("\\x%02x", c);
 		else
@@ -116,10 +101,7 @@ cmd_check_dns_record(int type, const struct dns_rr *rr, bool json)
 			    rr->name[0] != '\0' ? rr->name : ".");
 		break;
 	case DNS_T_TXT:
-		if (json)
-			cmd_check_json_bytes(rr->txt, rr->txt_len);
-		else
-			cmd_check_print_bytes(rr->txt, rr->txt_len);
+		cmd_check_quote_bytes(rr->txt, rr->txt_len, json);
 		break;
 	default:
 		if (json)

@@ -1,6 +1,6 @@
 /* Shared plumbing for the subcommands: loading the configuration,
  * opening the store with the same privilege rule as the server, error and
- * usage lines, password input, JSON string output. */
+ * usage lines, password input, JSON string output, `list` output. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/privdrop.h"
 #include "lib/strutil.h"
+#include "store/resolve.h"
 #include "store/store.h"
 
 int
@@ -198,6 +199,57 @@ cli_take_flag(int *argc, char **argv, const char *flag)
 		return true;
 	}
 	return false;
+}
+
+void
+cli_resolve_opts(const struct cli *cli, struct resolve_opts *o)
+{
+	o->case_sensitive_local = cli->conf.local_part_case_sensitive;
+	o->delimiter = cli->conf.recipient_delimiter;
+}
+
+int
+cli_list_domain(struct store *s, const char *input, char *dst, size_t size)
+{
+	const char *error;
+
+	if (resolve_parse_domain(input, dst, size, &error) < 0) {
+		cli_fail("%s: %s", input, error);
+		return -1;
+	}
+	if (store_domain_exists(s, dst) != 1) {
+		cli_fail("%s: no such domain", dst);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cli_list_begin(struct cli_list *l, bool json)
+{
+	l->json = json;
+	l->n = 0;
+	if (json)
+		putchar('[');
+}
+
+void
+cli_list_next(struct cli_list *l)
+{
+	fputs(l->n++ > 0 ? ",\n  " : "\n  ", stdout);
+}
+
+int
+cli_list_end(struct cli_list *l, int r, const char *error)
+{
+	if (r < 0) {
+		if (l->json)
+			puts("]");
+		return cli_fail("%s", error);
+	}
+	if (l->json)
+		puts(l->n > 0 ? "\n]" : "]");
+	return 0;
 }
 
 int

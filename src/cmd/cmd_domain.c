@@ -11,43 +11,31 @@
 
 #define CMD_DOMAIN_USAGE "domain add DOMAIN | del DOMAIN | list [--json]"
 
-struct cmd_domain_list_ctx {
-	bool json;
-	int n;
-};
-
 static void
 cmd_domain_list_cb(const char *domain, void *ctx)
 {
-	struct cmd_domain_list_ctx *c = ctx;
+	struct cli_list *c = ctx;
 
 	if (!c->json) {
 		printf("%s\n", domain);
 		return;
 	}
-	fputs(c->n > 0 ? ",\n" : "\n", stdout);
-	fputs("  {\"domain\": ", stdout);
+	cli_list_next(c);
+	fputs("{\"domain\": ", stdout);
 	cli_json_str(domain);
 	putchar('}');
-	c->n++;
 }
 
 static int
 cmd_domain_list(struct store *s, bool json)
 {
-	struct cmd_domain_list_ctx c = { json, 0 };
-	const char *error;
+	struct cli_list c;
+	const char *error = NULL;
+	int r;
 
-	if (json)
-		putchar('[');
-	if (store_domain_list(s, cmd_domain_list_cb, &c, &error) < 0) {
-		if (json)
-			puts("]");
-		return cli_fail("%s", error);
-	}
-	if (json)
-		puts(c.n > 0 ? "\n]" : "]");
-	return 0;
+	cli_list_begin(&c, json);
+	r = store_domain_list(s, cmd_domain_list_cb, &c, &error);
+	return cli_list_end(&c, r, error);
 }
 
 static int

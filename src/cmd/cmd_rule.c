@@ -175,26 +175,20 @@ cmd_rule_del(struct cli *cli, const char *arg)
 	return ret;
 }
 
-struct cmd_rule_list_ctx {
-	bool json;
-	int n;
-};
-
 static void
 cmd_rule_list_cb(const struct store_rule *r, void *ctx)
 {
-	struct cmd_rule_list_ctx *c = ctx;
+	struct cli_list *c = ctx;
 
 	if (c->json)
-		fputs(c->n > 0 ? ",\n  " : "\n  ", stdout);
+		cli_list_next(c);
 	cmd_rule_print(r, c->json);
-	c->n++;
 }
 
 static int
 cmd_rule_list(struct cli *cli, const char *input, bool json)
 {
-	struct cmd_rule_list_ctx c = { json, 0 };
+	struct cli_list c = { json, 0 };
 	char domain[256];
 	struct store *s;
 	const char *error;

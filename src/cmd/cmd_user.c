@@ -18,18 +18,6 @@
 	"user add ADDRESS [--quota SIZE] | del ADDRESS | " \
 	"list [DOMAIN] [--json] | passwd ADDRESS | quota ADDRESS SIZE"
 
-struct cmd_user_list_ctx {
-	bool json;
-	int n;
-};
-
-static void
-cmd_user_opts(const struct cli *cli, struct resolve_opts *o)
-{
-	o->case_sensitive_local = cli->conf.local_part_case_sensitive;
-	o->delimiter = cli->conf.recipient_delimiter;
-}
-
 /* Parses and normalises ADDRESS; prints why and returns -1 if bad. */
 static int
 cmd_user_address(const struct cli *cli, const char *input, char *dst,
@@ -38,7 +26,7 @@ cmd_user_address(const struct cli *cli, const char *input, char *dst,
 	struct resolve_opts o;
 	const char *error;
 
-	cmd_user_opts(cli, &o);
+	cli_resolve_opts(cli, &o);
 	if (resolve_parse_mailbox(&o, input, dst, size, &error) < 0) {
 		cli_fail("%s: %s", input, error);
 		return -1;
@@ -75,26 +63,39 @@ cmd_user_read_hash(char *hash, size_t size)
 	return 0;
 }
 
+/* ADDRESS normalised into addr, and whether that user exists: 1 yes,
+ * 0 no, -1 store error; -2 after printing why the address is bad. */
+static int
+cmd_user_find(struct cli *cli, struct store *s, const char *input,
+    char *addr, size_t size)
+{
+	struct store_user u;
+	int r;
+
+	if (cmd_user_address(cli, input, addr, size) < 0)
+		return -2;
+	r = store_user_get(s, addr, &u);
+	explicit_bzero(&u, sizeof(u));
+	return r;
+}
+
 static int
 cmd_user_add(struct cli *cli, struct store *s, const char *input,
     uint64_t quota)
 {
-	struct store_user u;
 	char addr[320], hash[256];
 	const char *error;
-	int r;
+	int found, r;
 
-	if (cmd_user_address(cli, input, addr, sizeof(addr)) < 0)
+	if ((found = cmd_user_find(cli, s, input, addr, sizeof(addr))) == -2)
 		return 1;
 	/* Fail before asking for a password when the add cannot work. */
 	r = store_domain_exists(s, strrchr(addr, '@') + 1);
 	if (r <= 0)
 		return cli_fail("%s: %s", addr, r == 0 ? "no such domain "
 		    "(add it with: ferry domain add)" : "store error");
-	r = store_user_get(s, addr, &u);
-	explicit_bzero(&u, sizeof(u));
-	if (r != 0)
-		return cli_fail("%s: %s", addr, r > 0 ? "user exists" :
+	if (found != 0)
+		return cli_fail("%s: %s", addr, found > 0 ? "user exists" :
 		    "store error");
 	if (cmd_user_read_hash(hash, sizeof(hash)) < 0)
 		return 1;
@@ -106,15 +107,12 @@ cmd_user_add(struct cli *cli, struct store *s, const char *input,
 static int
 cmd_user_passwd(struct cli *cli, struct store *s, const char *input)
 {
-	struct store_user u;
 	char addr[320], hash[256];
 	const char *error;
 	int r;
 
-	if (cmd_user_address(cli, input, addr, sizeof(addr)) < 0)
+	if ((r = cmd_user_find(cli, s, input, addr, sizeof(addr))) == -2)
 		return 1;
-	r = store_user_get(s, addr, &u);
-	explicit_bzero(&u, sizeof(u));
 	if (r <= 0)
 		return cli_fail("%s: %s", addr, r == 0 ? "no such user" :
 		    "store error");
@@ -128,7 +126,7 @@ cmd_user_passwd(struct cli *cli, struct store *s, const char *input)
 static void
 cmd_user_list_cb(const struct store_user *u, void *ctx)
 {
-	struct cmd_user_list_ctx *c = ctx;
+	struct cli_list *c = ctx;
 	char size[32];
 
 	if (!c->json) {
@@ -140,41 +138,30 @@ cmd_user_list_cb(const struct store_user *u, void *ctx)
 		}
 		return;
 	}
-	fputs(c->n > 0 ? ",\n" : "\n", stdout);
-	fputs("  {\"address\": ", stdout);
+	cli_list_next(c);
+	fputs("{\"address\": ", stdout);
 	cli_json_str(u->address);
 	fputs(", \"domain\": ", stdout);
 	cli_json_str(strrchr(u->address, '@') != NULL ?
 	    strrchr(u->address, '@') + 1 : "");
 	printf(", \"quota\": %" PRIu64 "}", u->quota);
-	c->n++;
 }
 
 static int
 cmd_user_list(struct store *s, const char *input, bool json)
 {
-	struct cmd_user_list_ctx c = { json, 0 };
+	struct cli_list c;
 	char domain[256];
-	const char *error;
+	const char *error = NULL;
+	int r;
 
-	if (input != NULL) {
-		if (resolve_parse_domain(input, domain, sizeof(domain),
-		    &error) < 0)
-			return cli_fail("%s: %s", input, error);
-		if (store_domain_exists(s, domain) != 1)
-			return cli_fail("%s: no such domain", domain);
-	}
-	if (json)
-		putchar('[');
-	if (store_user_list(s, input != NULL ? domain : NULL,
-	    cmd_user_list_cb, &c, &error) < 0) {
-		if (json)
-			puts("]");
-		return cli_fail("%s", error);
-	}
-	if (json)
-		puts(c.n > 0 ? "\n]" : "]");
-	return 0;
+	if (input != NULL && cli_list_domain(s, input, domain,
+	    sizeof(domain)) < 0)
+		return 1;
+	cli_list_begin(&c, json);
+	r = store_user_list(s, input != NULL ? domain : NULL,
+	    cmd_user_list_cb, &c, &error);
+	return cli_list_end(&c, r, error);
 }
 
 static int

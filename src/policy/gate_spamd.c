@@ -14,32 +14,21 @@
  *   larger than scan_max_size      not scanned, accepted (logged)
  * Headers of the same names already in the message are left alone; ours
  * come first (they are prepended). */
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "conf/conf.h"
 #include "lib/fbuf.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
-#include "lib/xalloc.h"
 #include "policy/policy_private.h"
 #include "policy/scan_conn.h"
+#include "policy/scan_gate.h"
 
-#define GATE_SPAMD_TIMEOUT 120		/* seconds for the whole scan */
-#define GATE_SPAMD_REPLY_MAX 65536
 #define GATE_SPAMD_FOLD 76		/* header line length to fold at */
 
-struct gate_spamd_job {
-	struct policy_gate_call *call;
-	struct scan_conn *conn;
-};
-
-static void gate_spamd_done(const char *reply, size_t len, const char *error,
-    void *arg);
+static void gate_spamd_done(struct policy_gate_call *call, const char *reply,
+    size_t len);
 
 static bool
 gate_spamd_enabled(const struct conf *c)
@@ -48,89 +37,36 @@ gate_spamd_enabled(const struct conf *c)
 }
 
 static const char *
-gate_spamd_sid(const struct policy_gate_call *call)
+gate_spamd_target(const struct conf *c)
 {
-	return call->client->session_id != NULL ?
-	    call->client->session_id : "-";
+	return c->spamd;
 }
 
-/* spamd gave no answer: 451 4.3.0, or accept with scan_failure = accept. */
-static void
-gate_spamd_failed(struct policy_gate_call *call, const char *why)
-{
-	bool accept = call->conf->scan_failure_accept;
-
-	log_warnx("%s spamd scan-failed spamd=%s error=%s action=%s",
-	    gate_spamd_sid(call), log_q(call->conf->spamd), log_q(why),
-	    accept ? "accept" : "tempfail");
-	if (accept)
-		policy_gate_finish(call, POLICY_ACCEPT, 250, "2.0.0",
-		    "not scanned: %s", why);
-	else
-		policy_gate_finish(call, POLICY_TEMPFAIL, 451, "4.3.0",
-		    "Spam scanner temporarily unavailable, try again later");
-}
-
-/* Opens the message: the fd, or -1 after finishing the check (too large
- * to scan, or not readable). */
-static int
-gate_spamd_open(struct policy_gate_call *call, uint64_t *size_r)
-{
-	const struct policy_client *cl = call->client;
-	uint64_t max = call->conf->scan_max_size;
-	struct stat st;
-	int fd;
-
-	if (cl->data_path == NULL ||
-	    (fd = open(cl->data_path, O_RDONLY | O_CLOEXEC)) < 0) {
-		gate_spamd_failed(call, "cannot open the message");
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		gate_spamd_failed(call, "cannot stat the message");
-		return -1;
-	}
-	*size_r = (uint64_t)st.st_size;
-	if (max > 0 && *size_r > max) {
-		close(fd);
-		log_info("%s spamd not-scanned size=%llu scan_max_size=%llu",
-		    gate_spamd_sid(call), (unsigned long long)*size_r,
-		    (unsigned long long)max);
-		policy_gate_finish(call, POLICY_ACCEPT, 250, "2.0.0",
-		    "not scanned: larger than scan_max_size");
-		return -1;
-	}
-	return fd;
-}
+static const struct scan_gate gate_spamd_scan = {
+	.name = "spamd",
+	.target = gate_spamd_target,
+	.unavailable = "Spam scanner temporarily unavailable, try again later",
+	.timeout_secs = 120,
+	.reply_max = 65536,
+	.done = gate_spamd_done,
+};
 
 static void *
 gate_spamd_start(struct policy_gate_call *call)
 {
-	struct gate_spamd_job *job;
 	struct scan_conn_req req;
 	char head[96];
-	uint64_t size;
-	int fd, n;
+	int n;
 
-	if ((fd = gate_spamd_open(call, &size)) < 0)
+	memset(&req, 0, sizeof(req));
+	if ((req.fd = scan_gate_open(&gate_spamd_scan, call, &req.size)) < 0)
 		return NULL;
 	n = snprintf(head, sizeof(head),
 	    "SYMBOLS SPAMC/1.5\r\nContent-length: %llu\r\n\r\n",
-	    (unsigned long long)size);
-	memset(&req, 0, sizeof(req));
-	req.target = call->conf->spamd;
+	    (unsigned long long)req.size);
 	req.head = head;
 	req.head_len = (size_t)n;
-	req.fd = fd;
-	req.size = size;
-	req.timeout_secs = GATE_SPAMD_TIMEOUT;
-	req.reply_max = GATE_SPAMD_REPLY_MAX;
-	job = xcalloc(1, sizeof(*job));
-	job->call = call;
-	job->conn = scan_conn_start(call->base, call->dns, &req,
-	    gate_spamd_done, job);
-	return job;
+	return scan_gate_start(&gate_spamd_scan, call, &req);
 }
 
 /* Appends the rule names to the X-Spam-Status header in b, folding the
@@ -188,7 +124,7 @@ gate_spamd_verdict(struct policy_gate_call *call, double score,
 	const struct conf *conf = call->conf;
 	bool tag = score >= conf->spam_tag_score;
 
-	log_info("%s spamd score=%.1f tests=%s", gate_spamd_sid(call), score,
+	log_info("%s spamd score=%.1f tests=%s", scan_gate_sid(call), score,
 	    log_q(symbols));
 	if (conf->spam_reject_score > 0 && score >= conf->spam_reject_score) {
 		policy_gate_finish(call, POLICY_REJECT, 554, "5.7.1",
@@ -208,34 +144,18 @@ gate_spamd_verdict(struct policy_gate_call *call, double score,
 }
 
 static void
-gate_spamd_done(const char *reply, size_t len, const char *error, void *arg)
+gate_spamd_done(struct policy_gate_call *call, const char *reply, size_t len)
 {
-	struct gate_spamd_job *job = arg;
-	struct policy_gate_call *call = job->call;
 	char symbols[1024], why[200];
 	double score = 0;
 	bool spam = false;
 
-	free(job);
-	if (error != NULL) {
-		gate_spamd_failed(call, error);
-		return;
-	}
 	if (scan_conn_parse_spamd(reply, len, &score, &spam, symbols,
 	    sizeof(symbols), why, sizeof(why)) < 0) {
-		gate_spamd_failed(call, why);
+		scan_gate_failed(&gate_spamd_scan, call, why);
 		return;
 	}
 	gate_spamd_verdict(call, score, symbols);
-}
-
-static void
-gate_spamd_abort(void *arg)
-{
-	struct gate_spamd_job *job = arg;
-
-	scan_conn_abort(&job->conn);
-	free(job);
 }
 
 const struct policy_gate gate_spamd = {
@@ -243,5 +163,5 @@ const struct policy_gate gate_spamd = {
 	.stage = POLICY_DATA,
 	.enabled = gate_spamd_enabled,
 	.start = gate_spamd_start,
-	.abort = gate_spamd_abort,
+	.abort = scan_gate_abort,
 };

@@ -201,6 +201,26 @@ store_exec_stmt(sqlite3_stmt *st, int *rc_r)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* store_exec_stmt() of statement id with text ?1 = key. */
+static int
+store_exec_key(struct store *s, enum store_stmt_id id, const char *key,
+    int *rc_r)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+
+	store_bind_text(st, 1, key);
+	return store_exec_stmt(st, rc_r);
+}
+
+/* A lookup's sqlite3_step() code as 1 (a row), 0 (none) or -1 (error). */
+static int
+store_found(int rc)
+{
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 store_begin(struct store *s)
 {
@@ -401,7 +421,6 @@ int
 store_domain_add(struct store *s, const char *domain, const char **error_r)
 {
 	char name[256];
-	sqlite3_stmt *st;
 	int rc, ret = 0;
 
 	if (str_lcpy(name, domain, sizeof(name)) >= sizeof(name) ||
@@ -411,9 +430,7 @@ store_domain_add(struct store *s, const char *domain, const char **error_r)
 	}
 	str_lower(name);
 	pthread_mutex_lock(&s->lock);
-	st = store_stmt(s, STORE_ST_DOMAIN_ADD);
-	store_bind_text(st, 1, name);
-	if (store_exec_stmt(st, &rc) < 0) {
+	if (store_exec_key(s, STORE_ST_DOMAIN_ADD, name, &rc) < 0) {
 		store_set_error(error_r, rc == SQLITE_CONSTRAINT ?
 		    "domain exists" : store_dberr(s, "domain add"));
 		ret = -1;
@@ -432,12 +449,9 @@ store_domain_del_locked(struct store *s, const char *name,
 		STORE_ST_DOMAIN_DEL_USERS, STORE_ST_DOMAIN_DEL_ALIASES,
 		STORE_ST_DOMAIN_DEL,
 	};
-	sqlite3_stmt *st;
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		st = store_stmt(s, ids[i]);
-		store_bind_text(st, 1, name);
-		if (store_exec_stmt(st, NULL) < 0) {
+		if (store_exec_key(s, ids[i], name, NULL) < 0) {
 			*error_r = store_dberr(s, "domain del");
 			return -1;
 		}
@@ -487,9 +501,23 @@ store_domain_exists_locked(struct store *s, const char *name)
 	store_bind_text(st, 1, name);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_found(rc);
+}
+
+/* With the lock held: 0 when domain is local, else -1 with *error_r
+ * ("no such domain", or "<what>: <database error>"). */
+static int
+store_domain_need_locked(struct store *s, const char *domain,
+    const char *what, const char **error_r)
+{
+	int rc = store_domain_exists_locked(s, domain);
+
+	if (rc <= 0) {
+		store_set_error(error_r, rc == 0 ? "no such domain" :
+		    store_dberr(s, what));
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -554,20 +582,20 @@ store_rows_collect(sqlite3_stmt *st, struct store_rows *r, size_t ncols,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Runs a listing statement (bound to domain_or_null when given) and
- * collects its rows.  0, or -1 with *error_r. */
+/* Runs statement id (with text ?1 = key when not NULL) under the lock
+ * and collects its rows.  0, or -1 with *error_r ("list: ...") and rows
+ * freed. */
 static int
-store_list(struct store *s, enum store_stmt_id all, enum store_stmt_id one,
-    const char *domain_or_null, struct store_rows *rows, size_t ncols,
-    int numcol, const char **error_r)
+store_collect(struct store *s, enum store_stmt_id id, const char *key,
+    struct store_rows *rows, size_t ncols, int numcol, const char **error_r)
 {
 	sqlite3_stmt *st;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
-	st = store_stmt(s, domain_or_null != NULL ? one : all);
-	if (domain_or_null != NULL)
-		store_bind_text(st, 1, domain_or_null);
+	st = store_stmt(s, id);
+	if (key != NULL)
+		store_bind_text(st, 1, key);
 	if (store_rows_collect(st, rows, ncols, numcol) < 0) {
 		store_set_error(error_r, store_dberr(s, "list"));
 		ret = -1;
@@ -576,6 +604,37 @@ store_list(struct store *s, enum store_stmt_id all, enum store_stmt_id one,
 	if (ret < 0)
 		store_rows_free(rows);
 	return ret;
+}
+
+/* Runs a listing statement: one bound to domain_or_null when given,
+ * else all.  As store_collect(). */
+static int
+store_list(struct store *s, enum store_stmt_id all, enum store_stmt_id one,
+    const char *domain_or_null, struct store_rows *rows, size_t ncols,
+    int numcol, const char **error_r)
+{
+	return store_collect(s, domain_or_null != NULL ? one : all,
+	    domain_or_null, rows, ncols, numcol, error_r);
+}
+
+/* Runs the lookup id for address (?1, normalised): 1 with rows to free
+ * when it matched, 0 when not (or the address is malformed), -1 on a
+ * database error. */
+static int
+store_get(struct store *s, enum store_stmt_id id, const char *address,
+    struct store_rows *rows, size_t ncols, int numcol)
+{
+	char addr[320];
+
+	if (store_norm_address(address, addr, sizeof(addr)) < 0)
+		return 0;
+	if (store_collect(s, id, addr, rows, ncols, numcol, NULL) < 0)
+		return -1;
+	if (rows->n == 0) {
+		store_rows_free(rows);
+		return 0;
+	}
+	return 1;
 }
 
 int
@@ -619,12 +678,8 @@ store_user_add(struct store *s, const char *address, const char *hash,
 		return -1;
 	}
 	pthread_mutex_lock(&s->lock);
-	rc = store_domain_exists_locked(s, domain);
-	if (rc <= 0) {
-		store_set_error(error_r, rc == 0 ? "no such domain" :
-		    store_dberr(s, "user add"));
+	if (store_domain_need_locked(s, domain, "user add", error_r) < 0)
 		goto out;
-	}
 	st = store_stmt(s, STORE_ST_USER_ADD);
 	store_bind_text(st, 1, addr);
 	store_bind_text(st, 2, domain);
@@ -714,25 +769,13 @@ int
 store_user_get(struct store *s, const char *address, struct store_user *u)
 {
 	struct store_rows rows;
-	char addr[320];
-	sqlite3_stmt *st;
 	int rc;
 
-	if (store_norm_address(address, addr, sizeof(addr)) < 0)
-		return 0;
-	pthread_mutex_lock(&s->lock);
-	st = store_stmt(s, STORE_ST_USER_GET);
-	store_bind_text(st, 1, addr);
-	rc = store_rows_collect(st, &rows, 2, 2);
-	pthread_mutex_unlock(&s->lock);
-	if (rc < 0) {
-		store_rows_free(&rows);
-		return -1;
-	}
-	rc = rows.n > 0 ? 1 : 0;
-	if (rc == 1)
+	rc = store_get(s, STORE_ST_USER_GET, address, &rows, 2, 2);
+	if (rc == 1) {
 		store_user_fill(u, rows.v[0], rows.v[1], rows.num[0]);
-	store_rows_free(&rows);
+		store_rows_free(&rows);
+	}
 	return rc;
 }
 
@@ -765,7 +808,7 @@ store_alias_add(struct store *s, const char *address, const char *targets,
 {
 	char addr[320], domain[256];
 	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int ret = -1;
 
 	if (store_norm_address(address, addr, sizeof(addr)) < 0 ||
 	    store_split_domain(addr, domain, sizeof(domain)) < 0) {
@@ -777,12 +820,8 @@ store_alias_add(struct store *s, const char *address, const char *targets,
 		return -1;
 	}
 	pthread_mutex_lock(&s->lock);
-	rc = store_domain_exists_locked(s, domain);
-	if (rc <= 0) {
-		store_set_error(error_r, rc == 0 ? "no such domain" :
-		    store_dberr(s, "alias add"));
+	if (store_domain_need_locked(s, domain, "alias add", error_r) < 0)
 		goto out;
-	}
 	st = store_stmt(s, STORE_ST_ALIAS_ADD);
 	store_bind_text(st, 1, addr);
 	store_bind_text(st, 2, domain);
@@ -808,31 +847,17 @@ int
 store_alias_get(struct store *s, const char *address, char **targets_r)
 {
 	struct store_rows rows;
-	char addr[320];
-	sqlite3_stmt *st;
 	int rc;
 
 	*targets_r = NULL;
-	if (store_norm_address(address, addr, sizeof(addr)) < 0)
-		return 0;
-	pthread_mutex_lock(&s->lock);
-	st = store_stmt(s, STORE_ST_ALIAS_GET);
-	store_bind_text(st, 1, addr);
-	rc = store_rows_collect(st, &rows, 1, -1);
-	pthread_mutex_unlock(&s->lock);
-	if (rc < 0) {
+	rc = store_get(s, STORE_ST_ALIAS_GET, address, &rows, 1, -1);
+	if (rc == 1) {
+		/* Hand the string over instead of copying it again. */
+		*targets_r = rows.v[0];
+		rows.v[0] = NULL;
 		store_rows_free(&rows);
-		return -1;
 	}
-	if (rows.n == 0) {
-		store_rows_free(&rows);
-		return 0;
-	}
-	/* Hand the string over instead of copying it again. */
-	*targets_r = rows.v[0];
-	rows.v[0] = NULL;
-	store_rows_free(&rows);
-	return 1;
+	return rc;
 }
 
 int
@@ -877,9 +902,7 @@ store_ban_get(struct store *s, const char *ip, int64_t now,
 	}
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_found(rc);
 }
 
 /* With the lock held and a transaction open. */
@@ -895,9 +918,7 @@ store_ban_set_locked(struct store *s, const char *ip, int64_t now,
 	store_bind_text(st, 4, reason != NULL ? reason : "");
 	if (store_exec_stmt(st, NULL) < 0)
 		return -1;
-	st = store_stmt(s, STORE_ST_BAN_FAIL_CLEAR);
-	store_bind_text(st, 1, ip);
-	return store_exec_stmt(st, NULL);
+	return store_exec_key(s, STORE_ST_BAN_FAIL_CLEAR, ip, NULL);
 }
 
 int
@@ -924,20 +945,16 @@ int
 store_ban_del(struct store *s, const char *ip, int64_t now,
     const char **error_r)
 {
-	sqlite3_stmt *st;
 	int ret = -1, changed = 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (store_begin(s) < 0)
 		goto fail;
-	st = store_stmt(s, STORE_ST_BAN_DEL);
-	store_bind_text(st, 1, ip);
-	if (store_exec_stmt(st, NULL) < 0)
+	if (store_exec_key(s, STORE_ST_BAN_DEL, ip, NULL) < 0)
 		goto rollback;
 	changed = sqlite3_changes(s->db);
-	st = store_stmt(s, STORE_ST_BAN_FAIL_CLEAR);
-	store_bind_text(st, 1, ip);
-	if (store_exec_stmt(st, NULL) < 0 || store_commit(s) < 0)
+	if (store_exec_key(s, STORE_ST_BAN_FAIL_CLEAR, ip, NULL) < 0 ||
+	    store_commit(s) < 0)
 		goto rollback;
 	pthread_mutex_unlock(&s->lock);
 	if (changed == 0) {
@@ -1102,16 +1119,12 @@ int
 store_rule_add(struct store *s, struct store_rule *r, const char **error_r)
 {
 	const char *args[] = { r->domain, r->action, r->kind, r->value, NULL };
-	int rc, ret = -1;
+	int ret = -1;
 
 	str_lower(r->domain);
 	pthread_mutex_lock(&s->lock);
-	rc = store_domain_exists_locked(s, r->domain);
-	if (rc <= 0) {
-		store_set_error(error_r, rc == 0 ? "no such domain" :
-		    store_dberr(s, "rule add"));
+	if (store_domain_need_locked(s, r->domain, "rule add", error_r) < 0)
 		goto out;
-	}
 	if (store_run_texts(s, "INSERT INTO rules (domain, action, kind, "
 	    "value) VALUES (?1, ?2, ?3, ?4)", args, NULL, 0) < 0) {
 		store_set_error(error_r, store_dberr(s, "rule add"));
@@ -1208,9 +1221,7 @@ store_get_int(struct store *s, const char *sql, const char *arg, int64_t *v)
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_found(rc);
 }
 
 /* With the lock held and a transaction open. */
