@@ -14,23 +14,17 @@
 #include "lib/fbuf.h"
 #include "lib/ids.h"
 #include "mailbox/uidlist.h"
+#include "net/conncount.h"
 #include "pop3/pop3_parser.h"
 
 struct bufferevent;
 struct evconnlistener;
 struct tls_server;
 
-#define POP3D_IP_BUCKETS 1024
 #define POP3_TIMEOUT 600		/* RFC 1939 section 3: >= 10 minutes */
 #define POP3_MAX_ERRORS 10		/* protocol errors before closing */
 #define POP3_MAX_AUTH_FAILURES 3	/* per session */
 #define POP3_LOCK_FILE "ferry-pop3.lock"
-
-struct pop3d_ipcount {
-	struct pop3d_ipcount *next;
-	char addr[64];
-	unsigned n;
-};
 
 struct pop3d {
 	struct ferry_env *env;
@@ -41,7 +35,7 @@ struct pop3d {
 	size_t nlisteners;
 	struct pop3_session *sessions;	/* doubly linked */
 	unsigned nsessions;
-	struct pop3d_ipcount *ipcounts[POP3D_IP_BUCKETS];
+	struct conncount conns;		/* open connections per address */
 	bool stopping;
 	void (*idle)(void *);
 	void *idle_arg;

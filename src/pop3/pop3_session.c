@@ -23,6 +23,7 @@
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "net/session_io.h"
 #include "net/tls.h"
 #include "pop3/pop3_private.h"
 
@@ -150,36 +151,17 @@ pop3_session_overlong(struct pop3_session *s)
 static bool
 pop3_session_line(struct pop3_session *s, struct evbuffer *in)
 {
-	size_t len, eol_len;
-	struct evbuffer_ptr p;
+	bool overlong;
+	size_t len;
 	char *line;
+	int r;
 
-	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (p.pos == -1) {
-		len = evbuffer_get_length(in);
-		if (len < POP3_LINE_MAX)
-			return false;
-		/* Overlong: answer once, then discard up to the next LF. */
-		evbuffer_drain(in, len);
-		if (!s->skip_line)
-			pop3_session_overlong(s);
-		s->skip_line = true;
-		return false;
-	}
-	len = (size_t)p.pos;
-	if (s->skip_line || len + eol_len > POP3_LINE_MAX) {
-		evbuffer_drain(in, len + eol_len);
-		if (!s->skip_line)
-			pop3_session_overlong(s);
-		s->skip_line = false;
-		return true;
-	}
-	line = xmalloc(len + 1);
-	evbuffer_remove(in, line, len);
-	evbuffer_drain(in, eol_len);
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	line[len] = '\0';
+	r = session_io_line(in, POP3_LINE_MAX, &s->skip_line, &overlong,
+	    &line, &len);
+	if (overlong)
+		pop3_session_overlong(s);
+	if (line == NULL)
+		return r == 1;
 	if (s->sasl_wait)
 		pop3_auth_response(s, line, len);
 	else

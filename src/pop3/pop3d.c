@@ -20,46 +20,10 @@
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "net/conncount.h"
 #include "net/tls.h"
 #include "pop3/pop3_private.h"
 #include "pop3/pop3d.h"
-
-static struct pop3d_ipcount **
-pop3d_ip_slot(struct pop3d *d, const char *addr)
-{
-	unsigned h = 5381;
-	struct pop3d_ipcount **pp;
-
-	for (const char *p = addr; *p != '\0'; p++)
-		h = h * 33 + (unsigned char)*p;
-	for (pp = &d->ipcounts[h % POP3D_IP_BUCKETS]; *pp != NULL;
-	    pp = &(*pp)->next)
-		if (strcmp((*pp)->addr, addr) == 0)
-			break;
-	return pp;
-}
-
-static void
-pop3d_ip_add(struct pop3d *d, const char *addr, int delta)
-{
-	struct pop3d_ipcount **pp = pop3d_ip_slot(d, addr), *e = *pp;
-
-	if (e == NULL) {
-		if (delta < 0)
-			return;
-		e = xcalloc(1, sizeof(*e));
-		snprintf(e->addr, sizeof(e->addr), "%s", addr);
-		*pp = e;
-	}
-	if (delta < 0 && e->n > 0)
-		e->n--;
-	else if (delta > 0)
-		e->n++;
-	if (e->n == 0) {
-		*pp = e->next;
-		free(e);
-	}
-}
 
 bool
 pop3d_mailbox_in_use(struct pop3d *d, const char *path)
@@ -70,42 +34,27 @@ pop3d_mailbox_in_use(struct pop3d *d, const char *path)
 	return false;
 }
 
-/* Refused before a session exists: one line (not on TLS ports, where
- * plaintext would only confuse the client), then close. */
-static void
-pop3d_refuse(int fd, const char *addr, bool tls, const char *why)
-{
-	static const char reply[] = "-ERR [SYS/TEMP] Too many connections, "
-	    "try again later\r\n";
-
-	if (!tls && send(fd, reply, sizeof(reply) - 1,
-	    MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		/* the peer is gone already */
-	}
-	close(fd);
-	log_info("- pop3 refused address=%s reason=%s", addr, why);
-}
-
 static void
 pop3d_accept(struct pop3d *d, int fd, struct sockaddr *sa, int salen,
     bool tls)
 {
-	struct pop3d_ipcount **pp;
 	struct pop3_session *s;
-	char addr[64];
+	const char *why;
+	char addr[CONNCOUNT_ADDR_LEN];
 
 	cidr_addr_str(sa, addr, sizeof(addr));
 	if (d->stopping) {
 		close(fd);
 		return;
 	}
-	if (d->nsessions >= d->conf->max_connections) {
-		pop3d_refuse(fd, addr, tls, "max_connections");
-		return;
-	}
-	pp = pop3d_ip_slot(d, addr);
-	if (*pp != NULL && (*pp)->n >= d->conf->max_connections_per_ip) {
-		pop3d_refuse(fd, addr, tls, "max_connections_per_ip");
+	why = conncount_check(&d->conns, addr, d->nsessions,
+	    d->conf->max_connections, d->conf->max_connections_per_ip);
+	if (why != NULL) {
+		/* One line, but not on TLS ports, where plaintext would only
+		 * confuse the client. */
+		conncount_refuse(fd, "pop3", addr, tls ? NULL :
+		    "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+		    why);
 		return;
 	}
 	/* Replies are written whole when a command is done: Nagle would
@@ -117,7 +66,7 @@ pop3d_accept(struct pop3d *d, int fd, struct sockaddr *sa, int salen,
 		d->sessions->prev = s;
 	d->sessions = s;
 	d->nsessions++;
-	pop3d_ip_add(d, s->addr, 1);
+	conncount_add(&d->conns, s->addr);
 }
 
 static void
@@ -155,7 +104,7 @@ pop3d_session_gone(struct pop3d *d, struct pop3_session *s)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
 	d->nsessions--;
-	pop3d_ip_add(d, s->addr, -1);
+	conncount_del(&d->conns, s->addr);
 	if (d->stopping && d->nsessions == 0 && d->idle != NULL)
 		d->idle(d->idle_arg);
 }

@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
+#include "net/session_io.h"
 #include "policy/policy.h"
 #include "smtp/smtp_parser.h"
 #include "smtp/smtp_policy.h"
@@ -606,36 +607,17 @@ smtp_session_too_long(struct smtp_session *s)
 static bool
 smtp_session_line(struct smtp_session *s, struct evbuffer *in)
 {
-	size_t max = s->srv->conf->smtp_max_line, eol_len, len;
-	struct evbuffer_ptr p;
+	bool overlong;
+	size_t len;
 	char *line;
+	int r;
 
-	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (p.pos == -1) {
-		len = evbuffer_get_length(in);
-		if (len < max)
-			return false;
-		/* Overlong: answer once, then discard up to the next LF. */
-		evbuffer_drain(in, len);
-		if (!s->skip_line)
-			smtp_session_too_long(s);
-		s->skip_line = true;
-		return false;
-	}
-	len = (size_t)p.pos;
-	if (s->skip_line || len + eol_len > max) {
-		evbuffer_drain(in, len + eol_len);
-		if (!s->skip_line)
-			smtp_session_too_long(s);
-		s->skip_line = false;
-		return true;
-	}
-	line = xmalloc(len + 1);
-	evbuffer_remove(in, line, len);
-	evbuffer_drain(in, eol_len);
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	line[len] = '\0';
+	r = session_io_line(in, s->srv->conf->smtp_max_line, &s->skip_line,
+	    &overlong, &line, &len);
+	if (overlong)
+		smtp_session_too_long(s);
+	if (line == NULL)
+		return r == 1;
 	smtp_transcript_line(s->pol, line, len);
 	if (s->state == SMTP_STATE_AUTH)
 		smtp_auth_input(s, line, len);	/* wipes the line */

@@ -25,68 +25,13 @@
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "net/conncount.h"
 #include "net/tls.h"
 #include "smtp/smtp_policy.h"
 #include "smtp/smtpd_private.h"
 #include "store/store.h"
 
 #define SMTPD_STOP_GRACE 10	/* seconds to finish commits on shutdown */
-
-static struct smtpd_ipcount **
-smtpd_ip_slot(struct smtpd *srv, const char *addr)
-{
-	unsigned h = 5381;
-	struct smtpd_ipcount **pp;
-
-	for (const char *p = addr; *p != '\0'; p++)
-		h = h * 33 + (unsigned char)*p;
-	for (pp = &srv->ipcounts[h % SMTPD_IP_BUCKETS]; *pp != NULL;
-	    pp = &(*pp)->next)
-		if (strcmp((*pp)->addr, addr) == 0)
-			break;
-	return pp;
-}
-
-static unsigned
-smtpd_ip_count(struct smtpd *srv, const char *addr)
-{
-	struct smtpd_ipcount **pp = smtpd_ip_slot(srv, addr);
-
-	return *pp != NULL ? (*pp)->n : 0;
-}
-
-static void
-smtpd_ip_add(struct smtpd *srv, const char *addr, int delta)
-{
-	struct smtpd_ipcount **pp = smtpd_ip_slot(srv, addr), *e = *pp;
-
-	if (e == NULL) {
-		if (delta < 0)
-			return;
-		e = xcalloc(1, sizeof(*e));
-		snprintf(e->addr, sizeof(e->addr), "%s", addr);
-		*pp = e;
-	}
-	if (delta < 0 && e->n > 0)
-		e->n--;
-	else if (delta > 0)
-		e->n++;
-	if (e->n == 0) {
-		*pp = e->next;
-		free(e);
-	}
-}
-
-/* Refuses a connection before any session exists: one line, then close. */
-static void
-smtpd_refuse(int fd, const char *addr, const char *reply, const char *why)
-{
-	if (send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		/* the peer is gone already */
-	}
-	close(fd);
-	log_info("- smtp refused address=%s reason=%s", addr, why);
-}
 
 /* Failed-login bans hold for every listener: one refusal line, then
  * close, before any authentication.  On implicit TLS a plaintext line
@@ -99,14 +44,10 @@ smtpd_banned(struct smtpd *srv, int fd, struct sockaddr *sa,
 
 	if (ban_check(srv->env->store, srv->conf, sa, time(NULL), NULL) != 1)
 		return false;
-	if (kind == SMTPD_KIND_SUBMISSIONS) {
-		close(fd);
-		log_info("- smtp refused address=%s reason=banned", addr);
-		return true;
-	}
 	snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed logins "
 	    "from your address: banned\r\n", srv->conf->hostname);
-	smtpd_refuse(fd, addr, reply, "banned");
+	conncount_refuse(fd, "smtp", addr, kind == SMTPD_KIND_SUBMISSIONS ?
+	    NULL : reply, "banned");
 	return true;
 }
 
@@ -117,24 +58,22 @@ smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct smtpd_listener *sl = arg;
 	struct smtpd *srv = sl->srv;
 	struct smtp_session *s;
-	char addr[64], reply[400];
+	const char *why;
+	char addr[CONNCOUNT_ADDR_LEN], reply[400];
 
 	cidr_addr_str(sa, addr, sizeof(addr));
 	if (srv->stopping) {
 		close(fd);
 		return;
 	}
-	if (srv->nsessions >= srv->conf->max_connections) {
+	why = conncount_check(&srv->conns, addr, srv->nsessions,
+	    srv->conf->max_connections, srv->conf->max_connections_per_ip);
+	if (why != NULL) {
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections, try again later\r\n", srv->conf->hostname);
-		smtpd_refuse(fd, addr, reply, "max_connections");
-		return;
-	}
-	if (smtpd_ip_count(srv, addr) >= srv->conf->max_connections_per_ip) {
-		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections from your address, try again later\r\n",
-		    srv->conf->hostname);
-		smtpd_refuse(fd, addr, reply, "max_connections_per_ip");
+		    "connections%s, try again later\r\n", srv->conf->hostname,
+		    strcmp(why, "max_connections") == 0 ? "" :
+		    " from your address");
+		conncount_refuse(fd, "smtp", addr, reply, why);
 		return;
 	}
 	if (smtpd_banned(srv, fd, sa, addr, sl->kind))
@@ -152,7 +91,7 @@ smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
-	smtpd_ip_add(srv, s->addr, 1);
+	conncount_add(&srv->conns, s->addr);
 }
 
 static void
@@ -182,7 +121,7 @@ smtpd_session_gone(struct smtpd *srv, struct smtp_session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	srv->nsessions--;
-	smtpd_ip_add(srv, s->addr, -1);
+	conncount_del(&srv->conns, s->addr);
 	smtpd_maybe_exit(srv);
 }
 

@@ -13,6 +13,7 @@
 #include "ferry.h"
 #include "lib/fbuf.h"
 #include "lib/ids.h"
+#include "net/conncount.h"
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_data.h"
 #include "store/resolve.h"
@@ -41,14 +42,6 @@ struct smtpd_listener {
 	enum smtpd_kind kind;
 };
 
-struct smtpd_ipcount {
-	struct smtpd_ipcount *next;
-	char addr[64];
-	unsigned n;
-};
-
-#define SMTPD_IP_BUCKETS 1024
-
 struct smtpd {
 	struct ferry_env *env;
 	struct conf *conf;
@@ -58,7 +51,7 @@ struct smtpd {
 	size_t nlisteners;
 	struct smtp_session *sessions;	/* doubly linked */
 	unsigned nsessions;
-	struct smtpd_ipcount *ipcounts[SMTPD_IP_BUCKETS];
+	struct conncount conns;		/* open connections per address */
 	struct event *sig_ev[3];
 	struct event *stop_timer;
 	struct tls_server *tls;		/* NULL: no tls_cert configured */
