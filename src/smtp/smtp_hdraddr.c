@@ -153,7 +153,9 @@ smtp_hdraddr_field_one(const char *line, const char *end, const char *name,
 		for (p = line + nlen; p < end && (*p == ' ' || *p == '\t'); p++)
 			;
 		match = p < end && *p == ':';
-		p++;
+		/* Not this field ("From " at the very end, "Fromage:"):
+		 * scan the line from its start like any other. */
+		p = match ? p + 1 : line;
 	}
 	do {
 		eol = memchr(p, '\n', (size_t)(end - p));

@@ -123,11 +123,36 @@ test_hdraddr_fields(void)
 	test_end();
 }
 
+/* Found by fuzz_smtp_hdraddr: a field name with no colon at the very end
+ * of the headers read one byte past them. */
+static void
+test_hdraddr_fields_truncated(void)
+{
+	static const char *inputs[] = { "From", "From ", "From \t", "X: y\nFrom ",
+		"From\n", "Fro" };
+	struct fbuf out;
+
+	test_begin("hdraddr fields cut short");
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		size_t n = strlen(inputs[i]);
+		char *exact = malloc(n);	/* no NUL: ASan sees overreads */
+
+		memcpy(exact, inputs[i], n);
+		fbuf_init(&out, 0);
+		smtp_hdraddr_fields(exact, n, "From", &out);
+		test_assert_idx(out.len == 0, i);
+		fbuf_release(&out);
+		free(exact);
+	}
+	test_end();
+}
+
 int
 main(void)
 {
 	test_hdraddr_cases();
 	test_hdraddr_long();
 	test_hdraddr_fields();
+	test_hdraddr_fields_truncated();
 	return test_exit();
 }
