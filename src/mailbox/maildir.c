@@ -94,19 +94,44 @@ bad:
 	return -1;
 }
 
+/* mkdir; a directory it creates has its parent fsynced, so the new entry
+ * is durable.  Otherwise the fsync of new/ in maildir_publish would make
+ * a first delivery's file durable inside a new/ that a crash could still
+ * unlink from the tree, after the spool copy was removed.  Costs nothing
+ * once the Maildir exists (mkdir fails with EEXIST). */
+static int
+maildir_mkdir(const char *dir)
+{
+	if (mkdir(dir, 0700) == 0)
+		return fsio_fsync_parent(dir);
+	return errno == EEXIST ? 0 : -1;
+}
+
 int
 maildir_create(const char *path)
 {
 	static const char *subs[] = { "tmp", "new", "cur" };
-	char sub[PATH_MAX];
+	char sub[PATH_MAX], *p;
 	int i;
 
-	if (fsio_mkdir_p(path, 0700) < 0)
+	if (str_lcpy(sub, path, sizeof(sub)) >= sizeof(sub)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = sub + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (maildir_mkdir(sub) < 0)
+			return -1;
+		*p = '/';
+	}
+	if (maildir_mkdir(sub) < 0)
 		return -1;
 	for (i = 0; i < 3; i++) {
 		if (maildir_pathf(sub, sizeof(sub), "%s/%s", path, subs[i]) < 0)
 			return -1;
-		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+		if (maildir_mkdir(sub) < 0)
 			return -1;
 	}
 	return 0;
@@ -255,7 +280,13 @@ maildir_quota_usage(const char *path, uint64_t *bytes_r, uint64_t *count_r)
 }
 
 /* Replaces maildirsize with a fresh header and total, written under the
- * Maildir's tmp/ with a unique name and renamed (as Courier does). */
+ * Maildir's tmp/ with a unique name and renamed (as Courier does).
+ * Never fsynced, here or in maildir_size_append: the file is advisory
+ * accounting, not mail.  A crash can leave it empty, torn or without
+ * its last lines; empty or torn does not parse and is recalculated from
+ * the folders (maildir_size_read -> EINVAL -> maildir_recalc, as when it
+ * is missing), and a few lost lines under-count until the next
+ * recalculation (overgrown file or changed quota), as with Courier. */
 static int
 maildir_size_rewrite(const char *path, uint64_t quota, uint64_t bytes,
     uint64_t count)
@@ -306,16 +337,17 @@ maildir_size_prepare(const char *path, uint64_t quota, uint64_t *bytes_r)
 	return maildir_size_rewrite(path, quota, *bytes_r, count);
 }
 
+/* One "<bytes> <count>" line; negative undoes an earlier line (spec). */
 static void
-maildir_size_append(const char *path, uint64_t size)
+maildir_size_append(const char *path, long long bytes, int count)
 {
-	char file[PATH_MAX], line[40];
+	char file[PATH_MAX], line[48];
 	int fd, n;
 
 	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
 	    path) < 0)
 		return;
-	n = snprintf(line, sizeof(line), "%llu 1\n", (unsigned long long)size);
+	n = snprintf(line, sizeof(line), "%lld %d\n", bytes, count);
 	/* One short O_APPEND write: concurrent deliveries do not mix. */
 	fd = open(file, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd == -1 || fsio_write_all(fd, line, (size_t)n) < 0)
@@ -388,8 +420,11 @@ maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
+	/* fdatasync: a new file whose size these writes set; it flushes the
+	 * data and the size, not the timestamps.  Must precede the link
+	 * into new/ (a reader must never see a torn message there). */
 	if (maildir_copy(fd, prefix, prefix_len, src_fd) < 0 ||
-	    fsync(fd) < 0) {
+	    fdatasync(fd) < 0) {
 		saved = errno;
 		close(fd);
 		unlink(file);
@@ -406,7 +441,9 @@ maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
 }
 
 /* tmp -> new by link (never overwrites), rename where links are not
- * supported; then new/ is fsynced so the entry survives a crash. */
+ * supported; then new/ is fsynced so the entry survives a crash.  That
+ * fsync stays: the caller removes the spool copy right after we return,
+ * so it is the only thing between a crash and a lost message. */
 static int
 maildir_publish(const char *path, const char *name)
 {
@@ -454,10 +491,19 @@ maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
 	}
 	maildir_unique_name(name, sizeof(name), size);
 	if (maildir_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
-	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0 ||
-	    maildir_publish(path, name) < 0)
+	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
 		return -1;
-	maildir_size_append(path, size);
+	/* Counted before it becomes visible in new/ (as Courier's
+	 * deliverquota does), so that a reader who sees the message also
+	 * sees it in maildirsize; a failed publish is taken back. */
+	maildir_size_append(path, (long long)size, 1);
+	if (maildir_publish(path, name) < 0) {
+		int saved = errno;
+
+		maildir_size_append(path, -(long long)size, -1);
+		errno = saved;
+		return -1;
+	}
 	if (name_r != NULL && name_size > 0)
 		str_lcpy(name_r, name, name_size);
 	return 0;

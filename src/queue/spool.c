@@ -228,7 +228,12 @@ spool_writer_abort(struct spool_writer **wp)
 	spool_writer_free(w);
 }
 
-/* Writes data to a new file (O_EXCL) and fsyncs it. */
+/* Writes data to a new file (O_EXCL) and makes it durable.
+ * fdatasync, not fsync: the file is new and its size is set by these very
+ * writes, and fdatasync still flushes the metadata needed to read the
+ * data back (size, block map); it skips only timestamps, which nothing
+ * here reads.  The directory entry is made durable by the caller's
+ * directory fsync after the rename. */
 static int
 spool_write_new(const char *path, const void *data, size_t len)
 {
@@ -237,7 +242,7 @@ spool_write_new(const char *path, const void *data, size_t len)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	if (fsio_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fsio_write_all(fd, data, len) < 0 || fdatasync(fd) < 0) {
 		saved = errno;
 		close(fd);
 		unlink(path);
@@ -247,13 +252,14 @@ spool_write_new(const char *path, const void *data, size_t len)
 	return close(fd);
 }
 
-/* Content durable: flush, fsync, close. */
+/* Content durable: flush, fdatasync (see spool_write_new: a new file whose
+ * size comes from these writes, also after spool_writer_rewrite), close. */
 static int
 spool_writer_finish(struct spool_writer *w)
 {
 	int fd;
 
-	if (spool_writer_flush(w) < 0 || fsync(w->fd) < 0)
+	if (spool_writer_flush(w) < 0 || fdatasync(w->fd) < 0)
 		return -1;
 	fd = w->fd;
 	w->fd = -1;
@@ -279,8 +285,12 @@ spool_writer_env(struct spool_writer *w, struct spool_env *env)
 }
 
 /* Renames content, then the envelope (the commit point), then makes the
- * directory durable.  Anything failing after the envelope rename takes
- * the message out again: the client will be told 4xx and retry, and a
+ * directory durable.  These three steps and the two data syncs before
+ * them are the minimum for rule 1 (nothing lost after 250): without the
+ * content sync a crash could leave an envelope naming empty content, and
+ * without the envelope sync or the directory fsync the message could
+ * vanish although the client was told 250.  Anything failing after the envelope rename takes the
+ * message out again: the client will be told 4xx and retry, and a
  * message we might also deliver would become a duplicate. */
 static int
 spool_writer_publish(struct spool_writer *w)
