@@ -4,6 +4,7 @@
  * them from a worker thread (lib/workpool.h), never inline. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,22 @@
 #include "lib/fbuf.h"
 #include "lib/fsio.h"
 #include "lib/strutil.h"
+
+int
+fsio_pathf(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(dst, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
 
 int
 fsio_write_all(int fd, const void *buf, size_t len)

@@ -7,6 +7,10 @@
 
 struct fbuf;
 
+/* snprintf of a path: 0, or -1 with errno ENAMETOOLONG when it does not
+ * fit (never a silently truncated path). */
+int fsio_pathf(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* write(2) until done, retrying EINTR/short writes: 0 or -1. */
 int fsio_write_all(int fd, const void *buf, size_t len);
 /* fsync the directory itself (so a rename/unlink in it is durable). */

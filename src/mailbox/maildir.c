@@ -32,26 +32,6 @@
  * mutable static here, atomic because workers deliver in parallel. */
 static unsigned maildir_counter;
 
-static int
-maildir_pathf(char *dst, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-maildir_pathf(char *dst, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(dst, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 /* A path component taken from an address: no '/', no leading '.', no
  * control bytes, so it can never climb out of mail/. */
 static bool
@@ -83,7 +63,7 @@ maildir_path(const char *state_dir, const char *address, char *dst,
 	if (!maildir_component_ok(address, llen) ||
 	    !maildir_component_ok(at + 1, strlen(at + 1)) || llen > 255)
 		goto bad;
-	if (maildir_pathf(dst, size, "%s/mail/%s/%.*s", state_dir, at + 1,
+	if (fsio_pathf(dst, size, "%s/mail/%s/%.*s", state_dir, at + 1,
 	    (int)llen, address) < 0)
 		return -1;
 	/* Lower-case only what we appended, not state_dir. */
@@ -129,7 +109,7 @@ maildir_create(const char *path)
 	if (maildir_mkdir(sub) < 0)
 		return -1;
 	for (i = 0; i < 3; i++) {
-		if (maildir_pathf(sub, sizeof(sub), "%s/%s", path, subs[i]) < 0)
+		if (fsio_pathf(sub, sizeof(sub), "%s/%s", path, subs[i]) < 0)
 			return -1;
 		if (maildir_mkdir(sub) < 0)
 			return -1;
@@ -149,7 +129,7 @@ maildir_file_size(const char *dir, const char *name)
 
 	if (s != NULL && s[3] >= '0' && s[3] <= '9')
 		return strtoull(s + 3, NULL, 10);
-	if (maildir_pathf(path, sizeof(path), "%s/%s", dir, name) < 0 ||
+	if (fsio_pathf(path, sizeof(path), "%s/%s", dir, name) < 0 ||
 	    stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
 	return (uint64_t)st.st_size;
@@ -178,9 +158,9 @@ maildir_sum_folder(const char *folder, uint64_t *bytes, uint64_t *count)
 {
 	char sub[PATH_MAX];
 
-	if (maildir_pathf(sub, sizeof(sub), "%s/new", folder) == 0)
+	if (fsio_pathf(sub, sizeof(sub), "%s/new", folder) == 0)
 		maildir_sum_dir(sub, bytes, count);
-	if (maildir_pathf(sub, sizeof(sub), "%s/cur", folder) == 0)
+	if (fsio_pathf(sub, sizeof(sub), "%s/cur", folder) == 0)
 		maildir_sum_dir(sub, bytes, count);
 }
 
@@ -199,7 +179,7 @@ maildir_recalc(const char *path, uint64_t *bytes, uint64_t *count)
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (maildir_pathf(sub, sizeof(sub), "%s/%s", path,
+		if (fsio_pathf(sub, sizeof(sub), "%s/%s", path,
 		    de->d_name) == 0)
 			maildir_sum_folder(sub, bytes, count);
 	}
@@ -250,7 +230,7 @@ maildir_size_read(const char *path, uint64_t *quota_r, uint64_t *bytes_r,
 	struct fbuf b;
 	int r;
 
-	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	if (fsio_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
 	    path) < 0)
 		return -1;
 	fbuf_init(&b, 0);
@@ -301,8 +281,8 @@ maildir_size_rewrite(const char *path, uint64_t quota, uint64_t bytes,
 		n = snprintf(text, sizeof(text), "%lluS\n%llu %llu\n",
 		    (unsigned long long)quota, (unsigned long long)bytes,
 		    (unsigned long long)count);
-	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
-	    path) < 0 || maildir_pathf(tmp, sizeof(tmp),
+	if (fsio_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	    path) < 0 || fsio_pathf(tmp, sizeof(tmp),
 	    "%s/tmp/%016llx.maildirsize", path,
 	    (unsigned long long)ids_random()) < 0)
 		return -1;
@@ -344,7 +324,7 @@ maildir_size_append(const char *path, long long bytes, int count)
 	char file[PATH_MAX], line[48];
 	int fd, n;
 
-	if (maildir_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	if (fsio_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
 	    path) < 0)
 		return;
 	n = snprintf(line, sizeof(line), "%lld %d\n", bytes, count);
@@ -450,9 +430,9 @@ maildir_publish(const char *path, const char *name)
 	char tmp[PATH_MAX], nfile[PATH_MAX], ndir[PATH_MAX];
 	int r, saved;
 
-	if (maildir_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
-	    maildir_pathf(nfile, sizeof(nfile), "%s/new/%s", path, name) < 0 ||
-	    maildir_pathf(ndir, sizeof(ndir), "%s/new", path) < 0)
+	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
+	    fsio_pathf(nfile, sizeof(nfile), "%s/new/%s", path, name) < 0 ||
+	    fsio_pathf(ndir, sizeof(ndir), "%s/new", path) < 0)
 		return -1;
 	r = link(tmp, nfile);
 	if (r < 0 && (errno == EPERM || errno == ENOTSUP || errno == ENOSYS))
@@ -490,7 +470,7 @@ maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
 		return -1;
 	}
 	maildir_unique_name(name, sizeof(name), size);
-	if (maildir_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
+	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
 	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
 		return -1;
 	/* Counted before it becomes visible in new/ (as Courier's

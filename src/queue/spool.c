@@ -48,26 +48,6 @@ static const char *spool_state_names[] = {
 /* ---- paths ---- */
 
 static int
-spool_pathf(char *dst, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-spool_pathf(char *dst, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(dst, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-static int
 spool_qpath(char *dst, size_t size, const char *dir, const char *id,
     const char *ext)
 {
@@ -75,7 +55,7 @@ spool_qpath(char *dst, size_t size, const char *dir, const char *id,
 		errno = EINVAL;
 		return -1;
 	}
-	return spool_pathf(dst, size, "%s/queue/%c/%s%s", dir, id[IDS_LEN - 1],
+	return fsio_pathf(dst, size, "%s/queue/%c/%s%s", dir, id[IDS_LEN - 1],
 	    id, ext);
 }
 
@@ -83,7 +63,7 @@ static int
 spool_tpath(char *dst, size_t size, const char *dir, const char *id,
     const char *ext)
 {
-	return spool_pathf(dst, size, "%s/tmp/%s%s", dir, id, ext);
+	return fsio_pathf(dst, size, "%s/tmp/%s%s", dir, id, ext);
 }
 
 int
@@ -103,10 +83,10 @@ spool_init(const char *spool_dir, const char **error_r)
 		int r;
 
 		if (i < 3)
-			r = spool_pathf(path, sizeof(path), "%s/%s", spool_dir,
+			r = fsio_pathf(path, sizeof(path), "%s/%s", spool_dir,
 			    subs[i]);
 		else
-			r = spool_pathf(path, sizeof(path), "%s/queue/%x",
+			r = fsio_pathf(path, sizeof(path), "%s/queue/%x",
 			    spool_dir, (unsigned)(i - 3));
 		if (r < 0 || fsio_mkdir_p(path, 0700) < 0) {
 			*error_r = "cannot create spool directories";
@@ -304,7 +284,7 @@ spool_writer_publish(struct spool_writer *w)
 	    spool_tpath(tenv, sizeof(tenv), w->dir, w->id, ".env") < 0 ||
 	    spool_qpath(qmsg, sizeof(qmsg), w->dir, w->id, ".msg") < 0 ||
 	    spool_qpath(qenv, sizeof(qenv), w->dir, w->id, ".env") < 0 ||
-	    spool_pathf(qdir, sizeof(qdir), "%s/queue/%c", w->dir,
+	    fsio_pathf(qdir, sizeof(qdir), "%s/queue/%c", w->dir,
 	    w->id[IDS_LEN - 1]) < 0)
 		return -1;
 	if (rename(tmsg, qmsg) < 0)
@@ -758,7 +738,7 @@ spool_env_update(const char *spool_dir, const struct spool_env *env)
 	    (unsigned long long)ids_random());
 	if (spool_qpath(path, sizeof(path), spool_dir, env->id, ".env") < 0 ||
 	    spool_tpath(tmp, sizeof(tmp), spool_dir, env->id, suffix) < 0 ||
-	    spool_pathf(qdir, sizeof(qdir), "%s/queue/%c", spool_dir,
+	    fsio_pathf(qdir, sizeof(qdir), "%s/queue/%c", spool_dir,
 	    env->id[IDS_LEN - 1]) < 0)
 		return -1;
 	/* Never resurrect a message that `queue delete` just removed. */
@@ -787,7 +767,7 @@ spool_remove(const char *spool_dir, const char *id)
 
 	if (spool_qpath(env, sizeof(env), spool_dir, id, ".env") < 0 ||
 	    spool_qpath(msg, sizeof(msg), spool_dir, id, ".msg") < 0 ||
-	    spool_pathf(qdir, sizeof(qdir), "%s/queue/%c", spool_dir,
+	    fsio_pathf(qdir, sizeof(qdir), "%s/queue/%c", spool_dir,
 	    id[IDS_LEN - 1]) < 0)
 		return -1;
 	r = unlink(env);
@@ -856,13 +836,13 @@ spool_clean_tmp(const char *dir, time_t now)
 	struct dirent *de;
 	DIR *d;
 
-	if (spool_pathf(tdir, sizeof(tdir), "%s/tmp", dir) < 0 ||
+	if (fsio_pathf(tdir, sizeof(tdir), "%s/tmp", dir) < 0 ||
 	    (d = opendir(tdir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (spool_pathf(path, sizeof(path), "%s/%s", tdir,
+		if (fsio_pathf(path, sizeof(path), "%s/%s", tdir,
 		    de->d_name) == 0 && spool_older(path, now, SPOOL_TMP_GRACE))
 			unlink(path);
 	}
@@ -880,7 +860,7 @@ spool_quarantine(const char *dir, const char *id)
 
 	for (i = 0; i < 2; i++)
 		if (spool_qpath(from, sizeof(from), dir, id, exts[i]) == 0 &&
-		    spool_pathf(to, sizeof(to), "%s/corrupt/%s%s", dir, id,
+		    fsio_pathf(to, sizeof(to), "%s/corrupt/%s%s", dir, id,
 		    exts[i]) == 0)
 			rename(from, to);
 }
@@ -937,7 +917,7 @@ spool_scan_bucket(const char *dir, unsigned h, bool recover, time_t now,
 	struct dirent *de;
 	DIR *d;
 
-	if (spool_pathf(qdir, sizeof(qdir), "%s/queue/%x", dir, h) < 0)
+	if (fsio_pathf(qdir, sizeof(qdir), "%s/queue/%x", dir, h) < 0)
 		return -1;
 	if ((d = opendir(qdir)) == NULL)
 		return errno == ENOENT ? 0 : -1;
