@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,9 @@
 #define MAILDIR_SIZE_MAX 5120	/* spec: recalculate when larger */
 #define MAILDIR_COPY_BUF 65536
 
-/* Per-process delivery counter for unique names (the Q part): the one
- * mutable static here, atomic because workers deliver in parallel. */
+/* Per-process delivery counter for unique names (the Q part), atomic
+ * because workers deliver in parallel; with the host name below (set
+ * once) the only mutable statics here. */
 static unsigned maildir_counter;
 
 /* A path component taken from an address: no '/', no leading '.', no
@@ -115,6 +117,20 @@ maildir_create(const char *path)
 			return -1;
 	}
 	return 0;
+}
+
+/* maildir_create for a delivery: one stat when the Maildir is complete
+ * (cur/ is made last), instead of a mkdir per path component. */
+static int
+maildir_ensure(const char *path)
+{
+	char cur[PATH_MAX];
+	struct stat st;
+
+	if (fsio_pathf(cur, sizeof(cur), "%s/cur", path) == 0 &&
+	    stat(cur, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return maildir_create(path);
 }
 
 /* ---- usage: recalculation from the folders ---- */
@@ -336,34 +352,77 @@ maildir_size_append(const char *path, long long bytes, int count)
 		close(fd);
 }
 
+/* Removes maildirsize; a missing one is fine.  0 or -1. */
+static int
+maildir_size_drop(const char *path)
+{
+	char file[PATH_MAX];
+
+	if (fsio_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	    path) < 0)
+		return -1;
+	return unlink(file) < 0 && errno != ENOENT ? -1 : 0;
+}
+
 /* ---- delivery ---- */
 
-/* "<sec>.M<usec>P<pid>Q<counter>.<host>,S=<size>"; '/' and ':' in the
- * host name are written as \057 and \072 (maildir convention). */
+/* The host part of unique names, computed once per process: '/' and ':'
+ * are written as \057 and \072 (maildir convention). */
+static char maildir_host[256];
+static pthread_once_t maildir_host_once = PTHREAD_ONCE_INIT;
+
 static void
-maildir_unique_name(char *dst, size_t size, uint64_t msize)
+maildir_host_init(void)
 {
-	char host[256], safe[256];
-	struct timeval tv;
-	unsigned q;
+	char host[256];
 	size_t i, o = 0;
 
 	if (gethostname(host, sizeof(host)) < 0)
 		str_lcpy(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	for (i = 0; host[i] != '\0' && o + 5 < sizeof(safe); i++) {
+	for (i = 0; host[i] != '\0' && o + 5 < sizeof(maildir_host); i++) {
 		if (host[i] == '/' || host[i] == ':') {
-			memcpy(safe + o, host[i] == '/' ? "\\057" : "\\072", 4);
+			memcpy(maildir_host + o, host[i] == '/' ? "\\057" :
+			    "\\072", 4);
 			o += 4;
 		} else
-			safe[o++] = host[i];
+			maildir_host[o++] = host[i];
 	}
-	safe[o] = '\0';
+	maildir_host[o] = '\0';
+}
+
+/* "<sec>.M<usec>P<pid>Q<counter>.<host>,S=<size>" */
+static void
+maildir_unique_name(char *dst, size_t size, uint64_t msize)
+{
+	struct timeval tv;
+	unsigned q;
+
+	pthread_once(&maildir_host_once, maildir_host_init);
 	gettimeofday(&tv, NULL);
 	q = __atomic_add_fetch(&maildir_counter, 1, __ATOMIC_RELAXED);
 	snprintf(dst, size, "%lld.M%ldP%dQ%u.%.255s,S=%llu", (long long)tv.tv_sec,
-	    (long)tv.tv_usec, (int)getpid(), q, safe,
+	    (long)tv.tv_usec, (int)getpid(), q, maildir_host,
 	    (unsigned long long)msize);
+}
+
+void
+maildir_delivery_headers(struct fbuf *b, const char *sender, const char *addr)
+{
+	const char *parts[] = { "Return-Path: <", sender, ">\r\nDelivered-To: ",
+		addr, "\r\n" };
+	const char *p;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		if ((i & 1) == 0) {
+			fbuf_adds(b, parts[i]);
+			continue;
+		}
+		for (p = parts[i]; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+				fbuf_addc(b, *p);
+	}
 }
 
 /* prefix, then src_fd from offset 0 (pread: the fd is shared by the
@@ -420,10 +479,12 @@ maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
 	return 0;
 }
 
-/* tmp -> new by link (never overwrites), rename where links are not
- * supported; then new/ is fsynced so the entry survives a crash.  That
- * fsync stays: the caller removes the spool copy right after we return,
- * so it is the only thing between a crash and a lost message. */
+/* tmp -> new without ever overwriting: rename with RENAME_NOREPLACE (one
+ * step), else link + unlink, else a plain rename where neither is
+ * supported (the name is unique anyway); then new/ is fsynced so the
+ * entry survives a crash.  That fsync stays: the caller removes the spool
+ * copy (or answers 250) right after we return, so it is the only thing
+ * between a crash and a lost message. */
 static int
 maildir_publish(const char *path, const char *name)
 {
@@ -434,18 +495,51 @@ maildir_publish(const char *path, const char *name)
 	    fsio_pathf(nfile, sizeof(nfile), "%s/new/%s", path, name) < 0 ||
 	    fsio_pathf(ndir, sizeof(ndir), "%s/new", path) < 0)
 		return -1;
-	r = link(tmp, nfile);
-	if (r < 0 && (errno == EPERM || errno == ENOTSUP || errno == ENOSYS))
-		r = rename(tmp, nfile);
-	saved = errno;
-	unlink(tmp);
-	if (r < 0) {
+	r = renameat2(AT_FDCWD, tmp, AT_FDCWD, nfile, RENAME_NOREPLACE);
+	if (r < 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+		r = link(tmp, nfile);
+		if (r < 0 && (errno == EPERM || errno == ENOTSUP ||
+		    errno == ENOSYS))
+			r = rename(tmp, nfile);
+		saved = errno;
+		unlink(tmp);		/* after link, or on failure */
 		errno = saved;
-		return -1;
+	} else if (r < 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
 	}
+	if (r < 0)
+		return -1;
 	if (fsio_fsync_dir(ndir) < 0) {
 		saved = errno;
 		unlink(nfile);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes tmp/, counts it, publishes it into new/: 0 or -1 (errno). */
+static int
+maildir_store(const char *path, const char *name, const char *prefix,
+    size_t prefix_len, int src_fd, uint64_t quota, uint64_t size)
+{
+	char tmp[PATH_MAX];
+	int saved;
+
+	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
+	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
+		return -1;
+	/* Counted before it becomes visible in new/ (as Courier's
+	 * deliverquota does), so that a reader who sees the message also
+	 * sees it in maildirsize; a failed publish is taken back. */
+	if (quota > 0)
+		maildir_size_append(path, (long long)size, 1);
+	if (maildir_publish(path, name) < 0) {
+		saved = errno;
+		if (quota > 0)
+			maildir_size_append(path, -(long long)size, -1);
 		errno = saved;
 		return -1;
 	}
@@ -456,34 +550,36 @@ int
 maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
     int src_fd, uint64_t quota, char *name_r, size_t name_size)
 {
-	char name[512], tmp[PATH_MAX];
+	char name[512];
 	uint64_t size, used = 0;
 	struct stat st;
+	int r;
 
-	if (maildir_create(path) < 0 || fstat(src_fd, &st) < 0)
+	if (maildir_ensure(path) < 0 || fstat(src_fd, &st) < 0)
 		return -1;
 	size = prefix_len + (uint64_t)st.st_size;
-	if (maildir_size_prepare(path, quota, &used) < 0)
+	if (quota == 0) {
+		/* No quota, no accounting (as Courier's deliverquota and
+		 * Dovecot's quota plugin): a maildirsize left from an
+		 * earlier quota would go stale, so it goes, and a quota set
+		 * later starts from a recalculation. */
+		if (maildir_size_drop(path) < 0)
+			return -1;
+	} else if (maildir_size_prepare(path, quota, &used) < 0)
 		return -1;
 	if (quota > 0 && used + size > quota) {
 		errno = EDQUOT;
 		return -1;
 	}
 	maildir_unique_name(name, sizeof(name), size);
-	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
-	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
+	r = maildir_store(path, name, prefix, prefix_len, src_fd, quota, size);
+	/* tmp/ or new/ removed from a Maildir whose cur/ is there
+	 * (maildir_ensure looked at cur/ only): made again, once. */
+	if (r < 0 && errno == ENOENT && maildir_create(path) == 0)
+		r = maildir_store(path, name, prefix, prefix_len, src_fd,
+		    quota, size);
+	if (r < 0)
 		return -1;
-	/* Counted before it becomes visible in new/ (as Courier's
-	 * deliverquota does), so that a reader who sees the message also
-	 * sees it in maildirsize; a failed publish is taken back. */
-	maildir_size_append(path, (long long)size, 1);
-	if (maildir_publish(path, name) < 0) {
-		int saved = errno;
-
-		maildir_size_append(path, -(long long)size, -1);
-		errno = saved;
-		return -1;
-	}
 	if (name_r != NULL && name_size > 0)
 		str_lcpy(name_r, name, name_size);
 	return 0;

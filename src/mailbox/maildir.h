@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct fbuf;
+
 /* Path of a user's Maildir: state_dir/mail/<domain>/<local>. 0 or -1. */
 int maildir_path(const char *state_dir, const char *address, char *dst,
     size_t size);
@@ -26,5 +28,12 @@ int maildir_quota_usage(const char *path, uint64_t *bytes_r,
  * copied to name_r (may be NULL).  0 or -1 with errno. */
 int maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
     int src_fd, uint64_t quota, char *name_r, size_t name_size);
+
+/* The headers added at delivery: "Return-Path: <sender>" and
+ * "Delivered-To: addr", CRLF-terminated, appended to b; control bytes in
+ * either value are dropped so no envelope value can start a header of
+ * its own. */
+void maildir_delivery_headers(struct fbuf *b, const char *sender,
+    const char *addr);
 
 #endif

@@ -350,6 +350,8 @@ def test_dele_then_rset(psrv):
 
 
 def test_dele_then_quit(psrv):
+    # With a quota, maildirsize accounts for the deletion.
+    psrv.cli_ok("user", "quota", ALICE, "100M")
     deliver(psrv, n=3)
     md = psrv.maildir(ALICE)
     p = pop_plain(psrv)
@@ -365,6 +367,18 @@ def test_dele_then_quit(psrv):
     assert p.stat()[0] == 2
     p.quit()
     psrv.wait_log(r"pop3 update user=alice@example\.test deleted=1")
+
+
+def test_dele_without_quota_keeps_no_maildirsize(psrv):
+    deliver(psrv, n=2)
+    md = psrv.maildir(ALICE)
+    assert not (md / "maildirsize").exists()
+    p = pop_plain(psrv)
+    login(p)
+    p.dele(1)
+    assert p.quit().startswith(b"+OK")
+    assert len(psrv.maildir_files(ALICE)) == 1
+    assert not (md / "maildirsize").exists()
 
 
 def test_dele_without_quit_deletes_nothing(psrv):

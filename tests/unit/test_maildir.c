@@ -122,10 +122,9 @@ test_deliver(void)
 	test_assert(strcmp(name, name2) != 0);
 	snprintf(sub, sizeof(sub), "%s/new", mdir);
 	test_assert(test_count(sub) == 2);
+	/* No quota, no maildirsize; usage comes from the folders. */
 	snprintf(file, sizeof(file), "%s/maildirsize", mdir);
-	test_read(file, &b);
-	snprintf(want, sizeof(want), "0S\n%zu 1\n%zu 1\n", size, strlen(msg));
-	test_assert_streq(b.data, want);
+	test_assert(access(file, F_OK) < 0 && errno == ENOENT);
 	test_assert(maildir_quota_usage(mdir, &bytes, &count) == 0);
 	test_assert(bytes == size + strlen(msg) && count == 2);
 	fbuf_release(&b);
@@ -173,10 +172,22 @@ test_quota(void)
 	test_assert_streq(b.data, want);
 
 	/* A quota change rewrites the header, keeping the total. */
-	test_assert(maildir_deliver(mdir, "", 0, fd, 0, NULL, 0) == 0);
+	test_assert(maildir_deliver(mdir, "", 0, fd, 20 * size, NULL, 0) == 0);
 	test_read(file, &b);
-	snprintf(want, sizeof(want), "0S\n%llu 3\n%llu 1\n",
-	    (unsigned long long)(3 * size), (unsigned long long)size);
+	snprintf(want, sizeof(want), "%lluS\n%llu 3\n%llu 1\n",
+	    (unsigned long long)(20 * size), (unsigned long long)(3 * size),
+	    (unsigned long long)size);
+	test_assert_streq(b.data, want);
+
+	/* The quota removed: the file goes rather than going stale, and a
+	 * quota set again starts from the folders. */
+	test_assert(maildir_deliver(mdir, "", 0, fd, 0, NULL, 0) == 0);
+	test_assert(access(file, F_OK) < 0 && errno == ENOENT);
+	test_assert(maildir_deliver(mdir, "", 0, fd, 100 * size, NULL, 0) == 0);
+	test_read(file, &b);
+	snprintf(want, sizeof(want), "%lluS\n%llu 5\n%llu 1\n",
+	    (unsigned long long)(100 * size), (unsigned long long)(5 * size),
+	    (unsigned long long)size);
 	test_assert_streq(b.data, want);
 
 	/* Garbage in maildirsize is recalculated, messages in folders
@@ -187,11 +198,49 @@ test_quota(void)
 	snprintf(sub, sizeof(sub), "%s/.Sub/cur/1.M1P1Q1.h,S=100:2,S", mdir);
 	test_assert(fsio_replace_file(sub, "x", 1, 0600) == 0);
 	test_assert(maildir_quota_usage(mdir, &bytes, &count) == 0);
-	test_assert(bytes == 4 * size + 100 && count == 5);
+	test_assert(bytes == 6 * size + 100 && count == 7);
 	errno = 0;
-	test_assert(maildir_deliver(mdir, "", 0, fd, 4 * size + 100, NULL,
+	test_assert(maildir_deliver(mdir, "", 0, fd, 6 * size + 100, NULL,
 	    0) < 0 && errno == EDQUOT);
 	fbuf_release(&b);
+	close(fd);
+	test_end();
+}
+
+/* A Maildir that lost tmp/ or new/ (cur/ still there) is repaired by
+ * the next delivery instead of failing it for ever. */
+static void
+test_repair(void)
+{
+	static const char msg[] = "Subject: r\r\n\r\nbody\r\n";
+	char mdir[256], sub[PATH_MAX];
+	int fd = test_source(msg);
+
+	test_begin("maildir delivery recreates a missing tmp/ or new/");
+	test_assert(maildir_path(test_dir, "r@d", mdir, sizeof(mdir)) == 0);
+	test_assert(maildir_deliver(mdir, "", 0, fd, 0, NULL, 0) == 0);
+	snprintf(sub, sizeof(sub), "%s/tmp", mdir);
+	test_assert(rmdir(sub) == 0);
+	test_assert(maildir_deliver(mdir, "", 0, fd, 0, NULL, 0) == 0);
+	snprintf(sub, sizeof(sub), "%s/new", mdir);
+	test_assert(test_count(sub) == 2);
+	/* new/ emptied and removed: the messages are elsewhere now */
+	{
+		char f[PATH_MAX + 300];
+		DIR *d = opendir(sub);
+		struct dirent *de;
+
+		while (d != NULL && (de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.') {
+				snprintf(f, sizeof(f), "%s/%s", sub, de->d_name);
+				unlink(f);
+			}
+		if (d != NULL)
+			closedir(d);
+	}
+	test_assert(rmdir(sub) == 0);
+	test_assert(maildir_deliver(mdir, "", 0, fd, 0, NULL, 0) == 0);
+	test_assert(test_count(sub) == 1);
 	close(fd);
 	test_end();
 }
@@ -223,6 +272,7 @@ main(void)
 	test_path();
 	test_deliver();
 	test_quota();
+	test_repair();
 	test_unique();
 	fsio_remove_tree(test_dir);
 	return test_exit();
