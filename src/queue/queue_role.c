@@ -293,27 +293,6 @@ queue_rcpt_tempfail(struct queue_role *q, const struct spool_env *env,
 	queue_log_rcpt(env, r, mailbox, "deferred", reason);
 }
 
-/* "Return-Path: <sender>\r\nDelivered-To: addr\r\n", dropping control
- * bytes so no envelope value can start a header of its own. */
-static void
-queue_prefix(struct fbuf *b, const char *sender, const char *addr)
-{
-	const char *parts[] = { "Return-Path: <", sender, ">\r\nDelivered-To: ",
-		addr, "\r\n" };
-	const char *p;
-	size_t i;
-
-	for (i = 0; i < 5; i++) {
-		if ((i & 1) == 0) {
-			fbuf_adds(b, parts[i]);
-			continue;
-		}
-		for (p = parts[i]; *p != '\0'; p++)
-			if ((unsigned char)*p >= 0x20 && *p != 0x7f)
-				fbuf_addc(b, *p);
-	}
-}
-
 static void
 queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
     struct spool_rcpt *r, int msg_fd, time_t now)
@@ -341,7 +320,7 @@ queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
 		return;
 	}
 	fbuf_init(&prefix, 0);
-	queue_prefix(&prefix, env->sender, r->addr);
+	maildir_delivery_headers(&prefix, env->sender, r->addr);
 	r2 = maildir_deliver(path, prefix.data, prefix.len, msg_fd, u.quota,
 	    name, sizeof(name));
 	fbuf_release(&prefix);
@@ -507,40 +486,6 @@ queue_delay_warn(struct queue_job *j, struct spool_env *env, time_t now)
 	return n > 0 && env->warned;
 }
 
-/* Removes a finished message (every recipient done, or failed with its
- * DSN committed): envelope first, then content, as spool_remove does, but
- * WITHOUT its directory fsync.  Every delivery this message needed is
- * already durable (maildir_deliver fsynced the file and new/, a relay got
- * its 250, a DSN went through spool_writer_commit), so if a crash loses
- * the unlinks the message simply comes back and is delivered again: a
- * duplicate, which DESIGN.md allows; a loss it cannot cause.  (Should
- * only the content unlink survive, recovery moves the envelope to
- * corrupt/; the mail was delivered already.)  The next commit into the
- * same queue/<h>/ directory usually makes the unlinks durable anyway.
- * `queue delete` keeps the durable spool_remove: an operator's delete
- * should not come back.  -1 with ENOENT when deleted under us. */
-static int
-queue_remove_finished(const struct queue_role *q, const char *id)
-{
-	char msg[PATH_MAX], env[PATH_MAX];
-	size_t n;
-	int r, saved;
-
-	if (spool_msg_path(q->spool_dir, id, msg, sizeof(msg)) < 0 ||
-	    (n = strlen(msg)) < 4 || strcmp(msg + n - 4, ".msg") != 0)
-		return spool_remove(q->spool_dir, id);	/* layout changed */
-	memcpy(env, msg, n - 4);
-	memcpy(env + n - 4, ".env", 5);
-	r = unlink(env);
-	saved = errno;
-	if (unlink(msg) < 0 && errno != ENOENT && r == 0) {
-		r = -1;
-		saved = errno;
-	}
-	errno = saved;
-	return r;
-}
-
 /* Bounces, warnings, then the envelope rewritten or the message removed.
  * When nothing is pending the envelope is not rewritten first (the
  * removal makes the new states moot, and a rewrite would cost a file
@@ -558,7 +503,8 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 		changed = true;
 	j->next_due = queue_next_due(q, env, now, &pending);
 	if (!pending) {
-		if (queue_remove_finished(q, env->id) < 0 && errno != ENOENT)
+		if (spool_remove_finished(q->spool_dir, env->id) < 0 &&
+		    errno != ENOENT)
 			log_err("%s queue remove failed", env->id);
 		else
 			log_info("%s queue removed reason=finished", env->id);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,24 @@ struct spool_writer {
 	uint64_t size;
 };
 
+/* Content files kept for reuse (spool_writer_recycle): open, empty,
+ * named free/<id> (so tmp/ holds only messages being received).  Creating and deleting a file per message is
+ * what the filesystem charges most for at high rates (ext4 without a
+ * journal scans past every inode deleted in the last 30 s on each
+ * allocation), so a message delivered straight from tmp/ hands its file
+ * to the next one, which only renames it.  Shared by the threads of one
+ * process, hence the lock; one spool directory per process. */
+#define SPOOL_RECYCLE_MAX 64
+static struct {
+	pthread_mutex_t lock;
+	char dir[PATH_MAX];
+	size_t n;
+	struct {
+		int fd;
+		char id[IDS_LEN + 1];
+	} v[SPOOL_RECYCLE_MAX];
+} spool_recycled = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 static const char *spool_state_names[] = {
 	"pending", "done", "failed", "bounced"
 };
@@ -66,6 +85,13 @@ spool_tpath(char *dst, size_t size, const char *dir, const char *id,
 	return fsio_pathf(dst, size, "%s/tmp/%s%s", dir, id, ext);
 }
 
+/* free/<id>: an empty content file kept for reuse (spool_writer_recycle). */
+static int
+spool_fpath(char *dst, size_t size, const char *dir, const char *id)
+{
+	return fsio_pathf(dst, size, "%s/free/%s", dir, id);
+}
+
 int
 spool_msg_path(const char *spool_dir, const char *id, char *dst, size_t size)
 {
@@ -75,19 +101,19 @@ spool_msg_path(const char *spool_dir, const char *id, char *dst, size_t size)
 int
 spool_init(const char *spool_dir, const char **error_r)
 {
-	static const char *subs[] = { "tmp", "corrupt", "queue" };
+	static const char *subs[] = { "tmp", "corrupt", "free", "queue" };
 	char path[PATH_MAX];
 	size_t i;
 
-	for (i = 0; i < 3 + 16; i++) {
+	for (i = 0; i < 4 + 16; i++) {
 		int r;
 
-		if (i < 3)
+		if (i < 4)
 			r = fsio_pathf(path, sizeof(path), "%s/%s", spool_dir,
 			    subs[i]);
 		else
 			r = fsio_pathf(path, sizeof(path), "%s/queue/%x",
-			    spool_dir, (unsigned)(i - 3));
+			    spool_dir, (unsigned)(i - 4));
 		if (r < 0 || fsio_mkdir_p(path, 0700) < 0) {
 			*error_r = "cannot create spool directories";
 			return -1;
@@ -97,6 +123,35 @@ spool_init(const char *spool_dir, const char **error_r)
 }
 
 /* ---- writer ---- */
+
+/* A recycled content file renamed to a new id (written to id): its fd,
+ * or -1 when there is none (or it vanished: tmp/ cleaning). */
+static int
+spool_reuse(const char *spool_dir, char id[IDS_LEN + 1])
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	char old[IDS_LEN + 1];
+	int fd = -1;
+
+	pthread_mutex_lock(&spool_recycled.lock);
+	if (spool_recycled.n > 0 && strcmp(spool_recycled.dir,
+	    spool_dir) == 0) {
+		spool_recycled.n--;
+		fd = spool_recycled.v[spool_recycled.n].fd;
+		memcpy(old, spool_recycled.v[spool_recycled.n].id, sizeof(old));
+	}
+	pthread_mutex_unlock(&spool_recycled.lock);
+	if (fd == -1)
+		return -1;
+	ids_new(id);
+	if (spool_fpath(from, sizeof(from), spool_dir, old) < 0 ||
+	    spool_tpath(to, sizeof(to), spool_dir, id, ".msg") < 0 ||
+	    rename(from, to) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 int
 spool_writer_open(struct spool_writer **wp, const char *spool_dir)
@@ -111,7 +166,7 @@ spool_writer_open(struct spool_writer **wp, const char *spool_dir)
 		return -1;
 	}
 	fbuf_init(&w->buf, 0);
-	w->fd = -1;
+	w->fd = spool_reuse(spool_dir, w->id);
 	for (tries = 0; tries < 10 && w->fd == -1; tries++) {
 		ids_new(w->id);
 		if (spool_tpath(path, sizeof(path), spool_dir, w->id,
@@ -206,6 +261,76 @@ spool_writer_abort(struct spool_writer **wp)
 	*wp = NULL;
 	spool_writer_unlink_tmp(w);
 	spool_writer_free(w);
+}
+
+void
+spool_writer_recycle(struct spool_writer **wp)
+{
+	struct spool_writer *w = *wp;
+	char tpath[PATH_MAX], fpath[PATH_MAX];
+	bool kept = false;
+
+	if (w == NULL)
+		return;
+	if (w->error != 0 || w->fd == -1 || ftruncate(w->fd, 0) < 0 ||
+	    lseek(w->fd, 0, SEEK_SET) != 0 ||
+	    spool_tpath(tpath, sizeof(tpath), w->dir, w->id, ".msg") < 0 ||
+	    spool_fpath(fpath, sizeof(fpath), w->dir, w->id) < 0 ||
+	    rename(tpath, fpath) < 0) {
+		spool_writer_abort(wp);
+		return;
+	}
+	pthread_mutex_lock(&spool_recycled.lock);
+	if (spool_recycled.n == 0)
+		str_lcpy(spool_recycled.dir, w->dir, sizeof(spool_recycled.dir));
+	if (spool_recycled.n < SPOOL_RECYCLE_MAX &&
+	    strcmp(spool_recycled.dir, w->dir) == 0) {
+		spool_recycled.v[spool_recycled.n].fd = w->fd;
+		memcpy(spool_recycled.v[spool_recycled.n].id, w->id,
+		    sizeof(w->id));
+		spool_recycled.n++;
+		kept = true;
+	}
+	pthread_mutex_unlock(&spool_recycled.lock);
+	if (kept)
+		w->fd = -1;
+	else
+		unlink(fpath);
+	*wp = NULL;
+	spool_writer_free(w);
+}
+
+void
+spool_recycle_drop(void)
+{
+	char path[PATH_MAX];
+
+	pthread_mutex_lock(&spool_recycled.lock);
+	while (spool_recycled.n > 0) {
+		spool_recycled.n--;
+		if (spool_fpath(path, sizeof(path), spool_recycled.dir,
+		    spool_recycled.v[spool_recycled.n].id) == 0)
+			unlink(path);
+		close(spool_recycled.v[spool_recycled.n].fd);
+	}
+	pthread_mutex_unlock(&spool_recycled.lock);
+}
+
+void
+spool_recycle_clean(const char *spool_dir)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (fsio_pathf(dir, sizeof(dir), "%s/free", spool_dir) < 0 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && fsio_pathf(path, sizeof(path),
+		    "%s/%s", dir, de->d_name) == 0)
+			unlink(path);
+	closedir(d);
 }
 
 /* Writes data to a new file (O_EXCL) and makes it durable.
@@ -759,8 +884,11 @@ spool_env_update(const char *spool_dir, const struct spool_env *env)
 	return r;
 }
 
-int
-spool_remove(const char *spool_dir, const char *id)
+/* Unlinks the envelope (first: without it the content is an orphan that
+ * recovery removes), then the content; fsyncs the queue directory when
+ * durable.  0 or -1 (errno). */
+static int
+spool_unlink(const char *spool_dir, const char *id, bool durable)
 {
 	char env[PATH_MAX], msg[PATH_MAX], qdir[PATH_MAX];
 	int r, saved;
@@ -776,12 +904,31 @@ spool_remove(const char *spool_dir, const char *id)
 		r = -1;
 		saved = errno;
 	}
-	if (fsio_fsync_dir(qdir) < 0 && r == 0) {
+	if (durable && fsio_fsync_dir(qdir) < 0 && r == 0) {
 		r = -1;
 		saved = errno;
 	}
 	errno = saved;
 	return r;
+}
+
+int
+spool_remove(const char *spool_dir, const char *id)
+{
+	return spool_unlink(spool_dir, id, true);
+}
+
+/* No directory fsync: every delivery the message needed is already
+ * durable (a Maildir file and its new/ were fsynced, a relay said 250, a
+ * DSN went through spool_writer_commit), so if a crash loses the unlinks
+ * the message comes back and is delivered again, a duplicate DESIGN.md
+ * allows, never a loss.  (Should only the content unlink survive,
+ * recovery moves the envelope to corrupt/; the mail was delivered.)  The
+ * next commit into the same queue/<h>/ usually makes them durable. */
+int
+spool_remove_finished(const char *spool_dir, const char *id)
+{
+	return spool_unlink(spool_dir, id, false);
 }
 
 /* ---- scanning and recovery ---- */
@@ -1045,6 +1192,17 @@ int
 spool_writer_path(const struct spool_writer *w, char *dst, size_t size)
 {
 	return spool_tpath(dst, size, w->dir, w->id, ".msg");
+}
+
+int
+spool_writer_content_fd(struct spool_writer *w)
+{
+	char path[PATH_MAX];
+
+	if (spool_writer_flush(w) < 0 ||
+	    spool_tpath(path, sizeof(path), w->dir, w->id, ".msg") < 0)
+		return -1;
+	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 int

@@ -70,6 +70,10 @@ uint64_t spool_writer_size(const struct spool_writer *w);
 int spool_writer_flush(struct spool_writer *w);
 /* The path of the content file being written (tmp/<id>.msg): 0 or -1. */
 int spool_writer_path(const struct spool_writer *w, char *dst, size_t size);
+/* A read-only descriptor of the content written so far (flushed first),
+ * for delivering it straight from tmp/ (smtp_tx's direct local
+ * delivery).  The caller closes it.  fd or -1 (errno). */
+int spool_writer_content_fd(struct spool_writer *w);
 /* Rewrites the content written so far into a new file: its first `head`
  * octets, then hdr (n octets of header lines), then the rest with
  * subject_prefix (when not "") put before the value of the first
@@ -87,6 +91,16 @@ int spool_writer_rewrite(struct spool_writer *w, uint64_t head,
 int spool_writer_commit(struct spool_writer **wp, struct spool_env *env);
 /* Throws the message away (removes tmp files) and frees the writer. */
 void spool_writer_abort(struct spool_writer **wp);
+/* Throws the message away like spool_writer_abort, but keeps the empty
+ * content file (in free/) for the next spool_writer_open of this process
+ * (renamed, not created: see spool.c).  For content that was delivered from tmp/
+ * and never needs to be durable.  Blocks: worker thread only. */
+void spool_writer_recycle(struct spool_writer **wp);
+/* Removes the files kept by spool_writer_recycle (at exit). */
+void spool_recycle_drop(void);
+/* Removes every file in free/ (at start: what an earlier process kept;
+ * one still in use elsewhere is simply not reused). */
+void spool_recycle_clean(const char *spool_dir);
 
 /* Reads queue/<h>/<id>.env.  0, -1 with errno ENOENT when absent, or -1
  * with errno EINVAL for a corrupt envelope. */
@@ -97,8 +111,13 @@ void spool_env_free(struct spool_env *env);
 /* Path of the content file into dst: 0 or -1. */
 int spool_msg_path(const char *spool_dir, const char *id, char *dst,
     size_t size);
-/* Removes a message: envelope first, then content, then fsync dir. */
+/* Removes a message: envelope first, then content, then fsync dir
+ * (`queue delete`: an operator's delete must not come back).  -1 with
+ * ENOENT when it is gone already. */
 int spool_remove(const char *spool_dir, const char *id);
+/* The same without the directory fsync, for a message whose every
+ * delivery is durable already (see spool.c).  -1 with ENOENT when gone. */
+int spool_remove_finished(const char *spool_dir, const char *id);
 /* Start-of-day recovery and listing.  With recover: removes tmp/ files
  * idle for 12 hours and .msg files without an envelope idle for 15
  * minutes (younger ones may belong to a commit in progress in smtpd),
