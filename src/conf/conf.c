@@ -523,6 +523,7 @@ static const struct conf_key conf_keys[] = {
 	{ "recipient_delimiter", conf_set_string, FIELD(recipient_delimiter),
 	    0, 8 },
 	{ "queue_workers", conf_set_uint, FIELD(queue_workers), 1, 256 },
+	{ "direct_delivery", conf_set_bool, FIELD(direct_delivery), 0, 0 },
 	{ "queue_lifetime", conf_set_duration, FIELD(queue_lifetime), 1,
 	    365 * 86400 },
 	{ "retry_min", conf_set_duration, FIELD(retry_min), 1, 86400 },
@@ -647,6 +648,7 @@ conf_defaults(struct conf *c)
 	c->smtp_greeting_delay = 1;
 	str_lcpy(c->recipient_delimiter, "+", sizeof(c->recipient_delimiter));
 	c->queue_workers = 4;
+	c->direct_delivery = true;
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;

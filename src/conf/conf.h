@@ -98,6 +98,7 @@ struct conf {
 	bool local_part_case_sensitive;		/* default: compare case-blind */
 	char recipient_delimiter[8];		/* "+" (empty: off) */
 	unsigned queue_workers;			/* delivery threads */
+	bool direct_delivery;			/* local mail before 250 */
 	uint64_t queue_lifetime;		/* seconds */
 	uint64_t retry_min, retry_max;		/* local retry backoff */
 

@@ -24,6 +24,7 @@
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
+#include "queue/spool.h"
 #include "lib/xalloc.h"
 #include "net/conncount.h"
 #include "net/tls.h"
@@ -265,6 +266,7 @@ smtpd_main(struct ferry_env *env)
 	signal(SIGPIPE, SIG_IGN);
 	conf_state_path(env->conf, srv.spool_dir, sizeof(srv.spool_dir),
 	    FERRY_SPOOL_DIR);
+	spool_recycle_clean(srv.spool_dir);
 	conf_state_path(env->conf, srv.mail_dir, sizeof(srv.mail_dir),
 	    FERRY_MAIL_DIR);
 	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
@@ -273,7 +275,7 @@ smtpd_main(struct ferry_env *env)
 	if (tls_server_create(&srv.tls, env->conf, &error) < 0)
 		log_fatalx("- smtpd tls error=%s", log_q(error));
 	env->base = event_base_new();
-	env->pool = workpool_create(env->base, 4);
+	env->pool = workpool_create(env->base, 16);
 	if (smtp_policy_create(&srv.policy, &srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	for (int i = 0; i < 3; i++) {
@@ -292,6 +294,7 @@ smtpd_main(struct ferry_env *env)
 		smtpd_session_gone(&srv, s);
 		smtp_session_free(&s);
 	}
+	spool_recycle_drop();
 	smtp_policy_free(&srv.policy);
 	store_close(&env->store);
 	tls_server_free(&srv.tls);

@@ -710,9 +710,14 @@ class FerryServer:
         return self.maildir_messages(address)
 
     def barrier(self, timeout=10.0):
-        """Sends one message to barrier@DOMAIN through SMTP and waits for
-        its delivery: anything that would have been delivered before it
-        has had its chance.  Used before asserting that nothing arrived."""
+        """Sends one message to barrier@DOMAIN through SMTP, waits for its
+        delivery, then waits until the queue has made its first attempt
+        at everything it holds (no recipient pending with zero attempts,
+        no failed one whose bounce is still to be queued; held messages
+        aside): anything that would have been delivered or bounced before
+        it has had its chance.  Local mail is delivered before its 250
+        (direct_delivery), so the barrier message alone would not wait
+        for the queue.  Used before asserting that nothing arrived."""
         addr = f"barrier@{DOMAIN}"
         if not getattr(self, "_barrier_user", False):
             self.add_user(addr)
@@ -721,6 +726,18 @@ class FerryServer:
         with self.smtp() as s:
             s.sendmail("sync@remote.example", [addr], make_message(subject="barrier", to=addr))
         self.wait_delivered(addr, n + 1, timeout)
+
+        def settled():
+            for m in self.queue_json():
+                if m["held"]:
+                    continue
+                for r in m["recipients"]:
+                    if r["state"] == "failed" or (
+                            r["state"] == "pending" and r["attempts"] == 0):
+                        return False
+            return True
+        wait_until(settled, timeout, interval=0.1,
+                   what="the queue to attempt everything it holds")
 
     # -- clients
 

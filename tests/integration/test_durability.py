@@ -6,6 +6,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 from conftest import RawSMTP, header, make_message, queue_id, wait_until
 
 
@@ -86,7 +88,14 @@ def assert_all_delivered(ferry, accepted, rcpt="alice@example.test", timeout=30)
                              f"--- log tail ---\n{ferry.log_tail()}") from None
 
 
-def test_kill9_right_after_250(ferry):
+# direct_delivery = yes (the default) commits local mail straight into the
+# Maildir before 250; no sends it through the spool and the queue role.
+BOTH_PATHS = pytest.mark.parametrize("direct", ["yes", "no"])
+
+
+@BOTH_PATHS
+def test_kill9_right_after_250(make_ferry, direct):
+    ferry = make_ferry({"direct_delivery": direct})
     msg = make_message(subject="survivor")
     with ferry.raw() as c:
         r = c.send_message("x@remote.example", ["alice@example.test"], msg)
@@ -99,7 +108,9 @@ def test_kill9_right_after_250(ferry):
     assert msgs and all(m.endswith(msg) for m in msgs)
 
 
-def test_kill9_whole_tree_while_streaming(ferry):
+@BOTH_PATHS
+def test_kill9_whole_tree_while_streaming(make_ferry, direct):
+    ferry = make_ferry({"direct_delivery": direct})
     s = Streamer(ferry.port).start()
     try:
         wait_until(lambda: s.count() >= 150, 30, what="150 accepted messages")
@@ -112,6 +123,7 @@ def test_kill9_whole_tree_while_streaming(ferry):
     wait_until(lambda: ferry.queue_json() == [], 15, what="the queue to drain")
 
 
+@pytest.mark.ferry_conf(direct_delivery="no")
 def test_kill9_whole_tree_with_undelivered_spool(ferry):
     """Delivery is held back (queue role stopped) so the acknowledged
     messages exist only in the spool when the tree dies."""
@@ -131,7 +143,9 @@ def test_kill9_whole_tree_with_undelivered_spool(ferry):
     wait_until(lambda: ferry.queue_json() == [], 15, what="the queue to drain")
 
 
-def test_kill9_twice_in_a_row(ferry):
+@BOTH_PATHS
+def test_kill9_twice_in_a_row(make_ferry, direct):
+    ferry = make_ferry({"direct_delivery": direct})
     s = Streamer(ferry.port, threads=2).start()
     try:
         wait_until(lambda: s.count() >= 10, 30, what="10 accepted messages")
@@ -188,6 +202,7 @@ def test_smtpd_role_killed_with_open_session(ferry):
     assert ferry.maildir_messages("bob@example.test") == []
 
 
+@pytest.mark.ferry_conf(direct_delivery="no")
 def test_queue_role_restarted_and_delivers_pending(ferry):
     old = ferry.role_pid("queue")
     assert old, "no ferry-queue role found"

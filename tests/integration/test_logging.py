@@ -4,6 +4,8 @@ data escaped so that a client cannot forge log lines."""
 
 import re
 
+import pytest
+
 from conftest import make_message, queue_id
 
 # 2026-11-22T14:50:00.123Z smtpd[1234]: <id> smtp <event> key=value ...
@@ -17,13 +19,19 @@ PREFIX_RE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?P<role>[a-z]+)\[(?P<pid>\d+)\]: \S")
 
 
-def test_log_lines_have_the_documented_shape(ferry):
+@pytest.mark.parametrize("direct", ["yes", "no"])
+def test_log_lines_have_the_documented_shape(make_ferry, direct):
+    ferry = make_ferry({"direct_delivery": direct})
     with ferry.raw() as c:
         r = c.send_message("x@remote.example", ["alice@example.test"], make_message())
         qid = queue_id(r.text)
         c.expect("QUIT", 221)
     ferry.wait_delivered("alice@example.test")
-    ferry.wait_log(rf"queue\[\d+\]: .*{qid}")
+    # Delivered before the 250 (direct) the message is logged by smtpd
+    # under its queue id; otherwise the queue role logs the delivery.
+    deliverer = "smtpd" if direct == "yes" else "queue"
+    ferry.wait_log(rf"{deliverer}\[\d+\]: {qid} \w+ delivered rcpt=alice@example\.test "
+                   r".*result=sent")
     lines = [l for l in ferry.log_text().splitlines() if l.strip()]
     # Every line has the timestamp and role prefix; the roles' lines
     # also carry an id ("-" when there is none) before module and event.
@@ -39,9 +47,11 @@ def test_log_lines_have_the_documented_shape(ferry):
     smtpd_pid = ferry.role_pid("smtpd")
     assert any(LINE_RE.match(l).group("role") == "smtpd" and
                int(LINE_RE.match(l).group("pid")) == smtpd_pid for l in lines)
-    # The queue id ties the smtpd acceptance to the queue's delivery.
-    assert re.search(rf"smtpd\[\d+\]: .*\b{qid}\b", ferry.log_text()), ferry.log_tail()
-    assert re.search(rf"queue\[\d+\]: (?:\w+: )?{qid} ", ferry.log_text()), ferry.log_tail()
+    # The queue id ties the smtpd acceptance to the delivery.
+    assert re.search(rf"smtpd\[\d+\]: .*smtp accepted id={qid}\b", ferry.log_text()), \
+        ferry.log_tail()
+    assert re.search(rf"{deliverer}\[\d+\]: (?:\w+: )?{qid} ", ferry.log_text()), \
+        ferry.log_tail()
 
 
 def test_rejections_are_logged_with_session_id(ferry):

@@ -1,0 +1,181 @@
+"""Direct local delivery (direct_delivery, on by default): mail whose
+recipients are all local mailboxes is written into their Maildirs before
+the client gets 250, without a trip through the queue.  Mail with a remote
+recipient, more than ten recipients, or direct_delivery = no goes through
+the queue as before; a recipient that cannot be delivered directly is
+queued alone.  Nothing is lost and nothing is delivered twice."""
+
+import os
+import re
+
+import pytest
+
+from conftest import header, make_message, queue_id, wait_until
+
+ALICE, BOB = "alice@example.test", "bob@example.test"
+
+
+def send_raw(ferry, rcpts, msg, sender="x@remote.example"):
+    with ferry.raw() as c:
+        r = c.send_message(sender, rcpts, msg)
+        assert r.code == 250, r
+        return queue_id(r.text)
+
+
+def accepted(ferry, qid):
+    """The fields of the 'smtp accepted' log line of qid."""
+    m = ferry.wait_log(rf"smtp accepted id={qid} .*$")
+    return dict(kv.split("=", 1) for kv in m.group(0).split()[2:] if "=" in kv)
+
+
+def test_local_mail_is_in_the_maildir_when_250_arrives(ferry):
+    msg = make_message(subject="direct")
+    qid = send_raw(ferry, [ALICE], msg)
+    # No waiting: the file is there the moment the reply is.
+    (m,) = ferry.maildir_messages(ALICE)
+    assert m.endswith(msg)
+    assert header(m, "Return-Path") == ["<x@remote.example>"]
+    assert header(m, "Delivered-To") == [ALICE]
+    assert f"id {qid}" in header(m, "Received")[0]
+    a = accepted(ferry, qid)
+    assert a["delivered"] == "1" and a["queued"] == "no", a
+    assert re.search(rf"{qid} smtp delivered rcpt={ALICE} "
+                     r"mailbox=mail/example\.test/alice result=sent", ferry.log_text())
+    assert ferry.queue_json() == []
+    # Nothing left behind in the spool either.
+    assert not list((ferry.state_dir / "spool" / "queue").rglob("*.env"))
+
+
+def test_each_local_recipient_gets_its_own_copy(ferry):
+    ferry.add_user("carol@example.test")
+    ferry.add_alias("team@example.test", BOB, "carol@example.test")
+    msg = make_message(subject="to several")
+    qid = send_raw(ferry, [ALICE, "team@example.test"], msg)
+    for addr in (ALICE, BOB, "carol@example.test"):
+        (m,) = ferry.maildir_messages(addr)
+        assert m.endswith(msg)
+        assert header(m, "Delivered-To") == [addr]
+    files = [ferry.maildir_files(a)[0] for a in (ALICE, BOB, "carol@example.test")]
+    assert len({os.stat(f).st_ino for f in files}) == 3
+    a = accepted(ferry, qid)
+    assert a["delivered"] == "3" and a["queued"] == "no", a
+
+
+def test_many_messages_on_one_connection(ferry):
+    """The spool file of one message serves the next (spool.c recycling):
+    every message arrives whole, none mixes with another."""
+    msgs = [make_message(subject=f"n{i}", body=("line %d\r\n" % i) * (50 * i + 1))
+            for i in range(30)]
+    with ferry.raw() as c:
+        c.ehlo()
+        for m in msgs:
+            r = c.send_message("x@remote.example", [ALICE], m, ehlo=False)
+            assert r.code == 250, r
+    got = sorted(ferry.maildir_messages(ALICE), key=len)
+    assert len(got) == 30
+    for m, g in zip(msgs, got):
+        assert g.endswith(m)
+    # tmp/ holds only messages being received; the kept file waits empty
+    # in free/, and goes when the server stops.
+    spool = ferry.state_dir / "spool"
+    assert list((spool / "tmp").iterdir()) == []
+    kept = list((spool / "free").iterdir())
+    assert kept and all(p.stat().st_size == 0 for p in kept)
+    ferry.stop()
+    assert list((spool / "free").iterdir()) == []
+
+
+@pytest.mark.ferry_conf(relay_networks="127.0.0.0/8")
+def test_mixed_local_and_remote_goes_through_the_queue(ferry):
+    msg = make_message(subject="mixed")
+    qid = send_raw(ferry, [ALICE, "someone@remote.example"], msg)
+    a = accepted(ferry, qid)
+    assert a["delivered"] == "0" and a["queued"] == "yes", a
+    ferry.wait_log(rf"{qid} queue delivered rcpt={ALICE} .*result=sent")
+    (m,) = ferry.wait_delivered(ALICE)
+    assert m.endswith(msg) and header(m, "Delivered-To") == [ALICE]
+    (q,) = [x for x in ferry.queue_json() if x["id"] == qid]
+    states = {r["addr"]: r["state"] for r in q["recipients"]}
+    assert states == {ALICE: "done", "someone@remote.example": "pending"}
+
+
+def test_more_than_ten_recipients_go_through_the_queue(ferry):
+    users = [f"u{i}@example.test" for i in range(11)]
+    for u in users:
+        ferry.add_user(u)
+    qid = send_raw(ferry, users, make_message(subject="eleven"))
+    a = accepted(ferry, qid)
+    assert a["queued"] == "yes" and a["delivered"] == "0", a
+    for u in users:
+        (m,) = ferry.wait_delivered(u)
+        assert header(m, "Delivered-To") == [u]
+    ferry.wait_queue_empty()
+
+
+@pytest.mark.ferry_conf(direct_delivery="no")
+def test_direct_delivery_off_uses_the_queue(ferry):
+    qid = send_raw(ferry, [ALICE], make_message(subject="queued"))
+    a = accepted(ferry, qid)
+    assert a["queued"] == "yes" and a["delivered"] == "0", a
+    ferry.wait_log(rf"{qid} queue delivered rcpt={ALICE} .*result=sent")
+    (m,) = ferry.wait_delivered(ALICE)
+    assert header(m, "Delivered-To") == [ALICE]
+    assert f"{qid} smtp delivered" not in ferry.log_text()
+
+
+def test_a_recipient_that_fails_is_queued_alone(ferry):
+    """bob's Maildir cannot take mail (new/ is a file): alice gets hers
+    before 250, bob's copy waits in the queue, and once the Maildir is
+    repaired a retry delivers it, without a second copy for alice."""
+    md = ferry.maildir(BOB)
+    for sub in ("tmp", "cur"):
+        (md / sub).mkdir(parents=True, exist_ok=True)
+    (md / "new").write_text("not a directory")
+    msg = make_message(subject="half")
+    qid = send_raw(ferry, [ALICE, BOB], msg)
+    assert len(ferry.maildir_messages(ALICE)) == 1
+    a = accepted(ferry, qid)
+    assert a["delivered"] == "1" and a["queued"] == "yes", a
+    assert re.search(rf"{qid} smtp direct-delivery-failed rcpt={BOB} .*queued=yes",
+                     ferry.log_text())
+
+    def bob_deferred():
+        for x in ferry.queue_json():
+            if x["id"] == qid:
+                st = {r["addr"]: r for r in x["recipients"]}
+                return (st[ALICE]["state"] == "done" and st[BOB]["state"] == "pending"
+                        and st[BOB]["attempts"] >= 1 and st[BOB]["last_error"])
+        return False
+    wait_until(bob_deferred, 10, what="bob's copy deferred in the queue")
+    (md / "new").unlink()
+    ferry.cli_ok("queue", "retry", qid)
+    (m,) = ferry.wait_delivered(BOB)
+    assert m.endswith(msg) and header(m, "Delivered-To") == [BOB]
+    ferry.wait_queue_empty()
+    assert len(ferry.maildir_messages(ALICE)) == 1
+
+
+def test_quota_reached_after_rcpt_defers_in_the_queue(ferry):
+    """RCPT passes (no SIZE given, mailbox below quota), the message turns
+    out larger than what is left: not delivered, not lost, deferred."""
+    ferry.add_user("dave@example.test", quota="20K")
+    big = make_message(subject="big", body=("z" * 70 + "\r\n") * 500)
+    qid = send_raw(ferry, ["dave@example.test"], big)
+    assert ferry.maildir_messages("dave@example.test") == []
+    assert re.search(rf"{qid} smtp direct-delivery-failed rcpt=dave@example\.test "
+                     r".*reason=\"?mailbox full", ferry.log_text())
+    ferry.wait_log(rf"{qid} queue delivered rcpt=dave@example\.test .*"
+                   r"result=deferred .*4\.2\.2 mailbox full")
+    (q,) = [x for x in ferry.queue_json() if x["id"] == qid]
+    assert q["recipients"][0]["state"] == "pending"
+
+
+def test_data_check_headers_reach_the_direct_copy(ferry):
+    """Headers a DATA-stage step adds are written before delivery: the
+    Received header is first, the client's headers follow unchanged."""
+    msg = make_message(subject="hdrs")
+    send_raw(ferry, [ALICE], msg)
+    (m,) = ferry.maildir_messages(ALICE)
+    head = m.split(b"\r\n\r\n", 1)[0].decode()
+    names = [l.split(":", 1)[0] for l in head.split("\r\n") if l and not l[0].isspace()]
+    assert names[:3] == ["Return-Path", "Delivered-To", "Received"], names
