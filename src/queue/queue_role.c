@@ -957,7 +957,7 @@ queue_signal_cb(evutil_socket_t sig, short what, void *arg)
 		queue_reload(q);
 		return;
 	}
-	log_info("queue stopping signal=%d running=%u", (int)sig, q->running);
+	log_info("- queue stopping signal=%d running=%u", (int)sig, q->running);
 	q->env->stopping = true;
 	event_base_loopbreak(q->base);
 }
@@ -1094,13 +1094,13 @@ queue_main(struct ferry_env *env)
 	queue_events(q);
 	if (spool_scan(q->spool_dir, true, queue_scan_cb, q) < 0)
 		log_err("queue spool scan failed path=%s", q->spool_dir);
-	log_info("queue started workers=%u", q->max_running);
+	log_info("- queue started workers=%u", q->max_running);
 	queue_run_due(q);
 	event_base_dispatch(q->base);
 	queue_teardown(q);
 	env->base = NULL;
 	env->pool = NULL;
-	log_info("queue stopped");
+	log_info("- queue stopped");
 	free(q);
 	return 0;
 }

@@ -32,6 +32,7 @@ def test_log_lines_have_the_documented_shape(make_ferry, direct):
     deliverer = "smtpd" if direct == "yes" else "queue"
     ferry.wait_log(rf"{deliverer}\[\d+\]: {qid} \w+ delivered rcpt=alice@example\.test "
                    r".*result=sent")
+    ferry.wait_log(r"queue\[\d+\]: - queue started ")
     lines = [l for l in ferry.log_text().splitlines() if l.strip()]
     # Every line has the timestamp and role prefix; the roles' lines
     # also carry an id ("-" when there is none) before module and event.
