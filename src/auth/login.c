@@ -2,6 +2,9 @@
  * still pay for one password verification, so response time does not
  * tell which accounts exist. */
 #include <string.h>
+#include <time.h>
+
+#include "auth/authcache.h"
 
 #include "auth/login.h"
 #include "auth/password.h"
@@ -40,18 +43,30 @@ login_verify(struct login_req *r, const char *password)
 {
 	bool ok;
 
+	time_t now = time(NULL);
+
+	r->cached = false;
 	if (r->hash[0] == '\0') {
 		password_verify_dummy(password);
 		return LOGIN_BAD;
 	}
-	ok = password_verify(password, r->hash);
+	/* Only a success is ever cached: a wrong password is verified in
+	 * full every time, so a hit tells nothing the answer does not. */
+	if (authcache_check(r->canon, r->hash, password, now)) {
+		r->cached = true;
+		ok = true;
+	} else {
+		ok = password_verify(password, r->hash);
+		if (ok)
+			authcache_store(r->canon, r->hash, password, now);
+	}
 	explicit_bzero(r->hash, sizeof(r->hash));
 	return ok ? LOGIN_OK : LOGIN_BAD;
 }
 
 enum login_result
 login_check(struct store *st, const struct conf *c, const char *user,
-    const char *password, char *canon, size_t size)
+    const char *password, char *canon, size_t size, bool *cached_r)
 {
 	struct login_req r;
 	enum login_result res;
@@ -63,5 +78,7 @@ login_check(struct store *st, const struct conf *c, const char *user,
 	res = login_verify(&r, password);
 	if (res == LOGIN_OK)
 		str_lcpy(canon, r.canon, size);
+	if (cached_r != NULL)
+		*cached_r = res == LOGIN_OK && r.cached;
 	return res;
 }

@@ -6,6 +6,7 @@
  * never logged. */
 #ifndef FERRY_LOGIN_H
 #define FERRY_LOGIN_H
+#include <stdbool.h>
 #include <stddef.h>
 
 struct conf;
@@ -19,9 +20,12 @@ enum login_result {
 
 /* user: the login name as the client sent it (an address; normalised
  * here: domain lower-cased, local part per configuration).  On LOGIN_OK
- * the canonical address is copied to canon (size bytes). */
+ * the canonical address is copied to canon (size bytes), and *cached_r
+ * (when not NULL) says whether the auth cache (authcache.h) vouched for
+ * the password instead of a new verification. */
 enum login_result login_check(struct store *st, const struct conf *c,
-    const char *user, const char *password, char *canon, size_t size);
+    const char *user, const char *password, char *canon, size_t size,
+    bool *cached_r);
 
 /* The same check in two halves for event-loop servers whose store
  * connection belongs to the loop thread: login_prepare() looks the user
@@ -32,6 +36,7 @@ enum login_result login_check(struct store *st, const struct conf *c,
 struct login_req {
 	char canon[320];	/* canonical address when known */
 	char hash[256];		/* "" for unknown users */
+	bool cached;		/* login_verify: OK from the auth cache */
 };
 
 /* LOGIN_OK when r is ready for login_verify() (also for unknown users),

@@ -583,6 +583,8 @@ static const struct conf_key conf_keys[] = {
 	{ "auth_ban_time", conf_set_duration, FIELD(auth_ban_time), 1,
 	    365 * 86400 },
 	{ "auth_ban_exempt", conf_set_cidrs, FIELD(auth_ban_exempt), 0, 0 },
+	{ "auth_cache_ttl", conf_set_duration, FIELD(auth_cache_ttl), 0,
+	    7 * 86400 },
 
 	{ "checks", conf_set_strlist, FIELD(checks), 0, 0 },
 	{ "check_trusted_clients", conf_set_bool, FIELD(check_trusted_clients),
@@ -670,6 +672,7 @@ conf_defaults(struct conf *c)
 	c->auth_ban_max_failures = 5;
 	c->auth_ban_window = 600;
 	c->auth_ban_time = 3600;
+	c->auth_cache_ttl = 3600;
 	c->conn_rate_window = 60;
 	c->greylist_delay = 300;
 	c->greylist_window = 86400;

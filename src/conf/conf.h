@@ -146,6 +146,7 @@ struct conf {
 	uint64_t auth_ban_window;
 	uint64_t auth_ban_time;
 	struct cidr_list auth_ban_exempt;
+	uint64_t auth_cache_ttl;		/* 0 = no auth cache */
 
 	/* Inbound checks (src/policy/); every check is off until set,
 	 * except the dictionary-attack block (bad_rcpt_*). */

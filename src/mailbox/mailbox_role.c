@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "auth/authcache.h"
 #include "ferry.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
@@ -76,6 +77,7 @@ mailbox_reload(struct mailbox_role *m)
 	 * keep no pointers into it, so the contents can be swapped. */
 	conf_free(m->env->conf);
 	*m->env->conf = fresh;
+	authcache_configure(m->env->conf->auth_cache_ttl);
 	log_set_level((enum log_level)m->env->conf->log_level);
 	if (m->pop3 != NULL)
 		pop3d_reload(m->pop3);
@@ -111,6 +113,7 @@ mailbox_main(struct ferry_env *env)
 	memset(&m, 0, sizeof(m));
 	m.env = env;
 	signal(SIGPIPE, SIG_IGN);
+	authcache_configure(env->conf->auth_cache_ttl);
 	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
 	if (store_open(&env->store, db, &error) < 0)
 		log_fatalx("- mailbox store path=%s error=%s", db, log_q(error));

@@ -38,6 +38,7 @@ struct pop3_login {
 	char user[SASL_FIELD_MAX + POP3_ARG_MAX];
 	char password[POP3_LINE_MAX];
 	enum login_result result;
+	bool cached;			/* the auth cache vouched */
 	char canon[320];
 	char path[PATH_MAX];
 	int lock_fd;
@@ -174,10 +175,10 @@ pop3_open_done(void *arg)
 		s->lock_fd = l->lock_fd;
 		l->lock_fd = -1;
 		pop3_session_enter_state(s, POP3_STATE_TRANS);
-		log_info("%s pop3 login user=%s method=%s tls=%s messages=%zu "
-		    "octets=%llu", s->id, log_q(s->address), l->method,
-		    s->tls ? "yes" : "no", s->mbox.n,
-		    (unsigned long long)pop3_mbox_octets(&s->mbox));
+		log_info("%s pop3 login user=%s method=%s tls=%s cached=%s "
+		    "messages=%zu octets=%llu", s->id, log_q(s->address),
+		    l->method, s->tls ? "yes" : "no", l->cached ? "yes" : "no",
+		    s->mbox.n, (unsigned long long)pop3_mbox_octets(&s->mbox));
 		pop3_session_reply(s, "+OK Logged in, %zu messages (%llu "
 		    "octets)", s->mbox.n,
 		    (unsigned long long)pop3_mbox_octets(&s->mbox));
@@ -240,7 +241,7 @@ pop3_login_work(void *arg)
 	struct pop3_session *s = l->s;
 
 	l->result = login_check(s->srv->env->store, s->srv->conf, l->user,
-	    l->password, l->canon, sizeof(l->canon));
+	    l->password, l->canon, sizeof(l->canon), &l->cached);
 	explicit_bzero(l->password, sizeof(l->password));
 }
 

@@ -60,6 +60,9 @@ static struct {
 	} v[SPOOL_RECYCLE_MAX];
 } spool_recycled = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+static void spool_clean_dir(const char *spool_dir, const char *sub,
+    time_t now, time_t grace);
+
 static const char *spool_state_names[] = {
 	"pending", "done", "failed", "bounced"
 };
@@ -319,18 +322,7 @@ spool_recycle_drop(void)
 void
 spool_recycle_clean(const char *spool_dir)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if (fsio_pathf(dir, sizeof(dir), "%s/free", spool_dir) < 0 ||
-	    (d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && fsio_pathf(path, sizeof(path),
-		    "%s/%s", dir, de->d_name) == 0)
-			unlink(path);
-	closedir(d);
+	spool_clean_dir(spool_dir, "free", 0, -1);
 }
 
 /* Writes data to a new file (O_EXCL) and makes it durable.
@@ -974,23 +966,25 @@ spool_older(const char *path, time_t now, time_t grace)
 	    st.st_mtime + grace < now;
 }
 
-/* tmp/: whatever has not been touched for SPOOL_TMP_GRACE is left over
- * from a crash.  Younger files may belong to a session still writing. */
+/* Removes the files in spool_dir/sub not touched for grace seconds
+ * (grace < 0: every file). */
 static void
-spool_clean_tmp(const char *dir, time_t now)
+spool_clean_dir(const char *spool_dir, const char *sub, time_t now,
+    time_t grace)
 {
-	char tdir[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
-	if (fsio_pathf(tdir, sizeof(tdir), "%s/tmp", dir) < 0 ||
-	    (d = opendir(tdir)) == NULL)
+	if (fsio_pathf(dir, sizeof(dir), "%s/%s", spool_dir, sub) < 0 ||
+	    (d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (fsio_pathf(path, sizeof(path), "%s/%s", tdir,
-		    de->d_name) == 0 && spool_older(path, now, SPOOL_TMP_GRACE))
+		if (fsio_pathf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) == 0 && (grace < 0 ||
+		    spool_older(path, now, grace)))
 			unlink(path);
 	}
 	closedir(d);
@@ -1085,7 +1079,10 @@ spool_scan(const char *spool_dir, bool recover,
 	int r = 0;
 
 	if (recover)
-		spool_clean_tmp(spool_dir, now);
+		/* tmp/: whatever has not been touched for SPOOL_TMP_GRACE
+		 * is left over from a crash; younger files may belong to a
+		 * session still writing. */
+		spool_clean_dir(spool_dir, "tmp", now, SPOOL_TMP_GRACE);
 	for (h = 0; h < 16 && r == 0; h++)
 		r = spool_scan_bucket(spool_dir, h, recover, now, &ids);
 	if (r == 0) {

@@ -113,9 +113,9 @@ smtp_auth_done(void *arg)
 	} else {
 		str_lcpy(s->auth_user, a->req.canon, sizeof(s->auth_user));
 		s->relay_ok = true;
-		log_info("%s smtp auth user=%s mech=%s", s->id,
+		log_info("%s smtp auth user=%s mech=%s cached=%s", s->id,
 		    log_q(s->auth_user), a->mech == SMTP_AUTH_PLAIN ?
-		    "PLAIN" : "LOGIN");
+		    "PLAIN" : "LOGIN", a->req.cached ? "yes" : "no");
 		smtp_session_reply(s, "235 2.7.0 Authentication successful");
 		smtp_auth_end(s);
 	}
@@ -142,7 +142,7 @@ smtp_auth_check(struct smtp_session *s)
 	a->s = s;
 	s->busy = true;
 	bufferevent_disable(s->bev, EV_READ);
-	workpool_submit(s->srv->env->pool, smtp_auth_work, smtp_auth_done, a);
+	workpool_submit(s->srv->auth_pool, smtp_auth_work, smtp_auth_done, a);
 }
 
 static void

@@ -20,19 +20,22 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "auth/authcache.h"
 #include "auth/ban.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
-#include "queue/spool.h"
 #include "lib/xalloc.h"
 #include "net/conncount.h"
 #include "net/tls.h"
+#include "queue/spool.h"
 #include "smtp/smtp_policy.h"
 #include "smtp/smtpd_private.h"
 #include "store/store.h"
 
 #define SMTPD_STOP_GRACE 10	/* seconds to finish commits on shutdown */
+#define SMTPD_COMMIT_THREADS 16	/* message commits (fsync-bound) */
+#define SMTPD_AUTH_THREADS 4	/* password checks (CPU, 16 MB each) */
 
 /* Failed-login bans hold for every listener: one refusal line, then
  * close, before any authentication.  On implicit TLS a plaintext line
@@ -195,6 +198,7 @@ smtpd_reload(struct smtpd *srv)
 	 * pointers into it, so the contents can be swapped in place. */
 	conf_free(srv->conf);
 	*srv->conf = fresh;
+	authcache_configure(srv->conf->auth_cache_ttl);
 	log_set_level((enum log_level)srv->conf->log_level);
 	smtpd_tls_reload(srv);
 	log_info("- smtpd reloaded");
@@ -267,6 +271,7 @@ smtpd_main(struct ferry_env *env)
 	conf_state_path(env->conf, srv.spool_dir, sizeof(srv.spool_dir),
 	    FERRY_SPOOL_DIR);
 	spool_recycle_clean(srv.spool_dir);
+	authcache_configure(env->conf->auth_cache_ttl);
 	conf_state_path(env->conf, srv.mail_dir, sizeof(srv.mail_dir),
 	    FERRY_MAIL_DIR);
 	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
@@ -275,7 +280,10 @@ smtpd_main(struct ferry_env *env)
 	if (tls_server_create(&srv.tls, env->conf, &error) < 0)
 		log_fatalx("- smtpd tls error=%s", log_q(error));
 	env->base = event_base_new();
-	env->pool = workpool_create(env->base, 16);
+	/* Commits (smtp_tx.c) spend their time in fsync: more of them in
+	 * flight lets the disk merge them.  Password checks burn CPU. */
+	env->pool = workpool_create(env->base, SMTPD_COMMIT_THREADS);
+	srv.auth_pool = workpool_create(env->base, SMTPD_AUTH_THREADS);
 	if (smtp_policy_create(&srv.policy, &srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	for (int i = 0; i < 3; i++) {
@@ -287,6 +295,7 @@ smtpd_main(struct ferry_env *env)
 	log_info("- smtpd ready listeners=%zu", srv.nlisteners);
 	event_base_dispatch(env->base);
 	/* Commits still running finish before the process goes. */
+	workpool_free(&srv.auth_pool);
 	workpool_free(&env->pool);
 	while (srv.sessions != NULL) {
 		struct smtp_session *s = srv.sessions;

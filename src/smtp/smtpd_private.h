@@ -25,6 +25,7 @@ struct spool_writer;
 struct smtp_session;
 struct smtp_auth;
 struct tls_server;
+struct workpool;
 struct smtpd;
 struct smtp_policy;
 struct smtp_policy_session;
@@ -56,6 +57,10 @@ struct smtpd {
 	struct event *stop_timer;
 	struct tls_server *tls;		/* NULL: no tls_cert configured */
 	struct smtp_policy *policy;	/* inbound checks (smtp_policy.c) */
+	/* Password checks: CPU-bound and 16 MB each (yescrypt), so
+	 * fewer at once than the commits in env->pool, which mostly wait
+	 * for the disk. */
+	struct workpool *auth_pool;
 	bool stopping;
 };
 
