@@ -5,8 +5,8 @@
  * (DESIGN.md rule 1), in one of two ways:
  *
  * - direct local delivery (direct_delivery = yes, the default): when
- *   every recipient is a local mailbox (aliases were expanded and quotas
- *   checked at RCPT) and there are at most SMTP_DIRECT_MAX of them, the
+ *   every recipient is a local mailbox (aliases were expanded at RCPT)
+ *   that still exists and there are at most SMTP_DIRECT_MAX of them, the
  *   content is delivered from spool/tmp/ straight into each Maildir
  *   (file fdatasynced, linked into new/, new/ fsynced) and the spool
  *   file is dropped unsynced: 2 syncs per recipient instead of the
@@ -34,6 +34,7 @@
 #include "mailbox/maildir.h"
 #include "queue/queue_notify.h"
 #include "queue/spool.h"
+#include "store/store.h"
 #include "smtp/smtp_parser.h"
 #include "policy/policy.h"
 #include "smtp/smtp_policy.h"
@@ -356,18 +357,28 @@ smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
 	c->rewrite = c->hdr.len > 0 || prefix[0] != '\0';
 }
 
-/* Direct local delivery applies: see the comment at the top. */
+/* Direct local delivery applies (see the comment at the top): fills
+ * quota[] with each recipient's quota as the store says now, so a user
+ * deleted or a quota changed since RCPT is seen (a deleted user's mail
+ * goes to the queue, which bounces it, instead of recreating the
+ * mailbox).  One SQLite read per recipient, on the loop thread where the
+ * store connection lives. */
 static bool
-smtp_tx_direct_ok(const struct smtp_session *s)
+smtp_tx_direct_ok(struct smtp_session *s, uint64_t *quota)
 {
 	const struct smtp_tx *tx = s->tx;
+	struct store_user u;
 
 	if (!s->srv->conf->direct_delivery || tx->nrcpts == 0 ||
 	    tx->nrcpts > SMTP_DIRECT_MAX)
 		return false;
-	for (size_t i = 0; i < tx->nrcpts; i++)
-		if (!tx->rcpts[i].local)
+	for (size_t i = 0; i < tx->nrcpts; i++) {
+		if (!tx->rcpts[i].local || store_user_get(s->srv->env->store,
+		    tx->rcpts[i].addr, &u) != 1)
 			return false;
+		explicit_bzero(u.password_hash, sizeof(u.password_hash));
+		quota[i] = u.quota;
+	}
 	return true;
 }
 
@@ -384,10 +395,10 @@ smtp_tx_commit(struct smtp_session *s)
 	tx->writer = NULL;
 	smtp_tx_fill_env(s, &c->env);
 	smtp_tx_fill_rewrite(s, c);
-	if (smtp_tx_direct_ok(s)) {
-		c->quota = xcalloc(tx->nrcpts, sizeof(*c->quota));
-		for (size_t i = 0; i < tx->nrcpts; i++)
-			c->quota[i] = tx->rcpts[i].quota;
+	c->quota = xcalloc(tx->nrcpts, sizeof(*c->quota));
+	if (!smtp_tx_direct_ok(s, c->quota)) {
+		free(c->quota);
+		c->quota = NULL;
 	}
 	s->busy = true;
 	bufferevent_disable(s->bev, EV_READ);

@@ -81,7 +81,6 @@ struct smtp_rcpt {
 	char *orig;		/* as given, normalised */
 	char *addr;		/* final delivery address */
 	bool local;
-	uint64_t quota;		/* local: the user's quota at RCPT, 0 = none */
 };
 
 /* One mail transaction: MAIL FROM to end of data (or RSET). */

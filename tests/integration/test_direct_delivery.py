@@ -179,3 +179,25 @@ def test_data_check_headers_reach_the_direct_copy(ferry):
     head = m.split(b"\r\n\r\n", 1)[0].decode()
     names = [l.split(":", 1)[0] for l in head.split("\r\n") if l and not l[0].isspace()]
     assert names[:3] == ["Return-Path", "Delivered-To", "Received"], names
+
+
+def test_user_deleted_after_rcpt_is_not_delivered_directly(ferry):
+    """carol is deleted while her message is being sent: it is not
+    written into a mailbox that no longer has a user (the queue finds the
+    user gone and fails the recipient, as for any queued mail)."""
+    carol = "carol@example.test"
+    ferry.add_user(carol)
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<>", 250)
+        c.expect(f"RCPT TO:<{carol}>", 250)
+        ferry.cli_ok("user", "del", carol)
+        c.expect("DATA", 354)
+        c.send(make_message(to=carol, subject="too late") + b".\r\n")
+        r = c.reply()
+        assert r.code == 250, r
+        qid = queue_id(r.text)
+    a = accepted(ferry, qid)
+    assert a["delivered"] == "0" and a["queued"] == "yes", a
+    ferry.wait_log(rf"{qid} queue delivered rcpt={carol} .*result=failed .*5\.1\.1")
+    assert not ferry.maildir(carol).exists()
