@@ -217,12 +217,14 @@ class Reply:
         return f"Reply({b' | '.join(self.raw)!r})"
 
 
-class RawSMTP:
-    """A plain socket SMTP client that sends exactly the bytes it is told
-    to and reads replies line by line, each read bounded by a timeout."""
+class RawClient:
+    """A plain TCP client for line protocols: sends exactly the bytes it
+    is told to and reads lines, each read bounded by a timeout.  Lines end
+    at LINE_END (a trailing CR is dropped when that is a bare LF)."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10.0, greeting=True,
-                 source=None):
+    LINE_END = b"\n"
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, source=None):
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -232,7 +234,6 @@ class RawSMTP:
         self.sock.connect((host, port))
         self.buf = b""
         self.eof = False
-        self.greeting = self.reply() if greeting else None
 
     def send(self, data):
         if isinstance(data, str):
@@ -250,19 +251,59 @@ class RawSMTP:
         self.buf += chunk
 
     def read_line(self, timeout=None):
-        """The next line without CRLF, or None at EOF.  Raises
+        """The next line without its end, or None at EOF.  Raises
         socket.timeout when nothing complete arrives in time."""
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
+        while self.LINE_END not in self.buf:
             if self.eof:
                 return None
             left = deadline - time.monotonic()
             if left <= 0:
                 raise socket.timeout(f"no line within {timeout}s (have {self.buf!r})")
             self._fill(left)
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line[:-1] if line.endswith(b"\r") else line
+        line, self.buf = self.buf.split(self.LINE_END, 1)
+        if self.LINE_END == b"\n" and line.endswith(b"\r"):
+            line = line[:-1]
+        return line
+
+    def wait_closed(self, timeout=5.0):
+        """True when the server closes the connection within timeout
+        (any data that arrives first is kept in self.buf)."""
+        deadline = time.monotonic() + timeout
+        while not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                self._fill(left)
+            except socket.timeout:
+                return False
+            except OSError:
+                self.eof = True
+        return True
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RawSMTP(RawClient):
+    """RawClient for SMTP: reads the greeting, parses (multi-line)
+    replies, sends commands and whole messages."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, greeting=True,
+                 source=None):
+        super().__init__(port, host, timeout, source)
+        self.greeting = self.reply() if greeting else None
 
     def reply(self, timeout=None):
         """The next complete (possibly multi-line) reply, or None at EOF."""
@@ -319,22 +360,6 @@ class RawSMTP:
                 return out
             out.append(r)
 
-    def wait_closed(self, timeout=5.0):
-        """True when the server closes the connection within timeout
-        (any data that arrives first is kept in self.buf)."""
-        deadline = time.monotonic() + timeout
-        while not self.eof:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                self._fill(left)
-            except socket.timeout:
-                return False
-            except OSError:
-                self.eof = True
-        return True
-
     def send_message(self, sender, rcpts, data, ehlo=True):
         """EHLO, MAIL, RCPT..., DATA with dot-stuffing done here; returns
         the final reply.  data is the message as bytes with CRLF ends."""
@@ -346,18 +371,6 @@ class RawSMTP:
         self.expect("DATA", 354)
         self.send(dot_stuff(data) + b".\r\n")
         return self.reply()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def dot_stuff(data: bytes) -> bytes:

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from certs import client_context, server_certs
-from conftest import PASSWORD, free_port, make_message, tcp_listening, wait_until
+from conftest import (PASSWORD, RawClient, free_port, make_message, tcp_listening,
+                      wait_until)
 
 CURL = shutil.which("curl")
 ALICE = "alice@example.test"
@@ -92,34 +93,17 @@ def login(p, user=ALICE, password=PASSWORD):
     return p.pass_(password)
 
 
-class RawPOP3:
-    """Exact bytes out, lines in, every read bounded by a timeout."""
+class RawPOP3(RawClient):
+    """RawClient for POP3: lines end at CRLF only."""
+
+    LINE_END = b"\r\n"
 
     def __init__(self, port, host="127.0.0.1", timeout=10.0, greeting=True):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.timeout = timeout
-        self.buf = b""
-        self.eof = False
+        super().__init__(port, host, timeout)
         self.greeting = self.line() if greeting else None
 
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
     def line(self, timeout=None):
-        self.sock.settimeout(timeout or self.timeout)
-        while b"\r\n" not in self.buf:
-            try:
-                chunk = self.sock.recv(65536)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                self.eof = True
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
+        return self.read_line(timeout or None)
 
     def cmd(self, line):
         self.send((line if isinstance(line, bytes) else line.encode())
@@ -137,32 +121,10 @@ class RawPOP3:
             out.append(l[1:] if l.startswith(b".") else l)
 
     def closed(self, timeout=5.0):
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
+        return self.wait_closed(timeout)
 
     def starttls(self, ctx):
         self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def crlf_message(m: bytes) -> bytes:
