@@ -406,7 +406,8 @@ maildir_unique_name(char *dst, size_t size, uint64_t msize)
 	    (unsigned long long)msize);
 }
 
-void
+/* "Return-Path: <sender>\r\nDelivered-To: addr\r\n" into b. */
+static void
 maildir_delivery_headers(struct fbuf *b, const char *sender, const char *addr)
 {
 	const char *parts[] = { "Return-Path: <", sender, ">\r\nDelivered-To: ",
@@ -583,4 +584,21 @@ maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
 	if (name_r != NULL && name_size > 0)
 		str_lcpy(name_r, name, name_size);
 	return 0;
+}
+
+int
+maildir_deliver_mail(const char *path, const char *sender, const char *rcpt,
+    int src_fd, uint64_t quota)
+{
+	struct fbuf prefix;
+	int r, saved;
+
+	fbuf_init(&prefix, 0);
+	maildir_delivery_headers(&prefix, sender, rcpt);
+	r = maildir_deliver(path, prefix.data, prefix.len, src_fd, quota,
+	    NULL, 0);
+	saved = errno;
+	fbuf_release(&prefix);
+	errno = saved;
+	return r;
 }

@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct fbuf;
-
 /* Path of a user's Maildir: state_dir/mail/<domain>/<local>. 0 or -1. */
 int maildir_path(const char *state_dir, const char *address, char *dst,
     size_t size);
@@ -29,11 +27,12 @@ int maildir_quota_usage(const char *path, uint64_t *bytes_r,
 int maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
     int src_fd, uint64_t quota, char *name_r, size_t name_size);
 
-/* The headers added at delivery: "Return-Path: <sender>" and
- * "Delivered-To: addr", CRLF-terminated, appended to b; control bytes in
- * either value are dropped so no envelope value can start a header of
- * its own. */
-void maildir_delivery_headers(struct fbuf *b, const char *sender,
-    const char *addr);
+/* maildir_deliver of a message for rcpt from sender, with the headers a
+ * final delivery adds in front: "Return-Path: <sender>" and
+ * "Delivered-To: rcpt" (control bytes in either value dropped, so no
+ * envelope value can start a header of its own).  Both local delivery
+ * paths use it: smtpd's direct delivery and the queue role. */
+int maildir_deliver_mail(const char *path, const char *sender,
+    const char *rcpt, int src_fd, uint64_t quota);
 
 #endif

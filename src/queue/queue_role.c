@@ -298,10 +298,9 @@ queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
     struct spool_rcpt *r, int msg_fd, time_t now)
 {
 	const char *state_dir = q->conf->state_dir, *rel;
-	char path[PATH_MAX], name[512], why[256];
+	char path[PATH_MAX], why[256];
 	struct store_user u;
-	struct fbuf prefix;
-	int found, r2;
+	int found;
 
 	found = queue_user_get(q, r->addr, &u);
 	if (found == 0) {
@@ -319,12 +318,8 @@ queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
 		    "4.3.0 spool content unreadable", now);
 		return;
 	}
-	fbuf_init(&prefix, 0);
-	maildir_delivery_headers(&prefix, env->sender, r->addr);
-	r2 = maildir_deliver(path, prefix.data, prefix.len, msg_fd, u.quota,
-	    name, sizeof(name));
-	fbuf_release(&prefix);
-	if (r2 == 0) {
+	if (maildir_deliver_mail(path, env->sender, r->addr, msg_fd,
+	    u.quota) == 0) {
 		r->state = SPOOL_RCPT_DONE;
 		queue_set_error(r, NULL);
 		queue_log_rcpt(env, r, rel, "sent", NULL);

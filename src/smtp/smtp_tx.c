@@ -232,18 +232,13 @@ smtp_tx_deliver_one(struct smtp_commit *c, struct spool_rcpt *r,
     uint64_t quota, int fd)
 {
 	char path[PATH_MAX];
-	struct fbuf prefix;
 	const char *rel;
-	int rc;
 
 	if (maildir_path(c->state_dir, r->addr, path, sizeof(path)) < 0)
 		return -1;
 	rel = path + strlen(c->state_dir) + 1;
-	fbuf_init(&prefix, 0);
-	maildir_delivery_headers(&prefix, c->env.sender, r->addr);
-	rc = maildir_deliver(path, prefix.data, prefix.len, fd, quota, NULL, 0);
-	fbuf_release(&prefix);
-	if (rc == 0) {
+	if (maildir_deliver_mail(path, c->env.sender, r->addr, fd,
+	    quota) == 0) {
 		r->state = SPOOL_RCPT_DONE;
 		log_info("%s smtp delivered rcpt=%s mailbox=%s result=sent",
 		    c->env.id, log_q(r->addr), log_q(rel));
