@@ -60,17 +60,10 @@ authcache_mac(const char *user, const char *hash, const char *password,
 	return r;
 }
 
-/* FNV-1a of the user name. */
 static size_t
 authcache_slot_of(const char *user)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const unsigned char *p = (const unsigned char *)user; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)(h % AUTHCACHE_SLOTS);
+	return str_hash(user) % AUTHCACHE_SLOTS;
 }
 
 void

@@ -119,3 +119,15 @@ str_format_size(char *dst, size_t size, uint64_t v)
 	else
 		snprintf(dst, size, "%llu", (unsigned long long)v);
 }
+
+uint32_t
+str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h;
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/conncount.h"
 
@@ -19,11 +20,7 @@ struct conncount_entry {
 static unsigned
 conncount_hash(const char *addr)
 {
-	unsigned h = 5381;
-
-	for (const char *p = addr; *p != '\0'; p++)
-		h = h * 33 + (unsigned char)*p;
-	return h % CONNCOUNT_BUCKETS;
+	return str_hash(addr) % CONNCOUNT_BUCKETS;
 }
 
 static struct conncount_entry **

@@ -88,11 +88,7 @@ relay_target_for(const struct conf *c, const struct conf_route *rt,
 static unsigned
 relay_dest_hash(const char *domain)
 {
-	unsigned h = 5381;
-
-	while (*domain != '\0')
-		h = h * 33 + (unsigned char)*domain++;
-	return h % RELAY_DEST_BUCKETS;
+	return str_hash(domain) % RELAY_DEST_BUCKETS;
 }
 
 static struct relay_dest *

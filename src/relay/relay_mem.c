@@ -41,11 +41,7 @@ relay_mem_key(const struct sockaddr *sa, char *dst, size_t size)
 static unsigned
 relay_mem_hash(const char *key)
 {
-	unsigned h = 5381;
-
-	while (*key != '\0')
-		h = h * 33 + (unsigned char)*key++;
-	return h % RELAY_MEM_BUCKETS;
+	return str_hash(key) % RELAY_MEM_BUCKETS;
 }
 
 static struct relay_mem *

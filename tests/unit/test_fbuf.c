@@ -175,7 +175,7 @@ test_strutil_misc(void)
 	char buf[8], s[32];
 	uint64_t v;
 
-	test_begin("strutil lcpy, case, trim, uint, format_size");
+	test_begin("strutil lcpy, case, trim, uint, format_size, hash");
 	test_assert(str_lcpy(buf, "abc", sizeof(buf)) == 3);
 	test_assert_streq(buf, "abc");
 	test_assert(str_lcpy(buf, "abcdefghij", sizeof(buf)) == 10);
@@ -202,6 +202,10 @@ test_strutil_misc(void)
 	test_assert_streq(s, "3G");
 	str_format_size(s, sizeof(s), 1000);
 	test_assert_streq(s, "1000");
+	/* FNV-1a test vectors */
+	test_assert(str_hash("") == 0x811c9dc5u);
+	test_assert(str_hash("a") == 0xe40c292cu);
+	test_assert(str_hash("foobar") == 0xbf9cf968u);
 	str_format_size(s, sizeof(s), 0);
 	test_assert_streq(s, "0");
 	str_format_size(s, sizeof(s), 1536);
