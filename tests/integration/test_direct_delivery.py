@@ -170,9 +170,10 @@ def test_quota_reached_after_rcpt_defers_in_the_queue(ferry):
     assert q["recipients"][0]["state"] == "pending"
 
 
-def test_data_check_headers_reach_the_direct_copy(ferry):
-    """Headers a DATA-stage step adds are written before delivery: the
-    Received header is first, the client's headers follow unchanged."""
+def test_direct_copy_starts_with_the_delivery_headers(ferry):
+    """Return-Path and Delivered-To come first, then Ferry's Received
+    header, then the client's headers unchanged.  (Headers that DATA
+    checks add on this path: test_scanners.py, spamd.)"""
     msg = make_message(subject="hdrs")
     send_raw(ferry, [ALICE], msg)
     (m,) = ferry.maildir_messages(ALICE)

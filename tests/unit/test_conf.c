@@ -112,6 +112,8 @@ test_conf_errors(void)
 		{ "hostname = bad..name\n", "t.conf:1: hostname: not a valid host name" },
 		{ "just words\n", "t.conf:1: expected \"key = value\"" },
 		{ "sender_check = maybe\n", "t.conf:1: sender_check: expected yes or no" },
+		{ "direct_delivery = sometimes\n", "t.conf:1: direct_delivery: expected yes or no" },
+		{ "auth_cache_ttl = forever\n", "t.conf:1: auth_cache_ttl: expected a duration such as 30s, 5m, 4h or 5d" },
 		{ "route = example.com\n", "t.conf:1: route: expected DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE]" },
 		{ "route = example.com h tls=sometimes\n", "t.conf:1: route: expected tls=none|may|encrypt|verify or auth=FILE" },
 		{ "retry_min = 2h\nretry_max = 1h\n", "t.conf: retry_min is larger than retry_max" },
