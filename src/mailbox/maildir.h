@@ -1,9 +1,10 @@
 /* Maildir++ mailboxes at state_dir/mail/DOMAIN/USER/ (lower-case):
  * tmp/ new/ cur/, ".Folder" subfolders, and the `maildirsize` quota file
  * (Maildir++ quota: first line "<bytes>S", then "<bytes> <count>" lines),
- * compatible with Dovecot and Courier tools.  Delivery writes tmp/, fsyncs,
- * links/renames into new/ with a unique name, fsyncs new/, then appends
- * to maildirsize.  Blocking: worker threads only. */
+ * compatible with Dovecot and Courier tools.  Delivery writes tmp/,
+ * fdatasyncs, counts the message in maildirsize (users with a quota),
+ * renames it into new/ under a unique name without ever overwriting,
+ * and fsyncs new/.  Blocking: worker threads only. */
 #ifndef FERRY_MAILDIR_H
 #define FERRY_MAILDIR_H
 #include <stddef.h>

@@ -8,7 +8,7 @@
  *   every recipient is a local mailbox (aliases were expanded at RCPT)
  *   that still exists and there are at most SMTP_DIRECT_MAX of them, the
  *   content is delivered from spool/tmp/ straight into each Maildir
- *   (file fdatasynced, linked into new/, new/ fsynced) and the spool
+ *   (file fdatasynced, renamed into new/, new/ fsynced) and the spool
  *   file is dropped unsynced: 2 syncs per recipient instead of the
  *   spool's 3 plus 2.  A recipient that cannot be delivered this way
  *   (quota reached since RCPT, a write error) does not fail the message:
