@@ -144,8 +144,7 @@ cmd_rule_add(struct cli *cli, int argc, char **argv, bool json)
 		return ret;
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
-	if (store_policy_init(s, &error) < 0 ||
-	    store_rule_add(s, &r, &error) < 0)
+	if (store_rule_add(s, &r, &error) < 0)
 		ret = cli_fail("%s: %s", r.domain, error);
 	else if (json) {
 		cmd_rule_print(&r, true);
@@ -168,8 +167,7 @@ cmd_rule_del(struct cli *cli, const char *arg)
 		return cli_usage("%s", CMD_RULE_USAGE);
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
-	if (store_policy_init(s, &error) < 0 ||
-	    store_rule_del(s, (int64_t)id, &error) < 0)
+	if (store_rule_del(s, (int64_t)id, &error) < 0)
 		ret = cli_fail("rule %s: %s", arg, error);
 	store_close(&s);
 	return ret;
@@ -201,8 +199,6 @@ cmd_rule_list(struct cli *cli, const char *input, bool json)
 		return 1;
 	if (input != NULL && store_domain_exists(s, domain) != 1)
 		ret = cli_fail("%s: no such domain", domain);
-	else if (store_policy_init(s, &error) < 0)
-		ret = cli_fail("%s", error);
 	else {
 		if (json)
 			putchar('[');

@@ -21,24 +21,38 @@ struct workpool_job {
 	void *arg;
 };
 
+struct workpool_thread {
+	struct workpool *pool;
+	unsigned index;
+};
+
 struct workpool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct workpool_job *todo, **todo_tail;
 	struct workpool_job *finished, **finished_tail;
 	pthread_t *threads;
+	struct workpool_thread *tinfo;
 	unsigned nthreads, pending;
 	int stopping;
 	int pipe_fd[2];
 	struct event *ev;
 };
 
+/* Which pool and slot the calling thread serves; NULL on other threads.
+ * Set once when the worker starts and never changed: per-thread state
+ * rather than shared mutable state. */
+static __thread const struct workpool_thread *workpool_self;
+
 static void *
 workpool_thread(void *p)
 {
-	struct workpool *pool = p;
+	const struct workpool_thread *self = p;
+	struct workpool *pool = self->pool;
 	struct workpool_job *job;
 	char c = 1;
+
+	workpool_self = self;
 
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
@@ -112,9 +126,14 @@ workpool_create(struct event_base *base, unsigned nthreads)
 	event_add(pool->ev, NULL);
 	pool->nthreads = nthreads ? nthreads : 1;
 	pool->threads = xcalloc(pool->nthreads, sizeof(*pool->threads));
+	pool->tinfo = xcalloc(pool->nthreads, sizeof(*pool->tinfo));
+	for (unsigned i = 0; i < pool->nthreads; i++) {
+		pool->tinfo[i].pool = pool;
+		pool->tinfo[i].index = i;
+	}
 	for (unsigned i = 0; i < pool->nthreads; i++)
 		if (pthread_create(&pool->threads[i], NULL, workpool_thread,
-		    pool) != 0)
+		    &pool->tinfo[i]) != 0)
 			log_fatalx("cannot start worker thread");
 	return pool;
 }
@@ -142,6 +161,20 @@ workpool_pending(const struct workpool *pool)
 	return pool->pending;
 }
 
+unsigned
+workpool_threads(const struct workpool *pool)
+{
+	return pool->nthreads;
+}
+
+int
+workpool_thread_index(const struct workpool *pool)
+{
+	if (workpool_self == NULL || workpool_self->pool != pool)
+		return -1;
+	return (int)workpool_self->index;
+}
+
 void
 workpool_free(struct workpool **poolp)
 {
@@ -162,6 +195,7 @@ workpool_free(struct workpool **poolp)
 	pthread_mutex_destroy(&pool->lock);
 	pthread_cond_destroy(&pool->cond);
 	free(pool->threads);
+	free(pool->tinfo);
 	free(pool);
 	*poolp = NULL;
 }

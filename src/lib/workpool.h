@@ -18,6 +18,13 @@ void workpool_submit(struct workpool *pool, workpool_work_cb *work,
     workpool_done_cb *done, void *arg);
 /* Jobs submitted and not yet completed (for shutdown waits). */
 unsigned workpool_pending(const struct workpool *pool);
+/* The number of worker threads (fixed at creation). */
+unsigned workpool_threads(const struct workpool *pool);
+/* On one of pool's worker threads: that thread's slot, 0 to
+ * workpool_threads() - 1, stable for the thread's life (so per-thread
+ * resources, such as a database connection, can live in an array indexed
+ * by it).  -1 on any other thread. */
+int workpool_thread_index(const struct workpool *pool);
 /* Waits for queued jobs to finish (their done() runs), then frees. */
 void workpool_free(struct workpool **poolp);
 

@@ -114,7 +114,6 @@ policy_create(struct event_base *base, const struct conf *conf,
     struct dns *dns, struct store *store)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
-	const char *error;
 
 	p->base = base;
 	p->conf = conf;
@@ -122,8 +121,6 @@ policy_create(struct event_base *base, const struct conf *conf,
 	p->store = store;
 	p->rate = policy_track_create(POLICY_TRACK_MAX);
 	p->bad_rcpt = policy_track_create(POLICY_TRACK_MAX);
-	if (store != NULL && store_policy_init(store, &error) < 0)
-		log_warnx("- policy store-init-failed error=%s", log_q(error));
 	for (size_t i = 0; i < conf->checks.n; i++)
 		if (!policy_check_known(conf->checks.v[i]))
 			log_warnx("- policy unknown-check name=%s",

@@ -1,11 +1,30 @@
-/* The account store: domains, users (password hashes, quotas) and
- * aliases in SQLite (WAL) at state_dir/ferry.db.  One small interface so
- * a PostgreSQL backend can serve several nodes later.  Every change is
- * visible at once to running servers (they query per lookup).
- * Addresses are stored lower-cased (domain always, local part unless the
- * configuration makes local parts case-sensitive; the caller passes the
- * already-normalised address).  All functions may block briefly on the
- * database; SQLITE_BUSY is retried for up to 5 s. */
+/* The store: domains, users (password hashes, quotas), aliases, bans,
+ * per-domain rules and the greylist.  This header is the whole interface;
+ * the backend behind it today is SQLite (store_sqlite.c, state_dir/
+ * ferry.db).  Every change is visible at once to running servers (they
+ * query per lookup).  Addresses are stored lower-cased (domain always,
+ * local part unless the configuration makes local parts case-sensitive;
+ * the caller passes the already-normalised address).
+ *
+ * Two ways in:
+ *  - The synchronous functions below take a struct store, which is one
+ *    connection.  They block (a busy database is waited for up to 5 s,
+ *    then they fail), so they are for the command line and for code
+ *    already running on a worker thread.
+ *  - Event loops use the request API at the end of this file only: a
+ *    request runs on the role's worker pool with that thread's own
+ *    connection, and its callback comes back on the loop.
+ *
+ * What a backend provides (a PostgreSQL one would be store_pg.c): every
+ * synchronous function here with the same results and error strings;
+ * store_open() that creates or migrates its schema in place to the same
+ * logical version (a schema_version table, migrations numbered from 1,
+ * each run once inside one transaction, a newer version refused); a
+ * connection usable from one thread at a time; statements prepared once
+ * per connection; busy or lock waits bounded (an error, never a hang).
+ * The SQL lives in the backend's file and nowhere else, and uses nothing
+ * a caller could notice: no row ids other than rule ids, upserts in the
+ * ON CONFLICT form both databases share. */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
 #include <stdbool.h>
@@ -90,12 +109,8 @@ int store_ban_failure_add(struct store *s, const char *ip,
     const char *service, int64_t now, int64_t since);
 
 /* ---- inbound check pipeline (src/policy/) ----
- * Per-domain rules, owned by each domain's postmaster, and the greylist.
- * The tables are created by store_policy_init() (idempotent), which the
- * smtpd role and `ferry rule` call after store_open(). */
-
-/* 0, or -1 with *error_r. */
-int store_policy_init(struct store *s, const char **error_r);
+ * Per-domain rules, owned by each domain's postmaster, and the greylist
+ * (schema migration 3). */
 
 /* A rule: action "allow" | "deny" | "skip"; kind "sender" (value an
  * address or "@domain"), "ip" (a CIDR) or "check" (skip: a comma list
@@ -134,5 +149,59 @@ int store_greylist_check(struct store *s, const char *net,
     int64_t expire, enum store_grey *state_r, int64_t *first_r);
 /* Drops triplets first seen before now - window and expired networks. */
 int store_greylist_prune(struct store *s, int64_t now, int64_t window);
+
+/* ---- the request API for event loops (store_req.c) ----
+ * A store pool gives each thread of a role's worker pool (lib/workpool.h)
+ * its own connection, opened when the pool is created.  A request is a
+ * job: work() runs on a worker thread with that thread's connection,
+ * done() later on the loop thread, never inline from store_req_submit().
+ * The request owns its data block from submission on: inputs are copied
+ * into it and results written there, so work() never touches memory of
+ * the submitter, which may be gone by then.  store_req_abort() (called by
+ * the owner's _free) guarantees done() never runs; work() that has not
+ * started is skipped unless the job says must_run (writes that record
+ * something that already happened, such as a failed login).  Either way
+ * the data block is released once the work is over. */
+
+struct event_base;
+struct store_pool;
+struct store_req;
+struct workpool;
+
+/* conn is NULL when the thread has no connection (it could not be
+ * opened): the work must then report a temporary failure. */
+typedef void store_work_cb(struct store *conn, void *data);
+typedef void store_done_cb(void *data, void *ctx);
+typedef void store_release_cb(void *data);
+
+struct store_job {
+	const char *name;		/* for logs: "ban-check", ... */
+	store_work_cb *work;
+	store_done_cb *done;		/* NULL: nothing to report */
+	store_release_cb *release;	/* frees data; NULL: free() */
+	bool must_run;			/* work runs even when aborted */
+};
+
+/* Opens one connection to path per thread of wp (the first one creates or
+ * migrates the schema).  0, or -1 with *error_r.  Setup work: may block. */
+int store_pool_create(struct store_pool **spp, struct workpool *wp,
+    const char *path, const char **error_r);
+/* Closes the connections.  Call after workpool_free() of its pool, when
+ * every request has finished. */
+void store_pool_free(struct store_pool **spp);
+/* On a worker thread of the pool: that thread's connection (NULL if it
+ * failed); NULL on any other thread.  For jobs submitted to the workpool
+ * directly (a message commit) that need the store on the way. */
+struct store *store_pool_conn(struct store_pool *sp);
+
+/* Submits job with data (malloc'd, owned by the request from now on).
+ * Returns the handle; it stays valid until done() has been called (it
+ * is invalid inside and after done) or until store_req_abort(). */
+struct store_req *store_req_submit(struct store_pool *sp,
+    const struct store_job *job, void *data, void *ctx);
+/* Aborts a pending request (NULL is fine) and sets *reqp to NULL. */
+void store_req_abort(struct store_req **reqp);
+/* Requests submitted whose work or release is not over yet. */
+unsigned store_pool_pending(const struct store_pool *sp);
 
 #endif

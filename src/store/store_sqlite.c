@@ -1,7 +1,11 @@
-/* The account store on SQLite 3: domains, users and aliases in one file
- * (WAL journal, busy timeout 5 s, schema_version table migrated on open).
- * Every statement is prepared once at open; one mutex serialises the
- * connection so worker threads may share a struct store.  Domains compare
+/* The SQLite 3 backend of the store (store.h): one file, state_dir/ferry.db,
+ * in WAL mode (readers never wait for the writer), busy timeout 5 s, and
+ * the schema_version table migrated on open (store_migrations[] below).
+ * A struct store is one connection; every statement is prepared once, when
+ * it opens.  The event loops use one connection per pool thread through
+ * store_req.c; the command line uses one on its own thread.  A mutex
+ * still serialises each connection, for the queue role, which shares one
+ * between its delivery threads.  Domains compare
  * case-blind (COLLATE NOCASE); addresses are matched exactly as the caller
  * normalised them (resolve_normalise), so a case-sensitive local part
  * configuration keeps working.  No message data ever lives here. */
@@ -18,7 +22,7 @@
 #include "lib/xalloc.h"
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 5000
 
 enum store_stmt_id {
@@ -51,6 +55,18 @@ enum store_stmt_id {
 	STORE_ST_BAN_FAIL_PRUNE,
 	STORE_ST_BAN_FAIL_COUNT,
 	STORE_ST_BAN_FAIL_CLEAR,
+	STORE_ST_RULE_ADD,
+	STORE_ST_RULE_DEL,
+	STORE_ST_RULE_LIST_ALL,
+	STORE_ST_RULE_LIST_DOMAIN,
+	STORE_ST_GREY_CLIENT_GET,
+	STORE_ST_GREY_GET,
+	STORE_ST_GREY_NEW,
+	STORE_ST_GREY_TOUCH,
+	STORE_ST_GREY_DEL,
+	STORE_ST_GREY_TRUST,
+	STORE_ST_GREY_PRUNE,
+	STORE_ST_GREY_PRUNE_CLIENTS,
 	STORE_ST_COUNT
 };
 
@@ -108,6 +124,31 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_BAN_FAIL_COUNT] =
 	    "SELECT COUNT(*) FROM auth_failures WHERE ip = ?1 AND at > ?2",
 	[STORE_ST_BAN_FAIL_CLEAR] = "DELETE FROM auth_failures WHERE ip = ?1",
+	[STORE_ST_RULE_ADD] =
+	    "INSERT INTO rules (domain, action, kind, value) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	[STORE_ST_RULE_DEL] = "DELETE FROM rules WHERE id = ?1",
+	[STORE_ST_RULE_LIST_ALL] =
+	    "SELECT id, domain, action, kind, value FROM rules "
+	    "ORDER BY domain, id",
+	[STORE_ST_RULE_LIST_DOMAIN] =
+	    "SELECT id, domain, action, kind, value FROM rules "
+	    "WHERE domain = ?1 ORDER BY id",
+	[STORE_ST_GREY_CLIENT_GET] =
+	    "SELECT until FROM greylist_clients WHERE net = ?1",
+	[STORE_ST_GREY_GET] = "SELECT first FROM greylist WHERE triplet = ?1",
+	[STORE_ST_GREY_NEW] =
+	    "INSERT INTO greylist (triplet, first, last) VALUES (?1, ?2, ?2) "
+	    "ON CONFLICT (triplet) DO UPDATE SET first = excluded.first, "
+	    "last = excluded.last",
+	[STORE_ST_GREY_TOUCH] = "UPDATE greylist SET last = ?2 WHERE triplet = ?1",
+	[STORE_ST_GREY_DEL] = "DELETE FROM greylist WHERE triplet = ?1",
+	[STORE_ST_GREY_TRUST] =
+	    "INSERT INTO greylist_clients (net, until) VALUES (?1, ?2) "
+	    "ON CONFLICT (net) DO UPDATE SET until = excluded.until",
+	[STORE_ST_GREY_PRUNE] = "DELETE FROM greylist WHERE first < ?1",
+	[STORE_ST_GREY_PRUNE_CLIENTS] =
+	    "DELETE FROM greylist_clients WHERE until <= ?1",
 };
 
 /* Migration n brings the schema from version n to n + 1.  Users and
@@ -146,6 +187,27 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  at INTEGER NOT NULL);"
 	"CREATE INDEX auth_failures_ip ON auth_failures (ip, at);"
 	"CREATE INDEX auth_failures_at ON auth_failures (at);",
+	/* 3: per-domain rules and the greylist (src/policy/).  Databases
+	 * made before this migration existed may hold these tables already
+	 * (an older ferry created them outside the numbered list, with the
+	 * same definitions), hence IF NOT EXISTS: their rows are kept. */
+	"CREATE TABLE IF NOT EXISTS rules ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  domain TEXT NOT NULL COLLATE NOCASE"
+	"    REFERENCES domains (name) ON DELETE CASCADE,"
+	"  action TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
+	"CREATE INDEX IF NOT EXISTS rules_domain ON rules (domain);"
+	"CREATE TABLE IF NOT EXISTS greylist ("
+	"  triplet TEXT NOT NULL PRIMARY KEY,"
+	"  first INTEGER NOT NULL,"
+	"  last INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS greylist_first ON greylist (first);"
+	"CREATE TABLE IF NOT EXISTS greylist_clients ("
+	"  net TEXT NOT NULL PRIMARY KEY,"
+	"  until INTEGER NOT NULL);",
 };
 
 struct store {
@@ -303,12 +365,38 @@ store_schema_version(struct store *s, int *version_r)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* The schema version a connection sees, or -1; a database without the
+ * table is version 0.  A plain read: no write lock is taken, so opening
+ * a connection to an up-to-date database never waits for a writer. */
+static int
+store_schema_peek(struct store *s)
+{
+	sqlite3_stmt *st;
+	int rc, version = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE "
+	    "type = 'table' AND name = 'schema_version'", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW || store_schema_version(s, &version) < 0)
+		return -1;
+	return version;
+}
+
 static int
 store_schema(struct store *s, const char **error_r)
 {
 	char sql[128];
 	int version;
 
+	if (store_schema_peek(s) == STORE_SCHEMA_VERSION)
+		return 0;
+	/* Migrations run under the write lock, and the version is read
+	 * again inside it: another process may have migrated meanwhile. */
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE;"
 	    "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version INTEGER NOT NULL);", NULL, NULL, NULL) != SQLITE_OK ||
@@ -1043,90 +1131,24 @@ out:
 	return count;
 }
 
-/* ---- inbound check pipeline: rules and greylist ----
- * These tables are created by store_policy_init() with IF NOT EXISTS
- * rather than by a numbered migration, so that they could be added
- * without touching the migration list that other work was changing at
- * the time; folding them into the next migration is harmless (the
- * statements are idempotent).  Statements here are prepared per call:
- * they run once per RCPT at most. */
-
-static const char store_policy_schema[] =
-	"CREATE TABLE IF NOT EXISTS rules ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  domain TEXT NOT NULL COLLATE NOCASE"
-	"    REFERENCES domains (name) ON DELETE CASCADE,"
-	"  action TEXT NOT NULL,"
-	"  kind TEXT NOT NULL,"
-	"  value TEXT NOT NULL,"
-	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
-	"CREATE INDEX IF NOT EXISTS rules_domain ON rules (domain);"
-	"CREATE TABLE IF NOT EXISTS greylist ("
-	"  triplet TEXT NOT NULL PRIMARY KEY,"
-	"  first INTEGER NOT NULL,"
-	"  last INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS greylist_first ON greylist (first);"
-	"CREATE TABLE IF NOT EXISTS greylist_clients ("
-	"  net TEXT NOT NULL PRIMARY KEY,"
-	"  until INTEGER NOT NULL);";
-
-int
-store_policy_init(struct store *s, const char **error_r)
-{
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_exec(s->db, store_policy_schema, NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		store_set_error(error_r, store_dberr(s, "policy schema"));
-	pthread_mutex_unlock(&s->lock);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* Prepares sql with the lock held; NULL on error. */
-static sqlite3_stmt *
-store_prepare(struct store *s, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-/* Runs one statement with text parameters (NULL-terminated list). */
-static int
-store_run_texts(struct store *s, const char *sql, const char *const *args,
-    const int64_t *nums, size_t nnums)
-{
-	sqlite3_stmt *st = store_prepare(s, sql);
-	int i = 1, rc;
-
-	if (st == NULL)
-		return -1;
-	for (; args != NULL && *args != NULL; args++)
-		store_bind_text(st, i++, *args);
-	for (size_t k = 0; k < nnums; k++)
-		sqlite3_bind_int64(st, i++, nums[k]);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
+/* ---- inbound check pipeline: rules and greylist ---- */
 
 int
 store_rule_add(struct store *s, struct store_rule *r, const char **error_r)
 {
-	const char *args[] = { r->domain, r->action, r->kind, r->value, NULL };
+	sqlite3_stmt *st;
 	int ret = -1;
 
 	str_lower(r->domain);
 	pthread_mutex_lock(&s->lock);
 	if (store_domain_need_locked(s, r->domain, "rule add", error_r) < 0)
 		goto out;
-	if (store_run_texts(s, "INSERT INTO rules (domain, action, kind, "
-	    "value) VALUES (?1, ?2, ?3, ?4)", args, NULL, 0) < 0) {
+	st = store_stmt(s, STORE_ST_RULE_ADD);
+	store_bind_text(st, 1, r->domain);
+	store_bind_text(st, 2, r->action);
+	store_bind_text(st, 3, r->kind);
+	store_bind_text(st, 4, r->value);
+	if (store_exec_stmt(st, NULL) < 0) {
 		store_set_error(error_r, store_dberr(s, "rule add"));
 		goto out;
 	}
@@ -1140,11 +1162,13 @@ out:
 int
 store_rule_del(struct store *s, int64_t id, const char **error_r)
 {
+	sqlite3_stmt *st;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (store_run_texts(s, "DELETE FROM rules WHERE id = ?1", NULL, &id,
-	    1) < 0) {
+	st = store_stmt(s, STORE_ST_RULE_DEL);
+	sqlite3_bind_int64(st, 1, id);
+	if (store_exec_stmt(st, NULL) < 0) {
 		store_set_error(error_r, store_dberr(s, "rule del"));
 		ret = -1;
 	} else if (sqlite3_changes(s->db) == 0) {
@@ -1179,23 +1203,18 @@ store_rule_list(struct store *s, const char *domain_or_null,
 	struct store_rule *v = NULL;
 	size_t n = 0;
 	sqlite3_stmt *st;
-	int rc = SQLITE_ERROR;
+	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	st = store_prepare(s, domain_or_null != NULL ?
-	    "SELECT id, domain, action, kind, value FROM rules "
-	    "WHERE domain = ?1 ORDER BY id" :
-	    "SELECT id, domain, action, kind, value FROM rules "
-	    "ORDER BY domain, id");
-	if (st != NULL) {
-		if (domain_or_null != NULL)
-			store_bind_text(st, 1, domain_or_null);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			v = xreallocarray(v, n + 1, sizeof(*v));
-			store_rule_fill(st, &v[n++]);
-		}
-		sqlite3_finalize(st);
+	st = store_stmt(s, domain_or_null != NULL ? STORE_ST_RULE_LIST_DOMAIN :
+	    STORE_ST_RULE_LIST_ALL);
+	if (domain_or_null != NULL)
+		store_bind_text(st, 1, domain_or_null);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		store_rule_fill(st, &v[n++]);
 	}
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		store_set_error(error_r, store_dberr(s, "rule list"));
 	pthread_mutex_unlock(&s->lock);
@@ -1206,22 +1225,33 @@ store_rule_list(struct store *s, const char *domain_or_null,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* With the lock held: an integer column 0 of sql's first row into *v
- * (1), no row (0), or -1. */
+/* With the lock held: integer column 0 of statement id's first row, with
+ * text ?1 = key, into *v: 1 (a row), 0 (none) or -1. */
 static int
-store_get_int(struct store *s, const char *sql, const char *arg, int64_t *v)
+store_get_int(struct store *s, enum store_stmt_id id, const char *key,
+    int64_t *v)
 {
-	sqlite3_stmt *st = store_prepare(s, sql);
+	sqlite3_stmt *st = store_stmt(s, id);
 	int rc;
 
-	if (st == NULL)
-		return -1;
-	store_bind_text(st, 1, arg);
+	store_bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return store_found(rc);
+}
+
+/* With the lock held: statement id with text ?1 = key and integer ?2. */
+static int
+store_exec_key_num(struct store *s, enum store_stmt_id id, const char *key,
+    int64_t num)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+
+	store_bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, num);
+	return store_exec_stmt(st, NULL);
 }
 
 /* With the lock held and a transaction open. */
@@ -1230,12 +1260,10 @@ store_greylist_locked(struct store *s, const char *net, const char *triplet,
     const int64_t t[4], enum store_grey *state_r, int64_t *first_r)
 {
 	int64_t now = t[0], delay = t[1], window = t[2], expire = t[3];
-	int64_t until, first, nums[2];
-	const char *args[] = { triplet, NULL }, *nargs[] = { net, NULL };
+	int64_t until, first;
 	int rc;
 
-	rc = store_get_int(s, "SELECT until FROM greylist_clients WHERE "
-	    "net = ?1", net, &until);
+	rc = store_get_int(s, STORE_ST_GREY_CLIENT_GET, net, &until);
 	if (rc < 0)
 		return -1;
 	if (rc == 1 && until > now) {
@@ -1243,30 +1271,23 @@ store_greylist_locked(struct store *s, const char *net, const char *triplet,
 		*first_r = now;
 		return 0;
 	}
-	rc = store_get_int(s, "SELECT first FROM greylist WHERE triplet = ?1",
-	    triplet, &first);
+	rc = store_get_int(s, STORE_ST_GREY_GET, triplet, &first);
 	if (rc < 0)
 		return -1;
 	if (rc == 0 || now - first > window) {
-		nums[0] = nums[1] = *first_r = now;
+		*first_r = now;
 		*state_r = STORE_GREY_NEW;
-		return store_run_texts(s, "INSERT OR REPLACE INTO greylist "
-		    "(triplet, first, last) VALUES (?1, ?2, ?3)", args, nums, 2);
+		return store_exec_key_num(s, STORE_ST_GREY_NEW, triplet, now);
 	}
 	*first_r = first;
 	if (now - first < delay) {
 		*state_r = STORE_GREY_EARLY;
-		nums[0] = now;
-		return store_run_texts(s, "UPDATE greylist SET last = ?2 "
-		    "WHERE triplet = ?1", args, nums, 1);
+		return store_exec_key_num(s, STORE_ST_GREY_TOUCH, triplet, now);
 	}
 	*state_r = STORE_GREY_PASS;
-	nums[0] = now + expire;
-	if (store_run_texts(s, "DELETE FROM greylist WHERE triplet = ?1",
-	    args, NULL, 0) < 0)
+	if (store_exec_key(s, STORE_ST_GREY_DEL, triplet, NULL) < 0)
 		return -1;
-	return store_run_texts(s, "INSERT OR REPLACE INTO greylist_clients "
-	    "(net, until) VALUES (?1, ?2)", nargs, nums, 1);
+	return store_exec_key_num(s, STORE_ST_GREY_TRUST, net, now + expire);
 }
 
 int
@@ -1289,18 +1310,25 @@ store_greylist_check(struct store *s, const char *net, const char *triplet,
 	return ret;
 }
 
+/* With the lock held: statement id with integer ?1. */
+static int
+store_exec_num(struct store *s, enum store_stmt_id id, int64_t num)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+
+	sqlite3_bind_int64(st, 1, num);
+	return store_exec_stmt(st, NULL);
+}
+
 int
 store_greylist_prune(struct store *s, int64_t now, int64_t window)
 {
-	int64_t nums[1] = { now - window }, until[1] = { now };
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = store_run_texts(s, "DELETE FROM greylist WHERE first < ?1",
-	    NULL, nums, 1);
+	ret = store_exec_num(s, STORE_ST_GREY_PRUNE, now - window);
 	if (ret == 0)
-		ret = store_run_texts(s, "DELETE FROM greylist_clients WHERE "
-		    "until <= ?1", NULL, until, 1);
+		ret = store_exec_num(s, STORE_ST_GREY_PRUNE_CLIENTS, now);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
