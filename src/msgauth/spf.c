@@ -504,28 +504,65 @@ spf_url_escape(const char *s, size_t n, struct fbuf *out)
 	return 0;
 }
 
-static int
-spf_macro_expand_one(const struct spf_mtok *t,
-    const struct spf_macro_env *env, struct fbuf *out)
+/*
+ * Appends n octets of the expansion that began at out->len == base and
+ * may hold limit octets.  Past the limit a name keeps its right-hand end
+ * (7.3 cuts an over-long name on the left, whole labels at a time; the
+ * caller does that on what is kept) and an explanation keeps its start.
+ * Length is never an error: a macro-string the checker accepts expands.
+ */
+static void
+spf_macro_put(struct fbuf *out, size_t base, size_t limit, const char *p,
+    size_t n, enum spf_macro_use use)
 {
-	struct fbuf tmp;
+	size_t used = out->len - base, drop;
+
+	if (used + n <= limit) {
+		(void)fbuf_add(out, p, n);
+		return;
+	}
+	if (use == SPF_MACRO_EXP) {
+		(void)fbuf_add(out, p, limit - used);
+		return;
+	}
+	if (n >= limit) {
+		out->len = base;
+		(void)fbuf_add(out, p + n - limit, limit);
+		return;
+	}
+	drop = used + n - limit;
+	memmove(out->data + base, out->data + base + drop, used - drop);
+	out->len -= drop;
+	(void)fbuf_add(out, p, n);
+}
+
+static void
+spf_macro_expand_one(const struct spf_mtok *t,
+    const struct spf_macro_env *env, struct fbuf *out, size_t base,
+    size_t limit, enum spf_macro_use use)
+{
+	struct fbuf tmp, esc;
 	char tbuf[32];
 	const char *v;
-	int r;
 
-	if (t->type != SPF_MT_MACRO)
-		return fbuf_add(out, t->p, t->n);
+	if (t->type != SPF_MT_MACRO) {
+		spf_macro_put(out, base, limit, t->p, t->n, use);
+		return;
+	}
 	v = spf_macro_value(env, t->letter, tbuf, sizeof(tbuf));
 	if (v == NULL)
 		v = "";
-	fbuf_init(&tmp, out->max);
-	r = spf_macro_transform(v, t, &tmp);
-	if (r == 0 && t->upper)
-		r = spf_url_escape(fbuf_str(&tmp), tmp.len, out);
-	else if (r == 0)
-		r = fbuf_add(out, fbuf_str(&tmp), tmp.len);
+	/* unbounded: at most three times a value the caller holds */
+	fbuf_init(&tmp, 0);
+	(void)spf_macro_transform(v, t, &tmp);
+	if (t->upper) {
+		fbuf_init(&esc, 0);
+		(void)spf_url_escape(fbuf_str(&tmp), tmp.len, &esc);
+		spf_macro_put(out, base, limit, fbuf_str(&esc), esc.len, use);
+		fbuf_release(&esc);
+	} else
+		spf_macro_put(out, base, limit, fbuf_str(&tmp), tmp.len, use);
 	fbuf_release(&tmp);
-	return r;
 }
 
 int
@@ -533,17 +570,17 @@ spf_macro_expand(const char *s, size_t len, enum spf_macro_use use,
     const struct spf_macro_env *env, struct fbuf *out)
 {
 	struct spf_mtok t;
-	size_t pos = 0, max = out->max;
+	size_t pos = 0, base = out->len, limit = SPF_EXPAND_MAX;
 	int r;
 
-	if (max == 0 || max > out->len + SPF_EXPAND_MAX)
-		out->max = out->len + SPF_EXPAND_MAX;
+	if (out->max != 0 && out->max - base < limit)
+		limit = out->max - base;
 	while ((r = spf_macro_scan(s, len, &pos, use, &t)) > 0)
-		if (spf_macro_expand_one(&t, env, out) < 0) {
-			r = -1;
-			break;
-		}
-	out->max = max;
+		spf_macro_expand_one(&t, env, out, base, limit, use);
+	if (r < 0 && out->len > base) {
+		out->len = base;
+		out->data[base] = '\0';
+	}
 	return r;
 }
 

@@ -40,7 +40,7 @@ enum spf_result {
 #define SPF_NAMES_MAX 10	/* MX or PTR names looked up (4.6.4) */
 #define SPF_TIME_MAX_SEC 20	/* whole evaluation (4.6.4) */
 #define SPF_DOMAIN_MAX 253	/* expanded names are cut to this (7.3) */
-#define SPF_EXPAND_MAX 8192	/* longer macro expansions are errors */
+#define SPF_EXPAND_MAX 8192	/* macro expansions are cut to this */
 
 /* ---------------------------------------------------------- evaluation */
 
@@ -145,8 +145,11 @@ struct spf_macro_env {
 	time_t t;
 };
 
-/* Appends the expansion of s to out.  0, or -1 on a syntax error or an
- * expansion longer than SPF_EXPAND_MAX. */
+/* Appends the expansion of s to out.  0, or -1 on a syntax error (out
+ * unchanged): exactly when spf_macro_check() fails.  Length is no error:
+ * at most SPF_EXPAND_MAX octets (or what out's max leaves) are kept, the
+ * right-hand end of a name (7.3 cuts names on the left), the start of an
+ * explanation. */
 int spf_macro_expand(const char *s, size_t len, enum spf_macro_use use,
     const struct spf_macro_env *env, struct fbuf *out);
 /* A domain-spec expanded for a query: trailing dot removed, cut on the

@@ -420,6 +420,72 @@ test_spf_expand_domain(void)
 	test_end();
 }
 
+/*
+ * Length is never a syntax error (7.3, and 6.2 drops an explanation only
+ * for DNS or syntax errors): a macro-string the checker accepts expands,
+ * however long.  Regression for the fuzz finding
+ * tests/fuzz/corpus/fuzz_spf/spf-macro-check-vs-expand, where an
+ * explanation of many 1 KB %{l} values failed to expand although it
+ * passed the check.
+ */
+static void
+test_spf_expand_long(void)
+{
+	struct spf_macro_env env;
+	struct fbuf out;
+	char i[72], c[64], dst[300], local[200];
+	char *spec, *p;
+	size_t n, len;
+
+	test_begin("spf long expansions are cut, not refused");
+	test_spf_env(&env, false, i, c);
+	memset(local, 'a', sizeof(local));
+	for (n = 49; n < sizeof(local); n += 50)
+		local[n] = '.';
+	local[sizeof(local) - 1] = '\0';
+	env.l = local;
+	/* 60 x "%{l}." expand to 60 x 200 octets, past SPF_EXPAND_MAX */
+	spec = malloc(60 * 5 + 4);		/* no NUL: ASan sees overreads */
+	test_assert(spec != NULL);
+	for (n = 0; n < 60; n++)
+		memcpy(spec + n * 5, "%{l}.", 5);
+	memcpy(spec + 300, "%{d}", 4);
+	len = 304;
+	test_assert(spf_macro_check(spec, len, SPF_MACRO_EXP) == 0);
+	fbuf_init(&out, 0);
+	test_assert(spf_macro_expand(spec, len, SPF_MACRO_EXP, &env,
+	    &out) == 0);
+	test_assert(out.len == SPF_EXPAND_MAX);
+	test_assert(strncmp(fbuf_str(&out), local, sizeof(local) - 1) == 0);
+	/* appends after what out holds; the limit counts only the expansion */
+	fbuf_reset(&out);
+	test_assert(fbuf_adds(&out, "x=") == 0);
+	test_assert(spf_macro_expand(spec, len, SPF_MACRO_DOMAIN, &env,
+	    &out) == 0);
+	test_assert(out.len == 2 + SPF_EXPAND_MAX);
+	p = (char *)fbuf_str(&out);
+	test_assert(strncmp(p, "x=", 2) == 0);
+	test_assert(strcmp(p + out.len - 18, ".email.example.com") == 0);
+	/* a name keeps its right-hand labels, cut to 253 octets */
+	test_assert(spf_domain_spec_check(spec, len) == 0);
+	test_assert(spf_expand_domain(spec, len, &env, dst, sizeof(dst)) == 0);
+	n = strlen(dst);
+	test_assert(n <= SPF_DOMAIN_MAX && n > SPF_DOMAIN_MAX - 51);
+	test_assert(n > 18 && strcmp(dst + n - 18, ".email.example.com") == 0);
+	test_assert(dst[0] == 'a');
+	/* a syntax error after a long expansion: -1 and out unchanged */
+	spec[len - 1] = '%';			/* "%{d%" */
+	fbuf_reset(&out);
+	test_assert(fbuf_adds(&out, "x=") == 0);
+	test_assert(spf_macro_check(spec, len, SPF_MACRO_EXP) < 0);
+	test_assert(spf_macro_expand(spec, len, SPF_MACRO_EXP, &env,
+	    &out) < 0);
+	test_assert_streq(fbuf_str(&out), "x=");
+	fbuf_release(&out);
+	free(spec);
+	test_end();
+}
+
 /* ---------------------------------------------------------- 9.1 */
 
 static void
@@ -486,6 +552,7 @@ main(void)
 	test_spf_uses_p();
 	test_spf_domain_spec();
 	test_spf_expand_domain();
+	test_spf_expand_long();
 	test_spf_received();
 	return test_exit();
 }
