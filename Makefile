@@ -1,14 +1,16 @@
 # Ferry build.  `make` builds build/ferry; `make run` serves a demo from ./run;
-# `make test` runs every test (unit, integration, both again under ASan+UBSan,
-# then the fuzz targets for a bounded time).
+# `make test` runs every test (lint, unit, integration, both again under
+# ASan+UBSan, then the fuzz targets for a bounded time), every build with
+# -Werror.  docs/design-notes.md ("CI") says what each stage is for.
 
 CC       ?= gcc
 BUILD    ?= build
 PKGS      = libevent libevent_openssl libevent_pthreads libunbound sqlite3 openssl libcrypt
 OPT      ?= -O2 -g
 SAN      ?=
+WERROR   ?=
 CFLAGS   ?=
-CFLAGS   += $(OPT) $(SAN) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Isrc -MMD -MP \
+CFLAGS   += $(OPT) $(SAN) $(WERROR) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Isrc -MMD -MP \
             -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 LDFLAGS  += $(SAN)
@@ -21,9 +23,11 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+HDR_SRC   = $(shell find src -name '*.h' | sort)
+HDR_OK    = $(HDR_SRC:%.h=$(BUILD)/hdr/%.ok)
 DEPS_OK   = $(BUILD)/.deps-ok
 
-.PHONY: all run test unit integration asan fuzz clean deps lint
+.PHONY: all run test unit integration asan fuzz clean deps lint headers
 all: $(BUILD)/ferry
 
 $(DEPS_OK):
@@ -47,6 +51,16 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libferry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libferry.a $(LDLIBS)
 
+# Every header is a translation unit of its own, included twice (the
+# guard must cover it all): a header names everything it needs.
+$(BUILD)/hdr/%.ok: %.h | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -MMD -MP -MF $@.d -MT $@ \
+	    -fsyntax-only -include $< -include $< -x c /dev/null
+	@touch $@
+
+headers: $(HDR_OK)
+
 run: $(BUILD)/ferry
 	@scripts/run-demo $(BUILD)/ferry
 
@@ -62,16 +76,19 @@ asan: | $(DEPS_OK)
 
 # libFuzzer targets, each run for FUZZ_TIME seconds; any finding fails.
 fuzz: | $(DEPS_OK)
-	@scripts/run-fuzz $(FUZZ_TIME) $(FUZZ_SRC)
+	@FUZZ_CFLAGS="$(WERROR)" scripts/run-fuzz $(FUZZ_TIME) $(FUZZ_SRC)
 
-lint:
+# Source checks: banned functions and shellcheck (scripts/lint), then
+# every header on its own.
+lint: | $(DEPS_OK)
 	@scripts/lint
+	$(MAKE) headers
 
 test: $(DEPS_OK)
-	@scripts/lint
-	$(MAKE) unit integration
-	ASAN_OPTIONS=detect_leaks=1 $(MAKE) asan
-	$(MAKE) fuzz
+	$(MAKE) WERROR=-Werror lint
+	$(MAKE) WERROR=-Werror unit integration
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) WERROR=-Werror asan
+	$(MAKE) WERROR=-Werror fuzz
 
 clean:
 	rm -rf build build-asan build-fuzz

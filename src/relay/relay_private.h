@@ -180,8 +180,6 @@ struct relay_reply {
 int relay_reply_line(struct relay_reply *rp, const char *line, size_t len,
     unsigned *ext, uint64_t *size_max);
 
-#endif
-
 /* relay_client.c: one outbound SMTP connection, reused for every
  * delivery queued on its destination. */
 struct relay_session {
@@ -218,3 +216,5 @@ struct relay_session {
 	unsigned auth_step;
 	bool *alive_r;			/* cleared when the session is freed */
 };
+
+#endif
