@@ -37,10 +37,4 @@ struct ferry_env {
 #define FERRY_PID_FILE "ferry.pid"
 #define FERRY_QUEUE_SOCK "queue.sock"
 
-/* Role entry points, called in the forked child after privileges are
- * dropped; they return the process exit status. */
-int smtpd_main(struct ferry_env *env);
-int queue_main(struct ferry_env *env);
-int mailbox_main(struct ferry_env *env);
-
 #endif

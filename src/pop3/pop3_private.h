@@ -14,11 +14,10 @@
 #include "lib/fbuf.h"
 #include "lib/ids.h"
 #include "mailbox/uidlist.h"
-#include "net/conncount.h"
+#include "net/listener.h"
 #include "pop3/pop3_parser.h"
 
 struct bufferevent;
-struct evconnlistener;
 struct tls_server;
 
 #define POP3_TIMEOUT 600		/* RFC 1939 section 3: >= 10 minutes */
@@ -30,12 +29,7 @@ struct pop3d {
 	struct ferry_env *env;
 	struct conf *conf;
 	struct tls_server *tls;		/* NULL: no certificate configured */
-	struct evconnlistener **listeners;
-	bool *listener_tls;
-	size_t nlisteners;
-	struct pop3_session *sessions;	/* doubly linked */
-	unsigned nsessions;
-	struct conncount conns;		/* open connections per address */
+	struct listener_set *lset;	/* listeners, limits, sessions */
 	bool stopping;
 	void (*idle)(void *);
 	void *idle_arg;
@@ -52,7 +46,7 @@ enum pop3_state {
 #define POP3_MF_SEEN 0x02	/* retrieved whole (RETR) */
 
 struct pop3_session {
-	struct pop3_session *prev, *next;
+	struct listener_session link;	/* in srv->lset */
 	struct pop3d *srv;
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];

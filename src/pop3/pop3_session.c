@@ -322,23 +322,25 @@ struct pop3_session *
 pop3_session_new(struct pop3d *d, int fd, const struct sockaddr *sa,
     socklen_t salen, bool tls)
 {
-	struct pop3_session *s = xcalloc(1, sizeof(*s));
-	struct event_base *base = d->env->base;
+	struct pop3_session *s;
+	struct bufferevent *bev;
 
+	if ((bev = listener_bufferevent(d->env->base, fd, tls ? d->tls :
+	    NULL)) == NULL) {
+		log_warnx("- pop3 connection-setup-failed tls=%s",
+		    tls ? "yes" : "no");
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
 	s->srv = d;
+	listener_session_init(&s->link, s);
+	s->bev = bev;
 	s->lock_fd = s->stream_fd = -1;
 	ids_new(s->id);
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
 	cidr_addr_str(sa, s->addr, sizeof(s->addr));
 	fbuf_init(&s->out, 0);
 	s->tls = tls;
-	if (tls) {
-		s->bev = bufferevent_openssl_socket_new(base, fd,
-		    tls_server_ssl(d->tls), BUFFEREVENT_SSL_ACCEPTING,
-		    BEV_OPT_CLOSE_ON_FREE);
-		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	} else
-		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	pop3_session_setup_bev(s);
 	log_info("%s pop3 connected address=%s tls=%s", s->id, s->addr,
 	    tls ? "yes" : "no");

@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +34,7 @@
 #include "queue/bounce.h"
 #include "queue/queue.h"
 #include "queue/queue_notify.h"
+#include "queue/queue_role.h"
 #include "queue/spool.h"
 #include "relay/relay.h"
 #include "store/resolve.h"
@@ -73,7 +73,7 @@ struct queue_role {
 	uint64_t retry_min, retry_max, lifetime;
 	pthread_mutex_t store_lock;
 	struct store *store;		/* under store_lock */
-	struct event *tick, *rescan, *notify_ev, *sigs[3];
+	struct event *tick, *rescan, *notify_ev;
 	int notify_fd;
 	struct dns *dns;
 	struct relay *relay;
@@ -921,42 +921,6 @@ queue_notify_cb(evutil_socket_t fd, short what, void *arg)
 		queue_run_due(q);
 }
 
-/* Rereads the configuration in place (the relay and the scheduler read
- * their settings through it each time).  The resolvers the DNS module was
- * created with stay until a restart. */
-static void
-queue_reload(struct queue_role *q)
-{
-	struct conf fresh, *c = q->env->conf;
-	const char *error;
-
-	conf_defaults(&fresh);
-	if (conf_load(&fresh, c->path, &error) < 0) {
-		log_warnx("- queue reload-failed reason=%s", log_q(error));
-		conf_free(&fresh);
-		return;
-	}
-	conf_free(c);
-	*c = fresh;
-	log_set_level((enum log_level)c->log_level);
-	log_info("- queue reloaded");
-}
-
-static void
-queue_signal_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct queue_role *q = arg;
-
-	(void)what;
-	if (sig == SIGHUP) {
-		queue_reload(q);
-		return;
-	}
-	log_info("- queue stopping signal=%d running=%u", (int)sig, q->running);
-	q->env->stopping = true;
-	event_base_loopbreak(q->base);
-}
-
 /* ---- set-up and tear-down ---- */
 
 static void
@@ -1000,15 +964,8 @@ queue_timer(struct queue_role *q, int secs, event_callback_fn cb)
 static void
 queue_events(struct queue_role *q)
 {
-	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	int i;
-
 	q->tick = queue_timer(q, 1, queue_tick_cb);
 	q->rescan = queue_timer(q, QUEUE_RESCAN_SECS, queue_rescan_cb);
-	for (i = 0; i < 3; i++) {
-		q->sigs[i] = evsignal_new(q->base, sigs[i], queue_signal_cb, q);
-		event_add(q->sigs[i], NULL);
-	}
 	q->notify_fd = queue_notify_listen(q->conf->state_dir);
 	if (q->notify_fd == -1) {
 		log_warn("queue cannot bind %s; relying on rescans",
@@ -1026,7 +983,6 @@ queue_teardown(struct queue_role *q)
 	struct queue_msg *m;
 	struct queue_job *j;
 	unsigned h;
-	int i;
 
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
@@ -1037,8 +993,6 @@ queue_teardown(struct queue_role *q)
 	dns_free(&q->dns);
 	event_free(q->tick);
 	event_free(q->rescan);
-	for (i = 0; i < 3; i++)
-		event_free(q->sigs[i]);
 	if (q->notify_ev != NULL)
 		event_free(q->notify_ev);
 	if (q->notify_fd != -1)
@@ -1051,7 +1005,6 @@ queue_teardown(struct queue_role *q)
 	if (q->store != NULL)
 		store_close(&q->store);
 	pthread_mutex_destroy(&q->store_lock);
-	event_base_free(q->base);
 }
 
 static void
@@ -1066,36 +1019,67 @@ queue_relay_create(struct queue_role *q)
 		log_fatalx("queue: relay: %s", error);
 }
 
-int
-queue_main(struct ferry_env *env)
+struct queue_role *
+queue_role_create(struct ferry_env *env)
 {
 	struct queue_role *q = xcalloc(1, sizeof(*q));
 	const char *error;
 
 	q->env = env;
+	q->base = env->base;
 	q->notify_fd = -1;
 	queue_conf(q, env->conf);
 	if (spool_init(q->spool_dir, &error) < 0)
 		log_fatal("queue: %s path=%s", error, q->spool_dir);
-	if ((q->base = event_base_new()) == NULL)
-		log_fatalx("queue: cannot create event base");
 	queue_open_store(q);
 	q->pool = workpool_create(q->base, q->max_running);
 	queue_relay_create(q);
-	env->base = q->base;
 	env->pool = q->pool;
+	return q;
+}
+
+unsigned
+queue_role_workers(const struct queue_role *q)
+{
+	return q->max_running;
+}
+
+void
+queue_role_start(struct queue_role *q)
+{
 	/* Wake-ups first, then the scan: a message committed in between is
 	 * found by one or the other. */
 	queue_events(q);
 	if (spool_scan(q->spool_dir, true, queue_scan_cb, q) < 0)
 		log_err("queue spool scan failed path=%s", q->spool_dir);
-	log_info("- queue started workers=%u", q->max_running);
 	queue_run_due(q);
-	event_base_dispatch(q->base);
+}
+
+void
+queue_role_free(struct queue_role **qp)
+{
+	struct queue_role *q = *qp;
+
+	if (q == NULL)
+		return;
 	queue_teardown(q);
-	env->base = NULL;
-	env->pool = NULL;
-	log_info("- queue stopped");
+	q->env->pool = NULL;
 	free(q);
-	return 0;
+	*qp = NULL;
+}
+
+/* After the role reread its configuration (env->conf, read through
+ * q->conf each time): the scheduler's own copies.  The resolvers the DNS
+ * module was created with stay until a restart. */
+void
+queue_role_reload(struct queue_role *q)
+{
+	queue_conf(q, q->env->conf);
+}
+
+void
+queue_role_stop(struct queue_role *q)
+{
+	log_info("- queue stopping running=%u", q->running);
+	event_base_loopbreak(q->base);
 }

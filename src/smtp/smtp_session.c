@@ -897,6 +897,7 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	struct bufferevent *bev;
 
 	s->srv = srv;
+	listener_session_init(&s->link, s);
 	s->kind = kind;
 	ids_new(s->id);
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));

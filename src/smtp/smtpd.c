@@ -1,162 +1,154 @@
-/* The smtpd role: accepts connections on every SMTP listener inherited
- * from the supervisor (kinds smtp, submission and submissions), enforces
- * max_connections, max_connections_per_ip and failed-login bans before a
- * session exists, and runs the sessions on one event loop with a worker
- * pool for the blocking commit and password checks.  SIGTERM: listeners
- * close, idle sessions get 421 4.3.2, sessions in the middle of a commit
- * finish it (their 250 is sent) and then get 421.  SIGHUP rereads the
- * config and the TLS certificates. */
-#include <errno.h>
-#include <signal.h>
+/* The SMTP server of the smtpd role (smtpd.h): every SMTP listener
+ * inherited from the supervisor (kinds smtp, submission and submissions)
+ * served through net/listener.h, which enforces max_connections and
+ * max_connections_per_ip; failed-login bans are checked here before a
+ * session exists.  On stop, idle sessions get 421 4.3.2 and sessions in
+ * the middle of a commit finish it (their 250 is sent) and then get 421. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
-#include "auth/authcache.h"
 #include "auth/ban.h"
-#include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
-#include "net/conncount.h"
+#include "net/listener.h"
 #include "net/tls.h"
 #include "queue/spool.h"
 #include "smtp/smtp_policy.h"
+#include "smtp/smtpd.h"
 #include "smtp/smtpd_private.h"
-#include "store/store.h"
 
-#define SMTPD_STOP_GRACE 10	/* seconds to finish commits on shutdown */
-#define SMTPD_COMMIT_THREADS 16	/* message commits (fsync-bound) */
 #define SMTPD_AUTH_THREADS 4	/* password checks (CPU, 16 MB each) */
+
+static const struct listener_kind smtpd_kinds[] = {
+	{ "smtp", SMTPD_KIND_SMTP, false },
+	{ "submission", SMTPD_KIND_SUBMISSION, false },
+	{ "submissions", SMTPD_KIND_SUBMISSIONS, true },
+};
+
+static const char *
+smtpd_busy_reply(void *ctx, const struct listener_conn *c, const char *why,
+    char *buf, size_t size)
+{
+	struct smtpd *srv = ctx;
+
+	snprintf(buf, size, "421 4.7.0 %s Too many connections%s, try again "
+	    "later\r\n", srv->conf->hostname,
+	    strcmp(why, "max_connections") == 0 ? "" : " from your address");
+	return buf;
+}
 
 /* Failed-login bans hold for every listener: one refusal line, then
  * close, before any authentication.  On implicit TLS a plaintext line
  * would only be a TLS protocol error, so the connection just closes. */
 static bool
-smtpd_banned(struct smtpd *srv, int fd, struct sockaddr *sa,
-    const char *addr, enum smtpd_kind kind)
+smtpd_admit(void *ctx, const struct listener_conn *c)
 {
+	struct smtpd *srv = ctx;
 	char reply[400];
 
-	if (ban_check(srv->env->store, srv->conf, sa, time(NULL), NULL) != 1)
-		return false;
+	if (ban_check(srv->env->store, srv->conf, c->sa, time(NULL),
+	    NULL) != 1)
+		return true;
 	snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed logins "
 	    "from your address: banned\r\n", srv->conf->hostname);
-	conncount_refuse(fd, "smtp", addr, kind == SMTPD_KIND_SUBMISSIONS ?
-	    NULL : reply, "banned");
-	return true;
+	listener_refuse(srv->lset, c, c->tls ? NULL : reply, "banned");
+	return false;
 }
 
-static void
-smtpd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+static struct listener_session *
+smtpd_accept(void *ctx, const struct listener_conn *c)
 {
-	struct smtpd_listener *sl = arg;
-	struct smtpd *srv = sl->srv;
+	struct smtpd *srv = ctx;
 	struct smtp_session *s;
-	const char *why;
-	char addr[CONNCOUNT_ADDR_LEN], reply[400];
 
-	cidr_addr_str(sa, addr, sizeof(addr));
-	if (srv->stopping) {
-		close(fd);
-		return;
-	}
-	why = conncount_check(&srv->conns, addr, srv->nsessions,
-	    srv->conf->max_connections, srv->conf->max_connections_per_ip);
-	if (why != NULL) {
-		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many "
-		    "connections%s, try again later\r\n", srv->conf->hostname,
-		    strcmp(why, "max_connections") == 0 ? "" :
-		    " from your address");
-		conncount_refuse(fd, "smtp", addr, reply, why);
-		return;
-	}
-	if (smtpd_banned(srv, fd, sa, addr, sl->kind))
-		return;
-	/* Replies are already coalesced per pipelined batch; Nagle would
-	 * only hold back the TLS handshake flights and the next reply. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
-	    sizeof(int)) < 0)
-		log_debug("- smtp nodelay-failed address=%s", addr);
-	s = smtp_session_new(srv, fd, sa, (socklen_t)salen, sl->kind);
-	if (s == NULL)
-		return;
-	s->next = srv->sessions;
-	if (srv->sessions != NULL)
-		srv->sessions->prev = s;
-	srv->sessions = s;
-	srv->nsessions++;
-	conncount_add(&srv->conns, s->addr);
+	s = smtp_session_new(srv, c->fd, c->sa, c->salen,
+	    (enum smtpd_kind)c->kind);
+	return s != NULL ? &s->link : NULL;
 }
 
 static void
-smtpd_accept_error_cb(struct evconnlistener *l, void *arg)
+smtpd_shutdown_session(void *owner)
 {
-	/* EMFILE and friends: back off briefly instead of spinning. */
-	log_warn("- smtp accept-failed");
-	evconnlistener_disable(l);
-	usleep(10000);
-	evconnlistener_enable(l);
+	smtp_session_shutdown(owner, "421 4.3.2 Service shutting down");
 }
 
 static void
-smtpd_maybe_exit(struct smtpd *srv)
+smtpd_idle(void *ctx)
 {
-	if (srv->stopping && srv->nsessions == 0)
-		event_base_loopexit(srv->env->base, NULL);
+	struct smtpd *srv = ctx;
+
+	if (srv->idle != NULL)
+		srv->idle(srv->idle_arg);
 }
+
+static const struct listener_ops smtpd_listener_ops = {
+	.busy_reply = smtpd_busy_reply,
+	.admit = smtpd_admit,
+	.accept = smtpd_accept,
+	.shutdown = smtpd_shutdown_session,
+	.idle = smtpd_idle,
+};
 
 void
 smtpd_session_gone(struct smtpd *srv, struct smtp_session *s)
 {
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		srv->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	srv->nsessions--;
-	conncount_del(&srv->conns, s->addr);
-	smtpd_maybe_exit(srv);
+	listener_session_gone(srv->lset, &s->link);
 }
 
-static void
-smtpd_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+struct smtpd *
+smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 {
-	struct smtpd *srv = arg;
+	struct smtpd *srv = xcalloc(1, sizeof(*srv));
+	const char *error;
 
-	log_warnx("- smtpd stop-timeout sessions=%u", srv->nsessions);
-	event_base_loopexit(srv->env->base, NULL);
+	srv->env = env;
+	srv->conf = env->conf;
+	srv->idle = idle;
+	srv->idle_arg = arg;
+	conf_state_path(env->conf, srv->spool_dir, sizeof(srv->spool_dir),
+	    FERRY_SPOOL_DIR);
+	conf_state_path(env->conf, srv->mail_dir, sizeof(srv->mail_dir),
+	    FERRY_MAIL_DIR);
+	spool_recycle_clean(srv->spool_dir);
+	if (tls_server_create(&srv->tls, env->conf, &error) < 0)
+		log_fatalx("- smtpd tls error=%s", log_q(error));
+	srv->auth_pool = workpool_create(env->base, SMTPD_AUTH_THREADS);
+	if (smtp_policy_create(&srv->policy, srv, &error) < 0)
+		log_fatalx("- smtpd dns error=%s", log_q(error));
+	srv->lset = listener_set_create(env->base, "smtp",
+	    &smtpd_listener_ops, srv);
+	listener_set_limits(srv->lset, srv->conf->max_connections,
+	    srv->conf->max_connections_per_ip);
+	listener_set_adopt(srv->lset, env->listeners, env->nlisteners,
+	    smtpd_kinds, sizeof(smtpd_kinds) / sizeof(smtpd_kinds[0]),
+	    srv->tls != NULL);
+	return srv;
 }
 
-static void
+size_t
+smtpd_nlisteners(const struct smtpd *srv)
+{
+	return listener_set_nlisteners(srv->lset);
+}
+
+unsigned
+smtpd_sessions(const struct smtpd *srv)
+{
+	return listener_set_count(srv->lset);
+}
+
+void
 smtpd_stop(struct smtpd *srv)
 {
-	struct smtp_session *s, *next;
-	struct timeval grace = { SMTPD_STOP_GRACE, 0 };
-
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
-	log_info("- smtpd stopping sessions=%u", srv->nsessions);
-	for (size_t i = 0; i < srv->nlisteners; i++)
-		evconnlistener_disable(srv->listeners[i].l);
-	for (s = srv->sessions; s != NULL; s = next) {
-		next = s->next;
-		smtp_session_shutdown(s, "421 4.3.2 Service shutting down");
-	}
-	srv->stop_timer = evtimer_new(srv->env->base, smtpd_stop_timer_cb, srv);
-	evtimer_add(srv->stop_timer, &grace);
-	smtpd_maybe_exit(srv);
+	listener_set_stop(srv->lset);
 }
 
 /* New connections get the reread certificates; established sessions keep
@@ -182,131 +174,34 @@ smtpd_tls_reload(struct smtpd *srv)
 		    log_q(srv->conf->tls_cert), srv->conf->ntls_sni);
 }
 
-static void
+void
 smtpd_reload(struct smtpd *srv)
 {
-	struct conf fresh;
-	const char *error;
-
-	conf_defaults(&fresh);
-	if (conf_load(&fresh, srv->conf->path, &error) < 0) {
-		log_warnx("- smtpd reload-failed reason=%s", log_q(error));
-		conf_free(&fresh);
-		return;
-	}
-	/* Sessions read limits through srv->conf each time and keep no
-	 * pointers into it, so the contents can be swapped in place. */
-	conf_free(srv->conf);
-	*srv->conf = fresh;
-	authcache_configure(srv->conf->auth_cache_ttl);
-	log_set_level((enum log_level)srv->conf->log_level);
+	listener_set_limits(srv->lset, srv->conf->max_connections,
+	    srv->conf->max_connections_per_ip);
 	smtpd_tls_reload(srv);
-	log_info("- smtpd reloaded");
 }
 
-static void
-smtpd_signal_cb(evutil_socket_t sig, short what, void *arg)
+void
+smtpd_free(struct smtpd **srvp)
 {
-	if (sig == SIGHUP)
-		smtpd_reload(arg);
-	else
-		smtpd_stop(arg);
-}
+	struct smtpd *srv = *srvp;
+	struct listener_session *ls;
 
-/* The listener kind for a supervisor kind name; -1 for other roles'. */
-static int
-smtpd_kind(const char *name)
-{
-	if (strcmp(name, "smtp") == 0)
-		return SMTPD_KIND_SMTP;
-	if (strcmp(name, "submission") == 0)
-		return SMTPD_KIND_SUBMISSION;
-	if (strcmp(name, "submissions") == 0)
-		return SMTPD_KIND_SUBMISSIONS;
-	return -1;
-}
+	if (srv == NULL)
+		return;
+	/* Password checks still running report first. */
+	workpool_free(&srv->auth_pool);
+	while ((ls = listener_set_first(srv->lset)) != NULL) {
+		struct smtp_session *s = ls->owner;
 
-static void
-smtpd_listen(struct smtpd *srv)
-{
-	struct ferry_env *env = srv->env;
-
-	srv->listeners = xcalloc(env->nlisteners, sizeof(*srv->listeners));
-	for (size_t i = 0; i < env->nlisteners; i++) {
-		struct smtpd_listener *sl = &srv->listeners[srv->nlisteners];
-		int kind = smtpd_kind(env->listeners[i].kind);
-
-		if (kind < 0)
-			continue;	/* other roles' listeners */
-		if (kind == SMTPD_KIND_SUBMISSIONS && srv->tls == NULL) {
-			log_warnx("- smtpd no-tls listener=%s note=\"%s needs "
-			    "tls_cert: not served\"", env->listeners[i].addr,
-			    "submissions_listen");
-			continue;
-		}
-		sl->srv = srv;
-		sl->kind = (enum smtpd_kind)kind;
-		sl->l = evconnlistener_new(env->base, smtpd_accept_cb, sl,
-		    LEV_OPT_CLOSE_ON_EXEC, -1, env->listeners[i].fd);
-		if (sl->l == NULL)
-			log_fatalx("- smtpd cannot listen on %s",
-			    env->listeners[i].addr);
-		evconnlistener_set_error_cb(sl->l, smtpd_accept_error_cb);
-		srv->nlisteners++;
-	}
-}
-
-int
-smtpd_main(struct ferry_env *env)
-{
-	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	struct smtpd srv;
-	char db[PATH_MAX];
-	const char *error;
-
-	memset(&srv, 0, sizeof(srv));
-	srv.env = env;
-	srv.conf = env->conf;
-	signal(SIGPIPE, SIG_IGN);
-	conf_state_path(env->conf, srv.spool_dir, sizeof(srv.spool_dir),
-	    FERRY_SPOOL_DIR);
-	spool_recycle_clean(srv.spool_dir);
-	authcache_configure(env->conf->auth_cache_ttl);
-	conf_state_path(env->conf, srv.mail_dir, sizeof(srv.mail_dir),
-	    FERRY_MAIL_DIR);
-	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
-	if (store_open(&env->store, db, &error) < 0)
-		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
-	if (tls_server_create(&srv.tls, env->conf, &error) < 0)
-		log_fatalx("- smtpd tls error=%s", log_q(error));
-	env->base = event_base_new();
-	/* Commits (smtp_tx.c) spend their time in fsync: more of them in
-	 * flight lets the disk merge them.  Password checks burn CPU. */
-	env->pool = workpool_create(env->base, SMTPD_COMMIT_THREADS);
-	srv.auth_pool = workpool_create(env->base, SMTPD_AUTH_THREADS);
-	if (smtp_policy_create(&srv.policy, &srv, &error) < 0)
-		log_fatalx("- smtpd dns error=%s", log_q(error));
-	for (int i = 0; i < 3; i++) {
-		srv.sig_ev[i] = evsignal_new(env->base, sigs[i],
-		    smtpd_signal_cb, &srv);
-		event_add(srv.sig_ev[i], NULL);
-	}
-	smtpd_listen(&srv);
-	log_info("- smtpd ready listeners=%zu", srv.nlisteners);
-	event_base_dispatch(env->base);
-	/* Commits still running finish before the process goes. */
-	workpool_free(&srv.auth_pool);
-	workpool_free(&env->pool);
-	while (srv.sessions != NULL) {
-		struct smtp_session *s = srv.sessions;
-
-		smtpd_session_gone(&srv, s);
+		smtpd_session_gone(srv, s);
 		smtp_session_free(&s);
 	}
+	listener_set_free(&srv->lset);
 	spool_recycle_drop();
-	smtp_policy_free(&srv.policy);
-	store_close(&env->store);
-	tls_server_free(&srv.tls);
-	log_info("- smtpd stopped");
-	return 0;
+	smtp_policy_free(&srv->policy);
+	tls_server_free(&srv->tls);
+	free(srv);
+	*srvp = NULL;
 }

@@ -1,5 +1,5 @@
-/* Shared between the smtpd role's files (smtpd.c: listeners, limits,
- * signals; smtp_session.c: the protocol state machine; smtp_tx.c: the
+/* Shared between the SMTP server's files (smtpd.c: listeners, bans, the
+ * server's life; smtp_session.c: the protocol state machine; smtp_tx.c: the
  * mail transaction and its commit; smtp_tls.c: STARTTLS and implicit
  * TLS; smtp_auth.c: AUTH; smtp_sender.c: sender ownership).  Not for use
  * outside src/smtp/. */
@@ -13,14 +13,13 @@
 #include "ferry.h"
 #include "lib/fbuf.h"
 #include "lib/ids.h"
-#include "net/conncount.h"
+#include "net/listener.h"
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_data.h"
 #include "store/resolve.h"
 
 struct bufferevent;
 struct event;
-struct evconnlistener;
 struct spool_writer;
 struct smtp_session;
 struct smtp_auth;
@@ -37,24 +36,12 @@ enum smtpd_kind {
 	SMTPD_KIND_SUBMISSIONS	/* RFC 8314: implicit TLS, AUTH required */
 };
 
-struct smtpd_listener {
-	struct smtpd *srv;
-	struct evconnlistener *l;
-	enum smtpd_kind kind;
-};
-
 struct smtpd {
 	struct ferry_env *env;
 	struct conf *conf;
 	char spool_dir[PATH_MAX];
 	char mail_dir[PATH_MAX];
-	struct smtpd_listener *listeners;
-	size_t nlisteners;
-	struct smtp_session *sessions;	/* doubly linked */
-	unsigned nsessions;
-	struct conncount conns;		/* open connections per address */
-	struct event *sig_ev[3];
-	struct event *stop_timer;
+	struct listener_set *lset;	/* listeners, limits, sessions */
 	struct tls_server *tls;		/* NULL: no tls_cert configured */
 	struct smtp_policy *policy;	/* inbound checks (smtp_policy.c) */
 	/* Password checks: CPU-bound and 16 MB each (yescrypt), so
@@ -62,6 +49,8 @@ struct smtpd {
 	 * for the disk. */
 	struct workpool *auth_pool;
 	bool stopping;
+	void (*idle)(void *);		/* stopped and no session left */
+	void *idle_arg;
 };
 
 enum smtp_state {
@@ -112,7 +101,7 @@ struct smtp_tx {
 };
 
 struct smtp_session {
-	struct smtp_session *prev, *next;
+	struct listener_session link;	/* in srv->lset */
 	struct smtpd *srv;
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];

@@ -1,4 +1,4 @@
-/* The mailbox role: serves the maildrops over POP3 (src/pop3/) and, later,
+/* The mailbox role's entry point: serves the maildrops over POP3 (src/pop3/) and, later,
  * IMAP, on one event loop with a small worker pool for the blocking work
  * (password checks, Maildir scans and changes).  SIGTERM/SIGINT: the
  * listeners close, idle sessions are told and closed, sessions in the
@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "pop3/pop3d.h"
+#include "serve/roles.h"
 #include "store/store.h"
 
 #define MAILBOX_STOP_GRACE 10	/* seconds for sessions to finish */

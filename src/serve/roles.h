@@ -1,0 +1,14 @@
+/* The role entry points (src/serve/NAME_main.c), called by the supervisor
+ * (serve.c) in the forked child after privileges are dropped.  Each sets
+ * up its event loop and pools, runs the loop, applies reloads (SIGHUP)
+ * and stops on SIGTERM/SIGINT; it returns the process exit status. */
+#ifndef FERRY_ROLES_H
+#define FERRY_ROLES_H
+
+struct ferry_env;
+
+int smtpd_main(struct ferry_env *env);	/* SMTP: MX and submission */
+int queue_main(struct ferry_env *env);	/* the spool, delivery, relay */
+int mailbox_main(struct ferry_env *env);	/* POP3 (and IMAP) */
+
+#endif

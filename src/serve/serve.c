@@ -1,0 +1,542 @@
+/* The supervisor (serve.h), started by `ferry serve` (src/cmd/cmd_serve.c
+ * only parses the arguments).  It reads the configuration, prepares state_dir, binds every listener,
+ * drops privileges, then forks one process per role (smtpd, queue), each
+ * running its own event loop (DESIGN.md "Process model").  A role that
+ * dies is restarted (with a back-off when it keeps dying); SIGTERM/SIGINT
+ * stop the roles gracefully; SIGHUP rereads the configuration and passes
+ * the signal on.  Listener changes on reload need a restart (logged). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ferry.h"
+#include "lib/fsio.h"
+#include "lib/log.h"
+#include "lib/privdrop.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "net/tls.h"
+#include "queue/spool.h"
+#include "serve/roles.h"
+#include "serve/serve.h"
+#include "store/store.h"
+
+#define SERVE_STOP_GRACE 15	/* seconds before roles get SIGKILL */
+
+struct serve_role {
+	const char *name;
+	int (*main)(struct ferry_env *env);
+	pid_t pid;
+	time_t started;
+	unsigned quick_deaths;
+	struct event *restart_ev;
+};
+
+struct serve {
+	struct ferry_env env;
+	struct serve_role roles[3];
+	size_t nroles;
+	struct event *sig_ev[4];
+	struct event *kill_ev;
+	char pid_path[PATH_MAX];
+};
+
+/* Set-up errors go to the operator's terminal: "ferry: <message>". */
+static int
+serve_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ferry: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int
+serve_bind_one(const struct conf_listen *l, const char *kind,
+    struct ferry_listener *out)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, on = 1, gai;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((gai = getaddrinfo(l->host, l->port, &hints, &res)) != 0)
+		return serve_fail("cannot listen on %s:%s: %s", l->host, l->port,
+		    gai_strerror(gai)) * -1;
+	errno = EADDRNOTAVAIL;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+		    listen(fd, 1024) == -1) {
+			int saved = errno;
+
+			close(fd);
+			fd = -1;
+			errno = saved;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		serve_fail("cannot listen on %s:%s: %s", l->host, l->port,
+		    strerror(errno));
+		return -1;
+	}
+	out->fd = fd;
+	str_lcpy(out->kind, kind, sizeof(out->kind));
+	snprintf(out->addr, sizeof(out->addr), "%s:%s", l->host, l->port);
+	return 0;
+}
+
+static int
+serve_bind_all(struct serve *sv)
+{
+	const struct conf *c = sv->env.conf;
+	const struct {
+		const char *kind;
+		const struct conf_listen_list *l;
+	} lists[] = {
+		{ "smtp", &c->smtp_listen },
+		{ "submission", &c->submission_listen },
+		{ "submissions", &c->submissions_listen },
+		{ "pop3", &c->pop3_listen },
+		{ "pop3s", &c->pop3s_listen },
+		{ "imap", &c->imap_listen },
+		{ "imaps", &c->imaps_listen },
+	};
+	size_t total = 0;
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		total += lists[i].l->n;
+	if (total == 0) {
+		serve_fail("%s: no listen address is set (smtp_listen, ...): "
+		    "nothing to serve", c->path);
+		return -1;
+	}
+	sv->env.listeners = xcalloc(total, sizeof(*sv->env.listeners));
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (size_t j = 0; j < lists[i].l->n; j++) {
+			if (serve_bind_one(&lists[i].l->v[j], lists[i].kind,
+			    &sv->env.listeners[sv->env.nlisteners]) < 0)
+				return -1;
+			sv->env.nlisteners++;
+		}
+	return 0;
+}
+
+/* state_dir, spool/, mail/ and the database exist and belong to run_as. */
+static int
+serve_prepare_state(struct serve *sv, uid_t uid, gid_t gid, bool drop)
+{
+	const struct conf *c = sv->env.conf;
+	char path[PATH_MAX];
+	const char *error;
+	struct store *st;
+
+	if (fsio_mkdir_p(c->state_dir, 0750) < 0)
+		return serve_fail("cannot create %s: %s", c->state_dir,
+		    strerror(errno)) * -1;
+	conf_state_path(c, path, sizeof(path), FERRY_SPOOL_DIR);
+	if (spool_init(path, &error) < 0)
+		return serve_fail("%s: %s", path, error) * -1;
+	conf_state_path(c, path, sizeof(path), FERRY_MAIL_DIR);
+	if (fsio_mkdir_p(path, 0750) < 0)
+		return serve_fail("cannot create %s: %s", path, strerror(errno)) * -1;
+	conf_state_path(c, path, sizeof(path), FERRY_DB_FILE);
+	if (store_open(&st, path, &error) < 0)
+		return serve_fail("%s: %s", path, error) * -1;
+	store_close(&st);
+	if (drop && privdrop_chown_tree(c->state_dir, uid, gid) < 0)
+		return serve_fail("cannot give %s to %s: %s", c->state_dir,
+		    c->run_as, strerror(errno)) * -1;
+	return 0;
+}
+
+static int
+serve_write_pid(struct serve *sv)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	conf_state_path(sv->env.conf, sv->pid_path, sizeof(sv->pid_path),
+	    FERRY_PID_FILE);
+	if (fsio_replace_file(sv->pid_path, buf, (size_t)n, 0644) < 0)
+		return serve_fail("cannot write %s: %s", sv->pid_path,
+		    strerror(errno)) * -1;
+	return 0;
+}
+
+static void
+serve_child(struct serve *sv, struct serve_role *r)
+{
+	char comm[16];
+	int status;
+
+	/* The parent's loop (its epoll set and signal handlers) is not ours:
+	 * detach it from the kernel objects it shares with the parent, drop
+	 * it, and start with default signal dispositions. */
+	event_reinit(sv->env.base);
+	event_base_free(sv->env.base);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(1);
+	snprintf(comm, sizeof(comm), "ferry-%s", r->name);
+	prctl(PR_SET_NAME, comm);
+	log_init(r->name, (enum log_level)sv->env.conf->log_level);
+	sv->env.role = r->name;
+	sv->env.base = NULL;
+	status = r->main(&sv->env);
+	_exit(status);
+}
+
+static void
+serve_start_role(struct serve *sv, struct serve_role *r)
+{
+	pid_t pid = fork();
+
+	if (pid == -1) {
+		log_warn("- serve fork-failed role=%s", r->name);
+		return;
+	}
+	if (pid == 0)
+		serve_child(sv, r);	/* does not return */
+	r->pid = pid;
+	r->started = time(NULL);
+	log_info("- serve role-started role=%s pid=%d", r->name, (int)pid);
+}
+
+static void
+serve_restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	for (size_t i = 0; i < sv->nroles; i++)
+		if (sv->roles[i].pid == 0 && !sv->env.stopping)
+			serve_start_role(sv, &sv->roles[i]);
+}
+
+static void
+serve_role_died(struct serve *sv, struct serve_role *r, int status)
+{
+	struct timeval delay = { 0, 200000 };
+
+	r->pid = 0;
+	if (WIFSIGNALED(status))
+		log_warnx("- serve role-exited role=%s signal=%d", r->name,
+		    WTERMSIG(status));
+	else
+		log_info("- serve role-exited role=%s status=%d", r->name,
+		    WEXITSTATUS(status));
+	if (sv->env.stopping)
+		return;
+	/* A role that keeps dying right after start waits longer each time. */
+	if (time(NULL) - r->started < 5) {
+		if (r->quick_deaths < 5)
+			r->quick_deaths++;
+		delay.tv_sec = r->quick_deaths > 2 ? r->quick_deaths : 0;
+	} else
+		r->quick_deaths = 0;
+	event_add(r->restart_ev, &delay);
+}
+
+static void
+serve_reap(struct serve *sv)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (size_t i = 0; i < sv->nroles; i++)
+			if (sv->roles[i].pid == pid)
+				serve_role_died(sv, &sv->roles[i], status);
+	for (size_t i = 0; i < sv->nroles; i++)
+		if (sv->roles[i].pid != 0)
+			return;
+	if (sv->env.stopping)
+		event_base_loopexit(sv->env.base, NULL);
+}
+
+static void
+serve_signal_roles(struct serve *sv, int sig)
+{
+	for (size_t i = 0; i < sv->nroles; i++)
+		if (sv->roles[i].pid > 0)
+			kill(sv->roles[i].pid, sig);
+}
+
+static void
+serve_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warnx("- serve roles-slow-to-stop action=kill");
+	serve_signal_roles(arg, SIGKILL);
+}
+
+static bool
+serve_same_list(const struct conf_listen_list *a,
+    const struct conf_listen_list *b)
+{
+	return a->n == b->n && (a->n == 0 ||
+	    memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0);
+}
+
+/* Listeners are bound once, before privileges are dropped. */
+static bool
+serve_same_listeners(const struct conf *a, const struct conf *b)
+{
+	return serve_same_list(&a->smtp_listen, &b->smtp_listen) &&
+	    serve_same_list(&a->submission_listen, &b->submission_listen) &&
+	    serve_same_list(&a->submissions_listen, &b->submissions_listen) &&
+	    serve_same_list(&a->pop3_listen, &b->pop3_listen) &&
+	    serve_same_list(&a->pop3s_listen, &b->pop3s_listen) &&
+	    serve_same_list(&a->imap_listen, &b->imap_listen) &&
+	    serve_same_list(&a->imaps_listen, &b->imaps_listen);
+}
+
+static void
+serve_reload(struct serve *sv)
+{
+	struct conf fresh;
+	const char *error;
+	struct conf *c = sv->env.conf;
+
+	conf_defaults(&fresh);
+	if (conf_load(&fresh, c->path, &error) < 0) {
+		log_warnx("- serve reload-failed reason=%s", log_q(error));
+		conf_free(&fresh);
+		return;
+	}
+	if (!serve_same_listeners(&fresh, c))
+		log_warnx("- serve reload note=\"listen addresses changed: "
+		    "restart to apply\"");
+	conf_free(c);
+	*c = fresh;
+	log_set_level(c->log_level);
+	log_info("- serve reloaded config=%s", log_q(c->path));
+	serve_signal_roles(sv, SIGHUP);
+}
+
+static void
+serve_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+	struct timeval grace = { SERVE_STOP_GRACE, 0 };
+
+	switch (sig) {
+	case SIGCHLD:
+		serve_reap(sv);
+		break;
+	case SIGHUP:
+		serve_reload(sv);
+		break;
+	default:
+		if (sv->env.stopping)
+			break;
+		log_info("- serve stopping signal=%d", (int)sig);
+		sv->env.stopping = true;
+		serve_signal_roles(sv, SIGTERM);
+		event_add(sv->kill_ev, &grace);
+		serve_reap(sv);
+	}
+}
+
+static int
+serve_drop(struct serve *sv, uid_t *uid, gid_t *gid, bool *drop)
+{
+	const struct conf *c = sv->env.conf;
+	const char *error;
+
+	*drop = false;
+	if (geteuid() != 0) {
+		if (c->run_as[0] != '\0')
+			log_warnx("- serve note=\"run_as ignored: not started "
+			    "as root\"");
+		return 0;
+	}
+	if (c->run_as[0] == '\0') {
+		log_warnx("- serve warning=\"running as root: set run_as\"");
+		return 0;
+	}
+	if (privdrop_lookup(c->run_as, uid, gid, &error) < 0)
+		return serve_fail("%s: run_as %s: %s", c->path, c->run_as,
+		    error) * -1;
+	*drop = true;
+	return 0;
+}
+
+/* A broken certificate stops start-up with a clear reason instead of a
+ * role that dies and is restarted over and over. */
+static int
+serve_check_tls(struct serve *sv)
+{
+	const struct conf *c = sv->env.conf;
+	struct tls_server *t = NULL;
+	const char *error;
+
+	if (c->tls_cert[0] != '\0' && access(c->tls_cert, R_OK) < 0)
+		return serve_fail("%s: tls_cert %s: %s", c->path, c->tls_cert,
+		    strerror(errno)) * -1;
+	if (c->tls_key[0] != '\0' && access(c->tls_key, R_OK) < 0)
+		return serve_fail("%s: tls_key %s: %s", c->path, c->tls_key,
+		    strerror(errno)) * -1;
+	if (tls_server_create(&t, sv->env.conf, &error) < 0)
+		return serve_fail("%s: TLS: %s", sv->env.conf->path, error) * -1;
+	tls_server_free(&t);
+	return 0;
+}
+
+static int
+serve_setup(struct serve *sv)
+{
+	static const int sigs[4] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT };
+	const char *error;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	bool drop;
+
+	if (serve_drop(sv, &uid, &gid, &drop) < 0 ||
+	    serve_check_tls(sv) < 0 ||
+	    serve_prepare_state(sv, uid, gid, drop) < 0 ||
+	    serve_bind_all(sv) < 0)
+		return -1;
+	if (drop && privdrop_to(sv->env.conf->run_as, uid, gid, &error) < 0)
+		return serve_fail("cannot become %s: %s", sv->env.conf->run_as,
+		    error) * -1;
+	if (serve_write_pid(sv) < 0)
+		return -1;
+	if (sv->env.conf->log_file[0] != '\0' &&
+	    log_set_file(sv->env.conf->log_file) < 0)
+		return serve_fail("cannot open log_file %s: %s",
+		    sv->env.conf->log_file, strerror(errno)) * -1;
+	signal(SIGPIPE, SIG_IGN);
+	sv->env.base = event_base_new();
+	for (int i = 0; i < 4; i++) {
+		sv->sig_ev[i] = evsignal_new(sv->env.base, sigs[i],
+		    serve_signal_cb, sv);
+		event_add(sv->sig_ev[i], NULL);
+	}
+	sv->kill_ev = evtimer_new(sv->env.base, serve_kill_cb, sv);
+	for (size_t i = 0; i < sv->nroles; i++)
+		sv->roles[i].restart_ev = evtimer_new(sv->env.base,
+		    serve_restart_cb, sv);
+	return 0;
+}
+
+static void
+serve_free(struct serve *sv)
+{
+	for (size_t i = 0; i < 4; i++)
+		event_free(sv->sig_ev[i]);
+	event_free(sv->kill_ev);
+	for (size_t i = 0; i < sv->nroles; i++)
+		event_free(sv->roles[i].restart_ev);
+	event_base_free(sv->env.base);
+	for (size_t i = 0; i < sv->env.nlisteners; i++)
+		close(sv->env.listeners[i].fd);
+	free(sv->env.listeners);
+}
+
+int
+serve_run(struct conf *conf)
+{
+	struct serve sv;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.env.conf = conf;
+	sv.env.role = "serve";
+	sv.roles[0] = (struct serve_role){ .name = "smtpd", .main = smtpd_main };
+	sv.roles[1] = (struct serve_role){ .name = "queue", .main = queue_main };
+	sv.nroles = 2;
+	if (conf->pop3_listen.n + conf->pop3s_listen.n +
+	    conf->imap_listen.n + conf->imaps_listen.n > 0)
+		sv.roles[sv.nroles++] = (struct serve_role){ .name = "mailbox",
+		    .main = mailbox_main };
+	log_init("serve", (enum log_level)conf->log_level);
+	if (serve_setup(&sv) < 0)
+		return 1;
+	log_info("- serve starting version=%s config=%s state_dir=%s",
+	    FERRY_VERSION, log_q(conf->path), log_q(conf->state_dir));
+	for (size_t i = 0; i < sv.env.nlisteners; i++)
+		log_info("- serve listening kind=%s address=%s",
+		    sv.env.listeners[i].kind, sv.env.listeners[i].addr);
+	for (size_t i = 0; i < sv.nroles; i++)
+		serve_start_role(&sv, &sv.roles[i]);
+	event_base_dispatch(sv.env.base);
+	unlink(sv.pid_path);
+	log_info("- serve stopped");
+	serve_free(&sv);
+	return 0;
+}
+
+int
+serve_running_pid(const struct conf *conf, pid_t *pid_r, char *error,
+    size_t size)
+{
+	char path[PATH_MAX], buf[32];
+	int fd;
+	ssize_t n;
+	long pid;
+
+	conf_state_path(conf, path, sizeof(path), FERRY_PID_FILE);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(error, size, "no running server (%s: %s)", path,
+		    strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 1 || kill((pid_t)pid, 0) == -1) {
+		snprintf(error, size, "no running server (pid %ld in %s)", pid,
+		    path);
+		return -1;
+	}
+	*pid_r = (pid_t)pid;
+	return 0;
+}
+
+/* kill(pid, 0) also succeeds for a zombie nobody has reaped yet. */
+bool
+serve_alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool zombie = false;
+
+	if (kill(pid, 0) == -1)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return true;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		zombie = (p[2] == 'Z');
+	fclose(f);
+	return !zombie;
+}

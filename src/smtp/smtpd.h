@@ -1,0 +1,29 @@
+/* The SMTP server inside the smtpd role: every "smtp", "submission" and
+ * "submissions" listener inherited from the supervisor (net/listener.h),
+ * failed-login bans at connect, the sessions, the policy checks and the
+ * password-check pool.  It runs on the role's event loop and uses
+ * env->store and env->pool (message commits), which the role owns. */
+#ifndef FERRY_SMTPD_H
+#define FERRY_SMTPD_H
+#include <stddef.h>
+
+struct ferry_env;
+struct smtpd;
+
+/* Starts listening (set-up failures are fatal: the role is restarted).
+ * idle(arg) is called (from the loop) when, after smtpd_stop(), the last
+ * session is gone. */
+struct smtpd *smtpd_create(struct ferry_env *env, void (*idle)(void *),
+    void *arg);
+size_t smtpd_nlisteners(const struct smtpd *srv);
+unsigned smtpd_sessions(const struct smtpd *srv);
+/* Stops accepting; idle sessions get 421 4.3.2 and close, sessions
+ * committing a message finish first. */
+void smtpd_stop(struct smtpd *srv);
+/* After the role reread its configuration: limits and certificates. */
+void smtpd_reload(struct smtpd *srv);
+/* Frees everything (sessions still open are dropped); env->pool must be
+ * drained (workpool_free) first. */
+void smtpd_free(struct smtpd **srvp);
+
+#endif
