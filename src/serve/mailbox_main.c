@@ -125,6 +125,7 @@ mailbox_main(struct ferry_env *env)
 		    mailbox_signal_cb, &m);
 		event_add(m.sig_ev[i], NULL);
 	}
+	serve_role_ready();
 	m.pop3 = pop3d_create(env, mailbox_idle, &m);
 	mailbox_warn_imap(env);
 	log_info("- mailbox ready");

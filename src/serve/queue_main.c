@@ -64,6 +64,7 @@ queue_main(struct ferry_env *env)
 		    queue_main_signal_cb, &m);
 		event_add(m.sig_ev[i], NULL);
 	}
+	serve_role_ready();
 	queue_role_start(m.q);
 	log_info("- queue started workers=%u", queue_role_workers(m.q));
 	event_base_dispatch(env->base);

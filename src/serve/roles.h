@@ -11,4 +11,8 @@ int smtpd_main(struct ferry_env *env);	/* SMTP: MX and submission */
 int queue_main(struct ferry_env *env);	/* the spool, delivery, relay */
 int mailbox_main(struct ferry_env *env);	/* POP3 (and IMAP) */
 
+/* A role starts with SIGHUP, SIGTERM and SIGINT blocked; it calls this
+ * once its own handlers are installed (serve.c). */
+void serve_role_ready(void);
+
 #endif

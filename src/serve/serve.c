@@ -215,11 +215,23 @@ serve_child(struct serve *sv, struct serve_role *r)
 	_exit(status);
 }
 
+/* SIGHUP, SIGTERM and SIGINT stay blocked in a new role until it has
+ * its own handlers (serve_role_ready()): a reload or stop sent while it
+ * starts waits for it instead of killing it with the default action. */
 static void
 serve_start_role(struct serve *sv, struct serve_role *r)
 {
-	pid_t pid = fork();
+	sigset_t block, old;
+	pid_t pid;
 
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pid = fork();
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
 		log_warn("- serve fork-failed role=%s", r->name);
 		return;
@@ -519,6 +531,18 @@ serve_running_pid(const struct conf *conf, pid_t *pid_r, char *error,
 	}
 	*pid_r = (pid_t)pid;
 	return 0;
+}
+
+void
+serve_role_ready(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* kill(pid, 0) also succeeds for a zombie nobody has reaped yet. */

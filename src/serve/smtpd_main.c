@@ -114,6 +114,7 @@ smtpd_main(struct ferry_env *env)
 		    smtpd_role_signal_cb, &r);
 		event_add(r.sig_ev[i], NULL);
 	}
+	serve_role_ready();
 	log_info("- smtpd ready listeners=%zu", smtpd_nlisteners(r.srv));
 	event_base_dispatch(env->base);
 	/* Commits still running finish before the process goes. */

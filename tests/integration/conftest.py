@@ -468,14 +468,21 @@ class FerryServer:
         return env
 
     def wait_ready(self, timeout=15.0):
-        """Waits until the supervisor listens on the SMTP port and has
-        forked its roles (smtpd and queue).  Does not connect, so no
+        """Waits until the supervisor listens on the SMTP port and its
+        roles (smtpd and queue) are forked and set up.  Does not connect, so no
         stray session counts against connection limits."""
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError(
                     f"ferry serve exited with {self.proc.returncode}:\n{self.log_tail()}")
             if not tcp_listening(self.port):
+                return False
+            # The roles have finished their set-up (certificates loaded,
+            # signal handlers installed) once they log it; without a log
+            # on stderr (log_file set) the forked processes must do.
+            text = self.log_bytes()[self.start_log_offset:]
+            if b"- serve starting" in text and not (
+                    b"- smtpd ready" in text and b"- queue started" in text):
                 return False
             kids = self.children()
             comms = set(kids.values())
