@@ -587,6 +587,44 @@ maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
 }
 
 int
+maildir_quota_reserve(const char *path, uint64_t quota, uint64_t bytes,
+    uint64_t count)
+{
+	uint64_t used = 0;
+
+	if (quota == 0)
+		return 0;
+	if (maildir_size_prepare(path, quota, &used) < 0)
+		return -1;
+	if (used + bytes > quota) {
+		errno = EDQUOT;
+		return -1;
+	}
+	maildir_size_append(path, (long long)bytes, (int)count);
+	return 0;
+}
+
+void
+maildir_quota_release(const char *path, uint64_t bytes, uint64_t count)
+{
+	char file[PATH_MAX];
+	struct stat st;
+
+	if (count == 0 && bytes == 0)
+		return;
+	if (fsio_pathf(file, sizeof(file), "%s/" MAILDIR_SIZE_FILE,
+	    path) < 0 || stat(file, &st) < 0)
+		return;
+	maildir_size_append(path, -(long long)bytes, -(int)count);
+}
+
+void
+maildir_name_new(char *dst, size_t size, uint64_t msize)
+{
+	maildir_unique_name(dst, size, msize);
+}
+
+int
 maildir_deliver_mail(const char *path, const char *sender, const char *rcpt,
     int src_fd, uint64_t quota)
 {

@@ -28,6 +28,19 @@ int maildir_quota_usage(const char *path, uint64_t *bytes_r,
 int maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
     int src_fd, uint64_t quota, char *name_r, size_t name_size);
 
+/* For IMAP APPEND and COPY: checks that bytes more fit the quota
+ * (0 = none: nothing to do) and counts them with count messages in
+ * maildirsize.  0, or -1 with errno (EDQUOT when over quota). */
+int maildir_quota_reserve(const char *path, uint64_t quota, uint64_t bytes,
+    uint64_t count);
+/* Takes bytes and count back out of maildirsize (expunges, a failed
+ * append); nothing when the file is absent (it is then recalculated). */
+void maildir_quota_release(const char *path, uint64_t bytes,
+    uint64_t count);
+/* A new unique base name "<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>"
+ * (delivery's own scheme, thread-safe). */
+void maildir_name_new(char *dst, size_t size, uint64_t msize);
+
 /* maildir_deliver of a message for rcpt from sender, with the headers a
  * final delivery adds in front: "Return-Path: <sender>" and
  * "Delivered-To: rcpt" (control bytes in either value dropped, so no

@@ -40,6 +40,8 @@ struct uidlist_sync {
 	size_t hmask;
 	char **fresh;			/* "sub/file" of unknown messages */
 	size_t nfresh, capfresh;
+	const char *const *order;	/* fresh names numbered first */
+	size_t norder;
 	bool dirty;			/* the file must be rewritten */
 };
 
@@ -331,6 +333,40 @@ uidlist_fresh_cmp(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
+/* Puts the fresh names listed in sy->order first, in that order; the
+ * rest keep their sorted order.  fresh is sorted, so each is found by
+ * binary search. */
+static void
+uidlist_order_fresh(struct uidlist_sync *sy)
+{
+	char **v, *key;
+	char **hit;
+	bool *taken;
+	size_t o = 0;
+
+	if (sy->norder == 0 || sy->nfresh == 0)
+		return;
+	v = xcalloc(sy->nfresh, sizeof(*v));
+	taken = xcalloc(sy->nfresh, sizeof(*taken));
+	for (size_t k = 0; k < sy->norder; k++) {
+		key = (char *)sy->order[k];
+		if (strlen(key) < 4)
+			continue;
+		hit = bsearch(&key, sy->fresh, sy->nfresh, sizeof(*sy->fresh),
+		    uidlist_fresh_cmp);
+		if (hit != NULL && !taken[hit - sy->fresh]) {
+			taken[hit - sy->fresh] = true;
+			v[o++] = *hit;
+		}
+	}
+	for (size_t i = 0; i < sy->nfresh; i++)
+		if (!taken[i])
+			v[o++] = sy->fresh[i];
+	memcpy(sy->fresh, v, sy->nfresh * sizeof(*v));
+	free(v);
+	free(taken);
+}
+
 /* Reads the index; a missing or malformed one starts afresh. */
 static int
 uidlist_read(struct uidlist_sync *sy)
@@ -386,6 +422,7 @@ uidlist_build(struct uidlist_sync *sy, struct uidlist *ul)
 	if (sy->nfresh > 1)
 		qsort(sy->fresh, sy->nfresh, sizeof(*sy->fresh),
 		    uidlist_fresh_cmp);
+	uidlist_order_fresh(sy);
 	for (size_t i = 0; i < sy->nfresh; i++) {
 		if (uidlist_vsize_of(sy->path, sy->fresh[i], &vsize) < 0 ||
 		    ul->next_uid == UINT32_MAX)
@@ -479,7 +516,30 @@ uidlist_lock(const char *path)
 }
 
 int
+uidlist_create(const char *path, uint32_t uidvalidity)
+{
+	struct uidlist ul;
+	int lock, r;
+
+	memset(&ul, 0, sizeof(ul));
+	ul.uidvalidity = uidvalidity != 0 ? uidvalidity : 1;
+	ul.next_uid = 1;
+	if ((lock = uidlist_lock(path)) < 0)
+		return -1;
+	r = uidlist_write(path, &ul);
+	close(lock);
+	return r;
+}
+
+int
 uidlist_sync(const char *path, struct uidlist *ul)
+{
+	return uidlist_sync_ordered(path, NULL, 0, ul);
+}
+
+int
+uidlist_sync_ordered(const char *path, const char *const *names, size_t n,
+    struct uidlist *ul)
 {
 	struct uidlist_sync sy;
 	int lock, r = -1, saved;
@@ -487,6 +547,8 @@ uidlist_sync(const char *path, struct uidlist *ul)
 	memset(ul, 0, sizeof(*ul));
 	memset(&sy, 0, sizeof(sy));
 	sy.path = path;
+	sy.order = names;
+	sy.norder = n;
 	if ((lock = uidlist_lock(path)) < 0)
 		return -1;
 	if (uidlist_read(&sy) < 0)

@@ -35,6 +35,15 @@ struct uidlist {
  * (under a lock file, so several processes may sync).  ul is filled (the
  * caller frees it with uidlist_free).  0, or -1 with errno. */
 int uidlist_sync(const char *path, struct uidlist *ul);
+/* uidlist_sync, where those of names ("new/<file>" or "cur/<file>")
+ * that are new to the index get their UIDs first and in the order given
+ * (an IMAP APPEND or COPY of several messages then has ascending UIDs in
+ * its own order); other new messages follow in name order. */
+int uidlist_sync_ordered(const char *path, const char *const *names,
+    size_t n, struct uidlist *ul);
+/* Starts an empty index with this UIDVALIDITY for a new folder (write,
+ * fsync, rename).  0, or -1 with errno. */
+int uidlist_create(const char *path, uint32_t uidvalidity);
 void uidlist_free(struct uidlist *ul);
 
 /* The file format, exposed for tests: "ferry-uidlist 1 <validity>

@@ -1,0 +1,552 @@
+/* New messages in a folder (mbox.h): APPEND and COPY/MOVE.  Appended
+ * messages are written to the Maildir's tmp/, fdatasynced, given their
+ * INTERNALDATE as mtime, then renamed into cur/ with their flags in the
+ * name and cur/ fsynced before the UIDs are handed out: a client told
+ * "OK [APPENDUID ...]" has its message on disk.  A group (MULTIAPPEND,
+ * a COPY of many) is all or nothing: if one fails, those already
+ * published are removed again.  Copies are hard links (same inode, same
+ * mtime) where the file system allows, else real copies.  UIDs come
+ * from the folder's UID list, numbered in the order given
+ * (uidlist_sync_ordered).  Names carry ",S=<size>,W=<vsize>" as
+ * Dovecot writes them, so nobody has to read the file to size it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fsio.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "mailbox/maildir.h"
+#include "mailbox/mbox_private.h"
+#include "mailbox/uidlist.h"
+
+#define MBOX_COPY_BUF 65536
+
+/* One message being written: its tmp/ path and its final cur/ name. */
+struct mbox_new {
+	char tmp[PATH_MAX];
+	char file[PATH_MAX];	/* "cur/<base>:2,<flags>" */
+	bool published;
+	uint64_t bytes;
+};
+
+/* Copies src (fd from offset 0, or data) into fd, counting the CRLF
+ * size.  0 or -1. */
+static int
+mbox_write_content(int fd, const struct mbox_append *a, uint64_t *vsize_r)
+{
+	char buf[MBOX_COPY_BUF];
+	uint64_t v = 0;
+	char prev = '\0';
+	off_t off = 0;
+	ssize_t n;
+
+	for (;;) {
+		const char *p = buf;
+
+		if (a->fd >= 0) {
+			n = pread(a->fd, buf, sizeof(buf), off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+		} else {
+			n = (ssize_t)((size_t)off < a->len ? a->len -
+			    (size_t)off : 0);
+			if (n > MBOX_COPY_BUF)
+				n = MBOX_COPY_BUF;
+			p = (const char *)a->data + off;
+		}
+		if (n == 0)
+			break;
+		if (fsio_write_all(fd, p, (size_t)n) < 0)
+			return -1;
+		v += (uint64_t)n;
+		for (ssize_t i = 0; i < n; i++)
+			if (p[i] == '\n' && (i == 0 ? prev : p[i - 1]) != '\r')
+				v++;
+		prev = p[n - 1];
+		off += n;
+	}
+	*vsize_r = v;
+	return 0;
+}
+
+/* tmp/ file with the content, synced, mtime = internaldate. */
+static int
+mbox_write_tmp(const char *path, struct mbox_new *nw, const struct mbox_append *a,
+    uint64_t size, uint32_t kwmask)
+{
+	char base[256], fake[PATH_MAX];
+	struct timespec ts[2];
+	uint64_t vsize;
+	int fd, saved;
+
+	maildir_name_new(base, sizeof(base), size);
+	if (fsio_pathf(nw->tmp, sizeof(nw->tmp), "%s/tmp/%s", path, base) < 0)
+		return -1;
+	fd = open(nw->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	ts[0].tv_sec = ts[1].tv_sec = a->internaldate != 0 ?
+	    a->internaldate : time(NULL);
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (mbox_write_content(fd, a, &vsize) < 0 || fdatasync(fd) < 0 ||
+	    futimens(fd, ts) < 0 || close(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(nw->tmp);
+		errno = saved;
+		return -1;
+	}
+	nw->bytes = size;
+	if (fsio_pathf(fake, sizeof(fake), "cur/%s,W=%llu", base,
+	    (unsigned long long)vsize) < 0 ||
+	    mbox_flags_file(fake, a->flags & MBOX_F_STORED, kwmask, NULL,
+	    nw->file, sizeof(nw->file)) < 0) {
+		unlink(nw->tmp);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* rename without ever overwriting (as maildir.c's delivery does). */
+static int
+mbox_publish(const char *from, const char *to)
+{
+	int r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+
+	if (r < 0 && (errno == EINVAL || errno == ENOSYS ||
+	    errno == ENOTSUP)) {
+		r = link(from, to);
+		if (r == 0)
+			unlink(from);
+	}
+	return r;
+}
+
+/* Removes what a failed group left: published files and tmp files. */
+static void
+mbox_undo(const char *dir, struct mbox_new *v, size_t n)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].published && fsio_pathf(path, sizeof(path), "%s/%s",
+		    dir, v[i].file) == 0)
+			unlink(path);
+		else if (v[i].tmp[0] != '\0')
+			unlink(v[i].tmp);
+	}
+}
+
+/* After the files are in cur/: their UIDs, in order, and the index. */
+static int
+mbox_number(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_new *v, size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r,
+    struct mbox_error *err)
+{
+	const char **names = xreallocarray(NULL, n + 1, sizeof(*names));
+	struct uidlist ul;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		names[i] = v[i].file;
+	r = uidlist_sync_ordered(fs->dir, names, n, &ul);
+	free(names);
+	if (r < 0) {
+		log_warn("- mailbox uidlist-failed dir=%s", log_q(fs->dir));
+		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot number messages");
+	}
+	*uidvalidity_r = ul.uidvalidity;
+	for (size_t i = 0; i < n; i++) {
+		uids_r[i] = 0;
+		for (size_t k = ul.n; k-- > 0; )
+			if (strcmp(ul.v[k].name, v[i].file) == 0) {
+				uids_r[i] = ul.v[k].uid;
+				break;
+			}
+	}
+	uidlist_free(&ul);
+	if (mbox_index_sync(user, fs->name, false, false, NULL, NULL,
+	    err) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+mbox_append_locked(struct mbox_user *user, const char *name,
+    const struct mbox_append *a, size_t n, uint32_t *uidvalidity_r,
+    uint32_t *uids_r, struct mbox_error *err)
+{
+	struct mbox_fstate *fs;
+	struct mbox_new *v;
+	char path[PATH_MAX], cur[PATH_MAX];
+	uint64_t total = 0, *sizes;
+	uint32_t *masks;
+	struct stat st;
+	size_t i;
+	int r = -1;
+
+	if ((fs = mbox_index_sync(user, name, true, false, NULL, NULL,
+	    err)) == NULL)
+		return -1;
+	sizes = xcalloc(n + 1, sizeof(*sizes));
+	masks = xcalloc(n + 1, sizeof(*masks));
+	v = xcalloc(n + 1, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		if (a[i].fd >= 0 && fstat(a[i].fd, &st) < 0) {
+			mbox_fail(err, MBOX_ERR_TEMP, "Cannot read message");
+			goto out;
+		}
+		sizes[i] = a[i].fd >= 0 ? (uint64_t)st.st_size : a[i].len;
+		total += sizes[i];
+		for (size_t k = 0; k < a[i].nkeywords; k++) {
+			int idx = mbox_keyword_index(fs, a[i].keywords[k], true,
+			    err);
+
+			if (idx < 0)
+				goto out;
+			masks[i] |= 1u << idx;
+		}
+	}
+	if (maildir_quota_reserve(user->path, user->quota, total, n) < 0) {
+		if (errno == EDQUOT)
+			mbox_fail(err, MBOX_ERR_OVERQUOTA, "Quota exceeded");
+		else
+			mbox_fail(err, MBOX_ERR_TEMP, "Cannot check quota");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (mbox_write_tmp(fs->dir, &v[i], &a[i], sizes[i],
+		    masks[i]) < 0)
+			break;
+	for (size_t k = 0; i == n && k < n; k++) {
+		if (fsio_pathf(path, sizeof(path), "%s/%s", fs->dir,
+		    v[k].file) < 0 || mbox_publish(v[k].tmp, path) < 0) {
+			i = k;
+			break;
+		}
+		v[k].published = true;
+	}
+	if (i < n || fsio_pathf(cur, sizeof(cur), "%s/cur", fs->dir) < 0 ||
+	    fsio_fsync_dir(cur) < 0) {
+		log_warn("- mailbox append-failed dir=%s", log_q(fs->dir));
+		mbox_undo(fs->dir, v, n);
+		maildir_quota_release(user->path, total, n);
+		mbox_fail(err, MBOX_ERR_TEMP, "Cannot save message");
+		goto out;
+	}
+	r = mbox_number(user, fs, v, n, uidvalidity_r, uids_r, err);
+out:
+	free(sizes);
+	free(masks);
+	free(v);
+	return r;
+}
+
+int
+mbox_append(struct mbox_user *user, const char *name,
+    const struct mbox_append *v, size_t n, uint32_t *uidvalidity_r,
+    uint32_t *uids_r, struct mbox_error *err)
+{
+	char canon[MBOX_NAME_MAX + 1];
+	int r;
+
+	if (mbox_name_check(name, err) < 0)
+		return -1;
+	mbox_name_canon(name, canon, sizeof(canon));
+	pthread_mutex_lock(&user->lock);
+	r = mbox_append_locked(user, canon, v, n, uidvalidity_r, uids_r, err);
+	pthread_mutex_unlock(&user->lock);
+	return r;
+}
+
+/* ---- copy and move ---- */
+
+/* What a copy needs of a source message, taken before any sync moves
+ * the folder state's records. */
+struct mbox_src {
+	uint32_t uid, flags, keywords;
+	char *file;
+	char *extra;
+};
+
+/* A real copy when a link is not possible: tmp/, sync, mtime, rename. */
+static int
+mbox_copy_file(const char *from, const char *tmpdir, const char *to)
+{
+	struct mbox_append a;
+	struct mbox_new nw;
+	struct timespec ts[2];
+	struct stat st;
+	uint64_t vsize;
+	int fd, out, r = -1;
+
+	if ((fd = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	memset(&nw, 0, sizeof(nw));
+	if (fstat(fd, &st) == 0 && fsio_pathf(nw.tmp, sizeof(nw.tmp),
+	    "%s/tmp/ferry-copy.%d.%ld", tmpdir, (int)getpid(),
+	    (long)st.st_ino) == 0 &&
+	    (out = open(nw.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) >= 0) {
+		ts[0] = st.st_atim;
+		ts[1] = st.st_mtim;
+		if (mbox_write_content(out, &a, &vsize) == 0 &&
+		    fdatasync(out) == 0 && futimens(out, ts) == 0 &&
+		    close(out) == 0)
+			r = mbox_publish(nw.tmp, to);
+		else
+			close(out);
+		if (r < 0)
+			unlink(nw.tmp);
+	}
+	close(fd);
+	return r;
+}
+
+/* Destination name and the file itself for one source message. */
+static int
+mbox_copy_one(struct mbox_fstate *src, struct mbox_fstate *dst,
+    const struct mbox_src *m, struct mbox_new *nw, struct mbox_error *err)
+{
+	char from[PATH_MAX], to[PATH_MAX], base[256], fake[PATH_MAX];
+	const struct mbox_rec *r;
+	uint32_t kw = 0;
+	struct stat st;
+
+	if (fsio_pathf(from, sizeof(from), "%s/%s", src->dir, m->file) < 0 ||
+	    stat(from, &st) < 0)
+		return 0;	/* gone: skipped, as expunged */
+	for (int b = 0; b < MBOX_KEYWORDS_MAX; b++) {
+		int idx;
+
+		if ((m->keywords & (1u << b)) == 0 || src->keywords[b] == NULL)
+			continue;
+		if ((idx = mbox_keyword_index(dst, src->keywords[b], true,
+		    err)) < 0)
+			return -1;
+		kw |= 1u << idx;
+	}
+	maildir_name_new(base, sizeof(base), (uint64_t)st.st_size);
+	r = mbox_fstate_find(src, m->uid);
+	if (fsio_pathf(fake, sizeof(fake), "cur/%s,W=%llu", base,
+	    (unsigned long long)(r != NULL ? r->size : (uint64_t)st.st_size))
+	    < 0 || mbox_flags_file(fake, m->flags, kw, m->extra, nw->file,
+	    sizeof(nw->file)) < 0 ||
+	    fsio_pathf(to, sizeof(to), "%s/%s", dst->dir, nw->file) < 0)
+		return mbox_fail(err, MBOX_ERR_TEMP, "Name too long");
+	if (link(from, to) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (mbox_copy_file(from, dst->dir, to) < 0) {
+			log_warn("- mailbox copy-failed from=%s to=%s",
+			    log_q(from), log_q(to));
+			return mbox_fail(err, MBOX_ERR_TEMP,
+			    "Cannot copy message");
+		}
+	}
+	nw->published = true;
+	nw->bytes = (uint64_t)st.st_size;
+	return 1;
+}
+
+static void
+mbox_srcs_free(struct mbox_src *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].file);
+		free(s[i].extra);
+	}
+	free(s);
+}
+
+/* The view's messages at seqs, ascending, without duplicates or
+ * messages gone from the folder state. */
+static size_t
+mbox_copy_sources(struct mbox_view *view, struct mbox_fstate *fs,
+    const uint32_t *seqs, size_t n, struct mbox_src **out)
+{
+	struct mbox_src *s = xcalloc(n + 1, sizeof(*s));
+	uint32_t count = mbox_view_count(view);
+	bool *want = xcalloc(count + 1, sizeof(*want));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (seqs[i] >= 1 && seqs[i] <= count)
+			want[seqs[i]] = true;
+	for (uint32_t seq = 1; seq <= count; seq++) {
+		const struct mbox_msg *m = mbox_view_msg(view, seq);
+		const struct mbox_rec *r;
+
+		if (!want[seq] || (m->flags & MBOX_F_EXPUNGED) ||
+		    (r = mbox_fstate_find(fs, m->uid)) == NULL)
+			continue;
+		s[k].uid = r->uid;
+		s[k].flags = r->flags;
+		s[k].keywords = r->keywords;
+		s[k].file = xstrdup(r->file);
+		s[k].extra = r->extra != NULL ? xstrdup(r->extra) : NULL;
+		k++;
+	}
+	free(want);
+	*out = s;
+	return k;
+}
+
+/* The source half of a move: unlink, then the index. */
+static void
+mbox_move_remove(struct mbox_user *user, struct mbox_fstate *fs,
+    const struct mbox_src *s, size_t n)
+{
+	uint32_t *uids = xcalloc(n + 1, sizeof(*uids));
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		uids[i] = s[i].uid;
+		if (fsio_pathf(path, sizeof(path), "%s/%s", fs->dir,
+		    s[i].file) == 0 && unlink(path) < 0 && errno != ENOENT)
+			log_warn("- mailbox move-unlink-failed path=%s",
+			    log_q(path));
+	}
+	fsio_fsync_dir(fs->dir);
+	if (mbox_index_expunge(user, fs, uids, n,
+	    mbox_index_next_modseq(fs)) < 0)
+		log_warnx("- mailbox index-expunge-failed dir=%s",
+		    log_q(fs->dir));
+	free(uids);
+}
+
+struct mbox_copy_req {
+	const uint32_t *seqs;
+	size_t n;
+	const char *dest;
+	bool move;
+	uint32_t *uidvalidity_r, *src_uids_r, *dst_uids_r;
+	size_t *count_r;
+};
+
+static int
+mbox_copy_publish(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_fstate *dfs, struct mbox_src *s, size_t ns,
+    struct mbox_new *v, size_t *nv_r, struct mbox_error *err)
+{
+	char cur[PATH_MAX];
+	size_t nv = 0;
+	int r;
+
+	for (size_t i = 0; i < ns; i++) {
+		r = mbox_copy_one(fs, dfs, &s[i], &v[nv], err);
+		if (r < 0) {
+			mbox_undo(dfs->dir, v, nv);
+			return -1;
+		}
+		if (r == 0) {
+			/* Gone meanwhile: not copied, not reported. */
+			free(s[i].file);
+			free(s[i].extra);
+			s[i].file = s[i].extra = NULL;
+			s[i].uid = 0;
+			continue;
+		}
+		s[nv] = s[i];
+		if (nv != i)
+			s[i].file = s[i].extra = NULL;
+		nv++;
+	}
+	if (nv > 0 && (fsio_pathf(cur, sizeof(cur), "%s/cur", dfs->dir) < 0 ||
+	    fsio_fsync_dir(cur) < 0)) {
+		mbox_undo(dfs->dir, v, nv);
+		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot save message");
+	}
+	*nv_r = nv;
+	return 0;
+}
+
+static int
+mbox_copy_locked(struct mbox_view *view, const struct mbox_copy_req *q,
+    struct mbox_changes *ch, struct mbox_error *err)
+{
+	struct mbox_fstate *fs = view->fs, *dfs;
+	struct mbox_src *s = NULL;
+	struct mbox_new *v = NULL;
+	size_t ns, nv = 0;
+	uint64_t bytes = 0;
+	int r = -1;
+
+	if (fs->detached)
+		return mbox_fail(err, MBOX_ERR_NOTFOUND,
+		    "Mailbox has been deleted or renamed");
+	if (mbox_index_sync(view->user, mbox_view_name(view), true, false,
+	    NULL, NULL, err) == NULL ||
+	    (dfs = mbox_index_sync(view->user, q->dest, true, false, NULL,
+	    NULL, err)) == NULL)
+		return -1;
+	ns = mbox_copy_sources(view, fs, q->seqs, q->n, &s);
+	v = xcalloc(ns + 1, sizeof(*v));
+	if (mbox_copy_publish(view->user, fs, dfs, s, ns, v, &nv, err) < 0)
+		goto out;
+	for (size_t i = 0; i < nv; i++)
+		bytes += v[i].bytes;
+	if (!q->move && maildir_quota_reserve(view->user->path,
+	    view->user->quota, bytes, nv) < 0) {
+		mbox_undo(dfs->dir, v, nv);
+		mbox_fail(err, errno == EDQUOT ? MBOX_ERR_OVERQUOTA :
+		    MBOX_ERR_TEMP, errno == EDQUOT ? "Quota exceeded" :
+		    "Cannot check quota");
+		goto out;
+	}
+	*q->count_r = nv;
+	if (nv > 0 && mbox_number(view->user, dfs, v, nv, q->uidvalidity_r,
+	    q->dst_uids_r, err) < 0)
+		goto out;
+	if (nv == 0)
+		*q->uidvalidity_r = dfs->uidvalidity;
+	for (size_t i = 0; i < nv; i++)
+		q->src_uids_r[i] = s[i].uid;
+	if (q->move && nv > 0)
+		mbox_move_remove(view->user, fs, s, nv);
+	r = 0;
+out:
+	mbox_srcs_free(s, ns);
+	free(v);
+	return r;
+}
+
+int
+mbox_view_copy(struct mbox_view *view, const uint32_t *seqs, size_t n,
+    const char *dest, bool move, uint32_t *uidvalidity_r,
+    uint32_t *src_uids_r, uint32_t *dst_uids_r, size_t *count_r,
+    struct mbox_changes *ch, struct mbox_error *err)
+{
+	char canon[MBOX_NAME_MAX + 1];
+	struct mbox_copy_req q;
+	int r;
+
+	*count_r = 0;
+	*uidvalidity_r = 0;
+	if (ch != NULL)
+		memset(ch, 0, sizeof(*ch));
+	if (mbox_name_check(dest, err) < 0)
+		return -1;
+	if (move && view->readonly)
+		return mbox_fail(err, MBOX_ERR_NOTALLOWED,
+		    "Mailbox is read-only");
+	mbox_name_canon(dest, canon, sizeof(canon));
+	q = (struct mbox_copy_req){ seqs, n, canon, move, uidvalidity_r,
+		src_uids_r, dst_uids_r, count_r };
+	pthread_mutex_lock(&view->user->lock);
+	r = mbox_copy_locked(view, &q, ch, err);
+	if (r == 0 && move)
+		mbox_view_refresh_locked(view, ch);
+	pthread_mutex_unlock(&view->user->lock);
+	return r;
+}

@@ -1,0 +1,1005 @@
+/* The per-user index (mbox_private.h): `ferry-index.sqlite` in the
+ * Maildir, SQLite in WAL mode, one connection per user per process used
+ * under the user's mutex.  It is a cache.  The file names in new/ and
+ * cur/ say which messages exist and their flags and keywords, and
+ * `ferry-uidlist` (uidlist.c) gives UIDs and UIDVALIDITY; the index adds
+ * what Maildir cannot hold: MODSEQs, vanished UIDs (QRESYNC), cached
+ * blobs, and the file name last seen per UID (so a rename by someone
+ * else is noticed as a flag change).
+ *
+ * Rebuild: a missing file, an unknown schema, any SQLite error that
+ * says the file is damaged, or a row that does not validate (the file
+ * is in the user's Maildir: hostile) deletes it; the next sync builds
+ * it again from the Maildir.  UIDs never change through this, and
+ * MODSEQs stay monotonic because a fresh folder row starts its
+ * HIGHESTMODSEQ at the clock in microseconds, above anything counted
+ * before.  Vanished UIDs older than the rebuild are lost; the folder's
+ * vanished floor says so (mbox_view_vanished's complete flag). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lib/fsio.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "mailbox/maildir_change.h"
+#include "mailbox/mbox_private.h"
+#include "mailbox/uidlist.h"
+
+#define MBOX_INDEX_VERSION 1
+#define MBOX_INDEX_BUSY_MS 5000
+/* Directory times closer than this to the scan may hide a later change
+ * made within the same clock tick: such a scan is not trusted. */
+#define MBOX_MTIME_SETTLE 1
+
+static const char mbox_index_schema[] =
+    "CREATE TABLE folder(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+    " uidvalidity INTEGER NOT NULL, highestmodseq INTEGER NOT NULL,"
+    " vanished_floor INTEGER NOT NULL);"
+    "CREATE TABLE msg(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
+    " file TEXT NOT NULL, modseq INTEGER NOT NULL,"
+    " internaldate INTEGER NOT NULL, size INTEGER NOT NULL,"
+    " PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
+    "CREATE TABLE vanished(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
+    " modseq INTEGER NOT NULL, PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
+    "CREATE TABLE cache(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
+    " field INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY(folder, uid, field)) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;";
+
+static uint64_t
+mbox_now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static bool
+mbox_index_rc_damaged(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ||
+	    rc == SQLITE_SCHEMA || rc == SQLITE_MISMATCH ||
+	    rc == SQLITE_FORMAT || rc == SQLITE_ERROR;
+}
+
+static void
+mbox_rec_free(struct mbox_rec *r)
+{
+	free(r->file);
+	free(r->extra);
+	r->file = r->extra = NULL;
+}
+
+void
+mbox_fstate_free(struct mbox_fstate *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		mbox_rec_free(&fs->v[i]);
+	free(fs->v);
+	for (size_t i = 0; i < MBOX_KEYWORDS_MAX; i++)
+		free(fs->keywords[i]);
+	free(fs->name);
+	free(fs);
+}
+
+static void
+mbox_index_unlink(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char file[PATH_MAX];
+
+	for (size_t i = 0; i < 4; i++)
+		if (fsio_pathf(file, sizeof(file), "%s/" MBOX_INDEX_FILE "%s",
+		    path, sfx[i]) == 0)
+			unlink(file);
+}
+
+void
+mbox_index_close(struct mbox_user *user)
+{
+	struct mbox_fstate *fs, *next;
+
+	if (user->db != NULL)
+		sqlite3_close_v2(user->db);
+	user->db = NULL;
+	for (fs = user->folders; fs != NULL; fs = next) {
+		next = fs->next;
+		mbox_fstate_free(fs);
+	}
+	user->folders = NULL;
+}
+
+void
+mbox_index_damaged(struct mbox_user *user, int rc)
+{
+	log_warnx("- mailbox index-damaged path=%s error=%s rebuild=yes",
+	    log_q(user->path), log_q(sqlite3_errstr(rc)));
+	if (user->db != NULL)
+		sqlite3_close_v2(user->db);
+	user->db = NULL;
+	mbox_index_unlink(user->path);
+	for (struct mbox_fstate *fs = user->folders; fs != NULL;
+	    fs = fs->next) {
+		for (size_t i = 0; i < fs->n; i++)
+			mbox_rec_free(&fs->v[i]);
+		free(fs->v);
+		fs->v = NULL;
+		fs->n = 0;
+		fs->loaded = false;
+		fs->id = 0;
+	}
+}
+
+static int
+mbox_index_try_open(struct mbox_user *user)
+{
+	char file[PATH_MAX];
+	sqlite3_stmt *st;
+	int rc, version = -1;
+
+	if (fsio_pathf(file, sizeof(file), "%s/" MBOX_INDEX_FILE,
+	    user->path) < 0)
+		return SQLITE_CANTOPEN;
+	rc = sqlite3_open_v2(file, &user->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_busy_timeout(user->db, MBOX_INDEX_BUSY_MS);
+	/* A cache: NORMAL in WAL mode can lose the last transactions on
+	 * power loss, never corrupt; lost rows are rebuilt. */
+	rc = sqlite3_exec(user->db, "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=NORMAL;PRAGMA cache_size=-512;", NULL, NULL,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_prepare_v2(user->db, "PRAGMA user_version", -1, &st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc;
+	if (version == 0)
+		return sqlite3_exec(user->db, mbox_index_schema, NULL, NULL,
+		    NULL);
+	return version == MBOX_INDEX_VERSION ? SQLITE_OK : SQLITE_NOTADB;
+}
+
+int
+mbox_index_open(struct mbox_user *user)
+{
+	int rc;
+
+	if (user->db != NULL)
+		return 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = mbox_index_try_open(user);
+		if (rc == SQLITE_OK)
+			return 0;
+		if (attempt == 0 && mbox_index_rc_damaged(rc))
+			mbox_index_damaged(user, rc);
+		else {
+			log_warnx("- mailbox index-open-failed path=%s "
+			    "error=%s", log_q(user->path),
+			    log_q(sqlite3_errstr(rc)));
+			if (user->db != NULL)
+				sqlite3_close_v2(user->db);
+			user->db = NULL;
+		}
+	}
+	return -1;
+}
+
+/* ---- statements ---- */
+
+static int
+mbox_exec(struct mbox_user *user, const char *sql)
+{
+	return sqlite3_exec(user->db, sql, NULL, NULL, NULL);
+}
+
+/* Prepares sql and binds int64 arguments ("i") and text ("t").  rc. */
+static int
+mbox_stmt(struct mbox_user *user, sqlite3_stmt **st, const char *sql,
+    const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	rc = sqlite3_prepare_v2(user->db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	va_start(ap, types);
+	for (int i = 0; types[i] != '\0' && rc == SQLITE_OK; i++) {
+		if (types[i] == 'i')
+			rc = sqlite3_bind_int64(*st, i + 1,
+			    va_arg(ap, int64_t));
+		else
+			rc = sqlite3_bind_text(*st, i + 1,
+			    va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
+/* Runs a statement that returns no rows.  rc (SQLITE_DONE -> OK). */
+static int
+mbox_run(struct mbox_user *user, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	rc = sqlite3_prepare_v2(user->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	va_start(ap, types);
+	for (int i = 0; types[i] != '\0' && rc == SQLITE_OK; i++) {
+		if (types[i] == 'i')
+			rc = sqlite3_bind_int64(st, i + 1,
+			    va_arg(ap, int64_t));
+		else
+			rc = sqlite3_bind_text(st, i + 1,
+			    va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+	}
+	va_end(ap);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* ---- loading a folder ---- */
+
+struct mbox_rec *
+mbox_fstate_find(struct mbox_fstate *fs, uint32_t uid)
+{
+	size_t lo = 0, hi = fs->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fs->v[mid].uid == uid)
+			return &fs->v[mid];
+		if (fs->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* A file name from the index must look like one the scan makes. */
+static bool
+mbox_index_file_ok(const char *file)
+{
+	if (strncmp(file, "new/", 4) != 0 && strncmp(file, "cur/", 4) != 0)
+		return false;
+	file += 4;
+	if (*file == '\0' || *file == '.' || strlen(file) > NAME_MAX)
+		return false;
+	for (; *file != '\0'; file++)
+		if ((unsigned char)*file <= ' ' || *file == '/' ||
+		    *file == 0x7f)
+			return false;
+	return true;
+}
+
+static void
+mbox_rec_set_file(struct mbox_rec *r, const char *file)
+{
+	char extra[32];
+
+	free(r->file);
+	free(r->extra);
+	r->file = xstrdup(file);
+	mbox_flags_from_file(file, &r->flags, &r->keywords, extra,
+	    sizeof(extra));
+	r->extra = extra[0] != '\0' ? xstrdup(extra) : NULL;
+}
+
+static int
+mbox_index_load_msgs(struct mbox_user *user, struct mbox_fstate *fs)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	rc = mbox_stmt(user, &st, "SELECT uid, file, modseq, internaldate,"
+	    " size FROM msg WHERE folder = ? ORDER BY uid", "i", fs->id);
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t uid = sqlite3_column_int64(st, 0);
+		const char *file = (const char *)sqlite3_column_text(st, 1);
+		struct mbox_rec *r;
+
+		if (uid <= 0 || uid > UINT32_MAX || file == NULL ||
+		    !mbox_index_file_ok(file) ||
+		    (fs->n > 0 && fs->v[fs->n - 1].uid >= uid)) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		if (fs->n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			fs->v = xreallocarray(fs->v, cap, sizeof(*fs->v));
+		}
+		r = &fs->v[fs->n++];
+		memset(r, 0, sizeof(*r));
+		r->uid = (uint32_t)uid;
+		mbox_rec_set_file(r, file);
+		r->modseq = (uint64_t)sqlite3_column_int64(st, 2);
+		r->internaldate = (time_t)sqlite3_column_int64(st, 3);
+		r->size = (uint64_t)sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The folder row (made when missing) and its messages. */
+static int
+mbox_index_load(struct mbox_user *user, struct mbox_fstate *fs)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = mbox_stmt(user, &st, "SELECT id, uidvalidity, highestmodseq,"
+	    " vanished_floor FROM folder WHERE name = ?", "t", fs->name);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		fs->id = sqlite3_column_int64(st, 0);
+		fs->uidvalidity = (uint32_t)sqlite3_column_int64(st, 1);
+		fs->highestmodseq = (uint64_t)sqlite3_column_int64(st, 2);
+		fs->vanished_floor = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		fs->uidvalidity = 0;
+		fs->highestmodseq = fs->vanished_floor = mbox_now_us();
+		rc = mbox_run(user, "INSERT INTO folder(name, uidvalidity,"
+		    " highestmodseq, vanished_floor) VALUES (?, 0, ?, ?)",
+		    "tii", fs->name, (int64_t)fs->highestmodseq,
+		    (int64_t)fs->vanished_floor);
+		fs->id = sqlite3_last_insert_rowid(user->db);
+		return rc;
+	}
+	if (rc != SQLITE_ROW)
+		return rc;
+	return mbox_index_load_msgs(user, fs);
+}
+
+/* ---- sync ---- */
+
+uint64_t
+mbox_index_next_modseq(struct mbox_fstate *fs)
+{
+	return fs->highestmodseq + 1;
+}
+
+/* What one sync found, before it is written. */
+struct mbox_sync {
+	struct mbox_rec *v;	/* the new record array */
+	size_t n;
+	uint32_t *gone;
+	size_t ngone;
+	bool *dirty;		/* per new record: row to write */
+	bool bump;		/* something a client must learn */
+};
+
+static time_t
+mbox_file_mtime(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (fsio_pathf(path, sizeof(path), "%s/%s", dir, file) < 0 ||
+	    stat(path, &st) < 0)
+		return time(NULL);
+	return st.st_mtime;
+}
+
+/* new/x -> cur/x:2,<flags> for a read-write view's first sight. */
+static void
+mbox_sync_move_new(struct mbox_fstate *fs, struct mbox_rec *r,
+    uint32_t **recent, size_t *nrecent)
+{
+	char to[PATH_MAX], from[PATH_MAX], cur[PATH_MAX];
+
+	if (strncmp(r->file, "new/", 4) != 0 ||
+	    maildir_change_cur_name(r->file, false, cur, sizeof(cur)) < 0 ||
+	    fsio_pathf(from, sizeof(from), "%s/%s", fs->dir, r->file) < 0 ||
+	    fsio_pathf(to, sizeof(to), "%s/%s", fs->dir, cur) < 0)
+		return;
+	if (rename(from, to) < 0)
+		return;		/* another reader moved it: next sync */
+	mbox_rec_set_file(r, cur);
+	if (recent != NULL) {
+		*recent = xreallocarray(*recent, *nrecent + 1,
+		    sizeof(**recent));
+		(*recent)[(*nrecent)++] = r->uid;
+	}
+}
+
+/* Merges the scan (ul, ascending UIDs) with fs->v (ascending). */
+static void
+mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
+    struct mbox_sync *sy)
+{
+	size_t i = 0, j = 0;
+
+	sy->v = xcalloc(ul->n + 1, sizeof(*sy->v));
+	sy->dirty = xcalloc(ul->n + 1, sizeof(*sy->dirty));
+	sy->gone = xcalloc(fs->n + 1, sizeof(*sy->gone));
+	while (i < fs->n || j < ul->n) {
+		struct mbox_rec *old = i < fs->n ? &fs->v[i] : NULL;
+		struct uidlist_msg *m = j < ul->n ? &ul->v[j] : NULL;
+		struct mbox_rec *r;
+
+		if (old != NULL && (m == NULL || old->uid < m->uid)) {
+			sy->gone[sy->ngone++] = old->uid;
+			sy->bump = true;
+			i++;
+			continue;
+		}
+		r = &sy->v[sy->n];
+		if (old != NULL && old->uid == m->uid) {
+			*r = *old;
+			memset(old, 0, sizeof(*old));
+			i++;
+			if (strcmp(r->file, m->name) != 0) {
+				uint32_t f = r->flags, k = r->keywords;
+
+				mbox_rec_set_file(r, m->name);
+				sy->dirty[sy->n] = true;
+				if (f != r->flags || k != r->keywords) {
+					r->modseq = 0;	/* set below */
+					sy->bump = true;
+				}
+			}
+		} else {
+			memset(r, 0, sizeof(*r));
+			r->uid = m->uid;
+			mbox_rec_set_file(r, m->name);
+			r->size = m->vsize;
+			r->internaldate = mbox_file_mtime(fs->dir, m->name);
+			sy->dirty[sy->n] = true;
+			sy->bump = true;
+		}
+		sy->n++;
+		j++;
+	}
+}
+
+static int
+mbox_sync_write(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_sync *sy, uint64_t modseq)
+{
+	int rc = SQLITE_OK;
+
+	for (size_t k = 0; k < sy->ngone && rc == SQLITE_OK; k++) {
+		rc = mbox_run(user, "DELETE FROM msg WHERE folder = ? AND"
+		    " uid = ?", "ii", fs->id, (int64_t)sy->gone[k]);
+		if (rc == SQLITE_OK)
+			rc = mbox_run(user, "DELETE FROM cache WHERE"
+			    " folder = ? AND uid = ?", "ii", fs->id,
+			    (int64_t)sy->gone[k]);
+		if (rc == SQLITE_OK)
+			rc = mbox_run(user, "INSERT OR REPLACE INTO"
+			    " vanished(folder, uid, modseq) VALUES (?, ?, ?)",
+			    "iii", fs->id, (int64_t)sy->gone[k],
+			    (int64_t)modseq);
+	}
+	for (size_t k = 0; k < sy->n && rc == SQLITE_OK; k++) {
+		struct mbox_rec *r = &sy->v[k];
+
+		if (!sy->dirty[k])
+			continue;
+		if (r->modseq == 0)
+			r->modseq = modseq;
+		rc = mbox_run(user, "INSERT OR REPLACE INTO msg(folder, uid,"
+		    " file, modseq, internaldate, size) VALUES (?, ?, ?, ?,"
+		    " ?, ?)", "iitiii", fs->id, (int64_t)r->uid, r->file,
+		    (int64_t)r->modseq, (int64_t)r->internaldate,
+		    (int64_t)r->size);
+	}
+	if (rc == SQLITE_OK)
+		rc = mbox_run(user, "UPDATE folder SET uidvalidity = ?,"
+		    " highestmodseq = ? WHERE id = ?", "iii",
+		    (int64_t)fs->uidvalidity, (int64_t)fs->highestmodseq,
+		    fs->id);
+	return rc;
+}
+
+/* A UID list that starts over (lost or damaged): the index forgets
+ * the folder's rows, and the floor says vanished history is gone. */
+static int
+mbox_sync_reset(struct mbox_user *user, struct mbox_fstate *fs,
+    uint32_t uidvalidity)
+{
+	int rc;
+
+	for (size_t i = 0; i < fs->n; i++)
+		mbox_rec_free(&fs->v[i]);
+	fs->n = 0;
+	fs->highestmodseq = fs->vanished_floor =
+	    mbox_now_us() > fs->highestmodseq ? mbox_now_us() :
+	    fs->highestmodseq + 1;
+	fs->uidvalidity = uidvalidity;
+	rc = mbox_run(user, "DELETE FROM msg WHERE folder = ?", "i", fs->id);
+	if (rc == SQLITE_OK)
+		rc = mbox_run(user, "DELETE FROM vanished WHERE folder = ?",
+		    "i", fs->id);
+	if (rc == SQLITE_OK)
+		rc = mbox_run(user, "DELETE FROM cache WHERE folder = ?", "i",
+		    fs->id);
+	if (rc == SQLITE_OK)
+		rc = mbox_run(user, "UPDATE folder SET vanished_floor = ?"
+		    " WHERE id = ?", "ii", (int64_t)fs->vanished_floor,
+		    fs->id);
+	return rc;
+}
+
+static void
+mbox_sync_free(struct mbox_sync *sy)
+{
+	if (sy->v != NULL)
+		for (size_t k = 0; k < sy->n; k++)
+			mbox_rec_free(&sy->v[k]);
+	free(sy->v);
+	free(sy->dirty);
+	free(sy->gone);
+}
+
+static void
+mbox_stat_mtime(const char *dir, const char *sub, struct timespec *ts)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	memset(ts, 0, sizeof(*ts));
+	if (fsio_pathf(path, sizeof(path), "%s/%s", dir, sub) == 0 &&
+	    stat(path, &st) == 0)
+		*ts = st.st_mtim;
+}
+
+static bool
+mbox_ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Nothing changed since the last scan, and that scan came late enough
+ * after the last change to have seen it. */
+static bool
+mbox_sync_unchanged(struct mbox_fstate *fs, struct timespec t[3])
+{
+	time_t newest;
+
+	if (!fs->loaded || fs->scanned_at == 0 ||
+	    !mbox_ts_eq(&t[0], &fs->mt_new) ||
+	    !mbox_ts_eq(&t[1], &fs->mt_cur) ||
+	    !mbox_ts_eq(&t[2], &fs->mt_uidlist))
+		return false;
+	newest = t[0].tv_sec;
+	if (t[1].tv_sec > newest)
+		newest = t[1].tv_sec;
+	if (t[2].tv_sec > newest)
+		newest = t[2].tv_sec;
+	return fs->scanned_at > newest + MBOX_MTIME_SETTLE;
+}
+
+/* The state becomes the scan (the merge consumed fs->v); when it could
+ * not be written, it is reloaded from the index next time instead, so
+ * nothing the scan found is taken as recorded. */
+static void
+mbox_sync_adopt(struct mbox_fstate *fs, struct mbox_sync *sy, int rc)
+{
+	for (size_t k = 0; k < fs->n; k++)
+		mbox_rec_free(&fs->v[k]);
+	free(fs->v);
+	fs->v = NULL;
+	fs->n = 0;
+	if (rc == SQLITE_OK) {
+		fs->v = sy->v;
+		fs->n = sy->n;
+		sy->v = NULL;
+	} else
+		fs->loaded = false;
+}
+
+static bool
+mbox_sync_dirty(const struct mbox_sync *sy)
+{
+	if (sy->bump)
+		return true;
+	for (size_t k = 0; k < sy->n; k++)
+		if (sy->dirty[k])
+			return true;
+	return false;
+}
+
+/* Scan, merge, write.  SQLite rc, or -1 (errno) for scan failures. */
+static int
+mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
+    bool move_new, uint32_t **recent, size_t *nrecent)
+{
+	struct mbox_sync sy;
+	struct uidlist ul;
+	struct timespec t[3];
+	time_t started = time(NULL);
+	int rc = SQLITE_OK;
+
+	/* Times first: a change during the scan then shows next time. */
+	mbox_stat_mtime(fs->dir, "new", &t[0]);
+	mbox_stat_mtime(fs->dir, "cur", &t[1]);
+	mbox_stat_mtime(fs->dir, UIDLIST_FILE, &t[2]);
+	if (uidlist_sync(fs->dir, &ul) < 0)
+		return -1;
+	memset(&sy, 0, sizeof(sy));
+	if (fs->uidvalidity != ul.uidvalidity) {
+		if (fs->uidvalidity != 0)
+			log_warnx("- mailbox uidvalidity-changed dir=%s "
+			    "old=%u new=%u", log_q(fs->dir), fs->uidvalidity,
+			    ul.uidvalidity);
+		rc = mbox_exec(user, "BEGIN IMMEDIATE");
+		if (rc == SQLITE_OK)
+			rc = mbox_sync_reset(user, fs, ul.uidvalidity);
+		if (rc == SQLITE_OK)
+			rc = mbox_exec(user, "COMMIT");
+		else
+			mbox_exec(user, "ROLLBACK");
+	}
+	if (rc == SQLITE_OK) {
+		mbox_sync_merge(fs, &ul, &sy);
+		for (size_t k = 0; move_new && k < sy.n; k++)
+			if (sy.v[k].file[0] == 'n') {
+				mbox_sync_move_new(fs, &sy.v[k], recent,
+				    nrecent);
+				sy.dirty[k] = true;
+			}
+		if (mbox_sync_dirty(&sy)) {
+			if (sy.bump)
+				fs->highestmodseq++;
+			rc = mbox_exec(user, "BEGIN IMMEDIATE");
+			if (rc == SQLITE_OK)
+				rc = mbox_sync_write(user, fs, &sy,
+				    fs->highestmodseq);
+			if (rc == SQLITE_OK)
+				rc = mbox_exec(user, "COMMIT");
+			else
+				mbox_exec(user, "ROLLBACK");
+		}
+		mbox_sync_adopt(fs, &sy, rc);
+	}
+	fs->uidnext = ul.next_uid;
+	fs->mt_new = t[0];
+	fs->mt_cur = t[1];
+	fs->mt_uidlist = t[2];
+	fs->scanned_at = started;
+	uidlist_free(&ul);
+	mbox_sync_free(&sy);
+	return rc;
+}
+
+static struct mbox_fstate *
+mbox_fstate_get(struct mbox_user *user, const char *name,
+    struct mbox_error *err)
+{
+	char canon[MBOX_NAME_MAX + 1];
+	struct mbox_fstate *fs;
+
+	if (mbox_name_check(name, err) < 0)
+		return NULL;
+	mbox_name_canon(name, canon, sizeof(canon));
+	for (fs = user->folders; fs != NULL; fs = fs->next)
+		if (strcmp(fs->name, canon) == 0)
+			return fs;
+	fs = xcalloc(1, sizeof(*fs));
+	fs->name = xstrdup(canon);
+	if (mbox_folder_dir(user, canon, fs->dir, sizeof(fs->dir), err) < 0) {
+		free(fs->name);
+		free(fs);
+		return NULL;
+	}
+	mbox_keywords_load(fs);
+	fs->next = user->folders;
+	user->folders = fs;
+	return fs;
+}
+
+static bool
+mbox_folder_present(const struct mbox_fstate *fs)
+{
+	char cur[PATH_MAX];
+	struct stat st;
+
+	return fsio_pathf(cur, sizeof(cur), "%s/cur", fs->dir) == 0 &&
+	    stat(cur, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+struct mbox_fstate *
+mbox_index_sync(struct mbox_user *user, const char *name, bool quick,
+    bool move_new, uint32_t **recent, size_t *nrecent,
+    struct mbox_error *err)
+{
+	struct mbox_fstate *fs;
+	struct timespec t[3];
+	int rc = SQLITE_OK;
+
+	if ((fs = mbox_fstate_get(user, name, err)) == NULL)
+		return NULL;
+	if (!mbox_folder_present(fs)) {
+		mbox_fail(err, MBOX_ERR_NOTFOUND, "Mailbox does not exist");
+		return NULL;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (mbox_index_open(user) < 0)
+			break;
+		rc = fs->loaded ? SQLITE_OK : mbox_index_load(user, fs);
+		if (rc == SQLITE_OK) {
+			fs->loaded = true;
+			if (quick) {
+				mbox_stat_mtime(fs->dir, "new", &t[0]);
+				mbox_stat_mtime(fs->dir, "cur", &t[1]);
+				mbox_stat_mtime(fs->dir, UIDLIST_FILE, &t[2]);
+				if (mbox_sync_unchanged(fs, t))
+					return fs;
+			}
+			rc = mbox_sync_folder(user, fs, move_new, recent,
+			    nrecent);
+		}
+		if (rc == SQLITE_OK)
+			return fs;
+		if (rc == -1) {
+			log_warn("- mailbox scan-failed dir=%s",
+			    log_q(fs->dir));
+			break;
+		}
+		if (!mbox_index_rc_damaged(rc) || attempt == 1) {
+			log_warnx("- mailbox index-failed dir=%s error=%s",
+			    log_q(fs->dir), log_q(sqlite3_errstr(rc)));
+			break;
+		}
+		mbox_index_damaged(user, rc);
+	}
+	mbox_fail(err, MBOX_ERR_TEMP, "Cannot read the mailbox index");
+	return NULL;
+}
+
+/* ---- writes by the views ---- */
+
+int
+mbox_index_update(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_rec *const *recs, size_t n, uint64_t modseq)
+{
+	int rc;
+
+	if (modseq > fs->highestmodseq)
+		fs->highestmodseq = modseq;
+	if (mbox_index_open(user) < 0)
+		return -1;
+	rc = mbox_exec(user, "BEGIN IMMEDIATE");
+	for (size_t k = 0; k < n && rc == SQLITE_OK; k++)
+		rc = mbox_run(user, "UPDATE msg SET file = ?, modseq = ? WHERE"
+		    " folder = ? AND uid = ?", "tiii", recs[k]->file,
+		    (int64_t)recs[k]->modseq, fs->id, (int64_t)recs[k]->uid);
+	if (rc == SQLITE_OK)
+		rc = mbox_run(user, "UPDATE folder SET highestmodseq = ? WHERE"
+		    " id = ?", "ii", (int64_t)fs->highestmodseq, fs->id);
+	if (rc == SQLITE_OK)
+		rc = mbox_exec(user, "COMMIT");
+	if (rc == SQLITE_OK)
+		return 0;
+	mbox_exec(user, "ROLLBACK");
+	if (mbox_index_rc_damaged(rc))
+		mbox_index_damaged(user, rc);
+	return -1;
+}
+
+int
+mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,
+    const uint32_t *uids, size_t n, uint64_t modseq)
+{
+	struct mbox_sync sy;
+	size_t o = 0;
+	int rc;
+
+	if (modseq > fs->highestmodseq)
+		fs->highestmodseq = modseq;
+	for (size_t i = 0; i < fs->n; i++) {
+		bool gone = false;
+
+		for (size_t k = 0; k < n && !gone; k++)
+			gone = fs->v[i].uid == uids[k];
+		if (gone)
+			mbox_rec_free(&fs->v[i]);
+		else
+			fs->v[o++] = fs->v[i];
+	}
+	fs->n = o;
+	if (mbox_index_open(user) < 0)
+		return -1;
+	memset(&sy, 0, sizeof(sy));
+	sy.gone = (uint32_t *)uids;
+	sy.ngone = n;
+	rc = mbox_exec(user, "BEGIN IMMEDIATE");
+	if (rc == SQLITE_OK)
+		rc = mbox_sync_write(user, fs, &sy, modseq);
+	if (rc == SQLITE_OK)
+		rc = mbox_exec(user, "COMMIT");
+	if (rc == SQLITE_OK)
+		return 0;
+	mbox_exec(user, "ROLLBACK");
+	if (mbox_index_rc_damaged(rc))
+		mbox_index_damaged(user, rc);
+	return -1;
+}
+
+/* Takes the states of name and its children off the user's list: freed
+ * now, or by their last view (which then finds the folder gone). */
+static void
+mbox_index_detach(struct mbox_user *user, const char *name)
+{
+	struct mbox_fstate **pp, *fs;
+	size_t len = strlen(name);
+
+	for (pp = &user->folders; (fs = *pp) != NULL; ) {
+		if (strncmp(fs->name, name, len) == 0 &&
+		    (fs->name[len] == '\0' || fs->name[len] == '/')) {
+			*pp = fs->next;
+			fs->next = NULL;
+			fs->detached = true;
+			if (fs->views == 0)
+				mbox_fstate_free(fs);
+		} else
+			pp = &fs->next;
+	}
+}
+
+void
+mbox_index_forget(struct mbox_user *user, const char *name)
+{
+
+	static const char *const sql[] = {
+		"DELETE FROM msg WHERE folder IN (SELECT id FROM folder WHERE"
+		" name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/')",
+		"DELETE FROM vanished WHERE folder IN (SELECT id FROM folder"
+		" WHERE name = ?1 OR substr(name, 1, length(?1) + 1) ="
+		" ?1 || '/')",
+		"DELETE FROM cache WHERE folder IN (SELECT id FROM folder WHERE"
+		" name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '/')",
+		"DELETE FROM folder WHERE name = ?1 OR"
+		" substr(name, 1, length(?1) + 1) = ?1 || '/'",
+	};
+
+	/* Folder ids may be reused by SQLite: rows of a deleted folder
+	 * must not survive to be found under a new one. */
+	if (mbox_index_open(user) == 0)
+		for (size_t i = 0; i < 4; i++)
+			mbox_run(user, sql[i], "t", name);
+	mbox_index_detach(user, name);
+}
+
+int
+mbox_index_rename(struct mbox_user *user, const char *from, const char *to)
+{
+	size_t len = strlen(from);
+
+	/* The in-memory states of the old names go; views open on them
+	 * find their folder gone. */
+	mbox_index_detach(user, from);
+	(void)len;
+	if (mbox_index_open(user) < 0)
+		return -1;
+	/* Target rows left from an earlier folder of that name go first. */
+	mbox_index_forget(user, to);
+	return mbox_run(user, "UPDATE folder SET name = ?2 || substr(name,"
+	    " length(?1) + 1) WHERE name = ?1 OR substr(name, 1, length(?1)"
+	    " + 1) = ?1 || '/'", "tt", from, to) == SQLITE_OK ? 0 : -1;
+}
+
+int
+mbox_index_vanished(struct mbox_user *user, struct mbox_fstate *fs,
+    uint64_t since, uint32_t **uids_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0;
+	uint32_t *v = NULL;
+	int rc;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (mbox_index_open(user) < 0)
+		return -1;
+	rc = mbox_stmt(user, &st, "SELECT uid FROM vanished WHERE folder = ?"
+	    " AND modseq > ? ORDER BY uid", "ii", fs->id, (int64_t)since);
+	if (rc != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -1;
+	}
+	*uids_r = v;
+	*n_r = n;
+	return 0;
+}
+
+int
+mbox_index_cache_get(struct mbox_user *user, struct mbox_fstate *fs,
+    uint32_t uid, unsigned field, void **data_r, size_t *len_r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*data_r = NULL;
+	*len_r = 0;
+	if (mbox_index_open(user) < 0)
+		return -1;
+	rc = mbox_stmt(user, &st, "SELECT data FROM cache WHERE folder = ?"
+	    " AND uid = ? AND field = ?", "iii", fs->id, (int64_t)uid,
+	    (int64_t)field);
+	if (rc != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_blob(st, 0);
+
+		*data_r = xmalloc(len + 1);
+		if (len > 0)
+			memcpy(*data_r, p, len);
+		((char *)*data_r)[len] = '\0';
+		*len_r = len;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+mbox_index_cache_put(struct mbox_user *user, struct mbox_fstate *fs,
+    uint32_t uid, unsigned field, const void *data, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (mbox_index_open(user) < 0 || len > INT32_MAX)
+		return -1;
+	rc = mbox_stmt(user, &st, "INSERT OR REPLACE INTO cache(folder, uid,"
+	    " field, data) VALUES (?, ?, ?, ?)", "iii", fs->id, (int64_t)uid,
+	    (int64_t)field);
+	if (rc != SQLITE_OK)
+		return -1;
+	rc = sqlite3_bind_blob(st, 4, len > 0 ? data : "", (int)len,
+	    SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,228 @@
+/* Inside the mailbox library (mbox.h): the shared user state, the
+ * folder state every view of a folder syncs against, the index, the
+ * name codec and the small per-user files.  Not for other folders. */
+#ifndef FERRY_MBOX_PRIVATE_H
+#define FERRY_MBOX_PRIVATE_H
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "mailbox/mbox.h"
+
+struct fbuf;
+
+#define MBOX_INDEX_FILE "ferry-index.sqlite"
+#define MBOX_SUBS_FILE "subscriptions"
+#define MBOX_SPECIAL_FILE "ferry-special-use"
+#define MBOX_KEYWORDS_FILE "dovecot-keywords"
+#define MBOX_UIDVALIDITY_FILE "ferry-uidvalidity"
+#define MBOX_DIRNAME_MAX 255
+
+/* ---- errors ---- */
+
+/* Fills err and returns -1 (for `return mbox_fail(...)`). */
+int mbox_fail(struct mbox_error *err, enum mbox_errcode code,
+    const char *text);
+
+/* ---- names (mbox_name.c) ---- */
+
+/* The directory of folder name under the Maildir: "" for INBOX, else
+ * "." + the components in modified UTF-7 joined by '.'.  The name must
+ * have passed mbox_name_check.  0 or -1 (does not fit). */
+int mbox_name_to_dir(const char *name, char *dst, size_t size);
+/* Back from a directory entry (".Sent", ".a.b"): the UTF-8 name into b
+ * (reset first).  -1 when it is not a folder we can name. */
+int mbox_name_from_dir(const char *dirent, struct fbuf *b);
+/* Modified UTF-7 (RFC 3501 5.1.3) for one component, and back; exposed
+ * for tests.  0 or -1. */
+int mbox_mutf7_encode(const char *utf8, size_t len, struct fbuf *b);
+int mbox_mutf7_decode(const char *s, size_t len, struct fbuf *b);
+/* Canonical spelling: INBOX upper-cased when it is the first level. */
+void mbox_name_canon(const char *name, char *dst, size_t size);
+
+/* ---- small files (mbox_files.c): parsers of hostile text ---- */
+
+/* A list of strings. */
+struct mbox_strs {
+	char **v;
+	size_t n;
+};
+void mbox_strs_add(struct mbox_strs *s, const char *str);
+void mbox_strs_free(struct mbox_strs *s);
+ssize_t mbox_strs_find(const struct mbox_strs *s, const char *str);
+
+/* `subscriptions` (Dovecot: optional "V\t2\n\n" header, then one name
+ * per line; v2 separates levels with TAB, v1 writes the storage name
+ * with '.').  Names come back as UTF-8 '/' names; those that do not
+ * decode or check are dropped.  Always succeeds. */
+void mbox_subs_parse(const char *text, size_t len, struct mbox_strs *names);
+/* Writes v1 lines (storage names) for the names into b. */
+void mbox_subs_format(const struct mbox_strs *names, struct fbuf *b);
+
+/* `dovecot-keywords`: "<index> <keyword>\n", index 0..25.  keywords is
+ * indexed by letter ('a' + i); gaps are NULL...  so it is returned as a
+ * fixed table.  0, or -1 when malformed (the caller then keeps what
+ * file names need and rewrites it). */
+int mbox_keywords_parse(const char *text, size_t len,
+    char *table[MBOX_KEYWORDS_MAX]);
+void mbox_keywords_format(char *const table[MBOX_KEYWORDS_MAX],
+    struct fbuf *b);
+/* A keyword atom as IMAP allows (no specials, no '\\', printable). */
+bool mbox_keyword_ok(const char *kw);
+
+/* `ferry-special-use`: "<\\Attr>\t<UTF-8 name>\n".  Bad lines are
+ * skipped.  Parallel arrays. */
+struct mbox_specials {
+	struct mbox_strs names;
+	enum mbox_special *use;
+};
+void mbox_specials_parse(const char *text, size_t len,
+    struct mbox_specials *sp);
+void mbox_specials_format(const struct mbox_specials *sp, struct fbuf *b);
+void mbox_specials_free(struct mbox_specials *sp);
+
+/* ---- folder state shared by the views of one folder ---- */
+
+/* One message as the index has it (sorted by uid in the state). */
+struct mbox_rec {
+	uint32_t uid;
+	uint32_t flags;		/* MBOX_F_STORED bits */
+	uint32_t keywords;
+	uint64_t modseq;
+	time_t internaldate;
+	uint64_t size;
+	char *file;		/* "new/x" or "cur/x:2,..." */
+	char *extra;		/* info letters we keep but do not know */
+};
+
+struct mbox_fstate {
+	struct mbox_fstate *next;
+	char *name;		/* canonical UTF-8 name */
+	char dir[PATH_MAX];	/* absolute */
+	int64_t id;		/* folder row in the index */
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq, vanished_floor;
+	struct mbox_rec *v;
+	size_t n;
+	char *keywords[MBOX_KEYWORDS_MAX];
+	size_t nkeywords;
+	struct timespec mt_new, mt_cur, mt_uidlist;	/* at last scan */
+	time_t scanned_at;
+	bool loaded;
+	bool detached;		/* renamed or deleted under open views:
+				   off the user's list, freed by the last
+				   view */
+	unsigned views;
+};
+
+/* ---- users and the service ---- */
+
+struct mbox_user {
+	struct mbox_service *svc;
+	struct mbox_user *next;
+	unsigned refs;			/* under svc->lock */
+	pthread_mutex_t lock;		/* everything below */
+	char path[PATH_MAX];
+	uint64_t quota;
+	bool ready;			/* first-open set-up done */
+	sqlite3 *db;
+	struct mbox_fstate *folders;
+};
+
+struct mbox_service {
+	pthread_mutex_t lock;
+	struct mbox_user *users;
+	struct mbox_watcher *watcher;
+};
+
+/* ---- the index (mbox_index.c), with user->lock held ---- */
+
+/* Opens user->db, rebuilding it when missing or damaged.  0 or -1. */
+int mbox_index_open(struct mbox_user *user);
+void mbox_index_close(struct mbox_user *user);
+/* Marks the index damaged after an SQLite error: it is removed and
+ * rebuilt on the next open; the folder states are forgotten. */
+void mbox_index_damaged(struct mbox_user *user, int rc);
+/* The state of folder name (created and loaded on first use), synced
+ * with disk: uidlist scan, new/changed/gone messages written to the
+ * index with a new modseq.  quick: skip when nothing changed (stats).
+ * move_new: rename new/ messages into cur/ (read-write views); the
+ * uids moved are added to *recent (may be NULL).  NULL with err. */
+struct mbox_fstate *mbox_index_sync(struct mbox_user *user, const char *name,
+    bool quick, bool move_new, uint32_t **recent, size_t *nrecent,
+    struct mbox_error *err);
+/* Records that the messages at the given records changed on disk (their
+ * file names were renamed by us): writes them with modseq.  0 or -1. */
+int mbox_index_update(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_rec *const *recs, size_t n, uint64_t modseq);
+/* Removes records (expunged by us) and writes vanished rows.  recs are
+ * uids; the state's array is compacted.  0 or -1. */
+int mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,
+    const uint32_t *uids, size_t n, uint64_t modseq);
+/* The next modseq for fs (written with the next update). */
+uint64_t mbox_index_next_modseq(struct mbox_fstate *fs);
+/* Forgets a folder (deleted) or renames its rows (rename). */
+void mbox_index_forget(struct mbox_user *user, const char *name);
+int mbox_index_rename(struct mbox_user *user, const char *from,
+    const char *to);
+int mbox_index_vanished(struct mbox_user *user, struct mbox_fstate *fs,
+    uint64_t since, uint32_t **uids_r, size_t *n_r);
+int mbox_index_cache_get(struct mbox_user *user, struct mbox_fstate *fs,
+    uint32_t uid, unsigned field, void **data_r, size_t *len_r);
+int mbox_index_cache_put(struct mbox_user *user, struct mbox_fstate *fs,
+    uint32_t uid, unsigned field, const void *data, size_t len);
+/* Frees a folder state (no views left). */
+void mbox_fstate_free(struct mbox_fstate *fs);
+/* Binary search of uid in fs; NULL when absent. */
+struct mbox_rec *mbox_fstate_find(struct mbox_fstate *fs, uint32_t uid);
+
+/* ---- file names and flags (mbox_flags.c) ---- */
+
+/* Parses a file name's info ":2,<letters>" into flags, keywords and the
+ * letters we do not know (kept in extra, sorted). */
+void mbox_flags_from_file(const char *file, uint32_t *flags_r,
+    uint32_t *keywords_r, char *extra, size_t extra_size);
+/* "cur/<base>:2,<letters>" for the flags; 0 or -1 (does not fit). */
+int mbox_flags_file(const char *file, uint32_t flags, uint32_t keywords,
+    const char *extra, char *dst, size_t size);
+/* Index of keyword kw in the folder's table, adding it (and writing
+ * dovecot-keywords) when absent; -1 (LIMIT) past 26 or a bad keyword. */
+int mbox_keyword_index(struct mbox_fstate *fs, const char *kw, bool add,
+    struct mbox_error *err);
+/* Reads the folder's dovecot-keywords into fs->keywords. */
+void mbox_keywords_load(struct mbox_fstate *fs);
+
+/* ---- folders (mbox_folder.c) ---- */
+
+/* Absolute directory of folder name; 0 or -1 (BADNAME). */
+int mbox_folder_dir(const struct mbox_user *user, const char *name,
+    char *dst, size_t size, struct mbox_error *err);
+/* A UIDVALIDITY never handed out before in this Maildir. */
+uint32_t mbox_uidvalidity_next(const char *path);
+
+/* ---- views (mbox_view.c) ---- */
+
+struct mbox_view {
+	struct mbox_user *user;
+	struct mbox_fstate *fs;
+	char *name;
+	bool readonly;
+	struct mbox_msg *v;	/* file strings owned by the view */
+	size_t n, cap;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+};
+
+/* Brings the view in step with its folder state (no scan), reporting
+ * into ch (may be NULL).  user->lock held. */
+void mbox_view_refresh_locked(struct mbox_view *view,
+    struct mbox_changes *ch);
+
+/* ---- the watcher (mbox_watch.c) ---- */
+
+struct mbox_watcher;
+struct mbox_watcher *mbox_watcher_create(struct event_base *base);
+void mbox_watcher_free(struct mbox_watcher **wp);
+
+#endif

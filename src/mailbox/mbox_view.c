@@ -1,0 +1,669 @@
+/* Folder views (mbox.h): one session's numbered list of a folder's
+ * messages, kept in step with the folder's shared state (mbox_index.c)
+ * by comparing UIDs and MODSEQs, so each sync reports exactly what this
+ * view has not seen yet: expunges (with the sequence numbers the view
+ * had), new messages and flag changes.  Flag stores rename the files
+ * (the flags live in the names) and give the changed messages one new
+ * MODSEQ; expunges unlink and record vanished UIDs.  Every call holds
+ * the user's mutex for its whole length. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fsio.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "mailbox/maildir.h"
+#include "mailbox/mbox_private.h"
+#include "mailbox/uidlist.h"
+
+/* ---- accessors ---- */
+
+const char *
+mbox_view_dir(const struct mbox_view *view)
+{
+	return view->fs->dir;
+}
+
+const char *
+mbox_view_name(const struct mbox_view *view)
+{
+	return view->name;
+}
+
+uint32_t
+mbox_view_uidvalidity(const struct mbox_view *view)
+{
+	return view->uidvalidity;
+}
+
+uint32_t
+mbox_view_uidnext(const struct mbox_view *view)
+{
+	return view->uidnext;
+}
+
+uint64_t
+mbox_view_highestmodseq(const struct mbox_view *view)
+{
+	return view->highestmodseq;
+}
+
+uint32_t
+mbox_view_count(const struct mbox_view *view)
+{
+	return (uint32_t)view->n;
+}
+
+const struct mbox_msg *
+mbox_view_msg(const struct mbox_view *view, uint32_t seq)
+{
+	return seq >= 1 && seq <= view->n ? &view->v[seq - 1] : NULL;
+}
+
+uint32_t
+mbox_view_seq(const struct mbox_view *view, uint32_t uid)
+{
+	size_t lo = 0, hi = view->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (view->v[mid].uid == uid)
+			return (uint32_t)mid + 1;
+		if (view->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+const char *const *
+mbox_view_keywords(const struct mbox_view *view, size_t *n_r)
+{
+	*n_r = view->fs->nkeywords;
+	return (const char *const *)view->fs->keywords;
+}
+
+void
+mbox_changes_free(struct mbox_changes *ch)
+{
+	if (ch == NULL)
+		return;
+	free(ch->expunged);
+	free(ch->changed);
+	memset(ch, 0, sizeof(*ch));
+}
+
+void
+mbox_store_result_free(struct mbox_store_result *res)
+{
+	free(res->changed);
+	free(res->modified);
+	memset(res, 0, sizeof(*res));
+}
+
+/* ---- keeping the view in step ---- */
+
+static void
+mbox_view_set(struct mbox_msg *m, const struct mbox_rec *r)
+{
+	m->uid = r->uid;
+	m->flags = (m->flags & MBOX_F_RECENT) | r->flags;
+	m->keywords = r->keywords;
+	m->modseq = r->modseq;
+	m->internaldate = r->internaldate;
+	m->size = r->size;
+	if (m->file == NULL || strcmp(m->file, r->file) != 0) {
+		free((char *)m->file);
+		m->file = xstrdup(r->file);
+	}
+}
+
+static void
+mbox_view_push(struct mbox_view *view, const struct mbox_rec *r)
+{
+	if (view->n == view->cap) {
+		view->cap = view->cap == 0 ? 64 : view->cap * 2;
+		view->v = xreallocarray(view->v, view->cap, sizeof(*view->v));
+	}
+	memset(&view->v[view->n], 0, sizeof(view->v[view->n]));
+	mbox_view_set(&view->v[view->n], r);
+	view->n++;
+}
+
+static void
+mbox_view_clear(struct mbox_view *view)
+{
+	for (size_t i = 0; i < view->n; i++)
+		free((char *)view->v[i].file);
+	view->n = 0;
+}
+
+static void
+mbox_u32_push(uint32_t **v, size_t *n, uint32_t x)
+{
+	if ((*n & (*n - 1)) == 0)
+		*v = xreallocarray(*v, *n == 0 ? 1 : *n * 2, sizeof(**v));
+	(*v)[(*n)++] = x;
+}
+
+static bool
+mbox_u32_has(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Removes the view's messages marked EXPUNGED, reporting them in ch
+ * with their seqs before removal, descending. */
+static void
+mbox_view_drop_expunged(struct mbox_view *view, struct mbox_changes *ch)
+{
+	size_t o = 0, k;
+
+	for (size_t i = view->n; i-- > 0; )
+		if ((view->v[i].flags & MBOX_F_EXPUNGED) && ch != NULL) {
+			k = ch->nexpunged;
+			if ((k & (k - 1)) == 0)
+				ch->expunged = xreallocarray(ch->expunged,
+				    k == 0 ? 1 : k * 2, sizeof(*ch->expunged));
+			ch->expunged[k].seq = (uint32_t)i + 1;
+			ch->expunged[k].uid = view->v[i].uid;
+			ch->nexpunged++;
+		}
+	for (size_t i = 0; i < view->n; i++) {
+		if (view->v[i].flags & MBOX_F_EXPUNGED)
+			free((char *)view->v[i].file);
+		else
+			view->v[o++] = view->v[i];
+	}
+	view->n = o;
+}
+
+/* Compares the view with its folder state (both ascending by UID). */
+static void
+mbox_view_diff(struct mbox_view *view, unsigned flags,
+    const uint32_t *recent, size_t nrecent, struct mbox_changes *ch)
+{
+	struct mbox_fstate *fs = view->fs;
+	size_t i = 0, j = 0;
+	uint32_t *changed = NULL;
+	size_t nchanged = 0;
+
+	for (; i < view->n; i++) {
+		struct mbox_msg *m = &view->v[i];
+
+		while (j < fs->n && fs->v[j].uid < m->uid)
+			j++;	/* cannot happen: new UIDs only grow */
+		if (j == fs->n || fs->v[j].uid != m->uid) {
+			m->flags |= MBOX_F_EXPUNGED;
+			continue;
+		}
+		if (m->modseq != fs->v[j].modseq ||
+		    (m->flags & MBOX_F_STORED) != fs->v[j].flags ||
+		    m->keywords != fs->v[j].keywords)
+			mbox_u32_push(&changed, &nchanged, m->uid);
+		mbox_view_set(m, &fs->v[j]);
+		if (mbox_u32_has(recent, nrecent, m->uid))
+			m->flags |= MBOX_F_RECENT;
+	}
+	if ((flags & MBOX_SYNC_KEEP_EXPUNGED) == 0)
+		mbox_view_drop_expunged(view, ch);
+	if (ch != NULL)
+		ch->old_count = (uint32_t)view->n;
+	for (; j < fs->n; j++) {
+		if (view->n > 0 && fs->v[j].uid <= view->v[view->n - 1].uid)
+			continue;
+		mbox_view_push(view, &fs->v[j]);
+		if (mbox_u32_has(recent, nrecent, fs->v[j].uid))
+			view->v[view->n - 1].flags |= MBOX_F_RECENT;
+	}
+	if (ch != NULL) {
+		for (size_t k = 0; k < nchanged; k++) {
+			uint32_t seq = mbox_view_seq(view, changed[k]);
+
+			if (seq != 0 && seq <= ch->old_count)
+				mbox_u32_push(&ch->changed, &ch->nchanged,
+				    seq);
+		}
+		ch->new_count = (uint32_t)view->n;
+	}
+	free(changed);
+	view->uidnext = fs->uidnext;
+	view->highestmodseq = fs->highestmodseq;
+}
+
+void
+mbox_view_refresh_locked(struct mbox_view *view, struct mbox_changes *ch)
+{
+	mbox_view_diff(view, 0, NULL, 0, ch);
+}
+
+/* Sync with user->lock held. */
+static int
+mbox_view_sync_locked(struct mbox_view *view, unsigned flags,
+    struct mbox_changes *ch, struct mbox_error *err)
+{
+	uint32_t *recent = NULL;
+	size_t nrecent = 0, nkw = view->fs->nkeywords;
+	struct mbox_fstate *fs;
+
+	if (view->fs->detached)
+		return mbox_fail(err, MBOX_ERR_NOTFOUND,
+		    "Mailbox has been deleted or renamed");
+	fs = mbox_index_sync(view->user, view->name,
+	    (flags & MBOX_SYNC_QUICK) != 0, !view->readonly, &recent,
+	    &nrecent, err);
+	if (fs == NULL)
+		return -1;
+	if (fs->uidvalidity != view->uidvalidity) {
+		if (view->uidvalidity != 0 && ch != NULL)
+			ch->uidvalidity_changed = true;
+		mbox_view_clear(view);
+		view->uidvalidity = fs->uidvalidity;
+	}
+	mbox_view_diff(view, flags, recent, nrecent, ch);
+	if (ch != NULL && fs->nkeywords != nkw)
+		ch->keywords_changed = true;
+	free(recent);
+	return 0;
+}
+
+int
+mbox_view_sync(struct mbox_view *view, unsigned flags,
+    struct mbox_changes *ch, struct mbox_error *err)
+{
+	int r;
+
+	if (ch != NULL)
+		memset(ch, 0, sizeof(*ch));
+	pthread_mutex_lock(&view->user->lock);
+	r = mbox_view_sync_locked(view, flags, ch, err);
+	pthread_mutex_unlock(&view->user->lock);
+	return r;
+}
+
+int
+mbox_view_open(struct mbox_user *user, const char *name, bool readonly,
+    struct mbox_view **view_r, struct mbox_error *err)
+{
+	char canon[MBOX_NAME_MAX + 1];
+	struct mbox_view *view;
+	struct mbox_fstate *fs;
+	uint32_t *recent = NULL;
+	size_t nrecent = 0;
+
+	*view_r = NULL;
+	if (mbox_name_check(name, err) < 0)
+		return -1;
+	mbox_name_canon(name, canon, sizeof(canon));
+	pthread_mutex_lock(&user->lock);
+	fs = mbox_index_sync(user, canon, true, !readonly, &recent, &nrecent,
+	    err);
+	if (fs == NULL) {
+		pthread_mutex_unlock(&user->lock);
+		return -1;
+	}
+	view = xcalloc(1, sizeof(*view));
+	view->user = user;
+	view->fs = fs;
+	view->name = xstrdup(canon);
+	view->readonly = readonly;
+	view->uidvalidity = fs->uidvalidity;
+	fs->views++;
+	mbox_view_diff(view, 0, recent, nrecent, NULL);
+	pthread_mutex_unlock(&user->lock);
+	free(recent);
+	*view_r = view;
+	return 0;
+}
+
+void
+mbox_view_close(struct mbox_view **viewp)
+{
+	struct mbox_view *view = *viewp;
+
+	if (view == NULL)
+		return;
+	*viewp = NULL;
+	pthread_mutex_lock(&view->user->lock);
+	if (--view->fs->views == 0 && view->fs->detached)
+		mbox_fstate_free(view->fs);
+	pthread_mutex_unlock(&view->user->lock);
+	mbox_view_clear(view);
+	free(view->v);
+	free(view->name);
+	free(view);
+}
+
+/* ---- reading ---- */
+
+static int
+mbox_open_file(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	if (fsio_pathf(path, sizeof(path), "%s/%s", dir, file) < 0)
+		return -1;
+	return open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+mbox_view_open_msg(struct mbox_view *view, uint32_t seq,
+    struct mbox_error *err)
+{
+	const struct mbox_msg *m = mbox_view_msg(view, seq);
+	struct mbox_rec *r;
+	int fd;
+
+	if (m == NULL || (m->flags & MBOX_F_EXPUNGED))
+		return mbox_fail(err, MBOX_ERR_EXPUNGED,
+		    "Message has been expunged");
+	if ((fd = mbox_open_file(view->fs->dir, m->file)) >= 0)
+		return fd;
+	/* Renamed by someone since our last sync: the folder state may
+	 * know, else a full scan will. */
+	pthread_mutex_lock(&view->user->lock);
+	for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
+		if (attempt == 1 && mbox_index_sync(view->user, view->name,
+		    false, false, NULL, NULL, err) == NULL)
+			break;
+		if ((r = mbox_fstate_find(view->fs, m->uid)) != NULL)
+			fd = mbox_open_file(view->fs->dir, r->file);
+	}
+	pthread_mutex_unlock(&view->user->lock);
+	if (fd < 0)
+		return mbox_fail(err, MBOX_ERR_EXPUNGED,
+		    "Message has been expunged");
+	return fd;
+}
+
+/* ---- store ---- */
+
+static uint32_t
+mbox_store_apply(uint32_t cur, uint32_t val, enum mbox_store_mode mode)
+{
+	if (mode == MBOX_STORE_SET)
+		return val;
+	if (mode == MBOX_STORE_ADD)
+		return cur | val;
+	return cur & ~val;
+}
+
+/* Renames r's file for new flags; 1 done, 0 gone, -1 error. */
+static int
+mbox_rec_rename(struct mbox_fstate *fs, struct mbox_rec *r, uint32_t flags,
+    uint32_t keywords)
+{
+	char to[PATH_MAX], from[PATH_MAX], file[PATH_MAX];
+
+	if (mbox_flags_file(r->file, flags, keywords, r->extra, file,
+	    sizeof(file)) < 0 ||
+	    fsio_pathf(from, sizeof(from), "%s/%s", fs->dir, r->file) < 0 ||
+	    fsio_pathf(to, sizeof(to), "%s/%s", fs->dir, file) < 0)
+		return -1;
+	if (strcmp(from, to) != 0 && rename(from, to) < 0)
+		return errno == ENOENT ? 0 : -1;
+	free(r->file);
+	r->file = xstrdup(file);
+	r->flags = flags;
+	r->keywords = keywords;
+	return 1;
+}
+
+/* Keyword names to a bit mask of the folder's table. */
+static int
+mbox_keyword_mask(struct mbox_fstate *fs, const char *const *kw, size_t n,
+    bool add, uint32_t *mask_r, struct mbox_error *err)
+{
+	int idx;
+
+	*mask_r = 0;
+	for (size_t i = 0; i < n; i++) {
+		idx = mbox_keyword_index(fs, kw[i], add, err);
+		if (idx == -1 && !add && mbox_keyword_ok(kw[i]))
+			continue;	/* removing what nobody has */
+		if (idx < 0)
+			return -1;
+		*mask_r |= 1u << idx;
+	}
+	return 0;
+}
+
+struct mbox_store_ctx {
+	enum mbox_store_mode mode;
+	uint32_t flags, kwmask;
+	uint64_t unchangedsince, modseq;
+	struct mbox_rec **recs;
+	size_t nrecs;
+};
+
+/* One message of a store: 0, or -1 on a write error. */
+static int
+mbox_store_one(struct mbox_view *view, uint32_t seq, struct mbox_store_ctx *c,
+    struct mbox_store_result *res)
+{
+	struct mbox_msg *m = &view->v[seq - 1];
+	struct mbox_rec *r = mbox_fstate_find(view->fs, m->uid);
+	uint32_t nf, nk;
+	int rr;
+
+	if (r == NULL || (m->flags & MBOX_F_EXPUNGED))
+		return 0;
+	if (c->unchangedsince != 0 && r->modseq > c->unchangedsince) {
+		mbox_u32_push(&res->modified, &res->nmodified, seq);
+		return 0;
+	}
+	nf = mbox_store_apply(r->flags, c->flags & MBOX_F_STORED, c->mode);
+	nk = mbox_store_apply(r->keywords, c->kwmask, c->mode);
+	if (nf == r->flags && nk == r->keywords)
+		return 0;
+	if ((rr = mbox_rec_rename(view->fs, r, nf, nk)) < 0) {
+		log_warn("- mailbox store-failed dir=%s file=%s",
+		    log_q(view->fs->dir), log_q(r->file));
+		return -1;
+	}
+	if (rr == 0)
+		return 0;	/* gone: the next sync reports it */
+	r->modseq = c->modseq;
+	c->recs[c->nrecs++] = r;
+	mbox_view_set(m, r);
+	mbox_u32_push(&res->changed, &res->nchanged, seq);
+	return 0;
+}
+
+static int
+mbox_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+mbox_view_store(struct mbox_view *view, const uint32_t *seqs, size_t n,
+    enum mbox_store_mode mode, uint32_t flags, const char *const *keywords,
+    size_t nkeywords, uint64_t unchangedsince, struct mbox_store_result *res,
+    struct mbox_error *err)
+{
+	struct mbox_store_ctx c;
+	uint32_t *sorted;
+	int r = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (view->readonly)
+		return mbox_fail(err, MBOX_ERR_NOTALLOWED,
+		    "Mailbox is read-only");
+	memset(&c, 0, sizeof(c));
+	c.mode = mode;
+	c.flags = flags;
+	c.unchangedsince = unchangedsince;
+	sorted = xreallocarray(NULL, n + 1, sizeof(*sorted));
+	memcpy(sorted, seqs, n * sizeof(*seqs));
+	qsort(sorted, n, sizeof(*sorted), mbox_u32_cmp);
+	pthread_mutex_lock(&view->user->lock);
+	if (view->fs->detached)
+		r = mbox_fail(err, MBOX_ERR_NOTFOUND,
+		    "Mailbox has been deleted or renamed");
+	else if (!view->fs->loaded && mbox_index_sync(view->user, view->name,
+	    false, false, NULL, NULL, err) == NULL)
+		r = -1;
+	if (r == 0)
+		r = mbox_keyword_mask(view->fs, keywords, nkeywords,
+		    mode != MBOX_STORE_REMOVE, &c.kwmask, err);
+	if (r == 0) {
+		c.modseq = mbox_index_next_modseq(view->fs);
+		c.recs = xreallocarray(NULL, n + 1, sizeof(*c.recs));
+		for (size_t i = 0; i < n && r == 0; i++) {
+			if (sorted[i] == 0 || sorted[i] > view->n ||
+			    (i > 0 && sorted[i] == sorted[i - 1]))
+				continue;
+			if (mbox_store_one(view, sorted[i], &c, res) < 0)
+				r = mbox_fail(err, MBOX_ERR_TEMP,
+				    "Cannot change flags");
+		}
+		if (c.nrecs > 0 && mbox_index_update(view->user, view->fs,
+		    c.recs, c.nrecs, c.modseq) < 0)
+			log_warnx("- mailbox index-update-failed dir=%s",
+			    log_q(view->fs->dir));
+		if (c.nrecs > 0)
+			view->highestmodseq = view->fs->highestmodseq;
+		free(c.recs);
+	}
+	pthread_mutex_unlock(&view->user->lock);
+	free(sorted);
+	return r;
+}
+
+/* ---- expunge ---- */
+
+static bool
+mbox_uid_listed(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	return uids == NULL || mbox_u32_has(uids, n, uid);
+}
+
+static int
+mbox_view_expunge_locked(struct mbox_view *view, const uint32_t *uids,
+    size_t nuids, struct mbox_changes *ch, struct mbox_error *err)
+{
+	struct mbox_fstate *fs;
+	uint32_t *gone = NULL, *recent = NULL;
+	size_t ngone = 0, nrecent = 0;
+	uint64_t bytes = 0;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (view->fs->detached)
+		return mbox_fail(err, MBOX_ERR_NOTFOUND,
+		    "Mailbox has been deleted or renamed");
+	/* The folder state, not the view: what others changed meanwhile
+	 * is reported by the diff at the end, with the expunges. */
+	fs = mbox_index_sync(view->user, view->name, true, true, &recent,
+	    &nrecent, err);
+	if (fs == NULL)
+		return -1;
+	for (size_t i = 0; i < fs->n && fs->uidvalidity == view->uidvalidity;
+	    i++) {
+		struct mbox_rec *r = &fs->v[i];
+
+		if ((r->flags & MBOX_F_DELETED) == 0 ||
+		    mbox_view_seq(view, r->uid) == 0 ||
+		    !mbox_uid_listed(uids, nuids, r->uid) ||
+		    fsio_pathf(path, sizeof(path), "%s/%s", fs->dir,
+		    r->file) < 0)
+			continue;
+		if (stat(path, &st) == 0)
+			bytes += (uint64_t)st.st_size;
+		if (unlink(path) < 0 && errno != ENOENT) {
+			log_warn("- mailbox expunge-failed path=%s",
+			    log_q(path));
+			continue;
+		}
+		mbox_u32_push(&gone, &ngone, r->uid);
+	}
+	if (ngone > 0) {
+		fsio_fsync_dir(fs->dir);
+		maildir_quota_release(view->user->path, bytes, ngone);
+		if (mbox_index_expunge(view->user, fs, gone, ngone,
+		    mbox_index_next_modseq(fs)) < 0)
+			log_warnx("- mailbox index-expunge-failed dir=%s",
+			    log_q(fs->dir));
+	}
+	free(gone);
+	if (fs->uidvalidity != view->uidvalidity) {
+		if (ch != NULL)
+			ch->uidvalidity_changed = true;
+		mbox_view_clear(view);
+		view->uidvalidity = fs->uidvalidity;
+	}
+	mbox_view_diff(view, 0, recent, nrecent, ch);
+	free(recent);
+	return 0;
+}
+
+int
+mbox_view_expunge(struct mbox_view *view, const uint32_t *uids,
+    size_t nuids, struct mbox_changes *ch, struct mbox_error *err)
+{
+	int r;
+
+	if (ch != NULL)
+		memset(ch, 0, sizeof(*ch));
+	if (view->readonly)
+		return mbox_fail(err, MBOX_ERR_NOTALLOWED,
+		    "Mailbox is read-only");
+	pthread_mutex_lock(&view->user->lock);
+	r = mbox_view_expunge_locked(view, uids, nuids, ch, err);
+	pthread_mutex_unlock(&view->user->lock);
+	return r;
+}
+
+/* ---- vanished and cache ---- */
+
+int
+mbox_view_vanished(struct mbox_view *view, uint64_t since, uint32_t **uids_r,
+    size_t *n_r, bool *complete_r, struct mbox_error *err)
+{
+	int r;
+
+	pthread_mutex_lock(&view->user->lock);
+	*complete_r = since >= view->fs->vanished_floor;
+	r = mbox_index_vanished(view->user, view->fs, since, uids_r, n_r);
+	pthread_mutex_unlock(&view->user->lock);
+	return r < 0 ? mbox_fail(err, MBOX_ERR_TEMP,
+	    "Cannot read the mailbox index") : 0;
+}
+
+int
+mbox_cache_get(struct mbox_view *view, uint32_t uid, unsigned field,
+    void **data_r, size_t *len_r)
+{
+	int r;
+
+	pthread_mutex_lock(&view->user->lock);
+	r = mbox_index_cache_get(view->user, view->fs, uid, field, data_r,
+	    len_r);
+	pthread_mutex_unlock(&view->user->lock);
+	return r;
+}
+
+int
+mbox_cache_put(struct mbox_view *view, uint32_t uid, unsigned field,
+    const void *data, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&view->user->lock);
+	r = mbox_index_cache_put(view->user, view->fs, uid, field, data, len);
+	pthread_mutex_unlock(&view->user->lock);
+	return r;
+}

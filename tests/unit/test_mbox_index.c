@@ -1,0 +1,275 @@
+/* Unit tests for the per-user index and folder sync
+ * (src/mailbox/mbox_index.c, mbox_view.c): building the index from a
+ * Maildir, rebuilding it after it is deleted or damaged without any UID
+ * changing, MODSEQ never going back, and a view learning of changes made
+ * outside it: a file delivered into new/, a file removed (POP3 DELE), a
+ * flag changed by renaming the file by hand, a second view's store. */
+#include "mbox_fixture.h"
+#include "mailbox/uidlist.h"
+#include "test.h"
+
+static struct mbox_service *svc;
+
+static void
+setup(char *path, size_t size, struct mbox_user **u)
+{
+	struct mbox_error err;
+
+	fx_maildir(path, size);
+	fx_put(path, "new", "1000.M1P1.host", "Subject: one\r\n\r\nbody\r\n");
+	fx_put(path, "new", "1001.M1P1.host", "Subject: two\n\nbody\n");
+	fx_put(path, "cur", "1002.M1P1.host:2,FS", "Subject: three\n\nx\n");
+	if (mbox_user_open(svc, path, 0, u, &err) < 0) {
+		fprintf(stderr, "open: %s\n", err.text);
+		exit(2);
+	}
+}
+
+static void
+test_build(void)
+{
+	struct mbox_user *u;
+	struct mbox_view *v, *ro;
+	struct mbox_error err;
+	const struct mbox_msg *m;
+	char path[4096];
+
+	test_begin("mbox_index: build from the Maildir, recent, sizes");
+	setup(path, sizeof(path), &u);
+	test_assert(mbox_view_open(u, "INBOX", true, &ro, &err) == 0);
+	test_assert(mbox_view_count(ro) == 3);
+	m = mbox_view_msg(ro, 1);
+	test_assert(m != NULL && m->uid == 1 && m->flags == 0 &&
+	    strcmp(m->file, "new/1000.M1P1.host") == 0 && m->size == 22);
+	m = mbox_view_msg(ro, 2);
+	test_assert(m != NULL && m->uid == 2 && m->size == 22);
+	m = mbox_view_msg(ro, 3);
+	test_assert(m != NULL && m->uid == 3 &&
+	    m->flags == (MBOX_F_FLAGGED | MBOX_F_SEEN));
+	test_assert(mbox_view_uidnext(ro) == 4 && mbox_view_uidvalidity(ro) != 0);
+	test_assert(mbox_view_highestmodseq(ro) > 1000000);
+	test_assert(fx_count(path, "new") == 2);	/* read-only: no moves */
+	test_assert(fx_exists(path, "ferry-index.sqlite"));
+	/* A read-write view takes new/ into cur/ and gets \Recent. */
+	test_assert(mbox_view_open(u, "inbox", false, &v, &err) == 0);
+	test_assert(fx_count(path, "new") == 0 && fx_count(path, "cur") == 3);
+	m = mbox_view_msg(v, 1);
+	test_assert(m != NULL && (m->flags & MBOX_F_RECENT) &&
+	    strcmp(m->file, "cur/1000.M1P1.host:2,") == 0);
+	m = mbox_view_msg(v, 3);
+	test_assert(m != NULL && !(m->flags & MBOX_F_RECENT));
+	mbox_view_close(&v);
+	mbox_view_close(&ro);
+	test_assert(v == NULL && ro == NULL);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
+/* Opens INBOX read-only and copies uid/flags/modseq of each message. */
+static size_t
+snapshot(struct mbox_user *u, uint32_t *uids, uint32_t *flags,
+    uint64_t *hms, uint32_t *validity)
+{
+	struct mbox_view *v;
+	struct mbox_error err;
+	size_t n;
+
+	if (mbox_view_open(u, "INBOX", true, &v, &err) < 0)
+		return 0;
+	n = mbox_view_count(v);
+	for (uint32_t s = 1; s <= n; s++) {
+		uids[s - 1] = mbox_view_msg(v, s)->uid;
+		flags[s - 1] = mbox_view_msg(v, s)->flags;
+	}
+	*hms = mbox_view_highestmodseq(v);
+	*validity = mbox_view_uidvalidity(v);
+	mbox_view_close(&v);
+	return n;
+}
+
+static void
+damage(const char *path, bool remove)
+{
+	char file[4200];
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/ferry-index.sqlite", path);
+	if (remove) {
+		unlink(file);
+		return;
+	}
+	fd = open(file, O_WRONLY);
+	if (fd >= 0) {
+		/* Over the header and the first pages. */
+		for (int i = 0; i < 64; i++)
+			if (write(fd, "garbage!garbage!", 16) < 0)
+				break;
+		close(fd);
+	}
+	snprintf(file, sizeof(file), "%s/ferry-index.sqlite-wal", path);
+	unlink(file);
+}
+
+static void
+test_rebuild(void)
+{
+	uint32_t uids[8], flags[8], uids2[8], flags2[8], val, val2;
+	uint64_t hms, hms2;
+	struct mbox_user *u;
+	char path[4096];
+	size_t n, n2;
+
+	test_begin("mbox_index: deleted or damaged index rebuilt, same UIDs");
+	setup(path, sizeof(path), &u);
+	n = snapshot(u, uids, flags, &hms, &val);
+	test_assert(n == 3);
+	for (int round = 0; round < 2; round++) {
+		mbox_user_close(&u);
+		damage(path, round == 0);
+		fx_put(path, "new", round == 0 ? "1003.M1P1.host" :
+		    "1004.M1P1.host", "Subject: four\n\nx\n");
+		test_assert(mbox_user_open(svc, path, 0, &u, NULL) == 0);
+		n2 = snapshot(u, uids2, flags2, &hms2, &val2);
+		test_assert_idx(n2 == n + 1, round);
+		test_assert_idx(val2 == val, round);
+		test_assert_idx(hms2 > hms, round);
+		for (size_t i = 0; i < n && i < n2; i++)
+			test_assert_idx(uids2[i] == uids[i] &&
+			    flags2[i] == flags[i], round);
+		test_assert_idx(n2 == n + 1 && uids2[n] == uids[n - 1] + 1,
+		    round);
+		memcpy(uids, uids2, sizeof(uids));
+		memcpy(flags, flags2, sizeof(flags));
+		n = n2;
+		hms = hms2;
+	}
+	/* Damaged while open: the next sync rebuilds it. */
+	damage(path, false);
+	n2 = snapshot(u, uids2, flags2, &hms2, &val2);
+	test_assert(n2 == n && val2 == val && uids2[n - 1] == uids[n - 1]);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
+static void
+test_outside_changes(void)
+{
+	struct mbox_user *u;
+	struct mbox_view *v, *w;
+	struct mbox_changes ch;
+	struct mbox_store_result res;
+	struct mbox_error err;
+	const struct mbox_msg *m;
+	char path[4096], file[512], file2[4700];
+	uint64_t ms;
+	uint32_t seq;
+
+	test_begin("mbox_index: sync sees delivery, removal, renamed flags");
+	setup(path, sizeof(path), &u);
+	test_assert(mbox_view_open(u, "INBOX", false, &v, &err) == 0);
+	test_assert(mbox_view_open(u, "INBOX", false, &w, &err) == 0);
+	ms = mbox_view_highestmodseq(v);
+	/* Delivery drops a file into new/. */
+	fx_put(path, "new", "1010.M1P1.host", "Subject: new\n\nx\n");
+	test_assert(mbox_view_sync(v, 0, &ch, &err) == 0);
+	test_assert(ch.nexpunged == 0 && ch.old_count == 3 &&
+	    ch.new_count == 4 && ch.nchanged == 0);
+	m = mbox_view_msg(v, 4);
+	test_assert(m != NULL && m->uid == 4 && (m->flags & MBOX_F_RECENT) &&
+	    m->modseq > ms);
+	mbox_changes_free(&ch);
+	/* POP3 DELE (or rm) removes message 2. */
+	test_assert(fx_find(path, "cur", "1001.", file, sizeof(file)));
+	snprintf(file2, sizeof(file2), "%s/%s", path, file);
+	test_assert(unlink(file2) == 0);
+	/* Someone renames message 3's file to drop \Flagged, add \Answered. */
+	test_assert(fx_find(path, "cur", "1002.", file, sizeof(file)));
+	test_assert(fx_rename(path, file, "cur/1002.M1P1.host:2,RS") == 0);
+	/* Inside a FETCH: expunges kept, sequence numbers stay. */
+	test_assert(mbox_view_sync(v, MBOX_SYNC_KEEP_EXPUNGED, &ch, &err) == 0);
+	test_assert(ch.nexpunged == 0 && mbox_view_count(v) == 4);
+	m = mbox_view_msg(v, 2);
+	test_assert(m != NULL && (m->flags & MBOX_F_EXPUNGED));
+	test_assert(ch.nchanged == 1 && ch.changed[0] == 3);
+	m = mbox_view_msg(v, 3);
+	test_assert(m != NULL && (m->flags & MBOX_F_STORED) ==
+	    (MBOX_F_ANSWERED | MBOX_F_SEEN));
+	mbox_changes_free(&ch);
+	test_assert(mbox_view_open_msg(v, 2, &err) == -1 &&
+	    err.code == MBOX_ERR_EXPUNGED);
+	/* Then the expunge is reported with the seq the view had. */
+	test_assert(mbox_view_sync(v, 0, &ch, &err) == 0);
+	test_assert(ch.nexpunged == 1 && ch.expunged[0].seq == 2 &&
+	    ch.expunged[0].uid == 2 && mbox_view_count(v) == 3);
+	mbox_changes_free(&ch);
+	/* The other view learns all of it at once. */
+	test_assert(mbox_view_sync(w, 0, &ch, &err) == 0);
+	test_assert(ch.nexpunged == 1 && ch.expunged[0].seq == 2);
+	test_assert(ch.new_count == 3 && ch.old_count == 2);
+	test_assert(ch.nchanged == 1 && ch.changed[0] == 2);
+	mbox_changes_free(&ch);
+	/* A store in w shows in v as a change, with a higher modseq. */
+	ms = mbox_view_highestmodseq(v);
+	seq = 1;
+	test_assert(mbox_view_store(w, &seq, 1, MBOX_STORE_ADD, MBOX_F_FLAGGED,
+	    NULL, 0, 0, &res, &err) == 0 && res.nchanged == 1);
+	mbox_store_result_free(&res);
+	test_assert(mbox_view_sync(v, MBOX_SYNC_QUICK, &ch, &err) == 0);
+	test_assert(ch.nchanged == 1 && ch.changed[0] == 1);
+	m = mbox_view_msg(v, 1);
+	test_assert(m != NULL && (m->flags & MBOX_F_FLAGGED) && m->modseq > ms);
+	test_assert(mbox_view_highestmodseq(v) == m->modseq);
+	mbox_changes_free(&ch);
+	/* Nothing new: nothing reported. */
+	test_assert(mbox_view_sync(v, 0, &ch, &err) == 0);
+	test_assert(ch.nexpunged == 0 && ch.nchanged == 0 &&
+	    ch.new_count == ch.old_count);
+	mbox_changes_free(&ch);
+	mbox_view_close(&v);
+	mbox_view_close(&w);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
+static void
+test_uidlist_lost(void)
+{
+	struct mbox_user *u;
+	struct mbox_view *v;
+	struct mbox_changes ch;
+	struct mbox_error err;
+	char path[4096], file[4200];
+	uint32_t val;
+
+	test_begin("mbox_index: a lost UID list is a new UIDVALIDITY");
+	setup(path, sizeof(path), &u);
+	test_assert(mbox_view_open(u, "INBOX", false, &v, &err) == 0);
+	val = mbox_view_uidvalidity(v);
+	snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, path);
+	unlink(file);
+	sleep(1);	/* uidlist.c takes the clock for a new validity */
+	test_assert(mbox_view_sync(v, 0, &ch, &err) == 0);
+	test_assert(ch.uidvalidity_changed);
+	test_assert(mbox_view_uidvalidity(v) != val);
+	test_assert(mbox_view_count(v) == 3);
+	mbox_changes_free(&ch);
+	mbox_view_close(&v);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
+int
+main(void)
+{
+	svc = mbox_service_create(NULL);
+	test_build();
+	test_rebuild();
+	test_outside_changes();
+	test_uidlist_lost();
+	mbox_service_free(&svc);
+	return test_exit();
+}
