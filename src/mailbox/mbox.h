@@ -240,7 +240,8 @@ const struct mbox_msg *mbox_view_msg(const struct mbox_view *view,
     uint32_t seq);
 /* Sequence number of uid, 0 when not in the view.  Binary search. */
 uint32_t mbox_view_seq(const struct mbox_view *view, uint32_t uid);
-/* Keywords known in the folder (index = bit in mbox_msg.keywords). */
+/* Keywords known in the folder (index = bit in mbox_msg.keywords; NULL
+ * entries are unused slots).  Valid until the next call on the view. */
 const char *const *mbox_view_keywords(const struct mbox_view *view,
     size_t *n_r);
 
