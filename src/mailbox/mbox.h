@@ -104,6 +104,11 @@ int mbox_user_quota(struct mbox_user *user, uint64_t *bytes_r,
 int mbox_name_check(const char *name, struct mbox_error *err);
 /* "INBOX" in any case (not its children). */
 bool mbox_name_is_inbox(const char *name);
+/* The directory of folder name inside the Maildir at maildir (for
+ * delivery into a folder, e.g. spam into Junk): maildir itself for
+ * INBOX.  Does not touch the disk.  0, or -1 with err (BADNAME). */
+int mbox_name_path(const char *maildir, const char *name, char *dst,
+    size_t size, struct mbox_error *err);
 
 /* ---- folders ---- */
 
@@ -241,7 +246,9 @@ const struct mbox_msg *mbox_view_msg(const struct mbox_view *view,
 /* Sequence number of uid, 0 when not in the view.  Binary search. */
 uint32_t mbox_view_seq(const struct mbox_view *view, uint32_t uid);
 /* Keywords known in the folder (index = bit in mbox_msg.keywords; NULL
- * entries are unused slots).  Valid until the next call on the view. */
+ * entries are unused slots, as a dovecot-keywords file written by others
+ * may have gaps: skip them; no message has their bit).  Valid until the
+ * next call on the view. */
 const char *const *mbox_view_keywords(const struct mbox_view *view,
     size_t *n_r);
 

@@ -81,7 +81,7 @@ static int
 mbox_write_tmp(const char *path, struct mbox_new *nw, const struct mbox_append *a,
     uint64_t size, uint32_t kwmask)
 {
-	char base[256], fake[PATH_MAX];
+	char base[512], fake[PATH_MAX];
 	struct timespec ts[2];
 	uint64_t vsize;
 	int fd, saved;
@@ -318,7 +318,7 @@ static int
 mbox_copy_one(struct mbox_fstate *src, struct mbox_fstate *dst,
     const struct mbox_src *m, struct mbox_new *nw, struct mbox_error *err)
 {
-	char from[PATH_MAX], to[PATH_MAX], base[256], fake[PATH_MAX];
+	char from[PATH_MAX], to[PATH_MAX], base[512], fake[PATH_MAX];
 	const struct mbox_rec *r;
 	uint32_t kw = 0;
 	struct stat st;

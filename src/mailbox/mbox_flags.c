@@ -112,9 +112,12 @@ mbox_keywords_load(struct mbox_fstate *fs)
 		log_warnx("- mailbox keywords-file-damaged path=%s",
 		    log_q(file));
 	fbuf_release(&b);
+	fs->kwmask = 0;
 	for (size_t i = 0; i < MBOX_KEYWORDS_MAX; i++)
-		if (fs->keywords[i] != NULL)
+		if (fs->keywords[i] != NULL) {
 			fs->nkeywords = i + 1;
+			fs->kwmask |= 1u << i;
+		}
 }
 
 /* Rewrites dovecot-keywords atomically (fsio_replace_file). */
@@ -157,6 +160,7 @@ mbox_keyword_index(struct mbox_fstate *fs, const char *kw, bool add,
 		return mbox_fail(err, MBOX_ERR_LIMIT,
 		    "Too many keywords in this mailbox");
 	fs->keywords[slot] = xstrdup(kw);
+	fs->kwmask |= 1u << slot;
 	if ((size_t)slot + 1 > fs->nkeywords)
 		fs->nkeywords = (size_t)slot + 1;
 	if (mbox_keywords_save(fs) < 0) {
@@ -164,6 +168,7 @@ mbox_keyword_index(struct mbox_fstate *fs, const char *kw, bool add,
 		    log_q(fs->dir));
 		free(fs->keywords[slot]);
 		fs->keywords[slot] = NULL;
+		fs->kwmask &= ~(1u << slot);
 		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot save keywords");
 	}
 	return slot;

@@ -169,7 +169,7 @@ mbox_specials_set(struct mbox_specials *sp, const char *name,
 /* ---- directories ---- */
 
 int
-mbox_folder_dir(const struct mbox_user *user, const char *name, char *dst,
+mbox_name_path(const char *maildir, const char *name, char *dst,
     size_t size, struct mbox_error *err)
 {
 	char dir[MBOX_DIRNAME_MAX + 2];
@@ -177,11 +177,18 @@ mbox_folder_dir(const struct mbox_user *user, const char *name, char *dst,
 	if (mbox_name_check(name, err) < 0)
 		return -1;
 	if (mbox_name_to_dir(name, dir, sizeof(dir)) < 0 ||
-	    fsio_pathf(dst, size, "%s%s%s", user->path, dir[0] != '\0' ?
+	    fsio_pathf(dst, size, "%s%s%s", maildir, dir[0] != '\0' ?
 	    "/" : "", dir) < 0)
 		return mbox_fail(err, MBOX_ERR_BADNAME,
 		    "Mailbox name too long");
 	return 0;
+}
+
+int
+mbox_folder_dir(const struct mbox_user *user, const char *name, char *dst,
+    size_t size, struct mbox_error *err)
+{
+	return mbox_name_path(user->path, name, dst, size, err);
 }
 
 uint32_t

@@ -107,6 +107,7 @@ struct mbox_fstate {
 	size_t n;
 	char *keywords[MBOX_KEYWORDS_MAX];
 	size_t nkeywords;
+	uint32_t kwmask;	/* bits of the non-NULL keywords */
 	struct timespec mt_new, mt_cur, mt_uidlist;	/* at last scan */
 	time_t scanned_at;
 	bool loaded;

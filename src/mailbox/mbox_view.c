@@ -110,12 +110,14 @@ mbox_store_result_free(struct mbox_store_result *res)
 
 /* ---- keeping the view in step ---- */
 
+/* Letters a..z without a keyword in dovecot-keywords are not shown:
+ * every bit of mbox_msg.keywords names a keyword. */
 static void
-mbox_view_set(struct mbox_msg *m, const struct mbox_rec *r)
+mbox_view_set(struct mbox_msg *m, const struct mbox_rec *r, uint32_t kwmask)
 {
 	m->uid = r->uid;
 	m->flags = (m->flags & MBOX_F_RECENT) | r->flags;
-	m->keywords = r->keywords;
+	m->keywords = r->keywords & kwmask;
 	m->modseq = r->modseq;
 	m->internaldate = r->internaldate;
 	m->size = r->size;
@@ -133,7 +135,7 @@ mbox_view_push(struct mbox_view *view, const struct mbox_rec *r)
 		view->v = xreallocarray(view->v, view->cap, sizeof(*view->v));
 	}
 	memset(&view->v[view->n], 0, sizeof(view->v[view->n]));
-	mbox_view_set(&view->v[view->n], r);
+	mbox_view_set(&view->v[view->n], r, view->fs->kwmask);
 	view->n++;
 }
 
@@ -209,9 +211,9 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 		}
 		if (m->modseq != fs->v[j].modseq ||
 		    (m->flags & MBOX_F_STORED) != fs->v[j].flags ||
-		    m->keywords != fs->v[j].keywords)
+		    m->keywords != (fs->v[j].keywords & fs->kwmask))
 			mbox_u32_push(&changed, &nchanged, m->uid);
-		mbox_view_set(m, &fs->v[j]);
+		mbox_view_set(m, &fs->v[j], fs->kwmask);
 		if (mbox_u32_has(recent, nrecent, m->uid))
 			m->flags |= MBOX_F_RECENT;
 	}
@@ -475,7 +477,7 @@ mbox_store_one(struct mbox_view *view, uint32_t seq, struct mbox_store_ctx *c,
 		return 0;	/* gone: the next sync reports it */
 	r->modseq = c->modseq;
 	c->recs[c->nrecs++] = r;
-	mbox_view_set(m, r);
+	mbox_view_set(m, r, view->fs->kwmask);
 	mbox_u32_push(&res->changed, &res->nchanged, seq);
 	return 0;
 }

@@ -5,6 +5,7 @@
  * outside it: a file delivered into new/, a file removed (POP3 DELE), a
  * flag changed by renaming the file by hand, a second view's store. */
 #include "mbox_fixture.h"
+#include "mailbox/maildir_change.h"
 #include "mailbox/uidlist.h"
 #include "test.h"
 
@@ -262,6 +263,44 @@ test_uidlist_lost(void)
 	test_end();
 }
 
+static void
+test_pop3_after_imap(void)
+{
+	struct maildir_change c[2];
+	struct mbox_user *u;
+	struct mbox_view *v;
+	struct mbox_changes ch;
+	struct mbox_error err;
+	char path[4096];
+	size_t expunged;
+
+	test_begin("mbox_index: POP3's commit follows messages IMAP moved");
+	setup(path, sizeof(path), &u);
+	/* POP3's snapshot saw new/ names; IMAP then takes them to cur/. */
+	test_assert(mbox_view_open(u, "INBOX", false, &v, &err) == 0);
+	test_assert(fx_count(path, "new") == 0);
+	memset(c, 0, sizeof(c));
+	c[0].name = "new/1000.M1P1.host";
+	c[0].expunge = true;
+	c[1].name = "new/1001.M1P1.host";
+	c[1].seen = true;
+	test_assert(maildir_change_apply(path, c, 2, &expunged) == 0);
+	test_assert(expunged == 1);
+	test_assert(!fx_exists(path, "cur/1000.M1P1.host:2,"));
+	test_assert(fx_exists(path, "cur/1001.M1P1.host:2,S"));
+	test_assert(mbox_view_sync(v, 0, &ch, &err) == 0);
+	test_assert(ch.nexpunged == 1 && ch.expunged[0].uid == 1);
+	test_assert(ch.nchanged == 1 && ch.changed[0] == 1);
+	test_assert((mbox_view_msg(v, 1)->flags & MBOX_F_STORED) == MBOX_F_SEEN);
+	mbox_changes_free(&ch);
+	/* Gone everywhere: done, not failed. */
+	test_assert(maildir_change_apply(path, c, 1, &expunged) == 0);
+	mbox_view_close(&v);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -270,6 +309,7 @@ main(void)
 	test_rebuild();
 	test_outside_changes();
 	test_uidlist_lost();
+	test_pop3_after_imap();
 	mbox_service_free(&svc);
 	return test_exit();
 }

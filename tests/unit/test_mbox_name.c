@@ -83,6 +83,12 @@ test_dirs(void)
 	}
 	test_assert(mbox_name_from_dir(".INBOX.x", &b) == 0 &&
 	    strcmp(b.data, "INBOX/x") == 0);
+	test_assert(mbox_name_path("/m/u", "Junk", dir, sizeof(dir), NULL) == 0 &&
+	    strcmp(dir, "/m/u/.Junk") == 0);
+	test_assert(mbox_name_path("/m/u", "inbox", dir, sizeof(dir), NULL) ==
+	    0 && strcmp(dir, "/m/u") == 0);
+	test_assert(mbox_name_path("/m/u", "../x", dir, sizeof(dir), NULL) ==
+	    -1);
 	fbuf_release(&b);
 	test_end();
 }

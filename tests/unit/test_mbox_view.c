@@ -5,6 +5,8 @@
  * vanished UIDs, APPEND (flags, INTERNALDATE, UIDs in order, all or
  * nothing), COPY and MOVE with COPYUID's sets, the Maildir++ quota
  * refusing APPEND and COPY, and the cache blobs. */
+#include <pthread.h>
+
 #include "mbox_fixture.h"
 #include "mailbox/uidlist.h"
 #include "test.h"
@@ -351,6 +353,115 @@ test_cache(void)
 	test_end();
 }
 
+static void
+test_keyword_gaps(void)
+{
+	struct mbox_error err;
+	struct mbox_user *u;
+	struct mbox_view *v;
+	const char *const *names;
+	char path[4096];
+	size_t nk;
+
+	test_begin("mbox_view: keywords from a dovecot-keywords with gaps");
+	fx_maildir(path, sizeof(path));
+	fx_put(path, ".", "dovecot-keywords", "0 Alpha\n2 Gamma\n");
+	fx_put(path, "cur", "1000.M1P1.host:2,Sabc", "x\n");
+	test_assert(mbox_user_open(svc, path, 0, &u, &err) == 0);
+	test_assert(mbox_view_open(u, "INBOX", false, &v, &err) == 0);
+	names = mbox_view_keywords(v, &nk);
+	test_assert(nk == 3 && names[1] == NULL &&
+	    strcmp(names[2], "Gamma") == 0);
+	/* 'b' names no keyword: not shown. */
+	test_assert(mbox_view_msg(v, 1)->keywords == 5);
+	mbox_view_close(&v);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
+#define THREADS 4
+#define PER_THREAD 25
+
+struct worker {
+	struct mbox_user *u;
+	uint32_t uids[PER_THREAD];
+	int failures;
+};
+
+/* Each thread: its own view, appends, flags what it appended, syncs. */
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct mbox_store_result res;
+	struct mbox_changes ch;
+	struct mbox_append a;
+	struct mbox_error err;
+	struct mbox_view *v;
+	uint32_t val, seq;
+
+	if (mbox_view_open(w->u, "INBOX", false, &v, &err) < 0) {
+		w->failures++;
+		return NULL;
+	}
+	memset(&a, 0, sizeof(a));
+	a.fd = -1;
+	a.data = "Subject: t\r\n\r\nx\r\n";
+	a.len = strlen(a.data);
+	for (int i = 0; i < PER_THREAD; i++) {
+		if (mbox_append(w->u, "INBOX", &a, 1, &val, &w->uids[i],
+		    &err) < 0 || mbox_view_sync(v, 0, &ch, &err) < 0) {
+			w->failures++;
+			continue;
+		}
+		mbox_changes_free(&ch);
+		seq = mbox_view_seq(v, w->uids[i]);
+		if (seq == 0 || mbox_view_store(v, &seq, 1, MBOX_STORE_ADD,
+		    MBOX_F_SEEN, NULL, 0, 0, &res, &err) < 0 ||
+		    res.nchanged != 1)
+			w->failures++;
+		mbox_store_result_free(&res);
+	}
+	mbox_view_close(&v);
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	struct mbox_status st;
+	struct mbox_error err;
+	struct mbox_user *u;
+	char path[4096];
+	int failures = 0;
+
+	test_begin("mbox_view: threads on one user: unique UIDs, no losses");
+	u = setup(path, sizeof(path), 0);
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].u = u;
+		pthread_create(&t[i], NULL, worker_run, &w[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		failures += w[i].failures;
+	}
+	test_assert(failures == 0);
+	for (int i = 0; i < THREADS * PER_THREAD; i++)
+		for (int j = i + 1; j < THREADS * PER_THREAD; j++)
+			test_assert(w[i / PER_THREAD].uids[i % PER_THREAD] !=
+			    w[j / PER_THREAD].uids[j % PER_THREAD]);
+	test_assert(mbox_folder_status(u, "INBOX", &st, &err) == 0);
+	test_assert(st.messages == 3 + THREADS * PER_THREAD);
+	test_assert(st.unseen == 2);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -361,6 +472,8 @@ main(void)
 	test_copy_move();
 	test_quota();
 	test_cache();
+	test_keyword_gaps();
+	test_threads();
 	mbox_service_free(&svc);
 	return test_exit();
 }
