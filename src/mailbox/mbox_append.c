@@ -512,6 +512,11 @@ mbox_copy_locked(struct mbox_view *view, const struct mbox_copy_req *q,
 		*q->uidvalidity_r = dfs->uidvalidity;
 	for (size_t i = 0; i < nv; i++)
 		q->src_uids_r[i] = s[i].uid;
+	/* The copies have the same content: their cached ENVELOPE and
+	 * BODYSTRUCTURE too (a failure only costs a recomputation). */
+	if (nv > 0)
+		(void)mbox_index_cache_copy(view->user, fs, dfs, q->src_uids_r,
+		    q->dst_uids_r, nv);
 	if (q->move && nv > 0)
 		mbox_move_remove(view->user, fs, s, nv);
 	r = 0;

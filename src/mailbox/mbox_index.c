@@ -1003,3 +1003,28 @@ mbox_index_cache_put(struct mbox_user *user, struct mbox_fstate *fs,
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
+
+int
+mbox_index_cache_copy(struct mbox_user *user, struct mbox_fstate *from,
+    struct mbox_fstate *to, const uint32_t *src, const uint32_t *dst,
+    size_t n)
+{
+	int rc;
+
+	if (mbox_index_open(user) < 0)
+		return -1;
+	rc = mbox_exec(user, "BEGIN IMMEDIATE");
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+		if (dst[i] != 0)
+			rc = mbox_run(user, "INSERT OR REPLACE INTO cache(folder,"
+			    " uid, field, data) SELECT ?, ?, field, data FROM"
+			    " cache WHERE folder = ? AND uid = ?", "iiii",
+			    to->id, (int64_t)dst[i], from->id,
+			    (int64_t)src[i]);
+	if (rc == SQLITE_OK)
+		rc = mbox_exec(user, "COMMIT");
+	if (rc == SQLITE_OK)
+		return 0;
+	mbox_exec(user, "ROLLBACK");
+	return -1;
+}

@@ -175,6 +175,11 @@ int mbox_index_cache_put(struct mbox_user *user, struct mbox_fstate *fs,
     uint32_t uid, unsigned field, const void *data, size_t len);
 /* Frees a folder state (no views left). */
 void mbox_fstate_free(struct mbox_fstate *fs);
+/* Cached blobs of src[i] in from become dst[i]'s in to (a copy's
+ * content is the same).  0 or -1. */
+int mbox_index_cache_copy(struct mbox_user *user, struct mbox_fstate *from,
+    struct mbox_fstate *to, const uint32_t *src, const uint32_t *dst,
+    size_t n);
 /* Binary search of uid in fs; NULL when absent. */
 struct mbox_rec *mbox_fstate_find(struct mbox_fstate *fs, uint32_t uid);
 

@@ -331,6 +331,9 @@ test_cache(void)
 	uint32_t seqs[] = { 1 };
 	struct mbox_store_result res;
 	struct mbox_changes ch;
+	struct mbox_view *t;
+	uint32_t val, src, dst;
+	size_t n;
 
 	test_begin("mbox_view: cache blobs stored, read, gone with the message");
 	u = setup(path, sizeof(path), 0);
@@ -341,6 +344,13 @@ test_cache(void)
 	    memcmp(data, "(\"env\" \0 bin)", 14) == 0);
 	free(data);
 	test_assert(mbox_cache_get(v, 1, 2, &data, &len) == 0 && data == NULL);
+	/* A copy brings its blobs along. */
+	test_assert(mbox_view_copy(v, seqs, 1, "Trash", false, &val, &src,
+	    &dst, &n, NULL, &err) == 0 && n == 1);
+	test_assert(mbox_view_open(u, "Trash", true, &t, &err) == 0);
+	test_assert(mbox_cache_get(t, dst, 1, &data, &len) == 0 && len == 14);
+	free(data);
+	mbox_view_close(&t);
 	test_assert(mbox_view_store(v, seqs, 1, MBOX_STORE_ADD, MBOX_F_DELETED,
 	    NULL, 0, 0, &res, &err) == 0);
 	mbox_store_result_free(&res);
