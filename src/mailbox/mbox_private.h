@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "mailbox/mbox.h"
 
