@@ -164,11 +164,19 @@ mbox_number(struct mbox_user *user, struct mbox_fstate *fs,
 		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot number messages");
 	}
 	*uidvalidity_r = ul.uidvalidity;
-	for (size_t i = 0; i < n; i++) {
+	/* Ours were numbered first and in order: usually a run at the end,
+	 * each the one after the last found. */
+	for (size_t i = 0, hint = ul.n; i < n; i++) {
 		uids_r[i] = 0;
+		if (hint + 1 < ul.n &&
+		    strcmp(ul.v[hint + 1].name, v[i].file) == 0) {
+			uids_r[i] = ul.v[++hint].uid;
+			continue;
+		}
 		for (size_t k = ul.n; k-- > 0; )
 			if (strcmp(ul.v[k].name, v[i].file) == 0) {
 				uids_r[i] = ul.v[k].uid;
+				hint = k;
 				break;
 			}
 	}

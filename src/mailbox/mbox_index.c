@@ -819,22 +819,23 @@ mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,
     const uint32_t *uids, size_t n, uint64_t modseq)
 {
 	struct mbox_sync sy;
+	uint32_t *sorted;
 	size_t o = 0;
 	int rc;
 
 	if (modseq > fs->highestmodseq)
 		fs->highestmodseq = modseq;
+	sorted = xreallocarray(NULL, n + 1, sizeof(*sorted));
+	memcpy(sorted, uids, n * sizeof(*uids));
+	mbox_u32_sort(sorted, n);
 	for (size_t i = 0; i < fs->n; i++) {
-		bool gone = false;
-
-		for (size_t k = 0; k < n && !gone; k++)
-			gone = fs->v[i].uid == uids[k];
-		if (gone)
+		if (mbox_u32_bsearch(sorted, n, fs->v[i].uid))
 			mbox_rec_free(&fs->v[i]);
 		else
 			fs->v[o++] = fs->v[i];
 	}
 	fs->n = o;
+	free(sorted);
 	if (mbox_index_open(user) < 0)
 		return -1;
 	memset(&sy, 0, sizeof(sy));

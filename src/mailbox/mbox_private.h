@@ -27,6 +27,11 @@ struct fbuf;
 int mbox_fail(struct mbox_error *err, enum mbox_errcode code,
     const char *text);
 
+/* Binary search in an ascending array (mbox_view.c). */
+bool mbox_u32_bsearch(const uint32_t *v, size_t n, uint32_t x);
+/* Sorts v ascending in place. */
+void mbox_u32_sort(uint32_t *v, size_t n);
+
 /* ---- names (mbox_name.c) ---- */
 
 /* The directory of folder name under the Maildir: "" for INBOX, else

@@ -155,13 +155,37 @@ mbox_u32_push(uint32_t **v, size_t *n, uint32_t x)
 	(*v)[(*n)++] = x;
 }
 
-static bool
-mbox_u32_has(const uint32_t *v, size_t n, uint32_t x)
+bool
+mbox_u32_bsearch(const uint32_t *v, size_t n, uint32_t x)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == x)
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] == x)
 			return true;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
+}
+
+static int
+mbox_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+mbox_u32_sort(uint32_t *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), mbox_u32_cmp);
 }
 
 /* Removes the view's messages marked EXPUNGED, reporting them in ch
@@ -214,7 +238,7 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 		    m->keywords != (fs->v[j].keywords & fs->kwmask))
 			mbox_u32_push(&changed, &nchanged, m->uid);
 		mbox_view_set(m, &fs->v[j], fs->kwmask);
-		if (mbox_u32_has(recent, nrecent, m->uid))
+		if (mbox_u32_bsearch(recent, nrecent, m->uid))
 			m->flags |= MBOX_F_RECENT;
 	}
 	if ((flags & MBOX_SYNC_KEEP_EXPUNGED) == 0)
@@ -225,7 +249,7 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 		if (view->n > 0 && fs->v[j].uid <= view->v[view->n - 1].uid)
 			continue;
 		mbox_view_push(view, &fs->v[j]);
-		if (mbox_u32_has(recent, nrecent, fs->v[j].uid))
+		if (mbox_u32_bsearch(recent, nrecent, fs->v[j].uid))
 			view->v[view->n - 1].flags |= MBOX_F_RECENT;
 	}
 	if (ch != NULL) {
@@ -482,14 +506,6 @@ mbox_store_one(struct mbox_view *view, uint32_t seq, struct mbox_store_ctx *c,
 	return 0;
 }
 
-static int
-mbox_u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int
 mbox_view_store(struct mbox_view *view, const uint32_t *seqs, size_t n,
     enum mbox_store_mode mode, uint32_t flags, const char *const *keywords,
@@ -510,7 +526,7 @@ mbox_view_store(struct mbox_view *view, const uint32_t *seqs, size_t n,
 	c.unchangedsince = unchangedsince;
 	sorted = xreallocarray(NULL, n + 1, sizeof(*sorted));
 	memcpy(sorted, seqs, n * sizeof(*seqs));
-	qsort(sorted, n, sizeof(*sorted), mbox_u32_cmp);
+	mbox_u32_sort(sorted, n);
 	pthread_mutex_lock(&view->user->lock);
 	if (view->fs->detached)
 		r = mbox_fail(err, MBOX_ERR_NOTFOUND,
@@ -547,10 +563,11 @@ mbox_view_store(struct mbox_view *view, const uint32_t *seqs, size_t n,
 
 /* ---- expunge ---- */
 
+/* uids sorted (a copy made by mbox_view_expunge). */
 static bool
 mbox_uid_listed(const uint32_t *uids, size_t n, uint32_t uid)
 {
-	return uids == NULL || mbox_u32_has(uids, n, uid);
+	return uids == NULL || mbox_u32_bsearch(uids, n, uid);
 }
 
 static int
@@ -616,6 +633,7 @@ int
 mbox_view_expunge(struct mbox_view *view, const uint32_t *uids,
     size_t nuids, struct mbox_changes *ch, struct mbox_error *err)
 {
+	uint32_t *sorted = NULL;
 	int r;
 
 	if (ch != NULL)
@@ -623,13 +641,32 @@ mbox_view_expunge(struct mbox_view *view, const uint32_t *uids,
 	if (view->readonly)
 		return mbox_fail(err, MBOX_ERR_NOTALLOWED,
 		    "Mailbox is read-only");
+	if (uids != NULL) {
+		sorted = xreallocarray(NULL, nuids + 1, sizeof(*sorted));
+		memcpy(sorted, uids, nuids * sizeof(*uids));
+		mbox_u32_sort(sorted, nuids);
+	}
 	pthread_mutex_lock(&view->user->lock);
-	r = mbox_view_expunge_locked(view, uids, nuids, ch, err);
+	r = mbox_view_expunge_locked(view, sorted, nuids, ch, err);
 	pthread_mutex_unlock(&view->user->lock);
+	free(sorted);
 	return r;
 }
 
 /* ---- vanished and cache ---- */
+
+/* The folder's rows must be loaded (ids are gone after a rebuild)
+ * before the index is asked about it.  user->lock held. */
+static int
+mbox_view_loaded(struct mbox_view *view)
+{
+	if (view->fs->detached)
+		return -1;
+	if (view->fs->loaded)
+		return 0;
+	return mbox_index_sync(view->user, view->name, true, false, NULL,
+	    NULL, NULL) != NULL ? 0 : -1;
+}
 
 int
 mbox_view_vanished(struct mbox_view *view, uint64_t since, uint32_t **uids_r,
@@ -637,9 +674,14 @@ mbox_view_vanished(struct mbox_view *view, uint64_t since, uint32_t **uids_r,
 {
 	int r;
 
+	*uids_r = NULL;
+	*n_r = 0;
 	pthread_mutex_lock(&view->user->lock);
+	r = mbox_view_loaded(view);
 	*complete_r = since >= view->fs->vanished_floor;
-	r = mbox_index_vanished(view->user, view->fs, since, uids_r, n_r);
+	if (r == 0)
+		r = mbox_index_vanished(view->user, view->fs, since, uids_r,
+		    n_r);
 	pthread_mutex_unlock(&view->user->lock);
 	return r < 0 ? mbox_fail(err, MBOX_ERR_TEMP,
 	    "Cannot read the mailbox index") : 0;
@@ -651,9 +693,13 @@ mbox_cache_get(struct mbox_view *view, uint32_t uid, unsigned field,
 {
 	int r;
 
+	*data_r = NULL;
+	*len_r = 0;
 	pthread_mutex_lock(&view->user->lock);
-	r = mbox_index_cache_get(view->user, view->fs, uid, field, data_r,
-	    len_r);
+	r = mbox_view_loaded(view);
+	if (r == 0)
+		r = mbox_index_cache_get(view->user, view->fs, uid, field,
+		    data_r, len_r);
 	pthread_mutex_unlock(&view->user->lock);
 	return r;
 }
@@ -665,7 +711,10 @@ mbox_cache_put(struct mbox_view *view, uint32_t uid, unsigned field,
 	int r;
 
 	pthread_mutex_lock(&view->user->lock);
-	r = mbox_index_cache_put(view->user, view->fs, uid, field, data, len);
+	r = mbox_view_loaded(view);
+	if (r == 0 && mbox_fstate_find(view->fs, uid) != NULL)
+		r = mbox_index_cache_put(view->user, view->fs, uid, field,
+		    data, len);
 	pthread_mutex_unlock(&view->user->lock);
 	return r;
 }

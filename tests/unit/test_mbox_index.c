@@ -4,6 +4,8 @@
  * changing, MODSEQ never going back, and a view learning of changes made
  * outside it: a file delivered into new/, a file removed (POP3 DELE), a
  * flag changed by renaming the file by hand, a second view's store. */
+#include <sqlite3.h>
+
 #include "mbox_fixture.h"
 #include "mailbox/maildir_change.h"
 #include "mailbox/uidlist.h"
@@ -264,6 +266,35 @@ test_uidlist_lost(void)
 }
 
 static void
+test_hostile_rows(void)
+{
+	uint32_t uids[8], flags[8], uids2[8], flags2[8], val, val2;
+	uint64_t hms, hms2;
+	struct mbox_user *u;
+	char path[4096], file[4200];
+	sqlite3 *db;
+	size_t n, n2;
+
+	test_begin("mbox_index: a row pointing outside the folder is damage");
+	setup(path, sizeof(path), &u);
+	n = snapshot(u, uids, flags, &hms, &val);
+	mbox_user_close(&u);
+	snprintf(file, sizeof(file), "%s/ferry-index.sqlite", path);
+	test_assert(sqlite3_open(file, &db) == SQLITE_OK);
+	test_assert(sqlite3_exec(db, "UPDATE msg SET file = 'cur/../../../"
+	    "etc/passwd' WHERE uid = 2", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	test_assert(mbox_user_open(svc, path, 0, &u, NULL) == 0);
+	n2 = snapshot(u, uids2, flags2, &hms2, &val2);
+	test_assert(n2 == n && val2 == val && hms2 > hms);
+	for (size_t i = 0; i < n && i < n2; i++)
+		test_assert_idx(uids2[i] == uids[i], i);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
+static void
 test_pop3_after_imap(void)
 {
 	struct maildir_change c[2];
@@ -310,6 +341,7 @@ main(void)
 	test_outside_changes();
 	test_uidlist_lost();
 	test_pop3_after_imap();
+	test_hostile_rows();
 	mbox_service_free(&svc);
 	return test_exit();
 }
