@@ -468,7 +468,7 @@ imap_parser_finish(struct imap_parser *p)
 			o->list = p->out + a->block;
 			o->count = a->count;
 		} else {
-			o->str = p->strs.data + a->off;
+			o->str = fbuf_str(&p->strs) + a->off;
 			o->len = a->len;
 		}
 	}
@@ -483,8 +483,9 @@ imap_parser_finish(struct imap_parser *p)
 static enum imap_parse_result
 imap_parser_line(struct imap_parser *p)
 {
+	const char *text = p->line.len > 0 ? p->line.data : "";
 	struct imap_line_ctx c = {
-		.p = p->line.data, .end = p->line.data + p->line.len,
+		.p = text, .end = text + p->line.len,
 		.want_sep = p->after_literal,
 	};
 	enum imap_parse_result r;
@@ -523,6 +524,8 @@ imap_parser_tail(struct imap_parser *p, const char *s, size_t n)
 {
 	size_t cap = sizeof(p->tail);
 
+	if (n == 0)
+		return;
 	if (n >= cap) {
 		memcpy(p->tail, s + n - cap, cap);
 		p->tail_len = cap;
@@ -626,8 +629,9 @@ imap_parser_overlong(struct imap_parser *p, const char *data, size_t n,
 	size_t hlen = p->line.len < sizeof(head) ? p->line.len : sizeof(head);
 	const char *sp;
 
-	memcpy(head, p->line.data, hlen);
-	if (hlen < sizeof(head)) {
+	if (hlen > 0)
+		memcpy(head, p->line.data, hlen);
+	if (hlen < sizeof(head) && n > 0) {
 		size_t more = sizeof(head) - hlen < n ? sizeof(head) - hlen : n;
 
 		memcpy(head + hlen, data, more);
@@ -689,7 +693,7 @@ imap_parser_feed_literal(struct imap_parser *p, const char *data, size_t len)
 	size_t n = len < p->lit_left ? len : (size_t)p->lit_left;
 
 	/* command_max was checked when the literal was announced */
-	if (fbuf_add(&p->strs, data, n) < 0)
+	if (n > 0 && fbuf_add(&p->strs, data, n) < 0)
 		abort();
 	p->lit_left -= n;
 	if (p->lit_left == 0) {
