@@ -29,6 +29,7 @@ enum imap_parser_state {
 };
 
 #define IMAP_NO_PARENT UINT_MAX
+#define IMAP_PARSER_KEEP (256 * 1024)
 
 struct imap_parser_arg {
 	enum imap_arg_type type;
@@ -84,6 +85,9 @@ imap_parser_reset(struct imap_parser *p)
 	if (p->lim_pending)
 		imap_parser_apply_limits(p);
 	fbuf_reset(&p->line);
+	/* an APPEND-sized buffer is not kept for the commands after it */
+	if (p->strs.cap > IMAP_PARSER_KEEP)
+		fbuf_release(&p->strs);
 	fbuf_reset(&p->strs);
 	p->line.max = p->lim.line_max;
 	p->strs.max = p->lim.command_max;
