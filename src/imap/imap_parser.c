@@ -500,8 +500,12 @@ imap_parser_line(struct imap_parser *p)
 	if (nul != NULL) {
 		/* the tag before the NUL still gets its BAD */
 		c.end = nul;
-		if (!p->tag_ok)
+		if (!p->tag_ok) {
 			(void)imap_parser_head(p, &c);
+			/* a NUL inside the tag leaves no tag to answer */
+			if (p->tag_ok && text + strlen(p->tag) >= nul)
+				p->tag_ok = false;
+		}
 		return imap_parser_fail(p, IMAP_PERR_NUL);
 	}
 	if (!p->tag_ok) {

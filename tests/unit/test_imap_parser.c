@@ -196,6 +196,7 @@ static const struct reader_case reader_cases[] = {
 	    "E:ARGS:a|D:z NOOP|"),
 	{ "a NOOP\0\r\nz NOOP\r\n", 17, false, "E:NUL:a|D:z NOOP|" },
 	{ "\0a NOOP\r\nz NOOP\r\n", 17, false, "E:NUL:*|D:z NOOP|" },
+	{ "a\0b NOOP\r\nz NOOP\r\n", 18, false, "E:NUL:*|D:z NOOP|" },
 	{ "a LOGIN \"x\0y\" z\r\nz NOOP\r\n", 25, false,
 	    "E:NUL:a|D:z NOOP|" },
 	/* an error with a {n+} at the end of its line skips that literal */
