@@ -1,9 +1,9 @@
-/* The mailbox role's entry point: serves the maildrops over POP3 (src/pop3/) and, later,
- * IMAP, on one event loop with a small worker pool for the blocking work
- * (password checks, Maildir scans and changes).  SIGTERM/SIGINT: the
- * listeners close, idle sessions are told and closed, sessions in the
- * middle of a QUIT commit finish it; SIGHUP rereads the configuration and
- * the certificates.  IMAP listeners are not served yet (logged). */
+/* The mailbox role's entry point: serves the maildrops over POP3
+ * (src/pop3/) and IMAP (src/imap/) on one event loop with a small worker
+ * pool for the blocking work (password checks, Maildir scans and
+ * changes, the mailbox index).  SIGTERM/SIGINT: the listeners close,
+ * idle sessions are told and closed, sessions with work in progress
+ * finish it; SIGHUP rereads the configuration and the certificates. */
 #include <signal.h>
 #include <string.h>
 
@@ -11,6 +11,7 @@
 
 #include "auth/authcache.h"
 #include "ferry.h"
+#include "imap/imapd.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "pop3/pop3d.h"
@@ -23,6 +24,8 @@
 struct mailbox_role {
 	struct ferry_env *env;
 	struct pop3d *pop3;
+	struct imapd *imap;
+	unsigned draining;		/* servers still closing sessions */
 	struct event *sig_ev[3];
 	struct event *stop_timer;
 };
@@ -32,6 +35,9 @@ mailbox_idle(void *arg)
 {
 	struct mailbox_role *m = arg;
 
+	/* each server reports once, when its last session is gone */
+	if (m->draining > 0 && --m->draining > 0)
+		return;
 	event_base_loopexit(m->env->base, NULL);
 }
 
@@ -41,7 +47,8 @@ mailbox_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct mailbox_role *m = arg;
 
 	log_warnx("- mailbox stop-timeout sessions=%u",
-	    m->pop3 != NULL ? pop3d_sessions(m->pop3) : 0);
+	    (m->pop3 != NULL ? pop3d_sessions(m->pop3) : 0) +
+	    (m->imap != NULL ? imapd_sessions(m->imap) : 0));
 	event_base_loopexit(m->env->base, NULL);
 }
 
@@ -56,10 +63,16 @@ mailbox_stop(struct mailbox_role *m)
 	log_info("- mailbox stopping");
 	m->stop_timer = evtimer_new(m->env->base, mailbox_stop_timer_cb, m);
 	evtimer_add(m->stop_timer, &grace);
-	if (m->pop3 != NULL)
-		pop3d_stop(m->pop3);	/* calls mailbox_idle when done */
-	else
+	m->draining = (m->pop3 != NULL) + (m->imap != NULL);
+	if (m->draining == 0) {
 		event_base_loopexit(m->env->base, NULL);
+		return;
+	}
+	/* each calls mailbox_idle when its sessions are gone */
+	if (m->pop3 != NULL)
+		pop3d_stop(m->pop3);
+	if (m->imap != NULL)
+		imapd_stop(m->imap);
 }
 
 static void
@@ -82,6 +95,8 @@ mailbox_reload(struct mailbox_role *m)
 	log_set_level((enum log_level)m->env->conf->log_level);
 	if (m->pop3 != NULL)
 		pop3d_reload(m->pop3);
+	if (m->imap != NULL)
+		imapd_reload(m->imap);
 	log_info("- mailbox reloaded");
 }
 
@@ -92,15 +107,6 @@ mailbox_signal_cb(evutil_socket_t sig, short what, void *arg)
 		mailbox_reload(arg);
 	else
 		mailbox_stop(arg);
-}
-
-static void
-mailbox_warn_imap(const struct ferry_env *env)
-{
-	for (size_t i = 0; i < env->nlisteners; i++)
-		if (strncmp(env->listeners[i].kind, "imap", 4) == 0)
-			log_warnx("- mailbox not-implemented addr=%s kind=%s",
-			    env->listeners[i].addr, env->listeners[i].kind);
 }
 
 int
@@ -127,12 +133,13 @@ mailbox_main(struct ferry_env *env)
 	}
 	serve_role_ready();
 	m.pop3 = pop3d_create(env, mailbox_idle, &m);
-	mailbox_warn_imap(env);
+	m.imap = imapd_create(env, mailbox_idle, &m);
 	log_info("- mailbox ready");
 	event_base_dispatch(env->base);
 	/* Commits still running finish (their sessions are freed) first. */
 	workpool_free(&env->pool);
 	pop3d_free(&m.pop3);
+	imapd_free(&m.imap);
 	for (int i = 0; i < 3; i++)
 		event_free(m.sig_ev[i]);
 	if (m.stop_timer != NULL)

@@ -1,0 +1,368 @@
+/* Commands valid in any state (RFC 9051 section 6.1: CAPABILITY, NOOP,
+ * LOGOUT; RFC 2971 ID; RFC 5161 ENABLE) and the not-authenticated state
+ * (section 6.2: STARTTLS, LOGIN, AUTHENTICATE with RFC 4959 SASL-IR and
+ * RFC 4616 PLAIN).  Plaintext credentials are accepted only under TLS or
+ * from auth_plaintext_networks (LOGINDISABLED otherwise), checked on a
+ * worker thread (yescrypt is slow by design), and every failure counts
+ * for the client's address in the bans shared with SMTP and POP3
+ * (auth/ban.h).  A good login opens the user's mailbox (mbox.h) on the
+ * same worker job: the first login ever creates the special-use
+ * folders. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/ban.h"
+#include "auth/login.h"
+#include "auth/sasl.h"
+#include "imap/imap_private.h"
+#include "lib/cidr.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "mailbox/maildir.h"
+#include "mailbox/mbox.h"
+
+#define IMAP_NO_PLAINTEXT "[PRIVACYREQUIRED] Plaintext authentication " \
+	"disallowed on non-secure connections, use STARTTLS"
+
+/* A login in progress: the credential check and opening the mailbox. */
+struct imap_login {
+	const char *method;		/* "LOGIN" or "PLAIN", for logs */
+	char user[SASL_FIELD_MAX];
+	char password[SASL_FIELD_MAX];
+	char state_dir[PATH_MAX];
+	struct store *store;
+	const struct conf *conf;
+	enum login_result result;
+	bool cached;
+	char canon[320];
+	struct mbox_user *mbox;
+	struct mbox_error err;
+	bool open_failed;
+};
+
+bool
+imap_plaintext_ok(const struct imap_session *s)
+{
+	return s->tls || cidr_list_match(&s->srv->conf->auth_plaintext_networks,
+	    (const struct sockaddr *)&s->peer);
+}
+
+void
+imap_capabilities(struct imap_session *s, struct fbuf *b)
+{
+	fbuf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
+	    "UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE");
+	if (s->state != IMAP_STATE_NOAUTH)
+		return;
+	if (!s->tls && s->srv->tls != NULL)
+		fbuf_adds(b, " STARTTLS");
+	if (imap_plaintext_ok(s))
+		fbuf_adds(b, " AUTH=PLAIN");
+	else
+		fbuf_adds(b, " LOGINDISABLED");
+}
+
+void
+imap_cmd_capability(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	struct fbuf b;
+
+	if (count != 0) {
+		imap_bad(s, tag, "CAPABILITY takes no arguments");
+		return;
+	}
+	fbuf_init(&b, 0);
+	imap_capabilities(s, &b);
+	imap_reply(s, "* CAPABILITY %s", fbuf_str(&b));
+	imap_reply(s, "%s OK Capability completed", tag);
+	fbuf_release(&b);
+}
+
+void
+imap_cmd_logout(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	if (count != 0) {
+		imap_bad(s, tag, "LOGOUT takes no arguments");
+		return;
+	}
+	imap_reply(s, "* BYE Logging out");
+	imap_reply(s, "%s OK Logout completed", tag);
+	imap_session_close(s);
+}
+
+/* ID (RFC 2971): the client's list is checked (NIL or up to 30 string
+ * pairs, RFC 2971 section 3.3) and logged; the server names itself. */
+void
+imap_cmd_id(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	const char *k, *v;
+
+	if (count != 1 || (args[0].type != IMAP_ARG_LIST &&
+	    !imap_arg_atom_is(&args[0], "NIL")) ||
+	    (args[0].type == IMAP_ARG_LIST && (args[0].count % 2 != 0 ||
+	    args[0].count > 60))) {
+		imap_bad(s, tag, "ID needs NIL or a list of field-value pairs");
+		return;
+	}
+	for (unsigned i = 0; args[0].type == IMAP_ARG_LIST &&
+	    i < args[0].count; i += 2) {
+		if (!imap_arg_string(&args[0].list[i], &k) ||
+		    (!imap_arg_string(&args[0].list[i + 1], &v) &&
+		    !imap_arg_atom_is(&args[0].list[i + 1], "NIL"))) {
+			imap_bad(s, tag, "ID fields and values are strings");
+			return;
+		}
+		if (str_ieq(k, "name") || str_ieq(k, "version"))
+			log_info("%s imap id %s=%s", s->id, str_ieq(k, "name") ?
+			    "name" : "version", log_q(args[0].list[i + 1].str));
+	}
+	imap_reply(s, "* ID (\"name\" \"Ferry\" \"version\" \"%s\")",
+	    FERRY_VERSION);
+	imap_reply(s, "%s OK ID completed", tag);
+}
+
+/* ENABLE (RFC 5161): nothing Ferry offers needs enabling yet, so the
+ * answer names none; unknown capabilities are ignored as the RFC asks. */
+void
+imap_cmd_enable(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	if (count == 0) {
+		imap_bad(s, tag, "ENABLE needs capability names");
+		return;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		if (args[i].type != IMAP_ARG_ATOM) {
+			imap_bad(s, tag, "ENABLE takes capability names");
+			return;
+		}
+	}
+	imap_reply(s, "* ENABLED");
+	imap_reply(s, "%s OK Enabled", tag);
+}
+
+void
+imap_cmd_starttls(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	if (count != 0)
+		imap_bad(s, tag, "STARTTLS takes no arguments");
+	else if (s->tls)
+		imap_bad(s, tag, "TLS is already active");
+	else if (s->srv->tls == NULL)
+		imap_bad(s, tag, "TLS not available");
+	else {
+		imap_reply(s, "%s OK Begin TLS negotiation now", tag);
+		imap_session_starttls(s);
+	}
+}
+
+static void
+imap_login_release(struct imap_job *job)
+{
+	struct imap_login *l = job->data;
+
+	mbox_user_close(&l->mbox);
+	explicit_bzero(l, sizeof(*l));
+	free(l);
+}
+
+/* Worker: the password, then the mailbox. */
+static void
+imap_login_work(struct imap_job *job)
+{
+	struct imap_login *l = job->data;
+	char path[PATH_MAX];
+
+	l->result = login_check(l->store, l->conf, l->user, l->password,
+	    l->canon, sizeof(l->canon), &l->cached);
+	explicit_bzero(l->password, sizeof(l->password));
+	if (l->result != LOGIN_OK)
+		return;
+	if (maildir_path(l->state_dir, l->canon, path, sizeof(path)) < 0 ||
+	    mbox_user_open(job->s->srv->mbox, path, 0, &l->mbox,
+	    &l->err) < 0)
+		l->open_failed = true;
+}
+
+static void
+imap_login_failed(struct imap_session *s, struct imap_job *job)
+{
+	struct imap_login *l = job->data;
+	int banned = ban_record_failure(s->srv->env->store, s->srv->conf,
+	    (struct sockaddr *)&s->peer, "imap", time(NULL));
+
+	s->auth_failures++;
+	log_info("%s imap auth-failed address=%s user=%s method=%s "
+	    "failures=%u%s", s->id, s->addr, log_q(l->user), l->method,
+	    s->auth_failures, banned == 1 ? " banned=yes" : "");
+	if (banned == 1) {
+		fbuf_addf(&job->out, "%s NO [AUTHENTICATIONFAILED] "
+		    "Authentication failed\r\n* BYE Too many failed logins, "
+		    "address banned\r\n", job->tag);
+		s->state = IMAP_STATE_LOGOUT;
+		return;
+	}
+	fbuf_addf(&job->out, "%s NO [AUTHENTICATIONFAILED] Authentication "
+	    "failed\r\n", job->tag);
+	if (s->auth_failures >= IMAP_MAX_AUTH_FAILURES) {
+		fbuf_adds(&job->out, "* BYE Too many failed logins\r\n");
+		s->state = IMAP_STATE_LOGOUT;
+	}
+}
+
+static void
+imap_login_done(struct imap_job *job)
+{
+	struct imap_login *l = job->data;
+	struct imap_session *s = job->s;
+	struct fbuf caps;
+
+	if (l->result == LOGIN_TEMPFAIL || (l->result == LOGIN_OK &&
+	    l->open_failed)) {
+		if (l->open_failed)
+			log_warnx("%s imap open-failed user=%s error=%s", s->id,
+			    log_q(l->canon), log_q(l->err.text));
+		fbuf_addf(&job->out, "%s NO [UNAVAILABLE] Temporary failure, "
+		    "try again later\r\n", job->tag);
+		return;
+	}
+	if (l->result != LOGIN_OK) {
+		imap_login_failed(s, job);
+		return;
+	}
+	s->user = l->mbox;
+	l->mbox = NULL;
+	str_lcpy(s->address, l->canon, sizeof(s->address));
+	imap_session_enter_state(s, IMAP_STATE_AUTH);
+	log_info("%s imap login user=%s method=%s tls=%s cached=%s", s->id,
+	    log_q(s->address), l->method, s->tls ? "yes" : "no",
+	    l->cached ? "yes" : "no");
+	fbuf_init(&caps, 0);
+	imap_capabilities(s, &caps);
+	fbuf_addf(&job->out, "%s OK [CAPABILITY %s] Logged in\r\n", job->tag,
+	    fbuf_str(&caps));
+	fbuf_release(&caps);
+}
+
+static void
+imap_login_start(struct imap_session *s, const char *tag, const char *method,
+    const char *user, const char *password)
+{
+	struct imap_login *l;
+	struct imap_job *job;
+
+	if (ban_check(s->srv->env->store, s->srv->conf,
+	    (struct sockaddr *)&s->peer, time(NULL), NULL) == 1) {
+		log_info("%s imap reject stage=auth address=%s check=ban",
+		    s->id, s->addr);
+		imap_reply(s, "%s NO [AUTHENTICATIONFAILED] Authentication "
+		    "failed", tag);
+		imap_reply(s, "* BYE Too many failed logins, address banned");
+		imap_session_close(s);
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->method = method;
+	l->store = s->srv->env->store;
+	l->conf = s->srv->conf;
+	str_lcpy(l->user, user, sizeof(l->user));
+	str_lcpy(l->password, password, sizeof(l->password));
+	str_lcpy(l->state_dir, s->srv->conf->state_dir, sizeof(l->state_dir));
+	job = imap_job_new(s, tag, imap_login_work);
+	job->done = imap_login_done;
+	job->release = imap_login_release;
+	job->data = l;
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_login(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	const char *user, *password;
+
+	if (count != 2 || !imap_arg_astring(&args[0], &user) ||
+	    !imap_arg_astring(&args[1], &password)) {
+		imap_bad(s, tag, "LOGIN needs a user name and a password");
+		return;
+	}
+	if (!imap_plaintext_ok(s)) {
+		imap_reply(s, "%s NO %s", tag, IMAP_NO_PLAINTEXT);
+		return;
+	}
+	if (strlen(user) >= SASL_FIELD_MAX || strlen(password) >=
+	    SASL_FIELD_MAX) {
+		imap_reply(s, "%s NO [AUTHENTICATIONFAILED] Authentication "
+		    "failed", tag);
+		return;
+	}
+	imap_login_start(s, tag, "LOGIN", user, password);
+}
+
+/* RFC 4616 PLAIN; an authorization identity other than the user's own
+ * would be a proxy login, which is not offered. */
+static void
+imap_auth_plain(struct imap_session *s, const char *tag, const char *b64,
+    size_t len)
+{
+	char authzid[SASL_FIELD_MAX], authcid[SASL_FIELD_MAX];
+	char passwd[SASL_FIELD_MAX];
+
+	if (sasl_plain_decode(b64, len, authzid, authcid, passwd) < 0)
+		imap_bad(s, tag, "Malformed PLAIN response");
+	else if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0)
+		imap_reply(s, "%s NO [AUTHORIZATIONFAILED] Authorization "
+		    "identity not allowed", tag);
+	else
+		imap_login_start(s, tag, "PLAIN", authcid, passwd);
+	explicit_bzero(passwd, sizeof(passwd));
+}
+
+void
+imap_cmd_authenticate(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	const char *ir;
+
+	if (count < 1 || count > 2 || args[0].type != IMAP_ARG_ATOM ||
+	    (count == 2 && !imap_arg_astring(&args[1], &ir))) {
+		imap_bad(s, tag, "AUTHENTICATE needs a mechanism");
+		return;
+	}
+	if (!str_ieq(args[0].str, "PLAIN")) {
+		imap_reply(s, "%s NO Unsupported authentication mechanism",
+		    tag);
+		return;
+	}
+	if (!imap_plaintext_ok(s)) {
+		imap_reply(s, "%s NO %s", tag, IMAP_NO_PLAINTEXT);
+		return;
+	}
+	if (count == 2) {
+		/* SASL-IR (RFC 4959): "=" is an empty initial response */
+		imap_auth_plain(s, tag, ir, strcmp(ir, "=") == 0 ? 0 :
+		    strlen(ir));
+		return;
+	}
+	str_lcpy(s->tag, tag, sizeof(s->tag));
+	s->input = IMAP_INPUT_SASL;
+	imap_reply(s, "+ ");
+}
+
+void
+imap_auth_response(struct imap_session *s, const char *line, size_t len)
+{
+	s->input = IMAP_INPUT_COMMAND;
+	if (len == 1 && line[0] == '*') {
+		imap_reply(s, "%s BAD Authentication cancelled", s->tag);
+		return;
+	}
+	imap_auth_plain(s, s->tag, line, len);
+}

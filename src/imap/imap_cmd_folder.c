@@ -1,0 +1,640 @@
+/* Folder commands of the authenticated state (RFC 9051 section 6.3):
+ * NAMESPACE (RFC 2342), LIST and LSUB with the CHILDREN (RFC 3348) and
+ * SPECIAL-USE (RFC 6154) attributes, STATUS, SELECT/EXAMINE, CREATE,
+ * DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and APPEND with APPENDUID
+ * (RFC 4315).  Names arrive in modified UTF-7 and are decoded before the
+ * mailbox layer (mbox.h), which refuses any name that could leave the
+ * user's Maildir; the hierarchy separator is '/'.  Every mailbox call
+ * blocks, so each command's work runs as a job on the role's pool. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/imap_private.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "mailbox/mbox.h"
+
+enum imap_folder_op {
+	IMAP_OP_CREATE, IMAP_OP_DELETE, IMAP_OP_RENAME, IMAP_OP_SUBSCRIBE,
+	IMAP_OP_UNSUBSCRIBE
+};
+
+struct imap_folder_job {
+	enum imap_folder_op op;
+	char name[MBOX_NAME_MAX * 4 + 1];
+	char name2[MBOX_NAME_MAX * 4 + 1];
+	char pattern[1024];
+	bool lsub;
+	unsigned status_items;
+	bool readonly;
+	struct mbox_view *view;		/* SELECT: the opened view */
+	struct mbox_append app;
+	struct imap_flags flags;
+	uint32_t uidvalidity, uid;
+};
+
+#define IMAP_STATUS_MESSAGES 0x01
+#define IMAP_STATUS_RECENT 0x02
+#define IMAP_STATUS_UIDNEXT 0x04
+#define IMAP_STATUS_UIDVALIDITY 0x08
+#define IMAP_STATUS_UNSEEN 0x10
+#define IMAP_STATUS_DELETED 0x20
+#define IMAP_STATUS_SIZE 0x40
+
+/* "tag NO [CODE] text" for a mailbox error. */
+static void
+imap_folder_no(struct fbuf *b, const char *tag, const struct mbox_error *e)
+{
+	static const char *const codes[] = {
+		[MBOX_ERR_NONE] = "", [MBOX_ERR_TEMP] = "[UNAVAILABLE] ",
+		[MBOX_ERR_BADNAME] = "[CANNOT] ",
+		[MBOX_ERR_NOTFOUND] = "[NONEXISTENT] ",
+		[MBOX_ERR_EXISTS] = "[ALREADYEXISTS] ",
+		[MBOX_ERR_NOTALLOWED] = "[CANNOT] ",
+		[MBOX_ERR_OVERQUOTA] = "[OVERQUOTA] ",
+		[MBOX_ERR_LIMIT] = "[LIMIT] ", [MBOX_ERR_MODIFIED] = "",
+		[MBOX_ERR_EXPUNGED] = "[EXPUNGEISSUED] ",
+	};
+	const char *code = (unsigned)e->code < sizeof(codes) / sizeof(codes[0])
+	    ? codes[e->code] : "";
+
+	fbuf_addf(b, "%s NO %s%s\r\n", tag, code, e->text != NULL ? e->text :
+	    "Failed");
+}
+
+static struct imap_folder_job *
+imap_folder_job(struct imap_job *job)
+{
+	return job->data;
+}
+
+static void
+imap_folder_release(struct imap_job *job)
+{
+	struct imap_folder_job *f = job->data;
+
+	if (f == NULL)
+		return;
+	mbox_view_close(&f->view);
+	imap_flags_free(&f->flags);
+	free(f);
+}
+
+static struct imap_job *
+imap_folder_new_job(struct imap_session *s, const char *tag,
+    imap_job_fn *work)
+{
+	struct imap_job *job = imap_job_new(s, tag, work);
+
+	job->data = xcalloc(1, sizeof(struct imap_folder_job));
+	job->release = imap_folder_release;
+	return job;
+}
+
+void
+imap_cmd_namespace(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	if (count != 0) {
+		imap_bad(s, tag, "NAMESPACE takes no arguments");
+		return;
+	}
+	imap_reply(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_reply(s, "%s OK Namespace completed", tag);
+}
+
+/* list-mailbox wildcards: '*' matches anything, '%' anything but the
+ * separator.  Iterative with one backtrack point per '*'/'%' kind is
+ * enough for the bounded names here; recursion depth is bounded by the
+ * pattern's wildcard count, itself bounded by the line length. */
+static bool
+imap_list_match(const char *pat, const char *name)
+{
+	for (; *pat != '\0'; pat++, name++) {
+		if (*pat == '*' || *pat == '%') {
+			for (const char *n = name;; n++) {
+				if (imap_list_match(pat + 1, n))
+					return true;
+				if (*n == '\0' || (*pat == '%' && *n == '/'))
+					return false;
+			}
+		}
+		if (*name != *pat)
+			return false;
+	}
+	return *name == '\0';
+}
+
+static void
+imap_list_one(struct imap_session *s, struct fbuf *b,
+    const struct mbox_folder_info *fi, bool lsub)
+{
+	const char *sp = mbox_special_name(fi->special);
+	bool first = true;
+
+	fbuf_addf(b, "* %s (", lsub ? "LSUB" : "LIST");
+#define IMAP_ATTR(x) do { fbuf_addf(b, "%s%s", first ? "" : " ", x); \
+	first = false; } while (0)
+	if (fi->flags & MBOX_FOLDER_F_NONEXISTENT)
+		IMAP_ATTR(lsub ? "\\Noselect" : "\\NonExistent");
+	else if (fi->flags & MBOX_FOLDER_F_NOSELECT)
+		IMAP_ATTR("\\Noselect");
+	if (!(fi->flags & MBOX_FOLDER_F_NONEXISTENT) && !lsub)
+		IMAP_ATTR(fi->flags & MBOX_FOLDER_F_HASCHILDREN ?
+		    "\\HasChildren" : "\\HasNoChildren");
+	if (sp != NULL && !lsub)
+		IMAP_ATTR(sp);
+#undef IMAP_ATTR
+	fbuf_adds(b, ") \"/\" ");
+	imap_fmt_mailbox(b, fi->name, s->utf8);
+	fbuf_adds(b, "\r\n");
+}
+
+static void
+imap_list_work(struct imap_job *job)
+{
+	struct imap_folder_job *f = imap_folder_job(job);
+	struct mbox_folder_list list;
+	struct mbox_error err;
+
+	if (mbox_folder_list(job->s->user, &list, &err) < 0) {
+		imap_folder_no(&job->out, job->tag, &err);
+		return;
+	}
+	for (size_t i = 0; i < list.n; i++) {
+		const struct mbox_folder_info *fi = &list.v[i];
+		const char *name = fi->name;
+		char upper[8];
+
+		if (f->lsub && !(fi->flags & MBOX_FOLDER_F_SUBSCRIBED))
+			continue;
+		if (!f->lsub && (fi->flags & MBOX_FOLDER_F_NONEXISTENT))
+			continue;
+		/* INBOX matches case-blind patterns (RFC 9051 5.1) */
+		if (mbox_name_is_inbox(name)) {
+			str_lcpy(upper, "INBOX", sizeof(upper));
+			name = upper;
+		}
+		if (imap_list_match(f->pattern, name) ||
+		    (mbox_name_is_inbox(name) && str_ieq(f->pattern, "INBOX")))
+			imap_list_one(job->s, &job->out, fi, f->lsub);
+	}
+	mbox_folder_list_free(&list);
+	fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
+	    f->lsub ? "LSUB" : "LIST");
+}
+
+static void
+imap_list_cmd(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool lsub)
+{
+	struct fbuf pat;
+	const char *ref, *p;
+	struct imap_job *job;
+	struct imap_folder_job *f;
+	struct imap_arg tmp;
+
+	if (count != 2 || !imap_arg_astring(&args[0], &ref) ||
+	    !imap_arg_list_mailbox(&args[1], &p)) {
+		imap_bad(s, tag, "LIST needs a reference and a pattern");
+		return;
+	}
+	if (*p == '\0') {
+		/* the hierarchy separator and root (RFC 9051 6.3.9) */
+		imap_reply(s, "* %s (\\Noselect) \"/\" \"\"", lsub ? "LSUB" :
+		    "LIST");
+		imap_reply(s, "%s OK %s completed", tag, lsub ? "LSUB" : "LIST");
+		return;
+	}
+	fbuf_init(&pat, 0);
+	fbuf_adds(&pat, ref);
+	if (ref[0] != '\0' && ref[strlen(ref) - 1] != '/')
+		fbuf_addc(&pat, '/');
+	fbuf_adds(&pat, p);
+	job = imap_folder_new_job(s, tag, imap_list_work);
+	f = job->data;
+	f->lsub = lsub;
+	/* the pattern is decoded like a name; wildcards are ASCII */
+	tmp = (struct imap_arg){ .type = IMAP_ARG_QUOTED, .str = fbuf_str(&pat),
+	    .len = pat.len };
+	if (imap_arg_mailbox(&tmp, s->utf8, f->pattern, sizeof(f->pattern),
+	    &p) < 0) {
+		fbuf_release(&pat);
+		imap_folder_release(job);
+		job->data = NULL;
+		fbuf_release(&job->out);
+		free(job);
+		imap_reply(s, "%s OK %s completed", tag, lsub ? "LSUB" :
+		    "LIST");
+		return;
+	}
+	fbuf_release(&pat);
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_list(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_list_cmd(s, tag, args, count, false);
+}
+
+void
+imap_cmd_lsub(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_list_cmd(s, tag, args, count, true);
+}
+
+static void
+imap_status_work(struct imap_job *job)
+{
+	struct imap_folder_job *f = imap_folder_job(job);
+	struct mbox_status st;
+	struct mbox_error err;
+	bool first = true;
+
+	if (mbox_folder_status(job->s->user, f->name, &st, &err) < 0) {
+		imap_folder_no(&job->out, job->tag, &err);
+		return;
+	}
+	fbuf_adds(&job->out, "* STATUS ");
+	imap_fmt_mailbox(&job->out, f->name, job->s->utf8);
+	fbuf_adds(&job->out, " (");
+#define IMAP_ITEM(bit, fmt, v) do { if (f->status_items & (bit)) { \
+	fbuf_addf(&job->out, "%s" fmt, first ? "" : " ", v); \
+	first = false; } } while (0)
+	IMAP_ITEM(IMAP_STATUS_MESSAGES, "MESSAGES %u", st.messages);
+	IMAP_ITEM(IMAP_STATUS_RECENT, "RECENT %u", st.recent);
+	IMAP_ITEM(IMAP_STATUS_UIDNEXT, "UIDNEXT %u", st.uidnext);
+	IMAP_ITEM(IMAP_STATUS_UIDVALIDITY, "UIDVALIDITY %u", st.uidvalidity);
+	IMAP_ITEM(IMAP_STATUS_UNSEEN, "UNSEEN %u", st.unseen);
+	IMAP_ITEM(IMAP_STATUS_DELETED, "DELETED %u", st.deleted);
+	IMAP_ITEM(IMAP_STATUS_SIZE, "SIZE %llu", (unsigned long long)st.size);
+#undef IMAP_ITEM
+	fbuf_addf(&job->out, ")\r\n%s OK STATUS completed\r\n", job->tag);
+}
+
+void
+imap_cmd_status(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} items[] = {
+		{ "MESSAGES", IMAP_STATUS_MESSAGES },
+		{ "RECENT", IMAP_STATUS_RECENT },
+		{ "UIDNEXT", IMAP_STATUS_UIDNEXT },
+		{ "UIDVALIDITY", IMAP_STATUS_UIDVALIDITY },
+		{ "UNSEEN", IMAP_STATUS_UNSEEN },
+		{ "DELETED", IMAP_STATUS_DELETED },
+		{ "SIZE", IMAP_STATUS_SIZE },
+	};
+	struct imap_job *job;
+	struct imap_folder_job *f;
+	const char *error;
+	unsigned want = 0;
+
+	if (count != 2 || args[1].type != IMAP_ARG_LIST ||
+	    args[1].count == 0) {
+		imap_bad(s, tag, "STATUS needs a mailbox and a list of items");
+		return;
+	}
+	for (unsigned i = 0; i < args[1].count; i++) {
+		size_t j;
+
+		for (j = 0; j < sizeof(items) / sizeof(items[0]); j++)
+			if (imap_arg_atom_is(&args[1].list[i], items[j].name))
+				break;
+		if (j == sizeof(items) / sizeof(items[0])) {
+			imap_bad(s, tag, "Unknown STATUS item");
+			return;
+		}
+		want |= items[j].bit;
+	}
+	job = imap_folder_new_job(s, tag, imap_status_work);
+	f = job->data;
+	f->status_items = want;
+	if (imap_arg_mailbox(&args[0], s->utf8, f->name, sizeof(f->name),
+	    &error) < 0) {
+		imap_reply(s, "%s NO [CANNOT] %s", tag, error);
+		imap_folder_release(job);
+		fbuf_release(&job->out);
+		free(job);
+		return;
+	}
+	imap_job_submit(job);
+}
+
+/* The FLAGS and PERMANENTFLAGS lines for a view. */
+static void
+imap_select_flags(struct fbuf *b, struct mbox_view *view, bool readonly)
+{
+	size_t nkw;
+	const char *const *kw = mbox_view_keywords(view, &nkw);
+
+	fbuf_adds(b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (size_t i = 0; i < nkw; i++)
+		fbuf_addf(b, " %s", kw[i]);
+	fbuf_adds(b, ")\r\n* OK [PERMANENTFLAGS (");
+	if (!readonly) {
+		fbuf_adds(b, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+		for (size_t i = 0; i < nkw; i++)
+			fbuf_addf(b, " %s", kw[i]);
+		if (nkw < MBOX_KEYWORDS_MAX)
+			fbuf_adds(b, " \\*");
+	}
+	fbuf_adds(b, ")] Flags permitted\r\n");
+}
+
+static void
+imap_select_work(struct imap_job *job)
+{
+	struct imap_folder_job *f = imap_folder_job(job);
+	struct mbox_error err;
+	uint32_t n, recent = 0, unseen = 0;
+
+	if (mbox_view_open(job->s->user, f->name, f->readonly, &f->view,
+	    &err) < 0) {
+		imap_folder_no(&job->out, job->tag, &err);
+		return;
+	}
+	n = mbox_view_count(f->view);
+	for (uint32_t seq = 1; seq <= n; seq++) {
+		const struct mbox_msg *m = mbox_view_msg(f->view, seq);
+
+		if (m->flags & MBOX_F_RECENT)
+			recent++;
+		if (!(m->flags & MBOX_F_SEEN) && unseen == 0)
+			unseen = seq;
+	}
+	imap_select_flags(&job->out, f->view, f->readonly);
+	fbuf_addf(&job->out, "* %u EXISTS\r\n* %u RECENT\r\n", n, recent);
+	if (unseen != 0)
+		fbuf_addf(&job->out, "* OK [UNSEEN %u] First unseen\r\n",
+		    unseen);
+	fbuf_addf(&job->out, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
+	    "* OK [UIDNEXT %u] Predicted next UID\r\n",
+	    mbox_view_uidvalidity(f->view), mbox_view_uidnext(f->view));
+	fbuf_addf(&job->out, "%s OK [%s] %s completed\r\n", job->tag,
+	    f->readonly ? "READ-ONLY" : "READ-WRITE", f->readonly ?
+	    "EXAMINE" : "SELECT");
+}
+
+static void
+imap_select_done(struct imap_job *job)
+{
+	struct imap_folder_job *f = imap_folder_job(job);
+	struct imap_session *s = job->s;
+
+	if (f->view == NULL)
+		return;		/* stays in the authenticated state */
+	s->view = f->view;
+	f->view = NULL;
+	s->readonly = f->readonly;
+	s->watch = mbox_watch_add(s->srv->mbox, mbox_view_dir(s->view),
+	    imap_folder_changed, s);
+	imap_session_enter_state(s, IMAP_STATE_SELECTED);
+}
+
+void
+imap_folder_close(struct imap_session *s)
+{
+	mbox_watch_remove(&s->watch);
+	mbox_view_close(&s->view);
+	imap_seqset_free(&s->saved);
+	s->have_saved = false;
+	if (s->state == IMAP_STATE_SELECTED)
+		imap_session_enter_state(s, IMAP_STATE_AUTH);
+}
+
+static void
+imap_select_cmd(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool readonly)
+{
+	struct imap_job *job;
+	struct imap_folder_job *f;
+	const char *error;
+
+	if (count != 1) {
+		imap_bad(s, tag, "SELECT needs a mailbox name");
+		return;
+	}
+	/* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected */
+	imap_folder_close(s);
+	job = imap_folder_new_job(s, tag, imap_select_work);
+	job->done = imap_select_done;
+	f = job->data;
+	f->readonly = readonly;
+	if (imap_arg_mailbox(&args[0], s->utf8, f->name, sizeof(f->name),
+	    &error) < 0) {
+		imap_reply(s, "%s NO [NONEXISTENT] %s", tag, error);
+		imap_folder_release(job);
+		fbuf_release(&job->out);
+		free(job);
+		return;
+	}
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_select(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_select_cmd(s, tag, args, count, false);
+}
+
+void
+imap_cmd_examine(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_select_cmd(s, tag, args, count, true);
+}
+
+static void
+imap_op_work(struct imap_job *job)
+{
+	static const char *const names[] = { "CREATE", "DELETE", "RENAME",
+		"SUBSCRIBE", "UNSUBSCRIBE" };
+	struct imap_folder_job *f = imap_folder_job(job);
+	struct mbox_user *u = job->s->user;
+	struct mbox_error err;
+	int r = -1;
+
+	switch (f->op) {
+	case IMAP_OP_CREATE:
+		r = mbox_folder_create(u, f->name, MBOX_SPECIAL_NONE, &err);
+		break;
+	case IMAP_OP_DELETE:
+		r = mbox_folder_delete(u, f->name, &err);
+		break;
+	case IMAP_OP_RENAME:
+		r = mbox_folder_rename(u, f->name, f->name2, &err);
+		break;
+	case IMAP_OP_SUBSCRIBE:
+	case IMAP_OP_UNSUBSCRIBE:
+		r = mbox_folder_subscribe(u, f->name,
+		    f->op == IMAP_OP_SUBSCRIBE, &err);
+		break;
+	}
+	if (r < 0)
+		imap_folder_no(&job->out, job->tag, &err);
+	else
+		fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
+		    names[f->op]);
+}
+
+static void
+imap_op_cmd(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, enum imap_folder_op op)
+{
+	struct imap_job *job;
+	struct imap_folder_job *f;
+	const char *error = NULL;
+	unsigned want = op == IMAP_OP_RENAME ? 2 : 1;
+	size_t len;
+
+	if (count != want) {
+		imap_bad(s, tag, op == IMAP_OP_RENAME ?
+		    "RENAME needs two mailbox names" : "Mailbox name expected");
+		return;
+	}
+	job = imap_folder_new_job(s, tag, imap_op_work);
+	f = job->data;
+	f->op = op;
+	if (imap_arg_mailbox(&args[0], s->utf8, f->name, sizeof(f->name),
+	    &error) < 0 || (want == 2 && imap_arg_mailbox(&args[1], s->utf8,
+	    f->name2, sizeof(f->name2), &error) < 0)) {
+		imap_reply(s, "%s NO [CANNOT] %s", tag, error);
+		imap_folder_release(job);
+		fbuf_release(&job->out);
+		free(job);
+		return;
+	}
+	/* CREATE "a/b/" makes a/b (RFC 9051 6.3.4) */
+	len = strlen(f->name);
+	if (op == IMAP_OP_CREATE && len > 1 && f->name[len - 1] == '/')
+		f->name[len - 1] = '\0';
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_create(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_op_cmd(s, tag, args, count, IMAP_OP_CREATE);
+}
+
+void
+imap_cmd_delete(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_op_cmd(s, tag, args, count, IMAP_OP_DELETE);
+}
+
+void
+imap_cmd_rename(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_op_cmd(s, tag, args, count, IMAP_OP_RENAME);
+}
+
+void
+imap_cmd_subscribe(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_op_cmd(s, tag, args, count, IMAP_OP_SUBSCRIBE);
+}
+
+void
+imap_cmd_unsubscribe(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_op_cmd(s, tag, args, count, IMAP_OP_UNSUBSCRIBE);
+}
+
+static void
+imap_append_work(struct imap_job *job)
+{
+	struct imap_folder_job *f = imap_folder_job(job);
+	struct mbox_error err;
+
+	if (mbox_append(job->s->user, f->name, &f->app, 1, &f->uidvalidity,
+	    &f->uid, &err) < 0) {
+		if (err.code == MBOX_ERR_NOTFOUND)
+			fbuf_addf(&job->out, "%s NO [TRYCREATE] No such "
+			    "mailbox\r\n", job->tag);
+		else
+			imap_folder_no(&job->out, job->tag, &err);
+		return;
+	}
+	fbuf_addf(&job->out, "%s OK [APPENDUID %u %u] APPEND completed\r\n",
+	    job->tag, f->uidvalidity, f->uid);
+}
+
+/* APPEND mailbox [(flags)] [date-time] literal.  The literal stays in
+ * the reader's buffer while the job runs (the session reads nothing
+ * until it is done). */
+void
+imap_cmd_append(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	struct imap_job *job;
+	struct imap_folder_job *f;
+	const char *error = NULL, *date;
+	unsigned i = 1;
+	time_t t = 0;
+
+	if (count < 2) {
+		imap_bad(s, tag, "APPEND needs a mailbox and a message");
+		return;
+	}
+	job = imap_folder_new_job(s, tag, imap_append_work);
+	f = job->data;
+	if (args[i].type == IMAP_ARG_LIST) {
+		if (imap_flags_parse(&args[i], 1, false, &f->flags,
+		    &error) < 0)
+			goto bad;
+		i++;
+	}
+	if (i < count && args[i].type == IMAP_ARG_QUOTED) {
+		if (!imap_arg_string(&args[i], &date) ||
+		    imap_datetime_parse(date, &t) < 0) {
+			error = "Invalid date-time";
+			goto bad;
+		}
+		i++;
+	}
+	if (i + 1 != count || args[i].type != IMAP_ARG_LITERAL) {
+		error = "APPEND needs one message literal last";
+		goto bad;
+	}
+	if (args[i].len == 0 || (!args[i].literal8 &&
+	    memchr(args[i].str, '\0', args[i].len) != NULL)) {
+		error = "Message is empty or contains NUL";
+		goto bad;
+	}
+	if (imap_arg_mailbox(&args[0], s->utf8, f->name, sizeof(f->name),
+	    &error) < 0) {
+		imap_reply(s, "%s NO [CANNOT] %s", tag, error);
+		goto free;
+	}
+	f->app.fd = -1;
+	f->app.data = args[i].str;
+	f->app.len = args[i].len;
+	f->app.flags = imap_flags_to_mbox(f->flags.system);
+	f->app.keywords = (const char *const *)f->flags.keywords;
+	f->app.nkeywords = f->flags.nkeywords;
+	f->app.internaldate = t;
+	imap_job_submit(job);
+	return;
+bad:
+	imap_bad(s, tag, error != NULL ? error : "Invalid APPEND");
+free:
+	imap_folder_release(job);
+	fbuf_release(&job->out);
+	free(job);
+}

@@ -1,0 +1,1195 @@
+/* Commands on the selected folder (RFC 9051 section 6.4, RFC 3501
+ * section 6.4): CHECK, NOOP, CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID
+ * EXPUNGE (RFC 4315), FETCH, STORE, SEARCH, COPY and MOVE (RFC 6851)
+ * with COPYUID, and IDLE (RFC 2177).  Each runs its mailbox work as a
+ * job on the role's pool; the view is used by that job only, as the
+ * session reads nothing meanwhile.  Changes made by others (delivery,
+ * POP3, other sessions, files moved by hand) are reported from the
+ * view's sync: EXPUNGE, EXISTS, RECENT and FETCH FLAGS, with expunges
+ * held back during FETCH, STORE and SEARCH (RFC 9051 section 7.5.1).
+ * FETCH serves FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ and the
+ * whole-message sections (BODY[], HEADER, HEADER.FIELDS[.NOT], TEXT,
+ * RFC822*, partial); items that need the MIME structure (ENVELOPE,
+ * BODYSTRUCTURE, part numbers, BINARY) are refused until src/mime/ is
+ * wired in. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imap/imap_private.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "mailbox/mbox.h"
+
+#define IMAP_MSG_MAX (256u * 1024 * 1024)	/* a message file we read */
+
+struct imap_msg_job {
+	struct imap_seqset set;
+	struct imap_fetch fetch;
+	struct imap_store store;
+	struct imap_search search;
+	char dest[MBOX_NAME_MAX * 4 + 1];
+	bool move;
+	bool expunge_uids;
+	bool close;		/* CLOSE: expunge silently */
+	bool idle;		/* an IDLE wake-up, no tagged reply */
+	const char *verb;
+};
+
+static void
+imap_msg_release(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+
+	imap_seqset_free(&m->set);
+	imap_fetch_free(&m->fetch);
+	imap_store_free(&m->store);
+	imap_search_free(&m->search);
+	free(m);
+}
+
+static struct imap_job *
+imap_msg_new_job(struct imap_session *s, const char *tag, imap_job_fn *work,
+    bool uid)
+{
+	struct imap_job *job = imap_job_new(s, tag, work);
+
+	job->data = xcalloc(1, sizeof(struct imap_msg_job));
+	job->release = imap_msg_release;
+	job->uid = uid;
+	return job;
+}
+
+/* Drops a job that was never submitted. */
+static void
+imap_msg_drop(struct imap_job *job)
+{
+	imap_msg_release(job);
+	fbuf_release(&job->out);
+	free(job);
+}
+
+/* "(\Seen kw ...)" of a message. */
+static void
+imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
+    const struct mbox_msg *m)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} sys[] = {
+		{ MBOX_F_SEEN, "\\Seen" }, { MBOX_F_ANSWERED, "\\Answered" },
+		{ MBOX_F_FLAGGED, "\\Flagged" }, { MBOX_F_DELETED, "\\Deleted" },
+		{ MBOX_F_DRAFT, "\\Draft" }, { MBOX_F_RECENT, "\\Recent" },
+	};
+	size_t nkw;
+	const char *const *kw = mbox_view_keywords(view, &nkw);
+	bool first = true;
+
+	fbuf_addc(b, '(');
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+		if (m->flags & sys[i].bit) {
+			fbuf_addf(b, "%s%s", first ? "" : " ", sys[i].name);
+			first = false;
+		}
+	}
+	for (size_t i = 0; i < nkw && i < 32; i++) {
+		if (m->keywords & (1u << i)) {
+			fbuf_addf(b, "%s%s", first ? "" : " ", kw[i]);
+			first = false;
+		}
+	}
+	fbuf_addc(b, ')');
+}
+
+static void
+imap_fmt_keyword_lines(struct fbuf *b, struct mbox_view *view,
+    bool readonly)
+{
+	size_t nkw;
+	const char *const *kw = mbox_view_keywords(view, &nkw);
+
+	fbuf_adds(b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (size_t i = 0; i < nkw; i++)
+		fbuf_addf(b, " %s", kw[i]);
+	fbuf_adds(b, ")\r\n");
+	if (readonly)
+		return;
+	fbuf_adds(b, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
+	    "\\Seen \\Draft");
+	for (size_t i = 0; i < nkw; i++)
+		fbuf_addf(b, " %s", kw[i]);
+	fbuf_addf(b, "%s)] Flags permitted\r\n", nkw < MBOX_KEYWORDS_MAX ?
+	    " \\*" : "");
+}
+
+/* The untagged responses for what a sync or expunge found. */
+static void
+imap_fmt_changes(struct imap_session *s, struct fbuf *b,
+    const struct mbox_changes *ch)
+{
+	uint32_t recent = 0, n = mbox_view_count(s->view);
+
+	for (size_t i = 0; i < ch->nexpunged; i++)
+		fbuf_addf(b, "* %u EXPUNGE\r\n", ch->expunged[i].seq);
+	if (ch->keywords_changed)
+		imap_fmt_keyword_lines(b, s->view, s->readonly);
+	if (ch->new_count != ch->old_count || ch->nexpunged > 0) {
+		for (uint32_t seq = 1; seq <= n; seq++)
+			if (mbox_view_msg(s->view, seq)->flags & MBOX_F_RECENT)
+				recent++;
+		if (ch->new_count > ch->old_count)
+			fbuf_addf(b, "* %u EXISTS\r\n* %u RECENT\r\n",
+			    ch->new_count, recent);
+	}
+	for (size_t i = 0; i < ch->nchanged; i++) {
+		const struct mbox_msg *m = mbox_view_msg(s->view,
+		    ch->changed[i]);
+
+		if (m == NULL)
+			continue;
+		fbuf_addf(b, "* %u FETCH (UID %u FLAGS ", ch->changed[i],
+		    m->uid);
+		imap_fmt_flags(b, s->view, m);
+		fbuf_adds(b, ")\r\n");
+	}
+}
+
+int
+imap_sync_updates(struct imap_session *s, struct fbuf *b, bool keep)
+{
+	struct mbox_changes ch;
+	struct mbox_error err;
+
+	memset(&ch, 0, sizeof(ch));
+	if (mbox_view_sync(s->view, keep ? MBOX_SYNC_KEEP_EXPUNGED : 0, &ch,
+	    &err) < 0) {
+		fbuf_addf(b, "* BYE [UNAVAILABLE] %s\r\n", err.text != NULL ?
+		    err.text : "Mailbox unavailable");
+		return -1;
+	}
+	if (ch.uidvalidity_changed) {
+		mbox_changes_free(&ch);
+		fbuf_adds(b, "* BYE [UNAVAILABLE] Mailbox UIDs were reset, "
+		    "select it again\r\n");
+		return -1;
+	}
+	imap_fmt_changes(s, b, &ch);
+	mbox_changes_free(&ch);
+	return 0;
+}
+
+/* A job whose sync failed ends the session after its output. */
+static void
+imap_msg_broken_done(struct imap_job *job)
+{
+	job->s->state = IMAP_STATE_LOGOUT;
+}
+
+/* Worker: NOOP/CHECK/IDLE wake-up. */
+static void
+imap_sync_work(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+
+	if (imap_sync_updates(job->s, &job->out, false) < 0) {
+		job->done = imap_msg_broken_done;
+		return;
+	}
+	if (!m->idle)
+		fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
+		    m->verb);
+}
+
+static void
+imap_sync_cmd(struct imap_session *s, const char *tag, unsigned count,
+    const char *verb)
+{
+	struct imap_job *job;
+
+	if (count != 0) {
+		imap_reply(s, "%s BAD %s takes no arguments", tag, verb);
+		imap_session_error(s);
+		return;
+	}
+	if (s->state != IMAP_STATE_SELECTED) {
+		imap_reply(s, "%s OK %s completed", tag, verb);
+		return;
+	}
+	job = imap_msg_new_job(s, tag, imap_sync_work, false);
+	((struct imap_msg_job *)job->data)->verb = verb;
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_noop(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_sync_cmd(s, tag, count, "NOOP");
+}
+
+void
+imap_cmd_check(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_sync_cmd(s, tag, count, "CHECK");
+}
+
+void
+imap_folder_changed(void *ctx)
+{
+	struct imap_session *s = ctx;
+	struct imap_job *job;
+
+	if (s->input != IMAP_INPUT_IDLE || s->state != IMAP_STATE_SELECTED ||
+	    s->dead)
+		return;		/* the next command reports it */
+	if (s->busy) {
+		s->idle_pending = true;
+		return;
+	}
+	job = imap_msg_new_job(s, s->tag, imap_sync_work, false);
+	((struct imap_msg_job *)job->data)->idle = true;
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_idle(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	if (count != 0) {
+		imap_bad(s, tag, "IDLE takes no arguments");
+		return;
+	}
+	str_lcpy(s->tag, tag, sizeof(s->tag));
+	s->input = IMAP_INPUT_IDLE;
+	imap_reply(s, "+ idling");
+	/* report what changed since the last command right away */
+	imap_folder_changed(s);
+}
+
+void
+imap_idle_line(struct imap_session *s, const char *line, size_t len)
+{
+	s->input = IMAP_INPUT_COMMAND;
+	if (len == 4 && strncasecmp(line, "DONE", 4) == 0)
+		imap_reply(s, "%s OK IDLE terminated", s->tag);
+	else
+		imap_bad(s, s->tag, "Expected DONE");
+}
+
+/* ---- message sets ---- */
+
+/* The sequence numbers a set names, ascending, into *seqs_r (freed by
+ * the caller).  For UID sets, UIDs not in the view are ignored; for
+ * sequence sets, a number past the end is an error (-1). */
+static int
+imap_resolve(struct imap_session *s, const struct imap_seqset *set, bool uid,
+    uint32_t **seqs_r, size_t *n_r)
+{
+	uint32_t n = mbox_view_count(s->view), *v;
+	size_t k = 0;
+	uint32_t star = uid ? (n > 0 ? mbox_view_msg(s->view, n)->uid : 0) : n;
+
+	if (!uid) {
+		for (unsigned i = 0; i < set->count; i++)
+			if ((set->ranges[i].lo != IMAP_SEQ_STAR &&
+			    set->ranges[i].lo > n) ||
+			    (set->ranges[i].hi != IMAP_SEQ_STAR &&
+			    set->ranges[i].hi > n))
+				return -1;
+	}
+	v = xcalloc(n + 1, sizeof(*v));
+	for (uint32_t seq = 1; seq <= n; seq++) {
+		uint32_t key = uid ? mbox_view_msg(s->view, seq)->uid : seq;
+
+		if (imap_seqset_contains(set, key, star))
+			v[k++] = seq;
+	}
+	*seqs_r = v;
+	*n_r = k;
+	return 0;
+}
+
+/* Parses the sequence set argument; "$" (SEARCHRES) is not offered. */
+static bool
+imap_msg_set(const struct imap_arg *a, struct imap_seqset *set)
+{
+	return a->type == IMAP_ARG_ATOM && imap_seqset_parse(a->str, set) == 0 &&
+	    !set->saved;
+}
+
+/* "1:3,7" from an ascending list of numbers. */
+static void
+imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		fbuf_addf(b, "%s%u", i ? "," : "", v[i]);
+		if (j > i)
+			fbuf_addf(b, ":%u", v[j]);
+		i = j + 1;
+	}
+}
+
+/* ---- FETCH ---- */
+
+/* The whole message with CRLF line ends (what RFC822.SIZE counts). */
+static int
+imap_read_message(struct mbox_view *view, uint32_t seq, struct fbuf *msg)
+{
+	struct mbox_error err;
+	char buf[65536];
+	ssize_t r;
+	char prev = '\0';
+	int fd = mbox_view_open_msg(view, seq, &err);
+
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] == '\n' && prev != '\r')
+				fbuf_addc(msg, '\r');
+			fbuf_addc(msg, buf[i]);
+			prev = buf[i];
+		}
+		if (msg->len > IMAP_MSG_MAX)
+			break;
+	}
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+/* Length of the header including the empty line that ends it. */
+static size_t
+imap_header_len(const char *p, size_t len)
+{
+	if (len >= 2 && p[0] == '\r' && p[1] == '\n')
+		return 2;
+	for (size_t i = 0; i + 3 < len; i++)
+		if (memcmp(p + i, "\r\n\r\n", 4) == 0)
+			return i + 4;
+	return len;
+}
+
+static bool
+imap_field_listed(const struct imap_fetch_item *it, const char *name,
+    size_t n)
+{
+	for (unsigned i = 0; i < it->nfields; i++)
+		if (strlen(it->fields[i]) == n &&
+		    strncasecmp(it->fields[i], name, n) == 0)
+			return true;
+	return false;
+}
+
+/* HEADER.FIELDS[.NOT]: the matching fields (with their continuation
+ * lines), then the empty line. */
+static void
+imap_header_fields(const struct imap_fetch_item *it, const char *h,
+    size_t hlen, struct fbuf *out)
+{
+	bool keep = false;
+	size_t i = 0;
+
+	while (i < hlen) {
+		const char *eol = memchr(h + i, '\n', hlen - i);
+		size_t end = eol ? (size_t)(eol - h) + 1 : hlen;
+		const char *line = h + i;
+
+		if (end - i <= 2 && line[0] == '\r')
+			break;		/* the empty line */
+		if (line[0] != ' ' && line[0] != '\t') {
+			const char *colon = memchr(line, ':', end - i);
+
+			keep = colon != NULL && imap_field_listed(it, line,
+			    (size_t)(colon - line));
+			if (it->text == IMAP_SECTION_HEADER_FIELDS_NOT)
+				keep = colon != NULL && !keep;
+		}
+		if (keep)
+			fbuf_add(out, line, end - i);
+		i = end;
+	}
+	fbuf_adds(out, "\r\n");
+}
+
+/* One section item of one message into b. */
+static void
+imap_fetch_section_out(const struct imap_fetch_item *it, const struct fbuf *msg,
+    struct fbuf *b)
+{
+	const char *p = fbuf_str(msg);
+	size_t hlen = imap_header_len(p, msg->len);
+	struct fbuf part;
+	const char *data;
+	size_t len;
+
+	fbuf_init(&part, 0);
+	switch (it->text) {
+	case IMAP_SECTION_HEADER:
+		data = p;
+		len = hlen;
+		break;
+	case IMAP_SECTION_TEXT:
+		data = p + hlen;
+		len = msg->len - hlen;
+		break;
+	case IMAP_SECTION_HEADER_FIELDS:
+	case IMAP_SECTION_HEADER_FIELDS_NOT:
+		imap_header_fields(it, p, hlen, &part);
+		data = fbuf_str(&part);
+		len = part.len;
+		break;
+	default:
+		data = p;
+		len = msg->len;
+		break;
+	}
+	fbuf_adds(b, it->name);
+	if (it->partial) {
+		fbuf_addf(b, "<%llu>", (unsigned long long)it->offset);
+		if (it->offset >= len)
+			len = 0;
+		else {
+			data += it->offset;
+			len -= (size_t)it->offset;
+			if (len > it->count)
+				len = (size_t)it->count;
+		}
+	}
+	fbuf_addf(b, " {%zu}\r\n", len);
+	fbuf_add(b, data, len);
+	fbuf_release(&part);
+}
+
+static bool
+imap_fetch_needs_body(const struct imap_fetch *f)
+{
+	for (unsigned i = 0; i < f->count; i++)
+		if (f->items[i].type == IMAP_FETCH_SECTION)
+			return true;
+	return false;
+}
+
+/* One "* seq FETCH (...)" line. */
+static void
+imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
+{
+	struct imap_msg_job *m = job->data;
+	struct imap_session *s = job->s;
+	const struct mbox_msg *msg = mbox_view_msg(s->view, seq);
+	struct fbuf *b = &job->out, body;
+	bool first = true, have_flags = false, have_uid = false;
+	char date[64];
+
+	fbuf_init(&body, 0);
+	if (imap_fetch_needs_body(&m->fetch) &&
+	    (msg->flags & MBOX_F_EXPUNGED ||
+	    imap_read_message(s->view, seq, &body) < 0)) {
+		fbuf_release(&body);
+		return;		/* gone: nothing to say about it */
+	}
+	fbuf_addf(b, "* %u FETCH (", seq);
+#define SEP() do { if (!first) fbuf_addc(b, ' '); first = false; } while (0)
+	for (unsigned i = 0; i < m->fetch.count; i++) {
+		const struct imap_fetch_item *it = &m->fetch.items[i];
+
+		SEP();
+		switch (it->type) {
+		case IMAP_FETCH_FLAGS:
+			fbuf_adds(b, "FLAGS ");
+			imap_fmt_flags(b, s->view, msg);
+			have_flags = true;
+			break;
+		case IMAP_FETCH_UID:
+			fbuf_addf(b, "UID %u", msg->uid);
+			have_uid = true;
+			break;
+		case IMAP_FETCH_INTERNALDATE:
+			imap_datetime_format(msg->internaldate, date,
+			    sizeof(date));
+			fbuf_addf(b, "INTERNALDATE \"%s\"", date);
+			break;
+		case IMAP_FETCH_RFC822_SIZE:
+			fbuf_addf(b, "RFC822.SIZE %llu",
+			    (unsigned long long)msg->size);
+			break;
+		case IMAP_FETCH_MODSEQ:
+			fbuf_addf(b, "MODSEQ (%llu)",
+			    (unsigned long long)msg->modseq);
+			break;
+		case IMAP_FETCH_SECTION:
+			imap_fetch_section_out(it, &body, b);
+			break;
+		default:
+			break;	/* refused before the job started */
+		}
+	}
+	if (job->uid && !have_uid) {
+		SEP();
+		fbuf_addf(b, "UID %u", msg->uid);
+	}
+	if (flags_changed && !have_flags) {
+		SEP();
+		fbuf_adds(b, "FLAGS ");
+		imap_fmt_flags(b, s->view, msg);
+	}
+#undef SEP
+	fbuf_adds(b, ")\r\n");
+	fbuf_release(&body);
+}
+
+static bool
+imap_in_list(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static void
+imap_fetch_work(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+	struct imap_session *s = job->s;
+	struct mbox_store_result res;
+	struct mbox_error err;
+	uint32_t *seqs, *unseen;
+	size_t n, nunseen = 0;
+
+	if (imap_sync_updates(s, &job->out, true) < 0) {
+		job->done = imap_msg_broken_done;
+		return;
+	}
+	if (imap_resolve(s, &m->set, job->uid, &seqs, &n) < 0) {
+		fbuf_addf(&job->out, "%s BAD Invalid message sequence "
+		    "number\r\n", job->tag);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	unseen = xcalloc(n + 1, sizeof(*unseen));
+	/* BODY[...] sets \Seen first (RFC 9051 6.4.5) */
+	if (m->fetch.sets_seen && !s->readonly) {
+		for (size_t i = 0; i < n; i++)
+			if (!(mbox_view_msg(s->view, seqs[i])->flags &
+			    (MBOX_F_SEEN | MBOX_F_EXPUNGED)))
+				unseen[nunseen++] = seqs[i];
+		if (nunseen > 0 && mbox_view_store(s->view, unseen, nunseen,
+		    MBOX_STORE_ADD, MBOX_F_SEEN, NULL, 0, 0, &res, &err) < 0)
+			log_warnx("%s imap seen-failed error=%s", s->id,
+			    log_q(err.text));
+	}
+	for (size_t i = 0; i < n; i++)
+		imap_fetch_one(job, seqs[i], imap_in_list(res.changed,
+		    res.nchanged, seqs[i]));
+	mbox_store_result_free(&res);
+	free(unseen);
+	free(seqs);
+	fbuf_addf(&job->out, "%s OK %sFETCH completed\r\n", job->tag,
+	    job->uid ? "UID " : "");
+}
+
+void
+imap_cmd_fetch(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	struct imap_job *job = imap_msg_new_job(s, tag, imap_fetch_work, uid);
+	struct imap_msg_job *m = job->data;
+	const char *error = "Invalid FETCH";
+
+	if (count < 2 || !imap_msg_set(&args[0], &m->set)) {
+		imap_bad(s, tag, "FETCH needs a message set and items");
+		imap_msg_drop(job);
+		return;
+	}
+	if (imap_fetch_parse(args + 1, count - 1, &m->fetch, &error) < 0) {
+		imap_bad(s, tag, error);
+		imap_msg_drop(job);
+		return;
+	}
+	for (unsigned i = 0; i < m->fetch.count; i++) {
+		const struct imap_fetch_item *it = &m->fetch.items[i];
+
+		if (it->type == IMAP_FETCH_ENVELOPE ||
+		    it->type == IMAP_FETCH_BODYSTRUCTURE ||
+		    it->type == IMAP_FETCH_BODY || it->type ==
+		    IMAP_FETCH_BINARY || it->type == IMAP_FETCH_BINARY_SIZE ||
+		    (it->type == IMAP_FETCH_SECTION && it->nparts > 0)) {
+			imap_reply(s, "%s NO [CANNOT] %s is not supported yet",
+			    tag, it->name);
+			imap_msg_drop(job);
+			return;
+		}
+	}
+	if (m->fetch.has_changedsince) {
+		imap_bad(s, tag, "CHANGEDSINCE is not offered");
+		imap_msg_drop(job);
+		return;
+	}
+	imap_job_submit(job);
+}
+
+/* ---- STORE ---- */
+
+static void
+imap_fetch_flags_line(struct imap_job *job, uint32_t seq)
+{
+	const struct mbox_msg *msg = mbox_view_msg(job->s->view, seq);
+
+	if (msg == NULL)
+		return;
+	fbuf_addf(&job->out, "* %u FETCH (", seq);
+	if (job->uid)
+		fbuf_addf(&job->out, "UID %u ", msg->uid);
+	fbuf_adds(&job->out, "FLAGS ");
+	imap_fmt_flags(&job->out, job->s->view, msg);
+	fbuf_adds(&job->out, ")\r\n");
+}
+
+static void
+imap_store_work(struct imap_job *job)
+{
+	static const enum mbox_store_mode modes[] = {
+		[IMAP_STORE_SET] = MBOX_STORE_SET,
+		[IMAP_STORE_ADD] = MBOX_STORE_ADD,
+		[IMAP_STORE_REMOVE] = MBOX_STORE_REMOVE,
+	};
+	struct imap_msg_job *m = job->data;
+	struct imap_session *s = job->s;
+	struct mbox_store_result res;
+	struct mbox_error err;
+	uint32_t *seqs;
+	size_t n;
+
+	if (imap_sync_updates(s, &job->out, true) < 0) {
+		job->done = imap_msg_broken_done;
+		return;
+	}
+	if (imap_resolve(s, &m->set, job->uid, &seqs, &n) < 0) {
+		fbuf_addf(&job->out, "%s BAD Invalid message sequence "
+		    "number\r\n", job->tag);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	if (n > 0 && mbox_view_store(s->view, seqs, n, modes[m->store.op],
+	    imap_flags_to_mbox(m->store.flags.system),
+	    (const char *const *)m->store.flags.keywords,
+	    m->store.flags.nkeywords, m->store.unchangedsince, &res,
+	    &err) < 0) {
+		free(seqs);
+		fbuf_addf(&job->out, "%s NO %s%s\r\n", job->tag,
+		    err.code == MBOX_ERR_LIMIT ? "[LIMIT] " : "",
+		    err.text != NULL ? err.text : "STORE failed");
+		return;
+	}
+	for (size_t i = 0; i < res.nchanged && !m->store.silent; i++)
+		imap_fetch_flags_line(job, res.changed[i]);
+	if (res.nmodified > 0) {
+		fbuf_addf(&job->out, "%s OK [MODIFIED ", job->tag);
+		for (size_t i = 0; i < res.nmodified; i++)
+			res.modified[i] = job->uid ? mbox_view_msg(s->view,
+			    res.modified[i])->uid : res.modified[i];
+		imap_fmt_uidset(&job->out, res.modified, res.nmodified);
+		fbuf_adds(&job->out, "] Conditional STORE failed\r\n");
+	} else
+		fbuf_addf(&job->out, "%s OK %sSTORE completed\r\n", job->tag,
+		    job->uid ? "UID " : "");
+	mbox_store_result_free(&res);
+	free(seqs);
+}
+
+void
+imap_cmd_store(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	struct imap_job *job = imap_msg_new_job(s, tag, imap_store_work, uid);
+	struct imap_msg_job *m = job->data;
+	const char *error = "Invalid STORE";
+
+	if (count < 3 || !imap_msg_set(&args[0], &m->set) ||
+	    imap_store_parse(args + 1, count - 1, &m->store, &error) < 0) {
+		imap_bad(s, tag, count < 3 ? "STORE needs a message set, an "
+		    "item and flags" : error);
+		imap_msg_drop(job);
+		return;
+	}
+	if (s->readonly) {
+		imap_reply(s, "%s NO [READ-ONLY] Mailbox is read-only", tag);
+		imap_msg_drop(job);
+		return;
+	}
+	imap_job_submit(job);
+}
+
+/* ---- EXPUNGE, CLOSE, UNSELECT ---- */
+
+static void
+imap_expunge_work(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+	struct imap_session *s = job->s;
+	struct mbox_changes ch;
+	struct mbox_error err;
+	uint32_t *seqs = NULL, *uids = NULL;
+	size_t n = 0;
+
+	if (m->expunge_uids) {
+		if (imap_resolve(s, &m->set, true, &seqs, &n) < 0)
+			n = 0;
+		uids = xcalloc(n + 1, sizeof(*uids));
+		for (size_t i = 0; i < n; i++)
+			uids[i] = mbox_view_msg(s->view, seqs[i])->uid;
+	}
+	memset(&ch, 0, sizeof(ch));
+	if ((!m->expunge_uids || n > 0) &&
+	    mbox_view_expunge(s->view, uids, n, &ch, &err) < 0) {
+		fbuf_addf(&job->out, "%s NO [UNAVAILABLE] %s\r\n", job->tag,
+		    err.text != NULL ? err.text : "EXPUNGE failed");
+	} else if (m->close) {
+		fbuf_addf(&job->out, "%s OK CLOSE completed\r\n", job->tag);
+	} else {
+		imap_fmt_changes(s, &job->out, &ch);
+		fbuf_addf(&job->out, "%s OK %sEXPUNGE completed\r\n", job->tag,
+		    job->uid ? "UID " : "");
+	}
+	mbox_changes_free(&ch);
+	free(seqs);
+	free(uids);
+}
+
+static void
+imap_close_done(struct imap_job *job)
+{
+	imap_folder_close(job->s);
+}
+
+void
+imap_cmd_expunge(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	struct imap_job *job = imap_msg_new_job(s, tag, imap_expunge_work, uid);
+	struct imap_msg_job *m = job->data;
+
+	if (count != (uid ? 1 : 0) || (uid && !imap_msg_set(&args[0],
+	    &m->set))) {
+		imap_bad(s, tag, uid ? "UID EXPUNGE needs a UID set" :
+		    "EXPUNGE takes no arguments");
+		imap_msg_drop(job);
+		return;
+	}
+	if (s->readonly) {
+		imap_reply(s, "%s NO [READ-ONLY] Mailbox is read-only", tag);
+		imap_msg_drop(job);
+		return;
+	}
+	m->expunge_uids = uid;
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_close(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	struct imap_job *job;
+
+	if (count != 0) {
+		imap_bad(s, tag, "CLOSE takes no arguments");
+		return;
+	}
+	if (s->readonly) {
+		/* RFC 9051 6.4.1: nothing is expunged from EXAMINE */
+		imap_folder_close(s);
+		imap_reply(s, "%s OK CLOSE completed", tag);
+		return;
+	}
+	job = imap_msg_new_job(s, tag, imap_expunge_work, false);
+	((struct imap_msg_job *)job->data)->close = true;
+	job->done = imap_close_done;
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_unselect(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	if (count != 0) {
+		imap_bad(s, tag, "UNSELECT takes no arguments");
+		return;
+	}
+	imap_folder_close(s);
+	imap_reply(s, "%s OK UNSELECT completed", tag);
+}
+
+/* ---- SEARCH ---- */
+
+struct imap_search_msg {
+	struct imap_session *s;
+	uint32_t seq;
+	const struct mbox_msg *m;
+	struct fbuf body;	/* loaded on first need */
+	bool loaded, unreadable;
+};
+
+/* Case-blind (ASCII) substring search. */
+static bool
+imap_contains(const char *hay, size_t hlen, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i + n <= hlen; i++) {
+		size_t j = 0;
+
+		while (j < n && tolower((unsigned char)hay[i + j]) ==
+		    tolower((unsigned char)needle[j]))
+			j++;
+		if (j == n)
+			return true;
+	}
+	return false;
+}
+
+static const struct fbuf *
+imap_search_body(struct imap_search_msg *c)
+{
+	if (!c->loaded) {
+		c->loaded = true;
+		if (c->m->flags & MBOX_F_EXPUNGED ||
+		    imap_read_message(c->s->view, c->seq, &c->body) < 0)
+			c->unreadable = true;
+	}
+	return c->unreadable ? NULL : &c->body;
+}
+
+/* HEADER field value: any field of that name whose unfolded value
+ * contains the string. */
+static bool
+imap_search_header(struct imap_search_msg *c, const char *field,
+    const char *value)
+{
+	const struct fbuf *b = imap_search_body(c);
+	size_t hlen, flen = strlen(field), i = 0;
+
+	if (b == NULL)
+		return false;
+	hlen = imap_header_len(fbuf_str(b), b->len);
+	while (i < hlen) {
+		const char *line = fbuf_str(b) + i;
+		const char *eol = memchr(line, '\n', hlen - i);
+		size_t end = eol ? (size_t)(eol - fbuf_str(b)) + 1 : hlen;
+
+		if (end - i > flen && line[flen] == ':' &&
+		    strncasecmp(line, field, flen) == 0) {
+			struct fbuf v;
+			bool hit;
+
+			fbuf_init(&v, 0);
+			fbuf_add(&v, line + flen + 1, end - i - flen - 1);
+			/* continuation lines */
+			while (end < hlen && (fbuf_str(b)[end] == ' ' ||
+			    fbuf_str(b)[end] == '\t')) {
+				const char *l2 = fbuf_str(b) + end;
+				const char *e2 = memchr(l2, '\n', hlen - end);
+				size_t next = e2 ? (size_t)(e2 -
+				    fbuf_str(b)) + 1 : hlen;
+
+				fbuf_add(&v, l2, next - end);
+				end = next;
+			}
+			hit = imap_contains(fbuf_str(&v), v.len, value);
+			fbuf_release(&v);
+			if (hit)
+				return true;
+		}
+		i = end;
+	}
+	return false;
+}
+
+static bool imap_search_match(struct imap_search_msg *c,
+    const struct imap_search_key *k);
+
+static bool
+imap_search_keyword(struct imap_search_msg *c, const char *kw)
+{
+	size_t nkw;
+	const char *const *v = mbox_view_keywords(c->s->view, &nkw);
+
+	for (size_t i = 0; i < nkw && i < 32; i++)
+		if (str_ieq(v[i], kw))
+			return (c->m->keywords & (1u << i)) != 0;
+	return false;
+}
+
+static uint32_t
+imap_search_flags(unsigned imap_flags)
+{
+	return imap_flags_to_mbox(imap_flags) |
+	    ((imap_flags & IMAP_FLAG_RECENT) ? MBOX_F_RECENT : 0);
+}
+
+static bool
+imap_search_match(struct imap_search_msg *c, const struct imap_search_key *k)
+{
+	const struct imap_search_key *ch;
+	uint32_t n = mbox_view_count(c->s->view);
+	int64_t day = (int64_t)c->m->internaldate / 86400;
+	const struct fbuf *b;
+
+	if (c->m->internaldate < 0)
+		day = ((int64_t)c->m->internaldate - 86399) / 86400;
+	switch (k->op) {
+	case IMAP_SEARCH_ALL:
+		return true;
+	case IMAP_SEARCH_AND:
+		for (ch = k->child; ch != NULL; ch = ch->next)
+			if (!imap_search_match(c, ch))
+				return false;
+		return true;
+	case IMAP_SEARCH_OR:
+		return imap_search_match(c, k->child) ||
+		    imap_search_match(c, k->child->next);
+	case IMAP_SEARCH_NOT:
+		return !imap_search_match(c, k->child);
+	case IMAP_SEARCH_SEQSET:
+		return imap_seqset_contains(&k->set, c->seq, n);
+	case IMAP_SEARCH_UID:
+		return imap_seqset_contains(&k->set, c->m->uid, n > 0 ?
+		    mbox_view_msg(c->s->view, n)->uid : 0);
+	case IMAP_SEARCH_FLAGS:
+		return (c->m->flags & imap_search_flags(k->flags)) ==
+		    imap_search_flags(k->flags);
+	case IMAP_SEARCH_UNFLAGS:
+		return (c->m->flags & imap_search_flags(k->flags)) == 0;
+	case IMAP_SEARCH_KEYWORD:
+		return imap_search_keyword(c, k->value);
+	case IMAP_SEARCH_UNKEYWORD:
+		return !imap_search_keyword(c, k->value);
+	case IMAP_SEARCH_NEW:
+		return (c->m->flags & (MBOX_F_RECENT | MBOX_F_SEEN)) ==
+		    MBOX_F_RECENT;
+	case IMAP_SEARCH_OLD:
+		return !(c->m->flags & MBOX_F_RECENT);
+	case IMAP_SEARCH_BEFORE:
+		return day < k->days;
+	case IMAP_SEARCH_ON:
+		return day == k->days;
+	case IMAP_SEARCH_SINCE:
+		return day >= k->days;
+	case IMAP_SEARCH_LARGER:
+		return c->m->size > k->number;
+	case IMAP_SEARCH_SMALLER:
+		return c->m->size < k->number;
+	case IMAP_SEARCH_MODSEQ:
+		return c->m->modseq >= k->number;
+	case IMAP_SEARCH_HEADER:
+		return imap_search_header(c, k->field, k->value);
+	case IMAP_SEARCH_BODY:
+		if ((b = imap_search_body(c)) == NULL)
+			return false;
+		{
+			size_t h = imap_header_len(fbuf_str(b), b->len);
+
+			return imap_contains(fbuf_str(b) + h, b->len - h,
+			    k->value);
+		}
+	case IMAP_SEARCH_TEXT:
+		return (b = imap_search_body(c)) != NULL &&
+		    imap_contains(fbuf_str(b), b->len, k->value);
+	default:
+		return false;	/* SENT*: refused before the job */
+	}
+}
+
+static void
+imap_search_work(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+	struct imap_session *s = job->s;
+	uint32_t n;
+
+	if (imap_sync_updates(s, &job->out, true) < 0) {
+		job->done = imap_msg_broken_done;
+		return;
+	}
+	n = mbox_view_count(s->view);
+	fbuf_adds(&job->out, "* SEARCH");
+	for (uint32_t seq = 1; seq <= n; seq++) {
+		struct imap_search_msg c = { .s = s, .seq = seq,
+		    .m = mbox_view_msg(s->view, seq) };
+
+		fbuf_init(&c.body, 0);
+		if (!(c.m->flags & MBOX_F_EXPUNGED) &&
+		    imap_search_match(&c, m->search.root))
+			fbuf_addf(&job->out, " %u", job->uid ? c.m->uid : seq);
+		fbuf_release(&c.body);
+	}
+	fbuf_addf(&job->out, "\r\n%s OK %sSEARCH completed\r\n", job->tag,
+	    job->uid ? "UID " : "");
+}
+
+static bool
+imap_search_supported(const struct imap_search_key *k)
+{
+	for (; k != NULL; k = k->next) {
+		if (k->op == IMAP_SEARCH_SENTBEFORE ||
+		    k->op == IMAP_SEARCH_SENTON ||
+		    k->op == IMAP_SEARCH_SENTSINCE ||
+		    ((k->op == IMAP_SEARCH_SEQSET || k->op == IMAP_SEARCH_UID) &&
+		    k->set.saved) || !imap_search_supported(k->child))
+			return false;
+	}
+	return true;
+}
+
+void
+imap_cmd_search(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	struct imap_job *job = imap_msg_new_job(s, tag, imap_search_work, uid);
+	struct imap_msg_job *m = job->data;
+	const char *error = "Invalid SEARCH";
+	enum imap_search_result r;
+
+	r = imap_search_parse(args, count, &m->search, &error);
+	if (r == IMAP_SEARCH_BADCHARSET) {
+		imap_reply(s, "%s NO %s", tag, error);
+		imap_msg_drop(job);
+		return;
+	}
+	if (r != IMAP_SEARCH_OK || m->search.esearch) {
+		imap_bad(s, tag, r != IMAP_SEARCH_OK ? error :
+		    "SEARCH RETURN is not offered");
+		imap_msg_drop(job);
+		return;
+	}
+	if (!imap_search_supported(m->search.root)) {
+		imap_reply(s, "%s NO [CANNOT] SENTBEFORE, SENTON, SENTSINCE "
+		    "and $ are not supported yet", tag);
+		imap_msg_drop(job);
+		return;
+	}
+	imap_job_submit(job);
+}
+
+/* ---- COPY, MOVE ---- */
+
+static void
+imap_copy_work(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+	struct imap_session *s = job->s;
+	struct mbox_changes ch;
+	struct mbox_error err;
+	uint32_t *seqs, *src, *dst, validity = 0;
+	size_t n, done = 0;
+	struct fbuf code;
+
+	if (imap_sync_updates(s, &job->out, true) < 0) {
+		job->done = imap_msg_broken_done;
+		return;
+	}
+	if (imap_resolve(s, &m->set, job->uid, &seqs, &n) < 0) {
+		fbuf_addf(&job->out, "%s BAD Invalid message sequence "
+		    "number\r\n", job->tag);
+		return;
+	}
+	if (n == 0) {
+		free(seqs);
+		fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
+		    m->verb);
+		return;
+	}
+	src = xcalloc(n, sizeof(*src));
+	dst = xcalloc(n, sizeof(*dst));
+	memset(&ch, 0, sizeof(ch));
+	if (mbox_view_copy(s->view, seqs, n, m->dest, m->move, &validity, src,
+	    dst, &done, &ch, &err) < 0) {
+		if (err.code == MBOX_ERR_NOTFOUND)
+			fbuf_addf(&job->out, "%s NO [TRYCREATE] No such "
+			    "mailbox\r\n", job->tag);
+		else
+			fbuf_addf(&job->out, "%s NO %s%s\r\n", job->tag,
+			    err.code == MBOX_ERR_OVERQUOTA ? "[OVERQUOTA] " :
+			    "", err.text != NULL ? err.text : "Failed");
+	} else {
+		fbuf_init(&code, 0);
+		fbuf_addf(&code, "[COPYUID %u ", validity);
+		imap_fmt_uidset(&code, src, done);
+		fbuf_addc(&code, ' ');
+		imap_fmt_uidset(&code, dst, done);
+		fbuf_addc(&code, ']');
+		if (m->move) {
+			/* RFC 6851 section 4.3: COPYUID untagged first */
+			fbuf_addf(&job->out, "* OK %s Moved\r\n",
+			    fbuf_str(&code));
+			imap_fmt_changes(s, &job->out, &ch);
+			fbuf_addf(&job->out, "%s OK %s completed\r\n",
+			    job->tag, m->verb);
+		} else if (done > 0)
+			fbuf_addf(&job->out, "%s OK %s %s completed\r\n",
+			    job->tag, fbuf_str(&code), m->verb);
+		else
+			fbuf_addf(&job->out, "%s OK %s completed\r\n",
+			    job->tag, m->verb);
+		fbuf_release(&code);
+	}
+	mbox_changes_free(&ch);
+	free(seqs);
+	free(src);
+	free(dst);
+}
+
+static void
+imap_copy_cmd(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid, bool move)
+{
+	struct imap_job *job = imap_msg_new_job(s, tag, imap_copy_work, uid);
+	struct imap_msg_job *m = job->data;
+	const char *error;
+
+	m->move = move;
+	m->verb = move ? (uid ? "UID MOVE" : "MOVE") : (uid ? "UID COPY" :
+	    "COPY");
+	if (count != 2 || !imap_msg_set(&args[0], &m->set)) {
+		imap_bad(s, tag, "Needs a message set and a mailbox");
+		imap_msg_drop(job);
+		return;
+	}
+	if (imap_arg_mailbox(&args[1], s->utf8, m->dest, sizeof(m->dest),
+	    &error) < 0) {
+		imap_reply(s, "%s NO [CANNOT] %s", tag, error);
+		imap_msg_drop(job);
+		return;
+	}
+	if (move && s->readonly) {
+		imap_reply(s, "%s NO [READ-ONLY] Mailbox is read-only", tag);
+		imap_msg_drop(job);
+		return;
+	}
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_copy(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_copy_cmd(s, tag, args, count, uid, false);
+}
+
+void
+imap_cmd_move(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_copy_cmd(s, tag, args, count, uid, true);
+}

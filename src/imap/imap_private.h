@@ -1,0 +1,243 @@
+/* Shared between the IMAP server files (imapd.c: listeners, limits,
+ * session list; imap_session.c: I/O edge, reader, state machine and
+ * command table; imap_reply.c: response formatting and worker jobs;
+ * imap_cmd_any.c: commands valid in every state and the login;
+ * imap_cmd_folder.c: folder commands; imap_cmd_msg.c: commands on the
+ * selected folder).  Not for use outside src/imap/. */
+#ifndef FERRY_IMAP_PRIVATE_H
+#define FERRY_IMAP_PRIVATE_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ferry.h"
+#include "imap/imap_args.h"
+#include "imap/imap_parser.h"
+#include "lib/fbuf.h"
+#include "lib/ids.h"
+#include "net/listener.h"
+
+struct bufferevent;
+struct listener_set;
+struct tls_server;
+struct mbox_service;
+struct mbox_user;
+struct mbox_view;
+struct mbox_watch;
+struct mbox_changes;
+
+#define IMAP_TIMEOUT_AUTH 60		/* before login */
+#define IMAP_TIMEOUT 1800		/* RFC 9051 section 5.4: >= 30 min */
+#define IMAP_MAX_ERRORS 20		/* BAD replies before closing */
+#define IMAP_MAX_AUTH_FAILURES 3	/* per session */
+#define IMAP_AUTH_LINE_MAX 8192		/* AUTHENTICATE response, IDLE DONE */
+
+struct imapd {
+	struct ferry_env *env;
+	struct conf *conf;
+	struct tls_server *tls;		/* NULL: no certificate configured */
+	struct mbox_service *mbox;
+	struct listener_set *lset;
+	bool stopping;
+	void (*idle)(void *);
+	void *idle_arg;
+};
+
+enum imap_state {
+	IMAP_STATE_NOAUTH,
+	IMAP_STATE_AUTH,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT
+};
+
+/* What the next input line is. */
+enum imap_input {
+	IMAP_INPUT_COMMAND,	/* through the reader */
+	IMAP_INPUT_SASL,	/* an AUTHENTICATE response line */
+	IMAP_INPUT_IDLE		/* waiting for DONE */
+};
+
+struct imap_session {
+	struct listener_session link;	/* in srv->lset */
+	struct imapd *srv;
+	struct bufferevent *bev;
+	char id[IDS_LEN + 1];
+	struct sockaddr_storage peer;
+	char addr[64];
+	enum imap_state state;
+	enum imap_input input;
+	bool tls;
+	bool busy;		/* a worker job is pending */
+	bool dead;		/* gone while busy: freed when it reports */
+	bool skip_line;		/* SASL/IDLE: discarding an overlong line */
+	bool idle_pending;	/* IDLE: a sync job should run */
+	bool utf8;		/* ENABLE UTF8=ACCEPT */
+	bool condstore;		/* CONDSTORE enabled (ENABLE or use) */
+	unsigned errors;
+	unsigned auth_failures;
+	struct imap_parser parser;
+	char tag[IMAP_TAG_MAX + 1];	/* AUTHENTICATE / IDLE in progress */
+	char address[320];		/* logged-in user */
+	struct mbox_user *user;
+	struct mbox_view *view;		/* SELECTED: the open folder */
+	bool readonly;			/* EXAMINE */
+	struct mbox_watch *watch;
+	struct imap_seqset saved;	/* SEARCH RETURN (SAVE) result, UIDs */
+	bool have_saved;
+	struct fbuf out;		/* responses not yet written */
+};
+
+/* A command handler.  args/count are the arguments after the name (and
+ * after the subcommand for UID commands). */
+typedef void imap_cmd_fn(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid);
+
+/* imapd.c */
+void imapd_session_gone(struct imapd *d, struct imap_session *s);
+
+/* imap_session.c */
+/* NULL (fd closed) when the connection cannot be set up. */
+struct imap_session *imap_session_new(struct imapd *d, int fd,
+    const struct sockaddr *sa, socklen_t salen, bool tls);
+void imap_session_free(struct imap_session **sp);
+/* Appends a line (CRLF added). */
+void imap_reply(struct imap_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Counts a BAD reply; past IMAP_MAX_ERRORS the session closes. */
+void imap_session_error(struct imap_session *s);
+/* "tag BAD text" and the error count. */
+void imap_bad(struct imap_session *s, const char *tag, const char *text);
+void imap_session_close(struct imap_session *s);
+void imap_session_shutdown(struct imap_session *s, const char *text);
+void imap_session_suspend(struct imap_session *s);
+void imap_session_resume(struct imap_session *s);
+void imap_session_enter_state(struct imap_session *s, enum imap_state st);
+void imap_session_starttls(struct imap_session *s);
+/* Switches the reader to the limits of the session's state. */
+void imap_session_limits(struct imap_session *s);
+
+/* imap_reply.c: formatting */
+/* An IMAP string: quoted when it can be, else a literal.  utf8: 8-bit
+ * UTF-8 may go into a quoted string (UTF8=ACCEPT / IMAP4rev2). */
+void imap_fmt_string(struct fbuf *b, const char *s, size_t len, bool utf8);
+/* nstring: NIL for NULL. */
+void imap_fmt_nstring(struct fbuf *b, const char *s, bool utf8);
+/* A folder name (UTF-8) as the client spells it: modified UTF-7 unless
+ * utf8; then quoted as needed. */
+void imap_fmt_mailbox(struct fbuf *b, const char *name, bool utf8);
+/* A mailbox argument as UTF-8 (from modified UTF-7 unless utf8) into
+ * dst; 0, or -1 with *error_r. */
+int imap_arg_mailbox(const struct imap_arg *a, bool utf8, char *dst,
+    size_t size, const char **error_r);
+
+/* IMAP_FLAG_* system flags as MBOX_F_* bits (\\Recent dropped). */
+uint32_t imap_flags_to_mbox(unsigned system);
+
+/* imap_reply.c: worker jobs.  A job runs work() on the role's pool
+ * (blocking mailbox calls); its responses go to job->out, which done()
+ * appends to the session's output before the session resumes. */
+struct imap_job;
+typedef void imap_job_fn(struct imap_job *job);
+
+struct imap_job {
+	struct imap_session *s;
+	char tag[IMAP_TAG_MAX + 1];
+	imap_job_fn *work;		/* worker thread */
+	imap_job_fn *done;		/* loop thread, before output; may be NULL */
+	imap_job_fn *release;		/* frees the job's own data; may be NULL */
+	struct fbuf out;
+	bool uid;
+	void *data;
+};
+
+/* Starts job (xcalloc'd by the caller, fields set) on the pool; the
+ * session is suspended until it is done. */
+void imap_job_submit(struct imap_job *job);
+struct imap_job *imap_job_new(struct imap_session *s, const char *tag,
+    imap_job_fn *work);
+
+/* imap_cmd_any.c */
+bool imap_plaintext_ok(const struct imap_session *s);
+void imap_cmd_capability(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_noop(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_logout(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_id(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_enable(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_starttls(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_login(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_authenticate(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+/* The line after "+ " of AUTHENTICATE (without CRLF). */
+void imap_auth_response(struct imap_session *s, const char *line,
+    size_t len);
+/* The capability list for the session's state, without "* CAPABILITY". */
+void imap_capabilities(struct imap_session *s, struct fbuf *b);
+
+/* imap_cmd_folder.c */
+void imap_cmd_namespace(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_list(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_lsub(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_status(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_select(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_examine(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_create(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_delete(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_rename(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_subscribe(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_unsubscribe(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_append(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+/* Closes the selected folder (view and watch) and goes back to AUTH. */
+void imap_folder_close(struct imap_session *s);
+
+/* imap_cmd_msg.c */
+void imap_cmd_check(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_close(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_unselect(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_expunge(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_fetch(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_store(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_search(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_copy(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_move(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_idle(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+/* The DONE line of IDLE (anything else ends IDLE with BAD). */
+void imap_idle_line(struct imap_session *s, const char *line, size_t len);
+/* Worker side: syncs the view and writes the untagged updates (EXPUNGE,
+ * EXISTS, FETCH FLAGS) to b.  keep: expunges are held back (FETCH,
+ * STORE, SEARCH).  0, or -1 when the folder is gone or broken (a BYE
+ * is written then). */
+int imap_sync_updates(struct imap_session *s, struct fbuf *b, bool keep);
+/* The watcher says the selected folder changed (IDLE wake-up). */
+void imap_folder_changed(void *ctx);
+
+#endif

@@ -1,0 +1,166 @@
+/* Response formatting shared by the IMAP command files (strings, names
+ * in modified UTF-7) and the worker jobs that run the blocking part of
+ * a command: the session is suspended, work() runs on the role's pool
+ * and writes its responses into the job's own buffer (it never touches
+ * the session's output or socket), then done() on the loop thread takes
+ * over whatever the job produced and the session reads again. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/imap_private.h"
+#include "imap/mutf7.h"
+#include "lib/strutil.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "mailbox/mbox.h"
+
+#define IMAP_QUOTED_MAX 1024	/* longer strings go out as literals */
+
+void
+imap_fmt_string(struct fbuf *b, const char *s, size_t len, bool utf8)
+{
+	bool quoted = len <= IMAP_QUOTED_MAX;
+
+	for (size_t i = 0; i < len && quoted; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\0' || c == '\r' || c == '\n' || (c >= 0x80 && !utf8))
+			quoted = false;
+	}
+	if (!quoted) {
+		fbuf_addf(b, "{%zu}\r\n", len);
+		fbuf_add(b, s, len);
+		return;
+	}
+	fbuf_addc(b, '"');
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			fbuf_addc(b, '\\');
+		fbuf_addc(b, s[i]);
+	}
+	fbuf_addc(b, '"');
+}
+
+void
+imap_fmt_nstring(struct fbuf *b, const char *s, bool utf8)
+{
+	if (s == NULL)
+		fbuf_adds(b, "NIL");
+	else
+		imap_fmt_string(b, s, strlen(s), utf8);
+}
+
+void
+imap_fmt_mailbox(struct fbuf *b, const char *name, bool utf8)
+{
+	struct fbuf enc;
+
+	if (utf8) {
+		imap_fmt_string(b, name, strlen(name), true);
+		return;
+	}
+	fbuf_init(&enc, 0);
+	if (mutf7_encode(name, strlen(name), &enc) < 0) {
+		/* the mailbox layer only keeps valid UTF-8 names */
+		fbuf_reset(&enc);
+		fbuf_adds(&enc, name);
+	}
+	imap_fmt_string(b, fbuf_str(&enc), enc.len, false);
+	fbuf_release(&enc);
+}
+
+int
+imap_arg_mailbox(const struct imap_arg *a, bool utf8, char *dst,
+    size_t size, const char **error_r)
+{
+	struct fbuf dec;
+	const char *s;
+
+	if (!imap_arg_astring(a, &s)) {
+		*error_r = "Mailbox name expected";
+		return -1;
+	}
+	fbuf_init(&dec, size - 1);
+	if (utf8)
+		fbuf_adds(&dec, s);
+	else if (mutf7_decode(s, strlen(s), &dec) < 0) {
+		fbuf_release(&dec);
+		*error_r = "Invalid modified UTF-7 mailbox name";
+		return -1;
+	}
+	if (dec.len == 0 || dec.len >= size) {
+		fbuf_release(&dec);
+		*error_r = "Invalid mailbox name";
+		return -1;
+	}
+	/* INBOX is case-blind (RFC 9051 section 5.1) */
+	str_lcpy(dst, str_ieq(fbuf_str(&dec), "INBOX") ? "INBOX" :
+	    fbuf_str(&dec), size);
+	fbuf_release(&dec);
+	return 0;
+}
+
+struct imap_job *
+imap_job_new(struct imap_session *s, const char *tag, imap_job_fn *work)
+{
+	struct imap_job *job = xcalloc(1, sizeof(*job));
+
+	job->s = s;
+	str_lcpy(job->tag, tag, sizeof(job->tag));
+	job->work = work;
+	fbuf_init(&job->out, 0);
+	return job;
+}
+
+static void
+imap_job_work_cb(void *arg)
+{
+	struct imap_job *job = arg;
+
+	job->work(job);
+}
+
+static void
+imap_job_done_cb(void *arg)
+{
+	struct imap_job *job = arg;
+	struct imap_session *s = job->s;
+
+	if (!s->dead) {
+		if (job->done != NULL)
+			job->done(job);
+		if (job->out.len > 0)
+			fbuf_add(&s->out, job->out.data, job->out.len);
+	}
+	if (job->release != NULL)
+		job->release(job);
+	fbuf_release(&job->out);
+	free(job);
+	imap_session_resume(s);
+}
+
+void
+imap_job_submit(struct imap_job *job)
+{
+	imap_session_suspend(job->s);
+	workpool_submit(job->s->srv->env->pool, imap_job_work_cb,
+	    imap_job_done_cb, job);
+}
+
+uint32_t
+imap_flags_to_mbox(unsigned system)
+{
+	uint32_t r = 0;
+
+	if (system & IMAP_FLAG_SEEN)
+		r |= MBOX_F_SEEN;
+	if (system & IMAP_FLAG_ANSWERED)
+		r |= MBOX_F_ANSWERED;
+	if (system & IMAP_FLAG_FLAGGED)
+		r |= MBOX_F_FLAGGED;
+	if (system & IMAP_FLAG_DELETED)
+		r |= MBOX_F_DELETED;
+	if (system & IMAP_FLAG_DRAFT)
+		r |= MBOX_F_DRAFT;
+	return r;
+}

@@ -1,0 +1,554 @@
+/* One IMAP session (RFC 9051 / RFC 3501): the I/O edge, the command
+ * reader, the state machine and the command table.  Input octets go to
+ * the reader (imap_parser.h) as they arrive; a {n} literal gets its "+"
+ * continuation, a finished command is dispatched, a bad one gets BAD.
+ * AUTHENTICATE responses and IDLE's DONE are plain lines read outside
+ * the reader.  Responses collect in one output buffer handed to the
+ * bufferevent when the input is drained, so pipelined commands are
+ * answered with few writes.  While a worker job runs (login, anything
+ * touching the mailbox) the session is `busy` and reads nothing, so
+ * commands run one at a time and in order. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "auth/ban.h"
+#include "imap/imap_private.h"
+#include "lib/cidr.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "mailbox/mbox.h"
+#include "net/listener.h"
+#include "net/session_io.h"
+#include "net/tls.h"
+
+#define IMAP_INPUT_HIGH (256 * 1024)	/* read high-watermark */
+#define IMAP_OUTPUT_HIGH (1024 * 1024)	/* stop reading commands above */
+
+#define ST(x) (1u << IMAP_STATE_##x)
+#define ST_ANY (ST(NOAUTH) | ST(AUTH) | ST(SELECTED))
+#define ST_LOGGED (ST(AUTH) | ST(SELECTED))
+
+struct imap_cmd_def {
+	const char *name;
+	unsigned states;
+	bool uid;		/* also as "UID <name>" */
+	imap_cmd_fn *fn;
+};
+
+static const struct imap_cmd_def imap_commands[] = {
+	{ "CAPABILITY", ST_ANY, false, imap_cmd_capability },
+	{ "NOOP", ST_ANY, false, imap_cmd_noop },
+	{ "LOGOUT", ST_ANY, false, imap_cmd_logout },
+	{ "ID", ST_ANY, false, imap_cmd_id },
+	{ "STARTTLS", ST(NOAUTH), false, imap_cmd_starttls },
+	{ "LOGIN", ST(NOAUTH), false, imap_cmd_login },
+	{ "AUTHENTICATE", ST(NOAUTH), false, imap_cmd_authenticate },
+	{ "ENABLE", ST_LOGGED, false, imap_cmd_enable },
+	{ "NAMESPACE", ST_LOGGED, false, imap_cmd_namespace },
+	{ "LIST", ST_LOGGED, false, imap_cmd_list },
+	{ "LSUB", ST_LOGGED, false, imap_cmd_lsub },
+	{ "STATUS", ST_LOGGED, false, imap_cmd_status },
+	{ "SELECT", ST_LOGGED, false, imap_cmd_select },
+	{ "EXAMINE", ST_LOGGED, false, imap_cmd_examine },
+	{ "CREATE", ST_LOGGED, false, imap_cmd_create },
+	{ "DELETE", ST_LOGGED, false, imap_cmd_delete },
+	{ "RENAME", ST_LOGGED, false, imap_cmd_rename },
+	{ "SUBSCRIBE", ST_LOGGED, false, imap_cmd_subscribe },
+	{ "UNSUBSCRIBE", ST_LOGGED, false, imap_cmd_unsubscribe },
+	{ "APPEND", ST_LOGGED, false, imap_cmd_append },
+	{ "IDLE", ST_LOGGED, false, imap_cmd_idle },
+	{ "CHECK", ST(SELECTED), false, imap_cmd_check },
+	{ "CLOSE", ST(SELECTED), false, imap_cmd_close },
+	{ "UNSELECT", ST(SELECTED), false, imap_cmd_unselect },
+	{ "EXPUNGE", ST(SELECTED), true, imap_cmd_expunge },
+	{ "FETCH", ST(SELECTED), true, imap_cmd_fetch },
+	{ "STORE", ST(SELECTED), true, imap_cmd_store },
+	{ "SEARCH", ST(SELECTED), true, imap_cmd_search },
+	{ "COPY", ST(SELECTED), true, imap_cmd_copy },
+	{ "MOVE", ST(SELECTED), true, imap_cmd_move },
+};
+
+/* Reader limits before login: enough for LOGIN with literals, nothing
+ * an unauthenticated client could use to make the server buffer much. */
+static const struct imap_parser_limits imap_limits_noauth = {
+	.line_max = 8192, .literal_max = 8192, .nonsync_max = 8192,
+	.command_max = 16384, .depth_max = 8, .args_max = 64,
+};
+
+static void imap_session_process(struct imap_session *s);
+
+void
+imap_reply(struct imap_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fbuf_vaddf(&s->out, fmt, ap);
+	va_end(ap);
+	fbuf_add(&s->out, "\r\n", 2);
+}
+
+static void
+imap_session_flush(struct imap_session *s)
+{
+	if (s->out.len == 0)
+		return;
+	bufferevent_write(s->bev, s->out.data, s->out.len);
+	fbuf_reset(&s->out);
+}
+
+void
+imap_session_limits(struct imap_session *s)
+{
+	struct imap_parser_limits lim = imap_limits_noauth;
+	uint64_t append = s->srv->conf->message_size_limit;
+
+	if (s->state != IMAP_STATE_NOAUTH) {
+		if (append == 0)
+			append = 64 * 1024 * 1024;
+		lim.line_max = 65536;
+		lim.literal_max = append;
+		lim.nonsync_max = append;
+		lim.command_max = (size_t)append + 65536;
+		lim.depth_max = 32;
+		lim.args_max = 8192;
+	}
+	imap_parser_set_limits(&s->parser, &lim);
+}
+
+void
+imap_session_enter_state(struct imap_session *s, enum imap_state st)
+{
+	static const char *const names[] = { "not-authenticated",
+		"authenticated", "selected", "logout" };
+	struct timeval tv = { st == IMAP_STATE_NOAUTH ? IMAP_TIMEOUT_AUTH :
+	    IMAP_TIMEOUT, 0 };
+
+	if (s->state != st)
+		log_debug("%s imap state from=%s to=%s", s->id,
+		    names[s->state], names[st]);
+	s->state = st;
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	imap_session_limits(s);
+}
+
+void
+imap_session_error(struct imap_session *s)
+{
+	if (++s->errors < IMAP_MAX_ERRORS)
+		return;
+	log_info("%s imap reject stage=session reason=\"too many errors\" "
+	    "errors=%u", s->id, s->errors);
+	imap_reply(s, "* BYE Too many invalid commands");
+	imap_session_close(s);
+}
+
+void
+imap_bad(struct imap_session *s, const char *tag, const char *text)
+{
+	imap_reply(s, "%s BAD %s", tag, text);
+	imap_session_error(s);
+}
+
+static const struct imap_cmd_def *
+imap_session_find(const char *name, bool uid)
+{
+	for (size_t i = 0; i < sizeof(imap_commands) / sizeof(imap_commands[0]);
+	    i++)
+		if (strcmp(imap_commands[i].name, name) == 0 &&
+		    (!uid || imap_commands[i].uid))
+			return &imap_commands[i];
+	return NULL;
+}
+
+static void
+imap_session_command(struct imap_session *s, const struct imap_command *cmd)
+{
+	const struct imap_arg *args = cmd->args;
+	unsigned count = cmd->count;
+	const char *name = cmd->name;
+	const struct imap_cmd_def *d;
+	char sub[IMAP_NAME_MAX + 1];
+	bool uid = strcmp(name, "UID") == 0;
+
+	if (uid) {
+		if (count == 0 || args[0].type != IMAP_ARG_ATOM ||
+		    args[0].len > IMAP_NAME_MAX) {
+			imap_bad(s, cmd->tag, "UID needs a command");
+			return;
+		}
+		str_lcpy(sub, args[0].str, sizeof(sub));
+		for (char *p = sub; *p != '\0'; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 32);
+		name = sub;
+		args++;
+		count--;
+	}
+	if ((d = imap_session_find(name, uid)) == NULL) {
+		imap_bad(s, cmd->tag, "Unknown command");
+		return;
+	}
+	if ((d->states & (1u << s->state)) == 0) {
+		imap_bad(s, cmd->tag, s->state == IMAP_STATE_NOAUTH ?
+		    "Log in first" : s->state == IMAP_STATE_AUTH ?
+		    "Select a mailbox first" : "Not allowed now");
+		return;
+	}
+	d->fn(s, cmd->tag, args, count, uid);
+}
+
+/* A line for AUTHENTICATE or IDLE.  False when none is complete. */
+static bool
+imap_session_line(struct imap_session *s, struct evbuffer *in)
+{
+	bool overlong;
+	size_t len;
+	char *line;
+	int r;
+
+	r = session_io_line(in, IMAP_AUTH_LINE_MAX, &s->skip_line, &overlong,
+	    &line, &len);
+	if (overlong) {
+		if (s->input == IMAP_INPUT_SASL) {
+			s->input = IMAP_INPUT_COMMAND;
+			imap_bad(s, s->tag, "AUTHENTICATE response too long");
+		} else
+			imap_idle_line(s, "", 0);
+	}
+	if (line == NULL)
+		return r == 1;
+	if (s->input == IMAP_INPUT_SASL)
+		imap_auth_response(s, line, len);
+	else if (s->input == IMAP_INPUT_IDLE)
+		imap_idle_line(s, line, len);
+	explicit_bzero(line, len);
+	free(line);
+	return true;
+}
+
+/* Feeds the reader from the input buffer; false when nothing is left. */
+static bool
+imap_session_feed(struct imap_session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	enum imap_parse_result r;
+	size_t used;
+
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		return false;
+	r = imap_parser_feed(&s->parser, v.iov_base, v.iov_len, &used);
+	evbuffer_drain(in, used);
+	switch (r) {
+	case IMAP_PARSE_MORE:
+		break;
+	case IMAP_PARSE_CONTINUE:
+		imap_reply(s, "+ Ready for literal data");
+		break;
+	case IMAP_PARSE_DONE:
+		imap_session_command(s, imap_parser_command(&s->parser));
+		break;
+	case IMAP_PARSE_ERROR:
+		if (imap_parser_fatal(&s->parser)) {
+			imap_reply(s, "%s BAD %s",
+			    imap_parser_error_tag(&s->parser),
+			    imap_parse_error_text(imap_parser_error(&s->parser)));
+			imap_reply(s, "* BYE Cannot recover from that");
+			imap_session_close(s);
+			return false;
+		}
+		imap_bad(s, imap_parser_error_tag(&s->parser),
+		    imap_parse_error_text(imap_parser_error(&s->parser)));
+		break;
+	}
+	return true;
+}
+
+static size_t
+imap_session_pending_output(struct imap_session *s)
+{
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) +
+	    s->out.len;
+}
+
+static void
+imap_session_process(struct imap_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+
+	for (;;) {
+		if (s->busy || s->state == IMAP_STATE_LOGOUT)
+			break;
+		if (imap_session_pending_output(s) > IMAP_OUTPUT_HIGH)
+			break;
+		if (s->input != IMAP_INPUT_COMMAND) {
+			if (!imap_session_line(s, in))
+				break;
+			continue;
+		}
+		if (!imap_session_feed(s, in))
+			break;
+	}
+	imap_session_flush(s);
+}
+
+static void
+imap_session_read_cb(struct bufferevent *bev, void *arg)
+{
+	imap_session_process(arg);
+}
+
+static void
+imap_session_finish(struct imap_session *s)
+{
+	log_info("%s imap disconnected address=%s user=%s", s->id, s->addr,
+	    s->address[0] ? log_q(s->address) : "-");
+	imapd_session_gone(s->srv, s);
+	imap_session_free(&s);
+}
+
+static void
+imap_session_under_write_cb(struct bufferevent *u, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(u)) == 0)
+		imap_session_finish(arg);
+}
+
+static void
+imap_session_under_event_cb(struct bufferevent *u, short what, void *arg)
+{
+	imap_session_finish(arg);
+}
+
+/* After STARTTLS the TLS filter's last record may still sit in the
+ * socket bufferevent below it: finish once that one is empty. */
+static bool
+imap_session_drain_under(struct imap_session *s)
+{
+	struct bufferevent *u = bufferevent_get_underlying(s->bev);
+
+	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0)
+		return false;
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_set_timeouts(s->bev, NULL, NULL);
+	bufferevent_setcb(u, NULL, imap_session_under_write_cb,
+	    imap_session_under_event_cb, s);
+	bufferevent_setwatermark(u, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(u, NULL, &(struct timeval){ 30, 0 });
+	bufferevent_enable(u, EV_WRITE);
+	return true;
+}
+
+static void
+imap_session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct imap_session *s = arg;
+
+	if (s->state == IMAP_STATE_LOGOUT && !s->busy) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			return;
+		if (!imap_session_drain_under(s))
+			imap_session_finish(s);
+		return;
+	}
+	imap_session_process(s);
+}
+
+static void
+imap_session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct imap_session *s = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if ((what & BEV_EVENT_TIMEOUT) && s->state != IMAP_STATE_LOGOUT &&
+	    !s->busy) {
+		log_info("%s imap timeout", s->id);
+		imap_reply(s, "* BYE Autologout; idle for too long");
+		imap_session_close(s);
+		return;
+	}
+	if ((what & BEV_EVENT_ERROR) && s->tls)
+		log_info("%s imap tls-error error=%s", s->id,
+		    log_q(tls_error()));
+	log_info("%s imap disconnected address=%s user=%s", s->id, s->addr,
+	    s->address[0] ? log_q(s->address) : "-");
+	imapd_session_gone(s->srv, s);
+	if (s->busy) {
+		s->dead = true;
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	imap_session_free(&s);
+}
+
+static void
+imap_session_setup_bev(struct imap_session *s)
+{
+	struct timeval tv = { s->state == IMAP_STATE_NOAUTH ?
+	    IMAP_TIMEOUT_AUTH : IMAP_TIMEOUT, 0 };
+
+	bufferevent_setcb(s->bev, imap_session_read_cb, imap_session_write_cb,
+	    imap_session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, IMAP_INPUT_HIGH);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 64 * 1024, 0);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static bool
+imap_session_banned(struct imap_session *s)
+{
+	time_t until;
+
+	if (ban_check(s->srv->env->store, s->srv->conf,
+	    (struct sockaddr *)&s->peer, time(NULL), &until) != 1)
+		return false;
+	log_info("%s imap reject stage=connect address=%s check=ban "
+	    "until=%lld", s->id, s->addr, (long long)until);
+	imap_reply(s, "* BYE [UNAVAILABLE] Too many failed logins, address "
+	    "banned");
+	imap_session_close(s);
+	return true;
+}
+
+struct imap_session *
+imap_session_new(struct imapd *d, int fd, const struct sockaddr *sa,
+    socklen_t salen, bool tls)
+{
+	struct imap_session *s;
+	struct bufferevent *bev;
+	struct fbuf caps;
+
+	if ((bev = listener_bufferevent(d->env->base, fd, tls ? d->tls :
+	    NULL)) == NULL) {
+		log_warnx("- imap connection-setup-failed tls=%s",
+		    tls ? "yes" : "no");
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->srv = d;
+	listener_session_init(&s->link, s);
+	s->bev = bev;
+	ids_new(s->id);
+	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
+	cidr_addr_str(sa, s->addr, sizeof(s->addr));
+	fbuf_init(&s->out, 0);
+	imap_parser_init(&s->parser, &imap_limits_noauth);
+	s->tls = tls;
+	s->state = IMAP_STATE_NOAUTH;
+	imap_session_setup_bev(s);
+	log_info("%s imap connected address=%s tls=%s", s->id, s->addr,
+	    tls ? "yes" : "no");
+	if (!imap_session_banned(s)) {
+		fbuf_init(&caps, 0);
+		imap_capabilities(s, &caps);
+		imap_reply(s, "* OK [CAPABILITY %s] Ferry IMAP ready",
+		    fbuf_str(&caps));
+		fbuf_release(&caps);
+		imap_session_flush(s);
+	}
+	return s;
+}
+
+void
+imap_session_close(struct imap_session *s)
+{
+	s->state = IMAP_STATE_LOGOUT;
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	imap_session_flush(s);
+	bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+void
+imap_session_shutdown(struct imap_session *s, const char *text)
+{
+	if (s->busy || s->state == IMAP_STATE_LOGOUT)
+		return;		/* the job's reply comes first */
+	if (text != NULL)
+		imap_reply(s, "%s", text);
+	imap_session_close(s);
+}
+
+void
+imap_session_suspend(struct imap_session *s)
+{
+	s->busy = true;
+	imap_session_flush(s);
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+void
+imap_session_resume(struct imap_session *s)
+{
+	s->busy = false;
+	if (s->dead) {
+		imap_session_free(&s);
+		return;
+	}
+	if (s->state == IMAP_STATE_LOGOUT) {
+		imap_session_close(s);
+		return;
+	}
+	if (s->srv->stopping) {
+		imap_session_shutdown(s, "* BYE [UNAVAILABLE] Server shutting "
+		    "down");
+		return;
+	}
+	bufferevent_enable(s->bev, EV_READ);
+	if (s->input == IMAP_INPUT_IDLE && s->idle_pending) {
+		s->idle_pending = false;
+		imap_folder_changed(s);
+	}
+	imap_session_process(s);
+}
+
+void
+imap_session_starttls(struct imap_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t junk = evbuffer_get_length(in);
+
+	imap_session_flush(s);
+	/* Commands pipelined after STARTTLS came in plaintext and could
+	 * have been injected: dropped, never run under TLS (RFC 9051
+	 * section 6.2.1; CVE-2011-0411 class). */
+	if (junk > 0) {
+		log_info("%s imap starttls-discarded octets=%zu", s->id, junk);
+		evbuffer_drain(in, junk);
+	}
+	s->bev = bufferevent_openssl_filter_new(s->srv->env->base, s->bev,
+	    tls_server_ssl(s->srv->tls), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	imap_session_setup_bev(s);
+	s->tls = true;
+}
+
+void
+imap_session_free(struct imap_session **sp)
+{
+	struct imap_session *s = *sp;
+
+	if (s == NULL)
+		return;
+	imap_folder_close(s);
+	mbox_user_close(&s->user);
+	imap_seqset_free(&s->saved);
+	imap_parser_free(&s->parser);
+	bufferevent_free(s->bev);
+	fbuf_release(&s->out);
+	free(s);
+	*sp = NULL;
+}
