@@ -206,7 +206,7 @@ maildir_recalc(const char *path, uint64_t *bytes, uint64_t *count)
 
 /* Parses maildirsize: header "<bytes>S[,<count>C]", then "<bytes> <count>"
  * lines (may be negative).  0, or -1 when it is not well formed. */
-static int
+int
 maildir_size_parse(const char *text, uint64_t *quota_r, uint64_t *bytes_r,
     uint64_t *count_r)
 {
@@ -227,8 +227,10 @@ maildir_size_parse(const char *text, uint64_t *quota_r, uint64_t *bytes_r,
 		if (end == NULL || sscanf(p, "%lld %lld%n", &lb, &lc, &n) != 2 ||
 		    p + n != end)
 			return -1;
-		b += lb;
-		c += lc;
+		/* sums past long long are no file we wrote: recalculate */
+		if (__builtin_add_overflow(b, lb, &b) ||
+		    __builtin_add_overflow(c, lc, &c))
+			return -1;
 		end++;
 	}
 	*bytes_r = b > 0 ? (uint64_t)b : 0;

@@ -49,4 +49,10 @@ void maildir_name_new(char *dst, size_t size, uint64_t msize);
 int maildir_deliver_mail(const char *path, const char *sender,
     const char *rcpt, int src_fd, uint64_t quota);
 
+/* The maildirsize text (NUL-ended): the quota of its header and the
+ * summed bytes and count of its lines (negative sums read as 0).  0, or
+ * -1 when it is not well formed.  Exposed for tests and fuzzing. */
+int maildir_size_parse(const char *text, uint64_t *quota_r,
+    uint64_t *bytes_r, uint64_t *count_r);
+
 #endif

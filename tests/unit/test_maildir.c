@@ -263,6 +263,37 @@ test_unique(void)
 	test_end();
 }
 
+/* The maildirsize text: header, signed lines summed, anything else (and
+ * sums that overflow, the fuzz finding in
+ * tests/fuzz/corpus/fuzz_maildirsize/regress-sum-overflow) refused so
+ * that the usage is recalculated. */
+static void
+test_size_parse(void)
+{
+	uint64_t q, b, c;
+
+	test_begin("maildirsize parse");
+	test_assert(maildir_size_parse("1048576S\n4096 2\n-96 -1\n", &q, &b,
+	    &c) == 0);
+	test_assert(q == 1048576 && b == 4000 && c == 1);
+	test_assert(maildir_size_parse("0S,100C\n", &q, &b, &c) == 0);
+	test_assert(q == 0 && b == 0 && c == 0);
+	test_assert(maildir_size_parse("10S\n-5 -5\n", &q, &b, &c) == 0);
+	test_assert(b == 0 && c == 0);
+	test_assert(maildir_size_parse("10\n1 1\n", &q, &b, &c) < 0);
+	test_assert(maildir_size_parse("10S", &q, &b, &c) < 0);
+	test_assert(maildir_size_parse("10S\n1 1", &q, &b, &c) < 0);
+	test_assert(maildir_size_parse("10S\n1 x\n", &q, &b, &c) < 0);
+	test_assert(maildir_size_parse("10S\n1 1 1\n", &q, &b, &c) < 0);
+	test_assert(maildir_size_parse("50S\n1 1\n"
+	    "9223372036854775807 1\n", &q, &b, &c) < 0);
+	test_assert(maildir_size_parse("50S\n1 -9223372036854775807\n"
+	    "1 -9\n", &q, &b, &c) < 0);
+	test_assert(maildir_size_parse("50S\n1 1\n2 2\n3 "
+	    "77777777777777777777777777777777777777773\n", &q, &b, &c) < 0);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -274,6 +305,7 @@ main(void)
 	test_quota();
 	test_repair();
 	test_unique();
+	test_size_parse();
 	fsio_remove_tree(test_dir);
 	return test_exit();
 }
