@@ -469,12 +469,13 @@ uidlist_write(const char *path, const struct uidlist *ul)
 	if (fd >= 0) {
 		if (fsio_write_all(fd, b.data, b.len) == 0 && fsync(fd) == 0)
 			r = 0;
-		saved = errno;
+		saved = errno;		/* of a failed write or fsync */
 		close(fd);
-		if (r == 0 && rename(tmp, file) < 0)
+		if (r == 0 && rename(tmp, file) < 0) {
 			r = -1;
-		if (r < 0) {
 			saved = errno;
+		}
+		if (r < 0) {
 			unlink(tmp);
 			errno = saved;
 		}
