@@ -22,6 +22,7 @@
 #include "lib/ids.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "mime/mime.h"
 #include "queue/bounce.h"
 #include "queue/spool.h"
 
@@ -454,18 +455,27 @@ bounce_read_content(const struct bounce_ctx *c, struct fbuf *raw)
 	return n < 0 ? -1 : 0;
 }
 
-/* The header block of raw, line by line with CRLF ends, up to the first
- * empty line; a line cut by the size cap is dropped, lines are cut at
- * 998 octets and NUL or lone CR bytes become '?'.  Sets *eight_r when
- * 8-bit bytes remain (RFC 6532 headers). */
+/* The header block of raw (where it ends is src/mime's reading of the
+ * header section), line by line with CRLF ends; when the size cap cut
+ * the section, its last, cut line is dropped.  Lines are cut at 998
+ * octets and NUL or lone CR bytes become '?'.  Sets *eight_r when 8-bit
+ * bytes remain (RFC 6532 headers). */
 static void
 bounce_header_block(struct fbuf *out, const struct fbuf *raw, bool *eight_r)
 {
-	const char *p = raw->data, *end = raw->data + raw->len, *nl;
-	size_t len, i;
+	struct mime_limits l;
+	const char *p = raw->data, *end, *nl;
+	size_t len, i, hlen;
 
 	*eight_r = false;
-	for (; p != NULL && p < end; p = nl + 1) {
+	if (raw->len == 0)
+		return;
+	mime_limits_default(&l);
+	l.header_max = BOUNCE_HEADERS_MAX;
+	l.fields_max = BOUNCE_HEADERS_MAX;
+	hlen = mime_header_parse(raw->data, raw->len, &l, NULL, NULL);
+	end = raw->data + hlen;
+	for (; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL &&
 		    raw->len >= BOUNCE_HEADERS_MAX)
 			break;
@@ -473,7 +483,7 @@ bounce_header_block(struct fbuf *out, const struct fbuf *raw, bool *eight_r)
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
 		if (len == 0)
-			break;
+			break;		/* the empty line ending the section */
 		for (i = 0; i < len && i < 998; i++) {
 			unsigned char ch = (unsigned char)p[i];
 

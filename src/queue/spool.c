@@ -25,6 +25,7 @@
 #include "lib/ids.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "mime/mime.h"
 #include "queue/spool.h"
 
 #define SPOOL_VERSION 1
@@ -1098,91 +1099,98 @@ spool_scan(const char *spool_dir, bool recover,
 
 /* ---- rewriting the content before the commit ---- */
 
-enum spool_subj_state {
-	SPOOL_SUBJ_LINE,	/* at the start of a header line */
-	SPOOL_SUBJ_MATCH,	/* matching "subject:" */
-	SPOOL_SUBJ_WS,		/* after the colon: white space */
-	SPOOL_SUBJ_REST,	/* rest of a header line */
-	SPOOL_SUBJ_BODY		/* past the header section: copy */
-};
-
 struct spool_subj {
-	enum spool_subj_state st;
-	size_t match;
-	bool done;		/* the prefix went in */
-	const char *prefix;
+	bool found;
+	uint64_t at;		/* where the prefix goes, from the start */
 };
 
-/* One octet of the header section through the Subject editor. */
+/* The first field named exactly "Subject:" (no white space before the
+ * colon, as the tag was always placed): the prefix goes after the colon
+ * and the blanks that follow it. */
 static void
-spool_subj_feed(struct spool_subj *e, char c, struct fbuf *out)
+spool_subj_field(void *ctx, const struct mime_field *f)
 {
-	static const char want[] = "subject:";
+	struct spool_subj *e = ctx;
+	size_t i = f->value_pos;
 
-	switch (e->st) {
-	case SPOOL_SUBJ_LINE:
-		if (c == '\r' || c == '\n')
-			e->st = SPOOL_SUBJ_BODY;
-		else if (!e->done && (c == 's' || c == 'S')) {
-			e->st = SPOOL_SUBJ_MATCH;
-			e->match = 1;
-		} else
-			e->st = SPOOL_SUBJ_REST;
-		break;
-	case SPOOL_SUBJ_MATCH:
-		if ((c | 0x20) == want[e->match] || c == want[e->match]) {
-			if (++e->match == sizeof(want) - 1)
-				e->st = SPOOL_SUBJ_WS;
-		} else
-			e->st = c == '\n' ? SPOOL_SUBJ_LINE : SPOOL_SUBJ_REST;
-		break;
-	case SPOOL_SUBJ_WS:
-		if (c == ' ' || c == '\t')
-			break;
-		fbuf_adds(out, e->prefix);
-		e->done = true;
-		e->st = c == '\n' ? SPOOL_SUBJ_LINE : SPOOL_SUBJ_REST;
-		break;
-	case SPOOL_SUBJ_REST:
-		if (c == '\n')
-			e->st = SPOOL_SUBJ_LINE;
-		break;
-	case SPOOL_SUBJ_BODY:
-		break;
+	if (e->found || !mime_field_is(f, "Subject") ||
+	    f->raw[f->name_len] != ':')
+		return;
+	while (i < f->raw_len && (f->raw[i] == ' ' || f->raw[i] == '\t'))
+		i++;
+	e->found = true;
+	e->at = f->offset + i;
+}
+
+/* Where in the header section read from `in` (at its offset, which is
+ * left as it was) the Subject prefix goes: 0 with *at_r, or 1 when
+ * there is no Subject field (in its first MIME_HEADER_MAX_DEFAULT
+ * octets), -1 on a read error. */
+static int
+spool_subj_find(int in, uint64_t *at_r)
+{
+	struct spool_subj e = { false, 0 };
+	struct mime_header_parser *p;
+	char buf[8192];
+	off_t off = lseek(in, 0, SEEK_CUR);
+	ssize_t r = 0;
+
+	if (off < 0)
+		return -1;
+	p = mime_header_parser_new(NULL, spool_subj_field, &e);
+	while (!mime_header_parser_done(p) && !e.found &&
+	    (r = pread(in, buf, sizeof(buf), off)) > 0) {
+		mime_header_parser_feed(p, buf, (size_t)r);
+		off += r;
 	}
-	fbuf_addc(out, c);
+	if (r == 0 && !e.found)
+		mime_header_parser_finish(p);
+	mime_header_parser_free(&p);
+	if (r < 0)
+		return -1;
+	*at_r = e.at;
+	return e.found ? 0 : 1;
 }
 
 /* Copies in to out from the current offsets: `limit` octets (all when
- * UINT64_MAX), through the Subject editor when e is not NULL. */
+ * UINT64_MAX). */
 static int
-spool_copy(int in, int out, uint64_t limit, struct spool_subj *e,
-    uint64_t *size)
+spool_copy(int in, int out, uint64_t limit, uint64_t *size)
 {
 	char buf[65536];
-	struct fbuf o;
-	ssize_t r = 0, i;
+	ssize_t r = 0;
 	size_t want;
 
-	fbuf_init(&o, 0);
 	while (limit > 0) {
 		want = limit < sizeof(buf) ? (size_t)limit : sizeof(buf);
 		if ((r = read(in, buf, want)) <= 0)
 			break;
 		limit -= limit == UINT64_MAX ? 0 : (uint64_t)r;
-		i = 0;
-		while (e != NULL && e->st != SPOOL_SUBJ_BODY && i < r)
-			spool_subj_feed(e, buf[i++], &o);
-		fbuf_add(&o, buf + i, (size_t)(r - i));
-		*size += o.len;
-		if (fsio_write_all(out, o.data, o.len) < 0)
+		*size += (uint64_t)r;
+		if (fsio_write_all(out, buf, (size_t)r) < 0) {
 			r = -1;
-		fbuf_reset(&o);
-		if (r < 0)
 			break;
+		}
 	}
-	fbuf_release(&o);
 	return r < 0 ? -1 : 0;
+}
+
+/* The content from in's offset to out, with prefix put into the first
+ * Subject field (read with src/mime) when prefix is not empty. */
+static int
+spool_copy_subject(int in, int out, const char *prefix, uint64_t *size)
+{
+	uint64_t at;
+	int r;
+
+	if (prefix == NULL || prefix[0] == '\0' ||
+	    (r = spool_subj_find(in, &at)) == 1)
+		return spool_copy(in, out, UINT64_MAX, size);
+	if (r < 0 || spool_copy(in, out, at, size) < 0 ||
+	    fsio_write_all(out, prefix, strlen(prefix)) < 0)
+		return -1;
+	*size += strlen(prefix);
+	return spool_copy(in, out, UINT64_MAX, size);
 }
 
 int
@@ -1206,7 +1214,6 @@ int
 spool_writer_rewrite(struct spool_writer *w, uint64_t head, const void *hdr,
     size_t n, const char *subject_prefix)
 {
-	struct spool_subj e = { SPOOL_SUBJ_LINE, 0, false, subject_prefix };
 	char path[PATH_MAX], npath[PATH_MAX];
 	uint64_t size = 0;
 	int in = -1, out = -1, saved;
@@ -1219,10 +1226,9 @@ spool_writer_rewrite(struct spool_writer *w, uint64_t head, const void *hdr,
 	    (out = open(npath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0)
 		goto fail;
-	if (spool_copy(in, out, head, NULL, &size) < 0 ||
+	if (spool_copy(in, out, head, &size) < 0 ||
 	    fsio_write_all(out, hdr, n) < 0 ||
-	    spool_copy(in, out, UINT64_MAX, subject_prefix != NULL &&
-	    subject_prefix[0] != '\0' ? &e : NULL, &size) < 0 ||
+	    spool_copy_subject(in, out, subject_prefix, &size) < 0 ||
 	    rename(npath, path) < 0)
 		goto fail;
 	close(in);

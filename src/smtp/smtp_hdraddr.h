@@ -1,7 +1,10 @@
 /* Addresses in message header fields (RFC 5322 3.4 address-list), no
  * I/O: display names, comments, quoted strings, angle addresses, groups
- * and obsolete routes.  Used by the sender ownership check on From:;
- * it extracts, it does not judge: the caller decides what to do with
+ * and obsolete routes.  A flat callback view of src/mime's address
+ * lists and field splitter, with the exact semantics the sender
+ * ownership check relies on (smtp_sender.c reads mime directly; this
+ * interface keeps those semantics pinned by its tests and fuzz target).
+ * It extracts, it does not judge: the caller decides what to do with
  * each address. */
 #ifndef FERRY_SMTP_HDRADDR_H
 #define FERRY_SMTP_HDRADDR_H

@@ -3,20 +3,19 @@
  * belong to the authenticated user: the user's own address, its
  * +extensions, or an address that delivers to the user (an alias, a
  * list alias the user is on, the domain's catch-all), as resolve_rcpt()
- * sees it.  From: is read with smtp_hdraddr.c; anything it cannot read
- * as one address counts as not owned.  The null sender is
+ * sees it.  The From: values are collected as the header streams by
+ * (smtp_header.c) and read as address lists with src/mime; anything it
+ * cannot read as one address counts as not owned.  The null sender is
  * left to the caller (allowed: MDNs and notices are sent with <>). */
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/fbuf.h"
 #include "lib/log.h"
-#include "smtp/smtp_hdraddr.h"
+#include "mime/mime.h"
 #include "smtp/smtpd_private.h"
 #include "store/resolve.h"
 
-/* Header sections longer than this are refused rather than half read. */
-#define SMTP_SENDER_HDRS_MAX (256 * 1024)
 #define SMTP_SENDER_ADDR_MAX 512
 
 /* 1 when the authenticated user owns addr, 0 when not, -1 when the
@@ -68,46 +67,17 @@ smtp_sender_check_mail(struct smtp_session *s, const char *sender)
 	return -1;
 }
 
-void
-smtp_sender_collect(struct smtp_tx *tx)
-{
-	size_t from, room, n;
-	const char *end;
-
-	if (!tx->check_from || tx->hdrs_done)
-		return;
-	from = tx->hdrs.len > 3 ? tx->hdrs.len - 3 : 0;
-	room = SMTP_SENDER_HDRS_MAX - tx->hdrs.len;
-	n = tx->out.len < room ? tx->out.len : room;
-	fbuf_add(&tx->hdrs, tx->out.data, n);
-	if (tx->hdrs.len >= 2 && memcmp(tx->hdrs.data, "\r\n", 2) == 0) {
-		fbuf_reset(&tx->hdrs);		/* no header section at all */
-		tx->hdrs_done = true;
-		return;
-	}
-	end = memmem(tx->hdrs.data + from, tx->hdrs.len - from, "\r\n\r\n", 4);
-	if (end != NULL) {
-		tx->hdrs.len = (size_t)(end - tx->hdrs.data) + 2;
-		tx->hdrs.data[tx->hdrs.len] = '\0';
-		tx->hdrs_done = true;
-	} else if (tx->hdrs.len >= SMTP_SENDER_HDRS_MAX) {
-		tx->hdrs_overflow = true;
-		tx->hdrs_done = true;
-	}
-}
-
 struct smtp_sender_from {
 	struct smtp_session *s;
 	bool tempfail;				/* the store failed */
 	int bad;				/* unowned addresses */
-	char first_bad[SMTP_HDRADDR_MAX];
+	char first_bad[MIME_ADDR_MAX];
 };
 
 static void
-smtp_sender_from_cb(void *ctx, const char *addr, bool unreadable)
+smtp_sender_from_one(struct smtp_sender_from *f, const char *addr,
+    bool unreadable)
 {
-	struct smtp_sender_from *f = ctx;
-
 	int r = unreadable ? 0 : smtp_sender_is(f->s, addr);
 
 	if (r == 1)
@@ -126,19 +96,19 @@ smtp_sender_check_header(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
 	struct smtp_sender_from f;
-	struct fbuf from;
+	struct mime_address *list, *a;
 
 	if (!tx->check_from)
 		return NULL;
-	if (tx->hdrs_overflow)
+	if (smtp_header_too_big(tx))
 		return "553 5.7.1 Header section too large";
 	memset(&f, 0, sizeof(f));
 	f.s = s;
-	fbuf_init(&from, 0);
-	smtp_hdraddr_fields(tx->hdrs.data, tx->hdrs.len, "From", &from);
-	if (from.len > 0)
-		smtp_hdraddr_parse(from.data, from.len, smtp_sender_from_cb, &f);
-	fbuf_release(&from);
+	list = mime_address_parse(tx->from.data, tx->from.len);
+	for (a = list; a != NULL; a = a->next)
+		if (a->kind == MIME_ADDR_MAILBOX)
+			smtp_sender_from_one(&f, a->addr, a->invalid);
+	mime_address_free(&list);
 	if (f.bad == 0 && f.tempfail)
 		return "451 4.3.0 Temporary lookup failure, try again later";
 	if (f.bad == 0)

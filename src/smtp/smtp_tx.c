@@ -32,6 +32,7 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
+#include "mime/mime.h"
 #include "queue/queue_notify.h"
 #include "queue/spool.h"
 #include "store/store.h"
@@ -71,7 +72,7 @@ smtp_tx_new(void)
 	struct smtp_tx *tx = xcalloc(1, sizeof(*tx));
 
 	fbuf_init(&tx->out, 0);
-	fbuf_init(&tx->hdrs, 0);
+	fbuf_init(&tx->from, 0);
 	return tx;
 }
 
@@ -90,7 +91,8 @@ smtp_tx_free(struct smtp_tx **txp)
 	}
 	free(tx->rcpts);
 	fbuf_release(&tx->out);
-	fbuf_release(&tx->hdrs);
+	fbuf_release(&tx->from);
+	mime_header_parser_free(&tx->hp);
 	free(tx);
 	*txp = NULL;
 }
@@ -141,6 +143,7 @@ smtp_tx_open(struct smtp_session *s)
 	if (spool_writer_open(&tx->writer, s->srv->spool_dir) < 0)
 		return -1;
 	snprintf(tx->id, sizeof(tx->id), "%s", spool_writer_id(tx->writer));
+	smtp_header_start(tx);
 	smtp_data_init(&tx->dec, s->srv->conf->smtp_max_text_line);
 	fbuf_init(&hdr, 0);
 	smtp_tx_received(s, &hdr);
@@ -163,7 +166,7 @@ smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
 {
 	if (tx->out.len == 0)
 		return;
-	smtp_sender_collect(tx);
+	smtp_header_feed(tx, tx->out.data, tx->out.len);
 	if (limit != 0 && tx->dec.size > limit)
 		tx->too_big = true;
 	if (!tx->write_failed && !tx->too_big && tx->writer != NULL &&
@@ -182,6 +185,7 @@ smtp_tx_check(struct smtp_session *s, int *code_r)
 	const char *reply;
 
 	*code_r = 550;
+	smtp_header_end(tx);
 	if (tx->write_failed) {
 		*code_r = 452;
 		return "452 4.3.1 Insufficient system storage";

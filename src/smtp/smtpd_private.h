@@ -20,6 +20,7 @@
 
 struct bufferevent;
 struct event;
+struct mime_header_parser;
 struct spool_writer;
 struct smtp_session;
 struct smtp_auth;
@@ -91,9 +92,8 @@ struct smtp_tx {
 	bool bdat_last;
 	bool bdat_failed;		/* a BDAT was refused: eat the chunk */
 	bool check_from;		/* sender_check of From: at the end */
-	bool hdrs_done;			/* hdrs holds the whole header section */
-	bool hdrs_overflow;		/* ... or it was too large to hold */
-	struct fbuf hdrs;		/* header section, for check_from */
+	struct mime_header_parser *hp;	/* the header section as it streams */
+	struct fbuf from;		/* its From values, ","-joined */
 	const char *bdat_fail_reply;	/* reply for the refused chunk */
 	char id[IDS_LEN + 1];
 	uint64_t head_len;		/* Received + check headers written */
@@ -188,15 +188,23 @@ void smtp_auth_cmd(struct smtp_session *s, const char *arg);
 void smtp_auth_input(struct smtp_session *s, char *line, size_t len);
 void smtp_auth_free(struct smtp_auth **ap);
 
+/* smtp_header.c: the message's header section, read as it streams. */
+#define SMTP_HEADER_MAX (256 * 1024)	/* past it: header too large */
+/* Starts reading at DATA/first BDAT; tx_free frees the parser. */
+void smtp_header_start(struct smtp_tx *tx);
+/* Decoded content, in order; nothing past the header is looked at. */
+void smtp_header_feed(struct smtp_tx *tx, const void *data, size_t n);
+/* The content ended. */
+void smtp_header_end(struct smtp_tx *tx);
+/* The header section went over SMTP_HEADER_MAX. */
+bool smtp_header_too_big(const struct smtp_tx *tx);
+
 /* smtp_sender.c */
 /* MAIL FROM of an authenticated session: 0 when the user owns the
  * address (or sender_check is off), else -1 with the reply queued (553,
  * or 451 when the store failed). */
 int smtp_sender_check_mail(struct smtp_session *s, const char *sender);
-/* Copies header bytes from tx->out into tx->hdrs until the header
- * section is complete (called before tx->out is written and reset). */
-void smtp_sender_collect(struct smtp_tx *tx);
-/* End of data: the From: header addresses in tx->hdrs.  NULL when they
+/* End of data: the From: header addresses (tx->from).  NULL when they
  * are all owned, else the 553 reply to send. */
 const char *smtp_sender_check_header(struct smtp_session *s);
 

@@ -1,7 +1,7 @@
 /* libFuzzer target for header address lists (From: ownership check) and
  * the header-field extraction in front of it.  Every address handed to
  * the callback must be shorter than SMTP_HDRADDR_MAX and NUL-free.
- * FUZZ_SOURCES: src/smtp/smtp_hdraddr.c src/lib */
+ * FUZZ_SOURCES: src/smtp/smtp_hdraddr.c src/mime src/lib */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

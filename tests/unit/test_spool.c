@@ -305,6 +305,64 @@ test_abort(void)
 	test_end();
 }
 
+/* spool_writer_rewrite: headers inserted after `head` octets and the
+ * Subject prefix put into the first "Subject:" field of what follows. */
+static void
+test_rewrite_subject(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "Subject: hi\r\n\r\nbody", "Subject: [S] hi\r\n\r\nbody" },
+		{ "From: a\r\nsubject:\t hi\r\nSubject: two\r\n\r\n",
+			"From: a\r\nsubject:\t [S] hi\r\nSubject: two\r\n\r\n" },
+		{ "Subject:\r\n\r\n", "Subject:[S] \r\n\r\n" },
+		{ "Subject :x\r\nSubject: y\r\n\r\n",
+			"Subject :x\r\nSubject: [S] y\r\n\r\n" },
+		{ "X-Subject: no\r\n folded Subject: no\r\n\r\n"
+		  "Subject: body\r\n",
+			"X-Subject: no\r\n folded Subject: no\r\n\r\n"
+			"Subject: body\r\n" },
+		{ "\r\nSubject: body\r\n", "\r\nSubject: body\r\n" },
+		{ "Subject: no end", "Subject: [S] no end" },
+		{ "Subject: lf\n\n", "Subject: [S] lf\n\n" },
+	};
+	static const char head[] = "Received: x\r\n", add[] = "X-A: 1\r\n";
+
+	test_begin("spool rewrite subject");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct spool_writer *w;
+		struct fbuf want, got;
+		char buf[4096];
+		ssize_t n;
+		int fd;
+
+		test_assert_idx(spool_writer_open(&w, test_spool) == 0, i);
+		test_assert_idx(spool_writer_write(w, head, sizeof(head) - 1) ==
+		    0 && spool_writer_write(w, cases[i].in,
+		    strlen(cases[i].in)) == 0, i);
+		test_assert_idx(spool_writer_rewrite(w, sizeof(head) - 1, add,
+		    sizeof(add) - 1, "[S] ") == 0, i);
+		fbuf_init(&want, 0);
+		fbuf_init(&got, 0);
+		fbuf_addf(&want, "%s%s%s", head, add, cases[i].want);
+		fd = spool_writer_content_fd(w);
+		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+			fbuf_add(&got, buf, (size_t)n);
+		if (fd >= 0)
+			close(fd);
+		test_assert_idx(strcmp(fbuf_str(&got), fbuf_str(&want)) == 0,
+		    i);
+		if (strcmp(fbuf_str(&got), fbuf_str(&want)) != 0)
+			fprintf(stderr, "  got \"%s\"\n", fbuf_str(&got));
+		test_assert_idx(spool_writer_size(w) == want.len, i);
+		spool_writer_abort(&w);
+		fbuf_release(&want);
+		fbuf_release(&got);
+	}
+	test_end();
+}
+
 static void
 test_write_file(const char *rel, const char *text, bool old)
 {
@@ -449,6 +507,7 @@ main(void)
 	test_parse_corrupt();
 	test_commit_read();
 	test_abort();
+	test_rewrite_subject();
 	test_recovery();
 	test_notify();
 	test_backoff();

@@ -1,0 +1,57 @@
+/* The header section of a message as it streams in (DATA or BDAT),
+ * read with src/mime: for the sender check, it collects the values of
+ * the From fields.
+ * Nothing of the body is looked at, and memory is bounded by the
+ * parser's header limit (the same 256 KiB the sender check allows). */
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/fbuf.h"
+#include "lib/log.h"
+#include "mime/mime.h"
+#include "smtp/smtpd_private.h"
+
+static void
+smtp_header_field(void *ctx, const struct mime_field *f)
+{
+	struct smtp_tx *tx = ctx;
+
+	if (tx->check_from && mime_field_is(f, "From")) {
+		fbuf_add(&tx->from, f->value, f->value_len);
+		fbuf_addc(&tx->from, ',');
+	}
+}
+
+void
+smtp_header_start(struct smtp_tx *tx)
+{
+	struct mime_limits l;
+
+	mime_limits_default(&l);
+	l.header_max = SMTP_HEADER_MAX;
+	/* Fields are not kept: no limit on their number short of the
+	 * header size. */
+	l.fields_max = SMTP_HEADER_MAX;
+	tx->hp = mime_header_parser_new(&l, smtp_header_field, tx);
+}
+
+void
+smtp_header_feed(struct smtp_tx *tx, const void *data, size_t n)
+{
+	if (tx->hp != NULL && !mime_header_parser_done(tx->hp))
+		mime_header_parser_feed(tx->hp, data, n);
+}
+
+void
+smtp_header_end(struct smtp_tx *tx)
+{
+	if (tx->hp != NULL)
+		mime_header_parser_finish(tx->hp);
+}
+
+bool
+smtp_header_too_big(const struct smtp_tx *tx)
+{
+	return tx->hp != NULL && (mime_header_parser_flags(tx->hp) &
+	    MIME_F_HEADER_TOO_BIG) != 0;
+}
