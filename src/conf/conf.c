@@ -506,6 +506,7 @@ static const struct conf_key conf_keys[] = {
 	{ "relay_networks", conf_set_cidrs, FIELD(relay_networks), 0, 0 },
 	{ "message_size_limit", conf_set_size, FIELD(message_size_limit), 0, 0 },
 	{ "max_recipients", conf_set_uint, FIELD(max_recipients), 1, 100000 },
+	{ "max_hops", conf_set_uint, FIELD(max_hops), 1, 1000 },
 	{ "max_connections", conf_set_uint, FIELD(max_connections), 1, 1000000 },
 	{ "max_connections_per_ip", conf_set_uint,
 	    FIELD(max_connections_per_ip), 1, 1000000 },
@@ -640,6 +641,7 @@ conf_defaults(struct conf *c)
 	c->log_level = LOG_LVL_INFO;
 	c->message_size_limit = 50 * 1024 * 1024;
 	c->max_recipients = 100;
+	c->max_hops = 50;
 	c->max_connections = 1000;
 	c->max_connections_per_ip = 20;
 	c->smtp_max_errors = 10;

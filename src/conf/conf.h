@@ -86,7 +86,8 @@ struct conf {
 	struct cidr_list relay_networks;
 
 	uint64_t message_size_limit;		/* bytes, 0 = none */
-	unsigned max_recipients;
+	unsigned max_recipients;		/* RCPT commands per message */
+	unsigned max_hops;			/* Received fields (RFC 5321 6.3) */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned smtp_max_errors;		/* protocol errors before 421 */

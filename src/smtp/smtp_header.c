@@ -1,6 +1,8 @@
 /* The header section of a message as it streams in (DATA or BDAT),
- * read with src/mime: for the sender check, it collects the values of
- * the From fields.
+ * read with src/mime: it counts the Received fields for RFC 5321 6.3
+ * loop detection (max_hops; the Received field Ferry adds counts too,
+ * so mail that an alias sends out and that comes back is stopped) and,
+ * for the sender check, collects the values of the From fields.
  * Nothing of the body is looked at, and memory is bounded by the
  * parser's header limit (the same 256 KiB the sender check allows). */
 #include <stdio.h>
@@ -16,7 +18,9 @@ smtp_header_field(void *ctx, const struct mime_field *f)
 {
 	struct smtp_tx *tx = ctx;
 
-	if (tx->check_from && mime_field_is(f, "From")) {
+	if (mime_field_is(f, "Received"))
+		tx->received++;
+	else if (tx->check_from && mime_field_is(f, "From")) {
 		fbuf_add(&tx->from, f->value, f->value_len);
 		fbuf_addc(&tx->from, ',');
 	}
@@ -29,8 +33,8 @@ smtp_header_start(struct smtp_tx *tx)
 
 	mime_limits_default(&l);
 	l.header_max = SMTP_HEADER_MAX;
-	/* Fields are not kept: no limit on their number short of the
-	 * header size. */
+	/* Fields are not kept, only counted: no limit on their number
+	 * short of the header size. */
 	l.fields_max = SMTP_HEADER_MAX;
 	tx->hp = mime_header_parser_new(&l, smtp_header_field, tx);
 }
@@ -54,4 +58,16 @@ smtp_header_too_big(const struct smtp_tx *tx)
 {
 	return tx->hp != NULL && (mime_header_parser_flags(tx->hp) &
 	    MIME_F_HEADER_TOO_BIG) != 0;
+}
+
+const char *
+smtp_header_check_hops(struct smtp_session *s, char *buf, size_t size)
+{
+	unsigned hops = s->tx->received + 1;	/* ours */
+
+	if (hops <= s->srv->conf->max_hops)
+		return NULL;
+	snprintf(buf, size, "554 5.4.6 Too many hops: %u Received header "
+	    "fields (mail loop?)", hops);
+	return buf;
 }

@@ -364,6 +364,36 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 	smtp_rcpt_check(s, rcpt, st, r);
 }
 
+/* RCPT past max_recipients (every RCPT command of the transaction
+ * counts, refused and duplicate ones too, so repeating one address
+ * cannot get round it): 452, and 421 with the connection closed for a
+ * client that goes on to twice the limit. */
+static void
+smtp_rcpt_flood(struct smtp_session *s, const struct smtp_command *cmd)
+{
+	unsigned max = s->srv->conf->max_recipients;
+	char rcpt[SMTP_ADDR_PATH_MAX + 1];
+
+	if (cmd->path.postmaster)
+		snprintf(rcpt, sizeof(rcpt), "postmaster");
+	else if (smtp_addr_format(&cmd->path, rcpt, sizeof(rcpt)) < 0)
+		rcpt[0] = '\0';
+	if (s->tx->rcpt_attempts > 2 * max) {
+		log_info("%s smtp reject stage=rcpt code=421 dsn=4.7.0 "
+		    "reason=\"too many recipients\" rcpt_commands=%u "
+		    "max_recipients=%u", s->id, s->tx->rcpt_attempts, max);
+		smtp_session_reply(s, "421 4.7.0 %s Too many recipients, "
+		    "closing connection", s->srv->conf->hostname);
+		smtp_session_close(s);
+		return;
+	}
+	log_info("%s smtp reject stage=rcpt rcpt=%s code=452 dsn=4.5.3 "
+	    "reason=\"too many recipients\" rcpt_commands=%u "
+	    "max_recipients=%u", s->id, log_q(rcpt), s->tx->rcpt_attempts,
+	    max);
+	smtp_session_reply(s, "452 4.5.3 Too many recipients");
+}
+
 static void
 smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 {
@@ -375,15 +405,14 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 	char rcpt[SMTP_ADDR_PATH_MAX + 1];
 	enum resolve_status st;
 
-	s->tx->rcpt_attempts++;
+	if (++s->tx->rcpt_attempts > c->max_recipients) {
+		smtp_rcpt_flood(s, cmd);
+		return;
+	}
 	if (cmd->path.utf8 && !s->tx->smtputf8) {
 		/* RFC 6531 section 3.5: UTF-8 addresses need MAIL ... SMTPUTF8 */
 		smtp_session_reply(s, "553 5.6.7 Non-ASCII address requires "
 		    "SMTPUTF8 in MAIL FROM");
-		return;
-	}
-	if (s->tx->nrcpts >= c->max_recipients) {
-		smtp_session_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
 	if (cmd->path.postmaster)

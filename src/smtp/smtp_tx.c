@@ -179,7 +179,7 @@ smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
 
 /* The reply for content that cannot be accepted, or NULL. */
 static const char *
-smtp_tx_check(struct smtp_session *s, int *code_r)
+smtp_tx_check(struct smtp_session *s, int *code_r, char *buf, size_t size)
 {
 	struct smtp_tx *tx = s->tx;
 	const char *reply;
@@ -202,7 +202,8 @@ smtp_tx_check(struct smtp_session *s, int *code_r)
 		    "allowed (RFC 5321 section 4.5.3.1.6)";
 	if (tx->dec.has_nul)
 		return "550 5.6.0 Message contains NUL octets";
-	reply = smtp_sender_check_header(s);
+	if ((reply = smtp_header_check_hops(s, buf, size)) == NULL)
+		reply = smtp_sender_check_header(s);
 	if (reply != NULL)
 		*code_r = (int)strtol(reply, NULL, 10);
 	return reply;
@@ -439,9 +440,10 @@ smtp_tx_finish(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
 	const char *reply;
+	char buf[128];
 	int code;
 
-	if ((reply = smtp_tx_check(s, &code)) != NULL) {
+	if ((reply = smtp_tx_check(s, &code, buf, sizeof(buf))) != NULL) {
 		log_info("%s smtp reject stage=data code=%d id=%s size=%llu "
 		    "reason=%s", s->id, code, tx->id,
 		    (unsigned long long)tx->dec.size, log_q(reply + 10));

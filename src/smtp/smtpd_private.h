@@ -93,6 +93,7 @@ struct smtp_tx {
 	bool bdat_failed;		/* a BDAT was refused: eat the chunk */
 	bool check_from;		/* sender_check of From: at the end */
 	struct mime_header_parser *hp;	/* the header section as it streams */
+	unsigned received;		/* Received fields in it */
 	struct fbuf from;		/* its From values, ","-joined */
 	const char *bdat_fail_reply;	/* reply for the refused chunk */
 	char id[IDS_LEN + 1];
@@ -198,6 +199,10 @@ void smtp_header_feed(struct smtp_tx *tx, const void *data, size_t n);
 void smtp_header_end(struct smtp_tx *tx);
 /* The header section went over SMTP_HEADER_MAX. */
 bool smtp_header_too_big(const struct smtp_tx *tx);
+/* The 554 5.4.6 reply (in buf) when the Received fields, with the one
+ * Ferry adds, are more than max_hops; else NULL. */
+const char *smtp_header_check_hops(struct smtp_session *s, char *buf,
+    size_t size);
 
 /* smtp_sender.c */
 /* MAIL FROM of an authenticated session: 0 when the user owns the

@@ -26,6 +26,7 @@ test_conf_values(void)
 	    "relay_networks = 127.0.0.0/8, ::1, 192.0.2.0/24\n"
 	    "message_size_limit = 10M\n"
 	    "max_recipients = 50\n"
+	    "max_hops = 30\n"
 	    "smtp_timeout = 2m\n"
 	    "queue_lifetime = 5d\n"
 	    "local_part_case_sensitive = yes\n"
@@ -43,6 +44,7 @@ test_conf_values(void)
 	test_assert(c.relay_networks.n == 3);
 	test_assert(c.message_size_limit == 10 * 1024 * 1024);
 	test_assert(c.max_recipients == 50);
+	test_assert(c.max_hops == 30);
 	test_assert(c.smtp_timeout == 120);
 	test_assert(c.queue_lifetime == 5 * 86400);
 	test_assert(c.local_part_case_sensitive);
@@ -104,6 +106,8 @@ test_conf_errors(void)
 		{ "state_dir = /x\nbogus = 1\n", "t.conf:2: unknown key \"bogus\"" },
 		{ "max_recipients = 0\n", "t.conf:1: max_recipients: expected a number from 1 to 100000" },
 		{ "max_recipients = 12x\n", "t.conf:1: max_recipients: expected a number from 1 to 100000" },
+		{ "max_hops = 0\n", "t.conf:1: max_hops: expected a number from 1 to 1000" },
+		{ "max_hops = many\n", "t.conf:1: max_hops: expected a number from 1 to 1000" },
 		{ "message_size_limit = 10Q\n", "t.conf:1: message_size_limit: expected a size such as 4096, 512K, 50M or 1G" },
 		{ "smtp_timeout = soon\n", "t.conf:1: smtp_timeout: expected a duration such as 30s, 5m, 4h or 5d" },
 		{ "relay_networks = 10.0.0.0/33\n", "t.conf:1: relay_networks: not a network address: 10.0.0.0/33" },
