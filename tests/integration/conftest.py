@@ -72,6 +72,14 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def maildir_order(p):
+    """Delivery order of a Maildir file: its name is SECONDS.MUSEC... with
+    the microseconds not zero-padded, so plain name order puts M98765
+    after M123456 within one second."""
+    m = re.match(r"(\d+)\.M(\d+)", p.name)
+    return (int(m.group(1)), int(m.group(2)), p.name) if m else (0, 0, p.name)
+
+
 def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
     """Polls pred() until it returns something truthy; returns it.
     Raises AssertionError after timeout seconds."""
@@ -706,7 +714,7 @@ class FerryServer:
             d = md / sub
             if d.is_dir():
                 files.extend(p for p in d.iterdir() if p.is_file())
-        return sorted(files, key=lambda p: p.name)
+        return sorted(files, key=maildir_order)
 
     def maildir_messages(self, address):
         """Delivered messages of address (new/ and cur/) as bytes."""
