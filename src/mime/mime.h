@@ -271,6 +271,13 @@ struct mime_part *mime_parser_finish(struct mime_parser *p);
 unsigned mime_parser_flags(const struct mime_parser *p);
 void mime_parser_free(struct mime_parser **pp);
 
+/* Appends the body of part (a part of the tree parsed from msg[0..len))
+ * to out, transfer-decoded and, for "text" parts, converted to UTF-8
+ * from its charset (unknown charsets: invalid UTF-8 becomes U+FFFD).
+ * For IMAP SEARCH BODY/TEXT.  0, or -1 when the part does not lie
+ * inside msg or is a multipart or message (out unchanged). */
+int mime_part_text(const struct mime_part *part, const void *msg, size_t len,
+    struct fbuf *out);
 /* Parses a whole message; l NULL means the defaults. */
 struct mime_part *mime_parse(const void *msg, size_t len,
     const struct mime_limits *l);

@@ -582,6 +582,29 @@ mime_part_free(struct mime_part **pp)
 	*pp = NULL;
 }
 
+int
+mime_part_text(const struct mime_part *part, const void *msg, size_t len,
+    struct fbuf *out)
+{
+	const char *charset = mime_value_param(&part->ctype, "charset");
+	struct mime_decoder d;
+	struct fbuf raw;
+
+	if (part->multipart || part->message || part->body_offset > len ||
+	    part->body_size > len - part->body_offset)
+		return -1;
+	fbuf_init(&raw, 0);
+	mime_decoder_init(&d, mime_cte_from_name(part->encoding));
+	mime_decoder_feed(&d, (const char *)msg + part->body_offset,
+	    (size_t)part->body_size, &raw);
+	mime_decoder_finish(&d, &raw);
+	if (strcmp(part->ctype.type, "text") != 0 || charset == NULL ||
+	    mime_charset_to_utf8(charset, raw.data, raw.len, out) < 0)
+		mime_utf8_clean(raw.data, raw.len, out);
+	fbuf_release(&raw);
+	return 0;
+}
+
 static const struct mime_part *
 mime_part_nth(const struct mime_part *parent, unsigned long n)
 {

@@ -2,8 +2,9 @@
  * and again in pieces whose sizes come from the input's first octet;
  * both trees must be the same, every part must lie inside the input and
  * inside its parent, and body events must carry exactly the leaf
- * bodies.  The input is also run through the field-level parsers
- * (addresses, dates, ids, encoded words, parameters, decoders).
+ * bodies (which must decode as text).  The input is also run through
+ * the field-level parsers (addresses, dates, ids, encoded words,
+ * parameters, decoders).
  * FUZZ_SOURCES: src/mime src/lib/fbuf.c src/lib/xalloc.c src/lib/log.c */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,9 +33,10 @@ fuzz_mime_event(void *ctx, const struct mime_event *ev)
 
 static uint64_t
 fuzz_mime_check(const struct mime_part *p, const struct mime_part *up,
-    size_t len)
+    const char *msg, size_t len)
 {
 	uint64_t leaves = 0;
+	struct fbuf text;
 
 	for (; p != NULL; p = p->next) {
 		if (p->hdr_offset + p->hdr_size != p->body_offset ||
@@ -44,9 +46,14 @@ fuzz_mime_check(const struct mime_part *p, const struct mime_part *up,
 		    p->body_offset + p->body_size >
 		    up->body_offset + up->body_size)))
 			abort();
-		if (!p->multipart && !p->message)
+		if (!p->multipart && !p->message) {
 			leaves += p->body_size;
-		leaves += fuzz_mime_check(p->children, p, len);
+			fbuf_init(&text, 0);
+			if (mime_part_text(p, msg, len, &text) < 0)
+				abort();
+			fbuf_release(&text);
+		}
+		leaves += fuzz_mime_check(p->children, p, msg, len);
 	}
 	return leaves;
 }
@@ -116,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_mime_dump(pieces, &b);
 	if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
 		abort();
-	if (fuzz_mime_check(pieces, NULL, size) != c.body)
+	if (fuzz_mime_check(pieces, NULL, d, size) != c.body)
 		abort();
 	fbuf_release(&a);
 	fbuf_release(&b);

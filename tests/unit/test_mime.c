@@ -948,6 +948,52 @@ test_mime_part_find(void)
 }
 
 static void
+test_mime_part_text(void)
+{
+	static const char msg[] =
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "caf=E9 soft=\r\nbreak\r\n"
+	    "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "4oKsIHJhdGVz\r\n"
+	    "--b\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\n"
+	    "raw \xff\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "AGE=\r\n"
+	    "--b--\r\n";
+	static const char *const want[] = { "caf\xc3\xa9 softbreak",
+		"\xe2\x82\xac rates", "raw \xef\xbf\xbd", "" };
+	struct mime_part *root = mime_parse(msg, sizeof(msg) - 1, NULL);
+	const struct mime_part *p;
+	struct fbuf out;
+	size_t k = 0;
+
+	test_begin("mime part text");
+	fbuf_init(&out, 0);
+	test_assert(mime_part_text(root, msg, sizeof(msg) - 1, &out) == -1);
+	for (p = root->children; p != NULL; p = p->next, k++) {
+		fbuf_reset(&out);
+		test_assert_idx(mime_part_text(p, msg, sizeof(msg) - 1, &out) ==
+		    0, k);
+		if (k < 3)
+			test_assert_idx(strcmp(fbuf_str(&out), want[k]) == 0, k);
+	}
+	/* octet-stream: decoded bytes, NUL and all, made valid UTF-8 */
+	test_assert(out.len == 2 && out.data[0] == '\0' && out.data[1] == 'a');
+	test_assert(k == 4);
+	/* a part that does not lie inside the buffer given */
+	fbuf_reset(&out);
+	test_assert(mime_part_text(root->children, msg, 10, &out) == -1 &&
+	    out.len == 0);
+	fbuf_release(&out);
+	mime_part_free(&root);
+	test_end();
+}
+
+static void
 test_mime_envelope(void)
 {
 	static const char hdr[] =
@@ -1001,6 +1047,7 @@ main(void)
 	test_mime_content_fields();
 	test_mime_limits();
 	test_mime_part_find();
+	test_mime_part_text();
 	test_mime_envelope();
 	return test_exit();
 }
