@@ -15,19 +15,34 @@ CFLAGS   += $(OPT) $(SAN) $(WERROR) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unuse
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 LDFLAGS  += $(SAN)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-FUZZ_TIME ?= 30
 PYTEST    = /usr/bin/python3 -m pytest
+# Integration tests mostly wait on sockets: pytest-xdist runs them in
+# PYTEST_WORKERS processes (1: serially, without xdist).
+PYTEST_WORKERS ?= 4
+PYTEST_N  = $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS))
 
 LIB_SRC   = $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+# The fuzz stage shares FUZZ_BUDGET seconds among the targets (at least 10
+# each); FUZZ_TIME=N gives every target N seconds instead.
+FUZZ_BUDGET ?= 240
+FUZZ_TIME ?= $(shell t=$$(( $(FUZZ_BUDGET) / $(words $(FUZZ_SRC)) )); \
+             [ $$t -ge 10 ] || t=10; echo $$t)
 HDR_SRC   = $(shell find src -name '*.h' | sort)
 HDR_OK    = $(HDR_SRC:%.h=$(BUILD)/hdr/%.ok)
+TIDY_OK   = $(LIB_SRC:%.c=$(BUILD)/tidy/%.ok) $(BUILD)/tidy/src/main.ok
+# The Clang static analyser's path-sensitive checks (null dereference,
+# use after free, leaks, uninitialised reads, dead stores).  Left out:
+# insecureAPI.DeprecatedOrUnsafeBufferHandling, which flags every memcpy,
+# memset and snprintf for want of C11 Annex K functions glibc lacks.
+TIDY      = clang-tidy
+TIDY_CHECKS = -*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 DEPS_OK   = $(BUILD)/.deps-ok
 
-.PHONY: all run test unit integration asan fuzz clean deps lint headers
+.PHONY: all run test unit integration asan fuzz clean deps lint headers analyse
 all: $(BUILD)/ferry
 
 $(DEPS_OK):
@@ -61,6 +76,18 @@ $(BUILD)/hdr/%.ok: %.h | $(DEPS_OK)
 
 headers: $(HDR_OK)
 
+# Static analysis, one source at a time; a finding fails.  A finding that
+# is wrong is silenced where it is, with NOLINT(check) and the reason.
+$(BUILD)/tidy/%.ok: %.c $(HDR_SRC) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "analyse $<"
+	@$(TIDY) --quiet --checks='$(TIDY_CHECKS)' --warnings-as-errors='*' \
+	    $< -- $(filter-out -MMD -MP,$(CFLAGS)) >$@.log 2>&1; st=$$?; \
+	    grep -v 'warnings\? generated' $@.log >&2; test $$st -eq 0
+	@touch $@
+
+analyse: $(TIDY_OK)
+
 run: $(BUILD)/ferry
 	@scripts/run-demo $(BUILD)/ferry
 
@@ -68,7 +95,8 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
 
 integration: $(BUILD)/ferry
-	FERRY_BIN=$(abspath $(BUILD)/ferry) $(PYTEST) -q -p no:cacheprovider tests/integration
+	FERRY_BIN=$(abspath $(BUILD)/ferry) $(PYTEST) -q -p no:cacheprovider \
+	    $(PYTEST_N) tests/integration
 
 # The same unit and integration suites on an AddressSanitizer+UBSan build.
 asan: | $(DEPS_OK)
@@ -78,8 +106,9 @@ asan: | $(DEPS_OK)
 fuzz: | $(DEPS_OK)
 	@FUZZ_CFLAGS="$(WERROR)" scripts/run-fuzz $(FUZZ_TIME) $(FUZZ_SRC)
 
-# Source checks: banned functions and shellcheck (scripts/lint), then
-# every header on its own.
+# Source checks: banned functions and shellcheck (scripts/lint), every
+# header on its own.  `make analyse` is not in it yet: see
+# docs/design-notes.md ("CI") for the findings still open.
 lint: | $(DEPS_OK)
 	@scripts/lint
 	$(MAKE) headers

@@ -22,6 +22,7 @@ $FERRY_BIN (default: build/ferry in this checkout).
 
 import json
 import os
+import random
 import re
 import signal
 import smtplib
@@ -65,11 +66,37 @@ def pytest_configure(config):
 
 # ---------------------------------------------------------------- helpers
 
+# free_port hands out ports below the kernel's ephemeral range (32768 and
+# up by default), where no client socket's local port can take one between
+# the pick and the server's bind.  Under pytest-xdist each worker
+# (PYTEST_XDIST_WORKER gw0, gw1, ...) has a block of its own, so parallel
+# workers never pick the same port; within it ports are taken in turn from
+# a random start (another suite may run on the same machine), never twice
+# in a row.
+_PORT_LOW, _PORT_HIGH = 10000, 32000
+_port_next = None
+
+
 def free_port(host="127.0.0.1"):
     """A TCP port that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    global _port_next
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    size = (_PORT_HIGH - _PORT_LOW) // max(count, 1)
+    base = _PORT_LOW + (index % max(count, 1)) * size
+    if _port_next is None:
+        _port_next = random.randrange(size)
+    for _ in range(size):
+        port = base + _port_next % size
+        _port_next = (_port_next + 1) % size
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in %d-%d" % (base, base + size - 1))
 
 
 def maildir_order(p):

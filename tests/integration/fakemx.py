@@ -46,7 +46,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 
-from conftest import make_message
+from conftest import free_port, make_message
 
 Received = namedtuple("Received", "mail_from rcpt_tos data options peer")
 
@@ -54,9 +54,7 @@ Received = namedtuple("Received", "mail_from rcpt_tos data options peer")
 def free_port_on(hosts):
     """A TCP port nothing listens on at any of hosts (tries a few)."""
     for _ in range(50):
-        with socket.socket() as s:
-            s.bind((hosts[0], 0))
-            port = s.getsockname()[1]
+        port = free_port(hosts[0])
         ok = True
         for h in hosts[1:]:
             with socket.socket() as s:
