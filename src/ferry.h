@@ -20,7 +20,10 @@ struct ferry_listener {
 };
 
 struct ferry_env {
-	struct conf *conf;
+	/* The current configuration snapshot (conf.h): a reload replaces
+	 * it on the loop thread; work that outlives the moment (a session, a
+	 * job on a worker thread) holds its own conf_ref(). */
+	const struct conf *conf;
 	const char *role;		/* "serve", "smtpd", "queue", "cli" */
 	struct event_base *base;
 	struct store *store;
@@ -28,13 +31,18 @@ struct ferry_env {
 	struct ferry_listener *listeners;	/* inherited from the supervisor */
 	size_t nlisteners;
 	bool stopping;
+	/* In a role: its end of the supervisor's request channel
+	 * (net/control.h; "reload"), or -1. */
+	int control_fd;
 };
 
-/* Paths inside state_dir: spool/, mail/, ferry.db, ferry.pid, queue.sock */
+/* Paths inside state_dir: spool/, mail/, ferry.db, ferry.pid, queue.sock,
+ * serve.sock */
 #define FERRY_SPOOL_DIR "spool"
 #define FERRY_MAIL_DIR "mail"
 #define FERRY_DB_FILE "ferry.db"
 #define FERRY_PID_FILE "ferry.pid"
 #define FERRY_QUEUE_SOCK "queue.sock"
+#define FERRY_SERVE_SOCK "serve.sock"	/* `ferry reload` asks here */
 
 #endif

@@ -2,11 +2,16 @@
  * supervisor itself is src/serve/serve.c. */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "conf/conf.h"
+#include "ferry.h"
+#include "net/control.h"
 #include "serve/serve.h"
+
+#define CMD_RELOAD_WAIT 120	/* seconds (roles answer within 60) */
 
 int
 cmd_serve(struct cli *cli, int argc, char **argv)
@@ -15,7 +20,7 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage("[-c FILE] serve");
 	if (cli_load_conf(cli) < 0)
 		return 1;
-	return serve_run(&cli->conf);
+	return serve_run(cli->conf.path);
 }
 
 /* Sends sig to the running server named by state_dir/ferry.pid. */
@@ -33,10 +38,13 @@ cmd_serve_signal(struct cli *cli, int sig, pid_t *pid_r)
 	return 0;
 }
 
+/* The configuration is checked here first (FILE:LINE on the terminal),
+ * then the running server is asked over state_dir/serve.sock and its
+ * answer awaited: exit 0 only when every role applied the new file. */
 int
 cmd_reload(struct cli *cli, int argc, char **argv)
 {
-	pid_t pid;
+	char path[PATH_MAX], reply[CONTROL_LINE_MAX];
 	const char *error;
 	struct conf check;
 
@@ -48,9 +56,16 @@ cmd_reload(struct cli *cli, int argc, char **argv)
 	if (conf_load(&check, cli->conf_path, &error) < 0)
 		return cli_fail("%s", error);
 	conf_free(&check);
-	if (cmd_serve_signal(cli, SIGHUP, &pid) != 0)
-		return 1;
-	printf("reload requested (pid %d)\n", (int)pid);
+	conf_state_path(&cli->conf, path, sizeof(path), FERRY_SERVE_SOCK);
+	if (control_call(path, "reload", reply, sizeof(reply), CMD_RELOAD_WAIT,
+	    &error) < 0)
+		return cli_fail("no answer from a running server (%s: %s)",
+		    path, error);
+	if (strncmp(reply, "ok", 2) != 0)
+		return cli_fail("reload refused, the running configuration "
+		    "stays: %s", strncmp(reply, "error ", 6) == 0 ?
+		    reply + 6 : reply);
+	printf("reloaded\n");
 	return 0;
 }
 

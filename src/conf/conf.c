@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "lib/xalloc.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
 
@@ -811,6 +812,50 @@ conf_load(struct conf *c, const char *path, const char **error_r)
 	r = conf_parse(c, path, fbuf_str(&b), b.len, error_r);
 	fbuf_release(&b);
 	return r;
+}
+
+int
+conf_snapshot_load(const char *path, struct conf **conf_r,
+    const char **error_r)
+{
+	struct conf *c = xmalloc(sizeof(*c));
+
+	conf_defaults(c);
+	if (conf_load(c, path, error_r) < 0) {
+		conf_free(c);
+		free(c);
+		return -1;
+	}
+	c->refs = 1;
+	*conf_r = c;
+	return 0;
+}
+
+const struct conf *
+conf_ref(const struct conf *c)
+{
+	/* The count is the one mutable field of a snapshot.  0: not a
+	 * snapshot (the CLI's and unit tests' own struct conf). */
+	if (__atomic_load_n(&c->refs, __ATOMIC_RELAXED) == 0)
+		return c;
+	__atomic_add_fetch(&((struct conf *)c)->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+void
+conf_unref(const struct conf **cp)
+{
+	struct conf *c = (struct conf *)*cp;
+
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	if (__atomic_load_n(&c->refs, __ATOMIC_RELAXED) == 0)
+		return;
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	conf_free(c);
+	free(c);
 }
 
 static void

@@ -75,6 +75,7 @@ struct conf_exempt {
 enum conf_rdns { CONF_RDNS_NO = 0, CONF_RDNS_PTR, CONF_RDNS_FCRDNS };
 
 struct conf {
+	unsigned refs;				/* snapshots: conf_ref() */
 	char path[PATH_MAX];
 	char hostname[CONF_HOST_MAX + 1];
 	char state_dir[PATH_MAX];
@@ -200,6 +201,27 @@ int conf_parse(struct conf *c, const char *name, const char *text,
     size_t len, const char **error_r);
 /* Frees the lists; c can be loaded again after conf_defaults(). */
 void conf_free(struct conf *c);
+/* Snapshots.  A running role's configuration is an immutable snapshot
+ * on the heap, shared by reference: everything that starts a piece of
+ * work (a session, a policy run, a queue job, a login) takes a reference
+ * and keeps reading that snapshot until it is done, so a reload never
+ * changes or frees what work in flight reads.  The counts are atomic:
+ * worker threads take and drop references too.  A reload builds and
+ * checks a whole new snapshot, then replaces the role's current pointer
+ * in one step and drops the role's reference to the old one.
+ *
+ * conf_snapshot_load(): the defaults, then path, as a new snapshot with
+ * one reference (*conf_r), or -1 with *error_r as for conf_load(). */
+int conf_snapshot_load(const char *path, struct conf **conf_r,
+    const char **error_r);
+/* A new reference to snapshot c (returned for convenience).  A struct
+ * conf that is not a snapshot (refs 0: the CLI's, a test's) is left
+ * alone by both: its owner keeps it alive. */
+const struct conf *conf_ref(const struct conf *c);
+/* Drops the reference *cp (NULL: nothing) and sets it to NULL; the last
+ * one frees the snapshot. */
+void conf_unref(const struct conf **cp);
+
 /* Resolves the path: -c FILE, else $FERRY_CONF, else the default. */
 const char *conf_path(const char *opt);
 /* "host:port" / "[v6]:port" / ":port" parser; 0 or -1. */

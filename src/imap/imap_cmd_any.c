@@ -46,7 +46,7 @@ struct imap_login {
 bool
 imap_plaintext_ok(const struct imap_session *s)
 {
-	return s->tls || cidr_list_match(&s->srv->conf->auth_plaintext_networks,
+	return s->tls || cidr_list_match(&s->conf->auth_plaintext_networks,
 	    (const struct sockaddr *)&s->peer);
 }
 
@@ -169,6 +169,7 @@ imap_login_release(struct imap_job *job)
 	struct imap_login *l = job->data;
 
 	mbox_user_close(&l->mbox);
+	conf_unref(&l->conf);
 	explicit_bzero(l, sizeof(*l));
 	free(l);
 }
@@ -195,7 +196,7 @@ static void
 imap_login_failed(struct imap_session *s, struct imap_job *job)
 {
 	struct imap_login *l = job->data;
-	int banned = ban_record_failure(s->srv->env->store, s->srv->conf,
+	int banned = ban_record_failure(s->srv->env->store, s->conf,
 	    (struct sockaddr *)&s->peer, "imap", time(NULL));
 
 	s->auth_failures++;
@@ -258,7 +259,7 @@ imap_login_start(struct imap_session *s, const char *tag, const char *method,
 	struct imap_login *l;
 	struct imap_job *job;
 
-	if (ban_check(s->srv->env->store, s->srv->conf,
+	if (ban_check(s->srv->env->store, s->conf,
 	    (struct sockaddr *)&s->peer, time(NULL), NULL) == 1) {
 		log_info("%s imap reject stage=auth address=%s check=ban",
 		    s->id, s->addr);
@@ -271,10 +272,10 @@ imap_login_start(struct imap_session *s, const char *tag, const char *method,
 	l = xcalloc(1, sizeof(*l));
 	l->method = method;
 	l->store = s->srv->env->store;
-	l->conf = s->srv->conf;
+	l->conf = conf_ref(s->conf);
 	str_lcpy(l->user, user, sizeof(l->user));
 	str_lcpy(l->password, password, sizeof(l->password));
-	str_lcpy(l->state_dir, s->srv->conf->state_dir, sizeof(l->state_dir));
+	str_lcpy(l->state_dir, s->conf->state_dir, sizeof(l->state_dir));
 	job = imap_job_new(s, tag, imap_login_work);
 	job->done = imap_login_done;
 	job->release = imap_login_release;

@@ -34,8 +34,7 @@ struct mbox_changes;
 #define IMAP_AUTH_LINE_MAX 8192		/* AUTHENTICATE response, IDLE DONE */
 
 struct imapd {
-	struct ferry_env *env;
-	struct conf *conf;
+	struct ferry_env *env;		/* env->conf: the current snapshot */
 	struct tls_server *tls;		/* NULL: no certificate configured */
 	struct mbox_service *mbox;
 	struct listener_set *lset;
@@ -61,6 +60,9 @@ enum imap_input {
 struct imap_session {
 	struct listener_session link;	/* in srv->lset */
 	struct imapd *srv;
+	/* The configuration the session started with (a reference), also
+	 * read by its login job on a worker thread. */
+	const struct conf *conf;
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];
 	struct sockaddr_storage peer;

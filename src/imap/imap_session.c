@@ -110,7 +110,7 @@ void
 imap_session_limits(struct imap_session *s)
 {
 	struct imap_parser_limits lim = imap_limits_noauth;
-	uint64_t append = s->srv->conf->message_size_limit;
+	uint64_t append = s->conf->message_size_limit;
 
 	if (s->state != IMAP_STATE_NOAUTH) {
 		if (append == 0)
@@ -410,7 +410,7 @@ imap_session_banned(struct imap_session *s)
 {
 	time_t until;
 
-	if (ban_check(s->srv->env->store, s->srv->conf,
+	if (ban_check(s->srv->env->store, s->conf,
 	    (struct sockaddr *)&s->peer, time(NULL), &until) != 1)
 		return false;
 	log_info("%s imap reject stage=connect address=%s check=ban "
@@ -437,6 +437,7 @@ imap_session_new(struct imapd *d, int fd, const struct sockaddr *sa,
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->srv = d;
+	s->conf = conf_ref(d->env->conf);
 	listener_session_init(&s->link, s);
 	s->bev = bev;
 	ids_new(s->id);
@@ -549,6 +550,7 @@ imap_session_free(struct imap_session **sp)
 	imap_parser_free(&s->parser);
 	bufferevent_free(s->bev);
 	fbuf_release(&s->out);
+	conf_unref(&s->conf);
 	free(s);
 	*sp = NULL;
 }

@@ -7,6 +7,7 @@
 #ifndef FERRY_IMAPD_H
 #define FERRY_IMAPD_H
 
+struct conf;
 struct ferry_env;
 struct imapd;
 
@@ -19,8 +20,11 @@ struct imapd *imapd_create(struct ferry_env *env, void (*idle)(void *),
  * job running finish it first. */
 void imapd_stop(struct imapd *d);
 unsigned imapd_sessions(const struct imapd *d);
-/* After the role reread its configuration: reloads certificates. */
-void imapd_reload(struct imapd *d);
+/* A reload: takes the certificates and limits of fresh (the new snapshot,
+ * which the role makes env->conf right after a success).  0, or -1 with
+ * *error_r when the certificates cannot be loaded: nothing changed. */
+int imapd_reload(struct imapd *d, const struct conf *fresh,
+    const char **error_r);
 /* Frees everything (sessions still open are dropped).  Call after the
  * worker pool is gone (no job can still report). */
 void imapd_free(struct imapd **dp);

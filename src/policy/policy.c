@@ -116,7 +116,7 @@ policy_create(struct event_base *base, const struct conf *conf,
 	struct policy *p = xcalloc(1, sizeof(*p));
 
 	p->base = base;
-	p->conf = conf;
+	p->conf = conf_ref(conf);
 	p->dns = dns;
 	p->store = store;
 	p->rate = policy_track_create(POLICY_TRACK_MAX);
@@ -135,6 +135,15 @@ policy_set_workpool(struct policy *p, struct workpool *pool)
 }
 
 void
+policy_set_conf(struct policy *p, const struct conf *conf)
+{
+	const struct conf *old = p->conf;
+
+	p->conf = conf_ref(conf);
+	conf_unref(&old);
+}
+
+void
 policy_free(struct policy **pp)
 {
 	struct policy *p = *pp;
@@ -143,6 +152,7 @@ policy_free(struct policy **pp)
 		return;
 	policy_track_free(&p->rate);
 	policy_track_free(&p->bad_rcpt);
+	conf_unref(&p->conf);
 	free(p);
 	*pp = NULL;
 }
@@ -203,11 +213,19 @@ policy_client_free(struct policy_client *c)
 	c->npending = 0;
 }
 
+/* The snapshot a client's checks read (policy.h). */
+static const struct conf *
+policy_client_conf(const struct policy *p, const struct policy_client *c)
+{
+	return c->conf != NULL ? c->conf : p->conf;
+}
+
 /* Trusted clients skip every check unless check_trusted_clients. */
 static bool
 policy_skip_all(const struct policy *p, const struct policy_client *c)
 {
-	return c->trusted && !p->conf->check_trusted_clients;
+	return c->trusted &&
+	    !policy_client_conf(p, c)->check_trusted_clients;
 }
 
 static bool
@@ -240,7 +258,7 @@ policy_listed(const struct policy_gate *const *v, size_t n,
 static void
 policy_order(struct policy_run *r)
 {
-	const struct conf *conf = r->p->conf;
+	const struct conf *conf = r->call.conf;
 	const struct policy_gate *all[POLICY_NGATES];
 	size_t n = 0;
 
@@ -330,6 +348,7 @@ policy_stage_active(struct policy *p, const struct policy_client *c,
 	r.c = (struct policy_client *)c;	/* only read by needed() */
 	r.stage = stage;
 	r.probe = true;
+	r.call.conf = policy_client_conf(p, c);	/* borrowed: no run */
 	policy_order(&r);
 	if (r.norder > 0)
 		return true;
@@ -463,7 +482,7 @@ policy_gate_skip_reason(struct policy_run *r, const struct policy_gate *g)
 		return "allowed";
 	if (r->skip & policy_check_bit(g->name))
 		return "rule";
-	if (conf_exempted(r->p->conf, (const struct sockaddr *)&r->c->addr,
+	if (conf_exempted(r->call.conf, (const struct sockaddr *)&r->c->addr,
 	    g->name))
 		return "exempt";
 	return NULL;
@@ -634,6 +653,7 @@ policy_complete(struct policy_run *r)
 	policy_log_decision(r->c, r->stage, &res);
 	r->cb(&res, r->arg);
 	event_free(r->ev);
+	conf_unref(&r->call.conf);
 	free(r);
 }
 
@@ -703,7 +723,7 @@ policy_run(struct policy *p, struct policy_client *client,
 	r->call.policy = p;
 	r->call.client = client;
 	r->call.stage = stage;
-	r->call.conf = p->conf;
+	r->call.conf = conf_ref(policy_client_conf(p, client));
 	r->call.base = p->base;
 	r->call.dns = p->dns;
 	r->call.store = p->store;
@@ -730,6 +750,7 @@ policy_run_abort(struct policy_run **runp)
 	    r->call.gate->abort != NULL)
 		r->call.gate->abort(r->job);
 	event_free(r->ev);
+	conf_unref(&r->call.conf);
 	free(r);
 	*runp = NULL;
 }
@@ -737,7 +758,7 @@ policy_run_abort(struct policy_run **runp)
 bool
 policy_note_bad_rcpt(struct policy *p, const struct policy_client *c)
 {
-	const struct conf *conf = p->conf;
+	const struct conf *conf = policy_client_conf(p, c);
 	int64_t now = (int64_t)time(NULL);
 	unsigned n;
 

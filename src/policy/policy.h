@@ -79,6 +79,10 @@ struct policy_client {
 	struct fbuf headers;		/* header lines to prepend, CRLF-ended */
 	char subject_prefix[64];	/* spamd: prefix the Subject with this */
 	const char *session_id;		/* for logs */
+	/* The configuration snapshot of the client's session (borrowed: it
+	 * outlives the client); NULL: the policy's current one.  Each run
+	 * takes its own reference to it. */
+	const struct conf *conf;
 
 	/* Kept by the pipeline across stages; the session leaves them
 	 * alone.  A stage that runs again (a second HELO, the next MAIL)
@@ -102,10 +106,14 @@ struct policy_result {
 
 typedef void policy_done_cb(const struct policy_result *r, void *arg);
 
-/* One per smtpd process.  conf is read on every run (it is swapped in
- * place on reload); dns, store and base must outlive the policy. */
+/* One per smtpd process, holding a reference to conf (the snapshot for
+ * clients without their own, and for the pipeline's own settings);
+ * dns, store and base must outlive the policy. */
 struct policy *policy_create(struct event_base *base, const struct conf *conf,
     struct dns *dns, struct store *store);
+/* A reload: the policy's reference moves to conf.  Runs in flight keep
+ * the snapshot they started with. */
+void policy_set_conf(struct policy *p, const struct conf *conf);
 /* Greylist writes then run on this pool instead of the loop. */
 struct workpool;
 void policy_set_workpool(struct policy *p, struct workpool *pool);

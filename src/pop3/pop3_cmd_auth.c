@@ -49,7 +49,7 @@ struct pop3_login {
 bool
 pop3_plaintext_ok(const struct pop3_session *s)
 {
-	return s->tls || cidr_list_match(&s->srv->conf->auth_plaintext_networks,
+	return s->tls || cidr_list_match(&s->conf->auth_plaintext_networks,
 	    (const struct sockaddr *)&s->peer);
 }
 
@@ -191,7 +191,7 @@ pop3_open_done(void *arg)
 static void
 pop3_login_ok(struct pop3_session *s, struct pop3_login *l)
 {
-	if (maildir_path(s->srv->conf->state_dir, l->canon, l->path,
+	if (maildir_path(s->conf->state_dir, l->canon, l->path,
 	    sizeof(l->path)) < 0) {
 		pop3_session_reply(s, "-ERR [SYS/TEMP] Cannot open the "
 		    "mailbox");
@@ -216,7 +216,7 @@ pop3_login_ok(struct pop3_session *s, struct pop3_login *l)
 static void
 pop3_login_failed(struct pop3_session *s, struct pop3_login *l)
 {
-	int banned = ban_record_failure(s->srv->env->store, s->srv->conf,
+	int banned = ban_record_failure(s->srv->env->store, s->conf,
 	    (struct sockaddr *)&s->peer, "pop3", time(NULL));
 
 	s->auth_failures++;
@@ -240,7 +240,7 @@ pop3_login_work(void *arg)
 	struct pop3_login *l = arg;
 	struct pop3_session *s = l->s;
 
-	l->result = login_check(s->srv->env->store, s->srv->conf, l->user,
+	l->result = login_check(s->srv->env->store, s->conf, l->user,
 	    l->password, l->canon, sizeof(l->canon), &l->cached);
 	explicit_bzero(l->password, sizeof(l->password));
 }
@@ -270,7 +270,7 @@ pop3_login_start(struct pop3_session *s, const char *method,
 {
 	struct pop3_login *l;
 
-	if (ban_check(s->srv->env->store, s->srv->conf,
+	if (ban_check(s->srv->env->store, s->conf,
 	    (struct sockaddr *)&s->peer, time(NULL), NULL) == 1) {
 		log_info("%s pop3 reject stage=auth address=%s check=ban",
 		    s->id, s->addr);

@@ -26,8 +26,7 @@ struct tls_server;
 #define POP3_LOCK_FILE "ferry-pop3.lock"
 
 struct pop3d {
-	struct ferry_env *env;
-	struct conf *conf;
+	struct ferry_env *env;		/* env->conf: the current snapshot */
 	struct tls_server *tls;		/* NULL: no certificate configured */
 	struct listener_set *lset;	/* listeners, limits, sessions */
 	bool stopping;
@@ -48,6 +47,9 @@ enum pop3_state {
 struct pop3_session {
 	struct listener_session link;	/* in srv->lset */
 	struct pop3d *srv;
+	/* The configuration the session started with (a reference), also
+	 * read by its login job on a worker thread. */
+	const struct conf *conf;
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];
 	struct sockaddr_storage peer;

@@ -307,7 +307,7 @@ pop3_session_banned(struct pop3_session *s)
 {
 	time_t until;
 
-	if (ban_check(s->srv->env->store, s->srv->conf,
+	if (ban_check(s->srv->env->store, s->conf,
 	    (struct sockaddr *)&s->peer, time(NULL), &until) != 1)
 		return false;
 	log_info("%s pop3 reject stage=connect address=%s check=ban "
@@ -333,6 +333,7 @@ pop3_session_new(struct pop3d *d, int fd, const struct sockaddr *sa,
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->srv = d;
+	s->conf = conf_ref(d->env->conf);
 	listener_session_init(&s->link, s);
 	s->bev = bev;
 	s->lock_fd = s->stream_fd = -1;
@@ -445,6 +446,7 @@ pop3_session_free(struct pop3_session **sp)
 	free(s->flags);
 	bufferevent_free(s->bev);
 	fbuf_release(&s->out);
+	conf_unref(&s->conf);
 	free(s);
 	*sp = NULL;
 }

@@ -92,15 +92,14 @@ pop3d_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 		return NULL;
 	d = xcalloc(1, sizeof(*d));
 	d->env = env;
-	d->conf = env->conf;
 	d->idle = idle;
 	d->idle_arg = arg;
-	if (tls_server_create(&d->tls, d->conf, &error) < 0)
+	if (tls_server_create(&d->tls, d->env->conf, &error) < 0)
 		log_warnx("- pop3 tls-unavailable error=%s", log_q(error));
 	d->lset = listener_set_create(env->base, "pop3", &pop3d_listener_ops,
 	    d);
-	listener_set_limits(d->lset, d->conf->max_connections,
-	    d->conf->max_connections_per_ip);
+	listener_set_limits(d->lset, d->env->conf->max_connections,
+	    d->env->conf->max_connections_per_ip);
 	listener_set_adopt(d->lset, env->listeners, env->nlisteners,
 	    pop3d_kinds, sizeof(pop3d_kinds) / sizeof(pop3d_kinds[0]),
 	    d->tls != NULL);
@@ -124,15 +123,16 @@ pop3d_stop(struct pop3d *d)
 	listener_set_stop(d->lset);
 }
 
-void
-pop3d_reload(struct pop3d *d)
+int
+pop3d_reload(struct pop3d *d, const struct conf *fresh, const char **error_r)
 {
-	const char *error;
-
-	listener_set_limits(d->lset, d->conf->max_connections,
-	    d->conf->max_connections_per_ip);
-	if (d->tls != NULL && tls_server_reload(d->tls, d->conf, &error) < 0)
-		log_warnx("- pop3 tls-reload-failed error=%s", log_q(error));
+	if (d->tls != NULL && tls_server_reload(d->tls, fresh, error_r) < 0) {
+		log_warnx("- pop3 tls-reload-failed error=%s", log_q(*error_r));
+		return -1;
+	}
+	listener_set_limits(d->lset, fresh->max_connections,
+	    fresh->max_connections_per_ip);
+	return 0;
 }
 
 void

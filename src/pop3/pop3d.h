@@ -5,6 +5,7 @@
 #ifndef FERRY_POP3D_H
 #define FERRY_POP3D_H
 
+struct conf;
 struct ferry_env;
 struct pop3d;
 
@@ -17,8 +18,11 @@ struct pop3d *pop3d_create(struct ferry_env *env, void (*idle)(void *),
  * sessions committing at QUIT finish first. */
 void pop3d_stop(struct pop3d *d);
 unsigned pop3d_sessions(const struct pop3d *d);
-/* After the role reread its configuration: reloads certificates. */
-void pop3d_reload(struct pop3d *d);
+/* A reload: takes the certificates and limits of fresh (the new snapshot,
+ * which the role makes env->conf right after a success).  0, or -1 with
+ * *error_r when the certificates cannot be loaded: nothing changed. */
+int pop3d_reload(struct pop3d *d, const struct conf *fresh,
+    const char **error_r);
 /* Frees everything (sessions still open are dropped). */
 void pop3d_free(struct pop3d **dp);
 

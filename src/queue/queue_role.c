@@ -61,16 +61,16 @@ struct queue_job;
 TAILQ_HEAD(queue_job_list, queue_job);
 
 struct queue_role {
-	struct ferry_env *env;
-	const struct conf *conf;
+	struct ferry_env *env;		/* env->conf: the current snapshot */
 	struct event_base *base;
 	struct workpool *pool;
+	/* Pools replaced by a larger one on reload, freed once idle. */
+	struct workpool *old_pools[4];
 	char spool_dir[PATH_MAX];
 	char db_path[PATH_MAX];
 	struct queue_msg *table[QUEUE_BUCKETS];
 	unsigned running, max_running, cursor, nscans;
 	bool scanning;
-	uint64_t retry_min, retry_max, lifetime;
 	pthread_mutex_t store_lock;
 	struct store *store;		/* under store_lock */
 	struct event *tick, *rescan, *notify_ev;
@@ -93,6 +93,9 @@ struct queue_result {
 struct queue_job {
 	TAILQ_ENTRY(queue_job) link;	/* q->rjobs in the relay phase */
 	struct queue_role *q;
+	/* The configuration the job started with (a reference): its worker
+	 * steps read it, never env->conf, which a reload replaces. */
+	const struct conf *conf;
 	struct queue_msg *m;
 	time_t next_due;		/* out: when to run again */
 	bool gone;			/* out: message no longer queued */
@@ -115,6 +118,32 @@ struct queue_scan_job {
 	char (*ids)[IDS_LEN + 1];
 	size_t n, cap;
 };
+
+/* The scheduler's settings from a snapshot, with their floors. */
+static unsigned
+queue_workers(const struct conf *c)
+{
+	return c->queue_workers > 0 ? c->queue_workers : 4;
+}
+
+static uint64_t
+queue_retry_min(const struct conf *c)
+{
+	return c->retry_min > 0 ? c->retry_min : 60;
+}
+
+static uint64_t
+queue_retry_max(const struct conf *c)
+{
+	return c->retry_max >= queue_retry_min(c) ? c->retry_max :
+	    queue_retry_min(c);
+}
+
+static uint64_t
+queue_lifetime(const struct conf *c)
+{
+	return c->queue_lifetime > 0 ? c->queue_lifetime : 5 * 86400;
+}
 
 /* ---- the schedule (loop thread only) ---- */
 
@@ -199,9 +228,10 @@ queue_user_get(struct queue_role *q, const char *addr, struct store_user *u)
 static bool
 queue_is_local(const char *addr, char *mailbox, size_t size, void *ctx)
 {
-	struct queue_role *q = ctx;
-	struct resolve_opts o = { q->conf->local_part_case_sensitive,
-		q->conf->recipient_delimiter };
+	struct queue_job *j = ctx;
+	struct queue_role *q = j->q;
+	struct resolve_opts o = { j->conf->local_part_case_sensitive,
+		j->conf->recipient_delimiter };
 	struct resolve_result res = { NULL, 0 };
 	enum resolve_status st = RESOLVE_ERROR;
 	const char *error;
@@ -269,35 +299,37 @@ queue_rcpt_fail(const struct spool_env *env, struct spool_rcpt *r,
 /* A temporary failure: back off, or give up once the message is older
  * than queue_lifetime. */
 static void
-queue_rcpt_tempfail(struct queue_role *q, const struct spool_env *env,
+queue_rcpt_tempfail(struct queue_job *j, const struct spool_env *env,
     struct spool_rcpt *r, const char *mailbox, const char *reason, time_t now)
 {
+	const struct conf *c = j->conf;
 	char why[512];
 
 	r->attempts++;
-	if (queue_expired(env->arrival, q->lifetime, now)) {
+	if (queue_expired(env->arrival, queue_lifetime(c), now)) {
 		snprintf(why, sizeof(why), "%s (queue lifetime expired)",
 		    reason);
 		queue_rcpt_fail(env, r, mailbox, why);
 		return;
 	}
 	r->next_attempt = now + (time_t)queue_backoff(r->attempts,
-	    q->retry_min, q->retry_max);
+	    queue_retry_min(c), queue_retry_max(c));
 	/* Backup MX: the primary should get its mail soon after it comes
 	 * back, so these are tried every retry_min without backing off. */
 	if (!r->local && strrchr(r->addr, '@') != NULL &&
-	    conf_strlist_has(&q->conf->backup_domains,
+	    conf_strlist_has(&c->backup_domains,
 	    strrchr(r->addr, '@') + 1))
-		r->next_attempt = now + (time_t)q->retry_min;
+		r->next_attempt = now + (time_t)queue_retry_min(c);
 	queue_set_error(r, reason);
 	queue_log_rcpt(env, r, mailbox, "deferred", reason);
 }
 
 static void
-queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
+queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
     struct spool_rcpt *r, int msg_fd, time_t now)
 {
-	const char *state_dir = q->conf->state_dir, *rel;
+	struct queue_role *q = j->q;
+	const char *state_dir = j->conf->state_dir, *rel;
 	char path[PATH_MAX], why[256];
 	struct store_user u;
 	int found;
@@ -313,7 +345,7 @@ queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
 	}
 	rel = path + strlen(state_dir) + 1;
 	if (found < 0 || msg_fd < 0) {
-		queue_rcpt_tempfail(q, env, r, rel, found < 0 ?
+		queue_rcpt_tempfail(j, env, r, rel, found < 0 ?
 		    "4.3.0 account store unavailable" :
 		    "4.3.0 spool content unreadable", now);
 		return;
@@ -324,11 +356,11 @@ queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
 		queue_set_error(r, NULL);
 		queue_log_rcpt(env, r, rel, "sent", NULL);
 	} else if (errno == EDQUOT)
-		queue_rcpt_tempfail(q, env, r, rel, "4.2.2 mailbox full", now);
+		queue_rcpt_tempfail(j, env, r, rel, "4.2.2 mailbox full", now);
 	else {
 		snprintf(why, sizeof(why), "4.3.0 mailbox write failed: %s",
 		    strerror(errno));
-		queue_rcpt_tempfail(q, env, r, rel, why, now);
+		queue_rcpt_tempfail(j, env, r, rel, why, now);
 	}
 }
 
@@ -337,9 +369,10 @@ queue_rcpt_local(struct queue_role *q, const struct spool_env *env,
 /* Delivers every due local recipient; returns whether the envelope
  * changed, and in *remote_r how many remote recipients are due. */
 static bool
-queue_deliver_env(struct queue_role *q, struct spool_env *env, time_t now,
+queue_deliver_env(struct queue_job *j, struct spool_env *env, time_t now,
     size_t *remote_r)
 {
+	struct queue_role *q = j->q;
 	char msg[PATH_MAX];
 	bool changed = false;
 	int fd = -1;
@@ -360,7 +393,7 @@ queue_deliver_env(struct queue_role *q, struct spool_env *env, time_t now,
 		    O_CLOEXEC)) == -1)
 			log_err("%s queue content unreadable path=%s", env->id,
 			    log_q(msg));
-		queue_rcpt_local(q, env, r, fd, now);
+		queue_rcpt_local(j, env, r, fd, now);
 		changed = true;
 	}
 	if (fd != -1)
@@ -371,7 +404,7 @@ queue_deliver_env(struct queue_role *q, struct spool_env *env, time_t now,
 /* Earliest next attempt of a recipient still to be handled (pending, or
  * failed with its bounce not queued yet); 0 when none is left. */
 static time_t
-queue_next_due(const struct queue_role *q, const struct spool_env *env,
+queue_next_due(const struct conf *c, const struct spool_env *env,
     time_t now, bool *pending_r)
 {
 	time_t due = 0, t;
@@ -384,7 +417,7 @@ queue_next_due(const struct queue_role *q, const struct spool_env *env,
 		if (r->state == SPOOL_RCPT_PENDING)
 			t = r->next_attempt;
 		else if (r->state == SPOOL_RCPT_FAILED)
-			t = now + (time_t)q->retry_min;
+			t = now + (time_t)queue_retry_min(c);
 		else
 			continue;
 		if (!*pending_r || t < due)
@@ -395,13 +428,13 @@ queue_next_due(const struct queue_role *q, const struct spool_env *env,
 }
 
 static void
-queue_bounce_params(struct queue_role *q, struct bounce_params *p,
+queue_bounce_params(struct queue_job *j, struct bounce_params *p,
     enum bounce_kind kind, char *pm, size_t pmsize)
 {
 	memset(p, 0, sizeof(*p));
-	snprintf(pm, pmsize, "postmaster@%s", q->conf->hostname);
-	p->spool_dir = q->spool_dir;
-	p->hostname = q->conf->hostname;
+	snprintf(pm, pmsize, "postmaster@%s", j->conf->hostname);
+	p->spool_dir = j->q->spool_dir;
+	p->hostname = j->conf->hostname;
 	p->postmaster = pm;
 	p->kind = kind;
 }
@@ -427,7 +460,6 @@ queue_dsn_queued(struct queue_job *j, const struct spool_env *env,
 static bool
 queue_bounce_failed(struct queue_job *j, struct spool_env *env)
 {
-	struct queue_role *q = j->q;
 	struct bounce_params p;
 	char pm[CONF_HOST_MAX + 16], id[IDS_LEN + 1];
 	size_t *idx = xcalloc(env->nrcpts + 1, sizeof(*idx)), n = 0, i;
@@ -437,10 +469,10 @@ queue_bounce_failed(struct queue_job *j, struct spool_env *env)
 		if (env->rcpts[i].state == SPOOL_RCPT_FAILED)
 			idx[n++] = i;
 	if (n > 0) {
-		queue_bounce_params(q, &p, BOUNCE_FAILURE, pm, sizeof(pm));
+		queue_bounce_params(j, &p, BOUNCE_FAILURE, pm, sizeof(pm));
 		p.rcpts = idx;
 		p.nrcpts = n;
-		r = bounce_queue(&p, env, queue_is_local, q, id);
+		r = bounce_queue(&p, env, queue_is_local, j, id);
 		queue_dsn_queued(j, env, "failure", r, id, n);
 		for (i = 0; r >= 0 && i < n; i++)
 			env->rcpts[idx[i]].state = SPOOL_RCPT_BOUNCED;
@@ -453,27 +485,28 @@ queue_bounce_failed(struct queue_job *j, struct spool_env *env)
 static bool
 queue_delay_warn(struct queue_job *j, struct spool_env *env, time_t now)
 {
-	struct queue_role *q = j->q;
 	struct bounce_params p;
 	char pm[CONF_HOST_MAX + 16], id[IDS_LEN + 1];
 	size_t *idx, n = 0, i;
 	int r;
 
-	if (q->conf->delay_warning == 0 || env->warned || now < env->arrival ||
-	    (uint64_t)(now - env->arrival) < q->conf->delay_warning)
+	if (j->conf->delay_warning == 0 || env->warned ||
+	    now < env->arrival ||
+	    (uint64_t)(now - env->arrival) < j->conf->delay_warning)
 		return false;
 	idx = xcalloc(env->nrcpts + 1, sizeof(*idx));
 	for (i = 0; i < env->nrcpts; i++)
 		if (env->rcpts[i].state == SPOOL_RCPT_PENDING)
 			idx[n++] = i;
 	if (n > 0) {
-		queue_bounce_params(q, &p, BOUNCE_DELAY, pm, sizeof(pm));
+		queue_bounce_params(j, &p, BOUNCE_DELAY, pm, sizeof(pm));
 		p.rcpts = idx;
 		p.nrcpts = n;
 		p.queued_for = (unsigned long)(now - env->arrival);
-		p.will_try_for = q->lifetime > p.queued_for ?
-		    (unsigned long)(q->lifetime - p.queued_for) : 0;
-		r = bounce_queue(&p, env, queue_is_local, q, id);
+		p.will_try_for = queue_lifetime(j->conf) > p.queued_for ?
+		    (unsigned long)(queue_lifetime(j->conf) - p.queued_for) :
+		    0;
+		r = bounce_queue(&p, env, queue_is_local, j, id);
 		queue_dsn_queued(j, env, "delay", r, id, n);
 		env->warned = r >= 0;
 	}
@@ -496,7 +529,7 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 		changed = true;
 	if (queue_delay_warn(j, env, now))
 		changed = true;
-	j->next_due = queue_next_due(q, env, now, &pending);
+	j->next_due = queue_next_due(j->conf, env, now, &pending);
 	if (!pending) {
 		if (spool_remove_finished(q->spool_dir, env->id) < 0 &&
 		    errno != ENOENT)
@@ -514,7 +547,7 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 		/* The deliveries happened; a retry repeats them at worst
 		 * (at-least-once), so retry soon but not in a loop. */
 		log_err("%s queue envelope update failed", env->id);
-		j->next_due = now + (time_t)q->retry_min;
+		j->next_due = now + (time_t)queue_retry_min(j->conf);
 	}
 }
 
@@ -575,7 +608,7 @@ queue_job_work(void *arg)
 			j->gone = true;
 		else {
 			log_err("%s queue envelope unreadable", j->m->id);
-			j->next_due = now + (time_t)q->retry_max;
+			j->next_due = now + (time_t)queue_retry_max(j->conf);
 		}
 		return;
 	}
@@ -584,7 +617,7 @@ queue_job_work(void *arg)
 		spool_env_free(&env);
 		return;
 	}
-	changed = queue_deliver_env(q, &env, now, &remote);
+	changed = queue_deliver_env(j, &env, now, &remote);
 	if (remote > 0) {
 		queue_job_keep(j, &env, changed);
 		return;			/* env now belongs to the job */
@@ -611,6 +644,7 @@ queue_job_free(struct queue_job *j)
 	free(j->rm.rcpts);
 	free(j->rmap);
 	free(j->reported);
+	conf_unref(&j->conf);
 	free(j);
 }
 
@@ -691,7 +725,7 @@ queue_apply_result(struct queue_job *j, struct spool_env *env,
 	if (res->status == RELAY_PERM)
 		queue_rcpt_fail(env, r, NULL, res->error);
 	else if (res->status == RELAY_TEMP)
-		queue_rcpt_tempfail(j->q, env, r, NULL, res->error, now);
+		queue_rcpt_tempfail(j, env, r, NULL, res->error, now);
 	else if (res->status == RELAY_BUSY)
 		j->busy = true;
 }
@@ -710,7 +744,7 @@ queue_save_work(void *arg)
 			j->gone = true;
 		else {
 			log_err("%s queue envelope unreadable", j->m->id);
-			j->next_due = now + (time_t)q->retry_min;
+			j->next_due = now + (time_t)queue_retry_min(j->conf);
 		}
 		return;
 	}
@@ -809,6 +843,7 @@ queue_submit(struct queue_role *q, struct queue_msg *m)
 	struct queue_job *j = xcalloc(1, sizeof(*j));
 
 	j->q = q;
+	j->conf = conf_ref(q->env->conf);
 	j->m = m;
 	m->running = true;
 	q->running++;
@@ -838,11 +873,14 @@ queue_run_due(struct queue_role *q)
 	q->cursor = (q->cursor + i) % QUEUE_BUCKETS;
 }
 
+static void queue_reap_pools(struct queue_role *q);
+
 static void
 queue_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	queue_reap_pools(arg);
 	queue_run_due(arg);
 }
 
@@ -926,12 +964,7 @@ queue_notify_cb(evutil_socket_t fd, short what, void *arg)
 static void
 queue_conf(struct queue_role *q, const struct conf *c)
 {
-	q->conf = c;
-	q->max_running = c->queue_workers > 0 ? c->queue_workers : 4;
-	q->retry_min = c->retry_min > 0 ? c->retry_min : 60;
-	q->retry_max = c->retry_max >= q->retry_min ? c->retry_max :
-	    q->retry_min;
-	q->lifetime = c->queue_lifetime > 0 ? c->queue_lifetime : 5 * 86400;
+	q->max_running = queue_workers(c);
 	if (conf_state_path(c, q->spool_dir, sizeof(q->spool_dir),
 	    FERRY_SPOOL_DIR) < 0 || conf_state_path(c, q->db_path,
 	    sizeof(q->db_path), FERRY_DB_FILE) < 0)
@@ -966,7 +999,7 @@ queue_events(struct queue_role *q)
 {
 	q->tick = queue_timer(q, 1, queue_tick_cb);
 	q->rescan = queue_timer(q, QUEUE_RESCAN_SECS, queue_rescan_cb);
-	q->notify_fd = queue_notify_listen(q->conf->state_dir);
+	q->notify_fd = queue_notify_listen(q->env->conf->state_dir);
 	if (q->notify_fd == -1) {
 		log_warn("queue cannot bind %s; relying on rescans",
 		    FERRY_QUEUE_SOCK);
@@ -986,6 +1019,9 @@ queue_teardown(struct queue_role *q)
 
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
+	for (size_t i = 0; i < sizeof(q->old_pools) / sizeof(q->old_pools[0]);
+	    i++)
+		workpool_free(&q->old_pools[i]);
 	while ((j = TAILQ_FIRST(&q->rjobs)) != NULL) {
 		TAILQ_REMOVE(&q->rjobs, j, link);
 		queue_job_free(j);	/* retried at the next start */
@@ -1013,9 +1049,9 @@ queue_relay_create(struct queue_role *q)
 	const char *error;
 
 	TAILQ_INIT(&q->rjobs);
-	if (dns_create(&q->dns, q->base, q->conf, &error) < 0)
+	if (dns_create(&q->dns, q->base, q->env->conf, &error) < 0)
 		log_fatalx("queue: dns: %s", error);
-	if (relay_create(&q->relay, q->base, q->conf, q->dns, &error) < 0)
+	if (relay_create(&q->relay, q->base, q->env->conf, q->dns, &error) < 0)
 		log_fatalx("queue: relay: %s", error);
 }
 
@@ -1068,13 +1104,57 @@ queue_role_free(struct queue_role **qp)
 	*qp = NULL;
 }
 
-/* After the role reread its configuration (env->conf, read through
- * q->conf each time): the scheduler's own copies.  The resolvers the DNS
- * module was created with stay until a restart. */
+/* Pools replaced on reload go once their last job has reported (from
+ * the tick, never from inside one of their own callbacks). */
+static void
+queue_reap_pools(struct queue_role *q)
+{
+	for (size_t i = 0; i < sizeof(q->old_pools) / sizeof(q->old_pools[0]);
+	    i++)
+		if (q->old_pools[i] != NULL &&
+		    workpool_pending(q->old_pools[i]) == 0)
+			workpool_free(&q->old_pools[i]);
+}
+
+/* A reload, after env->conf became the new snapshot: retry times, queue
+ * lifetime, delay warnings and backup domains apply to every job started
+ * from now on (jobs running keep their snapshot); queue_workers changes
+ * how many messages run at once, with a larger worker pool when it
+ * grows; the relay takes its concurrency limits, timeouts and routes.
+ * The resolvers the DNS module was created with stay until a restart. */
 void
 queue_role_reload(struct queue_role *q)
 {
-	queue_conf(q, q->env->conf);
+	const struct conf *c = q->env->conf;
+	unsigned want = queue_workers(c);
+
+	if (want > workpool_threads(q->pool)) {
+		size_t i, n = sizeof(q->old_pools) / sizeof(q->old_pools[0]);
+
+		queue_reap_pools(q);
+		for (i = 0; i < n && q->old_pools[i] != NULL; i++)
+			;
+		if (i < n) {
+			q->old_pools[i] = q->pool;
+			q->pool = workpool_create(q->base, want);
+			q->env->pool = q->pool;
+		} else {
+			log_warnx("- queue workers-limited workers=%u "
+			    "reason=\"earlier pools still busy\"",
+			    workpool_threads(q->pool));
+			want = workpool_threads(q->pool);
+		}
+	}
+	q->max_running = want;
+	relay_set_conf(q->relay, c);
+	log_info("- queue settings workers=%u retry_min=%llu retry_max=%llu "
+	    "lifetime=%llu concurrency_remote=%u concurrency_per_domain=%u",
+	    q->max_running, (unsigned long long)queue_retry_min(c),
+	    (unsigned long long)queue_retry_max(c),
+	    (unsigned long long)queue_lifetime(c), c->concurrency_remote,
+	    c->concurrency_per_domain);
+	if (!q->env->stopping)
+		queue_run_due(q);
 }
 
 void

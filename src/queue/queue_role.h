@@ -15,7 +15,8 @@ struct queue_role *queue_role_create(struct ferry_env *env);
  * what is due. */
 void queue_role_start(struct queue_role *q);
 unsigned queue_role_workers(const struct queue_role *q);
-/* After env->conf was replaced by a reread configuration. */
+/* After env->conf was replaced by a new snapshot: the scheduler, the
+ * worker count and the relay take its settings (queue_role.c). */
 void queue_role_reload(struct queue_role *q);
 /* Leaves the loop; jobs in flight are finished by queue_role_free(). */
 void queue_role_stop(struct queue_role *q);

@@ -468,6 +468,37 @@ relay_prune_cb(evutil_socket_t fd, short what, void *arg)
 		}
 }
 
+static void
+relay_limits(struct relay *r)
+{
+	r->max_active = r->conf->concurrency_remote > 0 ?
+	    r->conf->concurrency_remote : 100;
+	r->per_dest = r->conf->concurrency_per_domain > 0 ?
+	    r->conf->concurrency_per_domain : 10;
+}
+
+void
+relay_set_conf(struct relay *r, const struct conf *conf)
+{
+	const struct conf *old = r->conf;
+	struct relay_dest *dst;
+
+	r->conf = conf_ref(conf);
+	conf_unref(&old);
+	relay_limits(r);
+	for (size_t h = 0; h < RELAY_DEST_BUCKETS; h++)
+		for (dst = r->dests[h]; dst != NULL; dst = dst->hnext) {
+			/* Routes and TLS policy: destinations without a
+			 * connection take them now, others at their next
+			 * start after they went idle. */
+			if (dst->active == 0)
+				relay_target_for(r->conf, conf_route_for(r->conf,
+				    dst->domain), dst->domain, &dst->target);
+			/* More concurrency: waiting mail may start now. */
+			relay_dest_ready(r, dst);
+		}
+}
+
 int
 relay_create(struct relay **rp, struct event_base *base,
     const struct conf *conf, struct dns *dns, const char **error_r)
@@ -476,12 +507,9 @@ relay_create(struct relay **rp, struct event_base *base,
 	struct timeval tv = { RELAY_PRUNE_SECS, 0 };
 
 	r->base = base;
-	r->conf = conf;
+	r->conf = conf_ref(conf);
 	r->dns = dns;
-	r->max_active = conf->concurrency_remote > 0 ?
-	    conf->concurrency_remote : 100;
-	r->per_dest = conf->concurrency_per_domain > 0 ?
-	    conf->concurrency_per_domain : 10;
+	relay_limits(r);
 	TAILQ_INIT(&r->ready);
 	TAILQ_INIT(&r->sessions);
 	r->tls_any = tls_client_ctx(false);
@@ -523,5 +551,6 @@ relay_free(struct relay **rp)
 		SSL_CTX_free(r->tls_any);
 	if (r->tls_verify != NULL)
 		SSL_CTX_free(r->tls_verify);
+	conf_unref(&r->conf);
 	free(r);
 }

@@ -61,11 +61,16 @@ struct relay_msg {
 };
 
 /* One relay per queue role, on its loop; dns is borrowed and must
- * outlive the relay.  conf is borrowed as well.  0 or -1. */
+ * outlive the relay.  The relay holds a reference to conf (conf.h),
+ * which its connections read.  0 or -1. */
 int relay_create(struct relay **rp, struct event_base *base,
     const struct conf *conf, struct dns *dns, const char **error_r);
 /* Closes every connection; pending messages get no more callbacks. */
 void relay_free(struct relay **rp);
+/* A reload: the relay's reference moves to conf; its concurrency limits
+ * apply at once, timeouts to the next step of each connection, routes
+ * and TLS policy to destinations as they next start connecting. */
+void relay_set_conf(struct relay *r, const struct conf *conf);
 /* Starts delivering m's recipients (all with status RELAY_WAIT).  m and
  * what it points to must stay valid until the callback with m->done. */
 void relay_submit(struct relay *r, struct relay_msg *m);

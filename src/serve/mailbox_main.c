@@ -14,6 +14,7 @@
 #include "imap/imapd.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
+#include "net/control.h"
 #include "pop3/pop3d.h"
 #include "serve/roles.h"
 #include "store/store.h"
@@ -28,6 +29,7 @@ struct mailbox_role {
 	unsigned draining;		/* servers still closing sessions */
 	struct event *sig_ev[3];
 	struct event *stop_timer;
+	struct control_server *ctl;	/* the supervisor's requests */
 };
 
 static void
@@ -75,36 +77,57 @@ mailbox_stop(struct mailbox_role *m)
 		imapd_stop(m->imap);
 }
 
-static void
-mailbox_reload(struct mailbox_role *m)
+/* Builds the new snapshot, has the servers take its certificates and
+ * limits, then makes it current: new sessions start with it, running
+ * ones keep theirs.  0, or -1 with *error_r (nothing changed). */
+static int
+mailbox_reload(struct mailbox_role *m, const char **error_r)
 {
-	struct conf fresh;
-	const char *error;
+	struct conf *fresh;
+	const struct conf *old = m->env->conf, *f;
 
-	conf_defaults(&fresh);
-	if (conf_load(&fresh, m->env->conf->path, &error) < 0) {
-		log_warnx("- mailbox reload-failed reason=%s", log_q(error));
-		conf_free(&fresh);
-		return;
+	if (conf_snapshot_load(old->path, &fresh, error_r) < 0) {
+		log_warnx("- mailbox reload-failed reason=%s", log_q(*error_r));
+		return -1;
 	}
-	/* Sessions read the configuration through env->conf each time and
-	 * keep no pointers into it, so the contents can be swapped. */
-	conf_free(m->env->conf);
-	*m->env->conf = fresh;
-	authcache_configure(m->env->conf->auth_cache_ttl);
-	log_set_level((enum log_level)m->env->conf->log_level);
-	if (m->pop3 != NULL)
-		pop3d_reload(m->pop3);
-	if (m->imap != NULL)
-		imapd_reload(m->imap);
+	if (m->pop3 != NULL && pop3d_reload(m->pop3, fresh, error_r) < 0) {
+		f = fresh;
+		conf_unref(&f);
+		return -1;	/* logged by pop3d_reload() */
+	}
+	if (m->imap != NULL && imapd_reload(m->imap, fresh, error_r) < 0) {
+		/* POP3 took the new certificates already: it keeps them,
+		 * everything else stays as it was. */
+		f = fresh;
+		conf_unref(&f);
+		return -1;	/* logged by imapd_reload() */
+	}
+	m->env->conf = fresh;
+	conf_unref(&old);
+	authcache_configure(fresh->auth_cache_ttl);
+	log_set_level((enum log_level)fresh->log_level);
 	log_info("- mailbox reloaded");
+	return 0;
+}
+
+static void
+mailbox_control_cb(struct control_req *req, const char *line, void *arg)
+{
+	const char *error = NULL;
+	int r = -1;
+
+	if (strcmp(line, "reload") == 0)
+		r = mailbox_reload(arg, &error);
+	serve_role_reply(req, line, r, error);
 }
 
 static void
 mailbox_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	const char *error;
+
 	if (sig == SIGHUP)
-		mailbox_reload(arg);
+		(void)mailbox_reload(arg, &error);
 	else
 		mailbox_stop(arg);
 }
@@ -131,6 +154,8 @@ mailbox_main(struct ferry_env *env)
 		    mailbox_signal_cb, &m);
 		event_add(m.sig_ev[i], NULL);
 	}
+	m.ctl = control_server_adopt(env->base, env->control_fd,
+	    mailbox_control_cb, &m);
 	serve_role_ready();
 	m.pop3 = pop3d_create(env, mailbox_idle, &m);
 	m.imap = imapd_create(env, mailbox_idle, &m);
@@ -138,6 +163,7 @@ mailbox_main(struct ferry_env *env)
 	event_base_dispatch(env->base);
 	/* Commits still running finish (their sessions are freed) first. */
 	workpool_free(&env->pool);
+	control_server_free(&m.ctl);
 	pop3d_free(&m.pop3);
 	imapd_free(&m.imap);
 	for (int i = 0; i < 3; i++)

@@ -4,11 +4,13 @@
  * the jobs in flight finish before the process goes (the spool is the
  * truth: relay attempts cut short are retried at the next start). */
 #include <signal.h>
+#include <string.h>
 
 #include <event2/event.h>
 
 #include "ferry.h"
 #include "lib/log.h"
+#include "net/control.h"
 #include "queue/queue_role.h"
 #include "serve/roles.h"
 
@@ -16,34 +18,48 @@ struct queue_main {
 	struct ferry_env *env;
 	struct queue_role *q;
 	struct event *sig_ev[3];
+	struct control_server *ctl;	/* the supervisor's requests */
 };
 
-static void
-queue_main_reload(struct queue_main *m)
+/* Builds the new snapshot and makes it current: jobs started from now on
+ * read it, running ones keep theirs.  0, or -1 with *error_r. */
+static int
+queue_main_reload(struct queue_main *m, const char **error_r)
 {
-	struct conf fresh, *c = m->env->conf;
-	const char *error;
+	struct conf *fresh;
+	const struct conf *old = m->env->conf;
 
-	conf_defaults(&fresh);
-	if (conf_load(&fresh, c->path, &error) < 0) {
-		log_warnx("- queue reload-failed reason=%s", log_q(error));
-		conf_free(&fresh);
-		return;
+	if (conf_snapshot_load(old->path, &fresh, error_r) < 0) {
+		log_warnx("- queue reload-failed reason=%s", log_q(*error_r));
+		return -1;
 	}
-	conf_free(c);
-	*c = fresh;
-	log_set_level((enum log_level)c->log_level);
+	m->env->conf = fresh;
+	conf_unref(&old);
+	log_set_level((enum log_level)fresh->log_level);
 	queue_role_reload(m->q);
 	log_info("- queue reloaded");
+	return 0;
+}
+
+static void
+queue_main_control_cb(struct control_req *req, const char *line, void *arg)
+{
+	const char *error = NULL;
+	int r = -1;
+
+	if (strcmp(line, "reload") == 0)
+		r = queue_main_reload(arg, &error);
+	serve_role_reply(req, line, r, error);
 }
 
 static void
 queue_main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct queue_main *m = arg;
+	const char *error;
 
 	if (sig == SIGHUP) {
-		queue_main_reload(m);
+		(void)queue_main_reload(m, &error);
 		return;
 	}
 	m->env->stopping = true;
@@ -64,10 +80,13 @@ queue_main(struct ferry_env *env)
 		    queue_main_signal_cb, &m);
 		event_add(m.sig_ev[i], NULL);
 	}
+	m.ctl = control_server_adopt(env->base, env->control_fd,
+	    queue_main_control_cb, &m);
 	serve_role_ready();
 	queue_role_start(m.q);
 	log_info("- queue started workers=%u", queue_role_workers(m.q));
 	event_base_dispatch(env->base);
+	control_server_free(&m.ctl);
 	queue_role_free(&m.q);
 	for (int i = 0; i < 3; i++)
 		event_free(m.sig_ev[i]);

@@ -14,5 +14,11 @@ int mailbox_main(struct ferry_env *env);	/* POP3 (and IMAP) */
 /* A role starts with SIGHUP, SIGTERM and SIGINT blocked; it calls this
  * once its own handlers are installed (serve.c). */
 void serve_role_ready(void);
+/* Answers the supervisor's request `line` (control.h) that the role
+ * handled with result r (0, or -1 with error); a request the role does
+ * not know (error NULL) gets "error unknown request". */
+struct control_req;
+void serve_role_reply(struct control_req *req, const char *line, int r,
+    const char *error);
 
 #endif

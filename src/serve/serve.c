@@ -28,6 +28,7 @@
 #include "lib/privdrop.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/control.h"
 #include "net/tls.h"
 #include "queue/spool.h"
 #include "serve/roles.h"
@@ -36,13 +37,20 @@
 
 #define SERVE_STOP_GRACE 15	/* seconds before roles get SIGKILL */
 
+#define SERVE_RELOAD_WAIT 60	/* seconds for a role to answer a reload */
+
+struct serve;
+
 struct serve_role {
+	struct serve *sv;
 	const char *name;
 	int (*main)(struct ferry_env *env);
 	pid_t pid;
 	time_t started;
 	unsigned quick_deaths;
 	struct event *restart_ev;
+	struct control_client *ctl;	/* requests to the running role */
+	bool asked;			/* its reload answer is awaited */
 };
 
 struct serve {
@@ -52,6 +60,14 @@ struct serve {
 	struct event *sig_ev[4];
 	struct event *kill_ev;
 	char pid_path[PATH_MAX];
+	char ctl_path[PATH_MAX];
+	struct control_server *ctl;	/* state_dir/serve.sock */
+	/* The reload in progress: roles still to answer, the first refusal,
+	 * and who asked (NULL: SIGHUP). */
+	bool reloading;
+	unsigned reload_waiting;
+	char reload_error[CONTROL_LINE_MAX - 64];
+	struct control_req *reload_req;
 };
 
 /* Set-up errors go to the operator's terminal: "ferry: <message>". */
@@ -191,7 +207,7 @@ serve_write_pid(struct serve *sv)
 }
 
 static void
-serve_child(struct serve *sv, struct serve_role *r)
+serve_child(struct serve *sv, struct serve_role *r, int fd)
 {
 	char comm[16];
 	int status;
@@ -211,9 +227,12 @@ serve_child(struct serve *sv, struct serve_role *r)
 	log_init(r->name, (enum log_level)sv->env.conf->log_level);
 	sv->env.role = r->name;
 	sv->env.base = NULL;
+	sv->env.control_fd = fd;
 	status = r->main(&sv->env);
 	_exit(status);
 }
+
+static void serve_role_answer(const char *reply, void *arg);
 
 /* SIGHUP, SIGTERM and SIGINT stay blocked in a new role until it has
  * its own handlers (serve_role_ready()): a reload or stop sent while it
@@ -223,21 +242,34 @@ serve_start_role(struct serve *sv, struct serve_role *r)
 {
 	sigset_t block, old;
 	pid_t pid;
+	int sp[2];
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("- serve socketpair-failed role=%s", r->name);
+		return;
+	}
 	sigprocmask(SIG_BLOCK, &block, &old);
 	pid = fork();
 	if (pid != 0)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
 		log_warn("- serve fork-failed role=%s", r->name);
+		close(sp[0]);
+		close(sp[1]);
 		return;
 	}
-	if (pid == 0)
-		serve_child(sv, r);	/* does not return */
+	if (pid == 0) {
+		close(sp[0]);
+		serve_child(sv, r, sp[1]);	/* does not return */
+	}
+	close(sp[1]);
+	serve_role_answer(NULL, r);	/* a reload it never answered */
+	control_client_free(&r->ctl);
+	r->ctl = control_client_new(sv->env.base, sp[0]);
 	r->pid = pid;
 	r->started = time(NULL);
 	log_info("- serve role-started role=%s pid=%d", r->name, (int)pid);
@@ -331,26 +363,128 @@ serve_same_listeners(const struct conf *a, const struct conf *b)
 }
 
 static void
-serve_reload(struct serve *sv)
+serve_reload_done(struct serve *sv)
 {
-	struct conf fresh;
-	const char *error;
-	struct conf *c = sv->env.conf;
+	char line[CONTROL_LINE_MAX];
 
-	conf_defaults(&fresh);
-	if (conf_load(&fresh, c->path, &error) < 0) {
-		log_warnx("- serve reload-failed reason=%s", log_q(error));
-		conf_free(&fresh);
+	sv->reloading = false;
+	if (sv->reload_error[0] != '\0') {
+		log_warnx("- serve reload-incomplete reason=%s",
+		    log_q(sv->reload_error));
+		snprintf(line, sizeof(line), "error %s", sv->reload_error);
+	} else {
+		log_info("- serve reload-applied config=%s",
+		    log_q(sv->env.conf->path));
+		if (snprintf(line, sizeof(line), "ok reloaded %s",
+		    sv->env.conf->path) >= (int)sizeof(line))
+			str_lcpy(line, "ok reloaded", sizeof(line));
+	}
+	if (sv->reload_req != NULL)
+		control_reply(sv->reload_req, line);
+	sv->reload_req = NULL;
+}
+
+/* A role's answer to "reload" (NULL: none came: it died or hung). */
+static void
+serve_role_answer(const char *reply, void *arg)
+{
+	struct serve_role *r = arg;
+	struct serve *sv = r->sv;
+
+	if (!r->asked)
+		return;
+	r->asked = false;
+	if (reply == NULL || strncmp(reply, "ok", 2) != 0) {
+		if (reply != NULL && strncmp(reply, "error ", 6) == 0)
+			reply += 6;
+		if (sv->reload_error[0] == '\0')
+			snprintf(sv->reload_error, sizeof(sv->reload_error),
+			    "%s: %s", r->name, reply != NULL ? reply :
+			    "no answer (the role was restarted)");
+	}
+	if (--sv->reload_waiting == 0)
+		serve_reload_done(sv);
+}
+
+static void
+serve_reload_refuse(struct serve *sv, struct control_req *req,
+    const char *why)
+{
+	char line[CONTROL_LINE_MAX];
+
+	log_warnx("- serve reload-failed reason=%s", log_q(why));
+	snprintf(line, sizeof(line), "error %s", why);
+	if (req != NULL)
+		control_reply(req, line);
+}
+
+/* Builds and checks the new snapshot (syntax, values, certificates),
+ * swaps it in, then has every running role do the same and waits for
+ * their answers: req (the `ferry reload` asking, or NULL for SIGHUP) is
+ * answered "ok" only when every role applied it.  A role being
+ * restarted starts with the new snapshot. */
+static void
+serve_reload(struct serve *sv, struct control_req *req)
+{
+	struct conf *fresh;
+	const struct conf *old = sv->env.conf, *f;
+	struct tls_server *t = NULL;
+	const char *error;
+	char why[CONTROL_LINE_MAX - 64];
+
+	if (sv->reloading) {
+		serve_reload_refuse(sv, req, "a reload is already running");
 		return;
 	}
-	if (!serve_same_listeners(&fresh, c))
+	if (conf_snapshot_load(old->path, &fresh, &error) < 0) {
+		serve_reload_refuse(sv, req, error);
+		return;
+	}
+	if (tls_server_create(&t, fresh, &error) < 0) {
+		if (snprintf(why, sizeof(why), "%s: TLS: %s", fresh->path,
+		    error) >= (int)sizeof(why))
+			log_debug("- serve reload note=\"reason cut\"");
+		f = fresh;
+		conf_unref(&f);
+		serve_reload_refuse(sv, req, why);
+		return;
+	}
+	tls_server_free(&t);
+	if (!serve_same_listeners(fresh, old))
 		log_warnx("- serve reload note=\"listen addresses changed: "
 		    "restart to apply\"");
-	conf_free(c);
-	*c = fresh;
-	log_set_level(c->log_level);
-	log_info("- serve reloaded config=%s", log_q(c->path));
-	serve_signal_roles(sv, SIGHUP);
+	sv->env.conf = fresh;
+	conf_unref(&old);
+	log_set_level(sv->env.conf->log_level);
+	log_info("- serve reloaded config=%s", log_q(sv->env.conf->path));
+	sv->reloading = true;
+	sv->reload_error[0] = '\0';
+	sv->reload_req = req;
+	sv->reload_waiting = 1;		/* until every role was asked */
+	for (size_t i = 0; i < sv->nroles; i++) {
+		struct serve_role *r = &sv->roles[i];
+
+		if (r->pid <= 0 || r->ctl == NULL)
+			continue;
+		r->asked = true;
+		sv->reload_waiting++;
+		if (control_client_ask(r->ctl, "reload", SERVE_RELOAD_WAIT,
+		    serve_role_answer, r) < 0)
+			serve_role_answer(NULL, r);
+	}
+	if (--sv->reload_waiting == 0)
+		serve_reload_done(sv);
+}
+
+static void
+serve_control_cb(struct control_req *req, const char *line, void *arg)
+{
+	struct serve *sv = arg;
+
+	if (strcmp(line, "reload") == 0)
+		serve_reload(sv, req);
+	else
+		control_reply(req, "error unknown request");
 }
 
 static void
@@ -364,7 +498,7 @@ serve_signal_cb(evutil_socket_t sig, short what, void *arg)
 		serve_reap(sv);
 		break;
 	case SIGHUP:
-		serve_reload(sv);
+		serve_reload(sv, NULL);
 		break;
 	default:
 		if (sv->env.stopping)
@@ -453,9 +587,17 @@ serve_setup(struct serve *sv)
 		event_add(sv->sig_ev[i], NULL);
 	}
 	sv->kill_ev = evtimer_new(sv->env.base, serve_kill_cb, sv);
-	for (size_t i = 0; i < sv->nroles; i++)
+	for (size_t i = 0; i < sv->nroles; i++) {
+		sv->roles[i].sv = sv;
 		sv->roles[i].restart_ev = evtimer_new(sv->env.base,
 		    serve_restart_cb, sv);
+	}
+	conf_state_path(sv->env.conf, sv->ctl_path, sizeof(sv->ctl_path),
+	    FERRY_SERVE_SOCK);
+	if (control_server_listen(&sv->ctl, sv->env.base, sv->ctl_path,
+	    serve_control_cb, sv, &error) < 0)
+		return serve_fail("cannot listen on %s: %s", sv->ctl_path,
+		    error) * -1;
 	return 0;
 }
 
@@ -465,8 +607,15 @@ serve_free(struct serve *sv)
 	for (size_t i = 0; i < 4; i++)
 		event_free(sv->sig_ev[i]);
 	event_free(sv->kill_ev);
-	for (size_t i = 0; i < sv->nroles; i++)
+	for (size_t i = 0; i < sv->nroles; i++) {
 		event_free(sv->roles[i].restart_ev);
+		control_client_free(&sv->roles[i].ctl);
+	}
+	if (sv->reload_req != NULL)
+		control_reply(sv->reload_req, "error the server stopped");
+	control_server_free(&sv->ctl);
+	if (sv->ctl_path[0] != '\0')
+		unlink(sv->ctl_path);
 	event_base_free(sv->env.base);
 	for (size_t i = 0; i < sv->env.nlisteners; i++)
 		close(sv->env.listeners[i].fd);
@@ -474,12 +623,19 @@ serve_free(struct serve *sv)
 }
 
 int
-serve_run(struct conf *conf)
+serve_run(const char *path)
 {
 	struct serve sv;
+	struct conf *conf;
+	const char *error;
+	int status;
 
+	/* The supervisor's own snapshot, handed to the roles at fork. */
+	if (conf_snapshot_load(path, &conf, &error) < 0)
+		return serve_fail("%s", error);
 	memset(&sv, 0, sizeof(sv));
 	sv.env.conf = conf;
+	sv.env.control_fd = -1;
 	sv.env.role = "serve";
 	sv.roles[0] = (struct serve_role){ .name = "smtpd", .main = smtpd_main };
 	sv.roles[1] = (struct serve_role){ .name = "queue", .main = queue_main };
@@ -489,10 +645,13 @@ serve_run(struct conf *conf)
 		sv.roles[sv.nroles++] = (struct serve_role){ .name = "mailbox",
 		    .main = mailbox_main };
 	log_init("serve", (enum log_level)conf->log_level);
-	if (serve_setup(&sv) < 0)
-		return 1;
+	if ((status = serve_setup(&sv) < 0 ? 1 : 0) != 0) {
+		conf_unref(&sv.env.conf);
+		return status;
+	}
 	log_info("- serve starting version=%s config=%s state_dir=%s",
-	    FERRY_VERSION, log_q(conf->path), log_q(conf->state_dir));
+	    FERRY_VERSION, log_q(sv.env.conf->path),
+	    log_q(sv.env.conf->state_dir));
 	for (size_t i = 0; i < sv.env.nlisteners; i++)
 		log_info("- serve listening kind=%s address=%s",
 		    sv.env.listeners[i].kind, sv.env.listeners[i].addr);
@@ -502,6 +661,7 @@ serve_run(struct conf *conf)
 	unlink(sv.pid_path);
 	log_info("- serve stopped");
 	serve_free(&sv);
+	conf_unref(&sv.env.conf);
 	return 0;
 }
 
@@ -531,6 +691,23 @@ serve_running_pid(const struct conf *conf, pid_t *pid_r, char *error,
 	}
 	*pid_r = (pid_t)pid;
 	return 0;
+}
+
+void
+serve_role_reply(struct control_req *req, const char *line, int r,
+    const char *error)
+{
+	char buf[CONTROL_LINE_MAX];
+
+	if (r == 0)
+		control_reply(req, "ok");
+	else if (error == NULL) {
+		log_warnx("- serve control-unknown request=%s", log_q(line));
+		control_reply(req, "error unknown request");
+	} else {
+		snprintf(buf, sizeof(buf), "error %s", error);
+		control_reply(req, buf);
+	}
 }
 
 void

@@ -10,9 +10,13 @@
 
 struct conf;
 
-/* Runs the server with conf (loaded) until it is stopped; set-up errors
- * are printed to stderr.  Returns the exit status. */
-int serve_run(struct conf *conf);
+/* Runs the server with the configuration file at path until it is
+ * stopped; set-up errors are printed to stderr.  Returns the exit
+ * status.  It answers "reload" on state_dir/serve.sock (control.h):
+ * "ok ..." once every role applied the new configuration, else
+ * "error REASON" (FILE:LINE of a bad value, a certificate error, or the
+ * role that refused it and why); SIGHUP does the same without asker. */
+int serve_run(const char *path);
 /* The pid of the server running with conf's state_dir, from its pid
  * file: 0, or -1 with the reason in error. */
 int serve_running_pid(const struct conf *conf, pid_t *pid_r, char *error,

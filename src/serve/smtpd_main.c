@@ -13,6 +13,7 @@
 #include "ferry.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
+#include "net/control.h"
 #include "serve/roles.h"
 #include "smtp/smtpd.h"
 #include "store/store.h"
@@ -25,6 +26,7 @@ struct smtpd_role {
 	struct smtpd *srv;
 	struct event *sig_ev[3];
 	struct event *stop_timer;
+	struct control_server *ctl;	/* the supervisor's requests */
 };
 
 static void
@@ -58,33 +60,50 @@ smtpd_role_stop(struct smtpd_role *r)
 	smtpd_stop(r->srv);	/* calls smtpd_role_idle when drained */
 }
 
-static void
-smtpd_role_reload(struct smtpd_role *r)
+/* Builds the new snapshot, has the server take its certificates and
+ * limits, then makes it current: new sessions start with it, running
+ * ones keep theirs.  0, or -1 with *error_r (nothing changed). */
+static int
+smtpd_role_reload(struct smtpd_role *r, const char **error_r)
 {
-	struct conf fresh;
-	const char *error;
+	struct conf *fresh;
+	const struct conf *old = r->env->conf, *f;
 
-	conf_defaults(&fresh);
-	if (conf_load(&fresh, r->env->conf->path, &error) < 0) {
-		log_warnx("- smtpd reload-failed reason=%s", log_q(error));
-		conf_free(&fresh);
-		return;
+	if (conf_snapshot_load(old->path, &fresh, error_r) < 0) {
+		log_warnx("- smtpd reload-failed reason=%s", log_q(*error_r));
+		return -1;
 	}
-	/* Sessions read limits through srv->conf each time and keep no
-	 * pointers into it, so the contents can be swapped in place. */
-	conf_free(r->env->conf);
-	*r->env->conf = fresh;
-	authcache_configure(r->env->conf->auth_cache_ttl);
-	log_set_level((enum log_level)r->env->conf->log_level);
-	smtpd_reload(r->srv);
+	if (smtpd_reload(r->srv, fresh, error_r) < 0) {
+		f = fresh;
+		conf_unref(&f);
+		return -1;	/* logged by smtpd_reload() */
+	}
+	r->env->conf = fresh;
+	conf_unref(&old);
+	authcache_configure(fresh->auth_cache_ttl);
+	log_set_level((enum log_level)fresh->log_level);
 	log_info("- smtpd reloaded");
+	return 0;
+}
+
+static void
+smtpd_role_control_cb(struct control_req *req, const char *line, void *arg)
+{
+	const char *error = NULL;
+	int r = -1;
+
+	if (strcmp(line, "reload") == 0)
+		r = smtpd_role_reload(arg, &error);
+	serve_role_reply(req, line, r, error);
 }
 
 static void
 smtpd_role_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	const char *error;
+
 	if (sig == SIGHUP)
-		smtpd_role_reload(arg);
+		(void)smtpd_role_reload(arg, &error);
 	else
 		smtpd_role_stop(arg);
 }
@@ -114,11 +133,14 @@ smtpd_main(struct ferry_env *env)
 		    smtpd_role_signal_cb, &r);
 		event_add(r.sig_ev[i], NULL);
 	}
+	r.ctl = control_server_adopt(env->base, env->control_fd,
+	    smtpd_role_control_cb, &r);
 	serve_role_ready();
 	log_info("- smtpd ready listeners=%zu", smtpd_nlisteners(r.srv));
 	event_base_dispatch(env->base);
 	/* Commits still running finish before the process goes. */
 	workpool_free(&env->pool);
+	control_server_free(&r.ctl);
 	smtpd_free(&r.srv);
 	for (int i = 0; i < 3; i++)
 		event_free(r.sig_ev[i]);

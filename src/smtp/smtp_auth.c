@@ -43,7 +43,7 @@ struct smtp_auth {
 static bool
 smtp_auth_allowed(const struct smtp_session *s)
 {
-	return s->tls || cidr_list_match(&s->srv->conf->auth_plaintext_networks,
+	return s->tls || cidr_list_match(&s->conf->auth_plaintext_networks,
 	    (const struct sockaddr *)&s->peer);
 }
 
@@ -80,7 +80,7 @@ smtp_auth_fail(struct smtp_session *s, const char *why)
 
 	log_info("%s smtp auth-failed address=%s mech=%s reason=%s", s->id,
 	    s->addr, mech, log_q(why));
-	if (ban_record_failure(s->srv->env->store, s->srv->conf,
+	if (ban_record_failure(s->srv->env->store, s->conf,
 	    (const struct sockaddr *)&s->peer, "smtp", time(NULL)) == 1)
 		log_info("%s smtp banned address=%s", s->id, s->addr);
 	smtp_session_reply(s, "535 5.7.8 Authentication credentials invalid");
@@ -131,7 +131,7 @@ smtp_auth_check(struct smtp_session *s)
 {
 	struct smtp_auth *a = s->auth;
 
-	if (login_prepare(s->srv->env->store, s->srv->conf, a->authcid,
+	if (login_prepare(s->srv->env->store, s->conf, a->authcid,
 	    &a->req) != LOGIN_OK) {
 		log_warnx("%s smtp auth-tempfail address=%s", s->id, s->addr);
 		smtp_session_reply(s, "454 4.7.0 Temporary authentication "

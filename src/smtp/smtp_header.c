@@ -65,7 +65,7 @@ smtp_header_check_hops(struct smtp_session *s, char *buf, size_t size)
 {
 	unsigned hops = s->tx->received + 1;	/* ours */
 
-	if (hops <= s->srv->conf->max_hops)
+	if (hops <= s->conf->max_hops)
 		return NULL;
 	snprintf(buf, size, "554 5.4.6 Too many hops: %u Received header "
 	    "fields (mail loop?)", hops);

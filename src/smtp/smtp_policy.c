@@ -52,15 +52,21 @@ smtp_policy_create(struct smtp_policy **spp, struct smtpd *srv,
 	struct ferry_env *env = srv->env;
 
 	sp->srv = srv;
-	if (dns_create(&sp->dns, env->base, srv->conf, error_r) < 0) {
+	if (dns_create(&sp->dns, env->base, env->conf, error_r) < 0) {
 		free(sp);
 		*spp = NULL;
 		return -1;
 	}
-	sp->policy = policy_create(env->base, srv->conf, sp->dns, env->store);
+	sp->policy = policy_create(env->base, env->conf, sp->dns, env->store);
 	policy_set_workpool(sp->policy, env->pool);
 	*spp = sp;
 	return 0;
+}
+
+void
+smtp_policy_set_conf(struct smtp_policy *sp, const struct conf *conf)
+{
+	policy_set_conf(sp->policy, conf);
 }
 
 void
@@ -85,7 +91,8 @@ smtp_policy_session_new(struct smtp_policy *sp, struct smtp_session *s)
 	ps->s = s;
 	policy_client_init(&ps->client, (const struct sockaddr *)&s->peer,
 	    s->id);
-	ps->transcript = cidr_list_match(&s->srv->conf->transcript_ips,
+	ps->client.conf = s->conf;	/* the session's: it outlives ps */
+	ps->transcript = cidr_list_match(&s->conf->transcript_ips,
 	    (const struct sockaddr *)&s->peer);
 	fbuf_init(&ps->tin, 0);
 	return ps;

@@ -13,6 +13,7 @@
 
 struct fbuf;
 struct policy_result;
+struct conf;
 struct smtp_policy;
 struct smtp_policy_session;
 struct smtp_session;
@@ -31,6 +32,8 @@ int smtp_policy_create(struct smtp_policy **spp, struct smtpd *srv,
     const char **error_r);
 /* After every session is gone. */
 void smtp_policy_free(struct smtp_policy **spp);
+/* A reload: the checks' settings outside any session's (policy.h). */
+void smtp_policy_set_conf(struct smtp_policy *sp, const struct conf *conf);
 
 /* Per session: new right after the session exists (peer and id set);
  * free from smtp_session_free() (aborts a pending check). */

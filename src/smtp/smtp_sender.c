@@ -23,7 +23,7 @@
 static int
 smtp_sender_is(struct smtp_session *s, const char *addr)
 {
-	const struct conf *c = s->srv->conf;
+	const struct conf *c = s->conf;
 	struct resolve_opts o = { c->local_part_case_sensitive,
 		c->recipient_delimiter };
 	struct resolve_result r = { NULL, 0 };
@@ -53,7 +53,7 @@ smtp_sender_check_mail(struct smtp_session *s, const char *sender)
 {
 	int r;
 
-	if (!s->srv->conf->sender_check || (r = smtp_sender_is(s, sender)) == 1)
+	if (!s->conf->sender_check || (r = smtp_sender_is(s, sender)) == 1)
 		return 0;
 	if (r < 0) {
 		smtp_session_reply(s, "451 4.3.0 Temporary lookup failure, "

@@ -81,12 +81,12 @@ smtp_session_enter_state(struct smtp_session *s, enum smtp_state st)
 void
 smtp_session_error(struct smtp_session *s)
 {
-	if (++s->errors < s->srv->conf->smtp_max_errors)
+	if (++s->errors < s->conf->smtp_max_errors)
 		return;
 	log_info("%s smtp reject stage=session code=421 reason=\"too many "
 	    "errors\" errors=%u", s->id, s->errors);
 	smtp_session_reply(s, "421 4.7.0 %s Too many errors, closing "
-	    "connection", s->srv->conf->hostname);
+	    "connection", s->conf->hostname);
 	smtp_session_close(s);
 }
 
@@ -114,7 +114,7 @@ smtp_helo_valid(const char *arg)
 static void
 smtp_helo_reply(struct smtp_session *s)
 {
-	const struct conf *c = s->srv->conf;
+	const struct conf *c = s->conf;
 
 	if (!s->esmtp) {
 		smtp_session_reply(s, "250 %s", c->hostname);
@@ -181,7 +181,7 @@ smtp_mail_checked(struct smtp_session *s, const struct policy_result *r)
 static void
 smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 {
-	const struct conf *c = s->srv->conf;
+	const struct conf *c = s->conf;
 	struct smtp_tx *tx;
 
 	if (s->kind != SMTPD_KIND_SMTP && s->auth_user[0] == '\0') {
@@ -253,7 +253,7 @@ smtp_rcpt_over_quota(struct smtp_session *s, const struct resolve_result *r)
 
 		if (!t->local)
 			return false;
-		if (t->quota == 0 || maildir_path(s->srv->env->conf->state_dir,
+		if (t->quota == 0 || maildir_path(s->conf->state_dir,
 		    t->user, path, sizeof(path)) < 0 ||
 		    maildir_quota_usage(path, &bytes, &count) < 0)
 			return false;
@@ -279,7 +279,7 @@ smtp_rcpt_reject(struct smtp_session *s, const char *rcpt, int code,
 static bool
 smtp_rcpt_backup_ok(const struct smtp_session *s, const char *rcpt)
 {
-	const struct conf *c = s->srv->conf;
+	const struct conf *c = s->conf;
 	const char *at = strrchr(rcpt, '@');
 
 	if (at == NULL || !conf_strlist_has(&c->backup_domains, at + 1))
@@ -371,7 +371,7 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 static void
 smtp_rcpt_flood(struct smtp_session *s, const struct smtp_command *cmd)
 {
-	unsigned max = s->srv->conf->max_recipients;
+	unsigned max = s->conf->max_recipients;
 	char rcpt[SMTP_ADDR_PATH_MAX + 1];
 
 	if (cmd->path.postmaster)
@@ -383,7 +383,7 @@ smtp_rcpt_flood(struct smtp_session *s, const struct smtp_command *cmd)
 		    "reason=\"too many recipients\" rcpt_commands=%u "
 		    "max_recipients=%u", s->id, s->tx->rcpt_attempts, max);
 		smtp_session_reply(s, "421 4.7.0 %s Too many recipients, "
-		    "closing connection", s->srv->conf->hostname);
+		    "closing connection", s->conf->hostname);
 		smtp_session_close(s);
 		return;
 	}
@@ -397,7 +397,7 @@ smtp_rcpt_flood(struct smtp_session *s, const struct smtp_command *cmd)
 static void
 smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 {
-	const struct conf *c = s->srv->conf;
+	const struct conf *c = s->conf;
 	struct resolve_opts opts = { c->local_part_case_sensitive,
 		c->recipient_delimiter };
 	struct resolve_result r = { NULL, 0 };
@@ -459,7 +459,7 @@ smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 		return;
 	}
 	smtp_session_enter_state(s, SMTP_STATE_DATA);
-	smtp_session_set_timeout(s, s->srv->conf->smtp_data_timeout);
+	smtp_session_set_timeout(s, s->conf->smtp_data_timeout);
 	smtp_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -485,7 +485,7 @@ smtp_cmd_bdat(struct smtp_session *s, struct smtp_command *cmd)
 	tx->bdat_left = cmd->chunk_size;
 	tx->bdat_last = cmd->last;
 	smtp_session_enter_state(s, SMTP_STATE_BDAT);
-	smtp_session_set_timeout(s, s->srv->conf->smtp_data_timeout);
+	smtp_session_set_timeout(s, s->conf->smtp_data_timeout);
 }
 
 static void
@@ -519,7 +519,7 @@ smtp_cmd_help(struct smtp_session *s, struct smtp_command *cmd)
 static void
 smtp_cmd_quit(struct smtp_session *s, struct smtp_command *cmd)
 {
-	smtp_session_reply(s, "221 2.0.0 %s Bye", s->srv->conf->hostname);
+	smtp_session_reply(s, "221 2.0.0 %s Bye", s->conf->hostname);
 	smtp_session_close(s);
 }
 
@@ -641,7 +641,7 @@ smtp_session_line(struct smtp_session *s, struct evbuffer *in)
 	char *line;
 	int r;
 
-	r = session_io_line(in, s->srv->conf->smtp_max_line, &s->skip_line,
+	r = session_io_line(in, s->conf->smtp_max_line, &s->skip_line,
 	    &overlong, &line, &len);
 	if (overlong)
 		smtp_session_too_long(s);
@@ -694,7 +694,7 @@ smtp_session_data(struct smtp_session *s, struct evbuffer *in)
 	r = smtp_data_feed(&tx->dec, v.iov_base, v.iov_len, &used, &tx->out);
 	smtp_transcript_in(s->pol, v.iov_base, used);
 	evbuffer_drain(in, used);
-	smtp_tx_flush(tx, s->srv->conf->message_size_limit);
+	smtp_tx_flush(tx, s->conf->message_size_limit);
 	if (r == 1)
 		smtp_tx_finish(s);
 	return true;
@@ -715,14 +715,14 @@ smtp_session_bdat(struct smtp_session *s, struct evbuffer *in)
 		smtp_transcript_in(s->pol, v.iov_base, n);
 		if (!tx->bdat_failed) {
 			smtp_data_feed_raw(&tx->dec, v.iov_base, n, &tx->out);
-			smtp_tx_flush(tx, s->srv->conf->message_size_limit);
+			smtp_tx_flush(tx, s->conf->message_size_limit);
 		}
 		evbuffer_drain(in, n);
 		tx->bdat_left -= n;
 		if (tx->bdat_left > 0)
 			return true;
 	}
-	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
+	smtp_session_set_timeout(s, s->conf->smtp_timeout);
 	if (tx->bdat_failed) {
 		smtp_session_reply(s, "%s", tx->bdat_fail_reply);
 		smtp_session_error(s);
@@ -731,7 +731,7 @@ smtp_session_bdat(struct smtp_session *s, struct evbuffer *in)
 			smtp_session_enter_state(s, SMTP_STATE_HELO);
 	} else if (tx->bdat_last) {
 		smtp_data_finish_raw(&tx->dec, &tx->out);
-		smtp_tx_flush(tx, s->srv->conf->message_size_limit);
+		smtp_tx_flush(tx, s->conf->message_size_limit);
 		smtp_tx_finish(s);
 	} else {
 		smtp_session_enter_state(s, SMTP_STATE_RCPT);
@@ -775,7 +775,7 @@ smtp_session_read_cb(struct bufferevent *bev, void *arg)
 		log_info("%s smtp reject stage=connect code=554 "
 		    "reason=\"talked before the greeting\"", s->id);
 		smtp_session_reply(s, "554 5.5.0 %s Protocol error: talked "
-		    "before the greeting", s->srv->conf->hostname);
+		    "before the greeting", s->conf->hostname);
 		smtp_session_close(s);
 		return;
 	}
@@ -834,7 +834,7 @@ smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_STATE_QUIT) {
 		log_info("%s smtp timeout state=%d", s->id, (int)s->state);
 		smtp_session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
-		    s->srv->conf->hostname);
+		    s->conf->hostname);
 		smtp_session_close(s);
 		return;
 	}
@@ -854,9 +854,9 @@ static void
 smtp_session_greet_send(struct smtp_session *s)
 {
 	smtp_session_enter_state(s, SMTP_STATE_HELO);
-	smtp_session_reply(s, "220 %s ESMTP Ferry", s->srv->conf->hostname);
+	smtp_session_reply(s, "220 %s ESMTP Ferry", s->conf->hostname);
 	smtp_session_flush(s);
-	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
+	smtp_session_set_timeout(s, s->conf->smtp_timeout);
 	/* Bytes that arrived together with the timer are early talk too. */
 	if (!s->busy && evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		smtp_session_process(s);
@@ -912,7 +912,7 @@ smtp_session_greet_delay(const struct smtp_session *s)
 {
 	if (s->relay_ok || s->kind != SMTPD_KIND_SMTP)
 		return 0;
-	return s->srv->conf->smtp_greeting_delay;
+	return s->conf->smtp_greeting_delay;
 }
 
 /* NULL when the connection could not be set up (fd closed then). */
@@ -921,11 +921,12 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
     socklen_t salen, enum smtpd_kind kind)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
-	const struct conf *c = srv->conf;
+	const struct conf *c;
 	struct timeval delay = { 0, 0 };
 	struct bufferevent *bev;
 
 	s->srv = srv;
+	s->conf = c = conf_ref(srv->env->conf);
 	listener_session_init(&s->link, s);
 	s->kind = kind;
 	ids_new(s->id);
@@ -944,6 +945,7 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	if (bev == NULL) {
 		smtp_policy_session_free(&s->pol);
 		fbuf_release(&s->replies);
+		conf_unref(&s->conf);
 		free(s);
 		return NULL;
 	}
@@ -995,7 +997,7 @@ smtp_session_resume(struct smtp_session *s)
 		smtp_session_free(&s);
 		return;
 	}
-	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
+	smtp_session_set_timeout(s, s->conf->smtp_timeout);
 	if (s->srv->stopping) {
 		smtp_session_shutdown(s, "421 4.3.2 Service shutting down");
 		return;
@@ -1020,6 +1022,7 @@ smtp_session_free(struct smtp_session **sp)
 	smtp_tls_close(s);
 	bufferevent_free(s->bev);
 	fbuf_release(&s->replies);
+	conf_unref(&s->conf);
 	free(s);
 	*sp = NULL;
 }

@@ -68,7 +68,7 @@ smtp_tls_starttls(struct smtp_session *s)
 	smtp_session_reply(s, "220 2.0.0 Ready to start TLS");
 	smtp_session_flush(s);
 	bufferevent_set_timeouts(s->bev, NULL, &(struct timeval){
-	    (time_t)s->srv->conf->timeout_tls, 0 });
+	    (time_t)s->conf->timeout_tls, 0 });
 }
 
 bool
@@ -103,7 +103,7 @@ smtp_tls_switch(struct smtp_session *s)
 	bufferevent_free(old);
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	smtp_session_setup_bev(s, bev);
-	smtp_session_set_timeout(s, s->srv->conf->timeout_tls);
+	smtp_session_set_timeout(s, s->conf->timeout_tls);
 	return 0;
 }
 
@@ -142,7 +142,7 @@ smtp_tls_established(struct smtp_session *s)
 	str_lcpy(s->tls_cipher, tls_cipher(ssl), sizeof(s->tls_cipher));
 	log_info("%s smtp tls version=%s cipher=%s sni=%s", s->id,
 	    s->tls_version, s->tls_cipher, log_q(sni != NULL ? sni : ""));
-	smtp_session_set_timeout(s, s->srv->conf->smtp_timeout);
+	smtp_session_set_timeout(s, s->conf->smtp_timeout);
 	if (s->state != SMTP_STATE_TLS) {
 		/* Implicit TLS: now the greeting. */
 		struct timeval now = { 0, 0 };
@@ -156,7 +156,7 @@ smtp_tls_established(struct smtp_session *s)
 	s->esmtp = false;
 	s->auth_user[0] = '\0';
 	s->relay_ok = s->kind == SMTPD_KIND_SMTP &&
-	    cidr_list_match(&s->srv->conf->relay_networks,
+	    cidr_list_match(&s->conf->relay_networks,
 	    (const struct sockaddr *)&s->peer);
 	smtp_auth_free(&s->auth);
 	smtp_session_enter_state(s, SMTP_STATE_HELO);

@@ -126,7 +126,7 @@ smtp_tx_received(struct smtp_session *s, struct fbuf *b)
 	if (s->tls)
 		fbuf_addf(b, "\t(version=%s cipher=%s)\r\n", s->tls_version,
 		    s->tls_cipher);
-	fbuf_addf(b, "\tby %s (Ferry) with %s id %s", s->srv->conf->hostname,
+	fbuf_addf(b, "\tby %s (Ferry) with %s id %s", s->conf->hostname,
 	    smtp_tx_protocol(s), tx->id);
 	if (tx->nrcpts == 1)
 		fbuf_addf(b, "\r\n\tfor <%s>", tx->rcpts[0].orig);
@@ -144,7 +144,7 @@ smtp_tx_open(struct smtp_session *s)
 		return -1;
 	snprintf(tx->id, sizeof(tx->id), "%s", spool_writer_id(tx->writer));
 	smtp_header_start(tx);
-	smtp_data_init(&tx->dec, s->srv->conf->smtp_max_text_line);
+	smtp_data_init(&tx->dec, s->conf->smtp_max_text_line);
 	fbuf_init(&hdr, 0);
 	smtp_tx_received(s, &hdr);
 	/* Headers the checks added (X-DNSBL, Received-SPF) follow the
@@ -369,7 +369,7 @@ smtp_tx_direct_ok(struct smtp_session *s, uint64_t *quota)
 	const struct smtp_tx *tx = s->tx;
 	struct store_user u;
 
-	if (!s->srv->conf->direct_delivery || tx->nrcpts == 0 ||
+	if (!s->conf->direct_delivery || tx->nrcpts == 0 ||
 	    tx->nrcpts > SMTP_DIRECT_MAX)
 		return false;
 	for (size_t i = 0; i < tx->nrcpts; i++) {
@@ -390,7 +390,7 @@ smtp_tx_commit(struct smtp_session *s)
 
 	c = xcalloc(1, sizeof(*c));
 	c->s = s;
-	c->state_dir = s->srv->env->conf->state_dir;
+	c->state_dir = s->conf->state_dir;
 	c->writer = tx->writer;
 	tx->writer = NULL;
 	smtp_tx_fill_env(s, &c->env);

@@ -37,7 +37,7 @@ smtpd_busy_reply(void *ctx, const struct listener_conn *c, const char *why,
 	struct smtpd *srv = ctx;
 
 	snprintf(buf, size, "421 4.7.0 %s Too many connections%s, try again "
-	    "later\r\n", srv->conf->hostname,
+	    "later\r\n", srv->env->conf->hostname,
 	    strcmp(why, "max_connections") == 0 ? "" : " from your address");
 	return buf;
 }
@@ -51,11 +51,11 @@ smtpd_admit(void *ctx, const struct listener_conn *c)
 	struct smtpd *srv = ctx;
 	char reply[400];
 
-	if (ban_check(srv->env->store, srv->conf, c->sa, time(NULL),
+	if (ban_check(srv->env->store, srv->env->conf, c->sa, time(NULL),
 	    NULL) != 1)
 		return true;
 	snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed logins "
-	    "from your address: banned\r\n", srv->conf->hostname);
+	    "from your address: banned\r\n", srv->env->conf->hostname);
 	listener_refuse(srv->lset, c, c->tls ? NULL : reply, "banned");
 	return false;
 }
@@ -107,7 +107,6 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	const char *error;
 
 	srv->env = env;
-	srv->conf = env->conf;
 	srv->idle = idle;
 	srv->idle_arg = arg;
 	conf_state_path(env->conf, srv->spool_dir, sizeof(srv->spool_dir),
@@ -122,8 +121,8 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	srv->lset = listener_set_create(env->base, "smtp",
 	    &smtpd_listener_ops, srv);
-	listener_set_limits(srv->lset, srv->conf->max_connections,
-	    srv->conf->max_connections_per_ip);
+	listener_set_limits(srv->lset, srv->env->conf->max_connections,
+	    srv->env->conf->max_connections_per_ip);
 	listener_set_adopt(srv->lset, env->listeners, env->nlisteners,
 	    smtpd_kinds, sizeof(smtpd_kinds) / sizeof(smtpd_kinds[0]),
 	    srv->tls != NULL);
@@ -152,34 +151,43 @@ smtpd_stop(struct smtpd *srv)
 }
 
 /* New connections get the reread certificates; established sessions keep
- * theirs.  A failed reload keeps the old ones (and says so). */
-static void
-smtpd_tls_reload(struct smtpd *srv)
+ * theirs.  On failure nothing changes. */
+static int
+smtpd_tls_reload(struct smtpd *srv, const struct conf *fresh,
+    const char **error_r)
 {
-	const char *error;
-
 	if (srv->tls == NULL) {
-		if (tls_server_create(&srv->tls, srv->conf, &error) < 0)
-			log_warnx("- smtpd tls-reload-failed error=%s",
-			    log_q(error));
-		return;
+		if (tls_server_create(&srv->tls, fresh, error_r) < 0)
+			return -1;
+		if (srv->tls != NULL)
+			log_info("- smtpd tls-loaded cert=%s",
+			    log_q(fresh->tls_cert));
+		return 0;
 	}
-	if (srv->conf->tls_cert[0] == '\0')
+	if (fresh->tls_cert[0] == '\0') {
 		log_warnx("- smtpd tls-reload note=\"tls_cert removed: "
 		    "restart to stop offering TLS\"");
-	else if (tls_server_reload(srv->tls, srv->conf, &error) < 0)
-		log_warnx("- smtpd tls-reload-failed error=%s", log_q(error));
-	else
-		log_info("- smtpd tls-reloaded cert=%s sni=%zu",
-		    log_q(srv->conf->tls_cert), srv->conf->ntls_sni);
+		return 0;
+	}
+	if (tls_server_reload(srv->tls, fresh, error_r) < 0)
+		return -1;
+	log_info("- smtpd tls-reloaded cert=%s sni=%zu",
+	    log_q(fresh->tls_cert), fresh->ntls_sni);
+	return 0;
 }
 
-void
-smtpd_reload(struct smtpd *srv)
+int
+smtpd_reload(struct smtpd *srv, const struct conf *fresh,
+    const char **error_r)
 {
-	listener_set_limits(srv->lset, srv->conf->max_connections,
-	    srv->conf->max_connections_per_ip);
-	smtpd_tls_reload(srv);
+	if (smtpd_tls_reload(srv, fresh, error_r) < 0) {
+		log_warnx("- smtpd tls-reload-failed error=%s", log_q(*error_r));
+		return -1;
+	}
+	listener_set_limits(srv->lset, fresh->max_connections,
+	    fresh->max_connections_per_ip);
+	smtp_policy_set_conf(srv->policy, fresh);
+	return 0;
 }
 
 void

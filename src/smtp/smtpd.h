@@ -7,6 +7,7 @@
 #define FERRY_SMTPD_H
 #include <stddef.h>
 
+struct conf;
 struct ferry_env;
 struct smtpd;
 
@@ -20,8 +21,13 @@ unsigned smtpd_sessions(const struct smtpd *srv);
 /* Stops accepting; idle sessions get 421 4.3.2 and close, sessions
  * committing a message finish first. */
 void smtpd_stop(struct smtpd *srv);
-/* After the role reread its configuration: limits and certificates. */
-void smtpd_reload(struct smtpd *srv);
+/* A reload: takes the certificates, limits and checks of fresh (the new
+ * snapshot, which the role makes env->conf right after a success; new
+ * sessions take it then, running ones keep theirs).  0, or -1 with
+ * *error_r when the certificates cannot be loaded: then nothing
+ * changed. */
+int smtpd_reload(struct smtpd *srv, const struct conf *fresh,
+    const char **error_r);
 /* Frees everything (sessions still open are dropped); env->pool must be
  * drained (workpool_free) first. */
 void smtpd_free(struct smtpd **srvp);

@@ -38,8 +38,7 @@ enum smtpd_kind {
 };
 
 struct smtpd {
-	struct ferry_env *env;
-	struct conf *conf;
+	struct ferry_env *env;		/* env->conf: the current snapshot */
 	char spool_dir[PATH_MAX];
 	char mail_dir[PATH_MAX];
 	struct listener_set *lset;	/* listeners, limits, sessions */
@@ -104,6 +103,9 @@ struct smtp_tx {
 struct smtp_session {
 	struct listener_session link;	/* in srv->lset */
 	struct smtpd *srv;
+	/* The configuration the session started with (a reference): every
+	 * setting it and the work it starts read comes from here. */
+	const struct conf *conf;
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];
 	struct sockaddr_storage peer;

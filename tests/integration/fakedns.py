@@ -15,6 +15,9 @@ parses the packets):
     dns.nxdomain("gone.example.test")    # explicit, wins over records
     dns.servfail("broken.example.test")  # answers SERVFAIL
     dns.timeout("slow.example.test")     # never answers
+    dns.hold("late.example.test")        # answers once released (UDP):
+    dns.held("late.example.test")        # queries waiting now
+    dns.release("late.example.test")     # answers them all, then as usual
     dns.queries                          # [("example.test", "MX", "udp")]
     dns.clear(); dns.stop()
 
@@ -68,6 +71,8 @@ class FakeDNS:
         self._lock = threading.Lock()
         self._records = {}          # name -> [(rtype, rdata, ttl)]
         self._special = {}          # name -> "nxdomain"|"servfail"|"timeout"
+        self._hold = set()          # names whose queries wait for release()
+        self._held = []             # (name, data, peer) waiting
         self._stop = threading.Event()
         self._threads = []
         self._udp = self._tcp = None
@@ -99,6 +104,39 @@ class FakeDNS:
     def timeout(self, name):
         with self._lock:
             self._special[_norm(name)] = "timeout"
+
+    def hold(self, name):
+        """Queries for name (and names under it, so a DNSBL zone can be
+        held whole) get no answer until release(name)."""
+        with self._lock:
+            self._hold.add(_norm(name))
+
+    def held(self, name):
+        n = _norm(name)
+        with self._lock:
+            return sum(1 for h, _, _ in self._held if h == n)
+
+    def release(self, name):
+        n = _norm(name)
+        with self._lock:
+            self._hold.discard(n)
+            waiting = [(d, p) for h, d, p in self._held if h == n]
+            self._held = [x for x in self._held if x[0] != n]
+        for data, peer in waiting:
+            out = self._respond(data, "udp")
+            if out is not None:
+                self._udp.sendto(out, peer)
+
+    def _held_by(self, data):
+        try:
+            name = _norm(DNSRecord.parse(data).q.qname)
+        except Exception:
+            return None
+        with self._lock:
+            for h in self._hold:
+                if name == h or name.endswith("." + h):
+                    return h
+        return None
 
     def clear(self):
         with self._lock:
@@ -206,6 +244,11 @@ class FakeDNS:
             try:
                 data, peer = self._udp.recvfrom(65535)
             except OSError:
+                continue
+            h = self._held_by(data)
+            if h is not None:
+                with self._lock:
+                    self._held.append((h, data, peer))
                 continue
             out = self._respond(data, "udp")
             if out is not None:

@@ -263,7 +263,7 @@ def test_sighup_with_broken_certificate_keeps_old(tls_ferry):
         f.write("garbage\n")
     off = tls_ferry.log_offset()
     tls_ferry.signal(signal.SIGHUP)
-    tls_ferry.wait_log(r"tls-reload-failed", since=off)
+    tls_ferry.wait_log(r"reload-failed", since=off)
     assert presented_fingerprint(tls_ferry.port, starttls="smtp") == fp
 
 
