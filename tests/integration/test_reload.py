@@ -95,6 +95,29 @@ def test_reload_without_server_fails(make_ferry):
     assert "serve.sock" in r.stderr
 
 
+def test_control_socket_bad_requests(ferry):
+    """serve.sock answers what it does not know, and drops a line longer
+    than its limit without harm."""
+    import socket
+    path = str(ferry.dir / "state" / "serve.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(b"frobnicate\n")
+        assert s.recv(4096) == b"error unknown request\n"
+        s.sendall(b"\n")
+        assert s.recv(4096) == b"error unknown request\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        try:
+            s.sendall(b"x" * 10000)
+            assert s.recv(4096) == b""
+        except ConnectionResetError:
+            pass
+    reload_ok(ferry)
+
+
 # ------------------------------------------------------------ SMTP settings
 
 def test_reload_hostname_in_greeting(ferry):
@@ -251,15 +274,24 @@ def test_stress_50_reloads_with_lookups_deliveries_and_logins(
     no role dies, nothing is lost."""
     mx = peers.mx("127.0.0.2", port, delay=0.05)
     mx_zone(fakedns, "dest.test", [(10, "mx.dest.test", "127.0.0.2")])
+    # A backup-MX destination that keeps deferring: its retries read
+    # backup_domains on the queue's worker threads during the reloads.
+    late = peers.mx("127.0.0.3", port, rcpt={"x@late.test": "451 4.3.0 no"})
+    mx_zone(fakedns, "late.test", [(10, "mx.late.test", "127.0.0.3")])
     fakedns.hold("bl.test")
     pport = free_port()
     conf = relay_conf(port, fakedns)
     conf.update(relay_networks="127.0.0.1/32", dnsbl="bl.test",
                 pop3_listen=f"127.0.0.1:{pport}",
-                auth_plaintext_networks="127.0.0.0/8")
+                auth_plaintext_networks="127.0.0.0/8",
+                backup_domains="late.test")
     srv = policy_server(make_ferry, fakedns, **conf)
     wait_until(lambda: tcp_listening(pport), 10, what="POP3 listener")
     # Strangers (127.0.0.5) wait for the DNSBL; 127.0.0.1 relays.
+    with srv.smtp() as s:
+        s.sendmail(SENDER, ["x@late.test"],
+                   make_message(sender=SENDER, to="x@late.test"))
+    srv.wait_log(r"rcpt=x@late.test .*result=deferred")
     pending = held_sessions(srv, 3, source="127.0.0.5")
     wait_until(lambda: fakedns.held("bl.test") >= 3, 10,
                what="held DNSBL queries")
@@ -303,7 +335,8 @@ def test_stress_50_reloads_with_lookups_deliveries_and_logins(
                          max_recipients=str(100 + i),
                          retry_min=f"{1 + i % 2}s",
                          concurrency_per_domain=str(1 + i % 4),
-                         queue_workers=str(2 + i % 5))
+                         queue_workers=str(2 + i % 5),
+                         backup_domains=f"b{i}.test, late.test")
             reload_ok(srv)
     finally:
         stop.set()
@@ -320,6 +353,7 @@ def test_stress_50_reloads_with_lookups_deliveries_and_logins(
                what=f"{len(sent)} deliveries")
     got = sorted(t for m in mx.messages for t in m.rcpt_tos)
     assert got == sorted(sent)
+    assert late.connections >= 2    # retried during the reloads
     log = srv.log_text()
     assert "role-exited" not in log, log
     assert "AddressSanitizer" not in log and "runtime error" not in log

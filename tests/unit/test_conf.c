@@ -2,6 +2,8 @@
  * repeatable keys, and the FILE:LINE: reason errors. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "test.h"
@@ -159,9 +161,60 @@ test_conf_nul_and_long_line(void)
 	test_end();
 }
 
+/* Snapshots: loaded whole or not at all; references keep one alive
+ * until the last is dropped (ASan checks the frees); a plain struct conf
+ * is left alone. */
+static void
+test_conf_snapshot(void)
+{
+	char path[] = "/tmp/ferry-test-conf-XXXXXX";
+	const char *error = NULL, *text = "hostname = snap.test\n"
+	    "backup_domains = a.test, b.test\n";
+	const struct conf *a, *b;
+	struct conf *snap = NULL, plain;
+	FILE *f;
+	int fd;
+
+	test_begin("conf snapshots and references");
+	test_assert(conf_snapshot_load("/nonexistent/ferry.conf", &snap,
+	    &error) == -1 && snap == NULL);
+	test_assert(error != NULL && strstr(error, "/nonexistent") != NULL);
+	fd = mkstemp(path);
+	test_assert(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("max_recipients = many\n", f);
+	fclose(f);
+	test_assert(conf_snapshot_load(path, &snap, &error) == -1);
+	test_assert(strstr(error, ":1:") != NULL);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	test_assert(conf_snapshot_load(path, &snap, &error) == 0);
+	a = snap;
+	test_assert(a->refs == 1 && strcmp(a->hostname, "snap.test") == 0);
+	b = conf_ref(a);
+	test_assert(b == a && a->refs == 2);
+	conf_unref(&b);
+	test_assert(b == NULL && a->refs == 1);
+	/* Still readable after a reference came and went. */
+	test_assert(conf_strlist_has(&a->backup_domains, "b.test"));
+	conf_unref(&a);
+	test_assert(a == NULL);
+	conf_unref(&a);		/* NULL: nothing */
+	conf_defaults(&plain);
+	a = conf_ref(&plain);
+	test_assert(a == &plain && plain.refs == 0);
+	conf_unref(&a);
+	test_assert(plain.refs == 0);
+	conf_free(&plain);
+	unlink(path);
+	test_end();
+}
+
 int
 main(void)
 {
+	test_conf_snapshot();
 	test_conf_values();
 	test_conf_repeatable();
 	test_conf_errors();
