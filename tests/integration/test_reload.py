@@ -191,6 +191,21 @@ def test_reload_pop3_connection_limit(make_ferry):
         first.quit()
 
 
+def test_reload_imap_connection_limit(make_ferry):
+    import socket
+    iport = free_port()
+    srv = make_ferry({"imap_listen": f"127.0.0.1:{iport}"})
+    wait_until(lambda: tcp_listening(iport), 10, what="IMAP listener")
+    srv.set_conf(max_connections_per_ip="1")
+    reload_ok(srv)
+    with socket.create_connection(("127.0.0.1", iport), timeout=10) as a:
+        assert a.recv(4096).startswith(b"* OK")
+        with socket.create_connection(("127.0.0.1", iport),
+                                      timeout=10) as b:
+            assert b.recv(4096).startswith(
+                b"* BYE [UNAVAILABLE] Too many connections")
+
+
 # ------------------------------------------------------------ queue settings
 
 def test_reload_queue_retry_and_settings(make_ferry, peers, port):
