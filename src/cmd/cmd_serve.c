@@ -8,7 +8,7 @@
 #include "cmd/cmd.h"
 #include "conf/conf.h"
 #include "ferry.h"
-#include "net/control.h"
+#include "net/rolectl.h"
 #include "serve/serve.h"
 
 #define CMD_RELOAD_WAIT 120	/* seconds (roles answer within 60) */
@@ -44,7 +44,7 @@ cmd_serve_signal(struct cli *cli, int sig, pid_t *pid_r)
 int
 cmd_reload(struct cli *cli, int argc, char **argv)
 {
-	char path[PATH_MAX], reply[CONTROL_LINE_MAX];
+	char path[PATH_MAX], reply[ROLECTL_LINE_MAX];
 	const char *error;
 	struct conf check;
 
@@ -57,7 +57,7 @@ cmd_reload(struct cli *cli, int argc, char **argv)
 		return cli_fail("%s", error);
 	conf_free(&check);
 	conf_state_path(&cli->conf, path, sizeof(path), FERRY_SERVE_SOCK);
-	if (control_call(path, "reload", reply, sizeof(reply), CMD_RELOAD_WAIT,
+	if (rolectl_call(path, "reload", reply, sizeof(reply), CMD_RELOAD_WAIT,
 	    &error) < 0)
 		return cli_fail("no answer from a running server (%s: %s)",
 		    path, error);

@@ -14,7 +14,7 @@
 #include "imap/imapd.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
-#include "net/control.h"
+#include "net/rolectl.h"
 #include "pop3/pop3d.h"
 #include "serve/roles.h"
 #include "store/store.h"
@@ -29,7 +29,7 @@ struct mailbox_role {
 	unsigned draining;		/* servers still closing sessions */
 	struct event *sig_ev[3];
 	struct event *stop_timer;
-	struct control_server *ctl;	/* the supervisor's requests */
+	struct rolectl_server *ctl;	/* the supervisor's requests */
 };
 
 static void
@@ -111,7 +111,7 @@ mailbox_reload(struct mailbox_role *m, const char **error_r)
 }
 
 static void
-mailbox_control_cb(struct control_req *req, const char *line, void *arg)
+mailbox_control_cb(struct rolectl_req *req, const char *line, void *arg)
 {
 	const char *error = NULL;
 	int r = -1;
@@ -154,7 +154,7 @@ mailbox_main(struct ferry_env *env)
 		    mailbox_signal_cb, &m);
 		event_add(m.sig_ev[i], NULL);
 	}
-	m.ctl = control_server_adopt(env->base, env->control_fd,
+	m.ctl = rolectl_adopt(env->base, env->control_fd,
 	    mailbox_control_cb, &m);
 	serve_role_ready();
 	m.pop3 = pop3d_create(env, mailbox_idle, &m);
@@ -163,7 +163,7 @@ mailbox_main(struct ferry_env *env)
 	event_base_dispatch(env->base);
 	/* Commits still running finish (their sessions are freed) first. */
 	workpool_free(&env->pool);
-	control_server_free(&m.ctl);
+	rolectl_server_free(&m.ctl);
 	pop3d_free(&m.pop3);
 	imapd_free(&m.imap);
 	for (int i = 0; i < 3; i++)

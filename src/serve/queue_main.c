@@ -10,7 +10,7 @@
 
 #include "ferry.h"
 #include "lib/log.h"
-#include "net/control.h"
+#include "net/rolectl.h"
 #include "queue/queue_role.h"
 #include "serve/roles.h"
 
@@ -18,7 +18,7 @@ struct queue_main {
 	struct ferry_env *env;
 	struct queue_role *q;
 	struct event *sig_ev[3];
-	struct control_server *ctl;	/* the supervisor's requests */
+	struct rolectl_server *ctl;	/* the supervisor's requests */
 };
 
 /* Builds the new snapshot and makes it current: jobs started from now on
@@ -42,7 +42,7 @@ queue_main_reload(struct queue_main *m, const char **error_r)
 }
 
 static void
-queue_main_control_cb(struct control_req *req, const char *line, void *arg)
+queue_main_control_cb(struct rolectl_req *req, const char *line, void *arg)
 {
 	const char *error = NULL;
 	int r = -1;
@@ -80,13 +80,13 @@ queue_main(struct ferry_env *env)
 		    queue_main_signal_cb, &m);
 		event_add(m.sig_ev[i], NULL);
 	}
-	m.ctl = control_server_adopt(env->base, env->control_fd,
+	m.ctl = rolectl_adopt(env->base, env->control_fd,
 	    queue_main_control_cb, &m);
 	serve_role_ready();
 	queue_role_start(m.q);
 	log_info("- queue started workers=%u", queue_role_workers(m.q));
 	event_base_dispatch(env->base);
-	control_server_free(&m.ctl);
+	rolectl_server_free(&m.ctl);
 	queue_role_free(&m.q);
 	for (int i = 0; i < 3; i++)
 		event_free(m.sig_ev[i]);

@@ -17,8 +17,8 @@ void serve_role_ready(void);
 /* Answers the supervisor's request `line` (control.h) that the role
  * handled with result r (0, or -1 with error); a request the role does
  * not know (error NULL) gets "error unknown request". */
-struct control_req;
-void serve_role_reply(struct control_req *req, const char *line, int r,
+struct rolectl_req;
+void serve_role_reply(struct rolectl_req *req, const char *line, int r,
     const char *error);
 
 #endif

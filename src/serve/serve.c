@@ -28,7 +28,7 @@
 #include "lib/privdrop.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
-#include "net/control.h"
+#include "net/rolectl.h"
 #include "net/tls.h"
 #include "queue/spool.h"
 #include "serve/roles.h"
@@ -49,7 +49,7 @@ struct serve_role {
 	time_t started;
 	unsigned quick_deaths;
 	struct event *restart_ev;
-	struct control_client *ctl;	/* requests to the running role */
+	struct rolectl_client *ctl;	/* requests to the running role */
 	bool asked;			/* its reload answer is awaited */
 };
 
@@ -61,13 +61,13 @@ struct serve {
 	struct event *kill_ev;
 	char pid_path[PATH_MAX];
 	char ctl_path[PATH_MAX];
-	struct control_server *ctl;	/* state_dir/serve.sock */
+	struct rolectl_server *ctl;	/* state_dir/serve.sock */
 	/* The reload in progress: roles still to answer, the first refusal,
 	 * and who asked (NULL: SIGHUP). */
 	bool reloading;
 	unsigned reload_waiting;
-	char reload_error[CONTROL_LINE_MAX - 64];
-	struct control_req *reload_req;
+	char reload_error[ROLECTL_LINE_MAX - 64];
+	struct rolectl_req *reload_req;
 };
 
 /* Set-up errors go to the operator's terminal: "ferry: <message>". */
@@ -268,8 +268,8 @@ serve_start_role(struct serve *sv, struct serve_role *r)
 	}
 	close(sp[1]);
 	serve_role_answer(NULL, r);	/* a reload it never answered */
-	control_client_free(&r->ctl);
-	r->ctl = control_client_new(sv->env.base, sp[0]);
+	rolectl_client_free(&r->ctl);
+	r->ctl = rolectl_client_new(sv->env.base, sp[0]);
 	r->pid = pid;
 	r->started = time(NULL);
 	log_info("- serve role-started role=%s pid=%d", r->name, (int)pid);
@@ -365,7 +365,7 @@ serve_same_listeners(const struct conf *a, const struct conf *b)
 static void
 serve_reload_done(struct serve *sv)
 {
-	char line[CONTROL_LINE_MAX];
+	char line[ROLECTL_LINE_MAX];
 
 	sv->reloading = false;
 	if (sv->reload_error[0] != '\0') {
@@ -380,7 +380,7 @@ serve_reload_done(struct serve *sv)
 			str_lcpy(line, "ok reloaded", sizeof(line));
 	}
 	if (sv->reload_req != NULL)
-		control_reply(sv->reload_req, line);
+		rolectl_reply(sv->reload_req, line);
 	sv->reload_req = NULL;
 }
 
@@ -407,15 +407,15 @@ serve_role_answer(const char *reply, void *arg)
 }
 
 static void
-serve_reload_refuse(struct serve *sv, struct control_req *req,
+serve_reload_refuse(struct serve *sv, struct rolectl_req *req,
     const char *why)
 {
-	char line[CONTROL_LINE_MAX];
+	char line[ROLECTL_LINE_MAX];
 
 	log_warnx("- serve reload-failed reason=%s", log_q(why));
 	snprintf(line, sizeof(line), "error %s", why);
 	if (req != NULL)
-		control_reply(req, line);
+		rolectl_reply(req, line);
 }
 
 /* Builds and checks the new snapshot (syntax, values, certificates),
@@ -424,13 +424,13 @@ serve_reload_refuse(struct serve *sv, struct control_req *req,
  * answered "ok" only when every role applied it.  A role being
  * restarted starts with the new snapshot. */
 static void
-serve_reload(struct serve *sv, struct control_req *req)
+serve_reload(struct serve *sv, struct rolectl_req *req)
 {
 	struct conf *fresh;
 	const struct conf *old = sv->env.conf, *f;
 	struct tls_server *t = NULL;
 	const char *error;
-	char why[CONTROL_LINE_MAX - 64];
+	char why[ROLECTL_LINE_MAX - 64];
 
 	if (sv->reloading) {
 		serve_reload_refuse(sv, req, "a reload is already running");
@@ -468,7 +468,7 @@ serve_reload(struct serve *sv, struct control_req *req)
 			continue;
 		r->asked = true;
 		sv->reload_waiting++;
-		if (control_client_ask(r->ctl, "reload", SERVE_RELOAD_WAIT,
+		if (rolectl_client_ask(r->ctl, "reload", SERVE_RELOAD_WAIT,
 		    serve_role_answer, r) < 0)
 			serve_role_answer(NULL, r);
 	}
@@ -477,14 +477,14 @@ serve_reload(struct serve *sv, struct control_req *req)
 }
 
 static void
-serve_control_cb(struct control_req *req, const char *line, void *arg)
+serve_control_cb(struct rolectl_req *req, const char *line, void *arg)
 {
 	struct serve *sv = arg;
 
 	if (strcmp(line, "reload") == 0)
 		serve_reload(sv, req);
 	else
-		control_reply(req, "error unknown request");
+		rolectl_reply(req, "error unknown request");
 }
 
 static void
@@ -594,7 +594,7 @@ serve_setup(struct serve *sv)
 	}
 	conf_state_path(sv->env.conf, sv->ctl_path, sizeof(sv->ctl_path),
 	    FERRY_SERVE_SOCK);
-	if (control_server_listen(&sv->ctl, sv->env.base, sv->ctl_path,
+	if (rolectl_listen(&sv->ctl, sv->env.base, sv->ctl_path,
 	    serve_control_cb, sv, &error) < 0)
 		return serve_fail("cannot listen on %s: %s", sv->ctl_path,
 		    error) * -1;
@@ -609,11 +609,11 @@ serve_free(struct serve *sv)
 	event_free(sv->kill_ev);
 	for (size_t i = 0; i < sv->nroles; i++) {
 		event_free(sv->roles[i].restart_ev);
-		control_client_free(&sv->roles[i].ctl);
+		rolectl_client_free(&sv->roles[i].ctl);
 	}
 	if (sv->reload_req != NULL)
-		control_reply(sv->reload_req, "error the server stopped");
-	control_server_free(&sv->ctl);
+		rolectl_reply(sv->reload_req, "error the server stopped");
+	rolectl_server_free(&sv->ctl);
 	if (sv->ctl_path[0] != '\0')
 		unlink(sv->ctl_path);
 	event_base_free(sv->env.base);
@@ -694,19 +694,19 @@ serve_running_pid(const struct conf *conf, pid_t *pid_r, char *error,
 }
 
 void
-serve_role_reply(struct control_req *req, const char *line, int r,
+serve_role_reply(struct rolectl_req *req, const char *line, int r,
     const char *error)
 {
-	char buf[CONTROL_LINE_MAX];
+	char buf[ROLECTL_LINE_MAX];
 
 	if (r == 0)
-		control_reply(req, "ok");
+		rolectl_reply(req, "ok");
 	else if (error == NULL) {
 		log_warnx("- serve control-unknown request=%s", log_q(line));
-		control_reply(req, "error unknown request");
+		rolectl_reply(req, "error unknown request");
 	} else {
 		snprintf(buf, sizeof(buf), "error %s", error);
-		control_reply(req, buf);
+		rolectl_reply(req, buf);
 	}
 }
 

@@ -13,7 +13,7 @@
 #include "ferry.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
-#include "net/control.h"
+#include "net/rolectl.h"
 #include "serve/roles.h"
 #include "smtp/smtpd.h"
 #include "store/store.h"
@@ -26,7 +26,7 @@ struct smtpd_role {
 	struct smtpd *srv;
 	struct event *sig_ev[3];
 	struct event *stop_timer;
-	struct control_server *ctl;	/* the supervisor's requests */
+	struct rolectl_server *ctl;	/* the supervisor's requests */
 };
 
 static void
@@ -87,7 +87,7 @@ smtpd_role_reload(struct smtpd_role *r, const char **error_r)
 }
 
 static void
-smtpd_role_control_cb(struct control_req *req, const char *line, void *arg)
+smtpd_role_control_cb(struct rolectl_req *req, const char *line, void *arg)
 {
 	const char *error = NULL;
 	int r = -1;
@@ -133,14 +133,14 @@ smtpd_main(struct ferry_env *env)
 		    smtpd_role_signal_cb, &r);
 		event_add(r.sig_ev[i], NULL);
 	}
-	r.ctl = control_server_adopt(env->base, env->control_fd,
+	r.ctl = rolectl_adopt(env->base, env->control_fd,
 	    smtpd_role_control_cb, &r);
 	serve_role_ready();
 	log_info("- smtpd ready listeners=%zu", smtpd_nlisteners(r.srv));
 	event_base_dispatch(env->base);
 	/* Commits still running finish before the process goes. */
 	workpool_free(&env->pool);
-	control_server_free(&r.ctl);
+	rolectl_server_free(&r.ctl);
 	smtpd_free(&r.srv);
 	for (int i = 0; i < 3; i++)
 		event_free(r.sig_ev[i]);

@@ -1,4 +1,4 @@
-/* Line request/response over UNIX stream sockets (control.h). */
+/* Line request/response over UNIX stream sockets (rolectl.h). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -17,36 +17,36 @@
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
-#include "net/control.h"
+#include "net/rolectl.h"
 
-struct control_conn;
+struct rolectl_conn;
 
-struct control_req {
-	struct control_conn *conn;	/* NULL: the asker is gone */
+struct rolectl_req {
+	struct rolectl_conn *conn;	/* NULL: the asker is gone */
 };
 
-struct control_conn {
-	struct control_conn *next;
-	struct control_server *srv;
+struct rolectl_conn {
+	struct rolectl_conn *next;
+	struct rolectl_server *srv;
 	struct bufferevent *bev;
-	struct control_req *req;	/* outstanding, or NULL */
+	struct rolectl_req *req;	/* outstanding, or NULL */
 	bool closing;			/* close once the reply is written */
 };
 
-struct control_server {
+struct rolectl_server {
 	struct event_base *base;
 	struct evconnlistener *l;	/* NULL: adopted socket only */
-	control_request_cb *cb;
+	rolectl_request_cb *cb;
 	void *arg;
-	struct control_conn *conns;
+	struct rolectl_conn *conns;
 };
 
-static void control_conn_read_cb(struct bufferevent *bev, void *arg);
+static void rolectl_conn_read_cb(struct bufferevent *bev, void *arg);
 
 static void
-control_conn_free(struct control_conn *c)
+rolectl_conn_free(struct rolectl_conn *c)
 {
-	struct control_conn **pp;
+	struct rolectl_conn **pp;
 
 	for (pp = &c->srv->conns; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -60,24 +60,24 @@ control_conn_free(struct control_conn *c)
 }
 
 static void
-control_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+rolectl_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	control_conn_free(arg);
+	rolectl_conn_free(arg);
 }
 
 static void
-control_conn_write_cb(struct bufferevent *bev, void *arg)
+rolectl_conn_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct control_conn *c = arg;
+	struct rolectl_conn *c = arg;
 
 	if (c->closing)
-		control_conn_free(c);
+		rolectl_conn_free(c);
 }
 
 static void
-control_conn_read_cb(struct bufferevent *bev, void *arg)
+rolectl_conn_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct control_conn *c = arg;
+	struct rolectl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	char *line;
 	size_t len;
@@ -86,13 +86,13 @@ control_conn_read_cb(struct bufferevent *bev, void *arg)
 		return;		/* one at a time: read again after the reply */
 	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
-		if (evbuffer_get_length(in) >= CONTROL_LINE_MAX)
-			control_conn_free(c);
+		if (evbuffer_get_length(in) >= ROLECTL_LINE_MAX)
+			rolectl_conn_free(c);
 		return;
 	}
-	if (len >= CONTROL_LINE_MAX) {
+	if (len >= ROLECTL_LINE_MAX) {
 		free(line);
-		control_conn_free(c);
+		rolectl_conn_free(c);
 		return;
 	}
 	c->req = xcalloc(1, sizeof(*c->req));
@@ -103,9 +103,9 @@ control_conn_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-control_conn_new(struct control_server *srv, int fd)
+rolectl_conn_new(struct rolectl_server *srv, int fd)
 {
-	struct control_conn *c = xcalloc(1, sizeof(*c));
+	struct rolectl_conn *c = xcalloc(1, sizeof(*c));
 
 	c->srv = srv;
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -114,24 +114,24 @@ control_conn_new(struct control_server *srv, int fd)
 		free(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, control_conn_read_cb, control_conn_write_cb,
-	    control_conn_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_LINE_MAX);
+	bufferevent_setcb(c->bev, rolectl_conn_read_cb, rolectl_conn_write_cb,
+	    rolectl_conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ROLECTL_LINE_MAX);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = srv->conns;
 	srv->conns = c;
 }
 
 void
-control_reply(struct control_req *req, const char *line)
+rolectl_reply(struct rolectl_req *req, const char *line)
 {
-	struct control_conn *c = req->conn;
+	struct rolectl_conn *c = req->conn;
 
 	free(req);
 	if (c == NULL)
 		return;
 	c->req = NULL;
-	bufferevent_write(c->bev, line, strnlen(line, CONTROL_LINE_MAX - 1));
+	bufferevent_write(c->bev, line, strnlen(line, ROLECTL_LINE_MAX - 1));
 	bufferevent_write(c->bev, "\n", 1);
 	bufferevent_enable(c->bev, EV_READ);
 	/* A request pipelined behind this one is served now. */
@@ -140,18 +140,18 @@ control_reply(struct control_req *req, const char *line)
 }
 
 static void
-control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+rolectl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	control_conn_new(arg, fd);
+	rolectl_conn_new(arg, fd);
 }
 
 int
-control_server_listen(struct control_server **sp, struct event_base *base,
-    const char *path, control_request_cb *cb, void *arg,
+rolectl_listen(struct rolectl_server **sp, struct event_base *base,
+    const char *path, rolectl_request_cb *cb, void *arg,
     const char **error_r)
 {
-	struct control_server *srv;
+	struct rolectl_server *srv;
 	struct sockaddr_un sun;
 	int fd;
 	mode_t old;
@@ -182,7 +182,7 @@ control_server_listen(struct control_server **sp, struct event_base *base,
 	srv->base = base;
 	srv->cb = cb;
 	srv->arg = arg;
-	srv->l = evconnlistener_new(base, control_accept_cb, srv,
+	srv->l = evconnlistener_new(base, rolectl_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (srv->l == NULL) {
 		close(fd);
@@ -194,29 +194,29 @@ control_server_listen(struct control_server **sp, struct event_base *base,
 	return 0;
 }
 
-struct control_server *
-control_server_adopt(struct event_base *base, int fd, control_request_cb *cb,
+struct rolectl_server *
+rolectl_adopt(struct event_base *base, int fd, rolectl_request_cb *cb,
     void *arg)
 {
-	struct control_server *srv = xcalloc(1, sizeof(*srv));
+	struct rolectl_server *srv = xcalloc(1, sizeof(*srv));
 
 	srv->base = base;
 	srv->cb = cb;
 	srv->arg = arg;
 	evutil_make_socket_nonblocking(fd);
-	control_conn_new(srv, fd);
+	rolectl_conn_new(srv, fd);
 	return srv;
 }
 
 void
-control_server_free(struct control_server **sp)
+rolectl_server_free(struct rolectl_server **sp)
 {
-	struct control_server *srv = *sp;
+	struct rolectl_server *srv = *sp;
 
 	if (srv == NULL)
 		return;
 	while (srv->conns != NULL)
-		control_conn_free(srv->conns);
+		rolectl_conn_free(srv->conns);
 	if (srv->l != NULL)
 		evconnlistener_free(srv->l);
 	free(srv);
@@ -226,11 +226,11 @@ control_server_free(struct control_server **sp)
 /* ---- blocking asker ---- */
 
 int
-control_call(const char *path, const char *line, char *reply, size_t size,
+rolectl_call(const char *path, const char *line, char *reply, size_t size,
     unsigned timeout_secs, const char **error_r)
 {
 	struct sockaddr_un sun;
-	char buf[CONTROL_LINE_MAX];
+	char buf[ROLECTL_LINE_MAX];
 	size_t have = 0, len = strlen(line);
 	time_t end = time(NULL) + (time_t)timeout_secs;
 	int fd;
@@ -293,18 +293,18 @@ control_call(const char *path, const char *line, char *reply, size_t size,
 
 /* ---- asynchronous asker ---- */
 
-struct control_client {
+struct rolectl_client {
 	struct bufferevent *bev;
-	control_reply_cb *cb;		/* outstanding request, or NULL */
+	rolectl_reply_cb *cb;		/* outstanding request, or NULL */
 	void *arg;
 	bool dead;
 	struct event *fail_ev;		/* reports a failure off-stack */
 };
 
 static void
-control_client_fail(struct control_client *c)
+rolectl_client_fail(struct rolectl_client *c)
 {
-	control_reply_cb *cb = c->cb;
+	rolectl_reply_cb *cb = c->cb;
 
 	c->dead = true;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -314,17 +314,17 @@ control_client_fail(struct control_client *c)
 }
 
 static void
-control_client_read_cb(struct bufferevent *bev, void *arg)
+rolectl_client_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct control_client *c = arg;
+	struct rolectl_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	control_reply_cb *cb;
+	rolectl_reply_cb *cb;
 	char *line;
 	size_t len;
 
 	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) == NULL) {
-		if (evbuffer_get_length(in) >= CONTROL_LINE_MAX)
-			control_client_fail(c);
+		if (evbuffer_get_length(in) >= ROLECTL_LINE_MAX)
+			rolectl_client_fail(c);
 		return;
 	}
 	cb = c->cb;
@@ -336,37 +336,37 @@ control_client_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-control_client_event_cb(struct bufferevent *bev, short what, void *arg)
+rolectl_client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	control_client_fail(arg);
+	rolectl_client_fail(arg);
 }
 
 static void
-control_client_fail_cb(evutil_socket_t fd, short what, void *arg)
+rolectl_client_fail_cb(evutil_socket_t fd, short what, void *arg)
 {
-	control_client_fail(arg);
+	rolectl_client_fail(arg);
 }
 
-struct control_client *
-control_client_new(struct event_base *base, int fd)
+struct rolectl_client *
+rolectl_client_new(struct event_base *base, int fd)
 {
-	struct control_client *c = xcalloc(1, sizeof(*c));
+	struct rolectl_client *c = xcalloc(1, sizeof(*c));
 
 	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
-		log_fatalx("- control cannot create a bufferevent");
-	c->fail_ev = evtimer_new(base, control_client_fail_cb, c);
-	bufferevent_setcb(c->bev, control_client_read_cb, NULL,
-	    control_client_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_LINE_MAX);
+		log_fatalx("- rolectl cannot create a bufferevent");
+	c->fail_ev = evtimer_new(base, rolectl_client_fail_cb, c);
+	bufferevent_setcb(c->bev, rolectl_client_read_cb, NULL,
+	    rolectl_client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ROLECTL_LINE_MAX);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return c;
 }
 
 int
-control_client_ask(struct control_client *c, const char *line,
-    unsigned timeout_secs, control_reply_cb *cb, void *arg)
+rolectl_client_ask(struct rolectl_client *c, const char *line,
+    unsigned timeout_secs, rolectl_reply_cb *cb, void *arg)
 {
 	struct timeval tv = { (time_t)timeout_secs, 0 }, now = { 0, 0 };
 
@@ -386,9 +386,9 @@ control_client_ask(struct control_client *c, const char *line,
 }
 
 void
-control_client_free(struct control_client **cp)
+rolectl_client_free(struct rolectl_client **cp)
 {
-	struct control_client *c = *cp;
+	struct rolectl_client *c = *cp;
 
 	if (c == NULL)
 		return;
