@@ -37,6 +37,8 @@ struct control_conn {
 	struct control_conn *next;
 	bool closing;			/* close once the output is written */
 	bool eof;			/* the client sent all it will send */
+	bool discard;			/* after an overflow: drop all input */
+	bool shut;			/* our side shut down for writing */
 };
 
 struct control_server {
@@ -299,7 +301,14 @@ control_conn_maybe_close(struct control_conn *c)
 static void
 control_conn_write_cb(struct bufferevent *bev, void *arg)
 {
-	control_conn_maybe_close(arg);
+	struct control_conn *c = arg;
+
+	if (c->discard && !c->shut &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		c->shut = true;
+	}
+	control_conn_maybe_close(c);
 }
 
 /* At EOF the requests already buffered are still answered (a client may
@@ -309,7 +318,8 @@ control_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_conn *c = arg;
 
-	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    !c->discard) {
 		c->eof = true;
 		bufferevent_disable(bev, EV_READ);
 		control_conn_read_cb(bev, c);
@@ -329,16 +339,20 @@ control_conn_send(struct control_conn *c, enum control_status status,
 	evbuffer_add(out, body, len);
 }
 
-/* Answers a request line that was too long, then closes: where the next
- * request would start is unknown. */
+/* Answers a request line that was too long.  Where the next request
+ * would start is unknown, so the rest of the input is read and dropped,
+ * and after the answer our side shuts down: the client sees the answer
+ * and then EOF.  (Closing with unread input would reset the connection
+ * and could destroy the answer before the client reads it.) */
 static void
 control_conn_overflow(struct control_conn *c)
 {
 	static const char msg[] = "request too long";
 
 	control_conn_send(c, CONTROL_ERROR, msg, sizeof(msg) - 1);
-	bufferevent_disable(c->bev, EV_READ);
-	c->closing = true;
+	c->discard = true;
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
 }
 
 /* Takes one complete line out of the input into line (len_r bytes, LF
@@ -381,6 +395,11 @@ control_conn_read_cb(struct bufferevent *bev, void *arg)
 	size_t len;
 	int r;
 
+	if (c->discard) {
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		return;
+	}
 	if (c->req != NULL || c->closing)
 		return;
 	if ((r = control_conn_line(c, line, &len)) <= 0) {

@@ -33,6 +33,7 @@
 #include "net/dns.h"
 #include "queue/bounce.h"
 #include "queue/queue.h"
+#include "queue/queue_control.h"
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
 #include "queue/spool.h"
@@ -75,6 +76,7 @@ struct queue_role {
 	struct store *store;		/* under store_lock */
 	struct event *tick, *rescan, *notify_ev;
 	int notify_fd;
+	struct queue_control *ctl;	/* queue.ctl, or NULL */
 	struct dns *dns;
 	struct relay *relay;
 	unsigned relaying;		/* jobs in their relay phase */
@@ -962,10 +964,28 @@ queue_timer(struct queue_role *q, int secs, event_callback_fn cb)
 }
 
 static void
+queue_control_wake(const char *id, void *ctx)
+{
+	struct queue_role *q = ctx;
+
+	if (id != NULL)
+		queue_poke(q, id);
+	else if (!q->env->stopping)
+		queue_run_due(q);
+}
+
+static void
 queue_events(struct queue_role *q)
 {
+	const char *error;
+
 	q->tick = queue_timer(q, 1, queue_tick_cb);
 	q->rescan = queue_timer(q, QUEUE_RESCAN_SECS, queue_rescan_cb);
+	if (queue_control_start(&q->ctl, q->base, q->pool,
+	    q->conf->state_dir, q->spool_dir, queue_control_wake, q,
+	    &error) < 0)
+		log_warnx("- queue control-unavailable path=%s reason=%s",
+		    QUEUE_CONTROL_SOCK, log_q(error));
 	q->notify_fd = queue_notify_listen(q->conf->state_dir);
 	if (q->notify_fd == -1) {
 		log_warn("queue cannot bind %s; relying on rescans",
@@ -986,6 +1006,7 @@ queue_teardown(struct queue_role *q)
 
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
+	queue_control_stop(&q->ctl);	/* after its jobs have answered */
 	while ((j = TAILQ_FIRST(&q->rjobs)) != NULL) {
 		TAILQ_REMOVE(&q->rjobs, j, link);
 		queue_job_free(j);	/* retried at the next start */
