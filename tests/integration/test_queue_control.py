@@ -142,11 +142,17 @@ def test_stopped_server_commands_work_on_the_files(ferry):
 
 
 @pytest.mark.ferry_conf(**QUEUE_CONF)
-def test_killed_server_leaves_a_socket_that_is_refused_then_replaced(ferry):
+def test_stale_socket_is_refused_then_replaced(ferry):
+    """A socket file nobody accepts on (what a role killed by SIGKILL
+    leaves) means "stopped" to the CLI, and a new queue role replaces it."""
     wait_ctl(ferry)
     qid = relay(ferry, "someone@remote.example")["id"]
-    ferry.kill9_tree()
-    assert stat.S_ISSOCK(os.stat(ctl_path(ferry)).st_mode)   # stale
+    ferry.stop()
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(ctl_path(ferry))       # bound, never listening: refused
+    stale.close()
+    assert stat.S_ISSOCK(os.stat(ctl_path(ferry)).st_mode)
+    assert not proc_listens(ctl_path(ferry))
     ferry.cli_ok("queue", "hold", qid)                      # on the files
     assert entry(ferry, qid)["held"] is True
     ferry.proc = None
