@@ -754,8 +754,13 @@ control_recv(int fd, struct control_answer *ans, long long deadline,
 				continue;
 			}
 			if (control_head_parse(head, hlen, &ans->status,
-			    &want) < 0 || want > CONTROL_BODY_MAX)
+			    &want) < 0)
 				goto bad;
+			if (want > CONTROL_BODY_MAX) {
+				*error_r = "answer too large";
+				errno = EMSGSIZE;
+				return -1;
+			}
 			have_head = true;
 		}
 	}

@@ -433,6 +433,68 @@ test_server_lifecycle(const char *dir)
 	test_end();
 }
 
+/* A fake server: accepts one connection, reads the request line and
+ * writes a canned answer, then closes. */
+struct fake {
+	int lfd;
+	const char *answer;
+};
+
+static void *
+fake_run(void *arg)
+{
+	struct fake *f = arg;
+	char buf[256];
+	int fd = accept(f->lfd, NULL, NULL);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf));
+	if (n > 0)
+		n = write(fd, f->answer, strlen(f->answer));
+	close(fd);
+	return NULL;
+}
+
+static void
+test_client_bad_answers(const char *dir)
+{
+	static const struct {
+		const char *answer, *error;
+	} cases[] = {
+		{ "ok 99999999999\n", "answer too large" },
+		{ "fine 1\nx", "malformed answer" },
+		{ "ok x\n", "malformed answer" },
+		{ "ok 5\nab", "connection closed before the answer" },
+		{ "", "connection closed before the answer" },
+	};
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct control_answer ans;
+	struct fake f;
+	pthread_t t;
+	const char *error;
+
+	test_begin("control client: bad answers");
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/fake.ctl", dir);
+	f.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	test_assert(bind(f.lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+	    listen(f.lfd, 4) == 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f.answer = cases[i].answer;
+		pthread_create(&t, NULL, fake_run, &f);
+		test_assert_idx(control_call(sun.sun_path, "list", NULL, 0,
+		    TIMEOUT_MS, &ans, &error) < 0, i);
+		test_assert_idx(strcmp(error, cases[i].error) == 0, i);
+		test_assert_idx(!control_errno_down(errno), i);
+		fbuf_release(&ans.body);
+		pthread_join(t, NULL);
+	}
+	close(f.lfd);
+	unlink(sun.sun_path);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -458,6 +520,7 @@ main(void)
 		test_end();
 	}
 	test_server_lifecycle(dir);
+	test_client_bad_answers(dir);
 	rmdir(dir);
 	return test_exit();
 }
