@@ -9,6 +9,8 @@
 
 #include "conf/conf.h"
 
+struct ops_actor;
+struct ops_ctx;
 struct resolve_opts;
 struct store;
 
@@ -24,6 +26,10 @@ int cli_load_conf(struct cli *cli);
 /* Loads the configuration, creates state_dir, drops privileges to run_as
  * when root (as the server does), opens the store.  -1 after printing. */
 int cli_open_store(struct cli *cli, struct store **sp);
+/* The operations context of the command line: actor a (an admin named
+ * "cli"), store s and the configuration's address rules, into c. */
+void cli_ops_ctx(const struct cli *cli, struct store *s, struct ops_actor *a,
+    struct ops_ctx *c);
 /* Print "ferry: <message>" to stderr and return 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "usage: ferry <text>" to stderr and return 2. */
@@ -32,32 +38,14 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * prompts twice on the terminal without echo.  0 (dst filled) or -1 after
  * printing why. */
 int cli_read_password(char *dst, size_t size);
-/* Writes s as a JSON string literal (with quotes) to stdout. */
+/* Writes s as a JSON string literal (with quotes) to stdout, escaped by
+ * json_escape() (lib/json.h). */
 void cli_json_str(const char *s);
 /* True when argv[i] for some i is "--json" (and removes it). */
 bool cli_take_flag(int *argc, char **argv, const char *flag);
 /* The address rules of the configuration (local_part_case_sensitive,
  * recipient_delimiter) for the resolve_parse_* calls. */
 void cli_resolve_opts(const struct cli *cli, struct resolve_opts *o);
-/* The DOMAIN argument of `list [DOMAIN]`: normalised into dst, and a
- * local domain of s.  -1 after printing why. */
-int cli_list_domain(struct store *s, const char *input, char *dst,
-    size_t size);
-
-/* A `list` in progress: lines for people, or with --json an array of
- * objects, one a line.  The store's callback prints each item. */
-struct cli_list {
-	bool json;
-	int n;			/* items printed */
-};
-/* Starts the listing: "[" with json. */
-void cli_list_begin(struct cli_list *l, bool json);
-/* Before each JSON item: the separator and the indent; counts it. */
-void cli_list_next(struct cli_list *l);
-/* Ends the listing, r being the store call's result: closes the array,
- * then returns 0, or 1 after printing error when r < 0. */
-int cli_list_end(struct cli_list *l, int r, const char *error);
-
 int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_reload(struct cli *cli, int argc, char **argv);
 int cmd_stop(struct cli *cli, int argc, char **argv);

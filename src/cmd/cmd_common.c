@@ -11,10 +11,13 @@
 
 #include "cmd/cmd.h"
 #include "ferry.h"
+#include "lib/fbuf.h"
 #include "lib/fsio.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"
 #include "lib/strutil.h"
+#include "ops/ops_account.h"
 #include "store/resolve.h"
 #include "store/store.h"
 
@@ -175,16 +178,12 @@ cli_read_password(char *dst, size_t size)
 void
 cli_json_str(const char *s)
 {
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
+	struct fbuf b;
+
+	fbuf_init(&b, 0);
+	json_escape(&b, s, strlen(s));
+	fwrite(b.data, 1, b.len, stdout);
+	fbuf_release(&b);
 }
 
 bool
@@ -202,54 +201,21 @@ cli_take_flag(int *argc, char **argv, const char *flag)
 }
 
 void
+cli_ops_ctx(const struct cli *cli, struct store *s, struct ops_actor *a,
+    struct ops_ctx *c)
+{
+	ops_actor_cli(a);
+	c->actor = a;
+	c->store = s;
+	c->conf = &cli->conf;
+	cli_resolve_opts(cli, &c->ropts);
+}
+
+void
 cli_resolve_opts(const struct cli *cli, struct resolve_opts *o)
 {
 	o->case_sensitive_local = cli->conf.local_part_case_sensitive;
 	o->delimiter = cli->conf.recipient_delimiter;
-}
-
-int
-cli_list_domain(struct store *s, const char *input, char *dst, size_t size)
-{
-	const char *error;
-
-	if (resolve_parse_domain(input, dst, size, &error) < 0) {
-		cli_fail("%s: %s", input, error);
-		return -1;
-	}
-	if (store_domain_exists(s, dst) != 1) {
-		cli_fail("%s: no such domain", dst);
-		return -1;
-	}
-	return 0;
-}
-
-void
-cli_list_begin(struct cli_list *l, bool json)
-{
-	l->json = json;
-	l->n = 0;
-	if (json)
-		putchar('[');
-}
-
-void
-cli_list_next(struct cli_list *l)
-{
-	fputs(l->n++ > 0 ? ",\n  " : "\n  ", stdout);
-}
-
-int
-cli_list_end(struct cli_list *l, int r, const char *error)
-{
-	if (r < 0) {
-		if (l->json)
-			puts("]");
-		return cli_fail("%s", error);
-	}
-	if (l->json)
-		puts(l->n > 0 ? "\n]" : "]");
-	return 0;
 }
 
 int

@@ -1,69 +1,56 @@
-/* `ferry domain add|del|list`: the local domains.  Deleting a domain
- * deletes its users and aliases from the store; the mail already in its
- * Maildirs stays on disk for the operator to remove. */
+/* `ferry domain add|del|list`: the local domains (ops_account.h does the
+ * work).  Deleting a domain deletes its users and aliases from the store;
+ * the mail already in its Maildirs stays on disk for the operator to
+ * remove. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "store/resolve.h"
+#include "lib/fbuf.h"
+#include "lib/json.h"
+#include "ops/ops_account.h"
 #include "store/store.h"
 
 #define CMD_DOMAIN_USAGE "domain add DOMAIN | del DOMAIN | list [--json]"
 
 static void
-cmd_domain_list_cb(const char *domain, void *ctx)
+cmd_domain_print(const struct ops_domain_list *l, bool json)
 {
-	struct cli_list *c = ctx;
+	struct fbuf out;
+	struct json j;
 
-	if (!c->json) {
-		printf("%s\n", domain);
+	if (!json) {
+		for (size_t i = 0; i < l->n; i++)
+			printf("%s\n", l->v[i]);
 		return;
 	}
-	cli_list_next(c);
-	fputs("{\"domain\": ", stdout);
-	cli_json_str(domain);
-	putchar('}');
-}
-
-static int
-cmd_domain_list(struct store *s, bool json)
-{
-	struct cli_list c;
-	const char *error = NULL;
-	int r;
-
-	cli_list_begin(&c, json);
-	r = store_domain_list(s, cmd_domain_list_cb, &c, &error);
-	return cli_list_end(&c, r, error);
-}
-
-static int
-cmd_domain_change(struct store *s, const char *verb, const char *input)
-{
-	char domain[256];
-	const char *error;
-	int r;
-
-	if (resolve_parse_domain(input, domain, sizeof(domain), &error) < 0)
-		return cli_fail("%s: %s", input, error);
-	if (strcmp(verb, "add") == 0)
-		r = store_domain_add(s, domain, &error);
-	else
-		r = store_domain_del(s, domain, &error);
-	if (r < 0)
-		return cli_fail("%s: %s", domain, error);
-	return 0;
+	fbuf_init(&out, 0);
+	json_init(&j, &out);
+	json_array_begin_lines(&j);
+	for (size_t i = 0; i < l->n; i++) {
+		json_object_begin(&j);
+		json_key(&j, "domain");
+		json_str(&j, l->v[i]);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	puts(out.data);
+	fbuf_release(&out);
 }
 
 int
 cmd_domain(struct cli *cli, int argc, char **argv)
 {
+	struct ops_domain_list l;
+	struct ops_status st;
+	struct ops_actor a;
+	struct ops_ctx c;
 	struct store *s;
 	bool json = cli_take_flag(&argc, argv, "--json");
 	const char *verb = argc > 1 ? argv[1] : "";
 	bool list, change;
-	int ret;
+	int r;
 
 	list = strcmp(verb, "list") == 0 && argc == 2;
 	change = (strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0) &&
@@ -72,10 +59,15 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 		return cli_usage(CMD_DOMAIN_USAGE);
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
-	if (list)
-		ret = cmd_domain_list(s, json);
+	cli_ops_ctx(cli, s, &a, &c);
+	if (list) {
+		if ((r = ops_domain_list(&c, &l, &st)) == 0)
+			cmd_domain_print(&l, json);
+		ops_domain_list_free(&l);
+	} else if (strcmp(verb, "add") == 0)
+		r = ops_domain_add(&c, argv[2], &st);
 	else
-		ret = cmd_domain_change(s, verb, argv[2]);
+		r = ops_domain_del(&c, argv[2], &st);
 	store_close(&s);
-	return ret;
+	return r < 0 ? cli_fail("%s", st.text) : 0;
 }

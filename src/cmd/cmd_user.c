@@ -1,7 +1,8 @@
 /* `ferry user add|del|list|passwd|quota`: mailbox accounts.  Passwords
  * come from cli_read_password() (never from argv, where ps would show
  * them) and are stored only as yescrypt hashes; the plain text is wiped
- * as soon as it is hashed.  Deleting a user leaves its Maildir on disk. */
+ * as soon as it is hashed.  Deleting a user leaves its Maildir on disk.
+ * The work is ops_account.h's; this file parses and prints. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,29 +11,15 @@
 
 #include "auth/password.h"
 #include "cmd/cmd.h"
+#include "lib/fbuf.h"
+#include "lib/json.h"
 #include "lib/strutil.h"
-#include "store/resolve.h"
+#include "ops/ops_account.h"
 #include "store/store.h"
 
 #define CMD_USER_USAGE \
 	"user add ADDRESS [--quota SIZE] | del ADDRESS | " \
 	"list [DOMAIN] [--json] | passwd ADDRESS | quota ADDRESS SIZE"
-
-/* Parses and normalises ADDRESS; prints why and returns -1 if bad. */
-static int
-cmd_user_address(const struct cli *cli, const char *input, char *dst,
-    size_t size)
-{
-	struct resolve_opts o;
-	const char *error;
-
-	cli_resolve_opts(cli, &o);
-	if (resolve_parse_mailbox(&o, input, dst, size, &error) < 0) {
-		cli_fail("%s: %s", input, error);
-		return -1;
-	}
-	return 0;
-}
 
 /* "0" is unlimited; otherwise K/M/G multiples. */
 static int
@@ -63,127 +50,105 @@ cmd_user_read_hash(char *hash, size_t size)
 	return 0;
 }
 
-/* ADDRESS normalised into addr, and whether that user exists: 1 yes,
- * 0 no, -1 store error; -2 after printing why the address is bad. */
 static int
-cmd_user_find(struct cli *cli, struct store *s, const char *input,
-    char *addr, size_t size)
-{
-	struct store_user u;
-	int r;
-
-	if (cmd_user_address(cli, input, addr, size) < 0)
-		return -2;
-	r = store_user_get(s, addr, &u);
-	explicit_bzero(&u, sizeof(u));
-	return r;
-}
-
-static int
-cmd_user_add(struct cli *cli, struct store *s, const char *input,
-    uint64_t quota)
+cmd_user_add(const struct ops_ctx *c, const char *input, uint64_t quota)
 {
 	char addr[320], hash[256];
-	const char *error;
-	int found, r;
+	struct ops_status st;
 
-	if ((found = cmd_user_find(cli, s, input, addr, sizeof(addr))) == -2)
-		return 1;
 	/* Fail before asking for a password when the add cannot work. */
-	r = store_domain_exists(s, strrchr(addr, '@') + 1);
-	if (r <= 0)
-		return cli_fail("%s: %s", addr, r == 0 ? "no such domain "
-		    "(add it with: ferry domain add)" : "store error");
-	if (found != 0)
-		return cli_fail("%s: %s", addr, found > 0 ? "user exists" :
-		    "store error");
+	if (ops_user_check_new(c, input, addr, sizeof(addr), &st) < 0)
+		return cli_fail("%s", st.text);
 	if (cmd_user_read_hash(hash, sizeof(hash)) < 0)
 		return 1;
-	if (store_user_add(s, addr, hash, quota, &error) < 0)
-		return cli_fail("%s: %s", addr, error);
+	if (ops_user_add(c, addr, hash, quota, &st) < 0)
+		return cli_fail("%s", st.text);
 	return 0;
 }
 
 static int
-cmd_user_passwd(struct cli *cli, struct store *s, const char *input)
+cmd_user_passwd(const struct ops_ctx *c, const char *input)
 {
 	char addr[320], hash[256];
-	const char *error;
-	int r;
+	struct ops_status st;
 
-	if ((r = cmd_user_find(cli, s, input, addr, sizeof(addr))) == -2)
-		return 1;
-	if (r <= 0)
-		return cli_fail("%s: %s", addr, r == 0 ? "no such user" :
-		    "store error");
+	if (ops_user_check(c, input, addr, sizeof(addr), &st) < 0)
+		return cli_fail("%s", st.text);
 	if (cmd_user_read_hash(hash, sizeof(hash)) < 0)
 		return 1;
-	if (store_user_set_password(s, addr, hash, &error) < 0)
-		return cli_fail("%s: %s", addr, error);
+	if (ops_user_set_password(c, addr, hash, &st) < 0)
+		return cli_fail("%s", st.text);
 	return 0;
 }
 
 static void
-cmd_user_list_cb(const struct store_user *u, void *ctx)
+cmd_user_print(const struct ops_user_list *l, bool json)
 {
-	struct cli_list *c = ctx;
 	char size[32];
+	struct fbuf out;
+	struct json j;
 
-	if (!c->json) {
-		if (u->quota == 0) {
-			printf("%s\n", u->address);
-		} else {
-			str_format_size(size, sizeof(size), u->quota);
-			printf("%s quota=%s\n", u->address, size);
+	if (!json) {
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->v[i].quota == 0) {
+				printf("%s\n", l->v[i].address);
+				continue;
+			}
+			str_format_size(size, sizeof(size), l->v[i].quota);
+			printf("%s quota=%s\n", l->v[i].address, size);
 		}
 		return;
 	}
-	cli_list_next(c);
-	fputs("{\"address\": ", stdout);
-	cli_json_str(u->address);
-	fputs(", \"domain\": ", stdout);
-	cli_json_str(strrchr(u->address, '@') != NULL ?
-	    strrchr(u->address, '@') + 1 : "");
-	printf(", \"quota\": %" PRIu64 "}", u->quota);
+	fbuf_init(&out, 0);
+	json_init(&j, &out);
+	json_array_begin_lines(&j);
+	for (size_t i = 0; i < l->n; i++) {
+		json_object_begin(&j);
+		json_key(&j, "address");
+		json_str(&j, l->v[i].address);
+		json_key(&j, "domain");
+		json_str(&j, l->v[i].domain);
+		json_key(&j, "quota");
+		json_uint(&j, l->v[i].quota);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	puts(out.data);
+	fbuf_release(&out);
 }
 
 static int
-cmd_user_list(struct store *s, const char *input, bool json)
+cmd_user_list(const struct ops_ctx *c, const char *input, bool json)
 {
-	struct cli_list c;
-	char domain[256];
-	const char *error = NULL;
-	int r;
+	struct ops_user_list l;
+	struct ops_status st;
 
-	if (input != NULL && cli_list_domain(s, input, domain,
-	    sizeof(domain)) < 0)
-		return 1;
-	cli_list_begin(&c, json);
-	r = store_user_list(s, input != NULL ? domain : NULL,
-	    cmd_user_list_cb, &c, &error);
-	return cli_list_end(&c, r, error);
+	if (ops_user_list(c, input, &l, &st) < 0) {
+		ops_user_list_free(&l);
+		return cli_fail("%s", st.text);
+	}
+	cmd_user_print(&l, json);
+	ops_user_list_free(&l);
+	return 0;
 }
 
 static int
-cmd_user_simple(struct cli *cli, struct store *s, const char *verb,
+cmd_user_simple(const struct ops_ctx *c, const char *verb,
     const char *input, const char *size)
 {
-	char addr[320];
-	const char *error;
+	struct ops_status st;
 	uint64_t quota;
 	int r;
 
-	if (cmd_user_address(cli, input, addr, sizeof(addr)) < 0)
-		return 1;
 	if (strcmp(verb, "del") == 0) {
-		r = store_user_del(s, addr, &error);
+		r = ops_user_del(c, input, &st);
 	} else {
 		if (cmd_user_parse_quota(size, &quota) < 0)
 			return 1;
-		r = store_user_set_quota(s, addr, quota, &error);
+		r = ops_user_set_quota(c, input, quota, &st);
 	}
 	if (r < 0)
-		return cli_fail("%s: %s", addr, error);
+		return cli_fail("%s", st.text);
 	return 0;
 }
 
@@ -235,6 +200,8 @@ cmd_user_args_ok(const char *verb, int argc, bool json, int quota)
 int
 cmd_user(struct cli *cli, int argc, char **argv)
 {
+	struct ops_actor a;
+	struct ops_ctx c;
 	struct store *s;
 	const char *verb, *size = "0";
 	bool json = cli_take_flag(&argc, argv, "--json");
@@ -248,14 +215,15 @@ cmd_user(struct cli *cli, int argc, char **argv)
 		return 1;
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
+	cli_ops_ctx(cli, s, &a, &c);
 	if (strcmp(verb, "add") == 0)
-		ret = cmd_user_add(cli, s, argv[2], quota);
+		ret = cmd_user_add(&c, argv[2], quota);
 	else if (strcmp(verb, "passwd") == 0)
-		ret = cmd_user_passwd(cli, s, argv[2]);
+		ret = cmd_user_passwd(&c, argv[2]);
 	else if (strcmp(verb, "list") == 0)
-		ret = cmd_user_list(s, argc == 3 ? argv[2] : NULL, json);
+		ret = cmd_user_list(&c, argc == 3 ? argv[2] : NULL, json);
 	else
-		ret = cmd_user_simple(cli, s, verb, argv[2],
+		ret = cmd_user_simple(&c, verb, argv[2],
 		    argc == 4 ? argv[3] : NULL);
 	store_close(&s);
 	return ret;

@@ -153,7 +153,8 @@ maildir_change_locate(const char *path, struct maildir_change_dir *d,
 
 	if (!d->read)
 		maildir_change_dir_read(path, d);
-	if (strlen(name) < 5)
+	/* bsearch's base must not be NULL, even for no elements */
+	if (d->n == 0 || strlen(name) < 5)
 		return NULL;
 	hit = bsearch(&name, d->v, d->n, sizeof(*d->v),
 	    maildir_change_base_cmp);

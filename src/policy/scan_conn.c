@@ -594,7 +594,7 @@ scan_conn_parse_spamd(const char *reply, size_t len, double *score_r,
 		return -1;
 	while (scan_conn_line(reply, len, &pos, &line, &n) == 0 && n > 0) {
 		scan_conn_printable(buf, sizeof(buf), line, n);
-		if (strncasecmp(buf, "Spam:", 5) != 0)
+		if (n < 5 || strncasecmp(buf, "Spam:", 5) != 0)
 			continue;
 		if (scan_conn_spamd_verdict(buf + 5, score_r, spam_r) < 0) {
 			snprintf(why, whysize, "bad spamd verdict: %s", buf);

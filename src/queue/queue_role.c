@@ -33,6 +33,7 @@
 #include "net/dns.h"
 #include "queue/bounce.h"
 #include "queue/queue.h"
+#include "queue/queue_control.h"
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
 #include "queue/spool.h"
@@ -47,7 +48,8 @@
 #define QUEUE_RELAY_MAX 20000		/* messages in the relay at once */
 #define QUEUE_BUSY_SECS 2		/* destination backlog full: retry in */
 #define QUEUE_MAX_DSN 2
-#define QUEUE_NOTIFY_FULL 8		/* datagrams in one drain: rescan */
+#define QUEUE_NOTIFY_FULL 8
+#define QUEUE_POOL_MIN 32		/* worker threads made at start */		/* datagrams in one drain: rescan */
 
 struct queue_msg {
 	struct queue_msg *next;		/* hash chain */
@@ -64,8 +66,6 @@ struct queue_role {
 	struct ferry_env *env;		/* env->conf: the current snapshot */
 	struct event_base *base;
 	struct workpool *pool;
-	/* Pools replaced by a larger one on reload, freed once idle. */
-	struct workpool *old_pools[4];
 	char spool_dir[PATH_MAX];
 	char db_path[PATH_MAX];
 	struct queue_msg *table[QUEUE_BUCKETS];
@@ -75,6 +75,7 @@ struct queue_role {
 	struct store *store;		/* under store_lock */
 	struct event *tick, *rescan, *notify_ev;
 	int notify_fd;
+	struct queue_control *ctl;	/* queue.ctl, or NULL */
 	struct dns *dns;
 	struct relay *relay;
 	unsigned relaying;		/* jobs in their relay phase */
@@ -873,14 +874,11 @@ queue_run_due(struct queue_role *q)
 	q->cursor = (q->cursor + i) % QUEUE_BUCKETS;
 }
 
-static void queue_reap_pools(struct queue_role *q);
-
 static void
 queue_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	queue_reap_pools(arg);
 	queue_run_due(arg);
 }
 
@@ -995,10 +993,28 @@ queue_timer(struct queue_role *q, int secs, event_callback_fn cb)
 }
 
 static void
+queue_control_wake(const char *id, void *ctx)
+{
+	struct queue_role *q = ctx;
+
+	if (id != NULL)
+		queue_poke(q, id);
+	else if (!q->env->stopping)
+		queue_run_due(q);
+}
+
+static void
 queue_events(struct queue_role *q)
 {
+	const char *error;
+
 	q->tick = queue_timer(q, 1, queue_tick_cb);
 	q->rescan = queue_timer(q, QUEUE_RESCAN_SECS, queue_rescan_cb);
+	if (queue_control_start(&q->ctl, q->base, q->pool,
+	    q->env->conf->state_dir, q->spool_dir, queue_control_wake, q,
+	    &error) < 0)
+		log_warnx("- queue control-unavailable path=%s reason=%s",
+		    QUEUE_CONTROL_SOCK, log_q(error));
 	q->notify_fd = queue_notify_listen(q->env->conf->state_dir);
 	if (q->notify_fd == -1) {
 		log_warn("queue cannot bind %s; relying on rescans",
@@ -1019,9 +1035,7 @@ queue_teardown(struct queue_role *q)
 
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
-	for (size_t i = 0; i < sizeof(q->old_pools) / sizeof(q->old_pools[0]);
-	    i++)
-		workpool_free(&q->old_pools[i]);
+	queue_control_stop(&q->ctl);	/* after its jobs have answered */
 	while ((j = TAILQ_FIRST(&q->rjobs)) != NULL) {
 		TAILQ_REMOVE(&q->rjobs, j, link);
 		queue_job_free(j);	/* retried at the next start */
@@ -1068,7 +1082,10 @@ queue_role_create(struct ferry_env *env)
 	if (spool_init(q->spool_dir, &error) < 0)
 		log_fatal("queue: %s path=%s", error, q->spool_dir);
 	queue_open_store(q);
-	q->pool = workpool_create(q->base, q->max_running);
+	/* Room for queue_workers to grow on reload up to QUEUE_POOL_MIN
+	 * without a new pool (idle threads cost only their stacks). */
+	q->pool = workpool_create(q->base, q->max_running > QUEUE_POOL_MIN ?
+	    q->max_running : QUEUE_POOL_MIN);
 	queue_relay_create(q);
 	env->pool = q->pool;
 	return q;
@@ -1104,23 +1121,10 @@ queue_role_free(struct queue_role **qp)
 	*qp = NULL;
 }
 
-/* Pools replaced on reload go once their last job has reported (from
- * the tick, never from inside one of their own callbacks). */
-static void
-queue_reap_pools(struct queue_role *q)
-{
-	for (size_t i = 0; i < sizeof(q->old_pools) / sizeof(q->old_pools[0]);
-	    i++)
-		if (q->old_pools[i] != NULL &&
-		    workpool_pending(q->old_pools[i]) == 0)
-			workpool_free(&q->old_pools[i]);
-}
-
 /* A reload, after env->conf became the new snapshot: retry times, queue
  * lifetime, delay warnings and backup domains apply to every job started
  * from now on (jobs running keep their snapshot); queue_workers changes
- * how many messages run at once, with a larger worker pool when it
- * grows; the relay takes its concurrency limits, timeouts and routes.
+ * how many messages run at once, up to the pool's threads; the relay takes its concurrency limits, timeouts and routes.
  * The resolvers the DNS module was created with stay until a restart. */
 void
 queue_role_reload(struct queue_role *q)
@@ -1129,21 +1133,12 @@ queue_role_reload(struct queue_role *q)
 	unsigned want = queue_workers(c);
 
 	if (want > workpool_threads(q->pool)) {
-		size_t i, n = sizeof(q->old_pools) / sizeof(q->old_pools[0]);
-
-		queue_reap_pools(q);
-		for (i = 0; i < n && q->old_pools[i] != NULL; i++)
-			;
-		if (i < n) {
-			q->old_pools[i] = q->pool;
-			q->pool = workpool_create(q->base, want);
-			q->env->pool = q->pool;
-		} else {
-			log_warnx("- queue workers-limited workers=%u "
-			    "reason=\"earlier pools still busy\"",
-			    workpool_threads(q->pool));
-			want = workpool_threads(q->pool);
-		}
+		/* The pool's threads are fixed (the control socket and the
+		 * store keep it): beyond them needs a restart. */
+		log_warnx("- queue workers-limited workers=%u wanted=%u "
+		    "note=\"restart to go beyond\"",
+		    workpool_threads(q->pool), want);
+		want = workpool_threads(q->pool);
 	}
 	q->max_running = want;
 	relay_set_conf(q->relay, c);

@@ -275,7 +275,8 @@ relay_session_exhausted(struct relay_session *s)
 	if (s->all_conn_level && fb->host[0] != '\0' && !s->via_fallback &&
 	    relay_target_for(s->r->conf, fb, s->dst->domain, &t) == 0) {
 		log_info("%s relay using fallback_relay domain=%s relay=%s "
-		    "reason=%s", s->d->msg->id, s->dst->domain, log_q(t.host),
+		    "reason=%s", s->d != NULL ? s->d->msg->id : "-",
+		    s->dst->domain, log_q(t.host),
 		    log_q(s->lasterr));
 		s->via_fallback = true;
 		s->target = t;
@@ -1184,6 +1185,9 @@ relay_session_read_cb(struct bufferevent *bev, void *arg)
 		relay_session_enter(s, RELAY_S_GREETING,
 		    s->r->conf->timeout_helo);
 	s->alive_r = &alive;
+	/* a session freed in relay_session_reply clears alive through
+	 * s->alive_r, and the loop stops; the analyser loses that store */
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 	while (s->bev == bev && s->state != RELAY_S_TLS &&
 	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
 		r = relay_reply_line(&s->reply, line, len,

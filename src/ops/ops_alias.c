@@ -1,0 +1,196 @@
+/* Alias operations (ops_alias.h).  The stored target list is one
+ * comma-separated string of normalised addresses; listings split it. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/fbuf.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "ops/ops_alias.h"
+#include "store/store.h"
+
+/* input ("local@domain" or "@domain") into its stored form. */
+static int
+ops_alias_parse(const struct ops_ctx *c, const char *input, char *dst,
+    size_t size, struct ops_status *st)
+{
+	const char *error;
+	int r;
+
+	if (input[0] == '@') {
+		dst[0] = '@';
+		r = resolve_parse_domain(input + 1, dst + 1, size - 1, &error);
+	} else
+		r = resolve_parse_mailbox(&c->ropts, input, dst, size, &error);
+	if (r < 0)
+		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
+	return ops_check_domain(c->actor, strrchr(dst, '@') + 1, st);
+}
+
+static void
+ops_alias_list_cb(const char *address, const char *targets, void *ctx)
+{
+	struct ops_alias_list *l = ctx;
+	struct ops_alias *a;
+	char *copy, *p, *tok;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	a = &l->v[l->n++];
+	memset(a, 0, sizeof(*a));
+	a->address = xstrdup(address);
+	a->domain = xstrdup(strrchr(address, '@') != NULL ?
+	    strrchr(address, '@') + 1 : "");
+	copy = xstrdup(targets);
+	for (p = copy; (tok = strsep(&p, ",")) != NULL; ) {
+		if (*tok == '\0')
+			continue;
+		a->targets = xreallocarray(a->targets, a->ntargets + 1,
+		    sizeof(*a->targets));
+		a->targets[a->ntargets++] = xstrdup(tok);
+	}
+	free(copy);
+}
+
+static void
+ops_alias_free(struct ops_alias *a)
+{
+	free(a->address);
+	free(a->domain);
+	for (size_t i = 0; i < a->ntargets; i++)
+		free(a->targets[i]);
+	free(a->targets);
+}
+
+int
+ops_alias_list(const struct ops_ctx *c, const char *domain_input,
+    struct ops_alias_list *out, struct ops_status *st)
+{
+	struct ops_status ignored;
+	char domain[256];
+	const char *error;
+	size_t kept = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (domain_input != NULL && ops_domain_arg(c, domain_input[0] == '@' ?
+	    domain_input + 1 : domain_input, domain, sizeof(domain), st) < 0)
+		return -1;
+	if (store_alias_list(c->store, domain_input != NULL ? domain : NULL,
+	    ops_alias_list_cb, out, &error) < 0)
+		return ops_fail(st, OPS_EFAIL, "%s", error);
+	for (size_t i = 0; i < out->n; i++) {
+		if (ops_check_domain(c->actor, out->v[i].domain, &ignored) == 0)
+			out->v[kept++] = out->v[i];
+		else
+			ops_alias_free(&out->v[i]);
+	}
+	out->n = kept;
+	return ops_ok(st);
+}
+
+void
+ops_alias_list_free(struct ops_alias_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ops_alias_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* True when the comma-separated list already holds addr. */
+static bool
+ops_alias_has_target(const char *list, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	for (const char *p = list; p != NULL && *p != '\0'; ) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && memcmp(p, addr, n) == 0)
+			return true;
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* Appends each comma-separated target of list to out, normalised and
+ * without duplicates.  0 or -1. */
+static int
+ops_alias_add_targets(const struct ops_ctx *c, const char *list,
+    struct fbuf *out, int *n, struct ops_status *st)
+{
+	char *copy = xstrdup(list), *p = copy, *tok;
+	char addr[320];
+	const char *error;
+	int ret = 0;
+
+	while (ret == 0 && (tok = strsep(&p, ",")) != NULL) {
+		tok = str_trim(tok);
+		if (tok[0] == '\0')
+			continue;
+		if (resolve_parse_mailbox(&c->ropts, tok, addr, sizeof(addr),
+		    &error) < 0)
+			ret = ops_fail(st, OPS_EINVAL, "target %s: %s", tok,
+			    error);
+		else if (ops_alias_has_target(fbuf_str(out), addr))
+			continue;
+		else if (++*n > RESOLVE_MAX_TARGETS)
+			ret = ops_fail(st, OPS_EINVAL, "too many targets (at "
+			    "most %d)", RESOLVE_MAX_TARGETS);
+		else {
+			if (out->len > 0)
+				fbuf_addc(out, ',');
+			fbuf_adds(out, addr);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+int
+ops_alias_add(const struct ops_ctx *c, const char *input,
+    char *const *target_args, size_t n, struct ops_status *st)
+{
+	struct fbuf targets;
+	char addr[320];
+	const char *error;
+	int count = 0, r;
+
+	if (ops_alias_parse(c, input, addr, sizeof(addr), st) < 0)
+		return -1;
+	r = store_domain_exists(c->store, strrchr(addr, '@') + 1);
+	if (r <= 0)
+		return ops_fail(st, r == 0 ? OPS_ENOENT : OPS_EFAIL, "%s: %s",
+		    addr, r == 0 ? "no such domain (aliases belong to local "
+		    "domains)" : "store error");
+	fbuf_init(&targets, 0);
+	r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = ops_alias_add_targets(c, target_args[i], &targets, &count,
+		    st);
+	if (r == 0 && targets.len == 0)
+		r = ops_fail(st, OPS_EINVAL, "%s: no targets given", addr);
+	if (r == 0 && store_alias_add(c->store, addr, targets.data,
+	    &error) < 0)
+		r = ops_fail(st, OPS_EFAIL, "%s: %s", addr, error);
+	fbuf_release(&targets);
+	return r < 0 ? -1 : ops_ok(st);
+}
+
+int
+ops_alias_del(const struct ops_ctx *c, const char *input,
+    struct ops_status *st)
+{
+	char addr[320];
+	const char *error;
+
+	if (ops_alias_parse(c, input, addr, sizeof(addr), st) < 0)
+		return -1;
+	if (store_alias_del(c->store, addr, &error) < 0)
+		return ops_fail(st, OPS_EFAIL, "%s: %s", addr, error);
+	return ops_ok(st);
+}

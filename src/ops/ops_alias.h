@@ -1,0 +1,40 @@
+/* Alias operations (ops.h): aliases and catch-alls of local domains.  An
+ * alias is "local@domain" or "@domain" (catch-all) and maps to one or
+ * more mailboxes, local or remote, each checked and normalised here so
+ * that the resolver only ever reads clean lists.  Whether a local target
+ * exists is checked at delivery time: aliases may come before their
+ * users.  A postmaster manages the aliases of its own domains.
+ * Blocking: CLI or worker thread. */
+#ifndef FERRY_OPS_ALIAS_H
+#define FERRY_OPS_ALIAS_H
+#include <stddef.h>
+
+#include "ops/ops_account.h"
+
+struct ops_alias {
+	char *address;			/* "a@example.org" or "@example.org" */
+	char *domain;
+	char **targets;
+	size_t ntargets;
+};
+
+struct ops_alias_list {
+	struct ops_alias *v;
+	size_t n, cap;
+};
+
+/* Aliases of domain_input ("example.org" or "@example.org"; NULL: every
+ * domain in scope). */
+int ops_alias_list(const struct ops_ctx *c, const char *domain_input,
+    struct ops_alias_list *out, struct ops_status *st);
+void ops_alias_list_free(struct ops_alias_list *l);
+/* Sets input's targets (replacing an existing alias): each of the n
+ * arguments is one or more comma-separated addresses; duplicates are
+ * dropped; at most RESOLVE_MAX_TARGETS. */
+int ops_alias_add(const struct ops_ctx *c, const char *input,
+    char *const *target_args, size_t n, struct ops_status *st);
+/* No domain check beyond scope: an alias left over in any state can go. */
+int ops_alias_del(const struct ops_ctx *c, const char *input,
+    struct ops_status *st);
+
+#endif

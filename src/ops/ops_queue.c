@@ -1,0 +1,545 @@
+/* Queue operations (ops_queue.h), moved out of `ferry queue` so that the
+ * queue role can run them when it owns the spool.  delete removes the
+ * envelope then the content, so a delivery in the middle sees the
+ * message vanish and never writes it back (spool_env_update refuses a
+ * missing envelope); the other changes rewrite the envelope atomically.
+ * The relay phase of a delivery re-reads the envelope before it saves
+ * its results, so a hold, bounce or delete made meanwhile is honoured. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "ops/ops_queue.h"
+#include "store/resolve.h"
+
+/* A change to one envelope: returns OPS_QUEUE_* bits, or -1 with st. */
+#define OPS_QUEUE_WRITE 1
+#define OPS_QUEUE_WAKE 2
+typedef int ops_queue_change_fn(struct spool_env *env, void *arg,
+    struct ops_status *st);
+
+void
+ops_queue_ids_add(struct ops_queue_ids *l, const char *id)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	str_lcpy(l->v[l->n++], id, IDS_LEN + 1);
+}
+
+void
+ops_queue_ids_free(struct ops_queue_ids *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void
+ops_queue_collect(const char *id, void *ctx)
+{
+	ops_queue_ids_add(ctx, id);
+}
+
+/* "no such message ID", the argument shortened and cleaned. */
+static int
+ops_queue_nosuch(const char *id, struct ops_status *st)
+{
+	char shown[80];
+
+	str_lcpy(shown, id, sizeof(shown));
+	ops_clean(shown);
+	return ops_fail(st, OPS_ENOENT, "no such message %s", shown);
+}
+
+static int
+ops_queue_errno(const char *what, int err, struct ops_status *st)
+{
+	if (err == ENOENT || err == ENAMETOOLONG)
+		return ops_queue_nosuch(what, st);
+	return ops_fail(st, OPS_EFAIL, "%s: %s", what, strerror(err));
+}
+
+static void
+ops_queue_list_add(struct ops_queue_list *l, struct spool_env *env)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->envs = xreallocarray(l->envs, l->cap, sizeof(*l->envs));
+	}
+	l->envs[l->n++] = *env;
+}
+
+int
+ops_queue_list(const struct ops_actor *a, const char *spool_dir,
+    struct ops_queue_list *out, struct ops_status *st)
+{
+	struct ops_queue_ids ids = { NULL, 0, 0 };
+	struct spool_env env;
+
+	memset(out, 0, sizeof(*out));
+	fbuf_init(&out->warnings, 0);
+	if (ops_check_admin(a, "queue", st) < 0)
+		return -1;
+	if (spool_scan(spool_dir, false, ops_queue_collect, &ids) < 0) {
+		ops_queue_ids_free(&ids);
+		return ops_fail(st, OPS_EFAIL, "%s: %s", spool_dir,
+		    strerror(errno));
+	}
+	for (size_t i = 0; i < ids.n; i++) {
+		if (spool_env_read(spool_dir, ids.v[i], &env) == 0)
+			ops_queue_list_add(out, &env);
+		else if (errno != ENOENT)
+			fbuf_addf(&out->warnings, "%s: unreadable envelope: "
+			    "%s\n", ids.v[i], strerror(errno));
+	}
+	ops_queue_ids_free(&ids);
+	return ops_ok(st);
+}
+
+void
+ops_queue_list_free(struct ops_queue_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		spool_env_free(&l->envs[i]);
+	free(l->envs);
+	fbuf_release(&l->warnings);
+	memset(l, 0, sizeof(*l));
+}
+
+/* The header section of id's content: up to and including the first
+ * empty line, at most OPS_QUEUE_HEADER_MAX bytes. */
+static void
+ops_queue_headers(const char *spool_dir, const char *id,
+    struct ops_queue_msg *m)
+{
+	char path[PATH_MAX], *buf;
+	ssize_t n;
+	int fd;
+
+	if (spool_msg_path(spool_dir, id, path, sizeof(path)) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		m->headers_error = xstrdup(strerror(errno));
+		return;
+	}
+	buf = xmalloc(OPS_QUEUE_HEADER_MAX);
+	n = read(fd, buf, OPS_QUEUE_HEADER_MAX);
+	close(fd);
+	if (n < 0) {
+		m->headers_error = xstrdup(strerror(errno));
+		free(buf);
+		return;
+	}
+	/* The end is the first LF that ends an empty line (LF LF or
+	 * LF CR LF); ferry queue show prints up to there. */
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' && (i == 0 || buf[i - 1] == '\n' ||
+		    (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n'))) {
+			n = i + 1;
+			break;
+		}
+	}
+	fbuf_add(&m->headers, buf, (size_t)n);
+	free(buf);
+}
+
+int
+ops_queue_show(const struct ops_actor *a, const char *spool_dir,
+    const char *id, struct ops_queue_msg *out, struct ops_status *st)
+{
+	memset(out, 0, sizeof(*out));
+	fbuf_init(&out->headers, 0);
+	if (ops_check_admin(a, "queue", st) < 0)
+		return -1;
+	if (!ids_valid(id))
+		return ops_queue_nosuch(id, st);
+	if (spool_env_read(spool_dir, id, &out->env) < 0)
+		return ops_queue_errno(id, errno, st);
+	ops_queue_headers(spool_dir, id, out);
+	return ops_ok(st);
+}
+
+void
+ops_queue_msg_free(struct ops_queue_msg *m)
+{
+	spool_env_free(&m->env);
+	fbuf_release(&m->headers);
+	free(m->headers_error);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+ops_queue_delete(const struct ops_actor *a, const char *spool_dir,
+    const char *id, struct ops_status *st)
+{
+	if (ops_check_admin(a, "queue", st) < 0)
+		return -1;
+	if (!ids_valid(id))
+		return ops_queue_nosuch(id, st);
+	if (spool_remove(spool_dir, id) < 0)
+		return ops_queue_errno(id, errno, st);
+	return ops_ok(st);
+}
+
+/* Applies change to id's envelope, rewrites it and records the wake-up
+ * the change asks for.  0, -1 with st; errno_r gets the errno of a read
+ * or write failure (0 when the change itself refused). */
+static int
+ops_queue_apply(const char *spool_dir, const char *id,
+    ops_queue_change_fn *change, void *arg, struct ops_queue_ids *wake,
+    int *errno_r, struct ops_status *st)
+{
+	struct spool_env env;
+	int what;
+
+	*errno_r = 0;
+	if (!ids_valid(id)) {
+		*errno_r = ENOENT;
+		return ops_queue_nosuch(id, st);
+	}
+	if (spool_env_read(spool_dir, id, &env) < 0) {
+		*errno_r = errno;
+		return ops_queue_errno(id, errno, st);
+	}
+	if ((what = change(&env, arg, st)) < 0) {
+		spool_env_free(&env);
+		return -1;
+	}
+	if ((what & OPS_QUEUE_WRITE) != 0 &&
+	    spool_env_update(spool_dir, &env) < 0) {
+		*errno_r = errno;
+		spool_env_free(&env);
+		return ops_queue_errno(id, *errno_r, st);
+	}
+	if ((what & OPS_QUEUE_WAKE) != 0 && wake != NULL)
+		ops_queue_ids_add(wake, id);
+	spool_env_free(&env);
+	return ops_ok(st);
+}
+
+static int
+ops_queue_hold_fn(struct spool_env *env, void *arg, struct ops_status *st)
+{
+	bool hold = *(const bool *)arg;
+
+	if (env->held == hold)
+		return hold ? 0 : OPS_QUEUE_WAKE;
+	env->held = hold;
+	return OPS_QUEUE_WRITE | (hold ? 0 : OPS_QUEUE_WAKE);
+}
+
+int
+ops_queue_hold(const struct ops_actor *a, const char *spool_dir,
+    const char *id, bool hold, struct ops_queue_ids *wake,
+    struct ops_status *st)
+{
+	int err;
+
+	if (ops_check_admin(a, "queue", st) < 0)
+		return -1;
+	return ops_queue_apply(spool_dir, id, ops_queue_hold_fn, &hold, wake,
+	    &err, st);
+}
+
+static int
+ops_queue_bounce_fn(struct spool_env *env, void *arg, struct ops_status *st)
+{
+	size_t *n = arg;
+	char *why;
+
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct spool_rcpt *r = &env->rcpts[i];
+
+		if (r->state != SPOOL_RCPT_PENDING)
+			continue;
+		/* The sender learns why it was stuck as well. */
+		why = r->last_error != NULL ? xasprintf("%s (last error: %s)",
+		    OPS_QUEUE_BOUNCED, r->last_error) :
+		    xstrdup(OPS_QUEUE_BOUNCED);
+		free(r->last_error);
+		r->last_error = why;
+		r->state = SPOOL_RCPT_FAILED;
+		r->next_attempt = 0;
+		(*n)++;
+	}
+	if (*n == 0)
+		return ops_fail(st, OPS_EREFUSED, "%s: no pending recipients "
+		    "to bounce", env->id);
+	/* A held message is never looked at: the bounce would wait. */
+	env->held = false;
+	return OPS_QUEUE_WRITE | OPS_QUEUE_WAKE;
+}
+
+int
+ops_queue_bounce(const struct ops_actor *a, const char *spool_dir,
+    const char *id, size_t *n_r, struct ops_queue_ids *wake,
+    struct ops_status *st)
+{
+	int err;
+
+	*n_r = 0;
+	if (ops_check_admin(a, "queue", st) < 0)
+		return -1;
+	return ops_queue_apply(spool_dir, id, ops_queue_bounce_fn, n_r, wake,
+	    &err, st);
+}
+
+static bool
+ops_queue_in_domain(const char *addr, const char *domain)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL && strcasecmp(at + 1, domain) == 0;
+}
+
+static int
+ops_queue_retry_fn(struct spool_env *env, void *arg, struct ops_status *st)
+{
+	struct ops_queue_retry *rt = arg;
+	size_t matched = 0;
+	bool changed = false;
+
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct spool_rcpt *r = &env->rcpts[i];
+
+		if (r->state != SPOOL_RCPT_PENDING || (rt->domain != NULL &&
+		    !ops_queue_in_domain(r->addr, rt->domain)))
+			continue;
+		matched++;
+		changed |= r->next_attempt != 0;
+		r->next_attempt = 0;
+	}
+	rt->matched += matched;
+	if (matched == 0)
+		return 0;
+	rt->messages++;
+	return OPS_QUEUE_WAKE | (changed ? OPS_QUEUE_WRITE : 0);
+}
+
+/* Every message; those gone meanwhile are skipped. */
+static int
+ops_queue_retry_many(const char *spool_dir, struct ops_queue_retry *rt,
+    struct ops_queue_ids *wake, struct ops_status *st)
+{
+	struct ops_queue_ids ids = { NULL, 0, 0 };
+	int r = 0, err;
+
+	if (spool_scan(spool_dir, false, ops_queue_collect, &ids) < 0) {
+		ops_queue_ids_free(&ids);
+		return ops_fail(st, OPS_EFAIL, "%s: %s", spool_dir,
+		    strerror(errno));
+	}
+	for (size_t i = 0; i < ids.n && r == 0; i++) {
+		r = ops_queue_apply(spool_dir, ids.v[i], ops_queue_retry_fn,
+		    rt, wake, &err, st);
+		if (r < 0 && err == ENOENT)
+			r = 0;
+	}
+	ops_queue_ids_free(&ids);
+	return r < 0 ? -1 : ops_ok(st);
+}
+
+int
+ops_queue_retry(const struct ops_actor *a, const char *spool_dir,
+    struct ops_queue_retry *rt, struct ops_queue_ids *wake,
+    struct ops_status *st)
+{
+	char domain[256];
+	const char *error, *input = rt->domain;
+	int err, r;
+
+	rt->matched = rt->messages = 0;
+	if (ops_check_admin(a, "queue", st) < 0)
+		return -1;
+	if (rt->id != NULL)
+		return ops_queue_apply(spool_dir, rt->id, ops_queue_retry_fn,
+		    rt, wake, &err, st);
+	if (input != NULL) {
+		if (resolve_parse_domain(input, domain, sizeof(domain),
+		    &error) < 0)
+			return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
+		rt->domain = domain;
+	}
+	r = ops_queue_retry_many(spool_dir, rt, wake, st);
+	rt->domain = input;
+	return r;
+}
+
+/* ---- the wire form of results ---- */
+
+void
+ops_queue_wire_add(struct fbuf *out, const char *tag, const void *p,
+    size_t len)
+{
+	fbuf_addf(out, "%s %zu\n", tag, len);
+	fbuf_add(out, p, len);
+}
+
+int
+ops_queue_wire_next(const char **p, const char *end, char tag[16],
+    const char **data_r, size_t *len_r)
+{
+	const char *s = *p, *sp, *nl;
+	char num[24];
+	uint64_t n;
+
+	if (s == end)
+		return 0;
+	if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL ||
+	    (sp = memchr(s, ' ', (size_t)(nl - s))) == NULL ||
+	    sp == s || sp - s > 15 || nl - sp - 1 >= (long)sizeof(num) ||
+	    nl - sp - 1 == 0)
+		return -1;
+	memcpy(tag, s, (size_t)(sp - s));
+	tag[sp - s] = '\0';
+	memcpy(num, sp + 1, (size_t)(nl - sp - 1));
+	num[nl - sp - 1] = '\0';
+	if (strlen(tag) != (size_t)(sp - s) ||
+	    str_parse_uint(num, 0, SIZE_MAX, &n) < 0 ||
+	    n > (uint64_t)(end - nl - 1))
+		return -1;
+	*data_r = nl + 1;
+	*len_r = (size_t)n;
+	*p = nl + 1 + n;
+	return 1;
+}
+
+static void
+ops_queue_wire_env(struct fbuf *out, const struct spool_env *env)
+{
+	struct fbuf b;
+
+	fbuf_init(&b, 0);
+	spool_env_format(env, &b);
+	ops_queue_wire_add(out, "env", b.data, b.len);
+	fbuf_release(&b);
+}
+
+void
+ops_queue_wire_list(const struct ops_queue_list *l, struct fbuf *out)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ops_queue_wire_env(out, &l->envs[i]);
+	if (l->warnings.len > 0)
+		ops_queue_wire_add(out, "warn", l->warnings.data,
+		    l->warnings.len);
+}
+
+int
+ops_queue_unwire_list(const char *p, size_t len, struct ops_queue_list *out)
+{
+	const char *end = len > 0 ? p + len : p, *data;
+	struct spool_env env;
+	char tag[16];
+	size_t n;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	fbuf_init(&out->warnings, 0);
+	if (len == 0)
+		return 0;	/* p may be NULL: an empty fbuf */
+	while ((r = ops_queue_wire_next(&p, end, tag, &data, &n)) == 1) {
+		if (strcmp(tag, "warn") == 0) {
+			fbuf_add(&out->warnings, data, n);
+			continue;
+		}
+		if (strcmp(tag, "env") != 0 ||
+		    spool_env_parse(data, n, &env) < 0) {
+			r = -1;
+			break;
+		}
+		ops_queue_list_add(out, &env);
+	}
+	if (r < 0)
+		ops_queue_list_free(out);
+	return r;
+}
+
+void
+ops_queue_wire_msg(const struct ops_queue_msg *m, struct fbuf *out)
+{
+	ops_queue_wire_env(out, &m->env);
+	if (m->headers_error != NULL)
+		ops_queue_wire_add(out, "headers-error", m->headers_error,
+		    strlen(m->headers_error));
+	else
+		ops_queue_wire_add(out, "headers", m->headers.data,
+		    m->headers.len);
+}
+
+int
+ops_queue_unwire_msg(const char *p, size_t len, struct ops_queue_msg *out)
+{
+	const char *end = len > 0 ? p + len : p, *data;
+	char tag[16];
+	bool have_env = false;
+	size_t n;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	fbuf_init(&out->headers, 0);
+	while ((r = ops_queue_wire_next(&p, end, tag, &data, &n)) == 1) {
+		if (strcmp(tag, "env") == 0 && !have_env) {
+			if (spool_env_parse(data, n, &out->env) < 0) {
+				r = -1;
+				break;
+			}
+			have_env = true;
+		} else if (strcmp(tag, "headers") == 0)
+			fbuf_add(&out->headers, data, n);
+		else if (strcmp(tag, "headers-error") == 0 &&
+		    out->headers_error == NULL)
+			out->headers_error = xstrndup(data, n);
+		else {
+			r = -1;
+			break;
+		}
+	}
+	if (r == 0 && !have_env)
+		r = -1;
+	if (r < 0) {
+		if (!have_env)
+			memset(&out->env, 0, sizeof(out->env));
+		ops_queue_msg_free(out);
+	}
+	return r;
+}
+
+void
+ops_queue_wire_count(struct fbuf *out, const char *name, size_t n)
+{
+	char num[24];
+	int len = snprintf(num, sizeof(num), "%zu", n);
+
+	ops_queue_wire_add(out, name, num, (size_t)len);
+}
+
+long long
+ops_queue_unwire_count(const char *p, size_t len, const char *name)
+{
+	const char *end = len > 0 ? p + len : p, *data;
+	char tag[16], num[24];
+	uint64_t v;
+	size_t n;
+
+	while (ops_queue_wire_next(&p, end, tag, &data, &n) == 1) {
+		if (strcmp(tag, name) != 0)
+			continue;
+		if (n == 0 || n >= sizeof(num))
+			return -1;
+		memcpy(num, data, n);
+		num[n] = '\0';
+		if (str_parse_uint(num, 0, INT64_MAX, &v) < 0)
+			return -1;
+		return (long long)v;
+	}
+	return -1;
+}

@@ -1,0 +1,254 @@
+/* The queue role's control socket (queue_control.h): parses the verb and
+ * its arguments on the loop, runs the operation (ops_queue.h) on the
+ * pool, then on the loop wakes the changed messages, logs and answers.
+ * The request's own checks (verb, id present) answer at once. */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/fbuf.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "net/control.h"
+#include "ops/ops_queue.h"
+#include "queue/queue_control.h"
+
+enum queue_control_verb {
+	QC_LIST, QC_SHOW, QC_DELETE, QC_HOLD, QC_RELEASE, QC_BOUNCE, QC_RETRY
+};
+
+static const char *queue_control_verbs[] = {
+	"list", "show", "delete", "hold", "release", "bounce", "retry"
+};
+
+struct queue_control {
+	struct control_server *srv;
+	struct workpool *pool;
+	queue_control_wake_fn *wake;
+	void *ctx;
+	char spool_dir[PATH_MAX];
+};
+
+struct queue_control_job {
+	struct queue_control *qc;
+	struct control_request *req;
+	enum queue_control_verb verb;
+	char id[80];			/* "" when the verb takes none */
+	char domain[256];		/* retry domain=, "" for none */
+	bool all;
+	/* out */
+	struct ops_status st;
+	struct ops_queue_ids wake;
+	struct fbuf body;
+};
+
+static void
+queue_control_list(struct queue_control_job *j, const struct ops_actor *a)
+{
+	struct ops_queue_list l;
+
+	if (ops_queue_list(a, j->qc->spool_dir, &l, &j->st) == 0)
+		ops_queue_wire_list(&l, &j->body);
+	ops_queue_list_free(&l);
+}
+
+static void
+queue_control_show(struct queue_control_job *j, const struct ops_actor *a)
+{
+	struct ops_queue_msg m;
+
+	if (ops_queue_show(a, j->qc->spool_dir, j->id, &m, &j->st) == 0)
+		ops_queue_wire_msg(&m, &j->body);
+	ops_queue_msg_free(&m);
+}
+
+static void
+queue_control_retry(struct queue_control_job *j, const struct ops_actor *a)
+{
+	struct ops_queue_retry rt = { NULL, NULL, 0, 0 };
+
+	if (!j->all && j->domain[0] == '\0')
+		rt.id = j->id;
+	else if (j->domain[0] != '\0')
+		rt.domain = j->domain;
+	if (ops_queue_retry(a, j->qc->spool_dir, &rt, &j->wake, &j->st) < 0)
+		return;
+	ops_queue_wire_count(&j->body, "matched", rt.matched);
+	ops_queue_wire_count(&j->body, "messages", rt.messages);
+}
+
+/* Worker thread. */
+static void
+queue_control_work(void *arg)
+{
+	struct queue_control_job *j = arg;
+	const char *dir = j->qc->spool_dir;
+	struct ops_actor a;
+	size_t n;
+
+	ops_actor_cli(&a);
+	a.name = "control";
+	switch (j->verb) {
+	case QC_LIST:
+		queue_control_list(j, &a);
+		break;
+	case QC_SHOW:
+		queue_control_show(j, &a);
+		break;
+	case QC_DELETE:
+		ops_queue_delete(&a, dir, j->id, &j->st);
+		break;
+	case QC_HOLD:
+	case QC_RELEASE:
+		ops_queue_hold(&a, dir, j->id, j->verb == QC_HOLD, &j->wake,
+		    &j->st);
+		break;
+	case QC_BOUNCE:
+		if (ops_queue_bounce(&a, dir, j->id, &n, &j->wake,
+		    &j->st) == 0)
+			ops_queue_wire_count(&j->body, "bounced", n);
+		break;
+	case QC_RETRY:
+		queue_control_retry(j, &a);
+		break;
+	}
+}
+
+/* Loop thread. */
+static void
+queue_control_done(void *arg)
+{
+	struct queue_control_job *j = arg;
+	bool ok = j->st.code == OPS_OK;
+
+	for (size_t i = 0; ok && i < j->wake.n; i++)
+		j->qc->wake(j->wake.v[i], j->qc->ctx);
+	if (ok && j->wake.n > 0)
+		j->qc->wake(NULL, j->qc->ctx);
+	log_info("%s queue control verb=%s result=%s%s%s",
+	    j->id[0] != '\0' ? log_q(j->id) : "-",
+	    queue_control_verbs[j->verb], ok ? "ok" : "error",
+	    ok ? "" : " reason=", ok ? "" : log_q(j->st.text));
+	if (ok)
+		control_reply(j->req, CONTROL_OK, j->body.data, j->body.len);
+	else
+		control_reply(j->req, CONTROL_ERROR, j->st.text,
+		    strlen(j->st.text));
+	ops_queue_ids_free(&j->wake);
+	fbuf_release(&j->body);
+	free(j);
+}
+
+static int
+queue_control_verb(const char *s, enum queue_control_verb *v)
+{
+	for (size_t i = 0; i < sizeof(queue_control_verbs) /
+	    sizeof(queue_control_verbs[0]); i++) {
+		if (strcmp(s, queue_control_verbs[i]) == 0) {
+			*v = (enum queue_control_verb)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Checks the arguments for j->verb and copies them into j.  NULL, or the
+ * reason to refuse the request. */
+static const char *
+queue_control_args(struct queue_control_job *j, struct control_request *req)
+{
+	const struct control_msg *m = control_request_msg(req);
+	const char *id = control_request_arg(req, "id");
+	const char *domain = control_request_arg(req, "domain");
+	const char *all = control_request_arg(req, "all");
+
+	if (j->verb == QC_LIST)
+		return m->nargs == 0 ? NULL : "list takes no arguments";
+	if (j->verb == QC_RETRY && id == NULL) {
+		if ((domain == NULL) == (all == NULL) || m->nargs != 1 ||
+		    (all != NULL && strcmp(all, "1") != 0))
+			return "retry needs id=ID, all=1 or domain=DOMAIN";
+		j->all = all != NULL;
+		if (domain != NULL && str_lcpy(j->domain, domain,
+		    sizeof(j->domain)) >= sizeof(j->domain))
+			return "domain too long";
+		return NULL;
+	}
+	if (id == NULL || m->nargs != 1)
+		return "this verb takes exactly one argument, id=ID";
+	str_lcpy(j->id, id, sizeof(j->id));	/* longer is no id anyway */
+	return NULL;
+}
+
+static void
+queue_control_handler(struct control_request *req, void *ctx)
+{
+	struct queue_control *qc = ctx;
+	struct queue_control_job *j = xcalloc(1, sizeof(*j));
+	const char *verb = control_request_verb(req), *why;
+
+	if (queue_control_verb(verb, &j->verb) < 0) {
+		log_info("- queue control verb=%s result=error "
+		    "reason=unknown-verb", log_q(verb));
+		control_replyf(req, CONTROL_ERROR, "unknown verb %s (want "
+		    "list, show, delete, hold, release, bounce or retry)", verb);
+		free(j);
+		return;
+	}
+	if ((why = queue_control_args(j, req)) != NULL) {
+		log_info("- queue control verb=%s result=error reason=%s",
+		    verb, log_q(why));
+		control_replyf(req, CONTROL_ERROR, "%s", why);
+		free(j);
+		return;
+	}
+	j->qc = qc;
+	j->req = req;
+	fbuf_init(&j->body, 0);
+	workpool_submit(qc->pool, queue_control_work, queue_control_done, j);
+}
+
+int
+queue_control_start(struct queue_control **qcp, struct event_base *base,
+    struct workpool *pool, const char *state_dir, const char *spool_dir,
+    queue_control_wake_fn *wake, void *ctx, const char **error_r)
+{
+	struct queue_control *qc = xcalloc(1, sizeof(*qc));
+	char path[PATH_MAX];
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", state_dir,
+	    QUEUE_CONTROL_SOCK);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		*error_r = "socket path too long";
+		free(qc);
+		return -1;
+	}
+	qc->pool = pool;
+	qc->wake = wake;
+	qc->ctx = ctx;
+	str_lcpy(qc->spool_dir, spool_dir, sizeof(qc->spool_dir));
+	if (control_listen(base, path, 0600, queue_control_handler, qc,
+	    &qc->srv, error_r) < 0) {
+		free(qc);
+		return -1;
+	}
+	*qcp = qc;
+	return 0;
+}
+
+void
+queue_control_stop(struct queue_control **qcp)
+{
+	struct queue_control *qc = *qcp;
+
+	if (qc == NULL)
+		return;
+	*qcp = NULL;
+	control_server_free(&qc->srv);
+	free(qc);
+}

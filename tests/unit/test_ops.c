@@ -1,0 +1,352 @@
+/* The operations layer: actor scope (an admin does everything, a
+ * postmaster only its domains' objects, and nothing on the queue), the
+ * results of the domain and user operations on a real store, and the
+ * wire form of queue results (round trip and malformed bodies). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/fbuf.h"
+#include "lib/xalloc.h"
+#include "conf/conf.h"
+#include "ops/ops_account.h"
+#include "ops/ops_alias.h"
+#include "ops/ops_ban.h"
+#include "ops/ops_queue.h"
+#include "ops/ops_rule.h"
+#include "store/store.h"
+#include "test.h"
+
+static char test_dir[] = "/tmp/test_ops.XXXXXX";
+
+static void
+test_ops_scope_check(void)
+{
+	static const char *const mine[] = { "a.example", "c.example" };
+	struct ops_actor admin, pm = { OPS_POSTMASTER, "pm@a.example", mine,
+	    2 }, user = { OPS_USER, "u@a.example", NULL, 0 };
+	struct ops_status st;
+
+	test_begin("ops scope checks");
+	ops_actor_cli(&admin);
+	test_assert(ops_check_domain(&admin, "b.example", &st) == 0);
+	test_assert(ops_check_domain(&pm, "a.example", &st) == 0);
+	test_assert(ops_check_domain(&pm, "C.Example", &st) == 0);
+	test_assert(ops_check_domain(&pm, "b.example", &st) < 0);
+	test_assert(st.code == OPS_EPERM);
+	test_assert_streq(st.text, "b.example: not allowed for pm@a.example");
+	test_assert(ops_check_domain(&pm, "a.example.evil", &st) < 0);
+	test_assert(ops_check_domain(&user, "a.example", &st) < 0);
+	test_assert(ops_check_admin(&admin, "queue", &st) == 0);
+	test_assert(ops_check_admin(&pm, "queue", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_end();
+}
+
+static bool
+test_has_user(const struct ops_user_list *l, const char *addr)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].address, addr) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_ops_accounts(struct store *s)
+{
+	static const char *const mine[] = { "a.example" };
+	struct ops_actor admin, pm = { OPS_POSTMASTER, "pm@a.example", mine,
+	    1 };
+	struct ops_ctx ca = { &admin, s, { false, "+" }, NULL };
+	struct ops_ctx cp = { &pm, s, { false, "+" }, NULL };
+	struct ops_domain_list dl;
+	struct ops_user_list ul;
+	struct ops_status st;
+	char addr[320];
+
+	test_begin("ops domains and users, admin and postmaster");
+	ops_actor_cli(&admin);
+	test_assert(ops_domain_add(&ca, "A.Example.", &st) == 0);
+	test_assert(ops_domain_add(&ca, "b.example", &st) == 0);
+	test_assert(ops_domain_add(&ca, "bad..example", &st) < 0 &&
+	    st.code == OPS_EINVAL);
+	test_assert(ops_domain_add(&cp, "c.example", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_domain_del(&cp, "b.example", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_domain_list(&ca, &dl, &st) == 0 && dl.n == 2);
+	ops_domain_list_free(&dl);
+	test_assert(ops_domain_list(&cp, &dl, &st) == 0 && dl.n == 1 &&
+	    strcmp(dl.v[0], "a.example") == 0);
+	ops_domain_list_free(&dl);
+
+	test_assert(ops_user_check_new(&ca, "X@A.example", addr, sizeof(addr),
+	    &st) == 0);
+	test_assert_streq(addr, "x@a.example");
+	test_assert(ops_user_add(&ca, addr, "$y$hash", 0, &st) == 0);
+	test_assert(ops_user_check_new(&ca, "x@a.example", addr,
+	    sizeof(addr), &st) < 0 && st.code == OPS_EEXIST);
+	test_assert_streq(st.text, "x@a.example: user exists");
+	test_assert(ops_user_check_new(&ca, "x@nowhere.example", addr,
+	    sizeof(addr), &st) < 0 && st.code == OPS_ENOENT);
+	test_assert(ops_user_add(&ca, "y@b.example", "$y$hash", 1024,
+	    &st) == 0);
+	/* The postmaster of a.example sees and changes only a.example. */
+	test_assert(ops_user_check_new(&cp, "z@b.example", addr, sizeof(addr),
+	    &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_user_check_new(&cp, "z@a.example", addr, sizeof(addr),
+	    &st) == 0);
+	test_assert(ops_user_add(&cp, "z@b.example", "$y$h", 0, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_user_del(&cp, "y@b.example", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_user_set_quota(&cp, "y@b.example", 1, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_user_set_password(&cp, "y@b.example", "$y$h",
+	    &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_user_list(&cp, "b.example", &ul, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	ops_user_list_free(&ul);
+	test_assert(ops_user_list(&cp, NULL, &ul, &st) == 0);
+	test_assert(ul.n == 1 && test_has_user(&ul, "x@a.example"));
+	ops_user_list_free(&ul);
+	test_assert(ops_user_list(&ca, NULL, &ul, &st) == 0 && ul.n == 2);
+	test_assert(test_has_user(&ul, "y@b.example"));
+	for (size_t i = 0; i < ul.n; i++)
+		if (strcmp(ul.v[i].address, "y@b.example") == 0)
+			test_assert(ul.v[i].quota == 1024 &&
+			    strcmp(ul.v[i].domain, "b.example") == 0);
+	ops_user_list_free(&ul);
+	test_assert(ops_user_list(&ca, "nowhere.example", &ul, &st) < 0 &&
+	    st.code == OPS_ENOENT);
+	test_assert_streq(st.text, "nowhere.example: no such domain");
+	ops_user_list_free(&ul);
+	/* Still there after the refused delete; gone after the admin's. */
+	test_assert(ops_user_check(&ca, "y@b.example", addr, sizeof(addr),
+	    &st) == 0);
+	test_assert(ops_user_del(&ca, "y@b.example", &st) == 0);
+	test_assert(ops_user_check(&ca, "y@b.example", addr, sizeof(addr),
+	    &st) < 0 && st.code == OPS_ENOENT);
+	test_assert_streq(st.text, "y@b.example: no such user");
+	test_end();
+}
+
+/* Runs after test_ops_accounts: a.example and b.example exist. */
+static void
+test_ops_alias_rule_ban(struct store *s)
+{
+	static const char *const mine[] = { "a.example" };
+	struct ops_actor admin, pm = { OPS_POSTMASTER, "pm@a.example", mine,
+	    1 };
+	struct conf conf;
+	struct ops_ctx ca = { &admin, s, { false, "+" }, &conf };
+	struct ops_ctx cp = { &pm, s, { false, "+" }, &conf };
+	char *t1[] = { "x@a.example, y@remote.example", "x@a.example" };
+	char *t2[] = { "z@b.example" };
+	char *ip[] = { "10.0.0.0/8" };
+	char *checks[] = { "dnsbl, rdns" };
+	struct ops_alias_list al;
+	struct ops_rule_list rl;
+	struct ops_ban_list bl;
+	struct store_rule r, rb;
+	struct ops_status st;
+
+	test_begin("ops aliases, rules and bans in scope");
+	ops_actor_cli(&admin);
+	conf_defaults(&conf);
+	test_assert(ops_alias_add(&cp, "Info@A.example", t1, 2, &st) == 0);
+	test_assert(ops_alias_add(&cp, "@b.example", t2, 1, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_alias_add(&ca, "@b.example", t2, 1, &st) == 0);
+	test_assert(ops_alias_add(&ca, "x@nowhere.example", t2, 1, &st) < 0 &&
+	    st.code == OPS_ENOENT);
+	test_assert(ops_alias_list(&cp, NULL, &al, &st) == 0 && al.n == 1);
+	test_assert(al.n == 1 && strcmp(al.v[0].address, "info@a.example") ==
+	    0 && al.v[0].ntargets == 2 && strcmp(al.v[0].targets[1],
+	    "y@remote.example") == 0);
+	ops_alias_list_free(&al);
+	test_assert(ops_alias_del(&cp, "@b.example", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_alias_list(&ca, "@b.example", &al, &st) == 0 &&
+	    al.n == 1);
+	ops_alias_list_free(&al);
+
+	test_assert(ops_rule_add(&cp, "b.example", "deny", "ip", ip, 1, &r,
+	    &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_rule_add(&ca, "b.example", "deny", "ip", ip, 1, &rb,
+	    &st) == 0 && rb.id > 0);
+	test_assert(ops_rule_add(&cp, "a.example", "skip", NULL, checks, 1,
+	    &r, &st) == 0);
+	test_assert_streq(r.value, "dnsbl,rdns");
+	test_assert(ops_rule_add(&cp, "a.example", "allow", "ip", checks, 1,
+	    &r, &st) < 0 && st.code == OPS_EINVAL);
+	test_assert(ops_rule_add(&cp, "a.example", "frob", "ip", ip, 1,
+	    &r, &st) < 0 && st.code == OPS_EUSAGE);
+	test_assert(ops_rule_list(&cp, NULL, &rl, &st) == 0 && rl.n == 1);
+	ops_rule_list_free(&rl);
+	/* Another domain's rule is no rule for this postmaster. */
+	test_assert(ops_rule_del(&cp, rb.id, &st) < 0 &&
+	    st.code == OPS_ENOENT);
+	test_assert(ops_rule_list(&ca, NULL, &rl, &st) == 0 && rl.n == 2);
+	ops_rule_list_free(&rl);
+	test_assert(ops_rule_del(&ca, rb.id, &st) == 0);
+
+	test_assert(ops_ban_add(&cp, "192.0.2.1", 60, 1000, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_ban_add(&ca, "::ffff:192.0.2.1", 60, 1000, &st) == 0);
+	test_assert(ops_ban_add(&ca, "192.0.2", 60, 1000, &st) < 0 &&
+	    st.code == OPS_EINVAL);
+	test_assert(ops_ban_list(&ca, 1001, &bl, &st) == 0 && bl.n == 1 &&
+	    strcmp(bl.v[0].ip, "192.0.2.1") == 0 && bl.v[0].until == 1060);
+	ops_ban_list_free(&bl);
+	test_assert(ops_ban_list(&cp, 1001, &bl, &st) < 0);
+	ops_ban_list_free(&bl);
+	test_assert(ops_ban_del(&ca, "192.0.2.1", 1001, &st) == 0);
+	test_assert(ops_ban_del(&ca, "192.0.2.1", 1001, &st) < 0);
+	conf_free(&conf);
+	test_end();
+}
+
+static void
+test_ops_queue_scope(void)
+{
+	static const char *const mine[] = { "a.example" };
+	struct ops_actor pm = { OPS_POSTMASTER, "pm@a.example", mine, 1 };
+	struct ops_queue_list l;
+	struct ops_queue_msg m;
+	struct ops_queue_ids wake = { NULL, 0, 0 };
+	struct ops_status st;
+	size_t n;
+
+	test_begin("ops queue is for admins");
+	test_assert(ops_queue_list(&pm, test_dir, &l, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	ops_queue_list_free(&l);
+	test_assert(ops_queue_show(&pm, test_dir, "0123456789abcdef", &m,
+	    &st) < 0 && st.code == OPS_EPERM);
+	ops_queue_msg_free(&m);
+	test_assert(ops_queue_delete(&pm, test_dir, "0123456789abcdef",
+	    &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_queue_bounce(&pm, test_dir, "0123456789abcdef", &n,
+	    &wake, &st) < 0 && st.code == OPS_EPERM);
+	test_assert(wake.n == 0);
+	test_end();
+}
+
+static void
+test_env(struct spool_env *env, const char *id, const char *sender)
+{
+	memset(env, 0, sizeof(*env));
+	snprintf(env->id, sizeof(env->id), "%s", id);
+	env->arrival = 1700000000;
+	env->sender = xstrdup(sender);
+	env->client_addr = xstrdup("192.0.2.7");
+	env->client_helo = xstrdup("helo.example");
+	env->protocol = xstrdup("ESMTP");
+	env->size = 42;
+	env->nrcpts = 1;
+	env->rcpts = xcalloc(1, sizeof(*env->rcpts));
+	env->rcpts[0].orig = xstrdup("r@b.example");
+	env->rcpts[0].addr = xstrdup("r@b.example");
+	env->rcpts[0].last_error = xstrdup("451 4.4.1 try\nagain");
+	env->rcpts[0].attempts = 3;
+}
+
+static void
+test_ops_queue_wire(void)
+{
+	static const char *bad[] = {
+		"env", "env 5\nabc", "env x\n", "env -1\n", " 1\na",
+		"thisisaverylongtag 1\na", "env 3\nE\nX", "what 1\na",
+	};
+	struct ops_queue_list l = { NULL, 0, 0, { NULL, 0, 0, 0 } }, back;
+	struct ops_queue_msg m, mback;
+	struct fbuf out;
+
+	test_begin("ops queue wire round trip");
+	fbuf_init(&l.warnings, 0);
+	l.envs = xcalloc(2, sizeof(*l.envs));
+	l.n = l.cap = 2;
+	test_env(&l.envs[0], "0123456789abcdef", "a@a.example");
+	test_env(&l.envs[1], "fedcba9876543210", "");
+	fbuf_adds(&l.warnings, "x: unreadable envelope: bad\n");
+	fbuf_init(&out, 0);
+	ops_queue_wire_list(&l, &out);
+	test_assert(ops_queue_unwire_list(out.data, out.len, &back) == 0);
+	test_assert(back.n == 2);
+	test_assert(back.n == 2 && strcmp(back.envs[1].id,
+	    "fedcba9876543210") == 0 && back.envs[1].sender[0] == '\0' &&
+	    strcmp(back.envs[0].rcpts[0].last_error,
+	    "451 4.4.1 try\nagain") == 0 && back.envs[0].rcpts[0].attempts == 3);
+	test_assert_streq(back.warnings.data, "x: unreadable envelope: bad\n");
+	ops_queue_list_free(&back);
+	/* An empty list is an empty body. */
+	test_assert(ops_queue_unwire_list("", 0, &back) == 0 && back.n == 0);
+	ops_queue_list_free(&back);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		test_assert_idx(ops_queue_unwire_list(bad[i], strlen(bad[i]),
+		    &back) < 0, i);
+		test_assert_idx(ops_queue_unwire_msg(bad[i], strlen(bad[i]),
+		    &mback) < 0, i);
+	}
+
+	memset(&m, 0, sizeof(m));
+	m.env = l.envs[0];
+	fbuf_init(&m.headers, 0);
+	fbuf_adds(&m.headers, "Subject: hi\r\n\r\n");
+	fbuf_reset(&out);
+	ops_queue_wire_msg(&m, &out);
+	test_assert(ops_queue_unwire_msg(out.data, out.len, &mback) == 0);
+	test_assert_streq(mback.env.id, "0123456789abcdef");
+	test_assert_streq(mback.headers.data, "Subject: hi\r\n\r\n");
+	test_assert(mback.headers_error == NULL);
+	ops_queue_msg_free(&mback);
+	/* A message body needs its envelope. */
+	test_assert(ops_queue_unwire_msg("headers 0\n", 10, &mback) < 0);
+	fbuf_release(&m.headers);
+
+	fbuf_reset(&out);
+	ops_queue_wire_count(&out, "matched", 12);
+	ops_queue_wire_count(&out, "messages", 3);
+	test_assert(ops_queue_unwire_count(out.data, out.len, "matched") == 12);
+	test_assert(ops_queue_unwire_count(out.data, out.len, "messages") == 3);
+	test_assert(ops_queue_unwire_count(out.data, out.len, "bounced") < 0);
+	test_assert(ops_queue_unwire_count("n 2\n-1", 6, "n") < 0);
+	fbuf_release(&out);
+	ops_queue_list_free(&l);
+	test_end();
+}
+
+int
+main(void)
+{
+	char db[64];
+	struct store *s;
+	const char *error;
+
+	test_ops_scope_check();
+	if (mkdtemp(test_dir) == NULL)
+		return 1;
+	snprintf(db, sizeof(db), "%s/ferry.db", test_dir);
+	if (store_open(&s, db, &error) < 0) {
+		fprintf(stderr, "store_open: %s\n", error);
+		return 1;
+	}
+	test_ops_accounts(s);
+	test_ops_alias_rule_ban(s);
+	store_close(&s);
+	test_ops_queue_scope();
+	test_ops_queue_wire();
+	unlink(db);
+	{
+		char p[80];
+
+		snprintf(p, sizeof(p), "%s-wal", db);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", db);
+		unlink(p);
+	}
+	rmdir(test_dir);
+	return test_exit();
+}
