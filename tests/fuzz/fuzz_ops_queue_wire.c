@@ -2,7 +2,7 @@
  * `ferry queue` parses from the queue role's answers: any body gives 0 or
  * -1 without a crash or leak, and a list that parses encodes and parses
  * again to the same number of envelopes and the same ids.
- * FUZZ_SOURCES: src/ops/ops_queue.c src/ops/ops.c src/queue/spool.c src/store src/smtp/smtp_addr.c src/lib */
+ * FUZZ_SOURCES: src/ops/ops_queue.c src/ops/ops.c src/queue/spool.c src/mime src/store src/smtp/smtp_addr.c src/lib */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

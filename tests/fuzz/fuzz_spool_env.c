@@ -2,7 +2,7 @@
  * spool_env_parse and spool_env_format).  Any input parses to 0 or -1; a
  * parsed envelope formats to text that parses again to an envelope that
  * formats to the same text (what the queue writes, it can read back).
- * FUZZ_SOURCES: src/queue/spool.c src/lib */
+ * FUZZ_SOURCES: src/queue/spool.c src/mime src/lib */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
