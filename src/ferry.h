@@ -11,6 +11,7 @@
 
 struct event_base;
 struct store;
+struct store_pool;
 struct workpool;
 
 struct ferry_listener {
@@ -26,8 +27,9 @@ struct ferry_env {
 	const struct conf *conf;
 	const char *role;		/* "serve", "smtpd", "queue", "cli" */
 	struct event_base *base;
-	struct store *store;
+	struct store *store;		/* the command line's connection */
 	struct workpool *pool;
+	struct store_pool *stores;	/* event loops: requests on pool */
 	struct ferry_listener *listeners;	/* inherited from the supervisor */
 	size_t nlisteners;
 	bool stopping;

@@ -11,6 +11,8 @@
 
 struct conf;
 struct store;
+struct store_pool;
+struct store_req;
 
 enum login_result {
 	LOGIN_OK = 0,
@@ -27,11 +29,19 @@ enum login_result login_check(struct store *st, const struct conf *c,
     const char *user, const char *password, char *canon, size_t size,
     bool *cached_r);
 
-/* The same check in two halves for event-loop servers whose store
- * connection belongs to the loop thread: login_prepare() looks the user
- * up (one quick SQLite read, on the loop thread) and login_verify() does
- * the yescrypt work (on a worker thread; it touches neither store nor
- * conf).  Unknown users get a request that verifies against a dummy
+/* login_check() as a store request (store.h) for event loops: the lookup
+ * and the yescrypt work both run on a worker thread of sp's pool, with
+ * copies of user, password (wiped after use) and the address settings.
+ * cb gets the result, the canonical address ("" unless LOGIN_OK) and
+ * whether the auth cache vouched; the handle is for store_req_abort(). */
+typedef void login_cb(enum login_result res, const char *canon, bool cached,
+    void *ctx);
+struct store_req *login_start(struct store_pool *sp, const struct conf *c,
+    const char *user, const char *password, login_cb *cb, void *ctx);
+
+/* The same check in two halves: login_prepare() looks the user up (a
+ * blocking store read) and login_verify() does the yescrypt work (it
+ * touches neither store nor conf).  Unknown users get a request that verifies against a dummy
  * hash, so both halves take the same time either way. */
 struct login_req {
 	char canon[320];	/* canonical address when known */

@@ -23,6 +23,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
 #include "mailbox/mbox.h"
+#include "store/store.h"
 
 #define IMAP_NO_PLAINTEXT "[PRIVACYREQUIRED] Plaintext authentication " \
 	"disallowed on non-secure connections, use STARTTLS"
@@ -33,8 +34,12 @@ struct imap_login {
 	char user[SASL_FIELD_MAX];
 	char password[SASL_FIELD_MAX];
 	char state_dir[PATH_MAX];
-	struct store *store;
+	struct store_pool *stores;	/* the worker's connection from it */
 	const struct conf *conf;
+	struct sockaddr_storage peer;
+	bool exempt;			/* auth_ban_exempt: no ban counting */
+	bool banned;			/* banned already: not checked */
+	int banned_now;			/* ban_record_failure(): 1 banned */
 	enum login_result result;
 	bool cached;
 	char canon[320];
@@ -179,11 +184,28 @@ static void
 imap_login_work(struct imap_job *job)
 {
 	struct imap_login *l = job->data;
+	const struct sockaddr *sa = (const struct sockaddr *)&l->peer;
+	struct store *conn = store_pool_conn(l->stores);
+	time_t now = time(NULL);
 	char path[PATH_MAX];
 
-	l->result = login_check(l->store, l->conf, l->user, l->password,
-	    l->canon, sizeof(l->canon), &l->cached);
+	/* The store through this worker thread's own connection (store.h):
+	 * a ban started since the greeting, the credentials, and a
+	 * failure's count, all off the loop. */
+	if (conn == NULL)
+		l->result = LOGIN_TEMPFAIL;
+	else if (!l->exempt && ban_check(conn, l->conf, sa, now, NULL) == 1)
+		l->banned = true;
+	else {
+		l->result = login_check(conn, l->conf, l->user, l->password,
+		    l->canon, sizeof(l->canon), &l->cached);
+		if (l->result == LOGIN_BAD && !l->exempt)
+			l->banned_now = ban_record_failure(conn, l->conf, sa,
+			    "imap", now);
+	}
 	explicit_bzero(l->password, sizeof(l->password));
+	if (l->banned)
+		return;
 	if (l->result != LOGIN_OK)
 		return;
 	if (maildir_path(l->state_dir, l->canon, path, sizeof(path)) < 0 ||
@@ -196,8 +218,7 @@ static void
 imap_login_failed(struct imap_session *s, struct imap_job *job)
 {
 	struct imap_login *l = job->data;
-	int banned = ban_record_failure(s->srv->env->store, s->conf,
-	    (struct sockaddr *)&s->peer, "imap", time(NULL));
+	int banned = l->banned_now;
 
 	s->auth_failures++;
 	log_info("%s imap auth-failed address=%s user=%s method=%s "
@@ -225,6 +246,15 @@ imap_login_done(struct imap_job *job)
 	struct imap_session *s = job->s;
 	struct fbuf caps;
 
+	if (l->banned) {
+		log_info("%s imap reject stage=auth address=%s check=ban",
+		    s->id, s->addr);
+		fbuf_addf(&job->out, "%s NO [AUTHENTICATIONFAILED] "
+		    "Authentication failed\r\n* BYE Too many failed logins, "
+		    "address banned\r\n", job->tag);
+		s->state = IMAP_STATE_LOGOUT;
+		return;
+	}
 	if (l->result == LOGIN_TEMPFAIL || (l->result == LOGIN_OK &&
 	    l->open_failed)) {
 		if (l->open_failed)
@@ -259,19 +289,11 @@ imap_login_start(struct imap_session *s, const char *tag, const char *method,
 	struct imap_login *l;
 	struct imap_job *job;
 
-	if (ban_check(s->srv->env->store, s->conf,
-	    (struct sockaddr *)&s->peer, time(NULL), NULL) == 1) {
-		log_info("%s imap reject stage=auth address=%s check=ban",
-		    s->id, s->addr);
-		imap_reply(s, "%s NO [AUTHENTICATIONFAILED] Authentication "
-		    "failed", tag);
-		imap_reply(s, "* BYE Too many failed logins, address banned");
-		imap_session_close(s);
-		return;
-	}
 	l = xcalloc(1, sizeof(*l));
 	l->method = method;
-	l->store = s->srv->env->store;
+	l->stores = s->srv->env->stores;
+	l->peer = s->peer;
+	l->exempt = ban_exempt(s->conf, (struct sockaddr *)&s->peer);
 	l->conf = conf_ref(s->conf);
 	str_lcpy(l->user, user, sizeof(l->user));
 	str_lcpy(l->password, password, sizeof(l->password));

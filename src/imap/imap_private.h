@@ -57,6 +57,8 @@ enum imap_input {
 	IMAP_INPUT_IDLE		/* waiting for DONE */
 };
 
+struct store_req;
+
 struct imap_session {
 	struct listener_session link;	/* in srv->lset */
 	struct imapd *srv;
@@ -72,6 +74,7 @@ struct imap_session {
 	bool tls;
 	bool busy;		/* a worker job is pending */
 	bool dead;		/* gone while busy: freed when it reports */
+	struct store_req *sreq;	/* a pending store request (ban check) */
 	bool skip_line;		/* SASL/IDLE: discarding an overlong line */
 	bool idle_pending;	/* IDLE: a sync job should run */
 	bool utf8;		/* ENABLE UTF8=ACCEPT */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -29,6 +30,7 @@
 #include "net/listener.h"
 #include "net/session_io.h"
 #include "net/tls.h"
+#include "store/store.h"
 
 #define IMAP_INPUT_HIGH (256 * 1024)	/* read high-watermark */
 #define IMAP_OUTPUT_HIGH (1024 * 1024)	/* stop reading commands above */
@@ -405,20 +407,34 @@ imap_session_setup_bev(struct imap_session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
-static bool
-imap_session_banned(struct imap_session *s)
+static void
+imap_session_greet(struct imap_session *s)
 {
-	time_t until;
+	struct fbuf caps;
 
-	if (ban_check(s->srv->env->store, s->conf,
-	    (struct sockaddr *)&s->peer, time(NULL), &until) != 1)
-		return false;
-	log_info("%s imap reject stage=connect address=%s check=ban "
-	    "until=%lld", s->id, s->addr, (long long)until);
-	imap_reply(s, "* BYE [UNAVAILABLE] Too many failed logins, address "
-	    "banned");
-	imap_session_close(s);
-	return true;
+	fbuf_init(&caps, 0);
+	imap_capabilities(s, &caps);
+	imap_reply(s, "* OK [CAPABILITY %s] Ferry IMAP ready", fbuf_str(&caps));
+	fbuf_release(&caps);
+}
+
+/* The failed-login ban check (ban.h, a store request) answered: a banned
+ * address gets one line and the door, others the greeting. */
+static void
+imap_session_ban_checked(int banned, time_t until, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	s->sreq = NULL;
+	if (!s->dead && banned == 1) {
+		log_info("%s imap reject stage=connect address=%s check=ban "
+		    "until=%lld", s->id, s->addr, (long long)until);
+		imap_reply(s, "* BYE [UNAVAILABLE] Too many failed logins, "
+		    "address banned");
+		s->state = IMAP_STATE_LOGOUT;
+	} else if (!s->dead)
+		imap_session_greet(s);
+	imap_session_resume(s);		/* frees a dead session */
 }
 
 struct imap_session *
@@ -427,7 +443,6 @@ imap_session_new(struct imapd *d, int fd, const struct sockaddr *sa,
 {
 	struct imap_session *s;
 	struct bufferevent *bev;
-	struct fbuf caps;
 
 	if ((bev = listener_bufferevent(d->env->base, fd, tls ? d->tls :
 	    NULL)) == NULL) {
@@ -450,14 +465,14 @@ imap_session_new(struct imapd *d, int fd, const struct sockaddr *sa,
 	imap_session_setup_bev(s);
 	log_info("%s imap connected address=%s tls=%s", s->id, s->addr,
 	    tls ? "yes" : "no");
-	if (!imap_session_banned(s)) {
-		fbuf_init(&caps, 0);
-		imap_capabilities(s, &caps);
-		imap_reply(s, "* OK [CAPABILITY %s] Ferry IMAP ready",
-		    fbuf_str(&caps));
-		fbuf_release(&caps);
+	if (ban_exempt(s->conf, sa)) {
+		imap_session_greet(s);
 		imap_session_flush(s);
+		return s;
 	}
+	imap_session_suspend(s);
+	s->sreq = ban_check_start(d->env->stores, sa, time(NULL),
+	    imap_session_ban_checked, s);
 	return s;
 }
 
@@ -544,6 +559,7 @@ imap_session_free(struct imap_session **sp)
 
 	if (s == NULL)
 		return;
+	store_req_abort(&s->sreq);
 	imap_folder_close(s);
 	mbox_user_close(&s->user);
 	imap_seqset_free(&s->saved);

@@ -4,8 +4,8 @@
  * client network is trusted for greylist_expire.  The network is the
  * client's /24 (IPv4) or /64 (IPv6), so pools of outbound servers that
  * retry from a neighbouring address still pass.  State is in the store
- * (it survives restarts and is shared by all smtpd processes); the write
- * runs on the role's worker pool when one is set.  A store failure
+ * (it survives restarts and is shared by all smtpd processes); the check
+ * and its write are a store request (store.h), on the role's worker pool.  A store failure
  * accepts (logged): greylisting is never worth losing mail over.
  * RFC 6647 (email greylisting), RFC 5321 4.5.4.1 (retry). */
 #include <stdio.h>
@@ -18,16 +18,14 @@
 #include "conf/conf.h"
 #include "lib/cidr.h"
 #include "lib/strutil.h"
-#include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "policy/policy_private.h"
 #include "store/store.h"
 
 #define GATE_GREYLIST_PRUNE 3600	/* seconds between clean-ups */
 
+/* The request's data: inputs and results only (store.h). */
 struct gate_greylist_job {
-	struct policy_gate_call *call;	/* NULL once aborted */
-	struct store *store;
 	char net[64];
 	char triplet[64 + 2 * 320 + 4];
 	int64_t t[4];			/* now, delay, window, expire */
@@ -35,6 +33,12 @@ struct gate_greylist_job {
 	int rc;
 	enum store_grey state;
 	int64_t first;
+};
+
+/* The gate's job handle, owned by the pipeline's call. */
+struct gate_greylist_req {
+	struct policy_gate_call *call;
+	struct store_req *req;
 };
 
 int
@@ -76,57 +80,68 @@ gate_greylist_enabled(const struct conf *c)
 }
 
 static void
-gate_greylist_work(void *arg)
+gate_greylist_work(struct store *conn, void *data)
 {
-	struct gate_greylist_job *j = arg;
+	struct gate_greylist_job *j = data;
 
-	j->rc = store_greylist_check(j->store, j->net, j->triplet, j->t[0],
+	if (conn == NULL) {
+		j->rc = -1;
+		return;
+	}
+	j->rc = store_greylist_check(conn, j->net, j->triplet, j->t[0],
 	    j->t[1], j->t[2], j->t[3], &j->state, &j->first);
 	if (j->prune)
-		store_greylist_prune(j->store, j->t[0], j->t[2]);
+		store_greylist_prune(conn, j->t[0], j->t[2]);
 }
 
 static void
-gate_greylist_done(void *arg)
+gate_greylist_done(void *data, void *ctx)
 {
-	struct gate_greylist_job *j = arg;
-	struct policy_gate_call *call = j->call;
+	struct gate_greylist_job *j = data;
+	struct gate_greylist_req *g = ctx;
+	struct policy_gate_call *call = g->call;
 	int64_t wait = j->t[1] - (j->t[0] - j->first);
 	static const char *const names[] = { "new", "early", "pass",
 		"trusted" };
 
-	if (call == NULL) {		/* aborted while on the pool */
-		free(j);
-		return;
-	}
+	free(g);			/* the request is over: no abort now */
 	if (j->rc < 0) {
-		free(j);
 		policy_gate_note(call, "store=failed");
 		policy_gate_finish(call, POLICY_ACCEPT, 0, NULL, NULL);
 		return;
 	}
 	policy_gate_note(call, "greylist=%s net=%s", names[j->state], j->net);
 	if (j->state == STORE_GREY_PASS || j->state == STORE_GREY_TRUSTED) {
-		free(j);
 		policy_gate_finish(call, POLICY_ACCEPT, 0, NULL, NULL);
 		return;
 	}
-	free(j);
 	policy_gate_finish(call, POLICY_TEMPFAIL, 451, "4.7.1",
 	    "Greylisted, please try again in %lld seconds",
 	    (long long)(wait > 0 ? wait : 1));
 }
+
+static const struct store_job gate_greylist_job = {
+	.name = "greylist",
+	.work = gate_greylist_work,
+	.done = gate_greylist_done,
+};
 
 static void *
 gate_greylist_start(struct policy_gate_call *call)
 {
 	const struct conf *c = call->conf;
 	struct policy *p = call->policy;
-	struct gate_greylist_job *j = xcalloc(1, sizeof(*j));
-	char sender[320], rcpt[320];
+	struct gate_greylist_job *j;
+	struct gate_greylist_req *g;
+	char sender[320], rcpt[320], net[64];
 
-	j->call = call;
-	j->store = call->store;
+	if (call->stores == NULL || gate_greylist_net((const struct sockaddr *)
+	    &call->client->addr, net, sizeof(net)) < 0) {
+		policy_gate_finish(call, POLICY_ACCEPT, 0, NULL, NULL);
+		return NULL;
+	}
+	j = xcalloc(1, sizeof(*j));
+	str_lcpy(j->net, net, sizeof(j->net));
 	j->t[0] = (int64_t)time(NULL);
 	j->t[1] = (int64_t)c->greylist_delay;
 	j->t[2] = (int64_t)c->greylist_window;
@@ -134,35 +149,26 @@ gate_greylist_start(struct policy_gate_call *call)
 	str_lcpy(sender, call->client->sender, sizeof(sender));
 	str_lcpy(rcpt, call->client->rcpt != NULL ? call->client->rcpt : "",
 	    sizeof(rcpt));
-	if (j->store == NULL || gate_greylist_net((const struct sockaddr *)
-	    &call->client->addr, j->net, sizeof(j->net)) < 0) {
-		free(j);
-		policy_gate_finish(call, POLICY_ACCEPT, 0, NULL, NULL);
-		return NULL;
-	}
 	snprintf(j->triplet, sizeof(j->triplet), "%s %s %s", j->net,
 	    str_lower(sender), str_lower(rcpt));
 	if (j->t[0] - p->greylist_pruned >= GATE_GREYLIST_PRUNE) {
 		p->greylist_pruned = j->t[0];
 		j->prune = true;
 	}
-	if (p->pool == NULL) {
-		gate_greylist_work(j);
-		gate_greylist_done(j);
-		return NULL;
-	}
-	workpool_submit(p->pool, gate_greylist_work, gate_greylist_done, j);
-	return j;
+	g = xcalloc(1, sizeof(*g));
+	g->call = call;
+	g->req = store_req_submit(call->stores, &gate_greylist_job, j, g);
+	return g;
 }
 
 static void
 gate_greylist_abort(void *job)
 {
-	struct gate_greylist_job *j = job;
+	struct gate_greylist_req *g = job;
 
-	j->call = NULL;			/* freed when the pool reports */
+	store_req_abort(&g->req);	/* done() will not run: free here */
+	free(g);
 }
-
 const struct policy_gate gate_greylist = {
 	.name = "greylist",
 	.stage = POLICY_RCPT,

@@ -111,14 +111,14 @@ policy_check_bit(const char *name)
 
 struct policy *
 policy_create(struct event_base *base, const struct conf *conf,
-    struct dns *dns, struct store *store)
+    struct dns *dns, struct store_pool *stores)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
 
 	p->base = base;
 	p->conf = conf_ref(conf);
 	p->dns = dns;
-	p->store = store;
+	p->stores = stores;
 	p->rate = policy_track_create(POLICY_TRACK_MAX);
 	p->bad_rcpt = policy_track_create(POLICY_TRACK_MAX);
 	for (size_t i = 0; i < conf->checks.n; i++)
@@ -126,12 +126,6 @@ policy_create(struct event_base *base, const struct conf *conf,
 			log_warnx("- policy unknown-check name=%s",
 			    log_q(conf->checks.v[i]));
 	return p;
-}
-
-void
-policy_set_workpool(struct policy *p, struct workpool *pool)
-{
-	p->pool = pool;
 }
 
 void
@@ -208,6 +202,9 @@ void
 policy_client_free(struct policy_client *c)
 {
 	fbuf_release(&c->headers);
+	free(c->rules);
+	c->rules = NULL;
+	c->nrules = 0;
 	free(c->pending);
 	c->pending = NULL;
 	c->npending = 0;
@@ -289,7 +286,21 @@ policy_order(struct policy_run *r)
 		}
 }
 
-/* The rules of one domain, read at RCPT. */
+void
+policy_client_set_rules(struct policy_client *c, const struct store_rule *v,
+    size_t n)
+{
+	free(c->rules);
+	c->rules = NULL;
+	c->nrules = 0;
+	if (n == 0)
+		return;
+	c->rules = xreallocarray(NULL, n, sizeof(*c->rules));
+	memcpy(c->rules, v, n * sizeof(*c->rules));
+	c->nrules = n;
+}
+
+/* Collects at most POLICY_RULES_MAX rules. */
 struct policy_rules {
 	struct store_rule *v;
 	size_t n;
@@ -306,35 +317,27 @@ policy_rules_add(const struct store_rule *rule, void *ctx)
 	rs->v[rs->n++] = *rule;
 }
 
-/* 0, or -1 when the store failed (then no rule applies: logged). */
-static int
-policy_rules_load(struct policy *p, const char *domain,
-    struct policy_rules *rs)
+int
+policy_rules_load(struct store *conn, const char *domain,
+    struct store_rule **v_r, size_t *n_r)
 {
-	const char *error;
+	struct policy_rules rs = { NULL, 0 };
+	const char *error = "no store connection";
 
-	memset(rs, 0, sizeof(*rs));
-	if (p->store == NULL || domain == NULL || domain[0] == '\0')
+	*v_r = NULL;
+	*n_r = 0;
+	if (domain == NULL || domain[0] == '\0')
 		return 0;
-	if (store_rule_list(p->store, domain, policy_rules_add, rs,
-	    &error) < 0) {
+	if (conn == NULL || store_rule_list(conn, domain, policy_rules_add,
+	    &rs, &error) < 0) {
 		log_warnx("- policy rules-failed domain=%s error=%s",
 		    log_q(domain), log_q(error));
+		free(rs.v);
 		return -1;
 	}
+	*v_r = rs.v;
+	*n_r = rs.n;
 	return 0;
-}
-
-static bool
-policy_rules_exist(struct policy *p, const char *domain)
-{
-	struct policy_rules rs;
-	bool any;
-
-	policy_rules_load(p, domain, &rs);
-	any = rs.n > 0;
-	free(rs.v);
-	return any;
 }
 
 bool
@@ -356,7 +359,7 @@ policy_stage_active(struct policy *p, const struct policy_client *c,
 		return true;
 	if (stage != POLICY_RCPT)
 		return false;
-	return c->npending > 0 || policy_rules_exist(p, c->rcpt_domain);
+	return c->npending > 0 || c->nrules > 0;
 }
 
 static bool
@@ -416,13 +419,13 @@ policy_result_set(struct policy_result *res, enum policy_verdict v, int code,
 /* Applies the domain's deny and allow rules and collects its skips.
  * True when a rule decided. */
 static bool
-policy_rcpt_rules(struct policy_run *r, const struct policy_rules *rs)
+policy_rcpt_rules(struct policy_run *r)
 {
 	const struct store_rule *allow = NULL;
 	char text[300];
 
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct store_rule *rule = &rs->v[i];
+	for (size_t i = 0; i < r->c->nrules; i++) {
+		const struct store_rule *rule = &r->c->rules[i];
 
 		if (strcmp(rule->action, "skip") == 0) {
 			r->skip |= policy_rule_skip_mask(rule->value);
@@ -452,13 +455,7 @@ policy_rcpt_rules(struct policy_run *r, const struct policy_rules *rs)
 static bool
 policy_rcpt_decide(struct policy_run *r)
 {
-	struct policy_rules rs;
-	bool decided;
-
-	policy_rules_load(r->p, r->c->rcpt_domain, &rs);
-	decided = policy_rcpt_rules(r, &rs);
-	free(rs.v);
-	if (decided)
+	if (policy_rcpt_rules(r))
 		return true;
 	for (size_t i = 0; i < r->c->npending; i++) {
 		const struct policy_pending *pd = &r->c->pending[i];
@@ -728,7 +725,7 @@ policy_run(struct policy *p, struct policy_client *client,
 	r->call.conf = conf_ref(policy_client_conf(p, client));
 	r->call.base = p->base;
 	r->call.dns = p->dns;
-	r->call.store = p->store;
+	r->call.stores = p->stores;
 	r->call.pipeline = r;
 	if (stage == POLICY_DATA)
 		r->skip = client->tx_skip;

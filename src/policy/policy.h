@@ -28,6 +28,7 @@ struct conf;
 struct dns;
 struct event_base;
 struct store;
+struct store_rule;
 struct policy;
 struct policy_run;
 
@@ -93,6 +94,11 @@ struct policy_client {
 	const char *allowed_by;		/* a gate allowed the session */
 	uint32_t tx_skip;		/* DATA: gates skipped by every rcpt */
 	unsigned tx_rcpts;		/* recipients that passed RCPT */
+	/* RCPT stage: the recipient domain's rules, read on a worker
+	 * thread by the session's recipient lookup (policy_rules_load())
+	 * and handed over with policy_client_set_rules(). */
+	struct store_rule *rules;
+	size_t nrules;
 };
 
 struct policy_result {
@@ -108,15 +114,15 @@ typedef void policy_done_cb(const struct policy_result *r, void *arg);
 
 /* One per smtpd process, holding a reference to conf (the snapshot for
  * clients without their own, and for the pipeline's own settings);
- * dns, store and base must outlive the policy. */
+ * dns, stores and base must outlive the policy.  stores (store.h
+ * request API) serves the greylist; NULL: greylisting accepts
+ * everything. */
+struct store_pool;
 struct policy *policy_create(struct event_base *base, const struct conf *conf,
-    struct dns *dns, struct store *store);
+    struct dns *dns, struct store_pool *stores);
 /* A reload: the policy's reference moves to conf.  Runs in flight keep
  * the snapshot they started with. */
 void policy_set_conf(struct policy *p, const struct conf *conf);
-/* Greylist writes then run on this pool instead of the loop. */
-struct workpool;
-void policy_set_workpool(struct policy *p, struct workpool *pool);
 /* Aborts nothing: the owner aborts its runs first. */
 void policy_free(struct policy **pp);
 
@@ -127,6 +133,14 @@ void policy_client_init(struct policy_client *c, const struct sockaddr *sa,
  * headers and the recipients' DATA-stage skips. */
 void policy_client_reset_tx(struct policy_client *c);
 void policy_client_free(struct policy_client *c);
+/* The RCPT stage's domain rules (copied; n = 0 for none). */
+void policy_client_set_rules(struct policy_client *c,
+    const struct store_rule *v, size_t n);
+/* Reads domain's rules (the first 256) into *v_r (malloc'd,
+ * NULL when none) with the store connection conn: blocking, for worker
+ * threads.  0, or -1 when the store failed (logged; no rule applies). */
+int policy_rules_load(struct store *conn, const char *domain,
+    struct store_rule **v_r, size_t *n_r);
 
 /* Runs the stage's gates for client.  Never NULL; cb runs exactly once
  * (never inline from policy_run()) unless the run is aborted.  The

@@ -13,8 +13,7 @@ struct policy {
 	struct event_base *base;
 	const struct conf *conf;
 	struct dns *dns;
-	struct store *store;
-	struct workpool *pool;		/* NULL: store writes inline */
+	struct store_pool *stores;	/* NULL: no greylist state */
 	struct policy_track *rate;	/* gate_rate: connections per IP */
 	struct policy_track *bad_rcpt;	/* gate_bad_rcpt: unknown rcpts */
 	int64_t greylist_pruned;	/* last greylist clean-up */
@@ -52,7 +51,7 @@ struct policy_gate_call {
 	const struct conf *conf;
 	struct event_base *base;
 	struct dns *dns;
-	struct store *store;
+	struct store_pool *stores;
 	void *pipeline;			/* private to policy.c */
 };
 

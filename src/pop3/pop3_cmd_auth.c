@@ -26,6 +26,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
 #include "pop3/pop3_private.h"
+#include "store/store.h"
 
 #define POP3_NO_PLAINTEXT "-ERR [AUTH] Plaintext authentication " \
 	"disallowed on non-secure connections, use STLS"
@@ -39,6 +40,9 @@ struct pop3_login {
 	char password[POP3_LINE_MAX];
 	enum login_result result;
 	bool cached;			/* the auth cache vouched */
+	bool exempt;			/* auth_ban_exempt: no ban counting */
+	bool banned;			/* banned already: not checked */
+	int banned_now;			/* ban_record_failure(): 1 banned */
 	char canon[320];
 	char path[PATH_MAX];
 	int lock_fd;
@@ -216,8 +220,7 @@ pop3_login_ok(struct pop3_session *s, struct pop3_login *l)
 static void
 pop3_login_failed(struct pop3_session *s, struct pop3_login *l)
 {
-	int banned = ban_record_failure(s->srv->env->store, s->conf,
-	    (struct sockaddr *)&s->peer, "pop3", time(NULL));
+	int banned = l->banned_now;
 
 	s->auth_failures++;
 	log_info("%s pop3 auth-failed address=%s user=%s method=%s "
@@ -239,9 +242,25 @@ pop3_login_work(void *arg)
 {
 	struct pop3_login *l = arg;
 	struct pop3_session *s = l->s;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
+	struct store *conn = store_pool_conn(s->srv->env->stores);
+	time_t now = time(NULL);
 
-	l->result = login_check(s->srv->env->store, s->conf, l->user,
-	    l->password, l->canon, sizeof(l->canon), &l->cached);
+	/* The worker thread's own store connection (store.h): the ban that
+	 * may have started since the greeting, the credentials, and a
+	 * failure's count, all off the loop. */
+	if (conn == NULL) {
+		l->result = LOGIN_TEMPFAIL;
+	} else if (!l->exempt && ban_check(conn, s->conf, sa, now,
+	    NULL) == 1) {
+		l->banned = true;
+	} else {
+		l->result = login_check(conn, s->conf, l->user,
+		    l->password, l->canon, sizeof(l->canon), &l->cached);
+		if (l->result == LOGIN_BAD && !l->exempt)
+			l->banned_now = ban_record_failure(conn, s->conf,
+			    sa, "pop3", now);
+	}
 	explicit_bzero(l->password, sizeof(l->password));
 }
 
@@ -251,7 +270,13 @@ pop3_login_done(void *arg)
 	struct pop3_login *l = arg;
 	struct pop3_session *s = l->s;
 
-	if (s->dead || l->result == LOGIN_TEMPFAIL) {
+	if (!s->dead && l->banned) {
+		log_info("%s pop3 reject stage=auth address=%s check=ban",
+		    s->id, s->addr);
+		pop3_session_reply(s, "-ERR [SYS/PERM] Too many failed logins, "
+		    "address banned");
+		pop3_session_enter_state(s, POP3_STATE_QUIT);
+	} else if (s->dead || l->result == LOGIN_TEMPFAIL) {
 		if (!s->dead)
 			pop3_session_reply(s, "-ERR [SYS/TEMP] Temporary "
 			    "failure, try again later");
@@ -270,16 +295,8 @@ pop3_login_start(struct pop3_session *s, const char *method,
 {
 	struct pop3_login *l;
 
-	if (ban_check(s->srv->env->store, s->conf,
-	    (struct sockaddr *)&s->peer, time(NULL), NULL) == 1) {
-		log_info("%s pop3 reject stage=auth address=%s check=ban",
-		    s->id, s->addr);
-		pop3_session_reply(s, "-ERR [SYS/PERM] Too many failed logins, "
-		    "address banned");
-		pop3_session_close(s);
-		return;
-	}
 	l = xcalloc(1, sizeof(*l));
+	l->exempt = ban_exempt(s->conf, (struct sockaddr *)&s->peer);
 	l->s = s;
 	l->method = method;
 	l->lock_fd = -1;

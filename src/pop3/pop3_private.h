@@ -17,6 +17,7 @@
 #include "net/listener.h"
 #include "pop3/pop3_parser.h"
 
+struct store_req;
 struct bufferevent;
 struct tls_server;
 
@@ -58,6 +59,7 @@ struct pop3_session {
 	bool tls;			/* TLS is up (pop3s, or after STLS) */
 	bool busy;			/* a worker job is pending */
 	bool dead;			/* gone while busy: free when it reports */
+	struct store_req *sreq;		/* a pending store request */
 	bool skip_line;			/* discarding an overlong line */
 	bool sasl_wait;			/* AUTH PLAIN: the response line is next */
 	bool have_user;

@@ -26,6 +26,7 @@
 #include "net/session_io.h"
 #include "net/tls.h"
 #include "pop3/pop3_private.h"
+#include "store/store.h"
 
 #define POP3_INPUT_HIGH (64 * 1024)	/* read high-watermark */
 #define POP3_OUTPUT_LOW (64 * 1024)	/* refill bodies below this */
@@ -301,21 +302,23 @@ pop3_session_setup_bev(struct pop3_session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
-/* A banned address gets one line and the door (ban.h). */
-static bool
-pop3_session_banned(struct pop3_session *s)
+/* The failed-login ban check (ban.h, a store request) answered: a banned
+ * address gets one line and the door, others the greeting. */
+static void
+pop3_session_ban_checked(int banned, time_t until, void *ctx)
 {
-	time_t until;
+	struct pop3_session *s = ctx;
 
-	if (ban_check(s->srv->env->store, s->conf,
-	    (struct sockaddr *)&s->peer, time(NULL), &until) != 1)
-		return false;
-	log_info("%s pop3 reject stage=connect address=%s check=ban "
-	    "until=%lld", s->id, s->addr, (long long)until);
-	pop3_session_reply(s, "-ERR [SYS/PERM] Too many failed logins, "
-	    "address banned");
-	pop3_session_close(s);
-	return true;
+	s->sreq = NULL;
+	if (!s->dead && banned == 1) {
+		log_info("%s pop3 reject stage=connect address=%s check=ban "
+		    "until=%lld", s->id, s->addr, (long long)until);
+		pop3_session_reply(s, "-ERR [SYS/PERM] Too many failed logins, "
+		    "address banned");
+		pop3_session_enter_state(s, POP3_STATE_QUIT);
+	} else if (!s->dead)
+		pop3_session_reply(s, "+OK Ferry POP3 ready");
+	pop3_session_resume(s);		/* frees a dead session */
 }
 
 struct pop3_session *
@@ -346,10 +349,14 @@ pop3_session_new(struct pop3d *d, int fd, const struct sockaddr *sa,
 	log_info("%s pop3 connected address=%s tls=%s", s->id, s->addr,
 	    tls ? "yes" : "no");
 	s->state = POP3_STATE_AUTH;
-	if (!pop3_session_banned(s)) {
+	if (ban_exempt(s->conf, sa)) {
 		pop3_session_reply(s, "+OK Ferry POP3 ready");
 		pop3_session_flush(s);
+		return s;
 	}
+	pop3_session_suspend(s);
+	s->sreq = ban_check_start(d->env->stores, sa, time(NULL),
+	    pop3_session_ban_checked, s);
 	return s;
 }
 
@@ -439,6 +446,7 @@ pop3_session_free(struct pop3_session **sp)
 
 	if (s == NULL)
 		return;
+	store_req_abort(&s->sreq);
 	pop3_stream_close(s);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);

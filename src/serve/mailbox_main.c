@@ -145,10 +145,12 @@ mailbox_main(struct ferry_env *env)
 	signal(SIGPIPE, SIG_IGN);
 	authcache_configure(env->conf->auth_cache_ttl);
 	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
-	if (store_open(&env->store, db, &error) < 0)
-		log_fatalx("- mailbox store path=%s error=%s", db, log_q(error));
 	env->base = event_base_new();
 	env->pool = workpool_create(env->base, MAILBOX_WORKERS);
+	/* The loop reaches the store through requests on the pool only,
+	 * each worker with its own connection (store.h). */
+	if (store_pool_create(&env->stores, env->pool, db, &error) < 0)
+		log_fatalx("- mailbox store path=%s error=%s", db, log_q(error));
 	for (int i = 0; i < 3; i++) {
 		m.sig_ev[i] = evsignal_new(env->base, sigs[i],
 		    mailbox_signal_cb, &m);
@@ -172,7 +174,7 @@ mailbox_main(struct ferry_env *env)
 		event_free(m.stop_timer);
 	event_base_free(env->base);
 	env->base = NULL;
-	store_close(&env->store);
+	store_pool_free(&env->stores);
 	log_info("- mailbox stopped");
 	return 0;
 }

@@ -1,6 +1,6 @@
-/* The smtpd role's entry point: opens the store, creates the event loop
- * and the commit pool, starts the SMTP server (src/smtp/smtpd.h) on the
- * listeners inherited from the supervisor, and runs the loop.  SIGHUP
+/* The smtpd role's entry point: creates the event loop, the commit pool
+ * and its store connections, starts the SMTP server (src/smtp/smtpd.h) on
+ * the listeners inherited from the supervisor, and runs the loop.  SIGHUP
  * rereads the configuration and the certificates; SIGTERM/SIGINT stop
  * the server, wait for its sessions (at most SMTPD_STOP_GRACE seconds)
  * and let running commits finish before the process goes. */
@@ -121,12 +121,14 @@ smtpd_main(struct ferry_env *env)
 	signal(SIGPIPE, SIG_IGN);
 	authcache_configure(env->conf->auth_cache_ttl);
 	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
-	if (store_open(&env->store, db, &error) < 0)
-		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
 	env->base = event_base_new();
 	/* Commits (smtp_tx.c) spend their time in fsync: more of them in
 	 * flight lets the disk merge them. */
 	env->pool = workpool_create(env->base, SMTPD_COMMIT_THREADS);
+	/* The loop reaches the store only through requests on this pool,
+	 * each thread with its own connection (store.h). */
+	if (store_pool_create(&env->stores, env->pool, db, &error) < 0)
+		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
 	r.srv = smtpd_create(env, smtpd_role_idle, &r);
 	for (int i = 0; i < 3; i++) {
 		r.sig_ev[i] = evsignal_new(env->base, sigs[i],
@@ -148,7 +150,7 @@ smtpd_main(struct ferry_env *env)
 		event_free(r.stop_timer);
 	event_base_free(env->base);
 	env->base = NULL;
-	store_close(&env->store);
+	store_pool_free(&env->stores);
 	log_info("- smtpd stopped");
 	return 0;
 }

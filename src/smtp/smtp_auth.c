@@ -2,9 +2,9 @@
  * initial responses included (SASL-IR).  AUTH is offered only under TLS
  * or to clients in auth_plaintext_networks; elsewhere it is refused with
  * 538 5.7.11 so that no password crosses the network in the clear.  The
- * user lookup runs on the loop (one SQLite read), the yescrypt check on
- * the worker pool with the session busy, like the commit.  Failures are
- * counted for bans (auth/ban.h).  Neither passwords nor the names tried
+ * user lookup and the yescrypt check are one store request on the
+ * password pool, with the session busy; failures are counted for bans
+ * (auth/ban.h) by another, and the 535 waits for it.  Neither passwords nor the names tried
  * in failed attempts reach the log; buffers that held them are wiped. */
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,6 @@
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
-#include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "smtp/smtpd_private.h"
 
@@ -36,8 +35,6 @@ struct smtp_auth {
 	bool have_user;			/* LOGIN: the name came */
 	char authcid[SASL_FIELD_MAX];
 	char passwd[SASL_FIELD_MAX];
-	struct login_req req;
-	enum login_result result;
 };
 
 static bool
@@ -73,49 +70,70 @@ smtp_auth_end(struct smtp_session *s)
 	smtp_session_enter_state(s, SMTP_STATE_READY);
 }
 
+/* The failure is counted (auth/ban.h); the 535 follows once it is. */
 static void
-smtp_auth_fail(struct smtp_session *s, const char *why)
+smtp_auth_recorded(int result, void *ctx)
 {
-	const char *mech = s->auth->mech == SMTP_AUTH_PLAIN ? "PLAIN" : "LOGIN";
+	struct smtp_session *s = ctx;
 
-	log_info("%s smtp auth-failed address=%s mech=%s reason=%s", s->id,
-	    s->addr, mech, log_q(why));
-	if (ban_record_failure(s->srv->env->store, s->conf,
-	    (const struct sockaddr *)&s->peer, "smtp", time(NULL)) == 1)
+	s->sreq = NULL;
+	s->busy = false;
+	if (result == 1)
 		log_info("%s smtp banned address=%s", s->id, s->addr);
 	smtp_session_reply(s, "535 5.7.8 Authentication credentials invalid");
 	smtp_auth_end(s);
 	smtp_session_error(s);
+	if (s->state != SMTP_STATE_QUIT)
+		smtp_session_resume(s);
+	else
+		smtp_session_flush(s);
 }
 
 static void
-smtp_auth_work(void *arg)
+smtp_auth_fail(struct smtp_session *s, const char *why)
 {
-	struct smtp_auth *a = arg;
+	const char *mech = s->auth->mech == SMTP_AUTH_PLAIN ? "PLAIN" : "LOGIN";
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
 
-	a->result = login_verify(&a->req, a->passwd);
-	explicit_bzero(a->passwd, sizeof(a->passwd));
-}
-
-static void
-smtp_auth_done(void *arg)
-{
-	struct smtp_auth *a = arg;
-	struct smtp_session *s = a->s;
-
-	s->busy = false;
-	if (s->dead) {
-		smtp_session_resume(s);		/* frees s and a */
+	log_info("%s smtp auth-failed address=%s mech=%s reason=%s", s->id,
+	    s->addr, mech, log_q(why));
+	if (ban_exempt(s->conf, sa)) {
+		smtp_session_reply(s, "535 5.7.8 Authentication credentials "
+		    "invalid");
+		smtp_auth_end(s);
+		smtp_session_error(s);
 		return;
 	}
-	if (a->result != LOGIN_OK) {
+	s->busy = true;
+	bufferevent_disable(s->bev, EV_READ);
+	s->sreq = ban_record_start(s->srv->env->stores, s->conf, sa,
+	    "smtp", time(NULL), smtp_auth_recorded, s);
+}
+
+static void
+smtp_auth_done(enum login_result result, const char *canon, bool cached,
+    void *ctx)
+{
+	struct smtp_session *s = ctx;
+	struct smtp_auth *a = s->auth;
+
+	s->sreq = NULL;
+	s->busy = false;
+	if (result == LOGIN_TEMPFAIL) {
+		log_warnx("%s smtp auth-tempfail address=%s", s->id, s->addr);
+		smtp_session_reply(s, "454 4.7.0 Temporary authentication "
+		    "failure");
+		smtp_auth_end(s);
+	} else if (result != LOGIN_OK) {
 		smtp_auth_fail(s, "bad credentials");
+		if (s->busy)
+			return;		/* counting the failure first */
 	} else {
-		str_lcpy(s->auth_user, a->req.canon, sizeof(s->auth_user));
+		str_lcpy(s->auth_user, canon, sizeof(s->auth_user));
 		s->relay_ok = true;
 		log_info("%s smtp auth user=%s mech=%s cached=%s", s->id,
 		    log_q(s->auth_user), a->mech == SMTP_AUTH_PLAIN ?
-		    "PLAIN" : "LOGIN", a->req.cached ? "yes" : "no");
+		    "PLAIN" : "LOGIN", cached ? "yes" : "no");
 		smtp_session_reply(s, "235 2.7.0 Authentication successful");
 		smtp_auth_end(s);
 	}
@@ -125,24 +143,19 @@ smtp_auth_done(void *arg)
 		smtp_session_flush(s);
 }
 
-/* Both names and the password are in: look up, then verify on a worker. */
+/* Both names and the password are in: the lookup and the verification
+ * run on the password pool (a store request), the session busy. */
 static void
 smtp_auth_check(struct smtp_session *s)
 {
 	struct smtp_auth *a = s->auth;
 
-	if (login_prepare(s->srv->env->store, s->conf, a->authcid,
-	    &a->req) != LOGIN_OK) {
-		log_warnx("%s smtp auth-tempfail address=%s", s->id, s->addr);
-		smtp_session_reply(s, "454 4.7.0 Temporary authentication "
-		    "failure");
-		smtp_auth_end(s);
-		return;
-	}
 	a->s = s;
 	s->busy = true;
 	bufferevent_disable(s->bev, EV_READ);
-	workpool_submit(s->srv->auth_pool, smtp_auth_work, smtp_auth_done, a);
+	s->sreq = login_start(s->srv->auth_stores, s->conf, a->authcid,
+	    a->passwd, smtp_auth_done, s);
+	explicit_bzero(a->passwd, sizeof(a->passwd));
 }
 
 static void

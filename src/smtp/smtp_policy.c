@@ -57,8 +57,8 @@ smtp_policy_create(struct smtp_policy **spp, struct smtpd *srv,
 		*spp = NULL;
 		return -1;
 	}
-	sp->policy = policy_create(env->base, env->conf, sp->dns, env->store);
-	policy_set_workpool(sp->policy, env->pool);
+	sp->policy = policy_create(env->base, env->conf, sp->dns,
+	    env->stores);
 	*spp = sp;
 	return 0;
 }
@@ -213,6 +213,13 @@ smtp_policy_data(struct smtp_policy_session *ps, const char *path,
 	ps->client.rcpt = NULL;
 	ps->client.rcpt_domain = NULL;
 	return smtp_policy_start(ps, POLICY_DATA, cb);
+}
+
+void
+smtp_policy_set_rules(struct smtp_policy_session *ps,
+    const struct store_rule *v, size_t n)
+{
+	policy_client_set_rules(&ps->client, v, n);
 }
 
 void

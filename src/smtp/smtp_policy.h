@@ -54,6 +54,10 @@ int smtp_policy_rcpt(struct smtp_policy_session *ps, const char *rcpt,
 int smtp_policy_data(struct smtp_policy_session *ps, const char *path,
     uint64_t size, smtp_policy_cb *cb);
 /* RSET: forget the transaction's checks. */
+/* The recipient domain's rules for the next RCPT stage (copied). */
+struct store_rule;
+void smtp_policy_set_rules(struct smtp_policy_session *ps,
+    const struct store_rule *v, size_t n);
 void smtp_policy_rset(struct smtp_policy_session *ps);
 
 /* An unknown recipient (550 5.1.1) was named: counts it for the

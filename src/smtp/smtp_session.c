@@ -14,11 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "auth/ban.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -178,6 +181,23 @@ smtp_mail_checked(struct smtp_session *s, const struct policy_result *r)
 		smtp_mail_accept(s);
 }
 
+/* MAIL FROM of an authenticated user: the ownership check answered. */
+static void
+smtp_mail_owned(struct smtp_session *s, int owned, const char *bad)
+{
+	s->sreq = NULL;
+	s->busy = false;
+	if (owned != 1) {
+		smtp_sender_mail_refused(s, owned, s->tx->sender);
+		smtp_tx_free(&s->tx);
+	} else if (smtp_policy_mail(s->pol, smtp_mail_checked) == 1)
+		smtp_mail_accept(s);
+	if (!s->busy && s->state != SMTP_STATE_QUIT)
+		smtp_session_resume(s);
+	else
+		smtp_session_flush(s);
+}
+
 static void
 smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 {
@@ -209,17 +229,20 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_session_error(s);
 		return;
 	}
-	if (s->auth_user[0] != '\0' && !cmd->path.null &&
-	    smtp_sender_check_mail(s, tx->sender) < 0) {
-		smtp_tx_free(&s->tx);
-		return;
-	}
 	/* RFC 8098 MDNs and other notices go out with <>: allowed, the
 	 * From: header check at the end of data still applies. */
 	tx->check_from = s->auth_user[0] != '\0' && c->sender_check;
 	tx->smtputf8 = cmd->smtputf8;
 	tx->body = cmd->body;
 	tx->declared_size = cmd->has_size ? cmd->size : 0;
+	if (tx->check_from && !cmd->path.null) {
+		char *addr = tx->sender;
+
+		s->busy = true;
+		bufferevent_disable(s->bev, EV_READ);
+		s->sreq = smtp_owner_check(s, &addr, 1, smtp_mail_owned);
+		return;
+	}
 	if (smtp_policy_mail(s->pol, smtp_mail_checked) == 1)
 		smtp_mail_accept(s);
 }
@@ -237,31 +260,6 @@ smtp_tx_add_rcpt(struct smtp_tx *tx, const char *orig, const char *addr,
 	tx->rcpts[tx->nrcpts].addr = xstrdup(addr);
 	tx->rcpts[tx->nrcpts].local = local;
 	tx->nrcpts++;
-}
-
-/* True when every local target is at or over its quota (the message
- * could be delivered to none of them). */
-static bool
-smtp_rcpt_over_quota(struct smtp_session *s, const struct resolve_result *r)
-{
-	char path[PATH_MAX];
-	uint64_t bytes, count, need = s->tx->declared_size;
-	size_t full = 0;
-
-	for (size_t i = 0; i < r->n; i++) {
-		const struct resolve_target *t = &r->v[i];
-
-		if (!t->local)
-			return false;
-		if (t->quota == 0 || maildir_path(s->conf->state_dir,
-		    t->user, path, sizeof(path)) < 0 ||
-		    maildir_quota_usage(path, &bytes, &count) < 0)
-			return false;
-		if (bytes + need < t->quota)
-			return false;
-		full++;
-	}
-	return full > 0;
 }
 
 static void
@@ -331,9 +329,9 @@ smtp_rcpt_check(struct smtp_session *s, const char *rcpt,
 
 static void
 smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
-    enum resolve_status st, struct resolve_result *r)
+    struct smtp_rcpt_lookup *res)
 {
-	switch (st) {
+	switch (res->st) {
 	case RESOLVE_REMOTE:
 		if (!s->relay_ok && !smtp_rcpt_backup_ok(s, rcpt)) {
 			smtp_rcpt_reject(s, rcpt, 554, "5.7.1",
@@ -350,7 +348,7 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 		    "Recipient address rejected: User unknown");
 		return;
 	case RESOLVE_LOCAL:
-		if (smtp_rcpt_over_quota(s, r)) {
+		if (res->over_quota) {
 			smtp_rcpt_reject(s, rcpt, 552, "5.2.2",
 			    "Mailbox full: over quota");
 			return;
@@ -361,7 +359,23 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 		    "Temporary lookup failure, try again later");
 		return;
 	}
-	smtp_rcpt_check(s, rcpt, st, r);
+	smtp_rcpt_check(s, rcpt, res->st, &res->targets);
+}
+
+/* The recipient lookup (smtp_lookup.c) has answered. */
+static void
+smtp_rcpt_looked_up(struct smtp_session *s, const char *rcpt,
+    struct smtp_rcpt_lookup *res)
+{
+	s->sreq = NULL;
+	s->busy = false;
+	smtp_policy_set_rules(s->pol, res->rules, res->nrules);
+	smtp_rcpt_resolved(s, rcpt, res);
+	/* The checks may have started: they resume the session then. */
+	if (!s->busy && s->state != SMTP_STATE_QUIT)
+		smtp_session_resume(s);
+	else
+		smtp_session_flush(s);
 }
 
 /* RCPT past max_recipients (every RCPT command of the transaction
@@ -400,10 +414,8 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 	const struct conf *c = s->conf;
 	struct resolve_opts opts = { c->local_part_case_sensitive,
 		c->recipient_delimiter };
-	struct resolve_result r = { NULL, 0 };
 	char raw[SMTP_ADDR_PATH_MAX + CONF_HOST_MAX + 16];
 	char rcpt[SMTP_ADDR_PATH_MAX + 1];
-	enum resolve_status st;
 
 	if (++s->tx->rcpt_attempts > c->max_recipients) {
 		smtp_rcpt_flood(s, cmd);
@@ -425,12 +437,12 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_session_error(s);
 		return;
 	}
-	if (cmd->path.literal)
-		st = RESOLVE_REMOTE;	/* no local mail for address literals */
-	else
-		st = resolve_rcpt(s->srv->env->store, &opts, rcpt, &r);
-	smtp_rcpt_resolved(s, rcpt, st, &r);
-	resolve_result_free(&r);
+	/* No local mail for address literals: they still wait for the
+	 * lookup, which brings the domain's rules. */
+	s->busy = true;
+	bufferevent_disable(s->bev, EV_READ);
+	s->sreq = smtp_rcpt_lookup(s, rcpt, cmd->path.literal,
+	    smtp_rcpt_looked_up);
 }
 
 /* DATA or BDAT with no accepted recipient (RFC 2920 section 3.1). */
@@ -842,7 +854,7 @@ smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 	    s->addr, s->messages, s->state == SMTP_STATE_DATA ||
 	    s->state == SMTP_STATE_BDAT ? " note=\"lost during data\"" : "");
 	smtpd_session_gone(s->srv, s);
-	if (s->busy) {
+	if (s->busy && s->sreq == NULL) {
 		s->dead = true;		/* freed when the commit reports */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
@@ -915,20 +927,72 @@ smtp_session_greet_delay(const struct smtp_session *s)
 	return s->conf->smtp_greeting_delay;
 }
 
-/* NULL when the connection could not be set up (fd closed then). */
+static void smtp_session_started(struct smtp_session *s,
+    struct timeval *delay);
+
+/* The connection is let in: its bufferevent, then the greeting (after
+ * the pre-greeting pause) or, on implicit TLS, the handshake.  -1 when
+ * the connection could not be set up (its fd is closed then). */
+static int
+smtp_session_start(struct smtp_session *s)
+{
+	struct smtpd *srv = s->srv;
+	struct timeval delay = { 0, 0 };
+	struct bufferevent *bev;
+	int fd = s->fd;
+
+	s->fd = -1;		/* the bufferevent owns it from here */
+	if (s->kind == SMTPD_KIND_SUBMISSIONS)
+		bev = smtp_tls_accept(s, fd);
+	else
+		bev = bufferevent_socket_new(srv->env->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return -1;
+	smtp_session_setup_bev(s, bev);
+	smtp_session_started(s, &delay);
+	return 0;
+}
+
+/* The failed-login ban check (auth/ban.h) has answered: a banned client
+ * gets one line (none on implicit TLS) and the door. */
+static void
+smtp_session_ban_checked(int banned, time_t until, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	char reply[400];
+
+	s->sreq = NULL;
+	s->busy = false;
+	if (banned == 1) {
+		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed "
+		    "logins from your address: banned\r\n",
+		    s->conf->hostname);
+		conncount_refuse(s->fd, "smtp", s->addr,
+		    s->kind == SMTPD_KIND_SUBMISSIONS ? NULL : reply, "banned");
+		s->fd = -1;
+	} else if (!s->srv->stopping && smtp_session_start(s) == 0)
+		return;
+	smtpd_session_gone(s->srv, s);
+	smtp_session_free(&s);
+}
+
+/* A session for an accepted connection; it owns fd.  Before anything is
+ * said, the failed-login ban is checked through the store (the session
+ * is busy meanwhile, without a bufferevent).  NULL when the connection
+ * could not be set up (fd closed then). */
 struct smtp_session *
 smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
     socklen_t salen, enum smtpd_kind kind)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 	const struct conf *c;
-	struct timeval delay = { 0, 0 };
-	struct bufferevent *bev;
 
 	s->srv = srv;
 	s->conf = c = conf_ref(srv->env->conf);
 	listener_session_init(&s->link, s);
 	s->kind = kind;
+	s->fd = fd;
 	ids_new(s->id);
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
 	cidr_addr_str(sa, s->addr, sizeof(s->addr));
@@ -937,19 +1001,26 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	s->pol = smtp_policy_session_new(srv->policy, s);
 	fbuf_init(&s->replies, 0);
 	s->state = SMTP_STATE_GREETING;
-	if (kind == SMTPD_KIND_SUBMISSIONS)
-		bev = smtp_tls_accept(s, fd);
-	else
-		bev = bufferevent_socket_new(srv->env->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		smtp_policy_session_free(&s->pol);
-		fbuf_release(&s->replies);
-		conf_unref(&s->conf);
-		free(s);
+	if (!ban_exempt(c, sa)) {
+		s->busy = true;
+		s->sreq = ban_check_start(srv->env->stores, sa, time(NULL),
+		    smtp_session_ban_checked, s);
+		return s;
+	}
+	if (smtp_session_start(s) < 0) {
+		smtp_session_free(&s);
 		return NULL;
 	}
-	smtp_session_setup_bev(s, bev);
+	return s;
+}
+
+static void
+smtp_session_started(struct smtp_session *s, struct timeval *delay)
+{
+	struct smtpd *srv = s->srv;
+	const struct conf *c = s->conf;
+	enum smtpd_kind kind = s->kind;
+
 	log_info("%s smtp connected address=%s relay=%s kind=%s", s->id,
 	    s->addr, s->relay_ok ? "yes" : "no", kind == SMTPD_KIND_SMTP ?
 	    "smtp" : kind == SMTPD_KIND_SUBMISSION ? "submission" :
@@ -958,12 +1029,11 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	if (kind == SMTPD_KIND_SUBMISSIONS) {
 		/* The greeting follows the handshake (smtp_tls.c). */
 		smtp_session_set_timeout(s, c->timeout_tls);
-		return s;
+		return;
 	}
 	smtp_session_set_timeout(s, c->smtp_timeout);
-	delay.tv_sec = (time_t)smtp_session_greet_delay(s);
-	evtimer_add(s->greet_timer, &delay);
-	return s;
+	delay->tv_sec = (time_t)smtp_session_greet_delay(s);
+	evtimer_add(s->greet_timer, delay);
 }
 
 void
@@ -1013,14 +1083,18 @@ smtp_session_free(struct smtp_session **sp)
 
 	if (s == NULL)
 		return;
+	store_req_abort(&s->sreq);
 	smtp_tx_free(&s->tx);
 	smtp_auth_free(&s->auth);
 	smtp_policy_session_free(&s->pol);
 	resolve_result_free(&s->rcpt_res);
 	if (s->greet_timer != NULL)
 		event_free(s->greet_timer);
-	smtp_tls_close(s);
-	bufferevent_free(s->bev);
+	if (s->bev != NULL) {
+		smtp_tls_close(s);
+		bufferevent_free(s->bev);
+	} else if (s->fd >= 0)
+		close(s->fd);
 	fbuf_release(&s->replies);
 	conf_unref(&s->conf);
 	free(s);

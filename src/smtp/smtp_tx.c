@@ -62,6 +62,7 @@ struct smtp_commit {
 	 * recipients the direct path delivered; queued: whether the
 	 * message (or what is left of it) went into the spool. */
 	uint64_t *quota;
+	struct store_pool *stores;	/* the store, for quota[] */
 	size_t delivered;
 	bool queued;
 };
@@ -202,11 +203,15 @@ smtp_tx_check(struct smtp_session *s, int *code_r, char *buf, size_t size)
 		    "allowed (RFC 5321 section 4.5.3.1.6)";
 	if (tx->dec.has_nul)
 		return "550 5.6.0 Message contains NUL octets";
-	if ((reply = smtp_header_check_hops(s, buf, size)) == NULL)
-		reply = smtp_sender_check_header(s);
-	if (reply != NULL)
+	if ((reply = smtp_header_check_hops(s, buf, size)) != NULL) {
 		*code_r = (int)strtol(reply, NULL, 10);
-	return reply;
+		return reply;
+	}
+	if (tx->check_from && smtp_header_too_big(tx)) {
+		*code_r = 553;
+		return "553 5.7.1 Header section too large";
+	}
+	return NULL;
 }
 
 static void
@@ -277,6 +282,29 @@ smtp_tx_deliver_direct(struct smtp_commit *c)
 	return c->delivered == c->env.nrcpts;
 }
 
+/* On the worker, before a direct delivery: fills quota[] with each
+ * recipient's quota as the store says now, so a user deleted or a quota
+ * changed since RCPT is seen (a deleted user's mail goes to the queue,
+ * which bounces it, instead of recreating the mailbox).  False (the
+ * spool then) when a user is gone or the store cannot say.  The worker
+ * thread's own store connection does the reads (store_pool_conn). */
+static bool
+smtp_tx_direct_quota(struct smtp_commit *c)
+{
+	struct store *conn = store_pool_conn(c->stores);
+	struct store_user u;
+
+	if (conn == NULL)
+		return false;
+	for (size_t i = 0; i < c->env.nrcpts; i++) {
+		if (store_user_get(conn, c->env.rcpts[i].addr, &u) != 1)
+			return false;
+		explicit_bzero(u.password_hash, sizeof(u.password_hash));
+		c->quota[i] = u.quota;
+	}
+	return true;
+}
+
 static void
 smtp_tx_commit_work(void *arg)
 {
@@ -289,7 +317,8 @@ smtp_tx_commit_work(void *arg)
 		spool_writer_abort(&c->writer);
 		return;
 	}
-	if (c->quota != NULL && smtp_tx_deliver_direct(c)) {
+	if (c->quota != NULL && smtp_tx_direct_quota(c) &&
+	    smtp_tx_deliver_direct(c)) {
 		/* Every copy is durable in its Maildir: the spool file was
 		 * only a buffer, never synced, and serves the next message. */
 		spool_writer_recycle(&c->writer);
@@ -357,28 +386,20 @@ smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
 	c->rewrite = c->hdr.len > 0 || prefix[0] != '\0';
 }
 
-/* Direct local delivery applies (see the comment at the top): fills
- * quota[] with each recipient's quota as the store says now, so a user
- * deleted or a quota changed since RCPT is seen (a deleted user's mail
- * goes to the queue, which bounces it, instead of recreating the
- * mailbox).  One SQLite read per recipient, on the loop thread where the
- * store connection lives. */
+/* Direct local delivery may apply (see the comment at the top): every
+ * recipient is local and there are few.  Whether they still exist is
+ * asked on the worker (smtp_tx_direct_quota). */
 static bool
-smtp_tx_direct_ok(struct smtp_session *s, uint64_t *quota)
+smtp_tx_direct_ok(struct smtp_session *s)
 {
 	const struct smtp_tx *tx = s->tx;
-	struct store_user u;
 
 	if (!s->conf->direct_delivery || tx->nrcpts == 0 ||
 	    tx->nrcpts > SMTP_DIRECT_MAX)
 		return false;
-	for (size_t i = 0; i < tx->nrcpts; i++) {
-		if (!tx->rcpts[i].local || store_user_get(s->srv->env->store,
-		    tx->rcpts[i].addr, &u) != 1)
+	for (size_t i = 0; i < tx->nrcpts; i++)
+		if (!tx->rcpts[i].local)
 			return false;
-		explicit_bzero(u.password_hash, sizeof(u.password_hash));
-		quota[i] = u.quota;
-	}
 	return true;
 }
 
@@ -395,10 +416,9 @@ smtp_tx_commit(struct smtp_session *s)
 	tx->writer = NULL;
 	smtp_tx_fill_env(s, &c->env);
 	smtp_tx_fill_rewrite(s, c);
-	c->quota = xcalloc(tx->nrcpts, sizeof(*c->quota));
-	if (!smtp_tx_direct_ok(s, c->quota)) {
-		free(c->quota);
-		c->quota = NULL;
+	if (smtp_tx_direct_ok(s)) {
+		c->quota = xcalloc(tx->nrcpts, sizeof(*c->quota));
+		c->stores = s->srv->env->stores;
 	}
 	s->busy = true;
 	bufferevent_disable(s->bev, EV_READ);
@@ -435,23 +455,51 @@ smtp_tx_check_content(struct smtp_session *s)
 	    smtp_tx_checked);
 }
 
+static void
+smtp_tx_refuse(struct smtp_session *s, const char *reply, int code)
+{
+	struct smtp_tx *tx = s->tx;
+
+	log_info("%s smtp reject stage=data code=%d id=%s size=%llu "
+	    "reason=%s", s->id, code, tx->id,
+	    (unsigned long long)tx->dec.size, log_q(reply + 10));
+	smtp_session_reply(s, "%s", reply);
+	smtp_tx_free(&s->tx);
+	s->state = SMTP_STATE_READY;
+}
+
+/* The From: ownership check (smtp_sender.c) has answered. */
+static void
+smtp_tx_from_checked(struct smtp_session *s, int owned, const char *bad)
+{
+	const char *reply;
+
+	s->sreq = NULL;
+	s->busy = false;
+	if (owned != 1) {
+		reply = smtp_sender_header_refused(s, owned, bad);
+		smtp_tx_refuse(s, reply, (int)strtol(reply, NULL, 10));
+	} else if (smtp_tx_check_content(s) == 1)
+		smtp_tx_commit(s);
+	if (!s->busy && s->state != SMTP_STATE_QUIT)
+		smtp_session_resume(s);
+	else
+		smtp_session_flush(s);
+}
+
 void
 smtp_tx_finish(struct smtp_session *s)
 {
-	struct smtp_tx *tx = s->tx;
 	const char *reply;
 	char buf[128];
 	int code;
 
 	if ((reply = smtp_tx_check(s, &code, buf, sizeof(buf))) != NULL) {
-		log_info("%s smtp reject stage=data code=%d id=%s size=%llu "
-		    "reason=%s", s->id, code, tx->id,
-		    (unsigned long long)tx->dec.size, log_q(reply + 10));
-		smtp_session_reply(s, "%s", reply);
-		smtp_tx_free(&s->tx);
-		s->state = SMTP_STATE_READY;
+		smtp_tx_refuse(s, reply, code);
 		return;
 	}
+	if (smtp_sender_check_header(s, smtp_tx_from_checked) == 0)
+		return;
 	if (smtp_tx_check_content(s) == 1)
 		smtp_tx_commit(s);
 }

@@ -1,8 +1,8 @@
 /* The SMTP server of the smtpd role (smtpd.h): every SMTP listener
  * inherited from the supervisor (kinds smtp, submission and submissions)
  * served through net/listener.h, which enforces max_connections and
- * max_connections_per_ip; failed-login bans are checked here before a
- * session exists.  On stop, idle sessions get 421 4.3.2 and sessions in
+ * max_connections_per_ip; failed-login bans are checked by each new
+ * session, through the store, before it says anything.  On stop, idle sessions get 421 4.3.2 and sessions in
  * the middle of a commit finish it (their 250 is sent) and then get 421. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 
 #include <event2/event.h>
 
-#include "auth/ban.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
@@ -21,6 +20,7 @@
 #include "smtp/smtp_policy.h"
 #include "smtp/smtpd.h"
 #include "smtp/smtpd_private.h"
+#include "store/store.h"
 
 #define SMTPD_AUTH_THREADS 4	/* password checks (CPU, 16 MB each) */
 
@@ -40,24 +40,6 @@ smtpd_busy_reply(void *ctx, const struct listener_conn *c, const char *why,
 	    "later\r\n", srv->env->conf->hostname,
 	    strcmp(why, "max_connections") == 0 ? "" : " from your address");
 	return buf;
-}
-
-/* Failed-login bans hold for every listener: one refusal line, then
- * close, before any authentication.  On implicit TLS a plaintext line
- * would only be a TLS protocol error, so the connection just closes. */
-static bool
-smtpd_admit(void *ctx, const struct listener_conn *c)
-{
-	struct smtpd *srv = ctx;
-	char reply[400];
-
-	if (ban_check(srv->env->store, srv->env->conf, c->sa, time(NULL),
-	    NULL) != 1)
-		return true;
-	snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed logins "
-	    "from your address: banned\r\n", srv->env->conf->hostname);
-	listener_refuse(srv->lset, c, c->tls ? NULL : reply, "banned");
-	return false;
 }
 
 static struct listener_session *
@@ -88,7 +70,6 @@ smtpd_idle(void *ctx)
 
 static const struct listener_ops smtpd_listener_ops = {
 	.busy_reply = smtpd_busy_reply,
-	.admit = smtpd_admit,
 	.accept = smtpd_accept,
 	.shutdown = smtpd_shutdown_session,
 	.idle = smtpd_idle,
@@ -104,6 +85,7 @@ struct smtpd *
 smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 {
 	struct smtpd *srv = xcalloc(1, sizeof(*srv));
+	char db[PATH_MAX];
 	const char *error;
 
 	srv->env = env;
@@ -117,6 +99,11 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	if (tls_server_create(&srv->tls, env->conf, &error) < 0)
 		log_fatalx("- smtpd tls error=%s", log_q(error));
 	srv->auth_pool = workpool_create(env->base, SMTPD_AUTH_THREADS);
+	/* The password checks' own store connections (store.h). */
+	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
+	if (store_pool_create(&srv->auth_stores, srv->auth_pool, db,
+	    &error) < 0)
+		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
 	if (smtp_policy_create(&srv->policy, srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	srv->lset = listener_set_create(env->base, "smtp",
@@ -200,6 +187,7 @@ smtpd_free(struct smtpd **srvp)
 		return;
 	/* Password checks still running report first. */
 	workpool_free(&srv->auth_pool);
+	store_pool_free(&srv->auth_stores);
 	while ((ls = listener_set_first(srv->lset)) != NULL) {
 		struct smtp_session *s = ls->owner;
 

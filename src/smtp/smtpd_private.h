@@ -26,6 +26,8 @@ struct smtp_session;
 struct smtp_auth;
 struct tls_server;
 struct workpool;
+struct store_pool;
+struct store_req;
 struct smtpd;
 struct smtp_policy;
 struct smtp_policy_session;
@@ -48,6 +50,7 @@ struct smtpd {
 	 * fewer at once than the commits in env->pool, which mostly wait
 	 * for the disk. */
 	struct workpool *auth_pool;
+	struct store_pool *auth_stores;	/* connections for auth_pool */
 	bool stopping;
 	void (*idle)(void *);		/* stopped and no session left */
 	void *idle_arg;
@@ -129,6 +132,8 @@ struct smtp_session {
 	char auth_user[320];		/* "" until AUTH succeeded */
 	struct smtp_auth *auth;		/* SASL exchange in progress */
 	struct smtp_policy_session *pol;	/* what the checks know */
+	int fd;				/* until the bufferevent owns it */
+	struct store_req *sreq;		/* a pending store request */
 	/* A resolved recipient waiting for its RCPT checks. */
 	char rcpt_pending[SMTP_ADDR_PATH_MAX + 1];
 	enum resolve_status rcpt_st;
@@ -206,14 +211,42 @@ bool smtp_header_too_big(const struct smtp_tx *tx);
 const char *smtp_header_check_hops(struct smtp_session *s, char *buf,
     size_t size);
 
+/* smtp_lookup.c: store requests of a session (callbacks on the loop,
+ * never inline; the session keeps the handle in s->sreq and is busy). */
+struct store_rule;
+struct smtp_rcpt_lookup {
+	enum resolve_status st;
+	struct resolve_result targets;	/* RESOLVE_LOCAL; may be taken */
+	bool over_quota;		/* every local target is full */
+	struct store_rule *rules;	/* the recipient domain's rules */
+	size_t nrules;
+};
+typedef void smtp_rcpt_lookup_cb(struct smtp_session *s, const char *rcpt,
+    struct smtp_rcpt_lookup *res);
+/* Resolves rcpt (normalised; literal: an address literal, remote) and
+ * reads what the RCPT reply needs. */
+struct store_req *smtp_rcpt_lookup(struct smtp_session *s, const char *rcpt,
+    bool literal, smtp_rcpt_lookup_cb *cb);
+/* Whether the authenticated user owns every address (NULL entries: an
+ * unreadable one, never owned).  cb gets 1, 0 (bad: the first address
+ * not owned, NULL when unreadable) or -1 (store failure). */
+typedef void smtp_owner_cb(struct smtp_session *s, int owned,
+    const char *bad);
+struct store_req *smtp_owner_check(struct smtp_session *s,
+    char *const *addrs, size_t n, smtp_owner_cb *cb);
+
 /* smtp_sender.c */
-/* MAIL FROM of an authenticated session: 0 when the user owns the
- * address (or sender_check is off), else -1 with the reply queued (553,
- * or 451 when the store failed). */
-int smtp_sender_check_mail(struct smtp_session *s, const char *sender);
-/* End of data: the From: header addresses (tx->from).  NULL when they
- * are all owned, else the 553 reply to send. */
-const char *smtp_sender_check_header(struct smtp_session *s);
+/* MAIL FROM of an authenticated session not owned (owned 0) or not
+ * known (-1, the store failed): queues the 553 or 451 reply. */
+void smtp_sender_mail_refused(struct smtp_session *s, int owned,
+    const char *sender);
+/* End of data: the From: header addresses (tx->from).  1 when there is
+ * nothing to check, 0 when the ownership check is running (the session
+ * busy; cb follows). */
+int smtp_sender_check_header(struct smtp_session *s, smtp_owner_cb *cb);
+/* The reply for a From: check that did not pass (logged). */
+const char *smtp_sender_header_refused(struct smtp_session *s, int owned,
+    const char *bad);
 
 /* smtp_tx.c */
 struct smtp_tx *smtp_tx_new(void);

@@ -1,8 +1,8 @@
 /* The SQLite 3 backend of the store (store.h): one file, state_dir/ferry.db,
  * in WAL mode (readers never wait for the writer), busy timeout 5 s, and
  * the schema_version table migrated on open (store_migrations[] below).
- * A struct store is one connection; every statement is prepared once, when
- * it opens.  The event loops use one connection per pool thread through
+ * A struct store is one connection; every statement is prepared once per
+ * connection, at its first use.  The event loops use one connection per pool thread through
  * store_req.c; the command line uses one on its own thread.  A mutex
  * still serialises each connection, for the queue role, which shares one
  * between its delivery threads.  Domains compare
@@ -239,6 +239,20 @@ store_stmt(struct store *s, enum store_stmt_id id)
 {
 	sqlite3_stmt *st = s->st[id];
 
+	/* Prepared on first use, then kept for the connection's life: a
+	 * role opens one connection per worker thread at start-up, and most
+	 * of them only ever run a few of these statements.  A statement
+	 * that cannot be prepared stays NULL, which SQLite answers with an
+	 * error (SQLITE_MISUSE) from every call that gets it. */
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(s->db, store_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
+			sqlite3_finalize(s->st[id]);
+			s->st[id] = NULL;
+			return NULL;
+		}
+		return s->st[id];
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
@@ -460,13 +474,6 @@ store_setup(struct store *s, const char *path, const char **error_r)
 	}
 	if (store_schema(s, error_r) < 0)
 		return -1;
-	for (int i = 0; i < STORE_ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-			*error_r = store_dberr(s, "prepare");
-			return -1;
-		}
-	}
 	return 0;
 }
 

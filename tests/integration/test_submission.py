@@ -123,6 +123,9 @@ def test_auth_plaintext_networks(make_ferry, tmp_path):
 def test_no_descriptor_leak_across_starttls(sub):
     import os
     pid = sub.role_pid("smtpd")
+    # Count once the role has finished setting up (its store connections,
+    # TLS and DNS), not while it still opens them.
+    sub.wait_log(r"smtpd ready")
     before = len(os.listdir(f"/proc/{pid}/fd"))
     for _ in range(30):
         with raw_tls(sub) as c:

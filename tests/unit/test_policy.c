@@ -13,6 +13,7 @@
 
 #include "conf/conf.h"
 #include "policy/policy_private.h"
+#include "lib/workpool.h"
 #include "store/store.h"
 #include "test.h"
 
@@ -130,6 +131,8 @@ struct test_env {
 	struct event_base *base;
 	struct conf conf;
 	struct store *store;
+	struct workpool *wp;
+	struct store_pool *stores;
 	struct policy *p;
 	struct policy_client c;
 };
@@ -149,7 +152,16 @@ test_stage(struct test_env *e, enum policy_stage stage,
     struct policy_result *r)
 {
 	struct test_run t = { false, { 0 } };
+	struct store_rule *rules;
+	size_t n;
 
+	if (stage == POLICY_RCPT) {
+		/* What the session's recipient lookup does on a worker. */
+		test_assert(policy_rules_load(e->store, e->c.rcpt_domain,
+		    &rules, &n) == 0);
+		policy_client_set_rules(&e->c, rules, n);
+		free(rules);
+	}
 	policy_run(e->p, &e->c, stage, test_done_cb, &t);
 	test_assert(!t.called);		/* never inline */
 	while (!t.called)
@@ -178,7 +190,10 @@ test_env_open(struct test_env *e, const char *conf_text, const char *ip)
 		fprintf(stderr, "store: %s\n", error);
 	store_domain_add(e->store, "example.test", NULL);
 	store_domain_add(e->store, "other.test", NULL);
-	e->p = policy_create(e->base, &e->conf, NULL, e->store);
+	e->wp = workpool_create(e->base, 2);
+	if (store_pool_create(&e->stores, e->wp, db, &error) < 0)
+		fprintf(stderr, "store pool: %s\n", error);
+	e->p = policy_create(e->base, &e->conf, NULL, e->stores);
 	test_sa(&ss, ip);
 	policy_client_init(&e->c, (struct sockaddr *)&ss, "0123456789abcdef");
 }
@@ -188,6 +203,8 @@ test_env_close(struct test_env *e)
 {
 	policy_client_free(&e->c);
 	policy_free(&e->p);
+	workpool_free(&e->wp);
+	store_pool_free(&e->stores);
 	store_close(&e->store);
 	conf_free(&e->conf);
 	event_base_free(e->base);

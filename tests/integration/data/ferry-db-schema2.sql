@@ -1,9 +1,12 @@
+-- Made with `ferry domain|user|alias|rule|ban add` by the build before
+-- schema 3 (commit fd442b4) and dumped with sqlite3's iterdump; the ban's
+-- end was then moved to 2100 so that it is in force when the test runs.
 BEGIN TRANSACTION;
 CREATE TABLE aliases (  address TEXT NOT NULL PRIMARY KEY,  domain TEXT NOT NULL COLLATE NOCASE    REFERENCES domains (name) ON DELETE CASCADE,  targets TEXT NOT NULL);
 INSERT INTO "aliases" VALUES('info@example.org','example.org','alice@example.org');
 CREATE TABLE auth_failures (  ip TEXT NOT NULL,  service TEXT NOT NULL,  at INTEGER NOT NULL);
 CREATE TABLE bans (  ip TEXT NOT NULL PRIMARY KEY,  created INTEGER NOT NULL,  until INTEGER NOT NULL,  reason TEXT NOT NULL DEFAULT '');
-INSERT INTO "bans" VALUES('192.0.2.9',1796426430,1796430030,'manual');
+INSERT INTO "bans" VALUES('192.0.2.9',1796426430,4102444800,'manual');
 CREATE TABLE domains (  name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));
 INSERT INTO "domains" VALUES('example.org',1796426428);
 CREATE TABLE greylist (  triplet TEXT NOT NULL PRIMARY KEY,  first INTEGER NOT NULL,  last INTEGER NOT NULL);
