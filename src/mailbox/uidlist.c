@@ -323,13 +323,40 @@ uidlist_scan_dir(struct uidlist_sync *sy, const char *sub)
 	return 0;
 }
 
+/* The delivery time a Maildir base name starts with, "SECONDS.M<usec>"
+ * (the microseconds are not zero-padded, so within one second plain name
+ * order puts M98765 after M123456).  A name without it sorts first. */
+static void
+uidlist_name_time(const char *name, unsigned long long *sec_r,
+    unsigned long long *usec_r)
+{
+	const char *p = name;
+
+	*sec_r = 0;
+	*usec_r = 0;
+	for (; *p >= '0' && *p <= '9' && *sec_r < 1000000000000ULL; p++)
+		*sec_r = *sec_r * 10 + (unsigned)(*p - '0');
+	if (p[0] != '.' || p[1] != 'M')
+		return;
+	for (p += 2; *p >= '0' && *p <= '9' && *usec_r < 1000000000ULL; p++)
+		*usec_r = *usec_r * 10 + (unsigned)(*p - '0');
+}
+
 /* Fresh messages get UIDs in arrival order: Maildir names start with the
- * delivery time, so the order of base names is close to it. */
+ * delivery time (seconds, then microseconds); names of one instant keep
+ * their byte order, so this is a total order (it also serves bsearch). */
 static int
 uidlist_fresh_cmp(const void *a, const void *b)
 {
 	const char *x = *(char *const *)a + 4, *y = *(char *const *)b + 4;
+	unsigned long long xs, xu, ys, yu;
 
+	uidlist_name_time(x, &xs, &xu);
+	uidlist_name_time(y, &ys, &yu);
+	if (xs != ys)
+		return xs < ys ? -1 : 1;
+	if (xu != yu)
+		return xu < yu ? -1 : 1;
 	return strcmp(x, y);
 }
 

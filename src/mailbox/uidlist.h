@@ -30,15 +30,16 @@ struct uidlist {
 };
 
 /* Scans new/ and cur/ of the Maildir at path once, gives UIDs to messages
- * not seen before (in name order, i.e. arrival order), drops entries of
- * messages that are gone, and rewrites the file when anything changed
+ * not seen before (in delivery order: the time their names start with),
+ * drops entries of messages that are gone, and rewrites the file when
+ * anything changed
  * (under a lock file, so several processes may sync).  ul is filled (the
  * caller frees it with uidlist_free).  0, or -1 with errno. */
 int uidlist_sync(const char *path, struct uidlist *ul);
 /* uidlist_sync, where those of names ("new/<file>" or "cur/<file>")
  * that are new to the index get their UIDs first and in the order given
  * (an IMAP APPEND or COPY of several messages then has ascending UIDs in
- * its own order); other new messages follow in name order. */
+ * its own order); other new messages follow in delivery order. */
 int uidlist_sync_ordered(const char *path, const char *const *names,
     size_t n, struct uidlist *ul);
 /* Starts an empty index with this UIDVALIDITY for a new folder (write,

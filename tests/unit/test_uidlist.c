@@ -154,6 +154,33 @@ test_sync(const char *dir)
 	test_end();
 }
 
+/* Two deliveries in one second: the one with fewer microsecond digits
+ * came first and gets the lower UID, although its name sorts after. */
+static void
+test_sync_order(void)
+{
+	char dir[] = "/tmp/ferry-test-uidlist-order-XXXXXX";
+	struct uidlist a;
+
+	test_begin("uidlist: UIDs in delivery order within one second");
+	test_assert(mkdtemp(dir) != NULL);
+	test_assert(maildir_create(dir) == 0);
+	write_file(dir, "new", "1000.M123456P1Q2.h", "second\n");
+	write_file(dir, "new", "1000.M98765P1Q1.h", "first\n");
+	write_file(dir, "new", "999.M999999P1Q1.h", "older\n");
+	test_assert(uidlist_sync(dir, &a) == 0);
+	test_assert(a.n == 3);
+	test_assert(a.n == 3 && strcmp(a.v[0].name,
+	    "new/999.M999999P1Q1.h") == 0);
+	test_assert(a.n == 3 && strcmp(a.v[1].name,
+	    "new/1000.M98765P1Q1.h") == 0);
+	test_assert(a.n == 3 && strcmp(a.v[2].name,
+	    "new/1000.M123456P1Q2.h") == 0);
+	uidlist_free(&a);
+	fsio_remove_tree(dir);
+	test_end();
+}
+
 static void
 test_cur_names(void)
 {
@@ -191,6 +218,7 @@ main(void)
 	test_assert(maildir_create(dir) == 0);
 	test_vsize(dir);
 	test_sync(dir);
+	test_sync_order();
 	fsio_remove_tree(dir);
 	return test_exit();
 }
