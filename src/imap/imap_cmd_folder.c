@@ -30,10 +30,14 @@ struct imap_folder_job {
 	unsigned status_items;
 	bool readonly;
 	struct mbox_view *view;		/* SELECT: the opened view */
-	struct mbox_append app;
-	struct imap_flags flags;
-	uint32_t uidvalidity, uid;
+	struct mbox_append *apps;	/* APPEND: the messages */
+	struct imap_flags *flagsv;	/* and their flags */
+	size_t napps;
+	uint32_t uidvalidity;
+	uint32_t *uids;
 };
+
+#define IMAP_APPEND_MAX 1000	/* messages in one MULTIAPPEND */
 
 #define IMAP_STATUS_MESSAGES 0x01
 #define IMAP_STATUS_RECENT 0x02
@@ -78,7 +82,11 @@ imap_folder_release(struct imap_job *job)
 	if (f == NULL)
 		return;
 	mbox_view_close(&f->view);
-	imap_flags_free(&f->flags);
+	for (size_t i = 0; i < f->napps; i++)
+		imap_flags_free(&f->flagsv[i]);
+	free(f->flagsv);
+	free(f->apps);
+	free(f->uids);
 	free(f);
 }
 
@@ -562,8 +570,9 @@ imap_append_work(struct imap_job *job)
 	struct imap_folder_job *f = imap_folder_job(job);
 	struct mbox_error err;
 
-	if (mbox_append(job->s->user, f->name, &f->app, 1, &f->uidvalidity,
-	    &f->uid, &err) < 0) {
+	f->uids = xcalloc(f->napps, sizeof(*f->uids));
+	if (mbox_append(job->s->user, f->name, f->apps, f->napps,
+	    &f->uidvalidity, f->uids, &err) < 0) {
 		if (err.code == MBOX_ERR_NOTFOUND)
 			fbuf_addf(&job->out, "%s NO [TRYCREATE] No such "
 			    "mailbox\r\n", job->tag);
@@ -571,11 +580,70 @@ imap_append_work(struct imap_job *job)
 			imap_folder_no(&job->out, job->tag, &err);
 		return;
 	}
-	fbuf_addf(&job->out, "%s OK [APPENDUID %u %u] APPEND completed\r\n",
-	    job->tag, f->uidvalidity, f->uid);
+	fbuf_addf(&job->out, "%s OK [APPENDUID %u ", job->tag,
+	    f->uidvalidity);
+	imap_fmt_uidset(&job->out, f->uids, f->napps);
+	fbuf_adds(&job->out, "] APPEND completed\r\n");
 }
 
-/* APPEND mailbox [(flags)] [date-time] literal.  The literal stays in
+/* One message of APPEND: [(flags)] [date-time] literal, from args[*ip]. */
+static int
+imap_append_one(struct imap_folder_job *f, const struct imap_arg *args,
+    unsigned count, unsigned *ip, const char **error_r)
+{
+	struct mbox_append *app;
+	struct imap_flags *fl;
+	unsigned i = *ip;
+	const char *date;
+	time_t t = 0;
+
+	if (f->napps >= IMAP_APPEND_MAX) {
+		*error_r = "Too many messages in one APPEND";
+		return -1;
+	}
+	f->apps = xreallocarray(f->apps, f->napps + 1, sizeof(*f->apps));
+	f->flagsv = xreallocarray(f->flagsv, f->napps + 1,
+	    sizeof(*f->flagsv));
+	app = &f->apps[f->napps];
+	fl = &f->flagsv[f->napps];
+	memset(app, 0, sizeof(*app));
+	memset(fl, 0, sizeof(*fl));
+	f->napps++;
+	if (i < count && args[i].type == IMAP_ARG_LIST) {
+		if (imap_flags_parse(&args[i], 1, false, fl, error_r) < 0)
+			return -1;
+		i++;
+	}
+	if (i < count && args[i].type == IMAP_ARG_QUOTED) {
+		if (!imap_arg_string(&args[i], &date) ||
+		    imap_datetime_parse(date, &t) < 0) {
+			*error_r = "Invalid date-time";
+			return -1;
+		}
+		i++;
+	}
+	if (i >= count || args[i].type != IMAP_ARG_LITERAL) {
+		*error_r = "APPEND needs a message literal";
+		return -1;
+	}
+	if (args[i].len == 0 || (!args[i].literal8 &&
+	    memchr(args[i].str, '\0', args[i].len) != NULL)) {
+		*error_r = "Message is empty or contains NUL";
+		return -1;
+	}
+	app->fd = -1;
+	app->data = args[i].str;
+	app->len = args[i].len;
+	app->flags = imap_flags_to_mbox(fl->system);
+	app->keywords = (const char *const *)fl->keywords;
+	app->nkeywords = fl->nkeywords;
+	app->internaldate = t;
+	*ip = i + 1;
+	return 0;
+}
+
+/* APPEND mailbox [(flags)] [date-time] literal, repeated for
+ * MULTIAPPEND (RFC 3502: all messages or none).  The literals stay in
  * the reader's buffer while the job runs (the session reads nothing
  * until it is done). */
 void
@@ -584,9 +652,8 @@ imap_cmd_append(struct imap_session *s, const char *tag,
 {
 	struct imap_job *job;
 	struct imap_folder_job *f;
-	const char *error = NULL, *date;
+	const char *error = NULL;
 	unsigned i = 1;
-	time_t t = 0;
 
 	if (count < 2) {
 		imap_bad(s, tag, "APPEND needs a mailbox and a message");
@@ -594,45 +661,19 @@ imap_cmd_append(struct imap_session *s, const char *tag,
 	}
 	job = imap_folder_new_job(s, tag, imap_append_work);
 	f = job->data;
-	if (args[i].type == IMAP_ARG_LIST) {
-		if (imap_flags_parse(&args[i], 1, false, &f->flags,
-		    &error) < 0)
-			goto bad;
-		i++;
-	}
-	if (i < count && args[i].type == IMAP_ARG_QUOTED) {
-		if (!imap_arg_string(&args[i], &date) ||
-		    imap_datetime_parse(date, &t) < 0) {
-			error = "Invalid date-time";
-			goto bad;
+	while (i < count) {
+		if (imap_append_one(f, args, count, &i, &error) < 0) {
+			imap_bad(s, tag, error);
+			goto free;
 		}
-		i++;
-	}
-	if (i + 1 != count || args[i].type != IMAP_ARG_LITERAL) {
-		error = "APPEND needs one message literal last";
-		goto bad;
-	}
-	if (args[i].len == 0 || (!args[i].literal8 &&
-	    memchr(args[i].str, '\0', args[i].len) != NULL)) {
-		error = "Message is empty or contains NUL";
-		goto bad;
 	}
 	if (imap_arg_mailbox(&args[0], s->utf8, f->name, sizeof(f->name),
 	    &error) < 0) {
 		imap_reply(s, "%s NO [CANNOT] %s", tag, error);
 		goto free;
 	}
-	f->app.fd = -1;
-	f->app.data = args[i].str;
-	f->app.len = args[i].len;
-	f->app.flags = imap_flags_to_mbox(f->flags.system);
-	f->app.keywords = (const char *const *)f->flags.keywords;
-	f->app.nkeywords = f->flags.nkeywords;
-	f->app.internaldate = t;
 	imap_job_submit(job);
 	return;
-bad:
-	imap_bad(s, tag, error != NULL ? error : "Invalid APPEND");
 free:
 	imap_folder_release(job);
 	fbuf_release(&job->out);

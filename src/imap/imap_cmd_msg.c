@@ -323,22 +323,6 @@ imap_msg_set(const struct imap_arg *a, struct imap_seqset *set)
 	    !set->saved;
 }
 
-/* "1:3,7" from an ascending list of numbers. */
-static void
-imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j + 1 < n && v[j + 1] == v[j] + 1)
-			j++;
-		fbuf_addf(b, "%s%u", i ? "," : "", v[i]);
-		if (j > i)
-			fbuf_addf(b, ":%u", v[j]);
-		i = j + 1;
-	}
-}
-
 /* ---- FETCH ---- */
 
 /* The whole message with CRLF line ends (what RFC822.SIZE counts). */
@@ -1011,19 +995,46 @@ imap_search_match(struct imap_search_msg *c, const struct imap_search_key *k)
 	}
 }
 
+/* "* ESEARCH (TAG "t") [UID] MIN MAX COUNT ALL" (RFC 4731). */
+static void
+imap_esearch_out(struct imap_job *job, const struct imap_search *q,
+    const uint32_t *v, size_t n)
+{
+	unsigned ret = q->ret != 0 ? q->ret : IMAP_SEARCH_RET_ALL;
+	struct fbuf *b = &job->out;
+
+	fbuf_adds(b, "* ESEARCH (TAG ");
+	imap_fmt_string(b, job->tag, strlen(job->tag), false);
+	fbuf_addc(b, ')');
+	if (job->uid)
+		fbuf_adds(b, " UID");
+	if ((ret & IMAP_SEARCH_RET_MIN) && n > 0)
+		fbuf_addf(b, " MIN %u", v[0]);
+	if ((ret & IMAP_SEARCH_RET_MAX) && n > 0)
+		fbuf_addf(b, " MAX %u", v[n - 1]);
+	if (ret & IMAP_SEARCH_RET_COUNT)
+		fbuf_addf(b, " COUNT %zu", n);
+	if ((ret & IMAP_SEARCH_RET_ALL) && n > 0) {
+		fbuf_adds(b, " ALL ");
+		imap_fmt_uidset(b, v, n);
+	}
+	fbuf_adds(b, "\r\n");
+}
+
 static void
 imap_search_work(struct imap_job *job)
 {
 	struct imap_msg_job *m = job->data;
 	struct imap_session *s = job->s;
-	uint32_t n;
+	uint32_t n, *hits;
+	size_t nhits = 0;
 
 	if (imap_sync_updates(s, &job->out, true) < 0) {
 		job->done = imap_msg_broken_done;
 		return;
 	}
 	n = mbox_view_count(s->view);
-	fbuf_adds(&job->out, "* SEARCH");
+	hits = xcalloc(n + 1, sizeof(*hits));
 	for (uint32_t seq = 1; seq <= n; seq++) {
 		struct imap_search_msg c = { .s = s, .seq = seq,
 		    .m = mbox_view_msg(s->view, seq) };
@@ -1031,10 +1042,19 @@ imap_search_work(struct imap_job *job)
 		fbuf_init(&c.body, 0);
 		if (!(c.m->flags & MBOX_F_EXPUNGED) &&
 		    imap_search_match(&c, m->search.root))
-			fbuf_addf(&job->out, " %u", job->uid ? c.m->uid : seq);
+			hits[nhits++] = job->uid ? c.m->uid : seq;
 		fbuf_release(&c.body);
 	}
-	fbuf_addf(&job->out, "\r\n%s OK %sSEARCH completed\r\n", job->tag,
+	if (m->search.esearch)
+		imap_esearch_out(job, &m->search, hits, nhits);
+	else {
+		fbuf_adds(&job->out, "* SEARCH");
+		for (size_t i = 0; i < nhits; i++)
+			fbuf_addf(&job->out, " %u", hits[i]);
+		fbuf_adds(&job->out, "\r\n");
+	}
+	free(hits);
+	fbuf_addf(&job->out, "%s OK %sSEARCH completed\r\n", job->tag,
 	    job->uid ? "UID " : "");
 }
 
@@ -1067,9 +1087,10 @@ imap_cmd_search(struct imap_session *s, const char *tag,
 		imap_msg_drop(job);
 		return;
 	}
-	if (r != IMAP_SEARCH_OK || m->search.esearch) {
+	if (r != IMAP_SEARCH_OK ||
+	    (m->search.ret & IMAP_SEARCH_RET_SAVE)) {
 		imap_bad(s, tag, r != IMAP_SEARCH_OK ? error :
-		    "SEARCH RETURN is not offered");
+		    "SEARCH RETURN (SAVE) is not offered");
 		imap_msg_drop(job);
 		return;
 	}

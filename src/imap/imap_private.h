@@ -136,6 +136,8 @@ void imap_fmt_mailbox(struct fbuf *b, const char *name, bool utf8);
 int imap_arg_mailbox(const struct imap_arg *a, bool utf8, char *dst,
     size_t size, const char **error_r);
 
+/* "1:3,7" from an ascending list of numbers (UID sets of UIDPLUS). */
+void imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n);
 /* IMAP_FLAG_* system flags as MBOX_F_* bits (\\Recent dropped). */
 uint32_t imap_flags_to_mbox(unsigned system);
 

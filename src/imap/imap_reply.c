@@ -164,3 +164,19 @@ imap_flags_to_mbox(unsigned system)
 		r |= MBOX_F_DRAFT;
 	return r;
 }
+
+/* "1:3,7" from an ascending list of numbers. */
+void
+imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		fbuf_addf(b, "%s%u", i ? "," : "", v[i]);
+		if (j > i)
+			fbuf_addf(b, ":%u", v[j]);
+		i = j + 1;
+	}
+}

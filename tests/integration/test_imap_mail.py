@@ -375,3 +375,45 @@ def test_client_vanishing_mid_idle_costs_nothing(psrv):
     m.logout()
     wait_until(lambda: psrv.log_text().count("imap disconnected") >= 3,
                10, what="the vanished sessions to be gone")
+
+
+def test_multiappend_all_or_nothing(psrv):
+    m1 = make_message(subject="first")
+    m2 = make_message(subject="second")
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        cap = c.cmd("c CAPABILITY")[0].split()
+        assert b"MULTIAPPEND" in cap and b"STATUS=SIZE" in cap
+        c.send(b"a APPEND Archive (\\Seen) {%d+}\r\n%s (\\Flagged) "
+               b"\"05-Dec-2026 01:02:03 +0000\" {%d+}\r\n%s\r\n"
+               % (len(m1), m1, len(m2), m2))
+        r = c.until(b"a")
+        mm = re.match(rb"a OK \[APPENDUID (\d+) (\d+):(\d+)\]", r[-1])
+        assert mm and int(mm.group(3)) == int(mm.group(2)) + 1, r
+        # a bad second message: nothing is appended
+        c.send(b"b APPEND Archive {%d+}\r\n%s (\\Bogus) {%d+}\r\n%s\r\n"
+               % (len(m1), m1, len(m2), m2))
+        assert c.until(b"b")[-1].startswith(b"b BAD")
+        r = c.cmd("s STATUS Archive (MESSAGES)")
+        assert b"MESSAGES 2" in r[0], r
+        r = c.cmd("t SELECT Archive")
+        r = c.cmd("f FETCH 1:2 (FLAGS)")
+        assert b"\\Seen" in r[0] and b"\\Flagged" in r[1], r
+
+
+def test_esearch_return_options(psrv):
+    deliver(psrv, n=4)
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        c.cmd("s SELECT INBOX")
+        c.cmd("f STORE 2 +FLAGS (\\Seen)")
+        r = c.cmd("a SEARCH RETURN (MIN MAX COUNT) UNSEEN")
+        assert r[0] == b'* ESEARCH (TAG "a") MIN 1 MAX 4 COUNT 3', r
+        r = c.cmd("b SEARCH RETURN () ALL")
+        assert r[0] == b'* ESEARCH (TAG "b") ALL 1:4', r
+        r = c.cmd("c SEARCH RETURN (COUNT) DELETED")
+        assert r[0] == b'* ESEARCH (TAG "c") COUNT 0', r
+        r = c.cmd("d UID SEARCH RETURN (ALL) SEEN")
+        assert re.match(rb'\* ESEARCH \(TAG "d"\) UID ALL \d+$', r[0]), r
+        r = c.cmd("e SEARCH RETURN (SAVE) ALL")
+        assert r[-1].startswith(b"e BAD"), r
