@@ -60,7 +60,7 @@ imap_capabilities(struct imap_session *s, struct fbuf *b)
 {
 	fbuf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE MULTIAPPEND ESEARCH "
-	    "STATUS=SIZE");
+	    "STATUS=SIZE CONDSTORE");
 	if (s->state != IMAP_STATE_NOAUTH)
 		return;
 	if (!s->tls && s->srv->tls != NULL)
@@ -133,8 +133,8 @@ imap_cmd_id(struct imap_session *s, const char *tag,
 	imap_reply(s, "%s OK ID completed", tag);
 }
 
-/* ENABLE (RFC 5161): nothing Ferry offers needs enabling yet, so the
- * answer names none; unknown capabilities are ignored as the RFC asks. */
+/* ENABLE (RFC 5161): CONDSTORE (RFC 7162) is the one extension that
+ * can be enabled; unknown capabilities are ignored as the RFC asks. */
 void
 imap_cmd_enable(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, bool uid)
@@ -143,13 +143,21 @@ imap_cmd_enable(struct imap_session *s, const char *tag,
 		imap_bad(s, tag, "ENABLE needs capability names");
 		return;
 	}
+	bool condstore = false;
+
 	for (unsigned i = 0; i < count; i++) {
 		if (args[i].type != IMAP_ARG_ATOM) {
 			imap_bad(s, tag, "ENABLE takes capability names");
 			return;
 		}
+		if (imap_arg_atom_is(&args[i], "CONDSTORE"))
+			condstore = true;
 	}
-	imap_reply(s, "* ENABLED");
+	/* only what this command newly enabled is listed */
+	imap_reply(s, "* ENABLED%s", condstore && !s->condstore ?
+	    " CONDSTORE" : "");
+	if (condstore)
+		s->condstore = true;
 	imap_reply(s, "%s OK Enabled", tag);
 }
 
@@ -174,7 +182,7 @@ imap_login_release(struct imap_job *job)
 {
 	struct imap_login *l = job->data;
 
-	mbox_user_close(&l->mbox);
+	imap_close_later(job->s->srv, NULL, NULL, &l->mbox);
 	conf_unref(&l->conf);
 	explicit_bzero(l, sizeof(*l));
 	free(l);
@@ -188,6 +196,7 @@ imap_login_work(struct imap_job *job)
 	const struct sockaddr *sa = (const struct sockaddr *)&l->peer;
 	struct store *conn = store_pool_conn(l->stores);
 	time_t now = time(NULL);
+	struct store_user u;
 	char path[PATH_MAX];
 
 	/* The store through this worker thread's own connection (store.h):
@@ -209,8 +218,12 @@ imap_login_work(struct imap_job *job)
 		return;
 	if (l->result != LOGIN_OK)
 		return;
+	/* the Maildir++ quota APPEND, COPY and MOVE are held to */
+	if (store_user_get(conn, l->canon, &u) != 1)
+		u.quota = 0;
+	explicit_bzero(u.password_hash, sizeof(u.password_hash));
 	if (maildir_path(l->state_dir, l->canon, path, sizeof(path)) < 0 ||
-	    mbox_user_open(job->s->srv->mbox, path, 0, &l->mbox,
+	    mbox_user_open(job->s->srv->mbox, path, u.quota, &l->mbox,
 	    &l->err) < 0)
 		l->open_failed = true;
 }

@@ -46,6 +46,7 @@ struct imap_folder_job {
 #define IMAP_STATUS_UNSEEN 0x10
 #define IMAP_STATUS_DELETED 0x20
 #define IMAP_STATUS_SIZE 0x40
+#define IMAP_STATUS_HIGHESTMODSEQ 0x80
 
 /* "tag NO [CODE] text" for a mailbox error. */
 static void
@@ -81,7 +82,7 @@ imap_folder_release(struct imap_job *job)
 
 	if (f == NULL)
 		return;
-	mbox_view_close(&f->view);
+	imap_close_later(job->s->srv, &f->view, NULL, NULL);
 	for (size_t i = 0; i < f->napps; i++)
 		imap_flags_free(&f->flagsv[i]);
 	free(f->flagsv);
@@ -281,6 +282,8 @@ imap_status_work(struct imap_job *job)
 	IMAP_ITEM(IMAP_STATUS_UNSEEN, "UNSEEN %u", st.unseen);
 	IMAP_ITEM(IMAP_STATUS_DELETED, "DELETED %u", st.deleted);
 	IMAP_ITEM(IMAP_STATUS_SIZE, "SIZE %llu", (unsigned long long)st.size);
+	IMAP_ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
+	    (unsigned long long)st.highestmodseq);
 #undef IMAP_ITEM
 	fbuf_addf(&job->out, ")\r\n%s OK STATUS completed\r\n", job->tag);
 }
@@ -300,6 +303,7 @@ imap_cmd_status(struct imap_session *s, const char *tag,
 		{ "UNSEEN", IMAP_STATUS_UNSEEN },
 		{ "DELETED", IMAP_STATUS_DELETED },
 		{ "SIZE", IMAP_STATUS_SIZE },
+		{ "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ },
 	};
 	struct imap_job *job;
 	struct imap_folder_job *f;
@@ -323,6 +327,8 @@ imap_cmd_status(struct imap_session *s, const char *tag,
 		}
 		want |= items[j].bit;
 	}
+	if (want & IMAP_STATUS_HIGHESTMODSEQ)
+		s->condstore = true;	/* RFC 7162 3.1.8 */
 	job = imap_folder_new_job(s, tag, imap_status_work);
 	f = job->data;
 	f->status_items = want;
@@ -385,8 +391,10 @@ imap_select_work(struct imap_job *job)
 		fbuf_addf(&job->out, "* OK [UNSEEN %u] First unseen\r\n",
 		    unseen);
 	fbuf_addf(&job->out, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
-	    "* OK [UIDNEXT %u] Predicted next UID\r\n",
-	    mbox_view_uidvalidity(f->view), mbox_view_uidnext(f->view));
+	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
+	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+	    mbox_view_uidvalidity(f->view), mbox_view_uidnext(f->view),
+	    (unsigned long long)mbox_view_highestmodseq(f->view));
 	fbuf_addf(&job->out, "%s OK [%s] %s completed\r\n", job->tag,
 	    f->readonly ? "READ-ONLY" : "READ-WRITE", f->readonly ?
 	    "EXAMINE" : "SELECT");
@@ -412,7 +420,11 @@ void
 imap_folder_close(struct imap_session *s)
 {
 	mbox_watch_remove(&s->watch);
-	mbox_view_close(&s->view);
+	if (s->closing_view == NULL) {
+		s->closing_view = s->view;
+		s->view = NULL;
+	} else
+		imap_close_later(s->srv, &s->view, NULL, NULL);
 	imap_seqset_free(&s->saved);
 	s->have_saved = false;
 	if (s->state == IMAP_STATE_SELECTED)
@@ -427,10 +439,15 @@ imap_select_cmd(struct imap_session *s, const char *tag,
 	struct imap_folder_job *f;
 	const char *error;
 
-	if (count != 1) {
-		imap_bad(s, tag, "SELECT needs a mailbox name");
+	if (count < 1 || count > 2 || (count == 2 &&
+	    (args[1].type != IMAP_ARG_LIST || args[1].count != 1 ||
+	    !imap_arg_atom_is(&args[1].list[0], "CONDSTORE")))) {
+		imap_bad(s, tag, "SELECT needs a mailbox name and takes no "
+		    "parameter but (CONDSTORE)");
 		return;
 	}
+	if (count == 2)
+		s->condstore = true;	/* RFC 7162 3.1.8 */
 	/* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected */
 	imap_folder_close(s);
 	job = imap_folder_new_job(s, tag, imap_select_work);

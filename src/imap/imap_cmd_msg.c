@@ -155,6 +155,9 @@ imap_fmt_changes(struct imap_session *s, struct fbuf *b,
 		fbuf_addf(b, "* %u FETCH (UID %u FLAGS ", ch->changed[i],
 		    m->uid);
 		imap_fmt_flags(b, s->view, m);
+		if (s->condstore)
+			fbuf_addf(b, " MODSEQ (%llu)",
+			    (unsigned long long)m->modseq);
 		fbuf_adds(b, ")\r\n");
 	}
 }
@@ -472,6 +475,7 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 	const struct mbox_msg *msg = mbox_view_msg(s->view, seq);
 	struct fbuf *b = &job->out, body;
 	bool first = true, have_flags = false, have_uid = false;
+	bool have_modseq = false;
 	char date[64];
 
 	fbuf_init(&body, 0);
@@ -509,6 +513,7 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 		case IMAP_FETCH_MODSEQ:
 			fbuf_addf(b, "MODSEQ (%llu)",
 			    (unsigned long long)msg->modseq);
+			have_modseq = true;
 			break;
 		case IMAP_FETCH_SECTION:
 			imap_fetch_section_out(it, &body, b);
@@ -525,6 +530,11 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 		SEP();
 		fbuf_adds(b, "FLAGS ");
 		imap_fmt_flags(b, s->view, msg);
+	}
+	/* RFC 7162 3.1.4.1: with CONDSTORE on, FETCH responses carry it */
+	if (s->condstore && !have_modseq) {
+		SEP();
+		fbuf_addf(b, "MODSEQ (%llu)", (unsigned long long)msg->modseq);
 	}
 #undef SEP
 	fbuf_adds(b, ")\r\n");
@@ -572,9 +582,13 @@ imap_fetch_work(struct imap_job *job)
 			log_warnx("%s imap seen-failed error=%s", s->id,
 			    log_q(err.text));
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (m->fetch.has_changedsince && mbox_view_msg(s->view,
+		    seqs[i])->modseq <= m->fetch.changedsince)
+			continue;
 		imap_fetch_one(job, seqs[i], imap_in_list(res.changed,
 		    res.nchanged, seqs[i]));
+	}
 	mbox_store_result_free(&res);
 	free(unseen);
 	free(seqs);
@@ -614,11 +628,17 @@ imap_cmd_fetch(struct imap_session *s, const char *tag,
 			return;
 		}
 	}
-	if (m->fetch.has_changedsince) {
-		imap_bad(s, tag, "CHANGEDSINCE is not offered");
+	if (m->fetch.vanished) {
+		imap_bad(s, tag, "VANISHED needs QRESYNC, which is not offered");
 		imap_msg_drop(job);
 		return;
 	}
+	/* RFC 7162 3.1.8: using CONDSTORE turns it on */
+	for (unsigned i = 0; i < m->fetch.count; i++)
+		if (m->fetch.items[i].type == IMAP_FETCH_MODSEQ)
+			s->condstore = true;
+	if (m->fetch.has_changedsince)
+		s->condstore = true;
 	imap_job_submit(job);
 }
 
@@ -636,6 +656,9 @@ imap_fetch_flags_line(struct imap_job *job, uint32_t seq)
 		fbuf_addf(&job->out, "UID %u ", msg->uid);
 	fbuf_adds(&job->out, "FLAGS ");
 	imap_fmt_flags(&job->out, job->s->view, msg);
+	if (job->s->condstore)
+		fbuf_addf(&job->out, " MODSEQ (%llu)",
+		    (unsigned long long)msg->modseq);
 	fbuf_adds(&job->out, ")\r\n");
 }
 
@@ -711,6 +734,8 @@ imap_cmd_store(struct imap_session *s, const char *tag,
 		imap_msg_drop(job);
 		return;
 	}
+	if (m->store.has_unchangedsince)
+		s->condstore = true;
 	imap_job_submit(job);
 }
 
@@ -998,7 +1023,7 @@ imap_search_match(struct imap_search_msg *c, const struct imap_search_key *k)
 /* "* ESEARCH (TAG "t") [UID] MIN MAX COUNT ALL" (RFC 4731). */
 static void
 imap_esearch_out(struct imap_job *job, const struct imap_search *q,
-    const uint32_t *v, size_t n)
+    const uint32_t *v, size_t n, uint64_t job_modseq)
 {
 	unsigned ret = q->ret != 0 ? q->ret : IMAP_SEARCH_RET_ALL;
 	struct fbuf *b = &job->out;
@@ -1018,6 +1043,8 @@ imap_esearch_out(struct imap_job *job, const struct imap_search *q,
 		fbuf_adds(b, " ALL ");
 		imap_fmt_uidset(b, v, n);
 	}
+	if (q->uses_modseq && n > 0)
+		fbuf_addf(b, " MODSEQ %llu", (unsigned long long)job_modseq);
 	fbuf_adds(b, "\r\n");
 }
 
@@ -1028,6 +1055,7 @@ imap_search_work(struct imap_job *job)
 	struct imap_session *s = job->s;
 	uint32_t n, *hits;
 	size_t nhits = 0;
+	uint64_t modseq = 0;
 
 	if (imap_sync_updates(s, &job->out, true) < 0) {
 		job->done = imap_msg_broken_done;
@@ -1041,16 +1069,23 @@ imap_search_work(struct imap_job *job)
 
 		fbuf_init(&c.body, 0);
 		if (!(c.m->flags & MBOX_F_EXPUNGED) &&
-		    imap_search_match(&c, m->search.root))
+		    imap_search_match(&c, m->search.root)) {
 			hits[nhits++] = job->uid ? c.m->uid : seq;
+			if (c.m->modseq > modseq)
+				modseq = c.m->modseq;
+		}
 		fbuf_release(&c.body);
 	}
 	if (m->search.esearch)
-		imap_esearch_out(job, &m->search, hits, nhits);
+		imap_esearch_out(job, &m->search, hits, nhits, modseq);
 	else {
 		fbuf_adds(&job->out, "* SEARCH");
 		for (size_t i = 0; i < nhits; i++)
 			fbuf_addf(&job->out, " %u", hits[i]);
+		/* RFC 7162 3.1.5: the highest mod-sequence of the hits */
+		if (m->search.uses_modseq && nhits > 0)
+			fbuf_addf(&job->out, " (MODSEQ %llu)",
+			    (unsigned long long)modseq);
 		fbuf_adds(&job->out, "\r\n");
 	}
 	free(hits);
@@ -1094,6 +1129,8 @@ imap_cmd_search(struct imap_session *s, const char *tag,
 		imap_msg_drop(job);
 		return;
 	}
+	if (m->search.uses_modseq)
+		s->condstore = true;
 	if (!imap_search_supported(m->search.root)) {
 		imap_reply(s, "%s NO [CANNOT] SENTBEFORE, SENTON, SENTSINCE "
 		    "and $ are not supported yet", tag);

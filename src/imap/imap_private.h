@@ -86,6 +86,8 @@ struct imap_session {
 	char address[320];		/* logged-in user */
 	struct mbox_user *user;
 	struct mbox_view *view;		/* SELECTED: the open folder */
+	struct mbox_view *closing_view;	/* unselected: closed by the next
+					 * job (closing blocks) */
 	bool readonly;			/* EXAMINE */
 	struct mbox_watch *watch;
 	struct imap_seqset saved;	/* SEARCH RETURN (SAVE) result, UIDs */
@@ -158,6 +160,12 @@ struct imap_job {
 	void *data;
 };
 
+/* Closes views and then the user on the pool (mbox_view_close takes
+ * the user's lock, mbox_user_close may close the index: neither may
+ * run on the loop); inline once the pool is gone.  Pointers are taken
+ * over and set to NULL; any may be NULL. */
+void imap_close_later(struct imapd *d, struct mbox_view **v1,
+    struct mbox_view **v2, struct mbox_user **user);
 /* Starts job (xcalloc'd by the caller, fields set) on the pool; the
  * session is suspended until it is done. */
 void imap_job_submit(struct imap_job *job);

@@ -117,6 +117,9 @@ imap_job_work_cb(void *arg)
 {
 	struct imap_job *job = arg;
 
+	/* a view the session let go of closes before its next job, so
+	 * its views and user close in order */
+	mbox_view_close(&job->s->closing_view);
 	job->work(job);
 }
 
@@ -179,4 +182,56 @@ imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n)
 			fbuf_addf(b, ":%u", v[j]);
 		i = j + 1;
 	}
+}
+
+struct imap_closer {
+	struct mbox_view *views[2];
+	struct mbox_user *user;
+};
+
+static void
+imap_closer_work(void *arg)
+{
+	struct imap_closer *c = arg;
+
+	mbox_view_close(&c->views[0]);
+	mbox_view_close(&c->views[1]);
+	mbox_user_close(&c->user);
+}
+
+static void
+imap_closer_done(void *arg)
+{
+	free(arg);
+}
+
+void
+imap_close_later(struct imapd *d, struct mbox_view **v1,
+    struct mbox_view **v2, struct mbox_user **user)
+{
+	struct imap_closer *c = xcalloc(1, sizeof(*c));
+
+	if (v1 != NULL) {
+		c->views[0] = *v1;
+		*v1 = NULL;
+	}
+	if (v2 != NULL) {
+		c->views[1] = *v2;
+		*v2 = NULL;
+	}
+	if (user != NULL) {
+		c->user = *user;
+		*user = NULL;
+	}
+	if (c->views[0] == NULL && c->views[1] == NULL && c->user == NULL) {
+		free(c);
+		return;
+	}
+	/* after the pool is gone (role shutdown) nothing else runs */
+	if (d->env->pool == NULL) {
+		imap_closer_work(c);
+		free(c);
+		return;
+	}
+	workpool_submit(d->env->pool, imap_closer_work, imap_closer_done, c);
 }

@@ -560,8 +560,8 @@ imap_session_free(struct imap_session **sp)
 	if (s == NULL)
 		return;
 	store_req_abort(&s->sreq);
-	imap_folder_close(s);
-	mbox_user_close(&s->user);
+	mbox_watch_remove(&s->watch);
+	imap_close_later(s->srv, &s->closing_view, &s->view, &s->user);
 	imap_seqset_free(&s->saved);
 	imap_parser_free(&s->parser);
 	bufferevent_free(s->bev);

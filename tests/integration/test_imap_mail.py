@@ -417,3 +417,49 @@ def test_esearch_return_options(psrv):
         assert re.match(rb'\* ESEARCH \(TAG "d"\) UID ALL \d+$', r[0]), r
         r = c.cmd("e SEARCH RETURN (SAVE) ALL")
         assert r[-1].startswith(b"e BAD"), r
+
+
+def test_append_over_quota_is_refused(psrv):
+    psrv.add_user("carol@example.test", quota="10K")
+    m = imap_login(psrv, user="carol@example.test")
+    small = make_message(subject="fits")
+    assert m.append("INBOX", None, None, small)[0] == "OK"
+    big = make_message(subject="too big", body="x" * 20000 + "\r\n")
+    typ, data = m.append("INBOX", None, None, big)
+    assert typ == "NO" and b"[OVERQUOTA]" in data[0], data
+    assert m.status("INBOX", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 1)")
+    m.logout()
+
+
+def test_condstore(psrv):
+    deliver(psrv, n=3)
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        assert b"CONDSTORE" in c.cmd("c CAPABILITY")[0].split()
+        assert c.cmd("e ENABLE CONDSTORE")[0] == b"* ENABLED CONDSTORE"
+        assert c.cmd("e2 ENABLE CONDSTORE")[0] == b"* ENABLED"
+        r = c.cmd("s SELECT INBOX (CONDSTORE)")
+        hms = [l for l in r if l.startswith(b"* OK [HIGHESTMODSEQ ")]
+        assert hms, r
+        high = int(re.search(rb"HIGHESTMODSEQ (\d+)", hms[0]).group(1))
+        r = c.cmd("f FETCH 1 (FLAGS)")
+        m1 = int(re.search(rb"MODSEQ \((\d+)\)", r[0]).group(1))
+        assert 0 < m1 <= high
+        r = c.cmd("g STORE 1 +FLAGS (\\Flagged)")
+        m2 = int(re.search(rb"MODSEQ \((\d+)\)", r[0]).group(1))
+        assert m2 > high, r
+        # a conditional store with an old modseq is refused for 1 only
+        r = c.cmd("f2 FETCH 2 (MODSEQ)")
+        since = max(m1, int(re.search(rb"MODSEQ \((\d+)\)", r[0]).group(1)))
+        r = c.cmd(f"h STORE 1:2 (UNCHANGEDSINCE {since}) +FLAGS (\\Seen)")
+        assert r[-1] == b"h OK [MODIFIED 1] Conditional STORE failed", r
+        r = c.cmd(f"i FETCH 1:* (FLAGS) (CHANGEDSINCE {high})")
+        assert [l.split()[1] for l in r[:-1]] == [b"1", b"2"], r
+        r = c.cmd(f"j SEARCH MODSEQ {m2}")
+        assert re.match(rb"\* SEARCH (\d ?)+ \(MODSEQ \d+\)$", r[0]), r
+        r = c.cmd("k STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
+        assert b"MESSAGES 3" in r[0] and b"HIGHESTMODSEQ" in r[0], r
+        r = c.cmd(f"l UID FETCH 1:* (FLAGS) (CHANGEDSINCE {high} VANISHED)")
+        assert r[-1].startswith(b"l BAD"), r
+        r = c.cmd("m SELECT INBOX (QRESYNC (1 2))")
+        assert r[-1].startswith(b"m BAD"), r
