@@ -7,11 +7,10 @@
  * POP3, other sessions, files moved by hand) are reported from the
  * view's sync: EXPUNGE, EXISTS, RECENT and FETCH FLAGS, with expunges
  * held back during FETCH, STORE and SEARCH (RFC 9051 section 7.5.1).
- * FETCH serves FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ and the
- * whole-message sections (BODY[], HEADER, HEADER.FIELDS[.NOT], TEXT,
- * RFC822*, partial); items that need the MIME structure (ENVELOPE,
- * BODYSTRUCTURE, part numbers, BINARY) are refused until src/mime/ is
- * wired in. */
+ * FETCH serves FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ, the
+ * sections (BODY[], HEADER, HEADER.FIELDS[.NOT], TEXT, MIME, part
+ * numbers, RFC822*, partial) and, through imap_fetch_mime.c, ENVELOPE,
+ * BODY and BODYSTRUCTURE; BINARY is refused. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -415,12 +414,24 @@ imap_fetch_section_out(const struct imap_fetch_item *it, const struct fbuf *msg,
 {
 	const char *p = fbuf_str(msg);
 	size_t hlen = imap_header_len(p, msg->len);
-	struct fbuf part;
+	struct fbuf part, sub;
 	const char *data;
 	size_t len;
 
 	fbuf_init(&part, 0);
-	switch (it->text) {
+	fbuf_init(&sub, 0);
+	if (it->nparts > 0) {
+		(void)imap_fetch_mime_section(it, msg, &sub);
+		data = fbuf_str(&sub);
+		len = sub.len;
+		if (it->text == IMAP_SECTION_HEADER_FIELDS ||
+		    it->text == IMAP_SECTION_HEADER_FIELDS_NOT) {
+			if (len > 0)
+				imap_header_fields(it, data, len, &part);
+			data = fbuf_str(&part);
+			len = part.len;
+		}
+	} else switch (it->text) {
 	case IMAP_SECTION_HEADER:
 		data = p;
 		len = hlen;
@@ -455,13 +466,17 @@ imap_fetch_section_out(const struct imap_fetch_item *it, const struct fbuf *msg,
 	fbuf_addf(b, " {%zu}\r\n", len);
 	fbuf_add(b, data, len);
 	fbuf_release(&part);
+	fbuf_release(&sub);
 }
 
 static bool
 imap_fetch_needs_body(const struct imap_fetch *f)
 {
 	for (unsigned i = 0; i < f->count; i++)
-		if (f->items[i].type == IMAP_FETCH_SECTION)
+		if (f->items[i].type == IMAP_FETCH_SECTION ||
+		    f->items[i].type == IMAP_FETCH_ENVELOPE ||
+		    f->items[i].type == IMAP_FETCH_BODY ||
+		    f->items[i].type == IMAP_FETCH_BODYSTRUCTURE)
 			return true;
 	return false;
 }
@@ -517,6 +532,11 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 			break;
 		case IMAP_FETCH_SECTION:
 			imap_fetch_section_out(it, &body, b);
+			break;
+		case IMAP_FETCH_ENVELOPE:
+		case IMAP_FETCH_BODY:
+		case IMAP_FETCH_BODYSTRUCTURE:
+			(void)imap_fetch_mime_item(it, &body, b);
 			break;
 		default:
 			break;	/* refused before the job started */
@@ -617,11 +637,8 @@ imap_cmd_fetch(struct imap_session *s, const char *tag,
 	for (unsigned i = 0; i < m->fetch.count; i++) {
 		const struct imap_fetch_item *it = &m->fetch.items[i];
 
-		if (it->type == IMAP_FETCH_ENVELOPE ||
-		    it->type == IMAP_FETCH_BODYSTRUCTURE ||
-		    it->type == IMAP_FETCH_BODY || it->type ==
-		    IMAP_FETCH_BINARY || it->type == IMAP_FETCH_BINARY_SIZE ||
-		    (it->type == IMAP_FETCH_SECTION && it->nparts > 0)) {
+		if (it->type == IMAP_FETCH_BINARY ||
+		    it->type == IMAP_FETCH_BINARY_SIZE) {
 			imap_reply(s, "%s NO [CANNOT] %s is not supported yet",
 			    tag, it->name);
 			imap_msg_drop(job);

@@ -224,6 +224,16 @@ void imap_cmd_append(struct imap_session *, const char *,
 /* Closes the selected folder (view and watch) and goes back to AUTH. */
 void imap_folder_close(struct imap_session *s);
 
+/* imap_fetch_mime.c: msg is the whole message with CRLF line ends */
+/* ENVELOPE, BODY or BODYSTRUCTURE (name and value) appended to b. */
+int imap_fetch_mime_item(const struct imap_fetch_item *it,
+    const struct fbuf *msg, struct fbuf *b);
+/* The octets of BODY[part...] (it->nparts > 0) appended to out; for
+ * HEADER.FIELDS the whole header (the caller filters).  A part that
+ * does not exist gives nothing. */
+int imap_fetch_mime_section(const struct imap_fetch_item *it,
+    const struct fbuf *msg, struct fbuf *out);
+
 /* imap_cmd_msg.c */
 void imap_cmd_check(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);

@@ -163,9 +163,8 @@ def test_select_fetch_store_expunge(psrv):
     assert data[0][1] == body.split(b"\r\n\r\n", 1)[1][:4]
     typ, data = m.fetch("2", "(RFC822.HEADER)")
     assert data[0][1].endswith(b"\r\n\r\n")
-    # refused: items that need the MIME parser, sequence numbers past
-    # the end, garbage
-    assert m.fetch("1", "(BODYSTRUCTURE)")[0] == "NO"
+    # refused: BINARY, sequence numbers past the end, garbage
+    assert m.fetch("1", "(BINARY[1])")[0] == "NO"
     with pytest.raises(imaplib.IMAP4.error):
         m.fetch("9", "FLAGS")
     with pytest.raises(imaplib.IMAP4.error):
@@ -463,3 +462,70 @@ def test_condstore(psrv):
         assert r[-1].startswith(b"l BAD"), r
         r = c.cmd("m SELECT INBOX (QRESYNC (1 2))")
         assert r[-1].startswith(b"m BAD"), r
+
+
+MULTIPART = (
+    b"From: \"Alice A.\" <alice@example.test>\r\n"
+    b"To: bob@example.test, Group: carol@example.test, dan@x.test;\r\n"
+    b"Subject: =?utf-8?q?caf=C3=A9?=\r\n"
+    b"Date: Fri, 04 Dec 2026 10:00:00 +0100\r\n"
+    b"Message-ID: <m1@example.test>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
+    b"\r\n"
+    b"preamble\r\n"
+    b"--XX\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"hello\r\nworld\r\n"
+    b"--XX\r\n"
+    b"Content-Type: application/octet-stream; name=\"a.bin\"\r\n"
+    b"Content-Transfer-Encoding: base64\r\n"
+    b"Content-Disposition: attachment; filename=\"a.bin\"\r\n"
+    b"\r\n"
+    b"AAEC\r\n"
+    b"--XX\r\n"
+    b"Content-Type: message/rfc822\r\n"
+    b"\r\n"
+    b"Subject: inner\r\n"
+    b"From: x@y.test\r\n"
+    b"\r\n"
+    b"inner body\r\n"
+    b"--XX--\r\n")
+
+
+def test_envelope_bodystructure_and_parts(psrv):
+    maildir_write(psrv, ALICE, "1700000000.M1P1.host", MULTIPART)
+    m = imap_login(psrv)
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(ENVELOPE)")
+    env = data[0]
+    assert b'"Fri, 04 Dec 2026 10:00:00 +0100"' in env
+    assert b'"=?utf-8?q?caf=C3=A9?="' in env
+    assert b'(("Alice A." NIL "alice" "example.test"))' in env
+    # Sender and Reply-To default to From
+    assert env.count(b'(("Alice A." NIL "alice" "example.test"))') == 3
+    assert (b'((NIL NIL "bob" "example.test")(NIL NIL "Group" NIL)'
+            b'(NIL NIL "carol" "example.test")(NIL NIL "dan" "x.test")'
+            b'(NIL NIL NIL NIL))') in env
+    assert env.rstrip(b")").endswith(b'NIL NIL NIL "<m1@example.test>"')
+    typ, data = m.fetch("1", "(BODYSTRUCTURE)")
+    bs = data[0]
+    assert b'("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 12 2' in bs
+    assert b'("application" "octet-stream" ("name" "a.bin") NIL NIL ' \
+        b'"base64" 4 NIL ("attachment" ("filename" "a.bin")) NIL NIL)' in bs
+    assert b'"message" "rfc822" NIL NIL NIL "7bit" 44 (NIL "inner" ' in bs
+    assert b'"mixed" ("boundary" "XX") NIL NIL NIL)' in bs
+    typ, data = m.fetch("1", "(BODY)")
+    assert b'"mixed")' in data[0] and b"boundary" not in data[0]
+    typ, data = m.fetch("1", "(BODY.PEEK[1] BODY.PEEK[2.MIME] "
+                        "BODY.PEEK[3.HEADER] BODY.PEEK[3.TEXT] BODY.PEEK[9])")
+    parts = {d[0].split(b" ")[-2].lstrip(b"("): d[1]
+             for d in data if isinstance(d, tuple)}
+    # the CRLF before a boundary belongs to the boundary (RFC 2046)
+    assert parts[b"BODY[1]"] == b"hello\r\nworld"
+    assert parts[b"BODY[2.MIME]"].startswith(b"Content-Type: application")
+    assert parts[b"BODY[3.HEADER]"] == b"Subject: inner\r\nFrom: x@y.test\r\n\r\n"
+    assert parts[b"BODY[3.TEXT]"] == b"inner body"
+    assert parts[b"BODY[9]"] == b""
+    m.logout()
