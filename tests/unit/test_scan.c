@@ -374,8 +374,11 @@ test_conn_instream(const char *label, bool tcp)
 	struct result r = { 0 };
 	struct scan_conn_req req = { 0 };
 	static const unsigned char tail[4];
-	char target[128] = "/tmp/ferry-test-scan.sock";
+	char target[128];
 	struct fbuf content;
+
+	snprintf(target, sizeof(target), "/tmp/ferry-test-scan-%d.sock",
+	    (int)getpid());
 
 	test_begin(label);
 	fbuf_init(&f.got, 0);
@@ -434,11 +437,13 @@ test_conn_early_answer(void)
 {
 	struct event_base *base = event_base_new();
 	struct fake f = { .base = base, .mode = FAKE_EARLY };
-	const char *path = "/tmp/ferry-test-scan3.sock";
+	char path[64];
 	struct scan_conn_req req = { 0 };
 	struct result r = { 0 };
 	struct fbuf content;
 
+	snprintf(path, sizeof(path), "/tmp/ferry-test-scan3-%d.sock",
+	    (int)getpid());
 	test_begin("scan_conn: an answer before the end of the stream");
 	fbuf_init(&f.got, 0);
 	fbuf_init(&f.raw, 0);
@@ -470,9 +475,13 @@ test_conn_failures(void)
 {
 	struct event_base *base = event_base_new();
 	struct fake f = { .base = base, .mode = FAKE_SILENT };
-	const char *path = "/tmp/ferry-test-scan2.sock";
+	char path[64];
 	struct result r = { 0 };
 	struct scan_conn *c;
+
+	/* Per process: another run of this suite may be going at once. */
+	snprintf(path, sizeof(path), "/tmp/ferry-test-scan2-%d.sock",
+	    (int)getpid());
 
 	test_begin("scan_conn: refused, missing, timeout, cap, abort");
 	fbuf_init(&f.got, 0);
