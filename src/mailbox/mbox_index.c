@@ -33,7 +33,7 @@
 #include "mailbox/mbox_private.h"
 #include "mailbox/uidlist.h"
 
-#define MBOX_INDEX_VERSION 1
+#define MBOX_INDEX_VERSION 2
 #define MBOX_INDEX_BUSY_MS 5000
 /* Directory times closer than this to the scan may hide a later change
  * made within the same clock tick: such a scan is not trusted. */
@@ -42,7 +42,10 @@
 static const char mbox_index_schema[] =
     "CREATE TABLE folder(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
     " uidvalidity INTEGER NOT NULL, highestmodseq INTEGER NOT NULL,"
-    " vanished_floor INTEGER NOT NULL);"
+    " vanished_floor INTEGER NOT NULL, uidnext INTEGER NOT NULL DEFAULT 0,"
+    " mt_new INTEGER NOT NULL DEFAULT 0, mt_cur INTEGER NOT NULL DEFAULT 0,"
+    " mt_uidlist INTEGER NOT NULL DEFAULT 0,"
+    " scanned_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE msg(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
     " file TEXT NOT NULL, modseq INTEGER NOT NULL,"
     " internaldate INTEGER NOT NULL, size INTEGER NOT NULL,"
@@ -52,7 +55,20 @@ static const char mbox_index_schema[] =
     "CREATE TABLE cache(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
     " field INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(folder, uid, field)) WITHOUT ROWID;"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+static int64_t
+mbox_ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static void
+mbox_ns_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000);
+	ts->tv_nsec = (long)(ns % 1000000000);
+}
 
 static uint64_t
 mbox_now_us(void)
@@ -360,7 +376,8 @@ mbox_index_load(struct mbox_user *user, struct mbox_fstate *fs)
 	int rc;
 
 	rc = mbox_stmt(user, &st, "SELECT id, uidvalidity, highestmodseq,"
-	    " vanished_floor FROM folder WHERE name = ?", "t", fs->name);
+	    " vanished_floor, uidnext, mt_new, mt_cur, mt_uidlist,"
+	    " scanned_at FROM folder WHERE name = ?", "t", fs->name);
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = sqlite3_step(st);
@@ -369,6 +386,13 @@ mbox_index_load(struct mbox_user *user, struct mbox_fstate *fs)
 		fs->uidvalidity = (uint32_t)sqlite3_column_int64(st, 1);
 		fs->highestmodseq = (uint64_t)sqlite3_column_int64(st, 2);
 		fs->vanished_floor = (uint64_t)sqlite3_column_int64(st, 3);
+		fs->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
+		mbox_ns_ts(sqlite3_column_int64(st, 5), &fs->mt_new);
+		mbox_ns_ts(sqlite3_column_int64(st, 6), &fs->mt_cur);
+		mbox_ns_ts(sqlite3_column_int64(st, 7), &fs->mt_uidlist);
+		fs->scanned_at = (time_t)sqlite3_column_int64(st, 8);
+		if (fs->uidnext == 0)
+			fs->scanned_at = 0;	/* never scanned: no trust */
 	}
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE) {
@@ -520,11 +544,16 @@ mbox_sync_write(struct mbox_user *user, struct mbox_fstate *fs,
 		    (int64_t)r->modseq, (int64_t)r->internaldate,
 		    (int64_t)r->size);
 	}
+	/* The scan's times go with its result, in one transaction: a
+	 * later process may then trust the rows without scanning. */
 	if (rc == SQLITE_OK)
 		rc = mbox_run(user, "UPDATE folder SET uidvalidity = ?,"
-		    " highestmodseq = ? WHERE id = ?", "iii",
+		    " highestmodseq = ?, uidnext = ?, mt_new = ?, mt_cur = ?,"
+		    " mt_uidlist = ?, scanned_at = ? WHERE id = ?", "iiiiiiii",
 		    (int64_t)fs->uidvalidity, (int64_t)fs->highestmodseq,
-		    fs->id);
+		    (int64_t)fs->uidnext, mbox_ts_ns(&fs->mt_new),
+		    mbox_ts_ns(&fs->mt_cur), mbox_ts_ns(&fs->mt_uidlist),
+		    (int64_t)fs->scanned_at, fs->id);
 	return rc;
 }
 
@@ -586,24 +615,31 @@ mbox_ts_eq(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
+/* A scan started at `at` came late enough after the last change (times
+ * t) to have seen it. */
+static bool
+mbox_settled(time_t at, const struct timespec t[3])
+{
+	time_t newest = t[0].tv_sec;
+
+	if (t[1].tv_sec > newest)
+		newest = t[1].tv_sec;
+	if (t[2].tv_sec > newest)
+		newest = t[2].tv_sec;
+	return at > newest + MBOX_MTIME_SETTLE;
+}
+
 /* Nothing changed since the last scan, and that scan came late enough
  * after the last change to have seen it. */
 static bool
 mbox_sync_unchanged(struct mbox_fstate *fs, struct timespec t[3])
 {
-	time_t newest;
-
 	if (!fs->loaded || fs->scanned_at == 0 ||
 	    !mbox_ts_eq(&t[0], &fs->mt_new) ||
 	    !mbox_ts_eq(&t[1], &fs->mt_cur) ||
 	    !mbox_ts_eq(&t[2], &fs->mt_uidlist))
 		return false;
-	newest = t[0].tv_sec;
-	if (t[1].tv_sec > newest)
-		newest = t[1].tv_sec;
-	if (t[2].tv_sec > newest)
-		newest = t[2].tv_sec;
-	return fs->scanned_at > newest + MBOX_MTIME_SETTLE;
+	return mbox_settled(fs->scanned_at, t);
 }
 
 /* The state becomes the scan (the merge consumed fs->v); when it could
@@ -634,6 +670,17 @@ mbox_sync_dirty(const struct mbox_sync *sy)
 		if (sy->dirty[k])
 			return true;
 	return false;
+}
+
+static void
+mbox_sync_times(struct mbox_fstate *fs, const struct uidlist *ul,
+    const struct timespec t[3], time_t started)
+{
+	fs->uidnext = ul->next_uid;
+	fs->mt_new = t[0];
+	fs->mt_cur = t[1];
+	fs->mt_uidlist = t[2];
+	fs->scanned_at = started;
 }
 
 /* Scan, merge, write.  SQLite rc, or -1 (errno) for scan failures. */
@@ -675,9 +722,15 @@ mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
 				    nrecent);
 				sy.dirty[k] = true;
 			}
-		if (mbox_sync_dirty(&sy)) {
+		if (mbox_sync_dirty(&sy) || fs->uidnext != ul.next_uid ||
+		    !mbox_ts_eq(&t[0], &fs->mt_new) ||
+		    !mbox_ts_eq(&t[1], &fs->mt_cur) ||
+		    !mbox_ts_eq(&t[2], &fs->mt_uidlist) ||
+		    (!mbox_settled(fs->scanned_at, t) &&
+		    mbox_settled(started, t))) {
 			if (sy.bump)
 				fs->highestmodseq++;
+			mbox_sync_times(fs, &ul, t, started);
 			rc = mbox_exec(user, "BEGIN IMMEDIATE");
 			if (rc == SQLITE_OK)
 				rc = mbox_sync_write(user, fs, &sy,
@@ -689,11 +742,7 @@ mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
 		}
 		mbox_sync_adopt(fs, &sy, rc);
 	}
-	fs->uidnext = ul.next_uid;
-	fs->mt_new = t[0];
-	fs->mt_cur = t[1];
-	fs->mt_uidlist = t[2];
-	fs->scanned_at = started;
+	mbox_sync_times(fs, &ul, t, started);
 	uidlist_free(&ul);
 	mbox_sync_free(&sy);
 	return rc;
@@ -723,6 +772,17 @@ mbox_fstate_get(struct mbox_user *user, const char *name,
 	fs->next = user->folders;
 	user->folders = fs;
 	return fs;
+}
+
+/* A message still in new/ (seen by STATUS or EXAMINE only): a
+ * read-write view must scan to take it into cur/. */
+static bool
+mbox_fstate_has_new(const struct mbox_fstate *fs)
+{
+	for (size_t i = fs->n; i-- > 0; )
+		if (fs->v[i].file[0] == 'n')
+			return true;
+	return false;
 }
 
 static bool
@@ -760,7 +820,8 @@ mbox_index_sync(struct mbox_user *user, const char *name, bool quick,
 				mbox_stat_mtime(fs->dir, "new", &t[0]);
 				mbox_stat_mtime(fs->dir, "cur", &t[1]);
 				mbox_stat_mtime(fs->dir, UIDLIST_FILE, &t[2]);
-				if (mbox_sync_unchanged(fs, t))
+				if (mbox_sync_unchanged(fs, t) &&
+				    !(move_new && mbox_fstate_has_new(fs)))
 					return fs;
 			}
 			rc = mbox_sync_folder(user, fs, move_new, recent,

@@ -40,6 +40,7 @@ struct uidlist_sync {
 	size_t hmask;
 	char **fresh;			/* "sub/file" of unknown messages */
 	size_t nfresh, capfresh;
+	int lock;			/* the lock file, open */
 	const char *const *order;	/* fresh names numbered first */
 	size_t norder;
 	bool dirty;			/* the file must be rewritten */
@@ -394,6 +395,46 @@ uidlist_order_fresh(struct uidlist_sync *sy)
 	free(taken);
 }
 
+/* The lock file, which is never removed, also keeps the last
+ * UIDVALIDITY written: an index lost or damaged in the same second as
+ * the one before it must still not get the same UIDVALIDITY (its UIDs
+ * would then mean other messages). */
+static uint32_t
+uidlist_lock_last(int lock)
+{
+	char buf[16];
+	ssize_t n = pread(lock, buf, sizeof(buf) - 1, 0);
+	unsigned long long v = 0;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu", &v) != 1 || v > UINT32_MAX)
+		return 0;
+	return (uint32_t)v;
+}
+
+static void
+uidlist_lock_note(int lock, uint32_t validity)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%u\n", validity);
+
+	/* Advisory: a failure costs only the same-second guarantee. */
+	if (pwrite(lock, buf, (size_t)n, 0) == n)
+		(void)ftruncate(lock, n);
+}
+
+static uint32_t
+uidlist_fresh_validity(int lock)
+{
+	uint32_t now = (uint32_t)time(NULL), last = uidlist_lock_last(lock);
+
+	if (last != 0 && last >= now)
+		now = last == UINT32_MAX ? 1 : last + 1;
+	return now == 0 ? 1 : now;
+}
+
 /* Reads the index; a missing or malformed one starts afresh. */
 static int
 uidlist_read(struct uidlist_sync *sy)
@@ -412,9 +453,7 @@ uidlist_read(struct uidlist_sync *sy)
 	if (r < 0 || uidlist_parse(b.data, b.len, &sy->old) < 0 ||
 	    sy->old.next_uid == UINT32_MAX) {
 		uidlist_free(&sy->old);
-		sy->old.uidvalidity = (uint32_t)time(NULL);
-		if (sy->old.uidvalidity == 0)
-			sy->old.uidvalidity = 1;
+		sy->old.uidvalidity = uidlist_fresh_validity(sy->lock);
 		sy->old.next_uid = 1;
 		sy->dirty = true;
 	}
@@ -555,6 +594,8 @@ uidlist_create(const char *path, uint32_t uidvalidity)
 	if ((lock = uidlist_lock(path)) < 0)
 		return -1;
 	r = uidlist_write(path, &ul);
+	if (r == 0)
+		uidlist_lock_note(lock, ul.uidvalidity);
 	close(lock);
 	return r;
 }
@@ -579,6 +620,7 @@ uidlist_sync_ordered(const char *path, const char *const *names, size_t n,
 	sy.norder = n;
 	if ((lock = uidlist_lock(path)) < 0)
 		return -1;
+	sy.lock = lock;
 	if (uidlist_read(&sy) < 0)
 		goto out;
 	sy.found = xcalloc(sy.old.n + 1, sizeof(*sy.found));
@@ -587,6 +629,8 @@ uidlist_sync_ordered(const char *path, const char *const *names, size_t n,
 	    uidlist_scan_dir(&sy, "cur") < 0)
 		goto out;
 	uidlist_build(&sy, ul);
+	if (sy.dirty && uidlist_lock_last(lock) != ul->uidvalidity)
+		uidlist_lock_note(lock, ul->uidvalidity);
 	if (sy.dirty && uidlist_write(path, ul) < 0) {
 		uidlist_free(ul);
 		goto out;

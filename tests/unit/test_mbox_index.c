@@ -253,7 +253,7 @@ test_uidlist_lost(void)
 	val = mbox_view_uidvalidity(v);
 	snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, path);
 	unlink(file);
-	sleep(1);	/* uidlist.c takes the clock for a new validity */
+	/* In the same second too (the lock file remembers the last). */
 	test_assert(mbox_view_sync(v, 0, &ch, &err) == 0);
 	test_assert(ch.uidvalidity_changed);
 	test_assert(mbox_view_uidvalidity(v) != val);
@@ -289,6 +289,43 @@ test_hostile_rows(void)
 	test_assert(n2 == n && val2 == val && hms2 > hms);
 	for (size_t i = 0; i < n && i < n2; i++)
 		test_assert_idx(uids2[i] == uids[i], i);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
+static void
+test_trusted(void)
+{
+	uint32_t uids[8], flags[8], val, val2;
+	struct timespec keep[2];
+	struct mbox_user *u;
+	char path[4096], file[4200];
+	struct stat st;
+	uint64_t hms;
+	size_t n;
+
+	test_begin("mbox_index: a settled index is used without a scan");
+	setup(path, sizeof(path), &u);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	sleep(2);	/* the directories' times settle (MBOX_MTIME_SETTLE) */
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	mbox_user_close(&u);
+	/* The UID list replaced behind our back, times put back: a scan
+	 * would find a new UIDVALIDITY; the index, trusted, does not. */
+	snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, path);
+	test_assert(stat(file, &st) == 0);
+	keep[0] = st.st_atim;
+	keep[1] = st.st_mtim;
+	fx_put(path, ".", UIDLIST_FILE, "garbage");
+	test_assert(utimensat(AT_FDCWD, file, keep, 0) == 0);
+	test_assert(mbox_user_open(svc, path, 0, &u, NULL) == 0);
+	n = snapshot(u, uids, flags, &hms, &val2);
+	test_assert(n == 3 && val2 == val);
+	/* Any real change to the folder is seen again. */
+	fx_put(path, "new", "1099.M1P1.host", "x");
+	n = snapshot(u, uids, flags, &hms, &val2);
+	test_assert(n == 4 && val2 != val);
 	mbox_user_close(&u);
 	fx_done(path);
 	test_end();
@@ -341,6 +378,7 @@ main(void)
 	test_outside_changes();
 	test_uidlist_lost();
 	test_pop3_after_imap();
+	test_trusted();
 	test_hostile_rows();
 	mbox_service_free(&svc);
 	return test_exit();
