@@ -107,7 +107,10 @@ imap_parser_init(struct imap_parser *p, const struct imap_parser_limits *lim)
 	memset(p, 0, sizeof(*p));
 	fbuf_init(&p->line, lim->line_max);
 	fbuf_init(&p->strs, lim->command_max);
-	imap_parser_set_limits(p, lim);
+	/* the limits applied at once (set_limits() defers them while a
+	 * command is under way), then reset() with none pending */
+	p->next_lim = *lim;
+	imap_parser_apply_limits(p);
 	imap_parser_reset(p);
 }
 
@@ -645,7 +648,9 @@ imap_parser_overlong(struct imap_parser *p, const char *data, size_t n,
 		memcpy(head + hlen, data, more);
 		hlen += more;
 	}
-	if (!p->tag_ok && (sp = memchr(head, ' ', hlen)) != NULL &&
+	/* hlen > 0: no search (nor analyser path) over an unfilled head */
+	if (!p->tag_ok && hlen > 0 &&
+	    (sp = memchr(head, ' ', hlen)) != NULL &&
 	    sp > head) {
 		const char *q;
 

@@ -473,18 +473,20 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 	sy->dirty = xcalloc(ul->n + 1, sizeof(*sy->dirty));
 	sy->gone = xcalloc(fs->n + 1, sizeof(*sy->gone));
 	while (i < fs->n || j < ul->n) {
-		struct mbox_rec *old = i < fs->n ? &fs->v[i] : NULL;
-		struct uidlist_msg *m = j < ul->n ? &ul->v[j] : NULL;
-		struct mbox_rec *r;
+		struct mbox_rec *old, *r;
+		struct uidlist_msg *m;
 
-		if (old != NULL && (m == NULL || old->uid < m->uid)) {
-			sy->gone[sy->ngone++] = old->uid;
+		/* scan done (then i < fs->n) or fs->v[i] is before it: gone */
+		if (j >= ul->n || (i < fs->n && fs->v[i].uid < ul->v[j].uid)) {
+			sy->gone[sy->ngone++] = fs->v[i].uid;
 			sy->bump = true;
 			i++;
 			continue;
 		}
+		m = &ul->v[j];
+		old = i < fs->n && fs->v[i].uid == m->uid ? &fs->v[i] : NULL;
 		r = &sy->v[sy->n];
-		if (old != NULL && old->uid == m->uid) {
+		if (old != NULL) {
 			*r = *old;
 			memset(old, 0, sizeof(*old));
 			i++;
