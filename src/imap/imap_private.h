@@ -17,6 +17,7 @@
 #include "lib/fbuf.h"
 #include "lib/ids.h"
 #include "net/listener.h"
+#include "net/session_io.h"
 
 struct bufferevent;
 struct listener_set;
@@ -61,6 +62,7 @@ struct store_req;
 
 struct imap_session {
 	struct listener_session link;	/* in srv->lset */
+	struct session_io_drain drain;	/* closing after STARTTLS */
 	struct imapd *srv;
 	/* The configuration the session started with (a reference), also
 	 * read by its login job on a worker thread. */

@@ -319,35 +319,18 @@ imap_session_finish(struct imap_session *s)
 }
 
 static void
-imap_session_under_write_cb(struct bufferevent *u, void *arg)
-{
-	if (evbuffer_get_length(bufferevent_get_output(u)) == 0)
-		imap_session_finish(arg);
-}
-
-static void
-imap_session_under_event_cb(struct bufferevent *u, short what, void *arg)
+imap_session_finish_cb(void *arg)
 {
 	imap_session_finish(arg);
 }
 
-/* After STARTTLS the TLS filter's last record may still sit in the
- * socket bufferevent below it: finish once that one is empty. */
+/* Closing after STARTTLS: finish once the socket below has written the
+ * TLS filter's last record (session_io_drain_under). */
 static bool
 imap_session_drain_under(struct imap_session *s)
 {
-	struct bufferevent *u = bufferevent_get_underlying(s->bev);
-
-	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0)
-		return false;
-	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-	bufferevent_set_timeouts(s->bev, NULL, NULL);
-	bufferevent_setcb(u, NULL, imap_session_under_write_cb,
-	    imap_session_under_event_cb, s);
-	bufferevent_setwatermark(u, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(u, NULL, &(struct timeval){ 30, 0 });
-	bufferevent_enable(u, EV_WRITE);
-	return true;
+	s->drain = (struct session_io_drain){ imap_session_finish_cb, s };
+	return session_io_drain_under(s->bev, &s->drain);
 }
 
 static void

@@ -24,5 +24,7 @@ void str_format_size(char *dst, size_t size, uint64_t v);
 /* A hash of s for in-memory tables (FNV-1a, 32 bits); not for anything
  * an attacker's choice of keys could abuse beyond slower lookups. */
 uint32_t str_hash(const char *s);
+/* The value of one hexadecimal digit (either case), or -1. */
+int str_hexval(char c);
 
 #endif

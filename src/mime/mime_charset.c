@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "lib/fbuf.h"
+#include "lib/strutil.h"
 #include "mime/mime.h"
 #include "mime/mime_private.h"
 
@@ -108,18 +109,6 @@ mime_charset_to_utf8(const char *charset, const void *in, size_t n,
 	return 0;
 }
 
-int
-mime_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One encoded word at v[i]: its charset (language dropped), encoding
  * and text; the index after it, or 0 when there is none. */
 struct mime_ew {
@@ -203,8 +192,8 @@ mime_ew_decode(const struct mime_ew *w, struct fbuf *out)
 		} else if (c == '_')
 			fbuf_addc(out, ' ');
 		else if (c == '=' && k + 2 < w->tlen &&
-		    (h = mime_hexval(w->text[k + 1])) >= 0 &&
-		    (l = mime_hexval(w->text[k + 2])) >= 0) {
+		    (h = str_hexval(w->text[k + 1])) >= 0 &&
+		    (l = str_hexval(w->text[k + 2])) >= 0) {
 			fbuf_addc(out, (char)(h * 16 + l));
 			k += 2;
 		} else

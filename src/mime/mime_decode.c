@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "lib/fbuf.h"
+#include "lib/strutil.h"
 #include "mime/mime.h"
 #include "mime/mime_private.h"
 
@@ -86,8 +87,8 @@ mime_decode_qp_line(struct mime_decoder *d, const char *s, size_t n,
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '=' && i + 2 < n &&
-		    (h = mime_hexval(s[i + 1])) >= 0 &&
-		    (l = mime_hexval(s[i + 2])) >= 0) {
+		    (h = str_hexval(s[i + 1])) >= 0 &&
+		    (l = str_hexval(s[i + 2])) >= 0) {
 			fbuf_addc(out, (char)(h * 16 + l));
 			i += 2;
 		} else {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/fbuf.h"
+#include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "mime/mime.h"
 #include "mime/mime_private.h"
@@ -137,8 +138,8 @@ mime_param_pct(const char *s, struct fbuf *out)
 	int h, l;
 
 	for (; *s != '\0'; s++) {
-		if (*s == '%' && (h = mime_hexval(s[1])) >= 0 &&
-		    (l = mime_hexval(s[2])) >= 0) {
+		if (*s == '%' && (h = str_hexval(s[1])) >= 0 &&
+		    (l = str_hexval(s[2])) >= 0) {
 			fbuf_addc(out, (char)(h * 16 + l));
 			s += 2;
 		} else

@@ -22,7 +22,6 @@ size_t mime_skip_comment(const char *v, size_t len, size_t i);
  * index after it. */
 size_t mime_unquote(const char *v, size_t len, size_t i, struct fbuf *out);
 /* 0-15 for a hex digit, else -1. */
-int mime_hexval(char c);
 /* Appends in[0..n) to out with invalid UTF-8 replaced by U+FFFD. */
 void mime_utf8_clean(const char *in, size_t n, struct fbuf *out);
 

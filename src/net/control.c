@@ -71,18 +71,6 @@ control_name_ok(const char *s, size_t n, char extra)
 	return true;
 }
 
-static int
-control_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes the NUL-terminated value s in place.  0 or -1. */
 static int
 control_decode(char *s, const char **error_r)
@@ -99,8 +87,8 @@ control_decode(char *s, const char **error_r)
 			*w++ = *p;
 			continue;
 		}
-		if ((hi = control_hexval(p[1])) < 0 ||
-		    (lo = control_hexval(p[2])) < 0) {
+		if ((hi = str_hexval(p[1])) < 0 ||
+		    (lo = str_hexval(p[2])) < 0) {
 			*error_r = "bad percent-escape in value";
 			return -1;
 		}

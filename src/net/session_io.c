@@ -1,5 +1,8 @@
-/* Command lines from a session's input buffer (session_io.h). */
+/* Command lines from a session's input buffer, and the drain of a TLS
+ * session's last reply (session_io.h). */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "lib/xalloc.h"
 #include "net/session_io.h"
@@ -42,4 +45,39 @@ session_io_line(struct evbuffer *in, size_t max, bool *skip,
 	*line_r = line;
 	*len_r = len;
 	return 1;
+}
+
+static void
+session_io_under_write_cb(struct bufferevent *u, void *arg)
+{
+	struct session_io_drain *d = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(u)) == 0)
+		d->finish(d->arg);
+}
+
+static void
+session_io_under_event_cb(struct bufferevent *u, short what, void *arg)
+{
+	struct session_io_drain *d = arg;
+
+	d->finish(d->arg);
+}
+
+bool
+session_io_drain_under(struct bufferevent *bev, struct session_io_drain *d)
+{
+	struct bufferevent *u = bufferevent_get_underlying(bev);
+
+	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0)
+		return false;
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	/* The filter needs the socket's callbacks no more. */
+	bufferevent_setcb(u, NULL, session_io_under_write_cb,
+	    session_io_under_event_cb, d);
+	bufferevent_setwatermark(u, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(u, NULL, &(struct timeval){ 30, 0 });
+	bufferevent_enable(u, EV_WRITE);
+	return true;
 }

@@ -1,11 +1,13 @@
-/* The input edge shared by the line-based server sessions (smtp, pop3):
+/* The edges shared by the line-based server sessions (smtp, pop3, imap):
  * command lines taken from a bufferevent's input buffer with a length
- * limit, overlong lines answered once and discarded. */
+ * limit, overlong lines answered once and discarded; and the last reply
+ * of a session that runs over TLS, written out before it is freed. */
 #ifndef FERRY_SESSION_IO_H
 #define FERRY_SESSION_IO_H
 #include <stdbool.h>
 #include <stddef.h>
 
+struct bufferevent;
 struct evbuffer;
 
 /* Takes the next line (ending in LF) from in.  A line of more than max
@@ -19,5 +21,20 @@ struct evbuffer;
  * complete yet (*line_r NULL). */
 int session_io_line(struct evbuffer *in, size_t max, bool *skip,
     bool *overlong_r, char **line_r, size_t *len_r);
+
+/* Who finishes a session once its last octets are written. */
+struct session_io_drain {
+	void (*finish)(void *arg);
+	void *arg;
+};
+
+/* Closing after STARTTLS/STLS: the TLS filter bev has handed its last
+ * record to the socket bufferevent below it, which still has to write it;
+ * freeing now would lose the final reply.  When that socket buffer holds
+ * output, bev is disabled and d->finish(d->arg) runs once it is empty or
+ * fails (30 s at most): true.  false when nothing is left below (the
+ * caller finishes at once).  d must live until finish has run. */
+bool session_io_drain_under(struct bufferevent *bev,
+    struct session_io_drain *d);
 
 #endif

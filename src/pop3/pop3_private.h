@@ -15,6 +15,7 @@
 #include "lib/ids.h"
 #include "mailbox/uidlist.h"
 #include "net/listener.h"
+#include "net/session_io.h"
 #include "pop3/pop3_parser.h"
 
 struct store_req;
@@ -47,6 +48,7 @@ enum pop3_state {
 
 struct pop3_session {
 	struct listener_session link;	/* in srv->lset */
+	struct session_io_drain drain;	/* closing after STLS */
 	struct pop3d *srv;
 	/* The configuration the session started with (a reference), also
 	 * read by its login job on a worker thread. */

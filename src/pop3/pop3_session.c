@@ -211,37 +211,18 @@ pop3_session_finish(struct pop3_session *s)
 }
 
 static void
-pop3_session_under_write_cb(struct bufferevent *u, void *arg)
-{
-	if (evbuffer_get_length(bufferevent_get_output(u)) == 0)
-		pop3_session_finish(arg);
-}
-
-static void
-pop3_session_under_event_cb(struct bufferevent *u, short what, void *arg)
+pop3_session_finish_cb(void *arg)
 {
 	pop3_session_finish(arg);
 }
 
-/* Closing after STLS: the TLS filter has handed its last record to the
- * socket bufferevent below it, which still has to write it.  Freeing now
- * would lose the final reply, so the socket's own callbacks (the filter
- * needs them no more) finish the session once it is empty. */
+/* Closing after STARTTLS: finish once the socket below has written the
+ * TLS filter's last record (session_io_drain_under). */
 static bool
 pop3_session_drain_under(struct pop3_session *s)
 {
-	struct bufferevent *u = bufferevent_get_underlying(s->bev);
-
-	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0)
-		return false;
-	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-	bufferevent_set_timeouts(s->bev, NULL, NULL);
-	bufferevent_setcb(u, NULL, pop3_session_under_write_cb,
-	    pop3_session_under_event_cb, s);
-	bufferevent_setwatermark(u, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(u, NULL, &(struct timeval){ 30, 0 });
-	bufferevent_enable(u, EV_WRITE);
-	return true;
+	s->drain = (struct session_io_drain){ pop3_session_finish_cb, s };
+	return session_io_drain_under(s->bev, &s->drain);
 }
 
 static void

@@ -522,18 +522,6 @@ spool_env_format(const struct spool_env *env, struct fbuf *out)
 
 /* ---- envelope parse ---- */
 
-static int
-spool_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes an escaped value into a new string: NULL when a raw risky byte,
  * a bad escape or an encoded NUL shows it is not ours. */
 static char *
@@ -551,8 +539,8 @@ spool_unescape(const char *s)
 			*o++ = (char)*p;
 			continue;
 		}
-		if ((hi = spool_hexval((char)p[1])) < 0 ||
-		    (lo = spool_hexval((char)p[2])) < 0 || hi + lo == 0)
+		if ((hi = str_hexval((char)p[1])) < 0 ||
+		    (lo = str_hexval((char)p[2])) < 0 || hi + lo == 0)
 			goto bad;
 		*o++ = (char)(hi << 4 | lo);
 		p += 2;

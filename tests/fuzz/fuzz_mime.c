@@ -5,7 +5,7 @@
  * bodies (which must decode as text).  The input is also run through
  * the field-level parsers (addresses, dates, ids, encoded words,
  * parameters, decoders).
- * FUZZ_SOURCES: src/mime src/lib/fbuf.c src/lib/xalloc.c src/lib/log.c */
+ * FUZZ_SOURCES: src/mime src/lib/fbuf.c src/lib/xalloc.c src/lib/log.c src/lib/strutil.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -206,6 +206,11 @@ test_strutil_misc(void)
 	test_assert(str_hash("") == 0x811c9dc5u);
 	test_assert(str_hash("a") == 0xe40c292cu);
 	test_assert(str_hash("foobar") == 0xbf9cf968u);
+	test_assert(str_hexval('0') == 0 && str_hexval('9') == 9);
+	test_assert(str_hexval('a') == 10 && str_hexval('F') == 15);
+	test_assert(str_hexval('g') == -1 && str_hexval('/') == -1 &&
+	    str_hexval(':') == -1 && str_hexval('@') == -1 &&
+	    str_hexval('\0') == -1 && str_hexval((char)0xff) == -1);
 	str_format_size(s, sizeof(s), 0);
 	test_assert_streq(s, "0");
 	str_format_size(s, sizeof(s), 1536);
