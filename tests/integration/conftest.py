@@ -135,8 +135,28 @@ def proc_stat(pid):
 
 
 def proc_alive(pid):
+    """True while any thread of pid runs.  A killed process's main thread
+    can be a zombie while a worker thread still finishes an fsync: the
+    process's files (its listening sockets too) stay open until the last
+    thread is gone."""
     st = proc_stat(pid)
-    return st is not None and st[1] not in ("Z", "X")
+    if st is None:
+        return False
+    if st[1] not in ("Z", "X"):
+        return True
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                data = f.read().decode("latin-1")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if data[data.rindex(")") + 2:].split()[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def proc_children(ppid):
@@ -616,6 +636,8 @@ class FerryServer:
         self.proc.wait(10)
         wait_until(lambda: not any(proc_alive(p) for p in pids), 10,
                    what="killed processes to disappear")
+        wait_until(lambda: not tcp_listening(self.port), 10,
+                   what="the killed server's SMTP port to close")
         self._close_log()
 
     def restart(self, kill=False, timeout=15.0):
