@@ -99,6 +99,33 @@ def free_port(host="127.0.0.1"):
     raise RuntimeError("no free port in %d-%d" % (base, base + size - 1))
 
 
+def mailbox_ferry(make_ferry, tmp_path, proto, plaintext=False, tls=True,
+                  name=None, **overrides):
+    """A started server with PROTO_listen (STARTTLS/STLS) and, with tls,
+    PROTOs_listen on implicit TLS (proto "pop3" or "imap"); attributes
+    PROTO_port, PROTOs_port (None without tls) and ca are set.  plaintext
+    lets 127.0.0.0/8 log in without TLS (auth_plaintext_networks)."""
+    from certs import server_certs
+    conf = {f"{proto}_listen": f"127.0.0.1:{free_port()}"}
+    ca = None
+    if tls:
+        ca, cert = server_certs(tmp_path / f"certs-{name or proto}")
+        conf.update({f"{proto}s_listen": f"127.0.0.1:{free_port()}",
+                     "tls_cert": cert.cert, "tls_key": cert.key})
+    if plaintext:
+        conf["auth_plaintext_networks"] = "127.0.0.0/8"
+    conf.update(overrides)
+    srv = make_ferry(conf, name=name)
+    port = int(conf[f"{proto}_listen"].rsplit(":", 1)[1])
+    setattr(srv, f"{proto}_port", port)
+    setattr(srv, f"{proto}s_port",
+            int(conf[f"{proto}s_listen"].rsplit(":", 1)[1]) if tls else None)
+    srv.ca = ca
+    wait_until(lambda: tcp_listening(port), 10,
+               what=f"the {proto.upper()} listener")
+    return srv
+
+
 def maildir_order(p):
     """Delivery order of a Maildir file: its name is SECONDS.MUSEC... with
     the microseconds not zero-padded, so plain name order puts M98765

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from certs import client_context, server_certs
-from conftest import (PASSWORD, RawClient, free_port, make_message, tcp_listening,
+from certs import client_context
+from conftest import (PASSWORD, RawClient, free_port, mailbox_ferry, make_message,
+                      tcp_listening,
                       wait_until)
 from test_pop3 import deliver, pop_plain, login as pop_login, pop3_ferry
 
@@ -31,24 +32,8 @@ def imap_ferry(make_ferry, tmp_path, plaintext=False, tls=True, name=None,
                **overrides):
     """A started server with imap_listen (STARTTLS) and imaps_listen; its
     attributes imap_port, imaps_port and ca are set."""
-    conf = {"imap_listen": f"127.0.0.1:{free_port()}"}
-    ca = None
-    if tls:
-        certdir = tmp_path / f"certs-{name or 'imap'}"
-        ca, cert = server_certs(certdir)
-        conf.update(imaps_listen=f"127.0.0.1:{free_port()}",
-                    tls_cert=cert.cert, tls_key=cert.key)
-    if plaintext:
-        conf["auth_plaintext_networks"] = "127.0.0.0/8"
-    conf.update(overrides)
-    srv = make_ferry(conf, name=name)
-    srv.imap_port = int(conf["imap_listen"].rsplit(":", 1)[1])
-    srv.imaps_port = (int(conf["imaps_listen"].rsplit(":", 1)[1])
-                      if tls else None)
-    srv.ca = ca
-    wait_until(lambda: tcp_listening(srv.imap_port), 10,
-               what="the IMAP listener")
-    return srv
+    return mailbox_ferry(make_ferry, tmp_path, "imap", plaintext, tls, name,
+                         **overrides)
 
 
 def imap_plain(srv):

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from certs import client_context, server_certs
-from conftest import (PASSWORD, RawClient, free_port, make_message, tcp_listening,
+from certs import client_context
+from conftest import (PASSWORD, RawClient, mailbox_ferry, make_message,
+                      tcp_listening,
                       wait_until)
 
 CURL = shutil.which("curl")
@@ -35,23 +36,8 @@ def pop3_ferry(make_ferry, tmp_path, plaintext=False, tls=True, name=None,
                **overrides):
     """A started server with pop3_listen (STLS) and pop3s_listen.  Its
     attributes pop3_port, pop3s_port and ca (CertPair) are set."""
-    conf = {"pop3_listen": f"127.0.0.1:{free_port()}"}
-    ca = None
-    if tls:
-        certdir = tmp_path / f"certs-{name or 'pop3'}"
-        ca, cert = server_certs(certdir)
-        conf.update(pop3s_listen=f"127.0.0.1:{free_port()}",
-                    tls_cert=cert.cert, tls_key=cert.key)
-    if plaintext:
-        conf["auth_plaintext_networks"] = "127.0.0.0/8"
-    conf.update(overrides)
-    srv = make_ferry(conf, name=name)
-    srv.pop3_port = int(conf["pop3_listen"].rsplit(":", 1)[1])
-    srv.pop3s_port = (int(conf["pop3s_listen"].rsplit(":", 1)[1])
-                      if tls else None)
-    srv.ca = ca
-    wait_pop3(srv)
-    return srv
+    return mailbox_ferry(make_ferry, tmp_path, "pop3", plaintext, tls, name,
+                         **overrides)
 
 
 def wait_pop3(srv, timeout=10.0):
