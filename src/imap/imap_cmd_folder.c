@@ -1,9 +1,8 @@
 /* Folder commands of the authenticated state (RFC 9051 section 6.3):
- * NAMESPACE (RFC 2342), LIST and LSUB with the CHILDREN (RFC 3348) and
- * SPECIAL-USE (RFC 6154) attributes, STATUS, SELECT/EXAMINE, CREATE,
- * DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and APPEND with APPENDUID
- * (RFC 4315).  Names arrive in modified UTF-7 and are decoded before the
- * mailbox layer (mbox.h), which refuses any name that could leave the
+ * NAMESPACE (RFC 2342), STATUS, SELECT/EXAMINE, CREATE (with RFC 6154
+ * USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and APPEND with APPENDUID
+ * (RFC 4315); LIST and LSUB are in imap_list.c.  Names arrive in
+ * modified UTF-7 and are decoded before the mailbox layer (mbox.h), which refuses any name that could leave the
  * user's Maildir; the hierarchy separator is '/'.  Every mailbox call
  * blocks, so each command's work runs as a job on the role's pool. */
 #include <stdio.h>
@@ -25,9 +24,8 @@ struct imap_folder_job {
 	enum imap_folder_op op;
 	char name[MBOX_NAME_MAX * 4 + 1];
 	char name2[MBOX_NAME_MAX * 4 + 1];
-	char pattern[1024];
-	bool lsub;
 	unsigned status_items;
+	enum mbox_special special;	/* CREATE ... (USE (\\Sent)) */
 	bool readonly;
 	struct mbox_view *view;		/* SELECT: the opened view */
 	struct mbox_append *apps;	/* APPEND: the messages */
@@ -38,15 +36,6 @@ struct imap_folder_job {
 };
 
 #define IMAP_APPEND_MAX 1000	/* messages in one MULTIAPPEND */
-
-#define IMAP_STATUS_MESSAGES 0x01
-#define IMAP_STATUS_RECENT 0x02
-#define IMAP_STATUS_UIDNEXT 0x04
-#define IMAP_STATUS_UIDVALIDITY 0x08
-#define IMAP_STATUS_UNSEEN 0x10
-#define IMAP_STATUS_DELETED 0x20
-#define IMAP_STATUS_SIZE 0x40
-#define IMAP_STATUS_HIGHESTMODSEQ 0x80
 
 /* "tag NO [CODE] text" for a mailbox error. */
 static void
@@ -114,147 +103,29 @@ imap_cmd_namespace(struct imap_session *s, const char *tag,
 	imap_reply(s, "%s OK Namespace completed", tag);
 }
 
-/* list-mailbox wildcards: '*' matches anything, '%' anything but the
- * separator.  Iterative with one backtrack point per '*'/'%' kind is
- * enough for the bounded names here; recursion depth is bounded by the
- * pattern's wildcard count, itself bounded by the line length. */
-static bool
-imap_list_match(const char *pat, const char *name)
+void
+imap_status_format(struct imap_session *s, struct fbuf *b, const char *name,
+    const struct mbox_status *st, unsigned items)
 {
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (const char *n = name;; n++) {
-				if (imap_list_match(pat + 1, n))
-					return true;
-				if (*n == '\0' || (*pat == '%' && *n == '/'))
-					return false;
-			}
-		}
-		if (*name != *pat)
-			return false;
-	}
-	return *name == '\0';
-}
-
-static void
-imap_list_one(struct imap_session *s, struct fbuf *b,
-    const struct mbox_folder_info *fi, bool lsub)
-{
-	const char *sp = mbox_special_name(fi->special);
 	bool first = true;
 
-	fbuf_addf(b, "* %s (", lsub ? "LSUB" : "LIST");
-#define IMAP_ATTR(x) do { fbuf_addf(b, "%s%s", first ? "" : " ", x); \
-	first = false; } while (0)
-	if (fi->flags & MBOX_FOLDER_F_NONEXISTENT)
-		IMAP_ATTR(lsub ? "\\Noselect" : "\\NonExistent");
-	else if (fi->flags & MBOX_FOLDER_F_NOSELECT)
-		IMAP_ATTR("\\Noselect");
-	if (!(fi->flags & MBOX_FOLDER_F_NONEXISTENT) && !lsub)
-		IMAP_ATTR(fi->flags & MBOX_FOLDER_F_HASCHILDREN ?
-		    "\\HasChildren" : "\\HasNoChildren");
-	if (sp != NULL && !lsub)
-		IMAP_ATTR(sp);
-#undef IMAP_ATTR
-	fbuf_adds(b, ") \"/\" ");
-	imap_fmt_mailbox(b, fi->name, s->utf8);
-	fbuf_adds(b, "\r\n");
-}
-
-static void
-imap_list_work(struct imap_job *job)
-{
-	struct imap_folder_job *f = imap_folder_job(job);
-	struct mbox_folder_list list;
-	struct mbox_error err;
-
-	if (mbox_folder_list(job->s->user, &list, &err) < 0) {
-		imap_folder_no(&job->out, job->tag, &err);
-		return;
-	}
-	for (size_t i = 0; i < list.n; i++) {
-		const struct mbox_folder_info *fi = &list.v[i];
-		const char *name = fi->name;
-		char upper[8];
-
-		if (f->lsub && !(fi->flags & MBOX_FOLDER_F_SUBSCRIBED))
-			continue;
-		if (!f->lsub && (fi->flags & MBOX_FOLDER_F_NONEXISTENT))
-			continue;
-		/* INBOX matches case-blind patterns (RFC 9051 5.1) */
-		if (mbox_name_is_inbox(name)) {
-			str_lcpy(upper, "INBOX", sizeof(upper));
-			name = upper;
-		}
-		if (imap_list_match(f->pattern, name) ||
-		    (mbox_name_is_inbox(name) && str_ieq(f->pattern, "INBOX")))
-			imap_list_one(job->s, &job->out, fi, f->lsub);
-	}
-	mbox_folder_list_free(&list);
-	fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
-	    f->lsub ? "LSUB" : "LIST");
-}
-
-static void
-imap_list_cmd(struct imap_session *s, const char *tag,
-    const struct imap_arg *args, unsigned count, bool lsub)
-{
-	struct fbuf pat;
-	const char *ref, *p;
-	struct imap_job *job;
-	struct imap_folder_job *f;
-	struct imap_arg tmp;
-
-	if (count != 2 || !imap_arg_astring(&args[0], &ref) ||
-	    !imap_arg_list_mailbox(&args[1], &p)) {
-		imap_bad(s, tag, "LIST needs a reference and a pattern");
-		return;
-	}
-	if (*p == '\0') {
-		/* the hierarchy separator and root (RFC 9051 6.3.9) */
-		imap_reply(s, "* %s (\\Noselect) \"/\" \"\"", lsub ? "LSUB" :
-		    "LIST");
-		imap_reply(s, "%s OK %s completed", tag, lsub ? "LSUB" : "LIST");
-		return;
-	}
-	fbuf_init(&pat, 0);
-	fbuf_adds(&pat, ref);
-	if (ref[0] != '\0' && ref[strlen(ref) - 1] != '/')
-		fbuf_addc(&pat, '/');
-	fbuf_adds(&pat, p);
-	job = imap_folder_new_job(s, tag, imap_list_work);
-	f = job->data;
-	f->lsub = lsub;
-	/* the pattern is decoded like a name; wildcards are ASCII */
-	tmp = (struct imap_arg){ .type = IMAP_ARG_QUOTED, .str = fbuf_str(&pat),
-	    .len = pat.len };
-	if (imap_arg_mailbox(&tmp, s->utf8, f->pattern, sizeof(f->pattern),
-	    &p) < 0) {
-		fbuf_release(&pat);
-		imap_folder_release(job);
-		job->data = NULL;
-		fbuf_release(&job->out);
-		free(job);
-		imap_reply(s, "%s OK %s completed", tag, lsub ? "LSUB" :
-		    "LIST");
-		return;
-	}
-	fbuf_release(&pat);
-	imap_job_submit(job);
-}
-
-void
-imap_cmd_list(struct imap_session *s, const char *tag,
-    const struct imap_arg *args, unsigned count, bool uid)
-{
-	imap_list_cmd(s, tag, args, count, false);
-}
-
-void
-imap_cmd_lsub(struct imap_session *s, const char *tag,
-    const struct imap_arg *args, unsigned count, bool uid)
-{
-	imap_list_cmd(s, tag, args, count, true);
+	fbuf_adds(b, "* STATUS ");
+	imap_fmt_mailbox(b, name, s->utf8);
+	fbuf_adds(b, " (");
+#define IMAP_ITEM(bit, fmt, v) do { if (items & (bit)) { \
+	fbuf_addf(b, "%s" fmt, first ? "" : " ", v); \
+	first = false; } } while (0)
+	IMAP_ITEM(IMAP_STATUS_MESSAGES, "MESSAGES %u", st->messages);
+	IMAP_ITEM(IMAP_STATUS_RECENT, "RECENT %u", st->recent);
+	IMAP_ITEM(IMAP_STATUS_UIDNEXT, "UIDNEXT %u", st->uidnext);
+	IMAP_ITEM(IMAP_STATUS_UIDVALIDITY, "UIDVALIDITY %u", st->uidvalidity);
+	IMAP_ITEM(IMAP_STATUS_UNSEEN, "UNSEEN %u", st->unseen);
+	IMAP_ITEM(IMAP_STATUS_DELETED, "DELETED %u", st->deleted);
+	IMAP_ITEM(IMAP_STATUS_SIZE, "SIZE %llu", (unsigned long long)st->size);
+	IMAP_ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
+	    (unsigned long long)st->highestmodseq);
+#undef IMAP_ITEM
+	fbuf_adds(b, ")\r\n");
 }
 
 static void
@@ -263,34 +134,18 @@ imap_status_work(struct imap_job *job)
 	struct imap_folder_job *f = imap_folder_job(job);
 	struct mbox_status st;
 	struct mbox_error err;
-	bool first = true;
 
 	if (mbox_folder_status(job->s->user, f->name, &st, &err) < 0) {
 		imap_folder_no(&job->out, job->tag, &err);
 		return;
 	}
-	fbuf_adds(&job->out, "* STATUS ");
-	imap_fmt_mailbox(&job->out, f->name, job->s->utf8);
-	fbuf_adds(&job->out, " (");
-#define IMAP_ITEM(bit, fmt, v) do { if (f->status_items & (bit)) { \
-	fbuf_addf(&job->out, "%s" fmt, first ? "" : " ", v); \
-	first = false; } } while (0)
-	IMAP_ITEM(IMAP_STATUS_MESSAGES, "MESSAGES %u", st.messages);
-	IMAP_ITEM(IMAP_STATUS_RECENT, "RECENT %u", st.recent);
-	IMAP_ITEM(IMAP_STATUS_UIDNEXT, "UIDNEXT %u", st.uidnext);
-	IMAP_ITEM(IMAP_STATUS_UIDVALIDITY, "UIDVALIDITY %u", st.uidvalidity);
-	IMAP_ITEM(IMAP_STATUS_UNSEEN, "UNSEEN %u", st.unseen);
-	IMAP_ITEM(IMAP_STATUS_DELETED, "DELETED %u", st.deleted);
-	IMAP_ITEM(IMAP_STATUS_SIZE, "SIZE %llu", (unsigned long long)st.size);
-	IMAP_ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
-	    (unsigned long long)st.highestmodseq);
-#undef IMAP_ITEM
-	fbuf_addf(&job->out, ")\r\n%s OK STATUS completed\r\n", job->tag);
+	imap_status_format(job->s, &job->out, f->name, &st, f->status_items);
+	fbuf_addf(&job->out, "%s OK STATUS completed\r\n", job->tag);
 }
 
-void
-imap_cmd_status(struct imap_session *s, const char *tag,
-    const struct imap_arg *args, unsigned count, bool uid)
+int
+imap_status_parse_items(const struct imap_arg *a, unsigned *items_r,
+    const char **error_r)
 {
 	static const struct {
 		const char *name;
@@ -305,27 +160,44 @@ imap_cmd_status(struct imap_session *s, const char *tag,
 		{ "SIZE", IMAP_STATUS_SIZE },
 		{ "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ },
 	};
+	unsigned want = 0;
+
+	if (a->type != IMAP_ARG_LIST || a->count == 0) {
+		*error_r = "STATUS needs a mailbox and a list of items";
+		return -1;
+	}
+	for (unsigned i = 0; i < a->count; i++) {
+		size_t j;
+
+		for (j = 0; j < sizeof(items) / sizeof(items[0]); j++)
+			if (imap_arg_atom_is(&a->list[i], items[j].name))
+				break;
+		if (j == sizeof(items) / sizeof(items[0])) {
+			*error_r = "Unknown STATUS item";
+			return -1;
+		}
+		want |= items[j].bit;
+	}
+	*items_r = want;
+	return 0;
+}
+
+void
+imap_cmd_status(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
 	struct imap_job *job;
 	struct imap_folder_job *f;
 	const char *error;
 	unsigned want = 0;
 
-	if (count != 2 || args[1].type != IMAP_ARG_LIST ||
-	    args[1].count == 0) {
+	if (count != 2) {
 		imap_bad(s, tag, "STATUS needs a mailbox and a list of items");
 		return;
 	}
-	for (unsigned i = 0; i < args[1].count; i++) {
-		size_t j;
-
-		for (j = 0; j < sizeof(items) / sizeof(items[0]); j++)
-			if (imap_arg_atom_is(&args[1].list[i], items[j].name))
-				break;
-		if (j == sizeof(items) / sizeof(items[0])) {
-			imap_bad(s, tag, "Unknown STATUS item");
-			return;
-		}
-		want |= items[j].bit;
+	if (imap_status_parse_items(&args[1], &want, &error) < 0) {
+		imap_bad(s, tag, error);
+		return;
 	}
 	if (want & IMAP_STATUS_HIGHESTMODSEQ)
 		s->condstore = true;	/* RFC 7162 3.1.8 */
@@ -491,7 +363,7 @@ imap_op_work(struct imap_job *job)
 
 	switch (f->op) {
 	case IMAP_OP_CREATE:
-		r = mbox_folder_create(u, f->name, MBOX_SPECIAL_NONE, &err);
+		r = mbox_folder_create(u, f->name, f->special, &err);
 		break;
 	case IMAP_OP_DELETE:
 		r = mbox_folder_delete(u, f->name, &err);
@@ -512,6 +384,40 @@ imap_op_work(struct imap_job *job)
 		    names[f->op]);
 }
 
+/* CREATE's "(USE (\\Sent))" (RFC 6154 section 3): one special use a
+ * folder, as the mailbox library keeps them.  -1 with the rest of the
+ * reply ("BAD ..." or "NO [USEATTR] ...") in *error_r. */
+static int
+imap_create_use(const struct imap_arg *a, enum mbox_special *sp_r,
+    const char **error_r)
+{
+	const struct imap_arg *use;
+
+	if (a->type != IMAP_ARG_LIST || a->count != 2 ||
+	    !imap_arg_atom_is(&a->list[0], "USE") ||
+	    a->list[1].type != IMAP_ARG_LIST) {
+		*error_r = "BAD CREATE takes only (USE (attributes))";
+		return -1;
+	}
+	use = &a->list[1];
+	for (unsigned i = 0; i < use->count; i++) {
+		enum mbox_special sp;
+
+		if (use->list[i].type != IMAP_ARG_ATOM ||
+		    (sp = mbox_special_parse(use->list[i].str)) ==
+		    MBOX_SPECIAL_NONE) {
+			*error_r = "NO [USEATTR] Unknown special-use attribute";
+			return -1;
+		}
+		if (*sp_r != MBOX_SPECIAL_NONE && *sp_r != sp) {
+			*error_r = "NO [USEATTR] One special use per mailbox";
+			return -1;
+		}
+		*sp_r = sp;
+	}
+	return 0;
+}
+
 static void
 imap_op_cmd(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, enum imap_folder_op op)
@@ -520,8 +426,18 @@ imap_op_cmd(struct imap_session *s, const char *tag,
 	struct imap_folder_job *f;
 	const char *error = NULL;
 	unsigned want = op == IMAP_OP_RENAME ? 2 : 1;
+	enum mbox_special special = MBOX_SPECIAL_NONE;
 	size_t len;
 
+	if (op == IMAP_OP_CREATE && count == 2) {
+		if (imap_create_use(&args[1], &special, &error) < 0) {
+			imap_reply(s, "%s %s", tag, error);
+			if (error[0] == 'B')
+				imap_session_error(s);
+			return;
+		}
+		count = 1;
+	}
 	if (count != want) {
 		imap_bad(s, tag, op == IMAP_OP_RENAME ?
 		    "RENAME needs two mailbox names" : "Mailbox name expected");
@@ -530,6 +446,7 @@ imap_op_cmd(struct imap_session *s, const char *tag,
 	job = imap_folder_new_job(s, tag, imap_op_work);
 	f = job->data;
 	f->op = op;
+	f->special = special;
 	if (imap_arg_mailbox(&args[0], s->utf8, f->name, sizeof(f->name),
 	    &error) < 0 || (want == 2 && imap_arg_mailbox(&args[1], s->utf8,
 	    f->name2, sizeof(f->name2), &error) < 0)) {

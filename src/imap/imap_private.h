@@ -201,10 +201,6 @@ void imap_capabilities(struct imap_session *s, struct fbuf *b);
 /* imap_cmd_folder.c */
 void imap_cmd_namespace(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
-void imap_cmd_list(struct imap_session *, const char *,
-    const struct imap_arg *, unsigned, bool);
-void imap_cmd_lsub(struct imap_session *, const char *,
-    const struct imap_arg *, unsigned, bool);
 void imap_cmd_status(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 void imap_cmd_select(struct imap_session *, const char *,
@@ -225,6 +221,29 @@ void imap_cmd_append(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 /* Closes the selected folder (view and watch) and goes back to AUTH. */
 void imap_folder_close(struct imap_session *s);
+/* STATUS items (also LIST RETURN (STATUS ...), RFC 5819). */
+#define IMAP_STATUS_MESSAGES 0x01
+#define IMAP_STATUS_RECENT 0x02
+#define IMAP_STATUS_UIDNEXT 0x04
+#define IMAP_STATUS_UIDVALIDITY 0x08
+#define IMAP_STATUS_UNSEEN 0x10
+#define IMAP_STATUS_DELETED 0x20
+#define IMAP_STATUS_SIZE 0x40
+#define IMAP_STATUS_HIGHESTMODSEQ 0x80
+struct mbox_status;
+/* The item list "(MESSAGES UNSEEN)" as IMAP_STATUS_* bits; 0, or -1
+ * with *error_r for a BAD reply. */
+int imap_status_parse_items(const struct imap_arg *a, unsigned *items_r,
+    const char **error_r);
+/* "* STATUS name (...)" with CRLF for the items asked. */
+void imap_status_format(struct imap_session *s, struct fbuf *b,
+    const char *name, const struct mbox_status *st, unsigned items);
+
+/* imap_list.c: LIST (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS), LSUB */
+void imap_cmd_list(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_lsub(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
 
 /* imap_fetch_mime.c: msg is the whole message with CRLF line ends */
 /* ENVELOPE, BODY or BODYSTRUCTURE (name and value) appended to b. */

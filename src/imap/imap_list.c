@@ -1,0 +1,480 @@
+/* LIST and LSUB (RFC 9051 section 6.3.9, RFC 3501 6.3.8-9) with the
+ * LIST extensions of RFC 5258: selection options SUBSCRIBED, REMOTE
+ * (there are no remote mailboxes: a no-op), RECURSIVEMATCH (parents of
+ * matching children get CHILDINFO) and SPECIAL-USE (RFC 6154 section
+ * 5.3); return options SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS
+ * (RFC 5819 LIST-STATUS); several patterns in one command.  \HasChildren
+ * or \HasNoChildren and the special-use attribute are sent on every LIST
+ * line whether asked for or not (both RFCs allow it), so the basic LIST
+ * answers as it did before the extensions.  The folder list itself comes
+ * from the mailbox library in one blocking call on the pool. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/imap_private.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "mailbox/mbox.h"
+
+#define IMAP_LIST_PATTERNS_MAX 32
+
+/* selection options */
+#define IMAP_LSEL_SUBSCRIBED 0x01
+#define IMAP_LSEL_REMOTE 0x02
+#define IMAP_LSEL_RECURSIVE 0x04
+#define IMAP_LSEL_SPECIAL 0x08
+/* return options */
+#define IMAP_LRET_SUBSCRIBED 0x01
+#define IMAP_LRET_CHILDREN 0x02
+#define IMAP_LRET_SPECIAL 0x04
+#define IMAP_LRET_STATUS 0x08
+
+struct imap_list_job {
+	bool lsub;
+	bool extended;		/* RFC 5258 syntax was used */
+	unsigned sel, ret;
+	unsigned status_items;	/* IMAP_STATUS_* */
+	char *patterns[IMAP_LIST_PATTERNS_MAX];	/* UTF-8, with reference */
+	unsigned npatterns;
+};
+
+static void
+imap_list_release(struct imap_job *job)
+{
+	struct imap_list_job *l = job->data;
+
+	if (l == NULL)
+		return;
+	for (unsigned i = 0; i < l->npatterns; i++)
+		free(l->patterns[i]);
+	free(l);
+	job->data = NULL;
+}
+
+static void
+imap_list_discard(struct imap_job *job)
+{
+	imap_list_release(job);
+	fbuf_release(&job->out);
+	free(job);
+}
+
+/* list-mailbox wildcards: '*' matches anything, '%' anything but the
+ * separator.  Recursion depth is bounded by the pattern's wildcards,
+ * themselves bounded by the line length. */
+static bool
+imap_list_match(const char *pat, const char *name)
+{
+	for (; *pat != '\0'; pat++, name++) {
+		if (*pat == '*' || *pat == '%') {
+			for (const char *n = name;; n++) {
+				if (imap_list_match(pat + 1, n))
+					return true;
+				if (*n == '\0' || (*pat == '%' && *n == '/'))
+					return false;
+			}
+		}
+		if (*name != *pat)
+			return false;
+	}
+	return *name == '\0';
+}
+
+static bool
+imap_list_matches(const struct imap_list_job *l, const char *name)
+{
+	/* INBOX matches case-blind patterns (RFC 9051 section 5.1) */
+	bool inbox = mbox_name_is_inbox(name);
+
+	for (unsigned i = 0; i < l->npatterns; i++)
+		if (imap_list_match(l->patterns[i], inbox ? "INBOX" : name) ||
+		    (inbox && str_ieq(l->patterns[i], "INBOX")))
+			return true;
+	return false;
+}
+
+/* Whether a folder meets every selection criterion. */
+static bool
+imap_list_selected(const struct imap_list_job *l,
+    const struct mbox_folder_info *fi)
+{
+	if (l->lsub)
+		return (fi->flags & MBOX_FOLDER_F_SUBSCRIBED) != 0;
+	if ((l->sel & IMAP_LSEL_SUBSCRIBED) &&
+	    !(fi->flags & MBOX_FOLDER_F_SUBSCRIBED))
+		return false;
+	if ((l->sel & IMAP_LSEL_SPECIAL) && (fi->special == MBOX_SPECIAL_NONE ||
+	    (fi->flags & MBOX_FOLDER_F_NONEXISTENT)))
+		return false;
+	if (!(l->sel & IMAP_LSEL_SUBSCRIBED) &&
+	    (fi->flags & MBOX_FOLDER_F_NONEXISTENT))
+		return false;	/* plain LIST: only what exists */
+	return true;
+}
+
+/* RECURSIVEMATCH: some descendant of v[i] meets the criteria. */
+static bool
+imap_list_child_selected(const struct imap_list_job *l,
+    const struct mbox_folder_list *list, size_t i)
+{
+	const char *name = list->v[i].name;
+	size_t len = strlen(name);
+
+	for (size_t j = 0; j < list->n; j++)
+		if (j != i && strncmp(list->v[j].name, name, len) == 0 &&
+		    list->v[j].name[len] == '/' &&
+		    imap_list_selected(l, &list->v[j]))
+			return true;
+	return false;
+}
+
+static void
+imap_list_attrs(struct imap_session *s, const struct imap_list_job *l,
+    const struct mbox_folder_info *fi, struct fbuf *b)
+{
+	const char *sp = mbox_special_name(fi->special);
+	bool first = true;
+
+#define IMAP_ATTR(x) do { fbuf_addf(b, "%s%s", first ? "" : " ", x); \
+	first = false; } while (0)
+	if (fi->flags & MBOX_FOLDER_F_NONEXISTENT)
+		IMAP_ATTR(l->lsub ? "\\Noselect" : "\\NonExistent");
+	else if (fi->flags & MBOX_FOLDER_F_NOSELECT)
+		IMAP_ATTR("\\Noselect");
+	if (!(fi->flags & MBOX_FOLDER_F_NONEXISTENT) && !l->lsub)
+		IMAP_ATTR(fi->flags & MBOX_FOLDER_F_HASCHILDREN ?
+		    "\\HasChildren" : "\\HasNoChildren");
+	if ((fi->flags & MBOX_FOLDER_F_SUBSCRIBED) && !l->lsub &&
+	    ((l->ret & IMAP_LRET_SUBSCRIBED) ||
+	    (l->sel & IMAP_LSEL_SUBSCRIBED)))
+		IMAP_ATTR("\\Subscribed");
+	if (sp != NULL && !l->lsub)
+		IMAP_ATTR(sp);
+#undef IMAP_ATTR
+}
+
+/* The CHILDINFO tags: the selection criteria a descendant met. */
+static void
+imap_list_childinfo(const struct imap_list_job *l, struct fbuf *b)
+{
+	fbuf_adds(b, " (\"CHILDINFO\" (");
+	if (l->sel & IMAP_LSEL_SUBSCRIBED)
+		fbuf_adds(b, "\"SUBSCRIBED\"");
+	if (l->sel & IMAP_LSEL_SPECIAL)
+		fbuf_addf(b, "%s\"SPECIAL-USE\"", (l->sel &
+		    IMAP_LSEL_SUBSCRIBED) ? " " : "");
+	fbuf_adds(b, "))");
+}
+
+static void
+imap_list_status(struct imap_job *job, const struct mbox_folder_info *fi)
+{
+	struct imap_list_job *l = job->data;
+	struct mbox_status st;
+	struct mbox_error err;
+
+	if (fi->flags & (MBOX_FOLDER_F_NONEXISTENT | MBOX_FOLDER_F_NOSELECT))
+		return;
+	/* a folder gone since the listing is simply left out (RFC 5819
+	 * section 2 lets the server skip a STATUS it cannot give) */
+	if (mbox_folder_status(job->s->user, fi->name, &st, &err) < 0)
+		return;
+	imap_status_format(job->s, &job->out, fi->name, &st,
+	    l->status_items);
+}
+
+static bool
+imap_list_has(const struct mbox_folder_list *list, const char *name)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (strcmp(list->v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* A subscription to "a/b" where no "a" exists: RECURSIVEMATCH still has
+ * to show "a" (as \NonExistent, RFC 5258 section 5 example 9), so the
+ * missing parents join the list, neither subscribed nor special. */
+static void
+imap_list_add_parents(struct mbox_folder_list *list)
+{
+	size_t n = list->n;
+
+	for (size_t i = 0; i < n; i++) {
+		char *name = list->v[i].name;
+
+		if (!(list->v[i].flags & MBOX_FOLDER_F_NONEXISTENT))
+			continue;
+		for (char *p = strchr(name, '/'); p != NULL;
+		    p = strchr(p + 1, '/')) {
+			char *part = xstrndup(name, (size_t)(p - name));
+
+			if (imap_list_has(list, part)) {
+				free(part);
+				continue;
+			}
+			list->v = xreallocarray(list->v, list->n + 1,
+			    sizeof(*list->v));
+			list->v[list->n++] = (struct mbox_folder_info){
+			    .name = part, .flags = MBOX_FOLDER_F_NONEXISTENT };
+		}
+	}
+}
+
+static void
+imap_list_work(struct imap_job *job)
+{
+	struct imap_list_job *l = job->data;
+	struct mbox_folder_list list;
+	struct mbox_error err;
+	bool recursive = (l->sel & IMAP_LSEL_RECURSIVE) != 0;
+
+	if (mbox_folder_list(job->s->user, &list, &err) < 0) {
+		fbuf_addf(&job->out, "%s NO [UNAVAILABLE] %s\r\n", job->tag,
+		    err.text);
+		return;
+	}
+	if (recursive)
+		imap_list_add_parents(&list);
+	for (size_t i = 0; i < list.n; i++) {
+		const struct mbox_folder_info *fi = &list.v[i];
+		bool sel, child;
+
+		if (!imap_list_matches(l, fi->name))
+			continue;
+		sel = imap_list_selected(l, fi);
+		child = recursive && imap_list_child_selected(l, &list, i);
+		if (!sel && !child)
+			continue;
+		/* a parent listed only for its children's sake says
+		 * nothing of itself but whether it exists */
+		fbuf_addf(&job->out, "* %s (", l->lsub ? "LSUB" : "LIST");
+		if (sel)
+			imap_list_attrs(job->s, l, fi, &job->out);
+		else if (fi->flags & MBOX_FOLDER_F_NONEXISTENT)
+			fbuf_adds(&job->out, "\\NonExistent");
+		fbuf_adds(&job->out, ") \"/\" ");
+		imap_fmt_mailbox(&job->out, fi->name, job->s->utf8);
+		if (child)
+			imap_list_childinfo(l, &job->out);
+		fbuf_adds(&job->out, "\r\n");
+		if (sel && (l->ret & IMAP_LRET_STATUS))
+			imap_list_status(job, fi);
+	}
+	mbox_folder_list_free(&list);
+	fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
+	    l->lsub ? "LSUB" : "LIST");
+}
+
+/* Selection options "(SUBSCRIBED RECURSIVEMATCH ...)". */
+static int
+imap_list_parse_select(struct imap_list_job *l, const struct imap_arg *a,
+    const char **error_r)
+{
+	for (unsigned i = 0; i < a->count; i++) {
+		const struct imap_arg *o = &a->list[i];
+
+		if (imap_arg_atom_is(o, "SUBSCRIBED"))
+			l->sel |= IMAP_LSEL_SUBSCRIBED;
+		else if (imap_arg_atom_is(o, "REMOTE"))
+			l->sel |= IMAP_LSEL_REMOTE;
+		else if (imap_arg_atom_is(o, "RECURSIVEMATCH"))
+			l->sel |= IMAP_LSEL_RECURSIVE;
+		else if (imap_arg_atom_is(o, "SPECIAL-USE"))
+			l->sel |= IMAP_LSEL_SPECIAL;
+		else {
+			*error_r = "Unknown LIST selection option";
+			return -1;
+		}
+	}
+	/* RFC 5258 section 3.1: RECURSIVEMATCH needs a real criterion */
+	if ((l->sel & IMAP_LSEL_RECURSIVE) &&
+	    !(l->sel & (IMAP_LSEL_SUBSCRIBED | IMAP_LSEL_SPECIAL))) {
+		*error_r = "RECURSIVEMATCH needs another selection option";
+		return -1;
+	}
+	/* selection options imply their return options (section 3.1) */
+	if (l->sel & IMAP_LSEL_SUBSCRIBED)
+		l->ret |= IMAP_LRET_SUBSCRIBED;
+	if (l->sel & IMAP_LSEL_SPECIAL)
+		l->ret |= IMAP_LRET_SPECIAL;
+	return 0;
+}
+
+/* Return options "RETURN (SUBSCRIBED CHILDREN STATUS (...))". */
+static int
+imap_list_parse_return(struct imap_list_job *l, const struct imap_arg *a,
+    const char **error_r)
+{
+	for (unsigned i = 0; i < a->count; i++) {
+		const struct imap_arg *o = &a->list[i];
+
+		if (imap_arg_atom_is(o, "SUBSCRIBED"))
+			l->ret |= IMAP_LRET_SUBSCRIBED;
+		else if (imap_arg_atom_is(o, "CHILDREN"))
+			l->ret |= IMAP_LRET_CHILDREN;
+		else if (imap_arg_atom_is(o, "SPECIAL-USE"))
+			l->ret |= IMAP_LRET_SPECIAL;
+		else if (imap_arg_atom_is(o, "STATUS") && i + 1 < a->count &&
+		    !(l->ret & IMAP_LRET_STATUS)) {
+			if (imap_status_parse_items(&a->list[++i],
+			    &l->status_items, error_r) < 0)
+				return -1;
+			l->ret |= IMAP_LRET_STATUS;
+		} else {
+			*error_r = "Unknown or repeated LIST return option";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One pattern: reference + pattern, decoded like a name (the wildcards
+ * are ASCII and pass through modified UTF-7).  A pattern that does not
+ * decode matches nothing: 1, and nothing is added. */
+static int
+imap_list_add_pattern(struct imap_session *s, struct imap_list_job *l,
+    const char *ref, const char *pat, const char **error_r)
+{
+	char dec[1024];
+	struct fbuf b;
+	struct imap_arg tmp;
+	const char *error;
+	int r;
+
+	if (l->npatterns >= IMAP_LIST_PATTERNS_MAX) {
+		*error_r = "Too many LIST patterns";
+		return -1;
+	}
+	fbuf_init(&b, 0);
+	fbuf_adds(&b, ref);
+	if (ref[0] != '\0' && ref[strlen(ref) - 1] != '/' && pat[0] != '\0')
+		fbuf_addc(&b, '/');
+	fbuf_adds(&b, pat);
+	tmp = (struct imap_arg){ .type = IMAP_ARG_QUOTED, .str = fbuf_str(&b),
+	    .len = b.len };
+	r = b.len == 0 ? -1 : imap_arg_mailbox(&tmp, s->utf8, dec, sizeof(dec),
+	    &error);
+	fbuf_release(&b);
+	if (r == 0)
+		l->patterns[l->npatterns++] = xstrdup(dec);
+	return 0;
+}
+
+/* Patterns: one list-mailbox or a parenthesised list of them. */
+static int
+imap_list_parse_patterns(struct imap_session *s, struct imap_list_job *l,
+    const char *ref, const struct imap_arg *a, const char **error_r)
+{
+	const char *p;
+
+	if (a->type != IMAP_ARG_LIST) {
+		if (!imap_arg_list_mailbox(a, &p)) {
+			*error_r = "LIST needs a reference and a pattern";
+			return -1;
+		}
+		return imap_list_add_pattern(s, l, ref, p, error_r);
+	}
+	if (a->count == 0) {
+		*error_r = "Empty LIST pattern list";
+		return -1;
+	}
+	l->extended = true;
+	for (unsigned i = 0; i < a->count; i++) {
+		if (!imap_arg_list_mailbox(&a->list[i], &p)) {
+			*error_r = "LIST patterns are mailbox names";
+			return -1;
+		}
+		if (imap_list_add_pattern(s, l, ref, p, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* [(select-opts)] reference patterns [RETURN (return-opts)] */
+static int
+imap_list_parse(struct imap_session *s, struct imap_list_job *l,
+    const struct imap_arg *args, unsigned count, bool *delim_r,
+    const char **error_r)
+{
+	const struct imap_arg *pat;
+	const char *ref, *p;
+	unsigned i = 0;
+
+	*error_r = "LIST needs a reference and a pattern";
+	if (!l->lsub && count > 0 && args[0].type == IMAP_ARG_LIST) {
+		l->extended = true;
+		if (imap_list_parse_select(l, &args[0], error_r) < 0)
+			return -1;
+		i++;
+	}
+	if (count < i + 2 || !imap_arg_astring(&args[i], &ref))
+		return -1;
+	pat = &args[i + 1];
+	i += 2;
+	if (!l->lsub && i < count) {
+		if (count != i + 2 || !imap_arg_atom_is(&args[i], "RETURN") ||
+		    args[i + 1].type != IMAP_ARG_LIST) {
+			*error_r = "Expected RETURN (options) after the pattern";
+			return -1;
+		}
+		l->extended = true;
+		if (imap_list_parse_return(l, &args[i + 1], error_r) < 0)
+			return -1;
+		i += 2;
+	}
+	if (i != count || (l->lsub && pat->type == IMAP_ARG_LIST))
+		return -1;
+	/* LIST "" "": the hierarchy separator (RFC 9051 6.3.9) */
+	*delim_r = l->sel == 0 && pat->type != IMAP_ARG_LIST &&
+	    imap_arg_list_mailbox(pat, &p) && *p == '\0';
+	if (*delim_r)
+		return 0;
+	return imap_list_parse_patterns(s, l, ref, pat, error_r);
+}
+
+static void
+imap_list_cmd(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool lsub)
+{
+	const char *name = lsub ? "LSUB" : "LIST";
+	struct imap_list_job *l;
+	struct imap_job *job;
+	const char *error;
+	bool delim = false;
+
+	job = imap_job_new(s, tag, imap_list_work);
+	job->data = l = xcalloc(1, sizeof(*l));
+	job->release = imap_list_release;
+	l->lsub = lsub;
+	if (imap_list_parse(s, l, args, count, &delim, &error) < 0) {
+		imap_list_discard(job);
+		imap_bad(s, tag, error);
+		return;
+	}
+	if (delim || l->npatterns == 0) {
+		imap_list_discard(job);
+		if (delim)
+			imap_reply(s, "* %s (\\Noselect) \"/\" \"\"", name);
+		imap_reply(s, "%s OK %s completed", tag, name);
+		return;
+	}
+	if (l->ret & IMAP_LRET_STATUS)
+		if (l->status_items & IMAP_STATUS_HIGHESTMODSEQ)
+			s->condstore = true;	/* RFC 7162 3.1.8 */
+	imap_job_submit(job);
+}
+
+void
+imap_cmd_list(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_list_cmd(s, tag, args, count, false);
+}
+
+void
+imap_cmd_lsub(struct imap_session *s, const char *tag,
+    const struct imap_arg *args, unsigned count, bool uid)
+{
+	imap_list_cmd(s, tag, args, count, true);
+}
