@@ -124,6 +124,8 @@ imap_status_format(struct imap_session *s, struct fbuf *b, const char *name,
 	IMAP_ITEM(IMAP_STATUS_SIZE, "SIZE %llu", (unsigned long long)st->size);
 	IMAP_ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	    (unsigned long long)st->highestmodseq);
+	IMAP_ITEM(IMAP_STATUS_APPENDLIMIT, "APPENDLIMIT %llu",
+	    (unsigned long long)imap_append_limit(s));
 #undef IMAP_ITEM
 	fbuf_adds(b, ")\r\n");
 }
@@ -159,6 +161,7 @@ imap_status_parse_items(const struct imap_arg *a, unsigned *items_r,
 		{ "DELETED", IMAP_STATUS_DELETED },
 		{ "SIZE", IMAP_STATUS_SIZE },
 		{ "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ },
+		{ "APPENDLIMIT", IMAP_STATUS_APPENDLIMIT },
 	};
 	unsigned want = 0;
 

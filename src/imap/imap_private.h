@@ -125,6 +125,9 @@ void imap_session_enter_state(struct imap_session *s, enum imap_state st);
 void imap_session_starttls(struct imap_session *s);
 /* Switches the reader to the limits of the session's state. */
 void imap_session_limits(struct imap_session *s);
+/* The largest APPEND message (APPENDLIMIT, RFC 7889): the configured
+ * message_size_limit, or 64 MiB when it is 0. */
+uint64_t imap_append_limit(const struct imap_session *s);
 
 /* imap_reply.c: formatting */
 /* An IMAP string: quoted when it can be, else a literal.  utf8: 8-bit
@@ -230,6 +233,7 @@ void imap_folder_close(struct imap_session *s);
 #define IMAP_STATUS_DELETED 0x20
 #define IMAP_STATUS_SIZE 0x40
 #define IMAP_STATUS_HIGHESTMODSEQ 0x80
+#define IMAP_STATUS_APPENDLIMIT 0x100	/* RFC 7889 */
 struct mbox_status;
 /* The item list "(MESSAGES UNSEEN)" as IMAP_STATUS_* bits; 0, or -1
  * with *error_r for a BAD reply. */
@@ -238,6 +242,14 @@ int imap_status_parse_items(const struct imap_arg *a, unsigned *items_r,
 /* "* STATUS name (...)" with CRLF for the items asked. */
 void imap_status_format(struct imap_session *s, struct fbuf *b,
     const char *name, const struct mbox_status *st, unsigned items);
+
+/* imap_quota.c: QUOTA (RFC 9208) */
+void imap_cmd_getquota(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_getquotaroot(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_setquota(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
 
 /* imap_list.c: LIST (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS), LSUB */
 void imap_cmd_list(struct imap_session *, const char *,

@@ -68,6 +68,9 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ "UNSUBSCRIBE", ST_LOGGED, false, imap_cmd_unsubscribe },
 	{ "APPEND", ST_LOGGED, false, imap_cmd_append },
 	{ "IDLE", ST_LOGGED, false, imap_cmd_idle },
+	{ "GETQUOTA", ST_LOGGED, false, imap_cmd_getquota },
+	{ "GETQUOTAROOT", ST_LOGGED, false, imap_cmd_getquotaroot },
+	{ "SETQUOTA", ST_LOGGED, false, imap_cmd_setquota },
 	{ "CHECK", ST(SELECTED), false, imap_cmd_check },
 	{ "CLOSE", ST(SELECTED), false, imap_cmd_close },
 	{ "UNSELECT", ST(SELECTED), false, imap_cmd_unselect },
@@ -108,15 +111,21 @@ imap_session_flush(struct imap_session *s)
 	fbuf_reset(&s->out);
 }
 
+uint64_t
+imap_append_limit(const struct imap_session *s)
+{
+	uint64_t append = s->conf->message_size_limit;
+
+	return append != 0 ? append : 64 * 1024 * 1024;
+}
+
 void
 imap_session_limits(struct imap_session *s)
 {
 	struct imap_parser_limits lim = imap_limits_noauth;
-	uint64_t append = s->conf->message_size_limit;
+	uint64_t append = imap_append_limit(s);
 
 	if (s->state != IMAP_STATE_NOAUTH) {
-		if (append == 0)
-			append = 64 * 1024 * 1024;
 		lim.line_max = 65536;
 		lim.literal_max = append;
 		lim.nonsync_max = append;
@@ -238,6 +247,26 @@ imap_session_line(struct imap_session *s, struct evbuffer *in)
 	return true;
 }
 
+/* The reply to a command the reader refused: BAD, but a message over
+ * the limit in APPEND is NO [TOOBIG] (RFC 7889 APPENDLIMIT). */
+static void
+imap_session_parse_error(struct imap_session *s)
+{
+	enum imap_parse_error e = imap_parser_error(&s->parser);
+	const char *tag = imap_parser_error_tag(&s->parser);
+
+	if (e == IMAP_PERR_LITERAL && s->state != IMAP_STATE_NOAUTH &&
+	    strcmp(s->parser.name, "APPEND") == 0) {
+		imap_reply(s, "%s NO [TOOBIG] Message larger than the "
+		    "APPENDLIMIT of %llu octets", tag,
+		    (unsigned long long)imap_append_limit(s));
+		return;
+	}
+	imap_reply(s, "%s BAD %s", tag, imap_parse_error_text(e));
+	if (!imap_parser_fatal(&s->parser))
+		imap_session_error(s);
+}
+
 /* Feeds the reader from the input buffer; false when nothing is left. */
 static bool
 imap_session_feed(struct imap_session *s, struct evbuffer *in)
@@ -260,16 +289,12 @@ imap_session_feed(struct imap_session *s, struct evbuffer *in)
 		imap_session_command(s, imap_parser_command(&s->parser));
 		break;
 	case IMAP_PARSE_ERROR:
+		imap_session_parse_error(s);
 		if (imap_parser_fatal(&s->parser)) {
-			imap_reply(s, "%s BAD %s",
-			    imap_parser_error_tag(&s->parser),
-			    imap_parse_error_text(imap_parser_error(&s->parser)));
 			imap_reply(s, "* BYE Cannot recover from that");
 			imap_session_close(s);
 			return false;
 		}
-		imap_bad(s, imap_parser_error_tag(&s->parser),
-		    imap_parse_error_text(imap_parser_error(&s->parser)));
 		break;
 	}
 	return true;
