@@ -227,12 +227,14 @@ imap_select_flags(struct fbuf *b, struct mbox_view *view, bool readonly)
 
 	fbuf_adds(b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
 	for (size_t i = 0; i < nkw; i++)
-		fbuf_addf(b, " %s", kw[i]);
+		if (kw[i] != NULL)
+			fbuf_addf(b, " %s", kw[i]);
 	fbuf_adds(b, ")\r\n* OK [PERMANENTFLAGS (");
 	if (!readonly) {
 		fbuf_adds(b, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
 		for (size_t i = 0; i < nkw; i++)
-			fbuf_addf(b, " %s", kw[i]);
+			if (kw[i] != NULL)
+				fbuf_addf(b, " %s", kw[i]);
 		if (nkw < MBOX_KEYWORDS_MAX)
 			fbuf_adds(b, " \\*");
 	}

@@ -97,7 +97,7 @@ imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
 		}
 	}
 	for (size_t i = 0; i < nkw && i < 32; i++) {
-		if (m->keywords & (1u << i)) {
+		if ((m->keywords & (1u << i)) && kw[i] != NULL) {
 			fbuf_addf(b, "%s%s", first ? "" : " ", kw[i]);
 			first = false;
 		}
@@ -114,14 +114,16 @@ imap_fmt_keyword_lines(struct fbuf *b, struct mbox_view *view,
 
 	fbuf_adds(b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
 	for (size_t i = 0; i < nkw; i++)
-		fbuf_addf(b, " %s", kw[i]);
+		if (kw[i] != NULL)
+			fbuf_addf(b, " %s", kw[i]);
 	fbuf_adds(b, ")\r\n");
 	if (readonly)
 		return;
 	fbuf_adds(b, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
 	    "\\Seen \\Draft");
 	for (size_t i = 0; i < nkw; i++)
-		fbuf_addf(b, " %s", kw[i]);
+		if (kw[i] != NULL)
+			fbuf_addf(b, " %s", kw[i]);
 	fbuf_addf(b, "%s)] Flags permitted\r\n", nkw < MBOX_KEYWORDS_MAX ?
 	    " \\*" : "");
 }
@@ -715,6 +717,8 @@ imap_store_work(struct imap_job *job)
 		    err.text != NULL ? err.text : "STORE failed");
 		return;
 	}
+	if (res.keywords_changed)
+		imap_fmt_keyword_lines(&job->out, s->view, s->readonly);
 	for (size_t i = 0; i < res.nchanged && !m->store.silent; i++)
 		imap_fetch_flags_line(job, res.changed[i]);
 	if (res.nmodified > 0) {
@@ -952,7 +956,7 @@ imap_search_keyword(struct imap_search_msg *c, const char *kw)
 	const char *const *v = mbox_view_keywords(c->s->view, &nkw);
 
 	for (size_t i = 0; i < nkw && i < 32; i++)
-		if (str_ieq(v[i], kw))
+		if (v[i] != NULL && str_ieq(v[i], kw))
 			return (c->m->keywords & (1u << i)) != 0;
 	return false;
 }

@@ -278,7 +278,8 @@ struct mbox_changes {
 	size_t nchanged;
 	uint32_t old_count;	/* messages before, after removals */
 	uint32_t new_count;	/* messages now (EXISTS when it grew) */
-	bool keywords_changed;	/* the keyword list grew (FLAGS) */
+	bool keywords_changed;	/* the keyword list grew since the view
+				   last reported it (FLAGS) */
 	bool uidvalidity_changed;	/* the UID list was lost: the view
 					   restarted; the session must end */
 };
@@ -319,6 +320,8 @@ struct mbox_store_result {
 	size_t nchanged;
 	uint32_t *modified;
 	size_t nmodified;
+	bool keywords_changed;	/* the folder's keyword list grew since the
+				   view last reported it (IMAP: FLAGS first) */
 };
 void mbox_store_result_free(struct mbox_store_result *res);
 

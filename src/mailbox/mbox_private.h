@@ -225,6 +225,7 @@ struct mbox_view {
 	size_t n, cap;
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
+	size_t nkw_reported;	/* keywords the view's owner was told of */
 };
 
 /* Brings the view in step with its folder state (no scan), reporting

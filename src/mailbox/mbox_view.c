@@ -252,6 +252,14 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 		if (mbox_u32_bsearch(recent, nrecent, fs->v[j].uid))
 			view->v[view->n - 1].flags |= MBOX_F_RECENT;
 	}
+	/* The folder's keyword list only grows (new keywords are added at
+	 * the end), whoever added to it: this view's store or copy, or
+	 * another session's. */
+	if (ch == NULL || fs->nkeywords != view->nkw_reported) {
+		if (ch != NULL)
+			ch->keywords_changed = true;
+		view->nkw_reported = fs->nkeywords;
+	}
 	if (ch != NULL) {
 		for (size_t k = 0; k < nchanged; k++) {
 			uint32_t seq = mbox_view_seq(view, changed[k]);
@@ -279,7 +287,7 @@ mbox_view_sync_locked(struct mbox_view *view, unsigned flags,
     struct mbox_changes *ch, struct mbox_error *err)
 {
 	uint32_t *recent = NULL;
-	size_t nrecent = 0, nkw = view->fs->nkeywords;
+	size_t nrecent = 0;
 	struct mbox_fstate *fs;
 
 	if (view->fs->detached)
@@ -297,8 +305,6 @@ mbox_view_sync_locked(struct mbox_view *view, unsigned flags,
 		view->uidvalidity = fs->uidvalidity;
 	}
 	mbox_view_diff(view, flags, recent, nrecent, ch);
-	if (ch != NULL && fs->nkeywords != nkw)
-		ch->keywords_changed = true;
 	free(recent);
 	return 0;
 }
@@ -555,6 +561,10 @@ mbox_view_store(struct mbox_view *view, const uint32_t *seqs, size_t n,
 		if (c.nrecs > 0)
 			view->highestmodseq = view->fs->highestmodseq;
 		free(c.recs);
+	}
+	if (view->fs->nkeywords != view->nkw_reported) {
+		res->keywords_changed = true;
+		view->nkw_reported = view->fs->nkeywords;
 	}
 	pthread_mutex_unlock(&view->user->lock);
 	free(sorted);
