@@ -503,6 +503,9 @@ def pyspf(zone, ip, sender, helo):
     DNS.defaults["server"] = ["127.0.0.1"]
     DNS.defaults["port"] = zone.port
     spf.DNSLookup = spf.DNSLookup_pydns
+    # pyspf imports pydns itself only where dnspython is not installed
+    # (python3-dkim brings dnspython in)
+    spf.DNS = DNS
     q = spf.query(i=ip, s=sender, h=helo, receiver=RECEIVER, querytime=6)
     res, _code, exp = q.check()
     if res != "fail" or exp == PYSPF_DEFAULT_EXP:
