@@ -45,7 +45,8 @@ DEPS_OK   = $(BUILD)/.deps-ok
 .PHONY: all run test unit integration asan fuzz clean deps lint headers analyse
 all: $(BUILD)/ferry
 
-$(DEPS_OK):
+# Again whenever the list of packages or the npm lock file changes.
+$(DEPS_OK): scripts/install-deps tests/browser/package-lock.json
 	@scripts/install-deps
 	@mkdir -p $(BUILD) && touch $@
 

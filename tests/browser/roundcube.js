@@ -1,0 +1,238 @@
+// Drives Roundcube webmail in Debian's chromium (headless, through
+// playwright-core; no browser is downloaded) for
+// tests/integration/test_roundcube.py, which starts Ferry and Roundcube
+// and checks the server side afterwards.
+//
+// Usage: node roundcube.js '{"url": ..., "user": ..., "password": ...,
+//          "folders": [...], "open": {"subject", "body"},
+//          "compose": {"to", "subject", "body"},
+//          "move": {"subject", "folder"}, "delete": {"subject"},
+//          "shots": DIR}'
+//
+// One browser session, one page: log in, check the folder list, open a
+// message, compose and send one, move one, delete one, log out.  Every
+// step waits (bounded) for what Roundcube shows as its result and fails
+// when it does not appear or when Roundcube shows an error notice.
+// Prints one line per step ("ok STEP: detail"); on failure prints
+// "FAIL STEP: why", saves a screenshot in shots and exits 1.
+
+'use strict';
+
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const args = JSON.parse(process.argv[2] || '{}');
+const STEP_TIMEOUT = 20000;
+let step = 'start';
+let page = null;
+
+function ok(detail) {
+	console.log(`ok ${step}: ${detail}`);
+}
+
+// Roundcube shows server errors (IMAP/SMTP failures) as notices in
+// #messagestack; any such notice fails the step.
+async function noErrors() {
+	const errs = await page.locator('#messagestack .error, #messagestack .warning')
+	    .allInnerTexts();
+	if (errs.length)
+		throw new Error(`Roundcube shows: ${errs.join(' | ')}`);
+}
+
+// The row of the message list whose subject is exactly `subject`.
+function row(subject) {
+	return page.locator('#messagelist tbody tr.message').filter({
+		has: page.locator('span.subject a', { hasText: subject }),
+	});
+}
+
+// Clicks the message with this subject in the list and waits until the
+// preview shows it (Roundcube enables move and delete only then).
+async function select(subject) {
+	await row(subject).locator('td.subject').click();
+	await page.frameLocator('#messagecontframe')
+	    .locator('h2.subject', { hasText: subject }).waitFor();
+	await page.waitForFunction(() => window.rcmail.commands.move &&
+	    window.rcmail.commands.delete, null, { timeout: STEP_TIMEOUT });
+}
+
+// Waits until Roundcube has finished its requests (its "Loading..."
+// notice is gone).
+async function idle() {
+	await page.waitForFunction(() => window.rcmail && !window.rcmail.busy,
+	    null, { timeout: STEP_TIMEOUT });
+	await page.locator('#messagestack .loading').waitFor(
+	    { state: 'detached', timeout: STEP_TIMEOUT });
+}
+
+async function openFolder(name) {
+	await page.locator(`#mailboxlist li a[rel="${name}"]`).click();
+	await page.waitForFunction((n) => window.rcmail && window.rcmail.env &&
+	    window.rcmail.env.mailbox === n,
+	    name, { timeout: STEP_TIMEOUT });
+	await idle();
+}
+
+async function login() {
+	step = 'login';
+	await page.goto(args.url);
+	await page.fill('#rcmloginuser', args.user);
+	await page.fill('#rcmloginpwd', args.password);
+	await page.click('#rcmloginsubmit');
+	await page.locator('#mailboxlist').waitFor();
+	await page.waitForFunction(() => window.rcmail && window.rcmail.env &&
+	    window.rcmail.env.task === 'mail');
+	await idle();
+	await noErrors();
+	const who = (await page.locator('.header-title.username').innerText()).trim();
+	if (who !== args.user)
+		throw new Error(`logged in as "${who}", not ${args.user}`);
+	ok(`mail view of ${who}`);
+}
+
+async function folders() {
+	step = 'folders';
+	const items = await page.locator('#mailboxlist li').evaluateAll((lis) =>
+	    lis.map((li) => {
+		const a = li.querySelector('a');
+		return { name: a.getAttribute('rel'), cls: li.className,
+		    text: a.firstChild.textContent.trim() };
+	    }));
+	const byName = Object.fromEntries(items.map((i) => [i.name, i]));
+	for (const f of args.folders) {
+		const it = byName[f.name];
+		if (!it)
+			throw new Error(`folder ${f.name} missing from ${JSON.stringify(items)}`);
+		if (it.text !== f.label)
+			throw new Error(`folder ${f.name} is labelled "${it.text}", not "${f.label}"`);
+		// Roundcube marks the folder it uses for a role with that
+		// role's class; the config names no folder for any role, so
+		// the class comes from the server's special-use attribute.
+		if (f.role && !it.cls.split(/\s+/).includes(f.role))
+			throw new Error(`folder ${f.name} has classes "${it.cls}", not ${f.role}`);
+	}
+	ok(items.map((i) => `${i.name}(${i.cls.replace(/\bmailbox\b\s*/, '').trim()})`).join(' '));
+}
+
+async function openMessage() {
+	step = 'open';
+	const r = row(args.open.subject);
+	await r.locator('td.subject').click();
+	const frame = page.frameLocator('#messagecontframe');
+	const subj = frame.locator('h2.subject');
+	await subj.waitFor();
+	const s = (await subj.innerText()).trim();
+	if (!s.startsWith(args.open.subject))
+		throw new Error(`preview shows subject "${s}"`);
+	const body = await frame.locator('#messagebody').innerText();
+	if (!body.includes(args.open.body))
+		throw new Error(`preview body "${body}" lacks "${args.open.body}"`);
+	// Reading it marks it read in the list (Roundcube sets \Seen).
+	await page.waitForFunction((id) => {
+		const tr = document.getElementById(id);
+		return tr && !tr.classList.contains('unread');
+	}, await r.getAttribute('id'), { timeout: STEP_TIMEOUT });
+	await noErrors();
+	ok(`"${s}" with body "${body.trim()}"`);
+}
+
+async function compose() {
+	step = 'compose';
+	const c = args.compose;
+	await page.click('#taskmenu a.compose');
+	await page.locator('#compose-subject').waitFor();
+	await page.locator('.recipient-input input').first().fill(c.to);
+	await page.fill('#compose-subject', c.subject);
+	await page.fill('#composebody', c.body);
+	await page.click('#compose-content button.send');
+	// After sending Roundcube goes back to the message list and says so.
+	await page.waitForURL((u) => !/_action=compose/.test(u.search),
+	    { timeout: STEP_TIMEOUT });
+	await page.waitForFunction(() => window.rcmail && window.rcmail.env &&
+	    window.rcmail.env.task === 'mail' && !window.rcmail.env.action,
+	    null, { timeout: STEP_TIMEOUT });
+	await page.locator('#messagelist').waitFor();
+	await idle();
+	await noErrors();
+	// The copy Roundcube saved in the Sent folder (found through its
+	// special-use attribute) is listed there.
+	await openFolder(args.sentFolder);
+	await row(c.subject).waitFor();
+	ok(`sent to ${c.to}, listed in ${args.sentFolder}`);
+	await openFolder('INBOX');
+	await row(args.move.subject).waitFor();
+}
+
+async function move() {
+	step = 'move';
+	const m = args.move;
+	const r = row(m.subject);
+	await select(m.subject);
+	await page.click('a.more');
+	await page.click('#message-menu a.move');
+	await page.locator('#folder-selector li a', { hasText: m.folder }).click();
+	await r.waitFor({ state: 'hidden' });
+	await idle();
+	await noErrors();
+	await openFolder(m.folder);
+	await row(m.subject).waitFor();
+	ok(`"${m.subject}" left INBOX and is listed in ${m.folder}`);
+	await openFolder('INBOX');
+}
+
+async function del() {
+	step = 'delete';
+	const d = args.delete;
+	const r = row(d.subject);
+	await select(d.subject);
+	await page.locator('a.delete').first().click();
+	await r.waitFor({ state: 'hidden' });
+	await idle();
+	await noErrors();
+	await openFolder(args.trashFolder);
+	await row(d.subject).waitFor();
+	ok(`"${d.subject}" left INBOX and is listed in ${args.trashFolder}`);
+}
+
+async function logout() {
+	step = 'logout';
+	await page.click('a.logout');
+	await page.locator('#rcmloginuser').waitFor();
+	const note = await page.locator('#messagestack').innerText();
+	if (!/terminated/i.test(note))
+		throw new Error(`no logout notice after logout (have "${note}")`);
+	ok(note.trim());
+}
+
+(async () => {
+	const browser = await chromium.launch({
+		executablePath: process.env.FERRY_CHROMIUM || '/usr/bin/chromium',
+		args: ['--no-sandbox', '--disable-dev-shm-usage'],
+	});
+	try {
+		const ctx = await browser.newContext({
+			viewport: { width: 1400, height: 900 }, locale: 'en-US',
+		});
+		page = await ctx.newPage();
+		page.setDefaultTimeout(STEP_TIMEOUT);
+		page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+		await login();
+		await folders();
+		await openMessage();
+		await compose();
+		await move();
+		await del();
+		await logout();
+		await browser.close();
+	} catch (e) {
+		console.log(`FAIL ${step}: ${e.message.split('\n')[0]}`);
+		console.error(e.stack || String(e));
+		if (page && args.shots) {
+			const shot = path.join(args.shots, `roundcube-${step}.png`);
+			await page.screenshot({ path: shot, fullPage: true })
+			    .then(() => console.error(`screenshot: ${shot}`), () => {});
+		}
+		await browser.close().catch(() => {});
+		process.exit(1);
+	}
+})();
