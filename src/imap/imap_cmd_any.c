@@ -61,7 +61,7 @@ imap_capabilities(struct imap_session *s, struct fbuf *b)
 	fbuf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE MULTIAPPEND ESEARCH "
 	    "STATUS=SIZE CONDSTORE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE "
-	    "QUOTA QUOTA=RES-STORAGE");
+	    "QUOTA QUOTA=RES-STORAGE COMPRESS=DEFLATE");
 	fbuf_addf(b, " APPENDLIMIT=%llu",
 	    (unsigned long long)imap_append_limit(s));
 	if (s->state != IMAP_STATE_NOAUTH)

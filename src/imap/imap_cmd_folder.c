@@ -374,7 +374,9 @@ imap_op_work(struct imap_job *job)
 		r = mbox_folder_delete(u, f->name, &err);
 		break;
 	case IMAP_OP_RENAME:
-		r = mbox_folder_rename(u, f->name, f->name2, &err);
+		r = mbox_name_is_inbox(f->name) ? imap_rename_inbox(u,
+		    f->name2, &err) : mbox_folder_rename(u, f->name, f->name2,
+		    &err);
 		break;
 	case IMAP_OP_SUBSCRIBE:
 	case IMAP_OP_UNSUBSCRIBE:

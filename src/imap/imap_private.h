@@ -81,6 +81,7 @@ struct imap_session {
 	bool idle_pending;	/* IDLE: a sync job should run */
 	bool utf8;		/* ENABLE UTF8=ACCEPT */
 	bool condstore;		/* CONDSTORE enabled (ENABLE or use) */
+	bool compress;		/* COMPRESS=DEFLATE active */
 	unsigned errors;
 	unsigned auth_failures;
 	struct imap_parser parser;
@@ -123,6 +124,8 @@ void imap_session_suspend(struct imap_session *s);
 void imap_session_resume(struct imap_session *s);
 void imap_session_enter_state(struct imap_session *s, enum imap_state st);
 void imap_session_starttls(struct imap_session *s);
+/* Callbacks, watermarks and timeouts on s->bev (after it changed). */
+void imap_session_setup_bev(struct imap_session *s);
 /* Switches the reader to the limits of the session's state. */
 void imap_session_limits(struct imap_session *s);
 /* The largest APPEND message (APPENDLIMIT, RFC 7889): the configured
@@ -250,6 +253,16 @@ void imap_cmd_getquotaroot(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 void imap_cmd_setquota(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
+
+/* imap_compress.c: COMPRESS=DEFLATE (RFC 4978) */
+void imap_cmd_compress(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+
+/* imap_rename.c: RENAME INBOX to (RFC 3501 6.3.5): creates `to` and
+ * moves INBOX's messages into it.  0, or -1 with err.  Blocking. */
+struct mbox_error;
+int imap_rename_inbox(struct mbox_user *user, const char *to,
+    struct mbox_error *err);
 
 /* imap_list.c: LIST (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS), LSUB */
 void imap_cmd_list(struct imap_session *, const char *,

@@ -68,6 +68,7 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ "UNSUBSCRIBE", ST_LOGGED, false, imap_cmd_unsubscribe },
 	{ "APPEND", ST_LOGGED, false, imap_cmd_append },
 	{ "IDLE", ST_LOGGED, false, imap_cmd_idle },
+	{ "COMPRESS", ST_LOGGED, false, imap_cmd_compress },
 	{ "GETQUOTA", ST_LOGGED, false, imap_cmd_getquota },
 	{ "GETQUOTAROOT", ST_LOGGED, false, imap_cmd_getquotaroot },
 	{ "SETQUOTA", ST_LOGGED, false, imap_cmd_setquota },
@@ -354,8 +355,15 @@ imap_session_finish_cb(void *arg)
 static bool
 imap_session_drain_under(struct imap_session *s)
 {
+	struct bufferevent *bev = s->bev, *u;
+
+	/* under COMPRESS and STARTTLS the socket is two filters down: wait
+	 * on the lowest buffer that still holds data for it */
+	while ((u = bufferevent_get_underlying(bev)) != NULL &&
+	    bufferevent_get_underlying(u) != NULL)
+		bev = u;
 	s->drain = (struct session_io_drain){ imap_session_finish_cb, s };
-	return session_io_drain_under(s->bev, &s->drain);
+	return session_io_drain_under(bev, &s->drain);
 }
 
 static void
@@ -401,7 +409,7 @@ imap_session_event_cb(struct bufferevent *bev, short what, void *arg)
 	imap_session_free(&s);
 }
 
-static void
+void
 imap_session_setup_bev(struct imap_session *s)
 {
 	struct timeval tv = { s->state == IMAP_STATE_NOAUTH ?
