@@ -112,7 +112,10 @@ imap_list_selected(const struct imap_list_job *l,
 	return true;
 }
 
-/* RECURSIVEMATCH: some descendant of v[i] meets the criteria. */
+/* RECURSIVEMATCH: some descendant of v[i] meets the criteria but does
+ * not match a pattern itself (one that matches is listed in its own
+ * right, and CHILDINFO tells only of what the client would not see:
+ * RFC 5258 section 3.5). */
 static bool
 imap_list_child_selected(const struct imap_list_job *l,
     const struct mbox_folder_list *list, size_t i)
@@ -123,7 +126,8 @@ imap_list_child_selected(const struct imap_list_job *l,
 	for (size_t j = 0; j < list->n; j++)
 		if (j != i && strncmp(list->v[j].name, name, len) == 0 &&
 		    list->v[j].name[len] == '/' &&
-		    imap_list_selected(l, &list->v[j]))
+		    imap_list_selected(l, &list->v[j]) &&
+		    !imap_list_matches(l, list->v[j].name))
 			return true;
 	return false;
 }
@@ -246,13 +250,8 @@ imap_list_work(struct imap_job *job)
 		child = recursive && imap_list_child_selected(l, &list, i);
 		if (!sel && !child)
 			continue;
-		/* a parent listed only for its children's sake says
-		 * nothing of itself but whether it exists */
 		fbuf_addf(&job->out, "* %s (", l->lsub ? "LSUB" : "LIST");
-		if (sel)
-			imap_list_attrs(job->s, l, fi, &job->out);
-		else if (fi->flags & MBOX_FOLDER_F_NONEXISTENT)
-			fbuf_adds(&job->out, "\\NonExistent");
+		imap_list_attrs(job->s, l, fi, &job->out);
 		fbuf_adds(&job->out, ") \"/\" ");
 		imap_fmt_mailbox(&job->out, fi->name, job->s->utf8);
 		if (child)

@@ -109,7 +109,8 @@ def test_recursivematch_childinfo(psrv):
     setup_tree(c)
     got = lists(ok(c.cmd('l LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')))
     # Fruit is not subscribed but its child is
-    assert got["Fruit"] == ([], b'("CHILDINFO" ("SUBSCRIBED"))')
+    assert got["Fruit"] == (["\\HasChildren"],
+                            b'("CHILDINFO" ("SUBSCRIBED"))')
     assert got["Veg"][0] == ["\\HasNoChildren", "\\Subscribed"]
     assert got["Veg"][1] == b""
     # the parent of a subscription to nothing is shown as not existing
@@ -119,6 +120,12 @@ def test_recursivematch_childinfo(psrv):
     # without RECURSIVEMATCH the parents are not there
     got = lists(ok(c.cmd('l LIST (SUBSCRIBED) "" "%"')))
     assert set(got) - DEFAULT == {"Veg"}
+    # a child that matches is listed itself: its parent gets no CHILDINFO
+    got = lists(ok(c.cmd('l LIST (SUBSCRIBED RECURSIVEMATCH) "" '
+                         '("Fruit" "Fruit/Apple")')))
+    assert set(got) == {"Fruit/Apple"}
+    got = lists(ok(c.cmd('l LIST (SUBSCRIBED RECURSIVEMATCH) "" "Fruit*"')))
+    assert set(got) == {"Fruit/Apple"}
 
 
 def test_select_special_use(psrv):

@@ -46,6 +46,7 @@ BASE_GROUPS = [
 # Groups of extensions Ferry advertises.
 EXTENSION_GROUPS = [
     "esearch",          # ESEARCH
+    "listext",          # LIST-EXTENDED
     "move",             # MOVE
     "multiappend",      # MULTIAPPEND
     "uidplus",          # UIDPLUS
@@ -55,7 +56,7 @@ EXTENSION_GROUPS = [
 #   (SEARCH completeness belongs to the imapsort work).
 # - sort-*, esort, thread*: SORT/THREAD (imapsort), not advertised yet.
 # - append-binary, fetch-binary-*: BINARY (imaprev2); notify (NOTIFY and
-#   QRESYNC, imaprev2); listext: LIST-EXTENDED (imapext).
+#   QRESYNC, imaprev2).
 # - catenate*, search-context-update*, search-partial, urlauth*:
 #   CATENATE, CONTEXT=SEARCH, URLAUTH are not planned.
 # - broken/: imaptest's own known-broken tests, not run.

@@ -1,0 +1,20 @@
+build-dev/obj/src/pop3/pop3d.o: src/pop3/pop3d.c src/lib/log.h \
+ src/lib/xalloc.h src/net/listener.h src/net/conncount.h src/net/tls.h \
+ src/pop3/pop3_private.h src/ferry.h src/conf/conf.h src/lib/cidr.h \
+ src/lib/fbuf.h src/lib/ids.h src/mailbox/uidlist.h src/net/session_io.h \
+ src/pop3/pop3_parser.h src/pop3/pop3d.h
+src/lib/log.h:
+src/lib/xalloc.h:
+src/net/listener.h:
+src/net/conncount.h:
+src/net/tls.h:
+src/pop3/pop3_private.h:
+src/ferry.h:
+src/conf/conf.h:
+src/lib/cidr.h:
+src/lib/fbuf.h:
+src/lib/ids.h:
+src/mailbox/uidlist.h:
+src/net/session_io.h:
+src/pop3/pop3_parser.h:
+src/pop3/pop3d.h:

@@ -1,0 +1,3 @@
+build-dev/obj/src/smtp/smtp_addr.o: src/smtp/smtp_addr.c \
+ src/smtp/smtp_addr.h
+src/smtp/smtp_addr.h:

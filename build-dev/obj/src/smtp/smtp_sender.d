@@ -1,0 +1,19 @@
+build-dev/obj/src/smtp/smtp_sender.o: src/smtp/smtp_sender.c \
+ src/lib/fbuf.h src/lib/log.h src/lib/xalloc.h src/mime/mime.h \
+ src/smtp/smtpd_private.h src/ferry.h src/conf/conf.h src/lib/cidr.h \
+ src/lib/ids.h src/net/listener.h src/net/conncount.h \
+ src/smtp/smtp_addr.h src/smtp/smtp_data.h src/store/resolve.h
+src/lib/fbuf.h:
+src/lib/log.h:
+src/lib/xalloc.h:
+src/mime/mime.h:
+src/smtp/smtpd_private.h:
+src/ferry.h:
+src/conf/conf.h:
+src/lib/cidr.h:
+src/lib/ids.h:
+src/net/listener.h:
+src/net/conncount.h:
+src/smtp/smtp_addr.h:
+src/smtp/smtp_data.h:
+src/store/resolve.h:
