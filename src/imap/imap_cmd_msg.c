@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imap/imap_match.h"
 #include "imap/imap_private.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
@@ -902,7 +903,7 @@ imap_search_body(struct imap_search_msg *c)
 }
 
 /* HEADER field value: any field of that name whose unfolded value
- * contains the string. */
+ * contains the string, as written or decoded (imap_match.h). */
 static bool
 imap_search_header(struct imap_search_msg *c, const char *field,
     const char *value)
@@ -936,7 +937,7 @@ imap_search_header(struct imap_search_msg *c, const char *field,
 				fbuf_add(&v, l2, next - end);
 				end = next;
 			}
-			hit = imap_contains(fbuf_str(&v), v.len, value);
+			hit = imap_match_header(fbuf_str(&v), v.len, value);
 			fbuf_release(&v);
 			if (hit)
 				return true;

@@ -6,11 +6,12 @@
 // Usage: node roundcube.js '{"url": ..., "user": ..., "password": ...,
 //          "folders": [...], "open": {"subject", "body"},
 //          "compose": {"to", "subject", "body"},
+//          "search": {"text", "subject"},
 //          "move": {"subject", "folder"}, "delete": {"subject"},
 //          "shots": DIR}'
 //
 // One browser session, one page: log in, check the folder list, open a
-// message, compose and send one, move one, delete one, log out.  Every
+// message, search, compose and send one, move one, delete one, log out.  Every
 // step waits (bounded) for what Roundcube shows as its result and fails
 // when it does not appear or when Roundcube shows an error notice.
 // Prints one line per step ("ok STEP: detail"); on failure prints
@@ -136,6 +137,34 @@ async function openMessage() {
 	ok(`"${s}" with body "${body.trim()}"`);
 }
 
+// The subjects of the rows the message list shows.
+async function listed() {
+	return (await page.locator('#messagelist tbody tr.message:visible span.subject a')
+	    .allInnerTexts()).map((t) => t.trim());
+}
+
+async function search() {
+	step = 'search';
+	const all = (await listed()).length;
+	await page.fill('#mailsearchform', args.search.text);
+	await page.press('#mailsearchform', 'Enter');
+	await page.waitForFunction(() => window.rcmail.env.search_request,
+	    null, { timeout: STEP_TIMEOUT });
+	await idle();
+	await noErrors();
+	const found = await listed();
+	if (found.length !== 1 || found[0] !== args.search.subject)
+		throw new Error(`search for "${args.search.text}" lists ` +
+		    `${JSON.stringify(found)}, not "${args.search.subject}"`);
+	// The reset button brings the whole folder back.
+	await page.locator('a.reset[onclick*="reset-search"]').first().click();
+	await page.waitForFunction((n) => !window.rcmail.env.search_request &&
+	    document.querySelectorAll('#messagelist tbody tr.message').length === n,
+	    all, { timeout: STEP_TIMEOUT });
+	await idle();
+	ok(`"${args.search.text}" finds only "${found[0]}"`);
+}
+
 async function compose() {
 	step = 'compose';
 	const c = args.compose;
@@ -219,6 +248,7 @@ async function logout() {
 		await login();
 		await folders();
 		await openMessage();
+		await search();
 		await compose();
 		await move();
 		await del();

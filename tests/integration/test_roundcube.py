@@ -6,7 +6,8 @@ STARTTLS + AUTH; Roundcube verifies the test CA on both.  Roundcube's
 config names other folders for Sent, Drafts, Junk and Trash than the ones
 Ferry creates, so it finds them only through their special-use
 attributes.  In one browser session: log in, check the folder list, open
-a message delivered by SMTP, compose and send one to bob, move one to
+a message delivered by SMTP, find one with an RFC 2047-encoded subject
+by Roundcube's quick search, compose and send one to bob, move one to
 Archive, delete one, log out.  Afterwards the server side is checked
 through the Maildirs and imaplib: bob got the message, alice's Sent has
 the copy, the moved and deleted messages are where Roundcube put them.
@@ -34,7 +35,11 @@ BOB = "bob@example.test"
 OPEN = {"subject": "Welcome to Ferry webmail",
         "body": "This message came in over SMTP before the login."}
 MOVE = {"subject": "Please file me", "folder": "Archive"}
-DELETE = {"subject": "Throw me away"}
+# Sent RFC 2047-encoded; Roundcube shows it decoded and its quick search
+# (SUBJECT and FROM, UTF-8) must find it by a folded word of it.
+DELETE = {"subject": "Grüße – throw me away",
+          "raw": "=?utf-8?q?Gr=C3=BC=C3=9Fe_=E2=80=93_throw_me_away?="}
+SEARCH = {"text": "GRÜßE", "subject": DELETE["subject"]}
 COMPOSE = {"to": BOB, "subject": "Greetings from Roundcube",
            "body": "Written in chromium, sent through Ferry's submission port."}
 
@@ -54,7 +59,8 @@ def webmail(make_ferry, tmp_path):
     for m in (OPEN, MOVE, DELETE):
         with srv.smtp() as s:
             s.sendmail("friend@remote.example", [ALICE], make_message(
-                subject=m["subject"], sender="friend@remote.example",
+                subject=m.get("raw", m["subject"]),
+                sender="friend@remote.example",
                 body=m.get("body", "Nothing much.") + "\r\n"))
     srv.wait_delivered(ALICE, 3)
     rc = RoundcubeServer(tmp_path / "roundcube", srv, overrides={
@@ -98,7 +104,8 @@ def test_roundcube_in_chromium(webmail, tmp_path):
     r = run_browser("roundcube.js", {
         "url": rc.url, "user": ALICE, "password": PASSWORD,
         "folders": [{"name": n, "label": l, "role": c} for n, l, c in FOLDERS],
-        "open": OPEN, "compose": COMPOSE, "move": MOVE, "delete": DELETE,
+        "open": OPEN, "search": SEARCH, "compose": COMPOSE, "move": MOVE,
+        "delete": DELETE,
         "sentFolder": "Sent", "trashFolder": "Trash", "shots": str(shots),
     })
     steps = [l for l in r.stdout.splitlines() if l.startswith("ok ")]
@@ -107,8 +114,8 @@ def test_roundcube_in_chromium(webmail, tmp_path):
         f"\n--- stderr ---\n{r.stderr}\n{rc.logs()}\n--- ferry log ---\n"
         f"{srv.log_tail(60)}")
     assert [l.split(":")[0] for l in steps] == [
-        "ok login", "ok folders", "ok open", "ok compose", "ok move",
-        "ok delete", "ok logout"], r.stdout
+        "ok login", "ok folders", "ok open", "ok search", "ok compose",
+        "ok move", "ok delete", "ok logout"], r.stdout
 
     # bob got the message through submission, from alice, with the text.
     got = srv.wait_delivered(BOB, 1)
@@ -144,7 +151,7 @@ def test_roundcube_in_chromium(webmail, tmp_path):
     # The same seen from the Maildir.
     md = srv.maildir(ALICE)
     for folder, subject in ((".Archive", MOVE["subject"]),
-                            (".Trash", DELETE["subject"]),
+                            (".Trash", DELETE["raw"]),
                             (".Sent", COMPOSE["subject"])):
         files = [p for sub in ("new", "cur") for p in (md / folder / sub).iterdir()]
         assert len(files) == 1, (folder, files)
