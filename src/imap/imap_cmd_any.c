@@ -58,10 +58,14 @@ imap_plaintext_ok(const struct imap_session *s)
 void
 imap_capabilities(struct imap_session *s, struct fbuf *b)
 {
-	fbuf_adds(b, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
+	/* before login {n+} literals are capped at 4096 octets: LITERAL-
+	 * (RFC 7888 section 5); after it, LITERAL+ */
+	fbuf_addf(b, "IMAP4rev1 IMAP4rev2 %s SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE MULTIAPPEND ESEARCH "
-	    "STATUS=SIZE CONDSTORE LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE "
-	    "QUOTA QUOTA=RES-STORAGE COMPRESS=DEFLATE");
+	    "STATUS=SIZE CONDSTORE QRESYNC BINARY UTF8=ACCEPT LIST-EXTENDED "
+	    "LIST-STATUS CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
+	    "COMPRESS=DEFLATE", s->state == IMAP_STATE_NOAUTH ? "LITERAL-" :
+	    "LITERAL+");
 	fbuf_addf(b, " APPENDLIMIT=%llu",
 	    (unsigned long long)imap_append_limit(s));
 	if (s->state != IMAP_STATE_NOAUTH)
@@ -136,31 +140,48 @@ imap_cmd_id(struct imap_session *s, const char *tag,
 	imap_reply(s, "%s OK ID completed", tag);
 }
 
-/* ENABLE (RFC 5161): CONDSTORE (RFC 7162) is the one extension that
- * can be enabled; unknown capabilities are ignored as the RFC asks. */
+/* ENABLE (RFC 5161, RFC 9051 6.3.1): CONDSTORE, QRESYNC (which implies
+ * CONDSTORE, RFC 7162 3.2.3), IMAP4rev2 (RFC 9051 behaviour, with UTF-8
+ * mailbox names) and UTF8=ACCEPT (RFC 6855); unknown capabilities are
+ * ignored as the RFC asks.  The ENABLED response lists only what this
+ * command turned on, each name once. */
 void
 imap_cmd_enable(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, bool uid)
 {
+	bool want[4] = { false, false, false, false };
+	struct fbuf b;
+
 	if (count == 0) {
 		imap_bad(s, tag, "ENABLE needs capability names");
 		return;
 	}
-	bool condstore = false;
-
 	for (unsigned i = 0; i < count; i++) {
 		if (args[i].type != IMAP_ARG_ATOM) {
 			imap_bad(s, tag, "ENABLE takes capability names");
 			return;
 		}
-		if (imap_arg_atom_is(&args[i], "CONDSTORE"))
-			condstore = true;
+		want[0] |= imap_arg_atom_is(&args[i], "CONDSTORE");
+		want[1] |= imap_arg_atom_is(&args[i], "QRESYNC");
+		want[2] |= imap_arg_atom_is(&args[i], "IMAP4rev2");
+		want[3] |= imap_arg_atom_is(&args[i], "UTF8=ACCEPT");
 	}
-	/* only what this command newly enabled is listed */
-	imap_reply(s, "* ENABLED%s", condstore && !s->condstore ?
-	    " CONDSTORE" : "");
-	if (condstore)
-		s->condstore = true;
+	fbuf_init(&b, 0);
+	if (want[0] && !s->condstore)
+		fbuf_adds(&b, " CONDSTORE");
+	if (want[1] && !s->qresync)
+		fbuf_adds(&b, " QRESYNC");
+	if (want[2] && !s->rev2)
+		fbuf_adds(&b, " IMAP4rev2");
+	if (want[3] && !s->utf8)
+		fbuf_adds(&b, " UTF8=ACCEPT");
+	s->condstore |= want[0] || want[1];
+	s->qresync |= want[1];
+	s->rev2 |= want[2];
+	/* IMAP4rev2 mailbox names are UTF-8 (RFC 9051 5.1) */
+	s->utf8 |= want[2] || want[3];
+	imap_reply(s, "* ENABLED%s", fbuf_str(&b));
+	fbuf_release(&b);
 	imap_reply(s, "%s OK Enabled", tag);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "imap/imap_private.h"
+#include "imap/imap_qresync.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
@@ -28,6 +29,8 @@ struct imap_folder_job {
 	enum mbox_special special;	/* CREATE ... (USE (\\Sent)) */
 	bool readonly;
 	struct mbox_view *view;		/* SELECT: the opened view */
+	bool has_qresync;		/* SELECT (QRESYNC ...) */
+	struct imap_qresync qresync;
 	struct mbox_append *apps;	/* APPEND: the messages */
 	struct imap_flags *flagsv;	/* and their flags */
 	size_t napps;
@@ -72,6 +75,7 @@ imap_folder_release(struct imap_job *job)
 	if (f == NULL)
 		return;
 	imap_close_later(job->s->srv, &f->view, NULL, NULL);
+	imap_qresync_free(&f->qresync);
 	for (size_t i = 0; i < f->napps; i++)
 		imap_flags_free(&f->flagsv[i]);
 	free(f->flagsv);
@@ -263,8 +267,13 @@ imap_select_work(struct imap_job *job)
 			unseen = seq;
 	}
 	imap_select_flags(&job->out, f->view, f->readonly);
-	fbuf_addf(&job->out, "* %u EXISTS\r\n* %u RECENT\r\n", n, recent);
-	if (unseen != 0)
+	fbuf_addf(&job->out, "* %u EXISTS\r\n", n);
+	/* RFC 9051 6.3.2 drops RECENT and UNSEEN, and wants LIST */
+	if (job->s->rev2)
+		imap_rev2_select_list(job->s, f->name, &job->out);
+	else
+		fbuf_addf(&job->out, "* %u RECENT\r\n", recent);
+	if (unseen != 0 && !job->s->rev2)
 		fbuf_addf(&job->out, "* OK [UNSEEN %u] First unseen\r\n",
 		    unseen);
 	fbuf_addf(&job->out, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
@@ -272,6 +281,8 @@ imap_select_work(struct imap_job *job)
 	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 	    mbox_view_uidvalidity(f->view), mbox_view_uidnext(f->view),
 	    (unsigned long long)mbox_view_highestmodseq(f->view));
+	if (f->has_qresync)
+		imap_qresync_select(f->view, &f->qresync, &job->out);
 	fbuf_addf(&job->out, "%s OK [%s] %s completed\r\n", job->tag,
 	    f->readonly ? "READ-ONLY" : "READ-WRITE", f->readonly ?
 	    "EXAMINE" : "SELECT");
@@ -314,23 +325,40 @@ imap_select_cmd(struct imap_session *s, const char *tag,
 {
 	struct imap_job *job;
 	struct imap_folder_job *f;
+	struct imap_qresync qr;
 	const char *error;
+	bool condstore = false, qresync = false;
 
-	if (count < 1 || count > 2 || (count == 2 &&
-	    (args[1].type != IMAP_ARG_LIST || args[1].count != 1 ||
-	    !imap_arg_atom_is(&args[1].list[0], "CONDSTORE")))) {
-		imap_bad(s, tag, "SELECT needs a mailbox name and takes no "
-		    "parameter but (CONDSTORE)");
+	if (count < 1 || count > 2) {
+		imap_bad(s, tag, "SELECT needs a mailbox name");
 		return;
 	}
-	if (count == 2)
+	if (count == 2 && imap_select_params_parse(&args[1], &condstore,
+	    &qresync, &qr, &error) < 0) {
+		imap_bad(s, tag, error);
+		return;
+	}
+	if (qresync && !s->qresync) {
+		/* RFC 7162 3.2.5: BAD without ENABLE QRESYNC */
+		imap_qresync_free(&qr);
+		imap_bad(s, tag, "QRESYNC needs ENABLE QRESYNC first");
+		return;
+	}
+	if (condstore)
 		s->condstore = true;	/* RFC 7162 3.1.8 */
+	/* RFC 7162 3.2.11, RFC 9051 7.1: the old mailbox's updates end */
+	if (s->state == IMAP_STATE_SELECTED)
+		imap_reply(s, "* OK [CLOSED] Previous mailbox closed");
 	/* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected */
 	imap_folder_close(s);
 	job = imap_folder_new_job(s, tag, imap_select_work);
 	job->done = imap_select_done;
 	f = job->data;
 	f->readonly = readonly;
+	if (qresync) {
+		f->qresync = qr;
+		f->has_qresync = true;
+	}
 	if (imap_arg_mailbox(&args[0], s->utf8, f->name, sizeof(f->name),
 	    &error) < 0) {
 		imap_reply(s, "%s NO [NONEXISTENT] %s", tag, error);
@@ -527,11 +555,14 @@ imap_append_work(struct imap_job *job)
 	fbuf_adds(&job->out, "] APPEND completed\r\n");
 }
 
-/* One message of APPEND: [(flags)] [date-time] literal, from args[*ip]. */
+/* One message of APPEND: [(flags)] [date-time] literal, from args[*ip];
+ * after ENABLE UTF8=ACCEPT the literal may be "UTF8 (~{n}...)" (RFC
+ * 6855 section 4). */
 static int
 imap_append_one(struct imap_folder_job *f, const struct imap_arg *args,
-    unsigned count, unsigned *ip, const char **error_r)
+    unsigned count, unsigned *ip, bool utf8, const char **error_r)
 {
+	const struct imap_arg *lit;
 	struct mbox_append *app;
 	struct imap_flags *fl;
 	unsigned i = *ip;
@@ -563,18 +594,27 @@ imap_append_one(struct imap_folder_job *f, const struct imap_arg *args,
 		}
 		i++;
 	}
-	if (i >= count || args[i].type != IMAP_ARG_LITERAL) {
+	lit = i < count ? &args[i] : NULL;
+	if (utf8 && i + 1 < count && imap_arg_atom_is(&args[i], "UTF8")) {
+		if (args[i + 1].type != IMAP_ARG_LIST ||
+		    args[i + 1].count != 1) {
+			*error_r = "UTF8 needs one literal in parentheses";
+			return -1;
+		}
+		lit = &args[++i].list[0];
+	}
+	if (lit == NULL || lit->type != IMAP_ARG_LITERAL) {
 		*error_r = "APPEND needs a message literal";
 		return -1;
 	}
-	if (args[i].len == 0 || (!args[i].literal8 &&
-	    memchr(args[i].str, '\0', args[i].len) != NULL)) {
+	if (lit->len == 0 || (!lit->literal8 &&
+	    memchr(lit->str, '\0', lit->len) != NULL)) {
 		*error_r = "Message is empty or contains NUL";
 		return -1;
 	}
 	app->fd = -1;
-	app->data = args[i].str;
-	app->len = args[i].len;
+	app->data = lit->str;
+	app->len = lit->len;
 	app->flags = imap_flags_to_mbox(fl->system);
 	app->keywords = (const char *const *)fl->keywords;
 	app->nkeywords = fl->nkeywords;
@@ -603,7 +643,8 @@ imap_cmd_append(struct imap_session *s, const char *tag,
 	job = imap_folder_new_job(s, tag, imap_append_work);
 	f = job->data;
 	while (i < count) {
-		if (imap_append_one(f, args, count, &i, &error) < 0) {
+		if (imap_append_one(f, args, count, &i, s->utf8,
+		    &error) < 0) {
 			imap_bad(s, tag, error);
 			goto free;
 		}

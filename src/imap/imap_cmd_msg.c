@@ -10,7 +10,9 @@
  * FETCH serves FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ, the
  * sections (BODY[], HEADER, HEADER.FIELDS[.NOT], TEXT, MIME, part
  * numbers, RFC822*, partial) and, through imap_fetch_mime.c, ENVELOPE,
- * BODY and BODYSTRUCTURE; BINARY is refused. */
+ * BODY and BODYSTRUCTURE, and through imap_fetch_binary.c BINARY and
+ * BINARY.SIZE.  With QRESYNC on, expunges are VANISHED responses and
+ * UID FETCH takes the VANISHED modifier (imap_qresync.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +39,7 @@ struct imap_msg_job {
 	bool expunge_uids;
 	bool close;		/* CLOSE: expunge silently */
 	bool idle;		/* an IDLE wake-up, no tagged reply */
+	bool unknown_cte;	/* FETCH BINARY met an unknown encoding */
 	const char *verb;
 };
 
@@ -73,8 +76,7 @@ imap_msg_drop(struct imap_job *job)
 	free(job);
 }
 
-/* "(\Seen kw ...)" of a message. */
-static void
+void
 imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
     const struct mbox_msg *m)
 {
@@ -129,6 +131,19 @@ imap_fmt_keyword_lines(struct fbuf *b, struct mbox_view *view,
 	    " \\*" : "");
 }
 
+/* QRESYNC (RFC 7162 3.2.10): "* VANISHED uids" instead of EXPUNGEs. */
+static void
+imap_fmt_changes_vanished(struct fbuf *b, const struct mbox_changes *ch)
+{
+	uint32_t *uids = xcalloc(ch->nexpunged + 1, sizeof(*uids));
+
+	/* expunged[] comes in descending seq order, so descending UIDs */
+	for (size_t i = 0; i < ch->nexpunged; i++)
+		uids[i] = ch->expunged[ch->nexpunged - 1 - i].uid;
+	imap_fmt_vanished(b, uids, ch->nexpunged, false);
+	free(uids);
+}
+
 /* The untagged responses for what a sync or expunge found. */
 static void
 imap_fmt_changes(struct imap_session *s, struct fbuf *b,
@@ -136,7 +151,9 @@ imap_fmt_changes(struct imap_session *s, struct fbuf *b,
 {
 	uint32_t recent = 0, n = mbox_view_count(s->view);
 
-	for (size_t i = 0; i < ch->nexpunged; i++)
+	if (s->qresync)
+		imap_fmt_changes_vanished(b, ch);
+	for (size_t i = 0; i < ch->nexpunged && !s->qresync; i++)
 		fbuf_addf(b, "* %u EXPUNGE\r\n", ch->expunged[i].seq);
 	if (ch->keywords_changed)
 		imap_fmt_keyword_lines(b, s->view, s->readonly);
@@ -145,8 +162,10 @@ imap_fmt_changes(struct imap_session *s, struct fbuf *b,
 			if (mbox_view_msg(s->view, seq)->flags & MBOX_F_RECENT)
 				recent++;
 		if (ch->new_count > ch->old_count)
-			fbuf_addf(b, "* %u EXISTS\r\n* %u RECENT\r\n",
-			    ch->new_count, recent);
+			fbuf_addf(b, "* %u EXISTS\r\n", ch->new_count);
+		/* RFC 9051 has no \\Recent and no RECENT response */
+		if (ch->new_count > ch->old_count && !s->rev2)
+			fbuf_addf(b, "* %u RECENT\r\n", recent);
 	}
 	for (size_t i = 0; i < ch->nchanged; i++) {
 		const struct mbox_msg *m = mbox_view_msg(s->view,
@@ -479,7 +498,9 @@ imap_fetch_needs_body(const struct imap_fetch *f)
 		if (f->items[i].type == IMAP_FETCH_SECTION ||
 		    f->items[i].type == IMAP_FETCH_ENVELOPE ||
 		    f->items[i].type == IMAP_FETCH_BODY ||
-		    f->items[i].type == IMAP_FETCH_BODYSTRUCTURE)
+		    f->items[i].type == IMAP_FETCH_BODYSTRUCTURE ||
+		    f->items[i].type == IMAP_FETCH_BINARY ||
+		    f->items[i].type == IMAP_FETCH_BINARY_SIZE)
 			return true;
 	return false;
 }
@@ -541,11 +562,17 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 		case IMAP_FETCH_BODYSTRUCTURE:
 			(void)imap_fetch_mime_item(it, &body, b);
 			break;
+		case IMAP_FETCH_BINARY:
+		case IMAP_FETCH_BINARY_SIZE:
+			if (imap_fetch_binary(it, &body, b) < 0)
+				m->unknown_cte = true;
+			break;
 		default:
 			break;	/* refused before the job started */
 		}
 	}
-	if (job->uid && !have_uid) {
+	/* QRESYNC clients learn UIDs from every FETCH (RFC 7162 3.2) */
+	if ((job->uid || s->qresync) && !have_uid) {
 		SEP();
 		fbuf_addf(b, "UID %u", msg->uid);
 	}
@@ -605,18 +632,34 @@ imap_fetch_work(struct imap_job *job)
 			log_warnx("%s imap seen-failed error=%s", s->id,
 			    log_q(err.text));
 	}
+	if (m->fetch.vanished)
+		(void)imap_qresync_fetch_vanished(s->view, &m->set,
+		    m->fetch.changedsince, &job->out);
 	for (size_t i = 0; i < n; i++) {
+		size_t before = job->out.len;
+
 		if (m->fetch.has_changedsince && mbox_view_msg(s->view,
 		    seqs[i])->modseq <= m->fetch.changedsince)
 			continue;
 		imap_fetch_one(job, seqs[i], imap_in_list(res.changed,
 		    res.nchanged, seqs[i]));
+		if (m->unknown_cte) {
+			/* RFC 3516 4.2: the whole command fails */
+			job->out.len = before;
+			if (job->out.data != NULL)
+				job->out.data[before] = '\0';
+			break;
+		}
 	}
 	mbox_store_result_free(&res);
 	free(unseen);
 	free(seqs);
-	fbuf_addf(&job->out, "%s OK %sFETCH completed\r\n", job->tag,
-	    job->uid ? "UID " : "");
+	if (m->unknown_cte)
+		fbuf_addf(&job->out, "%s NO [UNKNOWN-CTE] Unknown content "
+		    "transfer encoding\r\n", job->tag);
+	else
+		fbuf_addf(&job->out, "%s OK %sFETCH completed\r\n", job->tag,
+		    job->uid ? "UID " : "");
 }
 
 void
@@ -637,19 +680,10 @@ imap_cmd_fetch(struct imap_session *s, const char *tag,
 		imap_msg_drop(job);
 		return;
 	}
-	for (unsigned i = 0; i < m->fetch.count; i++) {
-		const struct imap_fetch_item *it = &m->fetch.items[i];
-
-		if (it->type == IMAP_FETCH_BINARY ||
-		    it->type == IMAP_FETCH_BINARY_SIZE) {
-			imap_reply(s, "%s NO [CANNOT] %s is not supported yet",
-			    tag, it->name);
-			imap_msg_drop(job);
-			return;
-		}
-	}
-	if (m->fetch.vanished) {
-		imap_bad(s, tag, "VANISHED needs QRESYNC, which is not offered");
+	/* RFC 7162 3.2.6: VANISHED only in UID FETCH, after ENABLE */
+	if (m->fetch.vanished && (!uid || !s->qresync)) {
+		imap_bad(s, tag, !uid ? "VANISHED needs UID FETCH" :
+		    "VANISHED needs ENABLE QRESYNC first");
 		imap_msg_drop(job);
 		return;
 	}
@@ -1153,6 +1187,9 @@ imap_cmd_search(struct imap_session *s, const char *tag,
 	}
 	if (m->search.uses_modseq)
 		s->condstore = true;
+	/* RFC 9051 6.4.4: IMAP4rev2 answers SEARCH with ESEARCH */
+	if (s->rev2)
+		m->search.esearch = true;
 	if (!imap_search_supported(m->search.root)) {
 		imap_reply(s, "%s NO [CANNOT] SENTBEFORE, SENTON, SENTSINCE "
 		    "and $ are not supported yet", tag);

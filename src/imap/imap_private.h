@@ -27,6 +27,7 @@ struct mbox_user;
 struct mbox_view;
 struct mbox_watch;
 struct mbox_changes;
+struct mbox_msg;
 
 #define IMAP_TIMEOUT_AUTH 60		/* before login */
 #define IMAP_TIMEOUT 1800		/* RFC 9051 section 5.4: >= 30 min */
@@ -82,6 +83,8 @@ struct imap_session {
 	bool utf8;		/* ENABLE UTF8=ACCEPT */
 	bool condstore;		/* CONDSTORE enabled (ENABLE or use) */
 	bool compress;		/* COMPRESS=DEFLATE active */
+	bool qresync;		/* ENABLE QRESYNC: VANISHED, not EXPUNGE */
+	bool rev2;		/* ENABLE IMAP4rev2 (RFC 9051 behaviour) */
 	unsigned errors;
 	unsigned auth_failures;
 	struct imap_parser parser;
@@ -280,7 +283,37 @@ int imap_fetch_mime_item(const struct imap_fetch_item *it,
 int imap_fetch_mime_section(const struct imap_fetch_item *it,
     const struct fbuf *msg, struct fbuf *out);
 
+/* imap_fetch_binary.c: BINARY[...]<partial> or BINARY.SIZE[...] of msg
+ * (CRLF line ends), name and value, appended to b.  -1 (nothing
+ * written) when the part's transfer encoding is unknown (UNKNOWN-CTE). */
+int imap_fetch_binary(const struct imap_fetch_item *it,
+    const struct fbuf *msg, struct fbuf *b);
+
+/* imap_qresync.c (worker thread) */
+struct imap_qresync;
+/* "* VANISHED [(EARLIER) ]1:3,7" for ascending uids; nothing when n
+ * is 0. */
+void imap_fmt_vanished(struct fbuf *b, const uint32_t *uids, size_t n,
+    bool earlier);
+/* After SELECT/EXAMINE (QRESYNC ...): FETCH of the messages changed
+ * since q's modseq and VANISHED (EARLIER) of those expunged, when q's
+ * UIDVALIDITY is the view's. */
+void imap_qresync_select(struct mbox_view *view, const struct imap_qresync *q,
+    struct fbuf *b);
+/* UID FETCH (CHANGEDSINCE since VANISHED): VANISHED (EARLIER) for the
+ * UIDs of set expunged since.  0, or -1 on index trouble. */
+int imap_qresync_fetch_vanished(struct mbox_view *view,
+    const struct imap_seqset *set, uint64_t since, struct fbuf *b);
+
+/* imap_rev2.c (worker thread) */
+/* IMAP4rev2 SELECT's "* LIST (attributes) "/" name" for folder name. */
+void imap_rev2_select_list(struct imap_session *s, const char *name,
+    struct fbuf *b);
+
 /* imap_cmd_msg.c */
+/* "(\Seen kw ...)" of a message of view. */
+void imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
+    const struct mbox_msg *m);
 void imap_cmd_check(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 void imap_cmd_close(struct imap_session *, const char *,

@@ -84,9 +84,11 @@ static const struct imap_cmd_def imap_commands[] = {
 };
 
 /* Reader limits before login: enough for LOGIN with literals, nothing
- * an unauthenticated client could use to make the server buffer much. */
+ * an unauthenticated client could use to make the server buffer much.
+ * {n+} literals follow LITERAL- (advertised before login). */
 static const struct imap_parser_limits imap_limits_noauth = {
-	.line_max = 8192, .literal_max = 8192, .nonsync_max = 8192,
+	.line_max = 8192, .literal_max = 8192,
+	.nonsync_max = IMAP_LITERAL_MINUS_MAX,
 	.command_max = 16384, .depth_max = 8, .args_max = 64,
 };
 

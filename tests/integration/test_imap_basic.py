@@ -78,7 +78,7 @@ class RawIMAP(RawClient):
                 while len(self.buf) < n:
                     self._fill(self.timeout)
                 out.append(bytes(self.buf[:n]))
-                del self.buf[:n]
+                self.buf = self.buf[n:]
             if l.startswith(tag + b" "):
                 return out
 
