@@ -706,7 +706,7 @@ imap_fetch_flags_line(struct imap_job *job, uint32_t seq)
 	if (msg == NULL)
 		return;
 	fbuf_addf(&job->out, "* %u FETCH (", seq);
-	if (job->uid)
+	if (job->uid || job->s->qresync)
 		fbuf_addf(&job->out, "UID %u ", msg->uid);
 	fbuf_adds(&job->out, "FLAGS ");
 	imap_fmt_flags(&job->out, job->s->view, msg);
