@@ -1,8 +1,0 @@
-build-dev/obj/src/imap/imap_args.o: src/imap/imap_args.c \
- src/imap/imap_args.h src/imap/imap_parser.h src/lib/fbuf.h \
- src/lib/strutil.h src/lib/xalloc.h
-src/imap/imap_args.h:
-src/imap/imap_parser.h:
-src/lib/fbuf.h:
-src/lib/strutil.h:
-src/lib/xalloc.h:

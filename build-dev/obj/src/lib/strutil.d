@@ -1,2 +1,0 @@
-build-dev/obj/src/lib/strutil.o: src/lib/strutil.c src/lib/strutil.h
-src/lib/strutil.h:

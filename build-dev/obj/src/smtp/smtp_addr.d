@@ -1,3 +1,0 @@
-build-dev/obj/src/smtp/smtp_addr.o: src/smtp/smtp_addr.c \
- src/smtp/smtp_addr.h
-src/smtp/smtp_addr.h:
