@@ -607,6 +607,8 @@ static const struct conf_key conf_keys[] = {
 	{ "mfcheck", conf_set_bool, FIELD(mfcheck), 0, 0 },
 	{ "spf", conf_set_bool, FIELD(spf), 0, 0 },
 	{ "spf_reject_fail", conf_set_bool, FIELD(spf_reject_fail), 0, 0 },
+	{ "dkim_key_dir", conf_set_path, FIELD(dkim_key_dir), 0, PATH_MAX },
+	{ "dkim_sign", conf_set_bool, FIELD(dkim_sign), 0, 0 },
 	{ "greylist", conf_set_bool, FIELD(greylist), 0, 0 },
 	{ "greylist_delay", conf_set_duration, FIELD(greylist_delay), 0,
 	    86400 },
@@ -654,6 +656,7 @@ conf_defaults(struct conf *c)
 	str_lcpy(c->recipient_delimiter, "+", sizeof(c->recipient_delimiter));
 	c->queue_workers = 4;
 	c->direct_delivery = true;
+	c->dkim_sign = true;
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;

@@ -163,6 +163,9 @@ struct conf {
 	bool helo_reject_malformed, helo_reject_bare_ip, helo_reject_self;
 	bool mfcheck;
 	bool spf, spf_reject_fail;
+	/* DKIM: signing keys (msgauth/dkim_keys.h); "": STATE_DIR/dkim. */
+	char dkim_key_dir[PATH_MAX];
+	bool dkim_sign;
 	bool greylist;
 	uint64_t greylist_delay, greylist_window, greylist_expire;
 	unsigned bad_rcpt_limit;		/* 0 = off */

@@ -1,0 +1,385 @@
+/* DKIM canonicalisation (RFC 6376 3.4) and the hash and signature over
+ * it (3.7; RFC 8463 3 for ed25519-sha256).  Header fields are small and
+ * canonicalised whole; the body is a stream: dkim_body_feed() takes it in
+ * pieces of any size, holds back only what the next octets decide (a CR,
+ * a run of WSP, a count of empty lines) and hashes the rest through a
+ * small buffer, so the same hash results however the body is split and
+ * no copy of it is kept.  l= cuts what is hashed, not what is counted. */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "lib/log.h"
+#include "msgauth/dkim.h"
+
+static bool
+dkim_canon_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Strips a final CRLF (or LF) from raw. */
+static size_t
+dkim_canon_chomp(const char *raw, size_t len)
+{
+	if (len > 0 && raw[len - 1] == '\n')
+		len--;
+	if (len > 0 && raw[len - 1] == '\r')
+		len--;
+	return len;
+}
+
+/* 3.4.2: name lowercased, no WSP around the ':', folds undone, WSP runs
+ * one SP, none at the end of the value. */
+static void
+dkim_canon_relaxed(const char *raw, size_t len, struct fbuf *out)
+{
+	const char *colon = memchr(raw, ':', len);
+	size_t nend, i;
+	bool wsp = false, any = false;
+
+	if (colon == NULL) {
+		fbuf_add(out, raw, len);
+		return;
+	}
+	nend = (size_t)(colon - raw);
+	while (nend > 0 && dkim_canon_wsp(raw[nend - 1]))
+		nend--;
+	for (i = 0; i < nend; i++)
+		fbuf_addc(out, (char)tolower((unsigned char)raw[i]));
+	fbuf_addc(out, ':');
+	for (i = (size_t)(colon - raw) + 1; i < len; i++) {
+		char c = raw[i];
+
+		if (c == '\r' || c == '\n' || dkim_canon_wsp(c)) {
+			/* CRLF is only ever part of a fold here: removed;
+			 * WSP counts once, and not before the value. */
+			if (dkim_canon_wsp(c))
+				wsp = true;
+			continue;
+		}
+		if (wsp && any)
+			fbuf_addc(out, ' ');
+		wsp = false;
+		any = true;
+		fbuf_addc(out, c);
+	}
+}
+
+void
+dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, bool last,
+    struct fbuf *out)
+{
+	len = dkim_canon_chomp(raw, len);
+	if (c == DKIM_C_RELAXED)
+		dkim_canon_relaxed(raw, len, out);
+	else
+		fbuf_add(out, raw, len);
+	if (!last)
+		fbuf_add(out, "\r\n", 2);
+}
+
+/* ---------------------------------------------------------------- body */
+
+void
+dkim_body_init(struct dkim_body *b, enum dkim_canon c, uint64_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->canon = c;
+	b->limit = limit;
+	if ((b->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1)
+		log_fatalx("dkim: cannot set up SHA-256");
+}
+
+static void
+dkim_body_flush(struct dkim_body *b)
+{
+	if (b->n > 0)
+		(void)EVP_DigestUpdate(b->md, b->buf, b->n);
+	b->n = 0;
+}
+
+/* One canonical octet: counted, and hashed while under l=. */
+static void
+dkim_body_put(struct dkim_body *b, unsigned char c)
+{
+	if (b->length++ >= b->limit)
+		return;
+	if (b->n == sizeof(b->buf))
+		dkim_body_flush(b);
+	b->buf[b->n++] = c;
+}
+
+/* A line end: a line with content ends now; an empty one is held back
+ * until content shows it was not at the end of the body (3.4.3, 3.4.4). */
+static void
+dkim_body_eol(struct dkim_body *b)
+{
+	if (b->line) {
+		dkim_body_put(b, '\r');
+		dkim_body_put(b, '\n');
+	} else
+		b->empty_lines++;
+	b->line = false;
+	b->wsp = false;
+}
+
+static void
+dkim_body_content(struct dkim_body *b, unsigned char c)
+{
+	for (; b->empty_lines > 0; b->empty_lines--) {
+		dkim_body_put(b, '\r');
+		dkim_body_put(b, '\n');
+	}
+	if (b->wsp)
+		dkim_body_put(b, ' ');
+	b->wsp = false;
+	b->line = true;
+	dkim_body_put(b, c);
+}
+
+void
+dkim_body_feed(struct dkim_body *b, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (b->cr) {
+			b->cr = false;
+			if (c == '\n') {
+				dkim_body_eol(b);
+				continue;
+			}
+			dkim_body_content(b, '\r');	/* a bare CR */
+		}
+		if (c == '\r')
+			b->cr = true;
+		else if (b->canon == DKIM_C_RELAXED && (c == ' ' || c == '\t'))
+			b->wsp = true;
+		else
+			dkim_body_content(b, c);
+	}
+}
+
+void
+dkim_body_finish(struct dkim_body *b, unsigned char hash[32])
+{
+	unsigned int len = 0;
+
+	if (b->cr)
+		dkim_body_content(b, '\r');
+	b->cr = false;
+	/* A last line without CRLF gets one; WSP at its end is dropped
+	 * by relaxed like anywhere else. */
+	if (b->line)
+		dkim_body_eol(b);
+	/* 3.4.3: simple makes an empty body one CRLF; relaxed (3.4.4,
+	 * erratum 3340) leaves it empty. */
+	if (b->canon == DKIM_C_SIMPLE && b->length == 0) {
+		dkim_body_put(b, '\r');
+		dkim_body_put(b, '\n');
+	}
+	dkim_body_flush(b);
+	(void)EVP_DigestFinal_ex(b->md, hash, &len);
+	dkim_body_free(b);
+}
+
+void
+dkim_body_free(struct dkim_body *b)
+{
+	EVP_MD_CTX_free(b->md);
+	b->md = NULL;
+}
+
+/* ---------------------------------------------------------------- headers */
+
+void
+dkim_header_data(enum dkim_canon c, const struct dkim_hfield *f, size_t nf,
+    char names[][DKIM_HNAME_MAX + 1], size_t nh, const char *sig_raw,
+    size_t sig_len, struct fbuf *out)
+{
+	/* used[i]: field i went in already (bounded: DKIM_HNAMES_MAX names
+	 * use at most that many fields). */
+	size_t used[DKIM_HNAMES_MAX], nused = 0;
+
+	for (size_t k = 0; k < nh && k < DKIM_HNAMES_MAX; k++) {
+		size_t nl = strlen(names[k]);
+
+		for (size_t i = nf; i-- > 0;) {
+			bool taken = false;
+
+			if (f[i].name_len != nl ||
+			    strncasecmp(f[i].name, names[k], nl) != 0)
+				continue;
+			for (size_t u = 0; u < nused; u++)
+				taken = taken || used[u] == i;
+			if (taken)
+				continue;
+			used[nused++] = i;
+			dkim_canon_header(c, f[i].raw, f[i].raw_len, false, out);
+			break;
+		}
+	}
+	dkim_canon_header(c, sig_raw, sig_len, true, out);
+}
+
+/* ---------------------------------------------------------------- crypto */
+
+const char *
+dkim_algo_str(enum dkim_algo a)
+{
+	return a == DKIM_A_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256";
+}
+
+const char *
+dkim_algo_key_str(enum dkim_algo a)
+{
+	return a == DKIM_A_ED25519_SHA256 ? "ed25519" : "rsa";
+}
+
+int
+dkim_pkey_algo(EVP_PKEY *key)
+{
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA:
+		return DKIM_A_RSA_SHA256;
+	case EVP_PKEY_ED25519:
+		return DKIM_A_ED25519_SHA256;
+	default:
+		return -1;
+	}
+}
+
+static int
+dkim_sha256(const void *data, size_t n, unsigned char hash[32])
+{
+	unsigned int len = 0;
+
+	return EVP_Digest(data, n, hash, &len, EVP_sha256(), NULL) == 1 &&
+	    len == 32 ? 0 : -1;
+}
+
+int
+dkim_sign_data(EVP_PKEY *key, const void *data, size_t n, unsigned char *sig,
+    size_t size)
+{
+	unsigned char hash[32];
+	EVP_MD_CTX *md;
+	EVP_PKEY_CTX *pc;
+	size_t len = size;
+	int algo = dkim_pkey_algo(key), ok = 0;
+
+	if (algo < 0 || dkim_sha256(data, n, hash) < 0)
+		return -1;
+	if (algo == DKIM_A_RSA_SHA256) {
+		/* PKCS#1 v1.5 over the SHA-256 of the header data. */
+		if ((pc = EVP_PKEY_CTX_new(key, NULL)) == NULL)
+			return -1;
+		ok = EVP_PKEY_sign_init(pc) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		    EVP_PKEY_sign(pc, sig, &len, hash, sizeof(hash)) == 1;
+		EVP_PKEY_CTX_free(pc);
+		return ok ? (int)len : -1;
+	}
+	/* RFC 8463 3: PureEdDSA over the SHA-256 of the header data. */
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestSign(md, sig, &len, hash, sizeof(hash)) == 1;
+	EVP_MD_CTX_free(md);
+	return ok ? (int)len : -1;
+}
+
+int
+dkim_verify_data(EVP_PKEY *key, enum dkim_algo algo, const void *data,
+    size_t n, const unsigned char *sig, size_t sig_len)
+{
+	unsigned char hash[32];
+	EVP_MD_CTX *md;
+	EVP_PKEY_CTX *pc;
+	int ok;
+
+	if (dkim_pkey_algo(key) != (int)algo || dkim_sha256(data, n, hash) < 0)
+		return 0;
+	if (algo == DKIM_A_RSA_SHA256) {
+		if ((pc = EVP_PKEY_CTX_new(key, NULL)) == NULL)
+			return 0;
+		ok = EVP_PKEY_verify_init(pc) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		    EVP_PKEY_verify(pc, sig, sig_len, hash, sizeof(hash)) == 1;
+		EVP_PKEY_CTX_free(pc);
+		return ok;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestVerify(md, sig, sig_len, hash, sizeof(hash)) == 1;
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+EVP_PKEY *
+dkim_key_pkey(const struct dkim_key *key, const char **error_r)
+{
+	const unsigned char *p = key->p;
+	EVP_PKEY *pk;
+	int bits;
+
+	if (key->algo == DKIM_A_ED25519_SHA256) {
+		if (key->p_len != 32 || (pk = EVP_PKEY_new_raw_public_key(
+		    EVP_PKEY_ED25519, NULL, key->p, key->p_len)) == NULL) {
+			*error_r = "bad ed25519 key";
+			return NULL;
+		}
+		return pk;
+	}
+	if ((pk = d2i_PUBKEY(NULL, &p, (long)key->p_len)) == NULL ||
+	    EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(pk);
+		*error_r = "bad rsa key";
+		return NULL;
+	}
+	bits = EVP_PKEY_get_bits(pk);
+	if (bits < DKIM_RSA_MIN_BITS || bits > DKIM_RSA_MAX_BITS) {
+		EVP_PKEY_free(pk);
+		*error_r = bits < DKIM_RSA_MIN_BITS ? "rsa key too small" :
+		    "rsa key too large";
+		return NULL;
+	}
+	return pk;
+}
+
+void
+dkim_base64_encode(const void *data, size_t n, struct fbuf *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 |
+		    p[i + 2];
+		char q[4] = { tab[v >> 18], tab[(v >> 12) & 63],
+		    tab[(v >> 6) & 63], tab[v & 63] };
+
+		fbuf_add(out, q, 4);
+	}
+	if (i < n) {
+		unsigned v = (unsigned)p[i] << 16 |
+		    (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
+		char q[4] = { tab[v >> 18], tab[(v >> 12) & 63],
+		    i + 1 < n ? tab[(v >> 6) & 63] : '=', '=' };
+
+		fbuf_add(out, q, 4);
+	}
+}

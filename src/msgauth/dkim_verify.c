@@ -1,0 +1,449 @@
+/* DKIM verification (RFC 6376 6.1) as a message streams, the key
+ * lookups through net/dns.h, and the dkim part of Authentication-Results
+ * (RFC 8601 2.7.1).
+ *
+ * Results: a signature that does not parse, is expired (x=), dated more
+ * than DKIM_CLOCK_SKEW in the future (t=), whose key does not exist, is
+ * revoked, malformed, of another algorithm, too small (RFC 8301), not for
+ * email, or strict (t=s) with an i= below d=, is a permerror; a body
+ * hash or signature that does not match is a fail; a key lookup that
+ * could not be answered is a temperror.  Signatures past DKIM_VERIFY_MAX
+ * are not looked at (6.1: a verifier may limit them). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "mime/mime.h"
+#include "msgauth/dkim_private.h"
+#include "msgauth/dkim_verify.h"
+
+struct dkim_vsig {
+	struct dkim_verdict v;
+	struct dkim_sig sig;
+	size_t field;			/* index of the signature's field */
+	struct dkim_body body;
+	bool hashing;
+	unsigned char bh[32];
+};
+
+struct dkim_verifier {
+	time_t now;
+	struct mime_header_parser *hp;
+	struct dkim_fields fs;
+	bool too_big;
+	bool body;			/* the header section ended */
+	bool ended;
+	struct dkim_vsig sigs[DKIM_VERIFY_MAX];
+	size_t n;
+};
+
+const char *
+dkim_result_str(enum dkim_result r)
+{
+	static const char *const names[] = { "none", "pass", "fail",
+	    "neutral", "temperror", "permerror" };
+
+	return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] :
+	    "permerror";
+}
+
+static void
+dkim_verify_decide(struct dkim_vsig *s, enum dkim_result r,
+    const char *reason)
+{
+	s->v.result = r;
+	s->v.reason = reason;
+	s->v.decided = true;
+}
+
+static void
+dkim_verifier_field(void *ctx, const struct mime_field *mf)
+{
+	struct dkim_verifier *v = ctx;
+
+	if (v->too_big)
+		return;
+	if (dkim_fields_add(&v->fs, mf) < 0)
+		v->too_big = true;
+}
+
+struct dkim_verifier *
+dkim_verifier_new(time_t now)
+{
+	struct dkim_verifier *v = xcalloc(1, sizeof(*v));
+	struct mime_limits l;
+
+	v->now = now;
+	dkim_fields_init(&v->fs);
+	mime_limits_default(&l);
+	l.header_max = DKIM_SIGNER_HEADER_MAX;
+	l.fields_max = DKIM_SIGNER_HEADER_MAX;
+	v->hp = mime_header_parser_new(&l, dkim_verifier_field, v);
+	return v;
+}
+
+void
+dkim_verifier_free(struct dkim_verifier **vp)
+{
+	struct dkim_verifier *v = *vp;
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->sigs[i].hashing)
+			dkim_body_free(&v->sigs[i].body);
+	mime_header_parser_free(&v->hp);
+	dkim_fields_release(&v->fs);
+	free(v);
+	*vp = NULL;
+}
+
+/* Parses one DKIM-Signature field into a new slot. */
+static void
+dkim_verify_sig(struct dkim_verifier *v, const struct dkim_hfield *f,
+    size_t idx)
+{
+	struct dkim_vsig *s = &v->sigs[v->n++];
+	const char *colon = memchr(f->raw, ':', f->raw_len), *err;
+	size_t off = (size_t)(colon + 1 - f->raw);
+
+	s->field = idx;
+	if (dkim_sig_parse(colon + 1, f->raw_len - off, &s->sig, &err) < 0) {
+		dkim_verify_decide(s, DKIM_R_PERMERROR, err);
+		return;
+	}
+	s->v.has_sig = true;
+	s->v.algo = s->sig.algo;
+	str_lcpy(s->v.domain, s->sig.domain, sizeof(s->v.domain));
+	str_lcpy(s->v.selector, s->sig.selector, sizeof(s->v.selector));
+	str_lcpy(s->v.auid, s->sig.auid, sizeof(s->v.auid));
+	{
+		struct fbuf b;
+
+		fbuf_init(&b, 0);
+		dkim_base64_encode(s->sig.b, s->sig.b_len, &b);
+		snprintf(s->v.b8, sizeof(s->v.b8), "%.8s", b.data);
+		fbuf_release(&b);
+	}
+	if (s->sig.has_x && (int64_t)v->now > s->sig.x) {
+		dkim_verify_decide(s, DKIM_R_PERMERROR, "signature expired");
+		return;
+	}
+	if (s->sig.has_t && s->sig.t > (int64_t)v->now + DKIM_CLOCK_SKEW) {
+		dkim_verify_decide(s, DKIM_R_PERMERROR,
+		    "signature dated in the future");
+		return;
+	}
+	dkim_body_init(&s->body, s->sig.bcanon, s->sig.has_l ? s->sig.l :
+	    UINT64_MAX);
+	s->hashing = true;
+}
+
+/* The header section ended: the signatures, top down. */
+static void
+dkim_verifier_header_done(struct dkim_verifier *v)
+{
+	struct dkim_hfield *f;
+
+	v->body = true;
+	if (v->too_big)
+		return;
+	f = dkim_fields_view(&v->fs);
+	for (size_t i = 0; i < v->fs.n && v->n < DKIM_VERIFY_MAX; i++)
+		if (f[i].name_len == 14 && strncasecmp(f[i].name,
+		    "DKIM-Signature", 14) == 0)
+			dkim_verify_sig(v, &f[i], i);
+	free(f);
+}
+
+void
+dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n)
+{
+	if (!v->body) {
+		size_t used = mime_header_parser_feed(v->hp, data, n);
+
+		if (!mime_header_parser_done(v->hp))
+			return;
+		dkim_verifier_header_done(v);
+		data = (const char *)data + used;
+		n -= used;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (v->sigs[i].hashing)
+			dkim_body_feed(&v->sigs[i].body, data, n);
+}
+
+void
+dkim_verifier_end(struct dkim_verifier *v)
+{
+	if (v->ended)
+		return;
+	v->ended = true;
+	if (!v->body) {
+		mime_header_parser_finish(v->hp);
+		dkim_verifier_header_done(v);
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		struct dkim_vsig *s = &v->sigs[i];
+
+		if (!s->hashing)
+			continue;
+		dkim_body_finish(&s->body, s->bh);
+		s->hashing = false;
+		/* l= longer than the body: the signature cannot be for
+		 * this message (6.1.3 says verifiers may fail it). */
+		if (s->sig.has_l && s->body.length < s->sig.l)
+			dkim_verify_decide(s, DKIM_R_PERMERROR,
+			    "l= longer than the body");
+		else if (CRYPTO_memcmp(s->bh, s->sig.bh, 32) != 0)
+			dkim_verify_decide(s, DKIM_R_FAIL,
+			    "body hash did not verify");
+	}
+}
+
+size_t
+dkim_verifier_count(const struct dkim_verifier *v)
+{
+	return v->n;
+}
+
+const struct dkim_verdict *
+dkim_verifier_verdict(const struct dkim_verifier *v, size_t i)
+{
+	return i < v->n ? &v->sigs[i].v : NULL;
+}
+
+int
+dkim_verifier_keyname(const struct dkim_verifier *v, size_t i, char *dst,
+    size_t size)
+{
+	const struct dkim_vsig *s;
+
+	if (i >= v->n || (s = &v->sigs[i])->v.decided)
+		return -1;
+	if ((size_t)snprintf(dst, size, "%s._domainkey.%s", s->sig.selector,
+	    s->sig.domain) >= size)
+		return -1;
+	return 0;
+}
+
+/* The key record is usable for this signature: NULL, or why not. */
+static const char *
+dkim_verify_key_ok(const struct dkim_vsig *s, const struct dkim_key *k)
+{
+	const char *at;
+
+	if (k->revoked)
+		return "key revoked";
+	if (k->algo != s->sig.algo)
+		return "key algorithm does not match a=";
+	if (k->strict && (at = strrchr(s->sig.auid, '@')) != NULL &&
+	    strcasecmp(at + 1, s->sig.domain) != 0)
+		return "i= is a subdomain of d= but the key is strict (t=s)";
+	return NULL;
+}
+
+/* The signature over the header, with key pk. */
+static void
+dkim_verify_header(struct dkim_verifier *v, struct dkim_vsig *s,
+    struct evp_pkey_st *pk)
+{
+	struct dkim_hfield *f = dkim_fields_view(&v->fs);
+	const struct dkim_hfield *sf = &f[s->field];
+	struct fbuf raw, data;
+	size_t nf = v->fs.n;
+
+	fbuf_init(&raw, 0);
+	fbuf_init(&data, 0);
+	(void)dkim_sig_strip_b(sf->raw, sf->raw_len, &raw);
+	dkim_header_data(s->sig.hcanon, f, nf, s->sig.hnames, s->sig.nh,
+	    raw.data, raw.len, &data);
+	if (dkim_verify_data(pk, s->sig.algo, data.data, data.len, s->sig.b,
+	    s->sig.b_len) == 1)
+		dkim_verify_decide(s, DKIM_R_PASS, "");
+	else
+		dkim_verify_decide(s, DKIM_R_FAIL, "signature did not verify");
+	fbuf_release(&raw);
+	fbuf_release(&data);
+	free(f);
+}
+
+void
+dkim_verifier_key(struct dkim_verifier *v, size_t i, enum dns_status st,
+    const char *txt, size_t len)
+{
+	struct dkim_vsig *s;
+	struct dkim_key *k;
+	struct evp_pkey_st *pk;
+	const char *err;
+
+	if (i >= v->n || (s = &v->sigs[i])->v.decided)
+		return;
+	if (st == DNS_TEMPFAIL) {
+		dkim_verify_decide(s, DKIM_R_TEMPERROR, "key lookup failed");
+		return;
+	}
+	if (st != DNS_OK || txt == NULL) {
+		dkim_verify_decide(s, DKIM_R_PERMERROR, "no key for signature");
+		return;
+	}
+	k = xmalloc(sizeof(*k));
+	if (dkim_key_parse(txt, len, k, &err) < 0 ||
+	    (err = dkim_verify_key_ok(s, k)) != NULL)
+		dkim_verify_decide(s, DKIM_R_PERMERROR, err);
+	else if ((pk = dkim_key_pkey(k, &err)) == NULL)
+		dkim_verify_decide(s, DKIM_R_PERMERROR, err);
+	else {
+		s->v.testing = k->testing;
+		dkim_verify_header(v, s, pk);
+		EVP_PKEY_free(pk);
+	}
+	free(k);
+}
+
+/* Keeps what goes into a header: printable ASCII, no ';', '(' or ')'. */
+static void
+dkim_ar_value(struct fbuf *out, const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s > 0x20 && *s < 0x7f && *s != ';' && *s != '(' &&
+		    *s != ')' && *s != '"' && *s != '\\')
+			fbuf_addc(out, *s);
+}
+
+void
+dkim_verifier_ar(const struct dkim_verifier *v, struct fbuf *out)
+{
+	if (v->n == 0) {
+		fbuf_adds(out, ";\r\n\tdkim=none");
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct dkim_verdict *d = &v->sigs[i].v;
+
+		fbuf_addf(out, ";\r\n\tdkim=%s", dkim_result_str(d->result));
+		if (d->reason != NULL && d->reason[0] != '\0')
+			fbuf_addf(out, " (%s%s)", d->reason,
+			    d->testing ? ", key in testing mode" : "");
+		else if (d->testing)
+			fbuf_adds(out, " (key in testing mode)");
+		if (!d->has_sig)
+			continue;
+		fbuf_adds(out, " header.d=");
+		dkim_ar_value(out, d->domain);
+		fbuf_adds(out, " header.i=");
+		dkim_ar_value(out, d->auid);
+		fbuf_adds(out, "\r\n\t header.s=");
+		dkim_ar_value(out, d->selector);
+		fbuf_addf(out, " header.a=%s header.b=", dkim_algo_str(d->algo));
+		dkim_ar_value(out, d->b8);
+	}
+}
+
+/* ---------------------------------------------------------- async keys */
+
+struct dkim_keyfetch_one {
+	struct dkim_keyfetch *kf;
+	size_t idx;
+	struct dns_query *q;
+};
+
+struct dkim_keyfetch {
+	struct dkim_verifier *v;
+	dkim_keys_cb *cb;
+	void *ctx;
+	struct event *ev_done;
+	struct dkim_keyfetch_one one[DKIM_VERIFY_MAX];
+	size_t pending;
+};
+
+static void
+dkim_keyfetch_finish(struct dkim_keyfetch *kf)
+{
+	if (kf->pending == 0)
+		event_active(kf->ev_done, EV_TIMEOUT, 1);
+}
+
+static void
+dkim_keyfetch_answer(const struct dns_result *r, void *ctx)
+{
+	struct dkim_keyfetch_one *o = ctx;
+	struct dkim_keyfetch *kf = o->kf;
+	const struct dns_rr *rr = NULL;
+
+	o->q = NULL;
+	/* 3.6.2.2: several TXT records make the answer ambiguous; the
+	 * first that is a key record is used. */
+	for (size_t i = 0; r->status == DNS_OK && i < r->n; i++)
+		if (r->rr[i].txt != NULL) {
+			rr = &r->rr[i];
+			break;
+		}
+	dkim_verifier_key(kf->v, o->idx, rr != NULL ? DNS_OK :
+	    (r->status == DNS_OK ? DNS_NODATA : r->status),
+	    rr != NULL ? rr->txt : NULL, rr != NULL ? rr->txt_len : 0);
+	kf->pending--;
+	dkim_keyfetch_finish(kf);
+}
+
+static void
+dkim_keyfetch_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dkim_keyfetch *kf = arg;
+	dkim_keys_cb *cb = kf->cb;
+	struct dkim_verifier *v = kf->v;
+	void *ctx = kf->ctx;
+
+	event_free(kf->ev_done);
+	free(kf);
+	cb(v, ctx);
+}
+
+struct dkim_keyfetch *
+dkim_verify_keys(struct event_base *base, struct dns *dns,
+    struct dkim_verifier *v, dkim_keys_cb *cb, void *ctx)
+{
+	struct dkim_keyfetch *kf = xcalloc(1, sizeof(*kf));
+	char name[600];
+
+	kf->v = v;
+	kf->cb = cb;
+	kf->ctx = ctx;
+	kf->ev_done = evtimer_new(base, dkim_keyfetch_done_cb, kf);
+	for (size_t i = 0; i < v->n; i++) {
+		struct dkim_keyfetch_one *o = &kf->one[i];
+
+		if (dkim_verifier_keyname(v, i, name, sizeof(name)) < 0)
+			continue;
+		o->kf = kf;
+		o->idx = i;
+		kf->pending++;
+		o->q = dns_lookup(dns, name, DNS_T_TXT, dkim_keyfetch_answer,
+		    o);
+	}
+	dkim_keyfetch_finish(kf);
+	return kf;
+}
+
+void
+dkim_keyfetch_abort(struct dkim_keyfetch **fp)
+{
+	struct dkim_keyfetch *kf = *fp;
+
+	if (kf == NULL)
+		return;
+	for (size_t i = 0; i < DKIM_VERIFY_MAX; i++)
+		if (kf->one[i].q != NULL)
+			dns_query_abort(&kf->one[i].q);
+	event_free(kf->ev_done);
+	free(kf);
+	*fp = NULL;
+}
