@@ -21,6 +21,7 @@ static const struct {
 	{ "check", cmd_check, "check dns NAME [TYPE] | check mx DOMAIN  (diagnostics)" },
 	{ "ban", cmd_ban, "ban list | add IP [--for DURATION] | del IP" },
 	{ "rule", cmd_rule, "rule add DOMAIN allow|deny sender ADDR|@DOM / ip CIDR | add DOMAIN skip CHECK,... | list [DOMAIN] | del ID" },
+	{ "dkim", cmd_dkim, "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | list [DOMAIN]" },
 	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR [--since DURATION]" },
 	{ "version", cmd_version, "version" },
 };

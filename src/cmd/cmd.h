@@ -59,6 +59,7 @@ int cmd_check_spf(struct cli *cli, int argc, char **argv);
 int cmd_ban(struct cli *cli, int argc, char **argv);
 int cmd_rule(struct cli *cli, int argc, char **argv);
 int cmd_why(struct cli *cli, int argc, char **argv);
+int cmd_dkim(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -248,7 +248,7 @@ dkim_signer_feed(struct dkim_signer *s, const void *data, size_t n)
 const char *
 dkim_signer_domain(const struct dkim_signer *s)
 {
-	return s->state == DKIM_SIGNER_OFF ? "" : s->domain;
+	return s->from_bad ? "" : s->domain;
 }
 
 int

@@ -11,9 +11,11 @@
 
 #include <event2/event.h>
 
+#include "conf/conf.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "msgauth/dkim_keys.h"
 #include "net/listener.h"
 #include "net/tls.h"
 #include "queue/spool.h"
@@ -29,6 +31,8 @@ static const struct listener_kind smtpd_kinds[] = {
 	{ "submission", SMTPD_KIND_SUBMISSION, false },
 	{ "submissions", SMTPD_KIND_SUBMISSIONS, true },
 };
+
+static struct dkim_keyring *smtpd_dkim_load(const struct conf *c);
 
 static const char *
 smtpd_busy_reply(void *ctx, const struct listener_conn *c, const char *why,
@@ -106,6 +110,7 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
 	if (smtp_policy_create(&srv->policy, srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
+	srv->dkim = smtpd_dkim_load(env->conf);
 	srv->lset = listener_set_create(env->base, "smtp",
 	    &smtpd_listener_ops, srv);
 	listener_set_limits(srv->lset, srv->env->conf->max_connections,
@@ -135,6 +140,18 @@ smtpd_stop(struct smtpd *srv)
 		return;
 	srv->stopping = true;
 	listener_set_stop(srv->lset);
+}
+
+/* The signing keys of a configuration (an empty ring when signing is
+ * off); reading them blocks, but only at start and on reload. */
+static struct dkim_keyring *
+smtpd_dkim_load(const struct conf *c)
+{
+	char dir[PATH_MAX];
+
+	if (!c->dkim_sign || dkim_key_dir(c, dir, sizeof(dir)) < 0)
+		return dkim_keyring_load("");
+	return dkim_keyring_load(dir);
 }
 
 /* New connections get the reread certificates; established sessions keep
@@ -174,6 +191,9 @@ smtpd_reload(struct smtpd *srv, const struct conf *fresh,
 	listener_set_limits(srv->lset, fresh->max_connections,
 	    fresh->max_connections_per_ip);
 	smtp_policy_set_conf(srv->policy, fresh);
+	/* Messages being signed keep the keys they started with. */
+	dkim_keyring_free(&srv->dkim);
+	srv->dkim = smtpd_dkim_load(fresh);
 	return 0;
 }
 
@@ -197,6 +217,7 @@ smtpd_free(struct smtpd **srvp)
 	listener_set_free(&srv->lset);
 	spool_recycle_drop();
 	smtp_policy_free(&srv->policy);
+	dkim_keyring_free(&srv->dkim);
 	tls_server_free(&srv->tls);
 	free(srv);
 	*srvp = NULL;

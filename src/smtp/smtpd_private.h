@@ -31,6 +31,8 @@ struct store_req;
 struct smtpd;
 struct smtp_policy;
 struct smtp_policy_session;
+struct dkim_keyring;
+struct dkim_signer;
 
 /* What a listener serves (DESIGN.md: MX, submission, implicit TLS). */
 enum smtpd_kind {
@@ -46,6 +48,9 @@ struct smtpd {
 	struct listener_set *lset;	/* listeners, limits, sessions */
 	struct tls_server *tls;		/* NULL: no tls_cert configured */
 	struct smtp_policy *policy;	/* inbound checks (smtp_policy.c) */
+	/* DKIM signing keys (msgauth/dkim_keys.h), read at start and on
+	 * reload; a message holds its own reference while it is signed. */
+	struct dkim_keyring *dkim;
 	/* Password checks: CPU-bound and 16 MB each (yescrypt), so
 	 * fewer at once than the commits in env->pool, which mostly wait
 	 * for the disk. */
@@ -101,6 +106,9 @@ struct smtp_tx {
 	char id[IDS_LEN + 1];
 	uint64_t head_len;		/* Received + check headers written */
 	size_t pol_hdr_len;		/* check headers at that time */
+	/* Mail of a client that may relay: its DKIM signer, fed the
+	 * content as it streams; NULL when nothing could be signed. */
+	struct dkim_signer *signer;
 };
 
 struct smtp_session {
