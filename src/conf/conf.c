@@ -609,6 +609,7 @@ static const struct conf_key conf_keys[] = {
 	{ "spf_reject_fail", conf_set_bool, FIELD(spf_reject_fail), 0, 0 },
 	{ "dkim_key_dir", conf_set_path, FIELD(dkim_key_dir), 0, PATH_MAX },
 	{ "dkim_sign", conf_set_bool, FIELD(dkim_sign), 0, 0 },
+	{ "dkim_verify", conf_set_bool, FIELD(dkim_verify), 0, 0 },
 	{ "greylist", conf_set_bool, FIELD(greylist), 0, 0 },
 	{ "greylist_delay", conf_set_duration, FIELD(greylist_delay), 0,
 	    86400 },
@@ -657,6 +658,7 @@ conf_defaults(struct conf *c)
 	c->queue_workers = 4;
 	c->direct_delivery = true;
 	c->dkim_sign = true;
+	c->dkim_verify = true;
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;

@@ -166,6 +166,8 @@ struct conf {
 	/* DKIM: signing keys (msgauth/dkim_keys.h); "": STATE_DIR/dkim. */
 	char dkim_key_dir[PATH_MAX];
 	bool dkim_sign;
+	/* DKIM verification and Authentication-Results for inbound mail. */
+	bool dkim_verify;
 	bool greylist;
 	uint64_t greylist_delay, greylist_window, greylist_expire;
 	unsigned bad_rcpt_limit;		/* 0 = off */

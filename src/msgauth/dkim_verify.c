@@ -210,6 +210,17 @@ dkim_verifier_end(struct dkim_verifier *v)
 }
 
 size_t
+dkim_verifier_pending(const struct dkim_verifier *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->n; i++)
+		if (!v->sigs[i].v.decided)
+			n++;
+	return n;
+}
+
+size_t
 dkim_verifier_count(const struct dkim_verifier *v)
 {
 	return v->n;

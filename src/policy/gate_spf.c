@@ -53,6 +53,23 @@ gate_spf_reason(const struct spf_answer *a, const char *ip, char *dst,
 		    "permitted sender", GATE_SPF_EXPLAIN_MAX, a->domain, ip);
 }
 
+/* The Authentication-Results method for an answer: property values are
+ * reduced to what a header value can carry without quoting. */
+static void
+gate_spf_ar(const struct spf_answer *a, char *dst, size_t size)
+{
+	bool helo = strcmp(a->identity, "helo") == 0;
+	const char *v = helo ? a->domain : a->sender;
+	size_t n;
+
+	n = (size_t)snprintf(dst, size, "spf=%s smtp.%s=", spf_result_str(a->result),
+	    helo ? "helo" : "mailfrom");
+	for (; *v != '\0' && n + 1 < size; v++)
+		if (*v > 0x20 && *v < 0x7f && strchr(";()\"\\", *v) == NULL)
+			dst[n++] = *v;
+	dst[n < size ? n : size - 1] = '\0';
+}
+
 static void
 gate_spf_done(const struct spf_answer *a, void *arg)
 {
@@ -69,6 +86,7 @@ gate_spf_done(const struct spf_answer *a, void *arg)
 	    a->problem[0] != '\0' ? log_q(a->problem) : "");
 	(void)spf_received_spf(&cl->headers, a, cl->ip, cl->helo,
 	    call->conf->hostname);
+	gate_spf_ar(a, cl->spf_ar, sizeof(cl->spf_ar));
 	if (a->result == SPF_FAIL && enforce) {
 		gate_spf_reason(a, cl->ip, reason, sizeof(reason));
 		policy_gate_finish(call, POLICY_REJECT, 550, "5.7.23",
@@ -95,6 +113,7 @@ gate_spf_start(struct policy_gate_call *call)
 	req.helo = call->client->helo;
 	req.receiver = call->conf->hostname;
 	job->call = call;
+	call->client->spf_ar[0] = '\0';
 	job->check = spf_check_start(call->base, call->dns, &req,
 	    gate_spf_done, job);
 	return job;

@@ -79,6 +79,9 @@ struct policy_client {
 	char ptr[256];			/* verified reverse name, "" unknown */
 	struct fbuf headers;		/* header lines to prepend, CRLF-ended */
 	char subject_prefix[64];	/* spamd: prefix the Subject with this */
+	/* spf: the result as an Authentication-Results method (RFC 8601
+	 * 2.7.2: "spf=pass smtp.mailfrom=example.org"), "" when none. */
+	char spf_ar[400];
 	const char *session_id;		/* for logs */
 	/* The configuration snapshot of the client's session (borrowed: it
 	 * outlives the client); NULL: the policy's current one.  Each run

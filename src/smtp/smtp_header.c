@@ -10,6 +10,7 @@
 
 #include "lib/fbuf.h"
 #include "lib/log.h"
+#include "lib/xalloc.h"
 #include "mime/mime.h"
 #include "smtp/smtpd_private.h"
 
@@ -20,6 +21,13 @@ smtp_header_field(void *ctx, const struct mime_field *f)
 
 	if (mime_field_is(f, "Received"))
 		tx->received++;
+	else if (tx->hold && mime_field_is(f, "Authentication-Results") &&
+	    smtp_authres_is_ours(f->value, f->value_len, tx->authserv_id)) {
+		tx->drop = xreallocarray(tx->drop, tx->ndrop + 1,
+		    sizeof(*tx->drop));
+		tx->drop[tx->ndrop].off = f->offset;
+		tx->drop[tx->ndrop++].len = f->raw_len;
+	}
 	else if (tx->check_from && mime_field_is(f, "From")) {
 		fbuf_add(&tx->from, f->value, f->value_len);
 		fbuf_addc(&tx->from, ',');
@@ -39,11 +47,12 @@ smtp_header_start(struct smtp_tx *tx)
 	tx->hp = mime_header_parser_new(&l, smtp_header_field, tx);
 }
 
-void
+size_t
 smtp_header_feed(struct smtp_tx *tx, const void *data, size_t n)
 {
 	if (tx->hp != NULL && !mime_header_parser_done(tx->hp))
-		mime_header_parser_feed(tx->hp, data, n);
+		return mime_header_parser_feed(tx->hp, data, n);
+	return 0;
 }
 
 void

@@ -263,6 +263,18 @@ smtp_policy_headers(const struct smtp_policy_session *ps)
 }
 
 const char *
+smtp_policy_spf_ar(const struct smtp_policy_session *ps)
+{
+	return ps->client.spf_ar;
+}
+
+struct dns *
+smtp_policy_dns(struct smtp_policy *p)
+{
+	return p->dns;
+}
+
+const char *
 smtp_policy_subject_prefix(const struct smtp_policy_session *ps)
 {
 	return ps->client.subject_prefix;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct dns;
 struct fbuf;
 struct policy_result;
 struct conf;
@@ -76,6 +77,11 @@ void smtp_policy_reply(struct smtp_session *s, const struct policy_result *r,
 const struct fbuf *smtp_policy_headers(const struct smtp_policy_session *ps);
 /* "" or the prefix to put before the Subject (spam_subject_prefix). */
 const char *smtp_policy_subject_prefix(const struct smtp_policy_session *ps);
+/* The SPF result as an Authentication-Results method ("spf=pass
+ * smtp.mailfrom=..."), "" when SPF was not checked. */
+const char *smtp_policy_spf_ar(const struct smtp_policy_session *ps);
+/* The resolver of the checks, for other lookups of the role (DKIM). */
+struct dns *smtp_policy_dns(struct smtp_policy *p);
 /* The verified reverse name of the client, "" when unknown. */
 const char *smtp_policy_ptr(const struct smtp_policy_session *ps);
 

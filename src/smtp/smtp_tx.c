@@ -34,6 +34,7 @@
 #include "mailbox/maildir.h"
 #include "mime/mime.h"
 #include "msgauth/dkim_keys.h"
+#include "msgauth/dkim_verify.h"
 #include "queue/queue_notify.h"
 #include "queue/spool.h"
 #include "store/store.h"
@@ -78,6 +79,8 @@ smtp_tx_new(void)
 
 	fbuf_init(&tx->out, 0);
 	fbuf_init(&tx->from, 0);
+	fbuf_init(&tx->authres, 0);
+	fbuf_init(&tx->held, SMTP_HEADER_MAX);
 	return tx;
 }
 
@@ -99,6 +102,11 @@ smtp_tx_free(struct smtp_tx **txp)
 	fbuf_release(&tx->from);
 	mime_header_parser_free(&tx->hp);
 	dkim_signer_free(&tx->signer);
+	dkim_keyfetch_abort(&tx->kfetch);
+	dkim_verifier_free(&tx->verifier);
+	fbuf_release(&tx->authres);
+	fbuf_release(&tx->held);
+	free(tx->drop);
 	free(tx);
 	*txp = NULL;
 }
@@ -154,6 +162,7 @@ smtp_tx_open(struct smtp_session *s)
 	 * relay_networks) is signed when its From domain has a key. */
 	if (s->relay_ok && s->conf->dkim_sign)
 		tx->signer = dkim_signer_new(s->srv->dkim);
+	smtp_authres_start(s);
 	smtp_data_init(&tx->dec, s->conf->smtp_max_text_line);
 	fbuf_init(&hdr, 0);
 	smtp_tx_received(s, &hdr);
@@ -172,20 +181,30 @@ smtp_tx_open(struct smtp_session *s)
 }
 
 void
+smtp_tx_write(struct smtp_tx *tx, const char *data, size_t n)
+{
+	if (n > 0 && !tx->write_failed && !tx->too_big && tx->writer != NULL &&
+	    spool_writer_write(tx->writer, data, n) < 0) {
+		tx->write_failed = true;
+		tx->write_errno = errno;
+	}
+}
+
+void
 smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
 {
+	size_t hn;
+
 	if (tx->out.len == 0)
 		return;
-	smtp_header_feed(tx, tx->out.data, tx->out.len);
+	hn = smtp_header_feed(tx, tx->out.data, tx->out.len);
 	if (limit != 0 && tx->dec.size > limit)
 		tx->too_big = true;
 	if (tx->signer != NULL && !tx->too_big)
 		dkim_signer_feed(tx->signer, tx->out.data, tx->out.len);
-	if (!tx->write_failed && !tx->too_big && tx->writer != NULL &&
-	    spool_writer_write(tx->writer, tx->out.data, tx->out.len) < 0) {
-		tx->write_failed = true;
-		tx->write_errno = errno;
-	}
+	if (tx->verifier != NULL && !tx->too_big)
+		dkim_verifier_feed(tx->verifier, tx->out.data, tx->out.len);
+	smtp_authres_write(tx, tx->out.data, tx->out.len, hn);
 	fbuf_reset(&tx->out);
 }
 
@@ -198,6 +217,7 @@ smtp_tx_check(struct smtp_session *s, int *code_r, char *buf, size_t size)
 
 	*code_r = 550;
 	smtp_header_end(tx);
+	smtp_authres_release(tx);
 	if (tx->write_failed) {
 		*code_r = 452;
 		return "452 4.3.1 Insufficient system storage";
@@ -415,6 +435,8 @@ smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
 	const char *prefix = smtp_policy_subject_prefix(s->pol);
 
 	fbuf_init(&c->hdr, 0);
+	/* RFC 8601 asks for Authentication-Results near the top. */
+	fbuf_add(&c->hdr, s->tx->authres.data, s->tx->authres.len);
 	if (h->len > s->tx->pol_hdr_len)
 		fbuf_add(&c->hdr, h->data + s->tx->pol_hdr_len,
 		    h->len - s->tx->pol_hdr_len);
@@ -526,6 +548,33 @@ smtp_tx_from_checked(struct smtp_session *s, int owned, const char *bad)
 		smtp_session_flush(s);
 }
 
+/* After DKIM: the From: ownership check, the content checks, the
+ * commit. */
+static void
+smtp_tx_finish_checks(struct smtp_session *s)
+{
+	if (smtp_sender_check_header(s, smtp_tx_from_checked) == 0)
+		return;
+	if (smtp_tx_check_content(s) == 1)
+		smtp_tx_commit(s);
+}
+
+/* The DKIM keys were looked up (smtp_authres.c). */
+static void
+smtp_tx_authres_done(struct smtp_session *s)
+{
+	s->busy = false;
+	if (s->dead) {
+		smtp_session_resume(s);		/* frees it */
+		return;
+	}
+	smtp_tx_finish_checks(s);
+	if (!s->busy && s->state != SMTP_STATE_QUIT)
+		smtp_session_resume(s);
+	else
+		smtp_session_flush(s);
+}
+
 void
 smtp_tx_finish(struct smtp_session *s)
 {
@@ -537,8 +586,9 @@ smtp_tx_finish(struct smtp_session *s)
 		smtp_tx_refuse(s, reply, code);
 		return;
 	}
-	if (smtp_sender_check_header(s, smtp_tx_from_checked) == 0)
+	if (smtp_authres_finish(s, smtp_tx_authres_done) == 0) {
+		bufferevent_disable(s->bev, EV_READ);
 		return;
-	if (smtp_tx_check_content(s) == 1)
-		smtp_tx_commit(s);
+	}
+	smtp_tx_finish_checks(s);
 }

@@ -33,6 +33,8 @@ struct smtp_policy;
 struct smtp_policy_session;
 struct dkim_keyring;
 struct dkim_signer;
+struct dkim_verifier;
+struct dkim_keyfetch;
 
 /* What a listener serves (DESIGN.md: MX, submission, implicit TLS). */
 enum smtpd_kind {
@@ -109,6 +111,24 @@ struct smtp_tx {
 	/* Mail of a client that may relay: its DKIM signer, fed the
 	 * content as it streams; NULL when nothing could be signed. */
 	struct dkim_signer *signer;
+	/* Mail from outside: its DKIM verifier (NULL: not verified), the
+	 * key lookups at the end, and the Authentication-Results field
+	 * made of it and SPF (smtp_authres.c). */
+	struct dkim_verifier *verifier;
+	struct dkim_keyfetch *kfetch;
+	void (*authres_cb)(struct smtp_session *s);
+	struct fbuf authres;
+	/* While the header section streams in, it is held here instead of
+	 * written, so that Authentication-Results fields claiming to be
+	 * ours (RFC 8601 5) can be left out: drop[] are their offsets
+	 * and lengths in the content.  Bounded by SMTP_HEADER_MAX. */
+	const char *authserv_id;	/* the conf's hostname */
+	bool hold;
+	struct fbuf held;
+	struct smtp_drop {
+		uint64_t off, len;
+	} *drop;
+	size_t ndrop;
 };
 
 struct smtp_session {
@@ -208,8 +228,9 @@ void smtp_auth_free(struct smtp_auth **ap);
 #define SMTP_HEADER_MAX (256 * 1024)	/* past it: header too large */
 /* Starts reading at DATA/first BDAT; tx_free frees the parser. */
 void smtp_header_start(struct smtp_tx *tx);
-/* Decoded content, in order; nothing past the header is looked at. */
-void smtp_header_feed(struct smtp_tx *tx, const void *data, size_t n);
+/* Decoded content, in order; nothing past the header is looked at.
+ * Returns how many of the n octets belong to the header section. */
+size_t smtp_header_feed(struct smtp_tx *tx, const void *data, size_t n);
 /* The content ended. */
 void smtp_header_end(struct smtp_tx *tx);
 /* The header section went over SMTP_HEADER_MAX. */
@@ -256,11 +277,35 @@ int smtp_sender_check_header(struct smtp_session *s, smtp_owner_cb *cb);
 const char *smtp_sender_header_refused(struct smtp_session *s, int owned,
     const char *bad);
 
+/* smtp_authres.c: DKIM verification and Authentication-Results of mail
+ * from outside (RFC 6376, RFC 8601). */
+/* At DATA/first BDAT: starts the verifier and the header hold when the
+ * session is a stranger's and dkim_verify is on. */
+void smtp_authres_start(struct smtp_session *s);
+/* Content as it streams (called by smtp_tx_flush; hn: how many of the
+ * n octets were header): writes it to the spool, holding back the header
+ * section until it ends. */
+void smtp_authres_write(struct smtp_tx *tx, const char *data, size_t n,
+    size_t hn);
+/* End of content: writes what is still held. */
+void smtp_authres_release(struct smtp_tx *tx);
+/* Verifies (asking DNS for keys) and fills tx->authres; then calls cb.
+ * 1 when done at once (nothing to verify: cb not called), 0 when the
+ * session waits (busy) for cb. */
+int smtp_authres_finish(struct smtp_session *s,
+    void (*cb)(struct smtp_session *s));
+/* True when an Authentication-Results value names authserv_id (its
+ * first token, case-blind). */
+bool smtp_authres_is_ours(const char *value, size_t len,
+    const char *authserv_id);
+
 /* smtp_tx.c */
 struct smtp_tx *smtp_tx_new(void);
 void smtp_tx_free(struct smtp_tx **txp);
 /* Opens the spool file and writes the Received header: 0 or -1 (errno). */
 int smtp_tx_open(struct smtp_session *s);
+/* Appends to the spool file unless the transaction failed already. */
+void smtp_tx_write(struct smtp_tx *tx, const char *data, size_t n);
 /* Writes the decoded bytes in tx->out to the spool writer. */
 void smtp_tx_flush(struct smtp_tx *tx, uint64_t limit);
 /* End of content: checks, then commits on a worker thread and answers

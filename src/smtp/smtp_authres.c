@@ -1,0 +1,164 @@
+/* DKIM verification of mail from outside and its Authentication-Results
+ * field (RFC 6376 6, RFC 8601).
+ *
+ * For a session that may not relay (mail from strangers, on the MX
+ * port) with dkim_verify on: the content goes through a DKIM verifier as
+ * it streams (src/msgauth/dkim_verify.h: header kept, body only hashed),
+ * and at the end of data the keys of its signatures are looked up
+ * through the role's resolver while the session waits.  The result, with
+ * SPF's, becomes one Authentication-Results field with the hostname as
+ * authserv-id, added with the other DATA-time headers.
+ *
+ * RFC 8601 5: fields already in the message that claim our authserv-id
+ * must go.  The header section is held in memory (bounded by
+ * SMTP_HEADER_MAX) instead of written to the spool until it ends, and
+ * written without them; past the bound it is written as it is (such a
+ * message is refused at the end when From: is checked, and otherwise is
+ * at least not hidden: a forged field stays below ours).
+ *
+ * DKIM results do not reject anything here: that is DMARC's business
+ * (issue 11, not done yet). */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "mime/mime.h"
+#include "msgauth/dkim_verify.h"
+#include "smtp/smtp_policy.h"
+#include "smtp/smtpd_private.h"
+
+bool
+smtp_authres_is_ours(const char *value, size_t len, const char *authserv_id)
+{
+	size_t i = 0, start, n = strlen(authserv_id);
+
+	/* authserv-id is the first token, after optional CFWS (comments
+	 * are rare here and a field starting with one is not ours). */
+	while (i < len && isspace((unsigned char)value[i]))
+		i++;
+	start = i;
+	while (i < len && value[i] != ';' && value[i] != '(' &&
+	    !isspace((unsigned char)value[i]))
+		i++;
+	return i - start == n && n > 0 &&
+	    strncasecmp(value + start, authserv_id, n) == 0;
+}
+
+void
+smtp_authres_start(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (s->relay_ok || !s->conf->dkim_verify)
+		return;
+	tx->verifier = dkim_verifier_new(time(NULL));
+	tx->authserv_id = s->conf->hostname;
+	tx->hold = true;
+}
+
+/* Writes the held header section without the dropped fields. */
+static void
+smtp_authres_flush_held(struct smtp_tx *tx)
+{
+	uint64_t at = 0;
+
+	for (size_t i = 0; i < tx->ndrop; i++) {
+		const struct smtp_drop *d = &tx->drop[i];
+
+		if (d->off < at || d->off + d->len > tx->held.len)
+			continue;
+		smtp_tx_write(tx, tx->held.data + at, (size_t)(d->off - at));
+		at = d->off + d->len;
+	}
+	smtp_tx_write(tx, tx->held.data + at, tx->held.len - (size_t)at);
+	tx->hold = false;
+	fbuf_release(&tx->held);
+}
+
+void
+smtp_authres_write(struct smtp_tx *tx, const char *data, size_t n, size_t hn)
+{
+	if (!tx->hold) {
+		smtp_tx_write(tx, data, n);
+		return;
+	}
+	if (fbuf_add(&tx->held, data, hn) < 0) {
+		/* Over the bound: give up dropping, write it all as it is. */
+		tx->ndrop = 0;
+		smtp_authres_flush_held(tx);
+		smtp_tx_write(tx, data, n);
+		return;
+	}
+	if (hn < n || (tx->hp != NULL && mime_header_parser_done(tx->hp))) {
+		smtp_authres_flush_held(tx);
+		smtp_tx_write(tx, data + hn, n - hn);
+	}
+}
+
+void
+smtp_authres_release(struct smtp_tx *tx)
+{
+	if (tx->hold)
+		smtp_authres_flush_held(tx);
+}
+
+/* The field: authserv-id, then spf and dkim (RFC 8601 2.2, 2.7). */
+static void
+smtp_authres_field(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	const char *spf = smtp_policy_spf_ar(s->pol);
+
+	fbuf_reset(&tx->authres);
+	fbuf_addf(&tx->authres, "Authentication-Results: %s",
+	    s->conf->hostname);
+	if (spf[0] != '\0')
+		fbuf_addf(&tx->authres, ";\r\n\t%s", spf);
+	dkim_verifier_ar(tx->verifier, &tx->authres);
+	fbuf_adds(&tx->authres, "\r\n");
+	for (size_t i = 0; i < dkim_verifier_count(tx->verifier); i++) {
+		const struct dkim_verdict *d = dkim_verifier_verdict(
+		    tx->verifier, i);
+
+		log_info("%s smtp dkim id=%s result=%s domain=%s selector=%s "
+		    "reason=%s", s->id, tx->id, dkim_result_str(d->result),
+		    log_q(d->domain), log_q(d->selector),
+		    log_q(d->reason != NULL ? d->reason : ""));
+	}
+}
+
+static void
+smtp_authres_keys(struct dkim_verifier *v, void *arg)
+{
+	struct smtp_session *s = arg;
+	void (*cb)(struct smtp_session *) = s->tx->authres_cb;
+
+	s->tx->kfetch = NULL;
+	smtp_authres_field(s);
+	cb(s);
+}
+
+int
+smtp_authres_finish(struct smtp_session *s,
+    void (*cb)(struct smtp_session *s))
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->verifier == NULL)
+		return 1;
+	dkim_verifier_end(tx->verifier);
+	if (dkim_verifier_pending(tx->verifier) == 0) {
+		/* Nothing to look up: the field now, no waiting. */
+		smtp_authres_field(s);
+		return 1;
+	}
+	tx->authres_cb = cb;
+	s->busy = true;
+	tx->kfetch = dkim_verify_keys(s->srv->env->base,
+	    smtp_policy_dns(s->srv->policy), tx->verifier, smtp_authres_keys,
+	    s);
+	return 0;
+}
