@@ -52,11 +52,15 @@ smtp_authres_start(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
 
-	if (s->relay_ok || !s->conf->dkim_verify)
+	if (!s->conf->dkim_verify)
 		return;
-	tx->verifier = dkim_verifier_new(time(NULL));
+	/* Forged results are removed from everyone's mail, also from
+	 * submission (local recipients would read them); only strangers'
+	 * mail is verified. */
 	tx->authserv_id = s->conf->hostname;
 	tx->hold = true;
+	if (!s->relay_ok)
+		tx->verifier = dkim_verifier_new(time(NULL));
 }
 
 /* Writes the held header section without the dropped fields. */

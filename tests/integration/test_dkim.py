@@ -283,3 +283,16 @@ def test_keygen_bad_input(make_ferry):
     srv.cli_ok("dkim", "keygen", DOMAIN, "--selector", "s1")
     r = srv.cli("dkim", "keygen", DOMAIN, "--selector", "s1")
     assert r.returncode == 1 and "exists" in r.stderr
+
+
+def test_forged_results_removed_from_submitted_mail(signing, fakedns):  # noqa: F811
+    # RFC 8601 5: results claiming our authserv-id go, whoever sends
+    # them; the signature (made over what the client sent) still holds.
+    msg = make_message(sender=ALICE, to=BOB, subject="Forged results",
+                       extra_headers=[f"Authentication-Results: "
+                                      f"{signing.hostname}; dkim=pass"])
+    with signing.smtp() as s:
+        s.sendmail(ALICE, [BOB], msg)
+    got = delivered(signing)
+    assert b"Authentication-Results" not in got
+    assert dkimpy_results(got, fakedns) == [True, True]
