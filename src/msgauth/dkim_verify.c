@@ -258,7 +258,7 @@ dkim_verify_key_ok(const struct dkim_vsig *s, const struct dkim_key *k)
 		return "key algorithm does not match a=";
 	if (k->strict && (at = strrchr(s->sig.auid, '@')) != NULL &&
 	    strcasecmp(at + 1, s->sig.domain) != 0)
-		return "i= is a subdomain of d= but the key is strict (t=s)";
+		return "strict key: i= must be in d= itself";
 	return NULL;
 }
 
