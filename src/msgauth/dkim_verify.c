@@ -209,6 +209,12 @@ dkim_verifier_end(struct dkim_verifier *v)
 	}
 }
 
+bool
+dkim_verifier_ended_header(const struct dkim_verifier *v)
+{
+	return v->body;
+}
+
 size_t
 dkim_verifier_pending(const struct dkim_verifier *v)
 {

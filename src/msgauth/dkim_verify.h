@@ -55,6 +55,8 @@ void dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n);
 /* The content ended: body hashes are final, and results that need no
  * key (malformed signatures, expired, body hash mismatch) are decided. */
 void dkim_verifier_end(struct dkim_verifier *v);
+/* True once the header section has ended (the signatures are known). */
+bool dkim_verifier_ended_header(const struct dkim_verifier *v);
 /* Signatures still waiting for their key. */
 size_t dkim_verifier_pending(const struct dkim_verifier *v);
 /* Signatures looked at (0: the message is unsigned, result "none"). */

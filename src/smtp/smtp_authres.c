@@ -59,15 +59,39 @@ smtp_authres_start(struct smtp_session *s)
 	 * mail is verified. */
 	tx->authserv_id = s->conf->hostname;
 	tx->hold = true;
+	tx->spf_ar = smtp_policy_spf_ar(s->pol);
 	if (!s->relay_ok)
 		tx->verifier = dkim_verifier_new(time(NULL));
 }
 
-/* Writes the held header section without the dropped fields. */
+/* The field: authserv-id, then spf and dkim (RFC 8601 2.2, 2.7). */
+static void
+smtp_authres_field(struct smtp_tx *tx)
+{
+	fbuf_reset(&tx->authres);
+	fbuf_addf(&tx->authres, "Authentication-Results: %s",
+	    tx->authserv_id);
+	if (tx->spf_ar[0] != '\0')
+		fbuf_addf(&tx->authres, ";\r\n\t%s", tx->spf_ar);
+	dkim_verifier_ar(tx->verifier, &tx->authres);
+	fbuf_adds(&tx->authres, "\r\n");
+}
+
+/* Writes the held header section without the dropped fields.  A message
+ * without signatures has its complete result now: the field is written
+ * in front, which spares the rewrite of the spool file at the end. */
 static void
 smtp_authres_flush_held(struct smtp_tx *tx)
 {
 	uint64_t at = 0;
+
+	if (tx->verifier != NULL && dkim_verifier_ended_header(tx->verifier) &&
+	    dkim_verifier_count(tx->verifier) == 0) {
+		smtp_authres_field(tx);
+		smtp_tx_write(tx, tx->authres.data, tx->authres.len);
+		fbuf_reset(&tx->authres);
+		tx->authres_early = true;
+	}
 
 	for (size_t i = 0; i < tx->ndrop; i++) {
 		const struct smtp_drop *d = &tx->drop[i];
@@ -109,20 +133,13 @@ smtp_authres_release(struct smtp_tx *tx)
 		smtp_authres_flush_held(tx);
 }
 
-/* The field: authserv-id, then spf and dkim (RFC 8601 2.2, 2.7). */
+/* The field for the end of data, and the results in the log. */
 static void
-smtp_authres_field(struct smtp_session *s)
+smtp_authres_done(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
-	const char *spf = smtp_policy_spf_ar(s->pol);
 
-	fbuf_reset(&tx->authres);
-	fbuf_addf(&tx->authres, "Authentication-Results: %s",
-	    s->conf->hostname);
-	if (spf[0] != '\0')
-		fbuf_addf(&tx->authres, ";\r\n\t%s", spf);
-	dkim_verifier_ar(tx->verifier, &tx->authres);
-	fbuf_adds(&tx->authres, "\r\n");
+	smtp_authres_field(tx);
 	for (size_t i = 0; i < dkim_verifier_count(tx->verifier); i++) {
 		const struct dkim_verdict *d = dkim_verifier_verdict(
 		    tx->verifier, i);
@@ -141,7 +158,7 @@ smtp_authres_keys(struct dkim_verifier *v, void *arg)
 	void (*cb)(struct smtp_session *) = s->tx->authres_cb;
 
 	s->tx->kfetch = NULL;
-	smtp_authres_field(s);
+	smtp_authres_done(s);
 	cb(s);
 }
 
@@ -151,12 +168,12 @@ smtp_authres_finish(struct smtp_session *s,
 {
 	struct smtp_tx *tx = s->tx;
 
-	if (tx->verifier == NULL)
+	if (tx->verifier == NULL || tx->authres_early)
 		return 1;
 	dkim_verifier_end(tx->verifier);
 	if (dkim_verifier_pending(tx->verifier) == 0) {
 		/* Nothing to look up: the field now, no waiting. */
-		smtp_authres_field(s);
+		smtp_authres_done(s);
 		return 1;
 	}
 	tx->authres_cb = cb;

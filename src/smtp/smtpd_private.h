@@ -118,6 +118,8 @@ struct smtp_tx {
 	struct dkim_keyfetch *kfetch;
 	void (*authres_cb)(struct smtp_session *s);
 	struct fbuf authres;
+	const char *spf_ar;		/* the session's SPF method, or "" */
+	bool authres_early;		/* written already (unsigned mail) */
 	/* While the header section streams in, it is held here instead of
 	 * written, so that Authentication-Results fields claiming to be
 	 * ours (RFC 8601 5) can be left out: drop[] are their offsets
