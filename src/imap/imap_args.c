@@ -96,7 +96,7 @@ imap_seq_number(const char *s, size_t len, uint32_t *r)
 		return 0;
 	}
 	if (s[0] == '0' || imap_parse_u64(s, len, &v) < 0 || v == 0 ||
-	    v >= IMAP_SEQ_STAR)
+	    v > UINT32_MAX)
 		return -1;
 	*r = (uint32_t)v;
 	return 0;

@@ -29,8 +29,9 @@ bool imap_arg_number(const struct imap_arg *a, uint64_t min, uint64_t max,
 
 /* Sequence sets (RFC 9051 section 9 "sequence-set").  '*' is stored as
  * IMAP_SEQ_STAR and resolved when the set is used; "$" (RFC 5182) sets
- * `saved` and has no ranges. */
-#define IMAP_SEQ_STAR UINT32_MAX
+ * `saved` and has no ranges.  IMAP_SEQ_STAR is 0, never a number of a
+ * set: every value 1..4294967295 is a valid nz-number. */
+#define IMAP_SEQ_STAR 0u
 
 struct imap_range {
 	uint32_t lo, hi;	/* as sent: lo may exceed hi */

@@ -533,6 +533,14 @@ imap_cmd_unsubscribe(struct imap_session *s, const char *tag,
 	imap_op_cmd(s, tag, args, count, IMAP_OP_UNSUBSCRIBE);
 }
 
+/* The selected folder broke during APPEND: the session ends after its
+ * output (a BYE was written). */
+static void
+imap_append_broken_done(struct imap_job *job)
+{
+	job->s->state = IMAP_STATE_LOGOUT;
+}
+
 static void
 imap_append_work(struct imap_job *job)
 {
@@ -549,6 +557,12 @@ imap_append_work(struct imap_job *job)
 			imap_folder_no(&job->out, job->tag, &err);
 		return;
 	}
+	/* The new message in the selected folder is reported before the
+	 * tagged reply (RFC 9051 6.3.12: EXISTS), with anything else that
+	 * changed there. */
+	if (job->s->state == IMAP_STATE_SELECTED &&
+	    imap_sync_updates(job->s, &job->out, false) < 0)
+		job->done = imap_append_broken_done;
 	fbuf_addf(&job->out, "%s OK [APPENDUID %u ", job->tag,
 	    f->uidvalidity);
 	imap_fmt_uidset(&job->out, f->uids, f->napps);

@@ -182,7 +182,8 @@ bool mbox_folder_exists(struct mbox_user *user, const char *name);
 /* STATUS without opening a view: syncs the folder's index first. */
 struct mbox_status {
 	uint32_t messages;
-	uint32_t recent;	/* in new/ (not yet seen by any reader) */
+	uint32_t recent;	/* in new/ or just saved by append or copy
+				   (not yet seen by a read-write view) */
 	uint32_t unseen;	/* without \Seen */
 	uint32_t deleted;	/* with \Deleted */
 	uint32_t uidnext;

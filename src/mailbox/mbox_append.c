@@ -181,6 +181,7 @@ mbox_number(struct mbox_user *user, struct mbox_fstate *fs,
 			}
 	}
 	uidlist_free(&ul);
+	mbox_fstate_add_fresh(fs, uids_r, n);
 	if (mbox_index_sync(user, fs->name, false, false, NULL, NULL,
 	    err) == NULL)
 		return -1;

@@ -898,10 +898,10 @@ mbox_folder_status(struct mbox_user *user, const char *name,
 		st->uidnext = fs->uidnext;
 		st->uidvalidity = fs->uidvalidity;
 		st->highestmodseq = fs->highestmodseq;
+		st->recent = mbox_fstate_recent(fs);
 		for (size_t i = 0; i < fs->n; i++) {
 			const struct mbox_rec *r = &fs->v[i];
 
-			st->recent += r->file[0] == 'n';
 			st->unseen += (r->flags & MBOX_F_SEEN) == 0;
 			st->deleted += (r->flags & MBOX_F_DELETED) != 0;
 			st->size += r->size;

@@ -104,6 +104,7 @@ mbox_fstate_free(struct mbox_fstate *fs)
 	free(fs->v);
 	for (size_t i = 0; i < MBOX_KEYWORDS_MAX; i++)
 		free(fs->keywords[i]);
+	free(fs->fresh);
 	free(fs->name);
 	free(fs);
 }
@@ -570,6 +571,7 @@ mbox_sync_reset(struct mbox_user *user, struct mbox_fstate *fs,
 	for (size_t i = 0; i < fs->n; i++)
 		mbox_rec_free(&fs->v[i]);
 	fs->n = 0;
+	fs->nfresh = 0;
 	fs->highestmodseq = fs->vanished_floor =
 	    mbox_now_us() > fs->highestmodseq ? mbox_now_us() :
 	    fs->highestmodseq + 1;
@@ -797,6 +799,67 @@ mbox_folder_present(const struct mbox_fstate *fs)
 	    stat(cur, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+void
+mbox_fstate_add_fresh(struct mbox_fstate *fs, const uint32_t *uids,
+    size_t n)
+{
+	fs->fresh = xreallocarray(fs->fresh, fs->nfresh + n + 1,
+	    sizeof(*fs->fresh));
+	for (size_t i = 0; i < n; i++)
+		if (uids[i] != 0)
+			fs->fresh[fs->nfresh++] = uids[i];
+}
+
+static void
+mbox_recent_push(uint32_t **recent, size_t *nrecent, uint32_t uid)
+{
+	*recent = xreallocarray(*recent, *nrecent + 1, sizeof(**recent));
+	(*recent)[(*nrecent)++] = uid;
+}
+
+/* The \Recent messages a view learns of at a sync, besides the new/
+ * files a read-write sync moved (already in *recent): the fresh ones,
+ * which a read-write view takes for itself; a read-only view sees the
+ * fresh ones and the new/ files as recent and takes nothing.  *recent
+ * ends sorted without duplicates. */
+static void
+mbox_recent_report(struct mbox_fstate *fs, bool claim, uint32_t **recent,
+    size_t *nrecent)
+{
+	size_t o = 0;
+
+	if (recent == NULL)
+		return;
+	for (size_t i = 0; !claim && i < fs->n; i++)
+		if (fs->v[i].file[0] == 'n')
+			mbox_recent_push(recent, nrecent, fs->v[i].uid);
+	for (size_t i = 0; i < fs->nfresh; i++)
+		if (mbox_fstate_find(fs, fs->fresh[i]) != NULL)
+			mbox_recent_push(recent, nrecent, fs->fresh[i]);
+	if (claim)
+		fs->nfresh = 0;
+	mbox_u32_sort(*recent, *nrecent);
+	for (size_t i = 0; i < *nrecent; i++)
+		if (o == 0 || (*recent)[o - 1] != (*recent)[i])
+			(*recent)[o++] = (*recent)[i];
+	*nrecent = o;
+}
+
+uint32_t
+mbox_fstate_recent(struct mbox_fstate *fs)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < fs->n; i++)
+		n += fs->v[i].file[0] == 'n';
+	for (size_t i = 0; i < fs->nfresh; i++) {
+		const struct mbox_rec *r = mbox_fstate_find(fs, fs->fresh[i]);
+
+		n += r != NULL && r->file[0] != 'n';
+	}
+	return n;
+}
+
 struct mbox_fstate *
 mbox_index_sync(struct mbox_user *user, const char *name, bool quick,
     bool move_new, uint32_t **recent, size_t *nrecent,
@@ -823,14 +886,19 @@ mbox_index_sync(struct mbox_user *user, const char *name, bool quick,
 				mbox_stat_mtime(fs->dir, "cur", &t[1]);
 				mbox_stat_mtime(fs->dir, UIDLIST_FILE, &t[2]);
 				if (mbox_sync_unchanged(fs, t) &&
-				    !(move_new && mbox_fstate_has_new(fs)))
+				    !(move_new && mbox_fstate_has_new(fs))) {
+					mbox_recent_report(fs, move_new,
+					    recent, nrecent);
 					return fs;
+				}
 			}
 			rc = mbox_sync_folder(user, fs, move_new, recent,
 			    nrecent);
 		}
-		if (rc == SQLITE_OK)
+		if (rc == SQLITE_OK) {
+			mbox_recent_report(fs, move_new, recent, nrecent);
 			return fs;
+		}
 		if (rc == -1) {
 			log_warn("- mailbox scan-failed dir=%s",
 			    log_q(fs->dir));

@@ -117,6 +117,11 @@ struct mbox_fstate {
 	uint32_t kwmask;	/* bits of the non-NULL keywords */
 	struct timespec mt_new, mt_cur, mt_uidlist;	/* at last scan */
 	time_t scanned_at;
+	uint32_t *fresh;	/* UIDs saved here by append, copy or move,
+				   not yet seen by a read-write view: they
+				   are \Recent as new/ files are (this
+				   process only) */
+	size_t nfresh;
 	bool loaded;
 	bool detached;		/* renamed or deleted under open views:
 				   off the user's list, freed by the last
@@ -156,10 +161,20 @@ void mbox_index_damaged(struct mbox_user *user, int rc);
  * with disk: uidlist scan, new/changed/gone messages written to the
  * index with a new modseq.  quick: skip when nothing changed (stats).
  * move_new: rename new/ messages into cur/ (read-write views); the
- * uids moved are added to *recent (may be NULL).  NULL with err. */
+ * uids moved and the fresh ones (taken from fs) are added to *recent
+ * (may be NULL).  Without move_new (read-only views) the new/ and fresh
+ * messages are added and nothing is taken.  *recent ends sorted.  NULL
+ * with err. */
 struct mbox_fstate *mbox_index_sync(struct mbox_user *user, const char *name,
     bool quick, bool move_new, uint32_t **recent, size_t *nrecent,
     struct mbox_error *err);
+/* Remembers UIDs just saved into fs (append, copy, move) as \Recent for
+ * the next read-write view to sync; zeros are skipped. */
+void mbox_fstate_add_fresh(struct mbox_fstate *fs, const uint32_t *uids,
+    size_t n);
+/* How many messages of fs are \Recent for a reader that has not seen
+ * them: in new/ or fresh (STATUS RECENT). */
+uint32_t mbox_fstate_recent(struct mbox_fstate *fs);
 /* Records that the messages at the given records changed on disk (their
  * file names were renamed by us): writes them with modseq.  0 or -1. */
 int mbox_index_update(struct mbox_user *user, struct mbox_fstate *fs,

@@ -309,3 +309,118 @@ SyncState *
     out = mbsync()
     assert (tree_snapshot(local), tree_snapshot(srv.maildir(ALICE))) == \
         before, out
+
+
+# ---------------------------------------------------------------- fetchmail
+
+@need("fetchmail")
+def test_fetchmail_keep_and_nokeep(srv, tmp_path):
+    home = tmp_path / "fm-home"
+    out = home / "out"
+    out.mkdir(parents=True)
+    mda = home / "mda.sh"
+    mda.write_text(f'#!/bin/sh\nexec cat > "$(mktemp {out}/msg.XXXXXXXX)"\n')
+    mda.chmod(0o755)
+
+    def fetchmail(keep=True, fetchall=False):
+        rc = home / "fetchmailrc"
+        rc.write_text(f"""\
+set no bouncemail
+poll 127.0.0.1 protocol IMAP port {srv.imap_port}
+  user "{ALICE}" there with password "{PASSWORD}" is "nobody" here
+  sslproto "TLS1.2+" sslcertck sslcertfile "{srv.ca.cert}"
+  sslcommonname "mx.example.test"
+  folder INBOX
+  mda "{mda}"
+  {"keep" if keep else "no keep"} {"fetchall" if fetchall else ""}
+""")
+        rc.chmod(0o600)
+        r = subprocess.run(["fetchmail", "-f", str(rc), "--nosyslog", "-v",
+                            "--invisible",
+                            "--idfile", str(home / "ids"),
+                            "--pidfile", str(home / "pid")],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "HOME": str(home)})
+        # 0: mail fetched, 1: no mail
+        assert r.returncode in (0, 1), r.stdout + r.stderr
+        assert "STARTTLS" in r.stdout + r.stderr, r.stdout + r.stderr
+        return r.returncode
+
+    def fetched():
+        return sorted(crlf_to_lf(p.read_bytes()) for p in out.iterdir())
+
+    deliver(srv, n=3)
+    on_ferry = sorted(crlf_to_lf(m) for m, _ in folder_messages(srv, "INBOX"))
+    assert fetchmail(keep=True) == 0
+    assert fetched() == on_ferry
+    # kept, and marked \Seen on Ferry
+    assert [f for _, f in folder_messages(srv, "INBOX")] == ["S"] * 3
+    # a rerun fetches nothing (they are seen)
+    assert fetchmail(keep=True) == 1
+    assert len(fetched()) == 3
+
+    new = deliver(srv, n=1, subject="for no keep")
+    assert fetchmail(keep=False) == 0
+    got = fetched()
+    assert len(got) == 4
+    assert [m for m in got if b"Subject: for no keep" in m] and \
+        len(folder_messages(srv, "INBOX")) == 3
+    assert fetchmail(keep=False) == 1
+    assert len(fetched()) == 4
+    # fetchall without keep: the three old ones too, deleted on Ferry
+    assert fetchmail(keep=False, fetchall=True) == 0
+    assert len(fetched()) == 7
+    assert folder_messages(srv, "INBOX") == []
+    assert fetchmail(keep=False, fetchall=True) == 1
+    assert len(fetched()) == 7
+    assert new
+
+
+# ---------------------------------------------------------------- curl
+
+@need("curl")
+@pytest.mark.parametrize("scheme", ["imap", "imaps"])
+def test_curl_list_examine_fetch_search_append(srv, tmp_path, scheme):
+    port = srv.imap_port if scheme == "imap" else srv.imaps_port
+    base = f"{scheme}://127.0.0.1:{port}"
+
+    def curl(url, *extra):
+        args = ["curl", "-sS", "--max-time", "30", "--cacert",
+                str(srv.ca.cert), "-u", f"{ALICE}:{PASSWORD}", *extra,
+                "--url", base + url]
+        if scheme == "imap":
+            args.append("--ssl-reqd")      # STARTTLS or fail
+        r = subprocess.run(args, capture_output=True, timeout=60)
+        assert r.returncode == 0, (args, r.stderr)
+        return r.stdout
+
+    deliver(srv, n=1, subject="first for curl")
+    deliver(srv, n=1, subject="needle for curl")
+    stored = [m for m, _ in folder_messages(srv, "INBOX")]
+
+    listing = curl("/")
+    names = re.findall(rb'^\* LIST \([^)]*\) "/" "?([^"\r\n]+)"?\r?$',
+                       listing, re.M)
+    assert {b"INBOX", b"Sent", b"Drafts", b"Trash"} <= set(names), listing
+    assert re.search(rb'^\* LIST \([^)]*\\Sent[^)]*\) "/" "?Sent',
+                     listing, re.M), listing
+
+    ex = curl("/", "-X", "EXAMINE INBOX")
+    assert re.search(rb"^\* 2 EXISTS\r?$", ex, re.M), ex
+    assert b"[READ-ONLY]" in ex or b"UIDVALIDITY" in ex, ex
+
+    # FETCH by UID: the whole stored message, and its text section
+    assert curl("/INBOX;UID=2") == stored[1]
+    assert curl("/INBOX;UID=2/;SECTION=TEXT") == \
+        stored[1].split(b"\r\n\r\n", 1)[1]
+
+    found = curl("/INBOX?SUBJECT%20needle")
+    assert re.search(rb"^\* SEARCH 2\r?$", found, re.M), found
+
+    up = tmp_path / f"upload-{scheme}.eml"
+    msg = make_message(subject=f"uploaded by curl over {scheme}",
+                       body="Drafted with curl.\r\n")
+    up.write_bytes(msg)
+    curl("/Drafts", "-T", str(up))
+    drafts = [m for m, _ in folder_messages(srv, "Drafts")]
+    assert drafts == [msg]

@@ -51,3 +51,70 @@ def test_new_keyword_is_announced_in_flags_before_use(psrv):
         assert re.search(rb"\$hello \$world|\$world \$hello", r[flags[0]])
         r = b.cmd("n2 NOOP")
         assert not any(l.startswith(b"* FLAGS (") for l in r), r
+
+
+def test_append_to_the_selected_folder_reports_exists(psrv):
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        c.cmd("s SELECT INBOX")
+        c.send(b"a APPEND INBOX (\\Seen) {5+}\r\nHi!\r\n\r\n")
+        r = c.until(b"a")
+        assert r[-1].startswith(b"a OK [APPENDUID"), r
+        assert b"* 1 EXISTS" in r, r
+        # to another folder: nothing about it in the selected one
+        c.send(b"b APPEND Drafts {5+}\r\nHo!\r\n\r\n")
+        r = c.until(b"b")
+        assert r[-1].startswith(b"b OK [APPENDUID"), r
+        assert not untagged(r, b"EXISTS"), r
+
+
+def test_appended_and_copied_messages_are_recent_once(psrv):
+    """RFC 3501 2.3.2: a message new to the folder is \\Recent in the
+    first session to see it (EXAMINE shows it without taking it)."""
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        for _ in range(2):
+            c.send(b"a APPEND Drafts (\\Seen) {5+}\r\nHi!\r\n\r\n")
+            assert c.until(b"a")[-1].startswith(b"a OK")
+        r = c.cmd('t STATUS Drafts (MESSAGES RECENT UNSEEN)')
+        assert b"* STATUS \"Drafts\" (MESSAGES 2 RECENT 2 UNSEEN 0)" in r, r
+        r = c.cmd("e EXAMINE Drafts")
+        assert b"* 2 RECENT" in r, r
+        r = c.cmd("f FETCH 1:* FLAGS")
+        assert len([l for l in r if b"\\Recent" in l]) == 2, r
+        r = c.cmd("s SELECT Drafts")
+        assert b"* 2 RECENT" in r, r
+        # a second session sees them as not recent
+        with RawIMAP(psrv.imap_port) as d:
+            d.login()
+            r = d.cmd("s SELECT Drafts")
+            assert b"* 2 EXISTS" in r and b"* 0 RECENT" in r, r
+            # a copy into the folder: recent for the copier's session
+            r = d.cmd("c COPY 1 Drafts")
+            assert r[-1].startswith(b"c OK [COPYUID"), r
+            r = d.cmd("n NOOP")
+            assert b"* 3 EXISTS" in r and b"* 1 RECENT" in r, r
+            r = d.cmd("g SEARCH RECENT")
+            assert b"* SEARCH 3" in r, r
+        r = c.cmd("n NOOP")     # still its own two
+        assert b"* 3 EXISTS" in r and b"* 2 RECENT" in r, r
+        r = c.cmd('t STATUS Drafts (RECENT)')
+        assert b"* STATUS \"Drafts\" (RECENT 0)" in r, r
+
+
+def test_uid_sets_reach_the_largest_uid(psrv):
+    deliver(psrv, n=2)
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        r = c.cmd("s SELECT INBOX")
+        nxt = int(re.search(rb"UIDNEXT (\d+)", b"\n".join(r)).group(1))
+        r = c.cmd("u UID SEARCH UID 1:4294967295")
+        assert r[-1].startswith(b"u OK"), r
+        assert re.search(rb"^\* SEARCH \d+ \d+$", r[0]), r
+        # past the last UID: nothing (unlike n:*, which names the last)
+        r = c.cmd(f"v UID SEARCH UID {nxt}:4294967295")
+        assert r[0] == b"* SEARCH", r
+        r = c.cmd(f"w UID FETCH {nxt}:* UID")
+        assert untagged(r, b"FETCH"), r
+        r = c.cmd("x UID FETCH 4294967296 UID")
+        assert r[-1].startswith(b"x BAD"), r

@@ -36,12 +36,12 @@ USER = USERS[0]
 
 # Groups of the base protocol (no capabilities: line).
 BASE_GROUPS = [
-    "close", "expunge", "expunge2", "fetch", "fetch-body",
+    "append", "close", "copy", "expunge", "expunge2", "fetch", "fetch-body",
     "fetch-body-message-rfc822", "fetch-body-message-rfc822-mime",
     "fetch-body-message-rfc822-x2", "fetch-body-mime",
     "fetch-bodystructure", "list", "logout", "mutf7", "nil", "pipeline",
-    "search-body", "search-header", "search-size", "store", "uidvalidity",
-    "uidvalidity-rename",
+    "search-body", "search-flags", "search-header", "search-sets",
+    "search-size", "select", "store", "uidvalidity", "uidvalidity-rename",
 ]
 # Groups of extensions Ferry advertises.
 EXTENSION_GROUPS = [

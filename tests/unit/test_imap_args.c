@@ -65,7 +65,10 @@ static const struct seq_case seq_cases[] = {
 	{ "0", false, 0, NULL },
 	{ "01", false, 0, NULL },
 	{ "1:0", false, 0, NULL },
-	{ "4294967295", false, 0, NULL },
+	{ "4294967295", true, 10, "" },	/* the largest nz-number */
+	{ "18:4294967295", true, 10, "18,19,20," },
+	{ "4294967295:*", true, 19, "19,20," },
+	{ "4294967296", false, 0, NULL },
 	{ "99999999999999999999999", false, 0, NULL },
 	{ "", false, 0, NULL },
 	{ ",", false, 0, NULL },
