@@ -197,11 +197,26 @@ test_append(void)
 	test_assert(ch.old_count == 3 && ch.new_count == 6);
 	mbox_changes_free(&ch);
 	m = mbox_view_msg(v, 4);
-	test_assert(m->uid == 4 && m->flags == (MBOX_F_SEEN | MBOX_F_DRAFT) &&
+	/* appended: \Recent for the first read-write view to sync */
+	test_assert(m->uid == 4 && m->flags == (MBOX_F_SEEN | MBOX_F_DRAFT |
+	    MBOX_F_RECENT) &&
 	    m->keywords == 1 && strstr(m->file, ":2,DSa") != NULL &&
 	    strstr(m->file, ",W=18") != NULL);
 	m = mbox_view_msg(v, 5);
 	test_assert(m->internaldate == 1000000000 && m->size == 23);
+	/* taken by v: another read-write view does not see them recent */
+	{
+		struct mbox_view *w;
+		struct mbox_status st;
+
+		test_assert(mbox_view_open(u, "INBOX", false, &w, &err) == 0);
+		test_assert(mbox_view_count(w) == 6 &&
+		    !(mbox_view_msg(w, 4)->flags & MBOX_F_RECENT) &&
+		    !(mbox_view_msg(w, 6)->flags & MBOX_F_RECENT));
+		test_assert(mbox_folder_status(u, "INBOX", &st, &err) == 0 &&
+		    st.recent == 0);
+		mbox_view_close(&w);
+	}
 	fd = mbox_view_open_msg(v, 5, &err);
 	test_assert(fd >= 0);
 	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
@@ -247,7 +262,8 @@ test_copy_move(void)
 	test_assert(mbox_view_open(u, "Trash", false, &t, &err) == 0);
 	test_assert(mbox_view_count(t) == 2 && mbox_view_uidvalidity(t) == val);
 	m = mbox_view_msg(t, 1);
-	test_assert(m->flags == MBOX_F_FLAGGED && m->keywords == 1);
+	test_assert(m->flags == (MBOX_F_FLAGGED | MBOX_F_RECENT) &&
+	    m->keywords == 1);
 	/* Same inode: a hard link. */
 	snprintf(a, sizeof(a), "%s/.Trash/%s", path, m->file);
 	test_assert(stat(a, &st1) == 0);
