@@ -28,11 +28,17 @@ imap_arg_string(const struct imap_arg *a, const char **s_r)
 	return true;
 }
 
+/* What an atom from the reader may hold that no ASTRING-CHAR is: the
+ * reader lets a "[...]" section (BODY[...]) carry spaces, parentheses
+ * and quotes; '[' and ']' themselves are ASTRING-CHARs (RFC 9051
+ * section 9), and '\\' is refused too (it only quotes in strings). */
+#define IMAP_NOT_ASTRING_CHARS "\\ ()\""
+
 bool
 imap_arg_list_mailbox(const struct imap_arg *a, const char **s_r)
 {
 	if (a->type == IMAP_ARG_ATOM && a->len > 0 &&
-	    strpbrk(a->str, "[\\") == NULL) {
+	    strpbrk(a->str, IMAP_NOT_ASTRING_CHARS) == NULL) {
 		*s_r = a->str;
 		return true;
 	}
@@ -43,7 +49,8 @@ bool
 imap_arg_astring(const struct imap_arg *a, const char **s_r)
 {
 	if (a->type == IMAP_ARG_ATOM)
-		return a->len > 0 && strpbrk(a->str, "%*[\\") == NULL &&
+		return a->len > 0 &&
+		    strpbrk(a->str, "%*" IMAP_NOT_ASTRING_CHARS) == NULL &&
 		    (*s_r = a->str, true);
 	return imap_arg_string(a, s_r);
 }

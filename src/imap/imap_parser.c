@@ -200,47 +200,58 @@ imap_parser_store(struct imap_parser *p, const char *s, size_t n)
 	return fbuf_add(&p->strs, s, n);
 }
 
-/* An atom, possibly with one "[...]" section (not nested) holding
- * spaces, parentheses and quoted strings. */
-static enum imap_parse_result
-imap_parser_atom(struct imap_parser *p, struct imap_line_ctx *c)
+/* Where a "[...]" section starting at p (at the '[') ends: after its
+ * ']', or NULL when it does not close properly on this line (nested '['
+ * or '{', a control character, an unterminated quoted string). */
+static const char *
+imap_parser_section_end(const char *p, const char *end)
 {
-	const char *start = c->p;
 	bool quoted = false;
-	int bracket = 0;
 
-	for (; c->p < c->end; c->p++) {
-		unsigned char ch = (unsigned char)*c->p;
+	for (p++; p < end; p++) {
+		unsigned char ch = (unsigned char)*p;
 
-		if (bracket && quoted) {
-			if (ch == '\\' && c->p + 1 < c->end)
-				c->p++;
+		if (quoted) {
+			if (ch == '\\' && p + 1 < end)
+				p++;
 			else if (ch == '"')
 				quoted = false;
 			else if (ch == '\r' || ch == '\n')
-				return imap_parser_fail(p, IMAP_PERR_SYNTAX);
-			continue;
-		}
-		if (bracket) {
-			if (ch == ']')
-				bracket = 0;
-			else if (ch == '"')
-				quoted = true;
-			else if (ch == '[' || ch == '{' || imap_is_ctl(ch))
-				return imap_parser_fail(p, IMAP_PERR_SYNTAX);
-			continue;
-		}
-		if (ch == '[') {
-			bracket = 1;
+				return NULL;
+		} else if (ch == ']')
+			return p + 1;
+		else if (ch == '"')
+			quoted = true;
+		else if (ch == '[' || ch == '{' || imap_is_ctl(ch))
+			return NULL;
+	}
+	return NULL;
+}
+
+/* An atom, possibly with one "[...]" section (not nested) holding
+ * spaces, parentheses and quoted strings.  A '[' that opens no such
+ * section is an ATOM-CHAR like any other (a mailbox "a[b"). */
+static enum imap_parse_result
+imap_parser_atom(struct imap_parser *p, struct imap_line_ctx *c)
+{
+	const char *start = c->p, *sect;
+	bool had_section = false;
+
+	while (c->p < c->end) {
+		unsigned char ch = (unsigned char)*c->p;
+
+		if (ch == '[' && !had_section &&
+		    (sect = imap_parser_section_end(c->p, c->end)) != NULL) {
+			had_section = true;
+			c->p = sect;
 			continue;
 		}
 		if (ch == ' ' || ch == ')')
 			break;
 		if (!imap_is_atom_char(ch))
 			return imap_parser_fail(p, IMAP_PERR_SYNTAX);
+		c->p++;
 	}
-	if (bracket)
-		return imap_parser_fail(p, IMAP_PERR_SYNTAX);
 	struct imap_parser_arg *a = imap_parser_new_arg(p, IMAP_ARG_ATOM);
 	if (a == NULL)
 		return imap_parser_fail(p, IMAP_PERR_ARGS);

@@ -118,3 +118,25 @@ def test_uid_sets_reach_the_largest_uid(psrv):
         assert untagged(r, b"FETCH"), r
         r = c.cmd("x UID FETCH 4294967296 UID")
         assert r[-1].startswith(b"x BAD"), r
+
+
+def test_open_bracket_is_an_atom_char(psrv):
+    """'[' is an ATOM-CHAR (RFC 9051 section 9): a mailbox name with one
+    is answered NO (no such mailbox), not BAD; a pattern with one is
+    listed (nothing matches), and FETCH's BODY[...] still parses."""
+    deliver(psrv, n=1)
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        r = c.cmd("a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}")
+        assert r[-1].startswith(b"a NO"), r
+        r = c.cmd('b LIST "" x[y%*')
+        assert r == [b"b OK LIST completed"], r
+        r = c.cmd("c CREATE a]b")
+        assert r[-1].startswith(b"c OK"), r
+        r = c.cmd('d LIST "" a]%')
+        assert r[0] == b'* LIST (\\HasNoChildren) "/" "a]b"', r
+        r = c.cmd("s SELECT INBOX")
+        r = c.cmd("f FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])")
+        assert r[-1].startswith(b"f OK"), r
+        r = c.cmd("g FETCH 1 BODY[[]]")
+        assert r[-1].startswith(b"g BAD"), r

@@ -36,7 +36,7 @@ USER = USERS[0]
 
 # Groups of the base protocol (no capabilities: line).
 BASE_GROUPS = [
-    "append", "close", "copy", "expunge", "expunge2", "fetch", "fetch-body",
+    "append", "atoms", "close", "copy", "expunge", "expunge2", "fetch", "fetch-body",
     "fetch-body-message-rfc822", "fetch-body-message-rfc822-mime",
     "fetch-body-message-rfc822-x2", "fetch-body-mime",
     "fetch-bodystructure", "list", "logout", "mutf7", "nil", "pipeline",

@@ -608,6 +608,21 @@ test_strings(void)
 		test_assert(!imap_arg_number(&cmd->args[1], 0, 100, &n));
 	}
 	imap_parser_free(&p);
+	/* '[' and ']' are ASTRING-CHARs; a bracket section with a space
+	 * (BODY[HEADER.FIELDS (A B)]) is no astring */
+	cmd = test_read(&p, "a[b] c]d x[y% z[a b]", 0);
+	test_assert(cmd != NULL && cmd->count == 4);
+	if (cmd != NULL && cmd->count == 4) {
+		test_assert(imap_arg_astring(&cmd->args[0], &s) &&
+		    strcmp(s, "a[b]") == 0);
+		test_assert(imap_arg_astring(&cmd->args[1], &s));
+		test_assert(!imap_arg_astring(&cmd->args[2], &s));
+		test_assert(imap_arg_list_mailbox(&cmd->args[2], &s) &&
+		    strcmp(s, "x[y%") == 0);
+		test_assert(!imap_arg_astring(&cmd->args[3], &s));
+		test_assert(!imap_arg_list_mailbox(&cmd->args[3], &s));
+	}
+	imap_parser_free(&p);
 	test_end();
 }
 
