@@ -40,6 +40,7 @@ struct imap_msg_job {
 	bool close;		/* CLOSE: expunge silently */
 	bool idle;		/* an IDLE wake-up, no tagged reply */
 	bool unknown_cte;	/* FETCH BINARY met an unknown encoding */
+	bool condstore_on;	/* this command turned CONDSTORE on */
 	const char *verb;
 };
 
@@ -65,6 +66,28 @@ imap_msg_new_job(struct imap_session *s, const char *tag, imap_job_fn *work,
 	job->release = imap_msg_release;
 	job->uid = uid;
 	return job;
+}
+
+/* A command that uses CONDSTORE turns it on (RFC 7162 3.1); the first
+ * one in the selected folder reports HIGHESTMODSEQ (3.1.2.1). */
+static void
+imap_condstore_use(struct imap_session *s, struct imap_job *job)
+{
+	if (!s->condstore)
+		((struct imap_msg_job *)job->data)->condstore_on = true;
+	s->condstore = true;
+}
+
+/* Worker, after the sync: "* OK [HIGHESTMODSEQ n]" for the command
+ * that turned CONDSTORE on. */
+static void
+imap_condstore_announce(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+
+	if (m->condstore_on)
+		fbuf_addf(&job->out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)mbox_view_highestmodseq(job->s->view));
 }
 
 /* Drops a job that was never submitted. */
@@ -614,6 +637,7 @@ imap_fetch_work(struct imap_job *job)
 		job->done = imap_msg_broken_done;
 		return;
 	}
+	imap_condstore_announce(job);
 	if (imap_resolve(s, &m->set, job->uid, &seqs, &n) < 0) {
 		fbuf_addf(&job->out, "%s BAD Invalid message sequence "
 		    "number\r\n", job->tag);
@@ -690,9 +714,9 @@ imap_cmd_fetch(struct imap_session *s, const char *tag,
 	/* RFC 7162 3.1.8: using CONDSTORE turns it on */
 	for (unsigned i = 0; i < m->fetch.count; i++)
 		if (m->fetch.items[i].type == IMAP_FETCH_MODSEQ)
-			s->condstore = true;
+			imap_condstore_use(s, job);
 	if (m->fetch.has_changedsince)
-		s->condstore = true;
+		imap_condstore_use(s, job);
 	imap_job_submit(job);
 }
 
@@ -735,6 +759,7 @@ imap_store_work(struct imap_job *job)
 		job->done = imap_msg_broken_done;
 		return;
 	}
+	imap_condstore_announce(job);
 	if (imap_resolve(s, &m->set, job->uid, &seqs, &n) < 0) {
 		fbuf_addf(&job->out, "%s BAD Invalid message sequence "
 		    "number\r\n", job->tag);
@@ -791,7 +816,7 @@ imap_cmd_store(struct imap_session *s, const char *tag,
 		return;
 	}
 	if (m->store.has_unchangedsince)
-		s->condstore = true;
+		imap_condstore_use(s, job);
 	imap_job_submit(job);
 }
 
@@ -1077,12 +1102,24 @@ imap_search_match(struct imap_search_msg *c, const struct imap_search_key *k)
 }
 
 /* "* ESEARCH (TAG "t") [UID] MIN MAX COUNT ALL" (RFC 4731). */
+/* ms[i]: the MODSEQ of hit v[i]; highest: the highest of them all. */
 static void
 imap_esearch_out(struct imap_job *job, const struct imap_search *q,
-    const uint32_t *v, size_t n, uint64_t job_modseq)
+    const uint32_t *v, const uint64_t *ms, size_t n, uint64_t highest)
 {
 	unsigned ret = q->ret != 0 ? q->ret : IMAP_SEARCH_RET_ALL;
 	struct fbuf *b = &job->out;
+	uint64_t modseq = highest;
+
+	/* RFC 7162 3.1.5: with only MIN and/or MAX, the highest MODSEQ of
+	 * the messages returned, not of every match */
+	if (n > 0 && !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
+		modseq = 0;
+		if ((ret & IMAP_SEARCH_RET_MIN) && ms[0] > modseq)
+			modseq = ms[0];
+		if ((ret & IMAP_SEARCH_RET_MAX) && ms[n - 1] > modseq)
+			modseq = ms[n - 1];
+	}
 
 	fbuf_adds(b, "* ESEARCH (TAG ");
 	imap_fmt_string(b, job->tag, strlen(job->tag), false);
@@ -1100,7 +1137,7 @@ imap_esearch_out(struct imap_job *job, const struct imap_search *q,
 		imap_fmt_uidset(b, v, n);
 	}
 	if (q->uses_modseq && n > 0)
-		fbuf_addf(b, " MODSEQ %llu", (unsigned long long)job_modseq);
+		fbuf_addf(b, " MODSEQ %llu", (unsigned long long)modseq);
 	fbuf_adds(b, "\r\n");
 }
 
@@ -1110,6 +1147,7 @@ imap_search_work(struct imap_job *job)
 	struct imap_msg_job *m = job->data;
 	struct imap_session *s = job->s;
 	uint32_t n, *hits;
+	uint64_t *hit_ms;
 	size_t nhits = 0;
 	uint64_t modseq = 0;
 
@@ -1117,8 +1155,10 @@ imap_search_work(struct imap_job *job)
 		job->done = imap_msg_broken_done;
 		return;
 	}
+	imap_condstore_announce(job);
 	n = mbox_view_count(s->view);
 	hits = xcalloc(n + 1, sizeof(*hits));
+	hit_ms = xcalloc(n + 1, sizeof(*hit_ms));
 	for (uint32_t seq = 1; seq <= n; seq++) {
 		struct imap_search_msg c = { .s = s, .seq = seq,
 		    .m = mbox_view_msg(s->view, seq) };
@@ -1126,6 +1166,7 @@ imap_search_work(struct imap_job *job)
 		fbuf_init(&c.body, 0);
 		if (!(c.m->flags & MBOX_F_EXPUNGED) &&
 		    imap_search_match(&c, m->search.root)) {
+			hit_ms[nhits] = c.m->modseq;
 			hits[nhits++] = job->uid ? c.m->uid : seq;
 			if (c.m->modseq > modseq)
 				modseq = c.m->modseq;
@@ -1133,7 +1174,8 @@ imap_search_work(struct imap_job *job)
 		fbuf_release(&c.body);
 	}
 	if (m->search.esearch)
-		imap_esearch_out(job, &m->search, hits, nhits, modseq);
+		imap_esearch_out(job, &m->search, hits, hit_ms, nhits,
+		    modseq);
 	else {
 		fbuf_adds(&job->out, "* SEARCH");
 		for (size_t i = 0; i < nhits; i++)
@@ -1145,6 +1187,7 @@ imap_search_work(struct imap_job *job)
 		fbuf_adds(&job->out, "\r\n");
 	}
 	free(hits);
+	free(hit_ms);
 	fbuf_addf(&job->out, "%s OK %sSEARCH completed\r\n", job->tag,
 	    job->uid ? "UID " : "");
 }
@@ -1186,7 +1229,7 @@ imap_cmd_search(struct imap_session *s, const char *tag,
 		return;
 	}
 	if (m->search.uses_modseq)
-		s->condstore = true;
+		imap_condstore_use(s, job);
 	/* RFC 9051 6.4.4: IMAP4rev2 answers SEARCH with ESEARCH */
 	if (s->rev2)
 		m->search.esearch = true;

@@ -140,3 +140,34 @@ def test_open_bracket_is_an_atom_char(psrv):
         assert r[-1].startswith(b"f OK"), r
         r = c.cmd("g FETCH 1 BODY[[]]")
         assert r[-1].startswith(b"g BAD"), r
+
+
+def test_condstore_turned_on_by_use_reports_highestmodseq(psrv):
+    """RFC 7162 3.1: the first CONDSTORE-enabling command in a selected
+    folder gets an untagged OK [HIGHESTMODSEQ]; ESEARCH's MODSEQ with
+    only MIN or MAX is that message's, not the highest of all hits."""
+    deliver(psrv, n=3)
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        c.cmd("s SELECT INBOX")
+        r = c.cmd("f FETCH 1 MODSEQ")
+        assert any(l.startswith(b"* OK [HIGHESTMODSEQ ") for l in r), r
+        r = c.cmd("g FETCH 1 MODSEQ")
+        assert not any(b"HIGHESTMODSEQ" in l for l in r), r
+        ms = {}
+        for seq in (1, 3, 2):       # 2 changes last: the highest
+            r = c.cmd(f"t{seq} STORE {seq} +FLAGS (\\Seen)")
+            ms[seq] = int(re.search(rb"MODSEQ \((\d+)\)", r[0]).group(1))
+        crit = 'MODSEQ "/flags/\\\\seen" all 1'
+        r = c.cmd(f"a SEARCH RETURN (MIN) 1:3 {crit}")
+        assert r[0] == b'* ESEARCH (TAG "a") MIN 1 MODSEQ %d' % ms[1], r
+        r = c.cmd(f"b SEARCH RETURN (MAX) 1:3 {crit}")
+        assert r[0] == b'* ESEARCH (TAG "b") MAX 3 MODSEQ %d' % ms[3], r
+        r = c.cmd(f"c SEARCH RETURN (ALL) 1:3 {crit}")
+        assert r[0] == b'* ESEARCH (TAG "c") ALL 1:3 MODSEQ %d' % ms[2], r
+    with RawIMAP(psrv.imap_port) as c:     # ENABLEd first: no extra OK
+        c.login()
+        c.cmd("e ENABLE CONDSTORE")
+        r = c.cmd("s SELECT INBOX")
+        r = c.cmd("f FETCH 1 MODSEQ")
+        assert not any(b"HIGHESTMODSEQ" in l for l in r), r
