@@ -109,7 +109,9 @@ struct mime_address {
 	enum mime_addr_kind kind;
 	char *name;	/* display name: quotes and comments removed, words
 			 * joined by one space, encoded words left as
-			 * written (mime_encword_decode() them); NULL: none */
+			 * written (mime_encword_decode() them); for a
+			 * bare addr-spec its comment ("a@x (Name)");
+			 * NULL: none */
 	char *route;	/* obsolete route "@a,@b"; NULL: none */
 	char *mailbox;	/* local part as written (quotes kept); NULL: none */
 	char *domain;	/* NULL: no '@' */

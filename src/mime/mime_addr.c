@@ -3,7 +3,8 @@
  * with quoted pairs), quoted strings are kept as written in the address
  * and unquoted in the display name, "<...>" is the address of the
  * current mailbox, "name:" starts a group and ";" ends it, "," ends a
- * mailbox.  Anything that makes a mailbox ambiguous (text after
+ * mailbox.  A bare addr-spec's comment is its display name ("a@x
+ * (Alice)", the old style, as Dovecot and Cyrus read it).  Anything that makes a mailbox ambiguous (text after
  * "<addr>", a second "<", an address over MIME_ADDR_MAX) marks it
  * invalid rather than being guessed at.  The sender ownership check
  * depends on that: see smtp_hdraddr.c. */
@@ -23,6 +24,7 @@ struct mime_addr_state {
 	char angle[MIME_ADDR_MAX];	/* inside <> */
 	size_t nangle;
 	struct fbuf phrase;		/* words outside <>, unquoted */
+	struct fbuf comment;		/* the last comment outside <> */
 	bool in_angle, seen_angle, in_group;
 	bool junk;
 	struct mime_address *head, **tail;
@@ -111,6 +113,34 @@ mime_addr_reset(struct mime_addr_state *p)
 	p->plain[0] = p->angle[0] = '\0';
 	p->in_angle = p->seen_angle = p->junk = false;
 	fbuf_reset(&p->phrase);
+	fbuf_reset(&p->comment);
+}
+
+/* Keeps the text of the comment at v[i] ('(') without its outer
+ * parentheses, quoted pairs unescaped, runs of white space as one. */
+static void
+mime_addr_comment(struct mime_addr_state *p, const char *v, size_t end,
+    size_t i)
+{
+	fbuf_reset(&p->comment);
+	if (end > i + 1 && v[end - 1] == ')')
+		end--;
+	for (i++; i < end && p->comment.len < MIME_ADDR_PHRASE_MAX; i++) {
+		char c = v[i];
+
+		if (c == '\\' && i + 1 < end)
+			c = v[++i];
+		else if (mime_is_wsp(c) || c == '\r' || c == '\n') {
+			if (p->comment.len > 0 &&
+			    p->comment.data[p->comment.len - 1] != ' ')
+				fbuf_addc(&p->comment, ' ');
+			continue;
+		}
+		fbuf_addc(&p->comment, c);
+	}
+	while (p->comment.len > 0 &&
+	    p->comment.data[p->comment.len - 1] == ' ')
+		p->comment.len--;
 }
 
 /* Splits a->addr into mailbox and domain at its last '@'. */
@@ -150,6 +180,9 @@ mime_addr_emit(struct mime_addr_state *p)
 		route = NULL;
 		a->invalid = p->junk || addr[0] == '\0';
 		a->name = p->seen_angle ? mime_addr_phrase(p) : NULL;
+		/* "user@dom (Real Name)": the comment names the mailbox */
+		if (!p->seen_angle && p->comment.len > 0)
+			a->name = xstrndup(p->comment.data, p->comment.len);
 		mime_addr_split(a);
 	}
 	free(route);
@@ -233,11 +266,16 @@ mime_address_parse(const char *v, size_t len)
 	memset(&p, 0, sizeof(p));
 	p.tail = &p.head;
 	fbuf_init(&p.phrase, MIME_ADDR_PHRASE_MAX);
+	fbuf_init(&p.comment, MIME_ADDR_PHRASE_MAX + 1);
 	while (i < len) {
 		if (v[i] == '(') {
-			i = mime_skip_comment(v, len, i);
-			if (!p.in_angle)
+			size_t end = mime_skip_comment(v, len, i);
+
+			if (!p.in_angle) {
+				mime_addr_comment(&p, v, end, i);
 				mime_addr_space(&p);
+			}
+			i = end;
 		} else if (v[i] == '"')
 			i = mime_addr_quoted(&p, v, len, i);
 		else
@@ -247,6 +285,7 @@ mime_address_parse(const char *v, size_t len)
 	if (p.in_group)
 		mime_addr_new(&p, MIME_ADDR_GROUP_END);
 	fbuf_release(&p.phrase);
+	fbuf_release(&p.comment);
 	return p.head;
 }
 

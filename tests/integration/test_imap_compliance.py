@@ -171,3 +171,19 @@ def test_condstore_turned_on_by_use_reports_highestmodseq(psrv):
         r = c.cmd("s SELECT INBOX")
         r = c.cmd("f FETCH 1 MODSEQ")
         assert not any(b"HIGHESTMODSEQ" in l for l in r), r
+
+
+def test_envelope_takes_a_bare_address_comment_as_the_name(psrv):
+    msg = (b"From: user@domain (Real Name)\r\nTo: a@b, c@d (C D)\r\n"
+           b"Cc: E <e@f> (not a name)\r\n\r\nbody\r\n")
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        c.send(b"a APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
+        assert c.until(b"a")[-1].startswith(b"a OK")
+        c.cmd("s SELECT INBOX")
+        r = c.cmd("f FETCH 1 ENVELOPE")
+        assert r[0] == (b'* 1 FETCH (ENVELOPE (NIL NIL (("Real Name" NIL '
+                        b'"user" "domain")) (("Real Name" NIL "user" '
+                        b'"domain")) (("Real Name" NIL "user" "domain")) '
+                        b'((NIL NIL "a" "b")("C D" NIL "c" "d")) '
+                        b'(("E" NIL "e" "f")) NIL NIL NIL))'), r
