@@ -424,3 +424,48 @@ def test_curl_list_examine_fetch_search_append(srv, tmp_path, scheme):
     curl("/Drafts", "-T", str(up))
     drafts = [m for m, _ in folder_messages(srv, "Drafts")]
     assert drafts == [msg]
+
+
+# ---------------------------------------------------------------- POP3
+
+def test_pop3_dele_shows_up_in_imap_idle(make_ferry, tmp_path):
+    """POP3 and IMAP on one mailbox at once: UIDL is UIDVALIDITY.UID of
+    the IMAP UIDs, and a POP3 DELE (committed at QUIT) wakes an IMAP
+    session in IDLE with the EXPUNGE of that message's sequence number;
+    what is left keeps its UIDs."""
+    from conftest import free_port, mailbox_ferry
+    from test_imap_basic import RawIMAP
+    from test_pop3 import login as pop_login, pop_plain
+    srv = mailbox_ferry(make_ferry, tmp_path, "pop3", plaintext=True,
+                        tls=False, imap_listen=f"127.0.0.1:{free_port()}")
+    srv.imap_port = int(srv.conf["imap_listen"].rsplit(":", 1)[1])
+    deliver(srv, n=3)
+    with RawIMAP(srv.imap_port) as c:
+        c.login()
+        r = c.cmd("s SELECT INBOX")
+        validity = int(re.search(rb"UIDVALIDITY (\d+)", b" ".join(r))
+                       .group(1))
+        r = c.cmd("f FETCH 1:* (UID)")
+        uids = [int(x) for x in re.findall(rb"UID (\d+)", b" ".join(r))]
+        assert len(uids) == 3
+        p = pop_plain(srv)
+        pop_login(p)
+        _, lines, _ = p.uidl()
+        assert [l.split()[1].decode() for l in lines] == \
+            [f"{validity}.{u}" for u in uids]
+        c.send(b"i IDLE\r\n")
+        assert c.line() == b"+ idling"
+        p.dele(2)
+        p.quit()
+        assert c.line(timeout=10) == b"* 2 EXPUNGE"
+        c.send(b"DONE\r\n")
+        assert c.until(b"i")[-1] == b"i OK IDLE terminated"
+        r = c.cmd("g FETCH 1:* (UID)")
+        assert [int(x) for x in re.findall(rb"UID (\d+)", b" ".join(r))] \
+            == [uids[0], uids[2]]
+    p = pop_plain(srv)
+    pop_login(p)
+    _, lines, _ = p.uidl()
+    assert [l.split()[1].decode() for l in lines] == \
+        [f"{validity}.{uids[0]}", f"{validity}.{uids[2]}"]
+    p.quit()
