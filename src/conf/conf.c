@@ -15,7 +15,7 @@
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
-#include "lib/xalloc.h"
+#include "mailbox/mbox.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
 
@@ -41,6 +41,25 @@ conf_set_string(struct conf *c, const struct conf_key *k, char *v,
 		return -1;
 	}
 	return 0;
+}
+
+/* spam_folder: "off" (or empty) or a valid folder name other than
+ * INBOX (mbox_name_check: nothing that could leave the Maildir). */
+static int
+conf_set_spam_folder(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	struct mbox_error err;
+
+	if (v[0] == '\0' || str_ieq(v, "off")) {
+		AT(c, k, char)[0] = '\0';
+		return 0;
+	}
+	if (mbox_name_check(v, &err) < 0 || mbox_name_is_inbox(v)) {
+		*why_r = "not a folder name (or INBOX)";
+		return -1;
+	}
+	return conf_set_string(c, k, v, why_r);
 }
 
 static int
@@ -577,6 +596,10 @@ static const struct conf_key conf_keys[] = {
 	{ "tls_sni", conf_set_tls_sni, 0, 0, 0 },
 	{ "auth_plaintext_networks", conf_set_cidrs,
 	    FIELD(auth_plaintext_networks), 0, 0 },
+	{ "imap_trusted_proxies", conf_set_cidrs, FIELD(imap_trusted_proxies),
+	    0, 0 },
+	{ "imap_max_user_sessions", conf_set_uint,
+	    FIELD(imap_max_user_sessions), 1, 100000 },
 	{ "sender_check", conf_set_bool, FIELD(sender_check), 0, 0 },
 	{ "auth_ban_max_failures", conf_set_uint, FIELD(auth_ban_max_failures),
 	    1, 100000 },
@@ -626,6 +649,7 @@ static const struct conf_key conf_keys[] = {
 	{ "spamd", conf_set_string, FIELD(spamd), 0, PATH_MAX },
 	{ "spam_tag_score", conf_set_score, FIELD(spam_tag_score), 0, 0 },
 	{ "spam_reject_score", conf_set_score, FIELD(spam_reject_score), 0, 0 },
+	{ "spam_folder", conf_set_spam_folder, FIELD(spam_folder), 0, 201 },
 	{ "spam_subject_prefix", conf_set_string, FIELD(spam_subject_prefix),
 	    0, 64 },
 	{ "scan_failure", conf_set_choice, FIELD(scan_failure_accept), 0, 0 },
@@ -648,6 +672,7 @@ conf_defaults(struct conf *c)
 	c->max_hops = 50;
 	c->max_connections = 1000;
 	c->max_connections_per_ip = 20;
+	c->imap_max_user_sessions = 20;
 	c->smtp_max_errors = 10;
 	c->smtp_max_line = 512;
 	c->smtp_max_text_line = 1000;
@@ -885,6 +910,7 @@ conf_free(struct conf *c)
 	conf_listen_free(&c->imaps_listen);
 	cidr_list_free(&c->relay_networks);
 	cidr_list_free(&c->auth_plaintext_networks);
+	cidr_list_free(&c->imap_trusted_proxies);
 	cidr_list_free(&c->auth_ban_exempt);
 	conf_strlist_free(&c->backup_domains);
 	conf_strlist_free(&c->backup_recipients);

@@ -143,6 +143,8 @@ struct conf {
 	struct conf_sni *tls_sni;
 	size_t ntls_sni;
 	struct cidr_list auth_plaintext_networks;
+	struct cidr_list imap_trusted_proxies;	/* may send x-originating-ip */
+	unsigned imap_max_user_sessions;	/* logged-in IMAP sessions */
 	bool sender_check;
 	unsigned auth_ban_max_failures;
 	uint64_t auth_ban_window;
@@ -176,6 +178,7 @@ struct conf {
 	char spamd[PATH_MAX];
 	double spam_tag_score, spam_reject_score;	/* reject 0 = off */
 	char spam_subject_prefix[64];
+	char spam_folder[201];		/* "" = off; a folder name (UTF-8) */
 	bool scan_failure_accept;		/* scan_failure = accept */
 	uint64_t scan_max_size;
 	struct conf_exempt *exempts;

@@ -52,7 +52,7 @@ bool
 imap_plaintext_ok(const struct imap_session *s)
 {
 	return s->tls || cidr_list_match(&s->conf->auth_plaintext_networks,
-	    (const struct sockaddr *)&s->peer);
+	    (const struct sockaddr *)&s->conn_peer);
 }
 
 void
@@ -135,6 +135,11 @@ imap_cmd_id(struct imap_session *s, const char *tag,
 			log_info("%s imap id %s=%s", s->id, str_ieq(k, "name") ?
 			    "name" : "version", log_q(args[0].list[i + 1].str));
 	}
+	for (unsigned i = 0; args[0].type == IMAP_ARG_LIST &&
+	    i < args[0].count; i += 2)
+		imap_limits_id_field(s, args[0].list[i].str,
+		    args[0].list[i + 1].type == IMAP_ARG_ATOM ? NULL :
+		    args[0].list[i + 1].str);
 	imap_reply(s, "* ID (\"name\" \"Ferry\" \"version\" \"%s\")",
 	    FERRY_VERSION);
 	imap_reply(s, "%s OK ID completed", tag);
@@ -304,6 +309,14 @@ imap_login_done(struct imap_job *job)
 	}
 	if (l->result != LOGIN_OK) {
 		imap_login_failed(s, job);
+		return;
+	}
+	if (imap_limits_user_full(s, l->canon)) {
+		log_info("%s imap reject stage=auth address=%s user=%s "
+		    "check=max_user_sessions", s->id, s->addr, log_q(l->canon));
+		fbuf_addf(&job->out, "%s NO [LIMIT] Too many sessions for this "
+		    "user (%u), log out elsewhere first\r\n", job->tag,
+		    s->conf->imap_max_user_sessions);
 		return;
 	}
 	s->user = l->mbox;

@@ -70,7 +70,10 @@ struct imap_session {
 	const struct conf *conf;
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer;	/* the client (ID from a trusted
+					 * proxy may change it) */
+	struct sockaddr_storage conn_peer;	/* the connection's peer */
+	bool proxied;			/* peer came from x-originating-ip */
 	char addr[64];
 	enum imap_state state;
 	enum imap_input input;
@@ -256,6 +259,15 @@ void imap_cmd_getquotaroot(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 void imap_cmd_setquota(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
+
+/* imap_limits.c */
+/* True when user has imap_max_user_sessions logged-in sessions other
+ * than s in this process. */
+bool imap_limits_user_full(const struct imap_session *s, const char *user);
+/* An ID field: x-originating-ip from imap_trusted_proxies before login
+ * becomes the session's peer and addr. */
+void imap_limits_id_field(struct imap_session *s, const char *key,
+    const char *value);
 
 /* imap_compress.c: COMPRESS=DEFLATE (RFC 4978) */
 void imap_cmd_compress(struct imap_session *, const char *,

@@ -475,6 +475,7 @@ imap_session_new(struct imapd *d, int fd, const struct sockaddr *sa,
 	s->bev = bev;
 	ids_new(s->id);
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
+	s->conn_peer = s->peer;
 	cidr_addr_str(sa, s->addr, sizeof(s->addr));
 	fbuf_init(&s->out, 0);
 	imap_parser_init(&s->parser, &imap_limits_noauth);

@@ -523,15 +523,17 @@ maildir_publish(const char *path, const char *name)
 	return 0;
 }
 
-/* Writes tmp/, counts it, publishes it into new/: 0 or -1 (errno). */
+/* Writes dir's tmp/, counts it in path's maildirsize, publishes it into
+ * dir's new/: 0 or -1 (errno).  dir is path or one of its folders. */
 static int
-maildir_store(const char *path, const char *name, const char *prefix,
-    size_t prefix_len, int src_fd, uint64_t quota, uint64_t size)
+maildir_store(const char *path, const char *dir, const char *name,
+    const char *prefix, size_t prefix_len, int src_fd, uint64_t quota,
+    uint64_t size)
 {
 	char tmp[PATH_MAX];
 	int saved;
 
-	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", path, name) < 0 ||
+	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name) < 0 ||
 	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
 		return -1;
 	/* Counted before it becomes visible in new/ (as Courier's
@@ -539,7 +541,7 @@ maildir_store(const char *path, const char *name, const char *prefix,
 	 * sees it in maildirsize; a failed publish is taken back. */
 	if (quota > 0)
 		maildir_size_append(path, (long long)size, 1);
-	if (maildir_publish(path, name) < 0) {
+	if (maildir_publish(dir, name) < 0) {
 		saved = errno;
 		if (quota > 0)
 			maildir_size_append(path, -(long long)size, -1);
@@ -553,12 +555,22 @@ int
 maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
     int src_fd, uint64_t quota, char *name_r, size_t name_size)
 {
+	return maildir_deliver_in(path, path, prefix, prefix_len, src_fd,
+	    quota, name_r, name_size);
+}
+
+int
+maildir_deliver_in(const char *path, const char *dir, const char *prefix,
+    size_t prefix_len, int src_fd, uint64_t quota, char *name_r,
+    size_t name_size)
+{
 	char name[512];
 	uint64_t size, used = 0;
 	struct stat st;
 	int r;
 
-	if (maildir_ensure(path) < 0 || fstat(src_fd, &st) < 0)
+	if (maildir_ensure(path) < 0 || (dir != path &&
+	    maildir_ensure(dir) < 0) || fstat(src_fd, &st) < 0)
 		return -1;
 	size = prefix_len + (uint64_t)st.st_size;
 	if (quota == 0) {
@@ -575,11 +587,12 @@ maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
 		return -1;
 	}
 	maildir_unique_name(name, sizeof(name), size);
-	r = maildir_store(path, name, prefix, prefix_len, src_fd, quota, size);
+	r = maildir_store(path, dir, name, prefix, prefix_len, src_fd, quota,
+	    size);
 	/* tmp/ or new/ removed from a Maildir whose cur/ is there
 	 * (maildir_ensure looked at cur/ only): made again, once. */
-	if (r < 0 && errno == ENOENT && maildir_create(path) == 0)
-		r = maildir_store(path, name, prefix, prefix_len, src_fd,
+	if (r < 0 && errno == ENOENT && maildir_create(dir) == 0)
+		r = maildir_store(path, dir, name, prefix, prefix_len, src_fd,
 		    quota, size);
 	if (r < 0)
 		return -1;
@@ -627,16 +640,16 @@ maildir_name_new(char *dst, size_t size, uint64_t msize)
 }
 
 int
-maildir_deliver_mail(const char *path, const char *sender, const char *rcpt,
-    int src_fd, uint64_t quota)
+maildir_deliver_mail(const char *path, const char *dir, const char *sender,
+    const char *rcpt, int src_fd, uint64_t quota)
 {
 	struct fbuf prefix;
 	int r, saved;
 
 	fbuf_init(&prefix, 0);
 	maildir_delivery_headers(&prefix, sender, rcpt);
-	r = maildir_deliver(path, prefix.data, prefix.len, src_fd, quota,
-	    NULL, 0);
+	r = maildir_deliver_in(path, dir != NULL ? dir : path, prefix.data,
+	    prefix.len, src_fd, quota, NULL, 0);
 	saved = errno;
 	fbuf_release(&prefix);
 	errno = saved;

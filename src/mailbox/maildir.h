@@ -27,6 +27,11 @@ int maildir_quota_usage(const char *path, uint64_t *bytes_r,
  * copied to name_r (may be NULL).  0 or -1 with errno. */
 int maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
     int src_fd, uint64_t quota, char *name_r, size_t name_size);
+/* maildir_deliver into dir, a folder of the Maildir at path (its
+ * Maildir++ directory, created when missing), counted in path's quota. */
+int maildir_deliver_in(const char *path, const char *dir, const char *prefix,
+    size_t prefix_len, int src_fd, uint64_t quota, char *name_r,
+    size_t name_size);
 
 /* For IMAP APPEND and COPY: checks that bytes more fit the quota
  * (0 = none: nothing to do) and counts them with count messages in
@@ -45,9 +50,10 @@ void maildir_name_new(char *dst, size_t size, uint64_t msize);
  * final delivery adds in front: "Return-Path: <sender>" and
  * "Delivered-To: rcpt" (control bytes in either value dropped, so no
  * envelope value can start a header of its own).  Both local delivery
- * paths use it: smtpd's direct delivery and the queue role. */
-int maildir_deliver_mail(const char *path, const char *sender,
-    const char *rcpt, int src_fd, uint64_t quota);
+ * paths use it: smtpd's direct delivery and the queue role.  dir: a
+ * folder's directory (spam_folder), NULL for INBOX. */
+int maildir_deliver_mail(const char *path, const char *dir,
+    const char *sender, const char *rcpt, int src_fd, uint64_t quota);
 
 /* The maildirsize text (NUL-ended): the quota of its header and the
  * summed bytes and count of its lines (negative sums read as 0).  0, or

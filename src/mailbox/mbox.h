@@ -109,6 +109,11 @@ bool mbox_name_is_inbox(const char *name);
  * INBOX.  Does not touch the disk.  0, or -1 with err (BADNAME). */
 int mbox_name_path(const char *maildir, const char *name, char *dst,
     size_t size, struct mbox_error *err);
+/* Where local delivery files a message: with spam and a spam_folder
+ * (the `spam_folder` setting, "" = off) that folder's directory in dst,
+ * else NULL (INBOX).  An invalid folder name also gives NULL. */
+const char *mbox_delivery_dir(const char *maildir, const char *spam_folder,
+    bool spam, char *dst, size_t size);
 
 /* ---- folders ---- */
 

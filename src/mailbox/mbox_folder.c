@@ -184,6 +184,18 @@ mbox_name_path(const char *maildir, const char *name, char *dst,
 	return 0;
 }
 
+const char *
+mbox_delivery_dir(const char *maildir, const char *spam_folder, bool spam,
+    char *dst, size_t size)
+{
+	struct mbox_error err;
+
+	if (!spam || spam_folder[0] == '\0' || mbox_name_is_inbox(spam_folder) ||
+	    mbox_name_path(maildir, spam_folder, dst, size, &err) < 0)
+		return NULL;
+	return dst;
+}
+
 int
 mbox_folder_dir(const struct mbox_user *user, const char *name, char *dst,
     size_t size, struct mbox_error *err)

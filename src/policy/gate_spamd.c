@@ -139,6 +139,7 @@ gate_spamd_verdict(struct policy_gate_call *call, double score,
 	}
 	str_lcpy(call->client->subject_prefix, conf->spam_subject_prefix,
 	    sizeof(call->client->subject_prefix));
+	call->client->spam = true;
 	policy_gate_finish(call, POLICY_TAG, 250, "2.0.0",
 	    "tagged as spam (score %.1f)", score);
 }

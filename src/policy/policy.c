@@ -187,6 +187,7 @@ policy_client_drop_from(struct policy_client *c, enum policy_stage stage)
 		c->tx_skip = 0;
 		c->tx_rcpts = 0;
 		c->subject_prefix[0] = '\0';
+		c->spam = false;
 	}
 	if (stage <= POLICY_CONNECT)
 		c->allowed_by = NULL;

@@ -82,6 +82,7 @@ struct policy_client {
 	/* spf: the result as an Authentication-Results method (RFC 8601
 	 * 2.7.2: "spf=pass smtp.mailfrom=example.org"), "" when none. */
 	char spf_ar[400];
+	bool spam;			/* spamd tagged it (spam_folder) */
 	const char *session_id;		/* for logs */
 	/* The configuration snapshot of the client's session (borrowed: it
 	 * outlives the client); NULL: the policy's current one.  Each run

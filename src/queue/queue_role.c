@@ -30,6 +30,7 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
+#include "mailbox/mbox.h"
 #include "net/dns.h"
 #include "queue/bounce.h"
 #include "queue/queue.h"
@@ -331,7 +332,7 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 {
 	struct queue_role *q = j->q;
 	const char *state_dir = j->conf->state_dir, *rel;
-	char path[PATH_MAX], why[256];
+	char path[PATH_MAX], dir[PATH_MAX], why[256];
 	struct store_user u;
 	int found;
 
@@ -351,8 +352,9 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		    "4.3.0 spool content unreadable", now);
 		return;
 	}
-	if (maildir_deliver_mail(path, env->sender, r->addr, msg_fd,
-	    u.quota) == 0) {
+	if (maildir_deliver_mail(path, mbox_delivery_dir(path,
+	    j->conf->spam_folder, env->spam, dir, sizeof(dir)), env->sender,
+	    r->addr, msg_fd, u.quota) == 0) {
 		r->state = SPOOL_RCPT_DONE;
 		queue_set_error(r, NULL);
 		queue_log_rcpt(env, r, rel, "sent", NULL);

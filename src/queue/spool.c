@@ -7,6 +7,7 @@
  *   V 1 | I id | T arrival | Z size | S sender | C client | H helo |
  *   P protocol | A auth-user (optional) | F held (optional) |
  *   W delay (optional: the delay warning was sent) |
+ *   J spam (optional: spamd tagged it; local delivery uses spam_folder) |
  *   R state=.. local=0|1 attempts=N next=T orig=.. addr=.. [error=..] | E */
 #include <dirent.h>
 #include <errno.h>
@@ -515,6 +516,8 @@ spool_env_format(const struct spool_env *env, struct fbuf *out)
 		fbuf_adds(out, "F held\n");
 	if (env->warned)
 		fbuf_adds(out, "W delay\n");
+	if (env->spam)
+		fbuf_adds(out, "J spam\n");
 	for (i = 0; i < env->nrcpts; i++)
 		spool_format_rcpt(&env->rcpts[i], out);
 	fbuf_adds(out, "E\n");
@@ -668,7 +671,7 @@ spool_parse_numrec(uint64_t *dst, const char *val, unsigned *seen,
 	return 0;
 }
 
-/* One record; seen tracks the singletons V I T Z F W (bits 1..32). */
+/* One record; seen tracks the singletons V I T Z F W J (bits 1..64). */
 static int
 spool_parse_record(struct spool_env *env, char type, char *val,
     unsigned *seen)
@@ -704,6 +707,12 @@ spool_parse_record(struct spool_env *env, char type, char *val,
 			return -1;
 		*seen |= 32;
 		env->warned = true;
+		return 0;
+	case 'J':
+		if ((*seen & 64) != 0 || strcmp(val, "spam") != 0)
+			return -1;
+		*seen |= 64;
+		env->spam = true;
 		return 0;
 	case 'S':
 		return spool_parse_strrec(&env->sender, val);

@@ -48,6 +48,8 @@ struct spool_env {
 	char *auth_user;	/* NULL when not authenticated */
 	bool held;		/* `queue hold` */
 	bool warned;		/* the delay warning DSN went out */
+	bool spam;		/* tagged as spam: local delivery files it
+				 * into spam_folder when that is set */
 	uint64_t size;		/* octets of the .msg file */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;

@@ -280,6 +280,12 @@ smtp_policy_subject_prefix(const struct smtp_policy_session *ps)
 	return ps->client.subject_prefix;
 }
 
+bool
+smtp_policy_spam(const struct smtp_policy_session *ps)
+{
+	return ps->client.spam;
+}
+
 const char *
 smtp_policy_ptr(const struct smtp_policy_session *ps)
 {

@@ -82,6 +82,8 @@ const char *smtp_policy_subject_prefix(const struct smtp_policy_session *ps);
 const char *smtp_policy_spf_ar(const struct smtp_policy_session *ps);
 /* The resolver of the checks, for other lookups of the role (DKIM). */
 struct dns *smtp_policy_dns(struct smtp_policy *p);
+/* Whether spamd tagged the current message as spam (spam_folder). */
+bool smtp_policy_spam(const struct smtp_policy_session *ps);
 /* The verified reverse name of the client, "" when unknown. */
 const char *smtp_policy_ptr(const struct smtp_policy_session *ps);
 

@@ -32,6 +32,7 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
+#include "mailbox/mbox.h"
 #include "mime/mime.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/dkim_verify.h"
@@ -52,6 +53,7 @@ struct smtp_commit {
 	struct spool_writer *writer;
 	struct spool_env env;
 	const char *state_dir;		/* the conf's; outlives the job */
+	const char *spam_folder;	/* the conf's too */
 	int rc, err;
 	/* DATA checks added headers or a Subject prefix: the content is
 	 * rewritten before the commit (spool_writer_rewrite). */
@@ -272,13 +274,15 @@ static int
 smtp_tx_deliver_one(struct smtp_commit *c, struct spool_rcpt *r,
     uint64_t quota, int fd)
 {
-	char path[PATH_MAX];
-	const char *rel;
+	char path[PATH_MAX], dir[PATH_MAX];
+	const char *rel, *folder;
 
 	if (maildir_path(c->state_dir, r->addr, path, sizeof(path)) < 0)
 		return -1;
 	rel = path + strlen(c->state_dir) + 1;
-	if (maildir_deliver_mail(path, c->env.sender, r->addr, fd,
+	folder = mbox_delivery_dir(path, c->spam_folder, c->env.spam, dir,
+	    sizeof(dir));
+	if (maildir_deliver_mail(path, folder, c->env.sender, r->addr, fd,
 	    quota) == 0) {
 		r->state = SPOOL_RCPT_DONE;
 		log_info("%s smtp delivered rcpt=%s mailbox=%s result=sent",
@@ -441,6 +445,7 @@ smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
 		fbuf_add(&c->hdr, h->data + s->tx->pol_hdr_len,
 		    h->len - s->tx->pol_hdr_len);
 	snprintf(c->subject_prefix, sizeof(c->subject_prefix), "%s", prefix);
+	c->env.spam = smtp_policy_spam(s->pol);
 	c->head = s->tx->head_len;
 	c->rewrite = c->hdr.len > 0 || prefix[0] != '\0';
 }
@@ -471,6 +476,7 @@ smtp_tx_commit(struct smtp_session *s)
 	c = xcalloc(1, sizeof(*c));
 	c->s = s;
 	c->state_dir = s->conf->state_dir;
+	c->spam_folder = s->conf->spam_folder;
 	c->writer = tx->writer;
 	tx->writer = NULL;
 	smtp_tx_fill_env(s, &c->env);

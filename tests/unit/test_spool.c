@@ -37,6 +37,7 @@ test_env_fill(struct spool_env *env)
 	env->protocol = xstrdup("ESMTPS");
 	env->auth_user = NULL;
 	env->held = true;
+	env->spam = true;
 	env->size = 12345;
 	env->nrcpts = 3;
 	env->rcpts = xcalloc(3, sizeof(*env->rcpts));
@@ -74,6 +75,7 @@ test_env_eq(const struct spool_env *a, const struct spool_env *b)
 	    !test_str_eq(a->client_helo, b->client_helo) ||
 	    !test_str_eq(a->protocol, b->protocol) ||
 	    !test_str_eq(a->auth_user, b->auth_user) || a->held != b->held ||
+	    a->spam != b->spam ||
 	    a->size != b->size || a->nrcpts != b->nrcpts)
 		return false;
 	for (i = 0; i < a->nrcpts; i++) {
@@ -152,6 +154,8 @@ test_parse_corrupt(void)
 		"%sR state=pending local=1 attempts=-1 orig=a addr=b\nE\n",
 		"%s\nE\n",				/* empty line */
 		"%sF frozen\nE\n",
+		"%sJ ham\nE\n",			/* J is only "spam" */
+		"%sJ spam\nJ spam\nE\n",		/* duplicate */
 		"V 2\nI 0123456789abcdef\nT 1\nZ 2\nS \nE\n",
 		"V 1\nI 0123456789ABCDEF\nT 1\nZ 2\nS \nE\n",
 		"V 1\nI 0123456789abcdef\nT x\nZ 2\nS \nE\n",
