@@ -17,6 +17,7 @@
 #include "mailbox/mbox.h"
 
 #define IMAP_LIST_PATTERNS_MAX 32
+#define IMAP_LIST_NAME_MAX (MBOX_NAME_MAX * 4)	/* longest name matched */
 
 /* selection options */
 #define IMAP_LSEL_SUBSCRIBED 0x01
@@ -60,24 +61,40 @@ imap_list_discard(struct imap_job *job)
 }
 
 /* list-mailbox wildcards: '*' matches anything, '%' anything but the
- * separator.  Recursion depth is bounded by the pattern's wildcards,
- * themselves bounded by the line length. */
+ * separator.  A row of booleans over the name's positions is carried
+ * through the pattern (reach[j]: the pattern so far can end having
+ * matched name[0..j)), so the work is pattern length times name length
+ * whatever the wildcards: backtracking would be exponential in them
+ * ("*a*a*a...b" against "aaaa..."), and a client sends the patterns. */
 static bool
 imap_list_match(const char *pat, const char *name)
 {
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (const char *n = name;; n++) {
-				if (imap_list_match(pat + 1, n))
-					return true;
-				if (*n == '\0' || (*pat == '%' && *n == '/'))
-					return false;
-			}
+	bool row[2][IMAP_LIST_NAME_MAX + 1];
+	size_t n = strlen(name), cur = 0;
+
+	if (n > IMAP_LIST_NAME_MAX)
+		return false;
+	memset(row[0], 0, sizeof(row[0]));
+	row[0][0] = true;
+	for (; *pat != '\0'; pat++) {
+		bool *from = row[cur], *to = row[cur ^ 1], any = false;
+
+		for (size_t j = 0; j <= n; j++) {
+			if (*pat == '*')
+				to[j] = from[j] || (j > 0 && to[j - 1]);
+			else if (*pat == '%')
+				to[j] = from[j] || (j > 0 && to[j - 1] &&
+				    name[j - 1] != '/');
+			else
+				to[j] = j > 0 && from[j - 1] &&
+				    name[j - 1] == *pat;
+			any |= to[j];
 		}
-		if (*name != *pat)
+		if (!any)
 			return false;
+		cur ^= 1;
 	}
-	return *name == '\0';
+	return row[cur][n];
 }
 
 static bool

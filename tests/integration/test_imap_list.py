@@ -230,6 +230,23 @@ def test_undecodable_pattern_matches_nothing(psrv):
         [b'* LIST (\\HasNoChildren) "/" "INBOX"']
 
 
+def test_wildcard_patterns_cannot_explode(psrv):
+    # with backtracking, each "*a" multiplies the work against a long
+    # run of "a": 40 of them would not finish in any client's lifetime
+    c = raw(psrv)
+    ok(c.cmd('c CREATE "' + "a" * 150 + '"'))
+    ok(c.cmd('c CREATE "' + "a" * 60 + "/" + "a" * 60 + '"'))
+    pat = "*a" * 40 + "b"
+    assert lists(ok(c.cmd(f'l LIST "" ({pat} {pat}% %{pat})'))) == {}
+    pat = "%a" * 40 + "%"
+    got = lists(ok(c.cmd(f'l LIST "" "{pat}"')))
+    assert set(got) == {"a" * 150, "a" * 60}
+    got = lists(ok(c.cmd('l LIST "" "' + "*" * 500 + '"')))
+    assert "a" * 60 + "/" + "a" * 60 in got and "INBOX" in got
+    got = lists(ok(c.cmd('l LIST "" "a*/%a"')))
+    assert set(got) == {"a" * 60 + "/" + "a" * 60}
+
+
 def test_imaplib_list_still_works(psrv):
     m = imap_login(psrv)
     typ, data = m.list()
