@@ -42,6 +42,16 @@ struct store_user {
 int store_open(struct store **sp, const char *path, const char **error_r);
 void store_close(struct store **sp);
 
+/* The change counter shared by every process using this database: it
+ * grows after each committed change to domains, users, aliases, bans or
+ * rules (not failure rows, not the greylist).  An answer read after the
+ * counter showed g is still current while the counter still shows g, so
+ * a cache keyed by it sees a change as soon as the changing call has
+ * returned.  Reading it is one atomic load.  0, or -1 when the counter
+ * is unavailable (cache nothing then).  Changes made behind the store's
+ * back (sqlite3 by hand) do not move it. */
+int store_generation(struct store *s, uint64_t *gen_r);
+
 /* Domains.  add: -1 "domain exists" when present.  del: -1 "no such
  * domain"; deleting a domain deletes its users and aliases too. */
 int store_domain_add(struct store *s, const char *domain, const char **error_r);
@@ -203,5 +213,7 @@ struct store_req *store_req_submit(struct store_pool *sp,
 void store_req_abort(struct store_req **reqp);
 /* Requests submitted whose work or release is not over yet. */
 unsigned store_pool_pending(const struct store_pool *sp);
+/* store_generation() for the loop thread: no system call, no lock. */
+int store_pool_generation(const struct store_pool *sp, uint64_t *gen_r);
 
 #endif

@@ -81,6 +81,16 @@ store_pool_pending(const struct store_pool *sp)
 	return sp->pending;
 }
 
+/* Every connection maps the same counter; the first one's mapping is
+ * fixed from its opening on, so reading it here races with nothing. */
+int
+store_pool_generation(const struct store_pool *sp, uint64_t *gen_r)
+{
+	if (sp->nconns == 0 || sp->conns[0] == NULL)
+		return -1;
+	return store_generation(sp->conns[0], gen_r);
+}
+
 static void
 store_req_work(void *arg)
 {

@@ -21,6 +21,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
+#include "store/store_gen.h"
 
 #define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 5000
@@ -214,6 +215,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[STORE_ST_COUNT];
 	pthread_mutex_t lock;
+	struct store_gen *gen;		/* the change counter */
 };
 
 /* Formats "what: sqlite message" into a per-thread buffer for error_r. */
@@ -490,8 +492,15 @@ store_open(struct store **sp, const char *path, const char **error_r)
 		*sp = NULL;
 		return -1;
 	}
+	s->gen = store_gen_open(path);
 	*sp = s;
 	return 0;
+}
+
+int
+store_generation(struct store *s, uint64_t *gen_r)
+{
+	return store_gen_read(s->gen, gen_r);
 }
 
 void
@@ -506,6 +515,7 @@ store_close(struct store **sp)
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
+	store_gen_close(&s->gen);
 	free(s);
 	*sp = NULL;
 }
@@ -530,6 +540,7 @@ store_domain_add(struct store *s, const char *domain, const char **error_r)
 		    "domain exists" : store_dberr(s, "domain add"));
 		ret = -1;
 	}
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -580,6 +591,7 @@ store_domain_del(struct store *s, const char *domain, const char **error_r)
 		store_rollback(s);
 	} else
 		ret = 0;
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	if (ret < 0)
 		store_set_error(error_r, error);
@@ -787,6 +799,7 @@ store_user_add(struct store *s, const char *address, const char *hash,
 	}
 	ret = 0;
 out:
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -819,6 +832,7 @@ store_update(struct store *s, enum store_stmt_id id, const char *address,
 		store_set_error(error_r, nosuch);
 		ret = -1;
 	}
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -927,6 +941,7 @@ store_alias_add(struct store *s, const char *address, const char *targets,
 	}
 	ret = 0;
 out:
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1032,6 +1047,7 @@ store_ban_set(struct store *s, const char *ip, int64_t now, int64_t until,
 	}
 	if (ret < 0)
 		store_set_error(error_r, store_dberr(s, "ban set"));
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1051,6 +1067,7 @@ store_ban_del(struct store *s, const char *ip, int64_t now,
 	if (store_exec_key(s, STORE_ST_BAN_FAIL_CLEAR, ip, NULL) < 0 ||
 	    store_commit(s) < 0)
 		goto rollback;
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	if (changed == 0) {
 		store_set_error(error_r, "no such ban");
@@ -1061,6 +1078,7 @@ rollback:
 	store_rollback(s);
 fail:
 	store_set_error(error_r, store_dberr(s, "ban del"));
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1162,6 +1180,7 @@ store_rule_add(struct store *s, struct store_rule *r, const char **error_r)
 	r->id = sqlite3_last_insert_rowid(s->db);
 	ret = 0;
 out:
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1182,6 +1201,7 @@ store_rule_del(struct store *s, int64_t id, const char **error_r)
 		store_set_error(error_r, "no such rule");
 		ret = -1;
 	}
+	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
