@@ -39,6 +39,9 @@ struct smtp_rcpt_job {
 	char state_dir[PATH_MAX];
 	uint64_t need;			/* declared size (MAIL SIZE=) */
 	struct smtp_rcpt_lookup res;
+	bool rules_ok;			/* the rules could be read */
+	uint64_t gen;			/* store generation when sent */
+	bool gen_ok;			/* the answer may be cached */
 	smtp_rcpt_lookup_cb *cb;
 };
 
@@ -85,16 +88,20 @@ smtp_rcpt_work(struct store *conn, void *data)
 	if (j->res.st == RESOLVE_LOCAL)
 		j->res.over_quota = smtp_rcpt_over_quota(j);
 	if (j->res.st != RESOLVE_ERROR && at != NULL)
-		(void)policy_rules_load(conn, at + 1, &j->res.rules,
-		    &j->res.nrules);
+		j->rules_ok = policy_rules_load(conn, at + 1, &j->res.rules,
+		    &j->res.nrules) == 0;
 }
 
 static void
 smtp_rcpt_done(void *data, void *ctx)
 {
 	struct smtp_rcpt_job *j = data;
+	struct smtp_session *s = ctx;
 
-	j->cb(ctx, j->rcpt, &j->res);
+	if (j->gen_ok && j->rules_ok && !j->res.over_quota)
+		smtp_cache_rcpt_put(s->srv, s->conf, j->rcpt, j->literal,
+		    &j->res, j->gen);
+	j->cb(s, j->rcpt, &j->res);
 }
 
 static void
@@ -126,6 +133,7 @@ smtp_rcpt_lookup(struct smtp_session *s, const char *rcpt, bool literal,
 	smtp_lookup_opts_get(c, &j->o);
 	str_lcpy(j->state_dir, c->state_dir, sizeof(j->state_dir));
 	j->need = s->tx != NULL ? s->tx->declared_size : 0;
+	j->gen_ok = smtp_cache_generation(s->srv, c, &j->gen) == 0;
 	j->cb = cb;
 	return store_req_submit(s->srv->env->stores, &smtp_rcpt_job, j, s);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -59,13 +60,43 @@ smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
 	fbuf_add(&s->replies, "\r\n", 2);
 }
 
+/* On a plain connection with nothing queued before them, the replies
+ * go to the socket at once: through the bufferevent each flush costs an
+ * epoll_ctl to watch for EV_WRITE, a turn of the loop and another
+ * epoll_ctl to stop, several times per message.  What the socket does
+ * not take is queued as before.  TLS, a pending STARTTLS switch and
+ * QUIT (closed from the write callback) always take the bufferevent,
+ * and so does a session that stopped reading for its output backlog
+ * (the write callback resumes it).  Returns the bytes written. */
+static size_t
+smtp_session_write_now(struct smtp_session *s)
+{
+	evutil_socket_t fd;
+	ssize_t n;
+
+	if (s->tls || s->kind == SMTPD_KIND_SUBMISSIONS ||
+	    s->state == SMTP_STATE_QUIT || s->state == SMTP_STATE_TLS ||
+	    smtp_tls_switch_pending(s) ||
+	    (!s->busy && !(bufferevent_get_enabled(s->bev) & EV_READ)) ||
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
+	    (fd = bufferevent_getfd(s->bev)) < 0)
+		return 0;
+	n = send(fd, s->replies.data, s->replies.len, MSG_NOSIGNAL);
+	return n > 0 ? (size_t)n : 0;
+}
+
 void
 smtp_session_flush(struct smtp_session *s)
 {
+	size_t done;
+
 	if (s->replies.len == 0)
 		return;
 	smtp_transcript_out(s->pol, s->replies.data, s->replies.len);
-	bufferevent_write(s->bev, s->replies.data, s->replies.len);
+	done = smtp_session_write_now(s);
+	if (done < s->replies.len)
+		bufferevent_write(s->bev, s->replies.data + done,
+		    s->replies.len - done);
 	fbuf_reset(&s->replies);
 }
 
@@ -416,6 +447,7 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 		c->recipient_delimiter };
 	char raw[SMTP_ADDR_PATH_MAX + CONF_HOST_MAX + 16];
 	char rcpt[SMTP_ADDR_PATH_MAX + 1];
+	struct smtp_rcpt_lookup res;
 
 	if (++s->tx->rcpt_attempts > c->max_recipients) {
 		smtp_rcpt_flood(s, cmd);
@@ -435,6 +467,15 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 	    sizeof(rcpt)) < 0) {
 		smtp_session_reply(s, "501 5.1.3 Bad recipient address syntax");
 		smtp_session_error(s);
+		return;
+	}
+	/* An answer the cache holds needs no hop to the pool. */
+	if (smtp_cache_rcpt_get(s->srv, c, rcpt, cmd->path.literal,
+	    &res) == 0) {
+		smtp_policy_set_rules(s->pol, res.rules, res.nrules);
+		smtp_rcpt_resolved(s, rcpt, &res);
+		resolve_result_free(&res.targets);
+		free(res.rules);
 		return;
 	}
 	/* No local mail for address literals: they still wait for the
@@ -964,6 +1005,8 @@ smtp_session_ban_checked(int banned, time_t until, void *ctx)
 
 	s->sreq = NULL;
 	s->busy = false;
+	if (banned == 0 && s->ban_gen_ok)
+		smtp_cache_ban_put(s->srv, s->conf, s->addr, s->ban_gen);
 	if (banned == 1) {
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed "
 		    "logins from your address: banned\r\n",
@@ -1001,7 +1044,10 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	s->pol = smtp_policy_session_new(srv->policy, s);
 	fbuf_init(&s->replies, 0);
 	s->state = SMTP_STATE_GREETING;
-	if (!ban_exempt(c, sa)) {
+	/* The check is skipped for an address the cache knows is clear. */
+	if (!ban_exempt(c, sa) && !smtp_cache_not_banned(srv, c, s->addr)) {
+		s->ban_gen_ok = smtp_cache_generation(srv, c,
+		    &s->ban_gen) == 0;
 		s->busy = true;
 		s->sreq = ban_check_start(srv->env->stores, sa, time(NULL),
 		    smtp_session_ban_checked, s);

@@ -111,6 +111,7 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	if (smtp_policy_create(&srv->policy, srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	srv->dkim = smtpd_dkim_load(env->conf);
+	srv->cache = smtp_cache_new();
 	srv->lset = listener_set_create(env->base, "smtp",
 	    &smtpd_listener_ops, srv);
 	listener_set_limits(srv->lset, srv->env->conf->max_connections,
@@ -218,6 +219,7 @@ smtpd_free(struct smtpd **srvp)
 	spool_recycle_drop();
 	smtp_policy_free(&srv->policy);
 	dkim_keyring_free(&srv->dkim);
+	smtp_cache_free(&srv->cache);
 	tls_server_free(&srv->tls);
 	free(srv);
 	*srvp = NULL;

@@ -58,6 +58,7 @@ struct smtpd {
 	 * for the disk. */
 	struct workpool *auth_pool;
 	struct store_pool *auth_stores;	/* connections for auth_pool */
+	struct smtp_cache *cache;	/* the answer cache (smtp_cache.c) */
 	bool stopping;
 	void (*idle)(void *);		/* stopped and no session left */
 	void *idle_arg;
@@ -164,6 +165,8 @@ struct smtp_session {
 	struct smtp_policy_session *pol;	/* what the checks know */
 	int fd;				/* until the bufferevent owns it */
 	struct store_req *sreq;		/* a pending store request */
+	uint64_t ban_gen;		/* store generation of the ban check */
+	bool ban_gen_ok;		/* its answer may be cached */
 	/* A resolved recipient waiting for its RCPT checks. */
 	char rcpt_pending[SMTP_ADDR_PATH_MAX + 1];
 	enum resolve_status rcpt_st;
@@ -265,6 +268,36 @@ typedef void smtp_owner_cb(struct smtp_session *s, int owned,
     const char *bad);
 struct store_req *smtp_owner_check(struct smtp_session *s,
     char *const *addrs, size_t n, smtp_owner_cb *cb);
+
+/* smtp_cache.c: the answer cache.  Loop thread only.  It holds answers
+ * that store requests brought back and drops them all when the store's
+ * change counter (store_generation()) or the configuration snapshot
+ * moves; sessions on an older snapshot bypass it.  The _put() calls take
+ * the generation returned by smtp_cache_generation() before the request
+ * was sent: an answer read while the store changed is not kept. */
+struct smtp_cache;
+struct smtp_cache *smtp_cache_new(void);
+void smtp_cache_free(struct smtp_cache **scp);
+/* The current generation for a session on c: 0, or -1 when nothing may
+ * be cached (no counter, an older snapshot). */
+int smtp_cache_generation(struct smtpd *srv, const struct conf *c,
+    uint64_t *gen_r);
+/* True when ip is known not to be banned (the connect check may be
+ * skipped). */
+bool smtp_cache_not_banned(struct smtpd *srv, const struct conf *c,
+    const char *ip);
+/* The ban check said "not banned" for ip. */
+void smtp_cache_ban_put(struct smtpd *srv, const struct conf *c,
+    const char *ip, uint64_t gen);
+/* 0 with a copy of the cached answer for rcpt in *res (the caller frees
+ * res->targets and res->rules), or -1 when there is none. */
+int smtp_cache_rcpt_get(struct smtpd *srv, const struct conf *c,
+    const char *rcpt, bool literal, struct smtp_rcpt_lookup *res);
+/* Keeps a copy of a lookup's answer when it depends on the store and
+ * the configuration alone (no error, no mailbox with a quota). */
+void smtp_cache_rcpt_put(struct smtpd *srv, const struct conf *c,
+    const char *rcpt, bool literal, const struct smtp_rcpt_lookup *res,
+    uint64_t gen);
 
 /* smtp_sender.c */
 /* MAIL FROM of an authenticated session not owned (owned 0) or not
