@@ -72,7 +72,9 @@ struct policy_client {
 	const char *rcpt;		/* RCPT stage: the recipient (normalised) */
 	const char *rcpt_domain;
 	/* DATA stage: the spooled content so far (path of a readable file
-	 * with the message as it will be queued) and its size. */
+	 * whose first data_size bytes are the message as it will be queued;
+	 * a recycled spool file may hold older bytes after them) and its
+	 * size. */
 	const char *data_path;
 	uint64_t data_size;
 	/* Filled by gates for later stages and for Received/logs. */

@@ -63,7 +63,11 @@ scan_gate_open(const struct scan_gate *g, struct policy_gate_call *call,
 		scan_gate_failed(g, call, "cannot stat the message");
 		return -1;
 	}
+	/* The file may be longer than the message: a recycled spool file
+	 * keeps an older message's bytes after the end (spool.c). */
 	*size_r = (uint64_t)st.st_size;
+	if (cl->data_size > 0 && cl->data_size < *size_r)
+		*size_r = cl->data_size;
 	if (max > 0 && *size_r > max) {
 		close(fd);
 		log_info("%s %s not-scanned size=%llu scan_max_size=%llu",

@@ -42,10 +42,14 @@ struct spool_writer {
 	int error;		/* sticky errno of a failed write */
 	struct fbuf buf;
 	uint64_t size;
+	uint64_t stale;		/* bytes a recycled file held before */
 };
 
-/* Content files kept for reuse (spool_writer_recycle): open, empty,
- * named free/<id> (so tmp/ holds only messages being received).  Creating and deleting a file per message is
+/* Content files kept for reuse (spool_writer_recycle): open, holding
+ * the old message's bytes (`stale`: cut to the new message's size only
+ * when it is shorter, by spool_writer_trim on a worker; truncating to
+ * zero cost a block free and a block allocation per message), named
+ * free/<id> (so tmp/ holds only messages being received).  Creating and deleting a file per message is
  * what the filesystem charges most for at high rates (ext4 without a
  * journal scans past every inode deleted in the last 30 s on each
  * allocation), so a message delivered straight from tmp/ hands its file
@@ -59,6 +63,7 @@ static struct {
 	struct {
 		int fd;
 		char id[IDS_LEN + 1];
+		uint64_t stale;
 	} v[SPOOL_RECYCLE_MAX];
 } spool_recycled = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -132,7 +137,7 @@ spool_init(const char *spool_dir, const char **error_r)
 /* A recycled content file renamed to a new id (written to id): its fd,
  * or -1 when there is none (or it vanished: tmp/ cleaning). */
 static int
-spool_reuse(const char *spool_dir, char id[IDS_LEN + 1])
+spool_reuse(const char *spool_dir, char id[IDS_LEN + 1], uint64_t *stale_r)
 {
 	char from[PATH_MAX], to[PATH_MAX];
 	char old[IDS_LEN + 1];
@@ -143,6 +148,7 @@ spool_reuse(const char *spool_dir, char id[IDS_LEN + 1])
 	    spool_dir) == 0) {
 		spool_recycled.n--;
 		fd = spool_recycled.v[spool_recycled.n].fd;
+		*stale_r = spool_recycled.v[spool_recycled.n].stale;
 		memcpy(old, spool_recycled.v[spool_recycled.n].id, sizeof(old));
 	}
 	pthread_mutex_unlock(&spool_recycled.lock);
@@ -171,7 +177,7 @@ spool_writer_open(struct spool_writer **wp, const char *spool_dir)
 		return -1;
 	}
 	fbuf_init(&w->buf, 0);
-	w->fd = spool_reuse(spool_dir, w->id);
+	w->fd = spool_reuse(spool_dir, w->id, &w->stale);
 	for (tries = 0; tries < 10 && w->fd == -1; tries++) {
 		ids_new(w->id);
 		if (spool_tpath(path, sizeof(path), spool_dir, w->id,
@@ -277,7 +283,7 @@ spool_writer_recycle(struct spool_writer **wp)
 
 	if (w == NULL)
 		return;
-	if (w->error != 0 || w->fd == -1 || ftruncate(w->fd, 0) < 0 ||
+	if (w->error != 0 || w->fd == -1 || w->buf.len > 0 ||
 	    lseek(w->fd, 0, SEEK_SET) != 0 ||
 	    spool_tpath(tpath, sizeof(tpath), w->dir, w->id, ".msg") < 0 ||
 	    spool_fpath(fpath, sizeof(fpath), w->dir, w->id) < 0 ||
@@ -291,6 +297,8 @@ spool_writer_recycle(struct spool_writer **wp)
 	if (spool_recycled.n < SPOOL_RECYCLE_MAX &&
 	    strcmp(spool_recycled.dir, w->dir) == 0) {
 		spool_recycled.v[spool_recycled.n].fd = w->fd;
+		spool_recycled.v[spool_recycled.n].stale = w->stale > w->size ?
+		    w->stale : w->size;
 		memcpy(spool_recycled.v[spool_recycled.n].id, w->id,
 		    sizeof(w->id));
 		spool_recycled.n++;
@@ -351,6 +359,24 @@ spool_write_new(const char *path, const void *data, size_t len)
 	return close(fd);
 }
 
+/* Flushed content, and a recycled file cut to it: what follows reads or
+ * syncs the file to its end.  Blocks (shrinking frees blocks): workers
+ * only. */
+static int
+spool_writer_trim(struct spool_writer *w)
+{
+	if (spool_writer_flush(w) < 0)
+		return -1;
+	if (w->stale > w->size) {
+		if (ftruncate(w->fd, (off_t)w->size) < 0) {
+			w->error = errno;
+			return -1;
+		}
+		w->stale = w->size;
+	}
+	return 0;
+}
+
 /* Content durable: flush, fdatasync (see spool_write_new: a new file whose
  * size comes from these writes, also after spool_writer_rewrite), close. */
 static int
@@ -358,7 +384,7 @@ spool_writer_finish(struct spool_writer *w)
 {
 	int fd;
 
-	if (spool_writer_flush(w) < 0 || fdatasync(w->fd) < 0)
+	if (spool_writer_trim(w) < 0 || fdatasync(w->fd) < 0)
 		return -1;
 	fd = w->fd;
 	w->fd = -1;
@@ -1201,7 +1227,7 @@ spool_writer_content_fd(struct spool_writer *w)
 {
 	char path[PATH_MAX];
 
-	if (spool_writer_flush(w) < 0 ||
+	if (spool_writer_trim(w) < 0 ||
 	    spool_tpath(path, sizeof(path), w->dir, w->id, ".msg") < 0)
 		return -1;
 	return open(path, O_RDONLY | O_CLOEXEC);
@@ -1215,7 +1241,7 @@ spool_writer_rewrite(struct spool_writer *w, uint64_t head, const void *hdr,
 	uint64_t size = 0;
 	int in = -1, out = -1, saved;
 
-	if (spool_writer_flush(w) < 0 ||
+	if (spool_writer_trim(w) < 0 ||
 	    spool_tpath(path, sizeof(path), w->dir, w->id, ".msg") < 0 ||
 	    spool_tpath(npath, sizeof(npath), w->dir, w->id, ".new") < 0)
 		return -1;
@@ -1232,6 +1258,7 @@ spool_writer_rewrite(struct spool_writer *w, uint64_t head, const void *hdr,
 	close(w->fd);
 	w->fd = out;
 	w->size = size + n;
+	w->stale = 0;
 	return 0;
 fail:
 	saved = errno;

@@ -62,27 +62,58 @@ def test_each_local_recipient_gets_its_own_copy(ferry):
 
 
 def test_many_messages_on_one_connection(ferry):
-    """The spool file of one message serves the next (spool.c recycling):
-    every message arrives whole, none mixes with another."""
-    msgs = [make_message(subject=f"n{i}", body=("line %d\r\n" % i) * (50 * i + 1))
-            for i in range(30)]
+    """The spool file of one message serves the next (spool.c recycling,
+    which keeps the old bytes and cuts the file only for a shorter
+    message): every message arrives whole, none mixes with another, also
+    when a short one follows a long one."""
+    sizes = [50 * ((i * 7) % 30) + 1 for i in range(30)]
+    msgs = [make_message(subject=f"n{i}", body=("line %d\r\n" % i) * n)
+            for i, n in enumerate(sizes)]
     with ferry.raw() as c:
         c.ehlo()
         for m in msgs:
             r = c.send_message("x@remote.example", [ALICE], m, ehlo=False)
             assert r.code == 250, r
-    got = sorted(ferry.maildir_messages(ALICE), key=len)
+    got = ferry.maildir_messages(ALICE)
     assert len(got) == 30
-    for m, g in zip(msgs, got):
-        assert g.endswith(m)
-    # tmp/ holds only messages being received; the kept file waits empty
-    # in free/, and goes when the server stops.
+    by_subject = {header(g, "Subject")[0]: g for g in got}
+    for i, m in enumerate(msgs):
+        g = by_subject[f"n{i}"]
+        assert g.endswith(m), i
+        # nothing of a longer message before it is left at the end
+        assert g.count(b"line ") == sizes[i], i
+    # tmp/ holds only messages being received; the kept file waits in
+    # free/ (with the last message's bytes), and goes when the server
+    # stops.
     spool = ferry.state_dir / "spool"
     assert list((spool / "tmp").iterdir()) == []
     kept = list((spool / "free").iterdir())
-    assert kept and all(p.stat().st_size == 0 for p in kept)
+    assert kept
     ferry.stop()
     assert list((spool / "free").iterdir()) == []
+
+
+@pytest.mark.ferry_conf(relay_networks="127.0.0.0/8")
+def test_short_queued_message_after_a_long_direct_one(ferry):
+    """A message that goes through the queue reuses the spool file of a
+    longer one delivered directly before it on the same connection: the
+    queued content is cut to its own length."""
+    long_msg = make_message(subject="long", body="long line\r\n" * 3000)
+    short = make_message(subject="short", body="short body\r\n")
+    with ferry.raw() as c:
+        c.ehlo()
+        r = c.send_message("x@remote.example", [ALICE], long_msg, ehlo=False)
+        assert r.code == 250, r
+        r = c.send_message("x@remote.example", [ALICE, "someone@remote.example"],
+                           short, ehlo=False)
+        assert r.code == 250, r
+    qid = queue_id(r.text)
+    a = accepted(ferry, qid)
+    assert a["queued"] == "yes", a
+    ferry.wait_log(rf"{qid} queue delivered rcpt={ALICE} .*result=sent")
+    got = {header(m, "Subject")[0]: m for m in ferry.wait_delivered(ALICE, 2)}
+    assert got["long"].endswith(long_msg)
+    assert got["short"].endswith(short) and b"long line" not in got["short"]
 
 
 @pytest.mark.ferry_conf(relay_networks="127.0.0.0/8")
