@@ -7,6 +7,9 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,84 @@ fsio_fsync_dir(const char *dir)
 	saved = errno;
 	close(fd);
 	errno = saved;
+	return r;
+}
+
+/* Shared directory syncs (fsio_fsync_dir_shared): threads of one
+ * process that each renamed a file into the same directory share one
+ * fsync of it.  A caller takes a ticket after its rename; a sync covers
+ * every ticket taken before it started (what they renamed was already
+ * in the directory then), so a caller waits for the first sync that
+ * starts after its ticket, or runs it itself when none is running.
+ * Slots are picked by the path's hash; a slot busy with another
+ * directory is not waited for (a plain fsync then).  Process-wide, like
+ * the directories it protects. */
+#define FSIO_DSYNC_SLOTS 64
+static struct fsio_dsync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char dir[PATH_MAX];
+	uint64_t tickets;	/* taken */
+	uint64_t synced;	/* every ticket up to this one is covered */
+	uint64_t failed;	/* a failed sync covered tickets up to this */
+	int error;		/* its errno */
+	bool running;
+} fsio_dsync[FSIO_DSYNC_SLOTS];
+static pthread_once_t fsio_dsync_once = PTHREAD_ONCE_INIT;
+
+static void
+fsio_dsync_init(void)
+{
+	for (size_t i = 0; i < FSIO_DSYNC_SLOTS; i++) {
+		pthread_mutex_init(&fsio_dsync[i].lock, NULL);
+		pthread_cond_init(&fsio_dsync[i].cond, NULL);
+	}
+}
+
+int
+fsio_fsync_dir_shared(const char *dir)
+{
+	struct fsio_dsync *d;
+	uint64_t ticket, upto;
+	int r, error;
+
+	pthread_once(&fsio_dsync_once, fsio_dsync_init);
+	d = &fsio_dsync[str_hash(dir) % FSIO_DSYNC_SLOTS];
+	pthread_mutex_lock(&d->lock);
+	if (strcmp(d->dir, dir) != 0) {
+		if (d->running || d->tickets != d->synced ||
+		    strlen(dir) >= sizeof(d->dir)) {
+			pthread_mutex_unlock(&d->lock);
+			return fsio_fsync_dir(dir);
+		}
+		str_lcpy(d->dir, dir, sizeof(d->dir));
+	}
+	ticket = ++d->tickets;
+	while (d->synced < ticket) {
+		if (d->running) {
+			pthread_cond_wait(&d->cond, &d->lock);
+			continue;
+		}
+		d->running = true;
+		upto = d->tickets;
+		pthread_mutex_unlock(&d->lock);
+		r = fsio_fsync_dir(dir);
+		error = errno;
+		pthread_mutex_lock(&d->lock);
+		d->running = false;
+		d->synced = upto;
+		if (r < 0) {
+			d->failed = upto;
+			d->error = error;
+		}
+		pthread_cond_broadcast(&d->cond);
+	}
+	/* A failed sync after the ticket: its entry may not be durable. */
+	r = d->failed >= ticket ? -1 : 0;
+	error = d->error;
+	pthread_mutex_unlock(&d->lock);
+	if (r < 0)
+		errno = error;
 	return r;
 }
 

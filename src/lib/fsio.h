@@ -15,6 +15,11 @@ int fsio_pathf(char *dst, size_t size, const char *fmt, ...)
 int fsio_write_all(int fd, const void *buf, size_t len);
 /* fsync the directory itself (so a rename/unlink in it is durable). */
 int fsio_fsync_dir(const char *dir);
+/* fsync_dir for threads that renamed into dir concurrently: one fsync
+ * that started after the caller's rename serves all of them (the caller
+ * waits for it).  Same result as fsio_fsync_dir for the caller: 0 once
+ * its entry is durable, or -1 with errno.  Blocks: worker threads. */
+int fsio_fsync_dir_shared(const char *dir);
 /* fsync the directory that contains path. */
 int fsio_fsync_parent(const char *path);
 /* mkdir -p with mode for every component created; 0 or -1. */

@@ -485,7 +485,8 @@ maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
 /* tmp -> new without ever overwriting: rename with RENAME_NOREPLACE (one
  * step), else link + unlink, else a plain rename where neither is
  * supported (the name is unique anyway); then new/ is fsynced so the
- * entry survives a crash.  That fsync stays: the caller removes the spool
+ * entry survives a crash (one fsync shared by the deliveries into the
+ * same new/ at that moment: fsio_fsync_dir_shared).  That fsync stays: the caller removes the spool
  * copy (or answers 250) right after we return, so it is the only thing
  * between a crash and a lost message. */
 static int
@@ -514,7 +515,7 @@ maildir_publish(const char *path, const char *name)
 	}
 	if (r < 0)
 		return -1;
-	if (fsio_fsync_dir(ndir) < 0) {
+	if (fsio_fsync_dir_shared(ndir) < 0) {
 		saved = errno;
 		unlink(nfile);
 		errno = saved;

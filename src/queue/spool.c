@@ -442,7 +442,7 @@ spool_writer_publish(struct spool_writer *w)
 	}
 	/* A recovery scan that judged the .msg an orphan in the instant
 	 * before the envelope arrived would have removed it: check. */
-	if (stat(qmsg, &st) < 0 || fsio_fsync_dir(qdir) < 0) {
+	if (stat(qmsg, &st) < 0 || fsio_fsync_dir_shared(qdir) < 0) {
 		saved = errno;
 		unlink(qenv);
 		unlink(qmsg);
