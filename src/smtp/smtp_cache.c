@@ -108,9 +108,8 @@ smtp_cache_generation(struct smtpd *srv, const struct conf *c,
 	return 0;
 }
 
-/* True when an answer read under generation gen may be kept now. */
-static bool
-smtp_cache_may_keep(struct smtpd *srv, const struct conf *c, uint64_t gen)
+bool
+smtp_cache_current(struct smtpd *srv, const struct conf *c, uint64_t gen)
 {
 	uint64_t now;
 
@@ -139,7 +138,7 @@ smtp_cache_ban_put(struct smtpd *srv, const struct conf *c, const char *ip,
 	struct smtp_cache *sc = srv->cache;
 	struct smtp_cache_ban *e;
 
-	if (!smtp_cache_may_keep(srv, c, gen))
+	if (!smtp_cache_current(srv, c, gen))
 		return;
 	if (sc->ban == NULL)
 		sc->ban = xcalloc(SMTP_CACHE_BAN_SLOTS, sizeof(*sc->ban));
@@ -196,6 +195,8 @@ smtp_cache_rcpt_get(struct smtpd *srv, const struct conf *c,
 	res->over_quota = false;
 	res->rules = smtp_cache_dup(e->rules, e->nrules, sizeof(*e->rules));
 	res->nrules = e->nrules;
+	res->gen = gen;
+	res->gen_ok = true;
 	return 0;
 }
 
@@ -216,7 +217,7 @@ smtp_cache_rcpt_put(struct smtpd *srv, const struct conf *c,
 		if (res->targets.v[i].local && res->targets.v[i].quota != 0)
 			return;
 	if (smtp_cache_rcpt_key(key, sizeof(key), rcpt, literal) < 0 ||
-	    !smtp_cache_may_keep(srv, c, gen))
+	    !smtp_cache_current(srv, c, gen))
 		return;
 	if (sc->rcpt == NULL)
 		sc->rcpt = xcalloc(SMTP_CACHE_RCPT_SLOTS, sizeof(*sc->rcpt));

@@ -98,7 +98,10 @@ smtp_rcpt_done(void *data, void *ctx)
 	struct smtp_rcpt_job *j = data;
 	struct smtp_session *s = ctx;
 
-	if (j->gen_ok && j->rules_ok && !j->res.over_quota)
+	j->res.gen = j->gen;
+	j->res.gen_ok = j->gen_ok && smtp_cache_current(s->srv, s->conf,
+	    j->gen);
+	if (j->res.gen_ok && j->rules_ok && !j->res.over_quota)
 		smtp_cache_rcpt_put(s->srv, s->conf, j->rcpt, j->literal,
 		    &j->res, j->gen);
 	j->cb(s, j->rcpt, &j->res);

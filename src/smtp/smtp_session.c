@@ -280,7 +280,7 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 
 static void
 smtp_tx_add_rcpt(struct smtp_tx *tx, const char *orig, const char *addr,
-    bool local)
+    bool local, uint64_t quota)
 {
 	for (size_t i = 0; i < tx->nrcpts; i++)
 		if (strcmp(tx->rcpts[i].addr, addr) == 0)
@@ -290,6 +290,7 @@ smtp_tx_add_rcpt(struct smtp_tx *tx, const char *orig, const char *addr,
 	tx->rcpts[tx->nrcpts].orig = xstrdup(orig);
 	tx->rcpts[tx->nrcpts].addr = xstrdup(addr);
 	tx->rcpts[tx->nrcpts].local = local;
+	tx->rcpts[tx->nrcpts].quota = quota;
 	tx->nrcpts++;
 }
 
@@ -322,11 +323,21 @@ static void
 smtp_rcpt_accept(struct smtp_session *s, const char *rcpt,
     enum resolve_status st, const struct resolve_result *r)
 {
+	struct smtp_tx *tx = s->tx;
+
+	/* The first recipient sets the generation; another one read
+	 * under a different generation makes it unknown. */
+	if (tx->nrcpts == 0) {
+		tx->rcpt_gen = s->rcpt_gen;
+		tx->rcpt_gen_ok = s->rcpt_gen_ok;
+	} else if (!s->rcpt_gen_ok || s->rcpt_gen != tx->rcpt_gen)
+		tx->rcpt_gen_ok = false;
 	if (st == RESOLVE_REMOTE)
-		smtp_tx_add_rcpt(s->tx, rcpt, rcpt, false);
+		smtp_tx_add_rcpt(tx, rcpt, rcpt, false, 0);
 	for (size_t i = 0; st == RESOLVE_LOCAL && i < r->n; i++)
-		smtp_tx_add_rcpt(s->tx, rcpt, r->v[i].local ?
-		    r->v[i].user : r->v[i].address, r->v[i].local);
+		smtp_tx_add_rcpt(tx, rcpt, r->v[i].local ?
+		    r->v[i].user : r->v[i].address, r->v[i].local,
+		    r->v[i].local ? r->v[i].quota : 0);
 	smtp_session_enter_state(s, SMTP_STATE_RCPT);
 	smtp_session_reply(s, "250 2.1.5 Ok");
 }
@@ -345,10 +356,13 @@ smtp_rcpt_checked(struct smtp_session *s, const struct policy_result *pr)
  * the session meanwhile (it owns r's targets from here on). */
 static void
 smtp_rcpt_check(struct smtp_session *s, const char *rcpt,
-    enum resolve_status st, struct resolve_result *r)
+    enum resolve_status st, struct resolve_result *r, uint64_t gen,
+    bool gen_ok)
 {
 	snprintf(s->rcpt_pending, sizeof(s->rcpt_pending), "%s", rcpt);
 	s->rcpt_st = st;
+	s->rcpt_gen = gen;
+	s->rcpt_gen_ok = gen_ok;
 	s->rcpt_res = *r;
 	r->v = NULL;
 	r->n = 0;
@@ -390,7 +404,8 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 		    "Temporary lookup failure, try again later");
 		return;
 	}
-	smtp_rcpt_check(s, rcpt, res->st, &res->targets);
+	smtp_rcpt_check(s, rcpt, res->st, &res->targets, res->gen,
+	    res->gen_ok);
 }
 
 /* The recipient lookup (smtp_lookup.c) has answered. */

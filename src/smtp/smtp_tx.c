@@ -67,6 +67,10 @@ struct smtp_commit {
 	 * message (or what is left of it) went into the spool. */
 	uint64_t *quota;
 	struct store_pool *stores;	/* the store, for quota[] */
+	/* quota[] as RCPT read it, and the store generation it was read
+	 * under (gen_ok: known): still true while the store shows it. */
+	uint64_t gen;
+	bool gen_ok;
 	/* DKIM: the signer (NULL: no signing), the signatures it made. */
 	struct dkim_signer *signer;
 	int signed_n;
@@ -317,20 +321,27 @@ smtp_tx_deliver_direct(struct smtp_commit *c)
 	return c->delivered == c->env.nrcpts;
 }
 
-/* On the worker, before a direct delivery: fills quota[] with each
+/* On the worker, before a direct delivery: makes quota[] each
  * recipient's quota as the store says now, so a user deleted or a quota
  * changed since RCPT is seen (a deleted user's mail goes to the queue,
- * which bounces it, instead of recreating the mailbox).  False (the
- * spool then) when a user is gone or the store cannot say.  The worker
- * thread's own store connection does the reads (store_pool_conn). */
+ * which bounces it, instead of recreating the mailbox).  When the
+ * store's change counter still shows the generation RCPT read under,
+ * nothing changed and quota[] (from RCPT) stands; else the users are
+ * read again with the worker thread's own connection (store_pool_conn).
+ * False (the spool then) when a user is gone or the store cannot say. */
 static bool
 smtp_tx_direct_quota(struct smtp_commit *c)
 {
 	struct store *conn = store_pool_conn(c->stores);
 	struct store_user u;
+	uint64_t gen;
 
 	if (conn == NULL)
 		return false;
+	/* Nothing changed in the store since RCPT: the users are there
+	 * with the quotas RCPT saw (smtp_tx_commit filled quota[]). */
+	if (c->gen_ok && store_generation(conn, &gen) == 0 && gen == c->gen)
+		return true;
 	for (size_t i = 0; i < c->env.nrcpts; i++) {
 		if (store_user_get(conn, c->env.rcpts[i].addr, &u) != 1)
 			return false;
@@ -486,6 +497,11 @@ smtp_tx_commit(struct smtp_session *s)
 	if (smtp_tx_direct_ok(s)) {
 		c->quota = xcalloc(tx->nrcpts, sizeof(*c->quota));
 		c->stores = s->srv->env->stores;
+		for (size_t i = 0; i < tx->nrcpts; i++)
+			c->quota[i] = tx->rcpts[i].quota;
+		c->gen = tx->rcpt_gen;
+		c->gen_ok = tx->rcpt_gen_ok &&
+		    smtp_cache_current(s->srv, s->conf, tx->rcpt_gen);
 	}
 	s->busy = true;
 	bufferevent_disable(s->bev, EV_READ);

@@ -81,6 +81,7 @@ struct smtp_rcpt {
 	char *orig;		/* as given, normalised */
 	char *addr;		/* final delivery address */
 	bool local;
+	uint64_t quota;		/* local: the user's quota at RCPT */
 };
 
 /* One mail transaction: MAIL FROM to end of data (or RSET). */
@@ -91,6 +92,12 @@ struct smtp_tx {
 	uint64_t declared_size;
 	struct smtp_rcpt *rcpts;
 	size_t nrcpts;
+	/* The store generation every accepted recipient was resolved
+	 * under (store_generation()); false when unknown or mixed.  While
+	 * the store still shows it, the commit need not read the users
+	 * again. */
+	uint64_t rcpt_gen;
+	bool rcpt_gen_ok;
 	unsigned rcpt_attempts;		/* RCPT commands seen */
 	struct spool_writer *writer;	/* open from DATA/first BDAT */
 	struct smtp_data dec;
@@ -171,6 +178,8 @@ struct smtp_session {
 	char rcpt_pending[SMTP_ADDR_PATH_MAX + 1];
 	enum resolve_status rcpt_st;
 	struct resolve_result rcpt_res;
+	uint64_t rcpt_gen;		/* rcpt_res's store generation */
+	bool rcpt_gen_ok;
 };
 
 /* smtpd.c */
@@ -254,6 +263,8 @@ struct smtp_rcpt_lookup {
 	bool over_quota;		/* every local target is full */
 	struct store_rule *rules;	/* the recipient domain's rules */
 	size_t nrules;
+	uint64_t gen;			/* read under this store generation */
+	bool gen_ok;			/* ... known to be still current */
 };
 typedef void smtp_rcpt_lookup_cb(struct smtp_session *s, const char *rcpt,
     struct smtp_rcpt_lookup *res);
@@ -286,6 +297,10 @@ int smtp_cache_generation(struct smtpd *srv, const struct conf *c,
  * skipped). */
 bool smtp_cache_not_banned(struct smtpd *srv, const struct conf *c,
     const char *ip);
+/* True when an answer read under generation gen is still current for a
+ * session on c. */
+bool smtp_cache_current(struct smtpd *srv, const struct conf *c,
+    uint64_t gen);
 /* The ban check said "not banned" for ip. */
 void smtp_cache_ban_put(struct smtpd *srv, const struct conf *c,
     const char *ip, uint64_t gen);

@@ -201,6 +201,29 @@ def test_quota_reached_after_rcpt_defers_in_the_queue(ferry):
     assert q["recipients"][0]["state"] == "pending"
 
 
+def test_quota_lowered_after_rcpt_is_applied_at_commit(ferry):
+    """The commit skips reading the users again only while the store is
+    unchanged since RCPT: a quota lowered in between is what delivery
+    enforces."""
+    ferry.add_user("erin@example.test", quota="100M")
+    msg = make_message(subject="big", body=("q" * 70 + "\r\n") * 100)
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        c.expect("RCPT TO:<erin@example.test>", 250)
+        ferry.cli_ok("user", "quota", "erin@example.test", "2K")
+        c.expect("DATA", 354)
+        c.send(msg + b".\r\n")
+        r = c.reply()
+        assert r.code == 250, r
+        qid = queue_id(r.text)
+    assert ferry.maildir_messages("erin@example.test") == []
+    a = accepted(ferry, qid)
+    assert a["delivered"] == "0" and a["queued"] == "yes", a
+    ferry.wait_log(rf"{qid} queue delivered rcpt=erin@example\.test .*"
+                   r"result=deferred .*mailbox full")
+
+
 def test_direct_copy_starts_with_the_delivery_headers(ferry):
     """Return-Path and Delivered-To come first, then Ferry's Received
     header, then the client's headers unchanged.  (Headers that DATA
