@@ -145,9 +145,13 @@ def run_imaptest(itdir, args, timeout):
 
 @pytest.fixture
 def isrv(make_ferry, tmp_path):
-    # imaptest logs in with LOGIN over plaintext.
+    # imaptest logs in with LOGIN over plaintext, all its clients as one
+    # user from 127.0.0.1: the per-address and per-user limits (default
+    # 20 each) would refuse some of them.
     return mailbox_ferry(make_ferry, tmp_path, "imap", plaintext=True,
-                         tls=False, log_level="info")
+                         tls=False, log_level="info",
+                         max_connections_per_ip=200,
+                         imap_max_user_sessions=200)
 
 
 def conn_args(srv):
