@@ -282,7 +282,8 @@ imap_select_work(struct imap_job *job)
 	    mbox_view_uidvalidity(f->view), mbox_view_uidnext(f->view),
 	    (unsigned long long)mbox_view_highestmodseq(f->view));
 	if (f->has_qresync)
-		imap_qresync_select(f->view, &f->qresync, &job->out);
+		imap_qresync_select(f->view, &f->qresync, !job->s->rev2,
+		    &job->out);
 	fbuf_addf(&job->out, "%s OK [%s] %s completed\r\n", job->tag,
 	    f->readonly ? "READ-ONLY" : "READ-WRITE", f->readonly ?
 	    "EXAMINE" : "SELECT");

@@ -101,7 +101,7 @@ imap_msg_drop(struct imap_job *job)
 
 void
 imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
-    const struct mbox_msg *m)
+    const struct mbox_msg *m, bool recent)
 {
 	static const struct {
 		uint32_t bit;
@@ -117,7 +117,8 @@ imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
 
 	fbuf_addc(b, '(');
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
-		if (m->flags & sys[i].bit) {
+		if (m->flags & sys[i].bit && (recent ||
+		    sys[i].bit != MBOX_F_RECENT)) {
 			fbuf_addf(b, "%s%s", first ? "" : " ", sys[i].name);
 			first = false;
 		}
@@ -198,7 +199,7 @@ imap_fmt_changes(struct imap_session *s, struct fbuf *b,
 			continue;
 		fbuf_addf(b, "* %u FETCH (UID %u FLAGS ", ch->changed[i],
 		    m->uid);
-		imap_fmt_flags(b, s->view, m);
+		imap_fmt_flags(b, s->view, m, !s->rev2);
 		if (s->condstore)
 			fbuf_addf(b, " MODSEQ (%llu)",
 			    (unsigned long long)m->modseq);
@@ -556,7 +557,7 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 		switch (it->type) {
 		case IMAP_FETCH_FLAGS:
 			fbuf_adds(b, "FLAGS ");
-			imap_fmt_flags(b, s->view, msg);
+			imap_fmt_flags(b, s->view, msg, !s->rev2);
 			have_flags = true;
 			break;
 		case IMAP_FETCH_UID:
@@ -602,7 +603,7 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 	if (flags_changed && !have_flags) {
 		SEP();
 		fbuf_adds(b, "FLAGS ");
-		imap_fmt_flags(b, s->view, msg);
+		imap_fmt_flags(b, s->view, msg, !s->rev2);
 	}
 	/* RFC 7162 3.1.4.1: with CONDSTORE on, FETCH responses carry it */
 	if (s->condstore && !have_modseq) {
@@ -733,7 +734,7 @@ imap_fetch_flags_line(struct imap_job *job, uint32_t seq)
 	if (job->uid || job->s->qresync)
 		fbuf_addf(&job->out, "UID %u ", msg->uid);
 	fbuf_adds(&job->out, "FLAGS ");
-	imap_fmt_flags(&job->out, job->s->view, msg);
+	imap_fmt_flags(&job->out, job->s->view, msg, !job->s->rev2);
 	if (job->s->condstore)
 		fbuf_addf(&job->out, " MODSEQ (%llu)",
 		    (unsigned long long)msg->modseq);

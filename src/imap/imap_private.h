@@ -309,9 +309,9 @@ void imap_fmt_vanished(struct fbuf *b, const uint32_t *uids, size_t n,
     bool earlier);
 /* After SELECT/EXAMINE (QRESYNC ...): FETCH of the messages changed
  * since q's modseq and VANISHED (EARLIER) of those expunged, when q's
- * UIDVALIDITY is the view's. */
+ * UIDVALIDITY is the view's.  recent: show \Recent (not IMAP4rev2). */
 void imap_qresync_select(struct mbox_view *view, const struct imap_qresync *q,
-    struct fbuf *b);
+    bool recent, struct fbuf *b);
 /* UID FETCH (CHANGEDSINCE since VANISHED): VANISHED (EARLIER) for the
  * UIDs of set expunged since.  0, or -1 on index trouble. */
 int imap_qresync_fetch_vanished(struct mbox_view *view,
@@ -323,9 +323,10 @@ void imap_rev2_select_list(struct imap_session *s, const char *name,
     struct fbuf *b);
 
 /* imap_cmd_msg.c */
-/* "(\Seen kw ...)" of a message of view. */
+/* "(\Seen kw ...)" of a message of view; recent: include \Recent
+ * (IMAP4rev2 has none). */
 void imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
-    const struct mbox_msg *m);
+    const struct mbox_msg *m, bool recent);
 void imap_cmd_check(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 void imap_cmd_close(struct imap_session *, const char *,

@@ -223,7 +223,7 @@ imap_qresync_matched(struct mbox_view *view, const struct imap_qresync *q)
 
 void
 imap_qresync_select(struct mbox_view *view, const struct imap_qresync *q,
-    struct fbuf *b)
+    bool recent, struct fbuf *b)
 {
 	uint32_t n = mbox_view_count(view);
 
@@ -238,7 +238,7 @@ imap_qresync_select(struct mbox_view *view, const struct imap_qresync *q,
 		if (m->modseq <= q->modseq)
 			continue;
 		fbuf_addf(b, "* %u FETCH (UID %u FLAGS ", seq, m->uid);
-		imap_fmt_flags(b, view, m);
+		imap_fmt_flags(b, view, m, recent);
 		fbuf_addf(b, " MODSEQ (%llu))\r\n",
 		    (unsigned long long)m->modseq);
 	}

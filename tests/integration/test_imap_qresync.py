@@ -284,3 +284,35 @@ def test_bad_qresync_input(qsrv):
         .startswith(b"h3 BAD")
     assert c.cmd("h4 UID FETCH 1:* (FLAGS) (VANISHED)")[-1] \
         .startswith(b"h4 BAD")
+
+
+def test_condstore_enabling_command_reports_highestmodseq(qsrv):
+    deliver(qsrv, n=3)
+    c = session(qsrv, enable=False)
+    uv, hms, u = state(c)
+    r = c.cmd("f FETCH 1 (FLAGS)")
+    assert not [l for l in r if b"HIGHESTMODSEQ" in l or b"MODSEQ" in l], r
+    # the first CONDSTORE-enabling command in the mailbox says where
+    # MODSEQ stands, once (RFC 7162 3.1.8)
+    r = c.cmd("g FETCH 1 (MODSEQ)")
+    assert r[0] == b"* OK [HIGHESTMODSEQ %d] Highest" % hms, r
+    assert re.match(rb"\* 1 FETCH \(MODSEQ \(\d+\)\)$", r[1]), r
+    r = c.cmd("h FETCH 2 (MODSEQ)")
+    assert not [l for l in r if b"HIGHESTMODSEQ" in l], r
+    # ESEARCH MODSEQ: of the returned message for MIN/MAX, else the highest
+    c.cmd("s1 STORE 1 +FLAGS.SILENT (\\Seen)")
+    c.cmd("s3 STORE 3 +FLAGS.SILENT (\\Seen)")
+    c.cmd("s2 STORE 2 +FLAGS.SILENT (\\Seen)")
+    ms = {int(m.group(1)): int(m.group(2)) for m in
+          (re.match(rb"\* (\d+) FETCH \(MODSEQ \((\d+)\)\)", l) for l in
+           c.cmd("m FETCH 1:3 (MODSEQ)")) if m}
+    assert ms[2] > ms[3] > ms[1], ms
+    r = c.cmd("e1 SEARCH RETURN (MIN) MODSEQ 1")
+    assert r[0] == b'* ESEARCH (TAG "e1") MIN 1 MODSEQ %d' % ms[1], r
+    r = c.cmd("e2 SEARCH RETURN (MAX) MODSEQ 1")
+    assert r[0] == b'* ESEARCH (TAG "e2") MAX 3 MODSEQ %d' % ms[3], r
+    r = c.cmd("e3 SEARCH RETURN (MIN MAX) MODSEQ 1")
+    assert r[0] == b'* ESEARCH (TAG "e3") MIN 1 MAX 3 MODSEQ %d' % ms[3], r
+    r = c.cmd("e4 UID SEARCH RETURN (MAX COUNT) MODSEQ 1")
+    assert r[0] == b'* ESEARCH (TAG "e4") UID MAX %d COUNT 3 MODSEQ %d' % (
+        u[2], ms[2]), r

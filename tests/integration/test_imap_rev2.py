@@ -73,6 +73,7 @@ def test_rev1_session_keeps_rev1_answers(rsrv):
     deliver(rsrv, n=1)
     r = c.cmd("n NOOP")
     assert b"* 3 EXISTS" in r and b"* 3 RECENT" in r, r
+    assert b"\\Recent" in c.cmd("fl FETCH 3 (FLAGS)")[0]
 
 
 def test_rev2_session(rsrv):
@@ -93,6 +94,9 @@ def test_rev2_session(rsrv):
     deliver(rsrv, n=1)
     r = c.cmd("n NOOP")
     assert b"* 3 EXISTS" in r and not [l for l in r if b"RECENT" in l], r
+    # no \\Recent flag either (a rev1 session would see it here)
+    r = c.cmd("fl FETCH 1:3 (FLAGS)")
+    assert len(r) == 4 and not [l for l in r if b"Recent" in l], r
     r = c.cmd("t STATUS Sent (MESSAGES DELETED SIZE)")
     assert r[0] == b'* STATUS "Sent" (MESSAGES 0 DELETED 0 SIZE 0)', r
     r = c.cmd("x EXAMINE Sent")
