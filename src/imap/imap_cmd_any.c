@@ -68,6 +68,8 @@ imap_capabilities(struct imap_session *s, struct fbuf *b)
 	    "LITERAL+");
 	fbuf_addf(b, " APPENDLIMIT=%llu",
 	    (unsigned long long)imap_append_limit(s));
+	fbuf_adds(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
+	    "THREAD=REFERENCES");
 	if (s->state != IMAP_STATE_NOAUTH)
 		return;
 	if (!s->tls && s->srv->tls != NULL)

@@ -1,6 +1,6 @@
 /* Commands on the selected folder (RFC 9051 section 6.4, RFC 3501
  * section 6.4): CHECK, NOOP, CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID
- * EXPUNGE (RFC 4315), FETCH, STORE, SEARCH, COPY and MOVE (RFC 6851)
+ * EXPUNGE (RFC 4315), FETCH, STORE, COPY and MOVE (RFC 6851)
  * with COPYUID, and IDLE (RFC 2177).  Each runs its mailbox work as a
  * job on the role's pool; the view is used by that job only, as the
  * session reads nothing meanwhile.  Changes made by others (delivery,
@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "imap/imap_match.h"
 #include "imap/imap_private.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
@@ -33,7 +32,6 @@ struct imap_msg_job {
 	struct imap_seqset set;
 	struct imap_fetch fetch;
 	struct imap_store store;
-	struct imap_search search;
 	char dest[MBOX_NAME_MAX * 4 + 1];
 	bool move;
 	bool expunge_uids;
@@ -52,7 +50,6 @@ imap_msg_release(struct imap_job *job)
 	imap_seqset_free(&m->set);
 	imap_fetch_free(&m->fetch);
 	imap_store_free(&m->store);
-	imap_search_free(&m->search);
 	free(m);
 }
 
@@ -231,8 +228,7 @@ imap_sync_updates(struct imap_session *s, struct fbuf *b, bool keep)
 	return 0;
 }
 
-/* A job whose sync failed ends the session after its output. */
-static void
+void
 imap_msg_broken_done(struct imap_job *job)
 {
 	job->s->state = IMAP_STATE_LOGOUT;
@@ -373,8 +369,7 @@ imap_msg_set(const struct imap_arg *a, struct imap_seqset *set)
 
 /* ---- FETCH ---- */
 
-/* The whole message with CRLF line ends (what RFC822.SIZE counts). */
-static int
+int
 imap_read_message(struct mbox_view *view, uint32_t seq, struct fbuf *msg)
 {
 	struct mbox_error err;
@@ -399,8 +394,7 @@ imap_read_message(struct mbox_view *view, uint32_t seq, struct fbuf *msg)
 	return r < 0 ? -1 : 0;
 }
 
-/* Length of the header including the empty line that ends it. */
-static size_t
+size_t
 imap_header_len(const char *p, size_t len)
 {
 	if (len >= 2 && p[0] == '\r' && p[1] == '\n')
@@ -918,329 +912,6 @@ imap_cmd_unselect(struct imap_session *s, const char *tag,
 	}
 	imap_folder_close(s);
 	imap_reply(s, "%s OK UNSELECT completed", tag);
-}
-
-/* ---- SEARCH ---- */
-
-struct imap_search_msg {
-	struct imap_session *s;
-	uint32_t seq;
-	const struct mbox_msg *m;
-	struct fbuf body;	/* loaded on first need */
-	bool loaded, unreadable;
-};
-
-/* Case-blind (ASCII) substring search. */
-static bool
-imap_contains(const char *hay, size_t hlen, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (n == 0)
-		return true;
-	for (size_t i = 0; i + n <= hlen; i++) {
-		size_t j = 0;
-
-		while (j < n && tolower((unsigned char)hay[i + j]) ==
-		    tolower((unsigned char)needle[j]))
-			j++;
-		if (j == n)
-			return true;
-	}
-	return false;
-}
-
-static const struct fbuf *
-imap_search_body(struct imap_search_msg *c)
-{
-	if (!c->loaded) {
-		c->loaded = true;
-		if (c->m->flags & MBOX_F_EXPUNGED ||
-		    imap_read_message(c->s->view, c->seq, &c->body) < 0)
-			c->unreadable = true;
-	}
-	return c->unreadable ? NULL : &c->body;
-}
-
-/* HEADER field value: any field of that name whose unfolded value
- * contains the string, as written or decoded (imap_match.h). */
-static bool
-imap_search_header(struct imap_search_msg *c, const char *field,
-    const char *value)
-{
-	const struct fbuf *b = imap_search_body(c);
-	size_t hlen, flen = strlen(field), i = 0;
-
-	if (b == NULL)
-		return false;
-	hlen = imap_header_len(fbuf_str(b), b->len);
-	while (i < hlen) {
-		const char *line = fbuf_str(b) + i;
-		const char *eol = memchr(line, '\n', hlen - i);
-		size_t end = eol ? (size_t)(eol - fbuf_str(b)) + 1 : hlen;
-
-		if (end - i > flen && line[flen] == ':' &&
-		    strncasecmp(line, field, flen) == 0) {
-			struct fbuf v;
-			bool hit;
-
-			fbuf_init(&v, 0);
-			fbuf_add(&v, line + flen + 1, end - i - flen - 1);
-			/* continuation lines */
-			while (end < hlen && (fbuf_str(b)[end] == ' ' ||
-			    fbuf_str(b)[end] == '\t')) {
-				const char *l2 = fbuf_str(b) + end;
-				const char *e2 = memchr(l2, '\n', hlen - end);
-				size_t next = e2 ? (size_t)(e2 -
-				    fbuf_str(b)) + 1 : hlen;
-
-				fbuf_add(&v, l2, next - end);
-				end = next;
-			}
-			hit = imap_match_header(fbuf_str(&v), v.len, value);
-			fbuf_release(&v);
-			if (hit)
-				return true;
-		}
-		i = end;
-	}
-	return false;
-}
-
-static bool imap_search_match(struct imap_search_msg *c,
-    const struct imap_search_key *k);
-
-static bool
-imap_search_keyword(struct imap_search_msg *c, const char *kw)
-{
-	size_t nkw;
-	const char *const *v = mbox_view_keywords(c->s->view, &nkw);
-
-	for (size_t i = 0; i < nkw && i < 32; i++)
-		if (v[i] != NULL && str_ieq(v[i], kw))
-			return (c->m->keywords & (1u << i)) != 0;
-	return false;
-}
-
-static uint32_t
-imap_search_flags(unsigned imap_flags)
-{
-	return imap_flags_to_mbox(imap_flags) |
-	    ((imap_flags & IMAP_FLAG_RECENT) ? MBOX_F_RECENT : 0);
-}
-
-static bool
-imap_search_match(struct imap_search_msg *c, const struct imap_search_key *k)
-{
-	const struct imap_search_key *ch;
-	uint32_t n = mbox_view_count(c->s->view);
-	int64_t day = (int64_t)c->m->internaldate / 86400;
-	const struct fbuf *b;
-
-	if (c->m->internaldate < 0)
-		day = ((int64_t)c->m->internaldate - 86399) / 86400;
-	switch (k->op) {
-	case IMAP_SEARCH_ALL:
-		return true;
-	case IMAP_SEARCH_AND:
-		for (ch = k->child; ch != NULL; ch = ch->next)
-			if (!imap_search_match(c, ch))
-				return false;
-		return true;
-	case IMAP_SEARCH_OR:
-		return imap_search_match(c, k->child) ||
-		    imap_search_match(c, k->child->next);
-	case IMAP_SEARCH_NOT:
-		return !imap_search_match(c, k->child);
-	case IMAP_SEARCH_SEQSET:
-		return imap_seqset_contains(&k->set, c->seq, n);
-	case IMAP_SEARCH_UID:
-		return imap_seqset_contains(&k->set, c->m->uid, n > 0 ?
-		    mbox_view_msg(c->s->view, n)->uid : 0);
-	case IMAP_SEARCH_FLAGS:
-		return (c->m->flags & imap_search_flags(k->flags)) ==
-		    imap_search_flags(k->flags);
-	case IMAP_SEARCH_UNFLAGS:
-		return (c->m->flags & imap_search_flags(k->flags)) == 0;
-	case IMAP_SEARCH_KEYWORD:
-		return imap_search_keyword(c, k->value);
-	case IMAP_SEARCH_UNKEYWORD:
-		return !imap_search_keyword(c, k->value);
-	case IMAP_SEARCH_NEW:
-		return (c->m->flags & (MBOX_F_RECENT | MBOX_F_SEEN)) ==
-		    MBOX_F_RECENT;
-	case IMAP_SEARCH_OLD:
-		return !(c->m->flags & MBOX_F_RECENT);
-	case IMAP_SEARCH_BEFORE:
-		return day < k->days;
-	case IMAP_SEARCH_ON:
-		return day == k->days;
-	case IMAP_SEARCH_SINCE:
-		return day >= k->days;
-	case IMAP_SEARCH_LARGER:
-		return c->m->size > k->number;
-	case IMAP_SEARCH_SMALLER:
-		return c->m->size < k->number;
-	case IMAP_SEARCH_MODSEQ:
-		return c->m->modseq >= k->number;
-	case IMAP_SEARCH_HEADER:
-		return imap_search_header(c, k->field, k->value);
-	case IMAP_SEARCH_BODY:
-		if ((b = imap_search_body(c)) == NULL)
-			return false;
-		{
-			size_t h = imap_header_len(fbuf_str(b), b->len);
-
-			return imap_contains(fbuf_str(b) + h, b->len - h,
-			    k->value);
-		}
-	case IMAP_SEARCH_TEXT:
-		return (b = imap_search_body(c)) != NULL &&
-		    imap_contains(fbuf_str(b), b->len, k->value);
-	default:
-		return false;	/* SENT*: refused before the job */
-	}
-}
-
-/* "* ESEARCH (TAG "t") [UID] MIN MAX COUNT ALL" (RFC 4731). */
-/* ms[i]: the MODSEQ of hit v[i]; highest: the highest of them all. */
-static void
-imap_esearch_out(struct imap_job *job, const struct imap_search *q,
-    const uint32_t *v, const uint64_t *ms, size_t n, uint64_t highest)
-{
-	unsigned ret = q->ret != 0 ? q->ret : IMAP_SEARCH_RET_ALL;
-	struct fbuf *b = &job->out;
-	uint64_t modseq = highest;
-
-	/* RFC 7162 3.1.5: with only MIN and/or MAX, the highest MODSEQ of
-	 * the messages returned, not of every match */
-	if (n > 0 && !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
-		modseq = 0;
-		if ((ret & IMAP_SEARCH_RET_MIN) && ms[0] > modseq)
-			modseq = ms[0];
-		if ((ret & IMAP_SEARCH_RET_MAX) && ms[n - 1] > modseq)
-			modseq = ms[n - 1];
-	}
-
-	fbuf_adds(b, "* ESEARCH (TAG ");
-	imap_fmt_string(b, job->tag, strlen(job->tag), false);
-	fbuf_addc(b, ')');
-	if (job->uid)
-		fbuf_adds(b, " UID");
-	if ((ret & IMAP_SEARCH_RET_MIN) && n > 0)
-		fbuf_addf(b, " MIN %u", v[0]);
-	if ((ret & IMAP_SEARCH_RET_MAX) && n > 0)
-		fbuf_addf(b, " MAX %u", v[n - 1]);
-	if (ret & IMAP_SEARCH_RET_COUNT)
-		fbuf_addf(b, " COUNT %zu", n);
-	if ((ret & IMAP_SEARCH_RET_ALL) && n > 0) {
-		fbuf_adds(b, " ALL ");
-		imap_fmt_uidset(b, v, n);
-	}
-	if (q->uses_modseq && n > 0)
-		fbuf_addf(b, " MODSEQ %llu", (unsigned long long)modseq);
-	fbuf_adds(b, "\r\n");
-}
-
-static void
-imap_search_work(struct imap_job *job)
-{
-	struct imap_msg_job *m = job->data;
-	struct imap_session *s = job->s;
-	uint32_t n, *hits;
-	uint64_t *hit_ms;
-	size_t nhits = 0;
-	uint64_t modseq = 0;
-
-	if (imap_sync_updates(s, &job->out, true) < 0) {
-		job->done = imap_msg_broken_done;
-		return;
-	}
-	imap_condstore_announce(job);
-	n = mbox_view_count(s->view);
-	hits = xcalloc(n + 1, sizeof(*hits));
-	hit_ms = xcalloc(n + 1, sizeof(*hit_ms));
-	for (uint32_t seq = 1; seq <= n; seq++) {
-		struct imap_search_msg c = { .s = s, .seq = seq,
-		    .m = mbox_view_msg(s->view, seq) };
-
-		fbuf_init(&c.body, 0);
-		if (!(c.m->flags & MBOX_F_EXPUNGED) &&
-		    imap_search_match(&c, m->search.root)) {
-			hit_ms[nhits] = c.m->modseq;
-			hits[nhits++] = job->uid ? c.m->uid : seq;
-			if (c.m->modseq > modseq)
-				modseq = c.m->modseq;
-		}
-		fbuf_release(&c.body);
-	}
-	if (m->search.esearch)
-		imap_esearch_out(job, &m->search, hits, hit_ms, nhits,
-		    modseq);
-	else {
-		fbuf_adds(&job->out, "* SEARCH");
-		for (size_t i = 0; i < nhits; i++)
-			fbuf_addf(&job->out, " %u", hits[i]);
-		/* RFC 7162 3.1.5: the highest mod-sequence of the hits */
-		if (m->search.uses_modseq && nhits > 0)
-			fbuf_addf(&job->out, " (MODSEQ %llu)",
-			    (unsigned long long)modseq);
-		fbuf_adds(&job->out, "\r\n");
-	}
-	free(hits);
-	free(hit_ms);
-	fbuf_addf(&job->out, "%s OK %sSEARCH completed\r\n", job->tag,
-	    job->uid ? "UID " : "");
-}
-
-static bool
-imap_search_supported(const struct imap_search_key *k)
-{
-	for (; k != NULL; k = k->next) {
-		if (k->op == IMAP_SEARCH_SENTBEFORE ||
-		    k->op == IMAP_SEARCH_SENTON ||
-		    k->op == IMAP_SEARCH_SENTSINCE ||
-		    ((k->op == IMAP_SEARCH_SEQSET || k->op == IMAP_SEARCH_UID) &&
-		    k->set.saved) || !imap_search_supported(k->child))
-			return false;
-	}
-	return true;
-}
-
-void
-imap_cmd_search(struct imap_session *s, const char *tag,
-    const struct imap_arg *args, unsigned count, bool uid)
-{
-	struct imap_job *job = imap_msg_new_job(s, tag, imap_search_work, uid);
-	struct imap_msg_job *m = job->data;
-	const char *error = "Invalid SEARCH";
-	enum imap_search_result r;
-
-	r = imap_search_parse(args, count, &m->search, &error);
-	if (r == IMAP_SEARCH_BADCHARSET) {
-		imap_reply(s, "%s NO %s", tag, error);
-		imap_msg_drop(job);
-		return;
-	}
-	if (r != IMAP_SEARCH_OK ||
-	    (m->search.ret & IMAP_SEARCH_RET_SAVE)) {
-		imap_bad(s, tag, r != IMAP_SEARCH_OK ? error :
-		    "SEARCH RETURN (SAVE) is not offered");
-		imap_msg_drop(job);
-		return;
-	}
-	if (m->search.uses_modseq)
-		imap_condstore_use(s, job);
-	/* RFC 9051 6.4.4: IMAP4rev2 answers SEARCH with ESEARCH */
-	if (s->rev2)
-		m->search.esearch = true;
-	if (!imap_search_supported(m->search.root)) {
-		imap_reply(s, "%s NO [CANNOT] SENTBEFORE, SENTON, SENTSINCE "
-		    "and $ are not supported yet", tag);
-		imap_msg_drop(job);
-		return;
-	}
-	imap_job_submit(job);
 }
 
 /* ---- COPY, MOVE ---- */

@@ -35,6 +35,9 @@ struct mbox_msg;
 #define IMAP_MAX_AUTH_FAILURES 3	/* per session */
 #define IMAP_AUTH_LINE_MAX 8192		/* AUTHENTICATE response, IDLE DONE */
 
+/* What IMAP keeps in the mailbox index per message (mbox_cache_*). */
+#define IMAP_CACHE_SORTKEY 1		/* imap_sort.h imap_msgkey blob */
+
 struct imapd {
 	struct ferry_env *env;		/* env->conf: the current snapshot */
 	struct tls_server *tls;		/* NULL: no certificate configured */
@@ -339,8 +342,6 @@ void imap_cmd_fetch(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 void imap_cmd_store(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
-void imap_cmd_search(struct imap_session *, const char *,
-    const struct imap_arg *, unsigned, bool);
 void imap_cmd_copy(struct imap_session *, const char *,
     const struct imap_arg *, unsigned, bool);
 void imap_cmd_move(struct imap_session *, const char *,
@@ -356,5 +357,45 @@ void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 int imap_sync_updates(struct imap_session *s, struct fbuf *b, bool keep);
 /* The watcher says the selected folder changed (IDLE wake-up). */
 void imap_folder_changed(void *ctx);
+/* Worker: appends the message at seq with CRLF line ends (what
+ * RFC822.SIZE counts; reading stops past 256 MB) to msg.  0 or -1. */
+int imap_read_message(struct mbox_view *view, uint32_t seq,
+    struct fbuf *msg);
+/* Length of the header section p[0..len) with the empty line ending it. */
+size_t imap_header_len(const char *p, size_t len);
+/* A job's done() after its sync failed: the session ends after the
+ * output (a BYE is in it). */
+void imap_msg_broken_done(struct imap_job *job);
+
+/* imap_search.c */
+struct imap_search;
+void imap_cmd_search(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+/* Worker: the sequence numbers (ascending, caller frees) of the
+ * messages of the selected folder that q matches, their number and the
+ * highest MODSEQ among them.  Messages expunged by others meanwhile
+ * never match. */
+void imap_search_run(struct imap_session *s, const struct imap_search *q,
+    uint32_t **seqs_r, size_t *n_r, uint64_t *modseq_r);
+/* Parses the search program after SORT/THREAD's charset (args start at
+ * the charset): 0; or -1 with the reply sent (BAD, or NO [BADCHARSET])
+ * and q empty. */
+int imap_search_program(struct imap_session *s, const char *tag,
+    const char *cmd, const struct imap_arg *args, unsigned count,
+    struct imap_search *q);
+
+/* imap_cmd_sort.c: SORT, THREAD (RFC 5256), SORT=DISPLAY, ESORT */
+void imap_cmd_sort(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+void imap_cmd_thread(struct imap_session *, const char *,
+    const struct imap_arg *, unsigned, bool);
+struct imap_msgkey;
+struct mbox_msg;
+/* Worker: the sort record (imap_sort.h) of message m at seq, from the
+ * index, else built from its header and stored there; a message gone
+ * meanwhile gets the record of an empty header.  Free with
+ * imap_msgkey_free. */
+void imap_msgkey_load(struct mbox_view *view, uint32_t seq,
+    const struct mbox_msg *m, struct imap_msgkey *k);
 
 #endif

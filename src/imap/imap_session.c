@@ -79,6 +79,8 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ "FETCH", ST(SELECTED), true, imap_cmd_fetch },
 	{ "STORE", ST(SELECTED), true, imap_cmd_store },
 	{ "SEARCH", ST(SELECTED), true, imap_cmd_search },
+	{ "SORT", ST(SELECTED), true, imap_cmd_sort },
+	{ "THREAD", ST(SELECTED), true, imap_cmd_thread },
 	{ "COPY", ST(SELECTED), true, imap_cmd_copy },
 	{ "MOVE", ST(SELECTED), true, imap_cmd_move },
 };
