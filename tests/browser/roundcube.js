@@ -6,12 +6,14 @@
 // Usage: node roundcube.js '{"url": ..., "user": ..., "password": ...,
 //          "folders": [...], "open": {"subject", "body"},
 //          "compose": {"to", "subject", "body"},
+//          "sorted": [subject, ...], "thread": {"root", "reply"},
 //          "search": {"text", "subject"},
 //          "move": {"subject", "folder"}, "delete": {"subject"},
 //          "shots": DIR}'
 //
 // One browser session, one page: log in, check the folder list, open a
-// message, search, compose and send one, move one, delete one, log out.  Every
+// message, sort by subject and show threads (server SORT and THREAD),
+// search, compose and send one, move one, delete one, log out.  Every
 // step waits (bounded) for what Roundcube shows as its result and fails
 // when it does not appear or when Roundcube shows an error notice.
 // Prints one line per step ("ok STEP: detail"); on failure prints
@@ -42,8 +44,10 @@ async function noErrors() {
 
 // The row of the message list whose subject is exactly `subject`.
 function row(subject) {
+	const exact = new RegExp('^\\s*' +
+	    subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '\\s*$');
 	return page.locator('#messagelist tbody tr.message').filter({
-		has: page.locator('span.subject a', { hasText: subject }),
+		has: page.locator('span.subject a', { hasText: exact }),
 	});
 }
 
@@ -141,6 +145,56 @@ async function openMessage() {
 async function listed() {
 	return (await page.locator('#messagelist tbody tr.message:visible span.subject a')
 	    .allInnerTexts()).map((t) => t.trim());
+}
+
+// Sets the list options in the dialog of the list's Options button
+// (sort column, order, list or threads) and saves them.
+async function listOptions(col, order, mode) {
+	await page.click('#listmenulink');
+	const dlg = page.locator('.ui-dialog:visible');
+	await dlg.locator('select[name=sort_col]').selectOption(col);
+	await dlg.locator('select[name=sort_ord]').selectOption(order);
+	await dlg.locator('select[name=mode]').selectOption(mode);
+	await dlg.locator('button.save').click();
+	await dlg.waitFor({ state: 'detached' });
+	await page.waitForFunction((a) => window.rcmail.env.sort_col === a[0] &&
+	    window.rcmail.env.sort_order === a[1] &&
+	    !!window.rcmail.env.threading === (a[2] === 'threads'),
+	    [col, order, mode], { timeout: STEP_TIMEOUT });
+	await idle();
+	await noErrors();
+}
+
+async function sortAndThreads() {
+	step = 'sort';
+	await listOptions('subject', 'ASC', 'list');
+	let got = await listed();
+	if (JSON.stringify(got) !== JSON.stringify(args.sorted))
+		throw new Error(`sorted by subject: ${JSON.stringify(got)}, not ` +
+		    JSON.stringify(args.sorted));
+	ok(got.join(' < '));
+
+	step = 'threads';
+	await listOptions('subject', 'ASC', 'threads');
+	const t = args.thread;
+	got = await listed();
+	if (got.includes(t.reply) || !got.includes(t.root))
+		throw new Error(`threads list ${JSON.stringify(got)}: "${t.reply}" ` +
+		    `should be folded under "${t.root}"`);
+	// Unfold the thread with its toggle: the reply appears right below
+	// its root, one level down.
+	await row(t.root).locator('[id^="rcmexpando"].collapsed').click();
+	await row(t.reply).waitFor();
+	got = await listed();
+	const i = got.indexOf(t.root);
+	if (got[i + 1] !== t.reply)
+		throw new Error(`unfolded thread: ${JSON.stringify(got)}`);
+	const depth = await row(t.reply).evaluate((tr) => Object.values(
+	    window.rcmail.message_list.rows).find((r) => r.obj === tr).depth);
+	if (depth !== 1)
+		throw new Error(`"${t.reply}" is at depth ${depth}, not 1`);
+	ok(`"${t.reply}" under "${t.root}"`);
+	await listOptions('', 'DESC', 'list');
 }
 
 async function search() {
@@ -248,6 +302,7 @@ async function logout() {
 		await login();
 		await folders();
 		await openMessage();
+		await sortAndThreads();
 		await search();
 		await compose();
 		await move();

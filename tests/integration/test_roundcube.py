@@ -6,8 +6,9 @@ STARTTLS + AUTH; Roundcube verifies the test CA on both.  Roundcube's
 config names other folders for Sent, Drafts, Junk and Trash than the ones
 Ferry creates, so it finds them only through their special-use
 attributes.  In one browser session: log in, check the folder list, open
-a message delivered by SMTP, find one with an RFC 2047-encoded subject
-by Roundcube's quick search, compose and send one to bob, move one to
+a message delivered by SMTP, sort the list by subject and show it as
+threads (server-side SORT and THREAD), find one with an RFC
+2047-encoded subject by Roundcube's quick search, compose and send one to bob, move one to
 Archive, delete one, log out.  Afterwards the server side is checked
 through the Maildirs and imaplib: bob got the message, alice's Sent has
 the copy, the moved and deleted messages are where Roundcube put them.
@@ -33,7 +34,14 @@ ALICE = "alice@example.test"
 BOB = "bob@example.test"
 
 OPEN = {"subject": "Welcome to Ferry webmail",
-        "body": "This message came in over SMTP before the login."}
+        "body": "This message came in over SMTP before the login.",
+        "msgid": "<welcome.1@remote.example>"}
+# A reply to OPEN: sorted by subject it follows OPEN (same base subject,
+# later message), and in the threads view it is folded under OPEN.
+REPLY = {"subject": "Re: Welcome to Ferry webmail",
+         "body": "Thanks!",
+         "headers": ("In-Reply-To: <welcome.1@remote.example>",
+                     "References: <welcome.1@remote.example>")}
 MOVE = {"subject": "Please file me", "folder": "Archive"}
 # Sent RFC 2047-encoded; Roundcube shows it decoded and its quick search
 # (SUBJECT and FROM, UTF-8) must find it by a folded word of it.
@@ -56,13 +64,14 @@ def webmail(make_ferry, tmp_path):
                          overrides={"imap_listen": f"127.0.0.1:{imap_port}"})
     srv.imap_port = imap_port
     wait_until(lambda: tcp_listening(imap_port), 10, what="the IMAP listener")
-    for m in (OPEN, MOVE, DELETE):
+    for m in (OPEN, MOVE, DELETE, REPLY):
         with srv.smtp() as s:
             s.sendmail("friend@remote.example", [ALICE], make_message(
                 subject=m.get("raw", m["subject"]),
-                sender="friend@remote.example",
+                sender="friend@remote.example", msgid=m.get("msgid"),
+                extra_headers=m.get("headers", ()),
                 body=m.get("body", "Nothing much.") + "\r\n"))
-    srv.wait_delivered(ALICE, 3)
+        srv.wait_delivered(ALICE, (OPEN, MOVE, DELETE, REPLY).index(m) + 1)
     rc = RoundcubeServer(tmp_path / "roundcube", srv, overrides={
         # Names Ferry does not use: Roundcube must take the folders for
         # these roles from the special-use attributes in LIST.
@@ -104,7 +113,11 @@ def test_roundcube_in_chromium(webmail, tmp_path):
     r = run_browser("roundcube.js", {
         "url": rc.url, "user": ALICE, "password": PASSWORD,
         "folders": [{"name": n, "label": l, "role": c} for n, l, c in FOLDERS],
-        "open": OPEN, "search": SEARCH, "compose": COMPOSE, "move": MOVE,
+        "open": OPEN,
+        "sorted": [DELETE["subject"], MOVE["subject"], OPEN["subject"],
+                   REPLY["subject"]],
+        "thread": {"root": OPEN["subject"], "reply": REPLY["subject"]},
+        "search": SEARCH, "compose": COMPOSE, "move": MOVE,
         "delete": DELETE,
         "sentFolder": "Sent", "trashFolder": "Trash", "shots": str(shots),
     })
@@ -114,7 +127,8 @@ def test_roundcube_in_chromium(webmail, tmp_path):
         f"\n--- stderr ---\n{r.stderr}\n{rc.logs()}\n--- ferry log ---\n"
         f"{srv.log_tail(60)}")
     assert [l.split(":")[0] for l in steps] == [
-        "ok login", "ok folders", "ok open", "ok search", "ok compose",
+        "ok login", "ok folders", "ok open", "ok sort", "ok threads",
+        "ok search", "ok compose",
         "ok move", "ok delete", "ok logout"], r.stdout
 
     # bob got the message through submission, from alice, with the text.
@@ -132,7 +146,7 @@ def test_roundcube_in_chromium(webmail, tmp_path):
         assert BOB in str(sent[COMPOSE["subject"]][1]["To"])
 
         inbox = folder_messages(m, "INBOX")
-        assert set(inbox) == {OPEN["subject"]}, inbox.keys()
+        assert set(inbox) == {OPEN["subject"], REPLY["subject"]}, inbox.keys()
         assert "\\Seen" in inbox[OPEN["subject"]][0]   # opened in the browser
 
         archive = folder_messages(m, "Archive")
