@@ -621,3 +621,35 @@ dmarc_aligned(const struct dmarc_psl *psl, const char *from_domain,
 		return false;
 	return strcmp(a, b) == 0;
 }
+
+/* ------------------------------------------------------- evaluation */
+
+void
+dmarc_evaluate(const struct dmarc_psl *psl, const struct dmarc_record *rec,
+    const char *from_domain, const char *record_domain,
+    const struct dmarc_auth *auth, unsigned sample,
+    struct dmarc_outcome *out)
+{
+	enum dmarc_policy pol;
+
+	memset(out, 0, sizeof(*out));
+	out->spf_aligned = auth->spf_domain != NULL &&
+	    dmarc_aligned(psl, from_domain, auth->spf_domain, rec->aspf);
+	for (size_t i = 0; i < auth->n_dkim && out->dkim_domain == NULL; i++)
+		if (dmarc_aligned(psl, from_domain, auth->dkim_domains[i],
+		    rec->adkim))
+			out->dkim_domain = auth->dkim_domains[i];
+	out->dkim_aligned = out->dkim_domain != NULL;
+	out->pass = out->spf_aligned || out->dkim_aligned;
+	if (out->pass) {
+		out->disposition = DMARC_P_NONE;
+		return;
+	}
+	pol = dmarc_name_eq(from_domain, record_domain) ? rec->p : rec->sp;
+	if (sample >= rec->pct && pol != DMARC_P_NONE) {
+		pol = pol == DMARC_P_REJECT ? DMARC_P_QUARANTINE :
+		    DMARC_P_NONE;
+		out->sampled_out = true;
+	}
+	out->disposition = pol;
+}

@@ -96,4 +96,36 @@ int dmarc_org_domain(const struct dmarc_psl *psl, const char *name,
 bool dmarc_aligned(const struct dmarc_psl *psl, const char *from_domain,
     const char *auth_domain, enum dmarc_align mode);
 
+/* ------------------------------------------------------- evaluation */
+
+/* What SPF and DKIM authenticated, for dmarc_evaluate(). */
+struct dmarc_auth {
+	const char *spf_domain;		/* MAIL FROM domain; NULL: SPF not pass */
+	const char *const *dkim_domains; /* d= of each passing signature */
+	size_t n_dkim;
+};
+
+struct dmarc_outcome {
+	bool pass;			/* an aligned SPF or DKIM pass */
+	bool spf_aligned, dkim_aligned;
+	const char *dkim_domain;	/* the aligned d=, or NULL */
+	/* What the policy asks for a failure (pass: always none): p=, or
+	 * sp= when the record is the organizational domain's and the From
+	 * domain is below it; one step lower (reject to quarantine,
+	 * quarantine to none) when pct= did not sample the message
+	 * (6.6.4). */
+	enum dmarc_policy disposition;
+	bool sampled_out;		/* pct= lowered the disposition */
+};
+
+/* RFC 7489 4.2 and 6.6: the message whose From: domain is from_domain
+ * passes when an authenticated identifier aligns under adkim=/aspf=.
+ * record_domain is where rec was found (the From domain or its
+ * organizational domain); sample is uniform in 0..99 (the caller's
+ * random draw, so this stays deterministic). */
+void dmarc_evaluate(const struct dmarc_psl *psl,
+    const struct dmarc_record *rec, const char *from_domain,
+    const char *record_domain, const struct dmarc_auth *auth,
+    unsigned sample, struct dmarc_outcome *out);
+
 #endif

@@ -5,7 +5,8 @@
  * record, its values are in range and its URIs are NUL-terminated,
  * bounded and free of white space, ',' and ';'; a failed parse gives a
  * reason; an organizational domain is a lowercase suffix of the name, on
- * a label boundary; strict alignment implies relaxed alignment.
+ * a label boundary; strict alignment implies relaxed alignment; an
+ * evaluation that passes asks for no disposition.
  * FUZZ_SOURCES: src/msgauth/dmarc.c src/msgauth/dkim_tag.c src/lib */
 #include <ctype.h>
 #include <stdint.h>
@@ -34,6 +35,25 @@ fuzz_dmarc_uris(const struct dmarc_uri *u, size_t n)
 	}
 }
 
+/* A parsed record through dmarc_evaluate(): a pass asks for nothing; a
+ * failure asks for at most the policy that applies. */
+static void
+fuzz_dmarc_eval(const struct dmarc_record *rec, size_t len)
+{
+	const char *doms[] = { "mail.example.com", "example.net" };
+	struct dmarc_auth a = { NULL, doms, len % 3 };
+	struct dmarc_outcome o;
+	const char *from = len % 2 ? "example.com" : "sub.example.com";
+
+	a.spf_domain = len % 5 == 0 ? "bounce.example.com" : NULL;
+	dmarc_evaluate(NULL, rec, from, "example.com", &a,
+	    (unsigned)(len % 100), &o);
+	if (o.pass != (o.spf_aligned || o.dkim_aligned) ||
+	    (o.pass && o.disposition != DMARC_P_NONE) ||
+	    o.disposition > (len % 2 ? rec->p : rec->sp))
+		abort();
+}
+
 static void
 fuzz_dmarc_record(const char *s, size_t len)
 {
@@ -51,6 +71,7 @@ fuzz_dmarc_record(const char *s, size_t len)
 			abort();
 		fuzz_dmarc_uris(rec.rua, rec.n_rua);
 		fuzz_dmarc_uris(rec.ruf, rec.n_ruf);
+		fuzz_dmarc_eval(&rec, len);
 	} else if (err[0] == '\0' || strnlen(err, sizeof(err)) ==
 	    sizeof(err))
 		abort();

@@ -339,6 +339,63 @@ test_dmarc_align(void)
 	test_end();
 }
 
+static void
+test_dmarc_eval(void)
+{
+	struct dmarc_psl *psl = dmarc_psl_from_buf(psl_text,
+	    sizeof(psl_text) - 1);
+	struct dmarc_record rec;
+	struct dmarc_outcome o;
+	const char *doms[] = { "other.example", "mail.example.co.uk" };
+	struct dmarc_auth a = { NULL, doms, 2 };
+	char err[120];
+
+	test_begin("dmarc evaluate");
+	test_assert(test_dmarc_parse("v=DMARC1; p=reject; sp=quarantine",
+	    &rec, err, sizeof(err)) == 0);
+	/* DKIM aligned (relaxed), SPF not passed. */
+	dmarc_evaluate(psl, &rec, "example.co.uk", "example.co.uk", &a, 0, &o);
+	test_assert(o.pass && o.dkim_aligned && !o.spf_aligned);
+	test_assert_streq(o.dkim_domain, "mail.example.co.uk");
+	test_assert(o.disposition == DMARC_P_NONE);
+	/* Strict DKIM alignment: the subdomain signature no longer aligns. */
+	rec.adkim = DMARC_A_STRICT;
+	dmarc_evaluate(psl, &rec, "example.co.uk", "example.co.uk", &a, 0, &o);
+	test_assert(!o.pass && o.dkim_domain == NULL);
+	test_assert(o.disposition == DMARC_P_REJECT && !o.sampled_out);
+	/* SPF alone, relaxed then strict. */
+	a.n_dkim = 0;
+	a.spf_domain = "bounce.example.co.uk";
+	dmarc_evaluate(psl, &rec, "example.co.uk", "example.co.uk", &a, 0, &o);
+	test_assert(o.pass && o.spf_aligned && !o.dkim_aligned);
+	rec.aspf = DMARC_A_STRICT;
+	dmarc_evaluate(psl, &rec, "example.co.uk", "example.co.uk", &a, 0, &o);
+	test_assert(!o.pass);
+	/* A subdomain's mail under the organizational domain's record
+	 * gets sp=. */
+	a.spf_domain = NULL;
+	dmarc_evaluate(psl, &rec, "news.example.co.uk", "example.co.uk", &a,
+	    0, &o);
+	test_assert(!o.pass && o.disposition == DMARC_P_QUARANTINE);
+	/* pct: sampled in below pct, one step lower above. */
+	rec.pct = 30;
+	dmarc_evaluate(psl, &rec, "example.co.uk", "example.co.uk.", &a, 29,
+	    &o);
+	test_assert(o.disposition == DMARC_P_REJECT && !o.sampled_out);
+	dmarc_evaluate(psl, &rec, "example.co.uk", "example.co.uk", &a, 30,
+	    &o);
+	test_assert(o.disposition == DMARC_P_QUARANTINE && o.sampled_out);
+	dmarc_evaluate(psl, &rec, "x.example.co.uk", "example.co.uk", &a, 99,
+	    &o);
+	test_assert(o.disposition == DMARC_P_NONE && o.sampled_out);
+	rec.pct = 0;
+	rec.p = DMARC_P_NONE;
+	dmarc_evaluate(psl, &rec, "example.co.uk", "example.co.uk", &a, 0, &o);
+	test_assert(o.disposition == DMARC_P_NONE && !o.sampled_out);
+	dmarc_psl_free(psl);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -347,5 +404,6 @@ main(void)
 	test_dmarc_org();
 	test_dmarc_real_list();
 	test_dmarc_align();
+	test_dmarc_eval();
 	return test_exit();
 }
