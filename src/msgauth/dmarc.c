@@ -290,7 +290,7 @@ dmarc_record_parse(const char *s, size_t len, struct dmarc_record *rec,
     char *err, size_t errsize)
 {
 	struct dkim_taglist *tl;
-	const struct dkim_tag *ptag = NULL, *sptag = NULL;
+	const struct dkim_tag *ptag = NULL, *sptag = NULL, *bad = NULL;
 	const char *terr;
 	char shown[40];
 	uint64_t n;
@@ -358,17 +358,16 @@ dmarc_record_parse(const char *s, size_t len, struct dmarc_record *rec,
 		}
 		/* Other tags: ignored (6.3). */
 	}
-	if (ptag == NULL || dmarc_parse_policy(ptag, &rec->p) < 0 ||
-	    (sptag != NULL && dmarc_parse_policy(sptag, &rec->sp) < 0)) {
+	if (ptag != NULL && dmarc_parse_policy(ptag, &rec->p) < 0)
+		bad = ptag;
+	else if (sptag != NULL && dmarc_parse_policy(sptag, &rec->sp) < 0)
+		bad = sptag;
+	if (ptag == NULL || bad != NULL) {
 		if (rec->n_rua == 0) {
-			if (ptag == NULL)
+			if (ptag == NULL || bad == NULL)
 				dmarc_errf(err, errsize, "no p= tag (and no "
 				    "valid rua= URI)");
 			else {
-				const struct dkim_tag *bad = ptag;
-
-				if (dmarc_parse_policy(ptag, &rec->p) == 0)
-					bad = sptag;
 				dmarc_show(bad, shown, sizeof(shown));
 				dmarc_errf(err, errsize, "bad %s= value \"%s\" "
 				    "(and no valid rua= URI)", bad == ptag ?
