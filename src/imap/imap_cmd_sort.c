@@ -136,17 +136,7 @@ imap_sort_out(struct imap_job *job, const struct imap_sort_job *j,
 		fbuf_adds(b, "\r\n");
 		return;
 	}
-	fbuf_adds(b, "* ESEARCH (TAG ");
-	imap_fmt_string(b, job->tag, strlen(job->tag), false);
-	fbuf_addc(b, ')');
-	if (job->uid)
-		fbuf_adds(b, " UID");
-	if ((ret & IMAP_SEARCH_RET_MIN) && n > 0)
-		fbuf_addf(b, " MIN %u", v[0]);
-	if ((ret & IMAP_SEARCH_RET_MAX) && n > 0)
-		fbuf_addf(b, " MAX %u", v[n - 1]);
-	if (ret & IMAP_SEARCH_RET_COUNT)
-		fbuf_addf(b, " COUNT %zu", n);
+	imap_fmt_esearch_head(b, job->tag, job->uid, ret, v, n);
 	if ((ret & IMAP_SEARCH_RET_ALL) && n > 0) {
 		fbuf_adds(b, " ALL ");
 		imap_sort_fmt_ordered_set(b, v, n);

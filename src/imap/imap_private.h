@@ -157,6 +157,11 @@ int imap_arg_mailbox(const struct imap_arg *a, bool utf8, char *dst,
 
 /* "1:3,7" from an ascending list of numbers (UID sets of UIDPLUS). */
 void imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n);
+/* "* ESEARCH (TAG "t") [UID] [MIN m] [MAX m] [COUNT c]" for the
+ * IMAP_SEARCH_RET_* bits in ret; v holds the n results in the order MIN and
+ * MAX are taken from (first and last). The caller adds ALL, MODSEQ, CRLF. */
+void imap_fmt_esearch_head(struct fbuf *b, const char *tag, bool uid,
+    unsigned ret, const uint32_t *v, size_t n);
 /* IMAP_FLAG_* system flags as MBOX_F_* bits (\\Recent dropped). */
 uint32_t imap_flags_to_mbox(unsigned system);
 

@@ -184,6 +184,23 @@ imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n)
 	}
 }
 
+void
+imap_fmt_esearch_head(struct fbuf *b, const char *tag, bool uid,
+    unsigned ret, const uint32_t *v, size_t n)
+{
+	fbuf_adds(b, "* ESEARCH (TAG ");
+	imap_fmt_string(b, tag, strlen(tag), false);
+	fbuf_addc(b, ')');
+	if (uid)
+		fbuf_adds(b, " UID");
+	if ((ret & IMAP_SEARCH_RET_MIN) && n > 0)
+		fbuf_addf(b, " MIN %u", v[0]);
+	if ((ret & IMAP_SEARCH_RET_MAX) && n > 0)
+		fbuf_addf(b, " MAX %u", v[n - 1]);
+	if (ret & IMAP_SEARCH_RET_COUNT)
+		fbuf_addf(b, " COUNT %zu", n);
+}
+
 struct imap_closer {
 	struct mbox_view *views[2];
 	struct mbox_user *user;

@@ -379,17 +379,7 @@ imap_esearch_out(struct imap_job *job, const struct imap_search *q,
 			modseq = ms[n - 1];
 	}
 
-	fbuf_adds(b, "* ESEARCH (TAG ");
-	imap_fmt_string(b, job->tag, strlen(job->tag), false);
-	fbuf_addc(b, ')');
-	if (job->uid)
-		fbuf_adds(b, " UID");
-	if ((ret & IMAP_SEARCH_RET_MIN) && n > 0)
-		fbuf_addf(b, " MIN %u", v[0]);
-	if ((ret & IMAP_SEARCH_RET_MAX) && n > 0)
-		fbuf_addf(b, " MAX %u", v[n - 1]);
-	if (ret & IMAP_SEARCH_RET_COUNT)
-		fbuf_addf(b, " COUNT %zu", n);
+	imap_fmt_esearch_head(b, job->tag, job->uid, ret, v, n);
 	if ((ret & IMAP_SEARCH_RET_ALL) && n > 0) {
 		fbuf_adds(b, " ALL ");
 		imap_fmt_uidset(b, v, n);
