@@ -281,10 +281,16 @@ async function logout() {
 	step = 'logout';
 	await page.click('a.logout');
 	await page.locator('#rcmloginuser').waitFor();
-	const note = await page.locator('#messagestack').innerText();
-	if (!/terminated/i.test(note))
-		throw new Error(`no logout notice after logout (have "${note}")`);
-	ok(note.trim());
+	// Roundcube's scripts put the notice in the stack after the login form
+	// is drawn; wait for it instead of reading the stack at once.
+	const notice = page.locator('#messagestack').getByText(/terminated/i);
+	try {
+		await notice.first().waitFor();
+	} catch (e) {
+		const have = await page.locator('#messagestack').innerText();
+		throw new Error(`no logout notice after logout (have "${have}")`);
+	}
+	ok((await notice.first().innerText()).trim());
 }
 
 (async () => {
