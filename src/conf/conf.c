@@ -633,6 +633,12 @@ static const struct conf_key conf_keys[] = {
 	{ "dkim_key_dir", conf_set_path, FIELD(dkim_key_dir), 0, PATH_MAX },
 	{ "dkim_sign", conf_set_bool, FIELD(dkim_sign), 0, 0 },
 	{ "dkim_verify", conf_set_bool, FIELD(dkim_verify), 0, 0 },
+	{ "srs", conf_set_bool, FIELD(srs), 0, 0 },
+	{ "srs_domain", conf_set_string, FIELD(srs_domain), 0, 256 },
+	{ "srs_max_age", conf_set_duration, FIELD(srs_max_age), 86400,
+	    1000 * 86400 },
+	{ "srs_secret_file", conf_set_path, FIELD(srs_secret_file), 0,
+	    PATH_MAX },
 	{ "greylist", conf_set_bool, FIELD(greylist), 0, 0 },
 	{ "greylist_delay", conf_set_duration, FIELD(greylist_delay), 0,
 	    86400 },
@@ -684,6 +690,8 @@ conf_defaults(struct conf *c)
 	c->direct_delivery = true;
 	c->dkim_sign = true;
 	c->dkim_verify = true;
+	c->srs = true;
+	c->srs_max_age = 21 * 86400;
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;

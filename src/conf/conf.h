@@ -170,6 +170,11 @@ struct conf {
 	bool dkim_sign;
 	/* DKIM verification and Authentication-Results for inbound mail. */
 	bool dkim_verify;
+	/* SRS for forwarded mail (msgauth/srs.h, docs/srs.md). */
+	bool srs;
+	char srs_domain[256];			/* "": the alias's domain */
+	uint64_t srs_max_age;			/* seconds */
+	char srs_secret_file[PATH_MAX];		/* "": STATE_DIR/srs.secret */
 	bool greylist;
 	uint64_t greylist_delay, greylist_window, greylist_expire;
 	unsigned bad_rcpt_limit;		/* 0 = off */

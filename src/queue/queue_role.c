@@ -31,12 +31,14 @@
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
 #include "mailbox/mbox.h"
+#include "msgauth/srs.h"
 #include "net/dns.h"
 #include "queue/bounce.h"
 #include "queue/queue.h"
 #include "queue/queue_control.h"
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
+#include "queue/queue_srs.h"
 #include "queue/spool.h"
 #include "relay/relay.h"
 #include "store/resolve.h"
@@ -81,6 +83,7 @@ struct queue_role {
 	struct relay *relay;
 	unsigned relaying;		/* jobs in their relay phase */
 	struct queue_job_list rjobs;	/* those jobs */
+	struct srs_keys *srs;		/* start and reload; NULL: srs off */
 };
 
 /* One result of the relay, copied on the loop for a worker to apply. */
@@ -108,6 +111,10 @@ struct queue_job {
 	bool has_env, relay_done, saving, final;
 	struct spool_env env;		/* as read by the first job */
 	struct relay_msg rm;
+	/* SRS (queue_srs.h): the domain chosen by the worker ("" none)
+	 * and the MAIL FROM made from it on the loop. */
+	char srs_domain[256];
+	char srs_sender[SRS_ADDR_MAX];
 	size_t *rmap;			/* rm.rcpts[i] is env.rcpts[rmap[i]] */
 	bool *reported;
 	struct queue_result *res;	/* handed to the running save job */
@@ -253,6 +260,27 @@ queue_is_local(const char *addr, char *mailbox, size_t size, void *ctx)
 		}
 	resolve_result_free(&res);
 	return local;
+}
+
+/* queue_srs_domain's store lookup: errors count as local. */
+static bool
+queue_is_local_domain(const char *domain, void *ctx)
+{
+	struct queue_role *q = ctx;
+	const char *error;
+	char d[256];
+	int r = -1;
+
+	str_lcpy(d, domain, sizeof(d));
+	str_lower(d);
+	pthread_mutex_lock(&q->store_lock);
+	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
+		log_errx("queue store open failed path=%s reason=%s",
+		    q->db_path, error);
+	if (q->store != NULL)
+		r = store_domain_exists(q->store, d);
+	pthread_mutex_unlock(&q->store_lock);
+	return r != 0;
 }
 
 /* ---- one recipient (worker thread) ---- */
@@ -622,6 +650,8 @@ queue_job_work(void *arg)
 	}
 	changed = queue_deliver_env(j, &env, now, &remote);
 	if (remote > 0) {
+		queue_srs_domain(j->conf, &env, now, queue_is_local_domain,
+		    q, j->srs_domain, sizeof(j->srs_domain));
 		queue_job_keep(j, &env, changed);
 		return;			/* env now belongs to the job */
 	}
@@ -698,7 +728,8 @@ queue_relay_start(struct queue_job *j)
 		j->rmap[n++] = i;
 	}
 	memcpy(j->rm.id, env->id, sizeof(j->rm.id));
-	j->rm.sender = env->sender;
+	j->rm.sender = queue_srs_sender(q->srs, env->id, env->sender,
+	    j->srs_domain, j->srs_sender, sizeof(j->srs_sender));
 	j->rm.size = env->size;
 	j->rm.nrcpts = n;
 	j->rm.cb = queue_relay_cb;
@@ -1089,6 +1120,7 @@ queue_role_create(struct ferry_env *env)
 	q->pool = workpool_create(q->base, q->max_running > QUEUE_POOL_MIN ?
 	    q->max_running : QUEUE_POOL_MIN);
 	queue_relay_create(q);
+	q->srs = srs_keys_for_conf(env->conf);
 	env->pool = q->pool;
 	return q;
 }
@@ -1118,6 +1150,7 @@ queue_role_free(struct queue_role **qp)
 	if (q == NULL)
 		return;
 	queue_teardown(q);
+	srs_keys_free(&q->srs);
 	q->env->pool = NULL;
 	free(q);
 	*qp = NULL;
@@ -1144,6 +1177,9 @@ queue_role_reload(struct queue_role *q)
 	}
 	q->max_running = want;
 	relay_set_conf(q->relay, c);
+	/* Batches already handed to the relay keep the sender they got. */
+	srs_keys_free(&q->srs);
+	q->srs = srs_keys_for_conf(c);
 	log_info("- queue settings workers=%u retry_min=%llu retry_max=%llu "
 	    "lifetime=%llu concurrency_remote=%u concurrency_per_domain=%u",
 	    q->max_running, (unsigned long long)queue_retry_min(c),

@@ -376,6 +376,9 @@ static void
 smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
     struct smtp_rcpt_lookup *res)
 {
+	/* A bounce to an SRS address: refused, or now a remote target. */
+	if (smtp_srs_rcpt(s, rcpt, res) < 0)
+		return;
 	switch (res->st) {
 	case RESOLVE_REMOTE:
 		if (!s->relay_ok && !smtp_rcpt_backup_ok(s, rcpt)) {

@@ -16,6 +16,7 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "msgauth/dkim_keys.h"
+#include "msgauth/srs.h"
 #include "net/listener.h"
 #include "net/tls.h"
 #include "queue/spool.h"
@@ -111,6 +112,7 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	if (smtp_policy_create(&srv->policy, srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	srv->dkim = smtpd_dkim_load(env->conf);
+	srv->srs = srs_keys_for_conf(env->conf);
 	srv->cache = smtp_cache_new();
 	srv->lset = listener_set_create(env->base, "smtp",
 	    &smtpd_listener_ops, srv);
@@ -195,6 +197,8 @@ smtpd_reload(struct smtpd *srv, const struct conf *fresh,
 	/* Messages being signed keep the keys they started with. */
 	dkim_keyring_free(&srv->dkim);
 	srv->dkim = smtpd_dkim_load(fresh);
+	srs_keys_free(&srv->srs);
+	srv->srs = srs_keys_for_conf(fresh);
 	return 0;
 }
 
@@ -219,6 +223,7 @@ smtpd_free(struct smtpd **srvp)
 	spool_recycle_drop();
 	smtp_policy_free(&srv->policy);
 	dkim_keyring_free(&srv->dkim);
+	srs_keys_free(&srv->srs);
 	smtp_cache_free(&srv->cache);
 	tls_server_free(&srv->tls);
 	free(srv);

@@ -24,6 +24,7 @@ struct mime_header_parser;
 struct spool_writer;
 struct smtp_session;
 struct smtp_auth;
+struct srs_keys;
 struct tls_server;
 struct workpool;
 struct store_pool;
@@ -53,6 +54,8 @@ struct smtpd {
 	/* DKIM signing keys (msgauth/dkim_keys.h), read at start and on
 	 * reload; a message holds its own reference while it is signed. */
 	struct dkim_keyring *dkim;
+	/* SRS secrets (msgauth/srs.h), start and reload; NULL: srs off. */
+	struct srs_keys *srs;
 	/* Password checks: CPU-bound and 16 MB each (yescrypt), so
 	 * fewer at once than the commits in env->pool, which mostly wait
 	 * for the disk. */
@@ -313,6 +316,13 @@ int smtp_cache_rcpt_get(struct smtpd *srv, const struct conf *c,
 void smtp_cache_rcpt_put(struct smtpd *srv, const struct conf *c,
     const char *rcpt, bool literal, const struct smtp_rcpt_lookup *res,
     uint64_t gen);
+
+/* smtp_srs.c: a recipient in a local domain whose local part is SRS0/
+ * SRS1 (a bounce to an address Ferry made when forwarding).  0 when it
+ * is not one (res untouched) or it was reversed (res now has one remote
+ * target, the original sender); -1 when refused (550 queued, logged). */
+int smtp_srs_rcpt(struct smtp_session *s, const char *rcpt,
+    struct smtp_rcpt_lookup *res);
 
 /* smtp_sender.c */
 /* MAIL FROM of an authenticated session not owned (owned 0) or not
