@@ -633,6 +633,10 @@ static const struct conf_key conf_keys[] = {
 	{ "dkim_key_dir", conf_set_path, FIELD(dkim_key_dir), 0, PATH_MAX },
 	{ "dkim_sign", conf_set_bool, FIELD(dkim_sign), 0, 0 },
 	{ "dkim_verify", conf_set_bool, FIELD(dkim_verify), 0, 0 },
+	{ "arc_verify", conf_set_bool, FIELD(arc_verify), 0, 0 },
+	{ "arc_seal", conf_set_bool, FIELD(arc_seal), 0, 0 },
+	{ "arc_trusted_sealers", conf_set_strlist, FIELD(arc_trusted_sealers),
+	    0, 0 },
 	{ "srs", conf_set_bool, FIELD(srs), 0, 0 },
 	{ "srs_domain", conf_set_string, FIELD(srs_domain), 0, 256 },
 	{ "srs_max_age", conf_set_duration, FIELD(srs_max_age), 86400,
@@ -691,6 +695,8 @@ conf_defaults(struct conf *c)
 	c->dkim_sign = true;
 	c->dkim_verify = true;
 	c->srs = true;
+	c->arc_verify = true;
+	c->arc_seal = true;
 	c->srs_max_age = 21 * 86400;
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;

@@ -170,6 +170,9 @@ struct conf {
 	bool dkim_sign;
 	/* DKIM verification and Authentication-Results for inbound mail. */
 	bool dkim_verify;
+	/* ARC (msgauth/arc.h, docs/arc.md). */
+	bool arc_verify, arc_seal;
+	struct conf_strlist arc_trusted_sealers;
 	/* SRS for forwarded mail (msgauth/srs.h, docs/srs.md). */
 	bool srs;
 	char srs_domain[256];			/* "": the alias's domain */

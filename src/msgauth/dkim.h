@@ -94,6 +94,7 @@ struct dkim_sig {
 	uint64_t l;
 	bool has_t, has_x;
 	int64_t t, x;
+	unsigned instance;		/* ARC-Message-Signature's i= */
 };
 
 /* Parses the value of a DKIM-Signature field (everything after the ':',
@@ -103,6 +104,11 @@ struct dkim_sig {
  * in d= or a subdomain of it, x= not before t=.  0, or -1 with a static
  * reason (the result is then permerror). */
 int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
+    const char **error_r);
+/* The same for an ARC-Message-Signature (RFC 8617 4.1.2): no v=, i= is
+ * the instance (1 to 1024 here; the chain limit is checked later), the
+ * auid is "@d".  0, or -1 with a static reason. */
+int dkim_sig_parse_ams(const char *value, size_t len, struct dkim_sig *sig,
     const char **error_r);
 /* Appends raw (a whole DKIM-Signature field as written, without its
  * final CRLF) with the value of its b= tag, and the FWS around it,

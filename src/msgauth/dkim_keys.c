@@ -262,6 +262,16 @@ dkim_keyring_has(const struct dkim_keyring *r, const char *domain)
 	return false;
 }
 
+const struct dkim_ringkey *
+dkim_keyring_rsa(const struct dkim_keyring *r, const char *domain)
+{
+	for (size_t i = 0; r != NULL && i < r->n; i++)
+		if (strcasecmp(r->keys[i].domain, domain) == 0 &&
+		    dkim_pkey_algo(r->keys[i].key) == DKIM_A_RSA_SHA256)
+			return &r->keys[i];
+	return NULL;
+}
+
 /* ---------------------------------------------------------- records */
 
 int

@@ -25,6 +25,7 @@
 
 struct conf;
 struct dkim_keyring;
+struct dkim_ringkey;
 struct dkim_signer;
 
 #define DKIM_SIGNER_HEADER_MAX (256 * 1024)
@@ -107,5 +108,14 @@ struct dkim_sign_key {
 int dkim_sign_fields(const struct dkim_sign_key *k, time_t now,
     const struct dkim_hfield *f, size_t nf, const unsigned char bh[32],
     struct fbuf *out);
+/* The same with another start than "DKIM-Signature: v=1" (the field name
+ * and the first tag: ARC's "ARC-Message-Signature: i=N"). */
+int dkim_sign_fields_as(const struct dkim_sign_key *k, const char *head,
+    time_t now, const struct dkim_hfield *f, size_t nf,
+    const unsigned char bh[32], struct fbuf *out);
+/* The RSA signing key of domain in r (ARC seals with rsa-sha256 only,
+ * RFC 8617 4.1.3), NULL when it has none; it lives as long as r. */
+const struct dkim_ringkey *dkim_keyring_rsa(const struct dkim_keyring *r,
+    const char *domain);
 
 #endif

@@ -105,6 +105,15 @@ dkim_sign_fields(const struct dkim_sign_key *k, time_t now,
     const struct dkim_hfield *f, size_t nf, const unsigned char bh[32],
     struct fbuf *out)
 {
+	return dkim_sign_fields_as(k, "DKIM-Signature: v=1", now, f, nf, bh,
+	    out);
+}
+
+int
+dkim_sign_fields_as(const struct dkim_sign_key *k, const char *head,
+    time_t now, const struct dkim_hfield *f, size_t nf,
+    const unsigned char bh[32], struct fbuf *out)
+{
 	char names[DKIM_HNAMES_MAX][DKIM_HNAME_MAX + 1], tmp[600];
 	unsigned char sig[DKIM_SIG_MAX];
 	struct fbuf field, data, b64;
@@ -116,8 +125,8 @@ dkim_sign_fields(const struct dkim_sign_key *k, time_t now,
 	fbuf_init(&field, 0);
 	fbuf_init(&data, 0);
 	fbuf_init(&b64, 0);
-	snprintf(tmp, sizeof(tmp), "DKIM-Signature: v=1; a=%s; "
-	    "c=relaxed/relaxed;", dkim_algo_str((enum dkim_algo)algo));
+	snprintf(tmp, sizeof(tmp), "%s; a=%s; c=relaxed/relaxed;", head,
+	    dkim_algo_str((enum dkim_algo)algo));
 	dkim_sign_add(&field, &col, tmp, false);
 	snprintf(tmp, sizeof(tmp), " d=%s;", k->domain);
 	dkim_sign_add(&field, &col, tmp, true);

@@ -368,7 +368,7 @@ dkim_sig_times(const struct dkim_taglist *tl, struct dkim_sig *sig,
 /* The required tags and their values. */
 static int
 dkim_sig_required(const struct dkim_taglist *tl, struct dkim_sig *sig,
-    const char **error_r)
+    bool arc, const char **error_r)
 {
 	const struct dkim_tag *v = dkim_taglist_get(tl, "v");
 	const struct dkim_tag *a = dkim_taglist_get(tl, "a");
@@ -379,12 +379,12 @@ dkim_sig_required(const struct dkim_taglist *tl, struct dkim_sig *sig,
 	const struct dkim_tag *s = dkim_taglist_get(tl, "s");
 	int n;
 
-	if (v == NULL || a == NULL || b == NULL || bh == NULL || d == NULL ||
-	    h == NULL || s == NULL) {
+	if ((v == NULL && !arc) || a == NULL || b == NULL || bh == NULL ||
+	    d == NULL || h == NULL || s == NULL) {
 		*error_r = "a required tag is missing";
 		return -1;
 	}
-	if (!dkim_value_is(v, "1")) {
+	if (!arc && !dkim_value_is(v, "1")) {
 		*error_r = "unknown version";
 		return -1;
 	}
@@ -413,6 +413,48 @@ dkim_sig_required(const struct dkim_taglist *tl, struct dkim_sig *sig,
 	return dkim_sig_hnames(h, sig, error_r);
 }
 
+/* The tags DKIM-Signature and ARC-Message-Signature share. */
+static int
+dkim_sig_common(const struct dkim_taglist *tl, struct dkim_sig *sig,
+    bool arc, const char **error_r)
+{
+	if (dkim_sig_required(tl, sig, arc, error_r) < 0 ||
+	    dkim_sig_times(tl, sig, error_r) < 0)
+		return -1;
+	if (dkim_sig_canon(dkim_taglist_get(tl, "c"), sig) < 0) {
+		*error_r = "bad c=";
+		return -1;
+	}
+	if (!dkim_sig_query_ok(dkim_taglist_get(tl, "q"))) {
+		*error_r = "q= offers no dns/txt";
+		return -1;
+	}
+	return 0;
+}
+
+int
+dkim_sig_parse_ams(const char *value, size_t len, struct dkim_sig *sig,
+    const char **error_r)
+{
+	struct dkim_taglist tl;
+	const struct dkim_tag *t;
+	uint64_t i;
+
+	memset(sig, 0, sizeof(*sig));
+	if (dkim_taglist_parse(value, len, &tl, error_r) < 0)
+		return -1;
+	if ((t = dkim_taglist_get(&tl, "i")) == NULL ||
+	    dkim_value_uint(t, &i) < 0 || i < 1 || i > 1024) {
+		*error_r = "bad or missing i=";
+		return -1;
+	}
+	sig->instance = (unsigned)i;
+	if (dkim_sig_common(&tl, sig, true, error_r) < 0)
+		return -1;
+	snprintf(sig->auid, sizeof(sig->auid), "@%s", sig->domain);
+	return 0;
+}
+
 int
 dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
     const char **error_r)
@@ -422,17 +464,8 @@ dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 
 	memset(sig, 0, sizeof(*sig));
 	if (dkim_taglist_parse(value, len, &tl, error_r) < 0 ||
-	    dkim_sig_required(&tl, sig, error_r) < 0 ||
-	    dkim_sig_times(&tl, sig, error_r) < 0)
+	    dkim_sig_common(&tl, sig, false, error_r) < 0)
 		return -1;
-	if (dkim_sig_canon(dkim_taglist_get(&tl, "c"), sig) < 0) {
-		*error_r = "bad c=";
-		return -1;
-	}
-	if (!dkim_sig_query_ok(dkim_taglist_get(&tl, "q"))) {
-		*error_r = "q= offers no dns/txt";
-		return -1;
-	}
 	if ((t = dkim_taglist_get(&tl, "i")) != NULL) {
 		if (dkim_value_copy(t, sig->auid, sizeof(sig->auid), false) <
 		    0) {

@@ -62,6 +62,7 @@ smtp_authres_start(struct smtp_session *s)
 	tx->spf_ar = smtp_policy_spf_ar(s->pol);
 	if (!s->relay_ok)
 		tx->verifier = dkim_verifier_new(time(NULL));
+	smtp_arc_start(s);
 }
 
 /* The field: authserv-id, then spf and dkim (RFC 8601 2.2, 2.7). */
@@ -74,6 +75,7 @@ smtp_authres_field(struct smtp_tx *tx)
 	if (tx->spf_ar[0] != '\0')
 		fbuf_addf(&tx->authres, ";\r\n\t%s", tx->spf_ar);
 	dkim_verifier_ar(tx->verifier, &tx->authres);
+	smtp_arc_ar(tx, &tx->authres);
 	fbuf_adds(&tx->authres, "\r\n");
 }
 
@@ -86,7 +88,7 @@ smtp_authres_flush_held(struct smtp_tx *tx)
 	uint64_t at = 0;
 
 	if (tx->verifier != NULL && dkim_verifier_ended_header(tx->verifier) &&
-	    dkim_verifier_count(tx->verifier) == 0) {
+	    dkim_verifier_count(tx->verifier) == 0 && smtp_arc_quiet(tx)) {
 		smtp_authres_field(tx);
 		smtp_tx_write(tx, tx->authres.data, tx->authres.len);
 		fbuf_reset(&tx->authres);
@@ -140,6 +142,7 @@ smtp_authres_done(struct smtp_session *s)
 	struct smtp_tx *tx = s->tx;
 
 	smtp_authres_field(tx);
+	smtp_arc_log(s);
 	for (size_t i = 0; i < dkim_verifier_count(tx->verifier); i++) {
 		const struct dkim_verdict *d = dkim_verifier_verdict(
 		    tx->verifier, i);
@@ -151,15 +154,32 @@ smtp_authres_done(struct smtp_session *s)
 	}
 }
 
+/* ARC's keys were looked up (after DKIM's, if any). */
+static void
+smtp_authres_arc_done(struct smtp_session *s)
+{
+	smtp_authres_done(s);
+	s->tx->authres_cb(s);
+}
+
+/* The DKIM keys are in: ARC's next (smtp_arc.c), then the field. */
+static int
+smtp_authres_arc(struct smtp_session *s)
+{
+	if (smtp_arc_finish(s, smtp_authres_arc_done) == 0)
+		return 0;
+	smtp_authres_done(s);
+	return 1;
+}
+
 static void
 smtp_authres_keys(struct dkim_verifier *v, void *arg)
 {
 	struct smtp_session *s = arg;
-	void (*cb)(struct smtp_session *) = s->tx->authres_cb;
 
 	s->tx->kfetch = NULL;
-	smtp_authres_done(s);
-	cb(s);
+	if (smtp_authres_arc(s) == 1)
+		s->tx->authres_cb(s);
 }
 
 int
@@ -171,12 +191,9 @@ smtp_authres_finish(struct smtp_session *s,
 	if (tx->verifier == NULL || tx->authres_early)
 		return 1;
 	dkim_verifier_end(tx->verifier);
-	if (dkim_verifier_pending(tx->verifier) == 0) {
-		/* Nothing to look up: the field now, no waiting. */
-		smtp_authres_done(s);
-		return 1;
-	}
 	tx->authres_cb = cb;
+	if (dkim_verifier_pending(tx->verifier) == 0)
+		return smtp_authres_arc(s);
 	s->busy = true;
 	tx->kfetch = dkim_verify_keys(s->srv->env->base,
 	    smtp_policy_dns(s->srv->policy), tx->verifier, smtp_authres_keys,

@@ -35,6 +35,7 @@
 #include "mailbox/mbox.h"
 #include "mime/mime.h"
 #include "msgauth/dkim_keys.h"
+#include "msgauth/arc.h"
 #include "msgauth/dkim_verify.h"
 #include "queue/queue_notify.h"
 #include "queue/spool.h"
@@ -74,6 +75,8 @@ struct smtp_commit {
 	/* DKIM: the signer (NULL: no signing), the signatures it made. */
 	struct dkim_signer *signer;
 	int signed_n;
+	/* ARC: the seal to make (NULL: none). */
+	struct smtp_arc_seal *arc;
 	size_t delivered;
 	bool queued;
 };
@@ -110,6 +113,8 @@ smtp_tx_free(struct smtp_tx **txp)
 	dkim_signer_free(&tx->signer);
 	dkim_keyfetch_abort(&tx->kfetch);
 	dkim_verifier_free(&tx->verifier);
+	arc_keyfetch_abort(&tx->arc_kfetch);
+	arc_verifier_free(&tx->arc);
 	fbuf_release(&tx->authres);
 	fbuf_release(&tx->held);
 	free(tx->drop);
@@ -210,6 +215,7 @@ smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
 		dkim_signer_feed(tx->signer, tx->out.data, tx->out.len);
 	if (tx->verifier != NULL && !tx->too_big)
 		dkim_verifier_feed(tx->verifier, tx->out.data, tx->out.len);
+	smtp_arc_feed(tx, tx->out.data, tx->out.len);
 	smtp_authres_write(tx, tx->out.data, tx->out.len, hn);
 	fbuf_reset(&tx->out);
 }
@@ -369,6 +375,23 @@ smtp_tx_sign(struct smtp_commit *c)
 		fbuf_release(&sigs);
 }
 
+/* On the worker: the new ARC set goes on top (RFC 8617 says nothing
+ * about the order; on top is where readers look). */
+static void
+smtp_tx_arc_seal(struct smtp_commit *c)
+{
+	struct fbuf set;
+
+	fbuf_init(&set, 0);
+	if (smtp_arc_seal_run(c->arc, &set) == 0) {
+		fbuf_add(&set, c->hdr.data, c->hdr.len);
+		fbuf_release(&c->hdr);
+		c->hdr = set;
+		c->rewrite = true;
+	} else
+		fbuf_release(&set);
+}
+
 static void
 smtp_tx_commit_work(void *arg)
 {
@@ -376,6 +399,8 @@ smtp_tx_commit_work(void *arg)
 
 	if (c->signer != NULL)
 		smtp_tx_sign(c);
+	if (c->arc != NULL)
+		smtp_tx_arc_seal(c);
 
 	if (c->rewrite && spool_writer_rewrite(c->writer, c->head, c->hdr.data,
 	    c->hdr.len, c->subject_prefix) < 0) {
@@ -412,6 +437,7 @@ smtp_tx_commit_done(void *arg)
 		    s->id, c->env.id, log_q(dkim_signer_domain(c->signer)),
 		    c->signed_n);
 	dkim_signer_free(&c->signer);
+	smtp_arc_seal_done(s, c->env.id, &c->arc);
 	if (c->rc == 0) {
 		log_info("%s smtp accepted id=%s from=<%s> rcpts=%zu size=%llu "
 		    "delivered=%zu queued=%s", s->id, c->env.id,
@@ -494,6 +520,7 @@ smtp_tx_commit(struct smtp_session *s)
 	smtp_tx_fill_rewrite(s, c);
 	c->signer = tx->signer;
 	tx->signer = NULL;
+	c->arc = smtp_arc_seal_prepare(s);
 	if (smtp_tx_direct_ok(s)) {
 		c->quota = xcalloc(tx->nrcpts, sizeof(*c->quota));
 		c->stores = s->srv->env->stores;

@@ -35,6 +35,10 @@ struct smtp_policy_session;
 struct dkim_keyring;
 struct dkim_signer;
 struct dkim_verifier;
+struct arc_verifier;
+struct arc_keyfetch;
+struct arc_result;
+struct smtp_arc_seal;
 struct dkim_keyfetch;
 
 /* What a listener serves (DESIGN.md: MX, submission, implicit TLS). */
@@ -127,6 +131,11 @@ struct smtp_tx {
 	 * made of it and SPF (smtp_authres.c). */
 	struct dkim_verifier *verifier;
 	struct dkim_keyfetch *kfetch;
+	/* ARC (smtp_arc.c): the chain's verifier (NULL: not verified), its
+	 * key lookups after DKIM's. */
+	struct arc_verifier *arc;
+	struct arc_keyfetch *arc_kfetch;
+	void (*arc_cb)(struct smtp_session *s);
 	void (*authres_cb)(struct smtp_session *s);
 	struct fbuf authres;
 	const char *spf_ar;		/* the session's SPF method, or "" */
@@ -323,6 +332,43 @@ void smtp_cache_rcpt_put(struct smtpd *srv, const struct conf *c,
  * target, the original sender); -1 when refused (550 queued, logged). */
 int smtp_srs_rcpt(struct smtp_session *s, const char *rcpt,
     struct smtp_rcpt_lookup *res);
+
+/* smtp_arc.c: ARC of mail from outside (docs/arc.md). */
+/* At DATA, after smtp_authres_start: the verifier when arc_verify is on
+ * and the client may not relay. */
+void smtp_arc_start(struct smtp_session *s);
+/* Decoded content, in order. */
+void smtp_arc_feed(struct smtp_tx *tx, const void *data, size_t n);
+/* True when ARC adds nothing to wait for: no verifier, or a header
+ * without ARC sets and no seal to make. */
+bool smtp_arc_quiet(const struct smtp_tx *tx);
+/* True when the message will be sealed if its chain allows. */
+bool smtp_arc_sealing(const struct smtp_tx *tx);
+/* Appends "; arc=..." to an Authentication-Results value (nothing
+ * without a verifier). */
+void smtp_arc_ar(const struct smtp_tx *tx, struct fbuf *out);
+/* Logs the chain's result (when there was a chain). */
+void smtp_arc_log(struct smtp_session *s);
+/* End of data: 1 when decided now, 0 when keys are being looked up (the
+ * session busy; cb follows on the loop). */
+int smtp_arc_finish(struct smtp_session *s,
+    void (*cb)(struct smtp_session *s));
+/* The chain's result for DMARC's local policy, once decided (NULL: not
+ * verified or not decided yet).  Lives as long as the transaction. */
+const struct arc_result *smtp_arc_result(const struct smtp_tx *tx);
+/* True when the chain passed and its newest set was sealed by a domain
+ * in arc_trusted_sealers: DMARC may then apply its local-policy
+ * override (RFC 7489 10, RFC 8617 7.2; docs/arc.md). */
+bool smtp_arc_trusted_pass(const struct smtp_session *s);
+/* At commit, on the loop: takes the verifier for sealing when the
+ * message is forwarded and the alias domain has an rsa key; NULL when
+ * there is nothing to seal. */
+struct smtp_arc_seal *smtp_arc_seal_prepare(struct smtp_session *s);
+/* On the worker: appends the new ARC set to out; 0 or -1. */
+int smtp_arc_seal_run(struct smtp_arc_seal *j, struct fbuf *out);
+/* On the loop: logs and frees. */
+void smtp_arc_seal_done(struct smtp_session *s, const char *id,
+    struct smtp_arc_seal **jp);
 
 /* smtp_sender.c */
 /* MAIL FROM of an authenticated session not owned (owned 0) or not

@@ -1,0 +1,263 @@
+"""ARC (RFC 8617, docs/arc.md), black-box with Debian's python3-dkim:
+chains sealed by dkimpy (dkim.arc_sign) verify in Ferry (arc=pass in its
+Authentication-Results, with oldest-pass), tampered and broken chains
+fail, and mail an alias forwards to a remote address leaves with an ARC
+set Ferry sealed with the alias domain's DKIM key, which dkimpy's
+dkim.arc_verify accepts at the fake MX (a new chain, and one Ferry
+extends)."""
+
+import base64
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import HOSTNAME, make_message, unfold_headers
+from fakedns import fakedns  # noqa: F401
+from fakemx import peers, port, relay_conf  # noqa: F401
+
+dkim = pytest.importorskip("dkim", reason="python3-dkim is not installed")
+pytest.importorskip("authres", reason="python3-authres is not installed")
+
+SEALER = "sealer.example"
+SENDER = f"news@{SEALER}"
+RCPT = "alice@example.test"
+
+
+@pytest.fixture(scope="module")
+def rsa(tmp_path_factory):
+    d = tmp_path_factory.mktemp("arckeys")
+    pem = d / "rsa.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", str(pem)], check=True,
+                   capture_output=True)
+    pub = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout",
+                          "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return pem.read_bytes(), ("v=DKIM1; k=rsa; p=" +
+                              base64.b64encode(pub).decode())
+
+
+def publish(dns, name, rec):
+    dns.add(name, "TXT", [rec[i:i + 250] for i in range(0, len(rec), 250)])
+    if not hasattr(dns, "records_for_py"):
+        dns.records_for_py = {}
+    dns.records_for_py[name] = rec
+
+
+def dnsfunc_for(dns):
+    def dnsfunc(name, timeout=5):
+        name = name.decode() if isinstance(name, bytes) else name
+        rec = getattr(dns, "records_for_py", {}).get(name.rstrip("."))
+        return rec.encode() if rec else None
+    return dnsfunc
+
+
+def seal(msg, rsa, domain=SEALER, selector="arc", results=None,
+         srv_id=None):
+    """dkimpy adds one ARC set over msg: its AAR is taken from an
+    Authentication-Results field of srv_id, which is put on top first
+    (results says what that hop found)."""
+    srv_id = srv_id or domain
+    ar = (f"Authentication-Results: {srv_id}; "
+          f"{results or 'spf=pass smtp.mailfrom=' + SENDER}\r\n").encode()
+    msg = ar + msg
+    sets = dkim.arc_sign(msg, selector.encode(), domain.encode(), rsa[0],
+                         srv_id.encode())
+    assert sets, "dkimpy made no ARC set"
+    return b"".join(sets) + msg
+
+
+def message(**kw):
+    kw.setdefault("sender", SENDER)
+    kw.setdefault("to", RCPT)
+    kw.setdefault("body", "An ARC test.\r\n" * 5)
+    return make_message(**kw)
+
+
+def our_ar(msg):
+    for k, v in unfold_headers(msg):
+        k = k.decode() if isinstance(k, bytes) else k
+        v = v.decode() if isinstance(v, bytes) else v
+        if k.lower() == "authentication-results" and \
+                v.strip().startswith(HOSTNAME):
+            return " ".join(v.split())
+    raise AssertionError("no Authentication-Results of ours")
+
+
+@pytest.fixture
+def mx(make_ferry, fakedns, rsa):  # noqa: F811
+    publish(fakedns, f"arc._domainkey.{SEALER}", rsa[1])
+    publish(fakedns, f"hop2._domainkey.second.example", rsa[1])
+    return make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}"})
+
+
+def deliver(srv, msg, count=1):
+    with srv.smtp() as s:
+        s.sendmail(SENDER, [RCPT], msg)
+    srv.wait_delivered(RCPT, count)
+    return srv.maildir_messages(RCPT)[-1]
+
+
+def test_no_chain_is_none(mx):
+    ar = our_ar(deliver(mx, message()))
+    assert "arc=none" in ar
+
+
+def test_dkimpy_chain_passes(mx, rsa):
+    got = deliver(mx, seal(message(subject="one hop"), rsa))
+    ar = our_ar(got)
+    assert f"arc=pass (i=1 d={SEALER}) header.oldest-pass=1" in ar, ar
+    mx.wait_log(r"smtp arc id=\S+ result=pass sets=1 sealer=sealer.example "
+                r"oldest_pass=1")
+
+
+def test_two_hop_chain_passes(mx, rsa):
+    once = seal(message(subject="two hops"), rsa)
+    twice = seal(once, rsa, domain="second.example", selector="hop2",
+                 results="arc=pass smtp.remote-ip=192.0.2.1")
+    ar = our_ar(deliver(mx, twice))
+    assert "arc=pass (i=2 d=second.example) header.oldest-pass=1" in ar, ar
+
+
+def test_body_changed_after_the_newest_seal_fails(mx, rsa):
+    msg = seal(message(subject="tampered body"), rsa)
+    msg = msg.replace(b"An ARC test.", b"An ARC jest.", 1)
+    ar = our_ar(deliver(mx, msg))
+    assert "arc=fail (ARC-Message-Signature body hash did not verify)" \
+        in ar, ar
+
+
+def test_header_changed_fails(mx, rsa):
+    msg = seal(message(subject="tampered subject"), rsa)
+    msg = msg.replace(b"Subject: tampered subject",
+                      b"Subject: tampered subject!", 1)
+    ar = our_ar(deliver(mx, msg))
+    assert "arc=fail (ARC-Message-Signature did not verify)" in ar, ar
+
+
+def test_aar_changed_breaks_the_seal(mx, rsa):
+    msg = seal(message(subject="tampered aar"), rsa)
+    msg = msg.replace(b"spf=pass smtp.mailfrom", b"spf=fail smtp.mailfrom",
+                      1)
+    assert b"ARC-Authentication-Results: i=1; sealer.example; spf=fail" \
+        in msg
+    ar = our_ar(deliver(mx, msg))
+    assert "arc=fail (ARC-Seal did not verify)" in ar, ar
+
+
+@pytest.mark.parametrize("change,reason", [
+    (lambda m: re.sub(rb"ARC-Seal:[^\r]*\r\n(\s[^\r]*\r\n)*", b"", m,
+                      count=1), "incomplete ARC set"),
+    (lambda m: m.replace(b"cv=none", b"cv=pass", 1),
+     "ARC-Seal i=1 without cv=none"),
+    (lambda m: m.replace(b"cv=none", b"cv=fail", 1),
+     "the chain failed before (cv=fail)"),
+    (lambda m: m.replace(b"ARC-Seal: i=1", b"ARC-Seal: i=51", 1),
+     "more than 50 ARC sets"),
+    (lambda m: m.replace(b"ARC-Seal: i=1", b"ARC-Seal: i=x", 1),
+     "ARC header field without a valid i="),
+    (lambda m: re.sub(rb"(ARC-Authentication-Results:[^\r]*\r\n)",
+                      rb"\1\1", m, count=1), "ARC header field repeated"),
+    (lambda m: m.replace(b"s=arc;", b"s=nokey;", 1),
+     "ARC-Seal did not verify"),
+])
+def test_broken_chains_fail(mx, rsa, change, reason):
+    msg = change(seal(message(subject="broken"), rsa))
+    ar = our_ar(deliver(mx, msg))
+    assert f"arc=fail ({reason})" in ar, ar
+
+
+def test_relay_clients_are_not_verified(make_ferry, fakedns, rsa):  # noqa
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "relay_networks": "127.0.0.0/8"})
+    got = deliver(srv, seal(message(), rsa))
+    assert b"arc=" not in got.split(b"\r\n\r\n")[0].replace(
+        b"ARC-Authentication-Results", b"")
+
+
+# ------------------------------------------------------------ sealing
+
+def forwarder(make_ferry, fakedns, peers, port, rsa, **kw):  # noqa: F811
+    mx = peers.mx("127.0.0.2", port)
+    conf = relay_conf(port, fakedns, route=f"* [127.0.0.2]:{port}", **kw)
+    conf["relay_networks"] = None          # the client is a stranger
+    srv = make_ferry(conf, start=False)
+    key = json.loads(srv.cli_ok("dkim", "keygen", "example.test",
+                                "--selector", "fw", "--json").stdout)
+    publish(fakedns, key["name"], key["record"])
+    publish(fakedns, f"arc._domainkey.{SEALER}", rsa[1])
+    srv.add_alias("fwd@example.test", "friend@away.test")
+    srv.start()
+    return srv, mx
+
+
+def forward(srv, msg):
+    with srv.smtp() as s:
+        s.sendmail(SENDER, ["fwd@example.test"], msg)
+
+
+def arc_headers(msg):
+    out = []
+    for k, v in unfold_headers(msg):
+        k = k.decode() if isinstance(k, bytes) else k
+        if k.lower().startswith("arc-"):
+            out.append((k, v.decode() if isinstance(v, bytes) else v))
+    return out
+
+
+def test_forwarded_mail_gets_a_set_dkimpy_verifies(make_ferry, fakedns,
+                                                   peers, port, rsa):
+    srv, mx = forwarder(make_ferry, fakedns, peers, port, rsa)
+    forward(srv, message(subject="sealed by ferry", to="fwd@example.test"))
+    got = mx.wait_messages(1)[0]
+    hs = arc_headers(got.data)
+    assert [k for k, _ in hs] == ["ARC-Seal", "ARC-Message-Signature",
+                                  "ARC-Authentication-Results"], hs
+    assert "i=1;" in hs[0][1] and "cv=none" in hs[0][1]
+    assert "d=example.test" in hs[0][1] and "s=fw" in hs[0][1]
+    assert hs[2][1].startswith(f"i=1; {HOSTNAME};")
+    assert "arc=none" in hs[2][1]
+    cv, results, reason = dkim.arc_verify(got.data,
+                                          dnsfunc=dnsfunc_for(fakedns))
+    assert cv == dkim.CV_Pass, (cv, reason, results)
+    srv.wait_log(r"smtp arc-sealed id=\S+ domain=example.test instance=1")
+
+
+def test_ferry_extends_a_dkimpy_chain(make_ferry, fakedns, peers, port,
+                                      rsa):
+    srv, mx = forwarder(make_ferry, fakedns, peers, port, rsa)
+    forward(srv, seal(message(subject="extend", to="fwd@example.test"),
+                      rsa))
+    got = mx.wait_messages(1)[0]
+    hs = arc_headers(got.data)
+    assert hs[0][0] == "ARC-Seal" and "i=2;" in hs[0][1]
+    assert "cv=pass" in hs[0][1]
+    aar = [v for k, v in hs if k == "ARC-Authentication-Results" and
+           v.startswith("i=2;")][0]
+    assert f"arc=pass (i=1 d={SEALER}) header.oldest-pass=1" in \
+        " ".join(aar.split())
+    cv, results, reason = dkim.arc_verify(got.data,
+                                          dnsfunc=dnsfunc_for(fakedns))
+    assert cv == dkim.CV_Pass, (cv, reason, results)
+    assert [r["instance"] for r in results] == [2, 1]
+
+
+def test_failed_chain_is_not_extended(make_ferry, fakedns, peers, port,
+                                      rsa):
+    srv, mx = forwarder(make_ferry, fakedns, peers, port, rsa)
+    msg = seal(message(subject="dead", to="fwd@example.test"), rsa)
+    forward(srv, msg.replace(b"An ARC test.", b"An ARC jest.", 1))
+    got = mx.wait_messages(1)[0]
+    assert [k for k, v in arc_headers(got.data) if "i=2" in v] == []
+    srv.wait_log(r"smtp arc-not-sealed id=\S+ domain=example.test "
+                 r"reason=\"the ARC chain failed\"")
+
+
+def test_sealing_off(make_ferry, fakedns, peers, port, rsa):
+    srv, mx = forwarder(make_ferry, fakedns, peers, port, rsa,
+                        arc_seal="no")
+    forward(srv, message(subject="not sealed", to="fwd@example.test"))
+    assert arc_headers(mx.wait_messages(1)[0].data) == []
+
