@@ -1,14 +1,17 @@
-"""ARC (RFC 8617, docs/arc.md), black-box with Debian's python3-dkim:
-chains sealed by dkimpy (dkim.arc_sign) verify in Ferry (arc=pass in its
+"""ARC (RFC 8617, docs/arc.md), black-box with Debian's python3-dkim and
+libmail-dkim-perl: chains sealed by dkimpy (dkim.arc_sign) and by
+Mail::DKIM::ARC::Signer verify in Ferry (arc=pass in its
 Authentication-Results, with oldest-pass), tampered and broken chains
 fail, and mail an alias forwards to a remote address leaves with an ARC
 set Ferry sealed with the alias domain's DKIM key, which dkimpy's
-dkim.arc_verify accepts at the fake MX (a new chain, and one Ferry
-extends)."""
+dkim.arc_verify and Mail::DKIM::ARC::Verifier accept at the fake MX (a
+new chain, and one Ferry extends)."""
 
 import base64
 import json
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -20,6 +23,36 @@ from fakemx import peers, port, relay_conf  # noqa: F401
 dkim = pytest.importorskip("dkim", reason="python3-dkim is not installed")
 pytest.importorskip("authres", reason="python3-authres is not installed")
 
+PERL = shutil.which("perl")
+PERL_ARC_VERIFY = r"""
+use strict;
+use Mail::DKIM::ARC::Verifier;
+use Net::DNS::Resolver;
+my $r = Net::DNS::Resolver->new(nameservers => ['127.0.0.1'],
+    port => $ENV{DNS_PORT}, recurse => 0, retry => 1, udp_timeout => 5);
+Mail::DKIM::DNS::resolver($r);
+my $v = Mail::DKIM::ARC::Verifier->new();
+local $/;
+my $msg = <STDIN>;
+$msg =~ s/\r?\n/\r\n/g;
+$v->PRINT($msg);
+$v->CLOSE;
+print $v->result, " ", ($v->result_detail // ""), "\n";
+"""
+PERL_ARC_SEAL = r"""
+use strict;
+use Mail::DKIM::ARC::Signer;
+my $s = Mail::DKIM::ARC::Signer->new(Algorithm => "rsa-sha256",
+    Chain => "ar", Domain => "sealer.example", SrvId => "sealer.example",
+    Selector => "arc", KeyFile => $ENV{KEY},
+    Headers => "from:to:subject:date:message-id");
+local $/;
+my $msg = <STDIN>;
+$s->PRINT($msg);
+$s->CLOSE;
+die "not sealed: " . $s->result unless $s->result eq "sealed";
+print join("\r\n", $s->as_strings), "\r\n";
+"""
 SEALER = "sealer.example"
 SENDER = f"news@{SEALER}"
 RCPT = "alice@example.test"
@@ -261,3 +294,39 @@ def test_sealing_off(make_ferry, fakedns, peers, port, rsa):
     forward(srv, message(subject="not sealed", to="fwd@example.test"))
     assert arc_headers(mx.wait_messages(1)[0].data) == []
 
+
+
+def test_ferry_chain_verifies_in_mail_dkim(make_ferry, fakedns, peers, port,
+                                          rsa):
+    try:
+        subprocess.run([PERL, "-MMail::DKIM::ARC::Verifier", "-MNet::DNS",
+                        "-e", "1"], check=True, capture_output=True)
+    except (subprocess.CalledProcessError, TypeError):
+        pytest.skip("libmail-dkim-perl is not installed")
+    srv, mx = forwarder(make_ferry, fakedns, peers, port, rsa)
+    forward(srv, seal(message(subject="perl", to="fwd@example.test"), rsa))
+    got = mx.wait_messages(1)[0]
+    r = subprocess.run([PERL, "-e", PERL_ARC_VERIFY], input=got.data,
+                       capture_output=True, timeout=60,
+                       env=dict(os.environ, DNS_PORT=str(fakedns.port)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().startswith("pass"), r.stdout
+
+
+def test_mail_dkim_chain_verifies_in_ferry(mx, rsa, tmp_path):
+    try:
+        subprocess.run([PERL, "-MMail::DKIM::ARC::Signer", "-e", "1"],
+                       check=True, capture_output=True)
+    except (subprocess.CalledProcessError, TypeError):
+        pytest.skip("libmail-dkim-perl is not installed")
+    key = tmp_path / "k.pem"
+    key.write_bytes(rsa[0])
+    msg = (b"Authentication-Results: sealer.example; spf=pass "
+           b"smtp.mailfrom=news@sealer.example\r\n" +
+           message(subject="sealed by perl"))
+    r = subprocess.run([PERL, "-e", PERL_ARC_SEAL], input=msg,
+                       capture_output=True, timeout=60,
+                       env=dict(os.environ, KEY=str(key)))
+    assert r.returncode == 0, r.stderr
+    ar = our_ar(deliver(mx, r.stdout + msg))
+    assert f"arc=pass (i=1 d={SEALER}) header.oldest-pass=1" in ar, ar
