@@ -578,6 +578,8 @@ static const struct conf_key conf_keys[] = {
 	    0, 86400 },
 	{ "tls_broken_memory", conf_set_duration, FIELD(tls_broken_memory),
 	    0, 7 * 86400 },
+	{ "reach_probe_interval", conf_set_duration,
+	    FIELD(reach_probe_interval), 0, 86400 },
 	{ "delay_warning", conf_set_duration, FIELD(delay_warning), 0,
 	    365 * 86400 },
 	{ "backup_domains", conf_set_strlist, FIELD(backup_domains), 0, 0 },
@@ -714,6 +716,7 @@ conf_defaults(struct conf *c)
 	c->concurrency_per_domain = 10;
 	c->host_down_memory = 600;
 	c->tls_broken_memory = 3600;
+	c->reach_probe_interval = 60;
 	c->delay_warning = 4 * 3600;
 	c->sender_check = true;
 	c->auth_ban_max_failures = 5;

@@ -127,6 +127,7 @@ struct conf {
 	size_t ntls_policies;
 	uint64_t host_down_memory;		/* reachability memory */
 	uint64_t tls_broken_memory;
+	uint64_t reach_probe_interval;		/* 0 = no probes */
 	uint64_t delay_warning;			/* 0 = off */
 	struct conf_strlist backup_domains;
 	struct conf_strlist backup_recipients;	/* empty: any recipient */

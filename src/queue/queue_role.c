@@ -1098,7 +1098,8 @@ queue_relay_create(struct queue_role *q)
 	TAILQ_INIT(&q->rjobs);
 	if (dns_create(&q->dns, q->base, q->env->conf, &error) < 0)
 		log_fatalx("queue: dns: %s", error);
-	if (relay_create(&q->relay, q->base, q->env->conf, q->dns, &error) < 0)
+	if (relay_create(&q->relay, q->base, q->env->conf, q->dns,
+	    q->pool, &error) < 0)
 		log_fatalx("queue: relay: %s", error);
 }
 

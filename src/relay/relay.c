@@ -501,7 +501,8 @@ relay_set_conf(struct relay *r, const struct conf *conf)
 
 int
 relay_create(struct relay **rp, struct event_base *base,
-    const struct conf *conf, struct dns *dns, const char **error_r)
+    const struct conf *conf, struct dns *dns, struct workpool *pool,
+    const char **error_r)
 {
 	struct relay *r = xcalloc(1, sizeof(*r));
 	struct timeval tv = { RELAY_PRUNE_SECS, 0 };
@@ -509,9 +510,11 @@ relay_create(struct relay **rp, struct event_base *base,
 	r->base = base;
 	r->conf = conf_ref(conf);
 	r->dns = dns;
+	r->pool = pool;
 	relay_limits(r);
 	TAILQ_INIT(&r->ready);
 	TAILQ_INIT(&r->sessions);
+	TAILQ_INIT(&r->probes);
 	r->tls_any = tls_client_ctx(false);
 	r->tls_verify = tls_client_ctx(true);
 	if (r->tls_any == NULL)
@@ -520,8 +523,12 @@ relay_create(struct relay **rp, struct event_base *base,
 	r->kick_ev = event_new(base, -1, 0, relay_kick_cb, r);
 	r->prune_ev = event_new(base, -1, EV_PERSIST, relay_prune_cb, r);
 	event_add(r->prune_ev, &tv);
+	if (relay_mem_open(r, error_r) < 0) {
+		relay_free(&r);
+		return -1;
+	}
+	relay_probe_start(r);
 	*rp = r;
-	(void)error_r;
 	return 0;
 }
 
@@ -543,6 +550,7 @@ relay_free(struct relay **rp)
 			r->dests[h] = dst->hnext;
 			relay_dest_free(dst);
 		}
+	relay_probe_stop(r);
 	relay_mem_free(r);
 	event_free(r->report_ev);
 	event_free(r->kick_ev);

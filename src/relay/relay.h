@@ -18,6 +18,7 @@ struct conf;
 struct dns;
 struct event_base;
 struct relay;
+struct workpool;
 
 enum relay_status {
 	RELAY_WAIT = 0,		/* not finished yet */
@@ -60,11 +61,14 @@ struct relay_msg {
 	bool report_queued;		/* relay-internal */
 };
 
-/* One relay per queue role, on its loop; dns is borrowed and must
- * outlive the relay.  The relay holds a reference to conf (conf.h),
- * which its connections read.  0 or -1. */
+/* One relay per queue role, on its loop; dns and pool (which writes the
+ * reachability memory to state_dir; NULL: written on the loop) are
+ * borrowed and must outlive the relay.  The relay holds a reference to
+ * conf (conf.h), which its connections read.  The reachability memory
+ * is loaded here.  0 or -1. */
 int relay_create(struct relay **rp, struct event_base *base,
-    const struct conf *conf, struct dns *dns, const char **error_r);
+    const struct conf *conf, struct dns *dns, struct workpool *pool,
+    const char **error_r);
 /* Closes every connection; pending messages get no more callbacks. */
 void relay_free(struct relay **rp);
 /* A reload: the relay's reference moves to conf; its concurrency limits

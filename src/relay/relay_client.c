@@ -220,13 +220,35 @@ relay_session_start(struct relay *r, struct relay_dest *dst,
 
 /* ---- choosing and connecting ---- */
 
+static void relay_session_exhausted(struct relay_session *s);
+
+/* The candidates for this session.  With a fallback relay to turn to,
+ * addresses the memory holds down are left out: when that leaves none,
+ * the fallback is used at once, without paying a timeout per address. */
 static void
 relay_session_use_hosts(struct relay_session *s, const struct relay_hosts *h)
 {
+	bool tls_required = s->target.tls == CONF_TLS_ENCRYPT ||
+	    s->target.tls == CONF_TLS_VERIFY;
+	bool skip = !s->via_fallback &&
+	    s->r->conf->fallback_relay.host[0] != '\0';
+	size_t skipped;
+
 	free(s->cands);
-	relay_mx_order(s->r, h, &s->cands, &s->ncands);
+	relay_mx_order(s->r, h, tls_required, skip, &s->cands, &s->ncands,
+	    &skipped);
 	s->cur = 0;
 	s->all_conn_level = true;
+	if (s->ncands == 0 && skipped > 0) {
+		relay_fmt(s->lasterr, sizeof(s->lasterr), "4.4.1 all %zu "
+		    "address(es) of %s are remembered unreachable "
+		    "(reachability memory)", skipped, s->dst->domain);
+		log_info("%s relay all-known-down domain=%s addresses=%zu",
+		    s->d != NULL ? s->d->msg->id : "-", s->dst->domain,
+		    skipped);
+		relay_session_exhausted(s);
+		return;
+	}
 	relay_session_connect(s);
 }
 
@@ -279,6 +301,7 @@ relay_session_exhausted(struct relay_session *s)
 		    s->dst->domain, log_q(t.host),
 		    log_q(s->lasterr));
 		s->via_fallback = true;
+		s->up_gen = s->r->up_gen;
 		s->target = t;
 		s->fallback_mx = relay_mx_start(s->r, &t,
 		    relay_session_fallback_cb, s);
@@ -289,18 +312,22 @@ relay_session_exhausted(struct relay_session *s)
 	relay_session_end(s);
 }
 
-/* This host will not do: remember why, try the next one. */
+/* This host will not do: remember why, try the next one.  kind says
+ * what failed at connection level (the address goes down in the memory;
+ * a TLS failure was remembered by the caller), REACH_OK for an answer
+ * that was no connection failure (no fallback relay then). */
 static void
-relay_host_failed(struct relay_session *s, const char *why, bool conn_level)
+relay_host_failed(struct relay_session *s, const char *why,
+    enum reach_fail kind)
 {
 	relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", s->peer, why);
 	log_info("%s relay host-failed relay=%s stage=%s reason=%s",
 	    s->d != NULL ? s->d->msg->id : "-", log_q(s->peer),
 	    relay_state_names[s->state], log_q(why));
-	if (conn_level)
-		relay_mem_set_down(s->r, s->key, time(NULL));
-	else
+	if (kind == REACH_OK)
 		s->all_conn_level = false;
+	else if (kind != REACH_TLS_HANG && kind != REACH_TLS_FAILED)
+		relay_mem_set_down(s->r, s->key, kind, time(NULL));
 	relay_session_close(s);
 	s->no_tls = false;
 	s->cur++;
@@ -378,7 +405,8 @@ relay_session_connect(struct relay_session *s)
 		    strerror(errno));
 		relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", s->peer,
 		    why);
-		relay_mem_set_down(s->r, s->key, time(NULL));
+		relay_mem_set_down(s->r, s->key, errno == ECONNREFUSED ?
+		    REACH_REFUSED : REACH_CONNECT_ERROR, time(NULL));
 	}
 	relay_session_exhausted(s);
 }
@@ -399,31 +427,39 @@ relay_session_lost(struct relay_session *s, const char *why)
 	relay_session_end(s);
 }
 
+/* The TLS handshake failed or hung: remembered for this address; under
+ * tls=may the same address again in plaintext, else the next address
+ * (a connection-level failure: the fallback relay may take the mail). */
 static void
 relay_tls_failed(struct relay_session *s, const char *why, bool hang)
 {
+	enum reach_fail kind = hang ? REACH_TLS_HANG : REACH_TLS_FAILED;
+
+	relay_mem_set_tls_broken(s->r, s->key, kind, time(NULL));
 	if (s->target.tls == CONF_TLS_MAY) {
 		log_info("%s relay tls-failed relay=%s reason=%s "
 		    "action=plaintext remember=%llus", s->d->msg->id,
 		    log_q(s->peer), log_q(why),
 		    (unsigned long long)s->r->conf->tls_broken_memory);
-		relay_mem_set_tls_broken(s->r, s->key, time(NULL));
 		relay_session_close(s);
 		s->no_tls = true;
 		relay_session_connect(s);
 		return;
 	}
-	relay_host_failed(s, why, hang);
+	relay_host_failed(s, why, kind);
 }
 
-/* An error or timeout while not inside a transaction. */
+/* An error or timeout while not inside a transaction; kind is what the
+ * memory records when it happened while connecting or greeting. */
 static void
-relay_session_failure(struct relay_session *s, const char *why, bool timeout)
+relay_session_failure(struct relay_session *s, const char *why, bool timeout,
+    enum reach_fail kind)
 {
 	switch (s->state) {
 	case RELAY_S_CONNECT:
 	case RELAY_S_GREETING:
-		relay_host_failed(s, why, true);
+		relay_host_failed(s, why, kind != REACH_OK ? kind :
+		    REACH_CONNECT_ERROR);
 		break;
 	case RELAY_S_TLS:
 		relay_tls_failed(s, timeout ? "4.4.2 TLS handshake timed out" :
@@ -433,7 +469,7 @@ relay_session_failure(struct relay_session *s, const char *why, bool timeout)
 	case RELAY_S_HELO:
 	case RELAY_S_STARTTLS:
 	case RELAY_S_AUTH:
-		relay_host_failed(s, why, false);
+		relay_host_failed(s, why, REACH_OK);
 		break;
 	case RELAY_S_QUIT:
 	case RELAY_S_IDLE:	/* the peer closed an idle connection: fine */
@@ -463,7 +499,8 @@ relay_session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		relay_fmt(why, sizeof(why), "4.4.2 timed out waiting for %s",
 		    s->state == RELAY_S_GREETING ? "the greeting" :
 		    "a reply");
-	relay_session_failure(s, why, true);
+	relay_session_failure(s, why, true, s->state == RELAY_S_CONNECT ?
+	    REACH_CONNECT_TIMEOUT : REACH_GREETING_TIMEOUT);
 }
 
 static void
@@ -472,6 +509,7 @@ relay_session_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct relay_session *s = arg;
 	char why[256];
 	int err = EVUTIL_SOCKET_ERROR();
+	enum reach_fail kind = REACH_CONNECT_ERROR;
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
@@ -482,19 +520,22 @@ relay_session_event_cb(struct bufferevent *bev, short what, void *arg)
 			    s->r->conf->timeout_helo);
 		return;
 	}
-	if (s->state == RELAY_S_CONNECT)
+	if (s->state == RELAY_S_CONNECT) {
 		relay_fmt(why, sizeof(why), "4.4.1 %s", err == ECONNREFUSED ?
 		    "connection refused" : strerror(err));
-	else if (s->state == RELAY_S_TLS)
+		if (err == ECONNREFUSED)
+			kind = REACH_REFUSED;
+	} else if (s->state == RELAY_S_TLS)
 		relay_fmt(why, sizeof(why), "4.7.5 TLS handshake failed: %s",
 		    tls_error());
-	else if (what & BEV_EVENT_EOF)
+	else if (what & BEV_EVENT_EOF) {
 		str_lcpy(why, "4.4.2 connection closed by the host",
 		    sizeof(why));
-	else
+		kind = REACH_CLOSED;
+	} else
 		relay_fmt(why, sizeof(why), "4.4.2 connection error: %s",
 		    strerror(err));
-	relay_session_failure(s, why, false);
+	relay_session_failure(s, why, false, kind);
 }
 
 /* ---- replies ---- */
@@ -855,6 +896,12 @@ relay_txn_start(struct relay_session *s)
 static void
 relay_session_next(struct relay_session *s)
 {
+	/* A connection to the fallback relay takes no more work once some
+	 * address came back: the next session tries direct delivery. */
+	if (s->via_fallback && s->up_gen != s->r->up_gen) {
+		relay_session_cmd(s, RELAY_S_QUIT, RELAY_QUIT_SECS, "QUIT");
+		return;
+	}
 	while ((s->d = relay_dest_take(s->r, s->dst)) != NULL)
 		if (relay_txn_check(s) == 1) {
 			relay_txn_start(s);
@@ -942,6 +989,7 @@ relay_tls_established(struct relay_session *s)
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 
 	s->tls_active = true;
+	relay_mem_tls_ok(s->r, s->key);
 	relay_fmt(s->tls_desc, sizeof(s->tls_desc), "%s/%s", tls_version(ssl),
 	    tls_cipher(ssl));
 	log_debug("%s relay tls relay=%s tls=%s", s->d->msg->id,
@@ -996,7 +1044,7 @@ relay_auth_send(struct relay_session *s)
 	if (relay_auth_load(s->target.auth_file, user, sizeof(user), pass,
 	    sizeof(pass)) < 0) {
 		relay_host_failed(s, "4.7.0 cannot read the route's auth file",
-		    false);
+		    REACH_OK);
 		return;
 	}
 	ul = strlen(user);
@@ -1032,12 +1080,12 @@ relay_session_auth(struct relay_session *s)
 	}
 	if (!s->tls_active) {
 		relay_host_failed(s, "4.7.0 not sending credentials without TLS",
-		    false);
+		    REACH_OK);
 		return;
 	}
 	if (!(s->ext & (RELAY_EXT_AUTH_PLAIN | RELAY_EXT_AUTH_LOGIN))) {
 		relay_host_failed(s, "4.7.0 the host offers no AUTH PLAIN or "
-		    "LOGIN", false);
+		    "LOGIN", REACH_OK);
 		return;
 	}
 	s->auth_step = 0;
@@ -1061,7 +1109,7 @@ relay_session_ready(struct relay_session *s)
 	if (!s->tls_active && (mode == CONF_TLS_ENCRYPT ||
 	    mode == CONF_TLS_VERIFY)) {
 		relay_host_failed(s, "4.7.4 TLS is required, but the host "
-		    "does not offer STARTTLS", false);
+		    "does not offer STARTTLS", REACH_OK);
 		return;
 	}
 	relay_session_auth(s);
@@ -1083,7 +1131,7 @@ relay_reply_auth(struct relay_session *s, const struct relay_reply *rp)
 	else {
 		relay_fmt(why, sizeof(why), "authentication failed: %s",
 		    rp->text);
-		relay_host_failed(s, why, false);
+		relay_host_failed(s, why, REACH_OK);
 	}
 }
 
@@ -1092,10 +1140,14 @@ relay_reply_setup(struct relay_session *s, const struct relay_reply *rp)
 {
 	switch (s->state) {
 	case RELAY_S_GREETING:
-		if (rp->code / 100 == 2)
+		/* A 4xx greeting (busy, or "not from your network") keeps
+		 * the mail out as surely as a timeout: connection level. */
+		if (rp->code / 100 == 2) {
+			relay_mem_set_up(s->r, s->key, "delivery", time(NULL));
 			relay_session_ehlo(s, "EHLO");
-		else
-			relay_host_failed(s, rp->text, false);
+		} else
+			relay_host_failed(s, rp->text, rp->code / 100 == 4 ?
+			    REACH_GREETING_4XX : REACH_OK);
 		break;
 	case RELAY_S_EHLO:
 		log_debug("%s relay ehlo relay=%s code=%d ext=0x%x size=%llu",
@@ -1106,14 +1158,14 @@ relay_reply_setup(struct relay_session *s, const struct relay_reply *rp)
 		else if (rp->code >= 500)
 			relay_session_ehlo(s, "HELO");
 		else
-			relay_host_failed(s, rp->text, false);
+			relay_host_failed(s, rp->text, REACH_OK);
 		break;
 	case RELAY_S_HELO:
 		if (rp->code / 100 == 2) {
 			s->ext = 0;
 			relay_session_ready(s);
 		} else
-			relay_host_failed(s, rp->text, false);
+			relay_host_failed(s, rp->text, REACH_OK);
 		break;
 	case RELAY_S_STARTTLS:
 		if (rp->code == 220)
@@ -1121,7 +1173,7 @@ relay_reply_setup(struct relay_session *s, const struct relay_reply *rp)
 		else if (s->target.tls == CONF_TLS_MAY)
 			relay_session_auth(s);
 		else
-			relay_host_failed(s, rp->text, false);
+			relay_host_failed(s, rp->text, REACH_OK);
 		break;
 	default:
 		relay_reply_auth(s, rp);
@@ -1195,7 +1247,8 @@ relay_session_read_cb(struct bufferevent *bev, void *arg)
 		free(line);
 		if (r < 0) {
 			s->alive_r = NULL;
-			relay_session_failure(s, "4.5.0 malformed reply", false);
+			relay_session_failure(s, "4.5.0 malformed reply", false,
+			    REACH_CLOSED);
 			return;
 		}
 		if (r == 0)
@@ -1209,7 +1262,8 @@ relay_session_read_cb(struct bufferevent *bev, void *arg)
 	}
 	s->alive_r = NULL;
 	if (s->bev == bev && evbuffer_get_length(in) > RELAY_LINE_MAX)
-		relay_session_failure(s, "4.5.0 reply line too long", false);
+		relay_session_failure(s, "4.5.0 reply line too long", false,
+		    REACH_CLOSED);
 }
 
 static void

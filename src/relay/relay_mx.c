@@ -428,28 +428,36 @@ relay_mx_key_cmp(const void *a, const void *b)
 
 void
 relay_mx_order(struct relay *r, const struct relay_hosts *h,
-    struct relay_addr **v_r, size_t *n_r)
+    bool tls_required, bool skip_dead, struct relay_addr **v_r,
+    size_t *n_r, size_t *skipped_r)
 {
 	struct relay_mx_key *keys = xcalloc(h->n + 1, sizeof(*keys));
 	struct relay_addr *v = xcalloc(h->n + 1, sizeof(*v));
 	time_t now = time(NULL);
 	char key[64];
 	uint32_t rnd = 0;
-	size_t i;
+	size_t i, n = 0;
+	bool dead;
 
+	*skipped_r = 0;
 	for (i = 0; i < h->n; i++) {
 		/* One random draw per host, so its addresses stay together. */
 		if (i == 0 || strcmp(h->v[i].host, h->v[i - 1].host) != 0)
 			rnd = (uint32_t)ids_random();
 		relay_mem_key((const struct sockaddr *)&h->v[i].sa, key,
 		    sizeof(key));
-		keys[i] = (struct relay_mx_key){ h->v[i].pref, rnd, i,
-			relay_mem_down(r, key, now) };
+		dead = relay_mem_down(r, key, now) || (tls_required &&
+		    relay_mem_tls_broken(r, key, now));
+		if (dead && skip_dead) {
+			(*skipped_r)++;
+			continue;
+		}
+		keys[n++] = (struct relay_mx_key){ h->v[i].pref, rnd, i, dead };
 	}
-	qsort(keys, h->n, sizeof(*keys), relay_mx_key_cmp);
-	for (i = 0; i < h->n; i++)
+	qsort(keys, n, sizeof(*keys), relay_mx_key_cmp);
+	for (i = 0; i < n; i++)
 		v[i] = h->v[keys[i].idx];
 	free(keys);
 	*v_r = v;
-	*n_r = h->n;
+	*n_r = n;
 }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "net/reach.h"
 #include "relay/relay.h"
 
 struct bufferevent;
@@ -95,9 +96,15 @@ struct relay_dest {
 
 struct relay_mem {
 	struct relay_mem *next;
-	char key[64];			/* "ip:port" */
-	time_t down_until, tls_broken_until;
+	struct reach_entry e;		/* e.key: "ip:port" */
+	bool probing;			/* a probe is under way */
 };
+
+struct relay_mem_writer;
+struct relay_mem_job;
+struct relay_probe;
+TAILQ_HEAD(relay_probe_list, relay_probe);
+struct workpool;
 
 struct relay {
 	struct event_base *base;
@@ -109,6 +116,17 @@ struct relay {
 	struct relay_session_list sessions;
 	unsigned active, max_active, per_dest, msgs;
 	struct relay_mem *mem[RELAY_MEM_BUCKETS];
+	unsigned nmem;
+	unsigned up_gen;		/* counts addresses coming back */
+	struct workpool *pool;		/* borrowed; NULL: save inline */
+	struct relay_mem_writer *mem_writer;
+	struct relay_mem_job *mem_job;	/* save under way */
+	struct event *mem_save_ev;
+	uint64_t mem_gen;
+	bool mem_dirty;
+	struct relay_probe_list probes;
+	unsigned nprobes;
+	struct event *probe_ev;
 	struct relay_msg *reports;	/* messages with news */
 	struct event *report_ev, *prune_ev, *kick_ev;
 };
@@ -135,21 +153,48 @@ int relay_target_for(const struct conf *c, const struct conf_route *rt,
 
 /* relay_mem.c: reachability memory, keyed by address and port. */
 void relay_mem_key(const struct sockaddr *sa, char *dst, size_t size);
+/* Loads state_dir/reachability and prepares saving: 0 or -1. */
+int relay_mem_open(struct relay *r, const char **error_r);
+struct relay_mem *relay_mem_find(struct relay *r, const char *key,
+    bool create);
+/* The entry for key, NULL when none; valid until the next change. */
+const struct reach_entry *relay_mem_get(struct relay *r, const char *key);
 bool relay_mem_down(struct relay *r, const char *key, time_t now);
 bool relay_mem_tls_broken(struct relay *r, const char *key, time_t now);
-void relay_mem_set_down(struct relay *r, const char *key, time_t now);
-void relay_mem_set_tls_broken(struct relay *r, const char *key, time_t now);
+/* A connection-level failure (why: REACH_CONNECT_TIMEOUT ...
+ * REACH_GREETING_4XX): the address is down. */
+void relay_mem_set_down(struct relay *r, const char *key,
+    enum reach_fail why, time_t now);
+/* A greeting came (by: "delivery" or "probe"): up again if down. */
+void relay_mem_set_up(struct relay *r, const char *key, const char *by,
+    time_t now);
+void relay_mem_set_tls_broken(struct relay *r, const char *key,
+    enum reach_fail why, time_t now);
+/* A TLS handshake with the address succeeded. */
+void relay_mem_tls_ok(struct relay *r, const char *key);
+/* Something changed: a save is scheduled (coalesced). */
+void relay_mem_changed(struct relay *r);
 void relay_mem_prune(struct relay *r, time_t now);
+/* Writes what is unsaved (the loop is ending), then forgets all. */
 void relay_mem_free(struct relay *r);
+
+/* relay_probe.c: background probes of down addresses. */
+void relay_probe_start(struct relay *r);
+void relay_probe_stop(struct relay *r);
+/* Seconds until the probe after n failed ones. */
+uint64_t relay_probe_delay(const struct relay *r, unsigned n);
 
 /* relay_mx.c */
 struct relay_mx *relay_mx_start(struct relay *r, const struct relay_target *t,
     relay_mx_cb *cb, void *ctx);
 void relay_mx_abort(struct relay_mx **mp);
 /* Orders a copy of h for one session: equal preferences shuffled,
- * remembered-down addresses last.  The caller frees v. */
+ * remembered-down addresses (and, when tls_required, TLS-broken ones)
+ * last, or left out when skip_dead (counted in *skipped_r).  The caller
+ * frees v. */
 void relay_mx_order(struct relay *r, const struct relay_hosts *h,
-    struct relay_addr **v_r, size_t *n_r);
+    bool tls_required, bool skip_dead, struct relay_addr **v_r,
+    size_t *n_r, size_t *skipped_r);
 
 /* relay_client.c */
 void relay_session_start(struct relay *r, struct relay_dest *dst,
@@ -196,6 +241,7 @@ struct relay_session {
 	struct relay_addr *cands;
 	size_t ncands, cur;
 	bool via_fallback, all_conn_level, no_tls, tls_active;
+	unsigned up_gen;		/* r->up_gen when the fallback began */
 	bool need_rset, data_piped, bdat, bol;
 	unsigned skip;			/* replies to ignore (RSET, ".") */
 	int state;

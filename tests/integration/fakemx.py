@@ -19,6 +19,7 @@ address, so one `remote_smtp_port` serves them all.
     mx.connections         # sessions seen; mx.logins: users authenticated
     mx.stop()
     Tarpit(host, port).start()   # accepts TCP, never says a word
+    Greeter(host, port, "421 4.7.0 go away").start()  # that greeting, close
     ChunkingMX(host, port).start()  # offers CHUNKING: BDAT only
     free_port_on(hosts)          # a port free on every given address
 
@@ -354,6 +355,50 @@ class Tarpit:
             self._sock.close()
 
 
+class Greeter:
+    """Accepts TCP connections, sends one fixed greeting line, reads
+    until the client closes (or QUIT), then closes."""
+
+    def __init__(self, host, port, line):
+        self.host, self.port, self.line = host, port, line
+        self.accepted = 0
+        self._sock = None
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((self.host, self.port))
+        self._sock.listen(128)
+        self._sock.settimeout(0.2)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                c, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            try:
+                c.settimeout(5)
+                c.sendall(self.line.encode() + b"\r\n")
+                c.recv(1024)
+            except OSError:
+                pass
+            c.close()
+
+    def stop(self):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+        if self._sock:
+            self._sock.close()
+
+
 # ---------------------------------------------------- relay test helpers
 
 MX_HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5",
@@ -384,6 +429,11 @@ def peers():
 
         def tarpit(self, host, port):
             p = Tarpit(host, port).start()
+            started.append(p)
+            return p
+
+        def greeter(self, host, port, line):
+            p = Greeter(host, port, line).start()
             started.append(p)
             return p
 

@@ -26,7 +26,10 @@
 #include <event2/event.h>
 
 #include "conf/conf.h"
+#include "lib/fbuf.h"
+#include "lib/strutil.h"
 #include "net/dns.h"
+#include "net/reach.h"
 #include "queue/queue.h"
 #include "relay/relay.h"
 #include "relay/relay_private.h"
@@ -1098,10 +1101,10 @@ order_fmt(struct relay *r, const struct relay_hosts *h, char *dst,
     size_t size)
 {
 	struct relay_addr *v;
-	size_t n;
+	size_t n, skipped;
 
-	relay_mx_order(r, h, &v, &n);
-	test_assert(n == h->n);
+	relay_mx_order(r, h, false, false, &v, &n, &skipped);
+	test_assert(n == h->n && skipped == 0);
 	test_fmt_addrs(v, n, dst, size);
 	free(v);
 }
@@ -1139,9 +1142,9 @@ test_order_prefs(void)
 	hosts_add(&h, "d.example.org", 20, "192.0.2.4");
 	for (int run = 0; run < 300; run++) {
 		struct relay_addr *v;
-		size_t n;
+		size_t n, skipped;
 
-		relay_mx_order(&e.r, &h, &v, &n);
+		relay_mx_order(&e.r, &h, false, false, &v, &n, &skipped);
 		test_assert(n == 5);
 		test_assert(strcmp(v[4].host, "d.example.org") == 0);
 		for (size_t i = 0; i < 4; i++)
@@ -1186,19 +1189,19 @@ test_order_memory(void)
 	hosts_add(&h, "b.example.org", 20, "2001:db8::2");
 	hosts_add(&h, "c.example.org", 30, "192.0.2.3");
 	/* the best host down: after all the others */
-	relay_mem_set_down(&e.r, "192.0.2.1:25", now);
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_CONNECT_TIMEOUT, now);
 	order_fmt(&e.r, &h, got, sizeof(got));
 	test_assert_streq(got, "20 b.example.org 192.0.2.2,"
 	    "20 b.example.org 2001:db8::2,30 c.example.org 192.0.2.3,"
 	    "10 a.example.org 192.0.2.1");
 	/* two down: both last, in preference order */
-	relay_mem_set_down(&e.r, "[2001:db8::2]:25", now);
+	relay_mem_set_down(&e.r, "[2001:db8::2]:25", REACH_CONNECT_TIMEOUT, now);
 	order_fmt(&e.r, &h, got, sizeof(got));
 	test_assert_streq(got, "20 b.example.org 192.0.2.2,"
 	    "30 c.example.org 192.0.2.3,10 a.example.org 192.0.2.1,"
 	    "20 b.example.org 2001:db8::2");
 	/* the other port is another key */
-	relay_mem_set_down(&e.r, "192.0.2.3:587", now);
+	relay_mem_set_down(&e.r, "192.0.2.3:587", REACH_CONNECT_TIMEOUT, now);
 	order_fmt(&e.r, &h, got, sizeof(got));
 	test_assert_streq(got, "20 b.example.org 192.0.2.2,"
 	    "30 c.example.org 192.0.2.3,10 a.example.org 192.0.2.1,"
@@ -1206,17 +1209,17 @@ test_order_memory(void)
 	/* memories that ran out (set host_down_memory + 1 seconds ago)
 	 * no longer count */
 	relay_mem_free(&e.r);
-	relay_mem_set_down(&e.r, "192.0.2.1:25",
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_CONNECT_TIMEOUT,
 	    now - (time_t)e.conf.host_down_memory - 1);
-	relay_mem_set_down(&e.r, "192.0.2.2:25", now);
+	relay_mem_set_down(&e.r, "192.0.2.2:25", REACH_CONNECT_TIMEOUT, now);
 	order_fmt(&e.r, &h, got, sizeof(got));
 	test_assert_streq(got, "10 a.example.org 192.0.2.1,"
 	    "20 b.example.org 2001:db8::2,30 c.example.org 192.0.2.3,"
 	    "20 b.example.org 192.0.2.2");
 	/* all down: preference order again */
-	relay_mem_set_down(&e.r, "192.0.2.1:25", now);
-	relay_mem_set_down(&e.r, "[2001:db8::2]:25", now);
-	relay_mem_set_down(&e.r, "192.0.2.3:25", now);
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_CONNECT_TIMEOUT, now);
+	relay_mem_set_down(&e.r, "[2001:db8::2]:25", REACH_CONNECT_TIMEOUT, now);
+	relay_mem_set_down(&e.r, "192.0.2.3:25", REACH_CONNECT_TIMEOUT, now);
 	order_fmt(&e.r, &h, got, sizeof(got));
 	test_assert_streq(got, "10 a.example.org 192.0.2.1,"
 	    "20 b.example.org 192.0.2.2,20 b.example.org 2001:db8::2,"
@@ -1257,7 +1260,7 @@ test_mem(void)
 	/* down for exactly host_down_memory seconds */
 	test_env_init(&e, NULL);
 	test_assert(!relay_mem_down(&e.r, "192.0.2.1:25", t0));
-	relay_mem_set_down(&e.r, "192.0.2.1:25", t0);
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_CONNECT_TIMEOUT, t0);
 	test_assert(relay_mem_down(&e.r, "192.0.2.1:25", t0));
 	test_assert(relay_mem_down(&e.r, "192.0.2.1:25", t0 + 599));
 	test_assert(!relay_mem_down(&e.r, "192.0.2.1:25", t0 + 600));
@@ -1265,32 +1268,39 @@ test_mem(void)
 	test_assert(!relay_mem_down(&e.r, "192.0.2.1:587", t0));
 	test_assert(!relay_mem_tls_broken(&e.r, "192.0.2.1:25", t0));
 	/* a new failure extends it */
-	relay_mem_set_down(&e.r, "192.0.2.1:25", t0 + 500);
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_CONNECT_TIMEOUT, t0 + 500);
 	test_assert(relay_mem_down(&e.r, "192.0.2.1:25", t0 + 1099));
 	test_assert(!relay_mem_down(&e.r, "192.0.2.1:25", t0 + 1100));
 	/* TLS memory apart */
-	relay_mem_set_tls_broken(&e.r, "192.0.2.2:25", t0);
+	relay_mem_set_tls_broken(&e.r, "192.0.2.2:25", REACH_TLS_HANG, t0);
 	test_assert(relay_mem_tls_broken(&e.r, "192.0.2.2:25", t0 + 3599));
 	test_assert(!relay_mem_tls_broken(&e.r, "192.0.2.2:25", t0 + 3600));
 	test_assert(!relay_mem_down(&e.r, "192.0.2.2:25", t0));
-	/* prune forgets what expired only */
+	/* prune ends what expired only, and keeps the record a week */
 	relay_mem_prune(&e.r, t0 + 1099);
 	test_assert(relay_mem_down(&e.r, "192.0.2.1:25", t0 + 1099));
 	test_assert(relay_mem_tls_broken(&e.r, "192.0.2.2:25", t0 + 1099));
 	relay_mem_prune(&e.r, t0 + 1100);
 	test_assert(relay_mem_tls_broken(&e.r, "192.0.2.2:25", t0 + 1100));
+	test_assert(relay_mem_get(&e.r, "192.0.2.1:25")->down == REACH_OK);
+	test_assert(relay_mem_get(&e.r, "192.0.2.1:25")->since == t0);
+	test_assert(relay_mem_get(&e.r, "192.0.2.1:25")->last_fail ==
+	    t0 + 500);
+	relay_mem_prune(&e.r, t0 + 3600);
+	test_assert(relay_mem_get(&e.r, "192.0.2.2:25") == NULL);
 	count = 0;
 	for (size_t i = 0; i < RELAY_MEM_BUCKETS; i++)
 		for (struct relay_mem *m = e.r.mem[i]; m != NULL; m = m->next)
 			count++;
-	test_assert(count == 1);
-	relay_mem_prune(&e.r, t0 + 3600);
+	test_assert(count == 1 && e.r.nmem == 1);
+	relay_mem_prune(&e.r, t0 + 500 + 7 * 86400 + 1);
 	for (size_t i = 0; i < RELAY_MEM_BUCKETS; i++)
 		test_assert_idx(e.r.mem[i] == NULL, i);
+	test_assert(e.r.nmem == 0);
 	/* many keys, some sharing buckets */
 	for (int i = 0; i < 3000; i++) {
 		snprintf(key, sizeof(key), "10.%d.%d.1:25", i / 256, i % 256);
-		relay_mem_set_down(&e.r, key, t0 + i);
+		relay_mem_set_down(&e.r, key, REACH_CONNECT_TIMEOUT, t0 + i);
 	}
 	for (int i = 0; i < 3000; i++) {
 		snprintf(key, sizeof(key), "10.%d.%d.1:25", i / 256, i % 256);
@@ -1303,13 +1313,183 @@ test_mem(void)
 	test_env_init(&e, NULL);
 	e.conf.host_down_memory = 0;
 	e.conf.tls_broken_memory = 0;
-	relay_mem_set_down(&e.r, "192.0.2.1:25", t0);
-	relay_mem_set_tls_broken(&e.r, "192.0.2.1:25", t0);
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_CONNECT_TIMEOUT, t0);
+	relay_mem_set_tls_broken(&e.r, "192.0.2.1:25", REACH_TLS_HANG, t0);
 	test_assert(!relay_mem_down(&e.r, "192.0.2.1:25", t0));
 	test_assert(!relay_mem_tls_broken(&e.r, "192.0.2.1:25", t0));
 	for (size_t i = 0; i < RELAY_MEM_BUCKETS; i++)
 		test_assert_idx(e.r.mem[i] == NULL, i);
 	test_env_deinit(&e);
+	test_end();
+}
+
+
+/* Skipping what the memory holds down (a fallback relay is there), and
+ * TLS-broken addresses when TLS is required. */
+static void
+test_order_skip(void)
+{
+	struct relay_addr av[8], *v;
+	struct relay_hosts h = { .status = RELAY_SENT, .v = av };
+	struct test_env e;
+	time_t now = time(NULL);
+	size_t n, skipped;
+	char got[1024];
+
+	test_begin("relay_mx_order skipping dead and TLS-broken addresses");
+	test_env_init(&e, NULL);
+	hosts_add(&h, "a.example.org", 10, "192.0.2.1");
+	hosts_add(&h, "b.example.org", 20, "192.0.2.2");
+	hosts_add(&h, "c.example.org", 30, "192.0.2.3");
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_REFUSED, now);
+	relay_mem_set_tls_broken(&e.r, "192.0.2.2:25", REACH_TLS_FAILED, now);
+	relay_mx_order(&e.r, &h, false, true, &v, &n, &skipped);
+	test_fmt_addrs(v, n, got, sizeof(got));
+	test_assert_streq(got, "20 b.example.org 192.0.2.2,"
+	    "30 c.example.org 192.0.2.3");
+	test_assert(skipped == 1);
+	free(v);
+	/* TLS required: the TLS-broken one is as good as dead */
+	relay_mx_order(&e.r, &h, true, true, &v, &n, &skipped);
+	test_fmt_addrs(v, n, got, sizeof(got));
+	test_assert_streq(got, "30 c.example.org 192.0.2.3");
+	test_assert(skipped == 2);
+	free(v);
+	relay_mx_order(&e.r, &h, true, false, &v, &n, &skipped);
+	test_fmt_addrs(v, n, got, sizeof(got));
+	test_assert_streq(got, "30 c.example.org 192.0.2.3,"
+	    "10 a.example.org 192.0.2.1,20 b.example.org 192.0.2.2");
+	test_assert(skipped == 0);
+	free(v);
+	/* every one dead: nothing left, all counted */
+	relay_mem_set_down(&e.r, "192.0.2.2:25", REACH_GREETING_4XX, now);
+	relay_mem_set_down(&e.r, "192.0.2.3:25", REACH_CONNECT_TIMEOUT, now);
+	relay_mx_order(&e.r, &h, false, true, &v, &n, &skipped);
+	test_assert(n == 0 && skipped == 3);
+	free(v);
+	/* a greeting brings one back, a TLS handshake clears TLS memory */
+	relay_mem_set_up(&e.r, "192.0.2.3:25", "probe", now);
+	relay_mem_tls_ok(&e.r, "192.0.2.2:25");
+	test_assert(!relay_mem_down(&e.r, "192.0.2.3:25", now));
+	test_assert(relay_mem_get(&e.r, "192.0.2.3:25")->last_ok == now);
+	test_assert(!relay_mem_tls_broken(&e.r, "192.0.2.2:25", now));
+	test_assert(relay_mem_down(&e.r, "192.0.2.2:25", now));
+	relay_mx_order(&e.r, &h, false, true, &v, &n, &skipped);
+	test_fmt_addrs(v, n, got, sizeof(got));
+	test_assert_streq(got, "30 c.example.org 192.0.2.3");
+	free(v);
+	/* the first failure of a streak sets since; later ones do not */
+	relay_mem_set_down(&e.r, "192.0.2.1:25", REACH_CONNECT_TIMEOUT,
+	    now + 5);
+	test_assert(relay_mem_get(&e.r, "192.0.2.1:25")->since == now);
+	test_assert(relay_mem_get(&e.r, "192.0.2.1:25")->down ==
+	    REACH_CONNECT_TIMEOUT);
+	/* a greeting for an address never failed creates nothing */
+	relay_mem_set_up(&e.r, "192.0.2.9:25", "delivery", now);
+	test_assert(relay_mem_get(&e.r, "192.0.2.9:25") == NULL);
+	test_env_deinit(&e);
+	test_end();
+}
+
+static void
+test_probe_delay(void)
+{
+	struct test_env e;
+
+	test_begin("relay_probe_delay");
+	test_env_init(&e, NULL);
+	e.conf.reach_probe_interval = 60;
+	e.conf.host_down_memory = 600;
+	test_assert(relay_probe_delay(&e.r, 0) == 60);
+	test_assert(relay_probe_delay(&e.r, 1) == 120);
+	test_assert(relay_probe_delay(&e.r, 2) == 240);
+	test_assert(relay_probe_delay(&e.r, 3) == 300);	/* half the memory */
+	test_assert(relay_probe_delay(&e.r, 1000) == 300);
+	e.conf.host_down_memory = 60;
+	test_assert(relay_probe_delay(&e.r, 5) == 60);	/* never below */
+	e.conf.reach_probe_interval = 0;
+	test_assert(relay_probe_delay(&e.r, 0) == 60);
+	test_env_deinit(&e);
+	test_end();
+}
+
+static void
+test_reach_file_cb(const struct reach_entry *en, void *ctx)
+{
+	struct fbuf *b = ctx;
+
+	reach_format(b, en);
+}
+
+static void
+test_reach_file(void)
+{
+	static const char *const bad[] = {
+		"", "x", "192.0.2.1", "192.0.2.1:0", "192.0.2.1:65536",
+		"192.0.2.1:25 down", "192.0.2.1:25 down=maybe",
+		"192.0.2.1:25 colour=blue", "192.0.2.1:25 since=-1",
+		"192.0.2.1:25 since=99999999999999999999",
+		"192.0.2.1:25 tls=refused", "host name:25",
+		"192.0.2.1:25 probes=x", ":25",
+	};
+	struct reach_entry en, back;
+	const char *error;
+	struct fbuf b, again;
+	int bad_n;
+
+	test_begin("reach file format");
+	memset(&en, 0, sizeof(en));
+	str_lcpy(en.key, "[2001:db8::1]:25", sizeof(en.key));
+	en.down = REACH_GREETING_4XX;
+	en.since = 1700000000;
+	en.last_fail = 1700000300;
+	en.last_ok = 1690000000;
+	en.tls = REACH_TLS_HANG;
+	en.tls_since = 1700000100;
+	en.probes = 3;
+	en.next_probe = 1700000900;
+	fbuf_init(&b, 0);
+	reach_format(&b, &en);
+	test_assert_streq(b.data, "[2001:db8::1]:25 down=greeting-4xx "
+	    "since=1700000000 last_fail=1700000300 last_ok=1690000000 "
+	    "tls=tls-hang tls_since=1700000100 probes=3 "
+	    "next_probe=1700000900\n");
+	test_assert(reach_parse_line(b.data, b.len - 1, &back, &error) == 0);
+	test_assert(memcmp(&en, &back, sizeof(en)) == 0);
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++)
+		test_assert_idx(reach_parse_line(bad[i], strlen(bad[i]), &back,
+		    &error) < 0, i);
+	/* any order, fields left out are zero */
+	test_assert(reach_parse_line("192.0.2.7:2525 probes=1 down=refused",
+	    36, &back, &error) == 0);
+	test_assert(back.down == REACH_REFUSED && back.probes == 1 &&
+	    back.since == 0 && strcmp(back.key, "192.0.2.7:2525") == 0);
+	/* whole files: header required, bad lines skipped and counted */
+	fbuf_init(&again, 0);
+	test_assert(reach_parse_file("nope\n", 5, test_reach_file_cb,
+	    &again) == -1);
+	fbuf_reset(&b);
+	fbuf_addf(&b, "%s\n", REACH_HEADER);
+	reach_format(&b, &en);
+	fbuf_adds(&b, "garbage here\n\n192.0.2.7:25 down=refused");
+	bad_n = reach_parse_file(b.data, b.len, test_reach_file_cb, &again);
+	test_assert(bad_n == 1);
+	test_assert(strncmp(again.data, "[2001:db8::1]:25 down=greeting-4xx",
+	    34) == 0);
+	test_assert(strstr(again.data, "\n192.0.2.7:25 down=refused since=0")
+	    != NULL);
+	test_assert(reach_parse_file(REACH_HEADER, strlen(REACH_HEADER),
+	    test_reach_file_cb, &again) == 0);
+	/* the verdicts */
+	test_assert(reach_is_down(&en, 1700000300, 600));
+	test_assert(reach_is_down(&en, 1700000899, 600));
+	test_assert(!reach_is_down(&en, 1700000900, 600));
+	test_assert(!reach_is_down(&en, 1700000300, 0));
+	test_assert(!reach_is_down(&en, 1700000299, 600));
+	test_assert(reach_tls_broken(&en, 1700000100, 60));
+	test_assert(!reach_tls_broken(&en, 1700000160, 60));
+	fbuf_release(&b);
+	fbuf_release(&again);
 	test_end();
 }
 
@@ -1451,6 +1631,9 @@ main(void)
 	test_order_prefs();
 	test_order_memory();
 	test_mem();
+	test_order_skip();
+	test_probe_delay();
+	test_reach_file();
 	test_helpers();
 	test_backoff();
 	test_expired();

@@ -1,0 +1,217 @@
+"""Delivery that learns from a broken network (issue 12): the
+reachability memory per address and port, persisted in state_dir; a
+destination whose addresses are all known dead goes to the fallback
+relay at once; live addresses first; a probe brings direct delivery
+back; TLS trouble remembered per address.  The broken network is played
+on loopback: a tarpit (accepts, never greets), a port where nothing
+listens (refused), a 421 greeter, a peer whose TLS handshake hangs.
+Nothing is timed: the tests watch which peer got what, and the log."""
+
+import re
+
+from conftest import wait_until
+from fakedns import fakedns  # noqa: F401 (fixture)
+from fakemx import mx_zone, peers, port, relay_conf, send  # noqa: F401
+
+
+def reach_conf(port, dns, **kw):
+    c = dict(timeout_connect="1s", timeout_helo="1s", timeout_tls="1s",
+             host_down_memory="1h", reach_probe_interval="0")
+    c.update(kw)
+    return relay_conf(port, dns, **c)
+
+
+def reach_file(srv):
+    try:
+        return (srv.state_dir / "reachability").read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def since(srv, off):
+    return srv.log_text().encode()[off:].decode("utf-8", "replace")
+
+
+def test_dead_destination_goes_to_fallback_at_once(make_ferry, fakedns,
+                                                   peers, port):
+    pit = peers.tarpit("127.0.0.2", port)    # accepts, never greets
+    # 127.0.0.3: nothing listens (refused)
+    fb = peers.mx("127.0.0.4", port)
+    hosts = [(10, "mx1.dest.test", "127.0.0.2"),
+             (20, "mx2.dest.test", "127.0.0.3")]
+    mx_zone(fakedns, "dest.test", hosts)
+    # Another domain on the same hosts (the memory is per address).
+    mx_zone(fakedns, "other.test", [(p, n, None) for p, n, _ in hosts])
+    srv = make_ferry(reach_conf(port, fakedns,
+                                fallback_relay=f"[127.0.0.4]:{port}"))
+    send(srv, "one@dest.test")
+    fb.wait_messages(1)
+    srv.wait_log(rf"relay reach-down address=127.0.0.2:{port} "
+                 r"reason=greeting-timeout")
+    srv.wait_log(rf"relay reach-down address=127.0.0.3:{port} "
+                 r"reason=refused")
+    tried = pit.accepted
+    assert tried >= 1
+    off = srv.log_offset()
+    send(srv, "two@dest.test")
+    send(srv, "three@other.test")
+    got = fb.wait_messages(3)
+    assert sorted(m.rcpt_tos[0] for m in got[1:]) == ["three@other.test",
+                                                      "two@dest.test"]
+    srv.wait_log(r"relay delivery rcpt=three@other.test .*result=sent "
+                 r"via=fallback_relay", since=off)
+    srv.wait_log(r"relay delivery rcpt=two@dest.test .*result=sent "
+                 r"via=fallback_relay", since=off)
+    later = since(srv, off)
+    # Straight to the fallback: the dead addresses were not tried again.
+    assert re.search(r"relay all-known-down domain=other.test addresses=2",
+                     later)
+    assert "host-failed" not in later
+    assert pit.accepted == tried
+
+
+def test_live_addresses_first(make_ferry, fakedns, peers, port):
+    pit = peers.tarpit("127.0.0.2", port)
+    mx2 = peers.mx("127.0.0.3", port)
+    fb = peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2"),
+                                    (20, "mx2.dest.test", "127.0.0.3")])
+    srv = make_ferry(reach_conf(port, fakedns,
+                                fallback_relay=f"[127.0.0.4]:{port}"))
+    send(srv, "one@dest.test")
+    mx2.wait_messages(1)
+    tried = pit.accepted
+    assert tried >= 1
+    off = srv.log_offset()
+    for i in range(3):
+        send(srv, f"u{i}@dest.test")
+    mx2.wait_messages(4)
+    later = since(srv, off)
+    assert "host-failed" not in later
+    assert "all-known-down" not in later
+    assert pit.accepted == tried          # the dead host was left out
+    assert fb.messages == []              # and the fallback not needed
+
+
+def test_memory_survives_restart(make_ferry, fakedns, peers, port):
+    pit = peers.tarpit("127.0.0.2", port)
+    fb = peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    srv = make_ferry(reach_conf(port, fakedns,
+                                fallback_relay=f"[127.0.0.4]:{port}"))
+    send(srv, "one@dest.test")
+    fb.wait_messages(1)
+    srv.restart()
+    text = (srv.state_dir / "reachability").read_text()
+    assert text.startswith("ferry-reachability 1\n")
+    assert re.search(rf"^127\.0\.0\.2:{port} down=greeting-timeout since=\d+ ",
+                     text, re.M)
+    tried = pit.accepted
+    off = srv.log_offset()
+    srv.wait_log(r"relay reachability-loaded .*entries=1",
+                 since=srv.start_log_offset)
+    send(srv, "two@dest.test")
+    fb.wait_messages(2)
+    later = since(srv, off)
+    assert "relay all-known-down domain=dest.test addresses=1" in later
+    assert "host-failed" not in later
+    assert pit.accepted == tried
+
+
+def test_probe_restores_direct_delivery(make_ferry, fakedns, peers, port):
+    # 127.0.0.2 refuses at first (nothing listens), then heals.
+    fb = peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    srv = make_ferry(reach_conf(port, fakedns, reach_probe_interval="1s",
+                                fallback_relay=f"[127.0.0.4]:{port}"))
+    send(srv, "one@dest.test")
+    fb.wait_messages(1)
+    srv.wait_log(rf"relay reach-down address=127.0.0.2:{port} "
+                 r"reason=refused")
+    mx = peers.mx("127.0.0.2", port)
+    srv.wait_log(rf"relay reach-up address=127.0.0.2:{port} was=refused "
+                 r"down_for=\d+s by=probe", timeout=30)
+    wait_until(lambda: "down=ok" in reach_file(srv), 10,
+               what="the healed address saved")
+    send(srv, "two@dest.test")
+    got = mx.wait_messages(1)
+    assert got[0].rcpt_tos == ["two@dest.test"]
+    assert len(fb.messages) == 1
+    # One line per change: the probes that failed in between said nothing.
+    assert len(re.findall(r"reach-down address=127\.0\.0\.2",
+                          srv.log_text())) == 1
+
+
+def test_421_greeting_is_remembered_and_falls_back(make_ferry, fakedns,
+                                                   peers, port):
+    g = peers.greeter("127.0.0.2", port, "421 4.7.0 not from your network")
+    fb = peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    mx_zone(fakedns, "other.test", [(10, "mx1.dest.test", None)])
+    srv = make_ferry(reach_conf(port, fakedns,
+                                fallback_relay=f"[127.0.0.4]:{port}"))
+    send(srv, "one@dest.test")
+    fb.wait_messages(1)
+    srv.wait_log(rf"relay reach-down address=127.0.0.2:{port} "
+                 r"reason=greeting-4xx")
+    seen = g.accepted
+    send(srv, "two@other.test")
+    fb.wait_messages(2)
+    srv.wait_log(r"relay all-known-down domain=other.test")
+    assert g.accepted == seen
+
+
+def test_without_fallback_a_dead_address_is_still_tried(make_ferry, fakedns,
+                                                        peers, port):
+    # No fallback: dead addresses go last but are not skipped (as before).
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    srv = make_ferry(reach_conf(port, fakedns, retry_min="1s"))
+    send(srv, "one@dest.test")
+    srv.wait_log(r"rcpt=one@dest.test .*result=deferred .*connection "
+                 r"refused")
+    mx = peers.mx("127.0.0.2", port)
+    assert mx.wait_messages(1, timeout=20)[0].rcpt_tos == ["one@dest.test"]
+    srv.wait_log(rf"relay reach-up address=127.0.0.2:{port} was=refused "
+                 r".*by=delivery")
+
+
+def test_tls_hang_remembered_across_restart(make_ferry, fakedns, peers,
+                                            port):
+    mx = peers.mx("127.0.0.2", port, broken_tls=True)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    srv = make_ferry(reach_conf(port, fakedns, tls_broken_memory="1h"))
+    send(srv, "one@dest.test")
+    mx.wait_messages(1)
+    srv.wait_log(rf"relay reach-tls-broken address=127.0.0.2:{port} "
+                 r"reason=tls-hang")
+    srv.restart()
+    off = srv.log_offset()
+    send(srv, "two@dest.test")
+    mx.wait_messages(2)
+    later = since(srv, off)
+    # Plaintext at once after the restart: no handshake tried again.
+    assert "tls-failed" not in later
+    assert "reach-tls-broken" not in later
+
+
+def test_tls_required_skips_tls_broken_address(make_ferry, fakedns, peers,
+                                               port):
+    bad = peers.mx("127.0.0.2", port, broken_tls=True)
+    fb = peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    mx_zone(fakedns, "other.test", [(10, "mx1.dest.test", None)])
+    srv = make_ferry(reach_conf(port, fakedns,
+                                tls_policy="* encrypt",
+                                fallback_relay=f"[127.0.0.4]:{port} tls=none"))
+    send(srv, "one@dest.test")
+    fb.wait_messages(1)
+    srv.wait_log(rf"relay reach-tls-broken address=127.0.0.2:{port}")
+    off = srv.log_offset()
+    send(srv, "two@other.test")
+    fb.wait_messages(2)
+    srv.wait_log(r"relay delivery rcpt=two@other.test .*result=sent",
+                 since=off)
+    later = since(srv, off)
+    assert "relay all-known-down domain=other.test addresses=1" in later
+    assert "host-failed" not in later
+    assert bad.messages == []
