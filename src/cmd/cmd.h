@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <time.h>
+
 #include "conf/conf.h"
+#include "net/reach.h"
 
 struct ops_actor;
 struct ops_ctx;
@@ -56,6 +59,26 @@ int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 /* `check spf ...` (cmd_check_spf.c); argv[0] is "spf". */
 int cmd_check_spf(struct cli *cli, int argc, char **argv);
+/* `check reach` and the reachability memory as `check mx` shows it
+ * (cmd_check_reach.c): the file state_dir/reachability read into t (an
+ * absent file is an empty table): 0, or -1 when it cannot be read. */
+struct cmd_reach {
+	const struct conf *conf;
+	time_t now;
+	struct reach_entry *v;
+	size_t n;
+};
+int cmd_reach_load(const struct conf *c, struct cmd_reach *t);
+const struct reach_entry *cmd_reach_find(const struct cmd_reach *t,
+    const char *key);
+bool cmd_reach_is_down(const struct cmd_reach *t,
+    const struct reach_entry *e);
+/* One line for people: "down (refused) since ...", "up, ...". */
+void cmd_reach_verdict(const struct cmd_reach *t, const struct reach_entry *e,
+    char *dst, size_t size);
+void cmd_reach_json(const struct cmd_reach *t, const struct reach_entry *e);
+void cmd_reach_free(struct cmd_reach *t);
+int cmd_check_reach(struct cli *cli, bool json);
 int cmd_ban(struct cli *cli, int argc, char **argv);
 int cmd_rule(struct cli *cli, int argc, char **argv);
 int cmd_why(struct cli *cli, int argc, char **argv);

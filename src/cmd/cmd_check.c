@@ -25,6 +25,7 @@
 #include "net/dns.h"
 
 #define CMD_CHECK_USAGE \
+	"check reach [--json] | " \
 	"check dns NAME [A|AAAA|MX|TXT|PTR] [--json] | " \
 	"check mx DOMAIN [--json] [--no-connect]"
 #define CMD_CHECK_PROBE_MAX_SEC 5
@@ -281,7 +282,30 @@ struct cmd_check_mx {
 	struct cmd_check_host *hosts;
 	size_t nhosts;
 	unsigned pending;
+	struct cmd_reach reach;		/* the queue's reachability memory */
 };
+
+/* The reachability memory's key for an address at remote_smtp_port. */
+static void
+cmd_check_reach_key(const struct cmd_check_mx *mx,
+    const struct cmd_check_addr *a, char *dst, size_t size)
+{
+	char ip[64];
+
+	cmd_check_addr_str(&a->ss, ip, sizeof(ip));
+	snprintf(dst, size, a->ss.ss_family == AF_INET6 ? "[%s]:%u" :
+	    "%s:%u", ip, mx->conf->remote_smtp_port);
+}
+
+static const struct reach_entry *
+cmd_check_reach_entry(const struct cmd_check_mx *mx,
+    const struct cmd_check_addr *a)
+{
+	char key[REACH_KEY_MAX + 8];
+
+	cmd_check_reach_key(mx, a, key, sizeof(key));
+	return cmd_reach_find(&mx->reach, key);
+}
 
 static void cmd_check_mx_step(struct cmd_check_mx *mx);
 
@@ -553,8 +577,14 @@ cmd_check_mx_json_host(const struct cmd_check_mx *mx,
 			cli_json_str(a->connect);
 		else
 			fputs("null", stdout);
-		printf(", \"reachable\": %s}", a->connect == NULL ? "null" :
+		printf(", \"reachable\": %s, \"memory\": ",
+		    a->connect == NULL ? "null" :
 		    strcmp(a->connect, "open") == 0 ? "true" : "false");
+		if (cmd_check_reach_entry(mx, a) != NULL)
+			cmd_reach_json(&mx->reach, cmd_check_reach_entry(mx, a));
+		else
+			fputs("null", stdout);
+		putchar('}');
 	}
 	putchar(']');
 	putchar('}');
@@ -606,13 +636,56 @@ cmd_check_mx_table(const struct cmd_check_mx *mx)
 			printf("%-5u  %-*s  %-*s  %s\n", h->pref, hw, h->name,
 			    aw, "-", cmd_check_host_problem(h));
 		for (size_t k = 0; k < h->naddrs; k++) {
+			const struct reach_entry *e =
+			    cmd_check_reach_entry(mx, &h->addrs[k]);
+			char memory[300];
+
 			cmd_check_addr_str(&h->addrs[k].ss, addr, sizeof(addr));
-			printf("%-5u  %-*s  %-*s  %s%s\n", h->pref, hw, h->name,
-			    aw, addr, h->addrs[k].connect != NULL ?
-			    h->addrs[k].connect : "not tried",
-			    h->self ? " (this host)" : "");
+			cmd_reach_verdict(&mx->reach, e, memory, sizeof(memory));
+			printf("%-5u  %-*s  %-*s  %s%s  memory: %s\n",
+			    h->pref, hw, h->name, aw, addr,
+			    h->addrs[k].connect != NULL ? h->addrs[k].connect :
+			    "not tried", h->self ? " (this host)" : "",
+			    memory);
 		}
 	}
+}
+
+/* Which path the relay would take now, from the memory: direct to the
+ * live addresses, or the fallback relay when none is left. */
+static void
+cmd_check_mx_path(const struct cmd_check_mx *mx)
+{
+	const struct conf_route *rt = conf_route_for(mx->conf, mx->domain);
+	const struct conf_route *fb = &mx->conf->fallback_relay;
+	size_t n = 0, down = 0;
+
+	if (rt != NULL) {
+		printf("path now: route %s (the route's host, not these MX "
+		    "hosts)\n", rt->host);
+		return;
+	}
+	for (size_t i = 0; i < mx->nhosts; i++)
+		for (size_t k = 0; k < mx->hosts[i].naddrs; k++) {
+			n++;
+			down += cmd_reach_is_down(&mx->reach,
+			    cmd_check_reach_entry(mx, &mx->hosts[i].addrs[k]));
+		}
+	if (n == 0)
+		return;
+	if (down == n && fb->host[0] != '\0')
+		printf("path now: fallback_relay %s (all %zu addresses "
+		    "remembered down)\n", fb->host, n);
+	else if (down == n)
+		printf("path now: direct, but all %zu addresses are remembered "
+		    "down (tried anyway: no fallback_relay)\n", n);
+	else if (down > 0)
+		printf("path now: direct to %zu of %zu addresses (%s)\n",
+		    n - down, n, fb->host[0] != '\0' ? "the others are "
+		    "remembered down and skipped" : "the ones remembered down "
+		    "last");
+	else
+		printf("path now: direct, lower preference first\n");
 }
 
 static void
@@ -626,8 +699,10 @@ cmd_check_mx_human(const struct cmd_check_mx *mx)
 		    mx->domain, mx->domain);
 	else
 		printf("%s: MX hosts in preference order\n", mx->domain);
-	if (mx->nhosts > 0)
+	if (mx->nhosts > 0) {
 		cmd_check_mx_table(mx);
+		cmd_check_mx_path(mx);
+	}
 	if (mx->fallback)
 		printf("answered by dns_fallback_resolvers (%s)\n",
 		    mx->fallback_why);
@@ -676,6 +751,10 @@ cmd_check_mx(struct cli *cli, const char *domain, bool json, bool probe)
 	mx.domain = domain;
 	mx.json = json;
 	mx.probe = probe;
+	if (cmd_reach_load(&cli->conf, &mx.reach) < 0)
+		fprintf(stderr, "ferry: warning: %s/%s unreadable: the "
+		    "reachability memory is not shown\n", cli->conf.state_dir,
+		    REACH_FILE);
 	if ((mx.base = event_base_new()) == NULL)
 		return cli_fail("cannot create an event loop");
 	if (dns_create(&mx.dns, mx.base, &cli->conf, &error) < 0) {
@@ -693,6 +772,7 @@ cmd_check_mx(struct cli *cli, const char *domain, bool json, bool probe)
 	dns_free(&mx.dns);
 	event_base_free(mx.base);
 	cmd_check_mx_free(&mx);
+	cmd_reach_free(&mx.reach);
 	return status;
 }
 
@@ -709,6 +789,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	    !no_connect)
 		return cmd_check_dns(cli, argv[2], argc == 4 ? argv[3] : NULL,
 		    json);
+	if (strcmp(what, "reach") == 0 && argc == 2 && !no_connect)
+		return cmd_check_reach(cli, json);
 	if (strcmp(what, "mx") == 0 && argc == 3)
 		return cmd_check_mx(cli, argv[2], json, !no_connect);
 	return cli_usage(CMD_CHECK_USAGE);

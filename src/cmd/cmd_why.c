@@ -5,8 +5,13 @@
  * `smtp accepted`) and prints, per matching session, each message that
  * was accepted with its queue id and each refusal with its stage, the
  * check and rule that decided, and the reply.  Connections refused
- * before a session existed (limits, bans) are shown for --ip.  It only
- * reads: the log format is the contract (STYLE.md "Logging format"). */
+ * before a session existed (limits, bans) are shown for --ip.  For --to
+ * it also reads the queue's lines about that recipient: each delivery
+ * attempt (`relay delivery`: the host, TLS, fallback relay and the
+ * remote answer or network error) and each outcome (`queue delivered`:
+ * delivered, deferred with the next attempt, failed and bounced), so mail
+ * that was accepted and then waits shows why.  It only reads: the log
+ * format is the contract (STYLE.md "Logging format"). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +30,8 @@
 #define CMD_WHY_LINE 16384
 #define CMD_WHY_BUCKETS 4096
 #define CMD_WHY_MAX_EVENTS 200		/* kept per session */
+#define CMD_WHY_MAX_DELIVS 2000		/* queue lines kept for --to */
+#define CMD_WHY_REPLY_MAX 600
 
 enum cmd_why_kind { WHY_REFUSED, WHY_ACCEPTED, WHY_CONNREFUSED };
 
@@ -49,8 +56,19 @@ struct cmd_why_session {
 	size_t nev;
 };
 
+/* One queue line about the --to recipient. */
+struct cmd_why_deliv {
+	char time[32], id[IDS_LEN + 1];
+	bool attempt;			/* relay delivery, else queue outcome */
+	char result[16], relay[300], via[32], tls[96];
+	char reason[CMD_WHY_REPLY_MAX], next_in[24], attempts[12];
+	char mailbox[330];
+};
+
 struct cmd_why {
 	const char *ip, *from, *to;
+	struct cmd_why_deliv *dv;
+	size_t ndv;
 	time_t since;
 	struct cmd_why_session *b[CMD_WHY_BUCKETS];
 	struct cmd_why_session *first, *last;
@@ -138,6 +156,7 @@ cmd_why_free(struct cmd_why *w)
 		fbuf_release(&s->tx_rcpts);
 		free(s);
 	}
+	free(w->dv);
 }
 
 /* "<a@b>" -> "a@b" into dst. */
@@ -312,6 +331,36 @@ cmd_why_connrefused(struct cmd_why *w, const char *time, const char *kv)
 	}
 }
 
+/* "<qid> relay delivery rcpt=..." or "<qid> queue delivered rcpt=..."
+ * for the --to recipient. */
+static void
+cmd_why_deliv_line(struct cmd_why *w, const char *time, const char *qid,
+    const char *kv, bool attempt)
+{
+	struct cmd_why_deliv *d;
+	char rcpt[330] = "";
+
+	cmd_why_kv(kv, "rcpt", rcpt, sizeof(rcpt));
+	if (w->to == NULL || !cmd_why_addr_eq(rcpt, w->to) ||
+	    w->ndv >= CMD_WHY_MAX_DELIVS)
+		return;
+	w->dv = xreallocarray(w->dv, w->ndv + 1, sizeof(*w->dv));
+	d = &w->dv[w->ndv++];
+	memset(d, 0, sizeof(*d));
+	str_lcpy(d->time, time, sizeof(d->time));
+	str_lcpy(d->id, qid, sizeof(d->id));
+	d->attempt = attempt;
+	cmd_why_kv(kv, "result", d->result, sizeof(d->result));
+	cmd_why_kv(kv, "relay", d->relay, sizeof(d->relay));
+	cmd_why_kv(kv, "via", d->via, sizeof(d->via));
+	cmd_why_kv(kv, "tls", d->tls, sizeof(d->tls));
+	if (!cmd_why_kv(kv, "reply", d->reason, sizeof(d->reason)))
+		cmd_why_kv(kv, "reason", d->reason, sizeof(d->reason));
+	cmd_why_kv(kv, "next_in", d->next_in, sizeof(d->next_in));
+	cmd_why_kv(kv, "attempts", d->attempts, sizeof(d->attempts));
+	cmd_why_kv(kv, "mailbox", d->mailbox, sizeof(d->mailbox));
+}
+
 /* One session line: "<sid> <module> <event> key=value ...". */
 static void
 cmd_why_session_line(struct cmd_why *w, const char *time, const char *sid,
@@ -320,6 +369,14 @@ cmd_why_session_line(struct cmd_why *w, const char *time, const char *sid,
 	struct cmd_why_session *s;
 	bool connected = strncmp(rest, "smtp connected ", 15) == 0;
 
+	if (strncmp(rest, "relay delivery ", 15) == 0) {
+		cmd_why_deliv_line(w, time, sid, rest + 15, true);
+		return;
+	}
+	if (strncmp(rest, "queue delivered ", 16) == 0) {
+		cmd_why_deliv_line(w, time, sid, rest + 16, false);
+		return;
+	}
 	s = cmd_why_session(w, sid, connected);
 	if (s == NULL)
 		return;
@@ -407,6 +464,42 @@ cmd_why_print(const struct cmd_why *w)
 	return n;
 }
 
+/* The queue's lines about the --to recipient; the number printed. */
+static int
+cmd_why_print_delivs(const struct cmd_why *w)
+{
+	if (w->ndv == 0)
+		return 0;
+	printf("deliveries to <%s>\n", w->to);
+	for (size_t i = 0; i < w->ndv; i++) {
+		const struct cmd_why_deliv *d = &w->dv[i];
+
+		if (d->attempt) {
+			printf("  %s attempt id=%s result=%s relay=%s", d->time,
+			    d->id, d->result, d->relay[0] != '\0' ? d->relay :
+			    "-");
+			if (d->via[0] != '\0')
+				printf(" via=%s", d->via);
+			if (d->tls[0] != '\0')
+				printf(" tls=%s", d->tls);
+		} else {
+			printf("  %s %s id=%s", d->time, d->result, d->id);
+			if (d->mailbox[0] != '\0')
+				printf(" mailbox=%s", d->mailbox);
+			if (d->attempts[0] != '\0')
+				printf(" attempts=%s", d->attempts);
+			if (d->next_in[0] != '\0')
+				printf(" next_attempt_in=%s", d->next_in);
+			if (strcmp(d->result, "failed") == 0)
+				printf(" (given up)");
+		}
+		if (d->reason[0] != '\0')
+			printf(" reply=\"%s\"", d->reason);
+		putchar('\n');
+	}
+	return (int)w->ndv;
+}
+
 /* Options into w: 0, or the exit status. */
 static int
 cmd_why_opts(struct cmd_why *w, int argc, char **argv)
@@ -458,7 +551,7 @@ cmd_why(struct cli *cli, int argc, char **argv)
 	}
 	while (fgets(line, CMD_WHY_LINE, f) != NULL)
 		cmd_why_line(w, line);
-	if (cmd_why_print(w) == 0)
+	if (cmd_why_print(w) + cmd_why_print_delivs(w) == 0)
 		ret = cli_fail("no matching session in %s", cli->conf.log_file);
 out:
 	if (f != NULL)

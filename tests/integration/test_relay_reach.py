@@ -7,6 +7,7 @@ on loopback: a tarpit (accepts, never greets), a port where nothing
 listens (refused), a 421 greeter, a peer whose TLS handshake hangs.
 Nothing is timed: the tests watch which peer got what, and the log."""
 
+import json
 import re
 
 from conftest import wait_until
@@ -215,3 +216,107 @@ def test_tls_required_skips_tls_broken_address(make_ferry, fakedns, peers,
     assert "relay all-known-down domain=other.test addresses=1" in later
     assert "host-failed" not in later
     assert bad.messages == []
+
+
+def test_check_mx_and_check_reach_show_the_memory(make_ferry, fakedns,
+                                                  peers, port):
+    peers.tarpit("127.0.0.2", port)
+    peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2"),
+                                    (20, "mx2.dest.test", "127.0.0.3")])
+    mx_zone(fakedns, "live.test", [(10, "mx1.live.test", "127.0.0.4")])
+    srv = make_ferry(reach_conf(port, fakedns,
+                                fallback_relay=f"[127.0.0.4]:{port}"))
+    r = srv.cli("check", "reach")
+    assert r.returncode == 0, r.stderr
+    assert "0 address(es) remembered" in r.stdout
+    send(srv, "one@dest.test")
+    wait_until(lambda: len(reach_file(srv).splitlines()) == 3 and
+               "down=refused" in reach_file(srv), 10,
+               what="both failures saved")
+    r = srv.cli("check", "mx", "dest.test")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"mx1\.dest\.test\s+127\.0\.0\.2\s+open\s+memory: down "
+                     r"\(greeting-timeout\) since \d{4}-", r.stdout), r.stdout
+    assert re.search(r"mx2\.dest\.test\s+127\.0\.0\.3\s+refused\s+memory: "
+                     r"down \(refused\)", r.stdout), r.stdout
+    assert ("path now: fallback_relay 127.0.0.4 (all 2 addresses "
+            "remembered down)") in r.stdout
+    doc = json.loads(srv.cli("check", "mx", "dest.test", "--json").stdout)
+    mem = {a["address"]: a["memory"] for h in doc["hosts"]
+           for a in h["addresses"]}
+    assert mem["127.0.0.2"]["down"] is True
+    assert mem["127.0.0.2"]["reason"] == "greeting-timeout"
+    assert mem["127.0.0.3"]["reason"] == "refused"
+    r = srv.cli("check", "mx", "live.test", "--no-connect")
+    assert "memory: no failures remembered" in r.stdout
+    assert "path now: direct, lower preference first" in r.stdout
+    r = srv.cli("check", "reach")
+    assert r.returncode == 0, r.stderr
+    assert re.search(rf"^127\.0\.0\.3:{port}\s+down \(refused\) since ",
+                     r.stdout, re.M), r.stdout
+    assert "2 address(es) remembered, 2 down" in r.stdout
+    doc = json.loads(srv.cli("check", "reach", "--json").stdout)
+    assert sorted(e["address"] for e in doc) == [f"127.0.0.2:{port}",
+                                                 f"127.0.0.3:{port}"]
+    assert all(e["down"] for e in doc)
+
+
+def test_check_reach_bad_file_and_usage(make_ferry, fakedns):
+    srv = make_ferry(relay_conf(2525, fakedns), start=False)
+    srv.state_dir.mkdir(parents=True, exist_ok=True)
+    (srv.state_dir / "reachability").write_text("not ours\n")
+    r = srv.cli("check", "reach")
+    assert r.returncode == 1
+    assert "not a reachability file" in r.stderr
+    r = srv.cli("check", "reach", "extra")
+    assert r.returncode == 2
+    # A bad line is skipped, the rest is shown.
+    (srv.state_dir / "reachability").write_text(
+        "ferry-reachability 1\nbogus line\n192.0.2.1:25 down=refused "
+        "since=1 last_fail=1\n")
+    r = srv.cli("check", "reach")
+    assert r.returncode == 0, r.stderr
+    assert "192.0.2.1:25" in r.stdout and "bogus" not in r.stdout
+    # Long forgotten: believed no more.
+    assert "1 address(es) remembered, 0 down" in r.stdout
+
+
+def test_why_to_shows_deliveries(make_ferry, fakedns, peers, port):
+    # 127.0.0.2 answers the recipient with 450 first, then takes it; a
+    # second domain is dead and goes through the fallback relay.
+    peers.mx("127.0.0.2", port,
+             rcpt={"bob@dest.test": ["450 4.2.0 mailbox busy", None]})
+    peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    mx_zone(fakedns, "dead.test", [(10, "mx1.dead.test", "127.0.0.3")])
+    srv = make_ferry(reach_conf(port, fakedns, retry_min="1s",
+                                fallback_relay=f"[127.0.0.4]:{port}"),
+                     start=False)
+    srv.conf["log_file"] = str(srv.dir / "ferry-file.log")
+    srv.write_config()
+    srv.start()
+    send(srv, "bob@dest.test")
+    send(srv, "carol@dead.test")
+    srv.wait_log(r"rcpt=bob@dest.test .*result=sent", timeout=20)
+    srv.wait_log(r"rcpt=carol@dead.test .*result=sent via=fallback_relay")
+    wait_until(lambda: "result=sent" in srv.cli("why", "--to",
+                                                "bob@dest.test").stdout,
+               10, what="the log file to have the delivery")
+    r = srv.cli("why", "--to", "bob@dest.test")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "accepted id=" in out                  # the inbound session
+    assert "deliveries to <bob@dest.test>" in out
+    assert re.search(r"attempt id=\w+ result=deferred relay=mx1\.dest\.test "
+                     r"\[127\.0\.0\.2\]:\d+ reply=\".*450 4\.2\.0 mailbox "
+                     r"busy\"", out), out
+    assert re.search(r" deferred id=\w+ attempts=1 next_attempt_in=\d+s", out)
+    assert re.search(r"attempt id=\w+ result=sent relay=mx1\.dest\.test", out)
+    # In order: the deferral before the delivery.
+    assert out.index("result=deferred") < out.index("result=sent")
+    r = srv.cli("why", "--to", "carol@dead.test")
+    assert re.search(r"attempt id=\w+ result=sent relay=\S+ "
+                     r"via=fallback_relay", r.stdout), r.stdout
+    r = srv.cli("why", "--to", "nobody@nowhere.test")
+    assert r.returncode == 1
