@@ -286,9 +286,11 @@ def test_mx_preference_order(tmp_path, fakedns):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert "preference order" in lines[0]
-    hosts = [ln.split()[1] for ln in lines[2:]]
+    hosts = [ln.split()[1] for ln in lines[2:]
+             if not ln.startswith("path now:")]
     assert hosts == ["a.example.test", "a.example.test", "b.example.test",
                      "c.example.test"]
+    assert lines[-1] == "path now: direct, lower preference first"
 
 
 def test_mx_host_without_address(tmp_path, fakedns):
