@@ -7,7 +7,12 @@
  * loop's thread.  Answers are decoded here with explicit limits (RFC 1035
  * 3.3, RFC 3596 for AAAA, RFC 7505 null MX); what a result means for
  * mail (RFC 5321 5.1) is the caller's business.  Not done here: /etc/hosts,
- * CNAME data (libunbound follows the chain), DANE/TLSA. */
+ * CNAME data (libunbound follows the chain), DANE/TLSA.
+ * A blocked resolver costs one timeout, not one per lookup: when the
+ * first resolvers time out and fallback resolvers exist, the first ones
+ * are set aside (DNS_ASIDE_MIN seconds, doubling while they keep timing
+ * out, at most DNS_ASIDE_MAX) and lookups go straight to the fallback
+ * resolvers meanwhile; the first lookup after that asks them again. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,6 +33,8 @@
 #include "net/dns.h"
 
 #define DNS_NAME_MAX 253
+#define DNS_ASIDE_MIN 30
+#define DNS_ASIDE_MAX 600
 #define DNS_WHY_MAX 160
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_NXDOMAIN 3
@@ -52,6 +60,8 @@ struct dns_ub {
 	struct ub_ctx *ub;
 	struct event *ev;
 	bool fallback;
+	time_t aside_until;		/* set aside after a timeout */
+	unsigned aside_secs;		/* the last period (0: healthy) */
 };
 
 struct dns {
@@ -590,6 +600,38 @@ dns_query_next(struct dns_query *q, const char *why)
 	dns_query_fail(q, DNS_TEMPFAIL, why);
 }
 
+/* The first resolvers timed out: set aside, when there is a fallback
+ * to ask instead (logged once per period). */
+static void
+dns_primary_timed_out(struct dns *d)
+{
+	struct dns_ub *u = &d->primary;
+	time_t now = time(NULL);
+
+	if (d->fallback.ub == NULL || now < u->aside_until)
+		return;
+	u->aside_secs = u->aside_secs == 0 ? DNS_ASIDE_MIN :
+	    u->aside_secs * 2 > DNS_ASIDE_MAX ? DNS_ASIDE_MAX :
+	    u->aside_secs * 2;
+	u->aside_until = now + (time_t)u->aside_secs;
+	log_warnx("- dns resolvers-set-aside for=%us reason=\"timed out\" "
+	    "action=\"dns_fallback_resolvers answer meanwhile\"",
+	    u->aside_secs);
+}
+
+/* The first resolvers answered (anything): healthy again. */
+static void
+dns_primary_answered(struct dns *d)
+{
+	struct dns_ub *u = &d->primary;
+
+	if (u->aside_secs == 0)
+		return;
+	log_info("- dns resolvers-back after=%us", u->aside_secs);
+	u->aside_secs = 0;
+	u->aside_until = 0;
+}
+
 static void
 dns_query_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -600,6 +642,8 @@ dns_query_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	(void)ub_cancel(q->asking->ub, q->async_id);
+	if (q->asking == &q->d->primary)
+		dns_primary_timed_out(q->d);
 	q->asking = NULL;
 	dns_query_next(q, "timed out");
 }
@@ -624,6 +668,16 @@ dns_lookup(struct dns *d, const char *name, int type, dns_cb *cb, void *ctx)
 	}
 	if (q->name[strlen(q->name) - 1] == '.')
 		q->name[strlen(q->name) - 1] = '\0';
+	if (d->fallback.ub != NULL && time(NULL) < d->primary.aside_until) {
+		/* As if the first resolvers had failed, without the wait. */
+		str_lcpy(q->why, "resolvers: set aside after a timeout",
+		    sizeof(q->why));
+		q->tried_fallback = true;
+		log_debug("- dns fallback name=%s type=%s reason=%s",
+		    log_q(q->name), dns_type_str(q->type), log_q(q->why));
+		dns_query_ask(q, &d->fallback);
+		return q;
+	}
 	dns_query_ask(q, &d->primary);
 	return q;
 }
@@ -713,6 +767,7 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 	struct dns_query *q = arg;
 	struct dns_result r;
 	const char *why = NULL;
+	bool primary = q->asking == &q->d->primary;
 
 	evtimer_del(q->timer);
 	q->asking = NULL;
@@ -728,6 +783,8 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 		return;
 	}
 	ub_resolve_free(res);
+	if (primary)
+		dns_primary_answered(q->d);
 	r.fallback = q->tried_fallback;
 	if (r.why == NULL && q->tried_fallback)
 		r.why = q->why;

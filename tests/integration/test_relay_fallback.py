@@ -95,3 +95,31 @@ def test_tarpit_does_not_slow_other_destinations(make_ferry, fakedns, peers,
     # The tarpit still holds its connections; nothing went through it.
     assert pit.accepted >= 3
     assert "rcpt=u0@slow.test" not in srv.log_text()
+
+
+def test_blocked_resolver_costs_one_timeout(make_ferry, fakedns,
+                                            fakedns_fallback, peers, port):
+    # The first resolver never answers anything (a blocked resolver);
+    # the fallback resolver knows both domains.
+    for name in ("one.test", "mx.one.test", "two.test", "mx.two.test"):
+        fakedns.timeout(name)
+    mx = peers.mx("127.0.0.2", port)
+    mx_zone(fakedns_fallback, "one.test", [(10, "mx.one.test", "127.0.0.2")])
+    mx_zone(fakedns_fallback, "two.test", [(10, "mx.two.test", "127.0.0.2")])
+    srv = make_ferry(relay_conf(port, fakedns,
+                                dns_fallback_resolvers=fakedns_fallback.address,
+                                log_level="debug"))
+    send(srv, "bob@one.test")
+    mx.wait_messages(1, timeout=40)
+    srv.wait_log(r"dns resolvers-set-aside for=30s reason=\"timed out\"")
+    off = srv.log_offset()
+    send(srv, "carol@two.test")
+    assert mx.wait_messages(2, timeout=20)[1].rcpt_tos == ["carol@two.test"]
+    srv.wait_log(r"dns fallback name=two.test type=MX reason=\"resolvers: "
+                 r"set aside after a timeout\"", since=off)
+    # Straight to the fallback: the blocked resolver was not asked again,
+    # and the set-aside was logged once.
+    assert fakedns.asked("one.test")
+    assert not fakedns.asked("two.test")
+    assert not fakedns.asked("mx.two.test")
+    assert srv.log_text().count("resolvers-set-aside") == 1
