@@ -120,6 +120,22 @@ test: $(DEPS_OK)
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) WERROR=-Werror asan
 	$(MAKE) WERROR=-Werror fuzz
 
+# make install [PREFIX=/usr/local] [DESTDIR=] [SENDMAIL=yes]: the binary,
+# manual pages, docs and an example configuration (scripts/install).
+# ferry.conf(5) is generated from docs/ so that the two cannot drift.
+PREFIX   ?= /usr/local
+.PHONY: man install
+man: $(BUILD)/man/ferry.conf.5
+
+$(BUILD)/man/ferry.conf.5: scripts/gen-conf-man docs/configuration.md docs/checks.md
+	@mkdir -p $(dir $@)
+	scripts/gen-conf-man docs/configuration.md docs/checks.md >$@.tmp
+	@mv $@.tmp $@
+
+install: $(BUILD)/ferry $(BUILD)/man/ferry.conf.5
+	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SENDMAIL="$(SENDMAIL)" \
+	    scripts/install $(BUILD)
+
 clean:
 	rm -rf build build-asan build-fuzz
 

@@ -23,6 +23,7 @@ static const struct {
 	{ "rule", cmd_rule, "rule add DOMAIN allow|deny sender ADDR|@DOM / ip CIDR | add DOMAIN skip CHECK,... | list [DOMAIN] | del ID" },
 	{ "dkim", cmd_dkim, "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | list [DOMAIN]" },
 	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR [--since DURATION]" },
+	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [-bs|-bp] [RCPT...]  (man ferry-sendmail)" },
 	{ "version", cmd_version, "version" },
 };
 
@@ -44,16 +45,44 @@ help(void)
 	return 0;
 }
 
+/* Called as sendmail, mailq or newaliases (links to the binary): the
+ * programs that run those names know nothing of `ferry -c`. */
+static int
+main_as_sendmail(struct cli *cli, int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	char *mailq[] = { "mailq", "-bp", NULL };
+	char *newaliases[] = { "newaliases", "-bi", NULL };
+	int status;
+
+	base = base != NULL ? base + 1 : argv[0];
+	if (strcmp(base, "mailq") == 0) {
+		argc = 2;
+		argv = mailq;
+	} else if (strcmp(base, "newaliases") == 0) {
+		argc = 2;
+		argv = newaliases;
+	} else if (strcmp(base, "sendmail") != 0)
+		return -1;
+	cli->conf_path = conf_path(NULL);
+	status = cmd_sendmail(cli, argc, argv);
+	if (cli->conf_loaded)
+		conf_free(&cli->conf);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct cli cli;
 	const char *conf_opt = NULL;
-	int i = 1;
+	int i = 1, st;
 
 	memset(&cli, 0, sizeof(cli));
 	cli.prog = "ferry";
 	log_init("ferry", LOG_LVL_INFO);
+	if (argc > 0 && (st = main_as_sendmail(&cli, argc, argv)) >= 0)
+		return st;
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			conf_opt = argv[i + 1];

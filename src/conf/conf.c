@@ -521,6 +521,7 @@ static const struct conf_key conf_keys[] = {
 	{ "state_dir", conf_set_path, FIELD(state_dir), 0, PATH_MAX },
 	{ "run_as", conf_set_string, FIELD(run_as), 0, 64 },
 	{ "log_file", conf_set_path, FIELD(log_file), 0, PATH_MAX },
+	{ "maildrop_dir", conf_set_path, FIELD(maildrop_dir), 0, PATH_MAX },
 	{ "log_level", conf_set_log_level, 0, 0, 0 },
 	{ "smtp_listen", conf_set_listen, FIELD(smtp_listen), 0, 0 },
 	{ "relay_networks", conf_set_cidrs, FIELD(relay_networks), 0, 0 },
@@ -1062,6 +1063,18 @@ int
 conf_state_path(const struct conf *c, char *dst, size_t size, const char *rel)
 {
 	if ((size_t)snprintf(dst, size, "%s/%s", c->state_dir, rel) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_maildrop_path(const struct conf *c, char *dst, size_t size)
+{
+	if (c->maildrop_dir[0] == '\0')
+		return conf_state_path(c, dst, size, "maildrop");
+	if (str_lcpy(dst, c->maildrop_dir, size) >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

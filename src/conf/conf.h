@@ -81,6 +81,7 @@ struct conf {
 	char state_dir[PATH_MAX];
 	char run_as[64];
 	char log_file[PATH_MAX];
+	char maildrop_dir[PATH_MAX];		/* "": state_dir/maildrop */
 	int log_level;				/* enum log_level */
 
 	struct conf_listen_list smtp_listen;
@@ -247,5 +248,8 @@ int conf_listen_parse(const char *s, struct conf_listen *l);
 /* Derived paths inside state_dir, written into dst: 0 or -1 (too long). */
 int conf_state_path(const struct conf *c, char *dst, size_t size,
     const char *rel);
+/* The maildrop directory (maildrop_dir, else state_dir/maildrop) into
+ * dst: 0 or -1 (too long). */
+int conf_maildrop_path(const struct conf *c, char *dst, size_t size);
 
 #endif

@@ -18,6 +18,7 @@
 static char log_role[16] = "ferry";
 static enum log_level log_min = LOG_LVL_INFO;
 static int log_fd = -1;
+static char log_path[4096];
 
 void
 log_init(const char *role, enum log_level level)
@@ -59,6 +60,28 @@ log_set_file(const char *path)
 	if (log_fd != -1)
 		close(log_fd);
 	log_fd = fd;
+	snprintf(log_path, sizeof(log_path), "%s", path ? path : "");
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	int fd;
+
+	if (log_fd == -1 || log_path[0] == '\0')
+		return 0;
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return -1;
+	/* dup2 swaps the file under the same descriptor in one step: a
+	 * worker thread logging meanwhile writes to the old file or the
+	 * new one, never to a descriptor closed and reused. */
+	if (dup2(fd, log_fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 

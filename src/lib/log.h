@@ -16,6 +16,10 @@ void log_set_level(enum log_level level);
 int log_level_parse(const char *s);
 /* Also append every line to this file (NULL: stop).  0 or -1 (errno). */
 int log_set_file(const char *path);
+/* Opens the log file again by its name (after logrotate moved it), in
+ * place of the old one; nothing when no file is set.  0 or -1 (errno):
+ * on failure the old file stays in use. */
+int log_reopen(void);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -43,7 +43,9 @@ privdrop_chown_tree(const char *path, uid_t uid, gid_t gid)
 	if ((st.st_uid != uid || st.st_gid != gid) &&
 	    lchown(path, uid, gid) == -1)
 		r = -1;
-	if (!S_ISDIR(st.st_mode))
+	/* A sticky directory (the maildrop) holds other users' files,
+	 * whose owners say who they are from: they keep them. */
+	if (!S_ISDIR(st.st_mode) || (st.st_mode & S_ISVTX) != 0)
 		return r;
 	if ((d = opendir(path)) == NULL)
 		return -1;

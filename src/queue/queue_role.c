@@ -39,6 +39,7 @@
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
 #include "queue/queue_srs.h"
+#include "queue/pickup.h"
 #include "queue/spool.h"
 #include "relay/relay.h"
 #include "store/resolve.h"
@@ -79,6 +80,7 @@ struct queue_role {
 	struct event *tick, *rescan, *notify_ev;
 	int notify_fd;
 	struct queue_control *ctl;	/* queue.ctl, or NULL */
+	struct pickup *pickup;		/* maildrop_dir, or NULL */
 	struct dns *dns;
 	struct relay *relay;
 	unsigned relaying;		/* jobs in their relay phase */
@@ -281,6 +283,27 @@ queue_is_local_domain(const char *domain, void *ctx)
 		r = store_domain_exists(q->store, d);
 	pthread_mutex_unlock(&q->store_lock);
 	return r != 0;
+}
+
+/* The pickup's resolver (worker threads): as smtpd resolves RCPT. */
+static enum resolve_status
+queue_pickup_resolve(void *ctx, const struct conf *c, const char *addr,
+    struct resolve_result *res)
+{
+	struct queue_role *q = ctx;
+	struct resolve_opts o = { c->local_part_case_sensitive,
+		c->recipient_delimiter };
+	enum resolve_status st = RESOLVE_ERROR;
+	const char *error;
+
+	pthread_mutex_lock(&q->store_lock);
+	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
+		log_errx("queue store open failed path=%s reason=%s",
+		    q->db_path, error);
+	if (q->store != NULL)
+		st = resolve_rcpt(q->store, &o, addr, res);
+	pthread_mutex_unlock(&q->store_lock);
+	return st;
 }
 
 /* ---- one recipient (worker thread) ---- */
@@ -964,6 +987,8 @@ queue_rescan_cb(evutil_socket_t fd, short what, void *arg)
 	s->recover = ++q->nscans % QUEUE_RECOVER_EVERY == 0;
 	q->scanning = true;
 	workpool_submit(q->pool, queue_scan_work, queue_scan_done, s);
+	if (q->pickup != NULL)
+		pickup_scan(q->pickup);
 }
 
 static void
@@ -1037,6 +1062,16 @@ queue_control_wake(const char *id, void *ctx)
 }
 
 static void
+queue_pickup_wake(void *ctx, const char *id)
+{
+	struct queue_role *q = ctx;
+
+	queue_poke(q, id);
+	if (!q->env->stopping)
+		queue_run_due(q);
+}
+
+static void
 queue_events(struct queue_role *q)
 {
 	const char *error;
@@ -1048,6 +1083,10 @@ queue_events(struct queue_role *q)
 	    &error) < 0)
 		log_warnx("- queue control-unavailable path=%s reason=%s",
 		    QUEUE_CONTROL_SOCK, log_q(error));
+	if (pickup_start(&q->pickup, q->base, q->pool, &q->env->conf,
+	    q->spool_dir, queue_pickup_resolve, queue_pickup_wake, q,
+	    &error) < 0)
+		log_warnx("- queue pickup-unavailable reason=%s", log_q(error));
 	q->notify_fd = queue_notify_listen(q->env->conf->state_dir);
 	if (q->notify_fd == -1) {
 		log_warn("queue cannot bind %s; relying on rescans",
@@ -1069,6 +1108,7 @@ queue_teardown(struct queue_role *q)
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
 	queue_control_stop(&q->ctl);	/* after its jobs have answered */
+	pickup_stop(&q->pickup);	/* its scans are done too */
 	while ((j = TAILQ_FIRST(&q->rjobs)) != NULL) {
 		TAILQ_REMOVE(&q->rjobs, j, link);
 		queue_job_free(j);	/* retried at the next start */
@@ -1140,6 +1180,8 @@ queue_role_start(struct queue_role *q)
 	queue_events(q);
 	if (spool_scan(q->spool_dir, true, queue_scan_cb, q) < 0)
 		log_err("queue spool scan failed path=%s", q->spool_dir);
+	if (q->pickup != NULL)
+		pickup_scan(q->pickup);
 	queue_run_due(q);
 }
 

@@ -86,6 +86,9 @@ mailbox_reload(struct mailbox_role *m, const char **error_r)
 	struct conf *fresh;
 	const struct conf *old = m->env->conf, *f;
 
+	/* After logrotate: a new log file by the same name. */
+	if (log_reopen() < 0)
+		log_warn("- mailbox log-reopen-failed");
 	if (conf_snapshot_load(old->path, &fresh, error_r) < 0) {
 		log_warnx("- mailbox reload-failed reason=%s", log_q(*error_r));
 		return -1;

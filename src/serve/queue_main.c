@@ -29,6 +29,9 @@ queue_main_reload(struct queue_main *m, const char **error_r)
 	struct conf *fresh;
 	const struct conf *old = m->env->conf;
 
+	/* After logrotate: a new log file by the same name. */
+	if (log_reopen() < 0)
+		log_warn("- queue log-reopen-failed");
 	if (conf_snapshot_load(old->path, &fresh, error_r) < 0) {
 		log_warnx("- queue reload-failed reason=%s", log_q(*error_r));
 		return -1;

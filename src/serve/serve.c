@@ -164,6 +164,42 @@ serve_bind_all(struct serve *sv)
 	return 0;
 }
 
+/* The maildrop directory of `ferry sendmail` (queue/maildrop.h): owned
+ * by run_as, mode 1733 like /tmp without the listing, so that any local
+ * user can leave a file there, only its owner can rename or remove it,
+ * and nobody but the server can see the names. */
+static int
+serve_prepare_maildrop(const struct conf *c, uid_t uid, gid_t gid, bool drop)
+{
+	char path[PATH_MAX], parent[PATH_MAX], *slash;
+	struct stat st;
+
+	if (conf_maildrop_path(c, path, sizeof(path)) < 0)
+		return serve_fail("maildrop_dir too long") * -1;
+	str_lcpy(parent, path, sizeof(parent));
+	/* Parents made here (outside state_dir) are searchable by all. */
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (fsio_mkdir_p(parent, 0755) < 0)
+			return serve_fail("cannot create %s: %s", parent,
+			    strerror(errno)) * -1;
+	}
+	if ((mkdir(path, 01733) < 0 && errno != EEXIST) || lstat(path, &st) < 0)
+		return serve_fail("cannot create %s: %s", path,
+		    strerror(errno)) * -1;
+	if (!S_ISDIR(st.st_mode))
+		return serve_fail("%s is not a directory", path) * -1;
+	if (drop && (st.st_uid != uid || st.st_gid != gid) &&
+	    chown(path, uid, gid) < 0)
+		return serve_fail("cannot give %s to %s: %s", path, c->run_as,
+		    strerror(errno)) * -1;
+	/* chmod after mkdir: the umask took bits away. */
+	if ((st.st_mode & 07777) != 01733 && chmod(path, 01733) < 0)
+		return serve_fail("cannot chmod %s: %s", path,
+		    strerror(errno)) * -1;
+	return 0;
+}
+
 /* state_dir, spool/, mail/ and the database exist and belong to run_as. */
 static int
 serve_prepare_state(struct serve *sv, uid_t uid, gid_t gid, bool drop)
@@ -189,7 +225,7 @@ serve_prepare_state(struct serve *sv, uid_t uid, gid_t gid, bool drop)
 	if (drop && privdrop_chown_tree(c->state_dir, uid, gid) < 0)
 		return serve_fail("cannot give %s to %s: %s", c->state_dir,
 		    c->run_as, strerror(errno)) * -1;
-	return 0;
+	return serve_prepare_maildrop(c, uid, gid, drop);
 }
 
 static int
@@ -432,6 +468,10 @@ serve_reload(struct serve *sv, struct rolectl_req *req)
 	const char *error;
 	char why[ROLECTL_LINE_MAX - 64];
 
+	/* logrotate moved the log file: write to a new one by its name
+	 * (even when the new configuration is refused). */
+	if (log_reopen() < 0)
+		log_warn("- serve log-reopen-failed");
 	if (sv->reloading) {
 		serve_reload_refuse(sv, req, "a reload is already running");
 		return;

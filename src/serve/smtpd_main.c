@@ -69,6 +69,9 @@ smtpd_role_reload(struct smtpd_role *r, const char **error_r)
 	struct conf *fresh;
 	const struct conf *old = r->env->conf, *f;
 
+	/* After logrotate: a new log file by the same name. */
+	if (log_reopen() < 0)
+		log_warn("- smtpd log-reopen-failed");
 	if (conf_snapshot_load(old->path, &fresh, error_r) < 0) {
 		log_warnx("- smtpd reload-failed reason=%s", log_q(*error_r));
 		return -1;
