@@ -119,12 +119,13 @@ test: $(DEPS_OK)
 	$(MAKE) WERROR=-Werror unit integration
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) WERROR=-Werror asan
 	$(MAKE) WERROR=-Werror fuzz
+	$(MAKE) package-test
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SENDMAIL=yes]: the binary,
 # manual pages, docs and an example configuration (scripts/install).
 # ferry.conf(5) is generated from docs/ so that the two cannot drift.
 PREFIX   ?= /usr/local
-.PHONY: man install
+.PHONY: man install package-test
 man: $(BUILD)/man/ferry.conf.5
 
 $(BUILD)/man/ferry.conf.5: scripts/gen-conf-man docs/configuration.md docs/checks.md
@@ -135,6 +136,12 @@ $(BUILD)/man/ferry.conf.5: scripts/gen-conf-man docs/configuration.md docs/check
 install: $(BUILD)/ferry $(BUILD)/man/ferry.conf.5
 	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SENDMAIL="$(SENDMAIL)" \
 	    scripts/install $(BUILD)
+
+# The Debian package built, checked (contents, lintian, man pages) and
+# installed, upgraded and purged in a throwaway root; make install in one
+# too (tests/package: a few minutes, so not in the parallel suite).
+package-test: $(BUILD)/ferry
+	$(PYTEST) -q -p no:cacheprovider tests/package
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -24,6 +24,7 @@ static const struct {
 	{ "dkim", cmd_dkim, "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | list [DOMAIN]" },
 	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR [--since DURATION]" },
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [-bs|-bp] [RCPT...]  (man ferry-sendmail)" },
+	{ "quickstart", cmd_quickstart, "quickstart DOMAIN [--hostname HOST]  (configuration, postmaster, DKIM, DNS records)" },
 	{ "version", cmd_version, "version" },
 };
 

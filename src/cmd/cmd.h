@@ -86,5 +86,7 @@ int cmd_dkim(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 /* sendmail, mailq (-bp), newaliases (-bi): exit codes of sysexits.h. */
 int cmd_sendmail(struct cli *cli, int argc, char **argv);
+/* quickstart DOMAIN [--hostname H]: configuration, accounts, DNS. */
+int cmd_quickstart(struct cli *cli, int argc, char **argv);
 
 #endif
