@@ -47,6 +47,7 @@ struct pickup {
 	struct event *ino_ev;
 	const struct conf *const *confp;	/* the role's current snapshot */
 	bool running, again;
+	bool disabled;			/* the directory is not ours */
 };
 
 struct pickup_job {
@@ -358,6 +359,8 @@ pickup_scan(struct pickup *p)
 {
 	struct pickup_job *j;
 
+	if (p->disabled)
+		return;
 	if (p->running) {
 		p->again = true;
 		return;
@@ -393,6 +396,7 @@ pickup_start(struct pickup **pp, struct event_base *base,
     void *ctx, const char **error_r)
 {
 	struct pickup *p = xcalloc(1, sizeof(*p));
+	struct stat st;
 
 	p->base = base;
 	p->pool = pool;
@@ -406,6 +410,14 @@ pickup_start(struct pickup **pp, struct event_base *base,
 		*error_r = "maildrop_dir too long";
 		free(p);
 		return -1;
+	}
+	/* Files taken must be removed, which in a sticky directory only
+	 * its owner may do for other users' files: else every scan would
+	 * queue them again. */
+	if (stat(p->dir, &st) == 0 && st.st_uid != geteuid()) {
+		log_warnx("- pickup disabled dir=%s reason=\"owned by uid %u, "
+		    "not by the server\"", log_q(p->dir), (unsigned)st.st_uid);
+		p->disabled = true;
 	}
 	p->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (p->ino_fd == -1 || inotify_add_watch(p->ino_fd, p->dir,

@@ -189,10 +189,16 @@ serve_prepare_maildrop(const struct conf *c, uid_t uid, gid_t gid, bool drop)
 		    strerror(errno)) * -1;
 	if (!S_ISDIR(st.st_mode))
 		return serve_fail("%s is not a directory", path) * -1;
-	if (drop && (st.st_uid != uid || st.st_gid != gid) &&
-	    chown(path, uid, gid) < 0)
-		return serve_fail("cannot give %s to %s: %s", path, c->run_as,
-		    strerror(errno)) * -1;
+	if (!drop) {
+		uid = geteuid();
+		gid = getegid();
+	}
+	/* The queue removes what it took: in a sticky directory only
+	 * the directory's owner may remove other users' files. */
+	if (st.st_uid != uid && (geteuid() != 0 || chown(path, uid, gid) < 0))
+		return serve_fail("%s belongs to uid %u, not to the server's "
+		    "uid %u: chown it", path, (unsigned)st.st_uid,
+		    (unsigned)uid) * -1;
 	/* chmod after mkdir: the umask took bits away. */
 	if ((st.st_mode & 07777) != 01733 && chmod(path, 01733) < 0)
 		return serve_fail("cannot chmod %s: %s", path,
