@@ -123,6 +123,15 @@ def test_remote_recipient_goes_to_the_mx(make_ferry, peers, port):
     assert got.rcpt_tos == ["someone@far.test"]
     assert got.mail_from == f"root@{HOSTNAME}"
     assert b"Subject: out" in got.data
+    script = (b"HELO c\r\nMAIL FROM:<app@example.test>\r\n"
+              b"RCPT TO:<other@far.test>\r\nDATA\r\nSubject: bs out\r\n"
+              b"\r\nvia -bs\r\n.\r\nQUIT\r\n")
+    r = sendmail(srv, "-bs", input=script)
+    assert r.returncode == 0 and b"250 2.0.0 Queued" in r.stdout, r.stdout
+    got = mx.wait_messages(2)[1]
+    assert got.rcpt_tos == ["other@far.test"]
+    assert got.mail_from == "app@example.test"
+    assert b"Subject: bs out" in got.data
 
 
 @pytest.mark.parametrize("args,data,code,why", [
