@@ -7,6 +7,7 @@
  * publish and the ports to open.  Running it again changes nothing that
  * exists: no new password, no new key. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,12 @@ cmd_quickstart_new_conf(struct fbuf *b, const char *hostname)
 	    "submission_listen = 0.0.0.0:587\n"
 	    "imap_listen = 0.0.0.0:143\n"
 	    "pop3_listen = 0.0.0.0:110\n", hostname);
+	/* As the Debian package sets them: the CLI run as root works as
+	 * the server's user, and every local user can reach the maildrop. */
+	if (getpwnam("ferry") != NULL)
+		fbuf_addf(b, "run_as = ferry\n");
+	if (access("/var/spool/ferry/maildrop", F_OK) == 0)
+		fbuf_addf(b, "maildrop_dir = /var/spool/ferry/maildrop\n");
 	if (tls)
 		fbuf_addf(b, "submissions_listen = 0.0.0.0:465\n"
 		    "imaps_listen = 0.0.0.0:993\n"

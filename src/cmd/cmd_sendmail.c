@@ -263,8 +263,16 @@ sendmail_drop(const struct conf *c, const struct fbuf *file)
 		return sendmail_fail(EX_CONFIG, "maildrop_dir too long");
 	/* Before the server's first start, whoever may write state_dir
 	 * (root, run_as) makes the directory as the server would. */
-	if (access(dir, F_OK) < 0 && errno == ENOENT && mkdir(dir, 01733) == 0)
+	if (access(dir, F_OK) < 0 && errno == ENOENT && mkdir(dir, 01733) == 0) {
 		(void)chmod(dir, 01733);
+		/* The server must own it to remove what it takes. */
+		if (geteuid() == 0 && c->run_as[0] != '\0') {
+			struct passwd *pw = getpwnam(c->run_as);
+
+			if (pw != NULL)
+				(void)chown(dir, pw->pw_uid, pw->pw_gid);
+		}
+	}
 	if ((dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return sendmail_fail(errno == EACCES ? EX_NOPERM :
 		    EX_UNAVAILABLE, "%s: %s (the server creates it when it "
