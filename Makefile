@@ -119,6 +119,7 @@ test: $(DEPS_OK)
 	$(MAKE) WERROR=-Werror unit integration
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) WERROR=-Werror asan
 	$(MAKE) WERROR=-Werror fuzz
+	$(MAKE) package-test
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [SENDMAIL=yes]: the binary,
 # manual pages, docs and an example configuration (scripts/install).
