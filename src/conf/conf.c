@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "lib/diskwatch.h"
 #include "lib/fbuf.h"
 #include "lib/fsio.h"
 #include "lib/log.h"
@@ -113,6 +114,18 @@ conf_set_size(struct conf *c, const struct conf_key *k, char *v,
 {
 	if (str_parse_size(v, AT(c, k, uint64_t)) < 0) {
 		*why_r = "expected a size such as 4096, 512K, 50M or 1G";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_set_min_free(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	if (diskwatch_parse(v, &c->min_free_bytes, &c->min_free_pct) < 0) {
+		*why_r = "expected a size such as 500M or 2G, or a percentage "
+		    "from 0% to 99%";
 		return -1;
 	}
 	return 0;
@@ -550,6 +563,7 @@ static const struct conf_key conf_keys[] = {
 	    365 * 86400 },
 	{ "retry_min", conf_set_duration, FIELD(retry_min), 1, 86400 },
 	{ "retry_max", conf_set_duration, FIELD(retry_max), 1, 7 * 86400 },
+	{ "min_free_space", conf_set_min_free, 0, 0, 0 },
 
 	{ "dns_resolvers", conf_set_hostports, FIELD(dns_resolvers), 53, 0 },
 	{ "dns_fallback_resolvers", conf_set_hostports,
@@ -704,6 +718,7 @@ conf_defaults(struct conf *c)
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;
+	c->min_free_pct = 1;
 	c->remote_smtp_port = 25;
 	c->timeout_connect = 30;
 	c->timeout_tls = 60;

@@ -104,6 +104,10 @@ struct conf {
 	bool direct_delivery;			/* local mail before 250 */
 	uint64_t queue_lifetime;		/* seconds */
 	uint64_t retry_min, retry_max;		/* local retry backoff */
+	/* min_free_space: below it new mail gets 452 4.3.1 and the queue
+	 * holds back local deliveries (lib/diskwatch.h); one is 0. */
+	uint64_t min_free_bytes;
+	unsigned min_free_pct;
 
 	/* DNS */
 	struct conf_listen_list dns_resolvers;	/* empty: /etc/resolv.conf */

@@ -9,7 +9,10 @@
  * The loop thread owns the schedule (a hash of ids with a due time);
  * workers own the disk work and the store lookups (serialised by a mutex,
  * since the store is one SQLite connection).  Wake-ups come from smtpd's
- * datagrams, a 60 s rescan (the spool is the truth) and a 1 s timer. */
+ * datagrams, a 60 s rescan (the spool is the truth) and a 1 s timer.
+ * Below min_free_space (lib/diskwatch.h) local deliveries and DSNs, which
+ * need space, wait without counting an attempt, remote ones go on, and
+ * the waiting messages run again as soon as the space is back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +27,7 @@
 #include <event2/event.h>
 
 #include "ferry.h"
+#include "lib/diskwatch.h"
 #include "lib/fbuf.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
@@ -61,6 +65,7 @@ struct queue_msg {
 	time_t due;
 	bool running;
 	bool poke;			/* woken while running: run again */
+	bool disk_wait;			/* held back for want of space */
 };
 
 struct queue_job;
@@ -84,6 +89,9 @@ struct queue_role {
 	struct dns *dns;
 	struct relay *relay;
 	unsigned relaying;		/* jobs in their relay phase */
+	struct diskwatch *disk;		/* the spool's free space */
+	unsigned disk_waiting;		/* messages with disk_wait */
+	bool disk_low;			/* read by workers (__atomic) */
 	struct queue_job_list rjobs;	/* those jobs */
 	struct srs_keys *srs;		/* start and reload; NULL: srs off */
 };
@@ -107,6 +115,8 @@ struct queue_job {
 	time_t next_due;		/* out: when to run again */
 	bool gone;			/* out: message no longer queued */
 	bool busy;			/* out: relay backlog, not attempted */
+	bool disk_wait;			/* out: work held back, no space */
+	bool disk_failed;		/* out: a write failed, ENOSPC */
 	char dsn[QUEUE_MAX_DSN][IDS_LEN + 1];	/* out: DSNs queued */
 	unsigned ndsn;
 	/* relay phase */
@@ -409,6 +419,11 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		r->state = SPOOL_RCPT_DONE;
 		queue_set_error(r, NULL);
 		queue_log_rcpt(env, r, rel, "sent", NULL);
+	} else if (errno == ENOSPC) {
+		/* The disk, not the mailbox: no attempt counted, no line per
+		 * message (diskwatch logs the state once); it waits. */
+		j->disk_wait = true;
+		j->disk_failed = true;
 	} else if (errno == EDQUOT)
 		queue_rcpt_tempfail(j, env, r, rel, "4.2.2 mailbox full", now);
 	else {
@@ -419,6 +434,12 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 }
 
 /* ---- one message (worker thread) ---- */
+
+static bool
+queue_disk_low(struct queue_role *q)
+{
+	return __atomic_load_n(&q->disk_low, __ATOMIC_RELAXED);
+}
 
 /* Delivers every due local recipient; returns whether the envelope
  * changed, and in *remote_r how many remote recipients are due. */
@@ -442,13 +463,20 @@ queue_deliver_env(struct queue_job *j, struct spool_env *env, time_t now,
 			(*remote_r)++;
 			continue;
 		}
+		if (queue_disk_low(q) || j->disk_failed) {
+			j->disk_wait = true;
+			continue;
+		}
 		if (fd == -1 && spool_msg_path(q->spool_dir, env->id, msg,
 		    sizeof(msg)) == 0 && (fd = open(msg, O_RDONLY |
 		    O_CLOEXEC)) == -1)
 			log_err("%s queue content unreadable path=%s", env->id,
 			    log_q(msg));
 		queue_rcpt_local(j, env, r, fd, now);
-		changed = true;
+		/* Held back for want of space: nothing to write (and no
+		 * room to write it). */
+		if (!j->disk_failed || r->state != SPOOL_RCPT_PENDING)
+			changed = true;
 	}
 	if (fd != -1)
 		close(fd);
@@ -579,10 +607,15 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 	struct queue_role *q = j->q;
 	bool pending;
 
-	if (queue_bounce_failed(j, env))
-		changed = true;
-	if (queue_delay_warn(j, env, now))
-		changed = true;
+	/* A DSN is a new message in the spool: it waits for space too. */
+	if (queue_disk_low(j->q) || j->disk_failed)
+		j->disk_wait = true;
+	else {
+		if (queue_bounce_failed(j, env))
+			changed = true;
+		if (queue_delay_warn(j, env, now))
+			changed = true;
+	}
 	j->next_due = queue_next_due(j->conf, env, now, &pending);
 	if (!pending) {
 		if (spool_remove_finished(q->spool_dir, env->id) < 0 &&
@@ -704,6 +737,18 @@ queue_job_free(struct queue_job *j)
 	free(j);
 }
 
+/* One line when messages start waiting for space, one when none is left
+ * waiting: not one per message or per attempt. */
+static void
+queue_disk_waiting(struct queue_role *q, bool on)
+{
+	if (on && q->disk_waiting++ == 0)
+		log_warnx("- queue disk-hold note=\"local deliveries and DSNs "
+		    "wait for space; no attempt is counted\"");
+	else if (!on && q->disk_waiting > 0 && --q->disk_waiting == 0)
+		log_info("- queue disk-release");
+}
+
 /* The job is over: the message gets its next due time. */
 static void
 queue_job_complete(struct queue_job *j)
@@ -714,6 +759,10 @@ queue_job_complete(struct queue_job *j)
 	unsigned i;
 
 	m->running = false;
+	if (j->disk_wait != m->disk_wait && !j->gone)
+		queue_disk_waiting(q, j->disk_wait);
+	else if (j->gone && m->disk_wait)
+		queue_disk_waiting(q, false);
 	if (j->gone)
 		queue_forget(q, m);
 	else {
@@ -721,7 +770,15 @@ queue_job_complete(struct queue_job *j)
 		if (j->busy && m->due < now + QUEUE_BUSY_SECS)
 			m->due = now + QUEUE_BUSY_SECS;
 		m->poke = false;
+		/* Run again when the space is back (queue_disk_cb), or after
+		 * retry_min should that never be noticed. */
+		m->disk_wait = j->disk_wait;
+		if (j->disk_wait && m->due < now + (time_t)queue_retry_min(
+		    q->env->conf))
+			m->due = now + (time_t)queue_retry_min(q->env->conf);
 	}
+	if (j->disk_failed)
+		diskwatch_failed(q->disk);
 	for (i = 0; i < j->ndsn; i++)
 		queue_poke(q, j->dsn[i]);
 	queue_job_free(j);
@@ -1040,6 +1097,29 @@ queue_open_store(struct queue_role *q)
 	}
 }
 
+/* The spool's disk went low or came back (diskwatch logged it). */
+static void
+queue_disk_cb(bool low, void *ctx)
+{
+	struct queue_role *q = ctx;
+	struct queue_msg *m;
+	unsigned h, n = 0;
+
+	__atomic_store_n(&q->disk_low, low, __ATOMIC_RELAXED);
+	if (low)
+		return;
+	for (h = 0; h < QUEUE_BUCKETS; h++)
+		for (m = q->table[h]; m != NULL; m = m->next)
+			if (m->disk_wait) {
+				m->due = 0;
+				n++;
+			}
+	if (n > 0)
+		log_info("- queue disk-resume messages=%u", n);
+	if (!q->env->stopping)
+		queue_run_due(q);
+}
+
 static struct event *
 queue_timer(struct queue_role *q, int secs, event_callback_fn cb)
 {
@@ -1077,6 +1157,10 @@ queue_events(struct queue_role *q)
 	const char *error;
 
 	q->tick = queue_timer(q, 1, queue_tick_cb);
+	q->disk = diskwatch_new(q->base, q->pool, q->spool_dir, "queue",
+	    queue_disk_cb, q);
+	diskwatch_set_min(q->disk, q->env->conf->min_free_bytes,
+	    q->env->conf->min_free_pct);
 	q->rescan = queue_timer(q, QUEUE_RESCAN_SECS, queue_rescan_cb);
 	if (queue_control_start(&q->ctl, q->base, q->pool,
 	    q->env->conf->state_dir, q->spool_dir, queue_control_wake, q,
@@ -1107,6 +1191,7 @@ queue_teardown(struct queue_role *q)
 
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
+	diskwatch_free(&q->disk);
 	queue_control_stop(&q->ctl);	/* after its jobs have answered */
 	pickup_stop(&q->pickup);	/* its scans are done too */
 	while ((j = TAILQ_FIRST(&q->rjobs)) != NULL) {
@@ -1223,6 +1308,7 @@ queue_role_reload(struct queue_role *q)
 	/* Batches already handed to the relay keep the sender they got. */
 	srs_keys_free(&q->srs);
 	q->srs = srs_keys_for_conf(c);
+	diskwatch_set_min(q->disk, c->min_free_bytes, c->min_free_pct);
 	log_info("- queue settings workers=%u retry_min=%llu retry_max=%llu "
 	    "lifetime=%llu concurrency_remote=%u concurrency_per_domain=%u",
 	    q->max_running, (unsigned long long)queue_retry_min(c),

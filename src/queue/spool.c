@@ -242,6 +242,17 @@ spool_writer_write(struct spool_writer *w, const void *p, size_t n)
 	return 0;
 }
 
+void
+spool_writer_discard(struct spool_writer *w)
+{
+	if (w->error == 0)
+		w->error = EIO;
+	fbuf_release(&w->buf);
+	fbuf_init(&w->buf, 0);
+	if (w->fd != -1 && ftruncate(w->fd, 0) == 0)
+		w->stale = 0;
+}
+
 static void
 spool_writer_free(struct spool_writer *w)
 {

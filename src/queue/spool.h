@@ -91,6 +91,10 @@ int spool_writer_rewrite(struct spool_writer *w, uint64_t head,
  * files are removed, the writer is freed, and -1 is returned with errno
  * (the session answers 452 4.3.1).  Blocks: worker thread only. */
 int spool_writer_commit(struct spool_writer **wp, struct spool_env *env);
+/* After a failed write: drops the buffer and cuts the file to nothing
+ * (its space comes back at once); the writer stays failed, and the file
+ * goes with spool_writer_abort. */
+void spool_writer_discard(struct spool_writer *w);
 /* Throws the message away (removes tmp files) and frees the writer. */
 void spool_writer_abort(struct spool_writer **wp);
 /* Throws the message away like spool_writer_abort, but keeps the empty

@@ -252,6 +252,12 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		    (unsigned long long)c->message_size_limit);
 		return;
 	}
+	/* RFC 1870 6.1: no room for the declared size is 452, not 552. */
+	if (!smtpd_disk_ok(s->srv, s->id, "mail", cmd->has_size ? cmd->size :
+	    0)) {
+		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
+		return;
+	}
 	tx = s->tx = smtp_tx_new();
 	if (!cmd->path.null &&
 	    smtp_addr_format(&cmd->path, tx->sender, sizeof(tx->sender)) < 0) {
@@ -471,6 +477,10 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_rcpt_flood(s, cmd);
 		return;
 	}
+	if (!smtpd_disk_ok(s->srv, s->id, "rcpt", s->tx->declared_size)) {
+		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
+		return;
+	}
 	if (cmd->path.utf8 && !s->tx->smtputf8) {
 		/* RFC 6531 section 3.5: UTF-8 addresses need MAIL ... SMTPUTF8 */
 		smtp_session_reply(s, "553 5.6.7 Non-ASCII address requires "
@@ -523,8 +533,14 @@ smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_session_error(s);
 		return;
 	}
+	if (!smtpd_disk_ok(s->srv, s->id, "data", s->tx->declared_size)) {
+		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
+		smtp_session_reset_tx(s);
+		return;
+	}
 	if (smtp_tx_open(s) < 0) {
 		log_warn("%s smtp spool-open-failed", s->id);
+		smtpd_disk_failed(s->srv, errno);
 		smtp_session_reply(s, "452 4.3.1 Insufficient system storage");
 		smtp_session_reset_tx(s);
 		return;
@@ -548,8 +564,13 @@ smtp_cmd_bdat(struct smtp_session *s, struct smtp_command *cmd)
 		tx->bdat_failed = true;
 		tx->bdat_fail_reply = smtp_no_rcpt_reply(s);
 	} else if (tx->writer == NULL && !tx->bdat_failed &&
+	    !smtpd_disk_ok(s->srv, s->id, "data", tx->declared_size)) {
+		tx->bdat_failed = true;
+		tx->bdat_fail_reply = "452 4.3.1 Insufficient system storage";
+	} else if (tx->writer == NULL && !tx->bdat_failed &&
 	    smtp_tx_open(s) < 0) {
 		log_warn("%s smtp spool-open-failed", s->id);
+		smtpd_disk_failed(s->srv, errno);
 		tx->bdat_failed = true;
 		tx->bdat_fail_reply = "452 4.3.1 Insufficient system storage";
 	}

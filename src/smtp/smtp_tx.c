@@ -198,6 +198,11 @@ smtp_tx_write(struct smtp_tx *tx, const char *data, size_t n)
 	    spool_writer_write(tx->writer, data, n) < 0) {
 		tx->write_failed = true;
 		tx->write_errno = errno;
+		/* The rest of the content is read and dropped; what was
+		 * written goes now, not at the end of DATA, so that a full
+		 * disk gets its space back at once (the file itself goes
+		 * with the transaction). */
+		spool_writer_discard(tx->writer);
 	}
 }
 
@@ -231,6 +236,7 @@ smtp_tx_check(struct smtp_session *s, int *code_r, char *buf, size_t size)
 	smtp_header_end(tx);
 	smtp_authres_release(tx);
 	if (tx->write_failed) {
+		smtpd_disk_failed(s->srv, tx->write_errno);
 		*code_r = 452;
 		return "452 4.3.1 Insufficient system storage";
 	}
@@ -445,6 +451,8 @@ smtp_tx_commit_done(void *arg)
 		    (unsigned long long)c->env.size, c->delivered,
 		    c->queued ? "yes" : "no");
 		s->messages++;
+		smtpd_disk_used(s->srv, c->env.size * (c->delivered +
+		    (c->queued ? 1 : 0)));
 		if (!s->dead)
 			smtp_session_reply(s, "250 2.0.0 Ok: queued as %s",
 			    c->env.id);
@@ -452,6 +460,7 @@ smtp_tx_commit_done(void *arg)
 		errno = c->err;
 		log_warn("%s smtp commit-failed id=%s reason=%s", s->id,
 		    c->env.id, log_q(strerror(c->err)));
+		smtpd_disk_failed(s->srv, c->err);
 		if (!s->dead)
 			smtp_session_reply(s, "452 4.3.1 Insufficient system "
 			    "storage");

@@ -4,6 +4,7 @@
  * max_connections_per_ip; failed-login bans are checked by each new
  * session, through the store, before it says anything.  On stop, idle sessions get 421 4.3.2 and sessions in
  * the middle of a commit finish it (their 250 is sent) and then get 421. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <event2/event.h>
 
 #include "conf/conf.h"
+#include "lib/diskwatch.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
@@ -80,6 +82,31 @@ static const struct listener_ops smtpd_listener_ops = {
 	.idle = smtpd_idle,
 };
 
+bool
+smtpd_disk_ok(struct smtpd *srv, const char *sid, const char *stage,
+    uint64_t need)
+{
+	if (diskwatch_fits(srv->disk, need))
+		return true;
+	log_info("%s smtp reject stage=%s code=452 dsn=4.3.1 check=disk "
+	    "size=%llu reason=\"spool filesystem below min_free_space\"",
+	    sid, stage, (unsigned long long)need);
+	return false;
+}
+
+void
+smtpd_disk_used(struct smtpd *srv, uint64_t n)
+{
+	diskwatch_consume(srv->disk, n);
+}
+
+void
+smtpd_disk_failed(struct smtpd *srv, int err)
+{
+	if (err == ENOSPC || err == EDQUOT)
+		diskwatch_failed(srv->disk);
+}
+
 void
 smtpd_session_gone(struct smtpd *srv, struct smtp_session *s)
 {
@@ -114,6 +141,10 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	srv->dkim = smtpd_dkim_load(env->conf);
 	srv->srs = srs_keys_for_conf(env->conf);
 	srv->cache = smtp_cache_new();
+	srv->disk = diskwatch_new(env->base, env->pool, srv->spool_dir,
+	    "smtpd", NULL, NULL);
+	diskwatch_set_min(srv->disk, env->conf->min_free_bytes,
+	    env->conf->min_free_pct);
 	srv->lset = listener_set_create(env->base, "smtp",
 	    &smtpd_listener_ops, srv);
 	listener_set_limits(srv->lset, srv->env->conf->max_connections,
@@ -194,6 +225,8 @@ smtpd_reload(struct smtpd *srv, const struct conf *fresh,
 	listener_set_limits(srv->lset, fresh->max_connections,
 	    fresh->max_connections_per_ip);
 	smtp_policy_set_conf(srv->policy, fresh);
+	diskwatch_set_min(srv->disk, fresh->min_free_bytes,
+	    fresh->min_free_pct);
 	/* Messages being signed keep the keys they started with. */
 	dkim_keyring_free(&srv->dkim);
 	srv->dkim = smtpd_dkim_load(fresh);
@@ -221,6 +254,7 @@ smtpd_free(struct smtpd **srvp)
 	}
 	listener_set_free(&srv->lset);
 	spool_recycle_drop();
+	diskwatch_free(&srv->disk);
 	smtp_policy_free(&srv->policy);
 	dkim_keyring_free(&srv->dkim);
 	srs_keys_free(&srv->srs);

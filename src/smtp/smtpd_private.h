@@ -66,6 +66,7 @@ struct smtpd {
 	struct workpool *auth_pool;
 	struct store_pool *auth_stores;	/* connections for auth_pool */
 	struct smtp_cache *cache;	/* the answer cache (smtp_cache.c) */
+	struct diskwatch *disk;		/* free space of the spool's disk */
 	bool stopping;
 	void (*idle)(void *);		/* stopped and no session left */
 	void *idle_arg;
@@ -196,6 +197,17 @@ struct smtp_session {
 
 /* smtpd.c */
 void smtpd_session_gone(struct smtpd *srv, struct smtp_session *s);
+/* Whether the spool's filesystem has room for a message of `need`
+ * octets and still min_free_space (0 when the size is not known).
+ * False: answer 452 4.3.1 (RFC 3463, RFC 1870 6.1); logged here with
+ * the session's id and the stage ("mail", "rcpt", "data"). */
+bool smtpd_disk_ok(struct smtpd *srv, const char *sid, const char *stage,
+    uint64_t need);
+/* n octets were committed (spool and Maildir copies). */
+void smtpd_disk_used(struct smtpd *srv, uint64_t n);
+/* A write into the spool or a Maildir failed with errno err: when that
+ * was for want of space the watcher checks at once. */
+void smtpd_disk_failed(struct smtpd *srv, int err);
 
 /* smtp_session.c */
 struct smtp_session *smtp_session_new(struct smtpd *srv, int fd,
