@@ -111,6 +111,8 @@ test_conf_errors(void)
 		{ "max_hops = 0\n", "t.conf:1: max_hops: expected a number from 1 to 1000" },
 		{ "max_hops = many\n", "t.conf:1: max_hops: expected a number from 1 to 1000" },
 		{ "message_size_limit = 10Q\n", "t.conf:1: message_size_limit: expected a size such as 4096, 512K, 50M or 1G" },
+		{ "min_free_space = 100%\n", "t.conf:1: min_free_space: expected a size such as 500M or 2G, or a percentage from 0% to 99%" },
+		{ "min_free_space = lots\n", "t.conf:1: min_free_space: expected a size such as 500M or 2G, or a percentage from 0% to 99%" },
 		{ "smtp_timeout = soon\n", "t.conf:1: smtp_timeout: expected a duration such as 30s, 5m, 4h or 5d" },
 		{ "relay_networks = 10.0.0.0/33\n", "t.conf:1: relay_networks: not a network address: 10.0.0.0/33" },
 		{ "smtp_listen = 127.0.0.1\n", "t.conf:1: smtp_listen: expected HOST:PORT, not \"127.0.0.1\"" },
