@@ -42,7 +42,7 @@ TIDY      = clang-tidy
 TIDY_CHECKS = -*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 DEPS_OK   = $(BUILD)/.deps-ok
 
-.PHONY: all run test unit integration asan fuzz clean deps lint headers analyse
+.PHONY: all run test unit integration asan fuzz clean deps lint headers analyse crashloop
 all: $(BUILD)/ferry
 
 # Again whenever the list of packages or the npm lock file changes.
@@ -106,6 +106,13 @@ asan: | $(DEPS_OK)
 # libFuzzer targets, each run for FUZZ_TIME seconds; any finding fails.
 fuzz: | $(DEPS_OK)
 	@FUZZ_CFLAGS="$(WERROR)" scripts/run-fuzz $(FUZZ_TIME) $(FUZZ_SRC)
+
+# By hand or nightly: SIGKILL the whole tree CRASHLOOP_KILLS times under
+# load and check that every 250 was delivered (tests/stress/crashloop.py).
+CRASHLOOP_KILLS ?= 100
+crashloop: $(BUILD)/ferry
+	FERRY_BIN=$(abspath $(BUILD)/ferry) /usr/bin/python3 \
+	    tests/stress/crashloop.py --kills $(CRASHLOOP_KILLS) --markdown
 
 # Source checks: banned functions and shellcheck (scripts/lint), every
 # header on its own, the static analyser (any finding fails).

@@ -490,7 +490,7 @@ maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
  * copy (or answers 250) right after we return, so it is the only thing
  * between a crash and a lost message. */
 static int
-maildir_publish(const char *path, const char *name)
+maildir_publish(const char *path, const char *name, bool once)
 {
 	char tmp[PATH_MAX], nfile[PATH_MAX], ndir[PATH_MAX];
 	int r, saved;
@@ -500,8 +500,20 @@ maildir_publish(const char *path, const char *name)
 	    fsio_pathf(ndir, sizeof(ndir), "%s/new", path) < 0)
 		return -1;
 	r = renameat2(AT_FDCWD, tmp, AT_FDCWD, nfile, RENAME_NOREPLACE);
+	if (r < 0 && errno == EEXIST && once) {
+		/* This very delivery was made before (a fixed name):
+		 * done, and durable since that earlier fsync. */
+		unlink(tmp);
+		errno = EEXIST;
+		return -1;
+	}
 	if (r < 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
 		r = link(tmp, nfile);
+		if (r < 0 && errno == EEXIST && once) {
+			unlink(tmp);
+			errno = EEXIST;
+			return -1;
+		}
 		if (r < 0 && (errno == EPERM || errno == ENOTSUP ||
 		    errno == ENOSYS))
 			r = rename(tmp, nfile);
@@ -529,27 +541,47 @@ maildir_publish(const char *path, const char *name)
 static int
 maildir_store(const char *path, const char *dir, const char *name,
     const char *prefix, size_t prefix_len, int src_fd, uint64_t quota,
-    uint64_t size)
+    uint64_t size, bool once)
 {
 	char tmp[PATH_MAX];
 	int saved;
 
-	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name) < 0 ||
-	    maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
+	if (fsio_pathf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name) < 0)
+		return -1;
+	/* A fixed name's tmp/ file left by a crash in an earlier attempt
+	 * (the queue runs one job per message: nobody else writes it). */
+	if (once)
+		(void)unlink(tmp);
+	if (maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
 		return -1;
 	/* Counted before it becomes visible in new/ (as Courier's
 	 * deliverquota does), so that a reader who sees the message also
 	 * sees it in maildirsize; a failed publish is taken back. */
 	if (quota > 0)
 		maildir_size_append(path, (long long)size, 1);
-	if (maildir_publish(dir, name) < 0) {
+	if (maildir_publish(dir, name, once) < 0) {
 		saved = errno;
 		if (quota > 0)
 			maildir_size_append(path, -(long long)size, -1);
+		if (saved == EEXIST && once)
+			return 0;	/* delivered before */
 		errno = saved;
 		return -1;
 	}
 	return 0;
+}
+
+static int maildir_deliver_as(const char *path, const char *dir,
+    const char *prefix, size_t prefix_len, int src_fd, uint64_t quota,
+    const char *fixed, char *name_r, size_t name_size);
+
+int
+maildir_deliver_in(const char *path, const char *dir, const char *prefix,
+    size_t prefix_len, int src_fd, uint64_t quota, char *name_r,
+    size_t name_size)
+{
+	return maildir_deliver_as(path, dir, prefix, prefix_len, src_fd, quota,
+	    NULL, name_r, name_size);
 }
 
 int
@@ -560,10 +592,32 @@ maildir_deliver(const char *path, const char *prefix, size_t prefix_len,
 	    quota, name_r, name_size);
 }
 
-int
-maildir_deliver_in(const char *path, const char *dir, const char *prefix,
-    size_t prefix_len, int src_fd, uint64_t quota, char *name_r,
-    size_t name_size)
+/* An earlier delivery under the fixed name: in new/, or in cur/ as a
+ * client left it unflagged or only seen (other flags are missed: a
+ * duplicate then, never a loss). */
+static bool
+maildir_delivered_before(const char *dir, const char *name)
+{
+	static const char *const where[] = { "new/%s", "cur/%s:2,",
+		"cur/%s:2,S" };
+	char file[PATH_MAX], rel[600];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		if (snprintf(rel, sizeof(rel), where[i], name) >=
+		    (int)sizeof(rel) || fsio_pathf(file, sizeof(file), "%s/%s",
+		    dir, rel) < 0)
+			continue;
+		if (stat(file, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+maildir_deliver_as(const char *path, const char *dir, const char *prefix,
+    size_t prefix_len, int src_fd, uint64_t quota, const char *fixed,
+    char *name_r, size_t name_size)
 {
 	char name[512];
 	uint64_t size, used = 0;
@@ -587,14 +641,23 @@ maildir_deliver_in(const char *path, const char *dir, const char *prefix,
 		errno = EDQUOT;
 		return -1;
 	}
-	maildir_unique_name(name, sizeof(name), size);
+	if (fixed != NULL) {
+		if (snprintf(name, sizeof(name), "%s,S=%llu", fixed,
+		    (unsigned long long)size) >= (int)sizeof(name)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (maildir_delivered_before(dir, name))
+			return 0;
+	} else
+		maildir_unique_name(name, sizeof(name), size);
 	r = maildir_store(path, dir, name, prefix, prefix_len, src_fd, quota,
-	    size);
+	    size, fixed != NULL);
 	/* tmp/ or new/ removed from a Maildir whose cur/ is there
 	 * (maildir_ensure looked at cur/ only): made again, once. */
 	if (r < 0 && errno == ENOENT && maildir_create(dir) == 0)
 		r = maildir_store(path, dir, name, prefix, prefix_len, src_fd,
-		    quota, size);
+		    quota, size, fixed != NULL);
 	if (r < 0)
 		return -1;
 	if (name_r != NULL && name_size > 0)
@@ -651,6 +714,32 @@ maildir_deliver_mail(const char *path, const char *dir, const char *sender,
 	maildir_delivery_headers(&prefix, sender, rcpt);
 	r = maildir_deliver_in(path, dir != NULL ? dir : path, prefix.data,
 	    prefix.len, src_fd, quota, NULL, 0);
+	saved = errno;
+	fbuf_release(&prefix);
+	errno = saved;
+	return r;
+}
+
+int
+maildir_deliver_mail_once(const char *path, const char *dir,
+    const char *sender, const char *rcpt, int src_fd, uint64_t quota,
+    const char *key, time_t when)
+{
+	struct fbuf prefix;
+	char fixed[400];
+	int r, saved;
+
+	pthread_once(&maildir_host_once, maildir_host_init);
+	if (strchr(key, '/') != NULL || strchr(key, ':') != NULL ||
+	    snprintf(fixed, sizeof(fixed), "%lld.Q%s.%.255s", (long long)when,
+	    key, maildir_host) >= (int)sizeof(fixed)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fbuf_init(&prefix, 0);
+	maildir_delivery_headers(&prefix, sender, rcpt);
+	r = maildir_deliver_as(path, dir != NULL ? dir : path, prefix.data,
+	    prefix.len, src_fd, quota, fixed, NULL, 0);
 	saved = errno;
 	fbuf_release(&prefix);
 	errno = saved;

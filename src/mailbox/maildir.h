@@ -9,6 +9,7 @@
 #define FERRY_MAILDIR_H
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Path of a user's Maildir: state_dir/mail/<domain>/<local>. 0 or -1. */
 int maildir_path(const char *state_dir, const char *address, char *dst,
@@ -54,6 +55,15 @@ void maildir_name_new(char *dst, size_t size, uint64_t msize);
  * folder's directory (spam_folder), NULL for INBOX. */
 int maildir_deliver_mail(const char *path, const char *dir,
     const char *sender, const char *rcpt, int src_fd, uint64_t quota);
+/* maildir_deliver_mail under a name made from key (the queue's "<id>R<n>",
+ * no '/' or ':') and `when`, the same on every attempt: a delivery that
+ * is already in new/ (or in cur/ unflagged or only \Seen) is not made
+ * again, and the rename into new/ never replaces one.  For the queue,
+ * whose crash between a delivery and the envelope update would otherwise
+ * deliver twice.  0 (delivered now or before) or -1 with errno. */
+int maildir_deliver_mail_once(const char *path, const char *dir,
+    const char *sender, const char *rcpt, int src_fd, uint64_t quota,
+    const char *key, time_t when);
 
 /* The maildirsize text (NUL-ended): the quota of its header and the
  * summed bytes and count of its lines (negative sums read as 0).  0, or

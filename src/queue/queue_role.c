@@ -393,7 +393,7 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 {
 	struct queue_role *q = j->q;
 	const char *state_dir = j->conf->state_dir, *rel;
-	char path[PATH_MAX], dir[PATH_MAX], why[256];
+	char path[PATH_MAX], dir[PATH_MAX], why[256], key[IDS_LEN + 24];
 	struct store_user u;
 	int found;
 
@@ -413,9 +413,13 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		    "4.3.0 spool content unreadable", now);
 		return;
 	}
-	if (maildir_deliver_mail(path, mbox_delivery_dir(path,
+	/* A name fixed per message and recipient: a crash between this
+	 * delivery and the envelope update does not deliver it twice. */
+	snprintf(key, sizeof(key), "%sR%zu", env->id, (size_t)(r -
+	    env->rcpts));
+	if (maildir_deliver_mail_once(path, mbox_delivery_dir(path,
 	    j->conf->spam_folder, env->spam, dir, sizeof(dir)), env->sender,
-	    r->addr, msg_fd, u.quota) == 0) {
+	    r->addr, msg_fd, u.quota, key, env->arrival) == 0) {
 		r->state = SPOOL_RCPT_DONE;
 		queue_set_error(r, NULL);
 		queue_log_rcpt(env, r, rel, "sent", NULL);

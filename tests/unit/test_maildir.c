@@ -294,6 +294,55 @@ test_size_parse(void)
 	test_end();
 }
 
+/* The queue's delivery under a fixed name: made once, whatever the
+ * retries; a crash's tmp/ leftover does not block it; a copy a client
+ * moved to cur/ and marked seen still counts; bad keys are refused. */
+static void
+test_once(void)
+{
+	static const char msg[] = "Subject: once\r\n\r\nbody\r\n";
+	char mdir[256], sub[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int fd = test_source(msg);
+
+	test_begin("maildir delivery once under a fixed name");
+	test_assert(maildir_path(test_dir, "once@d", mdir, sizeof(mdir)) == 0);
+	test_assert(maildir_deliver_mail_once(mdir, NULL, "a@b", "once@d", fd,
+	    0, "ABCR0", 1000) == 0);
+	test_assert(maildir_deliver_mail_once(mdir, NULL, "a@b", "once@d", fd,
+	    0, "ABCR0", 1000) == 0);
+	snprintf(sub, sizeof(sub), "%s/new", mdir);
+	test_assert(test_count(sub) == 1);
+	/* another recipient index is another delivery */
+	test_assert(maildir_deliver_mail_once(mdir, NULL, "a@b", "once@d", fd,
+	    0, "ABCR1", 1000) == 0);
+	test_assert(test_count(sub) == 2);
+	/* read and moved to cur/ with \Seen: still not made again */
+	d = opendir(sub);
+	while (d != NULL && (de = readdir(d)) != NULL)
+		if (strstr(de->d_name, "QABCR0.") != NULL) {
+			test_assert(fsio_pathf(from, sizeof(from), "%s/%s",
+			    sub, de->d_name) == 0);
+			test_assert(fsio_pathf(to, sizeof(to), "%s/cur/%s:2,S",
+			    mdir, de->d_name) == 0);
+			test_assert(rename(from, to) == 0);
+		}
+	if (d != NULL)
+		closedir(d);
+	test_assert(maildir_deliver_mail_once(mdir, NULL, "a@b", "once@d", fd,
+	    0, "ABCR0", 1000) == 0);
+	test_assert(test_count(sub) == 1);
+	snprintf(sub, sizeof(sub), "%s/tmp", mdir);
+	test_assert(test_count(sub) == 0);
+	test_assert(maildir_deliver_mail_once(mdir, NULL, "a@b", "once@d", fd,
+	    0, "../x", 1000) < 0 && errno == EINVAL);
+	test_assert(maildir_deliver_mail_once(mdir, NULL, "a@b", "once@d", fd,
+	    0, "a:b", 1000) < 0 && errno == EINVAL);
+	close(fd);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -302,6 +351,7 @@ main(void)
 		return 1;
 	test_path();
 	test_deliver();
+	test_once();
 	test_quota();
 	test_repair();
 	test_unique();
