@@ -42,7 +42,7 @@ TIDY      = clang-tidy
 TIDY_CHECKS = -*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 DEPS_OK   = $(BUILD)/.deps-ok
 
-.PHONY: all run test unit integration asan fuzz clean deps lint headers analyse crashloop
+.PHONY: all run test unit integration asan fuzz clean deps lint headers analyse crashloop fuzz-long
 all: $(BUILD)/ferry
 
 # Again whenever the list of packages or the npm lock file changes.
@@ -113,6 +113,12 @@ CRASHLOOP_KILLS ?= 100
 crashloop: $(BUILD)/ferry
 	FERRY_BIN=$(abspath $(BUILD)/ferry) /usr/bin/python3 \
 	    tests/stress/crashloop.py --kills $(CRASHLOOP_KILLS) --markdown
+
+# By hand: every fuzz target for FUZZ_LONG_RUNS executions (default ten
+# million) on every core, the corpus merged back (scripts/fuzz-campaign).
+FUZZ_LONG_RUNS ?= 10000000
+fuzz-long: | $(DEPS_OK)
+	scripts/fuzz-campaign -r $(FUZZ_LONG_RUNS) -o build-fuzz/campaign.md
 
 # Source checks: banned functions and shellcheck (scripts/lint), every
 # header on its own, the static analyser (any finding fails).

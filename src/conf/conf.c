@@ -564,6 +564,8 @@ static const struct conf_key conf_keys[] = {
 	{ "retry_min", conf_set_duration, FIELD(retry_min), 1, 86400 },
 	{ "retry_max", conf_set_duration, FIELD(retry_max), 1, 7 * 86400 },
 	{ "min_free_space", conf_set_min_free, 0, 0, 0 },
+	{ "pop3_timeout", conf_set_duration, FIELD(pop3_timeout), 1, 86400 },
+	{ "imap_timeout", conf_set_duration, FIELD(imap_timeout), 1, 86400 },
 
 	{ "dns_resolvers", conf_set_hostports, FIELD(dns_resolvers), 53, 0 },
 	{ "dns_fallback_resolvers", conf_set_hostports,
@@ -719,6 +721,8 @@ conf_defaults(struct conf *c)
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;
 	c->min_free_pct = 1;
+	c->pop3_timeout = 600;		/* RFC 1939 section 3: >= 10 min */
+	c->imap_timeout = 1800;		/* RFC 9051 section 5.4: >= 30 min */
 	c->remote_smtp_port = 25;
 	c->timeout_connect = 30;
 	c->timeout_tls = 60;

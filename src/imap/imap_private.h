@@ -30,7 +30,6 @@ struct mbox_changes;
 struct mbox_msg;
 
 #define IMAP_TIMEOUT_AUTH 60		/* before login */
-#define IMAP_TIMEOUT 1800		/* RFC 9051 section 5.4: >= 30 min */
 #define IMAP_MAX_ERRORS 20		/* BAD replies before closing */
 #define IMAP_MAX_AUTH_FAILURES 3	/* per session */
 #define IMAP_AUTH_LINE_MAX 8192		/* AUTHENTICATE response, IDLE DONE */
@@ -71,6 +70,8 @@ struct imap_session {
 	/* The configuration the session started with (a reference), also
 	 * read by its login job on a worker thread. */
 	const struct conf *conf;
+	struct session_io_pace pace;	/* slow peers: per-command limit */
+	bool mid_command;		/* the reader holds part of one */
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];
 	struct sockaddr_storage peer;	/* the client (ID from a trusted

@@ -146,8 +146,9 @@ imap_session_enter_state(struct imap_session *s, enum imap_state st)
 {
 	static const char *const names[] = { "not-authenticated",
 		"authenticated", "selected", "logout" };
-	struct timeval tv = { st == IMAP_STATE_NOAUTH ? IMAP_TIMEOUT_AUTH :
-	    IMAP_TIMEOUT, 0 };
+	struct timeval tv = { (time_t)(st == IMAP_STATE_NOAUTH &&
+	    IMAP_TIMEOUT_AUTH < s->conf->imap_timeout ? IMAP_TIMEOUT_AUTH :
+	    s->conf->imap_timeout), 0 };
 
 	if (s->state != st)
 		log_debug("%s imap state from=%s to=%s", s->id,
@@ -241,6 +242,8 @@ imap_session_line(struct imap_session *s, struct evbuffer *in)
 		} else
 			imap_idle_line(s, "", 0);
 	}
+	if (r == 1)
+		s->pace.lines++;
 	if (line == NULL)
 		return r == 1;
 	if (s->input == IMAP_INPUT_SASL)
@@ -284,6 +287,9 @@ imap_session_feed(struct imap_session *s, struct evbuffer *in)
 		return false;
 	r = imap_parser_feed(&s->parser, v.iov_base, v.iov_len, &used);
 	evbuffer_drain(in, used);
+	s->mid_command = r == IMAP_PARSE_MORE || r == IMAP_PARSE_CONTINUE;
+	if (!s->mid_command)
+		s->pace.lines++;
 	switch (r) {
 	case IMAP_PARSE_MORE:
 		break;
@@ -333,10 +339,36 @@ imap_session_process(struct imap_session *s)
 	imap_session_flush(s);
 }
 
+/* The idle timeout (and per-command limit) of the session's state:
+ * imap_timeout, at most IMAP_TIMEOUT_AUTH before login. */
+static uint64_t
+imap_session_timeout(const struct imap_session *s)
+{
+	if (s->state == IMAP_STATE_NOAUTH &&
+	    IMAP_TIMEOUT_AUTH < s->conf->imap_timeout)
+		return IMAP_TIMEOUT_AUTH;
+	return s->conf->imap_timeout;
+}
+
 static void
 imap_session_read_cb(struct bufferevent *bev, void *arg)
 {
-	imap_session_process(arg);
+	struct imap_session *s = arg;
+	size_t len;
+
+	imap_session_process(s);
+	if (s->busy || s->state == IMAP_STATE_LOGOUT)
+		return;
+	/* A command (literals included) trickled an octet at a time: the
+	 * idle timeout never fires, so it must be whole within it. */
+	len = evbuffer_get_length(bufferevent_get_input(bev));
+	if (session_io_pace_late(&s->pace, len > 0 || s->skip_line ||
+	    s->mid_command, imap_session_timeout(s))) {
+		log_info("%s imap timeout reason=\"too slow\" pending=%zu",
+		    s->id, len);
+		imap_reply(s, "* BYE Autologout; too slow");
+		imap_session_close(s);
+	}
 }
 
 static void
@@ -416,8 +448,7 @@ imap_session_event_cb(struct bufferevent *bev, short what, void *arg)
 void
 imap_session_setup_bev(struct imap_session *s)
 {
-	struct timeval tv = { s->state == IMAP_STATE_NOAUTH ?
-	    IMAP_TIMEOUT_AUTH : IMAP_TIMEOUT, 0 };
+	struct timeval tv = { (time_t)imap_session_timeout(s), 0 };
 
 	bufferevent_setcb(s->bev, imap_session_read_cb, imap_session_write_cb,
 	    imap_session_event_cb, s);
@@ -502,6 +533,9 @@ imap_session_close(struct imap_session *s)
 {
 	s->state = IMAP_STATE_LOGOUT;
 	bufferevent_disable(s->bev, EV_READ);
+	/* After a write timeout (which disables writing): a peer that never
+	 * reads is freed at the next one instead of kept forever. */
+	bufferevent_enable(s->bev, EV_WRITE);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	imap_session_flush(s);
 	bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |

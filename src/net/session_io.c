@@ -1,5 +1,7 @@
 /* Command lines from a session's input buffer, and the drain of a TLS
  * session's last reply (session_io.h). */
+#include <time.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -80,4 +82,18 @@ session_io_drain_under(struct bufferevent *bev, struct session_io_drain *d)
 	bufferevent_set_timeouts(u, NULL, &(struct timeval){ 30, 0 });
 	bufferevent_enable(u, EV_WRITE);
 	return true;
+}
+
+bool
+session_io_pace_late(struct session_io_pace *p, bool partial, uint64_t limit)
+{
+	time_t now = time(NULL);
+
+	if (p->lines != p->seen || !partial || p->since == 0) {
+		/* a line was taken (what is pending began since), or none */
+		p->seen = p->lines;
+		p->since = partial ? now : 0;
+		return false;
+	}
+	return (uint64_t)(now - p->since) > limit;
 }

@@ -6,6 +6,8 @@
 #define FERRY_SESSION_IO_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 struct bufferevent;
 struct evbuffer;
@@ -21,6 +23,20 @@ struct evbuffer;
  * complete yet (*line_r NULL). */
 int session_io_line(struct evbuffer *in, size_t max, bool *skip,
     bool *overlong_r, char **line_r, size_t *len_r);
+
+/* Slow peers: a peer that sends one octet a second resets the read
+ * timeout with each octet, so a command must also arrive whole within a
+ * limit from its first octet.  The session counts the lines (commands)
+ * it takes in `lines`; after each read it asks session_io_pace_late()
+ * with whether a line is begun and not complete (input pending, or an
+ * overlong one being skipped).  Zeroed memory is a valid state. */
+struct session_io_pace {
+	unsigned long lines, seen;
+	time_t since;
+};
+/* True when the line begun has waited more than limit seconds. */
+bool session_io_pace_late(struct session_io_pace *p, bool partial,
+    uint64_t limit);
 
 /* Who finishes a session once its last octets are written. */
 struct session_io_drain {

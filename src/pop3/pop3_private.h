@@ -22,7 +22,6 @@ struct store_req;
 struct bufferevent;
 struct tls_server;
 
-#define POP3_TIMEOUT 600		/* RFC 1939 section 3: >= 10 minutes */
 #define POP3_MAX_ERRORS 10		/* protocol errors before closing */
 #define POP3_MAX_AUTH_FAILURES 3	/* per session */
 #define POP3_LOCK_FILE "ferry-pop3.lock"
@@ -53,6 +52,7 @@ struct pop3_session {
 	/* The configuration the session started with (a reference), also
 	 * read by its login job on a worker thread. */
 	const struct conf *conf;
+	struct session_io_pace pace;	/* slow peers: per-command limit */
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];
 	struct sockaddr_storage peer;

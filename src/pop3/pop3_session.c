@@ -161,6 +161,8 @@ pop3_session_line(struct pop3_session *s, struct evbuffer *in)
 	    &line, &len);
 	if (overlong)
 		pop3_session_overlong(s);
+	if (r == 1)
+		s->pace.lines++;
 	if (line == NULL)
 		return r == 1;
 	if (s->sasl_wait)
@@ -197,7 +199,22 @@ pop3_session_process(struct pop3_session *s)
 static void
 pop3_session_read_cb(struct bufferevent *bev, void *arg)
 {
-	pop3_session_process(arg);
+	struct pop3_session *s = arg;
+	size_t len;
+
+	pop3_session_process(s);
+	if (s->busy || s->state >= POP3_STATE_UPDATE)
+		return;
+	/* A command trickled an octet at a time: the idle timeout never
+	 * fires, so it must be whole within pop3_timeout. */
+	len = evbuffer_get_length(bufferevent_get_input(bev));
+	if (session_io_pace_late(&s->pace, len > 0 || s->skip_line,
+	    s->conf->pop3_timeout)) {
+		log_info("%s pop3 timeout reason=\"too slow\" pending=%zu",
+		    s->id, len);
+		pop3_session_reply(s, "-ERR Autologout: too slow");
+		pop3_session_close(s);
+	}
 }
 
 static void
@@ -273,7 +290,7 @@ pop3_session_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 pop3_session_setup_bev(struct pop3_session *s)
 {
-	struct timeval tv = { POP3_TIMEOUT, 0 };
+	struct timeval tv = { (time_t)s->conf->pop3_timeout, 0 };
 
 	bufferevent_setcb(s->bev, pop3_session_read_cb, pop3_session_write_cb,
 	    pop3_session_event_cb, s);
@@ -347,6 +364,9 @@ pop3_session_close(struct pop3_session *s)
 	pop3_stream_close(s);
 	pop3_session_enter_state(s, POP3_STATE_QUIT);
 	bufferevent_disable(s->bev, EV_READ);
+	/* After a write timeout (which disables writing): a peer that never
+	 * reads is freed at the next one instead of kept forever. */
+	bufferevent_enable(s->bev, EV_WRITE);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	pop3_session_flush(s);
 	/* The write callback frees the session once the replies are out;

@@ -36,6 +36,7 @@
 #include "store/store.h"
 
 #define SMTP_OUTPUT_HIGH (256 * 1024)	/* stop reading past this backlog */
+#define SMTP_MIN_DATA_RATE 1024		/* octets/s, after smtp_data_timeout */
 #define SMTP_INPUT_HIGH (256 * 1024)	/* read high-watermark */
 
 #define ST(x) (1u << SMTP_STATE_##x)
@@ -737,6 +738,8 @@ smtp_session_line(struct smtp_session *s, struct evbuffer *in)
 	    &overlong, &line, &len);
 	if (overlong)
 		smtp_session_too_long(s);
+	if (r == 1)
+		s->pace.lines++;
 	if (line == NULL)
 		return r == 1;
 	smtp_transcript_line(s->pol, line, len);
@@ -858,6 +861,43 @@ smtp_session_process(struct smtp_session *s)
 	smtp_session_flush(s);
 }
 
+/*
+ * A peer that trickles (one octet a second) resets the read timeout with
+ * every octet, so the timeouts alone never cut it off.  Two deadlines do:
+ * a command line must arrive whole within smtp_timeout of its first
+ * octet, and DATA/BDAT content must keep an average of at least
+ * SMTP_MIN_DATA_RATE octets a second once smtp_data_timeout has passed
+ * (a legitimate slow link sends far more).  True when the peer was cut
+ * off (421 4.4.2 and closed).
+ */
+static bool
+smtp_session_slow(struct smtp_session *s)
+{
+	size_t len = evbuffer_get_length(bufferevent_get_input(s->bev));
+	time_t now = time(NULL);
+	uint64_t allowed;
+
+	if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT) {
+		if (s->data_since == 0 || s->tx == NULL)
+			return false;
+		allowed = s->conf->smtp_data_timeout + s->tx->dec.size /
+		    SMTP_MIN_DATA_RATE;
+		if ((uint64_t)(now - s->data_since) <= allowed)
+			return false;
+	} else {
+		s->data_since = 0;
+		if (!session_io_pace_late(&s->pace, len > 0 || s->skip_line,
+		    s->conf->smtp_timeout))
+			return false;
+	}
+	log_info("%s smtp timeout state=%d reason=\"too slow\" pending=%zu",
+	    s->id, (int)s->state, len);
+	smtp_session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    s->conf->hostname);
+	smtp_session_close(s);
+	return true;
+}
+
 static void
 smtp_session_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -871,7 +911,14 @@ smtp_session_read_cb(struct bufferevent *bev, void *arg)
 		smtp_session_close(s);
 		return;
 	}
+	if ((s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT) &&
+	    s->data_since == 0)
+		s->data_since = time(NULL);
+	if (smtp_session_slow(s))
+		return;
 	smtp_session_process(s);
+	if (s->state != SMTP_STATE_QUIT && !s->busy)
+		(void)smtp_session_slow(s);
 }
 
 static void
@@ -993,7 +1040,9 @@ smtp_session_set_timeout(struct smtp_session *s, uint64_t seconds)
 {
 	struct timeval tv = { (time_t)seconds, 0 };
 
-	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	/* Writing too: a peer that never reads its replies stops our
+	 * reading (SMTP_OUTPUT_HIGH), and then only this ends it. */
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
 /* The first pause before the greeting: early talkers on the MX port are
@@ -1126,6 +1175,10 @@ smtp_session_close(struct smtp_session *s)
 {
 	smtp_session_enter_state(s, SMTP_STATE_QUIT);
 	bufferevent_disable(s->bev, EV_READ);
+	/* A write timeout that fired disabled writing: without it again, a
+	 * peer that never reads would keep this session forever; with it,
+	 * the next timeout frees it (smtp_session_event_cb). */
+	bufferevent_enable(s->bev, EV_WRITE);
 	evtimer_del(s->greet_timer);
 	smtp_session_flush(s);
 	/* The write callback frees the session once the replies are out;

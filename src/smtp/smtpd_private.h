@@ -14,6 +14,7 @@
 #include "lib/fbuf.h"
 #include "lib/ids.h"
 #include "net/listener.h"
+#include "net/session_io.h"
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_data.h"
 #include "store/resolve.h"
@@ -176,6 +177,10 @@ struct smtp_session {
 	struct fbuf replies;		/* queued for the next flush */
 	struct event *greet_timer;
 	unsigned messages;
+	/* Slow peers (smtp_session_slow): the command-line pace, and
+	 * when DATA or BDAT content began. */
+	struct session_io_pace pace;
+	time_t data_since;
 	enum smtpd_kind kind;
 	bool tls;			/* TLS established */
 	char tls_version[16];		/* "TLSv1.3" once established */
