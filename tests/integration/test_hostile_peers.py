@@ -52,6 +52,13 @@ def rss_kb(pid):
     return 0
 
 
+def sanitized(pid):
+    """ASan keeps freed memory in quarantine: RSS then follows the work
+    done, not what is live, and says nothing about the bound."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 class Conn:
     """A raw client: lines in, and a reader that notices the close."""
 
@@ -216,7 +223,7 @@ def test_non_reading_client_is_bounded_and_others_are_served(hostile, proto):
     grown = rss_kb(role) - before
     # ... and holds a bounded backlog for it (replies to ~1 MB of
     # commands at most, plus the read buffer), nowhere near what was sent.
-    assert grown < 16 * 1024, (grown, sent)
+    assert grown < 16 * 1024 or sanitized(role), (grown, sent)
     # Another client is served meanwhile.
     d = opened(hostile, proto, other=True)
     d.send(COMMAND[proto])
