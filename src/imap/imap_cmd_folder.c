@@ -315,7 +315,6 @@ imap_folder_close(struct imap_session *s)
 	} else
 		imap_close_later(s->srv, &s->view, NULL, NULL);
 	imap_seqset_free(&s->saved);
-	s->have_saved = false;
 	if (s->state == IMAP_STATE_SELECTED)
 		imap_session_enter_state(s, IMAP_STATE_AUTH);
 }

@@ -337,7 +337,16 @@ imap_resolve(struct imap_session *s, const struct imap_seqset *set, bool uid,
 {
 	uint32_t n = mbox_view_count(s->view), *v;
 	size_t k = 0;
-	uint32_t star = uid ? (n > 0 ? mbox_view_msg(s->view, n)->uid : 0) : n;
+	uint32_t star;
+
+	/* RFC 5182 "$": the saved result is kept as UIDs, so messages
+	 * expunged since are left out and the numbers are never past the
+	 * end, whether the command is UID or not */
+	if (set->saved) {
+		set = &s->saved;
+		uid = true;
+	}
+	star = uid ? (n > 0 ? mbox_view_msg(s->view, n)->uid : 0) : n;
 
 	if (!uid) {
 		for (unsigned i = 0; i < set->count; i++)
@@ -359,12 +368,12 @@ imap_resolve(struct imap_session *s, const struct imap_seqset *set, bool uid,
 	return 0;
 }
 
-/* Parses the sequence set argument; "$" (SEARCHRES) is not offered. */
+/* Parses the sequence set argument; "$" (RFC 5182) stands alone and
+ * is resolved from s->saved when the command runs. */
 static bool
 imap_msg_set(const struct imap_arg *a, struct imap_seqset *set)
 {
-	return a->type == IMAP_ARG_ATOM && imap_seqset_parse(a->str, set) == 0 &&
-	    !set->saved;
+	return a->type == IMAP_ARG_ATOM && imap_seqset_parse(a->str, set) == 0;
 }
 
 /* ---- FETCH ---- */
@@ -652,7 +661,8 @@ imap_fetch_work(struct imap_job *job)
 			    log_q(err.text));
 	}
 	if (m->fetch.vanished)
-		(void)imap_qresync_fetch_vanished(s->view, &m->set,
+		(void)imap_qresync_fetch_vanished(s->view,
+		    m->set.saved ? &s->saved : &m->set,
 		    m->fetch.changedsince, &job->out);
 	for (size_t i = 0; i < n; i++) {
 		size_t before = job->out.len;

@@ -103,8 +103,9 @@ struct imap_session {
 					 * job (closing blocks) */
 	bool readonly;			/* EXAMINE */
 	struct mbox_watch *watch;
-	struct imap_seqset saved;	/* SEARCH RETURN (SAVE) result, UIDs */
-	bool have_saved;
+	/* SEARCH RETURN (SAVE) result (RFC 5182 "$") as UIDs, ascending
+	 * ranges; empty until a SEARCH saves, reset by SELECT/EXAMINE */
+	struct imap_seqset saved;
 	struct fbuf out;		/* responses not yet written */
 };
 

@@ -324,8 +324,12 @@ imap_search_match(struct imap_search_msg *c, const struct imap_search_key *k)
 	case IMAP_SEARCH_NOT:
 		return !imap_search_match(c, k->child);
 	case IMAP_SEARCH_SEQSET:
-		return imap_seqset_contains(&k->set, c->seq, n);
 	case IMAP_SEARCH_UID:
+		if (k->set.saved)	/* RFC 5182 "$": the saved UIDs */
+			return imap_seqset_contains(&c->s->saved, c->m->uid,
+			    0);
+		if (k->op == IMAP_SEARCH_SEQSET)
+			return imap_seqset_contains(&k->set, c->seq, n);
 		return imap_seqset_contains(&k->set, c->m->uid, n > 0 ?
 		    mbox_view_msg(c->s->view, n)->uid : 0);
 	case IMAP_SEARCH_FLAGS:
@@ -416,6 +420,42 @@ imap_search_run(struct imap_session *s, const struct imap_search *q,
 	*modseq_r = modseq;
 }
 
+/* RETURN (SAVE) (RFC 5182 2.1, 2.4): the hits (sequence numbers,
+ * ascending) become s->saved as UID ranges; with MIN and/or MAX but
+ * neither ALL nor COUNT only those messages are saved. */
+static void
+imap_search_save(struct imap_session *s, unsigned ret, const uint32_t *seqs,
+    size_t n)
+{
+	bool ends = (ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
+	    !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT));
+	struct imap_seqset set = { 0 };
+	unsigned cap = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t uid;
+
+		if (ends && !(i == 0 && (ret & IMAP_SEARCH_RET_MIN)) &&
+		    !(i == n - 1 && (ret & IMAP_SEARCH_RET_MAX)))
+			continue;
+		uid = mbox_view_msg(s->view, seqs[i])->uid;
+		/* UIDs ascend with sequence numbers: extend the last range */
+		if (set.count > 0 && set.ranges[set.count - 1].hi + 1u == uid) {
+			set.ranges[set.count - 1].hi = uid;
+			continue;
+		}
+		if (set.count == cap) {
+			cap = cap ? cap * 2 : 8;
+			set.ranges = xreallocarray(set.ranges, cap,
+			    sizeof(*set.ranges));
+		}
+		set.ranges[set.count].lo = set.ranges[set.count].hi = uid;
+		set.count++;
+	}
+	imap_seqset_free(&s->saved);
+	s->saved = set;
+}
+
 /* SEARCH's job data. */
 struct imap_search_job {
 	struct imap_search q;
@@ -451,6 +491,9 @@ imap_search_work(struct imap_job *job)
 		fbuf_addf(&job->out, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 		    (unsigned long long)mbox_view_highestmodseq(s->view));
 	imap_search_run(s, q, &hits, &nhits, &modseq);
+	/* after the run: "$" in this search is the previous result */
+	if (q->ret & IMAP_SEARCH_RET_SAVE)
+		imap_search_save(s, q->ret, hits, nhits);
 	hit_ms = xcalloc(nhits + 1, sizeof(*hit_ms));
 	for (size_t i = 0; i < nhits; i++) {
 		const struct mbox_msg *m = mbox_view_msg(s->view, hits[i]);
@@ -459,7 +502,9 @@ imap_search_work(struct imap_job *job)
 		if (job->uid)
 			hits[i] = m->uid;
 	}
-	if (q->esearch)
+	if (q->ret == IMAP_SEARCH_RET_SAVE)
+		;	/* RFC 5182 2.1: SAVE alone answers no ESEARCH */
+	else if (q->esearch)
 		imap_esearch_out(job, q, hits, hit_ms, nhits, modseq);
 	else {
 		fbuf_adds(&job->out, "* SEARCH");
@@ -477,17 +522,6 @@ imap_search_work(struct imap_job *job)
 	    job->uid ? "UID " : "");
 }
 
-static bool
-imap_search_supported(const struct imap_search_key *k)
-{
-	for (; k != NULL; k = k->next) {
-		if (((k->op == IMAP_SEARCH_SEQSET || k->op == IMAP_SEARCH_UID) &&
-		    k->set.saved) || !imap_search_supported(k->child))
-			return false;
-	}
-	return true;
-}
-
 void
 imap_cmd_search(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, bool uid)
@@ -500,21 +534,15 @@ imap_cmd_search(struct imap_session *s, const char *tag,
 
 	r = imap_search_parse(args, count, q, &error);
 	if (r == IMAP_SEARCH_BADCHARSET) {
+		/* RFC 5182 2.1: a SAVE search that fails with NO empties $ */
+		if (q->ret & IMAP_SEARCH_RET_SAVE)
+			imap_seqset_free(&s->saved);
 		imap_reply(s, "%s NO %s", tag, error);
 		free(j);
 		return;
 	}
-	if (r != IMAP_SEARCH_OK || (q->ret & IMAP_SEARCH_RET_SAVE)) {
-		imap_bad(s, tag, r != IMAP_SEARCH_OK ? error :
-		    "SEARCH RETURN (SAVE) is not offered");
-		imap_search_free(q);
-		free(j);
-		return;
-	}
-	if (!imap_search_supported(q->root)) {
-		imap_reply(s, "%s BAD $ needs SEARCHRES, which is not "
-		    "offered", tag);
-		imap_session_error(s);
+	if (r != IMAP_SEARCH_OK) {
+		imap_bad(s, tag, error);
 		imap_search_free(q);
 		free(j);
 		return;
@@ -567,12 +595,5 @@ imap_search_program(struct imap_session *s, const char *tag,
 	}
 	if (q->uses_modseq)
 		s->condstore = true;
-	if (!imap_search_supported(q->root)) {
-		imap_reply(s, "%s BAD $ needs SEARCHRES, which is not "
-		    "offered", tag);
-		imap_session_error(s);
-		imap_search_free(q);
-		return -1;
-	}
 	return 0;
 }

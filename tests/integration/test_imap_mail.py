@@ -415,8 +415,11 @@ def test_esearch_return_options(psrv):
         assert r[0] == b'* ESEARCH (TAG "c") COUNT 0', r
         r = c.cmd("d UID SEARCH RETURN (ALL) SEEN")
         assert re.match(rb'\* ESEARCH \(TAG "d"\) UID ALL \d+$', r[0]), r
+        # SAVE alone (SEARCHRES, test_imap_searchres.py) answers no ESEARCH
         r = c.cmd("e SEARCH RETURN (SAVE) ALL")
-        assert r[-1].startswith(b"e BAD"), r
+        assert r == [b"e OK SEARCH completed"], r
+        r = c.cmd("g SEARCH RETURN (COUNT BOGUS) ALL")
+        assert r[-1].startswith(b"g BAD"), r
 
 
 def test_append_over_quota_is_refused(psrv):

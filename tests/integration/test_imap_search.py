@@ -147,7 +147,7 @@ def test_nesting_and_sets(psrv):
     (b"s13 SEARCH HEADER X-Tag", b"s13 BAD"),
     (b"s14 SEARCH 0:3", b"s14 BAD"),
     (b"s15 SEARCH 4294967296", b"s15 BAD"),
-    (b"s16 SEARCH $", b"s16 BAD"),
+    (b"s16 SEARCH $,1", b"s16 BAD"),
     (b"s17 SEARCH LARGER -1", b"s17 BAD"),
     (b"s18 SEARCH CHARSET", b"s18 BAD"),
 ])
