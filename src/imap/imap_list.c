@@ -242,6 +242,56 @@ imap_list_add_parents(struct mbox_folder_list *list)
 	}
 }
 
+static bool
+imap_list_subscribed(const struct mbox_folder_list *list, const char *name)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (strcmp(list->v[i].name, name) == 0)
+			return (list->v[i].flags & MBOX_FOLDER_F_SUBSCRIBED) != 0;
+	return false;
+}
+
+/* LSUB with "%" (RFC 3501 section 6.3.9): a subscribed "foo/bar" that
+ * the pattern does not reach shows its parent "foo", when that matches
+ * and is not subscribed itself, as \Noselect (once, whether "foo"
+ * exists or not). */
+static void
+imap_lsub_parents(struct imap_job *job, const struct mbox_folder_list *list)
+{
+	struct imap_list_job *l = job->data;
+	char **shown = NULL;
+	size_t nshown = 0;
+
+	for (size_t i = 0; i < list->n; i++) {
+		const char *name = list->v[i].name;
+
+		if (!(list->v[i].flags & MBOX_FOLDER_F_SUBSCRIBED) ||
+		    imap_list_matches(l, name))
+			continue;
+		for (const char *p = strchr(name, '/'); p != NULL;
+		    p = strchr(p + 1, '/')) {
+			char *part = xstrndup(name, (size_t)(p - name));
+			bool dup = false;
+
+			for (size_t k = 0; k < nshown && !dup; k++)
+				dup = strcmp(shown[k], part) == 0;
+			if (dup || !imap_list_matches(l, part) ||
+			    imap_list_subscribed(list, part)) {
+				free(part);
+				continue;
+			}
+			fbuf_adds(&job->out, "* LSUB (\\Noselect) \"/\" ");
+			imap_fmt_mailbox(&job->out, part, job->s->utf8);
+			fbuf_adds(&job->out, "\r\n");
+			shown = xreallocarray(shown, nshown + 1, sizeof(*shown));
+			shown[nshown++] = part;
+		}
+	}
+	for (size_t k = 0; k < nshown; k++)
+		free(shown[k]);
+	free(shown);
+}
+
 static void
 imap_list_work(struct imap_job *job)
 {
@@ -277,6 +327,8 @@ imap_list_work(struct imap_job *job)
 		if (sel && (l->ret & IMAP_LRET_STATUS))
 			imap_list_status(job, fi);
 	}
+	if (l->lsub)
+		imap_lsub_parents(job, &list);
 	mbox_folder_list_free(&list);
 	fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
 	    l->lsub ? "LSUB" : "LIST");

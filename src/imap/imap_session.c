@@ -85,13 +85,15 @@ static const struct imap_cmd_def imap_commands[] = {
 	{ "MOVE", ST(SELECTED), true, imap_cmd_move },
 };
 
-/* Reader limits before login: enough for LOGIN with literals, nothing
- * an unauthenticated client could use to make the server buffer much.
- * {n+} literals follow LITERAL- (advertised before login). */
+/* Reader limits before login: enough for LOGIN with literals and for
+ * the largest ID a client may send (RFC 2971 3.3: 30 pairs of 30-octet
+ * fields and 1024-octet values, about 32 KB in one line), nothing more
+ * an unauthenticated client could use to make the server buffer.  {n+}
+ * literals follow LITERAL- (advertised before login). */
 static const struct imap_parser_limits imap_limits_noauth = {
-	.line_max = 8192, .literal_max = 8192,
+	.line_max = 32768, .literal_max = 8192,
 	.nonsync_max = IMAP_LITERAL_MINUS_MAX,
-	.command_max = 16384, .depth_max = 8, .args_max = 64,
+	.command_max = 40960, .depth_max = 8, .args_max = 64,
 };
 
 static void imap_session_process(struct imap_session *s);

@@ -258,7 +258,7 @@ def test_bad_syntax_is_answered_and_the_session_goes_on(psrv):
         assert c.cmd("t5 LOGIN a  b")[-1].startswith(b"t5 BAD")
         assert c.cmd("t6 UID")[-1].startswith(b"t6 BAD")
         # overlong line: BAD with the tag, then the next command works
-        r = c.cmd(b"t7 LOGIN " + b"x" * 20000)
+        r = c.cmd(b"t7 LOGIN " + b"x" * 40000)
         assert r[-1].startswith(b"t7 BAD [TOOBIG]"), r[-1][:80]
         # a literal too large before login: no continuation, BAD
         c.send(b"t8 LOGIN {100000}\r\n")
@@ -309,3 +309,21 @@ def test_vanishing_client_mid_literal_costs_nothing(psrv):
     m = imap_login(psrv)
     assert m.noop()[0] == "OK"
     m.logout()
+
+
+def test_id_at_the_rfc_2971_maximum_before_login(psrv):
+    """RFC 2971 3.3 lets a client send 30 pairs of 30-octet fields and
+    1024-octet values, about 32 KB in one line; before login that is
+    answered (imaptest's id group), one pair more is BAD, a longer line
+    BAD [TOOBIG], and the session goes on after each."""
+    def pairs(n):
+        return " ".join(f'"f{i:029d}" "{"v" * 1024}"' for i in range(n))
+    with RawIMAP(psrv.imap_port) as c:
+        r = c.cmd(f"i1 ID ({pairs(30)})")
+        assert r[0].startswith(b'* ID ("name" "Ferry"'), r
+        assert r[-1] == b"i1 OK ID completed", r
+        assert c.cmd(f"i2 ID ({pairs(31)})")[-1].startswith(b"i2 BAD")
+        r = c.cmd(f"i3 ID ({pairs(29)} \"x\" \"{'v' * 3000}\")")
+        assert r[-1].startswith(b"i3 BAD [TOOBIG]"), r[-1][:80]
+        assert c.cmd("i4 ID (\"a\")")[-1].startswith(b"i4 BAD")
+        assert c.cmd("i5 ID NIL")[-1] == b"i5 OK ID completed"

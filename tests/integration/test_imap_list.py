@@ -252,3 +252,44 @@ def test_imaplib_list_still_works(psrv):
     typ, data = m.list()
     assert typ == "OK" and any(b"INBOX" in l for l in data)
     m.logout()
+
+
+def lsubs(lines):
+    out = {}
+    for l in lines:
+        m = re.match(rb'^\* LSUB \(([^)]*)\) "/" ("[^"]*"|\S+)$', l)
+        if m:
+            out[m.group(2).strip(b'"').decode()] = m.group(1).decode()
+    return out
+
+
+def test_lsub_percent_shows_unsubscribed_parents(psrv):
+    """RFC 3501 6.3.9: with "%", a subscribed "p/b" the pattern cannot
+    reach shows its parent "p" as \\Noselect; with "*" it is listed
+    itself.  The parent may exist (unsubscribed), not exist at all, or
+    be subscribed (then it is listed normally, once)."""
+    c = raw(psrv)
+    for name in ("p", "p/a", "p/b", "q/x/y", "s", "s/t"):
+        ok(c.cmd(f'c CREATE "{name}"'))
+    for name in ("p/b", "q/x/y", "s", "s/t", "gone/deep"):
+        ok(c.cmd(f'u SUBSCRIBE "{name}"'))
+    got = lsubs(ok(c.cmd('l LSUB "" "%"')))
+    assert got["p"] == "\\Noselect"             # exists, not subscribed
+    assert got["q"] == "\\Noselect"             # a folder only by its child
+    assert got["gone"] == "\\Noselect"          # subscribed child missing
+    assert got["s"] == ""                       # subscribed itself
+    assert "p/b" not in got and "s/t" not in got
+    got = lsubs(ok(c.cmd('l LSUB "" "q/%"')))
+    assert got == {"q/x": "\\Noselect"}, got
+    got = lsubs(ok(c.cmd('l LSUB "" "*"')))
+    assert "p" not in got and "q" not in got and "q/x" not in got
+    assert {"p/b", "q/x/y", "s", "s/t"} <= got.keys()
+    ok(c.cmd('u UNSUBSCRIBE "p/b"'))
+    got = lsubs(ok(c.cmd('l LSUB "" "%"')))
+    assert "p" not in got
+    # the list is the same through imaplib
+    m = imap_login(psrv)
+    typ, data = m.lsub('""', "q/%")
+    assert typ == "OK" and data == [b'(\\Noselect) "/" "q/x"'], data
+    m.logout()
+    c.close()
