@@ -619,6 +619,8 @@ static const struct conf_key conf_keys[] = {
 	    0, 0 },
 	{ "imap_max_user_sessions", conf_set_uint,
 	    FIELD(imap_max_user_sessions), 1, 100000 },
+	{ "imap_max_connections_per_ip", conf_set_uint,
+	    FIELD(imap_max_connections_per_ip), 0, 1000000 },
 	{ "sender_check", conf_set_bool, FIELD(sender_check), 0, 0 },
 	{ "auth_ban_max_failures", conf_set_uint, FIELD(auth_ban_max_failures),
 	    1, 100000 },

@@ -152,6 +152,7 @@ struct conf {
 	struct cidr_list imap_trusted_proxies;	/* may send x-originating-ip */
 	unsigned imap_max_user_sessions;	/* logged-in IMAP sessions */
 	uint64_t pop3_timeout, imap_timeout;	/* idle, and per command */
+	unsigned imap_max_connections_per_ip;	/* 0: max_connections_per_ip */
 	bool sender_check;
 	unsigned auth_ban_max_failures;
 	uint64_t auth_ban_window;

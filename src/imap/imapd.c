@@ -1,8 +1,9 @@
 /* The IMAP server of the mailbox role (imapd.h): listeners of kind
  * "imap" (plaintext, STARTTLS offered when a certificate is configured)
  * and "imaps" (TLS from the first byte, RFC 8314) served through
- * net/listener.h, which enforces max_connections and
- * max_connections_per_ip before a session exists; and the process's
+ * net/listener.h, which enforces max_connections and the per-address
+ * limit (imap_max_connections_per_ip, else max_connections_per_ip)
+ * before a session exists; and the process's
  * mailbox service (mbox.h), whose one inotify watcher serves every
  * session. */
 #include <stdlib.h>
@@ -66,6 +67,16 @@ imapd_session_gone(struct imapd *d, struct imap_session *s)
 	listener_session_gone(d->lset, &s->link);
 }
 
+/* Connections from one address: IMAP's own limit when set (webmail and
+ * phones behind one NAT keep several IMAP connections each, where SMTP
+ * clients keep one), else the one every protocol shares. */
+static unsigned
+imapd_per_ip(const struct conf *c)
+{
+	return c->imap_max_connections_per_ip != 0 ?
+	    c->imap_max_connections_per_ip : c->max_connections_per_ip;
+}
+
 struct imapd *
 imapd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 {
@@ -89,7 +100,7 @@ imapd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	d->lset = listener_set_create(env->base, "imap", &imapd_listener_ops,
 	    d);
 	listener_set_limits(d->lset, d->env->conf->max_connections,
-	    d->env->conf->max_connections_per_ip);
+	    imapd_per_ip(d->env->conf));
 	listener_set_adopt(d->lset, env->listeners, env->nlisteners,
 	    imapd_kinds, sizeof(imapd_kinds) / sizeof(imapd_kinds[0]),
 	    d->tls != NULL);
@@ -121,7 +132,7 @@ imapd_reload(struct imapd *d, const struct conf *fresh, const char **error_r)
 		return -1;
 	}
 	listener_set_limits(d->lset, fresh->max_connections,
-	    fresh->max_connections_per_ip);
+	    imapd_per_ip(fresh));
 	return 0;
 }
 

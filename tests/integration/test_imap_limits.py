@@ -54,6 +54,66 @@ def test_max_connections_per_ip(make_ferry, tmp_path):
     assert c.greeting.startswith(b"* BYE [UNAVAILABLE] Too many connections")
 
 
+def test_imap_max_connections_per_ip(make_ferry, tmp_path):
+    """IMAP's own per-address limit, apart from the shared one: 3 IMAP
+    connections while SMTP allows 2, the other way round after a reload,
+    and 0 going back to the shared limit."""
+    import smtplib
+    srv = imap_ferry(make_ferry, tmp_path, plaintext=True,
+                     max_connections_per_ip="2",
+                     imap_max_connections_per_ip="3")
+
+    def imap_accepts(n):
+        """Opens n+1 IMAP connections: the first n must be greeted, the
+        last refused."""
+        conns = [RawIMAP(srv.imap_port) for _ in range(n + 1)]
+        greet = [c.greeting for c in conns]
+        # the server closes each one itself, so none is still counted
+        # when the next check opens its connections
+        for c in conns[:n]:
+            c.send(b"z LOGOUT\r\n")
+        for c in conns:
+            assert c.wait_closed()
+            c.close()
+        assert all(g.startswith(b"* OK") for g in greet[:n]), greet
+        assert greet[n].startswith(
+            b"* BYE [UNAVAILABLE] Too many connections"), greet
+
+    def smtp_accepts(n):
+        conns = [smtplib.SMTP("127.0.0.1", srv.port, timeout=10)
+                 for _ in range(n)]
+        for s in conns:
+            assert s.noop()[0] == 250
+        with pytest.raises(smtplib.SMTPException):
+            smtplib.SMTP("127.0.0.1", srv.port, timeout=10).noop()
+        for s in conns:
+            s.quit()
+
+    imap_accepts(3)
+    smtp_accepts(2)
+    srv.set_conf(max_connections_per_ip="4", imap_max_connections_per_ip="1")
+    r = srv.cli("reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    imap_accepts(1)
+    smtp_accepts(4)
+    # 0 (the default) means: as max_connections_per_ip
+    srv.set_conf(imap_max_connections_per_ip="0")
+    assert srv.cli("reload").returncode == 0
+    imap_accepts(4)
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1000001", ""])
+def test_imap_max_connections_per_ip_bad_values(make_ferry, tmp_path, value):
+    srv = imap_ferry(make_ferry, tmp_path, plaintext=True)
+    srv.conf_path.write_text(srv.conf_path.read_text() +
+                             f"imap_max_connections_per_ip = {value}\n")
+    r = srv.cli("reload")
+    assert r.returncode == 1, r.stdout + r.stderr
+    n = len(srv.conf_path.read_text().splitlines())
+    assert f"{srv.conf_path}:{n}:" in r.stderr, r.stderr
+    assert "imap_max_connections_per_ip" in r.stderr, r.stderr
+
+
 def test_list_nesting_limit(make_ferry, tmp_path):
     srv = imap_ferry(make_ferry, tmp_path, plaintext=True)
     c, r = login(srv)
