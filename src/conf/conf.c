@@ -44,7 +44,8 @@ conf_set_string(struct conf *c, const struct conf_key *k, char *v,
 	return 0;
 }
 
-/* spam_folder: "off" (or empty) or a valid folder name other than
+/* spam_folder: "off" (or empty), a special use ("\\Junk": the folder
+ * that has it, mbox_delivery_dir) or a valid folder name other than
  * INBOX (mbox_name_check: nothing that could leave the Maildir). */
 static int
 conf_set_spam_folder(struct conf *c, const struct conf_key *k, char *v,
@@ -56,7 +57,12 @@ conf_set_spam_folder(struct conf *c, const struct conf_key *k, char *v,
 		AT(c, k, char)[0] = '\0';
 		return 0;
 	}
-	if (mbox_name_check(v, &err) < 0 || mbox_name_is_inbox(v)) {
+	if (v[0] == '\\') {
+		if (mbox_special_parse(v) == MBOX_SPECIAL_NONE) {
+			*why_r = "not a special use (\\Junk, \\Archive, ...)";
+			return -1;
+		}
+	} else if (mbox_name_check(v, &err) < 0 || mbox_name_is_inbox(v)) {
 		*why_r = "not a folder name (or INBOX)";
 		return -1;
 	}

@@ -111,7 +111,10 @@ int mbox_name_path(const char *maildir, const char *name, char *dst,
     size_t size, struct mbox_error *err);
 /* Where local delivery files a message: with spam and a spam_folder
  * (the `spam_folder` setting, "" = off) that folder's directory in dst,
- * else NULL (INBOX).  An invalid folder name also gives NULL. */
+ * else NULL (INBOX).  An invalid folder name also gives NULL.  A
+ * spam_folder of a special use ("\\Junk") names the folder that has it
+ * (reads the Maildir's special-use file; blocking), or before the first
+ * IMAP login the default folder that will get it. */
 const char *mbox_delivery_dir(const char *maildir, const char *spam_folder,
     bool spam, char *dst, size_t size);
 

@@ -184,13 +184,65 @@ mbox_name_path(const char *maildir, const char *name, char *dst,
 	return 0;
 }
 
+/* spam_folder given as a special use ("\\Junk"): the name of the folder
+ * the Maildir's `ferry-special-use` gives that use, into name.  Before
+ * the first IMAP login there is no such file yet, and the default folder
+ * that will get the use (Junk) is taken, so that login finds it there.
+ * -1 when the file names no folder with the use (the user deleted it:
+ * such mail stays in INBOX) or cannot be read. */
+static int
+mbox_delivery_special(const char *maildir, enum mbox_special use,
+    char *name, size_t size)
+{
+	char file[PATH_MAX];
+	struct mbox_specials sp;
+	struct fbuf b;
+	int r = -1;
+
+	if (fsio_pathf(file, sizeof(file), "%s/" MBOX_SPECIAL_FILE,
+	    maildir) < 0)
+		return -1;
+	fbuf_init(&b, 0);
+	if (fsio_read_file(file, &b, MBOX_SMALL_FILE_MAX) < 0) {
+		bool missing = errno == ENOENT;
+
+		fbuf_release(&b);
+		for (size_t i = 0; missing && i <
+		    sizeof(mbox_default_folders) /
+		    sizeof(*mbox_default_folders); i++)
+			if (mbox_default_folders[i].use == use)
+				return str_lcpy(name, mbox_default_folders[i].name,
+				    size) < size ? 0 : -1;
+		return -1;
+	}
+	memset(&sp, 0, sizeof(sp));
+	mbox_specials_parse(fbuf_str(&b), b.len, &sp);
+	for (size_t i = 0; i < sp.names.n && r < 0; i++)
+		if (sp.use[i] == use)
+			r = str_lcpy(name, sp.names.v[i], size) < size ? 0 : -1;
+	mbox_specials_free(&sp);
+	fbuf_release(&b);
+	return r;
+}
+
 const char *
 mbox_delivery_dir(const char *maildir, const char *spam_folder, bool spam,
     char *dst, size_t size)
 {
 	struct mbox_error err;
+	char name[MBOX_NAME_MAX + 1];
+	enum mbox_special use;
 
-	if (!spam || spam_folder[0] == '\0' || mbox_name_is_inbox(spam_folder) ||
+	if (!spam || spam_folder[0] == '\0')
+		return NULL;
+	if (spam_folder[0] == '\\') {
+		use = mbox_special_parse(spam_folder);
+		if (use == MBOX_SPECIAL_NONE || mbox_delivery_special(maildir,
+		    use, name, sizeof(name)) < 0)
+			return NULL;
+		spam_folder = name;
+	}
+	if (mbox_name_is_inbox(spam_folder) ||
 	    mbox_name_path(maildir, spam_folder, dst, size, &err) < 0)
 		return NULL;
 	return dst;

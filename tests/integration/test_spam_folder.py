@@ -95,6 +95,44 @@ def test_junk_from_delivery_is_the_imap_junk_folder(make_ferry, tmp_path,
     m.logout()
 
 
+def test_spam_folder_by_special_use(make_ferry, tmp_path, spamd_server):
+    """spam_folder = \\Junk files spam into whichever folder has the
+    \\Junk attribute: Junk before the first login (which then gives it
+    the attribute), the renamed folder after a RENAME, INBOX once the
+    user deleted it."""
+    srv = imap_ferry(make_ferry, tmp_path, plaintext=True,
+                     spamd=spamd_server.target, spam_folder="\\Junk")
+    assert send(srv, gtube_message(subject="one")).code == 250
+    wait_until(lambda: len(folder_files(srv, RCPT, "Junk")) == 1,
+               what="a message in Junk")
+    m = imaplib.IMAP4("127.0.0.1", srv.imap_port, timeout=10)
+    m.login(RCPT, PASSWORD)
+    typ, data = m.list('""', "Junk")
+    assert typ == "OK" and b"\\Junk" in data[0], data
+    # the user renames the folder: the attribute and the spam follow
+    assert m.rename("Junk", "Spam/Caught")[0] == "OK"
+    typ, data = m.list('""', "Spam/Caught")
+    assert b"\\Junk" in data[0], data
+    assert send(srv, gtube_message(subject="two")).code == 250
+    wait_until(lambda: len(folder_files(srv, RCPT, "Spam.Caught")) == 2,
+               what="a second message in Spam/Caught")
+    assert not (srv.maildir(RCPT) / ".Junk").exists()
+    # without a \\Junk folder, spam stays in INBOX (tagged)
+    assert m.delete("Spam/Caught")[0] == "OK"
+    assert send(srv, gtube_message(subject="three")).code == 250
+    wait_until(lambda: len(folder_files(srv, RCPT, None)) == 1,
+               what="spam in INBOX")
+    msg = folder_files(srv, RCPT, None)[0].read_bytes()
+    assert header(msg, "Subject") == [":SPAM: three"]
+    assert not (srv.maildir(RCPT) / ".Junk").exists()
+    # another user's first spam: Junk again
+    assert send(srv, gtube_message(subject="four"),
+                rcpts=("bob@example.test",)).code == 250
+    wait_until(lambda: len(folder_files(srv, "bob@example.test",
+                                        "Junk")) == 1, what="bob's Junk")
+    m.logout()
+
+
 def test_junk_counts_in_the_quota(make_ferry, spamd_server):
     srv = make_ferry({"spamd": spamd_server.target, "spam_folder": "Junk"})
     srv.add_user("carol@example.test", quota="100K")
@@ -117,7 +155,9 @@ def test_junk_counts_in_the_quota(make_ferry, spamd_server):
 
 
 @pytest.mark.parametrize("bad", ["../x", "a.b", "INBOX", "inbox", "a//b",
-                                 "/Junk", "Junk/", "x\x01y", "*", "a%b"])
+                                 "/Junk", "Junk/", "x\x01y", "*", "a%b",
+                                 "\\Bogus", "\\", "\\Junk/x",
+                                 "\\Recent"])
 def test_bad_spam_folder_refused(ferry, bad):
     ferry.conf_path.write_text(ferry.conf_path.read_text() +
                                f"spam_folder = {bad}\n")
@@ -126,7 +166,8 @@ def test_bad_spam_folder_refused(ferry, bad):
     assert "spam_folder" in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("good", ["off", "Junk", "Spam/Filtered"])
+@pytest.mark.parametrize("good", ["off", "Junk", "Spam/Filtered", "\\Junk",
+                                  "\\junk"])
 def test_good_spam_folder_accepted(ferry, good):
     ferry.conf_path.write_text(ferry.conf_path.read_text() +
                                f"spam_folder = {good}\n")
