@@ -533,3 +533,31 @@ def test_envelope_bodystructure_and_parts(psrv):
     assert parts[b"BODY[3.TEXT]"] == b"inner body"
     assert parts[b"BODY[9]"] == b""
     m.logout()
+
+
+def test_recent_does_not_come_back_after_a_restart(psrv):
+    """\\Recent is given once: the session that claims new mail moves it
+    from new/ to cur/, so neither a later session nor a restarted
+    server announces it again; mail delivered after the restart is
+    recent for the next session that selects the folder."""
+    deliver(psrv, n=3)
+    m = imap_login(psrv)
+    assert m.status("INBOX", "(RECENT)")[1] == [b'"INBOX" (RECENT 3)']
+    m.select("INBOX")
+    assert m.response("RECENT") == ("RECENT", [b"3"])
+    m.logout()
+    psrv.restart()
+    m = imap_login(psrv)
+    assert m.status("INBOX", "(RECENT)")[1] == [b'"INBOX" (RECENT 0)']
+    m.select("INBOX")
+    assert m.response("RECENT") == ("RECENT", [b"0"])
+    typ, data = m.search(None, "RECENT")
+    assert data == [b""], data
+    m.logout()
+    deliver(psrv, n=1)
+    m = imap_login(psrv)
+    m.select("INBOX")
+    assert m.response("RECENT") == ("RECENT", [b"1"])
+    typ, data = m.search(None, "RECENT")
+    assert data == [b"4"], data
+    m.logout()
