@@ -16,6 +16,7 @@
 #include "auth/ban.h"
 #include "auth/login.h"
 #include "auth/sasl.h"
+#include "imap/imap_cmd_args.h"
 #include "imap/imap_private.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
@@ -116,32 +117,27 @@ void
 imap_cmd_id(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, bool uid)
 {
-	const char *k, *v;
+	const struct imap_arg *kv;
+	const char *error;
+	unsigned n;
 
-	if (count != 1 || (args[0].type != IMAP_ARG_LIST &&
-	    !imap_arg_atom_is(&args[0], "NIL")) ||
-	    (args[0].type == IMAP_ARG_LIST && (args[0].count % 2 != 0 ||
-	    args[0].count > 60))) {
-		imap_bad(s, tag, "ID needs NIL or a list of field-value pairs");
+	if (imap_id_args_check(args, count, &n, &error) < 0) {
+		imap_bad(s, tag, error);
 		return;
 	}
-	for (unsigned i = 0; args[0].type == IMAP_ARG_LIST &&
-	    i < args[0].count; i += 2) {
-		if (!imap_arg_string(&args[0].list[i], &k) ||
-		    (!imap_arg_string(&args[0].list[i + 1], &v) &&
-		    !imap_arg_atom_is(&args[0].list[i + 1], "NIL"))) {
-			imap_bad(s, tag, "ID fields and values are strings");
-			return;
-		}
+	for (unsigned i = 0; i < n; i++) {
+		const char *k = args[0].list[2 * i].str;
+
+		kv = &args[0].list[2 * i + 1];
 		if (str_ieq(k, "name") || str_ieq(k, "version"))
 			log_info("%s imap id %s=%s", s->id, str_ieq(k, "name") ?
-			    "name" : "version", log_q(args[0].list[i + 1].str));
+			    "name" : "version", log_q(kv->str));
 	}
-	for (unsigned i = 0; args[0].type == IMAP_ARG_LIST &&
-	    i < args[0].count; i += 2)
-		imap_limits_id_field(s, args[0].list[i].str,
-		    args[0].list[i + 1].type == IMAP_ARG_ATOM ? NULL :
-		    args[0].list[i + 1].str);
+	for (unsigned i = 0; i < n; i++) {
+		kv = &args[0].list[2 * i + 1];
+		imap_limits_id_field(s, args[0].list[2 * i].str,
+		    kv->type == IMAP_ARG_ATOM ? NULL : kv->str);
+	}
 	imap_reply(s, "* ID (\"name\" \"Ferry\" \"version\" \"%s\")",
 	    FERRY_VERSION);
 	imap_reply(s, "%s OK ID completed", tag);

@@ -11,43 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_cmd_args.h"
 #include "imap/imap_private.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "mailbox/mbox.h"
 
-#define IMAP_LIST_PATTERNS_MAX 32
 #define IMAP_LIST_NAME_MAX (MBOX_NAME_MAX * 4)	/* longest name matched */
-
-/* selection options */
-#define IMAP_LSEL_SUBSCRIBED 0x01
-#define IMAP_LSEL_REMOTE 0x02
-#define IMAP_LSEL_RECURSIVE 0x04
-#define IMAP_LSEL_SPECIAL 0x08
-/* return options */
-#define IMAP_LRET_SUBSCRIBED 0x01
-#define IMAP_LRET_CHILDREN 0x02
-#define IMAP_LRET_SPECIAL 0x04
-#define IMAP_LRET_STATUS 0x08
-
-struct imap_list_job {
-	bool lsub;
-	bool extended;		/* RFC 5258 syntax was used */
-	unsigned sel, ret;
-	unsigned status_items;	/* IMAP_STATUS_* */
-	char *patterns[IMAP_LIST_PATTERNS_MAX];	/* UTF-8, with reference */
-	unsigned npatterns;
-};
 
 static void
 imap_list_release(struct imap_job *job)
 {
-	struct imap_list_job *l = job->data;
+	struct imap_list_args *l = job->data;
 
 	if (l == NULL)
 		return;
-	for (unsigned i = 0; i < l->npatterns; i++)
-		free(l->patterns[i]);
+	imap_list_args_free(l);
 	free(l);
 	job->data = NULL;
 }
@@ -98,7 +77,7 @@ imap_list_match(const char *pat, const char *name)
 }
 
 static bool
-imap_list_matches(const struct imap_list_job *l, const char *name)
+imap_list_matches(const struct imap_list_args *l, const char *name)
 {
 	/* INBOX matches case-blind patterns (RFC 9051 section 5.1) */
 	bool inbox = mbox_name_is_inbox(name);
@@ -112,7 +91,7 @@ imap_list_matches(const struct imap_list_job *l, const char *name)
 
 /* Whether a folder meets every selection criterion. */
 static bool
-imap_list_selected(const struct imap_list_job *l,
+imap_list_selected(const struct imap_list_args *l,
     const struct mbox_folder_info *fi)
 {
 	if (l->lsub)
@@ -134,7 +113,7 @@ imap_list_selected(const struct imap_list_job *l,
  * right, and CHILDINFO tells only of what the client would not see:
  * RFC 5258 section 3.5). */
 static bool
-imap_list_child_selected(const struct imap_list_job *l,
+imap_list_child_selected(const struct imap_list_args *l,
     const struct mbox_folder_list *list, size_t i)
 {
 	const char *name = list->v[i].name;
@@ -150,7 +129,7 @@ imap_list_child_selected(const struct imap_list_job *l,
 }
 
 static void
-imap_list_attrs(struct imap_session *s, const struct imap_list_job *l,
+imap_list_attrs(struct imap_session *s, const struct imap_list_args *l,
     const struct mbox_folder_info *fi, struct fbuf *b)
 {
 	const char *sp = mbox_special_name(fi->special);
@@ -176,7 +155,7 @@ imap_list_attrs(struct imap_session *s, const struct imap_list_job *l,
 
 /* The CHILDINFO tags: the selection criteria a descendant met. */
 static void
-imap_list_childinfo(const struct imap_list_job *l, struct fbuf *b)
+imap_list_childinfo(const struct imap_list_args *l, struct fbuf *b)
 {
 	fbuf_adds(b, " (\"CHILDINFO\" (");
 	if (l->sel & IMAP_LSEL_SUBSCRIBED)
@@ -190,7 +169,7 @@ imap_list_childinfo(const struct imap_list_job *l, struct fbuf *b)
 static void
 imap_list_status(struct imap_job *job, const struct mbox_folder_info *fi)
 {
-	struct imap_list_job *l = job->data;
+	struct imap_list_args *l = job->data;
 	struct mbox_status st;
 	struct mbox_error err;
 
@@ -258,7 +237,7 @@ imap_list_subscribed(const struct mbox_folder_list *list, const char *name)
 static void
 imap_lsub_parents(struct imap_job *job, const struct mbox_folder_list *list)
 {
-	struct imap_list_job *l = job->data;
+	struct imap_list_args *l = job->data;
 	char **shown = NULL;
 	size_t nshown = 0;
 
@@ -295,7 +274,7 @@ imap_lsub_parents(struct imap_job *job, const struct mbox_folder_list *list)
 static void
 imap_list_work(struct imap_job *job)
 {
-	struct imap_list_job *l = job->data;
+	struct imap_list_args *l = job->data;
 	struct mbox_folder_list list;
 	struct mbox_error err;
 	bool recursive = (l->sel & IMAP_LSEL_RECURSIVE) != 0;
@@ -334,179 +313,12 @@ imap_list_work(struct imap_job *job)
 	    l->lsub ? "LSUB" : "LIST");
 }
 
-/* Selection options "(SUBSCRIBED RECURSIVEMATCH ...)". */
-static int
-imap_list_parse_select(struct imap_list_job *l, const struct imap_arg *a,
-    const char **error_r)
-{
-	for (unsigned i = 0; i < a->count; i++) {
-		const struct imap_arg *o = &a->list[i];
-
-		if (imap_arg_atom_is(o, "SUBSCRIBED"))
-			l->sel |= IMAP_LSEL_SUBSCRIBED;
-		else if (imap_arg_atom_is(o, "REMOTE"))
-			l->sel |= IMAP_LSEL_REMOTE;
-		else if (imap_arg_atom_is(o, "RECURSIVEMATCH"))
-			l->sel |= IMAP_LSEL_RECURSIVE;
-		else if (imap_arg_atom_is(o, "SPECIAL-USE"))
-			l->sel |= IMAP_LSEL_SPECIAL;
-		else {
-			*error_r = "Unknown LIST selection option";
-			return -1;
-		}
-	}
-	/* RFC 5258 section 3.1: RECURSIVEMATCH needs a real criterion */
-	if ((l->sel & IMAP_LSEL_RECURSIVE) &&
-	    !(l->sel & (IMAP_LSEL_SUBSCRIBED | IMAP_LSEL_SPECIAL))) {
-		*error_r = "RECURSIVEMATCH needs another selection option";
-		return -1;
-	}
-	/* selection options imply their return options (section 3.1) */
-	if (l->sel & IMAP_LSEL_SUBSCRIBED)
-		l->ret |= IMAP_LRET_SUBSCRIBED;
-	if (l->sel & IMAP_LSEL_SPECIAL)
-		l->ret |= IMAP_LRET_SPECIAL;
-	return 0;
-}
-
-/* Return options "RETURN (SUBSCRIBED CHILDREN STATUS (...))". */
-static int
-imap_list_parse_return(struct imap_list_job *l, const struct imap_arg *a,
-    const char **error_r)
-{
-	for (unsigned i = 0; i < a->count; i++) {
-		const struct imap_arg *o = &a->list[i];
-
-		if (imap_arg_atom_is(o, "SUBSCRIBED"))
-			l->ret |= IMAP_LRET_SUBSCRIBED;
-		else if (imap_arg_atom_is(o, "CHILDREN"))
-			l->ret |= IMAP_LRET_CHILDREN;
-		else if (imap_arg_atom_is(o, "SPECIAL-USE"))
-			l->ret |= IMAP_LRET_SPECIAL;
-		else if (imap_arg_atom_is(o, "STATUS") && i + 1 < a->count &&
-		    !(l->ret & IMAP_LRET_STATUS)) {
-			if (imap_status_parse_items(&a->list[++i],
-			    &l->status_items, error_r) < 0)
-				return -1;
-			l->ret |= IMAP_LRET_STATUS;
-		} else {
-			*error_r = "Unknown or repeated LIST return option";
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* One pattern: reference + pattern, decoded like a name (the wildcards
- * are ASCII and pass through modified UTF-7).  A pattern that does not
- * decode matches nothing: 1, and nothing is added. */
-static int
-imap_list_add_pattern(struct imap_session *s, struct imap_list_job *l,
-    const char *ref, const char *pat, const char **error_r)
-{
-	char dec[1024];
-	struct fbuf b;
-	struct imap_arg tmp;
-	const char *error;
-	int r;
-
-	if (l->npatterns >= IMAP_LIST_PATTERNS_MAX) {
-		*error_r = "Too many LIST patterns";
-		return -1;
-	}
-	fbuf_init(&b, 0);
-	fbuf_adds(&b, ref);
-	if (ref[0] != '\0' && ref[strlen(ref) - 1] != '/' && pat[0] != '\0')
-		fbuf_addc(&b, '/');
-	fbuf_adds(&b, pat);
-	tmp = (struct imap_arg){ .type = IMAP_ARG_QUOTED, .str = fbuf_str(&b),
-	    .len = b.len };
-	r = b.len == 0 ? -1 : imap_arg_mailbox(&tmp, s->utf8, dec, sizeof(dec),
-	    &error);
-	fbuf_release(&b);
-	if (r == 0)
-		l->patterns[l->npatterns++] = xstrdup(dec);
-	return 0;
-}
-
-/* Patterns: one list-mailbox or a parenthesised list of them. */
-static int
-imap_list_parse_patterns(struct imap_session *s, struct imap_list_job *l,
-    const char *ref, const struct imap_arg *a, const char **error_r)
-{
-	const char *p;
-
-	if (a->type != IMAP_ARG_LIST) {
-		if (!imap_arg_list_mailbox(a, &p)) {
-			*error_r = "LIST needs a reference and a pattern";
-			return -1;
-		}
-		return imap_list_add_pattern(s, l, ref, p, error_r);
-	}
-	if (a->count == 0) {
-		*error_r = "Empty LIST pattern list";
-		return -1;
-	}
-	l->extended = true;
-	for (unsigned i = 0; i < a->count; i++) {
-		if (!imap_arg_list_mailbox(&a->list[i], &p)) {
-			*error_r = "LIST patterns are mailbox names";
-			return -1;
-		}
-		if (imap_list_add_pattern(s, l, ref, p, error_r) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* [(select-opts)] reference patterns [RETURN (return-opts)] */
-static int
-imap_list_parse(struct imap_session *s, struct imap_list_job *l,
-    const struct imap_arg *args, unsigned count, bool *delim_r,
-    const char **error_r)
-{
-	const struct imap_arg *pat;
-	const char *ref, *p;
-	unsigned i = 0;
-
-	*error_r = "LIST needs a reference and a pattern";
-	if (!l->lsub && count > 0 && args[0].type == IMAP_ARG_LIST) {
-		l->extended = true;
-		if (imap_list_parse_select(l, &args[0], error_r) < 0)
-			return -1;
-		i++;
-	}
-	if (count < i + 2 || !imap_arg_astring(&args[i], &ref))
-		return -1;
-	pat = &args[i + 1];
-	i += 2;
-	if (!l->lsub && i < count) {
-		if (count != i + 2 || !imap_arg_atom_is(&args[i], "RETURN") ||
-		    args[i + 1].type != IMAP_ARG_LIST) {
-			*error_r = "Expected RETURN (options) after the pattern";
-			return -1;
-		}
-		l->extended = true;
-		if (imap_list_parse_return(l, &args[i + 1], error_r) < 0)
-			return -1;
-		i += 2;
-	}
-	if (i != count || (l->lsub && pat->type == IMAP_ARG_LIST))
-		return -1;
-	/* LIST "" "": the hierarchy separator (RFC 9051 6.3.9) */
-	*delim_r = l->sel == 0 && pat->type != IMAP_ARG_LIST &&
-	    imap_arg_list_mailbox(pat, &p) && *p == '\0';
-	if (*delim_r)
-		return 0;
-	return imap_list_parse_patterns(s, l, ref, pat, error_r);
-}
-
 static void
 imap_list_cmd(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, bool lsub)
 {
 	const char *name = lsub ? "LSUB" : "LIST";
-	struct imap_list_job *l;
+	struct imap_list_args *l;
 	struct imap_job *job;
 	const char *error;
 	bool delim = false;
@@ -514,8 +326,8 @@ imap_list_cmd(struct imap_session *s, const char *tag,
 	job = imap_job_new(s, tag, imap_list_work);
 	job->data = l = xcalloc(1, sizeof(*l));
 	job->release = imap_list_release;
-	l->lsub = lsub;
-	if (imap_list_parse(s, l, args, count, &delim, &error) < 0) {
+	if (imap_list_args_parse(args, count, lsub, s->utf8, l, &delim,
+	    &error) < 0) {
 		imap_list_discard(job);
 		imap_bad(s, tag, error);
 		return;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_cmd_args.h"
 #include "imap/imap_private.h"
 #include "lib/xalloc.h"
 #include "mailbox/mbox.h"
@@ -86,10 +87,10 @@ void
 imap_cmd_getquota(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, bool uid)
 {
-	const char *root;
+	const char *root, *error;
 
-	if (count != 1 || !imap_arg_astring(&args[0], &root)) {
-		imap_bad(s, tag, "GETQUOTA needs a quota root");
+	if (imap_getquota_args(args, count, &root, &error) < 0) {
+		imap_bad(s, tag, error);
 		return;
 	}
 	if (root[0] != '\0') {
@@ -124,17 +125,16 @@ imap_cmd_getquotaroot(struct imap_session *s, const char *tag,
 	imap_quota_submit(s, tag, q);
 }
 
-/* SETQUOTA root (resource limit ...): checked for form, then refused. */
+/* SETQUOTA root (resource limit ...): checked for form
+ * (imap_setquota_args), then refused. */
 void
 imap_cmd_setquota(struct imap_session *s, const char *tag,
     const struct imap_arg *args, unsigned count, bool uid)
 {
-	const char *root;
+	const char *root, *error;
 
-	if (count != 2 || !imap_arg_astring(&args[0], &root) ||
-	    args[1].type != IMAP_ARG_LIST || args[1].count % 2 != 0) {
-		imap_bad(s, tag, "SETQUOTA needs a root and a list of "
-		    "resource limits");
+	if (imap_setquota_args(args, count, &root, &error) < 0) {
+		imap_bad(s, tag, error);
 		return;
 	}
 	imap_reply(s, "%s NO [NOPERM] Quotas are set by the administrator "

@@ -83,13 +83,18 @@ def test_quota_errors(qsrv):
     assert r[-1].startswith(b"q NO [NONEXISTENT]"), r
     r = c.cmd('q GETQUOTA "other"')
     assert r[-1].startswith(b"q NO [NONEXISTENT]"), r
-    r = c.cmd('q SETQUOTA "" (STORAGE 100000)')
-    assert r[-1].startswith(b"q NO [NOPERM]"), r
+    for good in ('"" (STORAGE 100000)', '"" ()', '"" (STORAGE 1 MESSAGE 5)'):
+        r = c.cmd(f"q SETQUOTA {good}")
+        assert r[-1].startswith(b"q NO [NOPERM]"), (good, r)
     assert storage(ok(c.cmd('q GETQUOTA ""')))[1] == 20
     for bad in ("GETQUOTA", 'GETQUOTA "" x', "GETQUOTA (x)",
                 "GETQUOTAROOT", "GETQUOTAROOT INBOX Sent",
                 "GETQUOTAROOT (INBOX)", 'SETQUOTA ""',
-                'SETQUOTA "" STORAGE', 'SETQUOTA "" (STORAGE)'):
+                'SETQUOTA "" STORAGE', 'SETQUOTA "" (STORAGE)',
+                'SETQUOTA "" (STORAGE x)', 'SETQUOTA "" (STORAGE -1)',
+                'SETQUOTA "" ("STORAGE" 10)', 'SETQUOTA "" ((STORAGE) 1)',
+                'SETQUOTA "" (STORAGE 99999999999999999999)',
+                'SETQUOTA "" (STORAGE 1 MESSAGE)'):
         r = c.cmd("b " + bad)
         assert r[-1].startswith(b"b BAD"), (bad, r)
     ok(c.cmd("n NOOP"))
