@@ -670,6 +670,15 @@ static const struct conf_key conf_keys[] = {
 	    1000 * 86400 },
 	{ "srs_secret_file", conf_set_path, FIELD(srs_secret_file), 0,
 	    PATH_MAX },
+	{ "dmarc", conf_set_bool, FIELD(dmarc), 0, 0 },
+	{ "dmarc_public_suffix_list", conf_set_path, FIELD(dmarc_psl), 0,
+	    PATH_MAX },
+	{ "dmarc_report_from", conf_set_string, FIELD(dmarc_report_from), 0,
+	    320 },
+	{ "dmarc_report_org", conf_set_string, FIELD(dmarc_report_org), 0,
+	    256 },
+	{ "local_forgery_check", conf_set_bool, FIELD(local_forgery_check),
+	    0, 0 },
 	{ "greylist", conf_set_bool, FIELD(greylist), 0, 0 },
 	{ "greylist_delay", conf_set_duration, FIELD(greylist_delay), 0,
 	    86400 },
@@ -725,6 +734,10 @@ conf_defaults(struct conf *c)
 	c->arc_verify = true;
 	c->arc_seal = true;
 	c->srs_max_age = 21 * 86400;
+	c->dmarc = true;
+	c->local_forgery_check = true;
+	str_lcpy(c->dmarc_psl, "/usr/share/publicsuffix/public_suffix_list.dat",
+	    sizeof(c->dmarc_psl));
 	c->queue_lifetime = 5 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;

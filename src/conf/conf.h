@@ -186,6 +186,13 @@ struct conf {
 	char srs_domain[256];			/* "": the alias's domain */
 	uint64_t srs_max_age;			/* seconds */
 	char srs_secret_file[PATH_MAX];		/* "": STATE_DIR/srs.secret */
+	/* DMARC of inbound mail (docs/dmarc.md): policies applied, the
+	 * public suffix list's path, refusal of forged hosted domains,
+	 * and the aggregate reports' sender and organisation name. */
+	bool dmarc, local_forgery_check;
+	char dmarc_psl[PATH_MAX];
+	char dmarc_report_from[320];	/* "": postmaster@hostname */
+	char dmarc_report_org[256];	/* "": hostname */
 	bool greylist;
 	uint64_t greylist_delay, greylist_window, greylist_expire;
 	unsigned bad_rcpt_limit;		/* 0 = off */

@@ -34,7 +34,7 @@
  * in skip masks. */
 static const char *const policy_check_names[] = {
 	"client", "rate", "bad_rcpt", "dnsbl", "rdns", "helo", "mfcheck",
-	"spf", "greylist", "clamd", "spamd", NULL
+	"spf", "greylist", "clamd", "spamd", "dmarc", NULL
 };
 
 /* The gates, in the built-in order. */
@@ -224,6 +224,16 @@ policy_skip_all(const struct policy *p, const struct policy_client *c)
 {
 	return c->trusted &&
 	    !policy_client_conf(p, c)->check_trusted_clients;
+}
+
+bool
+policy_check_skipped(const struct policy *p, const struct policy_client *c,
+    const char *name)
+{
+	return policy_skip_all(p, c) || c->allowed_by != NULL ||
+	    (c->tx_skip & policy_check_bit(name)) != 0 ||
+	    conf_exempted(policy_client_conf(p, c),
+	    (const struct sockaddr *)&c->addr, name);
 }
 
 static bool

@@ -173,6 +173,12 @@ void policy_log_decision(const struct policy_client *c,
 
 /* Names usable in `checks`, `exempt` and `rule ... skip`. */
 bool policy_check_known(const char *name);
+/* For checks the session runs itself (dmarc, at the end of data): true
+ * when the message skips check `name`: a trusted client (without
+ * check_trusted_clients), a gate or rule allowed it, every recipient's
+ * domain skips it, or `exempt` names it for the client's network. */
+bool policy_check_skipped(const struct policy *p,
+    const struct policy_client *c, const char *name);
 const char *policy_stage_name(enum policy_stage stage);
 const char *policy_verdict_name(enum policy_verdict v);
 

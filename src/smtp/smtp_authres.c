@@ -75,8 +75,16 @@ smtp_authres_field(struct smtp_tx *tx)
 	if (tx->spf_ar[0] != '\0')
 		fbuf_addf(&tx->authres, ";\r\n\t%s", tx->spf_ar);
 	dkim_verifier_ar(tx->verifier, &tx->authres);
+	smtp_dmarc_ar(tx, &tx->authres);
 	smtp_arc_ar(tx, &tx->authres);
 	fbuf_adds(&tx->authres, "\r\n");
+}
+
+void
+smtp_authres_update(struct smtp_tx *tx)
+{
+	if (tx->verifier != NULL && !tx->authres_early)
+		smtp_authres_field(tx);
 }
 
 /* Writes the held header section without the dropped fields.  A message
@@ -87,7 +95,9 @@ smtp_authres_flush_held(struct smtp_tx *tx)
 {
 	uint64_t at = 0;
 
-	if (tx->verifier != NULL && dkim_verifier_ended_header(tx->verifier) &&
+	/* DMARC's result comes at the end. */
+	if (tx->verifier != NULL && tx->dmarc == NULL &&
+	    dkim_verifier_ended_header(tx->verifier) &&
 	    dkim_verifier_count(tx->verifier) == 0 && smtp_arc_quiet(tx)) {
 		smtp_authres_field(tx);
 		smtp_tx_write(tx, tx->authres.data, tx->authres.len);

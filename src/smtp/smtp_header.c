@@ -28,7 +28,9 @@ smtp_header_field(void *ctx, const struct mime_field *f)
 		tx->drop[tx->ndrop].off = f->offset;
 		tx->drop[tx->ndrop++].len = f->raw_len;
 	}
-	else if (tx->check_from && mime_field_is(f, "From")) {
+	else if ((tx->check_from || tx->dmarc_from) &&
+	    mime_field_is(f, "From")) {
+		tx->nfrom++;
 		fbuf_add(&tx->from, f->value, f->value_len);
 		fbuf_addc(&tx->from, ',');
 	}

@@ -286,6 +286,12 @@ smtp_policy_spam(const struct smtp_policy_session *ps)
 	return ps->client.spam;
 }
 
+bool
+smtp_policy_skipped(const struct smtp_policy_session *ps, const char *check)
+{
+	return policy_check_skipped(ps->sp->policy, &ps->client, check);
+}
+
 const char *
 smtp_policy_ptr(const struct smtp_policy_session *ps)
 {

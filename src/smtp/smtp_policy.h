@@ -84,6 +84,9 @@ const char *smtp_policy_spf_ar(const struct smtp_policy_session *ps);
 struct dns *smtp_policy_dns(struct smtp_policy *p);
 /* Whether spamd tagged the current message as spam (spam_folder). */
 bool smtp_policy_spam(const struct smtp_policy_session *ps);
+/* Whether the current message skips `check` (policy_check_skipped()). */
+bool smtp_policy_skipped(const struct smtp_policy_session *ps,
+    const char *check);
 /* The verified reverse name of the client, "" when unknown. */
 const char *smtp_policy_ptr(const struct smtp_policy_session *ps);
 

@@ -112,6 +112,7 @@ smtp_tx_free(struct smtp_tx **txp)
 	mime_header_parser_free(&tx->hp);
 	dkim_signer_free(&tx->signer);
 	dkim_keyfetch_abort(&tx->kfetch);
+	smtp_dmarc_free(&tx->dmarc);
 	dkim_verifier_free(&tx->verifier);
 	arc_keyfetch_abort(&tx->arc_kfetch);
 	arc_verifier_free(&tx->arc);
@@ -174,6 +175,7 @@ smtp_tx_open(struct smtp_session *s)
 	if (s->relay_ok && s->conf->dkim_sign)
 		tx->signer = dkim_signer_new(s->srv->dkim);
 	smtp_authres_start(s);
+	smtp_dmarc_start(s);
 	smtp_data_init(&tx->dec, s->conf->smtp_max_text_line);
 	fbuf_init(&hdr, 0);
 	smtp_tx_received(s, &hdr);
@@ -491,7 +493,7 @@ smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
 		fbuf_add(&c->hdr, h->data + s->tx->pol_hdr_len,
 		    h->len - s->tx->pol_hdr_len);
 	snprintf(c->subject_prefix, sizeof(c->subject_prefix), "%s", prefix);
-	c->env.spam = smtp_policy_spam(s->pol);
+	c->env.spam = smtp_policy_spam(s->pol) || smtp_dmarc_quarantine(s->tx);
 	c->head = s->tx->head_len;
 	c->rewrite = c->hdr.len > 0 || prefix[0] != '\0';
 }
@@ -606,15 +608,46 @@ smtp_tx_from_checked(struct smtp_session *s, int owned, const char *bad)
 		smtp_session_flush(s);
 }
 
-/* After DKIM: the From: ownership check, the content checks, the
- * commit. */
+/* After DMARC: its refusal, the From: ownership check, the content
+ * checks, the commit. */
 static void
-smtp_tx_finish_checks(struct smtp_session *s)
+smtp_tx_after_dmarc(struct smtp_session *s)
 {
+	const char *reply = smtp_dmarc_refusal(s->tx);
+
+	if (reply != NULL) {
+		smtp_tx_refuse(s, reply, (int)strtol(reply, NULL, 10));
+		return;
+	}
 	if (smtp_sender_check_header(s, smtp_tx_from_checked) == 0)
 		return;
 	if (smtp_tx_check_content(s) == 1)
 		smtp_tx_commit(s);
+}
+
+/* DMARC has looked up the policy (smtp_dmarc.c). */
+static void
+smtp_tx_dmarc_done(struct smtp_session *s)
+{
+	s->busy = false;
+	if (s->dead) {
+		smtp_session_resume(s);		/* frees it */
+		return;
+	}
+	smtp_tx_after_dmarc(s);
+	if (!s->busy && s->state != SMTP_STATE_QUIT)
+		smtp_session_resume(s);
+	else
+		smtp_session_flush(s);
+}
+
+/* After DKIM: DMARC, then the rest. */
+static void
+smtp_tx_finish_checks(struct smtp_session *s)
+{
+	if (smtp_dmarc_check(s, smtp_tx_dmarc_done) == 0)
+		return;
+	smtp_tx_after_dmarc(s);
 }
 
 /* The DKIM keys were looked up (smtp_authres.c). */

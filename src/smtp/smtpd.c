@@ -19,6 +19,7 @@
 #include "lib/xalloc.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/srs.h"
+#include "msgauth/dmarc.h"
 #include "net/listener.h"
 #include "net/tls.h"
 #include "queue/spool.h"
@@ -140,6 +141,7 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	srv->dkim = smtpd_dkim_load(env->conf);
 	srv->srs = srs_keys_for_conf(env->conf);
+	smtp_dmarc_psl_load(srv, env->conf, true);
 	srv->cache = smtp_cache_new();
 	srv->disk = diskwatch_new(env->base, env->pool, srv->spool_dir,
 	    "smtpd", NULL, NULL);
@@ -232,6 +234,7 @@ smtpd_reload(struct smtpd *srv, const struct conf *fresh,
 	srv->dkim = smtpd_dkim_load(fresh);
 	srs_keys_free(&srv->srs);
 	srv->srs = srs_keys_for_conf(fresh);
+	smtp_dmarc_psl_load(srv, fresh, false);
 	return 0;
 }
 
@@ -258,6 +261,7 @@ smtpd_free(struct smtpd **srvp)
 	smtp_policy_free(&srv->policy);
 	dkim_keyring_free(&srv->dkim);
 	srs_keys_free(&srv->srs);
+	dmarc_psl_free(srv->psl);
 	smtp_cache_free(&srv->cache);
 	tls_server_free(&srv->tls);
 	free(srv);

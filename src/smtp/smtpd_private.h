@@ -41,6 +41,8 @@ struct arc_keyfetch;
 struct arc_result;
 struct smtp_arc_seal;
 struct dkim_keyfetch;
+struct dmarc_psl;
+struct smtp_dmarc;
 
 /* What a listener serves (DESIGN.md: MX, submission, implicit TLS). */
 enum smtpd_kind {
@@ -61,6 +63,9 @@ struct smtpd {
 	struct dkim_keyring *dkim;
 	/* SRS secrets (msgauth/srs.h), start and reload; NULL: srs off. */
 	struct srs_keys *srs;
+	/* The public suffix list for DMARC (NULL: not loaded), replaced on
+	 * reload (smtp_dmarc.c). */
+	struct dmarc_psl *psl;
 	/* Password checks: CPU-bound and 16 MB each (yescrypt), so
 	 * fewer at once than the commits in env->pool, which mostly wait
 	 * for the disk. */
@@ -121,6 +126,9 @@ struct smtp_tx {
 	struct mime_header_parser *hp;	/* the header section as it streams */
 	unsigned received;		/* Received fields in it */
 	struct fbuf from;		/* its From values, ","-joined */
+	bool dmarc_from;		/* collect them for DMARC too */
+	unsigned nfrom;			/* From fields seen */
+	struct smtp_dmarc *dmarc;	/* DMARC of mail from outside */
 	const char *bdat_fail_reply;	/* reply for the refused chunk */
 	char id[IDS_LEN + 1];
 	uint64_t head_len;		/* Received + check headers written */
@@ -400,6 +408,24 @@ int smtp_sender_check_header(struct smtp_session *s, smtp_owner_cb *cb);
 const char *smtp_sender_header_refused(struct smtp_session *s, int owned,
     const char *bad);
 
+/* smtp_dmarc.c: DMARC and the forged hosted domain check of mail from
+ * outside (docs/dmarc.md).  psl_load: the public suffix list, at start
+ * (blocking, before the loop) or on reload (on the worker pool). */
+void smtp_dmarc_psl_load(struct smtpd *srv, const struct conf *c,
+    bool at_start);
+/* At DATA: whether the message will be checked (tx->dmarc set). */
+void smtp_dmarc_start(struct smtp_session *s);
+void smtp_dmarc_free(struct smtp_dmarc **dp);
+/* After DKIM: 1 when decided now, 0 when the session is busy until cb
+ * (never inline).  Then smtp_dmarc_refusal() is the 550 reply to give,
+ * or NULL, and smtp_dmarc_quarantine() whether to file it as spam. */
+int smtp_dmarc_check(struct smtp_session *s,
+    void (*cb)(struct smtp_session *s));
+const char *smtp_dmarc_refusal(const struct smtp_tx *tx);
+bool smtp_dmarc_quarantine(const struct smtp_tx *tx);
+/* Appends ";\r\n\tdmarc=..." for Authentication-Results, if evaluated. */
+void smtp_dmarc_ar(const struct smtp_tx *tx, struct fbuf *out);
+
 /* smtp_authres.c: DKIM verification and Authentication-Results of mail
  * from outside (RFC 6376, RFC 8601). */
 /* At DATA/first BDAT: starts the verifier and the header hold when the
@@ -419,6 +445,9 @@ int smtp_authres_finish(struct smtp_session *s,
     void (*cb)(struct smtp_session *s));
 /* True when an Authentication-Results value names authserv_id (its
  * first token, case-blind). */
+/* Rebuilds tx->authres (after DMARC decided), when it is written at the
+ * end. */
+void smtp_authres_update(struct smtp_tx *tx);
 bool smtp_authres_is_ours(const char *value, size_t len,
     const char *authserv_id);
 

@@ -160,6 +160,43 @@ int store_greylist_check(struct store *s, const char *net,
 /* Drops triplets first seen before now - window and expired networks. */
 int store_greylist_prune(struct store *s, int64_t now, int64_t window);
 
+/* ---- DMARC (schema migration 4) ----
+ * One row per inbound message evaluated against a published DMARC
+ * record (src/smtp/smtp_dmarc.c), read back by `ferry dmarc report`
+ * (src/ops/ops_dmarc.c), which marks each report it sent. */
+
+struct store_dmarc_row {
+	int64_t at;			/* unix time of the evaluation */
+	char policy_domain[256];	/* where the record was found */
+	char header_from[256];		/* the RFC 5322.From domain */
+	char source_ip[64];
+	char envelope_from[256];	/* MAIL FROM domain ("" for <>) */
+	char spf_domain[256];		/* the SPF identity's domain */
+	char spf_result[16];		/* "pass", "fail", ... "none" */
+	char dkim[1024];		/* "d:s:result" items, space-separated */
+	bool spf_aligned, dkim_aligned;
+	char disposition[16];		/* none, quarantine, reject */
+	char reason[32];		/* "", sampled_out, local_policy, ... */
+	char p[16], sp[16];		/* the record as published */
+	unsigned pct;
+	char adkim[2], aspf[2];		/* "r" or "s" */
+	char rua[1024];			/* rua= URIs, comma-separated */
+};
+
+/* 0 or -1 with *error_r. */
+int store_dmarc_add(struct store *s, const struct store_dmarc_row *r,
+    const char **error_r);
+/* Calls cb for each row with begin <= at < end, by policy domain. */
+int store_dmarc_list(struct store *s, int64_t begin, int64_t end,
+    void (*cb)(const struct store_dmarc_row *r, void *ctx), void *ctx,
+    const char **error_r);
+/* Whether the report of domain for the period starting at begin was
+ * sent: 1, 0, or -1. */
+int store_dmarc_sent(struct store *s, const char *domain, int64_t begin);
+/* Marks it sent: 1, 0 when it was marked already, -1 with *error_r. */
+int store_dmarc_sent_add(struct store *s, const char *domain, int64_t begin,
+    int64_t end, const char *report_id, const char **error_r);
+
 /* ---- the request API for event loops (store_req.c) ----
  * A store pool gives each thread of a role's worker pool (lib/workpool.h)
  * its own connection, opened when the pool is created.  A request is a

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/strutil.h"
@@ -23,7 +24,7 @@
 #include "store/store.h"
 #include "store/store_gen.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_MS 5000
 
 enum store_stmt_id {
@@ -68,6 +69,10 @@ enum store_stmt_id {
 	STORE_ST_GREY_TRUST,
 	STORE_ST_GREY_PRUNE,
 	STORE_ST_GREY_PRUNE_CLIENTS,
+	STORE_ST_DMARC_ADD,
+	STORE_ST_DMARC_LIST,
+	STORE_ST_DMARC_SENT_ADD,
+	STORE_ST_DMARC_SENT_GET,
 	STORE_ST_COUNT
 };
 
@@ -150,6 +155,23 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_GREY_PRUNE] = "DELETE FROM greylist WHERE first < ?1",
 	[STORE_ST_GREY_PRUNE_CLIENTS] =
 	    "DELETE FROM greylist_clients WHERE until <= ?1",
+	[STORE_ST_DMARC_ADD] =
+	    "INSERT INTO dmarc_results (at, policy_domain, header_from, "
+	    "source_ip, envelope_from, spf_domain, spf_result, dkim, "
+	    "spf_aligned, dkim_aligned, disposition, reason, p, sp, pct, "
+	    "adkim, aspf, rua) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	[STORE_ST_DMARC_LIST] =
+	    "SELECT at, policy_domain, header_from, source_ip, envelope_from, "
+	    "spf_domain, spf_result, dkim, spf_aligned, dkim_aligned, "
+	    "disposition, reason, p, sp, pct, adkim, aspf, rua "
+	    "FROM dmarc_results WHERE at >= ?1 AND at < ?2 "
+	    "ORDER BY policy_domain, id",
+	[STORE_ST_DMARC_SENT_ADD] =
+	    "INSERT OR IGNORE INTO dmarc_reports (domain, begin, end, "
+	    "report_id, sent) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STORE_ST_DMARC_SENT_GET] =
+	    "SELECT 1 FROM dmarc_reports WHERE domain = ?1 AND begin = ?2",
 };
 
 /* Migration n brings the schema from version n to n + 1.  Users and
@@ -209,6 +231,33 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE TABLE IF NOT EXISTS greylist_clients ("
 	"  net TEXT NOT NULL PRIMARY KEY,"
 	"  until INTEGER NOT NULL);",
+	/* 4: DMARC results of inbound mail, one row a message with the
+	 * policy as published, and the aggregate reports sent (one per
+	 * policy domain and period: a second run sends nothing). */
+	"CREATE TABLE dmarc_results ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  policy_domain TEXT NOT NULL COLLATE NOCASE,"
+	"  header_from TEXT NOT NULL,"
+	"  source_ip TEXT NOT NULL,"
+	"  envelope_from TEXT NOT NULL,"
+	"  spf_domain TEXT NOT NULL,"
+	"  spf_result TEXT NOT NULL,"
+	"  dkim TEXT NOT NULL,"
+	"  spf_aligned INTEGER NOT NULL,"
+	"  dkim_aligned INTEGER NOT NULL,"
+	"  disposition TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  p TEXT NOT NULL, sp TEXT NOT NULL, pct INTEGER NOT NULL,"
+	"  adkim TEXT NOT NULL, aspf TEXT NOT NULL, rua TEXT NOT NULL);"
+	"CREATE INDEX dmarc_results_at ON dmarc_results (at);"
+	"CREATE TABLE dmarc_reports ("
+	"  domain TEXT NOT NULL COLLATE NOCASE,"
+	"  begin INTEGER NOT NULL,"
+	"  end INTEGER NOT NULL,"
+	"  report_id TEXT NOT NULL,"
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain, begin));",
 };
 
 struct store {
@@ -1356,6 +1405,149 @@ store_greylist_prune(struct store *s, int64_t now, int64_t window)
 	ret = store_exec_num(s, STORE_ST_GREY_PRUNE, now - window);
 	if (ret == 0)
 		ret = store_exec_num(s, STORE_ST_GREY_PRUNE_CLIENTS, now);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* ---- DMARC results and reports ---- */
+
+static void
+store_dmarc_bind(sqlite3_stmt *st, const struct store_dmarc_row *r)
+{
+	sqlite3_bind_int64(st, 1, r->at);
+	store_bind_text(st, 2, r->policy_domain);
+	store_bind_text(st, 3, r->header_from);
+	store_bind_text(st, 4, r->source_ip);
+	store_bind_text(st, 5, r->envelope_from);
+	store_bind_text(st, 6, r->spf_domain);
+	store_bind_text(st, 7, r->spf_result);
+	store_bind_text(st, 8, r->dkim);
+	sqlite3_bind_int(st, 9, r->spf_aligned);
+	sqlite3_bind_int(st, 10, r->dkim_aligned);
+	store_bind_text(st, 11, r->disposition);
+	store_bind_text(st, 12, r->reason);
+	store_bind_text(st, 13, r->p);
+	store_bind_text(st, 14, r->sp);
+	sqlite3_bind_int(st, 15, (int)r->pct);
+	store_bind_text(st, 16, r->adkim);
+	store_bind_text(st, 17, r->aspf);
+	store_bind_text(st, 18, r->rua);
+}
+
+int
+store_dmarc_add(struct store *s, const struct store_dmarc_row *r,
+    const char **error_r)
+{
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_DMARC_ADD);
+	store_dmarc_bind(st, r);
+	if (store_exec_stmt(st, NULL) < 0) {
+		store_set_error(error_r, store_dberr(s, "dmarc add"));
+		ret = -1;
+	}
+	/* No store_gen_bump(): nothing cached depends on these rows. */
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static void
+store_dmarc_text(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	str_lcpy(dst, t != NULL ? (const char *)t : "", size);
+}
+
+static void
+store_dmarc_fill(sqlite3_stmt *st, struct store_dmarc_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->at = sqlite3_column_int64(st, 0);
+	store_dmarc_text(st, 1, r->policy_domain, sizeof(r->policy_domain));
+	store_dmarc_text(st, 2, r->header_from, sizeof(r->header_from));
+	store_dmarc_text(st, 3, r->source_ip, sizeof(r->source_ip));
+	store_dmarc_text(st, 4, r->envelope_from, sizeof(r->envelope_from));
+	store_dmarc_text(st, 5, r->spf_domain, sizeof(r->spf_domain));
+	store_dmarc_text(st, 6, r->spf_result, sizeof(r->spf_result));
+	store_dmarc_text(st, 7, r->dkim, sizeof(r->dkim));
+	r->spf_aligned = sqlite3_column_int(st, 8) != 0;
+	r->dkim_aligned = sqlite3_column_int(st, 9) != 0;
+	store_dmarc_text(st, 10, r->disposition, sizeof(r->disposition));
+	store_dmarc_text(st, 11, r->reason, sizeof(r->reason));
+	store_dmarc_text(st, 12, r->p, sizeof(r->p));
+	store_dmarc_text(st, 13, r->sp, sizeof(r->sp));
+	r->pct = (unsigned)sqlite3_column_int(st, 14);
+	store_dmarc_text(st, 15, r->adkim, sizeof(r->adkim));
+	store_dmarc_text(st, 16, r->aspf, sizeof(r->aspf));
+	store_dmarc_text(st, 17, r->rua, sizeof(r->rua));
+}
+
+int
+store_dmarc_list(struct store *s, int64_t begin, int64_t end,
+    void (*cb)(const struct store_dmarc_row *r, void *ctx), void *ctx,
+    const char **error_r)
+{
+	struct store_dmarc_row *v = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_DMARC_LIST);
+	sqlite3_bind_int64(st, 1, begin);
+	sqlite3_bind_int64(st, 2, end);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		store_dmarc_fill(st, &v[n++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		store_set_error(error_r, store_dberr(s, "dmarc list"));
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; rc == SQLITE_DONE && i < n; i++)
+		cb(&v[i], ctx);
+	free(v);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_dmarc_sent(struct store *s, const char *domain, int64_t begin)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_DMARC_SENT_GET);
+	store_bind_text(st, 1, domain);
+	sqlite3_bind_int64(st, 2, begin);
+	rc = store_found(sqlite3_step(st));
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+store_dmarc_sent_add(struct store *s, const char *domain, int64_t begin,
+    int64_t end, const char *report_id, const char **error_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_DMARC_SENT_ADD);
+	store_bind_text(st, 1, domain);
+	sqlite3_bind_int64(st, 2, begin);
+	sqlite3_bind_int64(st, 3, end);
+	store_bind_text(st, 4, report_id);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	if (store_exec_stmt(st, NULL) < 0) {
+		store_set_error(error_r, store_dberr(s, "dmarc report"));
+		ret = -1;
+	} else
+		ret = sqlite3_changes(s->db) > 0 ? 1 : 0;
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

@@ -1,0 +1,284 @@
+"""DMARC (RFC 7489) of inbound mail, black-box: the fake DNS publishes
+_dmarc records, DKIM keys and SPF records; messages signed by Debian's
+python3-dkim (or unsigned) are sent to Ferry's MX port with smtplib.
+Each policy (reject gets 550 5.7.1, quarantine lands in Junk, none is
+delivered), pct, the organizational domain's record and its sp=, DNS
+failures (temperror: accepted), broken and repeated records, the From:
+rules of 6.6.1, the refusal of forged hosted domains, and the
+per-domain `skip dmarc` rule and `exempt` lines."""
+
+import base64
+import smtplib
+import subprocess
+
+import pytest
+
+from conftest import HOSTNAME, make_message, unfold_headers, wait_until
+from fakedns import FakeDNS, fakedns  # noqa: F401
+
+dkim = pytest.importorskip("dkim", reason="python3-dkim is not installed")
+
+RCPT = "alice@example.test"
+SPF_OTHER = "bounces@spf.example"	# SPF passes, aligned with nothing
+
+
+@pytest.fixture(scope="module")
+def rsa_key(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dmarckeys")
+    pem = d / "rsa.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", str(pem)], check=True,
+                   capture_output=True)
+    pub = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout",
+                          "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return pem.read_bytes(), "v=DKIM1; k=rsa; p=" + base64.b64encode(
+        pub).decode()
+
+
+def publish_key(dns, domain, rsa_key):
+    rec = rsa_key[1]
+    dns.add(f"s1._domainkey.{domain}", "TXT",
+            [rec[i:i + 250] for i in range(0, len(rec), 250)])
+
+
+@pytest.fixture
+def mx(make_ferry, fakedns, rsa_key):  # noqa: F811
+    fakedns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    fakedns.add("signed.example", "TXT", "v=spf1 -all")
+    publish_key(fakedns, "signed.example", rsa_key)
+    fakedns.add("_dmarc.signed.example", "TXT", "v=DMARC1; p=reject")
+    fakedns.add("_dmarc.reject.example", "TXT", "v=DMARC1; p=reject")
+    fakedns.add("_dmarc.quar.example", "TXT", "v=DMARC1; p=quarantine")
+    fakedns.add("_dmarc.none.example", "TXT",
+                "v=DMARC1; p=none; rua=mailto:agg@none.example")
+    fakedns.add("_dmarc.pct.example", "TXT", "v=DMARC1; p=reject; pct=0")
+    fakedns.add("_dmarc.org.example", "TXT",
+                "v=DMARC1; p=reject; sp=quarantine")
+    fakedns.servfail("_dmarc.broken.example")
+    fakedns.add("_dmarc.bad.example", "TXT", "v=DMARC1; p=bounce")
+    # Two records for one name: the fake DNS keeps both.
+    fakedns.add("_dmarc.twice.example", "TXT", "v=DMARC1; p=reject")
+    fakedns.add("_dmarc.twice.example", "TXT", "v=DMARC1; p=none")
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "spf": "yes", "dmarc": "yes", "spam_folder": "Junk"})
+    srv.dns = fakedns
+    return srv
+
+
+def sign(msg, domain, rsa_key):
+    return dkim.sign(msg, b"s1", domain.encode(), rsa_key[0],
+                     include_headers=[b"from", b"to", b"subject"]) + msg
+
+
+def send(srv, author, envelope=SPF_OTHER, signed_by=None, rsa_key=None,
+         msg=None):
+    msg = msg or make_message(sender=author)
+    if signed_by:
+        msg = sign(msg, signed_by, rsa_key)
+    with srv.smtp() as s:
+        s.sendmail(envelope, [RCPT], msg)
+
+
+def refused(srv, author, **kw):
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        send(srv, author, **kw)
+    return e.value.smtp_code, e.value.smtp_error.decode()
+
+
+def folder(srv, name):
+    md = srv.maildir(RCPT)
+    d = md / f".{name}" if name else md
+    return sorted(p for sub in ("new", "cur") if (d / sub).is_dir()
+                  for p in (d / sub).iterdir())
+
+
+def wait_in(srv, name, count=1):
+    wait_until(lambda: len(folder(srv, name)) >= count,
+               what=f"{count} message(s) in {name or 'INBOX'}")
+    return folder(srv, name)[-1].read_bytes()
+
+
+def our_ar(msg):
+    found = []
+    for k, v in unfold_headers(msg):
+        k = k.decode() if isinstance(k, bytes) else k
+        v = v.decode() if isinstance(v, bytes) else v
+        if k.lower() == "authentication-results" and \
+                v.split(";")[0].strip() == HOSTNAME:
+            found.append(" ".join(v.split()))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_dkim_aligned_pass(mx, rsa_key):
+    send(mx, "news@signed.example", signed_by="signed.example",
+         rsa_key=rsa_key)
+    ar = our_ar(wait_in(mx, ""))
+    assert "dkim=pass" in ar, ar
+    assert "dmarc=pass (p=reject sp=reject pct=100 dis=none) " \
+        "header.from=signed.example" in ar, ar
+    assert mx.wait_log(r"smtp dmarc id=\S+ result=pass from=signed.example")
+
+
+def test_spf_aligned_pass(mx):
+    # The envelope domain spf.example passes SPF and is the From domain.
+    mx.dns.add("_dmarc.spf.example", "TXT", "v=DMARC1; p=reject")
+    send(mx, "x@spf.example", envelope="x@spf.example")
+    ar = our_ar(wait_in(mx, ""))
+    assert "spf=pass" in ar and "dmarc=pass" in ar, ar
+
+
+def test_reject_policy_refuses_with_550(mx, rsa_key):
+    code, text = refused(mx, "ceo@reject.example")
+    assert code == 550 and text.startswith("5.7.1"), text
+    assert "DMARC policy (p=reject) of reject.example" in text, text
+    # A signature by another domain does not align either.
+    code, text = refused(mx, "ceo@reject.example", signed_by="signed.example",
+                         rsa_key=rsa_key)
+    assert code == 550 and "DMARC" in text
+    assert folder(mx, "") == [] and folder(mx, "Junk") == []
+
+
+def test_quarantine_lands_in_junk(mx):
+    send(mx, "promo@quar.example")
+    msg = wait_in(mx, "Junk")
+    assert "dmarc=fail (p=quarantine sp=quarantine pct=100 " \
+        "dis=quarantine) header.from=quar.example" in our_ar(msg)
+    assert folder(mx, "") == []
+
+
+def test_quarantine_without_junk_folder_is_tagged(make_ferry, fakedns):  # noqa: F811
+    fakedns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    fakedns.add("_dmarc.quar.example", "TXT", "v=DMARC1; p=quarantine")
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "spf": "yes", "dmarc": "yes"})
+    send(srv, "promo@quar.example")
+    ar = our_ar(wait_in(srv, ""))
+    assert "dmarc=fail" in ar and "dis=quarantine" in ar, ar
+
+
+def test_none_policy_delivers_and_says_fail(mx):
+    send(mx, "a@none.example")
+    ar = our_ar(wait_in(mx, ""))
+    assert "dmarc=fail (p=none sp=none pct=100 dis=none) " \
+        "header.from=none.example" in ar, ar
+
+
+def test_no_record_is_none(mx):
+    send(mx, "a@nopolicy.example")
+    ar = our_ar(wait_in(mx, ""))
+    assert "dmarc=none header.from=nopolicy.example" in ar, ar
+    # The organizational domain is the same: one question only.
+    assert mx.dns.asked("_dmarc.nopolicy.example")
+
+
+def test_pct_zero_lowers_reject_to_quarantine(mx):
+    send(mx, "a@pct.example")
+    ar = our_ar(wait_in(mx, "Junk"))
+    assert "dmarc=fail (p=reject sp=reject pct=0 dis=quarantine)" in ar, ar
+
+
+def test_organizational_domain_fallback_uses_sp(mx, rsa_key):
+    send(mx, "alerts@mail.org.example")
+    ar = our_ar(wait_in(mx, "Junk"))
+    assert "dis=quarantine" in ar and \
+        "header.from=mail.org.example" in ar, ar
+    assert mx.dns.asked("_dmarc.mail.org.example")
+    assert mx.dns.asked("_dmarc.org.example")
+    # The organizational domain itself gets p=.
+    code, text = refused(mx, "x@org.example")
+    assert code == 550 and "of org.example" in text
+    # Relaxed alignment: a signature by the organizational domain aligns.
+    publish_key(mx.dns, "org.example", rsa_key)
+    send(mx, "alerts@mail.org.example", signed_by="org.example",
+         rsa_key=rsa_key)
+    ar = our_ar(wait_in(mx, "", 1))
+    assert "dmarc=pass" in ar, ar
+
+
+def test_dns_failure_is_temperror_and_accepted(mx):
+    send(mx, "a@broken.example")
+    ar = our_ar(wait_in(mx, ""))
+    assert "dmarc=temperror header.from=broken.example" in ar, ar
+
+
+@pytest.mark.parametrize("domain", ["bad.example", "twice.example"])
+def test_broken_or_repeated_record_is_permerror(mx, domain):
+    send(mx, f"a@{domain}")
+    ar = our_ar(wait_in(mx, ""))
+    assert f"dmarc=permerror header.from={domain}" in ar, ar
+
+
+@pytest.mark.parametrize("headers,why", [
+    (["From: <a@spf.example>", "From: <b@reject.example>"],
+     "more than one From"),
+    ([], "no From"),
+    (["From: a@spf.example, b@reject.example"], "several domains"),
+    (["From: undisclosed-recipients:;"], "no readable address"),
+])
+def test_from_field_rules(mx, headers, why):
+    msg = ("\r\n".join(headers + ["To: <alice@example.test>",
+                                  "Subject: from rules", ""])
+           + "\r\nbody\r\n").encode()
+    code, text = refused(mx, None, msg=msg)
+    assert code == 550 and text.startswith("5.7.1") and why in text, text
+
+
+def test_forged_hosted_domain_refused(mx, rsa_key):
+    code, text = refused(mx, "boss@example.test")
+    assert code == 550 and text.startswith("5.7.1"), text
+    assert "Forged sender: example.test is a domain hosted here" in text
+    assert folder(mx, "") == []
+
+
+def test_forgery_check_without_dmarc_and_switch(make_ferry, fakedns):  # noqa: F811
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}"})
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        send(srv, "boss@example.test", envelope="x@remote.example")
+    assert e.value.smtp_code == 550 and b"Forged sender" in \
+        e.value.smtp_error
+    srv.stop()
+    srv.set_conf(local_forgery_check="no")
+    srv.start()
+    send(srv, "boss@example.test", envelope="x@remote.example")
+    wait_in(srv, "")
+
+
+def test_rule_skip_dmarc(mx):
+    r = mx.cli_ok("rule", "add", "example.test", "skip", "dmarc")
+    assert "added" in r.stdout
+    send(mx, "ceo@reject.example")
+    ar = our_ar(wait_in(mx, ""))
+    assert "dmarc=" not in ar, ar
+    # The forgery check is part of it.
+    send(mx, "boss@example.test")
+    wait_in(mx, "", 2)
+
+
+def test_exempt_dmarc(make_ferry, fakedns):  # noqa: F811
+    fakedns.add("_dmarc.reject.example", "TXT", "v=DMARC1; p=reject")
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "dmarc": "yes", "exempt": "127.0.0.0/8 dmarc"})
+    send(srv, "ceo@reject.example")
+    wait_in(srv, "")
+    assert not fakedns.asked("_dmarc.reject.example")
+
+
+def test_dmarc_unknown_check_name_is_known(mx):
+    # `dmarc` is a check name for rules (not an unknown-check warning).
+    assert "unknown-check" not in mx.log_text()
+
+
+def test_dkim_verify_off_uses_spf_alone(make_ferry, fakedns):  # noqa: F811
+    fakedns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    fakedns.add("_dmarc.spf.example", "TXT", "v=DMARC1; p=reject")
+    fakedns.add("_dmarc.reject.example", "TXT", "v=DMARC1; p=reject")
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "spf": "yes", "dmarc": "yes", "dkim_verify": "no"})
+    send(srv, "x@spf.example", envelope="x@spf.example")
+    wait_in(srv, "")
+    assert srv.wait_log(r"smtp dmarc id=\S+ result=pass from=spf.example")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        send(srv, "ceo@reject.example")
+    assert e.value.smtp_code == 550
