@@ -22,6 +22,7 @@ static const struct {
 	{ "ban", cmd_ban, "ban list | add IP [--for DURATION] | del IP" },
 	{ "rule", cmd_rule, "rule add DOMAIN allow|deny sender ADDR|@DOM / ip CIDR | add DOMAIN skip CHECK,... | list [DOMAIN] | del ID" },
 	{ "dkim", cmd_dkim, "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | list [DOMAIN]" },
+	{ "dmarc", cmd_dmarc, "dmarc report [--dry-run] [--domain DOMAIN] [--date YYYY-MM-DD]" },
 	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR [--since DURATION]" },
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [-bs|-bp] [RCPT...]  (man ferry-sendmail)" },
 	{ "quickstart", cmd_quickstart, "quickstart DOMAIN [--hostname HOST]  (configuration, postmaster, DKIM, DNS records)" },

@@ -83,6 +83,7 @@ int cmd_ban(struct cli *cli, int argc, char **argv);
 int cmd_rule(struct cli *cli, int argc, char **argv);
 int cmd_why(struct cli *cli, int argc, char **argv);
 int cmd_dkim(struct cli *cli, int argc, char **argv);
+int cmd_dmarc(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 /* sendmail, mailq (-bp), newaliases (-bi): exit codes of sysexits.h. */
 int cmd_sendmail(struct cli *cli, int argc, char **argv);

@@ -1,7 +1,7 @@
 /* DMARC (RFC 7489): the policy record, the organizational domain and
  * identifier alignment.  No I/O except dmarc_psl_load() reading the public
- * suffix list; policy lookup and evaluation of a message are not here yet
- * (docs/dkim.md, "What is left").
+ * suffix list; the policy lookup and what is done with a message are in
+ * src/smtp/smtp_dmarc.c (docs/dmarc.md).
  *
  * The record parser is exported for the unit tests and the fuzzer. */
 #ifndef FERRY_DMARC_H

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import HOSTNAME, make_message, unfold_headers, wait_until
 from fakedns import FakeDNS, fakedns  # noqa: F401
+from fakemx import mx_zone, peers, port, relay_conf  # noqa: F401
 
 dkim = pytest.importorskip("dkim", reason="python3-dkim is not installed")
 
@@ -282,3 +283,99 @@ def test_dkim_verify_off_uses_spf_alone(make_ferry, fakedns):  # noqa: F811
     with pytest.raises(smtplib.SMTPDataError) as e:
         send(srv, "ceo@reject.example")
     assert e.value.smtp_code == 550
+
+
+# ------------------------------------------------------ aggregate reports
+
+def report_xml(raw):
+    """The XML of a report mail: its gzip attachment, parsed."""
+    import email
+    import gzip
+    import xml.etree.ElementTree as ET
+    m = email.message_from_bytes(raw)
+    parts = [p for p in m.walk()
+             if p.get_content_type() == "application/gzip"]
+    assert len(parts) == 1, m
+    assert parts[0].get_filename().endswith(".xml.gz")
+    return ET.fromstring(gzip.decompress(parts[0].get_payload(decode=True)))
+
+
+def xml_counts(root):
+    out = {}
+    for rec in root.findall("record"):
+        row = rec.find("row")
+        pe = row.find("policy_evaluated")
+        key = (row.findtext("source_ip"), pe.findtext("disposition"),
+               pe.findtext("dkim"), pe.findtext("spf"),
+               rec.find("identifiers").findtext("header_from"))
+        out[key] = out.get(key, 0) + int(row.findtext("count"))
+    return out
+
+
+def test_aggregate_report(make_ferry, fakedns, peers, port):  # noqa: F811
+    import datetime
+    import xml.etree.ElementTree as ET
+
+    fakedns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    fakedns.add("report.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    fakedns.add("_dmarc.report.example", "TXT",
+                "v=DMARC1; p=quarantine; rua=mailto:agg@report.example,"
+                "mailto:dmarc@thirdparty.example!10m,"
+                "mailto:nope@unauth.example, https://x.example/r")
+    fakedns.add("report.example._report._dmarc.thirdparty.example", "TXT",
+                "v=DMARC1")
+    for d in ("report.example", "thirdparty.example", "unauth.example"):
+        mx_zone(fakedns, d, [(10, "mx.fake.example", "127.0.0.2")])
+    fake = peers.mx("127.0.0.2", port)
+    srv = make_ferry(relay_conf(port, fakedns, relay_networks="",
+                                dmarc="yes", spf="yes",
+                                dmarc_report_from="dmarc@example.test",
+                                dmarc_report_org="Ferry Test"))
+    # Two failures (SPF passes for another domain) and one aligned pass.
+    send(srv, "a@report.example")
+    send(srv, "b@report.example")
+    send(srv, "c@report.example", envelope="c@report.example")
+    srv.wait_delivered(RCPT, 3)
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+
+    dry = srv.cli_ok("dmarc", "report", "--dry-run", "--date", today)
+    assert "report.example: report for " + today + ", 3 messages, to " \
+        "agg@report.example dmarc@thirdparty.example (dry run)" in \
+        dry.stdout, dry.stdout
+    assert "nope@unauth.example does not accept reports" in dry.stderr
+    root = ET.fromstring(dry.stdout[dry.stdout.index("<?xml"):])
+    assert root.findtext("report_metadata/org_name") == "Ferry Test"
+    assert root.findtext("policy_published/domain") == "report.example"
+    assert root.findtext("policy_published/p") == "quarantine"
+    assert xml_counts(root) == {
+        ("127.0.0.1", "quarantine", "fail", "fail", "report.example"): 2,
+        ("127.0.0.1", "none", "fail", "pass", "report.example"): 1}
+    assert fake.messages == []
+
+    r = srv.cli_ok("dmarc", "report", "--date", today)
+    assert "report.example: report for " + today + ", 3 messages, " \
+        "queued as" in r.stdout, r.stdout
+    fake.wait_messages(1, 15)
+    srv.wait_queue_empty(15)
+    rcpts = sorted(a for m in fake.messages for a in m.rcpt_tos)
+    assert rcpts == ["agg@report.example", "dmarc@thirdparty.example"]
+    for m in fake.messages:
+        assert m.mail_from == "dmarc@example.test"
+        root = report_xml(m.data)
+        assert xml_counts(root)[("127.0.0.1", "quarantine", "fail",
+                                 "fail", "report.example")] == 2
+        assert root.findtext("report_metadata/email") == \
+            "dmarc@example.test"
+    n = len(fake.messages)
+
+    # A second run for the same day sends nothing.
+    r = srv.cli_ok("dmarc", "report", "--date", today)
+    assert "sent already" in r.stdout and "queued" not in r.stdout
+    srv.wait_queue_empty(15)
+    assert len(fake.messages) == n
+    # Another day has nothing; bad input is refused.
+    r = srv.cli_ok("dmarc", "report", "--date", "2001-01-01")
+    assert "no DMARC results" in r.stdout
+    assert srv.cli("dmarc", "report", "--date", "yesterday").returncode == 1
+    assert srv.cli("dmarc", "report", "--bogus").returncode == 2
+    assert srv.cli("dmarc").returncode == 2
