@@ -379,3 +379,20 @@ def test_aggregate_report(make_ferry, fakedns, peers, port):  # noqa: F811
     assert srv.cli("dmarc", "report", "--date", "yesterday").returncode == 1
     assert srv.cli("dmarc", "report", "--bogus").returncode == 2
     assert srv.cli("dmarc").returncode == 2
+
+
+def test_public_suffix_list_at_start_and_reload(make_ferry, tmp_path):
+    psl = tmp_path / "psl.dat"
+    psl.write_text("// test list\nexample\nco.example\n")
+    srv = make_ferry({"dmarc_public_suffix_list": str(psl)})
+    srv.wait_log(r"smtpd dmarc-psl-loaded path=\S+psl.dat rules=2")
+    off = srv.log_offset()
+    psl.write_text("example\nco.example\n*.big.example\n")
+    srv.cli_ok("reload")
+    srv.wait_log(r"smtpd dmarc-psl-loaded path=\S+psl.dat rules=3",
+                 since=off)
+    # A list that cannot be read keeps the old one, and says so.
+    off = srv.log_offset()
+    srv.set_conf(dmarc_public_suffix_list=str(tmp_path / "missing.dat"))
+    srv.cli_ok("reload")
+    srv.wait_log(r"dmarc-psl-failed path=\S+missing.dat", since=off)
