@@ -61,6 +61,8 @@ struct smtp_dmarc {
 	char why[300];			/* permerror/temperror detail */
 	struct dmarc_outcome out;
 	char spf_result[16];
+	bool spf_checked;		/* SPF ran for this message */
+	bool unenforced;		/* a failure not acted on: SPF unknown */
 	char spf_domain[SMTP_DMARC_NAME];
 	const char *dkim_pass[DKIM_VERIFY_MAX];
 	size_t ndkim;
@@ -230,6 +232,7 @@ smtp_dmarc_auth(struct smtp_dmarc *d, struct smtp_session *s)
 	size_t n;
 
 	str_lcpy(d->spf_result, "none", sizeof(d->spf_result));
+	d->spf_checked = ar[0] != '\0';
 	if (strncmp(ar, "spf=", 4) == 0) {
 		n = strcspn(ar + 4, " ");
 		if (n < sizeof(d->spf_result))
@@ -287,6 +290,15 @@ smtp_dmarc_decide(struct smtp_dmarc *d)
 	d->res = d->out.pass ? SMTP_DMARC_PASS : SMTP_DMARC_FAIL;
 	if (d->out.pass)
 		return;
+	if (!d->spf_checked && d->out.disposition != DMARC_P_NONE) {
+		/* Without SPF (spf = no, or skipped by a rule) a sender that
+		 * relies on SPF alone would be refused wrongly: no action. */
+		d->unenforced = true;
+		d->out.disposition = DMARC_P_NONE;
+		str_lcpy(d->why, "SPF not checked: policy not applied",
+		    sizeof(d->why));
+		return;
+	}
 	if (d->out.disposition == DMARC_P_REJECT) {
 		char text[700];
 
@@ -407,8 +419,8 @@ smtp_dmarc_row(const struct smtp_dmarc *d, struct store_dmarc_row *r)
 	r->dkim_aligned = d->out.dkim_aligned;
 	str_lcpy(r->disposition, dmarc_policy_name(d->out.disposition),
 	    sizeof(r->disposition));
-	str_lcpy(r->reason, d->out.sampled_out ? "sampled_out" : "",
-	    sizeof(r->reason));
+	str_lcpy(r->reason, d->unenforced ? "local_policy" :
+	    d->out.sampled_out ? "sampled_out" : "", sizeof(r->reason));
 	str_lcpy(r->p, dmarc_policy_name(d->rec.p), sizeof(r->p));
 	str_lcpy(r->sp, dmarc_policy_name(d->rec.sp), sizeof(r->sp));
 	r->pct = d->rec.pct;

@@ -396,3 +396,16 @@ def test_public_suffix_list_at_start_and_reload(make_ferry, tmp_path):
     srv.set_conf(dmarc_public_suffix_list=str(tmp_path / "missing.dat"))
     srv.cli_ok("reload")
     srv.wait_log(r"dmarc-psl-failed path=\S+missing.dat", since=off)
+
+
+def test_without_spf_failures_are_not_enforced(make_ferry, fakedns):  # noqa: F811
+    # spf = no: a sender relying on SPF alone cannot pass, so a failing
+    # policy is recorded but not applied.
+    fakedns.add("_dmarc.reject.example", "TXT", "v=DMARC1; p=reject")
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "dmarc": "yes"})
+    send(srv, "ceo@reject.example")
+    ar = our_ar(wait_in(srv, ""))
+    assert "dmarc=fail (p=reject sp=reject pct=100 dis=none)" in ar, ar
+    assert srv.wait_log(r"smtp dmarc .*result=fail .*disposition=none "
+                        r".*why=\"SPF not checked")
