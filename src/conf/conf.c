@@ -17,6 +17,8 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "mailbox/mbox.h"
+#include "policy/policy.h"
+#include "policy/scan_conn.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
 
@@ -294,6 +296,45 @@ conf_set_strlist(struct conf *c, const struct conf_key *k, char *v,
 	return 0;
 }
 
+/* clamd, spamd: empty (off), "HOST:PORT", "[V6]:PORT" or an absolute
+ * unix socket path, checked now so that a typo fails at start or reload
+ * instead of turning every message into a 451 later. */
+static int
+conf_set_scanner(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	char host[PATH_MAX];
+	uint16_t port;
+	bool is_unix;
+
+	if (v[0] != '\0' && scan_conn_target_parse(v, &is_unix, host,
+	    sizeof(host), &port) < 0) {
+		*why_r = "expected HOST:PORT, [IPV6]:PORT or /path/to/socket";
+		return -1;
+	}
+	return conf_set_string(c, k, v, why_r);
+}
+
+/* checks: names of policy checks, each known (as `ferry rule` insists). */
+static int
+conf_set_checks(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	static __thread char why[160];
+	struct conf_strlist *l = AT(c, k, struct conf_strlist);
+
+	if (conf_set_strlist(c, k, v, why_r) < 0)
+		return -1;
+	for (size_t i = 0; i < l->n; i++)
+		if (!policy_check_known(l->v[i])) {
+			snprintf(why, sizeof(why), "unknown check \"%.64s\" "
+			    "(known: %s)", l->v[i], policy_check_list());
+			*why_r = why;
+			return -1;
+		}
+	return 0;
+}
+
 static int
 conf_tls_mode_parse(const char *s)
 {
@@ -522,6 +563,15 @@ conf_set_exempt(struct conf *c, const struct conf_key *k, char *v,
 		return -1;
 	}
 	while ((tok = strtok_r(NULL, ", \t", &save)) != NULL) {
+		if (!policy_check_known(tok)) {
+			static __thread char why[160];
+
+			snprintf(why, sizeof(why), "unknown check \"%.64s\" "
+			    "(known: %s)", tok, policy_check_list());
+			*why_r = why;
+			conf_strlist_free(&e.checks);
+			return -1;
+		}
 		e.checks.v = xreallocarray(e.checks.v, e.checks.n + 1,
 		    sizeof(char *));
 		e.checks.v[e.checks.n++] = str_lower(xstrdup(tok));
@@ -638,7 +688,7 @@ static const struct conf_key conf_keys[] = {
 	{ "auth_cache_ttl", conf_set_duration, FIELD(auth_cache_ttl), 0,
 	    7 * 86400 },
 
-	{ "checks", conf_set_strlist, FIELD(checks), 0, 0 },
+	{ "checks", conf_set_checks, FIELD(checks), 0, 0 },
 	{ "check_trusted_clients", conf_set_bool, FIELD(check_trusted_clients),
 	    0, 0 },
 	{ "client_allow", conf_set_cidrs, FIELD(client_allow), 0, 0 },
@@ -691,8 +741,8 @@ static const struct conf_key conf_keys[] = {
 	    86400 },
 	{ "bad_rcpt_block", conf_set_duration, FIELD(bad_rcpt_block), 1,
 	    86400 },
-	{ "clamd", conf_set_string, FIELD(clamd), 0, PATH_MAX },
-	{ "spamd", conf_set_string, FIELD(spamd), 0, PATH_MAX },
+	{ "clamd", conf_set_scanner, FIELD(clamd), 0, PATH_MAX },
+	{ "spamd", conf_set_scanner, FIELD(spamd), 0, PATH_MAX },
 	{ "spam_tag_score", conf_set_score, FIELD(spam_tag_score), 0, 0 },
 	{ "spam_reject_score", conf_set_score, FIELD(spam_reject_score), 0, 0 },
 	{ "spam_folder", conf_set_spam_folder, FIELD(spam_folder), 0, 201 },
@@ -787,6 +837,59 @@ conf_key_find(const char *name)
 	return NULL;
 }
 
+/* Edit distance (insertions, deletions, substitutions, and swaps of two
+ * neighbours), capped: names longer than 63 characters count as far. */
+static size_t
+conf_key_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[64][64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+const char *
+conf_key_nearest(const char *name)
+{
+	const char *best = NULL;
+	size_t bestd = SIZE_MAX, n = strlen(name), limit;
+	char low[64];
+
+	if (n == 0 || n >= sizeof(low))
+		return NULL;
+	str_lcpy(low, name, sizeof(low));
+	str_lower(low);
+	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
+		size_t d = conf_key_distance(low, conf_keys[i].name);
+
+		if (d < bestd) {
+			bestd = d;
+			best = conf_keys[i].name;
+		}
+	}
+	/* Close enough to be a typo: a third of the name, at least 2. */
+	limit = n / 3 > 2 ? n / 3 : 2;
+	return bestd <= limit ? best : NULL;
+}
+
 /* Strips a comment: '#' at the start or after white space. */
 static void
 conf_strip_comment(char *line)
@@ -817,7 +920,14 @@ conf_parse_line(struct conf *c, char *line, const char **why_r)
 	key = str_trim(key);
 	val = str_trim(eq + 1);
 	if ((k = conf_key_find(key)) == NULL) {
-		snprintf(why, sizeof(why), "unknown key \"%.64s\"", key);
+		const char *near = conf_key_nearest(key);
+
+		if (near != NULL)
+			snprintf(why, sizeof(why), "unknown key \"%.64s\" "
+			    "(did you mean \"%s\"?)", key, near);
+		else
+			snprintf(why, sizeof(why), "unknown key \"%.64s\"",
+			    key);
 		*why_r = why;
 		return -1;
 	}

@@ -221,6 +221,9 @@ const struct conf_route *conf_route_for(const struct conf *c,
     const char *domain);
 /* True when s is in the list (ASCII case-blind). */
 bool conf_strlist_has(const struct conf_strlist *l, const char *s);
+/* The known key closest to name (a likely typo), or NULL when none is
+ * close. */
+const char *conf_key_nearest(const char *name);
 
 /* Built-in defaults (hostname from gethostname()). */
 void conf_defaults(struct conf *c);

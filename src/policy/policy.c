@@ -30,12 +30,6 @@
 #define POLICY_TRACK_MAX 100000		/* addresses per tracker */
 #define POLICY_RULES_MAX 256		/* rules read per domain */
 
-/* Every check name, in the built-in order; the index is the check's bit
- * in skip masks. */
-static const char *const policy_check_names[] = {
-	"client", "rate", "bad_rcpt", "dnsbl", "rdns", "helo", "mfcheck",
-	"spf", "greylist", "clamd", "spamd", "dmarc", NULL
-};
 
 /* The gates, in the built-in order. */
 static const struct policy_gate *const policy_gates[] = {
@@ -84,21 +78,6 @@ policy_verdict_name(enum policy_verdict v)
 		"reject", "allow" };
 
 	return v <= POLICY_ALLOW ? names[v] : "?";
-}
-
-static int
-policy_check_index(const char *name)
-{
-	for (int i = 0; policy_check_names[i] != NULL; i++)
-		if (str_ieq(policy_check_names[i], name))
-			return i;
-	return -1;
-}
-
-bool
-policy_check_known(const char *name)
-{
-	return policy_check_index(name) >= 0;
 }
 
 static uint32_t

@@ -179,6 +179,8 @@ bool policy_check_known(const char *name);
  * domain skips it, or `exempt` names it for the client's network. */
 bool policy_check_skipped(const struct policy *p,
     const struct policy_client *c, const char *name);
+/* Every check name, comma-separated (for error messages); static. */
+const char *policy_check_list(void);
 const char *policy_stage_name(enum policy_stage stage);
 const char *policy_verdict_name(enum policy_verdict v);
 

@@ -112,4 +112,10 @@ extern const struct policy_gate gate_bad_rcpt;
 extern const struct policy_gate gate_clamd;
 extern const struct policy_gate gate_spamd;
 
+/* Every check name, in the built-in order, NULL-terminated; the index
+ * is the check's bit in skip masks (policy_names.c). */
+extern const char *const policy_check_names[];
+/* The index of name in policy_check_names, or -1. */
+int policy_check_index(const char *name);
+
 #endif

@@ -106,41 +106,6 @@ scan_conn_fail_later(struct scan_conn *c, const char *fmt, ...)
 	event_active(c->timer, EV_TIMEOUT, 0);
 }
 
-int
-scan_conn_target_parse(const char *target, bool *is_unix, char *host,
-    size_t hostsize, uint16_t *port_r)
-{
-	const char *colon, *end = NULL;
-	uint64_t port;
-	size_t n;
-
-	*is_unix = target[0] == '/';
-	if (*is_unix)
-		return str_lcpy(host, target, hostsize) < hostsize &&
-		    strlen(target) < sizeof(((struct sockaddr_un *)0)->sun_path)
-		    ? 0 : -1;
-	if (target[0] == '[') {
-		end = strchr(target, ']');
-		if (end == NULL || end[1] != ':')
-			return -1;
-		colon = end + 1;
-		target++;
-		n = (size_t)(end - target);
-	} else {
-		colon = strrchr(target, ':');
-		if (colon == NULL || strchr(target, ':') != colon)
-			return -1;
-		n = (size_t)(colon - target);
-	}
-	if (n == 0 || n >= hostsize ||
-	    str_parse_uint(colon + 1, 1, 65535, &port) < 0)
-		return -1;
-	memcpy(host, target, n);
-	host[n] = '\0';
-	*port_r = (uint16_t)port;
-	return 0;
-}
-
 /* Numeric address (or "localhost") into ss: 0, or -1 when it needs DNS. */
 static int
 scan_conn_numeric(const char *host, uint16_t port, struct sockaddr_storage *ss,

@@ -89,6 +89,12 @@ BAD_VALUES = [
     ("smtp_timeout", "soon"),
     ("local_part_case_sensitive", "maybe"),
     ("max_connections", "-1"),
+    ("spamd", "nowhere"),
+    ("clamd", "clamd.example"),
+    ("spamd", "127.0.0.1:notaport"),
+    ("checks", "spf, grylist"),
+    ("exempt", "127.0.0.1 spf,bogus"),
+    ("exempt", "not-a-net spf"),
 ]
 
 
@@ -110,6 +116,46 @@ def test_unknown_key_names_file_and_line(srv):
     assert r.returncode == 1, r
     assert f"{srv.conf_path}:{lineno}:" in r.stderr, r.stderr
     assert "frobnication_level" in r.stderr
+
+
+@pytest.mark.parametrize("typo,known", [
+    ("max_recipient", "max_recipients"),
+    ("smtp_lsiten", "smtp_listen"),
+    ("SPAMD", "spamd"),
+    ("relay_network", "relay_networks"),
+])
+def test_unknown_key_suggests_the_nearest(srv, typo, known):
+    srv.write_config(extra_lines=[f"{typo} = 1"])
+    lineno = len(srv.conf_path.read_text().splitlines())
+    r = serve_fails(srv)
+    assert r.returncode == 1, r
+    assert f"{srv.conf_path}:{lineno}:" in r.stderr, r.stderr
+    assert f'did you mean "{known}"' in r.stderr, r.stderr
+
+
+def test_unknown_key_far_from_any_gets_no_suggestion(srv):
+    srv.write_config(extra_lines=["zzzzqqqq = 1"])
+    r = serve_fails(srv)
+    assert r.returncode == 1, r
+    assert "did you mean" not in r.stderr, r.stderr
+
+
+def test_unknown_check_names_the_known_ones(srv):
+    srv.write_config(extra_lines=["checks = spf, grylist"])
+    r = srv.cli("domain", "list")
+    assert r.returncode == 1, r
+    line = one_line(r.stderr)
+    assert '"grylist"' in line and "greylist" in line, line
+
+
+@pytest.mark.parametrize("value", [
+    "127.0.0.1:783", "[::1]:783", "/run/spamd.sock", "spamd.example:783", ""])
+def test_good_scanner_addresses_are_accepted(srv, value):
+    srv.conf["spamd"] = value
+    srv.conf["clamd"] = value
+    srv.write_config()
+    r = srv.cli("domain", "list")
+    assert r.returncode == 0, r
 
 
 def test_line_without_equals_is_an_error(srv):

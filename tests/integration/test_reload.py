@@ -63,6 +63,20 @@ def test_reload_bad_value_names_file_and_line(ferry):
         c.expect(f"RCPT TO:<{ALICE}>", 250)
 
 
+@pytest.mark.parametrize("line", [
+    "spamd = nowhere", "checks = rdns, bogus", "exempt = 127.0.0.1 nosuch"])
+def test_reload_bad_scanner_or_check_name_is_refused(ferry, line):
+    ferry.conf_path.write_text(ferry.conf_path.read_text() + line + "\n")
+    err = reload_refused(ferry)
+    n = len(ferry.conf_path.read_text().splitlines())
+    assert f"{ferry.conf_path}:{n}:" in err, err
+    # Mail still flows under the old configuration (no 451 from a
+    # scanner that cannot be reached).
+    with ferry.smtp() as s:
+        s.sendmail("a@remote.example", [ALICE], make_message(subject="still"))
+    ferry.wait_delivered(ALICE)
+
+
 def test_reload_refused_by_the_server_keeps_old(ferry):
     """The server checks the file itself too (here a SIGHUP, which has no
     asker): nothing changes and the log names FILE:LINE."""
