@@ -4,6 +4,8 @@
  * at start-up (role, level, file descriptor). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,8 @@
 static char log_role[16] = "ferry";
 static enum log_level log_min = LOG_LVL_INFO;
 static int log_fd = -1;
-static char log_path[4096];
+static char log_path[PATH_MAX];
+static volatile sig_atomic_t log_reopen_wanted;
 
 void
 log_init(const char *role, enum log_level level)
@@ -53,6 +56,10 @@ log_set_file(const char *path)
 	int fd = -1;
 
 	if (path != NULL) {
+		if (strlen(path) >= sizeof(log_path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd == -1)
 			return -1;
@@ -64,25 +71,45 @@ log_set_file(const char *path)
 	return 0;
 }
 
+/* The new file takes the old descriptor's number with one dup3(), so a
+ * thread writing a line at that moment writes to one file or the other,
+ * never to a closed or reused descriptor. */
 int
 log_reopen(void)
 {
-	int fd;
+	int fd, saved;
 
 	if (log_fd == -1 || log_path[0] == '\0')
 		return 0;
 	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1)
 		return -1;
-	/* dup2 swaps the file under the same descriptor in one step: a
-	 * worker thread logging meanwhile writes to the old file or the
-	 * new one, never to a descriptor closed and reused. */
-	if (dup2(fd, log_fd) == -1) {
+	if (dup3(fd, log_fd, O_CLOEXEC) == -1) {
+		saved = errno;
 		close(fd);
+		errno = saved;
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+static void
+log_reopen_handler(int sig)
+{
+	log_reopen_wanted = 1;
+}
+
+void
+log_reopen_on_signal(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = log_reopen_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
 }
 
 static void
@@ -96,6 +123,12 @@ log_write(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 
 	if (lvl < log_min)
 		return;
+	if (log_reopen_wanted &&
+	    __atomic_exchange_n(&log_reopen_wanted, 0, __ATOMIC_ACQ_REL) &&
+	    log_reopen() < 0 && write(STDERR_FILENO, "cannot reopen the log "
+	    "file\n", 27) < 0) {
+		/* nowhere left to report it */
+	}
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);

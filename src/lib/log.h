@@ -16,10 +16,12 @@ void log_set_level(enum log_level level);
 int log_level_parse(const char *s);
 /* Also append every line to this file (NULL: stop).  0 or -1 (errno). */
 int log_set_file(const char *path);
-/* Opens the log file again by its name (after logrotate moved it), in
- * place of the old one; nothing when no file is set.  0 or -1 (errno):
- * on failure the old file stays in use. */
+/* Opens the log file's path again (after log rotation moved it away)
+ * under the same descriptor; nothing when no file is set.  0 or -1. */
 int log_reopen(void);
+/* Installs a handler for sig that makes the next line logged reopen the
+ * file first (for processes without an event loop watching sig). */
+void log_reopen_on_signal(int sig);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

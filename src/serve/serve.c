@@ -57,7 +57,7 @@ struct serve {
 	struct ferry_env env;
 	struct serve_role roles[3];
 	size_t nroles;
-	struct event *sig_ev[4];
+	struct event *sig_ev[5];
 	struct event *kill_ev;
 	char pid_path[PATH_MAX];
 	char ctl_path[PATH_MAX];
@@ -290,6 +290,7 @@ serve_start_role(struct serve *sv, struct serve_role *r)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("- serve socketpair-failed role=%s", r->name);
 		return;
@@ -460,6 +461,19 @@ serve_reload_refuse(struct serve *sv, struct rolectl_req *req,
 		rolectl_reply(req, line);
 }
 
+/* After log rotation (on reload and SIGUSR1): the roles reopen theirs
+ * when they answer a reload or get the signal passed on. */
+static void
+serve_reopen_log(struct serve *sv)
+{
+	if (log_reopen() < 0)
+		log_warn("- serve log-reopen-failed file=%s",
+		    log_q(sv->env.conf->log_file));
+	else if (sv->env.conf->log_file[0] != '\0')
+		log_info("- serve log-reopened file=%s",
+		    log_q(sv->env.conf->log_file));
+}
+
 /* Builds and checks the new snapshot (syntax, values, certificates),
  * swaps it in, then has every running role do the same and waits for
  * their answers: req (the `ferry reload` asking, or NULL for SIGHUP) is
@@ -474,10 +488,7 @@ serve_reload(struct serve *sv, struct rolectl_req *req)
 	const char *error;
 	char why[ROLECTL_LINE_MAX - 64];
 
-	/* logrotate moved the log file: write to a new one by its name
-	 * (even when the new configuration is refused). */
-	if (log_reopen() < 0)
-		log_warn("- serve log-reopen-failed");
+	serve_reopen_log(sv);
 	if (sv->reloading) {
 		serve_reload_refuse(sv, req, "a reload is already running");
 		return;
@@ -546,6 +557,10 @@ serve_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		serve_reload(sv, NULL);
 		break;
+	case SIGUSR1:
+		serve_reopen_log(sv);
+		serve_signal_roles(sv, SIGUSR1);
+		break;
 	default:
 		if (sv->env.stopping)
 			break;
@@ -605,7 +620,8 @@ serve_check_tls(struct serve *sv)
 static int
 serve_setup(struct serve *sv)
 {
-	static const int sigs[4] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT };
+	static const int sigs[5] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT,
+		SIGUSR1 };
 	const char *error;
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -627,7 +643,7 @@ serve_setup(struct serve *sv)
 		    sv->env.conf->log_file, strerror(errno)) * -1;
 	signal(SIGPIPE, SIG_IGN);
 	sv->env.base = event_base_new();
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		sv->sig_ev[i] = evsignal_new(sv->env.base, sigs[i],
 		    serve_signal_cb, sv);
 		event_add(sv->sig_ev[i], NULL);
@@ -650,7 +666,7 @@ serve_setup(struct serve *sv)
 static void
 serve_free(struct serve *sv)
 {
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 5; i++)
 		event_free(sv->sig_ev[i]);
 	event_free(sv->kill_ev);
 	for (size_t i = 0; i < sv->nroles; i++) {
@@ -765,6 +781,8 @@ serve_role_ready(void)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	log_reopen_on_signal(SIGUSR1);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 

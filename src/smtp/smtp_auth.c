@@ -95,8 +95,9 @@ smtp_auth_fail(struct smtp_session *s, const char *why)
 	const char *mech = s->auth->mech == SMTP_AUTH_PLAIN ? "PLAIN" : "LOGIN";
 	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
 
-	log_info("%s smtp auth-failed address=%s mech=%s reason=%s", s->id,
-	    s->addr, mech, log_q(why));
+	/* The name tried (never the password), as POP3 and IMAP log it. */
+	log_info("%s smtp auth-failed address=%s user=%s mech=%s reason=%s",
+	    s->id, s->addr, log_q(s->auth->authcid), mech, log_q(why));
 	if (ban_exempt(s->conf, sa)) {
 		smtp_session_reply(s, "535 5.7.8 Authentication credentials "
 		    "invalid");

@@ -225,6 +225,23 @@ def test_wrong_password_and_unknown_user(sub):
         assert secret not in log
 
 
+def test_auth_failed_lines_name_the_user(sub):
+    """As POP3's do: the name tried, for PLAIN and LOGIN, never the
+    password (issue 13)."""
+    with raw_tls(sub) as c:
+        assert c.cmd("AUTH PLAIN " + plain(user="nobody@example.test",
+                                           password="pw-plain-9")).code == 535
+        assert c.cmd("AUTH LOGIN").code == 334
+        assert c.cmd(b64("bob@example.test")).code == 334
+        assert c.cmd(b64("pw-login-9")).code == 535
+    sub.wait_log(r"smtp auth-failed address=127\.0\.0\.1 "
+                 r"user=nobody@example\.test mech=PLAIN reason=")
+    sub.wait_log(r"smtp auth-failed address=127\.0\.0\.1 "
+                 r"user=bob@example\.test mech=LOGIN reason=")
+    log = sub.log_text()
+    assert "pw-plain-9" not in log and "pw-login-9" not in log
+
+
 def test_authzid_for_other_user_refused(sub):
     with raw_tls(sub) as c:
         r = c.cmd("AUTH PLAIN " + plain(authzid=BOB))
