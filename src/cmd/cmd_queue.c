@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmd_queue_view.h"
 #include "ferry.h"
 #include "lib/fbuf.h"
 #include "lib/json.h"
@@ -32,7 +33,9 @@
 #include "queue/queue_control.h"
 #include "queue/queue_notify.h"
 
-#define CMD_QUEUE_USAGE "queue list [--json] | show ID [--json] | " \
+#define CMD_QUEUE_USAGE "queue list [--summary] [--domain DOMAIN] " \
+	"[--from ADDR|@DOMAIN] [--to ADDR|@DOMAIN] [--older AGE] " \
+	"[--newer AGE] [--json] | show ID [--json] | " \
 	"delete|hold|release|bounce ID | retry ID|--all|--domain DOMAIN"
 #define CMD_QUEUE_TIMEOUT_MS 60000
 
@@ -45,6 +48,7 @@ struct cmd_queue {
 	char spool_dir[PATH_MAX];
 	char ctl_path[PATH_MAX];
 	struct ops_actor actor;
+	struct cmd_queue_filter filter;
 	bool json;
 };
 
@@ -155,8 +159,22 @@ cmd_queue_next(const struct spool_env *env)
 	return next;
 }
 
+/* Length of the header section in buf (up to and without the empty line
+ * that ends it). */
+static size_t
+cmd_queue_header_len(const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\n' && (i == 0 || buf[i - 1] == '\n' ||
+		    (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n')))
+			return i == 0 ? 0 : (buf[i - 1] == '\r' ? i - 1 : i);
+	return n;
+}
+
+/* m: with `queue show`, the header section goes in too. */
 static void
-cmd_queue_json(struct json *j, const struct spool_env *env, time_t now)
+cmd_queue_json(struct json *j, const struct spool_env *env, time_t now,
+    const struct ops_queue_msg *m)
 {
 	long long next = cmd_queue_next(env);
 
@@ -173,6 +191,14 @@ cmd_queue_json(struct json *j, const struct spool_env *env, time_t now)
 	json_uint(j, env->size);
 	json_key(j, "held");
 	json_bool(j, env->held);
+	json_key(j, "client");
+	json_str(j, env->client_addr);
+	json_key(j, "helo");
+	json_str(j, env->client_helo);
+	json_key(j, "protocol");
+	json_str(j, env->protocol);
+	json_key(j, "auth_user");
+	json_str(j, env->auth_user);
 	json_key(j, "next_attempt");
 	if (next >= 0)
 		json_int(j, next);
@@ -183,11 +209,41 @@ cmd_queue_json(struct json *j, const struct spool_env *env, time_t now)
 	for (size_t i = 0; i < env->nrcpts; i++)
 		cmd_queue_json_rcpt(j, &env->rcpts[i]);
 	json_array_end(j);
+	if (m != NULL) {
+		json_key(j, "headers");
+		if (m->headers_error != NULL)
+			json_str(j, NULL);
+		else
+			json_strn(j, m->headers.len > 0 ? m->headers.data : "",
+			    cmd_queue_header_len(m->headers.data,
+			    m->headers.len));
+		json_key(j, "headers_error");
+		json_str(j, m->headers_error);
+	}
 	json_object_end(j);
 }
 
+/* Keeps the envelopes that pass the filter, in order. */
 static void
-cmd_queue_print_list(struct ops_queue_list *l, bool json)
+cmd_queue_filter_list(struct ops_queue_list *l,
+    const struct cmd_queue_filter *f, time_t now)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (cmd_queue_filter_match(f, &l->envs[i], now)) {
+			if (keep != i)
+				l->envs[keep] = l->envs[i];
+			keep++;
+		} else
+			spool_env_free(&l->envs[i]);
+	}
+	l->n = keep;
+}
+
+static void
+cmd_queue_print_list(struct ops_queue_list *l,
+    const struct cmd_queue_filter *f, bool json)
 {
 	time_t now = time(NULL);
 	struct fbuf out;
@@ -200,20 +256,26 @@ cmd_queue_print_list(struct ops_queue_list *l, bool json)
 			fprintf(stderr, "ferry: %.*s\n", (int)(nl - p), p);
 		}
 	}
+	cmd_queue_filter_list(l, f, now);
+	if (f->summary) {
+		cmd_queue_summary(l->envs, l->n, now, json);
+		return;
+	}
 	if (!json) {
 		for (size_t i = 0; i < l->n; i++) {
 			cmd_queue_clean_env(&l->envs[i]);
 			cmd_queue_print(&l->envs[i], now);
 		}
 		if (l->n == 0)
-			puts("queue is empty");
+			puts(cmd_queue_filter_active(f) ? "no message matches" :
+			    "queue is empty");
 		return;
 	}
 	fbuf_init(&out, 0);
 	json_init(&j, &out);
 	json_array_begin_lines(&j);
 	for (size_t i = 0; i < l->n; i++)
-		cmd_queue_json(&j, &l->envs[i], now);
+		cmd_queue_json(&j, &l->envs[i], now, NULL);
 	json_array_end(&j);
 	puts(out.data);
 	fbuf_release(&out);
@@ -256,7 +318,7 @@ cmd_queue_print_msg(struct ops_queue_msg *m, bool json)
 	if (json) {
 		fbuf_init(&out, 0);
 		json_init(&j, &out);
-		cmd_queue_json(&j, env, time(NULL));
+		cmd_queue_json(&j, env, time(NULL), m);
 		puts(out.data);
 		fbuf_release(&out);
 		return;
@@ -339,7 +401,7 @@ cmd_queue_list(struct cmd_queue *q)
 		ops_queue_list_free(&l);
 		return cli_fail("%s", st.text);
 	}
-	cmd_queue_print_list(&l, q->json);
+	cmd_queue_print_list(&l, &q->filter, q->json);
 	ops_queue_list_free(&l);
 	return 0;
 }
@@ -389,7 +451,7 @@ cmd_queue_become(const struct conf *c)
 
 /* The counts a change reports. */
 struct cmd_queue_counts {
-	size_t bounced, matched, messages;
+	size_t bounced, matched, messages, held;
 };
 
 /* A change made without a server: the ops call on the files, then a
@@ -399,7 +461,7 @@ cmd_queue_direct(struct cmd_queue *q, const char *verb, const char *id,
     const char *domain, struct cmd_queue_counts *c, struct ops_status *st)
 {
 	struct ops_queue_ids wake = { NULL, 0, 0 };
-	struct ops_queue_retry rt = { id, domain, 0, 0 };
+	struct ops_queue_retry rt = { id, domain, 0, 0, 0 };
 	const char *dir = q->spool_dir;
 	int r;
 
@@ -417,6 +479,7 @@ cmd_queue_direct(struct cmd_queue *q, const char *verb, const char *id,
 		r = ops_queue_retry(&q->actor, dir, &rt, &wake, st);
 		c->matched = rt.matched;
 		c->messages = rt.messages;
+		c->held = rt.held;
 	}
 	for (size_t i = 0; i < wake.n; i++)
 		queue_notify(q->cli->conf.state_dir, wake.v[i]);
@@ -454,6 +517,11 @@ cmd_queue_remote(struct cmd_queue *q, const char *verb, const char *id,
 		    "matched");
 		c->messages = (size_t)ops_queue_unwire_count(b, ans.body.len,
 		    "messages");
+		/* Absent from an older role's answer: -1, taken as none. */
+		c->held = (size_t)ops_queue_unwire_count(b, ans.body.len,
+		    "held");
+		if (c->held == (size_t)-1)
+			c->held = 0;
 	}
 	fbuf_release(&ans.body);
 	return 1;
@@ -463,7 +531,7 @@ static int
 cmd_queue_change(struct cmd_queue *q, const char *verb, const char *id,
     const char *domain)
 {
-	struct cmd_queue_counts c = { 0, 0, 0 };
+	struct cmd_queue_counts c = { 0, 0, 0, 0 };
 	struct ops_status st;
 	int r;
 
@@ -476,10 +544,20 @@ cmd_queue_change(struct cmd_queue *q, const char *verb, const char *id,
 	if (strcmp(verb, "bounce") == 0)
 		printf("%s: %zu recipient%s marked failed; the queue sends "
 		    "the bounce\n", id, c.bounced, c.bounced == 1 ? "" : "s");
-	else if (strcmp(verb, "retry") == 0)
-		printf("%zu recipient%s in %zu message%s to be retried now\n",
+	else if (strcmp(verb, "retry") == 0) {
+		printf("%zu recipient%s in %zu message%s to be retried now",
 		    c.matched, c.matched == 1 ? "" : "s", c.messages,
 		    c.messages == 1 ? "" : "s");
+		if (c.held > 0 && id != NULL)
+			printf(", but %s is held: the queue leaves it alone "
+			    "until `ferry queue release %s`", id, id);
+		else if (c.held > 0)
+			printf(", but %zu of them %s held: the queue leaves "
+			    "%s alone until `ferry queue release ID`", c.held,
+			    c.held == 1 ? "is" : "are", c.held == 1 ? "it" :
+			    "them");
+		putchar('\n');
+	}
 	return 0;
 }
 
@@ -509,11 +587,14 @@ int
 cmd_queue(struct cli *cli, int argc, char **argv)
 {
 	struct cmd_queue q = { .cli = cli };
-	const char *verb;
+	const char *verb, *why;
 
 	ops_actor_cli(&q.actor);
 	q.json = cli_take_flag(&argc, argv, "--json");
 	verb = argc > 1 ? argv[1] : "";
+	if (strcmp(verb, "list") == 0 &&
+	    cmd_queue_filter_take(&argc, argv, &q.filter, &why) < 0)
+		return cli_usage("%s: %s", CMD_QUEUE_USAGE, why);
 	if (!cmd_queue_args_ok(verb, argc, argv, q.json))
 		return cli_usage(CMD_QUEUE_USAGE);
 	if (cli_load_conf(cli) < 0)

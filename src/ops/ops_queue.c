@@ -317,9 +317,13 @@ ops_queue_retry_fn(struct spool_env *env, void *arg, struct ops_status *st)
 		changed |= r->next_attempt != 0;
 		r->next_attempt = 0;
 	}
-	rt->matched += matched;
 	if (matched == 0)
 		return 0;
+	/* Made due all the same (released, it goes at once), but the
+	 * queue leaves it alone until then: the caller says so. */
+	if (env->held)
+		rt->held++;
+	rt->matched += matched;
 	rt->messages++;
 	return OPS_QUEUE_WAKE | (changed ? OPS_QUEUE_WRITE : 0);
 }
@@ -356,7 +360,7 @@ ops_queue_retry(const struct ops_actor *a, const char *spool_dir,
 	const char *error, *input = rt->domain;
 	int err, r;
 
-	rt->matched = rt->messages = 0;
+	rt->matched = rt->messages = rt->held = 0;
 	if (ops_check_admin(a, "queue", st) < 0)
 		return -1;
 	if (rt->id != NULL)

@@ -44,6 +44,8 @@ struct ops_queue_retry {
 	const char *domain;		/* in: with id NULL, NULL means all */
 	size_t matched;			/* out: pending recipients made due */
 	size_t messages;		/* out: messages with such recipients */
+	size_t held;			/* out: of those, held ones (made due
+					 * but not tried until released) */
 };
 
 void ops_queue_ids_add(struct ops_queue_ids *l, const char *id);

@@ -69,7 +69,7 @@ queue_control_show(struct queue_control_job *j, const struct ops_actor *a)
 static void
 queue_control_retry(struct queue_control_job *j, const struct ops_actor *a)
 {
-	struct ops_queue_retry rt = { NULL, NULL, 0, 0 };
+	struct ops_queue_retry rt = { NULL, NULL, 0, 0, 0 };
 
 	if (!j->all && j->domain[0] == '\0')
 		rt.id = j->id;
@@ -79,6 +79,7 @@ queue_control_retry(struct queue_control_job *j, const struct ops_actor *a)
 		return;
 	ops_queue_wire_count(&j->body, "matched", rt.matched);
 	ops_queue_wire_count(&j->body, "messages", rt.messages);
+	ops_queue_wire_count(&j->body, "held", rt.held);
 }
 
 /* Worker thread. */

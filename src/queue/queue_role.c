@@ -324,8 +324,11 @@ queue_log_rcpt(const struct spool_env *env, const struct spool_rcpt *r,
 {
 	struct fbuf b;
 
+	/* The event says what happened: delivered, deferred or failed
+	 * (result= repeats it for those who grep for it). */
 	fbuf_init(&b, 0);
-	fbuf_addf(&b, "%s queue delivered rcpt=", env->id);
+	fbuf_addf(&b, "%s queue %s rcpt=", env->id,
+	    strcmp(result, "sent") == 0 ? "delivered" : result);
 	log_quote(&b, r->addr, strlen(r->addr), 0);
 	if (mailbox != NULL) {
 		fbuf_adds(&b, " mailbox=");

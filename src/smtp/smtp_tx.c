@@ -276,6 +276,8 @@ smtp_tx_fill_env(struct smtp_session *s, struct spool_env *env)
 	env->client_addr = xstrdup(s->addr);
 	env->client_helo = xstrdup(s->helo);
 	env->protocol = xstrdup(smtp_tx_protocol(s));
+	if (s->auth_user[0] != '\0')
+		env->auth_user = xstrdup(s->auth_user);
 	env->rcpts = xcalloc(tx->nrcpts, sizeof(*env->rcpts));
 	env->nrcpts = tx->nrcpts;
 	for (size_t i = 0; i < tx->nrcpts; i++) {

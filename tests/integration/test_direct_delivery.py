@@ -195,7 +195,7 @@ def test_quota_reached_after_rcpt_defers_in_the_queue(ferry):
     assert ferry.maildir_messages("dave@example.test") == []
     assert re.search(rf"{qid} smtp direct-delivery-failed rcpt=dave@example\.test "
                      r".*reason=\"?mailbox full", ferry.log_text())
-    ferry.wait_log(rf"{qid} queue delivered rcpt=dave@example\.test .*"
+    ferry.wait_log(rf"{qid} queue deferred rcpt=dave@example\.test .*"
                    r"result=deferred .*4\.2\.2 mailbox full")
     (q,) = [x for x in ferry.queue_json() if x["id"] == qid]
     assert q["recipients"][0]["state"] == "pending"
@@ -220,7 +220,7 @@ def test_quota_lowered_after_rcpt_is_applied_at_commit(ferry):
     assert ferry.maildir_messages("erin@example.test") == []
     a = accepted(ferry, qid)
     assert a["delivered"] == "0" and a["queued"] == "yes", a
-    ferry.wait_log(rf"{qid} queue delivered rcpt=erin@example\.test .*"
+    ferry.wait_log(rf"{qid} queue deferred rcpt=erin@example\.test .*"
                    r"result=deferred .*mailbox full")
 
 
@@ -254,5 +254,5 @@ def test_user_deleted_after_rcpt_is_not_delivered_directly(ferry):
         qid = queue_id(r.text)
     a = accepted(ferry, qid)
     assert a["delivered"] == "0" and a["queued"] == "yes", a
-    ferry.wait_log(rf"{qid} queue delivered rcpt={carol} .*result=failed .*5\.1\.1")
+    ferry.wait_log(rf"{qid} queue failed rcpt={carol} .*result=failed .*5\.1\.1")
     assert not ferry.maildir(carol).exists()

@@ -90,9 +90,9 @@ def test_queue_lifetime_expiry_gives_up(make_ferry, peers, port):
 def test_connection_refused_retries(make_ferry, port):
     srv = make_ferry(routed(port))
     send(srv, "bob@dest.test")
-    m = srv.wait_log(r"queue delivered rcpt=bob@dest.test result=deferred "
+    m = srv.wait_log(r"queue deferred rcpt=bob@dest.test result=deferred "
                      r".* attempts=1 ")
-    srv.wait_log(r"queue delivered rcpt=bob@dest.test result=deferred "
+    srv.wait_log(r"queue deferred rcpt=bob@dest.test result=deferred "
                  r".* attempts=2 ")
     srv.wait_log(r"relay delivery rcpt=bob@dest.test relay=\[127.0.0.2\]:"
                  r"\d+ dsn=4.4.1 result=deferred "

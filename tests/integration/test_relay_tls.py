@@ -50,7 +50,7 @@ def test_encrypt_never_falls_back(make_ferry, peers, port):
     send(srv, "bob@dest.test")
     srv.wait_log(r"rcpt=bob@dest.test .*result=deferred .*TLS handshake "
                  r"timed out")
-    srv.wait_log(r"queue delivered rcpt=bob@dest.test result=deferred "
+    srv.wait_log(r"queue deferred rcpt=bob@dest.test result=deferred "
                  r".* attempts=2 ", timeout=15)
     assert mx.messages == []
 
