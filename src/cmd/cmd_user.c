@@ -14,12 +14,13 @@
 #include "lib/fbuf.h"
 #include "lib/json.h"
 #include "lib/strutil.h"
+#include "mailbox/maildir.h"
 #include "ops/ops_account.h"
 #include "store/store.h"
 
 #define CMD_USER_USAGE \
 	"user add ADDRESS [--quota SIZE] | del ADDRESS | " \
-	"list [DOMAIN] [--json] | passwd ADDRESS | quota ADDRESS SIZE"
+	"list [DOMAIN] [--json] | passwd ADDRESS | quota ADDRESS [SIZE] [--json]"
 
 /* "0" is unlimited; otherwise K/M/G multiples. */
 static int
@@ -81,44 +82,97 @@ cmd_user_passwd(const struct ops_ctx *c, const char *input)
 	return 0;
 }
 
-static void
-cmd_user_print(const struct ops_user_list *l, bool json)
+/* A user's mailbox usage (maildirsize, or counted when it is missing; a
+ * mailbox never delivered to is empty).  -1 when it cannot be read. */
+static int
+cmd_user_usage(const char *state_dir, const char *address, uint64_t *bytes_r,
+    uint64_t *count_r)
 {
-	char size[32];
+	char path[PATH_MAX];
+
+	*bytes_r = *count_r = 0;
+	if (maildir_path(state_dir, address, path, sizeof(path)) < 0)
+		return -1;
+	return maildir_quota_usage(path, bytes_r, count_r);
+}
+
+/* "alice@example.org used=1.2M messages=3 quota=50M (2%)". */
+static void
+cmd_user_print_one(const char *state_dir, const struct ops_user *u)
+{
+	char used[32], limit[32];
+	uint64_t bytes, count;
+
+	if (cmd_user_usage(state_dir, u->address, &bytes, &count) < 0) {
+		printf("%s used=? quota=", u->address);
+		bytes = count = 0;
+	} else {
+		str_format_size(used, sizeof(used), bytes);
+		printf("%s used=%s messages=%llu quota=", u->address, used,
+		    (unsigned long long)count);
+	}
+	if (u->quota == 0) {
+		printf("none\n");
+		return;
+	}
+	str_format_size(limit, sizeof(limit), u->quota);
+	printf("%s (%llu%%)\n", limit,
+	    (unsigned long long)(bytes * 100 / u->quota));
+}
+
+static void
+cmd_user_json_one(struct json *j, const char *state_dir,
+    const struct ops_user *u)
+{
+	uint64_t bytes, count;
+	bool known = cmd_user_usage(state_dir, u->address, &bytes,
+	    &count) == 0;
+
+	json_object_begin(j);
+	json_key(j, "address");
+	json_str(j, u->address);
+	json_key(j, "domain");
+	json_str(j, u->domain);
+	json_key(j, "quota");
+	json_uint(j, u->quota);
+	json_key(j, "used");
+	if (known)
+		json_uint(j, bytes);
+	else
+		json_null(j);
+	json_key(j, "messages");
+	if (known)
+		json_uint(j, count);
+	else
+		json_null(j);
+	json_object_end(j);
+}
+
+static void
+cmd_user_print(const char *state_dir, const struct ops_user_list *l,
+    bool json)
+{
 	struct fbuf out;
 	struct json j;
 
 	if (!json) {
-		for (size_t i = 0; i < l->n; i++) {
-			if (l->v[i].quota == 0) {
-				printf("%s\n", l->v[i].address);
-				continue;
-			}
-			str_format_size(size, sizeof(size), l->v[i].quota);
-			printf("%s quota=%s\n", l->v[i].address, size);
-		}
+		for (size_t i = 0; i < l->n; i++)
+			cmd_user_print_one(state_dir, &l->v[i]);
 		return;
 	}
 	fbuf_init(&out, 0);
 	json_init(&j, &out);
 	json_array_begin_lines(&j);
-	for (size_t i = 0; i < l->n; i++) {
-		json_object_begin(&j);
-		json_key(&j, "address");
-		json_str(&j, l->v[i].address);
-		json_key(&j, "domain");
-		json_str(&j, l->v[i].domain);
-		json_key(&j, "quota");
-		json_uint(&j, l->v[i].quota);
-		json_object_end(&j);
-	}
+	for (size_t i = 0; i < l->n; i++)
+		cmd_user_json_one(&j, state_dir, &l->v[i]);
 	json_array_end(&j);
 	puts(out.data);
 	fbuf_release(&out);
 }
 
 static int
-cmd_user_list(const struct ops_ctx *c, const char *input, bool json)
+cmd_user_list(const struct ops_ctx *c, const char *state_dir,
+    const char *input, bool json)
 {
 	struct ops_user_list l;
 	struct ops_status st;
@@ -127,9 +181,41 @@ cmd_user_list(const struct ops_ctx *c, const char *input, bool json)
 		ops_user_list_free(&l);
 		return cli_fail("%s", st.text);
 	}
-	cmd_user_print(&l, json);
+	cmd_user_print(state_dir, &l, json);
 	ops_user_list_free(&l);
 	return 0;
+}
+
+/* `user quota ADDRESS`: one user's usage and limit. */
+static int
+cmd_user_quota_show(const struct ops_ctx *c, const char *state_dir,
+    const char *input, bool json)
+{
+	struct ops_user_list l, one;
+	struct ops_status st;
+	char addr[320];
+	const char *at;
+	int ret = 1;
+
+	if (ops_user_check(c, input, addr, sizeof(addr), &st) < 0)
+		return cli_fail("%s", st.text);
+	at = strrchr(addr, '@');
+	if (ops_user_list(c, at != NULL ? at + 1 : NULL, &l, &st) < 0) {
+		ops_user_list_free(&l);
+		return cli_fail("%s", st.text);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].address, addr) == 0) {
+			one.v = &l.v[i];
+			one.n = one.cap = 1;
+			cmd_user_print(state_dir, &one, json);
+			ret = 0;
+			break;
+		}
+	if (ret != 0)
+		cli_fail("no such user %s", addr);
+	ops_user_list_free(&l);
+	return ret;
 }
 
 static int
@@ -184,6 +270,8 @@ cmd_user_args_ok(const char *verb, int argc, bool json, int quota)
 {
 	if (strcmp(verb, "list") == 0)
 		return (argc == 2 || argc == 3) && quota == 0;
+	if (strcmp(verb, "quota") == 0 && argc == 3)
+		return quota == 0;
 	if (json)
 		return false;
 	if (strcmp(verb, "add") == 0)
@@ -221,7 +309,11 @@ cmd_user(struct cli *cli, int argc, char **argv)
 	else if (strcmp(verb, "passwd") == 0)
 		ret = cmd_user_passwd(&c, argv[2]);
 	else if (strcmp(verb, "list") == 0)
-		ret = cmd_user_list(&c, argc == 3 ? argv[2] : NULL, json);
+		ret = cmd_user_list(&c, cli->conf.state_dir,
+		    argc == 3 ? argv[2] : NULL, json);
+	else if (strcmp(verb, "quota") == 0 && argc == 3)
+		ret = cmd_user_quota_show(&c, cli->conf.state_dir, argv[2],
+		    json);
 	else
 		ret = cmd_user_simple(&c, verb, argv[2],
 		    argc == 4 ? argv[3] : NULL);

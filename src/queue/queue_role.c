@@ -35,6 +35,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
 #include "mailbox/mbox.h"
+#include "mailbox/quota_warn.h"
 #include "msgauth/srs.h"
 #include "net/dns.h"
 #include "queue/bounce.h"
@@ -426,14 +427,23 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		r->state = SPOOL_RCPT_DONE;
 		queue_set_error(r, NULL);
 		queue_log_rcpt(env, r, rel, "sent", NULL);
+		quota_warn_check(env->id, path, r->addr, u.quota,
+		    j->conf->hostname);
 	} else if (errno == ENOSPC) {
 		/* The disk, not the mailbox: no attempt counted, no line per
 		 * message (diskwatch logs the state once); it waits. */
 		j->disk_wait = true;
 		j->disk_failed = true;
-	} else if (errno == EDQUOT)
-		queue_rcpt_tempfail(j, env, r, rel, "4.2.2 mailbox full", now);
-	else {
+	} else if (errno == EDQUOT) {
+		/* The mailbox is too full for this message (RCPT refuses a
+		 * full one): retrying for days helps nobody, the sender
+		 * learns of it now. */
+		snprintf(why, sizeof(why), "5.2.2 mailbox full: the message "
+		    "(%llu bytes) does not fit in the quota of %llu bytes",
+		    (unsigned long long)env->size,
+		    (unsigned long long)u.quota);
+		queue_rcpt_fail(env, r, rel, why);
+	} else {
 		snprintf(why, sizeof(why), "4.3.0 mailbox write failed: %s",
 		    strerror(errno));
 		queue_rcpt_tempfail(j, env, r, rel, why, now);

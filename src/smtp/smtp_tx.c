@@ -33,6 +33,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
 #include "mailbox/mbox.h"
+#include "mailbox/quota_warn.h"
 #include "mime/mime.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/arc.h"
@@ -55,6 +56,7 @@ struct smtp_commit {
 	struct spool_env env;
 	const char *state_dir;		/* the conf's; outlives the job */
 	const char *spam_folder;	/* the conf's too */
+	const char *hostname;		/* likewise (quota warnings) */
 	int rc, err;
 	/* DATA checks added headers or a Subject prefix: the content is
 	 * rewritten before the commit (spool_writer_rewrite). */
@@ -78,6 +80,7 @@ struct smtp_commit {
 	/* ARC: the seal to make (NULL: none). */
 	struct smtp_arc_seal *arc;
 	size_t delivered;
+	size_t over_quota;		/* recipients the message cannot fit */
 	bool queued;
 };
 
@@ -307,7 +310,29 @@ smtp_tx_deliver_one(struct smtp_commit *c, struct spool_rcpt *r,
 		r->state = SPOOL_RCPT_DONE;
 		log_info("%s smtp delivered rcpt=%s mailbox=%s result=sent",
 		    c->env.id, log_q(r->addr), log_q(rel));
+		quota_warn_check(c->env.id, path, r->addr, quota, c->hostname);
 		return 0;
+	}
+	if (errno == EDQUOT) {
+		/* Not full at RCPT, but this message does not fit: it
+		 * never will unless the user deletes mail, so no retries
+		 * for days.  Refused at once when it is every recipient
+		 * (smtp_tx_commit_work), else bounced at once. */
+		char why[160];
+
+		snprintf(why, sizeof(why), "5.2.2 mailbox full: the message "
+		    "(%llu bytes) does not fit in the quota of %llu bytes",
+		    (unsigned long long)c->env.size,
+		    (unsigned long long)quota);
+		r->state = SPOOL_RCPT_FAILED;
+		free(r->last_error);
+		r->last_error = xstrdup(why);
+		c->over_quota++;
+		log_info("%s smtp over-quota rcpt=%s mailbox=%s size=%llu "
+		    "quota=%llu", c->env.id, log_q(r->addr), log_q(rel),
+		    (unsigned long long)c->env.size,
+		    (unsigned long long)quota);
+		return -1;
 	}
 	log_warn("%s smtp direct-delivery-failed rcpt=%s mailbox=%s "
 	    "reason=%s queued=yes", c->env.id, log_q(r->addr), log_q(rel),
@@ -420,9 +445,10 @@ smtp_tx_commit_work(void *arg)
 		return;
 	}
 	if (c->quota != NULL && smtp_tx_direct_quota(c) &&
-	    smtp_tx_deliver_direct(c)) {
-		/* Every copy is durable in its Maildir: the spool file was
-		 * only a buffer, never synced, and serves the next message. */
+	    (smtp_tx_deliver_direct(c) || c->over_quota == c->env.nrcpts)) {
+		/* Every copy is durable in its Maildir (or none could take
+		 * it: 552): the spool file was only a buffer, never
+		 * synced, and serves the next message. */
 		spool_writer_recycle(&c->writer);
 		c->rc = 0;
 		return;
@@ -448,7 +474,15 @@ smtp_tx_commit_done(void *arg)
 		    c->signed_n);
 	dkim_signer_free(&c->signer);
 	smtp_arc_seal_done(s, c->env.id, &c->arc);
-	if (c->rc == 0) {
+	if (c->rc == 0 && c->quota != NULL && c->env.nrcpts > 0 &&
+	    c->over_quota == c->env.nrcpts) {
+		log_info("%s smtp reject stage=data code=552 dsn=5.2.2 "
+		    "id=%s reason=\"message does not fit in the recipients' "
+		    "quota\"", s->id, c->env.id);
+		if (!s->dead)
+			smtp_session_reply(s, "552 5.2.2 Mailbox full: the "
+			    "message does not fit in the recipient's quota");
+	} else if (c->rc == 0) {
 		log_info("%s smtp accepted id=%s from=<%s> rcpts=%zu size=%llu "
 		    "delivered=%zu queued=%s", s->id, c->env.id,
 		    c->env.sender, c->env.nrcpts,
@@ -527,6 +561,7 @@ smtp_tx_commit(struct smtp_session *s)
 	c->s = s;
 	c->state_dir = s->conf->state_dir;
 	c->spam_folder = s->conf->spam_folder;
+	c->hostname = s->conf->hostname;
 	c->writer = tx->writer;
 	tx->writer = NULL;
 	smtp_tx_fill_env(s, &c->env);

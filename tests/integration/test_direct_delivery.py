@@ -186,25 +186,33 @@ def test_a_recipient_that_fails_is_queued_alone(ferry):
     assert len(ferry.maildir_messages(ALICE)) == 1
 
 
-def test_quota_reached_after_rcpt_defers_in_the_queue(ferry):
+def test_quota_reached_after_rcpt_is_refused_at_end_of_data(ferry):
     """RCPT passes (no SIZE given, mailbox below quota), the message turns
-    out larger than what is left: not delivered, not lost, deferred."""
+    out larger than what is left: refused at end of DATA with 552 5.2.2
+    (issue 13: no longer accepted and retried for days), not queued."""
     ferry.add_user("dave@example.test", quota="20K")
     big = make_message(subject="big", body=("z" * 70 + "\r\n") * 500)
-    qid = send_raw(ferry, ["dave@example.test"], big)
+    with ferry.raw() as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@remote.example>", 250)
+        c.expect("RCPT TO:<dave@example.test>", 250)
+        c.expect("DATA", 354)
+        c.send(big + b".\r\n")
+        r = c.reply()
+        assert r.code == 552 and r.enhanced == "5.2.2", r
+        assert "quota" in r.text
+        # The session goes on.
+        c.expect("MAIL FROM:<x@remote.example>", 250)
     assert ferry.maildir_messages("dave@example.test") == []
-    assert re.search(rf"{qid} smtp direct-delivery-failed rcpt=dave@example\.test "
-                     r".*reason=\"?mailbox full", ferry.log_text())
-    ferry.wait_log(rf"{qid} queue deferred rcpt=dave@example\.test .*"
-                   r"result=deferred .*4\.2\.2 mailbox full")
-    (q,) = [x for x in ferry.queue_json() if x["id"] == qid]
-    assert q["recipients"][0]["state"] == "pending"
+    assert ferry.queue_json() == []
+    ferry.wait_log(r"smtp over-quota rcpt=dave@example\.test ")
+    ferry.wait_log(r"smtp reject stage=data code=552 dsn=5\.2\.2 ")
 
 
 def test_quota_lowered_after_rcpt_is_applied_at_commit(ferry):
     """The commit skips reading the users again only while the store is
     unchanged since RCPT: a quota lowered in between is what delivery
-    enforces."""
+    enforces (the message does not fit: 552)."""
     ferry.add_user("erin@example.test", quota="100M")
     msg = make_message(subject="big", body=("q" * 70 + "\r\n") * 100)
     with ferry.raw() as c:
@@ -215,13 +223,9 @@ def test_quota_lowered_after_rcpt_is_applied_at_commit(ferry):
         c.expect("DATA", 354)
         c.send(msg + b".\r\n")
         r = c.reply()
-        assert r.code == 250, r
-        qid = queue_id(r.text)
+        assert r.code == 552, r
     assert ferry.maildir_messages("erin@example.test") == []
-    a = accepted(ferry, qid)
-    assert a["delivered"] == "0" and a["queued"] == "yes", a
-    ferry.wait_log(rf"{qid} queue deferred rcpt=erin@example\.test .*"
-                   r"result=deferred .*mailbox full")
+    assert ferry.queue_json() == []
 
 
 def test_direct_copy_starts_with_the_delivery_headers(ferry):
