@@ -1,7 +1,7 @@
 /* `ferry domain add|del|list`: the local domains (ops_account.h does the
- * work).  Deleting a domain deletes its users and aliases from the store;
- * the mail already in its Maildirs stays on disk for the operator to
- * remove. */
+ * work).  Deleting a domain deletes its users, aliases and rules from the
+ * store (only with --force when it has any); the mail already in its
+ * Maildirs stays on disk for the operator to remove. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +12,53 @@
 #include "ops/ops_account.h"
 #include "store/store.h"
 
-#define CMD_DOMAIN_USAGE "domain add DOMAIN | del DOMAIN | list [--json]"
+/* "3 users, 1 alias and 2 rules" (only the non-zero ones). */
+static void
+cmd_domain_contents(char *dst, size_t size,
+    const struct ops_domain_contents *n)
+{
+	const size_t v[3] = { n->users, n->aliases, n->rules };
+	const char *what[3] = { "user", "alias", "rule" };
+	size_t parts = 0, done = 0, len = 0;
+
+	dst[0] = '\0';
+	for (int i = 0; i < 3; i++)
+		parts += v[i] > 0;
+	for (int i = 0; i < 3; i++) {
+		if (v[i] == 0)
+			continue;
+		done++;
+		len += (size_t)snprintf(dst + len, size > len ? size - len : 0,
+		    "%s%zu %s%s", done == 1 ? "" : done == parts ? " and " :
+		    ", ", v[i], what[i], v[i] == 1 ? "" : i == 1 ? "es" : "s");
+	}
+}
+
+/* A domain with users, aliases or rules is deleted only with --force,
+ * and says what went with it. */
+static int
+cmd_domain_del(const struct ops_ctx *c, const char *input, bool force,
+    struct ops_status *st)
+{
+	struct ops_domain_contents n;
+	char domain[256], what[128];
+
+	if (ops_domain_contents(c, input, domain, &n, st) < 0)
+		return -1;
+	cmd_domain_contents(what, sizeof(what), &n);
+	if (what[0] != '\0' && !force)
+		return ops_fail(st, OPS_EREFUSED, "%s has %s: `ferry domain del "
+		    "%s --force` deletes them with it (the Maildirs stay on "
+		    "disk)", domain, what, domain);
+	if (ops_domain_del(c, domain, st) < 0)
+		return -1;
+	if (what[0] != '\0')
+		printf("deleted %s with %s\n", domain, what);
+	return 0;
+}
+
+#define CMD_DOMAIN_USAGE "domain add DOMAIN | del DOMAIN [--force] | " \
+	"list [--json]"
 
 static void
 cmd_domain_print(const struct ops_domain_list *l, bool json)
@@ -48,6 +94,7 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 	struct ops_ctx c;
 	struct store *s;
 	bool json = cli_take_flag(&argc, argv, "--json");
+	bool force = cli_take_flag(&argc, argv, "--force");
 	const char *verb = argc > 1 ? argv[1] : "";
 	bool list, change;
 	int r;
@@ -56,6 +103,8 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 	change = (strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0) &&
 	    argc == 3 && !json;
 	if (!list && !change)
+		return cli_usage(CMD_DOMAIN_USAGE);
+	if (force && strcmp(verb, "del") != 0)
 		return cli_usage(CMD_DOMAIN_USAGE);
 	if (cli_open_store(cli, &s) < 0)
 		return 1;
@@ -67,7 +116,7 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 	} else if (strcmp(verb, "add") == 0)
 		r = ops_domain_add(&c, argv[2], &st);
 	else
-		r = ops_domain_del(&c, argv[2], &st);
+		r = cmd_domain_del(&c, argv[2], force, &st);
 	store_close(&s);
 	return r < 0 ? cli_fail("%s", st.text) : 0;
 }

@@ -16,10 +16,11 @@
 #include "lib/strutil.h"
 #include "mailbox/maildir.h"
 #include "ops/ops_account.h"
+#include "ops/ops_alias.h"
 #include "store/store.h"
 
 #define CMD_USER_USAGE \
-	"user add ADDRESS [--quota SIZE] | del ADDRESS | " \
+	"user add ADDRESS [--quota SIZE] | del ADDRESS [--force] | " \
 	"list [DOMAIN] [--json] | passwd ADDRESS | quota ADDRESS [SIZE] [--json]"
 
 /* "0" is unlimited; otherwise K/M/G multiples. */
@@ -218,6 +219,54 @@ cmd_user_quota_show(const struct ops_ctx *c, const char *state_dir,
 	return ret;
 }
 
+/* A user that aliases (or the catch-all) point at is deleted only with
+ * --force, which takes it out of them too: else they would send its mail
+ * nowhere ("User unknown"). */
+static int
+cmd_user_del(const struct ops_ctx *c, const char *input, bool force,
+    struct ops_status *st)
+{
+	struct ops_alias_list refs;
+	struct fbuf names;
+	char addr[320];
+	size_t changed, deleted;
+
+	if (ops_user_check(c, input, addr, sizeof(addr), st) < 0)
+		return -1;
+	if (ops_alias_refs(c, addr, &refs, st) < 0) {
+		ops_alias_list_free(&refs);
+		return -1;
+	}
+	fbuf_init(&names, 0);
+	for (size_t i = 0; i < refs.n; i++)
+		fbuf_addf(&names, "%s%s%s", i > 0 ? ", " : "",
+		    refs.v[i].address, refs.v[i].address[0] == '@' ?
+		    " (catch-all)" : "");
+	ops_alias_list_free(&refs);
+	if (names.len > 0 && !force) {
+		ops_fail(st, OPS_EREFUSED, "%s is a target of %s: `ferry user "
+		    "del %s --force` deletes it and takes it out of them", addr,
+		    fbuf_str(&names), addr);
+		fbuf_release(&names);
+		return -1;
+	}
+	if (names.len > 0 && ops_alias_unref(c, addr, &changed, &deleted,
+	    st) < 0) {
+		fbuf_release(&names);
+		return -1;
+	}
+	if (ops_user_del(c, addr, st) < 0) {
+		fbuf_release(&names);
+		return -1;
+	}
+	if (names.len > 0)
+		printf("deleted %s; taken out of %s (%zu alias%s changed, %zu "
+		    "deleted as empty)\n", addr, fbuf_str(&names), changed,
+		    changed == 1 ? "" : "es", deleted);
+	fbuf_release(&names);
+	return 0;
+}
+
 static int
 cmd_user_simple(const struct ops_ctx *c, const char *verb,
     const char *input, const char *size)
@@ -293,11 +342,14 @@ cmd_user(struct cli *cli, int argc, char **argv)
 	struct store *s;
 	const char *verb, *size = "0";
 	bool json = cli_take_flag(&argc, argv, "--json");
+	bool force = cli_take_flag(&argc, argv, "--force");
+	struct ops_status st;
 	uint64_t quota = 0;
 	int has_quota = cmd_user_take_quota(&argc, argv, &size), ret;
 
 	verb = argc > 1 ? argv[1] : "";
-	if (!cmd_user_args_ok(verb, argc, json, has_quota))
+	if (!cmd_user_args_ok(verb, argc, json, has_quota) ||
+	    (force && strcmp(verb, "del") != 0))
 		return cli_usage(CMD_USER_USAGE);
 	if (has_quota > 0 && cmd_user_parse_quota(size, &quota) < 0)
 		return 1;
@@ -311,6 +363,9 @@ cmd_user(struct cli *cli, int argc, char **argv)
 	else if (strcmp(verb, "list") == 0)
 		ret = cmd_user_list(&c, cli->conf.state_dir,
 		    argc == 3 ? argv[2] : NULL, json);
+	else if (strcmp(verb, "del") == 0)
+		ret = cmd_user_del(&c, argv[2], force, &st) < 0 ?
+		    cli_fail("%s", st.text) : 0;
 	else if (strcmp(verb, "quota") == 0 && argc == 3)
 		ret = cmd_user_quota_show(&c, cli->conf.state_dir, argv[2],
 		    json);

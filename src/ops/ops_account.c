@@ -92,6 +92,42 @@ ops_domain_del(const struct ops_ctx *c, const char *input,
 	return ops_domain_change(c, input, false, st);
 }
 
+static void
+ops_count_user(const struct store_user *u, void *ctx)
+{
+	(*(size_t *)ctx)++;
+}
+
+static void
+ops_count_alias(const char *address, const char *targets, void *ctx)
+{
+	(*(size_t *)ctx)++;
+}
+
+static void
+ops_count_rule(const struct store_rule *r, void *ctx)
+{
+	(*(size_t *)ctx)++;
+}
+
+int
+ops_domain_contents(const struct ops_ctx *c, const char *input,
+    char *domain, struct ops_domain_contents *out, struct ops_status *st)
+{
+	const char *error;
+
+	memset(out, 0, sizeof(*out));
+	if (ops_domain_arg(c, input, domain, 256, st) < 0)
+		return -1;
+	if (store_user_list(c->store, domain, ops_count_user, &out->users,
+	    &error) < 0 || store_alias_list(c->store, domain,
+	    ops_count_alias, &out->aliases, &error) < 0 ||
+	    store_rule_list(c->store, domain, ops_count_rule, &out->rules,
+	    &error) < 0)
+		return ops_fail(st, OPS_EFAIL, "%s: %s", domain, error);
+	return ops_ok(st);
+}
+
 int
 ops_domain_arg(const struct ops_ctx *c, const char *input, char *dst,
     size_t size, struct ops_status *st)

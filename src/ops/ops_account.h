@@ -54,6 +54,14 @@ int ops_domain_del(const struct ops_ctx *c, const char *input,
  * be in the actor's scope. */
 int ops_domain_arg(const struct ops_ctx *c, const char *input, char *dst,
     size_t size, struct ops_status *st);
+/* What deleting a domain takes with it. */
+struct ops_domain_contents {
+	size_t users, aliases, rules;
+};
+/* Counts the users, aliases (catch-all included) and rules of an
+ * existing domain in scope; domain (size >= 256) gets its normal form. */
+int ops_domain_contents(const struct ops_ctx *c, const char *input,
+    char *domain, struct ops_domain_contents *out, struct ops_status *st);
 
 /* Users of domain_input (NULL: every domain in scope). */
 int ops_user_list(const struct ops_ctx *c, const char *domain_input,

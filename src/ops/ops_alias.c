@@ -8,6 +8,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "ops/ops_alias.h"
+#include "store/resolve.h"
 #include "store/store.h"
 
 /* input ("local@domain" or "@domain") into its stored form. */
@@ -151,6 +152,72 @@ ops_alias_add_targets(const struct ops_ctx *c, const char *list,
 	return ret;
 }
 
+/* The loop check of alias add: a walk from the new alias through the
+ * targets that are aliases (with the new list in place of any stored
+ * one).  A target that leads back to an alias on the path is a loop
+ * unless it is also a user: resolution then keeps a copy for that user
+ * ("a -> a, b@remote"); otherwise the mail would go nowhere and the
+ * sender see "User unknown". */
+struct ops_alias_walk {
+	const struct ops_ctx *c;
+	const char *addr, *targets;	/* the alias being added */
+	const char *path[RESOLVE_MAX_DEPTH + 2];
+	int depth;
+	struct ops_status *st;
+};
+
+/* 0 fine, -1 loop or store error (st set). */
+static int
+ops_alias_walk(struct ops_alias_walk *w, const char *addr)
+{
+	struct store_user u;
+	struct fbuf chain;
+	char *stored = NULL, *copy, *p, *tok;
+	const char *list;
+	int r, on_path = -1;
+
+	for (int i = 0; i < w->depth; i++)
+		if (strcmp(w->path[i], addr) == 0)
+			on_path = i;
+	if (on_path >= 0) {
+		r = store_user_get(w->c->store, addr, &u);
+		explicit_bzero(&u, sizeof(u));
+		if (r != 0)
+			return r < 0 ? ops_fail(w->st, OPS_EFAIL, "store "
+			    "error") : 0;
+		fbuf_init(&chain, 0);
+		for (int i = on_path; i < w->depth; i++)
+			fbuf_addf(&chain, "%s -> ", w->path[i]);
+		fbuf_adds(&chain, addr);
+		r = ops_fail(w->st, OPS_EINVAL, "alias loop: %s (mail to it "
+		    "would reach no mailbox)", fbuf_str(&chain));
+		fbuf_release(&chain);
+		return r;
+	}
+	if (w->depth > RESOLVE_MAX_DEPTH)
+		return 0;
+	if (strcmp(addr, w->addr) == 0)
+		list = w->targets;
+	else {
+		r = store_alias_get(w->c->store, addr, &stored);
+		if (r < 0)
+			return ops_fail(w->st, OPS_EFAIL, "store error");
+		if (r == 0)
+			return 0;
+		list = stored;
+	}
+	w->path[w->depth++] = addr;
+	copy = xstrdup(list);
+	r = 0;
+	for (p = copy; r == 0 && (tok = strsep(&p, ",")) != NULL; )
+		if (tok[0] != '\0' && tok[0] != '@')
+			r = ops_alias_walk(w, tok);
+	w->depth--;
+	free(copy);
+	free(stored);
+	return r;
+}
+
 int
 ops_alias_add(const struct ops_ctx *c, const char *input,
     char *const *target_args, size_t n, struct ops_status *st)
@@ -174,6 +241,12 @@ ops_alias_add(const struct ops_ctx *c, const char *input,
 		    st);
 	if (r == 0 && targets.len == 0)
 		r = ops_fail(st, OPS_EINVAL, "%s: no targets given", addr);
+	if (r == 0 && addr[0] != '@') {
+		struct ops_alias_walk w = { .c = c, .addr = addr,
+		    .targets = targets.data, .st = st };
+
+		r = ops_alias_walk(&w, addr);
+	}
 	if (r == 0 && store_alias_add(c->store, addr, targets.data,
 	    &error) < 0)
 		r = ops_fail(st, OPS_EFAIL, "%s: %s", addr, error);
@@ -193,4 +266,67 @@ ops_alias_del(const struct ops_ctx *c, const char *input,
 	if (store_alias_del(c->store, addr, &error) < 0)
 		return ops_fail(st, OPS_EFAIL, "%s: %s", addr, error);
 	return ops_ok(st);
+}
+
+int
+ops_alias_refs(const struct ops_ctx *c, const char *addr,
+    struct ops_alias_list *out, struct ops_status *st)
+{
+	size_t kept = 0;
+
+	if (ops_alias_list(c, NULL, out, st) < 0)
+		return -1;
+	for (size_t i = 0; i < out->n; i++) {
+		bool has = false;
+
+		for (size_t k = 0; k < out->v[i].ntargets && !has; k++)
+			has = strcmp(out->v[i].targets[k], addr) == 0;
+		if (has)
+			out->v[kept++] = out->v[i];
+		else
+			ops_alias_free(&out->v[i]);
+	}
+	out->n = kept;
+	return ops_ok(st);
+}
+
+int
+ops_alias_unref(const struct ops_ctx *c, const char *addr,
+    size_t *changed_r, size_t *deleted_r, struct ops_status *st)
+{
+	struct ops_alias_list l;
+	struct fbuf rest;
+	const char *error;
+	int r = 0;
+
+	*changed_r = *deleted_r = 0;
+	if (ops_alias_refs(c, addr, &l, st) < 0) {
+		ops_alias_list_free(&l);
+		return -1;
+	}
+	fbuf_init(&rest, 0);
+	for (size_t i = 0; i < l.n && r == 0; i++) {
+		fbuf_reset(&rest);
+		for (size_t k = 0; k < l.v[i].ntargets; k++) {
+			if (strcmp(l.v[i].targets[k], addr) == 0)
+				continue;
+			if (rest.len > 0)
+				fbuf_addc(&rest, ',');
+			fbuf_adds(&rest, l.v[i].targets[k]);
+		}
+		if (rest.len == 0) {
+			r = store_alias_del(c->store, l.v[i].address, &error);
+			*deleted_r += r == 0;
+		} else {
+			r = store_alias_add(c->store, l.v[i].address,
+			    fbuf_str(&rest), &error);
+			*changed_r += r == 0;
+		}
+		if (r < 0)
+			r = ops_fail(st, OPS_EFAIL, "%s: %s", l.v[i].address,
+			    error);
+	}
+	fbuf_release(&rest);
+	ops_alias_list_free(&l);
+	return r < 0 ? -1 : ops_ok(st);
 }

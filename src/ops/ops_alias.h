@@ -37,4 +37,13 @@ int ops_alias_add(const struct ops_ctx *c, const char *input,
 int ops_alias_del(const struct ops_ctx *c, const char *input,
     struct ops_status *st);
 
+/* The aliases (every domain's, catch-alls included) with addr (a
+ * normalised address) among their targets. */
+int ops_alias_refs(const struct ops_ctx *c, const char *addr,
+    struct ops_alias_list *out, struct ops_status *st);
+/* Takes addr out of every alias's targets; an alias left without any is
+ * deleted.  *changed_r and *deleted_r count them. */
+int ops_alias_unref(const struct ops_ctx *c, const char *addr,
+    size_t *changed_r, size_t *deleted_r, struct ops_status *st);
+
 #endif

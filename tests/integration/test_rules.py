@@ -138,5 +138,5 @@ def test_rule_cli(make_ferry, dns):
         assert r.returncode == status, (args, r.returncode, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
     # Deleting the domain deletes its rules.
-    srv.cli_ok("domain", "del", OTHER)
+    srv.cli_ok("domain", "del", OTHER, "--force")
     assert srv.cli_ok("rule", "list").stdout.count(OTHER) == 0
