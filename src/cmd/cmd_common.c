@@ -57,6 +57,7 @@ cli_load_conf(struct cli *cli)
 	conf_defaults(&cli->conf);
 	if (conf_load(&cli->conf, cli->conf_path, &error) < 0) {
 		fprintf(stderr, "ferry: %s\n", error);
+		conf_free(&cli->conf);	/* what the lines before it set */
 		return -1;
 	}
 	log_set_level(cli->conf.log_level);
