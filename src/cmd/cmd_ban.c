@@ -15,7 +15,8 @@
 #include "ops/ops_ban.h"
 #include "store/store.h"
 
-#define CMD_BAN_USAGE "ban list [--json] | add IP [--for DURATION] | del IP"
+#define CMD_BAN_USAGE "ban list [--json] | add IP|CIDR [--for DURATION] | " \
+	"del IP|CIDR"
 
 static void
 cmd_ban_time(int64_t t, char *dst, size_t size)
@@ -68,7 +69,8 @@ cmd_ban_list(const struct ops_ctx *c, bool json)
 	if (json) {
 		json_array_end(&j);
 		puts(out.data);
-	}
+	} else if (l.n == 0)
+		puts("no bans");
 	fbuf_release(&out);
 	ops_ban_list_free(&l);
 	return 0;

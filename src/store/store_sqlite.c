@@ -9,8 +9,10 @@
  * case-blind (COLLATE NOCASE); addresses are matched exactly as the caller
  * normalised them (resolve_normalise), so a case-sensitive local part
  * configuration keeps working.  No message data ever lives here. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cidr.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
@@ -53,6 +56,7 @@ enum store_stmt_id {
 	STORE_ST_BAN_SET,
 	STORE_ST_BAN_DEL,
 	STORE_ST_BAN_LIST,
+	STORE_ST_BAN_RANGES,
 	STORE_ST_BAN_FAIL_ADD,
 	STORE_ST_BAN_FAIL_PRUNE,
 	STORE_ST_BAN_FAIL_COUNT,
@@ -124,6 +128,9 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_BAN_LIST] =
 	    "SELECT ip, reason, created, until FROM bans WHERE until > ?1 "
 	    "ORDER BY until, ip",
+	[STORE_ST_BAN_RANGES] =
+	    "SELECT ip, reason, created, until FROM bans "
+	    "WHERE until > ?1 AND instr(ip, '/') > 0",
 	[STORE_ST_BAN_FAIL_ADD] =
 	    "INSERT INTO auth_failures (ip, service, at) VALUES (?1, ?2, ?3)",
 	[STORE_ST_BAN_FAIL_PRUNE] = "DELETE FROM auth_failures WHERE at <= ?1",
@@ -1037,6 +1044,51 @@ store_alias_list(struct store *s, const char *domain_or_null,
 
 /* ---- failed-login bans ---- */
 
+/* A ban of a range ("192.0.2.0/24", `ferry ban add` with a CIDR) that
+ * holds ip: SQLITE_ROW (b filled, its ip the range), SQLITE_DONE or an
+ * error.  Ranges are few (set by hand), so each is tried in turn.  With
+ * the lock held. */
+static int
+store_ban_range(struct store *s, const char *ip, int64_t now,
+    struct store_ban *b)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	sqlite3_stmt *st;
+	struct cidr net;
+	int rc;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1)
+		s4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1)
+		s6->sin6_family = AF_INET6;
+	else
+		return SQLITE_DONE;
+	st = store_stmt(s, STORE_ST_BAN_RANGES);
+	sqlite3_bind_int64(st, 1, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *r = sqlite3_column_text(st, 0);
+		const unsigned char *t = sqlite3_column_text(st, 1);
+
+		if (r == NULL || cidr_parse((const char *)r, &net) < 0 ||
+		    !cidr_match(&net, (struct sockaddr *)&ss))
+			continue;
+		if (b != NULL) {
+			memset(b, 0, sizeof(*b));
+			str_lcpy(b->ip, (const char *)r, sizeof(b->ip));
+			str_lcpy(b->reason, t != NULL ? (const char *)t : "",
+			    sizeof(b->reason));
+			b->created = sqlite3_column_int64(st, 2);
+			b->until = sqlite3_column_int64(st, 3);
+		}
+		break;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 int
 store_ban_get(struct store *s, const char *ip, int64_t now,
     struct store_ban *b)
@@ -1060,6 +1112,8 @@ store_ban_get(struct store *s, const char *ip, int64_t now,
 		b->until = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		rc = store_ban_range(s, ip, now, b);
 	pthread_mutex_unlock(&s->lock);
 	return store_found(rc);
 }

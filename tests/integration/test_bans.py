@@ -129,7 +129,8 @@ def test_window_slides(make_ferry, tmp_path):
 def test_ban_cli(make_ferry, tmp_path):
     srv = pop3_ferry(make_ferry, tmp_path, plaintext=True, tls=False,
                      **ban_conf())
-    assert srv.cli_ok("ban", "list").stdout == ""
+    assert srv.cli_ok("ban", "list").stdout == "no bans\n"
+    assert srv.cli_ok("ban", "list", "--json").stdout.strip() == "[]"
     srv.cli_ok("ban", "add", "192.0.2.7", "--for", "2h")
     srv.cli_ok("ban", "add", "2001:DB8::1")
     out = srv.cli_ok("ban", "list").stdout
@@ -149,7 +150,8 @@ def test_ban_cli(make_ferry, tmp_path):
     # Errors: one line on stderr, 1 for failures and 2 for usage.
     for args, code in ((("ban", "del", "127.0.0.1"), 1),
                        (("ban", "add", "not-an-ip"), 1),
-                       (("ban", "add", "10.0.0.0/8"), 1),
+                       (("ban", "add", "10.0.0.0/33"), 1),
+                       (("ban", "add", "10.0.0.0/"), 1),
                        (("ban", "add", "192.0.2.9", "--for", "soon"), 1),
                        (("ban",), 2),
                        (("ban", "add"), 2),
@@ -159,3 +161,37 @@ def test_ban_cli(make_ferry, tmp_path):
         r = srv.cli(*args)
         assert r.returncode == code, (args, r.returncode, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+
+
+def test_ban_cidr_range(make_ferry, tmp_path):
+    """`ban add` takes a range: every address in it is refused at
+    connect; it is listed in its canonical form and lifted by del."""
+    srv = pop3_ferry(make_ferry, tmp_path, plaintext=True, tls=False,
+                     **ban_conf())
+    assert good_login(srv)
+    srv.cli_ok("ban", "add", "127.0.0.77/8", "--for", "10m")
+    assert [b["ip"] for b in json.loads(
+        srv.cli_ok("ban", "list", "--json").stdout)] == ["127.0.0.0/8"]
+    assert "127.0.0.0/8" in srv.cli_ok("ban", "list").stdout
+    assert refused(srv)
+    # A range that does not hold the client changes nothing for it.
+    srv.cli_ok("ban", "del", "127.0.0.0/8")
+    srv.cli_ok("ban", "add", "192.0.2.0/24")
+    srv.cli_ok("ban", "add", "2001:db8::/32")
+    assert good_login(srv)
+    assert {b["ip"] for b in json.loads(srv.cli_ok("ban", "list", "--json").stdout)} == {
+        "192.0.2.0/24", "2001:db8::/32"}
+    r = srv.cli("ban", "del", "127.0.0.0/8")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_ban_range_over_exempt_is_refused(make_ferry, tmp_path):
+    srv = pop3_ferry(make_ferry, tmp_path, plaintext=True, tls=False,
+                     **ban_conf(auth_ban_exempt="127.0.0.0/8, ::1"))
+    for bad in ("127.0.0.0/24", "0.0.0.0/0", "::/0", "127.0.0.1", "::1"):
+        r = srv.cli("ban", "add", bad)
+        assert r.returncode == 1, (bad, r)
+        assert "auth_ban_exempt" in r.stderr, r.stderr
+    assert srv.cli_ok("ban", "list").stdout == "no bans\n"
+    srv.cli_ok("ban", "add", "10.0.0.0/8")
+    assert good_login(srv)

@@ -61,6 +61,21 @@ def test_missing_or_bad_arguments_are_usage_errors(srv, args):
     one_line(r.stderr)
 
 
+def test_help_lists_every_command(srv):
+    r = subprocess.run([FERRY_BIN, "--help"], capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode == 0, r
+    listed = [l.split()[0] for l in r.stdout.splitlines()[2:] if l.strip()]
+    for cmd in ("serve", "reload", "stop", "domain", "user", "alias", "queue",
+                "check", "ban", "rule", "dkim", "why", "version"):
+        assert cmd in listed, (cmd, r.stdout)
+    assert "check spf" in r.stdout and "check mx" in r.stdout
+    # Every listed command exists (none is "unknown command").
+    for cmd in listed:
+        u = srv.cli(cmd, "--bogus-option-for-help-test")
+        assert "unknown command" not in u.stderr, (cmd, u.stderr)
+
+
 def test_ferry_conf_environment_names_the_file(srv):
     assert srv.cli("domain", "add", "env.test", use_env=True).returncode == 0
     r = srv.cli("domain", "list", use_env=True)
