@@ -14,6 +14,7 @@ static const struct {
 	{ "serve", cmd_serve, "serve              run the server in the foreground" },
 	{ "reload", cmd_reload, "reload             reread the configuration (SIGHUP)" },
 	{ "stop", cmd_stop, "stop               stop the running server" },
+	{ "status", cmd_status, "status [--json]    roles, listeners, queue, bans, resolvers, last errors" },
 	{ "domain", cmd_domain, "domain add|del|list DOMAIN [--force]" },
 	{ "user", cmd_user, "user add|del|list|passwd|quota ADDRESS [--quota SIZE] [--force]" },
 	{ "alias", cmd_alias, "alias add|del|list ADDRESS [TARGET,...]" },

@@ -89,5 +89,6 @@ int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_sendmail(struct cli *cli, int argc, char **argv);
 /* quickstart DOMAIN [--hostname H]: configuration, accounts, DNS. */
 int cmd_quickstart(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
 
 #endif
