@@ -154,58 +154,68 @@ ops_alias_add_targets(const struct ops_ctx *c, const char *list,
 
 /* The loop check of alias add: a walk from the new alias through the
  * targets that are aliases (with the new list in place of any stored
- * one).  A target that leads back to an alias on the path is a loop
- * unless it is also a user: resolution then keeps a copy for that user
- * ("a -> a, b@remote"); otherwise the mail would go nowhere and the
- * sender see "User unknown". */
+ * one).  A loop is refused when mail to the new alias would reach
+ * nothing at all (no mailbox, no remote address): resolution breaks the
+ * cycle, finds nothing and the sender sees "User unknown".  A cycle that
+ * also reaches a mailbox ("self -> self, alice") or comes back to an
+ * address that is a user ("a -> a, b@remote") delivers, so it stays
+ * allowed. */
 struct ops_alias_walk {
 	const struct ops_ctx *c;
 	const char *addr, *targets;	/* the alias being added */
 	const char *path[RESOLVE_MAX_DEPTH + 2];
 	int depth;
-	struct ops_status *st;
+	bool delivers;			/* some target is a mailbox or remote */
+	struct fbuf cycle;		/* the first cycle found, or empty */
 };
 
-/* 0 fine, -1 loop or store error (st set). */
+/* 0, or -1 on a store error. */
 static int
 ops_alias_walk(struct ops_alias_walk *w, const char *addr)
 {
 	struct store_user u;
-	struct fbuf chain;
 	char *stored = NULL, *copy, *p, *tok;
-	const char *list;
+	const char *list, *at;
 	int r, on_path = -1;
 
 	for (int i = 0; i < w->depth; i++)
 		if (strcmp(w->path[i], addr) == 0)
 			on_path = i;
-	if (on_path >= 0) {
-		r = store_user_get(w->c->store, addr, &u);
-		explicit_bzero(&u, sizeof(u));
-		if (r != 0)
-			return r < 0 ? ops_fail(w->st, OPS_EFAIL, "store "
-			    "error") : 0;
-		fbuf_init(&chain, 0);
-		for (int i = on_path; i < w->depth; i++)
-			fbuf_addf(&chain, "%s -> ", w->path[i]);
-		fbuf_adds(&chain, addr);
-		r = ops_fail(w->st, OPS_EINVAL, "alias loop: %s (mail to it "
-		    "would reach no mailbox)", fbuf_str(&chain));
-		fbuf_release(&chain);
-		return r;
-	}
-	if (w->depth > RESOLVE_MAX_DEPTH)
-		return 0;
-	if (strcmp(addr, w->addr) == 0)
-		list = w->targets;
-	else {
+	if (on_path < 0 && strcmp(addr, w->addr) != 0) {
 		r = store_alias_get(w->c->store, addr, &stored);
 		if (r < 0)
-			return ops_fail(w->st, OPS_EFAIL, "store error");
-		if (r == 0)
-			return 0;
-		list = stored;
+			return -1;
+	} else
+		r = on_path < 0;
+	if (on_path >= 0 || r == 0) {
+		/* Not expanded (again): a mailbox, a remote address, or
+		 * nothing. */
+		bool ok;
+
+		free(stored);
+		r = store_user_get(w->c->store, addr, &u);
+		explicit_bzero(&u, sizeof(u));
+		if (r < 0)
+			return -1;
+		ok = r == 1;
+		if (!ok && (at = strrchr(addr, '@')) != NULL) {
+			if ((r = store_domain_exists(w->c->store, at + 1)) < 0)
+				return -1;
+			ok = r == 0;		/* not ours: relayed */
+		}
+		w->delivers |= ok;
+		if (on_path >= 0 && !ok && w->cycle.len == 0) {
+			for (int i = on_path; i < w->depth; i++)
+				fbuf_addf(&w->cycle, "%s -> ", w->path[i]);
+			fbuf_adds(&w->cycle, addr);
+		}
+		return 0;
 	}
+	if (w->depth > RESOLVE_MAX_DEPTH) {
+		free(stored);
+		return 0;
+	}
+	list = stored != NULL ? stored : w->targets;
 	w->path[w->depth++] = addr;
 	copy = xstrdup(list);
 	r = 0;
@@ -243,9 +253,16 @@ ops_alias_add(const struct ops_ctx *c, const char *input,
 		r = ops_fail(st, OPS_EINVAL, "%s: no targets given", addr);
 	if (r == 0 && addr[0] != '@') {
 		struct ops_alias_walk w = { .c = c, .addr = addr,
-		    .targets = targets.data, .st = st };
+		    .targets = targets.data };
 
-		r = ops_alias_walk(&w, addr);
+		fbuf_init(&w.cycle, 0);
+		if (ops_alias_walk(&w, addr) < 0)
+			r = ops_fail(st, OPS_EFAIL, "%s: store error", addr);
+		else if (!w.delivers && w.cycle.len > 0)
+			r = ops_fail(st, OPS_EINVAL, "alias loop: %s (mail to "
+			    "%s would reach no mailbox)", fbuf_str(&w.cycle),
+			    addr);
+		fbuf_release(&w.cycle);
 	}
 	if (r == 0 && store_alias_add(c->store, addr, targets.data,
 	    &error) < 0)

@@ -139,9 +139,11 @@ def test_operator_bounce(make_ferry, port):
 
 
 def test_local_failure_bounces(make_ferry, port):
-    """A local recipient that fails for good (here: over quota until the
-    queue lifetime ends) gets a DSN like a remote one."""
-    srv = make_ferry(routed(port, queue_lifetime="2s"))
+    """A local recipient that fails for good (here: the message does not
+    fit the quota, which fails at once since issue 13) gets a DSN like a
+    remote one.  Through the queue (direct delivery would refuse it at
+    the end of DATA)."""
+    srv = make_ferry(routed(port, queue_lifetime="2s", direct_delivery="no"))
     srv.add_user("carol@example.test", quota="100")
     with srv.raw() as c:      # no SIZE= declared, so RCPT is accepted
         r = c.send_message(SENDER, ["carol@example.test"],
@@ -149,7 +151,7 @@ def test_local_failure_bounces(make_ferry, port):
                                         subject="to carol",
                                         body="x" * 400 + "\r\n"))
         assert r.code == 250
-    srv.wait_log(r"rcpt=carol@example.test .*result=deferred")
+    srv.wait_log(r"rcpt=carol@example.test .*result=failed .*5\.2\.2")
     dsn = dsn_for(srv, timeout=20)
     text = text_of(dsn[0])
     assert "carol@example.test" in text and "Subject: to carol" in text

@@ -149,8 +149,8 @@ def test_junk_counts_in_the_quota(make_ferry, spamd_server):
     # over the quota, Junk or not: not delivered
     big = make_message(subject="big", body="Buy now.\r\n" + GTUBE.decode() +
                        "\r\n" + "padding line\r\n" * 300)
-    assert send(srv, big, rcpts=("dave@example.test",)).code == 250
-    srv.wait_log(r"4\.2\.2 mailbox full|mailbox full")
+    assert send(srv, big, rcpts=("dave@example.test",)).code == 552
+    srv.wait_log(r"smtp over-quota rcpt=dave@example\.test ")
     assert folder_files(srv, "dave@example.test", "Junk") == []
 
 
