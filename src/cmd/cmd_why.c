@@ -331,7 +331,8 @@ cmd_why_connrefused(struct cmd_why *w, const char *time, const char *kv)
 	}
 }
 
-/* "<qid> relay delivery rcpt=..." or "<qid> queue delivered rcpt=..."
+/* "<qid> relay delivery rcpt=..." or "<qid> queue delivered|deferred|
+ * failed rcpt=..."
  * for the --to recipient. */
 static void
 cmd_why_deliv_line(struct cmd_why *w, const char *time, const char *qid,
@@ -373,8 +374,13 @@ cmd_why_session_line(struct cmd_why *w, const char *time, const char *sid,
 		cmd_why_deliv_line(w, time, sid, rest + 15, true);
 		return;
 	}
-	if (strncmp(rest, "queue delivered ", 16) == 0) {
-		cmd_why_deliv_line(w, time, sid, rest + 16, false);
+	/* The queue's outcome: "queue delivered", "queue deferred" or
+	 * "queue failed" (result= says the same). */
+	if (strncmp(rest, "queue delivered ", 16) == 0 ||
+	    strncmp(rest, "queue failed ", 13) == 0 ||
+	    strncmp(rest, "queue deferred ", 15) == 0) {
+		cmd_why_deliv_line(w, time, sid, strchr(rest + 6, ' ') + 1,
+		    false);
 		return;
 	}
 	s = cmd_why_session(w, sid, connected);

@@ -145,6 +145,10 @@ def test_retry_of_a_held_message_says_it_is_held(ferry):
     assert f"{qid} is held" in out and f"ferry queue release {qid}" in out, out
     out = ferry.cli_ok("queue", "retry", "--all").stdout
     assert "2 recipients in 2 messages" in out and "1 of them is held" in out, out
+    # The retry made `other` due: let the queue's attempt finish before
+    # holding it (an attempt in flight could write its result after).
+    wait_until(lambda: entry(ferry, other)["recipients"][0]["next_attempt"] > 0,
+               15, what="the retried message to be attempted")
     ferry.cli_ok("queue", "hold", other)
     out = ferry.cli_ok("queue", "retry", "--domain", "remote.example").stdout
     assert "2 of them are held" in out, out
