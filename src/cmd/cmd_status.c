@@ -66,6 +66,7 @@ cmd_status_stat(int pid, int *ppid_r, double *start_r, char *comm,
 	int field = 3, fd;
 	ssize_t n;
 
+	*ppid_r = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
