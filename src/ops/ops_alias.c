@@ -64,6 +64,7 @@ ops_alias_free(struct ops_alias *a)
 	for (size_t i = 0; i < a->ntargets; i++)
 		free(a->targets[i]);
 	free(a->targets);
+	memset(a, 0, sizeof(*a));
 }
 
 int
@@ -298,10 +299,15 @@ ops_alias_refs(const struct ops_ctx *c, const char *addr,
 
 		for (size_t k = 0; k < out->v[i].ntargets && !has; k++)
 			has = strcmp(out->v[i].targets[k], addr) == 0;
-		if (has)
-			out->v[kept++] = out->v[i];
-		else
+		if (!has) {
 			ops_alias_free(&out->v[i]);
+			continue;
+		}
+		if (kept != i) {
+			out->v[kept] = out->v[i];
+			memset(&out->v[i], 0, sizeof(out->v[i]));
+		}
+		kept++;
 	}
 	out->n = kept;
 	return ops_ok(st);

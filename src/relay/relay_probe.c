@@ -234,12 +234,14 @@ relay_probe_start(struct relay *r)
 void
 relay_probe_stop(struct relay *r)
 {
-	struct relay_probe *p;
+	struct relay_probe *p, *next;
 
 	if (r->probe_ev == NULL)
 		return;
-	while ((p = TAILQ_FIRST(&r->probes)) != NULL)
+	for (p = TAILQ_FIRST(&r->probes); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
 		relay_probe_free(p);
+	}
 	event_free(r->probe_ev);
 	r->probe_ev = NULL;
 }
