@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imap/imap_mime_blob.h"
 #include "imap/imap_private.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
@@ -523,11 +524,20 @@ imap_fetch_needs_body(const struct imap_fetch *f)
 {
 	for (unsigned i = 0; i < f->count; i++)
 		if (f->items[i].type == IMAP_FETCH_SECTION ||
-		    f->items[i].type == IMAP_FETCH_ENVELOPE ||
-		    f->items[i].type == IMAP_FETCH_BODY ||
-		    f->items[i].type == IMAP_FETCH_BODYSTRUCTURE ||
 		    f->items[i].type == IMAP_FETCH_BINARY ||
 		    f->items[i].type == IMAP_FETCH_BINARY_SIZE)
+			return true;
+	return false;
+}
+
+/* ENVELOPE, BODY, BODYSTRUCTURE: answered from the index's cache. */
+static bool
+imap_fetch_needs_mime(const struct imap_fetch *f)
+{
+	for (unsigned i = 0; i < f->count; i++)
+		if (f->items[i].type == IMAP_FETCH_ENVELOPE ||
+		    f->items[i].type == IMAP_FETCH_BODY ||
+		    f->items[i].type == IMAP_FETCH_BODYSTRUCTURE)
 			return true;
 	return false;
 }
@@ -539,16 +549,22 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 	struct imap_msg_job *m = job->data;
 	struct imap_session *s = job->s;
 	const struct mbox_msg *msg = mbox_view_msg(s->view, seq);
-	struct fbuf *b = &job->out, body;
+	struct fbuf *b = &job->out, body, mblob;
+	struct imap_mime_blob mime;
 	bool first = true, have_flags = false, have_uid = false;
-	bool have_modseq = false;
+	bool have_modseq = false, need_body = imap_fetch_needs_body(&m->fetch);
+	bool need_mime = imap_fetch_needs_mime(&m->fetch);
 	char date[64];
 
+	memset(&mime, 0, sizeof(mime));
 	fbuf_init(&body, 0);
-	if (imap_fetch_needs_body(&m->fetch) &&
-	    (msg->flags & MBOX_F_EXPUNGED ||
-	    imap_read_message(s->view, seq, &body) < 0)) {
+	fbuf_init(&mblob, 0);
+	if (((need_body || need_mime) && msg->flags & MBOX_F_EXPUNGED) ||
+	    (need_body && imap_read_message(s->view, seq, &body) < 0) ||
+	    (need_mime && imap_fetch_mime_cached(s->view, seq, msg,
+	    need_body ? &body : NULL, &mblob, &mime) < 0)) {
 		fbuf_release(&body);
+		fbuf_release(&mblob);
 		return;		/* gone: nothing to say about it */
 	}
 	fbuf_addf(b, "* %u FETCH (", seq);
@@ -585,9 +601,19 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 			imap_fetch_section_out(it, &body, b);
 			break;
 		case IMAP_FETCH_ENVELOPE:
+			fbuf_adds(b, "ENVELOPE ");
+			fbuf_add(b, mime.text[IMAP_MIME_ENVELOPE],
+			    mime.len[IMAP_MIME_ENVELOPE]);
+			break;
 		case IMAP_FETCH_BODY:
+			fbuf_adds(b, "BODY ");
+			fbuf_add(b, mime.text[IMAP_MIME_BODY],
+			    mime.len[IMAP_MIME_BODY]);
+			break;
 		case IMAP_FETCH_BODYSTRUCTURE:
-			(void)imap_fetch_mime_item(it, &body, b);
+			fbuf_adds(b, "BODYSTRUCTURE ");
+			fbuf_add(b, mime.text[IMAP_MIME_BODYSTRUCTURE],
+			    mime.len[IMAP_MIME_BODYSTRUCTURE]);
 			break;
 		case IMAP_FETCH_BINARY:
 		case IMAP_FETCH_BINARY_SIZE:
@@ -616,6 +642,7 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 #undef SEP
 	fbuf_adds(b, ")\r\n");
 	fbuf_release(&body);
+	fbuf_release(&mblob);
 }
 
 static bool

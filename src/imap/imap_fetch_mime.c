@@ -7,9 +7,12 @@
  * sent as a literal.  Types and parameter names come lower-case from
  * the parser, which IMAP compares case-blind. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_mime_blob.h"
 #include "imap/imap_private.h"
+#include "mailbox/mbox.h"
 #include "mime/mime.h"
 
 static void
@@ -215,6 +218,69 @@ imap_fetch_mime_item(const struct imap_fetch_item *it, const struct fbuf *msg,
 		break;
 	}
 	mime_part_free(&root);
+	return 0;
+}
+
+/* ENVELOPE, BODY and BODYSTRUCTURE of msg, built from one parse, as a
+ * blob for the index. */
+static int
+imap_fetch_mime_build(const struct fbuf *msg, struct fbuf *blob)
+{
+	const char *data = fbuf_str(msg);
+	struct mime_part *root = mime_parse(data, msg->len, NULL);
+	struct fbuf t[IMAP_MIME_COUNT];
+	const struct fbuf *tp[IMAP_MIME_COUNT];
+
+	if (root == NULL)
+		return -1;
+	for (int i = 0; i < IMAP_MIME_COUNT; i++) {
+		fbuf_init(&t[i], 0);
+		tp[i] = &t[i];
+	}
+	imap_mime_envelope(&t[IMAP_MIME_ENVELOPE], data,
+	    (size_t)root->hdr_size);
+	imap_mime_structure(&t[IMAP_MIME_BODY], data, root, false);
+	imap_mime_structure(&t[IMAP_MIME_BODYSTRUCTURE], data, root, true);
+	mime_part_free(&root);
+	imap_mime_blob_encode(tp, blob);
+	for (int i = 0; i < IMAP_MIME_COUNT; i++)
+		fbuf_release(&t[i]);
+	return 0;
+}
+
+int
+imap_fetch_mime_cached(struct mbox_view *view, uint32_t seq,
+    const struct mbox_msg *m, const struct fbuf *msg, struct fbuf *blob,
+    struct imap_mime_blob *r)
+{
+	struct fbuf own;
+	void *data;
+	size_t len;
+	int ret;
+
+	fbuf_reset(blob);
+	if (mbox_cache_get(view, m->uid, IMAP_CACHE_MIME, &data, &len) == 0 &&
+	    data != NULL) {
+		fbuf_add(blob, data, len);
+		free(data);
+		if (imap_mime_blob_decode(blob->data, blob->len, r) == 0)
+			return 0;
+		fbuf_reset(blob);	/* damaged: built again below */
+	}
+	fbuf_init(&own, 0);
+	if (msg == NULL) {
+		if (imap_read_message(view, seq, &own) < 0) {
+			fbuf_release(&own);
+			return -1;
+		}
+		msg = &own;
+	}
+	ret = imap_fetch_mime_build(msg, blob);
+	fbuf_release(&own);
+	if (ret < 0 || imap_mime_blob_decode(blob->data, blob->len, r) < 0)
+		return -1;
+	(void)mbox_cache_put(view, m->uid, IMAP_CACHE_MIME, blob->data,
+	    blob->len);
 	return 0;
 }
 

@@ -36,6 +36,8 @@ struct mbox_msg;
 
 /* What IMAP keeps in the mailbox index per message (mbox_cache_*). */
 #define IMAP_CACHE_SORTKEY 1		/* imap_sort.h imap_msgkey blob */
+#define IMAP_CACHE_MIME 2		/* imap_mime_blob.h: ENVELOPE, BODY,
+					 * BODYSTRUCTURE */
 
 struct imapd {
 	struct ferry_env *env;		/* env->conf: the current snapshot */
@@ -299,6 +301,15 @@ void imap_cmd_lsub(struct imap_session *, const char *,
 /* ENVELOPE, BODY or BODYSTRUCTURE (name and value) appended to b. */
 int imap_fetch_mime_item(const struct imap_fetch_item *it,
     const struct fbuf *msg, struct fbuf *b);
+/* ENVELOPE, BODY and BODYSTRUCTURE text of the message at seq of view
+ * (m its record) into *r, from the index (IMAP_CACHE_MIME) when a valid
+ * blob is there, else built from msg (NULL: the message is read here)
+ * and stored for next time.  r points into blob (reset first).  0, or
+ * -1 when the message cannot be read or parsed.  Worker thread. */
+struct imap_mime_blob;
+int imap_fetch_mime_cached(struct mbox_view *view, uint32_t seq,
+    const struct mbox_msg *m, const struct fbuf *msg, struct fbuf *blob,
+    struct imap_mime_blob *r);
 /* The octets of BODY[part...] (it->nparts > 0) appended to out; for
  * HEADER.FIELDS the whole header (the caller filters).  A part that
  * does not exist gives nothing. */
