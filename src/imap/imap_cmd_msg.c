@@ -212,8 +212,10 @@ imap_sync_updates(struct imap_session *s, struct fbuf *b, bool keep)
 	struct mbox_error err;
 
 	memset(&ch, 0, sizeof(ch));
-	if (mbox_view_sync(s->view, keep ? MBOX_SYNC_KEEP_EXPUNGED : 0, &ch,
-	    &err) < 0) {
+	/* QUICK: two stats when nothing changed on disk; a change by
+	 * anyone moves a directory's or the UID list's time. */
+	if (mbox_view_sync(s->view, MBOX_SYNC_QUICK |
+	    (keep ? MBOX_SYNC_KEEP_EXPUNGED : 0), &ch, &err) < 0) {
 		fbuf_addf(b, "* BYE [UNAVAILABLE] %s\r\n", err.text != NULL ?
 		    err.text : "Mailbox unavailable");
 		return -1;
