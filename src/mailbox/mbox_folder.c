@@ -52,6 +52,8 @@ mbox_service_create(struct event_base *base)
 	return svc;
 }
 
+static void mbox_user_destroy(struct mbox_user *user);
+
 void
 mbox_service_free(struct mbox_service **svcp)
 {
@@ -59,6 +61,16 @@ mbox_service_free(struct mbox_service **svcp)
 
 	if (svc == NULL)
 		return;
+	for (struct mbox_user **pp = &svc->users; *pp != NULL; ) {
+		struct mbox_user *u = *pp;
+
+		if (u->refs > 0) {
+			pp = &u->next;
+			continue;
+		}
+		*pp = u->next;
+		mbox_user_destroy(u);
+	}
 	if (svc->users != NULL)
 		log_warnx("- mailbox service-free users-still-open");
 	mbox_watcher_free(&svc->watcher);
@@ -388,14 +400,88 @@ mbox_user_setup(struct mbox_user *user)
 	mbox_strs_free(&subs);
 }
 
+/* Frees a user nobody has open, already off svc->users. */
+static void
+mbox_user_destroy(struct mbox_user *user)
+{
+	mbox_index_close(user);
+	pthread_mutex_destroy(&user->lock);
+	free(user);
+}
+
+/* Takes off svc->users (svc->lock held) the lingering users past their
+ * time, and the oldest beyond MBOX_USER_LINGER_MAX; returns them chained
+ * by next, for mbox_user_destroy() outside the lock. */
+static struct mbox_user *
+mbox_user_expire(struct mbox_service *svc, time_t now)
+{
+	struct mbox_user **pp, **oldest, *u, *out = NULL;
+	unsigned n = 0;
+
+	for (pp = &svc->users; (u = *pp) != NULL; ) {
+		if (u->refs == 0 && now - u->idle_since >= MBOX_USER_LINGER) {
+			*pp = u->next;
+			u->next = out;
+			out = u;
+			continue;
+		}
+		n += u->refs == 0;
+		pp = &u->next;
+	}
+	while (n-- > MBOX_USER_LINGER_MAX) {
+		oldest = NULL;
+		for (pp = &svc->users; (u = *pp) != NULL; pp = &u->next)
+			if (u->refs == 0 && (oldest == NULL ||
+			    u->idle_since < (*oldest)->idle_since))
+				oldest = pp;
+		u = *oldest;
+		*oldest = u->next;
+		u->next = out;
+		out = u;
+	}
+	return out;
+}
+
+static void
+mbox_user_destroy_list(struct mbox_user *u)
+{
+	struct mbox_user *next;
+
+	for (; u != NULL; u = next) {
+		next = u->next;
+		mbox_user_destroy(u);
+	}
+}
+
+/* A lingering user taken up again (user->lock held): its state stays
+ * only when nobody else changed the index or replaced the files. */
+static void
+mbox_user_revive(struct mbox_user *user)
+{
+	struct mbox_index_stamp now;
+
+	user->stamped = false;
+	if (mbox_index_stamp(user, &now) == 0 &&
+	    now.dev == user->stamp.dev && now.ino == user->stamp.ino &&
+	    now.idx_dev == user->stamp.idx_dev &&
+	    now.idx_ino == user->stamp.idx_ino &&
+	    now.idx_mtime.tv_sec == user->stamp.idx_mtime.tv_sec &&
+	    now.idx_mtime.tv_nsec == user->stamp.idx_mtime.tv_nsec &&
+	    now.data_version == user->stamp.data_version)
+		return;
+	mbox_index_close(user);
+	user->ready = false;
+}
+
 int
 mbox_user_open(struct mbox_service *svc, const char *path, uint64_t quota,
     struct mbox_user **user_r, struct mbox_error *err)
 {
-	struct mbox_user *user;
+	struct mbox_user *user, *expired;
 
 	*user_r = NULL;
 	pthread_mutex_lock(&svc->lock);
+	expired = mbox_user_expire(svc, time(NULL));
 	for (user = svc->users; user != NULL; user = user->next)
 		if (strcmp(user->path, path) == 0)
 			break;
@@ -405,6 +491,7 @@ mbox_user_open(struct mbox_service *svc, const char *path, uint64_t quota,
 		    sizeof(user->path)) {
 			free(user);
 			pthread_mutex_unlock(&svc->lock);
+			mbox_user_destroy_list(expired);
 			return mbox_fail(err, MBOX_ERR_TEMP,
 			    "Mailbox path too long");
 		}
@@ -415,8 +502,12 @@ mbox_user_open(struct mbox_service *svc, const char *path, uint64_t quota,
 	}
 	user->refs++;
 	pthread_mutex_unlock(&svc->lock);
+	mbox_user_destroy_list(expired);
 
 	pthread_mutex_lock(&user->lock);
+	/* the first opener after a linger checks it (no views exist yet) */
+	if (user->stamped)
+		mbox_user_revive(user);
 	user->quota = quota;
 	if (!user->ready) {
 		if (maildir_create(path) < 0) {
@@ -440,8 +531,9 @@ mbox_user_open(struct mbox_service *svc, const char *path, uint64_t quota,
 void
 mbox_user_close(struct mbox_user **userp)
 {
-	struct mbox_user *user = *userp, **pp;
+	struct mbox_user *user = *userp, *expired;
 	struct mbox_service *svc;
+	time_t now = time(NULL);
 
 	if (user == NULL)
 		return;
@@ -452,13 +544,18 @@ mbox_user_close(struct mbox_user **userp)
 		pthread_mutex_unlock(&svc->lock);
 		return;
 	}
-	for (pp = &svc->users; *pp != user; pp = &(*pp)->next)
-		;
-	*pp = user->next;
+	/* Lingers (MBOX_USER_LINGER), stamped while nobody can open it. */
+	pthread_mutex_lock(&user->lock);
+	user->stamped = mbox_index_stamp(user, &user->stamp) == 0;
+	if (!user->stamped) {
+		mbox_index_close(user);
+		user->ready = false;
+	}
+	pthread_mutex_unlock(&user->lock);
+	user->idle_since = now;
+	expired = mbox_user_expire(svc, now);
 	pthread_mutex_unlock(&svc->lock);
-	mbox_index_close(user);
-	pthread_mutex_destroy(&user->lock);
-	free(user);
+	mbox_user_destroy_list(expired);
 }
 
 const char *

@@ -136,6 +136,35 @@ mbox_index_close(struct mbox_user *user)
 	user->folders = NULL;
 }
 
+int
+mbox_index_stamp(struct mbox_user *user, struct mbox_index_stamp *stamp)
+{
+	char file[PATH_MAX];
+	struct stat st;
+	sqlite3_stmt *q;
+	int rc;
+
+	memset(stamp, 0, sizeof(*stamp));
+	if (user->db == NULL || stat(user->path, &st) < 0)
+		return -1;
+	stamp->dev = st.st_dev;
+	stamp->ino = st.st_ino;
+	if (fsio_pathf(file, sizeof(file), "%s/" MBOX_INDEX_FILE,
+	    user->path) < 0 || stat(file, &st) < 0)
+		return -1;
+	stamp->idx_dev = st.st_dev;
+	stamp->idx_ino = st.st_ino;
+	stamp->idx_mtime = st.st_mtim;
+	if (sqlite3_prepare_v2(user->db, "PRAGMA data_version", -1, &q,
+	    NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		stamp->data_version = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 void
 mbox_index_damaged(struct mbox_user *user, int rc)
 {

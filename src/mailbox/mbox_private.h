@@ -131,14 +131,34 @@ struct mbox_fstate {
 
 /* ---- users and the service ---- */
 
+/* What says whether a lingering user's state still holds: the Maildir
+ * and index files are the same ones, and no other connection committed
+ * to the index meanwhile. */
+struct mbox_index_stamp {
+	dev_t dev, idx_dev;
+	ino_t ino, idx_ino;
+	struct timespec idx_mtime;
+	int64_t data_version;
+};
+
+/* A user whose last opener closed it stays on svc->users, state and all,
+ * for MBOX_USER_LINGER seconds (at most MBOX_USER_LINGER_MAX of them), so
+ * that the next session does not load a large folder from the index
+ * again; it is dropped when the stamp taken at close no longer holds. */
+#define MBOX_USER_LINGER 60
+#define MBOX_USER_LINGER_MAX 16
+
 struct mbox_user {
 	struct mbox_service *svc;
 	struct mbox_user *next;
 	unsigned refs;			/* under svc->lock */
+	time_t idle_since;		/* refs 0: when (under svc->lock) */
 	pthread_mutex_t lock;		/* everything below */
 	char path[PATH_MAX];
 	uint64_t quota;
 	bool ready;			/* first-open set-up done */
+	bool stamped;			/* stamp taken at the last close */
+	struct mbox_index_stamp stamp;
 	sqlite3 *db;
 	struct mbox_fstate *folders;
 };
@@ -154,6 +174,9 @@ struct mbox_service {
 /* Opens user->db, rebuilding it when missing or damaged.  0 or -1. */
 int mbox_index_open(struct mbox_user *user);
 void mbox_index_close(struct mbox_user *user);
+/* The stamp of user's Maildir and open index.  0, or -1 (no index open,
+ * or a file gone). */
+int mbox_index_stamp(struct mbox_user *user, struct mbox_index_stamp *st);
 /* Marks the index damaged after an SQLite error: it is removed and
  * rebuilt on the next open; the folder states are forgotten. */
 void mbox_index_damaged(struct mbox_user *user, int rc);

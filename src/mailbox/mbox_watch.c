@@ -7,12 +7,21 @@
  * any registration (its pending activation goes with its event).  A
  * timer activates everything every MBOX_WATCH_BACKSTOP seconds in case
  * an event was lost (inotify queue overflow, a file system without
- * inotify).  It only says "look again": views find out what changed. */
+ * inotify).  It only says "look again": views find out what changed.
+ *
+ * A directory whose last registration goes keeps its watches for
+ * MBOX_WATCH_LINGER seconds (at most MBOX_WATCH_LINGER_MAX such
+ * directories): adding a watch walks every entry of the directory in
+ * the kernel, which for a large folder cost the next SELECT more than
+ * all the rest.  A lingering directory that is moved or deleted is
+ * dropped at once, so a new folder of the same name gets watches of
+ * its own. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,6 +31,8 @@
 #include "lib/xalloc.h"
 #include "mailbox/mbox_private.h"
 
+#define MBOX_WATCH_LINGER 60
+#define MBOX_WATCH_LINGER_MAX 64
 #define MBOX_WATCH_MASK (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | \
 	IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
@@ -30,6 +41,7 @@ struct mbox_wdir {
 	char *dir;
 	int wd[2];			/* new/, cur/ (-1: none) */
 	struct mbox_watch *regs;
+	time_t idle_since;		/* regs NULL: since when */
 };
 
 struct mbox_watch {
@@ -73,6 +85,50 @@ mbox_wdir_by_wd(struct mbox_watcher *w, int wd)
 	return NULL;
 }
 
+/* Removes d (no registrations left) with its watches. */
+static void
+mbox_wdir_drop(struct mbox_watcher *w, struct mbox_wdir *d)
+{
+	struct mbox_wdir **dp;
+
+	for (int i = 0; i < 2; i++)
+		if (d->wd[i] >= 0)
+			inotify_rm_watch(w->fd, d->wd[i]);
+	for (dp = &w->dirs; *dp != d; dp = &(*dp)->next)
+		;
+	*dp = d->next;
+	free(d->dir);
+	free(d);
+}
+
+/* Drops the lingering directories past their time (all: force), and
+ * the oldest beyond MBOX_WATCH_LINGER_MAX. */
+static void
+mbox_wdir_expire(struct mbox_watcher *w, bool force)
+{
+	time_t now = time(NULL);
+	struct mbox_wdir *d, *next, *oldest;
+	unsigned n = 0;
+
+	for (d = w->dirs; d != NULL; d = next) {
+		next = d->next;
+		if (d->regs != NULL)
+			continue;
+		if (force || now - d->idle_since >= MBOX_WATCH_LINGER)
+			mbox_wdir_drop(w, d);
+		else
+			n++;
+	}
+	while (n-- > MBOX_WATCH_LINGER_MAX) {
+		oldest = NULL;
+		for (d = w->dirs; d != NULL; d = d->next)
+			if (d->regs == NULL && (oldest == NULL ||
+			    d->idle_since < oldest->idle_since))
+				oldest = d;
+		mbox_wdir_drop(w, oldest);
+	}
+}
+
 static void
 mbox_watcher_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -102,6 +158,12 @@ mbox_watcher_read(evutil_socket_t fd, short what, void *arg)
 					if (d->wd[i] == ie->wd)
 						d->wd[i] = -1;
 			}
+			if (d->regs == NULL && ie->mask & (IN_IGNORED |
+			    IN_DELETE_SELF | IN_MOVE_SELF)) {
+				/* lingering, and no longer its path */
+				mbox_wdir_drop(w, d);
+				continue;
+			}
 			mbox_wdir_activate(d);
 		}
 	}
@@ -114,6 +176,7 @@ mbox_watcher_tick(evutil_socket_t fd, short what, void *arg)
 
 	for (struct mbox_wdir *d = w->dirs; d != NULL; d = d->next)
 		mbox_wdir_activate(d);
+	mbox_wdir_expire(w, false);
 }
 
 struct mbox_watcher *
@@ -145,6 +208,7 @@ mbox_watcher_free(struct mbox_watcher **wp)
 	if (w == NULL)
 		return;
 	*wp = NULL;
+	mbox_wdir_expire(w, true);
 	if (w->dirs != NULL)
 		log_warnx("- mailbox watcher-free watches-still-registered");
 	if (w->ev != NULL)
@@ -205,7 +269,7 @@ void
 mbox_watch_remove(struct mbox_watch **watchp)
 {
 	struct mbox_watch *reg = *watchp, **pp;
-	struct mbox_wdir *d, **dp;
+	struct mbox_wdir *d;
 	struct mbox_watcher *w;
 
 	if (reg == NULL)
@@ -220,12 +284,6 @@ mbox_watch_remove(struct mbox_watch **watchp)
 	free(reg);
 	if (d->regs != NULL)
 		return;
-	for (int i = 0; i < 2; i++)
-		if (d->wd[i] >= 0)
-			inotify_rm_watch(w->fd, d->wd[i]);
-	for (dp = &w->dirs; *dp != d; dp = &(*dp)->next)
-		;
-	*dp = d->next;
-	free(d->dir);
-	free(d);
+	d->idle_since = time(NULL);
+	mbox_wdir_expire(w, false);
 }
