@@ -121,14 +121,27 @@ mbox_index_unlink(const char *path)
 			unlink(file);
 }
 
+/* Closes user->db, with the statements mbox_run keeps. */
+static void
+mbox_index_db_close(struct mbox_user *user)
+{
+	for (size_t i = 0; i < MBOX_STMT_CACHE; i++) {
+		if (user->stmts[i].st != NULL)
+			sqlite3_finalize(user->stmts[i].st);
+		user->stmts[i].st = NULL;
+		user->stmts[i].sql = NULL;
+	}
+	if (user->db != NULL)
+		sqlite3_close_v2(user->db);
+	user->db = NULL;
+}
+
 void
 mbox_index_close(struct mbox_user *user)
 {
 	struct mbox_fstate *fs, *next;
 
-	if (user->db != NULL)
-		sqlite3_close_v2(user->db);
-	user->db = NULL;
+	mbox_index_db_close(user);
 	for (fs = user->folders; fs != NULL; fs = next) {
 		next = fs->next;
 		mbox_fstate_free(fs);
@@ -240,9 +253,7 @@ mbox_index_open(struct mbox_user *user)
 			log_warnx("- mailbox index-open-failed path=%s "
 			    "error=%s", log_q(user->path),
 			    log_q(sqlite3_errstr(rc)));
-			if (user->db != NULL)
-				sqlite3_close_v2(user->db);
-			user->db = NULL;
+			mbox_index_db_close(user);
 		}
 	}
 	return -1;
@@ -284,15 +295,47 @@ mbox_stmt(struct mbox_user *user, sqlite3_stmt **st, const char *sql,
 	return rc;
 }
 
+/* The prepared statement of sql for mbox_run: kept in user->stmts while
+ * there is room (*kept_r), so that a folder rebuilt or synced does not
+ * parse the same SQL once per message.  sql must be a string constant:
+ * its address names it. */
+static int
+mbox_run_prepare(struct mbox_user *user, const char *sql, sqlite3_stmt **st,
+    bool *kept_r)
+{
+	size_t slot = MBOX_STMT_CACHE;
+	int rc;
+
+	*kept_r = false;
+	for (size_t i = 0; i < MBOX_STMT_CACHE; i++) {
+		if (user->stmts[i].sql == sql) {
+			*st = user->stmts[i].st;
+			*kept_r = true;
+			return SQLITE_OK;
+		}
+		if (user->stmts[i].sql == NULL && slot == MBOX_STMT_CACHE)
+			slot = i;
+	}
+	rc = sqlite3_prepare_v3(user->db, sql, -1, slot < MBOX_STMT_CACHE ?
+	    SQLITE_PREPARE_PERSISTENT : 0, st, NULL);
+	if (rc == SQLITE_OK && slot < MBOX_STMT_CACHE) {
+		user->stmts[slot].sql = sql;
+		user->stmts[slot].st = *st;
+		*kept_r = true;
+	}
+	return rc;
+}
+
 /* Runs a statement that returns no rows.  rc (SQLITE_DONE -> OK). */
 static int
 mbox_run(struct mbox_user *user, const char *sql, const char *types, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
+	bool kept;
 	int rc;
 
-	rc = sqlite3_prepare_v2(user->db, sql, -1, &st, NULL);
+	rc = mbox_run_prepare(user, sql, &st, &kept);
 	if (rc != SQLITE_OK)
 		return rc;
 	va_start(ap, types);
@@ -307,7 +350,11 @@ mbox_run(struct mbox_user *user, const char *sql, const char *types, ...)
 	va_end(ap);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	if (kept) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else
+		sqlite3_finalize(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 

@@ -147,6 +147,7 @@ struct mbox_index_stamp {
  * again; it is dropped when the stamp taken at close no longer holds. */
 #define MBOX_USER_LINGER 60
 #define MBOX_USER_LINGER_MAX 16
+#define MBOX_STMT_CACHE 16
 
 struct mbox_user {
 	struct mbox_service *svc;
@@ -160,6 +161,12 @@ struct mbox_user {
 	bool stamped;			/* stamp taken at the last close */
 	struct mbox_index_stamp stamp;
 	sqlite3 *db;
+	/* prepared statements of mbox_run, by their SQL text's address
+	 * (string constants), finalized before db is closed */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} stmts[MBOX_STMT_CACHE];
 	struct mbox_fstate *folders;
 };
 
