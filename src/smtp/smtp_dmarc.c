@@ -47,28 +47,28 @@ enum smtp_dmarc_res {
 struct smtp_dmarc {
 	struct smtp_session *s;
 	void (*cb)(struct smtp_session *s);
-	bool evaluate;			/* conf dmarc (else forgery only) */
-	char dom[SMTP_DMARC_DOMAINS][SMTP_DMARC_NAME];	/* author domains */
 	size_t ndom;
+	struct dns_query *q;
+	size_t ndkim;
+	struct store_req *sreq;
+	struct dmarc_outcome out;
+	const char *dkim_pass[DKIM_VERIFY_MAX];
+	struct dmarc_record rec;
+	enum smtp_dmarc_res res;
+	bool evaluate;			/* conf dmarc (else forgery only) */
+	bool asked_org;
+	bool have_rec;
+	bool spf_checked;		/* SPF ran for this message */
+	bool unenforced;		/* a failure not acted on: SPF unknown */
+	bool quarantine;
+	char spf_result[16];
 	char from[SMTP_DMARC_NAME];	/* the one author domain, or "" */
 	char org[SMTP_DMARC_NAME];
 	char rec_domain[SMTP_DMARC_NAME];
-	struct dns_query *q;
-	bool asked_org;
-	struct dmarc_record rec;
-	bool have_rec;
-	enum smtp_dmarc_res res;
-	char why[300];			/* permerror/temperror detail */
-	struct dmarc_outcome out;
-	char spf_result[16];
-	bool spf_checked;		/* SPF ran for this message */
-	bool unenforced;		/* a failure not acted on: SPF unknown */
 	char spf_domain[SMTP_DMARC_NAME];
-	const char *dkim_pass[DKIM_VERIFY_MAX];
-	size_t ndkim;
-	struct store_req *sreq;
+	char why[300];			/* permerror/temperror detail */
 	char reply[800];		/* a refusal, or "" */
-	bool quarantine;
+	char dom[SMTP_DMARC_DOMAINS][SMTP_DMARC_NAME];	/* author domains */
 };
 
 /* ------------------------------------------------ public suffix list */
