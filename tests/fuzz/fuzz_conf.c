@@ -3,7 +3,7 @@
  * refusal names "fuzz.conf:" and the line (or the whole-file check); the
  * configuration is freed either way (leaks fail).  A text that parses
  * parses again, over fresh defaults, the same way.
- * FUZZ_SOURCES: src/conf src/mailbox/mbox_name.c src/lib */
+ * FUZZ_SOURCES: src/conf src/mailbox/mbox_name.c src/mailbox/mbox_files.c src/policy/policy_names.c src/policy/scan_target.c src/lib */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
