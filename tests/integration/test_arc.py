@@ -7,7 +7,6 @@ set Ferry sealed with the alias domain's DKIM key, which dkimpy's
 dkim.arc_verify and Mail::DKIM::ARC::Verifier accept at the fake MX (a
 new chain, and one Ferry extends)."""
 
-import base64
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import subprocess
 import pytest
 
 from conftest import HOSTNAME, make_message, unfold_headers
+from dkimkeys import rsa_key_pair
 from fakedns import fakedns  # noqa: F401
 from fakemx import peers, port, relay_conf  # noqa: F401
 
@@ -60,16 +60,7 @@ RCPT = "alice@example.test"
 
 @pytest.fixture(scope="module")
 def rsa(tmp_path_factory):
-    d = tmp_path_factory.mktemp("arckeys")
-    pem = d / "rsa.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", str(pem)], check=True,
-                   capture_output=True)
-    pub = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout",
-                          "-outform", "DER"], check=True,
-                         capture_output=True).stdout
-    return pem.read_bytes(), ("v=DKIM1; k=rsa; p=" +
-                              base64.b64encode(pub).decode())
+    return rsa_key_pair(tmp_path_factory.mktemp("arckeys"))
 
 
 def publish(dns, name, rec):

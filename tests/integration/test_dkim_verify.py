@@ -8,11 +8,11 @@ removal of incoming Authentication-Results fields that claim Ferry's
 authserv-id."""
 
 import base64
-import subprocess
 
 import pytest
 
 from conftest import HOSTNAME, make_message, unfold_headers
+from dkimkeys import rsa_key_pair
 from fakedns import FakeDNS, fakedns  # noqa: F401
 
 dkim = pytest.importorskip("dkim", reason="python3-dkim is not installed")
@@ -27,18 +27,9 @@ RCPT = "alice@example.test"
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     """An rsa-2048 and an ed25519 key pair with their DNS records."""
-    d = tmp_path_factory.mktemp("dkimkeys")
-    pem = d / "rsa.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", str(pem)], check=True,
-                   capture_output=True)
-    pub = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout",
-                          "-outform", "DER"], check=True,
-                         capture_output=True).stdout
     sk = nacl_signing.SigningKey.generate()
     return {
-        "rsa": (pem.read_bytes(),
-                "v=DKIM1; k=rsa; p=" + base64.b64encode(pub).decode()),
+        "rsa": rsa_key_pair(tmp_path_factory.mktemp("dkimkeys")),
         "ed": (base64.b64encode(bytes(sk)),
                "v=DKIM1; k=ed25519; p=" +
                base64.b64encode(bytes(sk.verify_key)).decode()),

@@ -7,13 +7,12 @@ failures (temperror: accepted), broken and repeated records, the From:
 rules of 6.6.1, the refusal of forged hosted domains, and the
 per-domain `skip dmarc` rule and `exempt` lines."""
 
-import base64
 import smtplib
-import subprocess
 
 import pytest
 
 from conftest import HOSTNAME, make_message, unfold_headers, wait_until
+from dkimkeys import rsa_key_pair
 from fakedns import FakeDNS, fakedns  # noqa: F401
 from fakemx import mx_zone, peers, port, relay_conf  # noqa: F401
 
@@ -25,16 +24,7 @@ SPF_OTHER = "bounces@spf.example"	# SPF passes, aligned with nothing
 
 @pytest.fixture(scope="module")
 def rsa_key(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dmarckeys")
-    pem = d / "rsa.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", str(pem)], check=True,
-                   capture_output=True)
-    pub = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout",
-                          "-outform", "DER"], check=True,
-                         capture_output=True).stdout
-    return pem.read_bytes(), "v=DKIM1; k=rsa; p=" + base64.b64encode(
-        pub).decode()
+    return rsa_key_pair(tmp_path_factory.mktemp("dmarckeys"))
 
 
 def publish_key(dns, domain, rsa_key):
