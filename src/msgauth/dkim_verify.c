@@ -24,6 +24,7 @@
 #include "mime/mime.h"
 #include "msgauth/dkim_private.h"
 #include "msgauth/dkim_verify.h"
+#include "msgauth/keyfetch.h"
 
 struct dkim_vsig {
 	struct dkim_verdict v;
@@ -367,61 +368,40 @@ dkim_verifier_ar(const struct dkim_verifier *v, struct fbuf *out)
 
 /* ---------------------------------------------------------- async keys */
 
-struct dkim_keyfetch_one {
-	struct dkim_keyfetch *kf;
-	size_t idx;
-	struct dns_query *q;
-};
-
 struct dkim_keyfetch {
+	struct keyfetch *f;
 	struct dkim_verifier *v;
 	dkim_keys_cb *cb;
 	void *ctx;
-	struct event *ev_done;
-	struct dkim_keyfetch_one one[DKIM_VERIFY_MAX];
-	size_t pending;
 };
 
-static void
-dkim_keyfetch_finish(struct dkim_keyfetch *kf)
+static const char *
+dkim_keyfetch_name(void *ctx, size_t i, char *buf, size_t size)
 {
-	if (kf->pending == 0)
-		event_active(kf->ev_done, EV_TIMEOUT, 1);
+	struct dkim_keyfetch *kf = ctx;
+
+	return dkim_verifier_keyname(kf->v, i, buf, size) < 0 ? NULL : buf;
 }
 
 static void
-dkim_keyfetch_answer(const struct dns_result *r, void *ctx)
+dkim_keyfetch_got(void *ctx, size_t i, enum dns_status st, const char *txt,
+    size_t len)
 {
-	struct dkim_keyfetch_one *o = ctx;
-	struct dkim_keyfetch *kf = o->kf;
-	const struct dns_rr *rr = NULL;
+	struct dkim_keyfetch *kf = ctx;
 
-	o->q = NULL;
-	/* 3.6.2.2: several TXT records make the answer ambiguous; the
-	 * first that is a key record is used. */
-	for (size_t i = 0; r->status == DNS_OK && i < r->n; i++)
-		if (r->rr[i].txt != NULL) {
-			rr = &r->rr[i];
-			break;
-		}
-	dkim_verifier_key(kf->v, o->idx, rr != NULL ? DNS_OK :
-	    (r->status == DNS_OK ? DNS_NODATA : r->status),
-	    rr != NULL ? rr->txt : NULL, rr != NULL ? rr->txt_len : 0);
-	kf->pending--;
-	dkim_keyfetch_finish(kf);
+	dkim_verifier_key(kf->v, i, st, txt, len);
 }
 
 static void
-dkim_keyfetch_done_cb(evutil_socket_t fd, short what, void *arg)
+dkim_keyfetch_done(void *ctx)
 {
-	struct dkim_keyfetch *kf = arg;
+	struct dkim_keyfetch *kf = ctx;
 	dkim_keys_cb *cb = kf->cb;
 	struct dkim_verifier *v = kf->v;
-	void *ctx = kf->ctx;
+	void *cbctx = kf->ctx;
 
-	event_free(kf->ev_done);
 	free(kf);
-	cb(v, ctx);
+	cb(v, cbctx);
 }
 
 struct dkim_keyfetch *
@@ -429,24 +409,12 @@ dkim_verify_keys(struct event_base *base, struct dns *dns,
     struct dkim_verifier *v, dkim_keys_cb *cb, void *ctx)
 {
 	struct dkim_keyfetch *kf = xcalloc(1, sizeof(*kf));
-	char name[600];
 
 	kf->v = v;
 	kf->cb = cb;
 	kf->ctx = ctx;
-	kf->ev_done = evtimer_new(base, dkim_keyfetch_done_cb, kf);
-	for (size_t i = 0; i < v->n; i++) {
-		struct dkim_keyfetch_one *o = &kf->one[i];
-
-		if (dkim_verifier_keyname(v, i, name, sizeof(name)) < 0)
-			continue;
-		o->kf = kf;
-		o->idx = i;
-		kf->pending++;
-		o->q = dns_lookup(dns, name, DNS_T_TXT, dkim_keyfetch_answer,
-		    o);
-	}
-	dkim_keyfetch_finish(kf);
+	kf->f = keyfetch_start(base, dns, v->n, dkim_keyfetch_name,
+	    dkim_keyfetch_got, dkim_keyfetch_done, kf);
 	return kf;
 }
 
@@ -457,10 +425,7 @@ dkim_keyfetch_abort(struct dkim_keyfetch **fp)
 
 	if (kf == NULL)
 		return;
-	for (size_t i = 0; i < DKIM_VERIFY_MAX; i++)
-		if (kf->one[i].q != NULL)
-			dns_query_abort(&kf->one[i].q);
-	event_free(kf->ev_done);
+	keyfetch_abort(&kf->f);
 	free(kf);
 	*fp = NULL;
 }
