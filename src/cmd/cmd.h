@@ -53,6 +53,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_reload(struct cli *cli, int argc, char **argv);
 int cmd_stop(struct cli *cli, int argc, char **argv);
 int cmd_domain(struct cli *cli, int argc, char **argv);
+/* `domain records DOMAIN [--check]` (cmd_domain_records.c); --json was
+ * taken from argv already. */
+int cmd_domain_records(struct cli *cli, int argc, char **argv, bool json);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_alias(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);

@@ -104,6 +104,17 @@ cmd_check_dns_record(int type, const struct dns_rr *rr, bool json)
 	case DNS_T_TXT:
 		cmd_check_quote_bytes(rr->txt, rr->txt_len, json);
 		break;
+	case DNS_T_SRV:
+		if (json) {
+			printf("{\"priority\": %u, \"weight\": %u, "
+			    "\"port\": %u, \"target\": ", rr->pref, rr->weight,
+			    rr->port);
+			cli_json_str(rr->name[0] != '\0' ? rr->name : ".");
+			putchar('}');
+		} else
+			printf("%u %u %u %s", rr->pref, rr->weight, rr->port,
+			    rr->name[0] != '\0' ? rr->name : ".");
+		break;
 	default:
 		if (json)
 			cli_json_str(rr->name);

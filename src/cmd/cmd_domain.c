@@ -58,7 +58,7 @@ cmd_domain_del(const struct ops_ctx *c, const char *input, bool force,
 }
 
 #define CMD_DOMAIN_USAGE "domain add DOMAIN | del DOMAIN [--force] | " \
-	"list [--json]"
+	"list [--json] | records DOMAIN [--check] [--json]"
 
 static void
 cmd_domain_print(const struct ops_domain_list *l, bool json)
@@ -99,6 +99,8 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 	bool list, change;
 	int r;
 
+	if (strcmp(verb, "records") == 0 && !force)
+		return cmd_domain_records(cli, argc, argv, json);
 	list = strcmp(verb, "list") == 0 && argc == 2;
 	change = (strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0) &&
 	    argc == 3 && !json;

@@ -110,7 +110,7 @@ static const struct {
 	const char *name;
 } dns_types[] = {
 	{ DNS_T_A, "A" }, { DNS_T_AAAA, "AAAA" }, { DNS_T_MX, "MX" },
-	{ DNS_T_TXT, "TXT" }, { DNS_T_PTR, "PTR" },
+	{ DNS_T_TXT, "TXT" }, { DNS_T_PTR, "PTR" }, { DNS_T_SRV, "SRV" },
 };
 
 const char *
@@ -258,6 +258,16 @@ dns_rr_parse(int type, const void *rdata, size_t len, struct dns_rr *rr)
 		return 0;
 	case DNS_T_TXT:
 		return dns_rr_parse_txt(p, len, rr);
+	case DNS_T_SRV:
+		/* priority, weight, port, target (RFC 2782) */
+		if (len < 7)
+			return -1;
+		rr->pref = (uint16_t)(p[0] << 8 | p[1]);
+		rr->weight = (uint16_t)(p[2] << 8 | p[3]);
+		rr->port = (uint16_t)(p[4] << 8 | p[5]);
+		used = dns_name_unpack(p + 6, len - 6, rr->name,
+		    sizeof(rr->name));
+		return used < 0 || (size_t)used != len - 6 ? -1 : 0;
 	}
 	return -1;
 }

@@ -30,10 +30,12 @@ enum dns_status {
 #define DNS_T_MX 15
 #define DNS_T_TXT 16
 #define DNS_T_AAAA 28
+#define DNS_T_SRV 33
 
 struct dns_rr {
-	uint16_t pref;			/* MX preference */
-	char name[256];			/* MX exchange, PTR target, CNAME */
+	uint16_t pref;			/* MX preference, SRV priority */
+	uint16_t weight, port;		/* SRV */
+	char name[256];			/* MX exchange, PTR/SRV target, CNAME */
 	struct sockaddr_storage addr;	/* A/AAAA (port 0) */
 	char *txt;			/* TXT: the strings joined, NUL-ended */
 	size_t txt_len;
@@ -82,14 +84,15 @@ const char *dns_status_str(enum dns_status st);
 
 /* "A", "MX", ...; "TYPE<n>" style is not produced: unknown gives "?". */
 const char *dns_type_str(int type);
-/* "A", "aaaa", "MX", "TXT", "PTR" (case-blind): the type, or -1. */
+/* "A", "aaaa", "MX", "TXT", "PTR", "SRV" (case-blind): the type, or -1. */
 int dns_type_parse(const char *s);
 /* True when name (trailing dot allowed) can be asked: labels of 1-63
  * octets of letters, digits, '-' and '_', 253 octets at most. */
 bool dns_name_valid(const char *name);
 /* Decodes one record's rdata as libunbound hands it over (names in
  * uncompressed wire form) into *rr, which it clears first.  MX and PTR
- * names must be valid host names ("" is the root, as in a null MX).
+ * names must be valid host names ("" is the root, as in a null MX or an
+ * SRV record saying "not offered", RFC 2782).
  * rr->txt is allocated for TXT: release with dns_rr_clear().  0, or -1
  * when the data is malformed or too long. */
 int dns_rr_parse(int type, const void *rdata, size_t len, struct dns_rr *rr);

@@ -177,9 +177,8 @@ struct ops_dkim_check_one {
 	struct ops_dkim_key *k;
 };
 
-/* Same key type and public key octets. */
-static bool
-ops_dkim_same(const char *ours, const char *theirs, size_t len)
+bool
+ops_dkim_record_same(const char *ours, const char *theirs, size_t len)
 {
 	struct dkim_key *a = xmalloc(sizeof(*a)), *b = xmalloc(sizeof(*b));
 	const char *err;
@@ -211,7 +210,7 @@ ops_dkim_check_answer(const struct dns_result *r, void *arg)
 				continue;
 			free(k->published);
 			k->published = xstrdup(r->rr[i].txt);
-			if (ops_dkim_same(k->record, r->rr[i].txt,
+			if (ops_dkim_record_same(k->record, r->rr[i].txt,
 			    r->rr[i].txt_len)) {
 				k->dns = OPS_DKIM_DNS_MATCH;
 				break;

@@ -58,5 +58,8 @@ typedef void ops_dkim_checked_cb(struct ops_dkim_list *l, void *ctx);
 void ops_dkim_check_dns(struct event_base *base, struct dns *dns,
     struct ops_dkim_list *l, ops_dkim_checked_cb *cb, void *ctx);
 const char *ops_dkim_dns_str(enum ops_dkim_dns d);
+/* True when the published TXT record theirs (len octets) holds the same
+ * key type and public key as our record ours, and is not revoked. */
+bool ops_dkim_record_same(const char *ours, const char *theirs, size_t len);
 
 #endif

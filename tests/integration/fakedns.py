@@ -12,6 +12,7 @@ parses the packets):
     dns.add("example.test", "TXT", "v=spf1 -all")      # or a list of strings
     dns.add("2.0.0.127.in-addr.arpa", "PTR", "mx.example.test")
     dns.add("www.example.test", "CNAME", "mx.example.test")
+    dns.add("_imaps._tcp.example.test", "SRV", "0 1 993 mx.example.test")
     dns.nxdomain("gone.example.test")    # explicit, wins over records
     dns.servfail("broken.example.test")  # answers SERVFAIL
     dns.timeout("slow.example.test")     # never answers
@@ -35,7 +36,7 @@ import threading
 
 import pytest
 from dnslib import (AAAA, CNAME, DNSRecord, EDNS0, MX, PTR, QTYPE, RCODE,
-                    RR, SOA, TXT, A, DNSLabel)
+                    RR, SOA, SRV, TXT, A, DNSLabel)
 
 _RDATA = {
     "A": lambda v: A(v),
@@ -52,6 +53,11 @@ def _norm(name):
 def _mx(value):
     pref, host = value.split(None, 1)
     return MX(host, int(pref))
+
+
+def _srv(value):
+    prio, weight, port, target = value.split()
+    return SRV(int(prio), int(weight), int(port), target)
 
 
 def _txt(value):
@@ -85,6 +91,8 @@ class FakeDNS:
             rdata = _mx(value)
         elif rtype == "TXT":
             rdata = _txt(value)
+        elif rtype == "SRV":
+            rdata = _srv(value)
         elif rtype in _RDATA:
             rdata = _RDATA[rtype](value)
         else:

@@ -195,6 +195,29 @@ test_dns_rr_parse_names(void)
 }
 
 static void
+test_dns_rr_parse_srv(void)
+{
+	static const uint8_t srv[] = { 0, 5, 0, 1, 0x02, 0x4b, 4, 'm', 'a',
+	    'i', 'l', 4, 't', 'e', 's', 't', 0 };
+	static const uint8_t none[] = { 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t trailing[] = { 0, 0, 0, 0, 0, 0, 0, 'x' };
+	struct dns_rr rr;
+
+	test_begin("dns_rr_parse SRV");
+	test_assert(dns_type_parse("srv") == DNS_T_SRV);
+	test_assert_streq(dns_type_str(DNS_T_SRV), "SRV");
+	test_assert(dns_rr_parse(DNS_T_SRV, srv, sizeof(srv), &rr) == 0);
+	test_assert(rr.pref == 5 && rr.weight == 1 && rr.port == 587);
+	test_assert_streq(rr.name, "mail.test");
+	test_assert(dns_rr_parse(DNS_T_SRV, none, sizeof(none), &rr) == 0);
+	test_assert(rr.port == 0 && rr.name[0] == '\0');
+	test_assert(dns_rr_parse(DNS_T_SRV, trailing, sizeof(trailing),
+	    &rr) < 0);
+	test_dns_rr_truncated(DNS_T_SRV, srv, sizeof(srv));
+	test_end();
+}
+
+static void
 test_dns_rr_parse_long_name(void)
 {
 	uint8_t wire[300];
@@ -336,6 +359,7 @@ main(void)
 	test_dns_types();
 	test_dns_rr_parse_addr();
 	test_dns_rr_parse_names();
+	test_dns_rr_parse_srv();
 	test_dns_rr_parse_long_name();
 	test_dns_rr_parse_txt();
 	test_dns_async();
