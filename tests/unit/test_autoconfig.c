@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "admin/autoconfig.h"
+#include "admin/autoconfig_help.h"
 #include "conf/conf.h"
 #include "lib/fbuf.h"
 #include "test.h"
@@ -312,9 +313,39 @@ test_request(void)
 	test_end();
 }
 
+static void
+test_help(void)
+{
+	struct autoconfig_help h;
+	struct conf c;
+
+	test_begin("autoconfig help rows");
+	test_load(&c, conf_text);
+	autoconfig_help(&c, "example.org", &h);
+	test_assert_streq(h.host, "mx.example.net");
+	test_assert(strstr(h.username, "name@example.org") != NULL);
+	test_assert(h.n == 6);
+	test_assert(h.v[0].port == 993 && strcmp(h.v[0].security,
+	    "SSL/TLS") == 0 && strcmp(h.v[0].when, "recommended") == 0);
+	test_assert(h.v[1].port == 143 && strcmp(h.v[1].security,
+	    "STARTTLS") == 0 && strstr(h.v[1].when, "no SSL/TLS") != NULL);
+	test_assert(h.v[2].port == 995 && h.v[2].proto == OPS_SVC_POP3 &&
+	    strcmp(h.v[2].when, "recommended") == 0);
+	test_assert(h.v[3].port == 465 &&
+	    strcmp(h.v[3].what, "Outgoing mail (SMTP)") == 0 &&
+	    strcmp(h.v[3].when, "recommended") == 0);
+	test_assert(h.v[4].port == 587 && strcmp(h.v[4].security,
+	    "STARTTLS") == 0);
+	test_assert(h.v[5].port == 26 && strstr(h.v[5].when, "blocks") !=
+	    NULL);
+	conf_free(&c);
+	test_end();
+}
+
 int
 main(void)
 {
+	test_help();
 	test_address();
 	test_xml_text();
 	test_thunderbird();
