@@ -666,6 +666,14 @@ static const struct conf_key conf_keys[] = {
 	{ "pop3s_listen", conf_set_listen, FIELD(pop3s_listen), 0, 0 },
 	{ "imap_listen", conf_set_listen, FIELD(imap_listen), 0, 0 },
 	{ "imaps_listen", conf_set_listen, FIELD(imaps_listen), 0, 0 },
+	{ "admin_listen", conf_set_listen, FIELD(admin_listen), 0, 0 },
+	{ "admin_plain_http", conf_set_bool, FIELD(admin_plain_http), 0, 0 },
+	{ "admin_users", conf_set_strlist, FIELD(admin_users), 0, 0 },
+	{ "admin_session_idle", conf_set_duration, FIELD(admin_session_idle),
+	    1, 7 * 86400 },
+	{ "admin_timeout", conf_set_duration, FIELD(admin_timeout), 1, 3600 },
+	{ "admin_session_lifetime", conf_set_duration,
+	    FIELD(admin_session_lifetime), 60, 30 * 86400 },
 	{ "tls_cert", conf_set_path, FIELD(tls_cert), 0, PATH_MAX },
 	{ "tls_key", conf_set_path, FIELD(tls_key), 0, PATH_MAX },
 	{ "tls_sni", conf_set_tls_sni, 0, 0, 0 },
@@ -794,6 +802,9 @@ conf_defaults(struct conf *c)
 	c->min_free_pct = 1;
 	c->pop3_timeout = 600;		/* RFC 1939 section 3: >= 10 min */
 	c->imap_timeout = 1800;		/* RFC 9051 section 5.4: >= 30 min */
+	c->admin_session_idle = 1800;
+	c->admin_session_lifetime = 12 * 3600;
+	c->admin_timeout = 30;
 	c->remote_smtp_port = 25;
 	c->timeout_connect = 30;
 	c->timeout_tls = 60;
@@ -1076,6 +1087,8 @@ conf_free(struct conf *c)
 	conf_listen_free(&c->pop3s_listen);
 	conf_listen_free(&c->imap_listen);
 	conf_listen_free(&c->imaps_listen);
+	conf_listen_free(&c->admin_listen);
+	conf_strlist_free(&c->admin_users);
 	cidr_list_free(&c->relay_networks);
 	cidr_list_free(&c->auth_plaintext_networks);
 	cidr_list_free(&c->imap_trusted_proxies);
@@ -1229,4 +1242,11 @@ conf_maildrop_path(const struct conf *c, char *dst, size_t size)
 		return -1;
 	}
 	return 0;
+}
+
+bool
+conf_listen_loopback(const struct conf_listen *l)
+{
+	return strcmp(l->host, "localhost") == 0 ||
+	    strcmp(l->host, "::1") == 0 || strncmp(l->host, "127.", 4) == 0;
 }

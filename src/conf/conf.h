@@ -144,6 +144,13 @@ struct conf {
 	struct conf_listen_list pop3s_listen;
 	struct conf_listen_list imap_listen;
 	struct conf_listen_list imaps_listen;
+	/* The admin role (src/admin/): HTTPS, or plain HTTP on loopback or
+	 * with admin_plain_http */
+	struct conf_listen_list admin_listen;
+	bool admin_plain_http;
+	struct conf_strlist admin_users;	/* addresses with the admin role */
+	uint64_t admin_session_idle, admin_session_lifetime;
+	uint64_t admin_timeout;			/* a silent client's seconds */
 	char tls_cert[PATH_MAX];
 	char tls_key[PATH_MAX];
 	struct conf_sni *tls_sni;
@@ -260,6 +267,9 @@ void conf_unref(const struct conf **cp);
 const char *conf_path(const char *opt);
 /* "host:port" / "[v6]:port" / ":port" parser; 0 or -1. */
 int conf_listen_parse(const char *s, struct conf_listen *l);
+/* True when l's host is a loopback address (127.0.0.0/8, ::1) or
+ * "localhost". */
+bool conf_listen_loopback(const struct conf_listen *l);
 
 /* Derived paths inside state_dir, written into dst: 0 or -1 (too long). */
 int conf_state_path(const struct conf *c, char *dst, size_t size,

@@ -10,6 +10,7 @@ struct ferry_env;
 int smtpd_main(struct ferry_env *env);	/* SMTP: MX and submission */
 int queue_main(struct ferry_env *env);	/* the spool, delivery, relay */
 int mailbox_main(struct ferry_env *env);	/* POP3 (and IMAP) */
+int admin_main(struct ferry_env *env);	/* the web pages (src/admin/) */
 
 /* A role starts with SIGHUP, SIGTERM and SIGINT blocked; it calls this
  * once its own handlers are installed (serve.c). */

@@ -55,7 +55,7 @@ struct serve_role {
 
 struct serve {
 	struct ferry_env env;
-	struct serve_role roles[3];
+	struct serve_role roles[4];
 	size_t nroles;
 	struct event *sig_ev[5];
 	struct event *kill_ev;
@@ -143,6 +143,7 @@ serve_bind_all(struct serve *sv)
 		{ "pop3s", &c->pop3s_listen },
 		{ "imap", &c->imap_listen },
 		{ "imaps", &c->imaps_listen },
+		{ "admin", &c->admin_listen },
 	};
 	size_t total = 0;
 
@@ -402,7 +403,8 @@ serve_same_listeners(const struct conf *a, const struct conf *b)
 	    serve_same_list(&a->pop3_listen, &b->pop3_listen) &&
 	    serve_same_list(&a->pop3s_listen, &b->pop3s_listen) &&
 	    serve_same_list(&a->imap_listen, &b->imap_listen) &&
-	    serve_same_list(&a->imaps_listen, &b->imaps_listen);
+	    serve_same_list(&a->imaps_listen, &b->imaps_listen) &&
+	    serve_same_list(&a->admin_listen, &b->admin_listen);
 }
 
 static void
@@ -617,6 +619,26 @@ serve_check_tls(struct serve *sv)
 	return 0;
 }
 
+/* The web pages carry passwords and session cookies: without a
+ * certificate they are served in clear only on loopback (or when the
+ * operator says so, for a TLS-terminating proxy in front). */
+static int
+serve_check_admin(struct serve *sv)
+{
+	const struct conf *c = sv->env.conf;
+
+	if (c->tls_cert[0] != '\0' || c->admin_plain_http)
+		return 0;
+	for (size_t i = 0; i < c->admin_listen.n; i++)
+		if (!conf_listen_loopback(&c->admin_listen.v[i]))
+			return serve_fail("%s: admin_listen %s:%s needs tls_cert "
+			    "(or admin_plain_http = yes behind a TLS proxy): "
+			    "passwords would cross the network in clear",
+			    c->path, c->admin_listen.v[i].host,
+			    c->admin_listen.v[i].port) * -1;
+	return 0;
+}
+
 static int
 serve_setup(struct serve *sv)
 {
@@ -629,6 +651,7 @@ serve_setup(struct serve *sv)
 
 	if (serve_drop(sv, &uid, &gid, &drop) < 0 ||
 	    serve_check_tls(sv) < 0 ||
+	    serve_check_admin(sv) < 0 ||
 	    serve_prepare_state(sv, uid, gid, drop) < 0 ||
 	    serve_bind_all(sv) < 0)
 		return -1;
@@ -706,6 +729,9 @@ serve_run(const char *path)
 	    conf->imap_listen.n + conf->imaps_listen.n > 0)
 		sv.roles[sv.nroles++] = (struct serve_role){ .name = "mailbox",
 		    .main = mailbox_main };
+	if (conf->admin_listen.n > 0)
+		sv.roles[sv.nroles++] = (struct serve_role){ .name = "admin",
+		    .main = admin_main };
 	log_init("serve", (enum log_level)conf->log_level);
 	if ((status = serve_setup(&sv) < 0 ? 1 : 0) != 0) {
 		conf_unref(&sv.env.conf);

@@ -1,0 +1,9 @@
+/* Every page family's routes (pages.h). */
+#include "admin/pages.h"
+
+void
+admin_pages_register(struct admin_http *h)
+{
+	pages_login_register(h);
+	pages_home_register(h);
+}

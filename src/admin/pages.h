@@ -1,0 +1,16 @@
+/* The admin role's pages, one file per family (pages_NAME.c), each with
+ * a register function that adds its routes (http.h).  pages.c calls
+ * them all; a new family adds its line there. */
+#ifndef FERRY_ADMIN_PAGES_H
+#define FERRY_ADMIN_PAGES_H
+
+struct admin_http;
+
+void admin_pages_register(struct admin_http *h);
+
+/* log in and out (pages_login.c) */
+void pages_login_register(struct admin_http *h);
+/* the start page for every role (pages_home.c) */
+void pages_home_register(struct admin_http *h);
+
+#endif
