@@ -11,9 +11,11 @@
  * Passwords go in the clear inside TLS ("password-cleartext"): the
  * hashes are yescrypt, so no challenge-response mechanism is offered.
  * The request reader is autoconfig_req.c. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -392,4 +394,90 @@ autoconfig_mobileconfig(const struct conf *conf, const char *domain,
 	    "\t<key>PayloadVersion</key>\n\t<integer>1</integer>\n"
 	    "</dict>\n</plist>\n", uuid);
 	fbuf_release(&text);
+}
+
+/* ---------------------------------------------------------- routing */
+
+static int
+autoconfig_route_fail(struct autoconfig_req *out, int status,
+    const char *why)
+{
+	out->error = why;
+	return status;
+}
+
+/* The domain from the address when there is one, else from Host. */
+static int
+autoconfig_route_who(const char *emailaddress, const char *host,
+    struct autoconfig_req *out)
+{
+	char addr[AUTOCONFIG_ADDR_MAX + 1];
+
+	if (emailaddress != NULL && emailaddress[0] != '\0') {
+		if (autoconfig_address(emailaddress, addr, sizeof(addr),
+		    out->domain, sizeof(out->domain)) < 0)
+			return autoconfig_route_fail(out, 400,
+			    "bad e-mail address");
+		memcpy(out->addr, addr, sizeof(addr));
+		return 200;
+	}
+	if (host == NULL || autoconfig_host_domain(host, out->domain,
+	    sizeof(out->domain)) < 0)
+		return autoconfig_route_fail(out, 400, "no domain");
+	return 200;
+}
+
+int
+autoconfig_route(const char *method, const char *path,
+    const char *emailaddress, const char *host, const char *body,
+    size_t len, struct autoconfig_req *out)
+{
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool outlook = false;
+	char raw[AUTOCONFIG_ADDR_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (strcmp(path, "/.well-known/autoconfig/mail/config-v1.1.xml") ==
+	    0 || strcmp(path, "/mail/config-v1.1.xml") == 0)
+		out->doc = AUTOCONFIG_THUNDERBIRD;
+	else if (strcmp(path, "/mobileconfig") == 0)
+		out->doc = AUTOCONFIG_MOBILECONFIG;
+	else if (strcasecmp(path, "/autodiscover/autodiscover.xml") == 0)
+		out->doc = AUTOCONFIG_AUTODISCOVER;
+	else
+		return 0;
+	if (out->doc != AUTOCONFIG_AUTODISCOVER)
+		return get ? autoconfig_route_who(emailaddress, host, out) :
+		    autoconfig_route_fail(out, 405, "method");
+	if (strcmp(method, "POST") != 0)
+		return autoconfig_route_fail(out, 405, "method");
+	if (len > AUTOCONFIG_BODY_MAX)
+		return autoconfig_route_fail(out, 413, "request too large");
+	if (autoconfig_autodiscover_parse(body != NULL ? body : "", len, raw,
+	    sizeof(raw), &outlook, &out->error) < 0)
+		return 400;
+	if (!outlook)
+		return autoconfig_route_fail(out, 404, "response schema");
+	return autoconfig_route_who(raw, NULL, out);
+}
+
+const char *
+autoconfig_write(const struct conf *conf, const struct autoconfig_req *r,
+    struct fbuf *out, const char **filename_r)
+{
+	const char *addr = r->addr[0] != '\0' ? r->addr : NULL;
+
+	*filename_r = NULL;
+	switch (r->doc) {
+	case AUTOCONFIG_AUTODISCOVER:
+		autoconfig_autodiscover(conf, r->domain, addr, out);
+		return AUTOCONFIG_AUTODISCOVER_TYPE;
+	case AUTOCONFIG_MOBILECONFIG:
+		autoconfig_mobileconfig(conf, r->domain, addr, out);
+		*filename_r = "mail.mobileconfig";
+		return AUTOCONFIG_MOBILECONFIG_TYPE;
+	default:
+		autoconfig_thunderbird(conf, r->domain, addr, out);
+		return AUTOCONFIG_THUNDERBIRD_TYPE;
+	}
 }

@@ -56,6 +56,43 @@ void autoconfig_mobileconfig(const struct conf *conf, const char *domain,
 int autoconfig_autodiscover_parse(const char *body, size_t len, char *addr,
     size_t size, bool *outlook_r, const char **error_r);
 
+/* Which document a request asks for, decided before anything is looked
+ * up: autoconfig_route() maps the request to one of these (or an HTTP
+ * status), the caller checks that domain is hosted (404 if not), then
+ * autoconfig_write() writes it. */
+enum autoconfig_doc {
+	AUTOCONFIG_NONE = 0,	/* not an autoconfig path */
+	AUTOCONFIG_THUNDERBIRD,
+	AUTOCONFIG_AUTODISCOVER,
+	AUTOCONFIG_MOBILECONFIG
+};
+
+struct autoconfig_req {
+	enum autoconfig_doc doc;
+	char domain[256];
+	char addr[AUTOCONFIG_ADDR_MAX + 1];	/* "" when none */
+	const char *error;	/* static, for the log when status != 200 */
+};
+
+/* The paths: Thunderbird's /.well-known/autoconfig/mail/config-v1.1.xml
+ * and /mail/config-v1.1.xml (GET), Outlook's /autodiscover/
+ * autodiscover.xml in any case (POST), /mobileconfig (GET).  method is
+ * "GET" or "POST" (HEAD counts as GET), path without the query,
+ * emailaddress the decoded query parameter (NULL: none), host the Host
+ * header (NULL: none), body the request body (POST).  Returns 200 with
+ * out filled, 0 when the path is none of them (out->doc NONE), or the
+ * HTTP status to answer: 400 (bad address, malformed request), 404 (a
+ * response schema we do not serve), 405 (method), 413 (body). */
+int autoconfig_route(const char *method, const char *path,
+    const char *emailaddress, const char *host, const char *body,
+    size_t len, struct autoconfig_req *out);
+/* Writes the document of r (its domain checked as hosted) into out;
+ * returns its Content-Type.  *filename_r is the download name for
+ * Content-Disposition, or NULL (points into a static or r). */
+const char *autoconfig_write(const struct conf *conf,
+    const struct autoconfig_req *r, struct fbuf *out,
+    const char **filename_r);
+
 /* Text for XML content and attribute values: & < > " ' escaped, octets
  * that XML 1.0 forbids (controls other than tab, LF, CR) and bytes that
  * are not UTF-8 become U+FFFD. */

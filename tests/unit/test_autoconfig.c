@@ -342,9 +342,70 @@ test_help(void)
 	test_end();
 }
 
+static void
+test_route(void)
+{
+	static const char req[] = REQ_HEAD "<EMailAddress>Bob@Example.ORG"
+	    "</EMailAddress>" REQ_SCHEMA REQ_TAIL;
+	static const char other[] = REQ_HEAD "<EMailAddress>b@example.org"
+	    "</EMailAddress><AcceptableResponseSchema>http://schemas."
+	    "microsoft.com/exchange/autodiscover/mobilesync/responseschema/"
+	    "2006</AcceptableResponseSchema>" REQ_TAIL;
+	struct autoconfig_req r;
+	const char *type, *fname;
+	struct fbuf b;
+	struct conf c;
+
+	test_begin("autoconfig_route");
+	test_assert(autoconfig_route("GET", "/", NULL, "x.org", NULL, 0,
+	    &r) == 0 && r.doc == AUTOCONFIG_NONE);
+	test_assert(autoconfig_route("GET", "/.well-known/autoconfig/mail/"
+	    "config-v1.1.xml", "a@Example.org", "x.org", NULL, 0, &r) == 200);
+	test_assert(r.doc == AUTOCONFIG_THUNDERBIRD);
+	test_assert_streq(r.domain, "example.org");
+	test_assert_streq(r.addr, "a@example.org");
+	test_assert(autoconfig_route("GET", "/mail/config-v1.1.xml", NULL,
+	    "autoconfig.example.org", NULL, 0, &r) == 200);
+	test_assert_streq(r.domain, "example.org");
+	test_assert(r.addr[0] == '\0');
+	test_assert(autoconfig_route("GET", "/mail/config-v1.1.xml", "a b@x",
+	    "autoconfig.example.org", NULL, 0, &r) == 400);
+	test_assert(autoconfig_route("GET", "/mail/config-v1.1.xml", NULL,
+	    NULL, NULL, 0, &r) == 400);
+	test_assert(autoconfig_route("POST", "/mail/config-v1.1.xml", NULL,
+	    "example.org", NULL, 0, &r) == 405);
+	test_assert(autoconfig_route("GET", "/mobileconfig", "u@example.org",
+	    NULL, NULL, 0, &r) == 200 && r.doc == AUTOCONFIG_MOBILECONFIG);
+	test_assert(autoconfig_route("POST", "/Autodiscover/Autodiscover.xml",
+	    NULL, "autodiscover.x.org", req, strlen(req), &r) == 200);
+	test_assert(r.doc == AUTOCONFIG_AUTODISCOVER);
+	test_assert_streq(r.domain, "example.org");
+	test_assert_streq(r.addr, "Bob@example.org");
+	test_assert(autoconfig_route("GET", "/autodiscover/autodiscover.xml",
+	    NULL, "x.org", NULL, 0, &r) == 405);
+	test_assert(autoconfig_route("POST", "/autodiscover/autodiscover.xml",
+	    NULL, "x.org", req, AUTOCONFIG_BODY_MAX + 1, &r) == 413);
+	test_assert(autoconfig_route("POST", "/autodiscover/autodiscover.xml",
+	    NULL, "x.org", "<x", 2, &r) == 400 && r.error != NULL);
+	test_assert(autoconfig_route("POST", "/autodiscover/autodiscover.xml",
+	    NULL, "x.org", other, strlen(other), &r) == 404);
+	test_load(&c, conf_text);
+	fbuf_init(&b, 0);
+	test_assert(autoconfig_route("GET", "/mobileconfig", "u@example.org",
+	    NULL, NULL, 0, &r) == 200);
+	type = autoconfig_write(&c, &r, &b, &fname);
+	test_assert_streq(type, "application/x-apple-aspen-config");
+	test_assert(fname != NULL);
+	test_assert(strstr(b.data, "<string>u@example.org</string>") != NULL);
+	fbuf_release(&b);
+	conf_free(&c);
+	test_end();
+}
+
 int
 main(void)
 {
+	test_route();
 	test_help();
 	test_address();
 	test_xml_text();
