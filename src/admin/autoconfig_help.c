@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "admin/autoconfig_help.h"
+#include "admin/html.h"
+#include "lib/fbuf.h"
 #include "ops/ops_services.h"
 
 static const char *
@@ -59,4 +61,55 @@ autoconfig_help(const struct conf *conf, const char *domain,
 		    first_proto, first_sec);
 		out->n++;
 	}
+}
+
+static void
+autoconfig_help_table(const struct autoconfig_help *h,
+    enum ops_service_proto proto, struct fbuf *out)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < h->n; i++) {
+		const struct autoconfig_help_row *row = &h->v[i];
+
+		if (row->proto != proto)
+			continue;
+		if (!any)
+			html_addf(out, "<h2>%s</h2><table class=\"help\">"
+			    "<tr><th>Server</th><th>Port</th><th>Security</th>"
+			    "<th>When</th></tr>", row->what);
+		any = true;
+		html_addf(out, "<tr><td><code>%s</code></td><td>%u</td>"
+		    "<td>%s</td><td>%s</td></tr>", h->host, row->port,
+		    row->security, row->when);
+	}
+	if (any)
+		fbuf_adds(out, "</table>");
+}
+
+void
+autoconfig_help_html(const struct autoconfig_help *h, struct fbuf *out)
+{
+	html_addf(out, "<p>Most mail programs set themselves up when you "
+	    "enter your e-mail address and password. If yours asks for the "
+	    "servers, use these settings for <strong>%s</strong>.</p>",
+	    h->domain);
+	autoconfig_help_table(h, OPS_SVC_IMAP, out);
+	autoconfig_help_table(h, OPS_SVC_POP3, out);
+	autoconfig_help_table(h, OPS_SVC_SMTP, out);
+	if (h->n == 0)
+		fbuf_adds(out, "<p>This server offers no mailbox access or "
+		    "sending for mail programs.</p>");
+	html_addf(out, "<h2>Your login</h2><ul>"
+	    "<li>User name: %s, for incoming and outgoing mail.</li>"
+	    "<li>Password: your mailbox password (\"normal password\"); "
+	    "the outgoing server needs it too.</li>"
+	    "<li>Choose IMAP to see the same mail on several devices; "
+	    "POP3 downloads it to one.</li></ul>", h->username);
+	fbuf_adds(out, "<h2>iPhone, iPad and Mac</h2>"
+	    "<form method=\"get\" action=\"/mobileconfig\">"
+	    "<label for=\"emailaddress\">Your e-mail address</label>"
+	    "<input type=\"email\" id=\"emailaddress\" name=\"emailaddress\" "
+	    "required> <button type=\"submit\">Download the settings "
+	    "profile</button></form>");
 }

@@ -31,5 +31,9 @@ struct autoconfig_help {
 /* Fills out for domain (normalised, hosted: the caller checks). */
 void autoconfig_help(const struct conf *conf, const char *domain,
     struct autoconfig_help *out);
+/* The help as an HTML fragment (no page frame: a table per kind, then
+ * the user name and password notes, and a form that downloads the
+ * Apple profile), every text escaped by html_esc(). */
+void autoconfig_help_html(const struct autoconfig_help *h, struct fbuf *out);
 
 #endif

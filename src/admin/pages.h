@@ -12,5 +12,7 @@ void admin_pages_register(struct admin_http *h);
 void pages_login_register(struct admin_http *h);
 /* the start page for every role (pages_home.c) */
 void pages_home_register(struct admin_http *h);
+/* autoconfig, autodiscover, the Apple profile, /help (pages_autoconfig.c) */
+void pages_autoconfig_register(struct admin_http *h);
 
 #endif
