@@ -15,6 +15,7 @@
 #include "conf/conf.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
@@ -85,6 +86,7 @@ ban_record_ip(struct store *st, const struct ban_limits *l, const char *ip,
 	}
 	log_info("- ban banned address=%s service=%s failures=%d "
 	    "seconds=%llu", ip, service, n, (unsigned long long)l->ban_time);
+	metrics_ban(service);
 	return 1;
 }
 

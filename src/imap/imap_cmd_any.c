@@ -20,6 +20,7 @@
 #include "imap/imap_private.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
@@ -262,6 +263,7 @@ imap_login_failed(struct imap_session *s, struct imap_job *job)
 	int banned = l->banned_now;
 
 	s->auth_failures++;
+	metrics_inc(&metrics_shm->logins[METRICS_PROTO_IMAP][0]);
 	log_info("%s imap auth-failed address=%s user=%s method=%s "
 	    "failures=%u%s", s->id, s->addr, log_q(l->user), l->method,
 	    s->auth_failures, banned == 1 ? " banned=yes" : "");
@@ -321,6 +323,7 @@ imap_login_done(struct imap_job *job)
 	l->mbox = NULL;
 	str_lcpy(s->address, l->canon, sizeof(s->address));
 	imap_session_enter_state(s, IMAP_STATE_AUTH);
+	metrics_inc(&metrics_shm->logins[METRICS_PROTO_IMAP][1]);
 	log_info("%s imap login user=%s method=%s tls=%s cached=%s", s->id,
 	    log_q(s->address), l->method, s->tls ? "yes" : "no",
 	    l->cached ? "yes" : "no");

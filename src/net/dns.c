@@ -28,6 +28,7 @@
 
 #include "conf/conf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/dns.h"
@@ -81,6 +82,7 @@ struct dns_query {
 	struct event *timer;
 	struct dns_ub *asking;		/* NULL: nothing in flight */
 	int async_id;
+	struct timespec asked;		/* when asking began (metrics) */
 	bool tried_fallback;
 	enum dns_status fail_status;	/* for failures delivered later */
 	char why[DNS_WHY_MAX];		/* first resolvers' failure */
@@ -88,6 +90,27 @@ struct dns_query {
 };
 
 static void dns_ub_answer(void *arg, int err, struct ub_result *res);
+
+/* One question to one set of resolvers has an outcome: counted by
+ * resolver, with the time it took (CLOCK_MONOTONIC is read through the
+ * vDSO: no syscall). */
+static void
+dns_count(const struct dns_query *q, const struct dns_ub *u,
+    enum metrics_dns_result res)
+{
+	enum metrics_resolver r = u == &q->d->primary ?
+	    METRICS_RESOLVER_PRIMARY : METRICS_RESOLVER_FALLBACK;
+	struct timespec now;
+	int64_t us;
+
+	metrics_inc(&metrics_shm->dns[r][res]);
+	if (res == METRICS_DNS_ERROR)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - q->asked.tv_sec) * 1000000 +
+	    (now.tv_nsec - q->asked.tv_nsec) / 1000;
+	metrics_dns_observe(r, us > 0 ? (uint64_t)us : 0);
+}
 
 const char *
 dns_status_str(enum dns_status st)
@@ -577,9 +600,11 @@ dns_query_ask(struct dns_query *q, struct dns_ub *u)
 	const struct timeval tv = { DNS_TIMEOUT_SEC, 0 };
 	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &q->asked);
 	r = ub_resolve_async(u->ub, q->name, q->type, 1, q, dns_ub_answer,
 	    &q->async_id);
 	if (r != 0) {
+		dns_count(q, u, METRICS_DNS_ERROR);
 		dns_query_fail_later(q, DNS_TEMPFAIL, ub_strerror(r));
 		return;
 	}
@@ -652,6 +677,7 @@ dns_query_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	(void)ub_cancel(q->asking->ub, q->async_id);
+	dns_count(q, q->asking, METRICS_DNS_TIMEOUT);
 	if (q->asking == &q->d->primary)
 		dns_primary_timed_out(q->d);
 	q->asking = NULL;
@@ -777,21 +803,25 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 	struct dns_query *q = arg;
 	struct dns_result r;
 	const char *why = NULL;
+	struct dns_ub *u = q->asking;
 	bool primary = q->asking == &q->d->primary;
 
 	evtimer_del(q->timer);
 	q->asking = NULL;
 	memset(&r, 0, sizeof(r));
 	if (err != 0) {
+		dns_count(q, u, METRICS_DNS_ERROR);
 		ub_resolve_free(res);
 		dns_query_next(q, ub_strerror(err));
 		return;
 	}
 	if (!dns_result_classify(q, res, &r, &why)) {
+		dns_count(q, u, METRICS_DNS_SERVFAIL);
 		ub_resolve_free(res);
 		dns_query_next(q, why);
 		return;
 	}
+	dns_count(q, u, METRICS_DNS_ANSWER);
 	ub_resolve_free(res);
 	if (primary)
 		dns_primary_answered(q->d);

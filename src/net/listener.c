@@ -17,6 +17,7 @@
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "lib/metrics.h"
 #include "net/listener.h"
 #include "net/tls.h"
 
@@ -25,6 +26,7 @@ struct listener_sock {
 	struct evconnlistener *l;
 	int kind;
 	bool tls;
+	struct metrics_listener *m;	/* its counters, or NULL */
 };
 
 struct listener_set {
@@ -90,6 +92,8 @@ listener_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			reply = set->ops.busy_reply(set->ctx, &c, why, buf,
 			    sizeof(buf));
 		listener_refuse(set, &c, reply, why);
+		if (sock->m != NULL)
+			metrics_inc(&sock->m->refused);
 		return;
 	}
 	if (set->ops.admit != NULL && !set->ops.admit(set->ctx, &c))
@@ -110,6 +114,11 @@ listener_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	ls->linked = true;
 	set->nsessions++;
 	conncount_add(&set->conns, ls->addr);
+	ls->metrics = sock->m;
+	if (sock->m != NULL) {
+		metrics_inc(&sock->m->connections);
+		metrics_gauge_add(&sock->m->sessions, 1);
+	}
 }
 
 static void
@@ -149,6 +158,9 @@ listener_set_adopt(struct listener_set *set, const struct ferry_listener *v,
 		sock->set = set;
 		sock->kind = k->kind;
 		sock->tls = k->tls;
+		sock->m = metrics_listener_find(v[i].kind, v[i].addr);
+		if (sock->m != NULL)
+			atomic_store(&sock->m->owner, (int32_t)getpid());
 		sock->l = evconnlistener_new(set->base, listener_accept_cb,
 		    sock, LEV_OPT_CLOSE_ON_EXEC, -1, v[i].fd);
 		if (sock->l == NULL)
@@ -214,6 +226,8 @@ listener_session_gone(struct listener_set *set, struct listener_session *ls)
 	ls->linked = false;
 	set->nsessions--;
 	conncount_del(&set->conns, ls->addr);
+	if (ls->metrics != NULL)
+		metrics_gauge_add(&ls->metrics->sessions, -1);
 	if (set->stopping && set->nsessions == 0 && set->ops.idle != NULL)
 		set->ops.idle(set->ctx);
 }

@@ -49,6 +49,7 @@ struct bufferevent;
 struct event_base;
 struct ferry_listener;
 struct listener_set;
+struct metrics_listener;
 struct tls_server;
 
 /* A live session, as the listener knows it (embedded in the protocol's). */
@@ -56,6 +57,7 @@ struct listener_session {
 	struct listener_session *prev, *next;
 	void *owner;			/* the protocol's session */
 	char addr[CONNCOUNT_ADDR_LEN];	/* counted under this address */
+	struct metrics_listener *metrics;	/* its listener's counters */
 	bool linked;
 };
 

@@ -5,6 +5,7 @@
  * tickets are off (no ticket key to rotate across processes).  The
  * bufferevent wrapping lives with the protocol code (smtp_tls.c ...):
  * this file only makes SSL objects.  RFC 8314, RFC 3207 context. */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -13,6 +14,7 @@
 
 #include "conf/conf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
@@ -54,6 +56,59 @@ tls_error(void)
 		return "unknown TLS error";
 	ERR_error_string_n(last, buf, sizeof(buf));
 	return buf;
+}
+
+/* Handshakes counted for /metrics (metrics.h): the SSL's ex_data slot
+ * says where its handshake is; one still under way when the SSL is
+ * freed (an alert, a peer gone, a timeout) failed. */
+#define TLS_HS_SERVER ((void *)1)	/* under way, as server */
+#define TLS_HS_CLIENT ((void *)2)	/* under way, as client */
+#define TLS_HS_DONE ((void *)3)
+
+static int tls_hs_index = -1;
+static pthread_once_t tls_hs_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_hs_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	if (ptr == TLS_HS_SERVER || ptr == TLS_HS_CLIENT)
+		metrics_inc(&metrics_shm->tls[ptr == TLS_HS_SERVER ?
+		    METRICS_TLS_SERVER : METRICS_TLS_CLIENT]
+		    [METRICS_TLS_FAILED]);
+}
+
+static void
+tls_hs_init(void)
+{
+	tls_hs_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, tls_hs_free);
+}
+
+static void
+tls_hs_info(const SSL *ssl, int where, int ret)
+{
+	void *st = SSL_get_ex_data(ssl, tls_hs_index);
+
+	/* TLS 1.3 post-handshake messages may start and finish again:
+	 * only the first handshake counts. */
+	if ((where & SSL_CB_HANDSHAKE_START) && st == NULL)
+		SSL_set_ex_data((SSL *)ssl, tls_hs_index, SSL_is_server(ssl) ?
+		    TLS_HS_SERVER : TLS_HS_CLIENT);
+	else if ((where & SSL_CB_HANDSHAKE_DONE) && (st == TLS_HS_SERVER ||
+	    st == TLS_HS_CLIENT)) {
+		metrics_inc(&metrics_shm->tls[st == TLS_HS_SERVER ?
+		    METRICS_TLS_SERVER : METRICS_TLS_CLIENT][METRICS_TLS_OK]);
+		SSL_set_ex_data((SSL *)ssl, tls_hs_index, TLS_HS_DONE);
+	}
+}
+
+static SSL *
+tls_hs_watch(SSL *ssl)
+{
+	pthread_once(&tls_hs_once, tls_hs_init);
+	if (ssl != NULL && tls_hs_index >= 0)
+		SSL_set_info_callback(ssl, tls_hs_info);
+	return ssl;
 }
 
 static void
@@ -228,7 +283,7 @@ tls_server_ssl(struct tls_server *s)
 		return NULL;
 	if ((ssl = SSL_new(s->set.dflt)) == NULL)
 		log_warnx("tls ssl-new-failed error=%s", log_q(tls_error()));
-	return ssl;
+	return tls_hs_watch(ssl);
 }
 
 SSL_CTX *
@@ -261,7 +316,7 @@ tls_client_ssl(SSL_CTX *ctx, const char *servername, bool verify)
 {
 	SSL *ssl;
 
-	if ((ssl = SSL_new(ctx)) == NULL) {
+	if ((ssl = tls_hs_watch(SSL_new(ctx))) == NULL) {
 		log_warnx("tls ssl-new-failed error=%s", log_q(tls_error()));
 		return NULL;
 	}

@@ -22,6 +22,7 @@
 #include "conf/conf.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "policy/policy_private.h"
@@ -640,6 +641,9 @@ policy_complete(struct policy_run *r)
 		policy_rcpt_passed(r);
 	res = r->res;
 	policy_log_decision(r->c, r->stage, &res);
+	if (res.verdict == POLICY_REJECT || res.verdict == POLICY_TEMPFAIL)
+		metrics_smtp_refused(res.check != NULL ? res.check :
+		    res.rule_id != 0 ? "rule" : NULL, res.code);
 	r->cb(&res, r->arg);
 	event_free(r->ev);
 	conf_unref(&r->call.conf);

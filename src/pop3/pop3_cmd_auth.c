@@ -21,6 +21,7 @@
 #include "auth/sasl.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
@@ -179,6 +180,7 @@ pop3_open_done(void *arg)
 		s->lock_fd = l->lock_fd;
 		l->lock_fd = -1;
 		pop3_session_enter_state(s, POP3_STATE_TRANS);
+		metrics_inc(&metrics_shm->logins[METRICS_PROTO_POP3][1]);
 		log_info("%s pop3 login user=%s method=%s tls=%s cached=%s "
 		    "messages=%zu octets=%llu", s->id, log_q(s->address),
 		    l->method, s->tls ? "yes" : "no", l->cached ? "yes" : "no",
@@ -223,6 +225,7 @@ pop3_login_failed(struct pop3_session *s, struct pop3_login *l)
 	int banned = l->banned_now;
 
 	s->auth_failures++;
+	metrics_inc(&metrics_shm->logins[METRICS_PROTO_POP3][0]);
 	log_info("%s pop3 auth-failed address=%s user=%s method=%s "
 	    "failures=%u%s", s->id, s->addr, log_q(l->user), l->method,
 	    s->auth_failures, banned == 1 ? " banned=yes" : "");

@@ -30,6 +30,7 @@
 #include "lib/diskwatch.h"
 #include "lib/fbuf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
@@ -51,6 +52,7 @@
 #include "store/store.h"
 
 #define QUEUE_BUCKETS 4096
+#define QUEUE_METRICS_SECS 5		/* the queue's size published every */
 #define QUEUE_RESCAN_SECS 60
 #define QUEUE_RECOVER_EVERY 60		/* rescans between recovery passes */
 #define QUEUE_HELD_RECHECK 3600
@@ -95,6 +97,7 @@ struct queue_role {
 	bool disk_low;			/* read by workers (__atomic) */
 	struct queue_job_list rjobs;	/* those jobs */
 	struct srs_keys *srs;		/* start and reload; NULL: srs off */
+	time_t metrics_at;		/* next count of the queue (metrics) */
 };
 
 /* One result of the relay, copied on the loop for a worker to apply. */
@@ -327,6 +330,10 @@ queue_log_rcpt(const struct spool_env *env, const struct spool_rcpt *r,
 
 	/* The event says what happened: delivered, deferred or failed
 	 * (result= repeats it for those who grep for it). */
+	metrics_inc(&metrics_shm->deliveries[METRICS_DEST_LOCAL]
+	    [strcmp(result, "sent") == 0 ? METRICS_DELIVERED :
+	    strcmp(result, "deferred") == 0 ? METRICS_DEFERRED :
+	    METRICS_FAILED]);
 	fbuf_init(&b, 0);
 	fbuf_addf(&b, "%s queue %s rcpt=", env->id,
 	    strcmp(result, "sent") == 0 ? "delivered" : result);
@@ -1004,12 +1011,61 @@ queue_run_due(struct queue_role *q)
 	q->cursor = (q->cursor + i) % QUEUE_BUCKETS;
 }
 
+/* Seconds since the id was made: its first 11 hex digits are the low 44
+ * bits of the arrival time in microseconds (lib/ids.c). */
+static int64_t
+queue_msg_age(const char *id, uint64_t now_us)
+{
+	char head[12];
+	uint64_t made;
+
+	memcpy(head, id, 11);
+	head[11] = '\0';
+	made = strtoull(head, NULL, 16);
+	return (int64_t)(((now_us & 0xfffffffffffULL) - made) &
+	    0xfffffffffffULL) / 1000000;
+}
+
+/* Publishes the queue's size by state and age into the shared counters
+ * (metrics.h) every QUEUE_METRICS_SECS: one walk of the table, on the
+ * loop, instead of a count kept on every change. */
+static void
+queue_count_metrics(struct queue_role *q, time_t now)
+{
+	int64_t n[METRICS_QSTATE_N][METRICS_QAGE_N];
+	struct timespec ts;
+	uint64_t now_us;
+
+	if (now < q->metrics_at)
+		return;
+	q->metrics_at = now + QUEUE_METRICS_SECS;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+	memset(n, 0, sizeof(n));
+	for (unsigned h = 0; h < QUEUE_BUCKETS; h++)
+		for (struct queue_msg *m = q->table[h]; m != NULL;
+		    m = m->next) {
+			enum metrics_qstate st = m->running ? METRICS_Q_ACTIVE :
+			    m->disk_wait ? METRICS_Q_DISK_WAIT :
+			    m->due <= now ? METRICS_Q_DUE : METRICS_Q_DEFERRED;
+
+			n[st][metrics_qage_of(queue_msg_age(m->id, now_us))]++;
+		}
+	for (int s = 0; s < METRICS_QSTATE_N; s++)
+		for (int a = 0; a < METRICS_QAGE_N; a++)
+			atomic_store_explicit(&metrics_shm->queue[s][a], n[s][a],
+			    memory_order_relaxed);
+	atomic_store_explicit(&metrics_shm->queue_published, (int64_t)now,
+	    memory_order_relaxed);
+}
+
 static void
 queue_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	queue_run_due(arg);
+	queue_count_metrics(arg, time(NULL));
 }
 
 static void

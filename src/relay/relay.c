@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "lib/fbuf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
@@ -299,6 +300,10 @@ relay_log_rcpt(const struct relay_deliv *d, const struct relay_rcpt *rc)
 	char dsn[16];
 
 	relay_dsn_of(rc->error, rc->status, dsn, sizeof(dsn));
+	metrics_inc(&metrics_shm->deliveries[d->route || d->via_fallback ?
+	    METRICS_DEST_RELAY : METRICS_DEST_REMOTE][rc->status ==
+	    RELAY_SENT ? METRICS_DELIVERED : rc->status == RELAY_PERM ?
+	    METRICS_FAILED : METRICS_DEFERRED]);
 	fbuf_init(&b, 0);
 	fbuf_addf(&b, "%s relay delivery rcpt=", d->msg->id);
 	log_quote(&b, rc->addr, strlen(rc->addr), 0);
@@ -378,6 +383,7 @@ relay_enqueue(struct relay *r, struct relay_deliv *d, const char *domain)
 		    "4.4.5 destination backlog full, not attempted");
 		return;
 	}
+	d->route = dst->target.route;
 	TAILQ_INSERT_TAIL(&dst->queue, d, link);
 	dst->nqueued++;
 	relay_dest_ready(r, dst);

@@ -71,6 +71,7 @@ struct relay_deliv {
 	size_t n;
 	char peer[320];			/* for logs: where it was tried */
 	bool via_fallback;
+	bool route;			/* to a configured relay (metrics) */
 	char tls[96];			/* "TLSv1.3 CIPHER" or "" */
 };
 TAILQ_HEAD(relay_deliv_list, relay_deliv);

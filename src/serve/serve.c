@@ -25,6 +25,7 @@
 #include "ferry.h"
 #include "lib/fsio.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/privdrop.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
@@ -125,6 +126,7 @@ serve_bind_one(const struct conf_listen *l, const char *kind,
 	out->fd = fd;
 	str_lcpy(out->kind, kind, sizeof(out->kind));
 	snprintf(out->addr, sizeof(out->addr), "%s:%s", l->host, l->port);
+	(void)metrics_listener_add(out->kind, out->addr);
 	return 0;
 }
 
@@ -277,6 +279,19 @@ serve_child(struct serve *sv, struct serve_role *r, int fd)
 
 static void serve_role_answer(const char *reply, void *arg);
 
+/* A role's first start, or a start after it died (metrics.h). */
+static void
+serve_count_start(struct serve_role *r)
+{
+	int i = metrics_role_of(r->name);
+
+	if (i < 0)
+		return;
+	metrics_inc(&metrics_shm->role_starts[i]);
+	if (r->started != 0)
+		metrics_inc(&metrics_shm->role_restarts[i]);
+}
+
 /* SIGHUP, SIGTERM and SIGINT stay blocked in a new role until it has
  * its own handlers (serve_role_ready()): a reload or stop sent while it
  * starts waits for it instead of killing it with the default action. */
@@ -314,6 +329,7 @@ serve_start_role(struct serve *sv, struct serve_role *r)
 	serve_role_answer(NULL, r);	/* a reload it never answered */
 	rolectl_client_free(&r->ctl);
 	r->ctl = rolectl_client_new(sv->env.base, sp[0]);
+	serve_count_start(r);
 	r->pid = pid;
 	r->started = time(NULL);
 	log_info("- serve role-started role=%s pid=%d", r->name, (int)pid);
@@ -334,6 +350,7 @@ serve_role_died(struct serve *sv, struct serve_role *r, int status)
 {
 	struct timeval delay = { 0, 200000 };
 
+	metrics_listeners_dead(r->pid);
 	r->pid = 0;
 	if (WIFSIGNALED(status))
 		log_warnx("- serve role-exited role=%s signal=%d", r->name,
@@ -649,6 +666,9 @@ serve_setup(struct serve *sv)
 	gid_t gid = 0;
 	bool drop;
 
+	/* Before binding (the listener table) and forking (shared). */
+	if (metrics_init_shared() < 0)
+		log_warn("- serve metrics-unavailable");
 	if (serve_drop(sv, &uid, &gid, &drop) < 0 ||
 	    serve_check_tls(sv) < 0 ||
 	    serve_check_admin(sv) < 0 ||

@@ -19,6 +19,7 @@
 #include "auth/sasl.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "smtp/smtpd_private.h"
@@ -98,6 +99,7 @@ smtp_auth_fail(struct smtp_session *s, const char *why)
 	/* The name tried (never the password), as POP3 and IMAP log it. */
 	log_info("%s smtp auth-failed address=%s user=%s mech=%s reason=%s",
 	    s->id, s->addr, log_q(s->auth->authcid), mech, log_q(why));
+	metrics_inc(&metrics_shm->logins[METRICS_PROTO_SMTP][0]);
 	if (ban_exempt(s->conf, sa)) {
 		smtp_session_reply(s, "535 5.7.8 Authentication credentials "
 		    "invalid");
@@ -132,6 +134,7 @@ smtp_auth_done(enum login_result result, const char *canon, bool cached,
 	} else {
 		str_lcpy(s->auth_user, canon, sizeof(s->auth_user));
 		s->relay_ok = true;
+		metrics_inc(&metrics_shm->logins[METRICS_PROTO_SMTP][1]);
 		log_info("%s smtp auth user=%s mech=%s cached=%s", s->id,
 		    log_q(s->auth_user), a->mech == SMTP_AUTH_PLAIN ?
 		    "PLAIN" : "LOGIN", cached ? "yes" : "no");
@@ -254,6 +257,7 @@ smtp_auth_cmd(struct smtp_session *s, const char *arg)
 	if (!smtp_auth_allowed(s)) {
 		log_info("%s smtp reject stage=auth code=538 check=tls "
 		    "reason=\"AUTH without TLS\"", s->id);
+		metrics_smtp_refused("tls", 538);
 		smtp_session_reply(s, "538 5.7.11 Encryption required for "
 		    "requested authentication mechanism");
 		smtp_session_error(s);

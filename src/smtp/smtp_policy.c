@@ -16,6 +16,7 @@
 #include "lib/cidr.h"
 #include "lib/fbuf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/dns.h"
@@ -238,6 +239,7 @@ smtp_policy_bad_rcpt(struct smtp_policy_session *ps)
 void
 smtp_policy_blocked_reply(struct smtp_session *s)
 {
+	metrics_smtp_refused("bad_rcpt", 451);
 	smtp_session_reply(s, "451 4.7.1 Too many unknown recipients from "
 	    "[%s], try again later", s->addr);
 }

@@ -17,6 +17,7 @@
 
 #include "lib/fbuf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/xalloc.h"
 #include "mime/mime.h"
 #include "smtp/smtpd_private.h"
@@ -34,6 +35,7 @@ smtp_sender_mail_refused(struct smtp_session *s, int owned,
 	}
 	log_info("%s smtp reject stage=mail code=553 check=sender "
 	    "from=<%s> user=%s", s->id, sender, log_q(s->auth_user));
+	metrics_smtp_refused("sender", 553);
 	smtp_session_reply(s, "553 5.7.1 Sender address not owned by the "
 	    "authenticated user");
 }

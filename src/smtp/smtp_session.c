@@ -25,6 +25,7 @@
 #include "auth/ban.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
 #include "net/session_io.h"
@@ -120,6 +121,7 @@ smtp_session_error(struct smtp_session *s)
 		return;
 	log_info("%s smtp reject stage=session code=421 reason=\"too many "
 	    "errors\" errors=%u", s->id, s->errors);
+	metrics_smtp_refused("limit", 421);
 	smtp_session_reply(s, "421 4.7.0 %s Too many errors, closing "
 	    "connection", s->conf->hostname);
 	smtp_session_close(s);
@@ -240,6 +242,7 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		/* Submission ports take mail from users only (RFC 6409 4.3). */
 		log_info("%s smtp reject stage=mail code=530 check=auth "
 		    "reason=\"authentication required\"", s->id);
+		metrics_smtp_refused("auth", 530);
 		smtp_session_reply(s, "530 5.7.0 Authentication required");
 		return;
 	}
@@ -248,6 +251,7 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		log_info("%s smtp reject stage=mail code=552 reason=\"declared "
 		    "size %llu over limit\"", s->id,
 		    (unsigned long long)cmd->size);
+		metrics_smtp_refused("size", 552);
 		smtp_session_reply(s, "552 5.3.4 Message size exceeds fixed "
 		    "limit of %llu octets",
 		    (unsigned long long)c->message_size_limit);
@@ -307,6 +311,7 @@ smtp_rcpt_reject(struct smtp_session *s, const char *rcpt, int code,
 {
 	log_info("%s smtp reject stage=rcpt rcpt=%s code=%d dsn=%s reason=%s",
 	    s->id, log_q(rcpt), code, dsn, log_q(text));
+	metrics_smtp_refused("recipient", code);
 	smtp_session_reply(s, "%d %s <%s>: %s", code, dsn, rcpt, text);
 }
 
@@ -452,6 +457,7 @@ smtp_rcpt_flood(struct smtp_session *s, const struct smtp_command *cmd)
 		log_info("%s smtp reject stage=rcpt code=421 dsn=4.7.0 "
 		    "reason=\"too many recipients\" rcpt_commands=%u "
 		    "max_recipients=%u", s->id, s->tx->rcpt_attempts, max);
+		metrics_smtp_refused("limit", 421);
 		smtp_session_reply(s, "421 4.7.0 %s Too many recipients, "
 		    "closing connection", s->conf->hostname);
 		smtp_session_close(s);
@@ -461,6 +467,7 @@ smtp_rcpt_flood(struct smtp_session *s, const struct smtp_command *cmd)
 	    "reason=\"too many recipients\" rcpt_commands=%u "
 	    "max_recipients=%u", s->id, log_q(rcpt), s->tx->rcpt_attempts,
 	    max);
+	metrics_smtp_refused("limit", 452);
 	smtp_session_reply(s, "452 4.5.3 Too many recipients");
 }
 
@@ -906,6 +913,7 @@ smtp_session_read_cb(struct bufferevent *bev, void *arg)
 	if (s->state == SMTP_STATE_GREETING) {
 		log_info("%s smtp reject stage=connect code=554 "
 		    "reason=\"talked before the greeting\"", s->id);
+		metrics_smtp_refused("protocol", 554);
 		smtp_session_reply(s, "554 5.5.0 %s Protocol error: talked "
 		    "before the greeting", s->conf->hostname);
 		smtp_session_close(s);

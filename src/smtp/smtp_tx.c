@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
@@ -479,6 +480,7 @@ smtp_tx_commit_done(void *arg)
 		log_info("%s smtp reject stage=data code=552 dsn=5.2.2 "
 		    "id=%s reason=\"message does not fit in the recipients' "
 		    "quota\"", s->id, c->env.id);
+		metrics_smtp_refused("quota", 552);
 		if (!s->dead)
 			smtp_session_reply(s, "552 5.2.2 Mailbox full: the "
 			    "message does not fit in the recipient's quota");
@@ -489,6 +491,10 @@ smtp_tx_commit_done(void *arg)
 		    (unsigned long long)c->env.size, c->delivered,
 		    c->queued ? "yes" : "no");
 		s->messages++;
+		metrics_inc(&metrics_shm->smtp_accepted);
+		metrics_add(&metrics_shm->smtp_accepted_rcpts, c->env.nrcpts);
+		metrics_add(&metrics_shm->deliveries[METRICS_DEST_LOCAL]
+		    [METRICS_DELIVERED], c->delivered);
 		smtpd_disk_used(s->srv, c->env.size * (c->delivered +
 		    (c->queued ? 1 : 0)));
 		if (!s->dead)
@@ -614,10 +620,12 @@ smtp_tx_check_content(struct smtp_session *s)
 }
 
 static void
-smtp_tx_refuse(struct smtp_session *s, const char *reply, int code)
+smtp_tx_refuse(struct smtp_session *s, const char *reply, int code,
+    const char *check)
 {
 	struct smtp_tx *tx = s->tx;
 
+	metrics_smtp_refused(check, code);
 	log_info("%s smtp reject stage=data code=%d id=%s size=%llu "
 	    "reason=%s", s->id, code, tx->id,
 	    (unsigned long long)tx->dec.size, log_q(reply + 10));
@@ -636,7 +644,8 @@ smtp_tx_from_checked(struct smtp_session *s, int owned, const char *bad)
 	s->busy = false;
 	if (owned != 1) {
 		reply = smtp_sender_header_refused(s, owned, bad);
-		smtp_tx_refuse(s, reply, (int)strtol(reply, NULL, 10));
+		smtp_tx_refuse(s, reply, (int)strtol(reply, NULL, 10),
+		    "sender");
 	} else if (smtp_tx_check_content(s) == 1)
 		smtp_tx_commit(s);
 	if (!s->busy && s->state != SMTP_STATE_QUIT)
@@ -653,7 +662,8 @@ smtp_tx_after_dmarc(struct smtp_session *s)
 	const char *reply = smtp_dmarc_refusal(s->tx);
 
 	if (reply != NULL) {
-		smtp_tx_refuse(s, reply, (int)strtol(reply, NULL, 10));
+		smtp_tx_refuse(s, reply, (int)strtol(reply, NULL, 10),
+		    "dmarc");
 		return;
 	}
 	if (smtp_sender_check_header(s, smtp_tx_from_checked) == 0)
@@ -711,7 +721,7 @@ smtp_tx_finish(struct smtp_session *s)
 	int code;
 
 	if ((reply = smtp_tx_check(s, &code, buf, sizeof(buf))) != NULL) {
-		smtp_tx_refuse(s, reply, code);
+		smtp_tx_refuse(s, reply, code, "content");
 		return;
 	}
 	if (smtp_authres_finish(s, smtp_tx_authres_done) == 0) {

@@ -15,6 +15,7 @@
 #include "conf/conf.h"
 #include "lib/diskwatch.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "msgauth/dkim_keys.h"
@@ -92,6 +93,7 @@ smtpd_disk_ok(struct smtpd *srv, const char *sid, const char *stage,
 	log_info("%s smtp reject stage=%s code=452 dsn=4.3.1 check=disk "
 	    "size=%llu reason=\"spool filesystem below min_free_space\"",
 	    sid, stage, (unsigned long long)need);
+	metrics_smtp_refused("disk", 452);
 	return false;
 }
 
