@@ -72,6 +72,25 @@ metrics_val(metrics_counter *c)
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
+/* Sample f (connections, refused, sessions) of one listener: only of
+ * those a protocol serves through net/listener (it stamped its pid),
+ * not the HTTP ones nor a TLS port left unserved. */
+static void
+metrics_listener_sample(struct fbuf *b, const char *name, size_t f,
+    struct metrics_listener *l)
+{
+	struct metrics_label lab[2] = {
+		{ "kind", l->kind }, { "address", l->addr } };
+	int64_t v;
+
+	if (atomic_load_explicit(&l->owner, memory_order_relaxed) == 0)
+		return;
+	v = f == 0 ? metrics_val(&l->connections) :
+	    f == 1 ? metrics_val(&l->refused) :
+	    atomic_load_explicit(&l->sessions, memory_order_relaxed);
+	metrics_sample(b, name, lab, 2, v);
+}
+
 static void
 metrics_listeners(struct fbuf *b, struct metrics_region *m)
 {
@@ -91,17 +110,9 @@ metrics_listeners(struct fbuf *b, struct metrics_region *m)
 
 	for (size_t f = 0; f < 3; f++) {
 		metrics_family(b, fam[f].name, fam[f].type, fam[f].help);
-		for (uint32_t i = 0; i < n; i++) {
-			struct metrics_listener *l = &m->listeners[i];
-			struct metrics_label lab[2] = {
-				{ "kind", l->kind }, { "address", l->addr } };
-			int64_t v = f == 0 ? metrics_val(&l->connections) :
-			    f == 1 ? metrics_val(&l->refused) :
-			    atomic_load_explicit(&l->sessions,
-			    memory_order_relaxed);
-
-			metrics_sample(b, fam[f].name, lab, 2, v);
-		}
+		for (uint32_t i = 0; i < n; i++)
+			metrics_listener_sample(b, fam[f].name, f,
+			    &m->listeners[i]);
 	}
 }
 
@@ -222,8 +233,8 @@ metrics_queue(struct fbuf *b, struct metrics_region *m)
 	    "result", metrics_dresult_names, METRICS_DRESULT_N,
 	    m->deliveries, false);
 	metrics_table(b, "ferry_queue_messages", "gauge",
-	    "Messages in the queue by state and age (younger than 5m, 1h, "
-	    "1d, or older), as the queue role last counted them.",
+	    "Messages in the queue by state and age since arrival, as the "
+	    "queue role last counted them.",
 	    "state", metrics_qstate_names, METRICS_QSTATE_N,
 	    "age", metrics_qage_names, METRICS_QAGE_N, m->queue, true);
 	metrics_family(b, "ferry_queue_counted_time_seconds", "gauge",

@@ -39,7 +39,7 @@ const char *const metrics_qstate_names[METRICS_QSTATE_N] = {
 	"active", "due", "deferred", "disk_wait"
 };
 const char *const metrics_qage_names[METRICS_QAGE_N] = {
-	"5m", "1h", "1d", "older"
+	"0-5m", "5m-1h", "1h-1d", "1d+"
 };
 const char *const metrics_resolver_names[METRICS_RESOLVER_N] = {
 	"primary", "fallback"

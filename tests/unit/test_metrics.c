@@ -64,9 +64,12 @@ test_metrics_samples(void)
 	i = metrics_listener_add("smtp", "127.0.0.1:2525");
 	test_assert(i == 0);
 	test_assert(metrics_listener_add("imap", "[::1]:\"143\"\n") == 1);
+	atomic_store(&metrics_listener(0)->owner, 1);
+	atomic_store(&metrics_listener(1)->owner, 1);
 	metrics_add(&metrics_listener(0)->connections, 7);
 	metrics_gauge_add(&metrics_listener(1)->sessions, 2);
 	test_assert(metrics_listener(2) == NULL);
+	test_assert(metrics_listener_add("metrics", "127.0.0.1:9") == 2);
 	metrics_smtp_refused("dnsbl", 554);
 	metrics_smtp_refused("DNSBL", 550);
 	metrics_smtp_refused("greylist", 451);
@@ -86,6 +89,8 @@ test_metrics_samples(void)
 	    "{kind=\"imap\",address=\"[::1]:\\\"143\\\"\\n\"} 2"));
 	test_assert(has_line(b.data, "ferry_mailbox_sessions"
 	    "{protocol=\"imap\"} 2"));
+	/* Never adopted by a role: not shown. */
+	test_assert(strstr(b.data, "kind=\"metrics\"") == NULL);
 	test_assert(has_line(b.data, "ferry_mailbox_sessions"
 	    "{protocol=\"pop3\"} 0"));
 	test_assert(has_line(b.data, "ferry_smtp_refused_total"
@@ -105,7 +110,7 @@ test_metrics_samples(void)
 	test_assert(has_line(b.data, "ferry_role_restarts_total"
 	    "{role=\"queue\"} 1"));
 	test_assert(has_line(b.data, "ferry_queue_messages"
-	    "{state=\"deferred\",age=\"1d\"} 4"));
+	    "{state=\"deferred\",age=\"1h-1d\"} 4"));
 	test_assert(has_line(b.data, "ferry_bans_total{protocol=\"smtp\"} 0"));
 	fbuf_release(&b);
 	test_end();
