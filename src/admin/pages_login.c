@@ -22,6 +22,7 @@
 #include "auth/login.h"
 #include "conf/conf.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 
@@ -130,6 +131,9 @@ pages_login_work(struct admin_req *r, struct store *conn, void *arg)
 	if (res == LOGIN_OK)
 		res = login_verify(&lr, l->password);
 	explicit_bzero(l->password, sizeof(l->password));
+	if (res != LOGIN_TEMPFAIL)
+		metrics_inc(&metrics_shm->logins[METRICS_PROTO_HTTP]
+		    [res == LOGIN_OK]);
 	if (res == LOGIN_OK) {
 		l->result = PAGES_LOGIN_OK;
 		str_lcpy(l->canon, lr.canon, sizeof(l->canon));

@@ -695,6 +695,8 @@ static const struct conf_key conf_keys[] = {
 	{ "auth_ban_exempt", conf_set_cidrs, FIELD(auth_ban_exempt), 0, 0 },
 	{ "auth_cache_ttl", conf_set_duration, FIELD(auth_cache_ttl), 0,
 	    7 * 86400 },
+	{ "metrics_listen", conf_set_listen, FIELD(metrics_listen), 0, 0 },
+	{ "metrics_allow", conf_set_cidrs, FIELD(metrics_allow), 0, 0 },
 
 	{ "checks", conf_set_checks, FIELD(checks), 0, 0 },
 	{ "check_trusted_clients", conf_set_bool, FIELD(check_trusted_clients),
@@ -765,6 +767,8 @@ static const struct conf_key conf_keys[] = {
 void
 conf_defaults(struct conf *c)
 {
+	const char *bad;
+
 	memset(c, 0, sizeof(*c));
 	if (gethostname(c->hostname, sizeof(c->hostname) - 1) != 0 ||
 	    c->hostname[0] == '\0')
@@ -837,6 +841,8 @@ conf_defaults(struct conf *c)
 	str_lcpy(c->spam_subject_prefix, ":SPAM: ",
 	    sizeof(c->spam_subject_prefix));
 	c->scan_max_size = 10 * 1024 * 1024;
+	if (cidr_list_parse(&c->metrics_allow, "127.0.0.0/8, ::1", &bad) < 0)
+		abort();		/* a constant */
 }
 
 static const struct conf_key *
@@ -1093,6 +1099,8 @@ conf_free(struct conf *c)
 	cidr_list_free(&c->auth_plaintext_networks);
 	cidr_list_free(&c->imap_trusted_proxies);
 	cidr_list_free(&c->auth_ban_exempt);
+	conf_listen_free(&c->metrics_listen);
+	cidr_list_free(&c->metrics_allow);
 	conf_strlist_free(&c->backup_domains);
 	conf_strlist_free(&c->backup_recipients);
 	free(c->routes.v);

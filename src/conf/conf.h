@@ -166,6 +166,10 @@ struct conf {
 	uint64_t auth_ban_time;
 	struct cidr_list auth_ban_exempt;
 	uint64_t auth_cache_ttl;		/* 0 = no auth cache */
+	/* /metrics (docs/metrics.md): its own plain-HTTP listeners, and who
+	 * may read it (default loopback). */
+	struct conf_listen_list metrics_listen;
+	struct cidr_list metrics_allow;
 
 	/* Inbound checks (src/policy/); every check is off until set,
 	 * except the dictionary-attack block (bad_rcpt_*). */

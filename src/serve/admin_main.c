@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "admin/http.h"
+#include "admin/metrics_http.h"
 #include "admin/pages.h"
 #include "auth/authcache.h"
 #include "conf/conf.h"
@@ -26,6 +27,7 @@
 struct admin_role {
 	struct ferry_env *env;
 	struct admin_http *http;
+	struct metrics_http *metrics;	/* metrics_listen, or NULL */
 	struct event *sig_ev[3];
 	struct event *stop_timer;
 	time_t stop_started;
@@ -137,11 +139,14 @@ admin_main(struct ferry_env *env)
 	if (admin_http_create(&a.http, env, &error) < 0)
 		log_fatalx("- admin http error=%s", log_q(error));
 	admin_pages_register(a.http);
+	metrics_http_register(a.http);
+	(void)metrics_http_start(&a.metrics, env);
 	log_info("- admin ready");
 	event_base_dispatch(env->base);
 	workpool_free(&env->pool);
 	rolectl_server_free(&a.ctl);
 	admin_http_free(&a.http);
+	metrics_http_free(&a.metrics);
 	for (int i = 0; i < 3; i++)
 		event_free(a.sig_ev[i]);
 	if (a.stop_timer != NULL)

@@ -146,6 +146,7 @@ serve_bind_all(struct serve *sv)
 		{ "imap", &c->imap_listen },
 		{ "imaps", &c->imaps_listen },
 		{ "admin", &c->admin_listen },
+		{ "metrics", &c->metrics_listen },
 	};
 	size_t total = 0;
 
@@ -421,7 +422,8 @@ serve_same_listeners(const struct conf *a, const struct conf *b)
 	    serve_same_list(&a->pop3s_listen, &b->pop3s_listen) &&
 	    serve_same_list(&a->imap_listen, &b->imap_listen) &&
 	    serve_same_list(&a->imaps_listen, &b->imaps_listen) &&
-	    serve_same_list(&a->admin_listen, &b->admin_listen);
+	    serve_same_list(&a->admin_listen, &b->admin_listen) &&
+	    serve_same_list(&a->metrics_listen, &b->metrics_listen);
 }
 
 static void
@@ -749,7 +751,7 @@ serve_run(const char *path)
 	    conf->imap_listen.n + conf->imaps_listen.n > 0)
 		sv.roles[sv.nroles++] = (struct serve_role){ .name = "mailbox",
 		    .main = mailbox_main };
-	if (conf->admin_listen.n > 0)
+	if (conf->admin_listen.n + conf->metrics_listen.n > 0)
 		sv.roles[sv.nroles++] = (struct serve_role){ .name = "admin",
 		    .main = admin_main };
 	log_init("serve", (enum log_level)conf->log_level);
