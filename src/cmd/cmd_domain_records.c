@@ -96,7 +96,14 @@ cmd_domain_records_state(const struct ops_dnsrec *r)
 static void
 cmd_domain_records_text(const struct ops_dnsrec_list *l, bool check)
 {
+	bool dkim = false;
+
 	printf("; DNS records for %s (this server: %s)\n", l->domain, l->host);
+	for (size_t i = 0; i < l->n; i++)
+		dkim |= l->v[i].kind == OPS_DNSREC_DKIM;
+	if (!dkim)
+		printf("; no DKIM key yet: `ferry dkim keygen %s` makes one\n",
+		    l->domain);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ops_dnsrec *r = &l->v[i];
 

@@ -231,6 +231,19 @@ def test_servfail_and_timeout_are_lookup_failures(conf, fakedns):  # noqa: F811
     assert ";   dns: failed (" in r.stdout
 
 
+def test_domain_without_dkim_key(conf):
+    r = ferry(conf, "domain", "add", "plain.test")
+    assert r.returncode == 0, r.stderr
+    r = ferry(conf, "domain", "records", "plain.test")
+    assert r.returncode == 0, r.stderr
+    assert "; no DKIM key yet: `ferry dkim keygen plain.test`" in r.stdout
+    recs = json.loads(ferry(conf, "domain", "records", "plain.test",
+                            "--json").stdout)
+    assert not [x for x in recs if "_domainkey" in x["name"]]
+    assert "no DKIM key" not in ferry(conf, "domain", "records",
+                                      DOMAIN).stdout
+
+
 def test_bad_arguments(conf):
     r = ferry(conf, "domain", "records", "nope.test")
     assert r.returncode == 1

@@ -402,11 +402,41 @@ test_route(void)
 	test_end();
 }
 
+static void
+test_help_html(void)
+{
+	struct autoconfig_help h;
+	struct fbuf b;
+	struct conf c;
+
+	test_begin("autoconfig help html");
+	test_load(&c, "hostname = mx.example.net\n"
+	    "imaps_listen = 0.0.0.0:993\ntls_cert = /c\ntls_key = /k\n");
+	autoconfig_help(&c, "example.org", &h);
+	fbuf_init(&b, 0);
+	autoconfig_help_html(&h, &b);
+	test_assert(strstr(b.data, "<h2>Incoming mail (IMAP)</h2>") != NULL);
+	test_assert(strstr(b.data, "<td><code>mx.example.net</code>"
+	    "</td><td>993</td><td>SSL/TLS</td><td>recommended</td>") != NULL);
+	test_assert(strstr(b.data, "POP3)</h2>") == NULL);
+	test_assert(strstr(b.data, "action=\"/mobileconfig\"") != NULL);
+	/* The domain is escaped like every text (html_esc). */
+	snprintf(h.domain, sizeof(h.domain), "<b>");
+	fbuf_reset(&b);
+	autoconfig_help_html(&h, &b);
+	test_assert(strstr(b.data, "<strong>&lt;b&gt;</strong>") != NULL);
+	test_assert(strstr(b.data, "<b>") == NULL);
+	fbuf_release(&b);
+	conf_free(&c);
+	test_end();
+}
+
 int
 main(void)
 {
 	test_route();
 	test_help();
+	test_help_html();
 	test_address();
 	test_xml_text();
 	test_thunderbird();
