@@ -57,6 +57,9 @@ int cmd_domain(struct cli *cli, int argc, char **argv);
  * taken from argv already. */
 int cmd_domain_records(struct cli *cli, int argc, char **argv, bool json);
 int cmd_user(struct cli *cli, int argc, char **argv);
+/* `user forward ...` and `user vacation ...` (argv[1] is the verb). */
+int cmd_user_forward(struct cli *cli, int argc, char **argv);
+int cmd_user_vacation(struct cli *cli, int argc, char **argv);
 int cmd_alias(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);

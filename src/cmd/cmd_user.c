@@ -21,7 +21,9 @@
 
 #define CMD_USER_USAGE \
 	"user add ADDRESS [--quota SIZE] | del ADDRESS [--force] | " \
-	"list [DOMAIN] [--json] | passwd ADDRESS | quota ADDRESS [SIZE] [--json]"
+	"list [DOMAIN] [--json] | passwd ADDRESS | " \
+	"quota ADDRESS [SIZE] [--json] | forward ADDRESS ... | " \
+	"vacation ADDRESS ..."
 
 /* "0" is unlimited; otherwise K/M/G multiples. */
 static int
@@ -341,12 +343,19 @@ cmd_user(struct cli *cli, int argc, char **argv)
 	struct ops_ctx c;
 	struct store *s;
 	const char *verb, *size = "0";
-	bool json = cli_take_flag(&argc, argv, "--json");
-	bool force = cli_take_flag(&argc, argv, "--force");
+	bool json;
+	bool force;
 	struct ops_status st;
 	uint64_t quota = 0;
-	int has_quota = cmd_user_take_quota(&argc, argv, &size), ret;
+	int has_quota, ret;
 
+	if (argc > 1 && strcmp(argv[1], "forward") == 0)
+		return cmd_user_forward(cli, argc, argv);
+	if (argc > 1 && strcmp(argv[1], "vacation") == 0)
+		return cmd_user_vacation(cli, argc, argv);
+	json = cli_take_flag(&argc, argv, "--json");
+	force = cli_take_flag(&argc, argv, "--force");
+	has_quota = cmd_user_take_quota(&argc, argv, &size);
 	verb = argc > 1 ? argv[1] : "";
 	if (!cmd_user_args_ok(verb, argc, json, has_quota) ||
 	    (force && strcmp(verb, "del") != 0))

@@ -52,6 +52,21 @@ ops_check_domain(const struct ops_actor *actor, const char *domain,
 }
 
 int
+ops_check_mailbox(const struct ops_actor *actor, const char *addr,
+    struct ops_status *st)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (actor->role == OPS_USER) {
+		if (actor->name != NULL && strcmp(actor->name, addr) == 0)
+			return 0;
+		return ops_fail(st, OPS_EPERM, "%s: not allowed for %s", addr,
+		    actor->name != NULL ? actor->name : "this account");
+	}
+	return ops_check_domain(actor, at != NULL ? at + 1 : "", st);
+}
+
+int
 ops_check_admin(const struct ops_actor *actor, const char *what,
     struct ops_status *st)
 {

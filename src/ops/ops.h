@@ -53,6 +53,12 @@ void ops_actor_cli(struct ops_actor *a);
  * OPS_EPERM in st. */
 int ops_check_domain(const struct ops_actor *actor, const char *domain,
     struct ops_status *st);
+/* 0 when actor may manage the mailbox addr (normalised): an admin, a
+ * postmaster of its domain, or the user whose address it is (the
+ * actor's name: the canonical address, store_user.address); else -1
+ * with OPS_EPERM. */
+int ops_check_mailbox(const struct ops_actor *actor, const char *addr,
+    struct ops_status *st);
 /* 0 when actor is an admin, else -1 with OPS_EPERM ("what" names the
  * operation for the message). */
 int ops_check_admin(const struct ops_actor *actor, const char *what,

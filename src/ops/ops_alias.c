@@ -233,10 +233,8 @@ int
 ops_alias_add(const struct ops_ctx *c, const char *input,
     char *const *target_args, size_t n, struct ops_status *st)
 {
-	struct fbuf targets;
 	char addr[320];
-	const char *error;
-	int count = 0, r;
+	int r;
 
 	if (ops_alias_parse(c, input, addr, sizeof(addr), st) < 0)
 		return -1;
@@ -245,6 +243,17 @@ ops_alias_add(const struct ops_ctx *c, const char *input,
 		return ops_fail(st, r == 0 ? OPS_ENOENT : OPS_EFAIL, "%s: %s",
 		    addr, r == 0 ? "no such domain (aliases belong to local "
 		    "domains)" : "store error");
+	return ops_alias_set(c, addr, target_args, n, st);
+}
+
+int
+ops_alias_set(const struct ops_ctx *c, const char *addr,
+    char *const *target_args, size_t n, struct ops_status *st)
+{
+	struct fbuf targets;
+	const char *error;
+	int count = 0, r;
+
 	fbuf_init(&targets, 0);
 	r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)

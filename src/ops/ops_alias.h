@@ -33,6 +33,11 @@ void ops_alias_list_free(struct ops_alias_list *l);
  * dropped; at most RESOLVE_MAX_TARGETS. */
 int ops_alias_add(const struct ops_ctx *c, const char *input,
     char *const *target_args, size_t n, struct ops_status *st);
+/* The same for addr, an alias already normalised, in a local domain and
+ * in the caller's scope (ops_forward.h checks a user's own account):
+ * the target checks, the loop check, the store. */
+int ops_alias_set(const struct ops_ctx *c, const char *addr,
+    char *const *target_args, size_t n, struct ops_status *st);
 /* No domain check beyond scope: an alias left over in any state can go. */
 int ops_alias_del(const struct ops_ctx *c, const char *input,
     struct ops_status *st);

@@ -36,6 +36,7 @@ struct store_user {
 	char address[320];
 	char password_hash[256];
 	uint64_t quota;		/* bytes, 0 = unlimited */
+	bool vacation;		/* a vacation reply is on (see below) */
 };
 
 /* Opens (creating and migrating the schema) path.  0 or -1. */
@@ -196,6 +197,48 @@ int store_dmarc_sent(struct store *s, const char *domain, int64_t begin);
 /* Marks it sent: 1, 0 when it was marked already, -1 with *error_r. */
 int store_dmarc_sent_add(struct store *s, const char *domain, int64_t begin,
     int64_t end, const char *report_id, const char **error_r);
+
+/* ---- vacation replies (schema migration 5) ----
+ * A user's auto-reply settings (src/ops/ops_vacation.h checks them) and
+ * the senders answered, for "once per sender per period" (RFC 3834 2,
+ * RFC 5230 4.2).  Both rows go with the user.  store_user.vacation says
+ * the settings exist and are on: mail for such a user goes through the
+ * queue role, which decides on the answer. */
+
+struct store_vacation {
+	bool enabled;
+	char *subject;		/* "" = "Auto: " + the original's */
+	char *body;		/* UTF-8 text, LF line ends */
+	int64_t start, end;	/* unix seconds; 0 = no bound */
+	unsigned days;		/* the period */
+	int64_t updated;
+};
+
+/* 1 found (v filled; free with store_vacation_free), 0 none, -1 error. */
+int store_vacation_get(struct store *s, const char *address,
+    struct store_vacation *v);
+void store_vacation_free(struct store_vacation *v);
+/* Sets (creates or replaces) the settings of an existing user and
+ * forgets the senders answered so far.  0, or -1 with *error_r ("no
+ * such user" when address is not one). */
+int store_vacation_set(struct store *s, const char *address,
+    const struct store_vacation *v, const char **error_r);
+/* Removes them: 1 removed, 0 there were none, -1 with *error_r. */
+int store_vacation_del(struct store *s, const char *address,
+    const char **error_r);
+/* Claims the answer to sender at now: 1 when sender was not answered
+ * after now - period (the answer is recorded at now), 0 when it was,
+ * -1 on error.  Answers older than the period are pruned on the way. */
+int store_vacation_claim(struct store *s, const char *address,
+    const char *sender, int64_t now, int64_t period);
+/* Takes back a claim made at `at` (the answer could not be queued). */
+int store_vacation_unclaim(struct store *s, const char *address,
+    const char *sender, int64_t at);
+/* Calls cb with every alias (not catch-all) whose targets name address
+ * (normalised).  0 or -1 with *error_r. */
+int store_alias_refs(struct store *s, const char *address,
+    void (*cb)(const char *alias, void *ctx), void *ctx,
+    const char **error_r);
 
 /* ---- the request API for event loops (store_req.c) ----
  * A store pool gives each thread of a role's worker pool (lib/workpool.h)

@@ -27,7 +27,7 @@
 #include "store/store.h"
 #include "store/store_gen.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_BUSY_MS 5000
 
 enum store_stmt_id {
@@ -77,8 +77,22 @@ enum store_stmt_id {
 	STORE_ST_DMARC_LIST,
 	STORE_ST_DMARC_SENT_ADD,
 	STORE_ST_DMARC_SENT_GET,
+	STORE_ST_VAC_GET,
+	STORE_ST_VAC_SET,
+	STORE_ST_VAC_DEL,
+	STORE_ST_VAC_REPLIES_CLEAR,
+	STORE_ST_VAC_CLAIM,
+	STORE_ST_VAC_UNCLAIM,
+	STORE_ST_VAC_PRUNE,
+	STORE_ST_ALIAS_REFS,
 	STORE_ST_COUNT
 };
+
+/* Whether a user's vacation reply is on (a column of the user queries:
+ * smtpd keeps such mail off its direct path, see store.h). */
+#define STORE_USER_VACATION \
+	"COALESCE((SELECT v.enabled FROM vacations v " \
+	"WHERE v.address = users.address), 0)"
 
 static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_DOMAIN_ADD] = "INSERT INTO domains (name) VALUES (?1)",
@@ -96,13 +110,14 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_USER_SET_QUOTA] =
 	    "UPDATE users SET quota = ?2 WHERE address = ?1",
 	[STORE_ST_USER_GET] =
-	    "SELECT address, password, quota FROM users WHERE address = ?1",
+	    "SELECT address, password, " STORE_USER_VACATION ", quota "
+	    "FROM users WHERE address = ?1",
 	[STORE_ST_USER_LIST_ALL] =
-	    "SELECT address, password, quota FROM users "
-	    "ORDER BY domain, address",
+	    "SELECT address, password, " STORE_USER_VACATION ", quota "
+	    "FROM users ORDER BY domain, address",
 	[STORE_ST_USER_LIST_DOMAIN] =
-	    "SELECT address, password, quota FROM users WHERE domain = ?1 "
-	    "ORDER BY address",
+	    "SELECT address, password, " STORE_USER_VACATION ", quota "
+	    "FROM users WHERE domain = ?1 ORDER BY address",
 	[STORE_ST_ALIAS_ADD] =
 	    "INSERT INTO aliases (address, domain, targets) VALUES (?1, ?2, ?3) "
 	    "ON CONFLICT (address) DO UPDATE SET targets = excluded.targets",
@@ -179,6 +194,33 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	    "report_id, sent) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STORE_ST_DMARC_SENT_GET] =
 	    "SELECT 1 FROM dmarc_reports WHERE domain = ?1 AND begin = ?2",
+	[STORE_ST_VAC_GET] =
+	    "SELECT enabled, subject, body, start, until, days, updated "
+	    "FROM vacations WHERE address = ?1",
+	[STORE_ST_VAC_SET] =
+	    "INSERT INTO vacations (address, enabled, subject, body, start, "
+	    "until, days, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+	    "ON CONFLICT (address) DO UPDATE SET enabled = excluded.enabled, "
+	    "subject = excluded.subject, body = excluded.body, "
+	    "start = excluded.start, until = excluded.until, "
+	    "days = excluded.days, updated = excluded.updated",
+	[STORE_ST_VAC_DEL] = "DELETE FROM vacations WHERE address = ?1",
+	[STORE_ST_VAC_REPLIES_CLEAR] =
+	    "DELETE FROM vacation_replies WHERE address = ?1",
+	/* One statement: two deliveries racing for the same sender claim
+	 * it once. */
+	[STORE_ST_VAC_CLAIM] =
+	    "INSERT INTO vacation_replies (address, sender, at) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT (address, sender) DO UPDATE "
+	    "SET at = excluded.at WHERE vacation_replies.at <= ?4",
+	[STORE_ST_VAC_UNCLAIM] =
+	    "DELETE FROM vacation_replies WHERE address = ?1 AND sender = ?2 "
+	    "AND at = ?3",
+	[STORE_ST_VAC_PRUNE] =
+	    "DELETE FROM vacation_replies WHERE address = ?1 AND at <= ?2",
+	[STORE_ST_ALIAS_REFS] =
+	    "SELECT address, targets FROM aliases WHERE instr(targets, ?1) > 0 "
+	    "ORDER BY address",
 };
 
 /* Migration n brings the schema from version n to n + 1.  Users and
@@ -265,6 +307,26 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  report_id TEXT NOT NULL,"
 	"  sent INTEGER NOT NULL,"
 	"  PRIMARY KEY (domain, begin));",
+	/* 5: a user's vacation reply (RFC 3834, src/queue/vacation.h) and
+	 * the senders answered, one row each with the time of the answer
+	 * (pruned per user as answers age past the period).  Both go with
+	 * the user. */
+	"CREATE TABLE vacations ("
+	"  address TEXT NOT NULL PRIMARY KEY"
+	"    REFERENCES users (address) ON DELETE CASCADE,"
+	"  enabled INTEGER NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  start INTEGER NOT NULL,"
+	"  until INTEGER NOT NULL,"
+	"  days INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE TABLE vacation_replies ("
+	"  address TEXT NOT NULL"
+	"    REFERENCES vacations (address) ON DELETE CASCADE,"
+	"  sender TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (address, sender));",
 };
 
 struct store {
@@ -921,12 +983,12 @@ store_user_set_quota(struct store *s, const char *address,
 }
 
 static void
-store_user_fill(struct store_user *u, const char *address, const char *hash,
-    uint64_t quota)
+store_user_fill(struct store_user *u, char *const *cols, uint64_t quota)
 {
 	memset(u, 0, sizeof(*u));
-	str_lcpy(u->address, address, sizeof(u->address));
-	str_lcpy(u->password_hash, hash, sizeof(u->password_hash));
+	str_lcpy(u->address, cols[0], sizeof(u->address));
+	str_lcpy(u->password_hash, cols[1], sizeof(u->password_hash));
+	u->vacation = strcmp(cols[2], "0") != 0;
 	u->quota = quota;
 }
 
@@ -936,9 +998,9 @@ store_user_get(struct store *s, const char *address, struct store_user *u)
 	struct store_rows rows;
 	int rc;
 
-	rc = store_get(s, STORE_ST_USER_GET, address, &rows, 2, 2);
+	rc = store_get(s, STORE_ST_USER_GET, address, &rows, 3, 3);
 	if (rc == 1) {
-		store_user_fill(u, rows.v[0], rows.v[1], rows.num[0]);
+		store_user_fill(u, rows.v, rows.num[0]);
 		store_rows_free(&rows);
 	}
 	return rc;
@@ -953,11 +1015,10 @@ store_user_list(struct store *s, const char *domain_or_null,
 	struct store_user u;
 
 	if (store_list(s, STORE_ST_USER_LIST_ALL, STORE_ST_USER_LIST_DOMAIN,
-	    domain_or_null, &rows, 2, 2, error_r) < 0)
+	    domain_or_null, &rows, 3, 3, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < rows.n; i++) {
-		store_user_fill(&u, rows.v[i * 2], rows.v[i * 2 + 1],
-		    rows.num[i]);
+		store_user_fill(&u, &rows.v[i * 3], rows.num[i]);
 		cb(&u, ctx);
 	}
 	explicit_bzero(&u, sizeof(u));
@@ -1604,4 +1665,202 @@ store_dmarc_sent_add(struct store *s, const char *domain, int64_t begin,
 		ret = sqlite3_changes(s->db) > 0 ? 1 : 0;
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+/* ---- vacation replies ---- */
+
+int
+store_vacation_get(struct store *s, const char *address,
+    struct store_vacation *v)
+{
+	char addr[320];
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	if (store_norm_address(address, addr, sizeof(addr)) < 0)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_VAC_GET);
+	store_bind_text(st, 1, addr);
+	rc = store_found(sqlite3_step(st));
+	if (rc == 1) {
+		const unsigned char *subj = sqlite3_column_text(st, 1);
+		const unsigned char *body = sqlite3_column_text(st, 2);
+
+		v->enabled = sqlite3_column_int(st, 0) != 0;
+		v->subject = xstrdup(subj != NULL ? (const char *)subj : "");
+		v->body = xstrdup(body != NULL ? (const char *)body : "");
+		v->start = sqlite3_column_int64(st, 3);
+		v->end = sqlite3_column_int64(st, 4);
+		v->days = (unsigned)sqlite3_column_int(st, 5);
+		v->updated = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void
+store_vacation_free(struct store_vacation *v)
+{
+	free(v->subject);
+	free(v->body);
+	memset(v, 0, sizeof(*v));
+}
+
+/* With the lock held and a transaction open. */
+static int
+store_vacation_set_locked(struct store *s, const char *addr,
+    const struct store_vacation *v, const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(s, STORE_ST_VAC_SET);
+	int rc;
+
+	store_bind_text(st, 1, addr);
+	sqlite3_bind_int(st, 2, v->enabled ? 1 : 0);
+	store_bind_text(st, 3, v->subject != NULL ? v->subject : "");
+	store_bind_text(st, 4, v->body != NULL ? v->body : "");
+	sqlite3_bind_int64(st, 5, v->start);
+	sqlite3_bind_int64(st, 6, v->end);
+	sqlite3_bind_int(st, 7, (int)v->days);
+	sqlite3_bind_int64(st, 8, v->updated);
+	if (store_exec_stmt(st, &rc) < 0) {
+		*error_r = rc == SQLITE_CONSTRAINT ? "no such user" :
+		    store_dberr(s, "vacation set");
+		return -1;
+	}
+	if (store_exec_key(s, STORE_ST_VAC_REPLIES_CLEAR, addr, NULL) < 0) {
+		*error_r = store_dberr(s, "vacation set");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_vacation_set(struct store *s, const char *address,
+    const struct store_vacation *v, const char **error_r)
+{
+	char addr[320];
+	const char *error = NULL;
+	int ret = -1;
+
+	if (store_norm_address(address, addr, sizeof(addr)) < 0) {
+		store_set_error(error_r, "no such user");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (store_begin(s) < 0)
+		error = store_dberr(s, "vacation set");
+	else if (store_vacation_set_locked(s, addr, v, &error) < 0)
+		store_rollback(s);
+	else if (store_commit(s) < 0) {
+		error = store_dberr(s, "vacation set");
+		store_rollback(s);
+	} else
+		ret = 0;
+	/* The user's answer at RCPT (direct delivery or not) changed. */
+	store_gen_bump(s->gen);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		store_set_error(error_r, error);
+	return ret;
+}
+
+int
+store_vacation_del(struct store *s, const char *address,
+    const char **error_r)
+{
+	char addr[320];
+	int ret;
+
+	if (store_norm_address(address, addr, sizeof(addr)) < 0)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	if (store_exec_key(s, STORE_ST_VAC_DEL, addr, NULL) < 0) {
+		store_set_error(error_r, store_dberr(s, "vacation del"));
+		ret = -1;
+	} else
+		ret = sqlite3_changes(s->db) > 0 ? 1 : 0;
+	store_gen_bump(s->gen);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int
+store_vacation_claim(struct store *s, const char *address,
+    const char *sender, int64_t now, int64_t period)
+{
+	sqlite3_stmt *st;
+	int ret = -1;
+
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_VAC_PRUNE);
+	store_bind_text(st, 1, address);
+	sqlite3_bind_int64(st, 2, now - period);
+	if (store_exec_stmt(st, NULL) < 0)
+		goto out;
+	st = store_stmt(s, STORE_ST_VAC_CLAIM);
+	store_bind_text(st, 1, address);
+	store_bind_text(st, 2, sender);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, now - period);
+	if (store_exec_stmt(st, NULL) < 0)
+		goto out;
+	ret = sqlite3_changes(s->db) > 0 ? 1 : 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int
+store_vacation_unclaim(struct store *s, const char *address,
+    const char *sender, int64_t at)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	st = store_stmt(s, STORE_ST_VAC_UNCLAIM);
+	store_bind_text(st, 1, address);
+	store_bind_text(st, 2, sender);
+	sqlite3_bind_int64(st, 3, at);
+	ret = store_exec_stmt(st, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* True when the comma-separated list names addr exactly. */
+static bool
+store_list_has(const char *list, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	for (const char *p = list; p != NULL && *p != '\0'; ) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && memcmp(p, addr, n) == 0)
+			return true;
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return false;
+}
+
+int
+store_alias_refs(struct store *s, const char *address,
+    void (*cb)(const char *alias, void *ctx), void *ctx,
+    const char **error_r)
+{
+	struct store_rows rows;
+
+	if (store_collect(s, STORE_ST_ALIAS_REFS, address, &rows, 2, -1,
+	    error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < rows.n; i++)
+		if (rows.v[i * 2][0] != '@' &&
+		    store_list_has(rows.v[i * 2 + 1], address))
+			cb(rows.v[i * 2], ctx);
+	store_rows_free(&rows);
+	return 0;
 }
