@@ -37,6 +37,7 @@
 #include "mailbox/maildir.h"
 #include "mailbox/mbox.h"
 #include "mailbox/quota_warn.h"
+#include "msgauth/dkim_keys.h"
 #include "msgauth/srs.h"
 #include "net/dns.h"
 #include "queue/bounce.h"
@@ -45,6 +46,7 @@
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
 #include "queue/queue_srs.h"
+#include "queue/queue_vacation.h"
 #include "queue/pickup.h"
 #include "queue/spool.h"
 #include "relay/relay.h"
@@ -59,6 +61,7 @@
 #define QUEUE_RELAY_MAX 20000		/* messages in the relay at once */
 #define QUEUE_BUSY_SECS 2		/* destination backlog full: retry in */
 #define QUEUE_MAX_DSN 2
+#define QUEUE_MAX_REPLIES 16		/* vacation replies poked per job */
 #define QUEUE_NOTIFY_FULL 8
 #define QUEUE_POOL_MIN 32		/* worker threads made at start */		/* datagrams in one drain: rescan */
 
@@ -98,6 +101,7 @@ struct queue_role {
 	struct queue_job_list rjobs;	/* those jobs */
 	struct srs_keys *srs;		/* start and reload; NULL: srs off */
 	time_t metrics_at;		/* next count of the queue (metrics) */
+	struct dkim_keyring *dkim;	/* start and reload: vacation replies */
 };
 
 /* One result of the relay, copied on the loop for a worker to apply. */
@@ -123,6 +127,11 @@ struct queue_job {
 	bool disk_failed;		/* out: a write failed, ENOSPC */
 	char dsn[QUEUE_MAX_DSN][IDS_LEN + 1];	/* out: DSNs queued */
 	unsigned ndsn;
+	/* Vacation replies queued (poked when the job ends; more wait for
+	 * the rescan), with the key ring they are signed with. */
+	char replies[QUEUE_MAX_REPLIES][IDS_LEN + 1];
+	unsigned nreplies;
+	struct dkim_keyring *dkim;
 	/* relay phase */
 	bool has_env, relay_done, saving, final;
 	struct spool_env env;		/* as read by the first job */
@@ -398,6 +407,31 @@ queue_rcpt_tempfail(struct queue_job *j, const struct spool_env *env,
 	queue_log_rcpt(env, r, mailbox, "deferred", reason);
 }
 
+static bool queue_disk_low(struct queue_role *q);
+
+/* After a delivery to a user with a vacation reply on: the reply, if
+ * one is due (queue_vacation.h), goes into the spool. */
+static void
+queue_rcpt_vacation(struct queue_job *j, const struct spool_env *env,
+    const struct spool_rcpt *r, int msg_fd, time_t now)
+{
+	struct queue_role *q = j->q;
+	struct queue_vacation v = { .lock = &q->store_lock, .conf = j->conf,
+		.spool_dir = q->spool_dir, .dkim = j->dkim,
+		.is_local = queue_is_local, .ctx = j };
+	char id[IDS_LEN + 1];
+
+	/* queue_user_get opened the store just before. */
+	pthread_mutex_lock(&q->store_lock);
+	v.store = q->store;
+	pthread_mutex_unlock(&q->store_lock);
+	if (v.store == NULL || queue_disk_low(q))
+		return;
+	if (queue_vacation_run(&v, env, r, r->addr, msg_fd, now, id) == 1 &&
+	    j->nreplies < QUEUE_MAX_REPLIES)
+		memcpy(j->replies[j->nreplies++], id, IDS_LEN + 1);
+}
+
 static void
 queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
     struct spool_rcpt *r, int msg_fd, time_t now)
@@ -436,6 +470,8 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		queue_log_rcpt(env, r, rel, "sent", NULL);
 		quota_warn_check(env->id, path, r->addr, u.quota,
 		    j->conf->hostname);
+		if (u.vacation)
+			queue_rcpt_vacation(j, env, r, msg_fd, now);
 	} else if (errno == ENOSPC) {
 		/* The disk, not the mailbox: no attempt counted, no line per
 		 * message (diskwatch logs the state once); it waits. */
@@ -757,6 +793,7 @@ queue_job_free(struct queue_job *j)
 	free(j->rm.rcpts);
 	free(j->rmap);
 	free(j->reported);
+	dkim_keyring_free(&j->dkim);
 	conf_unref(&j->conf);
 	free(j);
 }
@@ -966,6 +1003,9 @@ queue_job_done(void *arg)
 	struct queue_role *q = j->q;
 
 	q->running--;
+	for (unsigned i = 0; i < j->nreplies; i++)
+		queue_poke(q, j->replies[i]);
+	j->nreplies = 0;
 	if (j->has_env && !q->env->stopping) {
 		queue_relay_start(j);
 		return;
@@ -982,6 +1022,7 @@ queue_submit(struct queue_role *q, struct queue_msg *m)
 
 	j->q = q;
 	j->conf = conf_ref(q->env->conf);
+	j->dkim = q->dkim != NULL ? dkim_keyring_ref(q->dkim) : NULL;
 	j->m = m;
 	m->running = true;
 	q->running++;
@@ -1301,6 +1342,18 @@ queue_relay_create(struct queue_role *q)
 		log_fatalx("queue: relay: %s", error);
 }
 
+/* The signing keys for vacation replies (NULL when signing is off);
+ * reading them blocks, but only at start and on reload, as in smtpd. */
+static struct dkim_keyring *
+queue_dkim_load(const struct conf *c)
+{
+	char dir[PATH_MAX];
+
+	if (!c->dkim_sign || dkim_key_dir(c, dir, sizeof(dir)) < 0)
+		return NULL;
+	return dkim_keyring_load(dir);
+}
+
 struct queue_role *
 queue_role_create(struct ferry_env *env)
 {
@@ -1320,6 +1373,7 @@ queue_role_create(struct ferry_env *env)
 	    q->max_running : QUEUE_POOL_MIN);
 	queue_relay_create(q);
 	q->srs = srs_keys_for_conf(env->conf);
+	q->dkim = queue_dkim_load(env->conf);
 	env->pool = q->pool;
 	return q;
 }
@@ -1352,6 +1406,7 @@ queue_role_free(struct queue_role **qp)
 		return;
 	queue_teardown(q);
 	srs_keys_free(&q->srs);
+	dkim_keyring_free(&q->dkim);
 	q->env->pool = NULL;
 	free(q);
 	*qp = NULL;
@@ -1381,6 +1436,9 @@ queue_role_reload(struct queue_role *q)
 	/* Batches already handed to the relay keep the sender they got. */
 	srs_keys_free(&q->srs);
 	q->srs = srs_keys_for_conf(c);
+	/* Jobs running keep the ring they started with. */
+	dkim_keyring_free(&q->dkim);
+	q->dkim = queue_dkim_load(c);
 	diskwatch_set_min(q->disk, c->min_free_bytes, c->min_free_pct);
 	log_info("- queue settings workers=%u retry_min=%llu retry_max=%llu "
 	    "lifetime=%llu concurrency_remote=%u concurrency_per_domain=%u",

@@ -291,7 +291,7 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 
 static void
 smtp_tx_add_rcpt(struct smtp_tx *tx, const char *orig, const char *addr,
-    bool local, uint64_t quota)
+    bool local, uint64_t quota, bool vacation)
 {
 	for (size_t i = 0; i < tx->nrcpts; i++)
 		if (strcmp(tx->rcpts[i].addr, addr) == 0)
@@ -302,6 +302,7 @@ smtp_tx_add_rcpt(struct smtp_tx *tx, const char *orig, const char *addr,
 	tx->rcpts[tx->nrcpts].addr = xstrdup(addr);
 	tx->rcpts[tx->nrcpts].local = local;
 	tx->rcpts[tx->nrcpts].quota = quota;
+	tx->rcpts[tx->nrcpts].vacation = vacation;
 	tx->nrcpts++;
 }
 
@@ -345,11 +346,11 @@ smtp_rcpt_accept(struct smtp_session *s, const char *rcpt,
 	} else if (!s->rcpt_gen_ok || s->rcpt_gen != tx->rcpt_gen)
 		tx->rcpt_gen_ok = false;
 	if (st == RESOLVE_REMOTE)
-		smtp_tx_add_rcpt(tx, rcpt, rcpt, false, 0);
+		smtp_tx_add_rcpt(tx, rcpt, rcpt, false, 0, false);
 	for (size_t i = 0; st == RESOLVE_LOCAL && i < r->n; i++)
 		smtp_tx_add_rcpt(tx, rcpt, r->v[i].local ?
 		    r->v[i].user : r->v[i].address, r->v[i].local,
-		    r->v[i].local ? r->v[i].quota : 0);
+		    r->v[i].local ? r->v[i].quota : 0, r->v[i].vacation);
 	smtp_session_enter_state(s, SMTP_STATE_RCPT);
 	smtp_session_reply(s, "250 2.1.5 Ok");
 }

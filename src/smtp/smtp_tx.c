@@ -370,7 +370,8 @@ smtp_tx_deliver_direct(struct smtp_commit *c)
  * store's change counter still shows the generation RCPT read under,
  * nothing changed and quota[] (from RCPT) stands; else the users are
  * read again with the worker thread's own connection (store_pool_conn).
- * False (the spool then) when a user is gone or the store cannot say. */
+ * False (the spool then) when a user is gone, has turned a vacation
+ * reply on, or the store cannot say. */
 static bool
 smtp_tx_direct_quota(struct smtp_commit *c)
 {
@@ -385,7 +386,8 @@ smtp_tx_direct_quota(struct smtp_commit *c)
 	if (c->gen_ok && store_generation(conn, &gen) == 0 && gen == c->gen)
 		return true;
 	for (size_t i = 0; i < c->env.nrcpts; i++) {
-		if (store_user_get(conn, c->env.rcpts[i].addr, &u) != 1)
+		if (store_user_get(conn, c->env.rcpts[i].addr, &u) != 1 ||
+		    u.vacation)
 			return false;
 		explicit_bzero(u.password_hash, sizeof(u.password_hash));
 		c->quota[i] = u.quota;
@@ -541,7 +543,8 @@ smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
 }
 
 /* Direct local delivery may apply (see the comment at the top): every
- * recipient is local and there are few.  Whether they still exist is
+ * recipient is local and there are few, and none has a vacation reply
+ * on (the queue role decides on those).  Whether they still exist is
  * asked on the worker (smtp_tx_direct_quota). */
 static bool
 smtp_tx_direct_ok(struct smtp_session *s)
@@ -552,7 +555,7 @@ smtp_tx_direct_ok(struct smtp_session *s)
 	    tx->nrcpts > SMTP_DIRECT_MAX)
 		return false;
 	for (size_t i = 0; i < tx->nrcpts; i++)
-		if (!tx->rcpts[i].local)
+		if (!tx->rcpts[i].local || tx->rcpts[i].vacation)
 			return false;
 	return true;
 }

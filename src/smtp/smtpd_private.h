@@ -96,6 +96,7 @@ struct smtp_rcpt {
 	char *addr;		/* final delivery address */
 	bool local;
 	uint64_t quota;		/* local: the user's quota at RCPT */
+	bool vacation;		/* local: the queue must decide on a reply */
 };
 
 /* One mail transaction: MAIL FROM to end of data (or RSET). */

@@ -110,6 +110,7 @@ resolve_add(struct resolve_ctx *c, const char *address,
 		t->local = true;
 		str_lcpy(t->user, u->address, sizeof(t->user));
 		t->quota = u->quota;
+		t->vacation = u->vacation;
 	}
 }
 

@@ -27,6 +27,7 @@ struct resolve_target {
 	bool local;		/* a local mailbox (user) */
 	char user[320];		/* local: the user's canonical address */
 	uint64_t quota;		/* local: the user's quota, 0 = none */
+	bool vacation;		/* local: a vacation reply is on */
 };
 
 struct resolve_result {
