@@ -26,6 +26,7 @@ static const struct {
 	{ "dmarc", cmd_dmarc, "dmarc report [--dry-run] [--domain DOMAIN] [--date YYYY-MM-DD]" },
 	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR [--since DURATION]" },
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [-bs|-bp] [RCPT...]  (man ferry-sendmail)" },
+	{ "import", cmd_import, "import vpopmail DIR [--dry-run] [--json]  (take over a qmail + vpopmail tree)" },
 	{ "quickstart", cmd_quickstart, "quickstart DOMAIN [--hostname HOST]  (configuration, postmaster, DKIM, DNS records)" },
 	{ "version", cmd_version, "version" },
 };

@@ -91,6 +91,23 @@ password_verify(const char *pw, const char *hash)
 }
 
 bool
+password_usable(const char *hash)
+{
+	struct crypt_data *cd;
+	const char *out;
+	bool ok;
+
+	if (hash == NULL || hash[0] == '\0')
+		return false;
+	/* A hash crypt(3) cannot use gives NULL or "*..."; one it can gives
+	 * a hash of the same length for any password. */
+	cd = password_crypt("", hash, &out);
+	ok = out != NULL && strlen(out) == strlen(hash);
+	password_crypt_free(cd);
+	return ok;
+}
+
+bool
 password_verify_dummy(const char *pw)
 {
 	struct crypt_data *cd;

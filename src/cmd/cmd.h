@@ -96,5 +96,7 @@ int cmd_sendmail(struct cli *cli, int argc, char **argv);
 /* quickstart DOMAIN [--hostname H]: configuration, accounts, DNS. */
 int cmd_quickstart(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+/* import vpopmail DIR [--dry-run] [--json] (cmd_import.c). */
+int cmd_import(struct cli *cli, int argc, char **argv);
 
 #endif

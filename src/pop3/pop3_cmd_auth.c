@@ -25,6 +25,7 @@
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "mailbox/legacy_uidl.h"
 #include "mailbox/maildir.h"
 #include "pop3/pop3_private.h"
 #include "store/store.h"
@@ -49,6 +50,7 @@ struct pop3_login {
 	int lock_fd;
 	int err;			/* opening: 0 or errno */
 	struct uidlist mbox;
+	struct legacy_uidl legacy;	/* UIDLs kept from an import */
 };
 
 bool
@@ -119,6 +121,7 @@ pop3_login_free(struct pop3_login **lp)
 	if (l->lock_fd >= 0)
 		close(l->lock_fd);
 	uidlist_free(&l->mbox);
+	legacy_uidl_free(&l->legacy);
 	explicit_bzero(l, sizeof(*l));
 	free(l);
 	*lp = NULL;
@@ -144,6 +147,26 @@ pop3_open_work(void *arg)
 	}
 	if (uidlist_sync(l->path, &l->mbox) < 0)
 		l->err = errno;
+	/* An unreadable list only costs the kept UIDLs (Ferry's own are
+	 * given instead); it must not keep the user out. */
+	else if (legacy_uidl_load(l->path, &l->legacy) < 0)
+		legacy_uidl_free(&l->legacy);
+}
+
+/* Marks the messages whose UIDL is their base name (legacy_uidl.h). */
+static void
+pop3_mark_legacy(struct pop3_session *s, const struct legacy_uidl *set)
+{
+	for (size_t i = 0; i < s->mbox.n && set->n > 0; i++) {
+		const char *name = s->mbox.v[i].name;
+		const char *base = strchr(name, '/');
+		size_t n;
+
+		base = base != NULL ? base + 1 : name;
+		n = uidlist_basename_len(base);
+		if (legacy_uidl_ok(base, n) && legacy_uidl_has(set, base, n))
+			s->flags[i] |= POP3_MF_LEGACY;
+	}
 }
 
 static uint64_t
@@ -177,6 +200,7 @@ pop3_open_done(void *arg)
 		s->mbox = l->mbox;
 		memset(&l->mbox, 0, sizeof(l->mbox));
 		s->flags = xcalloc(s->mbox.n + 1, 1);
+		pop3_mark_legacy(s, &l->legacy);
 		s->lock_fd = l->lock_fd;
 		l->lock_fd = -1;
 		pop3_session_enter_state(s, POP3_STATE_TRANS);

@@ -59,19 +59,38 @@ pop3_cmd_stat(struct pop3_session *s, struct pop3_command *cmd)
 	pop3_session_reply(s, "+OK %zu %llu", n, (unsigned long long)octets);
 }
 
+/* The unique-id of message i: "<uidvalidity>.<uid>", or for a message
+ * imported with its old UIDL (POP3_MF_LEGACY) the base name of its file,
+ * as qmail-pop3d gave it out. */
+static void
+pop3_uidl_of(const struct pop3_session *s, size_t i, char *dst, size_t size)
+{
+	const struct uidlist_msg *m = &s->mbox.v[i];
+	const char *base;
+
+	if (s->flags[i] & POP3_MF_LEGACY) {
+		base = strchr(m->name, '/');
+		base = base != NULL ? base + 1 : m->name;
+		snprintf(dst, size, "%.*s", (int)uidlist_basename_len(base),
+		    base);
+	} else
+		snprintf(dst, size, "%u.%u", s->mbox.uidvalidity, m->uid);
+}
+
 /* LIST and UIDL: one message, or all that are not deleted. */
 static void
 pop3_listing(struct pop3_session *s, struct pop3_command *cmd, bool uidl)
 {
 	const struct uidlist_msg *m;
+	char id[80];
 
 	if (cmd->has_msg) {
 		if ((m = pop3_msg(s, cmd->msg)) == NULL)
 			return;
-		if (uidl)
-			pop3_session_reply(s, "+OK %u %u.%u", cmd->msg,
-			    s->mbox.uidvalidity, m->uid);
-		else
+		if (uidl) {
+			pop3_uidl_of(s, cmd->msg - 1, id, sizeof(id));
+			pop3_session_reply(s, "+OK %u %s", cmd->msg, id);
+		} else
 			pop3_session_reply(s, "+OK %u %llu", cmd->msg,
 			    (unsigned long long)m->vsize);
 		return;
@@ -82,10 +101,10 @@ pop3_listing(struct pop3_session *s, struct pop3_command *cmd, bool uidl)
 		if (s->flags[i] & POP3_MF_DELETED)
 			continue;
 		m = &s->mbox.v[i];
-		if (uidl)
-			fbuf_addf(&s->out, "%zu %u.%u\r\n", i + 1,
-			    s->mbox.uidvalidity, m->uid);
-		else
+		if (uidl) {
+			pop3_uidl_of(s, i, id, sizeof(id));
+			fbuf_addf(&s->out, "%zu %s\r\n", i + 1, id);
+		} else
 			fbuf_addf(&s->out, "%zu %llu\r\n", i + 1,
 			    (unsigned long long)m->vsize);
 	}

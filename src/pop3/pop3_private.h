@@ -44,6 +44,7 @@ enum pop3_state {
 
 #define POP3_MF_DELETED 0x01
 #define POP3_MF_SEEN 0x02	/* retrieved whole (RETR) */
+#define POP3_MF_LEGACY 0x04	/* UIDL is the base name (legacy_uidl.h) */
 
 struct pop3_session {
 	struct listener_session link;	/* in srv->lset */
