@@ -678,17 +678,22 @@ ops_imp_vpasswd(struct ops_imp *im, struct ops_status *st)
 		line++;
 		if (nl == p || (nl == p + 1 && *p == '\r'))
 			continue;
-		if (memchr(p, '\0', (size_t)(nl - p)) != NULL ||
-		    ops_vpw_parse(p, (size_t)(nl - p), &e, &error) < 0) {
+		error = NULL;
+		if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
+			error = "NUL octet";
+		else if (ops_vpw_parse(p, (size_t)(nl - p), &e, &error) < 0 &&
+		    error == NULL)
+			error = "malformed";
+		if (error != NULL) {
 			ops_imp_note(im, im->domain, "vpasswd line %u: %s; "
-			    "skipped", line, memchr(p, '\0', (size_t)(nl - p)) ?
-			    "NUL octet" : error);
+			    "skipped", line, error);
 			continue;
 		}
 		ret = ops_imp_user(im, &e, st);
 		explicit_bzero(&e, sizeof(e));
 	}
-	explicit_bzero(b.data, b.len);
+	if (b.data != NULL)
+		explicit_bzero(b.data, b.len);
 	fbuf_release(&b);
 	return ret;
 }
