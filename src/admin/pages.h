@@ -14,5 +14,7 @@ void pages_login_register(struct admin_http *h);
 void pages_home_register(struct admin_http *h);
 /* autoconfig, autodiscover, the Apple profile, /help (pages_autoconfig.c) */
 void pages_autoconfig_register(struct admin_http *h);
+/* the user's own account: quota, password (pages_account.c) */
+void pages_account_register(struct admin_http *h);
 
 #endif

@@ -1,11 +1,14 @@
 /* Domain and user operations (ops_account.h).  Each checks the actor's
  * scope before it touches the store, and reports the store's own error
  * text when the store refuses. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "mailbox/maildir.h"
 #include "ops/ops_account.h"
 #include "store/store.h"
 
@@ -298,9 +301,41 @@ ops_user_set_password(const struct ops_ctx *c, const char *addr,
 {
 	const char *error;
 
-	if (ops_check_domain(c->actor, ops_domain_of(addr), st) < 0)
+	if (ops_check_mailbox(c->actor, addr, st) < 0)
 		return -1;
 	if (store_user_set_password(c->store, addr, hash, &error) < 0)
 		return ops_fail(st, OPS_EFAIL, "%s: %s", addr, error);
+	return ops_ok(st);
+}
+
+int
+ops_user_info(const struct ops_ctx *c, const char *input,
+    struct ops_user_info *out, struct ops_status *st)
+{
+	struct store_user u;
+	char path[PATH_MAX];
+	const char *error;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (resolve_parse_mailbox(&c->ropts, input, out->address,
+	    sizeof(out->address), &error) < 0)
+		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
+	if (ops_check_mailbox(c->actor, out->address, st) < 0)
+		return -1;
+	r = store_user_get(c->store, out->address, &u);
+	explicit_bzero(u.password_hash, sizeof(u.password_hash));
+	if (r < 0)
+		return ops_fail(st, OPS_EFAIL, "%s: store error", out->address);
+	if (r == 0)
+		return ops_fail(st, OPS_ENOENT, "%s: no such user",
+		    out->address);
+	out->quota = u.quota;
+	if (c->conf != NULL && maildir_path(c->conf->state_dir, out->address,
+	    path, sizeof(path)) == 0 && maildir_quota_usage(path,
+	    &out->used_bytes, &out->used_messages) < 0) {
+		out->used_bytes = 0;
+		out->used_messages = 0;
+	}
 	return ops_ok(st);
 }

@@ -82,7 +82,19 @@ int ops_user_del(const struct ops_ctx *c, const char *input,
     struct ops_status *st);
 int ops_user_set_quota(const struct ops_ctx *c, const char *input,
     uint64_t quota, struct ops_status *st);
+/* Sets the password hash of the account addr (checked, normalised):
+ * admins, its postmaster, or the user itself (ops_check_mailbox). */
 int ops_user_set_password(const struct ops_ctx *c, const char *addr,
     const char *hash, struct ops_status *st);
+
+/* One account as its pages show it: the quota and what the Maildir
+ * holds now (from maildirsize; recomputed when it is missing). */
+struct ops_user_info {
+	char address[320];
+	uint64_t quota;			/* bytes, 0 = unlimited */
+	uint64_t used_bytes, used_messages;
+};
+int ops_user_info(const struct ops_ctx *c, const char *input,
+    struct ops_user_info *out, struct ops_status *st);
 
 #endif
