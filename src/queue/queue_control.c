@@ -93,6 +93,11 @@ queue_control_work(void *arg)
 
 	ops_actor_cli(&a);
 	a.name = "control";
+	/* A delivery running meanwhile writes its results under the same
+	 * lock, re-reading the envelope (queue_role.c).  Listings need
+	 * no lock: each envelope is replaced atomically. */
+	if (j->verb != QC_LIST && j->verb != QC_SHOW)
+		spool_env_lock();
 	switch (j->verb) {
 	case QC_LIST:
 		queue_control_list(j, &a);
@@ -117,6 +122,8 @@ queue_control_work(void *arg)
 		queue_control_retry(j, &a);
 		break;
 	}
+	if (j->verb != QC_LIST && j->verb != QC_SHOW)
+		spool_env_unlock();
 }
 
 /* Loop thread. */

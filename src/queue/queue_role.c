@@ -656,6 +656,25 @@ queue_delay_warn(struct queue_job *j, struct spool_env *env, time_t now)
 	return n > 0 && env->warned;
 }
 
+/* Writes the job's envelope back.  A hold or release made meanwhile
+ * (`ferry queue hold`, run by queue_control on another worker while the
+ * job delivered) is on disk: it has the last word on the held flag. */
+static int
+queue_env_write(struct queue_role *q, struct spool_env *env)
+{
+	struct spool_env disk;
+	int r;
+
+	spool_env_lock();
+	if (spool_env_read(q->spool_dir, env->id, &disk) == 0) {
+		env->held = disk.held;
+		spool_env_free(&disk);
+	}
+	r = spool_env_update(q->spool_dir, env);
+	spool_env_unlock();
+	return r;
+}
+
 /* Bounces, warnings, then the envelope rewritten or the message removed.
  * When nothing is pending the envelope is not rewritten first (the
  * removal makes the new states moot, and a rewrite would cost a file
@@ -686,7 +705,7 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 		j->gone = true;
 		return;
 	}
-	if (changed && spool_env_update(q->spool_dir, env) < 0) {
+	if (changed && queue_env_write(q, env) < 0) {
 		if (errno == ENOENT) {
 			j->gone = true;	/* deleted under us */
 			return;
@@ -729,7 +748,7 @@ queue_job_keep(struct queue_job *j, struct spool_env *env, bool changed)
 
 	for (i = 0; i < env->nrcpts; i++)
 		utf8 = utf8 || relay_has_8bit(env->rcpts[i].addr);
-	if (changed && spool_env_update(q->spool_dir, env) < 0)
+	if (changed && queue_env_write(q, env) < 0)
 		log_err("%s queue envelope update failed", env->id);
 	j->env = *env;
 	j->has_env = true;
@@ -914,7 +933,9 @@ queue_save_work(void *arg)
 	time_t now = time(NULL);
 	size_t i;
 
+	spool_env_lock();
 	if (spool_env_read(q->spool_dir, j->m->id, &env) < 0) {
+		spool_env_unlock();
 		if (errno == ENOENT)
 			j->gone = true;
 		else {
@@ -930,6 +951,7 @@ queue_save_work(void *arg)
 	else if (j->nres > 0 && spool_env_update(q->spool_dir, &env) < 0 &&
 	    errno != ENOENT)
 		log_err("%s queue envelope update failed", env.id);
+	spool_env_unlock();
 	spool_env_free(&env);
 }
 

@@ -878,6 +878,33 @@ spool_env_read(const char *spool_dir, const char *id, struct spool_env *env)
 /* The new envelope is written under tmp/ with a unique name (so two
  * writers never share a temporary file), fsynced, renamed over the old
  * one, and the queue directory fsynced. */
+static pthread_mutex_t spool_env_mutex;
+static pthread_once_t spool_env_once = PTHREAD_ONCE_INIT;
+
+static void
+spool_env_mutex_init(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&spool_env_mutex, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+void
+spool_env_lock(void)
+{
+	pthread_once(&spool_env_once, spool_env_mutex_init);
+	pthread_mutex_lock(&spool_env_mutex);
+}
+
+void
+spool_env_unlock(void)
+{
+	pthread_mutex_unlock(&spool_env_mutex);
+}
+
 int
 spool_env_update(const char *spool_dir, const struct spool_env *env)
 {

@@ -113,6 +113,13 @@ void spool_recycle_clean(const char *spool_dir);
 int spool_env_read(const char *spool_dir, const char *id, struct spool_env *env);
 /* Atomically rewrites the envelope (per-recipient state, held flag). */
 int spool_env_update(const char *spool_dir, const struct spool_env *env);
+/* Serialises read-modify-write of envelopes among the threads of one
+ * process (the queue role's delivery jobs and its `ferry queue hold,
+ * release, bounce, delete, retry` requests), so that a change made while
+ * a delivery runs is not overwritten by the delivery's result.  The lock
+ * is recursive. */
+void spool_env_lock(void);
+void spool_env_unlock(void);
 void spool_env_free(struct spool_env *env);
 /* Path of the content file into dst: 0 or -1. */
 int spool_msg_path(const char *spool_dir, const char *id, char *dst,

@@ -140,6 +140,8 @@ def test_retry_of_a_held_message_says_it_is_held(ferry):
     other = relay(ferry, "else@remote.example")["id"]
     out = ferry.cli_ok("queue", "retry", qid).stdout
     assert "held" not in out, out
+    # Held while the retried delivery may still be running: its result
+    # must not undo the hold.
     ferry.cli_ok("queue", "hold", qid)
     out = ferry.cli_ok("queue", "retry", qid).stdout
     assert f"{qid} is held" in out and f"ferry queue release {qid}" in out, out
@@ -161,3 +163,55 @@ def test_deferred_delivery_is_logged_as_deferred(make_ferry):
     relay(srv, "someone@remote.example")
     srv.wait_log(r"queue deferred rcpt=someone@remote\.example result=deferred ")
     assert "queue delivered rcpt=someone@remote.example" not in srv.log_text()
+
+
+def test_hold_during_a_running_delivery_is_kept(make_ferry):
+    """The queue role writes a delivery's result back to the envelope; a
+    `queue hold` made while that delivery waits on the remote peer must
+    survive it (the result used to overwrite the held flag)."""
+    import socket
+    import threading
+    port = free_port()
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", port))
+    lsock.listen(8)
+    lsock.settimeout(30)
+    connected, release = threading.Event(), threading.Event()
+
+    def peer():
+        try:
+            c, _ = lsock.accept()
+        except OSError:
+            return
+        connected.set()
+        release.wait(30)            # the delivery hangs here, bounded
+        try:
+            c.sendall(b"421 4.3.2 try again later\r\n")
+        except OSError:
+            pass
+        c.close()
+
+    t = threading.Thread(target=peer, daemon=True)
+    t.start()
+    conf = dict(QUEUE_CONF)
+    conf["route"] = f"* [127.0.0.1]:{port}"
+    srv = make_ferry(conf)
+    try:
+        with srv.smtp() as s:
+            s.sendmail("a@remote.example", ["someone@remote.example"],
+                       make_message(subject="slow peer"))
+        assert connected.wait(20), "the queue never connected"
+        (m,) = srv.queue_json()
+        srv.cli_ok("queue", "hold", m["id"])
+        release.set()
+        srv.wait_log(r"queue deferred rcpt=someone@remote\.example", timeout=20)
+        wait_until(lambda: entry(srv, m["id"])["recipients"][0]["next_attempt"] > 0,
+                   15, what="the attempt's result written")
+        assert entry(srv, m["id"])["held"] is True, entry(srv, m["id"])
+        out = srv.cli_ok("queue", "retry", m["id"]).stdout
+        assert f"{m['id']} is held" in out, out
+    finally:
+        release.set()
+        lsock.close()
+        t.join(5)
