@@ -35,6 +35,11 @@ login_lookup(struct store *st, const struct resolve_opts *o, const char *user,
 		str_lcpy(r->canon, u.address, sizeof(r->canon));
 		str_lcpy(r->hash, u.password_hash, sizeof(r->hash));
 		explicit_bzero(u.password_hash, sizeof(u.password_hash));
+		rc = store_domain_suspended(st, strrchr(r->canon, '@') + 1,
+		    NULL);
+		if (rc < 0)
+			return LOGIN_TEMPFAIL;
+		r->suspended = rc == 1;
 	}
 	return LOGIN_OK;
 }
@@ -72,6 +77,9 @@ login_verify(struct login_req *r, const char *password)
 			authcache_store(r->canon, r->hash, password, now);
 	}
 	explicit_bzero(r->hash, sizeof(r->hash));
+	/* Only the right password learns of the suspension. */
+	if (ok && r->suspended)
+		return LOGIN_REFUSED;
 	return ok ? LOGIN_OK : LOGIN_BAD;
 }
 
@@ -87,7 +95,7 @@ login_check(struct store *st, const struct conf *c, const char *user,
 		return LOGIN_TEMPFAIL;
 	}
 	res = login_verify(&r, password);
-	if (res == LOGIN_OK)
+	if (res == LOGIN_OK || res == LOGIN_REFUSED)
 		str_lcpy(canon, r.canon, size);
 	if (cached_r != NULL)
 		*cached_r = res == LOGIN_OK && r.cached;
@@ -122,7 +130,7 @@ login_work(struct store *conn, void *data)
 		j->result = LOGIN_TEMPFAIL;
 	} else {
 		j->result = login_verify(&r, j->password);
-		if (j->result == LOGIN_OK)
+		if (j->result == LOGIN_OK || j->result == LOGIN_REFUSED)
 			str_lcpy(j->canon, r.canon, sizeof(j->canon));
 		j->cached = j->result == LOGIN_OK && r.cached;
 	}

@@ -17,7 +17,10 @@ struct store_req;
 enum login_result {
 	LOGIN_OK = 0,
 	LOGIN_BAD = 1,		/* unknown user or wrong password */
-	LOGIN_TEMPFAIL = 2	/* store error: answer 454 / [SYS/TEMP] */
+	LOGIN_TEMPFAIL = 2,	/* store error: answer 454 / [SYS/TEMP] */
+	LOGIN_REFUSED = 3	/* right password, but the user's domain is
+				 * suspended (ops_send.h): refused, and not
+				 * counted as a failure */
 };
 
 /* user: the login name as the client sent it (an address; normalised
@@ -47,13 +50,15 @@ struct login_req {
 	char canon[320];	/* canonical address when known */
 	char hash[256];		/* "" for unknown users */
 	bool cached;		/* login_verify: OK from the auth cache */
+	bool suspended;		/* the user's domain is suspended */
 };
 
 /* LOGIN_OK when r is ready for login_verify() (also for unknown users),
  * LOGIN_TEMPFAIL on a store error. */
 enum login_result login_prepare(struct store *st, const struct conf *c,
     const char *user, struct login_req *r);
-/* LOGIN_OK or LOGIN_BAD; wipes r's hash afterwards. */
+/* LOGIN_OK, LOGIN_BAD or (right password, suspended domain)
+ * LOGIN_REFUSED; wipes r's hash afterwards. */
 enum login_result login_verify(struct login_req *r, const char *password);
 
 #endif

@@ -60,6 +60,11 @@ int cmd_user(struct cli *cli, int argc, char **argv);
 /* `user forward ...` and `user vacation ...` (argv[1] is the verb). */
 int cmd_user_forward(struct cli *cli, int argc, char **argv);
 int cmd_user_vacation(struct cli *cli, int argc, char **argv);
+/* Outbound abuse control verbs of `user` and `domain` (cmd_send.c):
+ * whether verb is one of what's ("user" or "domain"), and running it
+ * (argv[1] is the verb). */
+bool cmd_send_verb(const char *what, const char *verb);
+int cmd_send(struct cli *cli, const char *what, int argc, char **argv);
 int cmd_alias(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);

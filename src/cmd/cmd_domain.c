@@ -58,7 +58,8 @@ cmd_domain_del(const struct ops_ctx *c, const char *input, bool force,
 }
 
 #define CMD_DOMAIN_USAGE "domain add DOMAIN | del DOMAIN [--force] | " \
-	"list [--json] | records DOMAIN [--check] [--json]"
+	"list [--json] | records DOMAIN [--check] [--json] | " \
+	"suspend DOMAIN [--reason TEXT] | resume DOMAIN | limit DOMAIN [options]"
 
 static void
 cmd_domain_print(const struct ops_domain_list *l, bool json)
@@ -93,12 +94,16 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 	struct ops_actor a;
 	struct ops_ctx c;
 	struct store *s;
-	bool json = cli_take_flag(&argc, argv, "--json");
-	bool force = cli_take_flag(&argc, argv, "--force");
+	bool json, force;
 	const char *verb = argc > 1 ? argv[1] : "";
 	bool list, change;
 	int r;
 
+	if (cmd_send_verb("domain", verb))
+		return cmd_send(cli, "domain", argc, argv);
+	json = cli_take_flag(&argc, argv, "--json");
+	force = cli_take_flag(&argc, argv, "--force");
+	verb = argc > 1 ? argv[1] : "";
 	if (strcmp(verb, "records") == 0 && !force)
 		return cmd_domain_records(cli, argc, argv, json);
 	list = strcmp(verb, "list") == 0 && argc == 2;

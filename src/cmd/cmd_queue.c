@@ -83,6 +83,7 @@ cmd_queue_clean_env(struct spool_env *env)
 	ops_clean(env->client_helo);
 	ops_clean(env->protocol);
 	ops_clean(env->auth_user);
+	ops_clean(env->hold_reason);
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		ops_clean(env->rcpts[i].orig);
 		ops_clean(env->rcpts[i].addr);
@@ -199,6 +200,8 @@ cmd_queue_json(struct json *j, const struct spool_env *env, time_t now,
 	json_str(j, env->protocol);
 	json_key(j, "auth_user");
 	json_str(j, env->auth_user);
+	json_key(j, "hold_reason");
+	json_str(j, env->held ? env->hold_reason : NULL);
 	json_key(j, "next_attempt");
 	if (next >= 0)
 		json_int(j, next);
@@ -333,6 +336,8 @@ cmd_queue_print_msg(struct ops_queue_msg *m, bool json)
 	    env->client_addr, env->client_helo, env->protocol);
 	if (env->auth_user != NULL)
 		printf("auth: %s\n", env->auth_user);
+	if (env->held && env->hold_reason != NULL)
+		printf("hold reason: %s\n", env->hold_reason);
 	printf("recipients:\n");
 	for (size_t i = 0; i < env->nrcpts; i++)
 		cmd_queue_print_rcpt(&env->rcpts[i], time(NULL));

@@ -23,7 +23,8 @@
 	"user add ADDRESS [--quota SIZE] | del ADDRESS [--force] | " \
 	"list [DOMAIN] [--json] | passwd ADDRESS | " \
 	"quota ADDRESS [SIZE] [--json] | forward ADDRESS ... | " \
-	"vacation ADDRESS ..."
+	"vacation ADDRESS ... | send-hold ADDRESS [--reason TEXT] | " \
+	"send-release ADDRESS | limit ADDRESS [options]"
 
 /* "0" is unlimited; otherwise K/M/G multiples. */
 static int
@@ -353,6 +354,8 @@ cmd_user(struct cli *cli, int argc, char **argv)
 		return cmd_user_forward(cli, argc, argv);
 	if (argc > 1 && strcmp(argv[1], "vacation") == 0)
 		return cmd_user_vacation(cli, argc, argv);
+	if (argc > 1 && cmd_send_verb("user", argv[1]))
+		return cmd_send(cli, "user", argc, argv);
 	json = cli_take_flag(&argc, argv, "--json");
 	force = cli_take_flag(&argc, argv, "--force");
 	has_quota = cmd_user_take_quota(&argc, argv, &size);

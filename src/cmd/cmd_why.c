@@ -1,4 +1,5 @@
-/* `ferry why --ip IP | --from ADDRESS | --to ADDRESS [--since DURATION]`:
+/* `ferry why --ip IP | --from ADDRESS | --to ADDRESS | --user ADDRESS
+ * [--since DURATION]`:
  * answers "why was this mail refused" from Ferry's own log (log_file).
  * It reads the smtpd lines of each session (connected, the pipeline's
  * `policy decision` lines, the session's own `smtp reject` lines,
@@ -10,8 +11,11 @@
  * attempt (`relay delivery`: the host, TLS, fallback relay and the
  * remote answer or network error) and each outcome (`queue delivered`:
  * delivered, deferred with the next attempt, failed and bounced), so mail
- * that was accepted and then waits shows why.  It only reads: the log
- * format is the contract (STYLE.md "Logging format"). */
+ * that was accepted and then waits shows why.  For --user (an
+ * authenticated sender) it shows the sessions that user logged in to,
+ * each automatic stop (`smtp send-stop`, `queue send-stop`) and the
+ * account's sending state from the store (ops_send.h).  It only reads:
+ * the log format is the contract (STYLE.md "Logging format"). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,9 +28,12 @@
 #include "lib/ids.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "ops/ops_send.h"
+#include "store/store.h"
 
 #define CMD_WHY_USAGE \
-	"why --ip IP | --from ADDRESS | --to ADDRESS [--since DURATION]"
+	"why --ip IP | --from ADDRESS | --to ADDRESS | --user ADDRESS " \
+	"[--since DURATION]"
 #define CMD_WHY_LINE 16384
 #define CMD_WHY_BUCKETS 4096
 #define CMD_WHY_MAX_EVENTS 200		/* kept per session */
@@ -66,7 +73,8 @@ struct cmd_why_deliv {
 };
 
 struct cmd_why {
-	const char *ip, *from, *to;
+	const char *ip, *from, *to, *user;
+	struct fbuf stops;		/* --user: its send-stop lines */
 	struct cmd_why_deliv *dv;
 	size_t ndv;
 	time_t since;
@@ -157,6 +165,7 @@ cmd_why_free(struct cmd_why *w)
 		free(s);
 	}
 	free(w->dv);
+	fbuf_release(&w->stops);
 }
 
 /* "<a@b>" -> "a@b" into dst. */
@@ -362,6 +371,38 @@ cmd_why_deliv_line(struct cmd_why *w, const char *time, const char *qid,
 	cmd_why_kv(kv, "mailbox", d->mailbox, sizeof(d->mailbox));
 }
 
+/* "smtp auth user=..." and "smtp|queue send-stop user=..." for --user:
+ * true when the line was one of them. */
+static bool
+cmd_why_user_line(struct cmd_why *w, const char *time, const char *sid,
+    const char *rest)
+{
+	char user[330] = "", reason[300] = "", held[24] = "", notice[40] = "";
+	bool smtp_stop = strncmp(rest, "smtp send-stop ", 15) == 0;
+	bool queue_stop = strncmp(rest, "queue send-stop ", 16) == 0;
+	struct cmd_why_session *s;
+
+	if (w->user == NULL || (!smtp_stop && !queue_stop &&
+	    strncmp(rest, "smtp auth ", 10) != 0))
+		return false;
+	cmd_why_kv(rest, "user", user, sizeof(user));
+	if (!cmd_why_addr_eq(user, w->user))
+		return true;
+	if (!smtp_stop && !queue_stop) {
+		if ((s = cmd_why_session(w, sid, false)) != NULL)
+			s->matched = true;
+		return true;
+	}
+	cmd_why_kv(rest, "reason", reason, sizeof(reason));
+	cmd_why_kv(rest, "held_messages", held, sizeof(held));
+	cmd_why_kv(rest, "notice", notice, sizeof(notice));
+	fbuf_addf(&w->stops, "  %s stopped by %s (%s %s): %s; %s queued "
+	    "message(s) held, postmaster notice %s\n", time, smtp_stop ?
+	    "smtpd" : "queue", smtp_stop ? "session" : "message", sid, reason,
+	    held[0] ? held : "?", notice[0] ? notice : "none");
+	return true;
+}
+
 /* One session line: "<sid> <module> <event> key=value ...". */
 static void
 cmd_why_session_line(struct cmd_why *w, const char *time, const char *sid,
@@ -369,6 +410,9 @@ cmd_why_session_line(struct cmd_why *w, const char *time, const char *sid,
 {
 	struct cmd_why_session *s;
 	bool connected = strncmp(rest, "smtp connected ", 15) == 0;
+
+	if (cmd_why_user_line(w, time, sid, rest))
+		return;
 
 	if (strncmp(rest, "relay delivery ", 15) == 0) {
 		cmd_why_deliv_line(w, time, sid, rest + 15, true);
@@ -415,6 +459,8 @@ cmd_why_line(struct cmd_why *w, char *line)
 	rest += 3;
 	if (strncmp(rest, "debug: ", 7) == 0)
 		rest += 7;
+	else if (strncmp(rest, "warning: ", 9) == 0)
+		rest += 9;		/* the send-stop lines */
 	if (strncmp(rest, "- smtp refused ", 15) == 0) {
 		cmd_why_connrefused(w, line, rest + 15);
 		return;
@@ -521,6 +567,8 @@ cmd_why_opts(struct cmd_why *w, int argc, char **argv)
 			w->from = argv[i + 1];
 		else if (strcmp(argv[i], "--to") == 0)
 			w->to = argv[i + 1];
+		else if (strcmp(argv[i], "--user") == 0)
+			w->user = argv[i + 1];
 		else if (strcmp(argv[i], "--since") == 0) {
 			if (str_parse_duration(argv[i + 1], &dur) < 0)
 				return cli_usage("%s", CMD_WHY_USAGE);
@@ -528,9 +576,56 @@ cmd_why_opts(struct cmd_why *w, int argc, char **argv)
 		} else
 			return cli_usage("%s", CMD_WHY_USAGE);
 	}
-	if (w->ip == NULL && w->from == NULL && w->to == NULL)
+	if (w->ip == NULL && w->from == NULL && w->to == NULL &&
+	    w->user == NULL)
 		return cli_usage("%s", CMD_WHY_USAGE);
 	return 0;
+}
+
+/* --user: the stops found in the log, then the account's state now.
+ * The number of lines printed, or -1 after printing an error. */
+static int
+cmd_why_print_user(struct cli *cli, const struct cmd_why *w)
+{
+	struct ops_send_info i;
+	struct ops_status st;
+	struct ops_actor a;
+	struct ops_ctx c;
+	struct store *s;
+	int r;
+
+	if (w->stops.len > 0)
+		printf("automatic stops of %s\n%s", w->user,
+		    fbuf_str(&w->stops));
+	if (cli_open_store(cli, &s) < 0)
+		return -1;
+	cli_ops_ctx(cli, s, &a, &c);
+	r = ops_send_info(&c, w->user, &i, &st);
+	store_close(&s);
+	if (r < 0) {
+		cli_fail("%s", st.text);
+		return -1;
+	}
+	printf("%s now: %s", i.subject, i.held ? "on send-hold" :
+	    "may send");
+	if (i.held) {
+		time_t t = (time_t)i.hold.since;
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf(" (%s, since %s): %s", i.hold.automatic ?
+		    "automatic" : "by hand", when, i.hold.reason);
+	}
+	printf("\n  messages in the last hour %lld (limit %lld), recipients "
+	    "in the last day %lld (limit %lld), bounces %lld, spam verdicts "
+	    "%lld; normal %.1f messages an hour, stopped at %lld\n",
+	    (long long)i.msgs_hour, (long long)i.msgs_limit,
+	    (long long)i.rcpts_day, (long long)i.rcpts_limit,
+	    (long long)i.bounces_day, (long long)i.spam_day, i.normal,
+	    (long long)i.stop_at);
+	return 1;
 }
 
 int
@@ -555,9 +650,15 @@ cmd_why(struct cli *cli, int argc, char **argv)
 		ret = cli_fail("%s: %s", cli->conf.log_file, strerror(errno));
 		goto out;
 	}
+	fbuf_init(&w->stops, 1024 * 1024);
 	while (fgets(line, CMD_WHY_LINE, f) != NULL)
 		cmd_why_line(w, line);
-	if (cmd_why_print(w) + cmd_why_print_delivs(w) == 0)
+	if (w->user != NULL) {
+		/* The user's state is worth showing without any session. */
+		cmd_why_print(w);
+		if (cmd_why_print_user(cli, w) < 0)
+			ret = 1;
+	} else if (cmd_why_print(w) + cmd_why_print_delivs(w) == 0)
 		ret = cli_fail("no matching session in %s", cli->conf.log_file);
 out:
 	if (f != NULL)

@@ -335,6 +335,28 @@ conf_set_checks(struct conf *c, const struct conf_key *k, char *v,
 	return 0;
 }
 
+/* outbound_checks: the content scanners run on authenticated senders'
+ * mail, "clamd" and/or "spamd". */
+static int
+conf_set_outbound_checks(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	static __thread char why[160];
+	struct conf_strlist *l = AT(c, k, struct conf_strlist);
+
+	if (conf_set_strlist(c, k, v, why_r) < 0)
+		return -1;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], "clamd") != 0 &&
+		    strcmp(l->v[i], "spamd") != 0) {
+			snprintf(why, sizeof(why), "unknown outbound check "
+			    "\"%.64s\" (known: clamd, spamd)", l->v[i]);
+			*why_r = why;
+			return -1;
+		}
+	return 0;
+}
+
 static int
 conf_tls_mode_parse(const char *s)
 {
@@ -762,6 +784,26 @@ static const struct conf_key conf_keys[] = {
 	{ "scan_max_size", conf_set_size, FIELD(scan_max_size), 0, 0 },
 	{ "exempt", conf_set_exempt, 0, 0, 0 },
 	{ "transcript_ips", conf_set_cidrs, FIELD(transcript_ips), 0, 0 },
+	{ "send_limit_messages_per_hour", conf_set_uint,
+	    FIELD(send_limit_msgs_hour), 0, 100000000 },
+	{ "send_limit_recipients_per_day", conf_set_uint,
+	    FIELD(send_limit_rcpts_day), 0, 100000000 },
+	{ "domain_send_limit_messages_per_hour", conf_set_uint,
+	    FIELD(domain_send_limit_msgs_hour), 0, 100000000 },
+	{ "domain_send_limit_recipients_per_day", conf_set_uint,
+	    FIELD(domain_send_limit_rcpts_day), 0, 100000000 },
+	{ "send_stop_factor", conf_set_uint, FIELD(send_stop_factor), 0,
+	    1000000 },
+	{ "send_stop_min_messages", conf_set_uint, FIELD(send_stop_min), 1,
+	    100000000 },
+	{ "send_stop_learn_days", conf_set_uint, FIELD(send_stop_learn_days),
+	    1, 92 },
+	{ "send_stop_bounces", conf_set_uint, FIELD(send_stop_bounces), 0,
+	    100000000 },
+	{ "send_stop_spam", conf_set_uint, FIELD(send_stop_spam), 0,
+	    100000000 },
+	{ "outbound_checks", conf_set_outbound_checks, FIELD(outbound_checks),
+	    0, 0 },
 };
 
 void
@@ -843,6 +885,13 @@ conf_defaults(struct conf *c)
 	c->scan_max_size = 10 * 1024 * 1024;
 	if (cidr_list_parse(&c->metrics_allow, "127.0.0.0/8, ::1", &bad) < 0)
 		abort();		/* a constant */
+	c->send_limit_msgs_hour = 300;
+	c->send_limit_rcpts_day = 3000;
+	c->send_stop_factor = 10;
+	c->send_stop_min = 100;
+	c->send_stop_learn_days = 14;
+	c->send_stop_bounces = 30;
+	c->send_stop_spam = 5;
 }
 
 static const struct conf_key *
@@ -1113,6 +1162,7 @@ conf_free(struct conf *c)
 	c->tls_sni = NULL;
 	c->ntls_sni = 0;
 	conf_strlist_free(&c->checks);
+	conf_strlist_free(&c->outbound_checks);
 	conf_strlist_free(&c->dnsbl);
 	cidr_list_free(&c->client_allow);
 	cidr_list_free(&c->client_deny);

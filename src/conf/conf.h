@@ -218,6 +218,15 @@ struct conf {
 	struct conf_exempt *exempts;
 	size_t nexempts;
 	struct cidr_list transcript_ips;
+	/* Outbound abuse control (auth/sendlimit.h, docs/operations.md):
+	 * limits for authenticated senders (0 = none), the automatic stop,
+	 * and the content checks run on their mail. */
+	unsigned send_limit_msgs_hour, send_limit_rcpts_day;
+	unsigned domain_send_limit_msgs_hour, domain_send_limit_rcpts_day;
+	unsigned send_stop_factor, send_stop_min;	/* factor 0 = off */
+	unsigned send_stop_learn_days;
+	unsigned send_stop_bounces, send_stop_spam;	/* per day, 0 = off */
+	struct conf_strlist outbound_checks;	/* "clamd", "spamd" */
 };
 
 /* True when check `name` is exempted for this client (exempt = ...). */

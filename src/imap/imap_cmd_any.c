@@ -307,6 +307,14 @@ imap_login_done(struct imap_job *job)
 		    "try again later\r\n", job->tag);
 		return;
 	}
+	if (l->result == LOGIN_REFUSED) {
+		log_info("%s imap reject stage=auth address=%s user=%s "
+		    "check=suspended", s->id, s->addr, log_q(l->canon));
+		fbuf_addf(&job->out, "%s NO [CONTACTADMIN] The domain of this "
+		    "account is suspended, contact your postmaster\r\n",
+		    job->tag);
+		return;
+	}
 	if (l->result != LOGIN_OK) {
 		imap_login_failed(s, job);
 		return;

@@ -233,6 +233,8 @@ ops_queue_hold_fn(struct spool_env *env, void *arg, struct ops_status *st)
 	if (env->held == hold)
 		return hold ? 0 : OPS_QUEUE_WAKE;
 	env->held = hold;
+	free(env->hold_reason);
+	env->hold_reason = NULL;
 	return OPS_QUEUE_WRITE | (hold ? 0 : OPS_QUEUE_WAKE);
 }
 
@@ -247,6 +249,76 @@ ops_queue_hold(const struct ops_actor *a, const char *spool_dir,
 		return -1;
 	return ops_queue_apply(spool_dir, id, ops_queue_hold_fn, &hold, wake,
 	    &err, st);
+}
+
+struct ops_queue_user_arg {
+	const char *user;
+	const char *reason;		/* hold: the reason to record */
+	bool hold;
+	size_t n;
+};
+
+/* A message of the user still to be sent, for a send-hold: held with the
+ * reason; released only when a send-hold held it. */
+static int
+ops_queue_user_fn(struct spool_env *env, void *arg, struct ops_status *st)
+{
+	struct ops_queue_user_arg *u = arg;
+	bool pending = false;
+
+	if (env->auth_user == NULL || strcmp(env->auth_user, u->user) != 0)
+		return 0;
+	for (size_t i = 0; i < env->nrcpts; i++)
+		pending |= env->rcpts[i].state == SPOOL_RCPT_PENDING;
+	if (!pending)
+		return 0;
+	if (u->hold) {
+		if (env->held)
+			return 0;
+		env->held = true;
+		free(env->hold_reason);
+		env->hold_reason = xstrdup(u->reason);
+		u->n++;
+		return OPS_QUEUE_WRITE;
+	}
+	if (!env->held || env->hold_reason == NULL ||
+	    strncmp(env->hold_reason, OPS_QUEUE_SEND_HOLD,
+	    strlen(OPS_QUEUE_SEND_HOLD)) != 0)
+		return 0;
+	env->held = false;
+	free(env->hold_reason);
+	env->hold_reason = NULL;
+	u->n++;
+	return OPS_QUEUE_WRITE | OPS_QUEUE_WAKE;
+}
+
+int
+ops_queue_hold_user(const struct ops_actor *a, const char *spool_dir,
+    const char *user, bool hold, const char *reason, size_t *n_r,
+    struct ops_queue_ids *wake, struct ops_status *st)
+{
+	struct ops_queue_user_arg u = { user, reason, hold, 0 };
+	struct ops_queue_ids ids = { NULL, 0, 0 };
+	struct ops_status one;
+	int err;
+
+	*n_r = 0;
+	if (ops_check_admin(a, "queue", st) < 0)
+		return -1;
+	if (user == NULL || user[0] == '\0' || (hold && reason == NULL))
+		return ops_fail(st, OPS_EINVAL, "no user given");
+	if (spool_scan(spool_dir, false, ops_queue_collect, &ids) < 0) {
+		ops_queue_ids_free(&ids);
+		return ops_fail(st, OPS_EFAIL, "%s: %s", spool_dir,
+		    strerror(errno));
+	}
+	/* A message that finishes meanwhile is simply gone (ENOENT). */
+	for (size_t i = 0; i < ids.n; i++)
+		(void)ops_queue_apply(spool_dir, ids.v[i], ops_queue_user_fn,
+		    &u, wake, &err, &one);
+	ops_queue_ids_free(&ids);
+	*n_r = u.n;
+	return ops_ok(st);
 }
 
 static int

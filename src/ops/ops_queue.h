@@ -69,6 +69,14 @@ int ops_queue_delete(const struct ops_actor *a, const char *spool_dir,
 int ops_queue_hold(const struct ops_actor *a, const char *spool_dir,
     const char *id, bool hold, struct ops_queue_ids *wake,
     struct ops_status *st);
+/* Send-holds: every message of authenticated sender user with a
+ * recipient still pending is held with reason (which must start with
+ * OPS_QUEUE_SEND_HOLD); with hold false, the messages a send-hold held
+ * are released (others stay held).  *n_r: how many changed. */
+#define OPS_QUEUE_SEND_HOLD "send-hold"
+int ops_queue_hold_user(const struct ops_actor *a, const char *spool_dir,
+    const char *user, bool hold, const char *reason, size_t *n_r,
+    struct ops_queue_ids *wake, struct ops_status *st);
 /* Pending recipients become failed ("5.0.0 bounced by the operator",
  * with the last error); the queue then sends the DSN.  *n_r: how many.
  * OPS_EREFUSED when none was pending. */

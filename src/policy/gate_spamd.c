@@ -124,8 +124,18 @@ gate_spamd_verdict(struct policy_gate_call *call, double score,
 	const struct conf *conf = call->conf;
 	bool tag = score >= conf->spam_tag_score;
 
-	log_info("%s spamd score=%.1f tests=%s", scan_gate_sid(call), score,
-	    log_q(symbols));
+	log_info("%s spamd score=%.1f tests=%s%s", scan_gate_sid(call), score,
+	    log_q(symbols), call->client->outbound ? " outbound=yes" : "");
+	/* A user's own mail is neither refused nor changed: the session
+	 * holds what scores as spam for the postmaster (smtp_send.c). */
+	if (call->client->outbound) {
+		call->client->spam = tag;
+		call->client->spam_score = score;
+		policy_gate_finish(call, tag ? POLICY_TAG : POLICY_ACCEPT, 250,
+		    "2.0.0", "%s (score %.1f)", tag ? "outbound spam" :
+		    "outbound clean", score);
+		return;
+	}
 	if (conf->spam_reject_score > 0 && score >= conf->spam_reject_score) {
 		policy_gate_finish(call, POLICY_REJECT, 554, "5.7.1",
 		    "Message rejected as spam (score %.1f)", score);

@@ -168,6 +168,7 @@ policy_client_drop_from(struct policy_client *c, enum policy_stage stage)
 		c->tx_rcpts = 0;
 		c->subject_prefix[0] = '\0';
 		c->spam = false;
+		c->spam_score = 0;
 	}
 	if (stage <= POLICY_CONNECT)
 		c->allowed_by = NULL;
@@ -204,6 +205,15 @@ policy_skip_all(const struct policy *p, const struct policy_client *c)
 {
 	return c->trusted &&
 	    !policy_client_conf(p, c)->check_trusted_clients;
+}
+
+/* A trusted client's DATA stage that runs outbound_checks only. */
+static bool
+policy_outbound_only(const struct policy *p, const struct policy_client *c,
+    enum policy_stage stage)
+{
+	return c->outbound && stage == POLICY_DATA && policy_skip_all(p, c) &&
+	    policy_client_conf(p, c)->outbound_checks.n > 0;
 }
 
 bool
@@ -250,6 +260,7 @@ policy_order(struct policy_run *r)
 {
 	const struct conf *conf = r->call.conf;
 	const struct policy_gate *all[POLICY_NGATES];
+	bool outbound = policy_outbound_only(r->p, r->c, r->stage);
 	size_t n = 0;
 
 	for (size_t i = 0; i < conf->checks.n; i++) {
@@ -268,6 +279,8 @@ policy_order(struct policy_run *r)
 
 			if (g->immediate != (pass == 0) ||
 			    !policy_gate_at(g, r->stage) || !g->enabled(conf) ||
+			    (outbound && !conf_strlist_has(&conf->outbound_checks,
+			    g->name)) ||
 			    (r->probe && g->needed != NULL &&
 			    !g->needed(r->p, r->c)))
 				continue;
@@ -337,7 +350,7 @@ policy_stage_active(struct policy *p, const struct policy_client *c,
 {
 	struct policy_run r;
 
-	if (policy_skip_all(p, c))
+	if (policy_skip_all(p, c) && !policy_outbound_only(p, c, stage))
 		return false;
 	memset(&r, 0, sizeof(r));
 	r.p = p;
@@ -693,7 +706,8 @@ policy_run_start(evutil_socket_t fd, short what, void *arg)
 {
 	struct policy_run *r = arg;
 
-	if (policy_skip_all(r->p, r->c)) {
+	if (policy_skip_all(r->p, r->c) &&
+	    !policy_outbound_only(r->p, r->c, r->stage)) {
 		policy_complete(r);
 		return;
 	}

@@ -85,6 +85,11 @@ struct policy_client {
 	 * 2.7.2: "spf=pass smtp.mailfrom=example.org"), "" when none. */
 	char spf_ar[400];
 	bool spam;			/* spamd tagged it (spam_folder) */
+	double spam_score;		/* spamd's score when it tagged it */
+	/* An authenticated user's mail: trusted, yet its DATA stage runs
+	 * the checks named in outbound_checks (ops_send.h).  spamd then
+	 * marks it spam without changing it (the session holds it). */
+	bool outbound;
 	const char *session_id;		/* for logs */
 	/* The configuration snapshot of the client's session (borrowed: it
 	 * outlives the client); NULL: the policy's current one.  Each run

@@ -310,6 +310,11 @@ pop3_login_done(void *arg)
 	} else if (l->result == LOGIN_OK) {
 		pop3_login_ok(s, l);
 		return;
+	} else if (l->result == LOGIN_REFUSED) {
+		log_info("%s pop3 reject stage=auth address=%s user=%s "
+		    "check=suspended", s->id, s->addr, log_q(l->canon));
+		pop3_session_reply(s, "-ERR [AUTH] The domain of this account "
+		    "is suspended, contact your postmaster");
 	} else
 		pop3_login_failed(s, l);
 	pop3_login_free(&l);

@@ -18,11 +18,13 @@
 #include "queue/queue_control.h"
 
 enum queue_control_verb {
-	QC_LIST, QC_SHOW, QC_DELETE, QC_HOLD, QC_RELEASE, QC_BOUNCE, QC_RETRY
+	QC_LIST, QC_SHOW, QC_DELETE, QC_HOLD, QC_RELEASE, QC_BOUNCE, QC_RETRY,
+	QC_HOLD_USER, QC_RELEASE_USER
 };
 
 static const char *queue_control_verbs[] = {
-	"list", "show", "delete", "hold", "release", "bounce", "retry"
+	"list", "show", "delete", "hold", "release", "bounce", "retry",
+	"hold-user", "release-user"
 };
 
 struct queue_control {
@@ -40,6 +42,8 @@ struct queue_control_job {
 	char id[80];			/* "" when the verb takes none */
 	char domain[256];		/* retry domain=, "" for none */
 	bool all;
+	char user[320];			/* hold-user, release-user */
+	char reason[256];		/* hold-user */
 	/* out */
 	struct ops_status st;
 	struct ops_queue_ids wake;
@@ -121,6 +125,13 @@ queue_control_work(void *arg)
 	case QC_RETRY:
 		queue_control_retry(j, &a);
 		break;
+	case QC_HOLD_USER:
+	case QC_RELEASE_USER:
+		if (ops_queue_hold_user(&a, dir, j->user,
+		    j->verb == QC_HOLD_USER, j->reason, &n, &j->wake,
+		    &j->st) == 0)
+			ops_queue_wire_count(&j->body, "changed", n);
+		break;
 	}
 	if (j->verb != QC_LIST && j->verb != QC_SHOW)
 		spool_env_unlock();
@@ -164,6 +175,31 @@ queue_control_verb(const char *s, enum queue_control_verb *v)
 	return -1;
 }
 
+/* hold-user user= reason=, release-user user=. */
+static const char *
+queue_control_user_args(struct queue_control_job *j,
+    struct control_request *req)
+{
+	const struct control_msg *m = control_request_msg(req);
+	const char *user = control_request_arg(req, "user");
+	const char *reason = control_request_arg(req, "reason");
+	size_t want = j->verb == QC_HOLD_USER ? 2 : 1;
+
+	if (user == NULL || m->nargs != want ||
+	    (j->verb == QC_HOLD_USER && reason == NULL))
+		return j->verb == QC_HOLD_USER ? "hold-user needs user= and "
+		    "reason=" : "release-user needs user=";
+	if (str_lcpy(j->user, user, sizeof(j->user)) >= sizeof(j->user) ||
+	    (reason != NULL && str_lcpy(j->reason, reason,
+	    sizeof(j->reason)) >= sizeof(j->reason)))
+		return "argument too long";
+	if (j->verb == QC_HOLD_USER && strncmp(j->reason,
+	    OPS_QUEUE_SEND_HOLD, strlen(OPS_QUEUE_SEND_HOLD)) != 0)
+		return "the reason must start with " OPS_QUEUE_SEND_HOLD;
+	str_lcpy(j->id, j->user, sizeof(j->id));	/* for the log line */
+	return NULL;
+}
+
 /* Checks the arguments for j->verb and copies them into j.  NULL, or the
  * reason to refuse the request. */
 static const char *
@@ -176,6 +212,8 @@ queue_control_args(struct queue_control_job *j, struct control_request *req)
 
 	if (j->verb == QC_LIST)
 		return m->nargs == 0 ? NULL : "list takes no arguments";
+	if (j->verb == QC_HOLD_USER || j->verb == QC_RELEASE_USER)
+		return queue_control_user_args(j, req);
 	if (j->verb == QC_RETRY && id == NULL) {
 		if ((domain == NULL) == (all == NULL) || m->nargs != 1 ||
 		    (all != NULL && strcmp(all, "1") != 0))
@@ -203,7 +241,8 @@ queue_control_handler(struct control_request *req, void *ctx)
 		log_info("- queue control verb=%s result=error "
 		    "reason=unknown-verb", log_q(verb));
 		control_replyf(req, CONTROL_ERROR, "unknown verb %s (want "
-		    "list, show, delete, hold, release, bounce or retry)", verb);
+		    "list, show, delete, hold, release, bounce, retry, "
+		    "hold-user or release-user)", verb);
 		free(j);
 		return;
 	}

@@ -45,6 +45,7 @@
 #include "queue/queue_control.h"
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
+#include "queue/queue_send.h"
 #include "queue/queue_srs.h"
 #include "queue/queue_vacation.h"
 #include "queue/pickup.h"
@@ -597,6 +598,27 @@ queue_dsn_queued(struct queue_job *j, const struct spool_env *env,
 		log_err("%s queue dsn kind=%s result=error", env->id, kind);
 }
 
+/* The bounces an authenticated sender's mail drew (queue_send.h). */
+static void
+queue_count_bounces(struct queue_job *j, const struct spool_env *env,
+    size_t n)
+{
+	struct queue_role *q = j->q;
+	const char *error;
+
+	if (env->auth_user == NULL || env->sender == NULL ||
+	    env->sender[0] == '\0')
+		return;
+	pthread_mutex_lock(&q->store_lock);
+	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
+		log_errx("queue store open failed path=%s reason=%s",
+		    q->db_path, error);
+	if (q->store != NULL)
+		queue_send_bounces(q->store, j->conf, env->id, env->auth_user,
+		    n);
+	pthread_mutex_unlock(&q->store_lock);
+}
+
 /* One DSN for the recipients that failed for good; they become BOUNCED
  * (also when none is due, for the null sender).  True when changed. */
 static bool
@@ -618,6 +640,8 @@ queue_bounce_failed(struct queue_job *j, struct spool_env *env)
 		queue_dsn_queued(j, env, "failure", r, id, n);
 		for (i = 0; r >= 0 && i < n; i++)
 			env->rcpts[idx[i]].state = SPOOL_RCPT_BOUNCED;
+		if (r >= 0)
+			queue_count_bounces(j, env, n);
 	}
 	free(idx);
 	return n > 0;

@@ -551,6 +551,8 @@ spool_env_format(const struct spool_env *env, struct fbuf *out)
 		spool_format_str(out, 'A', env->auth_user);
 	if (env->held)
 		fbuf_adds(out, "F held\n");
+	if (env->held && env->hold_reason != NULL)
+		spool_format_str(out, 'K', env->hold_reason);
 	if (env->warned)
 		fbuf_adds(out, "W delay\n");
 	if (env->spam)
@@ -761,6 +763,8 @@ spool_parse_record(struct spool_env *env, char type, char *val,
 		return spool_parse_strrec(&env->protocol, val);
 	case 'A':
 		return spool_parse_strrec(&env->auth_user, val);
+	case 'K':
+		return spool_parse_strrec(&env->hold_reason, val);
 	case 'R':
 		return spool_parse_rcpt(env, val);
 	default:
@@ -839,6 +843,7 @@ spool_env_free(struct spool_env *env)
 	free(env->client_helo);
 	free(env->protocol);
 	free(env->auth_user);
+	free(env->hold_reason);
 	for (i = 0; i < env->nrcpts; i++)
 		spool_rcpt_free(&env->rcpts[i]);
 	free(env->rcpts);

@@ -47,6 +47,8 @@ struct spool_env {
 	char *protocol;		/* "ESMTP", ... */
 	char *auth_user;	/* NULL when not authenticated */
 	bool held;		/* `queue hold` */
+	char *hold_reason;	/* NULL, or why it is held ("send-hold: ...",
+				 * "outbound spam: ...") */
 	bool warned;		/* the delay warning DSN went out */
 	bool spam;		/* tagged as spam: local delivery files it
 				 * into spam_folder when that is set */

@@ -127,6 +127,13 @@ smtp_auth_done(enum login_result result, const char *canon, bool cached,
 		smtp_session_reply(s, "454 4.7.0 Temporary authentication "
 		    "failure");
 		smtp_auth_end(s);
+	} else if (result == LOGIN_REFUSED) {
+		log_info("%s smtp reject stage=auth address=%s user=%s code=535 "
+		    "dsn=5.7.8 check=suspended reason=\"domain suspended\"",
+		    s->id, s->addr, log_q(canon));
+		smtp_session_reply(s, "535 5.7.8 Authentication refused: the "
+		    "domain of %s is suspended, contact your postmaster", canon);
+		smtp_auth_end(s);
 	} else if (result != LOGIN_OK) {
 		smtp_auth_fail(s, "bad credentials");
 		if (s->busy)

@@ -8,7 +8,9 @@
  * it goes away. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "auth/sendlimit.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
@@ -42,8 +44,29 @@ struct smtp_rcpt_job {
 	bool rules_ok;			/* the rules could be read */
 	uint64_t gen;			/* store generation when sent */
 	bool gen_ok;			/* the answer may be cached */
+	char send_user[320];		/* "" or the authenticated sender */
+	struct sendlimit_cfg send_cfg;
 	smtp_rcpt_lookup_cb *cb;
 };
+
+/* The recipient's domain, or the domain of a local target, suspended:
+ * inbound mail for it waits (ops_send.h). */
+static bool
+smtp_rcpt_suspended(struct store *conn, const struct smtp_rcpt_job *j)
+{
+	const struct resolve_result *r = &j->res.targets;
+	const char *at = strrchr(j->rcpt, '@');
+
+	if (at != NULL && store_domain_suspended(conn, at + 1, NULL) == 1)
+		return true;
+	for (size_t i = 0; i < r->n; i++) {
+		at = strrchr(r->v[i].user, '@');
+		if (r->v[i].local && at != NULL &&
+		    store_domain_suspended(conn, at + 1, NULL) == 1)
+			return true;
+	}
+	return false;
+}
 
 /* True when every local target is at or over its quota (the message
  * could be delivered to none of them).  Reading maildirsize may mean a
@@ -86,7 +109,16 @@ smtp_rcpt_work(struct store *conn, void *data)
 	else
 		j->res.st = resolve_rcpt(conn, &o, j->rcpt, &j->res.targets);
 	if (j->res.st == RESOLVE_LOCAL)
+		j->res.suspended = smtp_rcpt_suspended(conn, j);
+	if (j->res.st == RESOLVE_LOCAL && !j->res.suspended)
 		j->res.over_quota = smtp_rcpt_over_quota(j);
+	/* An authenticated sender's recipient counts once it would be
+	 * taken (sendlimit.h). */
+	if (j->send_user[0] != '\0' && !j->res.suspended &&
+	    !j->res.over_quota && (j->res.st == RESOLVE_LOCAL ||
+	    j->res.st == RESOLVE_REMOTE))
+		sendlimit_reserve(conn, &j->send_cfg, j->send_user,
+		    STORE_SEND_RCPT, time(NULL), &j->res.send);
 	if (j->res.st != RESOLVE_ERROR && at != NULL)
 		j->rules_ok = policy_rules_load(conn, at + 1, &j->res.rules,
 		    &j->res.nrules) == 0;
@@ -101,7 +133,8 @@ smtp_rcpt_done(void *data, void *ctx)
 	j->res.gen = j->gen;
 	j->res.gen_ok = j->gen_ok && smtp_cache_current(s->srv, s->conf,
 	    j->gen);
-	if (j->res.gen_ok && j->rules_ok && !j->res.over_quota)
+	if (j->res.gen_ok && j->rules_ok && !j->res.over_quota &&
+	    !j->res.suspended)
 		smtp_cache_rcpt_put(s->srv, s->conf, j->rcpt, j->literal,
 		    &j->res, j->gen);
 	j->cb(s, j->rcpt, &j->res);
@@ -137,6 +170,10 @@ smtp_rcpt_lookup(struct smtp_session *s, const char *rcpt, bool literal,
 	str_lcpy(j->state_dir, c->state_dir, sizeof(j->state_dir));
 	j->need = s->tx != NULL ? s->tx->declared_size : 0;
 	j->gen_ok = smtp_cache_generation(s->srv, c, &j->gen) == 0;
+	if (s->auth_user[0] != '\0') {
+		str_lcpy(j->send_user, s->auth_user, sizeof(j->send_user));
+		sendlimit_cfg_get(c, &j->send_cfg);
+	}
 	j->cb = cb;
 	return store_req_submit(s->srv->env->stores, &smtp_rcpt_job, j, s);
 }

@@ -138,6 +138,7 @@ smtp_policy_refresh(struct smtp_policy_session *ps)
 	struct smtp_session *s = ps->s;
 
 	ps->client.trusted = s->relay_ok || s->auth_user[0] != '\0';
+	ps->client.outbound = s->auth_user[0] != '\0';
 	str_lcpy(ps->client.helo, s->helo, sizeof(ps->client.helo));
 }
 
@@ -286,6 +287,12 @@ bool
 smtp_policy_spam(const struct smtp_policy_session *ps)
 {
 	return ps->client.spam;
+}
+
+double
+smtp_policy_spam_score(const struct smtp_policy_session *ps)
+{
+	return ps->client.spam_score;
 }
 
 bool

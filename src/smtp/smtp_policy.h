@@ -84,6 +84,8 @@ const char *smtp_policy_spf_ar(const struct smtp_policy_session *ps);
 struct dns *smtp_policy_dns(struct smtp_policy *p);
 /* Whether spamd tagged the current message as spam (spam_folder). */
 bool smtp_policy_spam(const struct smtp_policy_session *ps);
+/* spamd's score when it marked the message spam. */
+double smtp_policy_spam_score(const struct smtp_policy_session *ps);
 /* Whether the current message skips `check` (policy_check_skipped()). */
 bool smtp_policy_skipped(const struct smtp_policy_session *ps,
     const char *check);

@@ -277,7 +277,17 @@ smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 	tx->smtputf8 = cmd->smtputf8;
 	tx->body = cmd->body;
 	tx->declared_size = cmd->has_size ? cmd->size : 0;
-	if (tx->check_from && !cmd->path.null) {
+	/* An authenticated sender's limits and hold first (smtp_send.c). */
+	if (!smtp_send_mail(s))
+		smtp_mail_next(s);
+}
+
+void
+smtp_mail_next(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->check_from && tx->sender[0] != '\0') {
 		char *addr = tx->sender;
 
 		s->busy = true;
@@ -391,6 +401,8 @@ smtp_rcpt_resolved(struct smtp_session *s, const char *rcpt,
 {
 	/* A bounce to an SRS address: refused, or now a remote target. */
 	if (smtp_srs_rcpt(s, rcpt, res) < 0)
+		return;
+	if (smtp_send_rcpt_refused(s, rcpt, res))
 		return;
 	switch (res->st) {
 	case RESOLVE_REMOTE:
@@ -506,9 +518,10 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_session_error(s);
 		return;
 	}
-	/* An answer the cache holds needs no hop to the pool. */
-	if (smtp_cache_rcpt_get(s->srv, c, rcpt, cmd->path.literal,
-	    &res) == 0) {
+	/* An answer the cache holds needs no hop to the pool (but an
+	 * authenticated sender's recipients are counted there). */
+	if (s->auth_user[0] == '\0' && smtp_cache_rcpt_get(s->srv, c, rcpt,
+	    cmd->path.literal, &res) == 0) {
 		smtp_policy_set_rules(s->pol, res.rules, res.nrules);
 		smtp_rcpt_resolved(s, rcpt, &res);
 		resolve_result_free(&res.targets);

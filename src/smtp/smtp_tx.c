@@ -78,6 +78,8 @@ struct smtp_commit {
 	/* DKIM: the signer (NULL: no signing), the signatures it made. */
 	struct dkim_signer *signer;
 	int signed_n;
+	/* outbound_checks: the held spam to count (NULL: none). */
+	struct smtp_send_note *note;
 	/* ARC: the seal to make (NULL: none). */
 	struct smtp_arc_seal *arc;
 	size_t delivered;
@@ -447,6 +449,8 @@ smtp_tx_commit_work(void *arg)
 		spool_writer_abort(&c->writer);
 		return;
 	}
+	if (c->note != NULL)
+		smtp_send_outbound_work(c->note);
 	if (c->quota != NULL && smtp_tx_direct_quota(c) &&
 	    (smtp_tx_deliver_direct(c) || c->over_quota == c->env.nrcpts)) {
 		/* Every copy is durable in its Maildir (or none could take
@@ -477,6 +481,7 @@ smtp_tx_commit_done(void *arg)
 		    c->signed_n);
 	dkim_signer_free(&c->signer);
 	smtp_arc_seal_done(s, c->env.id, &c->arc);
+	smtp_send_outbound_done(&c->note, s->id, c->env.id, c->rc == 0);
 	if (c->rc == 0 && c->quota != NULL && c->env.nrcpts > 0 &&
 	    c->over_quota == c->env.nrcpts) {
 		log_info("%s smtp reject stage=data code=552 dsn=5.2.2 "
@@ -575,10 +580,12 @@ smtp_tx_commit(struct smtp_session *s)
 	tx->writer = NULL;
 	smtp_tx_fill_env(s, &c->env);
 	smtp_tx_fill_rewrite(s, c);
+	c->note = smtp_send_outbound(s, &c->env);
 	c->signer = tx->signer;
 	tx->signer = NULL;
 	c->arc = smtp_arc_seal_prepare(s);
-	if (smtp_tx_direct_ok(s)) {
+	/* Held spam goes to the spool, never straight to a mailbox. */
+	if (c->note == NULL && smtp_tx_direct_ok(s)) {
 		c->quota = xcalloc(tx->nrcpts, sizeof(*c->quota));
 		c->stores = s->srv->env->stores;
 		for (size_t i = 0; i < tx->nrcpts; i++)

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "auth/sendlimit.h"
 #include "ferry.h"
 #include "lib/fbuf.h"
 #include "lib/ids.h"
@@ -303,6 +304,8 @@ struct smtp_rcpt_lookup {
 	size_t nrules;
 	uint64_t gen;			/* read under this store generation */
 	bool gen_ok;			/* ... known to be still current */
+	bool suspended;			/* the recipient's domain is suspended */
+	struct sendlimit_result send;	/* authenticated: the recipient count */
 };
 typedef void smtp_rcpt_lookup_cb(struct smtp_session *s, const char *rcpt,
     struct smtp_rcpt_lookup *res);
@@ -317,6 +320,33 @@ typedef void smtp_owner_cb(struct smtp_session *s, int owned,
     const char *bad);
 struct store_req *smtp_owner_check(struct smtp_session *s,
     char *const *addrs, size_t n, smtp_owner_cb *cb);
+
+/* smtp_send.c: outbound abuse control (auth/sendlimit.h).  MAIL FROM
+ * of an authenticated session: true when a check was started (the
+ * session is busy; it goes on with smtp_mail_next() or refuses), false
+ * when there is nothing to check. */
+bool smtp_send_mail(struct smtp_session *s);
+/* After the checks of MAIL FROM: the sender ownership check or the
+ * policy (smtp_session.c). */
+void smtp_mail_next(struct smtp_session *s);
+/* RCPT: replies and returns true when res says to refuse (a suspended
+ * domain, or the sender over a limit or on hold). */
+bool smtp_send_rcpt_refused(struct smtp_session *s, const char *rcpt,
+    const struct smtp_rcpt_lookup *res);
+/* outbound_checks: an authenticated user's message that spamd marked
+ * spam is held in the queue (env changed here) and counted towards the
+ * automatic stop.  NULL when not; else the note goes with the commit:
+ * _work() on its worker, _done() on the loop (logs and frees). */
+struct smtp_send_note;
+struct spool_env;
+struct smtp_send_note *smtp_send_outbound(struct smtp_session *s,
+    struct spool_env *env);
+void smtp_send_outbound_work(struct smtp_send_note *n);
+void smtp_send_outbound_done(struct smtp_send_note **np, const char *sid,
+    const char *id, bool committed);
+/* The 451 4.7.1 of a limit, logged with check=send_limit. */
+void smtp_send_limit_reply(struct smtp_session *s, const char *stage,
+    const char *user, const struct sendlimit_result *r);
 
 /* smtp_cache.c: the answer cache.  Loop thread only.  It holds answers
  * that store requests brought back and drops them all when the store's

@@ -240,6 +240,114 @@ int store_alias_refs(struct store *s, const char *address,
     void (*cb)(const char *alias, void *ctx), void *ctx,
     const char **error_r);
 
+/* ---- outbound abuse control (schema migration 5, store_send.c) ----
+ * Storage only; what the numbers mean is auth/sendlimit.h's.  A
+ * subject is a user's address or a domain (an address has an '@', a
+ * domain never).  Counters are kept per subject and clock hour (Unix
+ * time / 3600). */
+
+#define STORE_SEND_HOURS_MAX (24 * 92)	/* history kept at most */
+
+/* Limit overrides: -1 means "the configured default", 0 "no limit". */
+struct store_send_limits {
+	int64_t msgs_hour;
+	int64_t rcpts_day;
+};
+
+/* Sets subject's overrides (a row with both -1 is removed).  0 or -1. */
+int store_send_limits_set(struct store *s, const char *subject,
+    const struct store_send_limits *l, const char **error_r);
+/* 1 (l filled), 0 none (l set to -1, -1), -1 error. */
+int store_send_limits_get(struct store *s, const char *subject,
+    struct store_send_limits *l);
+
+struct store_send_hold {
+	char address[320];
+	int64_t since;
+	bool automatic;			/* set by the automatic stop */
+	char reason[256];
+};
+
+/* Holds address's sending: 1 held now, 0 it was held already (the old
+ * reason stays), -1 error. */
+int store_send_hold_set(struct store *s, const char *address, int64_t now,
+    bool automatic, const char *reason, const char **error_r);
+/* 1 released (and the time recorded), 0 it was not held, -1 error. */
+int store_send_hold_del(struct store *s, const char *address, int64_t now,
+    const char **error_r);
+/* 1 held (h filled when not NULL), 0 not, -1 error. */
+int store_send_hold_get(struct store *s, const char *address,
+    struct store_send_hold *h);
+int store_send_hold_list(struct store *s,
+    void (*cb)(const struct store_send_hold *h, void *ctx), void *ctx,
+    const char **error_r);
+
+/* Suspends an existing domain: 1 suspended now, 0 it was already, -1
+ * error ("no such domain").  Bumps the change counter, so cached RCPT
+ * answers are dropped. */
+int store_domain_suspend(struct store *s, const char *domain, int64_t now,
+    const char *reason, const char **error_r);
+/* 1 resumed, 0 it was not suspended, -1 error. */
+int store_domain_resume(struct store *s, const char *domain,
+    const char **error_r);
+/* 1 suspended (*since_r set when not NULL), 0 not, -1 error. */
+int store_domain_suspended(struct store *s, const char *domain,
+    int64_t *since_r);
+
+/* One subject's counters as of `now`. */
+struct store_send_stats {
+	int64_t msgs_cur, msgs_prev;	/* this clock hour, the one before */
+	int64_t rcpts_day;		/* the last 24 clock hours */
+	int64_t bounces_day, spam_day;
+	int64_t msgs_hist;		/* before this hour, in the history */
+	int64_t active_hours;		/* hours of it with a message */
+};
+
+/* Everything a decision about one sender needs, read in one
+ * transaction: the user's hold, the domain's suspension, both limit
+ * overrides and both counters (history of learn_hours). */
+struct store_send_view {
+	const char *address, *domain;
+	bool held;
+	struct store_send_hold hold;
+	int64_t released;		/* last send-release, 0: never */
+	bool suspended;
+	struct store_send_limits user_lim, dom_lim;
+	struct store_send_stats user, dom;
+};
+
+enum store_send_count {
+	STORE_SEND_MSG,		/* one message: msgs + 1 */
+	STORE_SEND_RCPT,	/* one recipient: rcpts + 1 */
+	STORE_SEND_BOUNCE,	/* one bounce drawn: bounces + 1 */
+	STORE_SEND_SPAM		/* one spam verdict: spam + 1 */
+};
+
+/* What the decision wants done, in the same transaction. */
+struct store_send_action {
+	bool count;			/* add one to the user's and domain's counter */
+	bool hold;			/* hold the user (automatic) */
+	char hold_reason[256];
+	bool held_now;			/* out: the hold is new */
+};
+
+typedef void store_send_decide_cb(const struct store_send_view *v,
+    struct store_send_action *a, void *ctx);
+
+/* In one IMMEDIATE transaction: reads address's view (history of
+ * learn_hours before now), asks decide to fill *a, applies it with
+ * `what` as the counter (a->held_now says whether its hold is new), and
+ * prunes history older than STORE_SEND_HOURS_MAX.  Correct across
+ * sessions and processes: two reservations never see the same count.
+ * 0 or -1 (nothing applied). */
+int store_send_reserve(struct store *s, const char *address,
+    enum store_send_count what, int64_t now, int64_t learn_hours,
+    store_send_decide_cb *decide, void *ctx, struct store_send_action *a,
+    const char **error_r);
+/* The view alone (no transaction, nothing written), for reports. */
+int store_send_view(struct store *s, const char *address, int64_t now,
+    int64_t learn_hours, struct store_send_view *v, const char **error_r);
+
 /* ---- the request API for event loops (store_req.c) ----
  * A store pool gives each thread of a role's worker pool (lib/workpool.h)
  * its own connection, opened when the pool is created.  A request is a

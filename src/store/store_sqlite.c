@@ -26,8 +26,9 @@
 #include "lib/xalloc.h"
 #include "store/store.h"
 #include "store/store_gen.h"
+#include "store/store_sqlite_private.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_BUSY_MS 5000
 
 enum store_stmt_id {
@@ -327,11 +328,41 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	"  sender TEXT NOT NULL,"
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (address, sender));",
+	/* 6: outbound abuse control (store_send.c): sending limit
+	 * overrides per user or domain (-1: the configured default),
+	 * per-hour send counters, send-holds of users (and when each was
+	 * last released), suspended domains. */
+	"CREATE TABLE send_limits ("
+	"  subject TEXT NOT NULL PRIMARY KEY,"
+	"  msgs_hour INTEGER NOT NULL DEFAULT -1,"
+	"  rcpts_day INTEGER NOT NULL DEFAULT -1);"
+	"CREATE TABLE send_counts ("
+	"  subject TEXT NOT NULL,"
+	"  hour INTEGER NOT NULL,"
+	"  msgs INTEGER NOT NULL DEFAULT 0,"
+	"  rcpts INTEGER NOT NULL DEFAULT 0,"
+	"  bounces INTEGER NOT NULL DEFAULT 0,"
+	"  spam INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (subject, hour));"
+	"CREATE TABLE send_holds ("
+	"  address TEXT NOT NULL PRIMARY KEY,"
+	"  since INTEGER NOT NULL,"
+	"  automatic INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL);"
+	"CREATE TABLE send_released ("
+	"  address TEXT NOT NULL PRIMARY KEY,"
+	"  at INTEGER NOT NULL);"
+	"CREATE TABLE domain_suspended ("
+	"  domain TEXT NOT NULL PRIMARY KEY COLLATE NOCASE"
+	"    REFERENCES domains (name) ON DELETE CASCADE,"
+	"  since INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL);",
 };
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[STORE_ST_COUNT];
+	sqlite3_stmt *xst[STORE_XST_MAX];	/* other files' statements */
 	pthread_mutex_t lock;
 	struct store_gen *gen;		/* the change counter */
 };
@@ -630,12 +661,90 @@ store_close(struct store **sp)
 		return;
 	for (int i = 0; i < STORE_ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < STORE_XST_MAX; i++)
+		sqlite3_finalize(s->xst[i]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	store_gen_close(&s->gen);
 	free(s);
 	*sp = NULL;
+}
+
+/* ---- for the backend's other files (store_sqlite_private.h) ---- */
+
+sqlite3_stmt *
+store_sqlite_xstmt(struct store *s, unsigned slot, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (slot >= STORE_XST_MAX)
+		return NULL;
+	st = s->xst[slot];
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(s->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->xst[slot], NULL) !=
+		    SQLITE_OK) {
+			sqlite3_finalize(s->xst[slot]);
+			s->xst[slot] = NULL;
+		}
+		return s->xst[slot];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+void
+store_sqlite_lock(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void
+store_sqlite_unlock(struct store *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+int
+store_sqlite_begin(struct store *s)
+{
+	return store_begin(s);
+}
+
+int
+store_sqlite_commit(struct store *s)
+{
+	if (store_commit(s) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_sqlite_rollback(struct store *s)
+{
+	store_rollback(s);
+}
+
+void
+store_sqlite_changed(struct store *s)
+{
+	store_gen_bump(s->gen);
+}
+
+const char *
+store_sqlite_err(struct store *s, const char *what)
+{
+	return store_dberr(s, what);
+}
+
+int
+store_sqlite_changes(struct store *s)
+{
+	return sqlite3_changes(s->db);
 }
 
 /* ---- domains ---- */
