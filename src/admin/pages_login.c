@@ -137,7 +137,9 @@ pages_login_work(struct admin_req *r, struct store *conn, void *arg)
 	if (res == LOGIN_OK) {
 		l->result = PAGES_LOGIN_OK;
 		str_lcpy(l->canon, lr.canon, sizeof(l->canon));
-	} else if (res == LOGIN_TEMPFAIL)
+	} else if (res == LOGIN_TEMPFAIL || res == LOGIN_REFUSED)
+		/* REFUSED: the domain is suspended (ops_send.h); not a
+		 * failed password, so never counted towards a ban. */
 		l->result = PAGES_LOGIN_TEMPFAIL;
 	else {
 		l->result = PAGES_LOGIN_BAD;
