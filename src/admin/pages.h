@@ -16,5 +16,7 @@ void pages_home_register(struct admin_http *h);
 void pages_autoconfig_register(struct admin_http *h);
 /* the user's own account: quota, password (pages_account.c) */
 void pages_account_register(struct admin_http *h);
+/* /domains and /domains/DOMAIN: users, aliases (pages_domains.c) */
+void pages_domains_register(struct admin_http *h);
 
 #endif

@@ -233,41 +233,26 @@ cmd_user_del(const struct ops_ctx *c, const char *input, bool force,
 	struct fbuf names;
 	char addr[320];
 	size_t changed, deleted;
+	int r;
 
-	if (ops_user_check(c, input, addr, sizeof(addr), st) < 0)
-		return -1;
-	if (ops_alias_refs(c, addr, &refs, st) < 0) {
-		ops_alias_list_free(&refs);
-		return -1;
-	}
+	r = ops_user_del_refs(c, input, force, addr, sizeof(addr), &refs,
+	    &changed, &deleted, st);
 	fbuf_init(&names, 0);
 	for (size_t i = 0; i < refs.n; i++)
 		fbuf_addf(&names, "%s%s%s", i > 0 ? ", " : "",
 		    refs.v[i].address, refs.v[i].address[0] == '@' ?
 		    " (catch-all)" : "");
 	ops_alias_list_free(&refs);
-	if (names.len > 0 && !force) {
+	if (r < 0 && st->code == OPS_EREFUSED && names.len > 0)
 		ops_fail(st, OPS_EREFUSED, "%s is a target of %s: `ferry user "
 		    "del %s --force` deletes it and takes it out of them", addr,
 		    fbuf_str(&names), addr);
-		fbuf_release(&names);
-		return -1;
-	}
-	if (names.len > 0 && ops_alias_unref(c, addr, &changed, &deleted,
-	    st) < 0) {
-		fbuf_release(&names);
-		return -1;
-	}
-	if (ops_user_del(c, addr, st) < 0) {
-		fbuf_release(&names);
-		return -1;
-	}
-	if (names.len > 0)
+	if (r == 0 && names.len > 0)
 		printf("deleted %s; taken out of %s (%zu alias%s changed, %zu "
 		    "deleted as empty)\n", addr, fbuf_str(&names), changed,
 		    changed == 1 ? "" : "es", deleted);
 	fbuf_release(&names);
-	return 0;
+	return r;
 }
 
 static int

@@ -74,6 +74,13 @@ ops_domain_change(const struct ops_ctx *c, const char *input, bool add,
 		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
 	if (ops_check_admin(c->actor, domain, st) < 0)
 		return -1;
+	/* A code the edges can map (HTTP 409 and 404); the store says the
+	 * same in its own words otherwise. */
+	if ((r = store_domain_exists(c->store, domain)) == 1 && add)
+		return ops_fail(st, OPS_EEXIST, "%s: domain exists already",
+		    domain);
+	if (r == 0 && !add)
+		return ops_fail(st, OPS_ENOENT, "%s: no such domain", domain);
 	r = add ? store_domain_add(c->store, domain, &error) :
 	    store_domain_del(c->store, domain, &error);
 	if (r < 0)
@@ -139,9 +146,13 @@ ops_domain_arg(const struct ops_ctx *c, const char *input, char *dst,
 
 	if (resolve_parse_domain(input, dst, size, &error) < 0)
 		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
+	/* Scope first: a postmaster learns nothing about other domains,
+	 * not even whether they exist. */
+	if (ops_check_domain(c->actor, dst, st) < 0)
+		return -1;
 	if (store_domain_exists(c->store, dst) != 1)
 		return ops_fail(st, OPS_ENOENT, "%s: no such domain", dst);
-	return ops_check_domain(c->actor, dst, st);
+	return 0;
 }
 
 struct ops_user_collect {

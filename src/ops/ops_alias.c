@@ -285,11 +285,17 @@ int
 ops_alias_del(const struct ops_ctx *c, const char *input,
     struct ops_status *st)
 {
-	char addr[320];
+	char addr[320], *targets;
 	const char *error;
+	int r;
 
 	if (ops_alias_parse(c, input, addr, sizeof(addr), st) < 0)
 		return -1;
+	/* "no such alias" as a code the edges map (HTTP 404). */
+	if ((r = store_alias_get(c->store, addr, &targets)) == 1)
+		free(targets);
+	else if (r == 0)
+		return ops_fail(st, OPS_ENOENT, "%s: no such alias", addr);
 	if (store_alias_del(c->store, addr, &error) < 0)
 		return ops_fail(st, OPS_EFAIL, "%s: %s", addr, error);
 	return ops_ok(st);
@@ -361,4 +367,25 @@ ops_alias_unref(const struct ops_ctx *c, const char *addr,
 	fbuf_release(&rest);
 	ops_alias_list_free(&l);
 	return r < 0 ? -1 : ops_ok(st);
+}
+
+int
+ops_user_del_refs(const struct ops_ctx *c, const char *input, bool force,
+    char *addr, size_t size, struct ops_alias_list *refs, size_t *changed_r,
+    size_t *deleted_r, struct ops_status *st)
+{
+	memset(refs, 0, sizeof(*refs));
+	*changed_r = *deleted_r = 0;
+	if (ops_user_check(c, input, addr, size, st) < 0)
+		return -1;
+	if (ops_alias_refs(c, addr, refs, st) < 0)
+		return -1;
+	if (refs->n > 0 && !force)
+		return ops_fail(st, OPS_EREFUSED, "%s is a target of %zu "
+		    "alias%s: delete it with them taken out, or change them "
+		    "first", addr, refs->n, refs->n == 1 ? "" : "es");
+	if (refs->n > 0 && ops_alias_unref(c, addr, changed_r, deleted_r,
+	    st) < 0)
+		return -1;
+	return ops_user_del(c, addr, st);
 }

@@ -7,6 +7,7 @@
  * Blocking: CLI or worker thread. */
 #ifndef FERRY_OPS_ALIAS_H
 #define FERRY_OPS_ALIAS_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ops/ops_account.h"
@@ -50,5 +51,14 @@ int ops_alias_refs(const struct ops_ctx *c, const char *addr,
  * deleted.  *changed_r and *deleted_r count them. */
 int ops_alias_unref(const struct ops_ctx *c, const char *addr,
     size_t *changed_r, size_t *deleted_r, struct ops_status *st);
+
+/* Deletes the user input names (addr, size >= 320: its normal form).  When aliases (or the catch-all) point
+ * at it, *refs lists them and the call is refused (OPS_EREFUSED) unless
+ * force, which first takes the user out of them (*changed_r aliases
+ * changed, *deleted_r deleted as empty): else they would send its mail
+ * nowhere.  Free *refs in every case. */
+int ops_user_del_refs(const struct ops_ctx *c, const char *input, bool force,
+    char *addr, size_t size, struct ops_alias_list *refs, size_t *changed_r,
+    size_t *deleted_r, struct ops_status *st);
 
 #endif
