@@ -18,5 +18,7 @@ void pages_autoconfig_register(struct admin_http *h);
 void pages_account_register(struct admin_http *h);
 /* /domains and /domains/DOMAIN: users, aliases (pages_domains.c) */
 void pages_domains_register(struct admin_http *h);
+/* /rules/DOMAIN beside the system settings (pages_rules.c) */
+void pages_rules_register(struct admin_http *h);
 
 #endif

@@ -306,3 +306,56 @@ def test_bad_input(srv):
                                           "password": "p"})
     assert r.status == 403
     assert state_snapshot(srv) == before
+
+
+def test_rules_beside_system_settings(srv):
+    pm = logged_in(srv, POSTMASTER)
+    page = pm.get("/rules/example.test")
+    assert page.status == 200
+    assert 'class="system"' in page.text and "greylist" in page.text
+    r = form(pm, "/rules/example.test", op="add", action="deny",
+             kind="sender", value="spammer@bad.example")
+    assert r.status == 303 and r.header("Location") == \
+        "/rules/example.test?done=rule_added"
+    r = form(pm, "/rules/example.test", op="add", action="skip",
+             value="greylist, dnsbl")
+    assert r.status == 303
+    listing = srv.cli_ok("rule", "list", "example.test").stdout
+    assert "deny sender spammer@bad.example" in listing
+    assert "skip" in listing and "greylist" in listing
+    page = pm.get("/rules/example.test?done=rule_added")
+    assert "The rule was added." in page.text
+    assert "spammer@bad.example" in page.text
+    assert re.search(r"<td>greylist</td><td class=\"system\">[^<]*</td>"
+                     r"<td>skipped \(rule \d+\)</td>", page.text), page.text
+    # The rule refuses over SMTP, for this domain only.
+    with RawSMTP(srv.port) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<spammer@bad.example>", 250)
+        assert c.cmd("RCPT TO:<alice@example.test>").code == 550
+        assert c.cmd("RCPT TO:<carol@other.test>").code == 250
+    # Bad rules, unknown ids, and the other domain's rule.
+    for fields in ({"action": "deny", "kind": "ip", "value": "300.1.2.3"},
+                   {"action": "skip", "value": "nosuchcheck"},
+                   {"action": "frobnicate", "kind": "ip", "value": "1.2.3.4"},
+                   {"action": "deny", "kind": "sender", "value": "<x"}):
+        r = form(pm, "/rules/example.test", op="add", **fields)
+        assert r.status == 400, (fields, r)
+    ids = re.findall(r'name="id" value="(\d+)"', page.text)
+    assert len(ids) == 2
+    srv.cli_ok("rule", "add", "other.test", "deny", "ip", "192.0.2.0/24")
+    other_id = re.search(r"^(\d+)\s", srv.cli_ok("rule", "list",
+                                                  "other.test").stdout, re.M)
+    assert other_id
+    assert form(pm, "/rules/example.test", op="del",
+                id=other_id.group(1)).status == 404
+    assert form(pm, "/rules/example.test", op="del", id="99999").status == 404
+    assert form(pm, "/rules/example.test", op="del", id="12abc").status == 400
+    assert "192.0.2.0/24" in srv.cli_ok("rule", "list", "other.test").stdout
+    for i in ids:
+        assert form(pm, "/rules/example.test", op="del", id=i).status == 303
+    assert "spammer" not in srv.cli_ok("rule", "list", "example.test").stdout
+    with RawSMTP(srv.port) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<spammer@bad.example>", 250)
+        assert c.cmd("RCPT TO:<alice@example.test>").code == 250
