@@ -10,4 +10,5 @@ admin_pages_register(struct admin_http *h)
 	pages_account_register(h);
 	pages_domains_register(h);
 	pages_rules_register(h);
+	pages_bans_register(h);
 }

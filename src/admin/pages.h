@@ -20,5 +20,7 @@ void pages_account_register(struct admin_http *h);
 void pages_domains_register(struct admin_http *h);
 /* /rules/DOMAIN beside the system settings (pages_rules.c) */
 void pages_rules_register(struct admin_http *h);
+/* /admin/bans (pages_bans.c) */
+void pages_bans_register(struct admin_http *h);
 
 #endif

@@ -199,11 +199,18 @@ def state_snapshot(srv):
         ("rule", "list"), ("ban", "list"))]
 
 
+def rule_id(srv, domain):
+    m = re.search(r"^(\d+)\s", srv.cli_ok("rule", "list", domain).stdout,
+                  re.M)
+    return m.group(1)
+
+
 def foreign_requests(srv):
     """Every endpoint, aimed at other.test and its mailboxes (carol,
     postmaster@other.test), with path and form parameters."""
     o = "other.test"
     gets = [f"/domains/{o}", f"/domains/{o.upper()}", f"/rules/{o}",
+            "/admin/bans",
             f"/why?domain={o}&address=carol@{o}"]
     posts = [
         ("/domains", {"op": "add", "domain": "evil.test"}),
@@ -226,6 +233,12 @@ def foreign_requests(srv):
         ("/domains/example.test", {"op": "alias_add", "alias": f"x@{o}",
                                    "targets": "alice@example.test"}),
         ("/domains/example.test", {"op": "alias_del", "alias": f"@{o}"}),
+        (f"/rules/{o}", {"op": "add", "action": "deny", "kind": "ip",
+                         "value": "127.0.0.0/8"}),
+        (f"/rules/{o}", {"op": "del", "id": rule_id(srv, o)}),
+        ("/rules/example.test", {"op": "del", "id": rule_id(srv, o)}),
+        ("/admin/bans", {"op": "del", "ip": "192.0.2.88"}),
+        ("/admin/bans", {"op": "add", "ip": "192.0.2.99"}),
     ]
     return gets, posts
 
@@ -233,6 +246,8 @@ def foreign_requests(srv):
 @pytest.mark.parametrize("who", [POSTMASTER, "alice@example.test"])
 def test_wrong_postmaster_and_user_reach_nothing(srv, who):
     srv.add_alias("@other.test", "carol@other.test")
+    srv.cli_ok("rule", "add", "other.test", "deny", "sender", "x@bad.example")
+    srv.cli_ok("ban", "add", "192.0.2.88")
     before = state_snapshot(srv)
     w = logged_in(srv, who)
     gets, posts = foreign_requests(srv)
@@ -359,3 +374,31 @@ def test_rules_beside_system_settings(srv):
         c.ehlo()
         c.expect("MAIL FROM:<spammer@bad.example>", 250)
         assert c.cmd("RCPT TO:<alice@example.test>").code == 250
+
+
+def test_admin_bans(srv):
+    admin = logged_in(srv, ADMIN)
+    page = admin.get("/admin/bans")
+    assert page.status == 200 and "No address is banned." in page.text
+    r = form(admin, "/admin/bans", op="add", ip="192.0.2.77", hours="2")
+    assert r.status == 303 and r.header("Location") == "/admin/bans?done=ban_added"
+    assert "192.0.2.77" in srv.cli_ok("ban", "list").stdout
+    page = admin.get("/admin/bans")
+    assert "192.0.2.77" in page.text and "manual" in page.text
+    for fields in ({"ip": "not-an-ip"}, {"ip": "192.0.2.1", "hours": "x"},
+                   {"ip": "192.0.2.1", "hours": "0"},
+                   {"ip": "1" * 100}, {"ip": ""}):
+        assert form(admin, "/admin/bans", op="add", **fields).status == 400, fields
+    assert form(admin, "/admin/bans", op="del", ip="192.0.2.9").status == 404
+    r = form(admin, "/admin/bans", op="del", ip="192.0.2.77")
+    assert r.status == 303
+    assert "192.0.2.77" not in srv.cli_ok("ban", "list").stdout
+    # Nobody else: not the postmaster, not a user.
+    srv.cli_ok("ban", "add", "192.0.2.88")
+    for who in (POSTMASTER, "alice@example.test"):
+        w = logged_in(srv, who)
+        assert w.get("/admin/bans").status == 403
+        assert form(w, "/admin/bans", op="del", ip="192.0.2.88").status == 403
+        assert form(w, "/admin/bans", op="add", ip="192.0.2.99").status == 403
+    bans = srv.cli_ok("ban", "list").stdout
+    assert "192.0.2.88" in bans and "192.0.2.99" not in bans
