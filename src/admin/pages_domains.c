@@ -108,8 +108,7 @@ pages_domains_done(struct admin_req *r, void *arg)
 	for (size_t i = 0; i < p->domains.n; i++) {
 		html_addf(b, "<tr><td><a href=\"/domains/%s\">%s</a></td><td>",
 		    p->domains.v[i], p->domains.v[i]);
-		html_addf(b, "<a href=\"/rules/%s\">rules</a> "
-		    "<a href=\"/why?domain=%s\">why</a>", p->domains.v[i],
+		html_addf(b, "<a href=\"/rules/%s\">rules</a>",
 		    p->domains.v[i]);
 		if (admin) {
 			fbuf_adds(b, "<form class=\"inline\" method=\"post\" "
@@ -393,9 +392,7 @@ pages_dom_done(struct admin_req *r, void *arg)
 	}
 	html_begin(r, p->domain);
 	page_notice(r);
-	html_addf(b, "<p><a href=\"/rules/%s\">Rules</a> · <a href=\"/why?"
-	    "domain=%s\">Why: what happened to a message</a></p>", p->domain,
-	    p->domain);
+	html_addf(b, "<p><a href=\"/rules/%s\">Rules</a></p>", p->domain);
 	pages_dom_users(r, p);
 	pages_dom_aliases(r, p);
 	html_end(r);

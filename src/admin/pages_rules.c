@@ -235,8 +235,7 @@ pages_rules_done(struct admin_req *r, void *arg)
 	html_begin(r, title);
 	page_notice(r);
 	html_addf(admin_resp_body(r), "<p><a href=\"/domains/%s\">Users and "
-	    "aliases</a> · <a href=\"/why?domain=%s\">Why</a></p>", p->domain,
-	    p->domain);
+	    "aliases</a></p>", p->domain);
 	pages_rules_list(r, p);
 	pages_rules_system(r, p);
 	html_end(r);
