@@ -21,12 +21,17 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "ops/ops_account.h"
+#include "ops/ops_forward.h"
+#include "ops/ops_vacation.h"
 
 #define ACCOUNT_PW_MIN 8
 #define ACCOUNT_PW_MAX 1023
 
 struct pages_account {
 	struct ops_user_info info;
+	struct ops_forward fwd;
+	struct ops_vacation vac;
+	bool have_fwd, have_vac;
 	struct ops_status st;
 	int r;
 	/* the password change */
@@ -37,6 +42,10 @@ struct pages_account {
 static void
 pages_account_free(struct pages_account *p)
 {
+	if (p->have_fwd)
+		ops_forward_free(&p->fwd);
+	if (p->have_vac)
+		ops_vacation_free(&p->vac);
 	explicit_bzero(p, sizeof(*p));
 	free(p);
 }
@@ -67,6 +76,76 @@ pages_account_work(struct admin_req *r, struct store *conn, void *arg)
 	}
 	admin_req_ops_ctx(r, conn, &c);
 	p->r = ops_user_info(&c, admin_req_user(r), &p->info, &p->st);
+	if (p->r == 0) {
+		struct ops_status st2;
+
+		p->have_fwd = ops_forward_get(&c, admin_req_user(r), &p->fwd,
+		    &st2) == 0;
+		p->have_vac = ops_vacation_get(&c, admin_req_user(r), &p->vac,
+		    &st2) == 0;
+	}
+}
+
+/* The forwarding and vacation forms, filled with what is stored. */
+static void
+pages_account_mail_forms(struct admin_req *r, struct pages_account *p)
+{
+	struct fbuf *b = admin_resp_body(r);
+	char date[32];
+
+	if (p->have_fwd) {
+		fbuf_adds(b, "<h2>Forwarding</h2><form method=\"post\" "
+		    "action=\"/account/forward\">");
+		html_csrf(r);
+		fbuf_adds(b, "<label for=\"targets\">Forward my mail to "
+		    "(addresses separated by commas; empty: no forwarding)"
+		    "</label><input id=\"targets\" name=\"targets\" "
+		    "size=\"60\" value=\"");
+		for (size_t i = 0; i < p->fwd.ntargets; i++) {
+			if (i > 0)
+				fbuf_adds(b, ", ");
+			html_esc(b, p->fwd.targets[i]);
+		}
+		/* a copy stays unless the user says otherwise */
+		html_addf(b, "\"><label><input type=\"checkbox\" name=\"keep\" "
+		    "value=\"yes\"%s> Keep a copy in my mailbox</label>"
+		    "<p><button type=\"submit\">Save forwarding</button></p>"
+		    "</form>", p->fwd.ntargets == 0 || p->fwd.keep ?
+		    " checked" : "");
+	}
+	if (!p->have_vac)
+		return;
+	fbuf_adds(b, "<h2>Vacation reply</h2><form method=\"post\" "
+	    "action=\"/account/vacation\">");
+	html_csrf(r);
+	html_addf(b, "<label><input type=\"checkbox\" name=\"enabled\" "
+	    "value=\"yes\"%s> Answer incoming mail while I am away "
+	    "(once per sender every few days; never to lists, bulk or "
+	    "automatic mail)</label>", p->vac.enabled ? " checked" : "");
+	html_addf(b, "<label for=\"subject\">Subject (empty: \"Auto: \" and "
+	    "the original subject)</label><input id=\"subject\" "
+	    "name=\"subject\" size=\"60\" value=\"%s\">",
+	    p->vac.subject != NULL ? p->vac.subject : "");
+	html_addf(b, "<label for=\"body\">Message</label><textarea id=\"body\" "
+	    "name=\"body\" rows=\"6\" cols=\"60\">%s</textarea>",
+	    p->vac.body != NULL ? p->vac.body : "");
+	date[0] = '\0';
+	if (p->vac.start > 0)
+		ops_vacation_format_date(p->vac.start, date, sizeof(date));
+	html_addf(b, "<label for=\"start\">From (YYYY-MM-DD, UTC; empty: "
+	    "now)</label><input id=\"start\" name=\"start\" value=\"%s\">",
+	    date);
+	date[0] = '\0';
+	if (p->vac.end > 0)
+		ops_vacation_format_date(p->vac.end, date, sizeof(date));
+	html_addf(b, "<label for=\"end\">Until (YYYY-MM-DD, UTC; empty: until "
+	    "switched off)</label><input id=\"end\" name=\"end\" "
+	    "value=\"%s\">", date);
+	html_addf(b, "<label for=\"days\">Answer the same sender again after "
+	    "(days)</label><input id=\"days\" name=\"days\" "
+	    "inputmode=\"numeric\" value=\"%u\">"
+	    "<p><button type=\"submit\">Save vacation reply</button></p>"
+	    "</form>", p->vac.days);
 }
 
 static void
@@ -97,6 +176,7 @@ pages_account_render(struct admin_req *r, struct pages_account *p,
 			    "no quota.</p>", used,
 			    (unsigned long long)p->info.used_messages);
 	}
+	pages_account_mail_forms(r, p);
 	fbuf_adds(b, "<h2>Change password</h2>"
 	    "<form method=\"post\" action=\"/account/password\">");
 	html_csrf(r);
@@ -119,9 +199,15 @@ pages_account_done(struct admin_req *r, void *arg)
 {
 	struct pages_account *p = arg;
 	const char *n = admin_req_query(r, "done");
+	const char *notice = NULL;
 
-	pages_account_render(r, p, n != NULL && strcmp(n, "password") == 0 ?
-	    "Your password was changed." : NULL, p->r < 0 ? p->st.text : NULL);
+	if (n != NULL && strcmp(n, "password") == 0)
+		notice = "Your password was changed.";
+	else if (n != NULL && strcmp(n, "forward") == 0)
+		notice = "Forwarding saved.";
+	else if (n != NULL && strcmp(n, "vacation") == 0)
+		notice = "Vacation reply saved.";
+	pages_account_render(r, p, notice, p->r < 0 ? p->st.text : NULL);
 	pages_account_free(p);
 }
 
@@ -248,9 +334,142 @@ pages_account_pw(struct admin_req *r, void *arg)
 	admin_req_run(r, pages_account_pw_work, pages_account_pw_done, p);
 }
 
+struct pages_account_set {
+	bool vacation;
+	char *targets;			/* forward: the field as typed */
+	bool keep;
+	struct fbuf subject, body;	/* vacation */
+	char start[64], end[64], days[16];
+	int enabled;
+	struct ops_status st;
+	int r;
+};
+
+static void
+pages_account_set_free(struct pages_account_set *p)
+{
+	free(p->targets);
+	fbuf_release(&p->subject);
+	fbuf_release(&p->body);
+	free(p);
+}
+
+static void
+pages_account_set_work(struct admin_req *r, struct store *conn, void *arg)
+{
+	struct pages_account_set *p = arg;
+	struct ops_vacation_change ch;
+	struct ops_ctx c;
+
+	if (conn == NULL) {
+		p->r = ops_fail(&p->st, OPS_EFAIL, "the store is unavailable");
+		return;
+	}
+	admin_req_ops_ctx(r, conn, &c);
+	if (!p->vacation) {
+		char *args[1] = { p->targets };
+
+		p->r = strspn(p->targets, " ,\t") == strlen(p->targets) ?
+		    ops_forward_clear(&c, admin_req_user(r), &p->st) :
+		    ops_forward_set(&c, admin_req_user(r), args, 1, p->keep,
+		    &p->st);
+		return;
+	}
+	memset(&ch, 0, sizeof(ch));
+	ch.enabled = p->enabled;
+	ch.subject = fbuf_str(&p->subject);
+	ch.body = fbuf_str(&p->body);
+	ch.body_len = p->body.len;
+	ch.start = p->start;
+	ch.end = p->end;
+	ch.days = p->days;
+	p->r = ops_vacation_change(&c, admin_req_user(r), &ch,
+	    (int64_t)time(NULL), &p->st);
+}
+
+static void
+pages_account_set_done(struct admin_req *r, void *arg)
+{
+	struct pages_account_set *p = arg;
+
+	if (p->r == 0) {
+		log_info("- admin %s-changed user=%s address=%s",
+		    p->vacation ? "vacation" : "forward",
+		    log_q(admin_req_user(r)), admin_req_peer_text(r));
+		admin_resp_redirect(r, p->vacation ? "/account?done=vacation" :
+		    "/account?done=forward");
+	} else
+		admin_resp_error(r, p->st.code == OPS_EPERM ? 403 :
+		    p->st.code == OPS_EFAIL ? 503 : 400, p->st.text);
+	pages_account_set_free(p);
+}
+
+/* A text field into dst, or false when it is absent or too long. */
+static bool
+pages_account_field(struct admin_req *r, const char *name, char *dst,
+    size_t size)
+{
+	const char *v = admin_req_form(r, name);
+
+	if (v == NULL)
+		v = "";
+	if (strlen(v) >= size)
+		return false;
+	str_lcpy(dst, v, size);
+	return true;
+}
+
+static void
+pages_account_forward(struct admin_req *r, void *arg)
+{
+	const char *t = admin_req_form(r, "targets");
+	const char *keep = admin_req_form(r, "keep");
+	struct pages_account_set *p;
+
+	if (t == NULL || strlen(t) > 4096) {
+		admin_resp_error(r, 400, "The list of addresses is missing or "
+		    "too long.");
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->targets = xstrdup(t);
+	p->keep = keep != NULL && strcmp(keep, "yes") == 0;
+	admin_req_run(r, pages_account_set_work, pages_account_set_done, p);
+}
+
+static void
+pages_account_vacation(struct admin_req *r, void *arg)
+{
+	const char *subject = admin_req_form(r, "subject");
+	const char *body = admin_req_form(r, "body");
+	const char *en = admin_req_form(r, "enabled");
+	struct pages_account_set *p = xcalloc(1, sizeof(*p));
+
+	p->vacation = true;
+	p->enabled = en != NULL && strcmp(en, "yes") == 0;
+	fbuf_init(&p->subject, OPS_VACATION_SUBJECT_MAX + 1);
+	fbuf_init(&p->body, OPS_VACATION_BODY_MAX + 1);
+	if (fbuf_adds(&p->subject, subject != NULL ? subject : "") < 0 ||
+	    fbuf_adds(&p->body, body != NULL ? body : "") < 0 ||
+	    !pages_account_field(r, "start", p->start, sizeof(p->start)) ||
+	    !pages_account_field(r, "end", p->end, sizeof(p->end)) ||
+	    !pages_account_field(r, "days", p->days, sizeof(p->days))) {
+		pages_account_set_free(p);
+		admin_resp_error(r, 400, "A field of the form is too long.");
+		return;
+	}
+	if (p->days[0] == '\0')
+		str_lcpy(p->days, "7", sizeof(p->days));
+	admin_req_run(r, pages_account_set_work, pages_account_set_done, p);
+}
+
 void
 pages_account_register(struct admin_http *h)
 {
+	admin_http_route(h, ADMIN_POST, "/account/forward", ADMIN_F_LOGIN,
+	    pages_account_forward, NULL);
+	admin_http_route(h, ADMIN_POST, "/account/vacation", ADMIN_F_LOGIN,
+	    pages_account_vacation, NULL);
 	admin_http_route(h, ADMIN_GET, "/account", ADMIN_F_LOGIN,
 	    pages_account, NULL);
 	admin_http_route(h, ADMIN_POST, "/account/password", ADMIN_F_LOGIN,

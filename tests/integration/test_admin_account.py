@@ -3,6 +3,7 @@ usage as the Maildir holds them, and the password change, whose effect
 is checked through POP3 (the new password works at once, the old one no
 longer) and through the other web sessions of the account (ended)."""
 
+import json
 import poplib
 
 import pytest
@@ -102,3 +103,67 @@ def test_account_needs_login(srv):
     assert w.post("/account/password", {"current": PASSWORD, "new": NEW,
                                         "confirm": NEW}).status == 403
     assert pop3_login(srv, ALICE, PASSWORD) is not None
+
+
+def test_forwarding_from_the_account_page(srv):
+    w = Web(srv)
+    w.login(ALICE)
+    token = w.csrf("/account")
+    r = w.post("/account/forward", {"csrf": token,
+                                    "targets": "bob@example.test"})
+    assert r.status == 303 and r.header("Location") == "/account?done=forward"
+    assert "bob@example.test" in srv.cli_ok("user", "forward", ALICE,
+                                             "show").stdout
+    with srv.smtp() as s:
+        s.sendmail("x@remote.example", [ALICE], make_message(subject="fwd1"))
+    srv.wait_delivered("bob@example.test")
+    assert not srv.maildir_files(ALICE)
+    page = w.get("/account?done=forward")
+    assert "Forwarding saved" in page.text
+    assert 'value="bob@example.test"' in page.text
+    # with a copy kept, then cleared
+    w.post("/account/forward", {"csrf": token, "targets": "bob@example.test",
+                                "keep": "yes"})
+    w.post("/account/forward", {"csrf": token, "targets": ""})
+    assert "bob@" not in srv.cli_ok("user", "forward", ALICE, "show").stdout
+    # a loop to itself and garbage are refused with the reason
+    r = w.post("/account/forward", {"csrf": token, "targets": ALICE})
+    assert r.status == 400
+    r = w.post("/account/forward", {"csrf": token,
+                                    "targets": "<script>@x"})
+    assert r.status == 400 and "<script>" not in r.text
+
+
+def test_vacation_from_the_account_page(srv):
+    w = Web(srv)
+    w.login(ALICE)
+    token = w.csrf("/account")
+    evil = '<script>alert(1)</script> "away"'
+    r = w.post("/account/vacation", {
+        "csrf": token, "enabled": "yes", "subject": evil,
+        "body": "I am away until Monday.\r\nRegards", "days": "3",
+        "start": "", "end": ""})
+    assert r.status == 303, r
+    shown = srv.cli_ok("user", "vacation", ALICE, "show", "--json").stdout
+    v = json.loads(shown)
+    assert v["enabled"] is True and v["days"] == 3, v
+    assert v["subject"] == evil and "away until Monday" in v["body"]
+    page = w.get("/account?done=vacation")
+    assert "Vacation reply saved" in page.text
+    assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+    # bad input: an end in the past, NUL in the body, a bad day count
+    for fields in ({"end": "2001-01-01"}, {"body": "a\x00b"},
+                   {"days": "9999"}, {"days": "x"}):
+        f = {"csrf": token, "enabled": "yes", "subject": "s",
+             "body": "b", "days": "3", "start": "", "end": ""}
+        f.update(fields)
+        r = w.post("/account/vacation", f)
+        assert r.status == 400, (fields, r)
+    # off again
+    r = w.post("/account/vacation", {"csrf": token, "subject": "",
+                                     "body": "b", "days": "7",
+                                     "start": "", "end": ""})
+    assert r.status == 303
+    v = json.loads(srv.cli_ok("user", "vacation", ALICE, "show",
+                              "--json").stdout)
+    assert v["enabled"] is False
