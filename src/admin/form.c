@@ -4,19 +4,8 @@
 
 #include "admin/form.h"
 #include "lib/fbuf.h"
+#include "lib/strutil.h"
 #include "lib/xalloc.h"
-
-static int
-form_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes [s, s + n) into a new string, or NULL when it is malformed. */
 static char *
@@ -34,8 +23,8 @@ form_decode(const char *s, size_t n)
 				free(out);
 				return NULL;
 			}
-			hi = form_hex(s[i + 1]);
-			lo = form_hex(s[i + 2]);
+			hi = str_hexval(s[i + 1]);
+			lo = str_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				free(out);
 				return NULL;

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -46,6 +49,25 @@ metrics_http_plain(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(out);
 }
 
+/* metrics_allow, or loopback only when it is empty (the default). */
+static bool
+metrics_http_client_ok(const struct conf *c, const struct sockaddr *sa)
+{
+	if (c->metrics_allow.n > 0)
+		return cidr_list_match(&c->metrics_allow, sa);
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) &&
+		    a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 static bool
 metrics_http_allowed(struct evhttp_request *req, const struct conf *c)
 {
@@ -55,7 +77,7 @@ metrics_http_allowed(struct evhttp_request *req, const struct conf *c)
 	if (conn == NULL ||
 	    (sa = evhttp_connection_get_addr(conn)) == NULL)
 		return false;
-	return cidr_list_match(&c->metrics_allow, sa);
+	return metrics_http_client_ok(c, sa);
 }
 
 void
@@ -98,8 +120,7 @@ metrics_http_admin_cb(struct admin_req *r, void *arg)
 {
 	const struct sockaddr *sa = admin_req_peer(r);
 
-	if (sa == NULL ||
-	    !cidr_list_match(&admin_req_conf(r)->metrics_allow, sa)) {
+	if (sa == NULL || !metrics_http_client_ok(admin_req_conf(r), sa)) {
 		admin_resp_error(r, 403, "Not in metrics_allow.");
 		return;
 	}

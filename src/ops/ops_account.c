@@ -320,27 +320,42 @@ ops_user_set_password(const struct ops_ctx *c, const char *addr,
 }
 
 int
+ops_mailbox_arg(const struct ops_ctx *c, const char *input, char *addr,
+    size_t size, struct ops_status *st)
+{
+	struct store_user u;
+	const char *error;
+	int r;
+
+	if (resolve_parse_mailbox(&c->ropts, input, addr, size, &error) < 0)
+		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
+	if (ops_check_mailbox(c->actor, addr, st) < 0)
+		return -1;
+	r = store_user_get(c->store, addr, &u);
+	explicit_bzero(&u, sizeof(u));
+	if (r < 0)
+		return ops_fail(st, OPS_EFAIL, "%s: store error", addr);
+	if (r == 0)
+		return ops_fail(st, OPS_ENOENT, "%s: no such user", addr);
+	return 0;
+}
+
+int
 ops_user_info(const struct ops_ctx *c, const char *input,
     struct ops_user_info *out, struct ops_status *st)
 {
 	struct store_user u;
 	char path[PATH_MAX];
-	const char *error;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (resolve_parse_mailbox(&c->ropts, input, out->address,
-	    sizeof(out->address), &error) < 0)
-		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
-	if (ops_check_mailbox(c->actor, out->address, st) < 0)
+	if (ops_mailbox_arg(c, input, out->address, sizeof(out->address),
+	    st) < 0)
 		return -1;
 	r = store_user_get(c->store, out->address, &u);
 	explicit_bzero(u.password_hash, sizeof(u.password_hash));
-	if (r < 0)
+	if (r <= 0)
 		return ops_fail(st, OPS_EFAIL, "%s: store error", out->address);
-	if (r == 0)
-		return ops_fail(st, OPS_ENOENT, "%s: no such user",
-		    out->address);
 	out->quota = u.quota;
 	if (c->conf != NULL && maildir_path(c->conf->state_dir, out->address,
 	    path, sizeof(path)) == 0 && maildir_quota_usage(path,

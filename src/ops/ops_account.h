@@ -87,6 +87,12 @@ int ops_user_set_quota(const struct ops_ctx *c, const char *input,
 int ops_user_set_password(const struct ops_ctx *c, const char *addr,
     const char *hash, struct ops_status *st);
 
+/* input as an existing user that the actor may manage
+ * (ops_check_mailbox: a user only itself), normalised into addr (size
+ * >= 320): 0, or -1 with st (EINVAL, EPERM, ENOENT, EFAIL). */
+int ops_mailbox_arg(const struct ops_ctx *c, const char *input, char *addr,
+    size_t size, struct ops_status *st);
+
 /* One account as its pages show it: the quota and what the Maildir
  * holds now (from maildirsize; recomputed when it is missing). */
 struct ops_user_info {

@@ -9,31 +9,10 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "ops/ops_alias.h"
+#include "ops/ops_account.h"
 #include "ops/ops_forward.h"
 #include "store/resolve.h"
 #include "store/store.h"
-
-/* input as an existing user that the actor may manage, into addr. */
-static int
-ops_forward_user(const struct ops_ctx *c, const char *input, char *addr,
-    size_t size, struct ops_status *st)
-{
-	struct store_user u;
-	const char *error;
-	int r;
-
-	if (resolve_parse_mailbox(&c->ropts, input, addr, size, &error) < 0)
-		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
-	if (ops_check_mailbox(c->actor, addr, st) < 0)
-		return -1;
-	r = store_user_get(c->store, addr, &u);
-	explicit_bzero(&u, sizeof(u));
-	if (r < 0)
-		return ops_fail(st, OPS_EFAIL, "%s: store error", addr);
-	if (r == 0)
-		return ops_fail(st, OPS_ENOENT, "%s: no such user", addr);
-	return 0;
-}
 
 int
 ops_forward_get(const struct ops_ctx *c, const char *input,
@@ -43,7 +22,7 @@ ops_forward_get(const struct ops_ctx *c, const char *input,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (ops_forward_user(c, input, out->address, sizeof(out->address),
+	if (ops_mailbox_arg(c, input, out->address, sizeof(out->address),
 	    st) < 0)
 		return -1;
 	r = store_alias_get(c->store, out->address, &targets);
@@ -116,7 +95,7 @@ ops_forward_set(const struct ops_ctx *c, const char *input,
 	size_t nlist = 0;
 	int r = 0;
 
-	if (ops_forward_user(c, input, addr, sizeof(addr), st) < 0)
+	if (ops_mailbox_arg(c, input, addr, sizeof(addr), st) < 0)
 		return -1;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		copy = xstrdup(target_args[i]);
@@ -150,7 +129,7 @@ ops_forward_clear(const struct ops_ctx *c, const char *input,
 	const char *error = "store error";
 	int r;
 
-	if (ops_forward_user(c, input, addr, sizeof(addr), st) < 0)
+	if (ops_mailbox_arg(c, input, addr, sizeof(addr), st) < 0)
 		return -1;
 	r = store_alias_get(c->store, addr, &targets);
 	free(targets);

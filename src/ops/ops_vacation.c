@@ -8,31 +8,10 @@
 #include "lib/fbuf.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "ops/ops_account.h"
 #include "ops/ops_vacation.h"
 #include "store/resolve.h"
 #include "store/store.h"
-
-/* input as an existing user the actor may manage, into addr. */
-static int
-ops_vacation_user(const struct ops_ctx *c, const char *input, char *addr,
-    size_t size, struct ops_status *st)
-{
-	struct store_user u;
-	const char *error;
-	int r;
-
-	if (resolve_parse_mailbox(&c->ropts, input, addr, size, &error) < 0)
-		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
-	if (ops_check_mailbox(c->actor, addr, st) < 0)
-		return -1;
-	r = store_user_get(c->store, addr, &u);
-	explicit_bzero(&u, sizeof(u));
-	if (r < 0)
-		return ops_fail(st, OPS_EFAIL, "%s: store error", addr);
-	if (r == 0)
-		return ops_fail(st, OPS_ENOENT, "%s: no such user", addr);
-	return 0;
-}
 
 int
 ops_vacation_get(const struct ops_ctx *c, const char *input,
@@ -42,7 +21,7 @@ ops_vacation_get(const struct ops_ctx *c, const char *input,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (ops_vacation_user(c, input, out->address, sizeof(out->address),
+	if (ops_mailbox_arg(c, input, out->address, sizeof(out->address),
 	    st) < 0)
 		return -1;
 	r = store_vacation_get(c->store, out->address, &v);

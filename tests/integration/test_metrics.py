@@ -347,3 +347,15 @@ def _try(fn):
         return fn()
     except (OSError, AssertionError):
         return None
+
+
+def test_default_allow_list_is_loopback(make_ferry):
+    """Without metrics_allow every loopback client may scrape (the
+    default, 127.0.0.0/8 and ::1); nothing is allocated for it."""
+    mport = free_port()
+    srv = make_ferry({"metrics_listen": f"127.0.0.1:{mport}"})
+    srv.metrics_port = mport
+    wait_until(lambda: tcp_listening(mport), 10, what="the metrics listener")
+    for source in ("127.0.0.1", "127.0.0.2"):
+        status, body, _ = scrape(srv, source=source)
+        assert status == 200 and "ferry_" in body, (source, status)
