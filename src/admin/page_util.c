@@ -23,6 +23,10 @@ static const struct {
 	{ "rule_deleted", "The rule was deleted." },
 	{ "ban_added", "The address is banned." },
 	{ "ban_deleted", "The ban was lifted." },
+	/* the user's own account (pages_account.c) */
+	{ "password", "Your password was changed." },
+	{ "forward", "Forwarding saved." },
+	{ "vacation", "Vacation reply saved." },
 };
 
 int

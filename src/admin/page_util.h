@@ -1,5 +1,5 @@
-/* Helpers shared by the postmaster and admin pages (pages_domains.c,
- * pages_rules.c, pages_bans.c): the HTTP status for an operations-layer
+/* Helpers shared by the pages (pages_domains.c, pages_rules.c,
+ * pages_bans.c, pages_account.c): the HTTP status for an operations-layer
  * error, the error page that shows its text, notices after a redirect
  * (a fixed key in the query, so a link cannot put words on a page), and
  * input bounds checked before anything reaches src/ops/.  Loop thread

@@ -12,6 +12,7 @@
 
 #include "admin/html.h"
 #include "admin/http.h"
+#include "admin/page_util.h"
 #include "admin/pages.h"
 #include "admin/session.h"
 #include "auth/ban.h"
@@ -150,14 +151,13 @@ pages_account_mail_forms(struct admin_req *r, struct pages_account *p)
 
 static void
 pages_account_render(struct admin_req *r, struct pages_account *p,
-    const char *notice, const char *error)
+    const char *error)
 {
 	struct fbuf *b = admin_resp_body(r);
 	char used[32], quota[32];
 
 	html_begin(r, "My account");
-	if (notice != NULL)
-		html_addf(b, "<p class=\"notice\">%s</p>", notice);
+	page_notice(r);
 	if (error != NULL)
 		html_addf(b, "<p class=\"error\">%s</p>", error);
 	html_addf(b, "<p>Address: <strong>%s</strong></p>", admin_req_user(r));
@@ -198,16 +198,7 @@ static void
 pages_account_done(struct admin_req *r, void *arg)
 {
 	struct pages_account *p = arg;
-	const char *n = admin_req_query(r, "done");
-	const char *notice = NULL;
-
-	if (n != NULL && strcmp(n, "password") == 0)
-		notice = "Your password was changed.";
-	else if (n != NULL && strcmp(n, "forward") == 0)
-		notice = "Forwarding saved.";
-	else if (n != NULL && strcmp(n, "vacation") == 0)
-		notice = "Vacation reply saved.";
-	pages_account_render(r, p, notice, p->r < 0 ? p->st.text : NULL);
+	pages_account_render(r, p, p->r < 0 ? p->st.text : NULL);
 	pages_account_free(p);
 }
 
@@ -275,7 +266,7 @@ pages_account_pw_done(struct admin_req *r, void *arg)
 		    ADMIN_SESSION_COOKIE));
 		log_info("- admin password-changed user=%s address=%s",
 		    log_q(admin_req_user(r)), admin_req_peer_text(r));
-		admin_resp_redirect(r, "/account?done=password");
+		page_redirect_done(r, "/account", "password");
 		pages_account_free(p);
 		return;
 	}
@@ -284,7 +275,7 @@ pages_account_pw_done(struct admin_req *r, void *arg)
 	error = p->st.text;
 	/* the page's quota part was not loaded: say only the error */
 	p->r = -1;
-	pages_account_render(r, p, NULL, error);
+	pages_account_render(r, p, error);
 	pages_account_free(p);
 }
 
@@ -325,7 +316,7 @@ pages_account_pw(struct admin_req *r, void *arg)
 	if (why != NULL) {
 		admin_resp_status(r, 400);
 		p->r = -1;
-		pages_account_render(r, p, NULL, why);
+		pages_account_render(r, p, why);
 		pages_account_free(p);
 		return;
 	}
@@ -396,8 +387,8 @@ pages_account_set_done(struct admin_req *r, void *arg)
 		log_info("- admin %s-changed user=%s address=%s",
 		    p->vacation ? "vacation" : "forward",
 		    log_q(admin_req_user(r)), admin_req_peer_text(r));
-		admin_resp_redirect(r, p->vacation ? "/account?done=vacation" :
-		    "/account?done=forward");
+		page_redirect_done(r, "/account", p->vacation ? "vacation" :
+		    "forward");
 	} else
 		admin_resp_error(r, p->st.code == OPS_EPERM ? 403 :
 		    p->st.code == OPS_EFAIL ? 503 : 400, p->st.text);

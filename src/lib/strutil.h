@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* BSD strlcpy: copies at most size-1 bytes, always terminates (size > 0),
  * returns strlen(src); truncation when the result >= size. */
@@ -26,5 +27,8 @@ void str_format_size(char *dst, size_t size, uint64_t v);
 uint32_t str_hash(const char *s);
 /* The value of one hexadecimal digit (either case), or -1. */
 int str_hexval(char c);
+/* t as an RFC 5322 date-time in UTC ("Sat, 05 Dec 2026 11:40:19
+ * +0000"), English names whatever the locale, into dst (size >= 32). */
+void str_date_utc(char *dst, size_t size, time_t t);
 
 #endif

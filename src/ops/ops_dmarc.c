@@ -192,10 +192,8 @@ ops_dmarc_mail(struct fbuf *m, const struct ops_dmarc_report *r,
 {
 	char date[64], boundary[64];
 	time_t now = time(NULL);
-	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	str_date_utc(date, sizeof(date), now);
 	snprintf(boundary, sizeof(boundary), "=_ferry_dmarc_%s", id);
 	fbuf_addf(m, "From: <%s>\r\nTo: ", from);
 	for (size_t i = 0; i < n; i++)

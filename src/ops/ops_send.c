@@ -220,10 +220,8 @@ ops_send_notice_text(const struct ops_ctx *c, const char *user,
 {
 	char date[64];
 	time_t now = time(NULL);
-	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	str_date_utc(date, sizeof(date), now);
 	fbuf_addf(m, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
 	    "To: <%s>\r\nSubject: Sending stopped for %s\r\nDate: %s\r\n"
 	    "Message-ID: <send-hold.%lld.%s@%s>\r\nAuto-Submitted: "

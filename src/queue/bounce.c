@@ -239,23 +239,6 @@ bounce_field(struct fbuf *out, const char *name, const char *prefix,
 	fbuf_release(&clean);
 }
 
-/* RFC 5322 date-time in UTC, without the locale. */
-static void
-bounce_date(char *dst, size_t size, time_t t)
-{
-	static const char days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-		"Fri", "Sat" };
-	static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May",
-		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	snprintf(dst, size, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* "3 days 4 hours", "5 hours 10 minutes", "45 seconds". */
 static void
 bounce_span(char *dst, size_t size, unsigned long secs)
@@ -312,7 +295,7 @@ bounce_human_intro(struct fbuf *out, const struct bounce_ctx *c)
 	else {
 		bounce_span(span, sizeof(span), c->p->queued_for);
 		bounce_span(left, sizeof(left), c->p->will_try_for);
-		bounce_date(until, sizeof(until),
+		str_date_utc(until, sizeof(until),
 		    c->now + (time_t)c->p->will_try_for);
 		fbuf_addf(&t, "Your message has not yet been delivered to the "
 		    "recipients listed below.  The mail system has been trying "
@@ -401,11 +384,11 @@ bounce_status_rcpt(struct fbuf *out, const struct bounce_ctx *c,
 	else if (r->last_error != NULL)
 		bounce_field(out, "Diagnostic-Code", "X-Ferry; ", d.text, "");
 	if (r->attempts > 0) {
-		bounce_date(date, sizeof(date), c->now);
+		str_date_utc(date, sizeof(date), c->now);
 		fbuf_addf(out, "Last-Attempt-Date: %s\r\n", date);
 	}
 	if (c->p->kind == BOUNCE_DELAY) {
-		bounce_date(date, sizeof(date),
+		str_date_utc(date, sizeof(date),
 		    c->now + (time_t)c->p->will_try_for);
 		fbuf_addf(out, "Will-Retry-Until: %s\r\n", date);
 	}
@@ -421,7 +404,7 @@ bounce_status(struct fbuf *out, const struct bounce_ctx *c)
 	    "Content-Description: Delivery report\r\n\r\n");
 	bounce_field(out, "Reporting-MTA", "dns; ", c->p->hostname, "");
 	fbuf_addf(out, "X-Ferry-Queue-ID: %s\r\n", c->env->id);
-	bounce_date(date, sizeof(date), c->env->arrival);
+	str_date_utc(date, sizeof(date), c->env->arrival);
 	fbuf_addf(out, "Arrival-Date: %s\r\n", date);
 	for (i = 0; i < c->p->nrcpts; i++)
 		bounce_status_rcpt(out, c, &c->env->rcpts[c->p->rcpts[i]]);
@@ -539,7 +522,7 @@ bounce_headers(struct fbuf *out, const struct bounce_ctx *c)
 	bounce_field(out, "From", "Mail Delivery System <MAILER-DAEMON@",
 	    c->p->hostname, ">");
 	bounce_field(out, "To", "<", c->to, ">");
-	bounce_date(date, sizeof(date), c->now);
+	str_date_utc(date, sizeof(date), c->now);
 	fbuf_addf(out, "Subject: %s\r\nDate: %s\r\n", subject, date);
 	snprintf(mid, sizeof(mid), "<%s@", c->id);
 	bounce_field(out, "Message-ID", mid, c->p->hostname, ">");

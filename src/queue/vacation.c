@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "lib/fbuf.h"
+#include "lib/strutil.h"
 #include "mime/mime.h"
 #include "queue/vacation.h"
 
@@ -418,22 +419,6 @@ vacation_header_text(struct fbuf *out, const char *name, const char *text)
 	fbuf_adds(out, "\r\n");
 }
 
-static void
-vacation_date(char *dst, size_t size, time_t t)
-{
-	static const char days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-		"Fri", "Sat" };
-	static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May",
-		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	snprintf(dst, size, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* The body with CRLF line ends: 7bit when it is ASCII with short lines,
  * else base64. */
 static void
@@ -481,7 +466,7 @@ vacation_compose(const struct vacation_reply *r,
 		fbuf_adds(&subject, r->subject);
 	else
 		fbuf_addf(&subject, "Auto: %s", fbuf_str(&o->subject));
-	vacation_date(date, sizeof(date), r->now);
+	str_date_utc(date, sizeof(date), r->now);
 	fbuf_addf(out, "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\n", date,
 	    r->from, r->to);
 	vacation_header_text(out, "Subject", fbuf_str(&subject));

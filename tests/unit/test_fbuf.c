@@ -215,6 +215,10 @@ test_strutil_misc(void)
 	test_assert_streq(s, "0");
 	str_format_size(s, sizeof(s), 1536);
 	test_assert(str_parse_size(s, &v) == 0 && v == 1536);
+	str_date_utc(s, sizeof(s), 0);
+	test_assert_streq(s, "Thu, 01 Jan 1970 00:00:00 +0000");
+	str_date_utc(s, sizeof(s), 1796470819);
+	test_assert_streq(s, "Sat, 05 Dec 2026 11:40:19 +0000");
 	test_end();
 }
 
