@@ -391,7 +391,7 @@ admin_req_finish(struct admin_req *r)
 	evhttp_add_header(oh, "Content-Security-Policy", ADMIN_CSP);
 	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(oh, "X-Frame-Options", "DENY");
-	evhttp_add_header(oh, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(oh, "Referrer-Policy", "same-origin");
 	evhttp_add_header(oh, "Cache-Control", "no-store");
 	if (r->site->tls)
 		evhttp_add_header(oh, "Strict-Transport-Security",
@@ -528,25 +528,27 @@ admin_req_session(struct admin_req *r)
 }
 
 /* A cross-site form post: the Origin (when the browser sends one) must
- * be this host. */
+ * be this host and port, as the Host header names them.  "null" (a
+ * sandboxed frame, or a page whose referrer policy hides its origin) is
+ * refused: our own pages send Referrer-Policy: same-origin, so a
+ * browser names their origin in the forms they post. */
 static bool
 admin_req_same_origin(const struct admin_req *r)
 {
-	const char *o = admin_req_header(r, "Origin"), *host;
-	size_t hl;
+	const char *o = admin_req_header(r, "Origin");
+	const char *host = admin_req_header(r, "Host"), *auth;
 
 	if (o == NULL)
 		return true;
+	if (host == NULL)
+		return false;
 	if (strncmp(o, "https://", 8) == 0)
-		host = o + 8;
+		auth = o + 8;
 	else if (strncmp(o, "http://", 7) == 0)
-		host = o + 7;
+		auth = o + 7;
 	else
 		return false;
-	hl = strcspn(host, ":/");
-	if (host[0] == '[')
-		hl = strcspn(host, "]") + 1;
-	return hl == strlen(r->host) && strncasecmp(host, r->host, hl) == 0;
+	return auth[0] != '\0' && strcasecmp(auth, host) == 0;
 }
 
 static int

@@ -33,6 +33,9 @@ def test_login_required_and_security_headers(srv):
     assert page.header("X-Frame-Options") == "DENY"
     assert page.header("X-Content-Type-Options") == "nosniff"
     assert page.header("Cache-Control") == "no-store"
+    # same-origin, not no-referrer: with no-referrer chromium sends
+    # "Origin: null" on every form post, which the Origin check refuses
+    assert page.header("Referrer-Policy") == "same-origin"
     assert page.header("Strict-Transport-Security")
     assert "<script" not in page.text and "style=" not in page.text
     css = w.get("/static/ferry.css")
@@ -139,9 +142,18 @@ def test_logout_needs_csrf_and_ends_the_session(srv):
     r = w.post("/logout", {"csrf": token},
                headers={"Origin": "https://evil.example"})
     assert r.status == 403
+    # ... and so is another port of this host, "null" (a sandboxed
+    # frame, a page that hides its origin) and an origin that is no URL
+    for origin in (f"https://127.0.0.1:{srv.admin_port + 1}",
+                   "https://127.0.0.1", "null", "127.0.0.1",
+                   f"https://127.0.0.1:{srv.admin_port}/x", "https://"):
+        r = w.post("/logout", {"csrf": token}, headers={"Origin": origin})
+        assert r.status == 403, origin
     assert w.get("/").status == 200
     sid = w.jar["ferry_session"]
-    r = w.post("/logout", {"csrf": token})
+    # the page's own origin, as a browser sends it, is accepted
+    r = w.post("/logout", {"csrf": token},
+               headers={"Origin": f"https://127.0.0.1:{srv.admin_port}"})
     assert r.status == 303 and r.header("Location") == "/login"
     assert "ferry_session" not in w.jar
     stale = Web(srv)
