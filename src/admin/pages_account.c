@@ -155,12 +155,18 @@ pages_account_render(struct admin_req *r, struct pages_account *p,
 {
 	struct fbuf *b = admin_resp_body(r);
 	char used[32], quota[32];
+	const char *at;
 
 	html_begin(r, "My account");
 	page_notice(r);
 	if (error != NULL)
 		html_addf(b, "<p class=\"error\">%s</p>", error);
 	html_addf(b, "<p>Address: <strong>%s</strong></p>", admin_req_user(r));
+	at = strrchr(admin_req_user(r), '@');
+	if (at != NULL)
+		html_addf(b, "<p><a href=\"/help/%s\">Settings for your mail "
+		    "program</a>: server names, ports and security for IMAP, "
+		    "POP3 and sending mail.</p>", at + 1);
 	if (p->r == 0) {
 		pages_account_size(used, sizeof(used), p->info.used_bytes);
 		fbuf_adds(b, "<h2>Mailbox</h2>");
@@ -180,6 +186,9 @@ pages_account_render(struct admin_req *r, struct pages_account *p,
 	fbuf_adds(b, "<h2>Change password</h2>"
 	    "<form method=\"post\" action=\"/account/password\">");
 	html_csrf(r);
+	/* the account whose password this is, for password managers */
+	html_addf(b, "<input type=\"email\" name=\"username\" value=\"%s\" "
+	    "autocomplete=\"username\" hidden readonly>", admin_req_user(r));
 	html_addf(b, "<label for=\"current\">Current password</label>"
 	    "<input id=\"current\" name=\"current\" type=\"password\" "
 	    "autocomplete=\"current-password\" required>"

@@ -307,18 +307,23 @@ pages_dom_users(struct admin_req *r, struct pages_dom *p)
 		html_addf(b, "<input type=\"hidden\" name=\"op\" value=\"user_"
 		    "quota\"><input type=\"hidden\" name=\"user\" value=\"%s\">"
 		    "<input name=\"quota\" size=\"6\" placeholder=\"50M\" "
-		    "aria-label=\"new quota\" maxlength=\"20\"> <button "
+		    "aria-label=\"new quota for %s\" maxlength=\"20\"> <button "
 		    "type=\"submit\">Set quota</button></form></td><td>",
-		    u->address);
+		    u->address, u->address);
 		html_addf(b, "<form method=\"post\" action=\"/domains/%s\">",
 		    p->domain);
 		html_csrf(r);
+		/* the account the new password is for, as a password
+		 * manager (and chromium's form checks) look for it */
 		html_addf(b, "<input type=\"hidden\" name=\"op\" value=\"user_"
 		    "passwd\"><input type=\"hidden\" name=\"user\" value=\"%s\">"
+		    "<input type=\"email\" name=\"username\" value=\"%s\" "
+		    "autocomplete=\"username\" hidden readonly>"
 		    "<input type=\"password\" name=\"password\" "
-		    "autocomplete=\"new-password\" aria-label=\"new password\" "
-		    "required> <button type=\"submit\">Reset password</button>"
-		    "</form>", u->address);
+		    "autocomplete=\"new-password\" aria-label=\"new password "
+		    "for %s\" required> <button type=\"submit\">Reset "
+		    "password</button></form>", u->address, u->address,
+		    u->address);
 		pages_dom_button(r, p->domain, "user_del", "user", u->address,
 		    "Delete");
 		fbuf_adds(b, "</td></tr>");
@@ -330,7 +335,7 @@ pages_dom_users(struct admin_req *r, struct pages_dom *p)
 	html_csrf(r);
 	html_addf(b, "<input type=\"hidden\" name=\"op\" value=\"user_add\">"
 	    "<label for=\"user\">Address</label><input id=\"user\" "
-	    "name=\"user\" required maxlength=\"64\"> @%s"
+	    "name=\"user\" required maxlength=\"64\" autocomplete=\"off\"> @%s"
 	    "<label for=\"password\">Password</label><input id=\"password\" "
 	    "type=\"password\" name=\"password\" autocomplete=\"new-password\" "
 	    "required><label for=\"quota\">Quota (empty: unlimited)</label>"

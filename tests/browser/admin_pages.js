@@ -19,11 +19,13 @@
 // Operations (s: the session's name):
 //   setup {base, shots}         base URL of Ferry's pages; closes all
 //                               sessions
-//   open {s} / close {s}
+//   open {s, base} / close {s}
+//                               base: this session's Ferry, if not
+//                               setup's
 //   login {s, user, password, enter}
 //                               the login form, sent with Enter (enter:
 //                               true) or its button
-//   goto {s, path}, back {s}, reload {s}
+//   goto {s, path | url}, back {s}, reload {s}
 //   click {s, name, role, row}  a link or button by its text (in the
 //                               table row containing `row`)
 //   form {s, after, fields, select, check, submit}
@@ -31,7 +33,10 @@
 //                               form after the heading `after`, picks
 //                               options, ticks boxes, clicks `submit`
 //   info {s}                    what the page shows (see pageInfo)
+//   values {s, labels}          the fields' current values, by label
+//   hidden {s, name}            the value of the first field so named
 //   cookies {s}                 the context's cookies with their flags
+//                               and what the page's document.cookie has
 //   unlabelled {s}              form fields without an accessible name
 //   cspProbe {s, path}          loads path with an inline script and an
 //                               inline event handler added to the real
@@ -73,6 +78,7 @@ async function shot(s, name) {
 // Waits for the page the action leads to (after any redirects) and
 // returns its HTTP status.
 async function navigate(s, action) {
+	s.console = [];		// what the next page says
 	const final = s.page.waitForResponse((r) =>
 	    r.request().isNavigationRequest() &&
 	    r.request().frame() === s.page.mainFrame() &&
@@ -121,6 +127,7 @@ const ops = {
 		sessions.clear();
 		base = a.base.replace(/\/$/, '');
 		shotsDir = a.shots || null;
+		shotN = 0;
 		return { chromium: browser.version() };
 	},
 
@@ -135,7 +142,8 @@ const ops = {
 		const page = await ctx.newPage();
 		page.setDefaultTimeout(STEP_TIMEOUT);
 		const s = { name: a.s, ctx, page, dialogs: [], console: [],
-		    pageErrors: [], status: null };
+		    pageErrors: [], status: null,
+		    base: (a.base || base).replace(/\/$/, '') };
 		page.on('dialog', (d) => {
 			s.dialogs.push(`${d.type()}: ${d.message()}`);
 			d.dismiss().catch(() => {});
@@ -161,7 +169,7 @@ const ops = {
 	async login(a) {
 		const s = sess(a.s);
 		const p = s.page;
-		await navigate(s, () => p.goto(base + (a.path || '/login')));
+		await navigate(s, () => p.goto(s.base + (a.path || '/login')));
 		await p.getByLabel('Email address', { exact: true }).fill(a.user);
 		await p.getByLabel('Password', { exact: true }).fill(a.password);
 		if (a.enter)
@@ -175,19 +183,25 @@ const ops = {
 
 	async goto(a) {
 		const s = sess(a.s);
-		await navigate(s, () => s.page.goto(base + a.path));
-		return afterNav(s, a.path.split('?')[0]);
+		await navigate(s, () => s.page.goto(a.url || s.base + a.path));
+		return afterNav(s, new URL(s.page.url()).pathname);
 	},
 
+	// back and reload report what the browser shows, also when it
+	// shows the page without asking the server (status null then).
 	async back(a) {
 		const s = sess(a.s);
-		await navigate(s, () => s.page.goBack());
+		s.console = [];
+		const resp = await s.page.goBack({ waitUntil: 'load' });
+		s.status = resp ? resp.status() : null;
 		return afterNav(s, 'back');
 	},
 
 	async reload(a) {
 		const s = sess(a.s);
-		await navigate(s, () => s.page.reload());
+		s.console = [];
+		const resp = await s.page.reload({ waitUntil: 'load' });
+		s.status = resp ? resp.status() : null;
 		return afterNav(s, 'reload');
 	},
 
@@ -241,6 +255,12 @@ const ops = {
 		return out;
 	},
 
+	async hidden(a) {
+		const s = sess(a.s);
+		return s.page.locator(`input[name="${a.name}"]`).first()
+		    .inputValue();
+	},
+
 	async cookies(a) {
 		const s = sess(a.s);
 		const page = await s.page.evaluate(() => document.cookie);
@@ -253,7 +273,9 @@ const ops = {
 			const bad = [];
 			for (const el of document.querySelectorAll(
 			    'input, select, textarea')) {
-				if (el.type === 'hidden' || el.type === 'submit')
+				// not shown, so not in the accessibility tree
+				if (el.type === 'hidden' || el.type === 'submit' ||
+				    el.hidden)
 					continue;
 				const named = (el.labels && [...el.labels].some(
 				    (l) => l.textContent.trim() !== '')) ||
@@ -269,7 +291,7 @@ const ops = {
 	async cspProbe(a) {
 		const s = sess(a.s);
 		const p = s.page;
-		const url = base + a.path;
+		const url = s.base + a.path;
 		await p.route(url, async (route) => {
 			const resp = await route.fetch();
 			const body = (await resp.text()).replace('</main>',

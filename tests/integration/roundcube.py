@@ -26,14 +26,12 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, free_port, tcp_listening, wait_until
+from browserdrive import BROWSER_DIR, CHROMIUM, browser_missing
+from conftest import free_port, tcp_listening, wait_until
 
 ROUNDCUBE_DIR = Path("/usr/share/roundcube")
 ROUNDCUBE_DEFAULTS = Path("/etc/roundcube/defaults.inc.php")
 ROUNDCUBE_SCHEMA = ROUNDCUBE_DIR / "SQL" / "sqlite.initial.sql"
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_DIR = ROOT / "tests" / "browser"
-PLAYWRIGHT = BROWSER_DIR / "node_modules" / "playwright-core"
 
 
 def _php_has_modules(*mods):
@@ -55,14 +53,7 @@ def roundcube_missing():
                             "openssl"):
         return ("php-cli with the pdo_sqlite, mbstring, intl, xml and "
                 "openssl modules is not installed")
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"{CHROMIUM} (Debian's chromium) is not installed"
-    if not shutil.which("node"):
-        return "node (Debian's nodejs) is not installed"
-    if not (PLAYWRIGHT / "package.json").is_file():
-        return (f"playwright-core is not installed in {BROWSER_DIR} "
-                "(scripts/install-deps runs npm ci there)")
-    return None
+    return browser_missing()
 
 
 def _php_str(s):
