@@ -558,10 +558,11 @@ imap_append_work(struct imap_job *job)
 		return;
 	}
 	/* The new message in the selected folder is reported before the
-	 * tagged reply (RFC 9051 6.3.12: EXISTS), with anything else that
-	 * changed there. */
+	 * tagged reply (RFC 9051 6.3.12: EXISTS).  mbox_append entered it
+	 * into the folder state: no look at the disk (what others changed
+	 * is reported at the next command). */
 	if (job->s->state == IMAP_STATE_SELECTED &&
-	    imap_sync_updates(job->s, &job->out, false) < 0)
+	    imap_sync_view(job->s, &job->out, MBOX_SYNC_STATE) < 0)
 		job->done = imap_append_broken_done;
 	fbuf_addf(&job->out, "%s OK [APPENDUID %u ", job->tag,
 	    f->uidvalidity);

@@ -208,14 +208,20 @@ imap_fmt_changes(struct imap_session *s, struct fbuf *b,
 int
 imap_sync_updates(struct imap_session *s, struct fbuf *b, bool keep)
 {
+	/* QUICK: two stats when nothing changed on disk; a change by
+	 * anyone moves a directory's or the UID list's time. */
+	return imap_sync_view(s, b, MBOX_SYNC_QUICK |
+	    (keep ? MBOX_SYNC_KEEP_EXPUNGED : 0));
+}
+
+int
+imap_sync_view(struct imap_session *s, struct fbuf *b, unsigned flags)
+{
 	struct mbox_changes ch;
 	struct mbox_error err;
 
 	memset(&ch, 0, sizeof(ch));
-	/* QUICK: two stats when nothing changed on disk; a change by
-	 * anyone moves a directory's or the UID list's time. */
-	if (mbox_view_sync(s->view, MBOX_SYNC_QUICK |
-	    (keep ? MBOX_SYNC_KEEP_EXPUNGED : 0), &ch, &err) < 0) {
+	if (mbox_view_sync(s->view, flags, &ch, &err) < 0) {
 		fbuf_addf(b, "* BYE [UNAVAILABLE] %s\r\n", err.text != NULL ?
 		    err.text : "Mailbox unavailable");
 		return -1;

@@ -373,6 +373,8 @@ void imap_idle_line(struct imap_session *s, const char *line, size_t len);
  * STORE, SEARCH).  0, or -1 when the folder is gone or broken (a BYE
  * is written then). */
 int imap_sync_updates(struct imap_session *s, struct fbuf *b, bool keep);
+/* The same with mbox_view_sync's flags (MBOX_SYNC_STATE after APPEND). */
+int imap_sync_view(struct imap_session *s, struct fbuf *b, unsigned flags);
 /* The watcher says the selected folder changed (IDLE wake-up). */
 void imap_folder_changed(void *ctx);
 /* Worker: appends the message at seq with CRLF line ends (what

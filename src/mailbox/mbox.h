@@ -301,6 +301,11 @@ void mbox_changes_free(struct mbox_changes *ch);
 /* Only if the folder's directories or the index changed since the last
  * sync (cheap: two stats); else a full scan. */
 #define MBOX_SYNC_QUICK 0x02
+/* No look at the disk at all: only what this process already knows of
+ * the folder (its own appends, copies, stores and expunges, and other
+ * sessions' syncs).  For the EXISTS after an APPEND, which itself
+ * entered the new messages into the folder state. */
+#define MBOX_SYNC_STATE 0x04
 
 /* Brings the view up to date with disk: new messages (appended at the
  * end), expunges, flag changes by others (other sessions, POP3, a file

@@ -6,9 +6,13 @@
  * a COPY of many) is all or nothing: if one fails, those already
  * published are removed again.  Copies are hard links (same inode, same
  * mtime) where the file system allows, else real copies.  UIDs come
- * from the folder's UID list, numbered in the order given
- * (uidlist_sync_ordered).  Names carry ",S=<size>,W=<vsize>" as
- * Dovecot writes them, so nobody has to read the file to size it. */
+ * from the folder's UID list, in the order given: lines appended to it
+ * for exactly these files (uidlist_append) when the folder state knows
+ * every UID it has given, entering the messages into the folder state
+ * directly; else a scan (uidlist_sync_ordered) and a sync.  APPEND writes and
+ * syncs its files without the user's lock, so that sessions' appends
+ * overlap.  Names carry ",S=<size>,W=<vsize>" as Dovecot writes them, so
+ * nobody has to read the file to size it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,6 +36,8 @@ struct mbox_new {
 	char file[PATH_MAX];	/* "cur/<base>:2,<flags>" */
 	bool published;
 	uint64_t bytes;
+	uint64_t vsize;		/* octets with CRLF line ends */
+	time_t internaldate;
 };
 
 /* Copies src (fd from offset 0, or data) into fd, counting the CRLF
@@ -104,6 +110,8 @@ mbox_write_tmp(const char *path, struct mbox_new *nw, const struct mbox_append *
 		return -1;
 	}
 	nw->bytes = size;
+	nw->vsize = vsize;
+	nw->internaldate = ts[1].tv_sec;
 	if (fsio_pathf(fake, sizeof(fake), "cur/%s,W=%llu", base,
 	    (unsigned long long)vsize) < 0 ||
 	    mbox_flags_file(fake, a->flags & MBOX_F_STORED, kwmask, NULL,
@@ -145,18 +153,71 @@ mbox_undo(const char *dir, struct mbox_new *v, size_t n)
 	}
 }
 
-/* After the files are in cur/: their UIDs, in order, and the index. */
+/* Numbers the files without a scan (uidlist_append) when the folder
+ * state knows every UID the UID list has given, and enters them into
+ * the state directly.  1 done, 0 when a scan must number them, -1 on a
+ * write error (nothing numbered). */
 static int
-mbox_number(struct mbox_user *user, struct mbox_fstate *fs,
-    struct mbox_new *v, size_t n, uint32_t *uidvalidity_r, uint32_t *uids_r,
-    struct mbox_error *err)
+mbox_number_append(struct mbox_user *user, struct mbox_fstate *fs,
+    const struct mbox_new *v, size_t n, uint32_t *uids_r)
 {
 	const char **names = xreallocarray(NULL, n + 1, sizeof(*names));
+	uint64_t *vsizes = xreallocarray(NULL, n + 1, sizeof(*vsizes));
+	struct mbox_added *add = xcalloc(n + 1, sizeof(*add));
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		names[i] = v[i].file;
+		vsizes[i] = v[i].vsize;
+	}
+	if (fs->loaded && fs->uidvalidity != 0 && !fs->detached)
+		r = uidlist_append(fs->dir, fs->uidvalidity, fs->uidnext, names,
+		    vsizes, n, uids_r);
+	if (r == 1) {
+		for (size_t i = 0; i < n; i++)
+			add[i] = (struct mbox_added){ uids_r[i], v[i].file,
+				v[i].vsize, v[i].internaldate };
+		/* A failure here costs only a reload: the UIDs are on disk
+		 * and the next sync finds the messages. */
+		(void)mbox_index_add(user, fs, add, n, uids_r[n - 1] + 1);
+	}
+	free(names);
+	free(vsizes);
+	free(add);
+	return r;
+}
+
+/* After the files are in cur/: their UIDs, in order, and the index.
+ * scans: user->scans before the files were published; a scan since
+ * may have numbered them already (then only a scan can tell which UIDs
+ * they got). */
+static int
+mbox_number(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_new *v, size_t n, uint64_t scans, uint32_t *uidvalidity_r,
+    uint32_t *uids_r, struct mbox_error *err)
+{
+	const char **names;
 	struct uidlist ul;
 	int r;
 
+	*uidvalidity_r = fs->uidvalidity;
+	r = user->scans == scans ? mbox_number_append(user, fs, v, n, uids_r) :
+	    0;
+	if (r == 1) {
+		mbox_fstate_add_fresh(fs, uids_r, n);
+		return 0;
+	}
+	if (r < 0) {
+		/* No UID was handed out: the messages were not saved. */
+		log_warn("- mailbox uidlist-append-failed dir=%s",
+		    log_q(fs->dir));
+		mbox_undo(fs->dir, v, n);
+		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot number messages");
+	}
+	names = xreallocarray(NULL, n + 1, sizeof(*names));
 	for (size_t i = 0; i < n; i++)
 		names[i] = v[i].file;
+	user->scans++;
 	r = uidlist_sync_ordered(fs->dir, names, n, &ul);
 	free(names);
 	if (r < 0) {
@@ -188,91 +249,140 @@ mbox_number(struct mbox_user *user, struct mbox_fstate *fs,
 	return 0;
 }
 
+/* What an append decides under the user's lock before it writes: the
+ * folder's directory, each message's size and keyword bits, the quota
+ * taken. */
+struct mbox_append_plan {
+	char dir[PATH_MAX];
+	uint64_t scans;		/* user->scans before the files exist */
+	uint64_t *sizes;
+	uint32_t *masks;
+	uint64_t total;
+};
+
 static int
-mbox_append_locked(struct mbox_user *user, const char *name,
-    const struct mbox_append *a, size_t n, uint32_t *uidvalidity_r,
-    uint32_t *uids_r, struct mbox_error *err)
+mbox_append_prepare(struct mbox_user *user, const char *name,
+    const struct mbox_append *a, size_t n, struct mbox_append_plan *p,
+    struct mbox_error *err)
 {
 	struct mbox_fstate *fs;
-	struct mbox_new *v;
-	char path[PATH_MAX], cur[PATH_MAX];
-	uint64_t total = 0, *sizes;
-	uint32_t *masks;
 	struct stat st;
-	size_t i;
-	int r = -1;
 
-	if ((fs = mbox_index_sync(user, name, true, false, NULL, NULL,
-	    err)) == NULL)
+	/* Loaded, not scanned: the UIDs are checked against the UID list
+	 * when the messages are numbered. */
+	if ((fs = mbox_index_get(user, name, err)) == NULL)
 		return -1;
-	sizes = xcalloc(n + 1, sizeof(*sizes));
-	masks = xcalloc(n + 1, sizeof(*masks));
-	v = xcalloc(n + 1, sizeof(*v));
-	for (i = 0; i < n; i++) {
-		if (a[i].fd >= 0 && fstat(a[i].fd, &st) < 0) {
-			mbox_fail(err, MBOX_ERR_TEMP, "Cannot read message");
-			goto out;
-		}
-		sizes[i] = a[i].fd >= 0 ? (uint64_t)st.st_size : a[i].len;
-		total += sizes[i];
+	memcpy(p->dir, fs->dir, sizeof(p->dir));
+	p->scans = user->scans;
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].fd >= 0 && fstat(a[i].fd, &st) < 0)
+			return mbox_fail(err, MBOX_ERR_TEMP,
+			    "Cannot read message");
+		p->sizes[i] = a[i].fd >= 0 ? (uint64_t)st.st_size : a[i].len;
+		p->total += p->sizes[i];
 		for (size_t k = 0; k < a[i].nkeywords; k++) {
 			int idx = mbox_keyword_index(fs, a[i].keywords[k], true,
 			    err);
 
 			if (idx < 0)
-				goto out;
-			masks[i] |= 1u << idx;
+				return -1;
+			p->masks[i] |= 1u << idx;
 		}
 	}
-	if (maildir_quota_reserve(user->path, user->quota, total, n) < 0) {
+	if (maildir_quota_reserve(user->path, user->quota, p->total, n) < 0) {
 		if (errno == EDQUOT)
-			mbox_fail(err, MBOX_ERR_OVERQUOTA, "Quota exceeded");
-		else
-			mbox_fail(err, MBOX_ERR_TEMP, "Cannot check quota");
-		goto out;
+			return mbox_fail(err, MBOX_ERR_OVERQUOTA,
+			    "Quota exceeded");
+		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot check quota");
 	}
+	return 0;
+}
+
+/* The files, durable in cur/: written and synced without the user's
+ * lock, so that appends of several sessions overlap their syncs (and
+ * share the one of cur/).  On failure nothing is left and the quota is
+ * given back. */
+static int
+mbox_append_write(struct mbox_user *user, const struct mbox_append_plan *p,
+    const struct mbox_append *a, struct mbox_new *v, size_t n,
+    struct mbox_error *err)
+{
+	char path[PATH_MAX], cur[PATH_MAX];
+	size_t i;
+
 	for (i = 0; i < n; i++)
-		if (mbox_write_tmp(fs->dir, &v[i], &a[i], sizes[i],
-		    masks[i]) < 0)
+		if (mbox_write_tmp(p->dir, &v[i], &a[i], p->sizes[i],
+		    p->masks[i]) < 0)
 			break;
 	for (size_t k = 0; i == n && k < n; k++) {
-		if (fsio_pathf(path, sizeof(path), "%s/%s", fs->dir,
+		if (fsio_pathf(path, sizeof(path), "%s/%s", p->dir,
 		    v[k].file) < 0 || mbox_publish(v[k].tmp, path) < 0) {
 			i = k;
 			break;
 		}
 		v[k].published = true;
 	}
-	if (i < n || fsio_pathf(cur, sizeof(cur), "%s/cur", fs->dir) < 0 ||
-	    fsio_fsync_dir(cur) < 0) {
-		log_warn("- mailbox append-failed dir=%s", log_q(fs->dir));
-		mbox_undo(fs->dir, v, n);
-		maildir_quota_release(user->path, total, n);
-		mbox_fail(err, MBOX_ERR_TEMP, "Cannot save message");
-		goto out;
+	if (i < n || fsio_pathf(cur, sizeof(cur), "%s/cur", p->dir) < 0 ||
+	    fsio_fsync_dir_shared(cur) < 0) {
+		log_warn("- mailbox append-failed dir=%s", log_q(p->dir));
+		mbox_undo(p->dir, v, n);
+		maildir_quota_release(user->path, p->total, n);
+		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot save message");
 	}
-	r = mbox_number(user, fs, v, n, uidvalidity_r, uids_r, err);
-out:
-	free(sizes);
-	free(masks);
-	free(v);
-	return r;
+	return 0;
+}
+
+/* Under the lock again: the folder state (the same directory, or the
+ * messages went away with a folder deleted or renamed meanwhile) and
+ * the UIDs. */
+static int
+mbox_append_finish(struct mbox_user *user, const char *name,
+    const struct mbox_append_plan *p, struct mbox_new *v, size_t n,
+    uint32_t *uidvalidity_r, uint32_t *uids_r, struct mbox_error *err)
+{
+	struct mbox_fstate *fs = mbox_index_get(user, name, err);
+
+	if (fs == NULL || strcmp(fs->dir, p->dir) != 0) {
+		mbox_undo(p->dir, v, n);
+		maildir_quota_release(user->path, p->total, n);
+		return fs == NULL ? -1 : mbox_fail(err, MBOX_ERR_NOTFOUND,
+		    "Mailbox has been deleted or renamed");
+	}
+	return mbox_number(user, fs, v, n, p->scans, uidvalidity_r, uids_r,
+	    err);
 }
 
 int
 mbox_append(struct mbox_user *user, const char *name,
-    const struct mbox_append *v, size_t n, uint32_t *uidvalidity_r,
+    const struct mbox_append *a, size_t n, uint32_t *uidvalidity_r,
     uint32_t *uids_r, struct mbox_error *err)
 {
 	char canon[MBOX_NAME_MAX + 1];
+	struct mbox_append_plan p;
+	struct mbox_new *v;
 	int r;
 
 	if (mbox_name_check(name, err) < 0)
 		return -1;
 	mbox_name_canon(name, canon, sizeof(canon));
+	memset(&p, 0, sizeof(p));
+	p.sizes = xcalloc(n + 1, sizeof(*p.sizes));
+	p.masks = xcalloc(n + 1, sizeof(*p.masks));
+	v = xcalloc(n + 1, sizeof(*v));
 	pthread_mutex_lock(&user->lock);
-	r = mbox_append_locked(user, canon, v, n, uidvalidity_r, uids_r, err);
+	r = mbox_append_prepare(user, canon, a, n, &p, err);
 	pthread_mutex_unlock(&user->lock);
+	if (r == 0)
+		r = mbox_append_write(user, &p, a, v, n, err);
+	if (r == 0) {
+		pthread_mutex_lock(&user->lock);
+		r = mbox_append_finish(user, canon, &p, v, n, uidvalidity_r,
+		    uids_r, err);
+		pthread_mutex_unlock(&user->lock);
+	}
+	free(p.sizes);
+	free(p.masks);
+	free(v);
 	return r;
 }
 
@@ -365,6 +475,8 @@ mbox_copy_one(struct mbox_fstate *src, struct mbox_fstate *dst,
 	}
 	nw->published = true;
 	nw->bytes = (uint64_t)st.st_size;
+	nw->vsize = r != NULL ? r->size : (uint64_t)st.st_size;
+	nw->internaldate = st.st_mtime;	/* a link or copy keeps it */
 	return 1;
 }
 
@@ -496,8 +608,7 @@ mbox_copy_locked(struct mbox_view *view, const struct mbox_copy_req *q,
 		    "Mailbox has been deleted or renamed");
 	if (mbox_index_sync(view->user, mbox_view_name(view), true, false,
 	    NULL, NULL, err) == NULL ||
-	    (dfs = mbox_index_sync(view->user, q->dest, true, false, NULL,
-	    NULL, err)) == NULL)
+	    (dfs = mbox_index_get(view->user, q->dest, err)) == NULL)
 		return -1;
 	ns = mbox_copy_sources(view, fs, q->seqs, q->n, &s);
 	v = xcalloc(ns + 1, sizeof(*v));
@@ -514,8 +625,9 @@ mbox_copy_locked(struct mbox_view *view, const struct mbox_copy_req *q,
 		goto out;
 	}
 	*q->count_r = nv;
-	if (nv > 0 && mbox_number(view->user, dfs, v, nv, q->uidvalidity_r,
-	    q->dst_uids_r, err) < 0)
+	/* The copies were made under the lock: no scan of ours saw them. */
+	if (nv > 0 && mbox_number(view->user, dfs, v, nv, view->user->scans,
+	    q->uidvalidity_r, q->dst_uids_r, err) < 0)
 		goto out;
 	if (nv == 0)
 		*q->uidvalidity_r = dfs->uidvalidity;

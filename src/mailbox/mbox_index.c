@@ -778,6 +778,7 @@ mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
 	mbox_stat_mtime(fs->dir, "new", &t[0]);
 	mbox_stat_mtime(fs->dir, "cur", &t[1]);
 	mbox_stat_mtime(fs->dir, UIDLIST_FILE, &t[2]);
+	user->scans++;
 	if (uidlist_sync(fs->dir, &ul) < 0)
 		return -1;
 	memset(&sy, 0, sizeof(sy));
@@ -921,6 +922,13 @@ mbox_recent_report(struct mbox_fstate *fs, bool claim, uint32_t **recent,
 	*nrecent = o;
 }
 
+void
+mbox_fstate_recent_take(struct mbox_fstate *fs, bool claim,
+    uint32_t **recent, size_t *nrecent)
+{
+	mbox_recent_report(fs, claim, recent, nrecent);
+}
+
 uint32_t
 mbox_fstate_recent(struct mbox_fstate *fs)
 {
@@ -989,6 +997,99 @@ mbox_index_sync(struct mbox_user *user, const char *name, bool quick,
 	}
 	mbox_fail(err, MBOX_ERR_TEMP, "Cannot read the mailbox index");
 	return NULL;
+}
+
+struct mbox_fstate *
+mbox_index_get(struct mbox_user *user, const char *name,
+    struct mbox_error *err)
+{
+	struct mbox_fstate *fs;
+
+	if ((fs = mbox_fstate_get(user, name, err)) == NULL)
+		return NULL;
+	if (fs->loaded && user->db != NULL && mbox_folder_present(fs))
+		return fs;
+	return mbox_index_sync(user, name, true, false, NULL, NULL, err);
+}
+
+/* Forgets fs's records: the next sync loads them from the index and
+ * scans. */
+static void
+mbox_fstate_unload(struct mbox_fstate *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		mbox_rec_free(&fs->v[i]);
+	free(fs->v);
+	fs->v = NULL;
+	fs->n = 0;
+	fs->loaded = false;
+}
+
+static int
+mbox_index_add_write(struct mbox_user *user, struct mbox_fstate *fs,
+    size_t from)
+{
+	int rc = mbox_exec(user, "BEGIN IMMEDIATE");
+
+	for (size_t k = from; k < fs->n && rc == SQLITE_OK; k++) {
+		const struct mbox_rec *r = &fs->v[k];
+
+		rc = mbox_run(user, "INSERT OR REPLACE INTO msg(folder, uid,"
+		    " file, modseq, internaldate, size) VALUES (?, ?, ?, ?,"
+		    " ?, ?)", "iitiii", fs->id, (int64_t)r->uid, r->file,
+		    (int64_t)r->modseq, (int64_t)r->internaldate,
+		    (int64_t)r->size);
+	}
+	if (rc == SQLITE_OK)
+		rc = mbox_run(user, "UPDATE folder SET highestmodseq = ?,"
+		    " uidnext = ? WHERE id = ?", "iii",
+		    (int64_t)fs->highestmodseq, (int64_t)fs->uidnext, fs->id);
+	if (rc == SQLITE_OK)
+		rc = mbox_exec(user, "COMMIT");
+	if (rc != SQLITE_OK)
+		mbox_exec(user, "ROLLBACK");
+	return rc;
+}
+
+int
+mbox_index_add(struct mbox_user *user, struct mbox_fstate *fs,
+    const struct mbox_added *v, size_t n, uint32_t uidnext)
+{
+	size_t from = fs->n;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (fs->n > 0 && v[0].uid <= fs->v[fs->n - 1].uid) {
+		mbox_fstate_unload(fs);
+		return -1;
+	}
+	fs->highestmodseq++;
+	fs->v = xreallocarray(fs->v, fs->n + n + 1, sizeof(*fs->v));
+	for (size_t i = 0; i < n; i++) {
+		struct mbox_rec *r = &fs->v[fs->n++];
+
+		memset(r, 0, sizeof(*r));
+		r->uid = v[i].uid;
+		mbox_rec_set_file(r, v[i].file);
+		r->size = v[i].size;
+		r->internaldate = v[i].internaldate;
+		r->modseq = fs->highestmodseq;
+	}
+	fs->uidnext = uidnext;
+	if (mbox_index_open(user) < 0)
+		rc = SQLITE_CANTOPEN;
+	else
+		rc = mbox_index_add_write(user, fs, from);
+	if (rc == SQLITE_OK)
+		return 0;
+	log_warnx("- mailbox index-add-failed dir=%s error=%s",
+	    log_q(fs->dir), log_q(sqlite3_errstr(rc)));
+	if (mbox_index_rc_damaged(rc))
+		mbox_index_damaged(user, rc);
+	else
+		mbox_fstate_unload(fs);
+	return -1;
 }
 
 /* ---- writes by the views ---- */

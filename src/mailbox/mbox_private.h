@@ -168,6 +168,10 @@ struct mbox_user {
 		sqlite3_stmt *st;
 	} stmts[MBOX_STMT_CACHE];
 	struct mbox_fstate *folders;
+	/* UID list scans this process made for the user: an append that
+	 * saw none between writing its files and numbering them knows no
+	 * scan of ours numbered them first (mbox_append.c) */
+	uint64_t scans;
 };
 
 struct mbox_service {
@@ -198,10 +202,34 @@ void mbox_index_damaged(struct mbox_user *user, int rc);
 struct mbox_fstate *mbox_index_sync(struct mbox_user *user, const char *name,
     bool quick, bool move_new, uint32_t **recent, size_t *nrecent,
     struct mbox_error *err);
+/* The state of folder name for saving into it: loaded (from the index,
+ * or by a quick sync when not loaded yet) but not scanned when it is;
+ * appends number their messages against the UID list themselves.  NULL
+ * with err (NOTFOUND when the folder is gone). */
+struct mbox_fstate *mbox_index_get(struct mbox_user *user, const char *name,
+    struct mbox_error *err);
+/* A message this process just wrote and numbered (mbox_index_add). */
+struct mbox_added {
+	uint32_t uid;
+	const char *file;	/* "cur/<base>:2,<flags>" */
+	uint64_t size;
+	time_t internaldate;
+};
+/* Enters messages numbered by uidlist_append into fs (their UIDs above
+ * every UID of fs, ascending) with one new MODSEQ, and sets uidnext;
+ * writes their rows.  When the rows cannot be written the state is
+ * unloaded, to be read and scanned again.  0 or -1. */
+int mbox_index_add(struct mbox_user *user, struct mbox_fstate *fs,
+    const struct mbox_added *v, size_t n, uint32_t uidnext);
 /* Remembers UIDs just saved into fs (append, copy, move) as \Recent for
  * the next read-write view to sync; zeros are skipped. */
 void mbox_fstate_add_fresh(struct mbox_fstate *fs, const uint32_t *uids,
     size_t n);
+/* The \Recent messages a view learns of without a sync (the fresh
+ * ones; a read-only view also the new/ files); claim (read-write)
+ * takes the fresh ones.  *recent ends sorted. */
+void mbox_fstate_recent_take(struct mbox_fstate *fs, bool claim,
+    uint32_t **recent, size_t *nrecent);
 /* How many messages of fs are \Recent for a reader that has not seen
  * them: in new/ or fresh (STATUS RECENT). */
 uint32_t mbox_fstate_recent(struct mbox_fstate *fs);

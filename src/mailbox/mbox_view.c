@@ -293,9 +293,14 @@ mbox_view_sync_locked(struct mbox_view *view, unsigned flags,
 	if (view->fs->detached)
 		return mbox_fail(err, MBOX_ERR_NOTFOUND,
 		    "Mailbox has been deleted or renamed");
-	fs = mbox_index_sync(view->user, view->name,
-	    (flags & MBOX_SYNC_QUICK) != 0, !view->readonly, &recent,
-	    &nrecent, err);
+	if ((flags & MBOX_SYNC_STATE) && view->fs->loaded) {
+		fs = view->fs;
+		mbox_fstate_recent_take(fs, !view->readonly, &recent,
+		    &nrecent);
+	} else
+		fs = mbox_index_sync(view->user, view->name,
+		    (flags & MBOX_SYNC_QUICK) != 0, !view->readonly, &recent,
+		    &nrecent, err);
 	if (fs == NULL)
 		return -1;
 	if (fs->uidvalidity != view->uidvalidity) {

@@ -3,7 +3,11 @@
  * the index by base name through a hash table, reads only messages not
  * seen before (to count their CRLF size, unless the name carries
  * Dovecot's ",W=" virtual size), and rewrites the index atomically
- * (write, fsync, rename) under a flock()ed lock file.  It does not move,
+ * (write, fsync, rename) under a flock()ed lock file.  uidlist_append
+ * instead adds lines for files its caller just wrote and raises the
+ * next UID in place (fdatasync), without a scan; the parser therefore
+ * takes a line past the header's next UID, and ignores a torn last
+ * line, as a crash may leave them.  It does not move,
  * flag or delete messages (maildir_change.c does) and knows nothing of
  * POP3 or IMAP.  The file is hostile input: anything malformed in it
  * starts a new UIDVALIDITY instead of being trusted. */
@@ -29,6 +33,10 @@
 #define UIDLIST_MAGIC "ferry-uidlist 1 "
 #define UIDLIST_FILE_MAX (64u * 1024 * 1024)
 #define UIDLIST_READ_BUF 65536
+/* Digits of the header's next UID (UINT32_MAX has ten). */
+#define UIDLIST_NEXT_WIDTH 10
+#define UIDLIST_HEAD_MAX 64
+#define UIDLIST_TAIL_MAX 1024
 
 /* The sync's working state: the index as read, which entries the scan
  * found again, and the files it found that the index does not know. */
@@ -113,8 +121,12 @@ uidlist_parse_line(const char *p, const char *eol, struct uidlist *ul)
 	    uidlist_parse_num(&p, eol, UINT64_MAX / 2, &vsize) < 0 ||
 	    p == eol || *p++ != ' ' || !uidlist_name_ok(p, (size_t)(eol - p)))
 		return -1;
-	if (uid <= prev || uid >= ul->next_uid)
+	if (uid <= prev || uid == UINT32_MAX)
 		return -1;
+	/* A line past the header's next UID: appended (uidlist_append)
+	 * with the header's update lost in a crash.  UIDs only grow. */
+	if (uid >= ul->next_uid)
+		ul->next_uid = (uint32_t)uid + 1;
 	if ((ul->n & (ul->n - 1)) == 0)
 		ul->v = xreallocarray(ul->v, ul->n == 0 ? 1 : ul->n * 2,
 		    sizeof(*ul->v));
@@ -155,8 +167,12 @@ uidlist_parse(const char *text, size_t len, struct uidlist *ul)
 	if (uidlist_parse_header(&p, end, ul) < 0)
 		goto bad;
 	for (; p < end; p = eol + 1) {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		if (eol == NULL || uidlist_parse_line(p, eol, ul) < 0)
+		/* A last line without its newline is an append torn by a
+		 * crash before its fdatasync: its UID was never handed out,
+		 * and the message gets one at the next scan. */
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		if (uidlist_parse_line(p, eol, ul) < 0)
 			goto bad;
 	}
 	return 0;
@@ -505,7 +521,10 @@ uidlist_build(struct uidlist_sync *sy, struct uidlist *ul)
 static void
 uidlist_format(const struct uidlist *ul, struct fbuf *b)
 {
-	fbuf_addf(b, UIDLIST_MAGIC "%u %u\n", ul->uidvalidity, ul->next_uid);
+	/* The next UID has a fixed width so that uidlist_append can
+	 * rewrite it in place. */
+	fbuf_addf(b, UIDLIST_MAGIC "%u %0*u\n", ul->uidvalidity,
+	    UIDLIST_NEXT_WIDTH, ul->next_uid);
 	for (size_t i = 0; i < ul->n; i++) {
 		const char *nm = ul->v[i].name + 4;	/* past "new/" */
 
@@ -640,6 +659,162 @@ out:
 	saved = errno;
 	uidlist_sync_free(&sy);
 	close(lock);
+	errno = saved;
+	return r;
+}
+
+/* ---- appending without a scan ---- */
+
+/* Where the header's next UID is, and the next UID the file really
+ * gives: the header's, or one past its last line's when a crash lost
+ * the header's update.  1 when the file can take an append (its next
+ * UID has the fixed width, it ends in a whole line), 0 when not, -1
+ * with errno. */
+static int
+uidlist_append_check(int fd, struct uidlist *h, off_t *size_r,
+    off_t *next_off_r)
+{
+	char head[UIDLIST_HEAD_MAX + 1], tail[UIDLIST_TAIL_MAX + 1];
+	const char *p, *nl, *last;
+	uint64_t uid;
+	struct stat st;
+	off_t off;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size <= 0 || st.st_size > UIDLIST_FILE_MAX)
+		return 0;
+	if ((n = pread(fd, head, UIDLIST_HEAD_MAX, 0)) < 0)
+		return -1;
+	head[n] = '\0';
+	p = head;
+	if ((nl = memchr(head, '\n', (size_t)n)) == NULL ||
+	    nl - head < UIDLIST_NEXT_WIDTH + 1 ||
+	    nl[-UIDLIST_NEXT_WIDTH - 1] != ' ' ||
+	    uidlist_parse_header(&p, nl + 1, h) < 0)
+		return 0;
+	*next_off_r = nl - head - UIDLIST_NEXT_WIDTH;
+	off = st.st_size > UIDLIST_TAIL_MAX ? st.st_size - UIDLIST_TAIL_MAX :
+	    0;
+	n = pread(fd, tail, (size_t)(st.st_size - off), off);
+	if (n < 0)
+		return -1;
+	if (n != st.st_size - off || tail[n - 1] != '\n')
+		return 0;	/* torn by a crash: a full rewrite drops it */
+	tail[n - 1] = '\0';
+	*size_r = st.st_size;
+	if ((last = strrchr(tail, '\n')) == NULL)
+		return off == 0 ? 1 : 0;	/* only the header */
+	p = last + 1;
+	if (uidlist_parse_num(&p, tail + n - 1, UINT32_MAX, &uid) < 0 ||
+	    *p != ' ')
+		return 0;
+	if (uid >= h->next_uid)
+		h->next_uid = uid == UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)uid + 1;
+	return 1;
+}
+
+static int
+uidlist_pwrite_all(int fd, const char *p, size_t len, off_t off)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* The lines for names, numbered from first.  false when a name does
+ * not fit the file or the UIDs would run out. */
+static bool
+uidlist_append_lines(struct fbuf *b, uint32_t first,
+    const char *const *names, const uint64_t *vsizes, size_t n,
+    uint32_t *uids_r)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = names[i];
+		size_t blen;
+
+		if (strlen(nm) < 5 || first + i >= UINT32_MAX - 1)
+			return false;
+		nm += 4;	/* past "cur/" */
+		blen = uidlist_basename_len(nm);
+		if (!uidlist_name_ok(nm, blen))
+			return false;
+		uids_r[i] = first + (uint32_t)i;
+		fbuf_addf(b, "%u %llu %.*s\n", uids_r[i],
+		    (unsigned long long)vsizes[i], (int)blen, nm);
+	}
+	return true;
+}
+
+/* Appends the lines and the new next UID; on a failed write the file
+ * is cut back, so it still ends in a whole line. */
+static int
+uidlist_append_write(int fd, const struct fbuf *b, off_t size,
+    off_t next_off, uint32_t next)
+{
+	char num[UIDLIST_NEXT_WIDTH + 1];
+	int saved;
+
+	snprintf(num, sizeof(num), "%0*u", UIDLIST_NEXT_WIDTH, next);
+	if (uidlist_pwrite_all(fd, b->data, b->len, size) < 0 ||
+	    uidlist_pwrite_all(fd, num, UIDLIST_NEXT_WIDTH, next_off) < 0 ||
+	    fdatasync(fd) < 0) {
+		saved = errno;
+		(void)ftruncate(fd, size);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+uidlist_append(const char *path, uint32_t uidvalidity, uint32_t next_uid,
+    const char *const *names, const uint64_t *vsizes, size_t n,
+    uint32_t *uids_r)
+{
+	char file[PATH_MAX];
+	struct uidlist h;
+	struct fbuf b;
+	off_t size = 0, next_off = 0;
+	int lock, fd, r, saved;
+
+	if (n == 0 || snprintf(file, sizeof(file), "%s/" UIDLIST_FILE,
+	    path) >= (int)sizeof(file))
+		return 0;
+	if ((lock = uidlist_lock(path)) < 0)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	fbuf_init(&b, 0);
+	/* Opened under the lock: a rewrite (rename) before it is seen. */
+	fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		r = errno == ENOENT ? 0 : -1;
+	else
+		r = uidlist_append_check(fd, &h, &size, &next_off);
+	if (r == 1 && (h.uidvalidity != uidvalidity ||
+	    h.next_uid != next_uid ||
+	    !uidlist_append_lines(&b, next_uid, names, vsizes, n, uids_r)))
+		r = 0;
+	if (r == 1 && uidlist_append_write(fd, &b, size, next_off,
+	    next_uid + (uint32_t)n) < 0)
+		r = -1;
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	close(lock);
+	fbuf_release(&b);
 	errno = saved;
 	return r;
 }

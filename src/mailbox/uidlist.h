@@ -42,15 +42,29 @@ int uidlist_sync(const char *path, struct uidlist *ul);
  * its own order); other new messages follow in delivery order. */
 int uidlist_sync_ordered(const char *path, const char *const *names,
     size_t n, struct uidlist *ul);
+/* Numbers messages just written into cur/ without a scan: under the
+ * lock, when the file's UIDVALIDITY is uidvalidity and its next UID is
+ * next_uid (the caller's state then knows every UID before them), it
+ * appends a line for each of names ("cur/<file>", vsizes[i] its CRLF
+ * size) with UIDs next_uid, next_uid + 1, ... (into uids_r), raises the
+ * next UID in place and fdatasyncs.  1 done; 0 when the file says
+ * otherwise or cannot be appended to (number them with
+ * uidlist_sync_ordered instead); -1 with errno (nothing numbered). */
+int uidlist_append(const char *path, uint32_t uidvalidity,
+    uint32_t next_uid, const char *const *names, const uint64_t *vsizes,
+    size_t n, uint32_t *uids_r);
 /* Starts an empty index with this UIDVALIDITY for a new folder (write,
  * fsync, rename).  0, or -1 with errno. */
 int uidlist_create(const char *path, uint32_t uidvalidity);
 void uidlist_free(struct uidlist *ul);
 
 /* The file format, exposed for tests: "ferry-uidlist 1 <validity>
- * <next>\n" then "<uid> <vsize> <basename>\n" lines in ascending UID
- * order.  Parses text into ul (names are base names).  0, or -1 when the
- * text is malformed (ul then empty). */
+ * <next>\n" (next written with ten digits, so that an append can raise
+ * it in place) then "<uid> <vsize> <basename>\n" lines in ascending UID
+ * order.  A line at or past next raises it (an append whose header
+ * update a crash lost); a last line without its newline is ignored (an
+ * append torn by a crash).  Parses text into ul (names are base names).
+ * 0, or -1 when the text is malformed (ul then empty). */
 int uidlist_parse(const char *text, size_t len, struct uidlist *ul);
 /* The RFC 1939 size of a message file's content: its length plus one for
  * each LF not preceded by CR.  0 or -1 with errno. */
