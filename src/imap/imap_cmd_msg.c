@@ -110,21 +110,29 @@ imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
 		{ MBOX_F_DRAFT, "\\Draft" }, { MBOX_F_RECENT, "\\Recent" },
 	};
 	size_t nkw;
-	const char *const *kw = mbox_view_keywords(view, &nkw);
+	const char *const *kw;
 	bool first = true;
 
+	/* Once per message of a FETCH 1:* (FLAGS): no formatting calls. */
 	fbuf_addc(b, '(');
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
 		if (m->flags & sys[i].bit && (recent ||
 		    sys[i].bit != MBOX_F_RECENT)) {
-			fbuf_addf(b, "%s%s", first ? "" : " ", sys[i].name);
+			if (!first)
+				fbuf_addc(b, ' ');
+			fbuf_adds(b, sys[i].name);
 			first = false;
 		}
 	}
-	for (size_t i = 0; i < nkw && i < 32; i++) {
-		if ((m->keywords & (1u << i)) && kw[i] != NULL) {
-			fbuf_addf(b, "%s%s", first ? "" : " ", kw[i]);
-			first = false;
+	if (m->keywords != 0) {
+		kw = mbox_view_keywords(view, &nkw);
+		for (size_t i = 0; i < nkw && i < 32; i++) {
+			if ((m->keywords & (1u << i)) && kw[i] != NULL) {
+				if (!first)
+					fbuf_addc(b, ' ');
+				fbuf_adds(b, kw[i]);
+				first = false;
+			}
 		}
 	}
 	fbuf_addc(b, ')');
@@ -538,6 +546,15 @@ imap_fetch_needs_body(const struct imap_fetch *f)
 	return false;
 }
 
+static bool
+imap_fetch_has(const struct imap_fetch *f, int type)
+{
+	for (unsigned i = 0; i < f->count; i++)
+		if ((int)f->items[i].type == type)
+			return true;
+	return false;
+}
+
 /* ENVELOPE, BODY, BODYSTRUCTURE: answered from the index's cache. */
 static bool
 imap_fetch_needs_mime(const struct imap_fetch *f)
@@ -575,7 +592,9 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 		fbuf_release(&mblob);
 		return;		/* gone: nothing to say about it */
 	}
-	fbuf_addf(b, "* %u FETCH (", seq);
+	fbuf_adds(b, "* ");
+	fbuf_addu(b, seq);
+	fbuf_adds(b, " FETCH (");
 #define SEP() do { if (!first) fbuf_addc(b, ' '); first = false; } while (0)
 	for (unsigned i = 0; i < m->fetch.count; i++) {
 		const struct imap_fetch_item *it = &m->fetch.items[i];
@@ -588,7 +607,8 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 			have_flags = true;
 			break;
 		case IMAP_FETCH_UID:
-			fbuf_addf(b, "UID %u", msg->uid);
+			fbuf_adds(b, "UID ");
+			fbuf_addu(b, msg->uid);
 			have_uid = true;
 			break;
 		case IMAP_FETCH_INTERNALDATE:
@@ -597,12 +617,13 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 			fbuf_addf(b, "INTERNALDATE \"%s\"", date);
 			break;
 		case IMAP_FETCH_RFC822_SIZE:
-			fbuf_addf(b, "RFC822.SIZE %llu",
-			    (unsigned long long)msg->size);
+			fbuf_adds(b, "RFC822.SIZE ");
+			fbuf_addu(b, msg->size);
 			break;
 		case IMAP_FETCH_MODSEQ:
-			fbuf_addf(b, "MODSEQ (%llu)",
-			    (unsigned long long)msg->modseq);
+			fbuf_adds(b, "MODSEQ (");
+			fbuf_addu(b, msg->modseq);
+			fbuf_addc(b, ')');
 			have_modseq = true;
 			break;
 		case IMAP_FETCH_SECTION:
@@ -635,7 +656,8 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 	/* QRESYNC clients learn UIDs from every FETCH (RFC 7162 3.2) */
 	if ((job->uid || s->qresync) && !have_uid) {
 		SEP();
-		fbuf_addf(b, "UID %u", msg->uid);
+		fbuf_adds(b, "UID ");
+		fbuf_addu(b, msg->uid);
 	}
 	if (flags_changed && !have_flags) {
 		SEP();
@@ -645,7 +667,9 @@ imap_fetch_one(struct imap_job *job, uint32_t seq, bool flags_changed)
 	/* RFC 7162 3.1.4.1: with CONDSTORE on, FETCH responses carry it */
 	if (s->condstore && !have_modseq) {
 		SEP();
-		fbuf_addf(b, "MODSEQ (%llu)", (unsigned long long)msg->modseq);
+		fbuf_adds(b, "MODSEQ (");
+		fbuf_addu(b, msg->modseq);
+		fbuf_addc(b, ')');
 	}
 #undef SEP
 	fbuf_adds(b, ")\r\n");
@@ -682,6 +706,8 @@ imap_fetch_work(struct imap_job *job)
 		    "number\r\n", job->tag);
 		return;
 	}
+	if (imap_fetch_has(&m->fetch, IMAP_FETCH_INTERNALDATE))
+		mbox_view_dates(s->view, seqs, n);
 	memset(&res, 0, sizeof(res));
 	unseen = xcalloc(n + 1, sizeof(*unseen));
 	/* BODY[...] sets \Seen first (RFC 9051 6.4.5) */

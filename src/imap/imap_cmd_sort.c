@@ -160,6 +160,7 @@ imap_sort_work(struct imap_job *job)
 		return;
 	}
 	imap_search_run(s, &j->q, &hits, &n, &modseq);
+	mbox_view_dates(s->view, hits, n);	/* ARRIVAL, and DATE's fallback */
 	items = xcalloc(n + 1, sizeof(*items));
 	for (size_t i = 0; i < n; i++) {
 		const struct mbox_msg *m = mbox_view_msg(s->view, hits[i]);

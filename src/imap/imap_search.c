@@ -393,6 +393,28 @@ imap_esearch_out(struct imap_job *job, const struct imap_search *q,
 	fbuf_adds(b, "\r\n");
 }
 
+/* A key that compares INTERNALDATE (the SENT* keys fall back to it). */
+static bool
+imap_search_needs_dates(const struct imap_search_key *k)
+{
+	for (; k != NULL; k = k->next) {
+		switch (k->op) {
+		case IMAP_SEARCH_BEFORE:
+		case IMAP_SEARCH_ON:
+		case IMAP_SEARCH_SINCE:
+		case IMAP_SEARCH_SENTBEFORE:
+		case IMAP_SEARCH_SENTON:
+		case IMAP_SEARCH_SENTSINCE:
+			return true;
+		default:
+			break;
+		}
+		if (imap_search_needs_dates(k->child))
+			return true;
+	}
+	return false;
+}
+
 void
 imap_search_run(struct imap_session *s, const struct imap_search *q,
     uint32_t **seqs_r, size_t *n_r, uint64_t *modseq_r)
@@ -401,6 +423,8 @@ imap_search_run(struct imap_session *s, const struct imap_search *q,
 	size_t nhits = 0;
 	uint64_t modseq = 0;
 
+	if (imap_search_needs_dates(q->root))
+		mbox_view_dates(s->view, NULL, 0);
 	hits = xcalloc(n + 1, sizeof(*hits));
 	for (uint32_t seq = 1; seq <= n; seq++) {
 		struct imap_search_msg c = { .s = s, .seq = seq,

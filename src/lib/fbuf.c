@@ -69,22 +69,44 @@ fbuf_vaddf(struct fbuf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	int n;
-	size_t need;
+	size_t need, room = b->cap > b->len ? b->cap - b->len : 0;
 
+	/* Formatted straight into the spare room when it fits (one
+	 * vsnprintf, not two); the NUL at data[len] is rewritten either
+	 * way, so a result that does not fit changes nothing visible. */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
-	if (n < 0)
+	if (n < 0) {
+		if (room > 0)
+			b->data[b->len] = '\0';
 		return -1;
+	}
 	if (__builtin_add_overflow(b->len, (size_t)n, &need) ||
 	    (b->max != 0 && need > b->max)) {
+		if (room > 0)
+			b->data[b->len] = '\0';
 		errno = EMSGSIZE;
 		return -1;
 	}
-	fbuf_reserve(b, need);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	if ((size_t)n >= room) {
+		fbuf_reserve(b, need);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len = need;
 	return 0;
+}
+
+int
+fbuf_addu(struct fbuf *b, uint64_t v)
+{
+	char num[24], *p = num + sizeof(num);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return fbuf_add(b, p, (size_t)(num + sizeof(num) - p));
 }
 
 int

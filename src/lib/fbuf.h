@@ -7,6 +7,7 @@
 #define FERRY_FBUF_H
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct fbuf {
 	char *data;
@@ -22,6 +23,8 @@ int fbuf_addc(struct fbuf *b, char c);
 int fbuf_addf(struct fbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int fbuf_vaddf(struct fbuf *b, const char *fmt, va_list ap);
+/* The decimal digits of v (no vsnprintf: for lines written per message). */
+int fbuf_addu(struct fbuf *b, uint64_t v);
 /* Drop the first n bytes (n <= len). */
 void fbuf_consume(struct fbuf *b, size_t n);
 /* len = 0, keeps the allocation. */

@@ -226,9 +226,9 @@ struct mbox_msg {
 	uint32_t flags;		/* MBOX_F_* */
 	uint32_t keywords;	/* bit i: keyword i of mbox_view_keywords() */
 	uint64_t modseq;
-	time_t internaldate;	/* the file's mtime (set by append) */
+	time_t internaldate;	/* the file's mtime (set by append); 0 until
+				   mbox_view_dates() has read it */
 	uint64_t size;		/* RFC822.SIZE: octets with CRLF line ends */
-	const char *file;	/* "new/<name>" or "cur/<name>:2,..." */
 };
 
 /* Opens a folder: syncs it and fills the view.  readonly (EXAMINE):
@@ -261,6 +261,12 @@ uint32_t mbox_view_seq(const struct mbox_view *view, uint32_t uid);
 const char *const *mbox_view_keywords(const struct mbox_view *view,
     size_t *n_r);
 
+/* Makes the INTERNALDATE of the messages at seqs (seqs NULL: every
+ * message of the view) known: a folder's first sync does not read it
+ * (it is the file's mtime), so callers that show or compare dates (FETCH
+ * INTERNALDATE, SEARCH BEFORE/ON/SINCE, SORT) call this first.  Cheap
+ * when all are known.  Blocking. */
+void mbox_view_dates(struct mbox_view *view, const uint32_t *seqs, size_t n);
 /* Opens a message file read-only (O_CLOEXEC), following a rename made
  * by others since the last sync.  -1 with err EXPUNGED when it is gone.
  * Blocking. */

@@ -343,9 +343,9 @@ mbox_run(struct mbox_user *user, const char *sql, const char *types, ...)
 		if (types[i] == 'i')
 			rc = sqlite3_bind_int64(st, i + 1,
 			    va_arg(ap, int64_t));
-		else
+		else	/* the caller's text outlives the step: no copy */
 			rc = sqlite3_bind_text(st, i + 1,
-			    va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+			    va_arg(ap, const char *), -1, SQLITE_STATIC);
 	}
 	va_end(ap);
 	if (rc == SQLITE_OK)
@@ -394,17 +394,25 @@ mbox_index_file_ok(const char *file)
 	return true;
 }
 
+/* r's file becomes file, which r now owns, and its flags those the
+ * name carries. */
 static void
-mbox_rec_set_file(struct mbox_rec *r, const char *file)
+mbox_rec_take_file(struct mbox_rec *r, char *file)
 {
 	char extra[32];
 
 	free(r->file);
 	free(r->extra);
-	r->file = xstrdup(file);
+	r->file = file;
 	mbox_flags_from_file(file, &r->flags, &r->keywords, extra,
 	    sizeof(extra));
 	r->extra = extra[0] != '\0' ? xstrdup(extra) : NULL;
+}
+
+static void
+mbox_rec_set_file(struct mbox_rec *r, const char *file)
+{
+	mbox_rec_take_file(r, xstrdup(file));
 }
 
 static int
@@ -505,18 +513,6 @@ struct mbox_sync {
 	bool bump;		/* something a client must learn */
 };
 
-static time_t
-mbox_file_mtime(const char *dir, const char *file)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (fsio_pathf(path, sizeof(path), "%s/%s", dir, file) < 0 ||
-	    stat(path, &st) < 0)
-		return time(NULL);
-	return st.st_mtime;
-}
-
 /* new/x -> cur/x:2,<flags> for a read-write view's first sight. */
 static void
 mbox_sync_move_new(struct mbox_fstate *fs, struct mbox_rec *r,
@@ -570,7 +566,8 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 			if (strcmp(r->file, m->name) != 0) {
 				uint32_t f = r->flags, k = r->keywords;
 
-				mbox_rec_set_file(r, m->name);
+				mbox_rec_take_file(r, m->name);
+				m->name = NULL;
 				sy->dirty[sy->n] = true;
 				if (f != r->flags || k != r->keywords) {
 					r->modseq = 0;	/* set below */
@@ -580,9 +577,14 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 		} else {
 			memset(r, 0, sizeof(*r));
 			r->uid = m->uid;
-			mbox_rec_set_file(r, m->name);
+			mbox_rec_take_file(r, m->name);
+			m->name = NULL;		/* the scan's copy, taken */
 			r->size = m->vsize;
-			r->internaldate = mbox_file_mtime(fs->dir, m->name);
+			/* INTERNALDATE (the file's mtime) is read when a
+			 * client asks for it (mbox_index_dates): a stat per
+			 * message was a sixth of a large folder's first
+			 * sync. */
+			r->internaldate = 0;
 			sy->dirty[sy->n] = true;
 			sy->bump = true;
 		}
@@ -1093,6 +1095,41 @@ mbox_index_add(struct mbox_user *user, struct mbox_fstate *fs,
 }
 
 /* ---- writes by the views ---- */
+
+void
+mbox_index_dates(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_rec *const *recs, size_t n)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t k = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i]->internaldate != 0)
+			continue;
+		if (fsio_pathf(path, sizeof(path), "%s/%s", fs->dir,
+		    recs[i]->file) < 0 || stat(path, &st) < 0 ||
+		    st.st_mtime == 0)
+			continue;	/* gone or renamed: the next sync */
+		recs[i]->internaldate = st.st_mtime;
+		k++;
+	}
+	if (k == 0 || mbox_index_open(user) < 0)
+		return;
+	/* A cache: a failed write costs only a stat next time. */
+	rc = mbox_exec(user, "BEGIN IMMEDIATE");
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+		if (recs[i]->internaldate != 0)
+			rc = mbox_run(user, "UPDATE msg SET internaldate = ?"
+			    " WHERE folder = ? AND uid = ? AND internaldate = 0",
+			    "iii", (int64_t)recs[i]->internaldate, fs->id,
+			    (int64_t)recs[i]->uid);
+	if (rc == SQLITE_OK)
+		rc = mbox_exec(user, "COMMIT");
+	if (rc != SQLITE_OK)
+		mbox_exec(user, "ROLLBACK");
+}
 
 int
 mbox_index_update(struct mbox_user *user, struct mbox_fstate *fs,

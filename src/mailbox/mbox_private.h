@@ -237,6 +237,11 @@ uint32_t mbox_fstate_recent(struct mbox_fstate *fs);
  * file names were renamed by us): writes them with modseq.  0 or -1. */
 int mbox_index_update(struct mbox_user *user, struct mbox_fstate *fs,
     struct mbox_rec *const *recs, size_t n, uint64_t modseq);
+/* Reads the INTERNALDATE (the file's mtime) of those recs that have
+ * none yet (0) and writes it to their rows.  Files gone or renamed
+ * meanwhile keep 0 (the next sync has their names). */
+void mbox_index_dates(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_rec *const *recs, size_t n);
 /* Removes records (expunged by us) and writes vanished rows.  recs are
  * uids; the state's array is compacted.  0 or -1. */
 int mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,

@@ -119,12 +119,9 @@ mbox_view_set(struct mbox_msg *m, const struct mbox_rec *r, uint32_t kwmask)
 	m->flags = (m->flags & MBOX_F_RECENT) | r->flags;
 	m->keywords = r->keywords & kwmask;
 	m->modseq = r->modseq;
-	m->internaldate = r->internaldate;
+	if (r->internaldate != 0)
+		m->internaldate = r->internaldate;
 	m->size = r->size;
-	if (m->file == NULL || strcmp(m->file, r->file) != 0) {
-		free((char *)m->file);
-		m->file = xstrdup(r->file);
-	}
 }
 
 static void
@@ -142,8 +139,6 @@ mbox_view_push(struct mbox_view *view, const struct mbox_rec *r)
 static void
 mbox_view_clear(struct mbox_view *view)
 {
-	for (size_t i = 0; i < view->n; i++)
-		free((char *)view->v[i].file);
 	view->n = 0;
 }
 
@@ -205,12 +200,9 @@ mbox_view_drop_expunged(struct mbox_view *view, struct mbox_changes *ch)
 			ch->expunged[k].uid = view->v[i].uid;
 			ch->nexpunged++;
 		}
-	for (size_t i = 0; i < view->n; i++) {
-		if (view->v[i].flags & MBOX_F_EXPUNGED)
-			free((char *)view->v[i].file);
-		else
+	for (size_t i = 0; i < view->n; i++)
+		if ((view->v[i].flags & MBOX_F_EXPUNGED) == 0)
 			view->v[o++] = view->v[i];
-	}
 	view->n = o;
 }
 
@@ -399,21 +391,20 @@ mbox_view_open_msg(struct mbox_view *view, uint32_t seq,
 {
 	const struct mbox_msg *m = mbox_view_msg(view, seq);
 	struct mbox_rec *r;
-	int fd;
+	int fd = -1;
 
 	if (m == NULL || (m->flags & MBOX_F_EXPUNGED))
 		return mbox_fail(err, MBOX_ERR_EXPUNGED,
 		    "Message has been expunged");
-	if ((fd = mbox_open_file(view->fs->dir, m->file)) >= 0)
-		return fd;
-	/* Renamed by someone since our last sync: the folder state may
-	 * know, else a full scan will. */
+	/* The folder state has the file's name (the view keeps none);
+	 * renamed by someone since our last sync, a full scan knows. */
 	pthread_mutex_lock(&view->user->lock);
 	for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
 		if (attempt == 1 && mbox_index_sync(view->user, view->name,
 		    false, false, NULL, NULL, err) == NULL)
 			break;
-		if ((r = mbox_fstate_find(view->fs, m->uid)) != NULL)
+		if (!view->fs->detached &&
+		    (r = mbox_fstate_find(view->fs, m->uid)) != NULL)
 			fd = mbox_open_file(view->fs->dir, r->file);
 	}
 	pthread_mutex_unlock(&view->user->lock);
@@ -421,6 +412,63 @@ mbox_view_open_msg(struct mbox_view *view, uint32_t seq,
 		return mbox_fail(err, MBOX_ERR_EXPUNGED,
 		    "Message has been expunged");
 	return fd;
+}
+
+/* ---- dates ---- */
+
+/* The view's message at seq (1-based), when its date is unknown. */
+static struct mbox_msg *
+mbox_view_undated(struct mbox_view *view, uint32_t seq)
+{
+	struct mbox_msg *m;
+
+	if (seq < 1 || seq > view->n)
+		return NULL;
+	m = &view->v[seq - 1];
+	return m->internaldate == 0 ? m : NULL;
+}
+
+void
+mbox_view_dates(struct mbox_view *view, const uint32_t *seqs, size_t n)
+{
+	size_t count = seqs != NULL ? n : view->n, k = 0, i;
+	struct mbox_rec **recs, *r;
+	struct mbox_msg *m;
+
+	for (i = 0; i < count; i++)
+		if (mbox_view_undated(view, seqs != NULL ? seqs[i] :
+		    (uint32_t)i + 1) != NULL)
+			break;
+	if (i == count)
+		return;		/* all known: no lock */
+	recs = xcalloc(count + 1, sizeof(*recs));
+	pthread_mutex_lock(&view->user->lock);
+	/* records dropped with a damaged index come back before the
+	 * dates are looked up (else they would show as now) */
+	if (!view->fs->detached && !view->fs->loaded)
+		(void)mbox_index_sync(view->user, view->name, true, false,
+		    NULL, NULL, NULL);
+	for (; i < count && !view->fs->detached; i++) {
+		m = mbox_view_undated(view, seqs != NULL ? seqs[i] :
+		    (uint32_t)i + 1);
+		if (m != NULL && (r = mbox_fstate_find(view->fs, m->uid)) !=
+		    NULL)
+			recs[k++] = r;
+	}
+	mbox_index_dates(view->user, view->fs, recs, k);
+	for (i = 0; i < count; i++) {
+		uint32_t seq = seqs != NULL ? seqs[i] : (uint32_t)i + 1;
+
+		if ((m = mbox_view_undated(view, seq)) == NULL)
+			continue;
+		r = view->fs->detached ? NULL :
+		    mbox_fstate_find(view->fs, m->uid);
+		/* A file gone since the last sync: shown as now. */
+		m->internaldate = r != NULL && r->internaldate != 0 ?
+		    r->internaldate : time(NULL);
+	}
+	pthread_mutex_unlock(&view->user->lock);
+	free(recs);
 }
 
 /* ---- store ---- */

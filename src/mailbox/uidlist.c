@@ -46,6 +46,7 @@ struct uidlist_sync {
 	char **found;			/* per old entry: "sub/file" or NULL */
 	uint32_t *hash;			/* old index + 1, 0 = empty slot */
 	size_t hmask;
+	size_t *lens;			/* per old entry: strlen(name) */
 	char **fresh;			/* "sub/file" of unknown messages */
 	size_t nfresh, capfresh;
 	int lock;			/* the lock file, open */
@@ -260,10 +261,14 @@ uidlist_hash_build(struct uidlist_sync *sy)
 	while (size < sy->old.n * 2)
 		size *= 2;
 	sy->hash = xcalloc(size, sizeof(*sy->hash));
+	sy->lens = xcalloc(sy->old.n + 1, sizeof(*sy->lens));
 	sy->hmask = size - 1;
 	for (size_t i = 0; i < sy->old.n; i++) {
 		const char *nm = sy->old.v[i].name;
-		size_t h = uidlist_hash_str(nm, strlen(nm)) & sy->hmask;
+		size_t h;
+
+		sy->lens[i] = strlen(nm);
+		h = uidlist_hash_str(nm, sy->lens[i]) & sy->hmask;
 
 		while (sy->hash[h] != 0)
 			h = (h + 1) & sy->hmask;
@@ -277,11 +282,13 @@ uidlist_hash_find(const struct uidlist_sync *sy, const char *name, size_t n)
 {
 	size_t h = uidlist_hash_str(name, n) & sy->hmask;
 
+	if (sy->old.v == NULL)
+		return -1;	/* an empty list: the hash has no entries */
 	for (; sy->hash[h] != 0; h = (h + 1) & sy->hmask) {
-		const char *nm = sy->old.v[sy->hash[h] - 1].name;
+		size_t i = sy->hash[h] - 1;
 
-		if (strlen(nm) == n && memcmp(nm, name, n) == 0)
-			return (ssize_t)sy->hash[h] - 1;
+		if (sy->lens[i] == n && memcmp(sy->old.v[i].name, name, n) == 0)
+			return (ssize_t)i;
 	}
 	return -1;
 }
@@ -299,6 +306,19 @@ uidlist_add_fresh(struct uidlist_sync *sy, char *name)
 	sy->fresh[sy->nfresh++] = name;
 }
 
+/* "sub/name" (a scan makes one per message: no formatting). */
+static char *
+uidlist_subpath(const char *sub, const char *name)
+{
+	size_t ls = strlen(sub), ln = strlen(name);
+	char *p = xmalloc(ls + ln + 2);
+
+	memcpy(p, sub, ls);
+	p[ls] = '/';
+	memcpy(p + ls + 1, name, ln + 1);
+	return p;
+}
+
 /* One directory entry of sub ("new" or "cur"). */
 static void
 uidlist_scan_entry(struct uidlist_sync *sy, const char *sub,
@@ -314,9 +334,9 @@ uidlist_scan_entry(struct uidlist_sync *sy, const char *sub,
 	if (i >= 0 && sy->found[i] != NULL)
 		return;		/* seen in new/ and cur/ during a move */
 	if (i >= 0)
-		sy->found[i] = xasprintf("%s/%s", sub, de->d_name);
+		sy->found[i] = uidlist_subpath(sub, de->d_name);
 	else
-		uidlist_add_fresh(sy, xasprintf("%s/%s", sub, de->d_name));
+		uidlist_add_fresh(sy, uidlist_subpath(sub, de->d_name));
 }
 
 static int
@@ -579,6 +599,7 @@ uidlist_sync_free(struct uidlist_sync *sy)
 	free(sy->found);
 	free(sy->fresh);
 	free(sy->hash);
+	free(sy->lens);
 	uidlist_free(&sy->old);
 }
 

@@ -120,4 +120,26 @@ fx_find(const char *dir, const char *sub, const char *prefix, char *dst,
 	return found;
 }
 
+/* The one file in dir/sub whose name contains part, into dst. */
+static inline bool
+fx_find_part(const char *dir, const char *sub, const char *part, char *dst,
+    size_t size)
+{
+	char p[8192];
+	struct dirent *de;
+	DIR *d;
+	bool found = false;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	if ((d = opendir(p)) == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, part) != NULL) {
+			snprintf(dst, size, "%s/%s", sub, de->d_name);
+			found = true;
+		}
+	closedir(d);
+	return found;
+}
+
 #endif

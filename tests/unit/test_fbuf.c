@@ -84,6 +84,44 @@ test_fbuf_max(void)
 	test_end();
 }
 
+/* fbuf_addf formats into the spare room when it fits, grows and
+ * formats again when not; a refused result leaves the buffer as it
+ * was.  fbuf_addu writes decimal digits. */
+static void
+test_fbuf_addf_room(void)
+{
+	char big[300];
+	struct fbuf b;
+
+	test_begin("fbuf addf in place, on growth, at max; addu");
+	fbuf_init(&b, 0);
+	test_assert(fbuf_adds(&b, "ab") == 0 && b.cap == 64);
+	test_assert(fbuf_addf(&b, "%d-%s", 42, "x") == 0);
+	test_assert(b.len == 6 && strcmp(b.data, "ab42-x") == 0);
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* exactly filling the room leaves no place for the NUL: grows */
+	test_assert(fbuf_addf(&b, "%.*s", (int)(b.cap - b.len), big) == 0);
+	test_assert(b.len == 64 && b.data[64] == '\0' && b.cap > 64);
+	test_assert(fbuf_addf(&b, "%s!", big) == 0);
+	test_assert(b.len == 64 + 300 && b.data[b.len - 1] == '!' &&
+	    b.data[b.len] == '\0');
+	fbuf_reset(&b);
+	test_assert(fbuf_addu(&b, 0) == 0 && fbuf_addc(&b, ' ') == 0 &&
+	    fbuf_addu(&b, 18446744073709551615ULL) == 0);
+	test_assert_streq(b.data, "0 18446744073709551615");
+	fbuf_release(&b);
+	fbuf_init(&b, 10);
+	test_assert(fbuf_adds(&b, "abc") == 0);
+	errno = 0;
+	test_assert(fbuf_addf(&b, "%s", "12345678") == -1 && errno == EMSGSIZE);
+	test_assert(b.len == 3 && strcmp(b.data, "abc") == 0);
+	test_assert(fbuf_addu(&b, 12345678) == -1);
+	test_assert(b.len == 3 && strcmp(b.data, "abc") == 0);
+	fbuf_release(&b);
+	test_end();
+}
+
 static void
 test_fbuf_steal(void)
 {
@@ -228,6 +266,7 @@ main(void)
 	test_fbuf_basic();
 	test_fbuf_growth();
 	test_fbuf_max();
+	test_fbuf_addf_room();
 	test_fbuf_steal();
 	test_num_table("str_parse_size", size_cases,
 	    sizeof(size_cases) / sizeof(size_cases[0]), str_parse_size);
