@@ -5,7 +5,7 @@
 
 CC       ?= gcc
 BUILD    ?= build
-PKGS      = libevent libevent_openssl libevent_pthreads libunbound sqlite3 openssl libcrypt zlib
+PKGS      = libevent libevent_openssl libevent_pthreads libunbound sqlite3 libpq openssl libcrypt zlib
 OPT      ?= -O2 -g
 SAN      ?=
 WERROR   ?=

@@ -102,12 +102,12 @@ cli_open_store(struct cli *cli, struct store **sp)
 
 	if (cli_load_conf(cli) < 0 || cli_prepare_state(cli) < 0)
 		return -1;
-	if (conf_state_path(&cli->conf, path, sizeof(path), FERRY_DB_FILE) < 0) {
-		cli_fail("state_dir path too long");
+	if (conf_store_path(&cli->conf, path, sizeof(path)) < 0) {
+		cli_fail("store path too long");
 		return -1;
 	}
 	if (store_open(sp, path, &error) < 0) {
-		cli_fail("%s: %s", path, error);
+		cli_fail("%s: %s", store_path_label(path), error);
 		return -1;
 	}
 	return 0;

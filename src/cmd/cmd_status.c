@@ -235,8 +235,9 @@ cmd_status_bans(struct cli *cli, struct cmd_status *s)
 	char db[PATH_MAX];
 
 	s->bans = -1;
-	if (conf_state_path(&cli->conf, db, sizeof(db), FERRY_DB_FILE) < 0 ||
-	    access(db, R_OK) < 0 || store_open(&st, db, &error) < 0)
+	if (conf_store_path(&cli->conf, db, sizeof(db)) < 0 ||
+	    (cli->conf.store[0] == '\0' && access(db, R_OK) < 0) ||
+	    store_open(&st, db, &error) < 0)
 		return;
 	s->bans = 0;
 	if (store_ban_list(st, (int64_t)time(NULL), cmd_status_ban_cb,

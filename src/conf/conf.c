@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "ferry.h"
 #include "lib/diskwatch.h"
 #include "lib/fbuf.h"
 #include "lib/fsio.h"
@@ -93,6 +94,21 @@ conf_set_path(struct conf *c, const struct conf_key *k, char *v,
 {
 	if (v[0] != '/' && v[0] != '.') {
 		*why_r = "must be a path (absolute, or relative starting with .)";
+		return -1;
+	}
+	return conf_set_string(c, k, v, why_r);
+}
+
+/* store: empty (the SQLite file state_dir/ferry.db) or a PostgreSQL
+ * connection URI (src/store/store_db_pg.c). */
+static int
+conf_set_store(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	if (v[0] != '\0' && strncmp(v, "postgresql://", 13) != 0 &&
+	    strncmp(v, "postgres://", 11) != 0) {
+		*why_r = "expected postgresql://... (or nothing: "
+		    "state_dir/ferry.db)";
 		return -1;
 	}
 	return conf_set_string(c, k, v, why_r);
@@ -610,6 +626,7 @@ conf_set_exempt(struct conf *c, const struct conf_key *k, char *v,
 static const struct conf_key conf_keys[] = {
 	{ "hostname", conf_set_hostname, 0, 0, 0 },
 	{ "state_dir", conf_set_path, FIELD(state_dir), 0, PATH_MAX },
+	{ "store", conf_set_store, FIELD(store), 0, CONF_STORE_MAX },
 	{ "run_as", conf_set_string, FIELD(run_as), 0, 64 },
 	{ "log_file", conf_set_path, FIELD(log_file), 0, PATH_MAX },
 	{ "maildrop_dir", conf_set_path, FIELD(maildrop_dir), 0, PATH_MAX },
@@ -1282,6 +1299,18 @@ int
 conf_state_path(const struct conf *c, char *dst, size_t size, const char *rel)
 {
 	if ((size_t)snprintf(dst, size, "%s/%s", c->state_dir, rel) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_store_path(const struct conf *c, char *dst, size_t size)
+{
+	if (c->store[0] == '\0')
+		return conf_state_path(c, dst, size, FERRY_DB_FILE);
+	if (str_lcpy(dst, c->store, size) >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -13,6 +13,7 @@
 
 #define CONF_DEFAULT_PATH "/etc/ferry/ferry.conf"
 #define CONF_HOST_MAX 255
+#define CONF_STORE_MAX 1024	/* the store URI, with its terminator */
 
 struct conf_listen {
 	char host[64];
@@ -79,6 +80,7 @@ struct conf {
 	char path[PATH_MAX];
 	char hostname[CONF_HOST_MAX + 1];
 	char state_dir[PATH_MAX];
+	char store[CONF_STORE_MAX];		/* "": state_dir/ferry.db */
 	char run_as[64];
 	char log_file[PATH_MAX];
 	char maildrop_dir[PATH_MAX];		/* "": state_dir/maildrop */
@@ -287,6 +289,9 @@ bool conf_listen_loopback(const struct conf_listen *l);
 /* Derived paths inside state_dir, written into dst: 0 or -1 (too long). */
 int conf_state_path(const struct conf *c, char *dst, size_t size,
     const char *rel);
+/* The store's path for store_open(): the store key (a postgresql://
+ * URI) when set, else state_dir/ferry.db; 0 or -1 (too long). */
+int conf_store_path(const struct conf *c, char *dst, size_t size);
 /* The maildrop directory (maildrop_dir, else state_dir/maildrop) into
  * dst: 0 or -1 (too long). */
 int conf_maildrop_path(const struct conf *c, char *dst, size_t size);

@@ -251,7 +251,7 @@ queue_user_get(struct queue_role *q, const char *addr, struct store_user *u)
 	pthread_mutex_lock(&q->store_lock);
 	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
 		log_errx("queue store open failed path=%s reason=%s",
-		    q->db_path, error);
+		    store_path_label(q->db_path), error);
 	if (q->store != NULL)
 		r = store_user_get(q->store, addr, u);
 	pthread_mutex_unlock(&q->store_lock);
@@ -275,7 +275,7 @@ queue_is_local(const char *addr, char *mailbox, size_t size, void *ctx)
 	pthread_mutex_lock(&q->store_lock);
 	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
 		log_errx("queue store open failed path=%s reason=%s",
-		    q->db_path, error);
+		    store_path_label(q->db_path), error);
 	if (q->store != NULL)
 		st = resolve_rcpt(q->store, &o, addr, &res);
 	pthread_mutex_unlock(&q->store_lock);
@@ -302,7 +302,7 @@ queue_is_local_domain(const char *domain, void *ctx)
 	pthread_mutex_lock(&q->store_lock);
 	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
 		log_errx("queue store open failed path=%s reason=%s",
-		    q->db_path, error);
+		    store_path_label(q->db_path), error);
 	if (q->store != NULL)
 		r = store_domain_exists(q->store, d);
 	pthread_mutex_unlock(&q->store_lock);
@@ -323,7 +323,7 @@ queue_pickup_resolve(void *ctx, const struct conf *c, const char *addr,
 	pthread_mutex_lock(&q->store_lock);
 	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
 		log_errx("queue store open failed path=%s reason=%s",
-		    q->db_path, error);
+		    store_path_label(q->db_path), error);
 	if (q->store != NULL)
 		st = resolve_rcpt(q->store, &o, addr, res);
 	pthread_mutex_unlock(&q->store_lock);
@@ -612,7 +612,7 @@ queue_count_bounces(struct queue_job *j, const struct spool_env *env,
 	pthread_mutex_lock(&q->store_lock);
 	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
 		log_errx("queue store open failed path=%s reason=%s",
-		    q->db_path, error);
+		    store_path_label(q->db_path), error);
 	if (q->store != NULL)
 		queue_send_bounces(q->store, j->conf, env->id, env->auth_user,
 		    n);
@@ -1239,8 +1239,8 @@ queue_conf(struct queue_role *q, const struct conf *c)
 {
 	q->max_running = queue_workers(c);
 	if (conf_state_path(c, q->spool_dir, sizeof(q->spool_dir),
-	    FERRY_SPOOL_DIR) < 0 || conf_state_path(c, q->db_path,
-	    sizeof(q->db_path), FERRY_DB_FILE) < 0)
+	    FERRY_SPOOL_DIR) < 0 || conf_store_path(c, q->db_path,
+	    sizeof(q->db_path)) < 0)
 		log_fatalx("queue: state_dir too long");
 }
 
@@ -1252,7 +1252,7 @@ queue_open_store(struct queue_role *q)
 	pthread_mutex_init(&q->store_lock, NULL);
 	if (store_open(&q->store, q->db_path, &error) < 0) {
 		log_errx("queue store open failed path=%s reason=%s",
-		    q->db_path, error);
+		    store_path_label(q->db_path), error);
 		q->store = NULL;	/* retried at the first delivery */
 	}
 }

@@ -123,11 +123,12 @@ admin_main(struct ferry_env *env)
 	a.env = env;
 	signal(SIGPIPE, SIG_IGN);
 	authcache_configure(env->conf->auth_cache_ttl);
-	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
+	conf_store_path(env->conf, db, sizeof(db));
 	env->base = event_base_new();
 	env->pool = workpool_create(env->base, ADMIN_WORKERS);
 	if (store_pool_create(&env->stores, env->pool, db, &error) < 0)
-		log_fatalx("- admin store path=%s error=%s", db, log_q(error));
+		log_fatalx("- admin store path=%s error=%s",
+		    store_path_label(db), log_q(error));
 	for (int i = 0; i < 3; i++) {
 		a.sig_ev[i] = evsignal_new(env->base, sigs[i], admin_signal_cb,
 		    &a);

@@ -147,13 +147,14 @@ mailbox_main(struct ferry_env *env)
 	m.env = env;
 	signal(SIGPIPE, SIG_IGN);
 	authcache_configure(env->conf->auth_cache_ttl);
-	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
+	conf_store_path(env->conf, db, sizeof(db));
 	env->base = event_base_new();
 	env->pool = workpool_create(env->base, MAILBOX_WORKERS);
 	/* The loop reaches the store through requests on the pool only,
 	 * each worker with its own connection (store.h). */
 	if (store_pool_create(&env->stores, env->pool, db, &error) < 0)
-		log_fatalx("- mailbox store path=%s error=%s", db, log_q(error));
+		log_fatalx("- mailbox store path=%s error=%s",
+		    store_path_label(db), log_q(error));
 	for (int i = 0; i < 3; i++) {
 		m.sig_ev[i] = evsignal_new(env->base, sigs[i],
 		    mailbox_signal_cb, &m);

@@ -228,9 +228,11 @@ serve_prepare_state(struct serve *sv, uid_t uid, gid_t gid, bool drop)
 	conf_state_path(c, path, sizeof(path), FERRY_MAIL_DIR);
 	if (fsio_mkdir_p(path, 0750) < 0)
 		return serve_fail("cannot create %s: %s", path, strerror(errno)) * -1;
-	conf_state_path(c, path, sizeof(path), FERRY_DB_FILE);
+	if (conf_store_path(c, path, sizeof(path)) < 0)
+		return serve_fail("store path too long") * -1;
 	if (store_open(&st, path, &error) < 0)
-		return serve_fail("%s: %s", path, error) * -1;
+		return serve_fail("store %s: %s", store_path_label(path),
+		    error) * -1;
 	store_close(&st);
 	if (drop && privdrop_chown_tree(c->state_dir, uid, gid) < 0)
 		return serve_fail("cannot give %s to %s: %s", c->state_dir,

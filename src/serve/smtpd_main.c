@@ -123,7 +123,7 @@ smtpd_main(struct ferry_env *env)
 	r.env = env;
 	signal(SIGPIPE, SIG_IGN);
 	authcache_configure(env->conf->auth_cache_ttl);
-	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
+	conf_store_path(env->conf, db, sizeof(db));
 	env->base = event_base_new();
 	/* Commits (smtp_tx.c) spend their time in fsync: more of them in
 	 * flight lets the disk merge them. */
@@ -131,7 +131,8 @@ smtpd_main(struct ferry_env *env)
 	/* The loop reaches the store only through requests on this pool,
 	 * each thread with its own connection (store.h). */
 	if (store_pool_create(&env->stores, env->pool, db, &error) < 0)
-		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
+		log_fatalx("- smtpd store path=%s error=%s",
+		    store_path_label(db), log_q(error));
 	r.srv = smtpd_create(env, smtpd_role_idle, &r);
 	for (int i = 0; i < 3; i++) {
 		r.sig_ev[i] = evsignal_new(env->base, sigs[i],

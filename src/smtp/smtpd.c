@@ -135,10 +135,11 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 		log_fatalx("- smtpd tls error=%s", log_q(error));
 	srv->auth_pool = workpool_create(env->base, SMTPD_AUTH_THREADS);
 	/* The password checks' own store connections (store.h). */
-	conf_state_path(env->conf, db, sizeof(db), FERRY_DB_FILE);
+	conf_store_path(env->conf, db, sizeof(db));
 	if (store_pool_create(&srv->auth_stores, srv->auth_pool, db,
 	    &error) < 0)
-		log_fatalx("- smtpd store path=%s error=%s", db, log_q(error));
+		log_fatalx("- smtpd store path=%s error=%s",
+		    store_path_label(db), log_q(error));
 	if (smtp_policy_create(&srv->policy, srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	srv->dkim = smtpd_dkim_load(env->conf);

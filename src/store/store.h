@@ -1,10 +1,14 @@
 /* The store: domains, users (password hashes, quotas), aliases, bans,
- * per-domain rules and the greylist.  This header is the whole interface;
- * the backend behind it today is SQLite (store_sqlite.c, state_dir/
- * ferry.db).  Every change is visible at once to running servers (they
- * query per lookup).  Addresses are stored lower-cased (domain always,
- * local part unless the configuration makes local parts case-sensitive;
- * the caller passes the already-normalised address).
+ * per-domain rules and the greylist.  This header is the whole interface.
+ * Behind it, store_sql.c (with store_send.c) holds the logic and every
+ * query, and a driver (store_db.h) holds the database: SQLite
+ * (store_db_sqlite.c, state_dir/ferry.db, the default) or PostgreSQL
+ * (store_db_pg.c, the `store = postgresql://...` key, shared by several
+ * nodes).  Every change is visible at once to running servers (they
+ * query per lookup; caches follow the change counter below).  Addresses
+ * are stored lower-cased (domain always, local part unless the
+ * configuration makes local parts case-sensitive; the caller passes the
+ * already-normalised address).
  *
  * Two ways in:
  *  - The synchronous functions below take a struct store, which is one
@@ -15,16 +19,16 @@
  *    request runs on the role's worker pool with that thread's own
  *    connection, and its callback comes back on the loop.
  *
- * What a backend provides (a PostgreSQL one would be store_pg.c): every
- * synchronous function here with the same results and error strings;
- * store_open() that creates or migrates its schema in place to the same
- * logical version (a schema_version table, migrations numbered from 1,
- * each run once inside one transaction, a newer version refused); a
- * connection usable from one thread at a time; statements prepared once
- * per connection; busy or lock waits bounded (an error, never a hang).
- * The SQL lives in the backend's file and nowhere else, and uses nothing
- * a caller could notice: no row ids other than rule ids, upserts in the
- * ON CONFLICT form both databases share. */
+ * What a driver provides (store_db.h): a connection usable from one
+ * thread at a time; store_open() that creates or migrates its schema in
+ * place to the same logical version (a schema_version table, migrations
+ * numbered from 1, each run once inside one transaction, a newer
+ * version refused, concurrent openers safe); statements prepared once
+ * per connection; write transactions that run one after another; busy,
+ * lock and network waits bounded (an error, never a hang).  The queries
+ * use nothing a caller could notice: no row ids other than rule ids,
+ * upserts in the ON CONFLICT form both databases share, byte order for
+ * text. */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
 #include <stdbool.h>
@@ -39,18 +43,25 @@ struct store_user {
 	bool vacation;		/* a vacation reply is on (see below) */
 };
 
-/* Opens (creating and migrating the schema) path.  0 or -1. */
+/* Opens (creating and migrating the schema) path: a SQLite file, or a
+ * PostgreSQL connection URI ("postgresql://" or "postgres://").  0 or
+ * -1. */
 int store_open(struct store **sp, const char *path, const char **error_r);
 void store_close(struct store **sp);
+/* path fit for logs and messages: a URI's password masked.  In a
+ * per-thread buffer, valid until the next call on the thread. */
+const char *store_path_label(const char *path);
 
 /* The change counter shared by every process using this database: it
  * grows after each committed change to domains, users, aliases, bans or
  * rules (not failure rows, not the greylist).  An answer read after the
  * counter showed g is still current while the counter still shows g, so
  * a cache keyed by it sees a change as soon as the changing call has
- * returned.  Reading it is one atomic load.  0, or -1 when the counter
- * is unavailable (cache nothing then).  Changes made behind the store's
- * back (sqlite3 by hand) do not move it. */
+ * returned (SQLite; on PostgreSQL at once in the changing process and
+ * within about a second in every other process of every node).  Reading
+ * it is one atomic load.  0, or -1 when the counter is unavailable
+ * (cache nothing then).  Changes made behind the store's back (sqlite3
+ * by hand) do not move it on SQLite; on PostgreSQL triggers see them. */
 int store_generation(struct store *s, uint64_t *gen_r);
 
 /* Domains.  add: -1 "domain exists" when present.  del: -1 "no such

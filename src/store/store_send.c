@@ -11,7 +11,7 @@
 
 #include "lib/strutil.h"
 #include "store/store.h"
-#include "store/store_sqlite_private.h"
+#include "store/store_db.h"
 
 enum store_send_slot {
 	SEND_ST_LIMITS_SET,
@@ -66,17 +66,21 @@ static const char *const store_send_sql[SEND_ST_N] = {
 	    "WHERE subject = ?1 AND hour > ?2",
 	[SEND_ST_COUNT_MSG] =
 	    "INSERT INTO send_counts (subject, hour, msgs) VALUES (?1, ?2, 1) "
-	    "ON CONFLICT (subject, hour) DO UPDATE SET msgs = msgs + 1",
+	    "ON CONFLICT (subject, hour) DO UPDATE SET "
+	    "msgs = send_counts.msgs + 1",
 	[SEND_ST_COUNT_RCPT] =
 	    "INSERT INTO send_counts (subject, hour, rcpts) VALUES (?1, ?2, 1) "
-	    "ON CONFLICT (subject, hour) DO UPDATE SET rcpts = rcpts + 1",
+	    "ON CONFLICT (subject, hour) DO UPDATE SET "
+	    "rcpts = send_counts.rcpts + 1",
 	[SEND_ST_COUNT_BOUNCE] =
 	    "INSERT INTO send_counts (subject, hour, bounces) "
 	    "VALUES (?1, ?2, 1) "
-	    "ON CONFLICT (subject, hour) DO UPDATE SET bounces = bounces + 1",
+	    "ON CONFLICT (subject, hour) DO UPDATE SET "
+	    "bounces = send_counts.bounces + 1",
 	[SEND_ST_COUNT_SPAM] =
 	    "INSERT INTO send_counts (subject, hour, spam) VALUES (?1, ?2, 1) "
-	    "ON CONFLICT (subject, hour) DO UPDATE SET spam = spam + 1",
+	    "ON CONFLICT (subject, hour) DO UPDATE SET "
+	    "spam = send_counts.spam + 1",
 	[SEND_ST_PRUNE] =
 	    "DELETE FROM send_counts WHERE subject = ?1 AND hour <= ?2",
 	[SEND_ST_RELEASED_SET] =
@@ -86,10 +90,10 @@ static const char *const store_send_sql[SEND_ST_N] = {
 	    "SELECT at FROM send_released WHERE address = ?1",
 };
 
-static sqlite3_stmt *
+static struct store_stmt *
 store_send_stmt(struct store *s, enum store_send_slot id)
 {
-	return store_sqlite_xstmt(s, (unsigned)id, store_send_sql[id]);
+	return store_db_xstmt(s, (unsigned)id, store_send_sql[id]);
 }
 
 static void
@@ -101,15 +105,15 @@ store_send_err(const char **error_r, const char *msg)
 
 /* Steps a statement without rows: 0 or -1. */
 static int
-store_send_exec(sqlite3_stmt *st)
+store_send_exec(struct store_stmt *st)
 {
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	rc = store_st_step(st);
+	store_st_reset(st);
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 /* A subject lower-cased in its domain part (all of a domain). */
@@ -133,30 +137,30 @@ store_send_limits_set(struct store *s, const char *subject,
     const struct store_send_limits *l, const char **error_r)
 {
 	char key[320];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret;
 
 	if (store_send_norm(subject, key, sizeof(key)) < 0) {
 		store_send_err(error_r, "invalid subject");
 		return -1;
 	}
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	if (l->msgs_hour < 0 && l->rcpts_day < 0) {
 		st = store_send_stmt(s, SEND_ST_LIMITS_DEL);
 		if (st != NULL)
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+			store_st_text(st, 1, key);
 	} else {
 		st = store_send_stmt(s, SEND_ST_LIMITS_SET);
 		if (st != NULL) {
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, l->msgs_hour);
-			sqlite3_bind_int64(st, 3, l->rcpts_day);
+			store_st_text(st, 1, key);
+			store_st_int(st, 2, l->msgs_hour);
+			store_st_int(st, 3, l->rcpts_day);
 		}
 	}
 	ret = store_send_exec(st);
 	if (ret < 0)
-		store_send_err(error_r, store_sqlite_err(s, "send limits"));
-	store_sqlite_unlock(s);
+		store_send_err(error_r, store_db_err(s, "send limits"));
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -165,20 +169,20 @@ static int
 store_send_limits_get_locked(struct store *s, const char *key,
     struct store_send_limits *l)
 {
-	sqlite3_stmt *st = store_send_stmt(s, SEND_ST_LIMITS_GET);
+	struct store_stmt *st = store_send_stmt(s, SEND_ST_LIMITS_GET);
 	int rc;
 
 	l->msgs_hour = l->rcpts_day = -1;
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		l->msgs_hour = sqlite3_column_int64(st, 0);
-		l->rcpts_day = sqlite3_column_int64(st, 1);
+	store_st_text(st, 1, key);
+	rc = store_st_step(st);
+	if (rc == STORE_DB_ROW) {
+		l->msgs_hour = store_st_col_int(st, 0);
+		l->rcpts_day = store_st_col_int(st, 1);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	store_st_reset(st);
+	return rc == STORE_DB_ROW ? 1 : rc == STORE_DB_DONE ? 0 : -1;
 }
 
 int
@@ -191,9 +195,9 @@ store_send_limits_get(struct store *s, const char *subject,
 	l->msgs_hour = l->rcpts_day = -1;
 	if (store_send_norm(subject, key, sizeof(key)) < 0)
 		return 0;
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	ret = store_send_limits_get_locked(s, key, l);
-	store_sqlite_unlock(s);
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -204,27 +208,27 @@ store_send_hold_set(struct store *s, const char *address, int64_t now,
     bool automatic, const char *reason, const char **error_r)
 {
 	char key[320];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret;
 
 	if (store_send_norm(address, key, sizeof(key)) < 0) {
 		store_send_err(error_r, "invalid address");
 		return -1;
 	}
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	st = store_send_stmt(s, SEND_ST_HOLD_SET);
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_int(st, 3, automatic ? 1 : 0);
-		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+		store_st_text(st, 1, key);
+		store_st_int(st, 2, now);
+		store_st_int(st, 3, automatic ? 1 : 0);
+		store_st_text(st, 4, reason);
 	}
 	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_sqlite_err(s, "send hold"));
+		store_send_err(error_r, store_db_err(s, "send hold"));
 		ret = -1;
 	} else
-		ret = store_sqlite_changes(s) > 0 ? 1 : 0;
-	store_sqlite_unlock(s);
+		ret = store_db_changes(s) > 0 ? 1 : 0;
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -233,21 +237,21 @@ static int
 store_send_del(struct store *s, enum store_send_slot id, const char *key,
     const char *what, const char **error_r)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret;
 
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	st = store_send_stmt(s, id);
 	if (st != NULL)
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		store_st_text(st, 1, key);
 	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_sqlite_err(s, what));
+		store_send_err(error_r, store_db_err(s, what));
 		ret = -1;
 	} else
-		ret = store_sqlite_changes(s) > 0 ? 1 : 0;
+		ret = store_db_changes(s) > 0 ? 1 : 0;
 	if (ret > 0)
-		store_sqlite_changed(s);
-	store_sqlite_unlock(s);
+		store_db_changed(s);
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -256,7 +260,7 @@ store_send_hold_del(struct store *s, const char *address, int64_t now,
     const char **error_r)
 {
 	char key[320];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret;
 
 	if (store_send_norm(address, key, sizeof(key)) < 0)
@@ -265,17 +269,17 @@ store_send_hold_del(struct store *s, const char *address, int64_t now,
 	    error_r);
 	if (ret != 1)
 		return ret;
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	st = store_send_stmt(s, SEND_ST_RELEASED_SET);
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
+		store_st_text(st, 1, key);
+		store_st_int(st, 2, now);
 	}
 	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_sqlite_err(s, "send release"));
+		store_send_err(error_r, store_db_err(s, "send release"));
 		ret = -1;
 	}
-	store_sqlite_unlock(s);
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -283,31 +287,31 @@ store_send_hold_del(struct store *s, const char *address, int64_t now,
 static int
 store_send_released_locked(struct store *s, const char *key, int64_t *at_r)
 {
-	sqlite3_stmt *st = store_send_stmt(s, SEND_ST_RELEASED_GET);
+	struct store_stmt *st = store_send_stmt(s, SEND_ST_RELEASED_GET);
 	int rc;
 
 	*at_r = 0;
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*at_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	store_st_text(st, 1, key);
+	rc = store_st_step(st);
+	if (rc == STORE_DB_ROW)
+		*at_r = store_st_col_int(st, 0);
+	store_st_reset(st);
+	return rc == STORE_DB_ROW || rc == STORE_DB_DONE ? 0 : -1;
 }
 
 static void
-store_send_hold_fill(sqlite3_stmt *st, struct store_send_hold *h)
+store_send_hold_fill(struct store_stmt *st, struct store_send_hold *h)
 {
-	const unsigned char *a = sqlite3_column_text(st, 0);
-	const unsigned char *r = sqlite3_column_text(st, 3);
+	const char *a = store_st_col_text(st, 0);
+	const char *r = store_st_col_text(st, 3);
 
 	memset(h, 0, sizeof(*h));
 	str_lcpy(h->address, a != NULL ? (const char *)a : "",
 	    sizeof(h->address));
-	h->since = sqlite3_column_int64(st, 1);
-	h->automatic = sqlite3_column_int(st, 2) != 0;
+	h->since = store_st_col_int(st, 1);
+	h->automatic = store_st_col_int(st, 2) != 0;
 	str_lcpy(h->reason, r != NULL ? (const char *)r : "",
 	    sizeof(h->reason));
 }
@@ -317,17 +321,17 @@ static int
 store_send_hold_get_locked(struct store *s, const char *key,
     struct store_send_hold *h)
 {
-	sqlite3_stmt *st = store_send_stmt(s, SEND_ST_HOLD_GET);
+	struct store_stmt *st = store_send_stmt(s, SEND_ST_HOLD_GET);
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && h != NULL)
+	store_st_text(st, 1, key);
+	rc = store_st_step(st);
+	if (rc == STORE_DB_ROW && h != NULL)
 		store_send_hold_fill(st, h);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	store_st_reset(st);
+	return rc == STORE_DB_ROW ? 1 : rc == STORE_DB_DONE ? 0 : -1;
 }
 
 int
@@ -339,9 +343,9 @@ store_send_hold_get(struct store *s, const char *address,
 
 	if (store_send_norm(address, key, sizeof(key)) < 0)
 		return 0;
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	ret = store_send_hold_get_locked(s, key, h);
-	store_sqlite_unlock(s);
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -352,14 +356,14 @@ store_send_hold_list(struct store *s,
 {
 	struct store_send_hold *v = NULL, h;
 	size_t n = 0;
-	sqlite3_stmt *st;
-	int rc = SQLITE_ERROR;
+	struct store_stmt *st;
+	int rc = STORE_DB_ERROR;
 
 	/* Collected first and called back after the lock is released, so
 	 * that a callback may use the store. */
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	st = store_send_stmt(s, SEND_ST_HOLD_LIST);
-	while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (st != NULL && (rc = store_st_step(st)) == STORE_DB_ROW) {
 		store_send_hold_fill(st, &h);
 		v = realloc(v, (n + 1) * sizeof(*v));
 		if (v == NULL)
@@ -367,14 +371,14 @@ store_send_hold_list(struct store *s,
 		v[n++] = h;
 	}
 	if (st != NULL)
-		sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		store_send_err(error_r, store_sqlite_err(s, "send hold list"));
-	store_sqlite_unlock(s);
-	for (size_t i = 0; rc == SQLITE_DONE && i < n; i++)
+		store_st_reset(st);
+	if (rc != STORE_DB_DONE)
+		store_send_err(error_r, store_db_err(s, "send hold list"));
+	store_db_unlock(s);
+	for (size_t i = 0; rc == STORE_DB_DONE && i < n; i++)
 		cb(&v[i], ctx);
 	free(v);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 /* ---- suspended domains ---- */
@@ -384,41 +388,41 @@ store_domain_suspend(struct store *s, const char *domain, int64_t now,
     const char *reason, const char **error_r)
 {
 	char key[256];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = -1, rc;
 
 	if (store_send_norm(domain, key, sizeof(key)) < 0) {
 		store_send_err(error_r, "no such domain");
 		return -1;
 	}
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	st = store_send_stmt(s, SEND_ST_DOMAIN_EXISTS);
 	if (st == NULL) {
-		store_send_err(error_r, store_sqlite_err(s, "suspend"));
+		store_send_err(error_r, store_db_err(s, "suspend"));
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		store_send_err(error_r, rc == SQLITE_DONE ? "no such domain" :
-		    store_sqlite_err(s, "suspend"));
+	store_st_text(st, 1, key);
+	rc = store_st_step(st);
+	store_st_reset(st);
+	if (rc != STORE_DB_ROW) {
+		store_send_err(error_r, rc == STORE_DB_DONE ? "no such domain" :
+		    store_db_err(s, "suspend"));
 		goto out;
 	}
 	st = store_send_stmt(s, SEND_ST_SUSPEND);
 	if (st != NULL) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+		store_st_text(st, 1, key);
+		store_st_int(st, 2, now);
+		store_st_text(st, 3, reason);
 	}
 	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_sqlite_err(s, "suspend"));
+		store_send_err(error_r, store_db_err(s, "suspend"));
 		goto out;
 	}
-	ret = store_sqlite_changes(s) > 0 ? 1 : 0;
-	store_sqlite_changed(s);	/* cached RCPT answers go */
+	ret = store_db_changes(s) > 0 ? 1 : 0;
+	store_db_changed(s);	/* cached RCPT answers go */
 out:
-	store_sqlite_unlock(s);
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -438,17 +442,17 @@ static int
 store_domain_suspended_locked(struct store *s, const char *key,
     int64_t *since_r)
 {
-	sqlite3_stmt *st = store_send_stmt(s, SEND_ST_SUSPENDED);
+	struct store_stmt *st = store_send_stmt(s, SEND_ST_SUSPENDED);
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && since_r != NULL)
-		*since_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	store_st_text(st, 1, key);
+	rc = store_st_step(st);
+	if (rc == STORE_DB_ROW && since_r != NULL)
+		*since_r = store_st_col_int(st, 0);
+	store_st_reset(st);
+	return rc == STORE_DB_ROW ? 1 : rc == STORE_DB_DONE ? 0 : -1;
 }
 
 int
@@ -460,9 +464,9 @@ store_domain_suspended(struct store *s, const char *domain,
 
 	if (store_send_norm(domain, key, sizeof(key)) < 0)
 		return 0;
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	ret = store_domain_suspended_locked(s, key, since_r);
-	store_sqlite_unlock(s);
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -473,7 +477,7 @@ static int
 store_send_stats_locked(struct store *s, const char *key, int64_t hour,
     int64_t learn_hours, struct store_send_stats *out)
 {
-	sqlite3_stmt *st = store_send_stmt(s, SEND_ST_COUNTS);
+	struct store_stmt *st = store_send_stmt(s, SEND_ST_COUNTS);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -481,11 +485,11 @@ store_send_stats_locked(struct store *s, const char *key, int64_t hour,
 		return -1;
 	if (learn_hours < 24)
 		learn_hours = 24;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, hour - learn_hours);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t h = sqlite3_column_int64(st, 0);
-		int64_t m = sqlite3_column_int64(st, 1);
+	store_st_text(st, 1, key);
+	store_st_int(st, 2, hour - learn_hours);
+	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
+		int64_t h = store_st_col_int(st, 0);
+		int64_t m = store_st_col_int(st, 1);
 
 		if (h == hour)
 			out->msgs_cur += m;
@@ -496,13 +500,13 @@ store_send_stats_locked(struct store *s, const char *key, int64_t hour,
 			out->active_hours += m > 0;
 		}
 		if (h > hour - 24) {
-			out->rcpts_day += sqlite3_column_int64(st, 2);
-			out->bounces_day += sqlite3_column_int64(st, 3);
-			out->spam_day += sqlite3_column_int64(st, 4);
+			out->rcpts_day += store_st_col_int(st, 2);
+			out->bounces_day += store_st_col_int(st, 3);
+			out->spam_day += store_st_col_int(st, 4);
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	store_st_reset(st);
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 /* With the lock held: the whole view of address (v->address and
@@ -559,11 +563,11 @@ store_send_view(struct store *s, const char *address, int64_t now,
 		store_send_err(error_r, "invalid address");
 		return -1;
 	}
-	store_sqlite_lock(s);
+	store_db_lock(s);
 	ret = store_send_view_locked(s, addr, dom, now, learn_hours, v);
 	if (ret < 0)
-		store_send_err(error_r, store_sqlite_err(s, "send counters"));
-	store_sqlite_unlock(s);
+		store_send_err(error_r, store_db_err(s, "send counters"));
+	store_db_unlock(s);
 	return ret;
 }
 
@@ -578,19 +582,19 @@ store_send_count(struct store *s, const char *key,
 		[STORE_SEND_BOUNCE] = SEND_ST_COUNT_BOUNCE,
 		[STORE_SEND_SPAM] = SEND_ST_COUNT_SPAM,
 	};
-	sqlite3_stmt *st = store_send_stmt(s, ids[what]);
+	struct store_stmt *st = store_send_stmt(s, ids[what]);
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, hour);
+	store_st_text(st, 1, key);
+	store_st_int(st, 2, hour);
 	if (store_send_exec(st) < 0)
 		return -1;
 	st = store_send_stmt(s, SEND_ST_PRUNE);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, hour - STORE_SEND_HOURS_MAX);
+	store_st_text(st, 1, key);
+	store_st_int(st, 2, hour - STORE_SEND_HOURS_MAX);
 	return store_send_exec(st);
 }
 
@@ -599,7 +603,7 @@ static int
 store_send_apply(struct store *s, const char *addr, const char *dom,
     enum store_send_count what, int64_t now, struct store_send_action *a)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 
 	if (a->count && (store_send_count(s, addr, what, now / 3600) < 0 ||
 	    store_send_count(s, dom, what, now / 3600) < 0))
@@ -609,13 +613,13 @@ store_send_apply(struct store *s, const char *addr, const char *dom,
 	st = store_send_stmt(s, SEND_ST_HOLD_SET);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int(st, 3, 1);
-	sqlite3_bind_text(st, 4, a->hold_reason, -1, SQLITE_STATIC);
+	store_st_text(st, 1, addr);
+	store_st_int(st, 2, now);
+	store_st_int(st, 3, 1);
+	store_st_text(st, 4, a->hold_reason);
 	if (store_send_exec(st) < 0)
 		return -1;
-	a->held_now = store_sqlite_changes(s) > 0;
+	a->held_now = store_db_changes(s) > 0;
 	return 0;
 }
 
@@ -633,24 +637,24 @@ store_send_reserve(struct store *s, const char *address,
 		return -1;
 	}
 	memset(a, 0, sizeof(*a));
-	store_sqlite_lock(s);
-	if (store_sqlite_begin(s) < 0)
+	store_db_lock(s);
+	if (store_db_begin(s) < 0)
 		goto fail;
 	if (store_send_view_locked(s, addr, dom, now, learn_hours, &v) < 0)
 		goto rollback;
 	decide(&v, a, ctx);
 	if (store_send_apply(s, addr, dom, what, now, a) < 0)
 		goto rollback;
-	if (store_sqlite_commit(s) < 0)
+	if (store_db_commit(s) < 0)
 		goto fail;
 	if (a->held_now)
-		store_sqlite_changed(s);
-	store_sqlite_unlock(s);
+		store_db_changed(s);
+	store_db_unlock(s);
 	return 0;
 rollback:
-	store_sqlite_rollback(s);
+	store_db_rollback(s);
 fail:
-	store_send_err(error_r, store_sqlite_err(s, "send counters"));
-	store_sqlite_unlock(s);
+	store_send_err(error_r, store_db_err(s, "send counters"));
+	store_db_unlock(s);
 	return -1;
 }

@@ -560,7 +560,7 @@ class FerryServer:
             if self.proc.poll() is not None:
                 raise AssertionError(
                     f"ferry serve exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if not tcp_listening(self.port):
+            if not tcp_listening(self.port, self.host):
                 return False
             # The roles have finished their set-up (certificates loaded,
             # signal handlers installed) once they log it; without a log

@@ -321,7 +321,7 @@ test_ops_queue_wire(void)
 int
 main(void)
 {
-	char db[64];
+	char db[512];
 	struct store *s;
 	const char *error;
 
@@ -329,6 +329,9 @@ main(void)
 	if (mkdtemp(test_dir) == NULL)
 		return 1;
 	snprintf(db, sizeof(db), "%s/ferry.db", test_dir);
+	/* Or the empty PostgreSQL database $FERRY_TEST_STORE names. */
+	if (getenv("FERRY_TEST_STORE") != NULL)
+		snprintf(db, sizeof(db), "%s", getenv("FERRY_TEST_STORE"));
 	if (store_open(&s, db, &error) < 0) {
 		fprintf(stderr, "store_open: %s\n", error);
 		return 1;
@@ -340,7 +343,7 @@ main(void)
 	test_ops_queue_wire();
 	unlink(db);
 	{
-		char p[80];
+		char p[600];
 
 		snprintf(p, sizeof(p), "%s-wal", db);
 		unlink(p);

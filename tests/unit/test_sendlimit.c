@@ -13,7 +13,7 @@
 #define T0 (1800000000 - 1800000000 % 3600)	/* the start of an hour */
 
 static char test_dir[64];
-static char test_db[128];
+static char test_db[512];
 
 static struct sendlimit_cfg
 t_cfg(void)
@@ -220,6 +220,10 @@ main(void)
 		return 1;
 	}
 	snprintf(test_db, sizeof(test_db), "%s/ferry.db", test_dir);
+	/* Or the empty PostgreSQL database $FERRY_TEST_STORE names. */
+	if (getenv("FERRY_TEST_STORE") != NULL)
+		snprintf(test_db, sizeof(test_db), "%s",
+		    getenv("FERRY_TEST_STORE"));
 	if (store_open(&s, test_db, &error) < 0) {
 		fprintf(stderr, "store_open: %s\n", error);
 		return 1;

@@ -358,7 +358,7 @@ test_compose(void)
 int
 main(void)
 {
-	char dir[64], db[128], path[160];
+	char dir[64], db[512], path[600];
 	struct store *s = NULL;
 	const char *error = NULL;
 
@@ -372,6 +372,9 @@ main(void)
 		return 1;
 	}
 	snprintf(db, sizeof(db), "%s/ferry.db", dir);
+	/* Or the empty PostgreSQL database $FERRY_TEST_STORE names. */
+	if (getenv("FERRY_TEST_STORE") != NULL)
+		snprintf(db, sizeof(db), "%s", getenv("FERRY_TEST_STORE"));
 	if (store_open(&s, db, &error) < 0) {
 		fprintf(stderr, "store_open: %s\n", error);
 		return 1;

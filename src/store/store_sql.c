@@ -1,20 +1,20 @@
-/* The SQLite 3 backend of the store (store.h): one file, state_dir/ferry.db,
- * in WAL mode (readers never wait for the writer), busy timeout 5 s, and
- * the schema_version table migrated on open (store_migrations[] below).
- * A struct store is one connection; every statement is prepared once per
- * connection, at its first use.  The event loops use one connection per pool thread through
- * store_req.c; the command line uses one on its own thread.  A mutex
- * still serialises each connection, for the queue role, which shares one
- * between its delivery threads.  Domains compare
- * case-blind (COLLATE NOCASE); addresses are matched exactly as the caller
- * normalised them (resolve_normalise), so a case-sensitive local part
- * configuration keeps working.  No message data ever lives here. */
+/* The store's logic (store.h) over either database driver (store_db.h):
+ * every query and every rule about what may change, in the SQL both
+ * SQLite and PostgreSQL speak.  A struct store is one connection; every
+ * statement is prepared once per connection, at its first use.  The
+ * event loops use one connection per pool thread through store_req.c;
+ * the command line uses one on its own thread.  A mutex still serialises
+ * each connection, for the queue role, which shares one between its
+ * delivery threads.  Domains are stored lower-cased; addresses are
+ * matched exactly as the caller normalised them (resolve_normalise), so
+ * a case-sensitive local part configuration keeps working.  No message
+ * data ever lives here.  The schema and its migrations are each
+ * driver's own (their DDL differs), numbered the same. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +25,8 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
-#include "store/store_gen.h"
-#include "store/store_sqlite_private.h"
+#include "store/store_db.h"
 
-#define STORE_SCHEMA_VERSION 6
-#define STORE_BUSY_MS 5000
 
 enum store_stmt_id {
 	STORE_ST_DOMAIN_ADD,
@@ -50,9 +47,6 @@ enum store_stmt_id {
 	STORE_ST_ALIAS_GET,
 	STORE_ST_ALIAS_LIST_ALL,
 	STORE_ST_ALIAS_LIST_DOMAIN,
-	STORE_ST_BEGIN,
-	STORE_ST_COMMIT,
-	STORE_ST_ROLLBACK,
 	STORE_ST_BAN_GET,
 	STORE_ST_BAN_SET,
 	STORE_ST_BAN_DEL,
@@ -129,9 +123,6 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_ALIAS_LIST_DOMAIN] =
 	    "SELECT address, targets FROM aliases WHERE domain = ?1 "
 	    "ORDER BY address",
-	[STORE_ST_BEGIN] = "BEGIN IMMEDIATE",
-	[STORE_ST_COMMIT] = "COMMIT",
-	[STORE_ST_ROLLBACK] = "ROLLBACK",
 	[STORE_ST_BAN_GET] =
 	    "SELECT ip, reason, created, until FROM bans "
 	    "WHERE ip = ?1 AND until > ?2",
@@ -146,7 +137,7 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	    "ORDER BY until, ip",
 	[STORE_ST_BAN_RANGES] =
 	    "SELECT ip, reason, created, until FROM bans "
-	    "WHERE until > ?1 AND instr(ip, '/') > 0",
+	    "WHERE until > ?1 AND ip LIKE '%/%'",
 	[STORE_ST_BAN_FAIL_ADD] =
 	    "INSERT INTO auth_failures (ip, service, at) VALUES (?1, ?2, ?3)",
 	[STORE_ST_BAN_FAIL_PRUNE] = "DELETE FROM auth_failures WHERE at <= ?1",
@@ -155,7 +146,7 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_BAN_FAIL_CLEAR] = "DELETE FROM auth_failures WHERE ip = ?1",
 	[STORE_ST_RULE_ADD] =
 	    "INSERT INTO rules (domain, action, kind, value) "
-	    "VALUES (?1, ?2, ?3, ?4)",
+	    "VALUES (?1, ?2, ?3, ?4) RETURNING id",
 	[STORE_ST_RULE_DEL] = "DELETE FROM rules WHERE id = ?1",
 	[STORE_ST_RULE_LIST_ALL] =
 	    "SELECT id, domain, action, kind, value FROM rules "
@@ -191,8 +182,9 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	    "FROM dmarc_results WHERE at >= ?1 AND at < ?2 "
 	    "ORDER BY policy_domain, id",
 	[STORE_ST_DMARC_SENT_ADD] =
-	    "INSERT OR IGNORE INTO dmarc_reports (domain, begin, end, "
-	    "report_id, sent) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "INSERT INTO dmarc_reports (domain, begin, \"end\", "
+	    "report_id, sent) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT DO NOTHING",
 	[STORE_ST_DMARC_SENT_GET] =
 	    "SELECT 1 FROM dmarc_reports WHERE domain = ?1 AND begin = ?2",
 	[STORE_ST_VAC_GET] =
@@ -224,157 +216,22 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	    "ORDER BY address",
 };
 
-/* Migration n brings the schema from version n to n + 1.  Users and
- * aliases carry their domain in a column so that listing and deleting a
- * domain use an index; the foreign keys cascade as a second line of
- * defence behind the explicit deletes in store_domain_del(). */
-static const char *const store_migrations[STORE_SCHEMA_VERSION] = {
-	"CREATE TABLE domains ("
-	"  name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,"
-	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
-	"CREATE TABLE users ("
-	"  address TEXT NOT NULL PRIMARY KEY,"
-	"  domain TEXT NOT NULL COLLATE NOCASE"
-	"    REFERENCES domains (name) ON DELETE CASCADE,"
-	"  password TEXT NOT NULL,"
-	"  quota INTEGER NOT NULL DEFAULT 0,"
-	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
-	"CREATE INDEX users_domain ON users (domain);"
-	"CREATE TABLE aliases ("
-	"  address TEXT NOT NULL PRIMARY KEY,"
-	"  domain TEXT NOT NULL COLLATE NOCASE"
-	"    REFERENCES domains (name) ON DELETE CASCADE,"
-	"  targets TEXT NOT NULL);"
-	"CREATE INDEX aliases_domain ON aliases (domain);",
-	/* 2: failed-login bans (auth/ban.h).  Failures are kept one row per
-	 * attempt so the window slides; both tables are keyed by the
-	 * address in text form. */
-	"CREATE TABLE bans ("
-	"  ip TEXT NOT NULL PRIMARY KEY,"
-	"  created INTEGER NOT NULL,"
-	"  until INTEGER NOT NULL,"
-	"  reason TEXT NOT NULL DEFAULT '');"
-	"CREATE TABLE auth_failures ("
-	"  ip TEXT NOT NULL,"
-	"  service TEXT NOT NULL,"
-	"  at INTEGER NOT NULL);"
-	"CREATE INDEX auth_failures_ip ON auth_failures (ip, at);"
-	"CREATE INDEX auth_failures_at ON auth_failures (at);",
-	/* 3: per-domain rules and the greylist (src/policy/).  Databases
-	 * made before this migration existed may hold these tables already
-	 * (an older ferry created them outside the numbered list, with the
-	 * same definitions), hence IF NOT EXISTS: their rows are kept. */
-	"CREATE TABLE IF NOT EXISTS rules ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  domain TEXT NOT NULL COLLATE NOCASE"
-	"    REFERENCES domains (name) ON DELETE CASCADE,"
-	"  action TEXT NOT NULL,"
-	"  kind TEXT NOT NULL,"
-	"  value TEXT NOT NULL,"
-	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
-	"CREATE INDEX IF NOT EXISTS rules_domain ON rules (domain);"
-	"CREATE TABLE IF NOT EXISTS greylist ("
-	"  triplet TEXT NOT NULL PRIMARY KEY,"
-	"  first INTEGER NOT NULL,"
-	"  last INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS greylist_first ON greylist (first);"
-	"CREATE TABLE IF NOT EXISTS greylist_clients ("
-	"  net TEXT NOT NULL PRIMARY KEY,"
-	"  until INTEGER NOT NULL);",
-	/* 4: DMARC results of inbound mail, one row a message with the
-	 * policy as published, and the aggregate reports sent (one per
-	 * policy domain and period: a second run sends nothing). */
-	"CREATE TABLE dmarc_results ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  at INTEGER NOT NULL,"
-	"  policy_domain TEXT NOT NULL COLLATE NOCASE,"
-	"  header_from TEXT NOT NULL,"
-	"  source_ip TEXT NOT NULL,"
-	"  envelope_from TEXT NOT NULL,"
-	"  spf_domain TEXT NOT NULL,"
-	"  spf_result TEXT NOT NULL,"
-	"  dkim TEXT NOT NULL,"
-	"  spf_aligned INTEGER NOT NULL,"
-	"  dkim_aligned INTEGER NOT NULL,"
-	"  disposition TEXT NOT NULL,"
-	"  reason TEXT NOT NULL,"
-	"  p TEXT NOT NULL, sp TEXT NOT NULL, pct INTEGER NOT NULL,"
-	"  adkim TEXT NOT NULL, aspf TEXT NOT NULL, rua TEXT NOT NULL);"
-	"CREATE INDEX dmarc_results_at ON dmarc_results (at);"
-	"CREATE TABLE dmarc_reports ("
-	"  domain TEXT NOT NULL COLLATE NOCASE,"
-	"  begin INTEGER NOT NULL,"
-	"  end INTEGER NOT NULL,"
-	"  report_id TEXT NOT NULL,"
-	"  sent INTEGER NOT NULL,"
-	"  PRIMARY KEY (domain, begin));",
-	/* 5: a user's vacation reply (RFC 3834, src/queue/vacation.h) and
-	 * the senders answered, one row each with the time of the answer
-	 * (pruned per user as answers age past the period).  Both go with
-	 * the user. */
-	"CREATE TABLE vacations ("
-	"  address TEXT NOT NULL PRIMARY KEY"
-	"    REFERENCES users (address) ON DELETE CASCADE,"
-	"  enabled INTEGER NOT NULL,"
-	"  subject TEXT NOT NULL,"
-	"  body TEXT NOT NULL,"
-	"  start INTEGER NOT NULL,"
-	"  until INTEGER NOT NULL,"
-	"  days INTEGER NOT NULL,"
-	"  updated INTEGER NOT NULL);"
-	"CREATE TABLE vacation_replies ("
-	"  address TEXT NOT NULL"
-	"    REFERENCES vacations (address) ON DELETE CASCADE,"
-	"  sender TEXT NOT NULL,"
-	"  at INTEGER NOT NULL,"
-	"  PRIMARY KEY (address, sender));",
-	/* 6: outbound abuse control (store_send.c): sending limit
-	 * overrides per user or domain (-1: the configured default),
-	 * per-hour send counters, send-holds of users (and when each was
-	 * last released), suspended domains. */
-	"CREATE TABLE send_limits ("
-	"  subject TEXT NOT NULL PRIMARY KEY,"
-	"  msgs_hour INTEGER NOT NULL DEFAULT -1,"
-	"  rcpts_day INTEGER NOT NULL DEFAULT -1);"
-	"CREATE TABLE send_counts ("
-	"  subject TEXT NOT NULL,"
-	"  hour INTEGER NOT NULL,"
-	"  msgs INTEGER NOT NULL DEFAULT 0,"
-	"  rcpts INTEGER NOT NULL DEFAULT 0,"
-	"  bounces INTEGER NOT NULL DEFAULT 0,"
-	"  spam INTEGER NOT NULL DEFAULT 0,"
-	"  PRIMARY KEY (subject, hour));"
-	"CREATE TABLE send_holds ("
-	"  address TEXT NOT NULL PRIMARY KEY,"
-	"  since INTEGER NOT NULL,"
-	"  automatic INTEGER NOT NULL,"
-	"  reason TEXT NOT NULL);"
-	"CREATE TABLE send_released ("
-	"  address TEXT NOT NULL PRIMARY KEY,"
-	"  at INTEGER NOT NULL);"
-	"CREATE TABLE domain_suspended ("
-	"  domain TEXT NOT NULL PRIMARY KEY COLLATE NOCASE"
-	"    REFERENCES domains (name) ON DELETE CASCADE,"
-	"  since INTEGER NOT NULL,"
-	"  reason TEXT NOT NULL);",
-};
-
 struct store {
-	sqlite3 *db;
-	sqlite3_stmt *st[STORE_ST_COUNT];
-	sqlite3_stmt *xst[STORE_XST_MAX];	/* other files' statements */
+	struct store_db *db;		/* the driver's connection */
+	struct store_stmt *st[STORE_ST_COUNT];
+	struct store_stmt *xst[STORE_XST_MAX];	/* other files' statements */
 	pthread_mutex_t lock;
-	struct store_gen *gen;		/* the change counter */
 };
 
-/* Formats "what: sqlite message" into a per-thread buffer for error_r. */
+/* Formats "what: database message" into a per-thread buffer for error_r. */
 static const char *
 store_dberr(struct store *s, const char *what)
 {
 	static __thread char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s: %s", what,
-	    s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : "no database");
+	    s != NULL && s->db != NULL ? s->db->ops->errmsg(s->db) :
+	    "no database");
 	return buf;
 }
 
@@ -385,47 +242,45 @@ store_set_error(const char **error_r, const char *msg)
 		*error_r = msg;
 }
 
-static sqlite3_stmt *
+/* *slot's statement of sql, prepared on first use and then kept for the
+ * connection's life (a role opens one connection per worker thread at
+ * start-up, and most of them only ever run a few of these statements),
+ * else reset and unbound.  NULL when it cannot be prepared: the cursor
+ * answers such a statement with an error from every step. */
+static struct store_stmt *
+store_slot_stmt(struct store *s, struct store_stmt **slot, const char *sql)
+{
+	if (*slot == NULL) {
+		*slot = s->db->ops->prepare(s->db, sql);
+		return *slot;
+	}
+	store_st_reset(*slot);
+	return *slot;
+}
+
+static struct store_stmt *
 store_stmt(struct store *s, enum store_stmt_id id)
 {
-	sqlite3_stmt *st = s->st[id];
-
-	/* Prepared on first use, then kept for the connection's life: a
-	 * role opens one connection per worker thread at start-up, and most
-	 * of them only ever run a few of these statements.  A statement
-	 * that cannot be prepared stays NULL, which SQLite answers with an
-	 * error (SQLITE_MISUSE) from every call that gets it. */
-	if (st == NULL) {
-		if (sqlite3_prepare_v3(s->db, store_sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
-			sqlite3_finalize(s->st[id]);
-			s->st[id] = NULL;
-			return NULL;
-		}
-		return s->st[id];
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	return store_slot_stmt(s, &s->st[id], store_sql[id]);
 }
 
 static void
-store_bind_text(sqlite3_stmt *st, int idx, const char *v)
+store_bind_text(struct store_stmt *st, int idx, const char *v)
 {
-	sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+	store_st_text(st, idx, v);
 }
 
-/* Runs a statement that returns no rows: 0, or -1 with the sqlite code
+/* Runs a statement that returns no rows: 0, or -1 with the step code
  * in *rc_r (when not NULL). */
 static int
-store_exec_stmt(sqlite3_stmt *st, int *rc_r)
+store_exec_stmt(struct store_stmt *st, int *rc_r)
 {
-	int rc = sqlite3_step(st);
+	int rc = store_st_step(st);
 
-	sqlite3_reset(st);
+	store_st_reset(st);
 	if (rc_r != NULL)
 		*rc_r = rc;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 /* store_exec_stmt() of statement id with text ?1 = key. */
@@ -433,37 +288,44 @@ static int
 store_exec_key(struct store *s, enum store_stmt_id id, const char *key,
     int *rc_r)
 {
-	sqlite3_stmt *st = store_stmt(s, id);
+	struct store_stmt *st = store_stmt(s, id);
 
 	store_bind_text(st, 1, key);
 	return store_exec_stmt(st, rc_r);
 }
 
-/* A lookup's sqlite3_step() code as 1 (a row), 0 (none) or -1 (error). */
+/* A lookup's store_st_step() code as 1 (a row), 0 (none) or -1 (error). */
 static int
 store_found(int rc)
 {
-	if (rc == SQLITE_ROW)
+	if (rc == STORE_DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 static int
 store_begin(struct store *s)
 {
-	return store_exec_stmt(store_stmt(s, STORE_ST_BEGIN), NULL);
+	return s->db->ops->begin(s->db);
 }
 
 static int
 store_commit(struct store *s)
 {
-	return store_exec_stmt(store_stmt(s, STORE_ST_COMMIT), NULL);
+	return s->db->ops->commit(s->db);
 }
 
 static void
 store_rollback(struct store *s)
 {
-	(void)store_exec_stmt(store_stmt(s, STORE_ST_ROLLBACK), NULL);
+	s->db->ops->rollback(s->db);
+}
+
+/* After a committed change that cached answers may depend on. */
+static void
+store_changed(struct store *s)
+{
+	s->db->ops->changed(s->db);
 }
 
 /* The domain of "local@domain" or "@domain", lower-cased into dst. */
@@ -495,153 +357,57 @@ store_norm_address(const char *address, char *dst, size_t size)
 	return 0;
 }
 
-static int
-store_migrate_to(struct store *s, int from, const char **error_r)
+const struct store_db_ops *
+store_db_pick(const char *path)
 {
-	char *errmsg = NULL;
-	static __thread char buf[256];
-
-	for (int v = from; v < STORE_SCHEMA_VERSION; v++) {
-		if (sqlite3_exec(s->db, store_migrations[v], NULL, NULL,
-		    &errmsg) != SQLITE_OK) {
-			snprintf(buf, sizeof(buf), "schema migration %d: %s",
-			    v + 1, errmsg != NULL ? errmsg : "failed");
-			sqlite3_free(errmsg);
-			*error_r = buf;
-			return -1;
-		}
-	}
-	return 0;
+	if (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0)
+		return &store_db_pg_ops;
+	return &store_db_sqlite_ops;
 }
 
-/* Reads schema_version (0 when the table is empty). */
-static int
-store_schema_version(struct store *s, int *version_r)
+const char *
+store_path_label(const char *path)
 {
-	sqlite3_stmt *st;
-	int rc;
+	static __thread char buf[1024];
+	char *p, *at, *colon, *q;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT MAX(version) FROM schema_version",
-	    -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	*version_r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* The schema version a connection sees, or -1; a database without the
- * table is version 0.  A plain read: no write lock is taken, so opening
- * a connection to an up-to-date database never waits for a writer. */
-static int
-store_schema_peek(struct store *s)
-{
-	sqlite3_stmt *st;
-	int rc, version = -1;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE "
-	    "type = 'table' AND name = 'schema_version'", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW || store_schema_version(s, &version) < 0)
-		return -1;
-	return version;
-}
-
-static int
-store_schema(struct store *s, const char **error_r)
-{
-	char sql[128];
-	int version;
-
-	if (store_schema_peek(s) == STORE_SCHEMA_VERSION)
-		return 0;
-	/* Migrations run under the write lock, and the version is read
-	 * again inside it: another process may have migrated meanwhile. */
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE;"
-	    "CREATE TABLE IF NOT EXISTS schema_version "
-	    "(version INTEGER NOT NULL);", NULL, NULL, NULL) != SQLITE_OK ||
-	    store_schema_version(s, &version) < 0) {
-		*error_r = store_dberr(s, "schema");
-		goto fail;
+	str_lcpy(buf, path, sizeof(buf));
+	if (store_db_pick(path) != &store_db_pg_ops ||
+	    (p = strstr(buf, "://")) == NULL)
+		return buf;
+	p += 3;
+	/* user:password@host */
+	at = strchr(p, '@');
+	colon = strchr(p, ':');
+	if (at != NULL && colon != NULL && colon < at &&
+	    strcspn(p, "/?") > (size_t)(at - p)) {
+		memset(colon + 1, '*', (size_t)(at - colon - 1));
 	}
-	if (version > STORE_SCHEMA_VERSION) {
-		*error_r = "database schema is newer than this ferry";
-		goto fail;
+	/* ...?password=secret&... */
+	for (q = strstr(buf, "password="); q != NULL;
+	    q = strstr(q, "password=")) {
+		q += 9;
+		while (*q != '\0' && *q != '&')
+			*q++ = '*';
 	}
-	if (version < STORE_SCHEMA_VERSION) {
-		if (store_migrate_to(s, version, error_r) < 0)
-			goto fail;
-		snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
-		    "INSERT INTO schema_version VALUES (%d);",
-		    STORE_SCHEMA_VERSION);
-		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			*error_r = store_dberr(s, "schema");
-			goto fail;
-		}
-	}
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		*error_r = store_dberr(s, "schema");
-		goto fail;
-	}
-	return 0;
-fail:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-static int
-store_setup(struct store *s, const char *path, const char **error_r)
-{
-	int fd;
-
-	/* Create the file ourselves so that it gets mode 0640; SQLite gives
-	 * its -wal and -shm files the database file's mode. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		static __thread char buf[320];
-
-		snprintf(buf, sizeof(buf), "%s: %s", path, strerror(errno));
-		*error_r = buf;
-		return -1;
-	}
-	close(fd);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		*error_r = store_dberr(s, path);
-		return -1;
-	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	sqlite3_extended_result_codes(s->db, 0);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = NORMAL;"
-	    "PRAGMA foreign_keys = ON;", NULL, NULL, NULL) != SQLITE_OK) {
-		*error_r = store_dberr(s, "pragma");
-		return -1;
-	}
-	if (store_schema(s, error_r) < 0)
-		return -1;
-	return 0;
+	return buf;
 }
 
 int
 store_open(struct store **sp, const char *path, const char **error_r)
 {
+	const struct store_db_ops *ops = store_db_pick(path);
 	struct store *s = xcalloc(1, sizeof(*s));
 	const char *error = "store_open failed";
 
 	pthread_mutex_init(&s->lock, NULL);
-	if (store_setup(s, path, &error) < 0) {
+	if (ops->open(&s->db, path, &error) < 0) {
 		store_close(&s);
 		store_set_error(error_r, error);
 		*sp = NULL;
 		return -1;
 	}
-	s->gen = store_gen_open(path);
 	*sp = s;
 	return 0;
 }
@@ -649,7 +415,7 @@ store_open(struct store **sp, const char *path, const char **error_r)
 int
 store_generation(struct store *s, uint64_t *gen_r)
 {
-	return store_gen_read(s->gen, gen_r);
+	return s->db->ops->generation(s->db, gen_r);
 }
 
 void
@@ -660,61 +426,48 @@ store_close(struct store **sp)
 	if (s == NULL)
 		return;
 	for (int i = 0; i < STORE_ST_COUNT; i++)
-		sqlite3_finalize(s->st[i]);
+		if (s->st[i] != NULL)
+			s->st[i]->ops->finalize(s->st[i]);
 	for (int i = 0; i < STORE_XST_MAX; i++)
-		sqlite3_finalize(s->xst[i]);
+		if (s->xst[i] != NULL)
+			s->xst[i]->ops->finalize(s->xst[i]);
 	if (s->db != NULL)
-		sqlite3_close(s->db);
+		s->db->ops->close(&s->db);
 	pthread_mutex_destroy(&s->lock);
-	store_gen_close(&s->gen);
 	free(s);
 	*sp = NULL;
 }
 
-/* ---- for the backend's other files (store_sqlite_private.h) ---- */
+/* ---- for the store's other files (store_db.h) ---- */
 
-sqlite3_stmt *
-store_sqlite_xstmt(struct store *s, unsigned slot, const char *sql)
+struct store_stmt *
+store_db_xstmt(struct store *s, unsigned slot, const char *sql)
 {
-	sqlite3_stmt *st;
-
 	if (slot >= STORE_XST_MAX)
 		return NULL;
-	st = s->xst[slot];
-	if (st == NULL) {
-		if (sqlite3_prepare_v3(s->db, sql, -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->xst[slot], NULL) !=
-		    SQLITE_OK) {
-			sqlite3_finalize(s->xst[slot]);
-			s->xst[slot] = NULL;
-		}
-		return s->xst[slot];
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	return store_slot_stmt(s, &s->xst[slot], sql);
 }
 
 void
-store_sqlite_lock(struct store *s)
+store_db_lock(struct store *s)
 {
 	pthread_mutex_lock(&s->lock);
 }
 
 void
-store_sqlite_unlock(struct store *s)
+store_db_unlock(struct store *s)
 {
 	pthread_mutex_unlock(&s->lock);
 }
 
 int
-store_sqlite_begin(struct store *s)
+store_db_begin(struct store *s)
 {
 	return store_begin(s);
 }
 
 int
-store_sqlite_commit(struct store *s)
+store_db_commit(struct store *s)
 {
 	if (store_commit(s) < 0) {
 		store_rollback(s);
@@ -724,28 +477,29 @@ store_sqlite_commit(struct store *s)
 }
 
 void
-store_sqlite_rollback(struct store *s)
+store_db_rollback(struct store *s)
 {
 	store_rollback(s);
 }
 
 void
-store_sqlite_changed(struct store *s)
+store_db_changed(struct store *s)
 {
-	store_gen_bump(s->gen);
+	store_changed(s);
 }
 
 const char *
-store_sqlite_err(struct store *s, const char *what)
+store_db_err(struct store *s, const char *what)
 {
 	return store_dberr(s, what);
 }
 
 int
-store_sqlite_changes(struct store *s)
+store_db_changes(struct store *s)
 {
-	return sqlite3_changes(s->db);
+	return s->db->ops->changes(s->db);
 }
+
 
 /* ---- domains ---- */
 
@@ -763,11 +517,11 @@ store_domain_add(struct store *s, const char *domain, const char **error_r)
 	str_lower(name);
 	pthread_mutex_lock(&s->lock);
 	if (store_exec_key(s, STORE_ST_DOMAIN_ADD, name, &rc) < 0) {
-		store_set_error(error_r, rc == SQLITE_CONSTRAINT ?
+		store_set_error(error_r, rc == STORE_DB_CONSTRAINT ?
 		    "domain exists" : store_dberr(s, "domain add"));
 		ret = -1;
 	}
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -789,7 +543,7 @@ store_domain_del_locked(struct store *s, const char *name,
 			return -1;
 		}
 	}
-	if (sqlite3_changes(s->db) == 0) {
+	if (store_db_changes(s) == 0) {
 		*error_r = "no such domain";
 		return -1;
 	}
@@ -818,7 +572,7 @@ store_domain_del(struct store *s, const char *domain, const char **error_r)
 		store_rollback(s);
 	} else
 		ret = 0;
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	if (ret < 0)
 		store_set_error(error_r, error);
@@ -829,12 +583,12 @@ store_domain_del(struct store *s, const char *domain, const char **error_r)
 static int
 store_domain_exists_locked(struct store *s, const char *name)
 {
-	sqlite3_stmt *st = store_stmt(s, STORE_ST_DOMAIN_EXISTS);
+	struct store_stmt *st = store_stmt(s, STORE_ST_DOMAIN_EXISTS);
 	int rc;
 
 	store_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	rc = store_st_step(st);
+	store_st_reset(st);
 	return store_found(rc);
 }
 
@@ -889,31 +643,31 @@ store_rows_free(struct store_rows *r)
 /* Steps st to the end, keeping text columns 0..ncols-1 and, when
  * numcol >= 0, that integer column.  0 or -1. */
 static int
-store_rows_collect(sqlite3_stmt *st, struct store_rows *r, size_t ncols,
+store_rows_collect(struct store_stmt *st, struct store_rows *r, size_t ncols,
     int numcol)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->ncols = ncols;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
 		if (r->n == r->cap) {
 			r->cap = r->cap == 0 ? 16 : r->cap * 2;
 			r->v = xreallocarray(r->v, r->cap, ncols * sizeof(char *));
 			r->num = xreallocarray(r->num, r->cap, sizeof(uint64_t));
 		}
 		for (size_t c = 0; c < ncols; c++) {
-			const unsigned char *t = sqlite3_column_text(st, (int)c);
+			const char *t = store_st_col_text(st, (int)c);
 
 			r->v[r->n * ncols + c] = xstrdup(t != NULL ?
 			    (const char *)t : "");
 		}
 		r->num[r->n] = numcol >= 0 ?
-		    (uint64_t)sqlite3_column_int64(st, numcol) : 0;
+		    (uint64_t)store_st_col_int(st, numcol) : 0;
 		r->n++;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	store_st_reset(st);
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 /* Runs statement id (with text ?1 = key when not NULL) under the lock
@@ -923,7 +677,7 @@ static int
 store_collect(struct store *s, enum store_stmt_id id, const char *key,
     struct store_rows *rows, size_t ncols, int numcol, const char **error_r)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
@@ -947,8 +701,17 @@ store_list(struct store *s, enum store_stmt_id all, enum store_stmt_id one,
     const char *domain_or_null, struct store_rows *rows, size_t ncols,
     int numcol, const char **error_r)
 {
+	char name[256];
+
+	/* Domains are stored lower-cased; one too long names none. */
+	if (domain_or_null != NULL) {
+		if (str_lcpy(name, domain_or_null, sizeof(name)) >= sizeof(name))
+			name[0] = '\0';
+		str_lower(name);
+	}
 	return store_collect(s, domain_or_null != NULL ? one : all,
-	    domain_or_null, rows, ncols, numcol, error_r);
+	    domain_or_null != NULL ? name : NULL, rows, ncols, numcol,
+	    error_r);
 }
 
 /* Runs the lookup id for address (?1, normalised): 1 with rows to free
@@ -994,7 +757,7 @@ store_user_add(struct store *s, const char *address, const char *hash,
     uint64_t quota, const char **error_r)
 {
 	char addr[320], domain[256];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc, ret = -1;
 
 	if (store_norm_address(address, addr, sizeof(addr)) < 0 ||
@@ -1018,15 +781,15 @@ store_user_add(struct store *s, const char *address, const char *hash,
 	store_bind_text(st, 1, addr);
 	store_bind_text(st, 2, domain);
 	store_bind_text(st, 3, hash);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)quota);
+	store_st_int(st, 4, quota);
 	if (store_exec_stmt(st, &rc) < 0) {
-		store_set_error(error_r, rc == SQLITE_CONSTRAINT ?
+		store_set_error(error_r, rc == STORE_DB_CONSTRAINT ?
 		    "user exists" : store_dberr(s, "user add"));
 		goto out;
 	}
 	ret = 0;
 out:
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1038,7 +801,7 @@ store_update(struct store *s, enum store_stmt_id id, const char *address,
     const char *text, int64_t num, const char *nosuch, const char **error_r)
 {
 	char addr[320];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = 0;
 
 	if (store_norm_address(address, addr, sizeof(addr)) < 0) {
@@ -1051,15 +814,15 @@ store_update(struct store *s, enum store_stmt_id id, const char *address,
 	if (text != NULL)
 		store_bind_text(st, 2, text);
 	else if (num >= 0)
-		sqlite3_bind_int64(st, 2, num);
+		store_st_int(st, 2, num);
 	if (store_exec_stmt(st, NULL) < 0) {
 		store_set_error(error_r, store_dberr(s, "update"));
 		ret = -1;
-	} else if (sqlite3_changes(s->db) == 0) {
+	} else if (store_db_changes(s) == 0) {
 		store_set_error(error_r, nosuch);
 		ret = -1;
 	}
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1142,7 +905,7 @@ store_alias_add(struct store *s, const char *address, const char *targets,
     const char **error_r)
 {
 	char addr[320], domain[256];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = -1;
 
 	if (store_norm_address(address, addr, sizeof(addr)) < 0 ||
@@ -1167,7 +930,7 @@ store_alias_add(struct store *s, const char *address, const char *targets,
 	}
 	ret = 0;
 out:
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1215,7 +978,7 @@ store_alias_list(struct store *s, const char *domain_or_null,
 /* ---- failed-login bans ---- */
 
 /* A ban of a range ("192.0.2.0/24", `ferry ban add` with a CIDR) that
- * holds ip: SQLITE_ROW (b filled, its ip the range), SQLITE_DONE or an
+ * holds ip: STORE_DB_ROW (b filled, its ip the range), STORE_DB_DONE or an
  * error.  Ranges are few (set by hand), so each is tried in turn.  With
  * the lock held. */
 static int
@@ -1225,7 +988,7 @@ store_ban_range(struct store *s, const char *ip, int64_t now,
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	struct cidr net;
 	int rc;
 
@@ -1235,12 +998,12 @@ store_ban_range(struct store *s, const char *ip, int64_t now,
 	else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1)
 		s6->sin6_family = AF_INET6;
 	else
-		return SQLITE_DONE;
+		return STORE_DB_DONE;
 	st = store_stmt(s, STORE_ST_BAN_RANGES);
-	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *r = sqlite3_column_text(st, 0);
-		const unsigned char *t = sqlite3_column_text(st, 1);
+	store_st_int(st, 1, now);
+	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
+		const char *r = store_st_col_text(st, 0);
+		const char *t = store_st_col_text(st, 1);
 
 		if (r == NULL || cidr_parse((const char *)r, &net) < 0 ||
 		    !cidr_match(&net, (struct sockaddr *)&ss))
@@ -1250,12 +1013,12 @@ store_ban_range(struct store *s, const char *ip, int64_t now,
 			str_lcpy(b->ip, (const char *)r, sizeof(b->ip));
 			str_lcpy(b->reason, t != NULL ? (const char *)t : "",
 			    sizeof(b->reason));
-			b->created = sqlite3_column_int64(st, 2);
-			b->until = sqlite3_column_int64(st, 3);
+			b->created = store_st_col_int(st, 2);
+			b->until = store_st_col_int(st, 3);
 		}
 		break;
 	}
-	sqlite3_reset(st);
+	store_st_reset(st);
 	return rc;
 }
 
@@ -1263,26 +1026,26 @@ int
 store_ban_get(struct store *s, const char *ip, int64_t now,
     struct store_ban *b)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_BAN_GET);
 	store_bind_text(st, 1, ip);
-	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && b != NULL) {
-		const unsigned char *t = sqlite3_column_text(st, 1);
+	store_st_int(st, 2, now);
+	rc = store_st_step(st);
+	if (rc == STORE_DB_ROW && b != NULL) {
+		const char *t = store_st_col_text(st, 1);
 
 		memset(b, 0, sizeof(*b));
 		str_lcpy(b->ip, ip, sizeof(b->ip));
 		str_lcpy(b->reason, t != NULL ? (const char *)t : "",
 		    sizeof(b->reason));
-		b->created = sqlite3_column_int64(st, 2);
-		b->until = sqlite3_column_int64(st, 3);
+		b->created = store_st_col_int(st, 2);
+		b->until = store_st_col_int(st, 3);
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	store_st_reset(st);
+	if (rc == STORE_DB_DONE)
 		rc = store_ban_range(s, ip, now, b);
 	pthread_mutex_unlock(&s->lock);
 	return store_found(rc);
@@ -1293,11 +1056,11 @@ static int
 store_ban_set_locked(struct store *s, const char *ip, int64_t now,
     int64_t until, const char *reason)
 {
-	sqlite3_stmt *st = store_stmt(s, STORE_ST_BAN_SET);
+	struct store_stmt *st = store_stmt(s, STORE_ST_BAN_SET);
 
 	store_bind_text(st, 1, ip);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, until);
+	store_st_int(st, 2, now);
+	store_st_int(st, 3, until);
 	store_bind_text(st, 4, reason != NULL ? reason : "");
 	if (store_exec_stmt(st, NULL) < 0)
 		return -1;
@@ -1320,7 +1083,7 @@ store_ban_set(struct store *s, const char *ip, int64_t now, int64_t until,
 	}
 	if (ret < 0)
 		store_set_error(error_r, store_dberr(s, "ban set"));
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1336,11 +1099,11 @@ store_ban_del(struct store *s, const char *ip, int64_t now,
 		goto fail;
 	if (store_exec_key(s, STORE_ST_BAN_DEL, ip, NULL) < 0)
 		goto rollback;
-	changed = sqlite3_changes(s->db);
+	changed = store_db_changes(s);
 	if (store_exec_key(s, STORE_ST_BAN_FAIL_CLEAR, ip, NULL) < 0 ||
 	    store_commit(s) < 0)
 		goto rollback;
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	if (changed == 0) {
 		store_set_error(error_r, "no such ban");
@@ -1351,7 +1114,7 @@ rollback:
 	store_rollback(s);
 fail:
 	store_set_error(error_r, store_dberr(s, "ban del"));
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1363,15 +1126,15 @@ store_ban_list(struct store *s, int64_t now,
 {
 	struct store_ban *v = NULL, *b;
 	size_t n = 0;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_BAN_LIST);
-	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *ip = sqlite3_column_text(st, 0);
-		const unsigned char *why = sqlite3_column_text(st, 1);
+	store_st_int(st, 1, now);
+	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
+		const char *ip = store_st_col_text(st, 0);
+		const char *why = store_st_col_text(st, 1);
 
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		b = &v[n++];
@@ -1379,46 +1142,46 @@ store_ban_list(struct store *s, int64_t now,
 		    sizeof(b->ip));
 		str_lcpy(b->reason, why != NULL ? (const char *)why : "",
 		    sizeof(b->reason));
-		b->created = sqlite3_column_int64(st, 2);
-		b->until = sqlite3_column_int64(st, 3);
+		b->created = store_st_col_int(st, 2);
+		b->until = store_st_col_int(st, 3);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	store_st_reset(st);
+	if (rc != STORE_DB_DONE)
 		store_set_error(error_r, store_dberr(s, "ban list"));
 	pthread_mutex_unlock(&s->lock);
 	/* Callbacks run without the lock so they may use the store. */
-	for (size_t i = 0; rc == SQLITE_DONE && i < n; i++)
+	for (size_t i = 0; rc == STORE_DB_DONE && i < n; i++)
 		cb(&v[i], ctx);
 	free(v);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 int
 store_ban_failure_add(struct store *s, const char *ip, const char *service,
     int64_t now, int64_t since)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int count = -1, rc;
 
 	pthread_mutex_lock(&s->lock);
 	if (store_begin(s) < 0)
 		goto out;
 	st = store_stmt(s, STORE_ST_BAN_FAIL_PRUNE);
-	sqlite3_bind_int64(st, 1, since);
+	store_st_int(st, 1, since);
 	if (store_exec_stmt(st, NULL) < 0)
 		goto rollback;
 	st = store_stmt(s, STORE_ST_BAN_FAIL_ADD);
 	store_bind_text(st, 1, ip);
 	store_bind_text(st, 2, service);
-	sqlite3_bind_int64(st, 3, now);
+	store_st_int(st, 3, now);
 	if (store_exec_stmt(st, NULL) < 0)
 		goto rollback;
 	st = store_stmt(s, STORE_ST_BAN_FAIL_COUNT);
 	store_bind_text(st, 1, ip);
-	sqlite3_bind_int64(st, 2, since);
-	rc = sqlite3_step(st);
-	count = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_reset(st);
+	store_st_int(st, 2, since);
+	rc = store_st_step(st);
+	count = rc == STORE_DB_ROW ? store_st_col_int(st, 0) : -1;
+	store_st_reset(st);
 	if (count >= 0 && store_commit(s) == 0)
 		goto out;
 	count = -1;
@@ -1434,7 +1197,7 @@ out:
 int
 store_rule_add(struct store *s, struct store_rule *r, const char **error_r)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = -1;
 
 	str_lower(r->domain);
@@ -1446,14 +1209,16 @@ store_rule_add(struct store *s, struct store_rule *r, const char **error_r)
 	store_bind_text(st, 2, r->action);
 	store_bind_text(st, 3, r->kind);
 	store_bind_text(st, 4, r->value);
-	if (store_exec_stmt(st, NULL) < 0) {
+	if (store_st_step(st) != STORE_DB_ROW) {
 		store_set_error(error_r, store_dberr(s, "rule add"));
+		store_st_reset(st);
 		goto out;
 	}
-	r->id = sqlite3_last_insert_rowid(s->db);
+	r->id = store_st_col_int(st, 0);
+	store_st_reset(st);
 	ret = 0;
 out:
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1461,35 +1226,35 @@ out:
 int
 store_rule_del(struct store *s, int64_t id, const char **error_r)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_RULE_DEL);
-	sqlite3_bind_int64(st, 1, id);
+	store_st_int(st, 1, id);
 	if (store_exec_stmt(st, NULL) < 0) {
 		store_set_error(error_r, store_dberr(s, "rule del"));
 		ret = -1;
-	} else if (sqlite3_changes(s->db) == 0) {
+	} else if (store_db_changes(s) == 0) {
 		store_set_error(error_r, "no such rule");
 		ret = -1;
 	}
-	store_gen_bump(s->gen);	/* after the commit (store_gen.h) */
+	store_changed(s);	/* after the commit (store.h) */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
 
 static void
-store_rule_fill(sqlite3_stmt *st, struct store_rule *r)
+store_rule_fill(struct store_stmt *st, struct store_rule *r)
 {
 	static const size_t sizes[] = { sizeof(r->domain), sizeof(r->action),
 		sizeof(r->kind), sizeof(r->value) };
 	char *dst[] = { r->domain, r->action, r->kind, r->value };
 
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
+	r->id = store_st_col_int(st, 0);
 	for (int i = 0; i < 4; i++) {
-		const unsigned char *t = sqlite3_column_text(st, i + 1);
+		const char *t = store_st_col_text(st, i + 1);
 
 		str_lcpy(dst[i], t != NULL ? (const char *)t : "", sizes[i]);
 	}
@@ -1502,27 +1267,31 @@ store_rule_list(struct store *s, const char *domain_or_null,
 {
 	struct store_rule *v = NULL;
 	size_t n = 0;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
+	char name[256];
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, domain_or_null != NULL ? STORE_ST_RULE_LIST_DOMAIN :
 	    STORE_ST_RULE_LIST_ALL);
-	if (domain_or_null != NULL)
-		store_bind_text(st, 1, domain_or_null);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (domain_or_null != NULL) {
+		if (str_lcpy(name, domain_or_null, sizeof(name)) >= sizeof(name))
+			name[0] = '\0';
+		store_bind_text(st, 1, str_lower(name));
+	}
+	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		store_rule_fill(st, &v[n++]);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	store_st_reset(st);
+	if (rc != STORE_DB_DONE)
 		store_set_error(error_r, store_dberr(s, "rule list"));
 	pthread_mutex_unlock(&s->lock);
 	/* Callbacks run without the lock so they may use the store. */
-	for (size_t i = 0; rc == SQLITE_DONE && i < n; i++)
+	for (size_t i = 0; rc == STORE_DB_DONE && i < n; i++)
 		cb(&v[i], ctx);
 	free(v);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 /* With the lock held: integer column 0 of statement id's first row, with
@@ -1531,14 +1300,14 @@ static int
 store_get_int(struct store *s, enum store_stmt_id id, const char *key,
     int64_t *v)
 {
-	sqlite3_stmt *st = store_stmt(s, id);
+	struct store_stmt *st = store_stmt(s, id);
 	int rc;
 
 	store_bind_text(st, 1, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	rc = store_st_step(st);
+	if (rc == STORE_DB_ROW)
+		*v = store_st_col_int(st, 0);
+	store_st_reset(st);
 	return store_found(rc);
 }
 
@@ -1547,10 +1316,10 @@ static int
 store_exec_key_num(struct store *s, enum store_stmt_id id, const char *key,
     int64_t num)
 {
-	sqlite3_stmt *st = store_stmt(s, id);
+	struct store_stmt *st = store_stmt(s, id);
 
 	store_bind_text(st, 1, key);
-	sqlite3_bind_int64(st, 2, num);
+	store_st_int(st, 2, num);
 	return store_exec_stmt(st, NULL);
 }
 
@@ -1614,9 +1383,9 @@ store_greylist_check(struct store *s, const char *net, const char *triplet,
 static int
 store_exec_num(struct store *s, enum store_stmt_id id, int64_t num)
 {
-	sqlite3_stmt *st = store_stmt(s, id);
+	struct store_stmt *st = store_stmt(s, id);
 
-	sqlite3_bind_int64(st, 1, num);
+	store_st_int(st, 1, num);
 	return store_exec_stmt(st, NULL);
 }
 
@@ -1636,9 +1405,9 @@ store_greylist_prune(struct store *s, int64_t now, int64_t window)
 /* ---- DMARC results and reports ---- */
 
 static void
-store_dmarc_bind(sqlite3_stmt *st, const struct store_dmarc_row *r)
+store_dmarc_bind(struct store_stmt *st, const struct store_dmarc_row *r)
 {
-	sqlite3_bind_int64(st, 1, r->at);
+	store_st_int(st, 1, r->at);
 	store_bind_text(st, 2, r->policy_domain);
 	store_bind_text(st, 3, r->header_from);
 	store_bind_text(st, 4, r->source_ip);
@@ -1646,13 +1415,13 @@ store_dmarc_bind(sqlite3_stmt *st, const struct store_dmarc_row *r)
 	store_bind_text(st, 6, r->spf_domain);
 	store_bind_text(st, 7, r->spf_result);
 	store_bind_text(st, 8, r->dkim);
-	sqlite3_bind_int(st, 9, r->spf_aligned);
-	sqlite3_bind_int(st, 10, r->dkim_aligned);
+	store_st_int(st, 9, r->spf_aligned);
+	store_st_int(st, 10, r->dkim_aligned);
 	store_bind_text(st, 11, r->disposition);
 	store_bind_text(st, 12, r->reason);
 	store_bind_text(st, 13, r->p);
 	store_bind_text(st, 14, r->sp);
-	sqlite3_bind_int(st, 15, (int)r->pct);
+	store_st_int(st, 15, (int)r->pct);
 	store_bind_text(st, 16, r->adkim);
 	store_bind_text(st, 17, r->aspf);
 	store_bind_text(st, 18, r->rua);
@@ -1662,7 +1431,7 @@ int
 store_dmarc_add(struct store *s, const struct store_dmarc_row *r,
     const char **error_r)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
@@ -1672,24 +1441,24 @@ store_dmarc_add(struct store *s, const struct store_dmarc_row *r,
 		store_set_error(error_r, store_dberr(s, "dmarc add"));
 		ret = -1;
 	}
-	/* No store_gen_bump(): nothing cached depends on these rows. */
+	/* No store_changed(): nothing cached depends on these rows. */
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
 
 static void
-store_dmarc_text(sqlite3_stmt *st, int col, char *dst, size_t size)
+store_dmarc_text(struct store_stmt *st, int col, char *dst, size_t size)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = store_st_col_text(st, col);
 
 	str_lcpy(dst, t != NULL ? (const char *)t : "", size);
 }
 
 static void
-store_dmarc_fill(sqlite3_stmt *st, struct store_dmarc_row *r)
+store_dmarc_fill(struct store_stmt *st, struct store_dmarc_row *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->at = sqlite3_column_int64(st, 0);
+	r->at = store_st_col_int(st, 0);
 	store_dmarc_text(st, 1, r->policy_domain, sizeof(r->policy_domain));
 	store_dmarc_text(st, 2, r->header_from, sizeof(r->header_from));
 	store_dmarc_text(st, 3, r->source_ip, sizeof(r->source_ip));
@@ -1697,13 +1466,13 @@ store_dmarc_fill(sqlite3_stmt *st, struct store_dmarc_row *r)
 	store_dmarc_text(st, 5, r->spf_domain, sizeof(r->spf_domain));
 	store_dmarc_text(st, 6, r->spf_result, sizeof(r->spf_result));
 	store_dmarc_text(st, 7, r->dkim, sizeof(r->dkim));
-	r->spf_aligned = sqlite3_column_int(st, 8) != 0;
-	r->dkim_aligned = sqlite3_column_int(st, 9) != 0;
+	r->spf_aligned = store_st_col_int(st, 8) != 0;
+	r->dkim_aligned = store_st_col_int(st, 9) != 0;
 	store_dmarc_text(st, 10, r->disposition, sizeof(r->disposition));
 	store_dmarc_text(st, 11, r->reason, sizeof(r->reason));
 	store_dmarc_text(st, 12, r->p, sizeof(r->p));
 	store_dmarc_text(st, 13, r->sp, sizeof(r->sp));
-	r->pct = (unsigned)sqlite3_column_int(st, 14);
+	r->pct = (unsigned)store_st_col_int(st, 14);
 	store_dmarc_text(st, 15, r->adkim, sizeof(r->adkim));
 	store_dmarc_text(st, 16, r->aspf, sizeof(r->aspf));
 	store_dmarc_text(st, 17, r->rua, sizeof(r->rua));
@@ -1716,39 +1485,39 @@ store_dmarc_list(struct store *s, int64_t begin, int64_t end,
 {
 	struct store_dmarc_row *v = NULL;
 	size_t n = 0;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_DMARC_LIST);
-	sqlite3_bind_int64(st, 1, begin);
-	sqlite3_bind_int64(st, 2, end);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	store_st_int(st, 1, begin);
+	store_st_int(st, 2, end);
+	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		store_dmarc_fill(st, &v[n++]);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	store_st_reset(st);
+	if (rc != STORE_DB_DONE)
 		store_set_error(error_r, store_dberr(s, "dmarc list"));
 	pthread_mutex_unlock(&s->lock);
-	for (size_t i = 0; rc == SQLITE_DONE && i < n; i++)
+	for (size_t i = 0; rc == STORE_DB_DONE && i < n; i++)
 		cb(&v[i], ctx);
 	free(v);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 int
 store_dmarc_sent(struct store *s, const char *domain, int64_t begin)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_DMARC_SENT_GET);
 	store_bind_text(st, 1, domain);
-	sqlite3_bind_int64(st, 2, begin);
-	rc = store_found(sqlite3_step(st));
-	sqlite3_reset(st);
+	store_st_int(st, 2, begin);
+	rc = store_found(store_st_step(st));
+	store_st_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -1757,21 +1526,21 @@ int
 store_dmarc_sent_add(struct store *s, const char *domain, int64_t begin,
     int64_t end, const char *report_id, const char **error_r)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_DMARC_SENT_ADD);
 	store_bind_text(st, 1, domain);
-	sqlite3_bind_int64(st, 2, begin);
-	sqlite3_bind_int64(st, 3, end);
+	store_st_int(st, 2, begin);
+	store_st_int(st, 3, end);
 	store_bind_text(st, 4, report_id);
-	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	store_st_int(st, 5, (int64_t)time(NULL));
 	if (store_exec_stmt(st, NULL) < 0) {
 		store_set_error(error_r, store_dberr(s, "dmarc report"));
 		ret = -1;
 	} else
-		ret = sqlite3_changes(s->db) > 0 ? 1 : 0;
+		ret = store_db_changes(s) > 0 ? 1 : 0;
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1783,7 +1552,7 @@ store_vacation_get(struct store *s, const char *address,
     struct store_vacation *v)
 {
 	char addr[320];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
@@ -1792,20 +1561,20 @@ store_vacation_get(struct store *s, const char *address,
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_VAC_GET);
 	store_bind_text(st, 1, addr);
-	rc = store_found(sqlite3_step(st));
+	rc = store_found(store_st_step(st));
 	if (rc == 1) {
-		const unsigned char *subj = sqlite3_column_text(st, 1);
-		const unsigned char *body = sqlite3_column_text(st, 2);
+		const char *subj = store_st_col_text(st, 1);
+		const char *body = store_st_col_text(st, 2);
 
-		v->enabled = sqlite3_column_int(st, 0) != 0;
+		v->enabled = store_st_col_int(st, 0) != 0;
 		v->subject = xstrdup(subj != NULL ? (const char *)subj : "");
 		v->body = xstrdup(body != NULL ? (const char *)body : "");
-		v->start = sqlite3_column_int64(st, 3);
-		v->end = sqlite3_column_int64(st, 4);
-		v->days = (unsigned)sqlite3_column_int(st, 5);
-		v->updated = sqlite3_column_int64(st, 6);
+		v->start = store_st_col_int(st, 3);
+		v->end = store_st_col_int(st, 4);
+		v->days = (unsigned)store_st_col_int(st, 5);
+		v->updated = store_st_col_int(st, 6);
 	}
-	sqlite3_reset(st);
+	store_st_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -1823,19 +1592,19 @@ static int
 store_vacation_set_locked(struct store *s, const char *addr,
     const struct store_vacation *v, const char **error_r)
 {
-	sqlite3_stmt *st = store_stmt(s, STORE_ST_VAC_SET);
+	struct store_stmt *st = store_stmt(s, STORE_ST_VAC_SET);
 	int rc;
 
 	store_bind_text(st, 1, addr);
-	sqlite3_bind_int(st, 2, v->enabled ? 1 : 0);
+	store_st_int(st, 2, v->enabled ? 1 : 0);
 	store_bind_text(st, 3, v->subject != NULL ? v->subject : "");
 	store_bind_text(st, 4, v->body != NULL ? v->body : "");
-	sqlite3_bind_int64(st, 5, v->start);
-	sqlite3_bind_int64(st, 6, v->end);
-	sqlite3_bind_int(st, 7, (int)v->days);
-	sqlite3_bind_int64(st, 8, v->updated);
+	store_st_int(st, 5, v->start);
+	store_st_int(st, 6, v->end);
+	store_st_int(st, 7, (int)v->days);
+	store_st_int(st, 8, v->updated);
 	if (store_exec_stmt(st, &rc) < 0) {
-		*error_r = rc == SQLITE_CONSTRAINT ? "no such user" :
+		*error_r = rc == STORE_DB_CONSTRAINT ? "no such user" :
 		    store_dberr(s, "vacation set");
 		return -1;
 	}
@@ -1869,7 +1638,7 @@ store_vacation_set(struct store *s, const char *address,
 	} else
 		ret = 0;
 	/* The user's answer at RCPT (direct delivery or not) changed. */
-	store_gen_bump(s->gen);
+	store_changed(s);
 	pthread_mutex_unlock(&s->lock);
 	if (ret < 0)
 		store_set_error(error_r, error);
@@ -1890,8 +1659,8 @@ store_vacation_del(struct store *s, const char *address,
 		store_set_error(error_r, store_dberr(s, "vacation del"));
 		ret = -1;
 	} else
-		ret = sqlite3_changes(s->db) > 0 ? 1 : 0;
-	store_gen_bump(s->gen);
+		ret = store_db_changes(s) > 0 ? 1 : 0;
+	store_changed(s);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1900,23 +1669,23 @@ int
 store_vacation_claim(struct store *s, const char *address,
     const char *sender, int64_t now, int64_t period)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret = -1;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_VAC_PRUNE);
 	store_bind_text(st, 1, address);
-	sqlite3_bind_int64(st, 2, now - period);
+	store_st_int(st, 2, now - period);
 	if (store_exec_stmt(st, NULL) < 0)
 		goto out;
 	st = store_stmt(s, STORE_ST_VAC_CLAIM);
 	store_bind_text(st, 1, address);
 	store_bind_text(st, 2, sender);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, now - period);
+	store_st_int(st, 3, now);
+	store_st_int(st, 4, now - period);
 	if (store_exec_stmt(st, NULL) < 0)
 		goto out;
-	ret = sqlite3_changes(s->db) > 0 ? 1 : 0;
+	ret = store_db_changes(s) > 0 ? 1 : 0;
 out:
 	pthread_mutex_unlock(&s->lock);
 	return ret;
@@ -1926,14 +1695,14 @@ int
 store_vacation_unclaim(struct store *s, const char *address,
     const char *sender, int64_t at)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_VAC_UNCLAIM);
 	store_bind_text(st, 1, address);
 	store_bind_text(st, 2, sender);
-	sqlite3_bind_int64(st, 3, at);
+	store_st_int(st, 3, at);
 	ret = store_exec_stmt(st, NULL);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
