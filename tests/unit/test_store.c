@@ -494,6 +494,31 @@ test_store_generation(struct store *s)
 	test_end();
 }
 
+/* Store paths as logged: a URI's password masked, nothing else. */
+static void
+test_store_label(void)
+{
+	static const struct {
+		const char *path, *want;
+	} labels[] = {
+		{ "/var/lib/ferry/ferry.db", "/var/lib/ferry/ferry.db" },
+		{ "postgresql://ferry@db/ferry", "postgresql://ferry@db/ferry" },
+		{ "postgresql://ferry:hunter2@db:5432/ferry",
+		    "postgresql://ferry:*******@db:5432/ferry" },
+		{ "postgres://u:p@h/d?password=x&sslmode=require",
+		    "postgres://u:*@h/d?password=*&sslmode=require" },
+		{ "postgresql://u@/d?host=/run/a:b@c",
+		    "postgresql://u@/d?host=/run/a:b@c" },
+		{ "postgresql://h/d?password=", "postgresql://h/d?password=" },
+	};
+
+	test_begin("store path label masks passwords");
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		test_assert_streq(store_path_label(labels[i].path),
+		    labels[i].want);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -525,6 +550,7 @@ main(void)
 	store_close(&s);
 	test_store_reopen();
 	test_password();
+	test_store_label();
 	if (test_pg) {
 		rmdir(test_dir);
 		return test_exit();

@@ -1,5 +1,5 @@
 /* Unit tests for the store's request API (store_req.c) and its schema
- * migrations (store_sqlite.c): callbacks on the loop thread and never
+ * migrations (store_db_sqlite.c): callbacks on the loop thread and never
  * inline, abort before and after the work ran, many requests in flight,
  * one connection per worker thread; a fresh database, one made by the
  * previous schema (version 2, with the rule tables an older ferry created
