@@ -28,6 +28,7 @@ static const struct {
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [-bs|-bp] [RCPT...]  (man ferry-sendmail)" },
 	{ "import", cmd_import, "import vpopmail DIR [--dry-run] [--json]  (take over a qmail + vpopmail tree)" },
 	{ "quickstart", cmd_quickstart, "quickstart DOMAIN [--hostname HOST]  (configuration, postmaster, DKIM, DNS records)" },
+	{ "store", cmd_store, "store migrate --from sqlite:PATH --to postgresql://...  (copy a store, checked by counts)" },
 	{ "version", cmd_version, "version" },
 };
 

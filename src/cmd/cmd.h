@@ -103,5 +103,7 @@ int cmd_quickstart(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 /* import vpopmail DIR [--dry-run] [--json] (cmd_import.c). */
 int cmd_import(struct cli *cli, int argc, char **argv);
+/* store migrate --from STORE --to STORE (cmd_store.c). */
+int cmd_store(struct cli *cli, int argc, char **argv);
 
 #endif

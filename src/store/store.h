@@ -359,6 +359,25 @@ int store_send_reserve(struct store *s, const char *address,
 int store_send_view(struct store *s, const char *address, int64_t now,
     int64_t learn_hours, struct store_send_view *v, const char **error_r);
 
+/* ---- copying a whole store (store_copy.c, `ferry store migrate`) ---- */
+
+/* One table's numbers after it was copied. */
+struct store_copy_count {
+	const char *table;
+	int64_t copied;		/* rows written now */
+	int64_t source, dest;	/* rows in each store afterwards */
+};
+
+typedef void store_copy_cb(const struct store_copy_count *n, void *ctx);
+
+/* Copies every table of from into to (schemas at the same version), a
+ * transaction per table; rows to already has (by key) are kept, so it
+ * may run again after a failure.  Failed-login counts are not copied.
+ * progress (may be NULL) is called after each table.  0, or -1 with
+ * *error_r, also when to holds fewer rows of a table than from. */
+int store_copy(struct store *from, struct store *to, store_copy_cb *progress,
+    void *ctx, const char **error_r);
+
 /* ---- the request API for event loops (store_req.c) ----
  * A store pool gives each thread of a role's worker pool (lib/workpool.h)
  * its own connection, opened when the pool is created.  A request is a

@@ -67,6 +67,9 @@ struct store_db_ops {
 	/* store_generation() and the bump after a committed change. */
 	int (*generation)(struct store_db *db, uint64_t *gen_r);
 	void (*changed)(struct store_db *db);
+	/* After store_copy() wrote rows with their own ids (NULL: nothing
+	 * to do): 0 or -1. */
+	int (*copied)(struct store_db *db);
 };
 
 extern const struct store_db_ops store_db_sqlite_ops;
@@ -115,6 +118,9 @@ store_st_col_int(struct store_stmt *st, int col)
 {
 	return st != NULL ? st->ops->col_int(st, col) : 0;
 }
+
+/* The connection under s. */
+struct store_db *store_db_of(struct store *s);
 
 /* Statement slots for files other than store_sql.c. */
 #define STORE_XST_MAX 32

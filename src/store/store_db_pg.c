@@ -1019,6 +1019,18 @@ store_pg_changed(struct store_db *d)
 	pthread_mutex_unlock(&store_pg_watch_lock);
 }
 
+/* Identity columns do not move when rows come with their ids: set
+ * them past the highest one. */
+static int
+store_pg_copied(struct store_db *d)
+{
+	return store_pg_exec((struct store_pg *)d,
+	    "SELECT setval(pg_get_serial_sequence('rules', 'id'), "
+	    "COALESCE(MAX(id), 0) + 1, false) FROM rules;"
+	    "SELECT setval(pg_get_serial_sequence('dmarc_results', 'id'), "
+	    "COALESCE(MAX(id), 0) + 1, false) FROM dmarc_results");
+}
+
 const struct store_db_ops store_db_pg_ops = {
 	.name = "postgresql",
 	.open = store_pg_open,
@@ -1038,4 +1050,5 @@ const struct store_db_ops store_db_pg_ops = {
 	.rollback = store_pg_rollback,
 	.generation = store_pg_generation,
 	.changed = store_pg_changed,
+	.copied = store_pg_copied,
 };

@@ -440,6 +440,12 @@ store_close(struct store **sp)
 
 /* ---- for the store's other files (store_db.h) ---- */
 
+struct store_db *
+store_db_of(struct store *s)
+{
+	return s->db;
+}
+
 struct store_stmt *
 store_db_xstmt(struct store *s, unsigned slot, const char *sql)
 {

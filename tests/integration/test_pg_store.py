@@ -15,6 +15,7 @@ Every wait is bounded (wait_until); nothing sleeps to assert timing."""
 
 import imaplib
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -293,3 +294,57 @@ def test_database_down_then_back(two_nodes, pg):
     a.add_user(CAROL, "carols-pw")
     wait_until(lambda: pop3_login(b, CAROL, "carols-pw").startswith(b"+OK"),
                10, what="carol's login on B after the outage")
+
+
+# ------------------------------------------------------------ store migrate
+
+def migrate_counts(out):
+    """{table: [copied, in source, in destination]} of a migrate run."""
+    rx = re.compile(r"^(\w+) +(\d+) copied +(\d+) in source +(\d+) in "
+                    r"destination$", re.M)
+    return {m[1]: [int(m[2]), int(m[3]), int(m[4])] for m in rx.finditer(out)}
+
+
+def test_store_migrate_from_sqlite(make_ferry, pg, pg_url, fakedns):
+    old = make_ferry({"pop3_listen": None}, start=False)   # SQLite, alice, bob
+    old.add_alias("sales@example.test", "alice@example.test")
+    old.cli_ok("rule", "add", "example.test", "deny", "sender",
+               "spam@bad.test")
+    old.cli_ok("ban", "add", "192.0.2.9", "--for", "1h")
+    db = str(old.state_dir / "ferry.db")
+    r = old.cli_ok("store", "migrate", "--from", f"sqlite:{db}", "--to", pg_url)
+    counts = migrate_counts(r.stdout)
+    assert len(counts) == 16     # every table but auth_failures
+    assert counts["domains"] == [1, 1, 1] and counts["users"] == [2, 2, 2]
+    assert counts["aliases"] == [1, 1, 1] and counts["rules"] == [1, 1, 1]
+    assert counts["bans"] == [1, 1, 1]
+    assert r.stdout.rstrip().endswith("done: every table copied")
+    # Again: nothing new, still complete.
+    r = old.cli_ok("store", "migrate", "--from", f"sqlite:{db}", "--to",
+                   pg_url)
+    again = migrate_counts(r.stdout)
+    assert again["users"] == [0, 2, 2] and again["domains"] == [0, 1, 1]
+    # A node on the database has everything, and new rules get new ids.
+    b = node(make_ferry, pg_url, "127.0.0.3", "b", fakedns)
+    assert pop3_login(b, "alice@example.test", PASSWORD).startswith(b"+OK")
+    assert "sales@example.test" in b.cli_ok("alias", "list").stdout
+    b.cli_ok("rule", "add", "example.test", "deny", "sender", "x@bad.test")
+    rules = b.cli_ok("rule", "list").stdout
+    assert "spam@bad.test" in rules and "x@bad.test" in rules
+    assert "192.0.2.9" in b.cli_ok("ban", "list").stdout
+
+
+def test_store_migrate_bad_input(make_ferry, pg_url, tmp_path):
+    srv = make_ferry(start=False, accounts=False)
+    assert srv.cli("store", "migrate").returncode == 2
+    assert srv.cli("store", "migrate", "--from", "x", "--to",
+                   pg_url).returncode == 2
+    assert srv.cli("store", "copy", "--from", "sqlite:/a", "--to",
+                   pg_url).returncode == 2
+    assert srv.cli("store", "migrate", "--from", "sqlite:/a").returncode == 2
+    r = srv.cli("store", "migrate", "--from", f"sqlite:{tmp_path}/none.db",
+                "--to", pg_url)
+    assert r.returncode == 1 and "no such database" in r.stderr
+    assert not (tmp_path / "none.db").exists()
+    r = srv.cli("store", "migrate", "--from", pg_url, "--to", pg_url)
+    assert r.returncode == 1 and "the same store" in r.stderr
