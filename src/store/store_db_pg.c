@@ -667,11 +667,13 @@ store_pg_step(struct store_stmt *s)
 		st->row = -1;
 		if ((rc = store_pg_exec_stmt(st)) != 0) {
 			st->nrows = 0;
-			st->db->changes = 0;
 			return rc;
 		}
 		st->nrows = PQntuples(st->res);
-		st->db->changes = atoi(PQcmdTuples(st->res));
+		/* As sqlite3_changes(): the last INSERT, UPDATE or DELETE's
+		 * rows; a SELECT leaves it alone. */
+		if (strncmp(PQcmdStatus(st->res), "SELECT", 6) != 0)
+			st->db->changes = atoi(PQcmdTuples(st->res));
 	}
 	if (st->row + 1 < st->nrows) {
 		st->row++;
