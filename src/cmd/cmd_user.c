@@ -251,25 +251,26 @@ cmd_user_del(const struct ops_ctx *c, const char *input, bool force,
 		printf("deleted %s; taken out of %s (%zu alias%s changed, %zu "
 		    "deleted as empty)\n", addr, fbuf_str(&names), changed,
 		    changed == 1 ? "" : "es", deleted);
+	if (r == 0 && st->text[0] != '\0') {
+		ops_clean(st->text);
+		printf("deleted %s; %s\n", addr, st->text);
+	}
 	fbuf_release(&names);
 	return r;
 }
 
+/* user quota ADDRESS SIZE */
 static int
-cmd_user_simple(const struct ops_ctx *c, const char *verb,
-    const char *input, const char *size)
+cmd_user_quota_set(const struct ops_ctx *c, const char *input,
+    const char *size)
 {
 	struct ops_status st;
 	uint64_t quota;
 	int r;
 
-	if (strcmp(verb, "del") == 0) {
-		r = ops_user_del(c, input, &st);
-	} else {
-		if (cmd_user_parse_quota(size, &quota) < 0)
-			return 1;
-		r = ops_user_set_quota(c, input, quota, &st);
-	}
+	if (cmd_user_parse_quota(size, &quota) < 0)
+		return 1;
+	r = ops_user_set_quota(c, input, quota, &st);
 	if (r < 0)
 		return cli_fail("%s", st.text);
 	return 0;
@@ -367,7 +368,7 @@ cmd_user(struct cli *cli, int argc, char **argv)
 		ret = cmd_user_quota_show(&c, cli->conf.state_dir, argv[2],
 		    json);
 	else
-		ret = cmd_user_simple(&c, verb, argv[2],
+		ret = cmd_user_quota_set(&c, argv[2],
 		    argc == 4 ? argv[3] : NULL);
 	store_close(&s);
 	return ret;

@@ -4,8 +4,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf/conf.h"
+#include "lib/fbuf.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
@@ -272,6 +274,57 @@ ops_user_check(const struct ops_ctx *c, const char *input, char *addr,
 	return ops_ok(st);
 }
 
+/* After the user row is gone (its vacation rows go with it): the alias
+ * named like it (the forward) would keep taking its mail to other
+ * addresses, and a hold or limit override would bind a new account made
+ * later under the same address.  Each removed piece is named in st. */
+static int
+ops_user_del_rest(const struct ops_ctx *c, const char *addr,
+    struct ops_status *st)
+{
+	static const struct store_send_limits none = { -1, -1 };
+	struct store_send_limits lim;
+	struct fbuf said;
+	char *targets = NULL;
+	const char *error = "store error";
+	int r;
+
+	fbuf_init(&said, 0);
+	r = store_alias_get(c->store, addr, &targets);
+	if (r > 0 && store_alias_del(c->store, addr, &error) == 0) {
+		char *rest = targets, *t;
+		size_t n = 0;
+
+		/* Named without the user itself (its copy). */
+		fbuf_adds(&said, "its forward to ");
+		while ((t = strsep(&rest, ",")) != NULL)
+			if (*t != '\0' && strcmp(t, addr) != 0)
+				fbuf_addf(&said, "%s%s", n++ > 0 ? ", " : "", t);
+		fbuf_adds(&said, " removed");
+	} else if (r != 0)
+		r = -1;
+	free(targets);
+	if (r >= 0 && (r = store_send_hold_del(c->store, addr, time(NULL),
+	    &error)) > 0)
+		fbuf_addf(&said, "%sits send-hold lifted",
+		    said.len > 0 ? "; " : "");
+	if (r >= 0 && (r = store_send_limits_get(c->store, addr, &lim)) > 0) {
+		r = store_send_limits_set(c->store, addr, &none, &error);
+		if (r == 0)
+			fbuf_addf(&said, "%sits sending limits removed",
+			    said.len > 0 ? "; " : "");
+	}
+	if (r < 0) {
+		fbuf_release(&said);
+		return ops_fail(st, OPS_EFAIL, "%s deleted, but: %s", addr,
+		    error);
+	}
+	ops_ok(st);
+	str_lcpy(st->text, fbuf_str(&said), sizeof(st->text));
+	fbuf_release(&said);
+	return 0;
+}
+
 int
 ops_user_del(const struct ops_ctx *c, const char *input,
     struct ops_status *st)
@@ -286,7 +339,7 @@ ops_user_del(const struct ops_ctx *c, const char *input,
 		return -1;
 	if (store_user_del(c->store, addr, &error) < 0)
 		return ops_fail(st, OPS_EFAIL, "%s: %s", addr, error);
-	return ops_ok(st);
+	return ops_user_del_rest(c, addr, st);
 }
 
 int

@@ -78,6 +78,10 @@ int ops_user_add(const struct ops_ctx *c, const char *addr, const char *hash,
 /* Checks that input names an existing user in scope; addr as above. */
 int ops_user_check(const struct ops_ctx *c, const char *input, char *addr,
     size_t size, struct ops_status *st);
+/* Deletes the user with what belongs to its account: its forward (the
+ * alias named like it), its vacation reply, its sending-limit overrides
+ * and send-hold.  On success st->text says which of those were there
+ * ("" when none), for the caller to show. */
 int ops_user_del(const struct ops_ctx *c, const char *input,
     struct ops_status *st);
 int ops_user_set_quota(const struct ops_ctx *c, const char *input,

@@ -312,8 +312,11 @@ ops_alias_refs(const struct ops_ctx *c, const char *addr,
 	for (size_t i = 0; i < out->n; i++) {
 		bool has = false;
 
+		/* The alias named like the user is its own forward (with a
+		 * copy when it names the user): not a reference to it. */
 		for (size_t k = 0; k < out->v[i].ntargets && !has; k++)
-			has = strcmp(out->v[i].targets[k], addr) == 0;
+			has = strcmp(out->v[i].targets[k], addr) == 0 &&
+			    strcmp(out->v[i].address, addr) != 0;
 		if (!has) {
 			ops_alias_free(&out->v[i]);
 			continue;

@@ -44,7 +44,8 @@ int ops_alias_del(const struct ops_ctx *c, const char *input,
     struct ops_status *st);
 
 /* The aliases (every domain's, catch-alls included) with addr (a
- * normalised address) among their targets. */
+ * normalised address) among their targets; not the alias named addr
+ * itself (the user's forward, ops_forward.h). */
 int ops_alias_refs(const struct ops_ctx *c, const char *addr,
     struct ops_alias_list *out, struct ops_status *st);
 /* Takes addr out of every alias's targets; an alias left without any is

@@ -620,9 +620,12 @@ queue_count_bounces(struct queue_job *j, const struct spool_env *env,
 }
 
 /* One DSN for the recipients that failed for good; they become BOUNCED
- * (also when none is due, for the null sender).  True when changed. */
+ * (also when none is due, for the null sender).  True when changed;
+ * *bounced_r counts the recipients bounced (for queue_count_bounces,
+ * called once the envelope on disk says so). */
 static bool
-queue_bounce_failed(struct queue_job *j, struct spool_env *env)
+queue_bounce_failed(struct queue_job *j, struct spool_env *env,
+    size_t *bounced_r)
 {
 	struct bounce_params p;
 	char pm[CONF_HOST_MAX + 16], id[IDS_LEN + 1];
@@ -641,7 +644,7 @@ queue_bounce_failed(struct queue_job *j, struct spool_env *env)
 		for (i = 0; r >= 0 && i < n; i++)
 			env->rcpts[idx[i]].state = SPOOL_RCPT_BOUNCED;
 		if (r >= 0)
-			queue_count_bounces(j, env, n);
+			*bounced_r = n;
 	}
 	free(idx);
 	return n > 0;
@@ -708,13 +711,14 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
     time_t now)
 {
 	struct queue_role *q = j->q;
+	size_t bounced = 0;
 	bool pending;
 
 	/* A DSN is a new message in the spool: it waits for space too. */
 	if (queue_disk_low(j->q) || j->disk_failed)
 		j->disk_wait = true;
 	else {
-		if (queue_bounce_failed(j, env))
+		if (queue_bounce_failed(j, env, &bounced))
 			changed = true;
 		if (queue_delay_warn(j, env, now))
 			changed = true;
@@ -727,18 +731,22 @@ queue_job_finish(struct queue_job *j, struct spool_env *env, bool changed,
 		else
 			log_info("%s queue removed reason=finished", env->id);
 		j->gone = true;
-		return;
-	}
-	if (changed && queue_env_write(q, env) < 0) {
-		if (errno == ENOENT) {
+	} else if (changed && queue_env_write(q, env) < 0) {
+		if (errno == ENOENT)
 			j->gone = true;	/* deleted under us */
-			return;
+		else {
+			/* The deliveries happened; a retry repeats them at
+			 * worst (at-least-once), so retry soon but not in a
+			 * loop. */
+			log_err("%s queue envelope update failed", env->id);
+			j->next_due = now + (time_t)queue_retry_min(j->conf);
 		}
-		/* The deliveries happened; a retry repeats them at worst
-		 * (at-least-once), so retry soon but not in a loop. */
-		log_err("%s queue envelope update failed", env->id);
-		j->next_due = now + (time_t)queue_retry_min(j->conf);
 	}
+	/* Counted after the spool shows the bounce: a send-stop that this
+	 * triggers holds the sender's mail still pending, not this message
+	 * when it is finished. */
+	if (bounced > 0)
+		queue_count_bounces(j, env, bounced);
 }
 
 /* 8-bit content decides BODY=8BITMIME (RFC 6152); read in chunks. */

@@ -137,3 +137,38 @@ def test_forward_bad_input(make_ferry, peers, port):
     assert forward_json(srv)["targets"] == []
     aliases = json.loads(srv.cli_ok("alias", "list", "--json").stdout)
     assert [a["address"] for a in aliases] == ["list@example.test"]
+
+
+def test_user_del_takes_its_forward_hold_and_limits(make_ferry, peers,
+                                                    port):
+    """Deleting a user deletes its account's pieces: the forward (which
+    would keep sending its mail away), a send-hold and limit overrides
+    (which would bind a new account made under the same address).  The
+    user's own forward with a copy is not an alias "pointing at" it, so
+    no --force is needed."""
+    srv, mx = server(make_ferry, peers, port)
+    srv.cli_ok("user", "forward", "alice@example.test", "set",
+               "friend@away.test", "--keep")
+    srv.cli_ok("user", "limit", "alice@example.test", "--messages-per-hour",
+               "7")
+    srv.cli_ok("user", "send-hold", "alice@example.test")
+    r = srv.cli_ok("user", "del", "alice@example.test")
+    assert r.stdout == ("deleted alice@example.test; its forward to "
+                        "friend@away.test removed; its "
+                        "send-hold lifted; its sending limits removed\n"), \
+        r.stdout
+    assert "alice@example.test" not in srv.cli_ok("alias", "list").stdout
+    with srv.smtp() as s:
+        s.ehlo()
+        s.mail("orig@remote.example")
+        code, text = s.rcpt("alice@example.test")
+    assert code == 550, (code, text)
+    # The same address made again starts clean.
+    srv.add_user("alice@example.test")
+    info = srv.cli_ok("user", "limit", "alice@example.test").stdout
+    assert "messages in the last hour: 0 of 300 (default)" in info and \
+        "send-hold: no" in info, info
+    assert forward_json(srv)["targets"] == []
+    # Without any of them, user del says only that it deleted.
+    r = srv.cli_ok("user", "del", "alice@example.test")
+    assert r.stdout == "", r.stdout

@@ -1,6 +1,7 @@
 /* The operations layer: actor scope (an admin does everything, a
  * postmaster only its domains' objects, and nothing on the queue), the
- * results of the domain and user operations on a real store, and the
+ * results of the domain and user operations on a real store, who may
+ * change sending limits, holds and suspensions, and the
  * wire form of queue results (round trip and malformed bodies). */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "ops/ops_ban.h"
 #include "ops/ops_queue.h"
 #include "ops/ops_rule.h"
+#include "ops/ops_send.h"
 #include "store/store.h"
 #include "test.h"
 
@@ -318,6 +320,66 @@ test_ops_queue_wire(void)
 	test_end();
 }
 
+static void
+test_ops_send_scope(struct store *s)
+{
+	static const char *const mine[] = { "s1.example" };
+	struct ops_actor admin, pm = { OPS_POSTMASTER, "pm@s1.example", mine,
+	    1 }, user = { OPS_USER, "u@s1.example", NULL, 0 };
+	struct ops_ctx ca = { &admin, s, { false, "+" }, NULL };
+	struct ops_ctx cp = { &pm, s, { false, "+" }, NULL };
+	struct ops_ctx cu = { &user, s, { false, "+" }, NULL };
+	struct ops_send_hold_result hr;
+	struct store_send_limits l;
+	struct ops_send_info info;
+	struct ops_status st;
+
+	test_begin("ops sending limits, holds and suspensions: scope");
+	ops_actor_cli(&admin);
+	test_assert(ops_domain_add(&ca, "s1.example", &st) == 0);
+	test_assert(ops_domain_add(&ca, "s2.example", &st) == 0);
+	test_assert(ops_user_add(&ca, "u@s1.example", "x", 0, &st) == 0);
+	test_assert(ops_user_add(&ca, "v@s2.example", "x", 0, &st) == 0);
+	/* The postmaster sets its own users' limits, nobody else's, and
+	 * not the domain's (an admin's decision: the ISP's quota). */
+	test_assert(ops_send_limits_set(&cp, "U@s1.example", 5, OPS_SEND_KEEP,
+	    &st) == 0);
+	test_assert(store_send_limits_get(s, "u@s1.example", &l) == 1 &&
+	    l.msgs_hour == 5 && l.rcpts_day == -1);
+	test_assert(ops_send_limits_set(&cp, "v@s2.example", 0, 0, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(store_send_limits_get(s, "v@s2.example", &l) == 0);
+	test_assert(ops_send_limits_set(&cp, "s1.example", 0, OPS_SEND_KEEP,
+	    &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_send_limits_set(&ca, "s1.example", 50, OPS_SEND_KEEP,
+	    &st) == 0);
+	test_assert(ops_send_info(&cp, "s2.example", &info, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	/* A user cannot lift its own limits or hold. */
+	test_assert(ops_send_limits_set(&cu, "u@s1.example", 0, 0, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(store_send_limits_get(s, "u@s1.example", &l) == 1 &&
+	    l.msgs_hour == 5);
+	test_assert(ops_user_send_release(&cu, "u@s1.example", &hr, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_user_send_hold(&cp, "v@s2.example", NULL, &hr,
+	    &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_user_send_hold(&cp, "nobody@s1.example", NULL, &hr,
+	    &st) < 0 && st.code == OPS_ENOENT);
+	/* Suspending a domain is the admin's. */
+	test_assert(ops_domain_suspend(&cp, "s1.example", "x", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_domain_suspend(&cu, "s1.example", "x", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_domain_suspend(&ca, "s1.example", "x", &st) == 0);
+	test_assert(ops_domain_suspend(&ca, "s1.example", "x", &st) < 0 &&
+	    st.code == OPS_EREFUSED);
+	test_assert(ops_domain_resume(&cp, "s1.example", &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_domain_resume(&ca, "s1.example", &st) == 0);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -338,6 +400,7 @@ main(void)
 	}
 	test_ops_accounts(s);
 	test_ops_alias_rule_ban(s);
+	test_ops_send_scope(s);
 	store_close(&s);
 	test_ops_queue_scope();
 	test_ops_queue_wire();
