@@ -35,6 +35,10 @@ for p in $(dpkg-query -W -f '${Package} ${Status} ${Provides}\n' |
 	dpkg --purge --force-depends "$p" >/dev/null 2>&1
 done
 
+# A throwaway root made from this machine's /: state left on the machine
+# by a hand-run ferry must not look like an older install.
+rm -rf /etc/ferry /var/lib/ferry /var/spool/ferry /var/log/ferry
+
 step install
 dpkg -i "$deb" >/tmp/dpkg.out 2>&1 || { cat /tmp/dpkg.out; fail "dpkg -i"; }
 dpkg-query -W -f '${Status}' ferry | grep -q 'install ok installed' ||

@@ -23,12 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
-def overlay_run(inner, binds=(), timeout=600):
+def overlay_run(inner, binds=(), timeout=600, boot=None):
     """Runs the shell script `inner` as root chrooted into an overlay of
     / (upper layer on a tmpfs that vanishes with the namespaces), with
     /proc, /sys, /dev, a fresh /run, a loopback-only network and each
     (host_dir, path) of binds mounted.  Returns (CompletedProcess, the
-    list of paths the script changed, relative to /)."""
+    list of paths the script changed, relative to /).
+
+    With boot (unit file name -> text, one of them ferry-ci.target),
+    when `inner` succeeds the root then boots a real systemd as its PID
+    1 into ferry-ci.target (not the machine's default target); a unit
+    of it ends the boot with `systemctl poweroff`.  What it writes to
+    /mnt/out/boot.out comes back as r.boot."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare(1) for a throwaway root")
     tmp = Path(tempfile.mkdtemp(prefix="ferry-ovl-"))
@@ -36,6 +42,19 @@ def overlay_run(inner, binds=(), timeout=600):
     (out / "inner.sh").write_text(inner)
     mounts = "".join(
         f'mkdir -p "$r{p}" && mount --bind "{d}" "$r{p}"\n' for d, p in binds)
+    boot_sh = ""
+    if boot:
+        (out / "units").mkdir()
+        for name, text in boot.items():
+            (out / "units" / name).write_text(text)
+        # The machine's cgroup hierarchies for systemd; its own /run.
+        boot_sh = f"""[ $rc -eq 0 ] || exit $rc
+mkdir -p $r/mnt/out && mount --bind {out} $r/mnt/out
+cp {out}/units/* $r/etc/systemd/system/
+mount --rbind /sys/fs/cgroup $r/sys/fs/cgroup
+exec chroot $r env container=ferry-test /lib/systemd/systemd \\
+    --unit=ferry-ci.target --log-target=console
+"""
     outer = f"""set -e
 t={tmp}; r=$t/root
 mount -t tmpfs tmpfs $t
@@ -52,14 +71,18 @@ set +e
 chroot $r /bin/sh /run/inner.sh > {out}/stdout 2>&1
 rc=$?
 (cd $t/up && find . -mindepth 1 \\( -type f -o -type l \\) -print) > {out}/changed
-exit $rc
+{boot_sh}exit $rc
 """
     try:
         r = subprocess.run(["unshare", "--mount", "--net", "--pid", "--fork",
-                            "--mount-proc", "sh", "-c", outer],
+                            "--kill-child", "--mount-proc", "sh", "-c",
+                            outer],
                            capture_output=True, text=True, timeout=timeout)
         if "unshare failed" in r.stderr or "Operation not permitted" in r.stderr:
             pytest.skip(f"no namespaces here: {r.stderr.strip()}")
+        r.console = r.stdout
+        r.boot = (out / "boot.out").read_text() if \
+            (out / "boot.out").exists() else ""
         r.stdout = (out / "stdout").read_text() if (out / "stdout").exists() \
             else r.stdout
         changed = [c[1:] for c in (out / "changed").read_text().split("\n")
@@ -231,3 +254,59 @@ def test_lifecycle_in_a_throwaway_root(deb_dir):
                              binds=[(str(deb_dir), "/mnt/pkg")], timeout=600)
     assert r.returncode == 0 and "LIFECYCLE-OK" in r.stdout, \
         r.stdout[-6000:] + r.stderr[-2000:]
+
+
+BOOT_UNITS = {
+    "ferry-ci.target": """[Unit]
+Description=Ferry under systemd (test)
+Wants=ferry.service ferry-ci-check.service
+After=ferry.service ferry-ci-check.service
+JobTimeoutSec=300
+JobTimeoutAction=poweroff-force
+""",
+    "ferry-ci-check.service": """[Unit]
+Description=Checks of ferry.service (tests/package/systemd-boot.sh)
+After=ferry.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /mnt/tests/systemd-boot.sh
+TimeoutStartSec=240
+""",
+}
+
+BOOT_SETUP = """set -eu
+printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d
+chmod 755 /usr/sbin/policy-rc.d
+for p in $(dpkg-query -W -f '${Package} ${Status} ${Provides}\\n' |
+    awk '/installed/ && /mail-transport-agent/ {print $1}'); do
+	dpkg --purge --force-depends "$p" >/dev/null 2>&1
+done
+rm -rf /etc/ferry /var/lib/ferry /var/spool/ferry /var/log/ferry
+dpkg -i /mnt/pkg/ferry_*.deb >/tmp/dpkg.out 2>&1 || { cat /tmp/dpkg.out; exit 1; }
+rm /usr/sbin/policy-rc.d
+make-ssl-cert generate-default-snakeoil --force-overwrite
+sed -i 's/^#hostname = .*/hostname = mail.example.test/' /etc/ferry/ferry.conf
+echo 'dns_resolvers = 127.0.0.1:9' >>/etc/ferry/ferry.conf
+ferry domain add example.test
+echo 'a password' | ferry user add alice@example.test >/dev/null
+[ -L /etc/systemd/system/multi-user.target.wants/ferry.service ]
+echo SETUP-OK
+"""
+
+
+def test_the_unit_under_systemd(deb_dir):
+    """The installed unit run by a real systemd (PID 1 of a throwaway
+    root): it starts, its processes have only CAP_NET_BIND_SERVICE and
+    the sandbox it asks for, it takes mail over SMTP and sendmail,
+    `systemctl reload` reloads in place, a SIGKILLed server is
+    restarted, and `systemctl stop` leaves no process behind."""
+    if not os.path.exists("/lib/systemd/systemd"):
+        pytest.skip("systemd is not installed")
+    r, _ = overlay_run(BOOT_SETUP, binds=[(str(deb_dir), "/mnt/pkg"),
+                                          (str(HERE), "/mnt/tests")],
+                       timeout=420, boot=BOOT_UNITS)
+    assert "SETUP-OK" in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
+    assert r.boot.rstrip().endswith("BOOT-OK"), \
+        r.boot[-4000:] + "\n--- console ---\n" + r.console[-3000:] + \
+        r.stderr[-2000:]
