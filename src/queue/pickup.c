@@ -28,6 +28,7 @@
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "msgauth/dkim_keys.h"
 #include "queue/maildrop.h"
 #include "queue/pickup.h"
 #include "queue/spool.h"
@@ -46,6 +47,7 @@ struct pickup {
 	int ino_fd;
 	struct event *ino_ev;
 	const struct conf *const *confp;	/* the role's current snapshot */
+	struct dkim_keyring *const *keysp;	/* the role's signing keys */
 	bool running, again;
 	bool disabled;			/* the directory is not ours */
 };
@@ -53,6 +55,7 @@ struct pickup {
 struct pickup_job {
 	struct pickup *p;
 	const struct conf *conf;
+	struct dkim_keyring *keys;	/* a reference, or NULL: no signing */
 	char (*ids)[IDS_LEN + 1];
 	size_t nids;
 };
@@ -152,6 +155,42 @@ pickup_copy(int fd, const struct fbuf *head, size_t off, uint64_t max,
 	return maildrop_check_end(&chk, why_r);
 }
 
+/* Mail from the machine's own programs is signed like submitted mail
+ * when its From domain has a key: a first pass over the content feeds
+ * the signer, then fd is put back where pickup_copy goes on reading.
+ * The number of signatures appended to sigs (0: none), or -1 when the
+ * file cannot be read again (then the pickup waits for the next scan). */
+static int
+pickup_sign(int fd, const struct fbuf *head, size_t off, uint64_t max,
+    const struct dkim_keyring *keys, struct fbuf *sigs, char *domain,
+    size_t domain_size)
+{
+	struct dkim_signer *signer;
+	char buf[65536];
+	uint64_t total = head->len - off;
+	ssize_t n;
+	int made = 0;
+
+	domain[0] = '\0';
+	if (keys == NULL || !dkim_keyring_any(keys) ||
+	    (signer = dkim_signer_new(keys)) == NULL)
+		return 0;
+	dkim_signer_feed(signer, head->data + off, head->len - off);
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && total <= max) {
+		total += (uint64_t)n;
+		dkim_signer_feed(signer, buf, (size_t)n);
+	}
+	/* Too big: pickup_copy refuses it, nothing to sign. */
+	if (n == 0 && total <= max) {
+		made = dkim_signer_finish(signer, time(NULL), sigs);
+		str_lcpy(domain, dkim_signer_domain(signer), domain_size);
+	}
+	dkim_signer_free(&signer);
+	if (n < 0 || lseek(fd, (off_t)head->len, SEEK_SET) < 0)
+		return -1;
+	return made;
+}
+
 /* Reads the records: 0 with md filled and *off_r, -1 with *why_r. */
 static int
 pickup_head(int fd, struct fbuf *head, struct maildrop_env *md,
@@ -200,8 +239,9 @@ pickup_commit(struct pickup_job *j, int fd, const struct stat *st,
 	struct maildrop_env md;
 	struct spool_writer *w = NULL;
 	struct spool_env env;
-	struct fbuf head, rcv;
-	char user[64], id[IDS_LEN + 1];
+	struct fbuf head, rcv, sigs;
+	char user[64], id[IDS_LEN + 1], signed_for[256];
+	int nsigs = 0;
 	const char *why = "cannot write the spool";
 	enum pickup_result res = PICKUP_DROP;
 	size_t off;
@@ -210,6 +250,8 @@ pickup_commit(struct pickup_job *j, int fd, const struct stat *st,
 	memset(&md, 0, sizeof(md));
 	fbuf_init(&head, MAILDROP_HEAD_MAX + 4096);
 	fbuf_init(&rcv, 0);
+	fbuf_init(&sigs, 0);
+	signed_for[0] = '\0';
 	memset(&env, 0, sizeof(env));
 	pickup_user(st->st_uid, user, sizeof(user));
 	if (pickup_head(fd, &head, &md, &off, &why) < 0)
@@ -220,12 +262,19 @@ pickup_commit(struct pickup_job *j, int fd, const struct stat *st,
 		res = PICKUP_LATER;
 		goto out;
 	}
+	if ((nsigs = pickup_sign(fd, &head, off, j->conf->message_size_limit,
+	    j->keys, &sigs, signed_for, sizeof(signed_for))) < 0) {
+		why = strerror(errno);
+		res = PICKUP_LATER;
+		goto out;
+	}
 	if (spool_writer_open(&w, j->p->spool_dir) < 0) {
 		res = PICKUP_LATER;
 		goto out;
 	}
 	str_lcpy(id, spool_writer_id(w), sizeof(id));
 	pickup_received(&rcv, j->conf, user, st->st_uid, id);
+	fbuf_add(&rcv, sigs.data, sigs.len);
 	if (spool_writer_write(w, rcv.data, rcv.len) < 0 ||
 	    (r = pickup_copy(fd, &head, off, j->conf->message_size_limit, w,
 	    &why)) == -2) {
@@ -243,6 +292,9 @@ pickup_commit(struct pickup_job *j, int fd, const struct stat *st,
 	    "rcpts=%zu size=%llu", env.id, log_q(name), log_q(user),
 	    (unsigned)st->st_uid, log_q(env.sender), md.nrcpts,
 	    (unsigned long long)env.size);
+	if (nsigs > 0)
+		log_info("%s pickup dkim-signed domain=%s signatures=%d",
+		    env.id, log_q(signed_for), nsigs);
 	if (j->nids < PICKUP_IDS_MAX)
 		memcpy(j->ids[j->nids++], env.id, IDS_LEN + 1);
 	res = PICKUP_TAKEN;
@@ -260,6 +312,7 @@ out:
 	spool_env_free(&env);
 	fbuf_release(&head);
 	fbuf_release(&rcv);
+	fbuf_release(&sigs);
 	return res;
 }
 
@@ -346,6 +399,7 @@ pickup_scan_done(void *arg)
 	if (j->nids == PICKUP_IDS_MAX)
 		p->again = true;
 	conf_unref(&j->conf);
+	dkim_keyring_free(&j->keys);
 	free(j->ids);
 	free(j);
 	if (p->again) {
@@ -368,6 +422,7 @@ pickup_scan(struct pickup *p)
 	j = xcalloc(1, sizeof(*j));
 	j->p = p;
 	j->conf = conf_ref(*p->confp);
+	j->keys = *p->keysp != NULL ? dkim_keyring_ref(*p->keysp) : NULL;
 	j->ids = xcalloc(PICKUP_IDS_MAX, sizeof(*j->ids));
 	p->running = true;
 	workpool_submit(p->pool, pickup_scan_work, pickup_scan_done, j);
@@ -392,8 +447,9 @@ pickup_inotify_cb(evutil_socket_t fd, short what, void *arg)
 int
 pickup_start(struct pickup **pp, struct event_base *base,
     struct workpool *pool, const struct conf *const *confp,
-    const char *spool_dir, pickup_resolve_fn *resolve, pickup_wake_fn *wake,
-    void *ctx, const char **error_r)
+    struct dkim_keyring *const *keysp, const char *spool_dir,
+    pickup_resolve_fn *resolve, pickup_wake_fn *wake, void *ctx,
+    const char **error_r)
 {
 	struct pickup *p = xcalloc(1, sizeof(*p));
 	struct stat st;
@@ -401,6 +457,7 @@ pickup_start(struct pickup **pp, struct event_base *base,
 	p->base = base;
 	p->pool = pool;
 	p->confp = confp;
+	p->keysp = keysp;
 	p->resolve = resolve;
 	p->wake = wake;
 	p->ctx = ctx;

@@ -12,6 +12,7 @@
 #include "store/resolve.h"
 
 struct conf;
+struct dkim_keyring;
 struct event_base;
 struct pickup;
 struct workpool;
@@ -24,13 +25,16 @@ typedef void pickup_wake_fn(void *ctx, const char *id);
 
 /* Watches the maildrop directory of *confp (which must exist; the
  * supervisor makes it).  *confp is the role's current snapshot, read on
- * the loop thread when a scan starts (the scan holds a reference).
+ * the loop thread when a scan starts (the scan holds a reference); so is
+ * *keysp, the role's DKIM signing keys (NULL: signing off): a message
+ * whose From domain has a key is signed as submitted mail is.
  * Without inotify (logged) only the scans the caller asks for find new
  * files.  0, or -1 with *error_r when the path is too long. */
 int pickup_start(struct pickup **pp, struct event_base *base,
     struct workpool *pool, const struct conf *const *confp,
-    const char *spool_dir, pickup_resolve_fn *resolve, pickup_wake_fn *wake,
-    void *ctx, const char **error_r);
+    struct dkim_keyring *const *keysp, const char *spool_dir,
+    pickup_resolve_fn *resolve, pickup_wake_fn *wake, void *ctx,
+    const char **error_r);
 /* Runs a scan now or, when one is running, right after it. */
 void pickup_scan(struct pickup *p);
 /* Stops watching; call after the pool has drained (no scan in flight). */

@@ -102,7 +102,8 @@ struct queue_role {
 	struct queue_job_list rjobs;	/* those jobs */
 	struct srs_keys *srs;		/* start and reload; NULL: srs off */
 	time_t metrics_at;		/* next count of the queue (metrics) */
-	struct dkim_keyring *dkim;	/* start and reload: vacation replies */
+	struct dkim_keyring *dkim;	/* start and reload: vacation replies,
+					 * the pickup */
 };
 
 /* One result of the relay, copied on the loop for a worker to apply. */
@@ -1336,8 +1337,8 @@ queue_events(struct queue_role *q)
 		log_warnx("- queue control-unavailable path=%s reason=%s",
 		    QUEUE_CONTROL_SOCK, log_q(error));
 	if (pickup_start(&q->pickup, q->base, q->pool, &q->env->conf,
-	    q->spool_dir, queue_pickup_resolve, queue_pickup_wake, q,
-	    &error) < 0)
+	    &q->dkim, q->spool_dir, queue_pickup_resolve, queue_pickup_wake,
+	    q, &error) < 0)
 		log_warnx("- queue pickup-unavailable reason=%s", log_q(error));
 	q->notify_fd = queue_notify_listen(q->env->conf->state_dir);
 	if (q->notify_fd == -1) {

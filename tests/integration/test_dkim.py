@@ -298,3 +298,30 @@ def test_forged_results_removed_from_submitted_mail(signing, fakedns):  # noqa: 
     got = delivered(signing)
     assert b"Authentication-Results" not in got
     assert dkimpy_results(got, fakedns) == [True, True]
+
+
+def test_mail_from_local_programs_is_signed(signing, fakedns):  # noqa: F811
+    """`ferry sendmail` (cron, scripts: the maildrop and the queue's
+    pickup) signs mail whose From domain has a key, as submission does;
+    other From domains go unsigned."""
+    env = dict(os.environ, FERRY_CONF=str(signing.conf_path))
+
+    def sendmail(from_hdr, subject):
+        msg = (f"From: {from_hdr}\nTo: {BOB}\nSubject: {subject}\n"
+               f"Date: Sat, 05 Dec 2026 10:00:00 +0000\n\n"
+               f"Nightly report.\n  indented\n").encode()
+        r = subprocess.run([signing.binary, "sendmail", "-t"], input=msg,
+                           capture_output=True, timeout=30, env=env)
+        assert r.returncode == 0, r.stderr
+
+    sendmail(ALICE, "cron")
+    msg = delivered(signing)
+    assert b"Subject: cron" in msg
+    sigs = signatures(msg)
+    assert len(sigs) == 2 and all("d=example.test" in s for s in sigs), sigs
+    assert dkimpy_results(msg, fakedns) == [True, True]
+    assert re.search(r"pickup dkim-signed domain=example.test signatures=2",
+                     signing.log_text())
+    sendmail("daemon@elsewhere.test", "not ours")
+    msg = delivered(signing, count=2)
+    assert b"Subject: not ours" in msg and signatures(msg) == []
