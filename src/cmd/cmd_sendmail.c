@@ -341,6 +341,17 @@ sendmail_queue(const struct cli *cli, const struct sendmail_opts *o,
 	return r;
 }
 
+static bool
+sendmail_may_list(const struct conf *c)
+{
+	struct passwd *pw;
+
+	if (geteuid() == 0)
+		return true;
+	return c->run_as[0] != '\0' && (pw = getpwnam(c->run_as)) != NULL &&
+	    pw->pw_uid == geteuid();
+}
+
 int
 cmd_sendmail(struct cli *cli, int argc, char **argv)
 {
@@ -362,6 +373,13 @@ cmd_sendmail(struct cli *cli, int argc, char **argv)
 	if (mode == 'p') {
 		char *list[] = { "queue", "list", NULL };
 
+		/* The queue holds every user's correspondents: root and the
+		 * server's user only (docs/design-notes.md). */
+		if (!sendmail_may_list(&cli->conf))
+			return sendmail_fail(EX_NOPERM, "mailq: only root and "
+			    "the server's user (%s) may list the queue",
+			    cli->conf.run_as[0] != '\0' ? cli->conf.run_as :
+			    "root");
 		return cmd_queue(cli, 2, list) == 0 ? 0 : EX_UNAVAILABLE;
 	}
 	if (o.smtp)

@@ -222,6 +222,10 @@ def test_unprivileged_user_and_maildrop_outside_state_dir(make_ferry):
                             "ls", drop],
                            capture_output=True)
         assert r.returncode != 0
+        # Nor list the queue: it holds everyone's correspondents.
+        r = sendmail(srv, argv0="mailq", user="nobody")
+        assert r.returncode == EX_NOPERM and \
+            b"only root and the server's user" in r.stderr, r
     finally:
         subprocess.run(["rm", "-rf", base])
 
