@@ -26,6 +26,7 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "mime/mime.h"
+#include "msgauth/arc.h"
 #include "msgauth/dkim_verify.h"
 #include "msgauth/dmarc.h"
 #include "net/dns.h"
@@ -61,6 +62,8 @@ struct smtp_dmarc {
 	bool spf_checked;		/* SPF ran for this message */
 	bool unenforced;		/* a failure not acted on: SPF unknown */
 	bool quarantine;
+	bool arc_override;		/* a trusted ARC sealer: policy not
+					 * applied (local_policy) */
 	char spf_result[16];
 	char from[SMTP_DMARC_NAME];	/* the one author domain, or "" */
 	char org[SMTP_DMARC_NAME];
@@ -299,6 +302,18 @@ smtp_dmarc_decide(struct smtp_dmarc *d)
 		    sizeof(d->why));
 		return;
 	}
+	/* A forwarder the operator trusts vouched for the message as it
+	 * reached it (RFC 8617 7.2.1, RFC 7489 local policy): deliver,
+	 * still reported as a failure with the override. */
+	if (d->out.disposition != DMARC_P_NONE && smtp_arc_trusted_pass(d->s)) {
+		const struct arc_result *arc = smtp_arc_result(d->s->tx);
+
+		d->arc_override = true;
+		d->out.disposition = DMARC_P_NONE;
+		snprintf(d->why, sizeof(d->why), "local policy: trusted ARC "
+		    "sealer %s", arc->sealer);
+		return;
+	}
 	if (d->out.disposition == DMARC_P_REJECT) {
 		char text[700];
 
@@ -317,6 +332,7 @@ struct smtp_dmarc_job {
 	bool aligned[SMTP_DMARC_DOMAINS];
 	size_t ndom;
 	bool record;
+	bool arc_trusted;		/* a trusted sealer's chain passed */
 	struct store_dmarc_row row;
 	int forged;			/* out: index into dom, or -1 */
 	bool failed;
@@ -343,7 +359,7 @@ smtp_dmarc_job_work(struct store *conn, void *data)
 	}
 	if (!j->record)
 		return;
-	if (j->forged >= 0) {
+	if (j->forged >= 0 && !j->arc_trusted) {
 		str_lcpy(j->row.disposition, "reject",
 		    sizeof(j->row.disposition));
 		str_lcpy(j->row.reason, "local_policy", sizeof(j->row.reason));
@@ -364,7 +380,14 @@ smtp_dmarc_job_done(void *data, void *ctx)
 	char text[700];
 
 	d->sreq = NULL;
-	if (j->forged >= 0 && d->s->conf->local_forgery_check) {
+	/* A hosted domain's mail that comes back through a trusted list
+	 * server (its footer breaks DKIM, its address breaks SPF). */
+	if (j->forged >= 0 && d->s->conf->local_forgery_check &&
+	    j->arc_trusted)
+		log_info("%s smtp forgery-overridden domain=%s reason=%s",
+		    d->s->id, log_q(j->dom[j->forged]),
+		    log_q("trusted ARC sealer"));
+	else if (j->forged >= 0 && d->s->conf->local_forgery_check) {
 		snprintf(text, sizeof(text), "Forged sender: %s is a domain "
 		    "hosted here, and this mail from outside passed neither "
 		    "SPF nor DKIM for it (authenticate to send as %s)",
@@ -419,7 +442,7 @@ smtp_dmarc_row(const struct smtp_dmarc *d, struct store_dmarc_row *r)
 	r->dkim_aligned = d->out.dkim_aligned;
 	str_lcpy(r->disposition, dmarc_policy_name(d->out.disposition),
 	    sizeof(r->disposition));
-	str_lcpy(r->reason, d->unenforced ? "local_policy" :
+	str_lcpy(r->reason, d->unenforced || d->arc_override ? "local_policy" :
 	    d->out.sampled_out ? "sampled_out" : "", sizeof(r->reason));
 	str_lcpy(r->p, dmarc_policy_name(d->rec.p), sizeof(r->p));
 	str_lcpy(r->sp, dmarc_policy_name(d->rec.sp), sizeof(r->sp));
@@ -458,6 +481,7 @@ smtp_dmarc_after_dns(struct smtp_dmarc *d)
 			    d->s->srv, d->dom[i]);
 		}
 	j->record = d->res == SMTP_DMARC_PASS || d->res == SMTP_DMARC_FAIL;
+	j->arc_trusted = smtp_arc_trusted_pass(d->s);
 	if (j->record)
 		smtp_dmarc_row(d, &j->row);
 	if (j->ndom == 0 && !j->record) {
@@ -546,9 +570,10 @@ smtp_dmarc_ar(const struct smtp_tx *tx, struct fbuf *out)
 		return;
 	fbuf_addf(out, ";\r\n\tdmarc=%s", names[d->res]);
 	if (d->have_rec)
-		fbuf_addf(out, " (p=%s sp=%s pct=%u dis=%s)",
+		fbuf_addf(out, " (p=%s sp=%s pct=%u dis=%s%s%s)",
 		    dmarc_policy_name(d->rec.p), dmarc_policy_name(d->rec.sp),
-		    d->rec.pct, dmarc_policy_name(d->out.disposition));
+		    d->rec.pct, dmarc_policy_name(d->out.disposition),
+		    d->arc_override ? "; " : "", d->arc_override ? d->why : "");
 	fbuf_addf(out, " header.from=%s", d->from);
 }
 

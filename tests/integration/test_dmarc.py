@@ -399,3 +399,67 @@ def test_without_spf_failures_are_not_enforced(make_ferry, fakedns):  # noqa: F8
     assert "dmarc=fail (p=reject sp=reject pct=100 dis=none)" in ar, ar
     assert srv.wait_log(r"smtp dmarc .*result=fail .*disposition=none "
                         r".*why=\"SPF not checked")
+
+
+def arc_seal(msg, domain, rsa_key):
+    """A list server at domain forwards msg: its Authentication-Results
+    (what it saw: the author's DKIM passed) and dkimpy's ARC set."""
+    msg = (f"Authentication-Results: {domain}; dkim=pass "
+           f"header.d=reject.example\r\n").encode() + msg
+    sets = dkim.arc_sign(msg, b"s1", domain.encode(), rsa_key[0],
+                         domain.encode())
+    assert sets, "dkimpy made no ARC set"
+    return b"".join(sets) + msg
+
+
+def test_trusted_arc_sealer_overrides_dmarc_and_forgery(make_ferry, fakedns,
+                                                        rsa_key):  # noqa: F811
+    """A message that fails DMARC p=reject (or the hosted-domain forgery
+    check) but comes sealed by a list server in arc_trusted_sealers is
+    delivered: dmarc=fail with the override named, reported as
+    local_policy; a sealer not in the list changes nothing."""
+    import datetime
+    import xml.etree.ElementTree as ET
+
+    for d in ("lists.example", "other-lists.example"):
+        publish_key(fakedns, d, rsa_key)
+    fakedns.add("_dmarc.reject.example", "TXT", "v=DMARC1; p=reject")
+    fakedns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "spf": "yes", "dmarc": "yes",
+                      "arc_trusted_sealers": "lists.example"})
+    srv.dns = fakedns
+    listed = make_message(sender="ceo@reject.example", subject="[list] hi")
+    code, text = refused(srv, "ceo@reject.example",
+                         msg=arc_seal(listed, "other-lists.example",
+                                      rsa_key))
+    assert code == 550 and "DMARC policy (p=reject)" in text, text
+    send(srv, "ceo@reject.example", msg=arc_seal(listed, "lists.example",
+                                                 rsa_key))
+    ar = our_ar(wait_in(srv, ""))
+    assert "arc=pass (i=1 d=lists.example)" in ar, ar
+    assert "dmarc=fail (p=reject sp=reject pct=100 dis=none; local policy: " \
+        "trusted ARC sealer lists.example) header.from=reject.example" in \
+        ar, ar
+    srv.wait_log(r"smtp dmarc id=\S+ result=fail from=reject.example "
+                 r"policy_domain=reject.example p=reject disposition=none "
+                 r".*why=\"local policy: trusted ARC sealer lists.example\"")
+    # Our own user's post, back through the trusted list.
+    ours = make_message(sender="boss@example.test", subject="[list] ours")
+    code, text = refused(srv, "boss@example.test",
+                         msg=arc_seal(ours, "other-lists.example", rsa_key))
+    assert code == 550 and "Forged sender" in text, text
+    send(srv, "boss@example.test", msg=arc_seal(ours, "lists.example",
+                                                rsa_key))
+    wait_in(srv, "", 2)
+    srv.wait_log(r"smtp forgery-overridden domain=example.test "
+                 r"reason=\"trusted ARC sealer\"")
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    dry = srv.cli_ok("dmarc", "report", "--dry-run", "--date", today,
+                     "--domain", "reject.example")
+    root = ET.fromstring(dry.stdout[dry.stdout.index("<?xml"):])
+    reasons = [(r.findtext("row/policy_evaluated/disposition"),
+                r.findtext("row/policy_evaluated/reason/type"),
+                r.findtext("row/count")) for r in root.iter("record")]
+    assert ("none", "local_policy", "1") in reasons, reasons
+    assert ("reject", None, "1") in reasons, reasons
