@@ -1148,6 +1148,12 @@ conf_listen_free(struct conf_listen_list *l)
 void
 conf_free(struct conf *c)
 {
+	/* Every plain word list of the table (a key added later cannot be
+	 * forgotten here); the lists with setters of their own below. */
+	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+		if (conf_keys[i].set == conf_set_strlist)
+			conf_strlist_free(AT(c, &conf_keys[i],
+			    struct conf_strlist));
 	conf_listen_free(&c->smtp_listen);
 	conf_listen_free(&c->dns_resolvers);
 	conf_listen_free(&c->dns_fallback_resolvers);
@@ -1158,15 +1164,12 @@ conf_free(struct conf *c)
 	conf_listen_free(&c->imap_listen);
 	conf_listen_free(&c->imaps_listen);
 	conf_listen_free(&c->admin_listen);
-	conf_strlist_free(&c->admin_users);
 	cidr_list_free(&c->relay_networks);
 	cidr_list_free(&c->auth_plaintext_networks);
 	cidr_list_free(&c->imap_trusted_proxies);
 	cidr_list_free(&c->auth_ban_exempt);
 	conf_listen_free(&c->metrics_listen);
 	cidr_list_free(&c->metrics_allow);
-	conf_strlist_free(&c->backup_domains);
-	conf_strlist_free(&c->backup_recipients);
 	free(c->routes.v);
 	c->routes.v = NULL;
 	c->routes.n = 0;
@@ -1178,7 +1181,6 @@ conf_free(struct conf *c)
 	c->ntls_sni = 0;
 	conf_strlist_free(&c->checks);
 	conf_strlist_free(&c->outbound_checks);
-	conf_strlist_free(&c->dnsbl);
 	cidr_list_free(&c->client_allow);
 	cidr_list_free(&c->client_deny);
 	cidr_list_free(&c->transcript_ips);
