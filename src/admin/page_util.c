@@ -23,6 +23,13 @@ static const struct {
 	{ "rule_deleted", "The rule was deleted." },
 	{ "ban_added", "The address is banned." },
 	{ "ban_deleted", "The ban was lifted." },
+	/* the queue pages (pages_queue.c) */
+	{ "queue_retried", "The message will be retried now." },
+	{ "queue_held", "The message is held." },
+	{ "queue_released", "The message was released." },
+	{ "queue_bounced", "The recipients were bounced; the sender gets a "
+	    "delivery report." },
+	{ "queue_deleted", "The message was deleted." },
 	/* the user's own account (pages_account.c) */
 	{ "password", "Your password was changed." },
 	{ "forward", "Forwarding saved." },

@@ -11,4 +11,6 @@ admin_pages_register(struct admin_http *h)
 	pages_domains_register(h);
 	pages_rules_register(h);
 	pages_bans_register(h);
+	pages_queue_register(h);
+	pages_dns_register(h);
 }

@@ -22,5 +22,9 @@ void pages_domains_register(struct admin_http *h);
 void pages_rules_register(struct admin_http *h);
 /* /admin/bans (pages_bans.c) */
 void pages_bans_register(struct admin_http *h);
+/* /queue, /queue/DOMAIN, /queue/msg/ID (pages_queue.c) */
+void pages_queue_register(struct admin_http *h);
+/* /dns/DOMAIN: the records to publish, checked (pages_dns.c) */
+void pages_dns_register(struct admin_http *h);
 
 #endif

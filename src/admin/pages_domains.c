@@ -397,7 +397,9 @@ pages_dom_done(struct admin_req *r, void *arg)
 	}
 	html_begin(r, p->domain);
 	page_notice(r);
-	html_addf(b, "<p><a href=\"/rules/%s\">Rules</a></p>", p->domain);
+	html_addf(b, "<p><a href=\"/rules/%s\">Rules</a> | <a href=\"/queue/"
+	    "%s\">Queue</a> | <a href=\"/dns/%s\">DNS records</a></p>",
+	    p->domain, p->domain, p->domain);
 	pages_dom_users(r, p);
 	pages_dom_aliases(r, p);
 	html_end(r);

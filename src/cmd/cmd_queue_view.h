@@ -1,22 +1,19 @@
-/* `ferry queue list`'s filters (--domain, --from, --to, --older,
- * --newer) and its per-destination summary (--summary: pending
- * recipients per domain in age columns, after Postfix's qshape).  Pure
- * functions over envelopes, so the list can come from the queue role or
- * from the spool directly. */
+/* `ferry queue list`'s options (--domain, --from, --to, --older,
+ * --newer, --summary) and the printing of its per-destination summary.
+ * The filters and the summary themselves are ops_queue_view.h, shared
+ * with the queue pages. */
 #ifndef FERRY_CMD_QUEUE_VIEW_H
 #define FERRY_CMD_QUEUE_VIEW_H
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <time.h>
+
+#include "ops/ops_queue_view.h"
 
 struct spool_env;
 
 struct cmd_queue_filter {
-	char domain[256];		/* a recipient in this domain, or "" */
-	char from[512];			/* sender: ADDR, @DOMAIN, <> or "" */
-	char to[512];			/* a recipient: ADDR, @DOMAIN or "" */
-	int64_t older, newer;		/* by age in seconds, -1: no limit */
+	struct ops_queue_filter v;
 	bool summary;			/* --summary instead of the list */
 };
 

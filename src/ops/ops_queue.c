@@ -4,7 +4,11 @@
  * message vanish and never writes it back (spool_env_update refuses a
  * missing envelope); the other changes rewrite the envelope atomically.
  * The relay phase of a delivery re-reads the envelope before it saves
- * its results, so a hold, bounce or delete made meanwhile is honoured. */
+ * its results, so a hold, bounce or delete made meanwhile is honoured.
+ *
+ * Scope (ops_queue.h): a postmaster sees a message whose sender or one of
+ * whose recipients is in its domains; when the sender is not, only those
+ * recipients.  Whole-message changes need the whole message in scope. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,14 +21,15 @@
 
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/control.h"
 #include "ops/ops_queue.h"
 #include "store/resolve.h"
 
 /* A change to one envelope: returns OPS_QUEUE_* bits, or -1 with st. */
 #define OPS_QUEUE_WRITE 1
 #define OPS_QUEUE_WAKE 2
-typedef int ops_queue_change_fn(struct spool_env *env, void *arg,
-    struct ops_status *st);
+typedef int ops_queue_change_fn(const struct ops_actor *a,
+    struct spool_env *env, void *arg, struct ops_status *st);
 
 void
 ops_queue_ids_add(struct ops_queue_ids *l, const char *id)
@@ -68,6 +73,79 @@ ops_queue_errno(const char *what, int err, struct ops_status *st)
 	return ops_fail(st, OPS_EFAIL, "%s: %s", what, strerror(err));
 }
 
+/* addr's domain is one of the actor's (an admin has them all). */
+static bool
+ops_queue_addr_ours(const struct ops_actor *a, const char *addr)
+{
+	const char *at;
+
+	if (a->role == OPS_ADMIN)
+		return true;
+	if (a->role != OPS_POSTMASTER || addr == NULL ||
+	    (at = strrchr(addr, '@')) == NULL)
+		return false;
+	for (size_t i = 0; i < a->ndomains; i++)
+		if (strcasecmp(at + 1, a->domains[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+ops_queue_rcpt_visible(const struct ops_actor *a, const struct spool_env *env,
+    const struct spool_rcpt *r)
+{
+	return ops_queue_addr_ours(a, env->sender) ||
+	    ops_queue_addr_ours(a, r->orig) || ops_queue_addr_ours(a, r->addr);
+}
+
+enum ops_queue_scope
+ops_queue_scope(const struct ops_actor *a, const struct spool_env *env)
+{
+	size_t seen = 0;
+
+	if (a->role == OPS_ADMIN || ops_queue_addr_ours(a, env->sender))
+		return OPS_QUEUE_ALL;
+	for (size_t i = 0; i < env->nrcpts; i++)
+		seen += ops_queue_rcpt_visible(a, env, &env->rcpts[i]);
+	if (seen == 0)
+		return OPS_QUEUE_NONE;
+	return seen == env->nrcpts ? OPS_QUEUE_ALL : OPS_QUEUE_PART;
+}
+
+/* What a partial view leaves out: the other recipients, and the login of
+ * a sender who is another domain's user. */
+static void
+ops_queue_trim(const struct ops_actor *a, struct spool_env *env)
+{
+	size_t keep = 0;
+
+	if (ops_queue_scope(a, env) != OPS_QUEUE_PART)
+		return;
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct spool_rcpt *r = &env->rcpts[i];
+
+		if (ops_queue_rcpt_visible(a, env, r)) {
+			env->rcpts[keep++] = *r;
+			continue;
+		}
+		free(r->orig);
+		free(r->addr);
+		free(r->last_error);
+	}
+	env->nrcpts = keep;
+	free(env->auth_user);
+	env->auth_user = NULL;
+}
+
+/* Queue operations are for admins and postmasters. */
+static int
+ops_queue_check(const struct ops_actor *a, struct ops_status *st)
+{
+	if (a->role == OPS_ADMIN || a->role == OPS_POSTMASTER)
+		return 0;
+	return ops_check_admin(a, "queue", st);
+}
+
 static void
 ops_queue_list_add(struct ops_queue_list *l, struct spool_env *env)
 {
@@ -87,7 +165,7 @@ ops_queue_list(const struct ops_actor *a, const char *spool_dir,
 
 	memset(out, 0, sizeof(*out));
 	fbuf_init(&out->warnings, 0);
-	if (ops_check_admin(a, "queue", st) < 0)
+	if (ops_queue_check(a, st) < 0)
 		return -1;
 	if (spool_scan(spool_dir, false, ops_queue_collect, &ids) < 0) {
 		ops_queue_ids_free(&ids);
@@ -95,9 +173,14 @@ ops_queue_list(const struct ops_actor *a, const char *spool_dir,
 		    strerror(errno));
 	}
 	for (size_t i = 0; i < ids.n; i++) {
-		if (spool_env_read(spool_dir, ids.v[i], &env) == 0)
+		if (spool_env_read(spool_dir, ids.v[i], &env) == 0) {
+			if (ops_queue_scope(a, &env) == OPS_QUEUE_NONE) {
+				spool_env_free(&env);
+				continue;
+			}
+			ops_queue_trim(a, &env);
 			ops_queue_list_add(out, &env);
-		else if (errno != ENOENT)
+		} else if (a->role == OPS_ADMIN && errno != ENOENT)
 			fbuf_addf(&out->warnings, "%s: unreadable envelope: "
 			    "%s\n", ids.v[i], strerror(errno));
 	}
@@ -157,12 +240,16 @@ ops_queue_show(const struct ops_actor *a, const char *spool_dir,
 {
 	memset(out, 0, sizeof(*out));
 	fbuf_init(&out->headers, 0);
-	if (ops_check_admin(a, "queue", st) < 0)
+	if (ops_queue_check(a, st) < 0)
 		return -1;
 	if (!ids_valid(id))
 		return ops_queue_nosuch(id, st);
 	if (spool_env_read(spool_dir, id, &out->env) < 0)
 		return ops_queue_errno(id, errno, st);
+	/* Another domain's message does not exist for this actor. */
+	if (ops_queue_scope(a, &out->env) == OPS_QUEUE_NONE)
+		return ops_queue_nosuch(id, st);
+	ops_queue_trim(a, &out->env);
 	ops_queue_headers(spool_dir, id, out);
 	return ops_ok(st);
 }
@@ -176,14 +263,50 @@ ops_queue_msg_free(struct ops_queue_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* The whole message must be in a's scope: -1 with OPS_ENOENT when none of
+ * it is (as for an unknown id), OPS_EPERM when only part. */
+static int
+ops_queue_scope_whole(const struct ops_actor *a, const struct spool_env *env,
+    struct ops_status *st)
+{
+	switch (ops_queue_scope(a, env)) {
+	case OPS_QUEUE_ALL:
+		return 0;
+	case OPS_QUEUE_PART:
+		return ops_fail(st, OPS_EPERM, "%s: the message is also for "
+		    "other domains; retry or bounce your recipients instead",
+		    env->id);
+	case OPS_QUEUE_NONE:
+	default:
+		return ops_queue_nosuch(env->id, st);
+	}
+}
+
+static int
+ops_queue_whole(const struct ops_actor *a, const char *spool_dir,
+    const char *id, struct ops_status *st)
+{
+	struct spool_env env;
+	int r;
+
+	if (!ids_valid(id))
+		return ops_queue_nosuch(id, st);
+	if (a->role == OPS_ADMIN)
+		return 0;
+	if (spool_env_read(spool_dir, id, &env) < 0)
+		return ops_queue_errno(id, errno, st);
+	r = ops_queue_scope_whole(a, &env, st);
+	spool_env_free(&env);
+	return r;
+}
+
 int
 ops_queue_delete(const struct ops_actor *a, const char *spool_dir,
     const char *id, struct ops_status *st)
 {
-	if (ops_check_admin(a, "queue", st) < 0)
+	if (ops_queue_check(a, st) < 0 ||
+	    ops_queue_whole(a, spool_dir, id, st) < 0)
 		return -1;
-	if (!ids_valid(id))
-		return ops_queue_nosuch(id, st);
 	if (spool_remove(spool_dir, id) < 0)
 		return ops_queue_errno(id, errno, st);
 	return ops_ok(st);
@@ -193,9 +316,9 @@ ops_queue_delete(const struct ops_actor *a, const char *spool_dir,
  * the change asks for.  0, -1 with st; errno_r gets the errno of a read
  * or write failure (0 when the change itself refused). */
 static int
-ops_queue_apply(const char *spool_dir, const char *id,
-    ops_queue_change_fn *change, void *arg, struct ops_queue_ids *wake,
-    int *errno_r, struct ops_status *st)
+ops_queue_apply(const struct ops_actor *a, const char *spool_dir,
+    const char *id, ops_queue_change_fn *change, void *arg,
+    struct ops_queue_ids *wake, int *errno_r, struct ops_status *st)
 {
 	struct spool_env env;
 	int what;
@@ -209,7 +332,12 @@ ops_queue_apply(const char *spool_dir, const char *id,
 		*errno_r = errno;
 		return ops_queue_errno(id, errno, st);
 	}
-	if ((what = change(&env, arg, st)) < 0) {
+	if (ops_queue_scope(a, &env) == OPS_QUEUE_NONE) {
+		spool_env_free(&env);
+		*errno_r = ENOENT;
+		return ops_queue_nosuch(id, st);
+	}
+	if ((what = change(a, &env, arg, st)) < 0) {
 		spool_env_free(&env);
 		return -1;
 	}
@@ -226,10 +354,13 @@ ops_queue_apply(const char *spool_dir, const char *id,
 }
 
 static int
-ops_queue_hold_fn(struct spool_env *env, void *arg, struct ops_status *st)
+ops_queue_hold_fn(const struct ops_actor *a, struct spool_env *env,
+    void *arg, struct ops_status *st)
 {
 	bool hold = *(const bool *)arg;
 
+	if (ops_queue_scope_whole(a, env, st) < 0)
+		return -1;
 	if (env->held == hold)
 		return hold ? 0 : OPS_QUEUE_WAKE;
 	env->held = hold;
@@ -245,10 +376,10 @@ ops_queue_hold(const struct ops_actor *a, const char *spool_dir,
 {
 	int err;
 
-	if (ops_check_admin(a, "queue", st) < 0)
+	if (ops_queue_check(a, st) < 0)
 		return -1;
-	return ops_queue_apply(spool_dir, id, ops_queue_hold_fn, &hold, wake,
-	    &err, st);
+	return ops_queue_apply(a, spool_dir, id, ops_queue_hold_fn, &hold,
+	    wake, &err, st);
 }
 
 struct ops_queue_user_arg {
@@ -261,7 +392,8 @@ struct ops_queue_user_arg {
 /* A message of the user still to be sent, for a send-hold: held with the
  * reason; released only when a send-hold held it. */
 static int
-ops_queue_user_fn(struct spool_env *env, void *arg, struct ops_status *st)
+ops_queue_user_fn(const struct ops_actor *a, struct spool_env *env,
+    void *arg, struct ops_status *st)
 {
 	struct ops_queue_user_arg *u = arg;
 	bool pending = false;
@@ -314,15 +446,16 @@ ops_queue_hold_user(const struct ops_actor *a, const char *spool_dir,
 	}
 	/* A message that finishes meanwhile is simply gone (ENOENT). */
 	for (size_t i = 0; i < ids.n; i++)
-		(void)ops_queue_apply(spool_dir, ids.v[i], ops_queue_user_fn,
-		    &u, wake, &err, &one);
+		(void)ops_queue_apply(a, spool_dir, ids.v[i],
+		    ops_queue_user_fn, &u, wake, &err, &one);
 	ops_queue_ids_free(&ids);
 	*n_r = u.n;
 	return ops_ok(st);
 }
 
 static int
-ops_queue_bounce_fn(struct spool_env *env, void *arg, struct ops_status *st)
+ops_queue_bounce_fn(const struct ops_actor *a, struct spool_env *env,
+    void *arg, struct ops_status *st)
 {
 	size_t *n = arg;
 	char *why;
@@ -330,7 +463,8 @@ ops_queue_bounce_fn(struct spool_env *env, void *arg, struct ops_status *st)
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		struct spool_rcpt *r = &env->rcpts[i];
 
-		if (r->state != SPOOL_RCPT_PENDING)
+		if (r->state != SPOOL_RCPT_PENDING ||
+		    !ops_queue_rcpt_visible(a, env, r))
 			continue;
 		/* The sender learns why it was stuck as well. */
 		why = r->last_error != NULL ? xasprintf("%s (last error: %s)",
@@ -358,10 +492,10 @@ ops_queue_bounce(const struct ops_actor *a, const char *spool_dir,
 	int err;
 
 	*n_r = 0;
-	if (ops_check_admin(a, "queue", st) < 0)
+	if (ops_queue_check(a, st) < 0)
 		return -1;
-	return ops_queue_apply(spool_dir, id, ops_queue_bounce_fn, n_r, wake,
-	    &err, st);
+	return ops_queue_apply(a, spool_dir, id, ops_queue_bounce_fn, n_r,
+	    wake, &err, st);
 }
 
 static bool
@@ -373,7 +507,8 @@ ops_queue_in_domain(const char *addr, const char *domain)
 }
 
 static int
-ops_queue_retry_fn(struct spool_env *env, void *arg, struct ops_status *st)
+ops_queue_retry_fn(const struct ops_actor *a, struct spool_env *env,
+    void *arg, struct ops_status *st)
 {
 	struct ops_queue_retry *rt = arg;
 	size_t matched = 0;
@@ -383,7 +518,8 @@ ops_queue_retry_fn(struct spool_env *env, void *arg, struct ops_status *st)
 		struct spool_rcpt *r = &env->rcpts[i];
 
 		if (r->state != SPOOL_RCPT_PENDING || (rt->domain != NULL &&
-		    !ops_queue_in_domain(r->addr, rt->domain)))
+		    !ops_queue_in_domain(r->addr, rt->domain)) ||
+		    !ops_queue_rcpt_visible(a, env, r))
 			continue;
 		matched++;
 		changed |= r->next_attempt != 0;
@@ -402,8 +538,9 @@ ops_queue_retry_fn(struct spool_env *env, void *arg, struct ops_status *st)
 
 /* Every message; those gone meanwhile are skipped. */
 static int
-ops_queue_retry_many(const char *spool_dir, struct ops_queue_retry *rt,
-    struct ops_queue_ids *wake, struct ops_status *st)
+ops_queue_retry_many(const struct ops_actor *a, const char *spool_dir,
+    struct ops_queue_retry *rt, struct ops_queue_ids *wake,
+    struct ops_status *st)
 {
 	struct ops_queue_ids ids = { NULL, 0, 0 };
 	int r = 0, err;
@@ -414,8 +551,8 @@ ops_queue_retry_many(const char *spool_dir, struct ops_queue_retry *rt,
 		    strerror(errno));
 	}
 	for (size_t i = 0; i < ids.n && r == 0; i++) {
-		r = ops_queue_apply(spool_dir, ids.v[i], ops_queue_retry_fn,
-		    rt, wake, &err, st);
+		r = ops_queue_apply(a, spool_dir, ids.v[i],
+		    ops_queue_retry_fn, rt, wake, &err, st);
 		if (r < 0 && err == ENOENT)
 			r = 0;
 	}
@@ -433,20 +570,73 @@ ops_queue_retry(const struct ops_actor *a, const char *spool_dir,
 	int err, r;
 
 	rt->matched = rt->messages = rt->held = 0;
-	if (ops_check_admin(a, "queue", st) < 0)
+	if (ops_queue_check(a, st) < 0)
 		return -1;
 	if (rt->id != NULL)
-		return ops_queue_apply(spool_dir, rt->id, ops_queue_retry_fn,
-		    rt, wake, &err, st);
+		return ops_queue_apply(a, spool_dir, rt->id,
+		    ops_queue_retry_fn, rt, wake, &err, st);
 	if (input != NULL) {
 		if (resolve_parse_domain(input, domain, sizeof(domain),
 		    &error) < 0)
 			return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
 		rt->domain = domain;
 	}
-	r = ops_queue_retry_many(spool_dir, rt, wake, st);
+	r = ops_queue_retry_many(a, spool_dir, rt, wake, st);
 	rt->domain = input;
 	return r;
+}
+
+/* ---- the actor on the control socket ---- */
+
+size_t
+ops_queue_actor_args(const struct ops_actor *a, struct fbuf *storage,
+    struct control_arg *args)
+{
+	size_t name_len;
+
+	fbuf_reset(storage);
+	fbuf_adds(storage, a->name != NULL && a->name[0] != '\0' ? a->name :
+	    "-");
+	name_len = storage->len;
+	fbuf_add(storage, "", 1);
+	for (size_t i = 0; a->role != OPS_ADMIN && i < a->ndomains; i++) {
+		if (i > 0)
+			fbuf_adds(storage, ",");
+		fbuf_adds(storage, a->domains[i]);
+	}
+	/* Pointers only now: the buffer no longer grows. */
+	args[0] = (struct control_arg){ "as", storage->data };
+	if (a->role == OPS_ADMIN)
+		return 1;
+	args[1] = (struct control_arg){ "scope", storage->data + name_len +
+	    1 };
+	return 2;
+}
+
+int
+ops_queue_actor_parse(const char *as, char *scope_buf, const char **doms,
+    size_t ndoms, struct ops_actor *a)
+{
+	size_t n = 0;
+	char *p, *rest = scope_buf;
+
+	ops_actor_cli(a);
+	if (as != NULL)
+		a->name = as;
+	if (scope_buf == NULL)
+		return 0;
+	/* Anything scoped is a postmaster, even with no domain at all. */
+	a->role = OPS_POSTMASTER;
+	while (rest[0] != '\0' && (p = strsep(&rest, ",")) != NULL) {
+		if (n == ndoms || p[0] == '\0')
+			return -1;
+		doms[n++] = p;
+		if (rest == NULL)
+			break;
+	}
+	a->domains = doms;
+	a->ndomains = n;
+	return 0;
 }
 
 /* ---- the wire form of results ---- */

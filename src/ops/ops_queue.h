@@ -3,8 +3,18 @@
  * role runs them on its pool when it answers its control socket
  * (queue_control.h), and the command line runs them itself when the
  * server is stopped.  Changes say which messages the queue should look
- * at now (`wake`); the caller wakes it.  Only an admin may use them: a
- * queue entry may concern several domains.
+ * at now (`wake`); the caller wakes it.
+ *
+ * Scope.  An admin sees and changes everything.  A postmaster sees a
+ * message when its sender or one of its recipients (as given at RCPT
+ * or as resolved) is in one of its domains.  When the sender is theirs
+ * the whole message is theirs (their user's mail, to whomever it goes);
+ * otherwise they see only their own recipients, and not the sender's
+ * login (another domain's user).  retry and bounce act on the recipients
+ * they see; delete, hold and release change the whole message and need
+ * all of it in scope (OPS_EPERM otherwise).  A message with nothing in
+ * scope is answered as an unknown id (OPS_ENOENT), so its existence does
+ * not leak.  Send-holds (hold_user) are for admins.
  *
  * ops_queue_wire_* carry the results over the control socket as chunks
  * "TAG SP LENGTH LF BYTES", envelopes in the spool's own record format,
@@ -47,6 +57,28 @@ struct ops_queue_retry {
 	size_t held;			/* out: of those, held ones (made due
 					 * but not tried until released) */
 };
+
+enum ops_queue_scope { OPS_QUEUE_NONE, OPS_QUEUE_PART, OPS_QUEUE_ALL };
+
+/* How much of env the actor may see (the rule above). */
+enum ops_queue_scope ops_queue_scope(const struct ops_actor *a,
+    const struct spool_env *env);
+/* Whether recipient r of env is in the actor's view. */
+bool ops_queue_rcpt_visible(const struct ops_actor *a,
+    const struct spool_env *env, const struct spool_rcpt *r);
+
+/* The actor over the queue role's control socket: "as" (its name, for
+ * the log) and, for a postmaster, "scope" (its domains, comma-separated).
+ * Formats into storage, which must outlive args: the number of args
+ * set (1 or 2). */
+struct control_arg;
+size_t ops_queue_actor_args(const struct ops_actor *a, struct fbuf *storage,
+    struct control_arg *args);
+/* Parses them back into a (its strings point into buf, which is
+ * modified; domains into doms, at most ndoms).  No "as": the CLI's admin.
+ * 0, or -1 when malformed. */
+int ops_queue_actor_parse(const char *as, char *scope_buf,
+    const char **doms, size_t ndoms, struct ops_actor *a);
 
 void ops_queue_ids_add(struct ops_queue_ids *l, const char *id);
 void ops_queue_ids_free(struct ops_queue_ids *l);

@@ -1,7 +1,13 @@
 /* The queue role's control socket (queue_control.h): parses the verb and
  * its arguments on the loop, runs the operation (ops_queue.h) on the
  * pool, then on the loop wakes the changed messages, logs and answers.
- * The request's own checks (verb, id present) answer at once. */
+ * The request's own checks (verb, id present) answer at once.
+ *
+ * Every verb also takes "as" and "scope" (ops_queue_actor_args): the
+ * admin role's pages act for a postmaster that way, and the operations
+ * check its scope.  A request with "as" gets error bodies that start with
+ * the ops_code as a decimal and a space, so the page can answer 403 or
+ * 404; the CLI sends neither and gets the plain text it always did. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,6 +50,10 @@ struct queue_control_job {
 	bool all;
 	char user[320];			/* hold-user, release-user */
 	char reason[256];		/* hold-user */
+	char as[320];			/* "" for the CLI */
+	char scope[1024];
+	bool has_as, has_scope;
+	size_t nargs;			/* arguments besides as and scope */
 	/* out */
 	struct ops_status st;
 	struct ops_queue_ids wake;
@@ -92,11 +102,17 @@ queue_control_work(void *arg)
 {
 	struct queue_control_job *j = arg;
 	const char *dir = j->qc->spool_dir;
+	const char *doms[64];
 	struct ops_actor a;
 	size_t n;
 
-	ops_actor_cli(&a);
-	a.name = "control";
+	if (ops_queue_actor_parse(j->has_as ? j->as : NULL, j->has_scope ?
+	    j->scope : NULL, doms, sizeof(doms) / sizeof(doms[0]), &a) < 0) {
+		ops_fail(&j->st, OPS_EINVAL, "malformed scope");
+		return;
+	}
+	if (!j->has_as)
+		a.name = "control";
 	/* A delivery running meanwhile writes its results under the same
 	 * lock, re-reading the envelope (queue_role.c).  Listings need
 	 * no lock: each envelope is replaced atomically. */
@@ -148,12 +164,16 @@ queue_control_done(void *arg)
 		j->qc->wake(j->wake.v[i], j->qc->ctx);
 	if (ok && j->wake.n > 0)
 		j->qc->wake(NULL, j->qc->ctx);
-	log_info("%s queue control verb=%s result=%s%s%s",
+	log_info("%s queue control verb=%s%s%s result=%s%s%s",
 	    j->id[0] != '\0' ? log_q(j->id) : "-",
-	    queue_control_verbs[j->verb], ok ? "ok" : "error",
+	    queue_control_verbs[j->verb], j->has_as ? " as=" : "",
+	    j->has_as ? log_q(j->as) : "", ok ? "ok" : "error",
 	    ok ? "" : " reason=", ok ? "" : log_q(j->st.text));
 	if (ok)
 		control_reply(j->req, CONTROL_OK, j->body.data, j->body.len);
+	else if (j->has_as)
+		control_replyf(j->req, CONTROL_ERROR, "%d %s", (int)j->st.code,
+		    j->st.text);
 	else
 		control_reply(j->req, CONTROL_ERROR, j->st.text,
 		    strlen(j->st.text));
@@ -180,12 +200,11 @@ static const char *
 queue_control_user_args(struct queue_control_job *j,
     struct control_request *req)
 {
-	const struct control_msg *m = control_request_msg(req);
 	const char *user = control_request_arg(req, "user");
 	const char *reason = control_request_arg(req, "reason");
 	size_t want = j->verb == QC_HOLD_USER ? 2 : 1;
 
-	if (user == NULL || m->nargs != want ||
+	if (user == NULL || j->nargs != want ||
 	    (j->verb == QC_HOLD_USER && reason == NULL))
 		return j->verb == QC_HOLD_USER ? "hold-user needs user= and "
 		    "reason=" : "release-user needs user=";
@@ -209,13 +228,22 @@ queue_control_args(struct queue_control_job *j, struct control_request *req)
 	const char *id = control_request_arg(req, "id");
 	const char *domain = control_request_arg(req, "domain");
 	const char *all = control_request_arg(req, "all");
+	const char *as = control_request_arg(req, "as");
+	const char *scope = control_request_arg(req, "scope");
 
+	j->has_as = as != NULL;
+	j->has_scope = scope != NULL;
+	j->nargs = m->nargs - j->has_as - j->has_scope;
+	if ((as != NULL && str_lcpy(j->as, as, sizeof(j->as)) >=
+	    sizeof(j->as)) || (scope != NULL && str_lcpy(j->scope, scope,
+	    sizeof(j->scope)) >= sizeof(j->scope)))
+		return "as or scope too long";
 	if (j->verb == QC_LIST)
-		return m->nargs == 0 ? NULL : "list takes no arguments";
+		return j->nargs == 0 ? NULL : "list takes no arguments";
 	if (j->verb == QC_HOLD_USER || j->verb == QC_RELEASE_USER)
 		return queue_control_user_args(j, req);
 	if (j->verb == QC_RETRY && id == NULL) {
-		if ((domain == NULL) == (all == NULL) || m->nargs != 1 ||
+		if ((domain == NULL) == (all == NULL) || j->nargs != 1 ||
 		    (all != NULL && strcmp(all, "1") != 0))
 			return "retry needs id=ID, all=1 or domain=DOMAIN";
 		j->all = all != NULL;
@@ -224,7 +252,7 @@ queue_control_args(struct queue_control_job *j, struct control_request *req)
 			return "domain too long";
 		return NULL;
 	}
-	if (id == NULL || m->nargs != 1)
+	if (id == NULL || j->nargs != 1)
 		return "this verb takes exactly one argument, id=ID";
 	str_lcpy(j->id, id, sizeof(j->id));	/* longer is no id anyway */
 	return NULL;

@@ -210,7 +210,7 @@ def foreign_requests(srv):
     postmaster@other.test), with path and form parameters."""
     o = "other.test"
     gets = [f"/domains/{o}", f"/domains/{o.upper()}", f"/rules/{o}",
-            "/admin/bans",
+            "/admin/bans", f"/queue/{o}", "/queue",
             f"/why?domain={o}&address=carol@{o}"]
     posts = [
         ("/domains", {"op": "add", "domain": "evil.test"}),

@@ -1,15 +1,19 @@
 /* The operations layer: actor scope (an admin does everything, a
- * postmaster only its domains' objects, and nothing on the queue), the
+ * postmaster only its domains' objects, and its share of the queue), the
  * results of the domain and user operations on a real store, who may
  * change sending limits, holds and suspensions, and the
  * wire form of queue results (round trip and malformed bodies). */
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/fbuf.h"
 #include "lib/xalloc.h"
 #include "conf/conf.h"
+#include "net/control.h"
 #include "ops/ops_account.h"
 #include "ops/ops_alias.h"
 #include "ops/ops_ban.h"
@@ -210,29 +214,182 @@ test_ops_alias_rule_ban(struct store *s)
 	test_end();
 }
 
+/* A message from sender to the n recipients, committed to spool. */
+static void
+test_queue_msg(const char *spool, const char *sender, const char *const *rcpts,
+    size_t n, char id[IDS_LEN + 1])
+{
+	struct spool_writer *w;
+	struct spool_env env;
+
+	memset(&env, 0, sizeof(env));
+	test_assert(spool_writer_open(&w, spool) == 0);
+	test_assert(spool_writer_write(w, "Subject: x\r\n\r\nhi\r\n", 19) == 0);
+	env.arrival = 1700000000;
+	env.sender = xstrdup(sender);
+	env.client_addr = xstrdup("192.0.2.7");
+	env.client_helo = xstrdup("helo.example");
+	env.protocol = xstrdup("ESMTPA");
+	env.auth_user = xstrdup(sender);
+	env.nrcpts = n;
+	env.rcpts = xcalloc(n, sizeof(*env.rcpts));
+	for (size_t i = 0; i < n; i++) {
+		env.rcpts[i].orig = xstrdup(rcpts[i]);
+		env.rcpts[i].addr = xstrdup(rcpts[i]);
+		env.rcpts[i].next_attempt = 1800000000;
+	}
+	test_assert(spool_writer_commit(&w, &env) == 0);
+	snprintf(id, IDS_LEN + 1, "%s", env.id);
+	spool_env_free(&env);
+}
+
+static int
+test_rm(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	return remove(path);
+}
+
+/* The per-domain scope of ops_queue.h: a postmaster of a.example sees a
+ * message from b.example to a.example and b.example with its own
+ * recipient only, acts on that recipient only, and cannot see, delete
+ * or hold b.example's own mail. */
 static void
 test_ops_queue_scope(void)
 {
 	static const char *const mine[] = { "a.example" };
-	struct ops_actor pm = { OPS_POSTMASTER, "pm@a.example", mine, 1 };
+	static const char *const both[] = { "r@A.example", "s@b.example" };
+	static const char *const out[] = { "z@remote.example" };
+	static const char *const theirs[] = { "y@b.example" };
+	struct ops_actor admin, pm = { OPS_POSTMASTER, "pm@a.example", mine,
+	    1 }, user = { OPS_USER, "u@a.example", NULL, 0 };
+	struct ops_queue_retry rt = { NULL, NULL, 0, 0, 0 };
+	struct ops_queue_ids wake = { NULL, 0, 0 };
+	char spool[128], m1[IDS_LEN + 1], m2[IDS_LEN + 1], m3[IDS_LEN + 1];
 	struct ops_queue_list l;
 	struct ops_queue_msg m;
-	struct ops_queue_ids wake = { NULL, 0, 0 };
 	struct ops_status st;
+	const char *error;
 	size_t n;
 
-	test_begin("ops queue is for admins");
-	test_assert(ops_queue_list(&pm, test_dir, &l, &st) < 0 &&
+	test_begin("ops queue per-domain scope");
+	ops_actor_cli(&admin);
+	snprintf(spool, sizeof(spool), "%s/spool", test_dir);
+	test_assert(spool_init(spool, &error) == 0);
+	test_queue_msg(spool, "x@b.example", both, 2, m1);
+	test_queue_msg(spool, "u@a.example", out, 1, m2);
+	test_queue_msg(spool, "x@b.example", theirs, 1, m3);
+
+	test_assert(ops_queue_list(&user, spool, &l, &st) < 0 &&
 	    st.code == OPS_EPERM);
 	ops_queue_list_free(&l);
-	test_assert(ops_queue_show(&pm, test_dir, "0123456789abcdef", &m,
-	    &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_queue_list(&admin, spool, &l, &st) == 0 && l.n == 3);
+	ops_queue_list_free(&l);
+	test_assert(ops_queue_list(&pm, spool, &l, &st) == 0 && l.n == 2);
+	for (size_t i = 0; i < l.n; i++) {
+		const struct spool_env *e = &l.envs[i];
+
+		test_assert(strcmp(e->id, m3) != 0);
+		if (strcmp(e->id, m1) == 0)
+			test_assert(e->nrcpts == 1 && strcmp(e->rcpts[0].addr,
+			    "r@A.example") == 0 && e->auth_user == NULL);
+		else
+			test_assert(e->nrcpts == 1 && e->auth_user != NULL);
+	}
+	ops_queue_list_free(&l);
+
+	/* Another domain's message is no message at all. */
+	test_assert(ops_queue_show(&pm, spool, m3, &m, &st) < 0 &&
+	    st.code == OPS_ENOENT);
 	ops_queue_msg_free(&m);
-	test_assert(ops_queue_delete(&pm, test_dir, "0123456789abcdef",
-	    &st) < 0 && st.code == OPS_EPERM);
-	test_assert(ops_queue_bounce(&pm, test_dir, "0123456789abcdef", &n,
-	    &wake, &st) < 0 && st.code == OPS_EPERM);
+	test_assert(ops_queue_delete(&pm, spool, m3, &st) < 0 &&
+	    st.code == OPS_ENOENT);
+	test_assert(ops_queue_hold(&pm, spool, m3, true, &wake, &st) < 0 &&
+	    st.code == OPS_ENOENT);
+	test_assert(ops_queue_bounce(&pm, spool, m3, &n, &wake, &st) < 0 &&
+	    st.code == OPS_ENOENT);
+	rt.id = m3;
+	test_assert(ops_queue_retry(&pm, spool, &rt, &wake, &st) < 0 &&
+	    st.code == OPS_ENOENT);
 	test_assert(wake.n == 0);
+	test_assert(ops_queue_show(&admin, spool, m3, &m, &st) == 0 &&
+	    !m.env.held && m.env.nrcpts == 1 &&
+	    m.env.rcpts[0].next_attempt == 1800000000);
+	ops_queue_msg_free(&m);
+
+	/* Shared: shown in part; whole-message changes refused; retry
+	 * and bounce reach its own recipient only. */
+	test_assert(ops_queue_show(&pm, spool, m1, &m, &st) == 0 &&
+	    m.env.nrcpts == 1 && m.headers.len > 0);
+	ops_queue_msg_free(&m);
+	test_assert(ops_queue_delete(&pm, spool, m1, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	test_assert(ops_queue_hold(&pm, spool, m1, true, &wake, &st) < 0 &&
+	    st.code == OPS_EPERM);
+	rt.id = NULL;
+	test_assert(ops_queue_retry(&pm, spool, &rt, &wake, &st) == 0 &&
+	    rt.matched == 2 && rt.messages == 2);
+	test_assert(ops_queue_bounce(&pm, spool, m1, &n, &wake, &st) == 0 &&
+	    n == 1);
+	test_assert(ops_queue_show(&admin, spool, m1, &m, &st) == 0 &&
+	    m.env.nrcpts == 2);
+	test_assert(m.env.rcpts[0].state == SPOOL_RCPT_FAILED &&
+	    m.env.rcpts[0].next_attempt == 0);
+	test_assert(m.env.rcpts[1].state == SPOOL_RCPT_PENDING &&
+	    m.env.rcpts[1].next_attempt == 1800000000);
+	ops_queue_msg_free(&m);
+	test_assert(ops_queue_show(&admin, spool, m3, &m, &st) == 0 &&
+	    m.env.rcpts[0].next_attempt == 1800000000);
+	ops_queue_msg_free(&m);
+
+	/* Their own user's mail is theirs entirely. */
+	test_assert(ops_queue_hold(&pm, spool, m2, true, &wake, &st) == 0);
+	test_assert(ops_queue_delete(&pm, spool, m2, &st) == 0);
+	test_assert(ops_queue_show(&admin, spool, m2, &m, &st) < 0 &&
+	    st.code == OPS_ENOENT);
+	ops_queue_msg_free(&m);
+	test_assert(ops_queue_hold_user(&pm, spool, "u@a.example", true,
+	    "send-hold: x", &n, &wake, &st) < 0 && st.code == OPS_EPERM);
+	ops_queue_ids_free(&wake);
+	nftw(spool, test_rm, 16, FTW_DEPTH | FTW_PHYS);
+	test_end();
+}
+
+/* The actor over the control socket survives the round trip. */
+static void
+test_ops_queue_actor_args(void)
+{
+	static const char *const doms[] = { "a.example", "c.example" };
+	struct ops_actor pm = { OPS_POSTMASTER, "pm@a.example", doms, 2 };
+	struct ops_actor admin, back;
+	struct control_arg args[2];
+	const char *parsed[4];
+	char buf[64];
+	struct fbuf b;
+
+	test_begin("ops queue actor over the control socket");
+	fbuf_init(&b, 0);
+	test_assert(ops_queue_actor_args(&pm, &b, args) == 2);
+	test_assert_streq(args[0].value, "pm@a.example");
+	test_assert_streq(args[1].value, "a.example,c.example");
+	snprintf(buf, sizeof(buf), "%s", args[1].value);
+	test_assert(ops_queue_actor_parse(args[0].value, buf, parsed, 4,
+	    &back) == 0);
+	test_assert(back.role == OPS_POSTMASTER && back.ndomains == 2 &&
+	    strcmp(back.domains[1], "c.example") == 0);
+	/* An empty scope is a postmaster of nothing, never an admin. */
+	buf[0] = '\0';
+	test_assert(ops_queue_actor_parse("x", buf, parsed, 4, &back) == 0 &&
+	    back.role == OPS_POSTMASTER && back.ndomains == 0);
+	snprintf(buf, sizeof(buf), "a,,b");
+	test_assert(ops_queue_actor_parse("x", buf, parsed, 4, &back) < 0);
+	snprintf(buf, sizeof(buf), "a,b,c,d,e");
+	test_assert(ops_queue_actor_parse("x", buf, parsed, 4, &back) < 0);
+	ops_actor_cli(&admin);
+	admin.name = "ops@a.example";
+	test_assert(ops_queue_actor_args(&admin, &b, args) == 1);
+	test_assert(ops_queue_actor_parse(args[0].value, NULL, parsed, 4,
+	    &back) == 0 && back.role == OPS_ADMIN);
+	fbuf_release(&b);
 	test_end();
 }
 
@@ -403,6 +560,7 @@ main(void)
 	test_ops_send_scope(s);
 	store_close(&s);
 	test_ops_queue_scope();
+	test_ops_queue_actor_args();
 	test_ops_queue_wire();
 	unlink(db);
 	{
