@@ -63,6 +63,7 @@ html_begin(struct admin_req *r, const char *title)
 		if (a->role == OPS_ADMIN)
 			fbuf_adds(b, "<a href=\"/queue\">Queue</a>"
 			    "<a href=\"/admin/status\">Status</a>"
+			    "<a href=\"/admin/settings\">Settings</a>"
 			    "<a href=\"/admin/bans\">Bans</a>");
 		fbuf_adds(b, "<a href=\"/account\">My account</a></nav>");
 		html_addf(b, "<span class=\"who\">%s</span>",

@@ -13,4 +13,5 @@ admin_pages_register(struct admin_http *h)
 	pages_bans_register(h);
 	pages_queue_register(h);
 	pages_dns_register(h);
+	pages_status_register(h);
 }

@@ -26,5 +26,7 @@ void pages_bans_register(struct admin_http *h);
 void pages_queue_register(struct admin_http *h);
 /* /dns/DOMAIN: the records to publish, checked (pages_dns.c) */
 void pages_dns_register(struct admin_http *h);
+/* /admin/status and /admin/settings (pages_status.c) */
+void pages_status_register(struct admin_http *h);
 
 #endif

@@ -1,337 +1,76 @@
 /* `ferry status [--json]`: what an operator looks at first.  Whether the
- * server runs (state_dir/ferry.pid) and its roles with their uptimes
- * (the supervisor's children in /proc), the configured listeners, the
- * queue by state and by destination, the bans in force, the resolvers,
- * and the last warnings and errors of log_file.  Read-only: it asks
- * nobody and changes nothing, so it works with the server stopped. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
+ * server runs and its roles with their uptimes, the configured
+ * listeners, the queue by state and by destination with the held
+ * messages, the bans in force, send-held users and suspended domains,
+ * the resolvers, and the last warnings and errors of log_file.  The
+ * facts are gathered by ops_status.h (shared with /admin/status); this
+ * file prints them.  Read-only: it asks nobody and changes nothing, so
+ * it works with the server stopped. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "ferry.h"
 #include "lib/fbuf.h"
 #include "lib/json.h"
-#include "lib/strutil.h"
 #include "lib/xalloc.h"
-#include "ops/ops_queue.h"
+#include "ops/ops_status.h"
 #include "store/store.h"
 
 #define CMD_STATUS_USAGE "status [--json]"
-#define CMD_STATUS_ROLES 8
-#define CMD_STATUS_DESTS 5
-#define CMD_STATUS_ERRORS 5
-#define CMD_STATUS_LOG_TAIL (256 * 1024)
 
-struct cmd_status_proc {
-	int pid;
-	char name[32];
-	long long up;			/* seconds, -1 unknown */
-};
-
-struct cmd_status_dest {
-	char domain[256];
-	size_t n;
-};
-
-struct cmd_status {
-	struct cmd_status_proc server;	/* pid 0: not running */
-	struct cmd_status_proc roles[CMD_STATUS_ROLES];
-	size_t nroles;
-	size_t messages, pending, held, failed;
-	struct cmd_status_dest dests[CMD_STATUS_DESTS];
-	size_t ndests;
-	long long oldest;		/* seconds, -1 when empty */
-	long long bans;			/* -1: store unreadable */
-	char *errors[CMD_STATUS_ERRORS];
-	size_t nerrors;
-	const char *queue_error;
-};
-
-/* /proc/PID/stat: ppid and the start time in seconds since boot. */
-static int
-cmd_status_stat(int pid, int *ppid_r, double *start_r, char *comm,
-    size_t commsize)
+static void
+cmd_status_print_clean(const char *fmt, const char *v)
 {
-	char path[64], buf[1024], *p, *save = NULL, *tok;
-	unsigned long long start = 0;
-	int field = 3, fd;
-	ssize_t n;
+	char *c = xstrdup(v != NULL ? v : "");
 
-	*ppid_r = 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return -1;
-	if (comm != NULL) {
-		char *lp = strchr(buf, '(');
-
-		*p = '\0';
-		str_lcpy(comm, lp != NULL ? lp + 1 : "", commsize);
-	}
-	for (tok = strtok_r(p + 2, " ", &save); tok != NULL;
-	    tok = strtok_r(NULL, " ", &save), field++) {
-		if (field == 3 && tok[0] == 'Z')
-			return -1;		/* a zombie is not running */
-		if (field == 4)
-			*ppid_r = atoi(tok);
-		if (field == 22) {
-			start = strtoull(tok, NULL, 10);
-			break;
-		}
-	}
-	*start_r = (double)start / (double)sysconf(_SC_CLK_TCK);
-	return 0;
-}
-
-static double
-cmd_status_uptime(void)
-{
-	double up = 0;
-	FILE *f = fopen("/proc/uptime", "r");
-
-	if (f != NULL) {
-		if (fscanf(f, "%lf", &up) != 1)
-			up = 0;
-		fclose(f);
-	}
-	return up;
+	ops_clean(c);
+	printf(fmt, c);
+	free(c);
 }
 
 static void
-cmd_status_procs(const struct cli *cli, struct cmd_status *s)
+cmd_status_text_held(const struct ops_status_info *s)
 {
-	char path[PATH_MAX], buf[32];
-	double start, now = cmd_status_uptime();
-	struct dirent *d;
-	DIR *dir;
-	FILE *f;
-	int pid = 0, ppid;
+	char age[32];
 
-	if (conf_state_path(&cli->conf, path, sizeof(path),
-	    FERRY_PID_FILE) < 0 || (f = fopen(path, "r")) == NULL)
+	if (s->held_messages == 0)
 		return;
-	if (fgets(buf, sizeof(buf), f) != NULL)
-		pid = atoi(buf);
-	fclose(f);
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM) ||
-	    cmd_status_stat(pid, &ppid, &start, s->server.name,
-	    sizeof(s->server.name)) < 0)
-		return;
-	s->server.pid = pid;
-	s->server.up = now > start ? (long long)(now - start) : -1;
-	if ((dir = opendir("/proc")) == NULL)
-		return;
-	while ((d = readdir(dir)) != NULL && s->nroles < CMD_STATUS_ROLES) {
-		struct cmd_status_proc *r = &s->roles[s->nroles];
-		int child = atoi(d->d_name);
+	printf("held messages: %zu\n", s->held_messages);
+	for (size_t i = 0; i < s->nheld_msgs; i++) {
+		const struct ops_status_held *h = &s->held_msgs[i];
 
-		if (child <= 0 || cmd_status_stat(child, &ppid, &start,
-		    r->name, sizeof(r->name)) < 0 || ppid != pid)
-			continue;
-		r->pid = child;
-		r->up = now > start ? (long long)(now - start) : -1;
-		s->nroles++;
+		ops_status_span(age, sizeof(age), h->age);
+		printf("  %s %s ", h->id, age);
+		cmd_status_print_clean("<%s>", h->sender);
+		cmd_status_print_clean(" %s\n", h->reason != NULL ?
+		    h->reason : "(by the operator)");
 	}
-	closedir(dir);
+	if (s->nheld_msgs < s->held_messages)
+		printf("  ... (`ferry queue list` shows all)\n");
 }
 
 static void
-cmd_status_dest_add(struct cmd_status *s, const char *domain,
-    struct cmd_status_dest *all, size_t *nall, size_t cap)
+cmd_status_text_abuse(const struct ops_status_info *s)
 {
-	for (size_t i = 0; i < *nall; i++)
-		if (strcmp(all[i].domain, domain) == 0) {
-			all[i].n++;
-			return;
-		}
-	if (*nall == cap)
-		return;
-	str_lcpy(all[*nall].domain, domain, sizeof(all[*nall].domain));
-	all[(*nall)++].n = 1;
-}
-
-static void
-cmd_status_queue(const struct cli *cli, struct cmd_status *s)
-{
-	struct cmd_status_dest *all;
-	char spool[PATH_MAX];
-	struct ops_queue_list l;
-	struct ops_status st;
-	struct ops_actor a;
-	time_t now = time(NULL);
-	size_t nall = 0;
-
-	s->oldest = -1;
-	ops_actor_cli(&a);
-	if (conf_state_path(&cli->conf, spool, sizeof(spool),
-	    FERRY_SPOOL_DIR) < 0 || ops_queue_list(&a, spool, &l, &st) < 0) {
-		s->queue_error = "spool unreadable";
+	if (!s->abuse_known) {
+		printf("outbound: unknown (no database yet)\n");
 		return;
 	}
-	all = xcalloc(1024, sizeof(*all));
-	for (size_t i = 0; i < l.n; i++) {
-		const struct spool_env *e = &l.envs[i];
-
-		s->messages++;
-		if (s->oldest < 0 || (long long)(now - e->arrival) > s->oldest)
-			s->oldest = (long long)(now - e->arrival);
-		for (size_t k = 0; k < e->nrcpts; k++) {
-			const struct spool_rcpt *r = &e->rcpts[k];
-			const char *at = strrchr(r->addr, '@');
-
-			if (r->state == SPOOL_RCPT_FAILED)
-				s->failed++;
-			if (r->state != SPOOL_RCPT_PENDING)
-				continue;
-			if (e->held)
-				s->held++;
-			else
-				s->pending++;
-			cmd_status_dest_add(s, r->local ? "local" : at != NULL ?
-			    at + 1 : "?", all, &nall, 1024);
-		}
+	printf("outbound: %zu user%s send-held, %zu domain%s suspended\n",
+	    s->nsend_holds, s->nsend_holds == 1 ? "" : "s", s->nsuspended,
+	    s->nsuspended == 1 ? "" : "s");
+	for (size_t i = 0; i < s->nsend_holds; i++) {
+		cmd_status_print_clean("  send-held %s", s->send_holds[i].address);
+		cmd_status_print_clean(" (%s)\n", s->send_holds[i].reason);
 	}
-	ops_queue_list_free(&l);
-	/* The busiest few. */
-	for (size_t k = 0; k < CMD_STATUS_DESTS && k < nall; k++) {
-		size_t best = k;
-
-		for (size_t i = k + 1; i < nall; i++)
-			if (all[i].n > all[best].n)
-				best = i;
-		s->dests[k] = all[best];
-		all[best] = all[k];
-		s->ndests++;
-	}
-	free(all);
+	for (size_t i = 0; i < s->nsuspended; i++)
+		printf("  suspended %s\n", s->suspended[i].domain);
 }
 
 static void
-cmd_status_ban_cb(const struct store_ban *b, void *ctx)
-{
-	(*(long long *)ctx)++;
-}
-
-static void
-cmd_status_bans(struct cli *cli, struct cmd_status *s)
-{
-	struct store *st;
-	const char *error;
-	char db[PATH_MAX];
-
-	s->bans = -1;
-	if (conf_store_path(&cli->conf, db, sizeof(db)) < 0 ||
-	    (cli->conf.store[0] == '\0' && access(db, R_OK) < 0) ||
-	    store_open(&st, db, &error) < 0)
-		return;
-	s->bans = 0;
-	if (store_ban_list(st, (int64_t)time(NULL), cmd_status_ban_cb,
-	    &s->bans, &error) < 0)
-		s->bans = -1;
-	store_close(&st);
-}
-
-/* The last warning and error lines of the log's tail. */
-static void
-cmd_status_errors(const struct cli *cli, struct cmd_status *s)
-{
-	const char *path = cli->conf.log_file;
-	struct fbuf b;
-	struct stat sb;
-	off_t from;
-	ssize_t n;
-	int fd;
-
-	if (path[0] == '\0' || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (fstat(fd, &sb) < 0) {
-		close(fd);
-		return;
-	}
-	from = sb.st_size > CMD_STATUS_LOG_TAIL ?
-	    sb.st_size - CMD_STATUS_LOG_TAIL : 0;
-	fbuf_init(&b, 0);
-	{
-		char buf[8192];
-
-		while ((n = pread(fd, buf, sizeof(buf), from)) > 0) {
-			fbuf_add(&b, buf, (size_t)n);
-			from += n;
-		}
-	}
-	close(fd);
-	for (char *line = b.data, *nl; line != NULL && *line != '\0';
-	    line = nl != NULL ? nl + 1 : NULL) {
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl = '\0';
-		if (strstr(line, "]: warning: ") == NULL &&
-		    strstr(line, "]: error: ") == NULL)
-			continue;
-		if (s->nerrors == CMD_STATUS_ERRORS) {
-			free(s->errors[0]);
-			memmove(s->errors, s->errors + 1,
-			    (CMD_STATUS_ERRORS - 1) * sizeof(char *));
-			s->nerrors--;
-		}
-		s->errors[s->nerrors++] = xstrdup(line);
-	}
-	fbuf_release(&b);
-}
-
-static void
-cmd_status_span(char *dst, size_t size, long long secs)
-{
-	if (secs < 0)
-		snprintf(dst, size, "?");
-	else if (secs < 120)
-		snprintf(dst, size, "%llds", secs);
-	else if (secs < 7200)
-		snprintf(dst, size, "%lldm", secs / 60);
-	else if (secs < 172800)
-		snprintf(dst, size, "%lldh%lldm", secs / 3600,
-		    secs % 3600 / 60);
-	else
-		snprintf(dst, size, "%lldd%lldh", secs / 86400,
-		    secs % 86400 / 3600);
-}
-
-static const struct {
-	const char *name;
-	size_t off;
-} cmd_status_listeners[] = {
-	{ "smtp", offsetof(struct conf, smtp_listen) },
-	{ "submission", offsetof(struct conf, submission_listen) },
-	{ "submissions", offsetof(struct conf, submissions_listen) },
-	{ "pop3", offsetof(struct conf, pop3_listen) },
-	{ "pop3s", offsetof(struct conf, pop3s_listen) },
-	{ "imap", offsetof(struct conf, imap_listen) },
-	{ "imaps", offsetof(struct conf, imaps_listen) },
-};
-
-static const struct conf_listen_list *
-cmd_status_listen(const struct conf *c, size_t i)
-{
-	return (const struct conf_listen_list *)(const void *)
-	    ((const char *)c + cmd_status_listeners[i].off);
-}
-
-static void
-cmd_status_text(const struct cli *cli, const struct cmd_status *s)
+cmd_status_text(const struct cli *cli, const struct ops_status_info *s)
 {
 	const struct conf *c = &cli->conf;
 	char up[32];
@@ -339,28 +78,27 @@ cmd_status_text(const struct cli *cli, const struct cmd_status *s)
 	if (s->server.pid == 0)
 		printf("server: not running (state_dir %s)\n", c->state_dir);
 	else {
-		cmd_status_span(up, sizeof(up), s->server.up);
+		ops_status_span(up, sizeof(up), s->server.up);
 		printf("server: running pid=%d up %s\n", s->server.pid, up);
 	}
 	for (size_t i = 0; i < s->nroles; i++) {
-		cmd_status_span(up, sizeof(up), s->roles[i].up);
+		ops_status_span(up, sizeof(up), s->roles[i].up);
 		printf("  role %s pid=%d up %s\n", s->roles[i].name,
 		    s->roles[i].pid, up);
 	}
 	printf("listeners:");
-	for (size_t i = 0; i < sizeof(cmd_status_listeners) /
-	    sizeof(cmd_status_listeners[0]); i++) {
-		const struct conf_listen_list *l = cmd_status_listen(c, i);
+	for (size_t i = 0; i < OPS_STATUS_KINDS; i++) {
+		const struct conf_listen_list *l = ops_status_listen(c, i);
 
 		for (size_t k = 0; k < l->n; k++)
-			printf(" %s=%s:%s", cmd_status_listeners[i].name,
+			printf(" %s=%s:%s", ops_status_listen_kind(i),
 			    l->v[k].host, l->v[k].port);
 	}
 	printf("\n");
 	if (s->queue_error != NULL)
 		printf("queue: %s\n", s->queue_error);
 	else {
-		cmd_status_span(up, sizeof(up), s->oldest);
+		ops_status_span(up, sizeof(up), s->oldest);
 		printf("queue: %zu message%s, %zu recipient%s pending, %zu "
 		    "held, %zu failed (bounce due)%s%s\n", s->messages,
 		    s->messages == 1 ? "" : "s", s->pending,
@@ -371,10 +109,12 @@ cmd_status_text(const struct cli *cli, const struct cmd_status *s)
 			printf("  to %s: %zu\n", s->dests[i].domain,
 			    s->dests[i].n);
 	}
+	cmd_status_text_held(s);
 	if (s->bans < 0)
 		printf("bans: unknown (no database yet)\n");
 	else
 		printf("bans: %lld in force\n", s->bans);
+	cmd_status_text_abuse(s);
 	printf("resolvers:");
 	if (c->dns_resolvers.n == 0)
 		printf(" the system's (/etc/resolv.conf)");
@@ -393,8 +133,63 @@ cmd_status_text(const struct cli *cli, const struct cmd_status *s)
 	}
 }
 
+/* Held messages and the outbound abuse state (null without a store). */
 static void
-cmd_status_json(const struct cli *cli, const struct cmd_status *s)
+cmd_status_json_extra(struct json *j, const struct ops_status_info *s)
+{
+	json_key(j, "held_messages");
+	json_array_begin(j);
+	for (size_t i = 0; i < s->nheld_msgs; i++) {
+		json_object_begin(j);
+		json_key(j, "id");
+		json_str(j, s->held_msgs[i].id);
+		json_key(j, "sender");
+		json_str(j, s->held_msgs[i].sender);
+		json_key(j, "age");
+		json_int(j, s->held_msgs[i].age);
+		json_key(j, "reason");
+		json_str(j, s->held_msgs[i].reason);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_key(j, "send_held");
+	if (!s->abuse_known)
+		json_null(j);
+	else {
+		json_array_begin(j);
+		for (size_t i = 0; i < s->nsend_holds; i++) {
+			json_object_begin(j);
+			json_key(j, "address");
+			json_str(j, s->send_holds[i].address);
+			json_key(j, "since");
+			json_int(j, s->send_holds[i].since);
+			json_key(j, "automatic");
+			json_bool(j, s->send_holds[i].automatic);
+			json_key(j, "reason");
+			json_str(j, s->send_holds[i].reason);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
+	json_key(j, "suspended_domains");
+	if (!s->abuse_known)
+		json_null(j);
+	else {
+		json_array_begin(j);
+		for (size_t i = 0; i < s->nsuspended; i++) {
+			json_object_begin(j);
+			json_key(j, "domain");
+			json_str(j, s->suspended[i].domain);
+			json_key(j, "since");
+			json_int(j, s->suspended[i].since);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
+}
+
+static void
+cmd_status_json(const struct cli *cli, const struct ops_status_info *s)
 {
 	const struct conf *c = &cli->conf;
 	struct fbuf out;
@@ -430,14 +225,13 @@ cmd_status_json(const struct cli *cli, const struct cmd_status *s)
 	json_array_end(&j);
 	json_key(&j, "listeners");
 	json_array_begin(&j);
-	for (size_t i = 0; i < sizeof(cmd_status_listeners) /
-	    sizeof(cmd_status_listeners[0]); i++) {
-		const struct conf_listen_list *l = cmd_status_listen(c, i);
+	for (size_t i = 0; i < OPS_STATUS_KINDS; i++) {
+		const struct conf_listen_list *l = ops_status_listen(c, i);
 
 		for (size_t k = 0; k < l->n; k++) {
 			json_object_begin(&j);
 			json_key(&j, "kind");
-			json_str(&j, cmd_status_listeners[i].name);
+			json_str(&j, ops_status_listen_kind(i));
 			json_key(&j, "host");
 			json_str(&j, l->v[k].host);
 			json_key(&j, "port");
@@ -490,6 +284,7 @@ cmd_status_json(const struct cli *cli, const struct cmd_status *s)
 		json_str(&j, hp);
 	}
 	json_array_end(&j);
+	cmd_status_json_extra(&j, s);
 	json_key(&j, "last_errors");
 	json_array_begin(&j);
 	for (size_t i = 0; i < s->nerrors; i++)
@@ -503,23 +298,22 @@ cmd_status_json(const struct cli *cli, const struct cmd_status *s)
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
-	struct cmd_status s;
+	struct ops_status_info s;
+	struct ops_status st;
+	struct ops_actor a;
 	bool json = cli_take_flag(&argc, argv, "--json");
 
 	if (argc != 1)
 		return cli_usage(CMD_STATUS_USAGE);
 	if (cli_load_conf(cli) < 0)
 		return 1;
-	memset(&s, 0, sizeof(s));
-	cmd_status_procs(cli, &s);
-	cmd_status_queue(cli, &s);
-	cmd_status_bans(cli, &s);
-	cmd_status_errors(cli, &s);
+	ops_actor_cli(&a);
+	if (ops_status_gather(&a, &cli->conf, NULL, false, &s, &st) < 0)
+		return cli_fail("%s", st.text);
 	if (json)
 		cmd_status_json(cli, &s);
 	else
 		cmd_status_text(cli, &s);
-	for (size_t i = 0; i < s.nerrors; i++)
-		free(s.errors[i]);
+	ops_status_info_free(&s);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/conf_show.h"
 #include "ferry.h"
 #include "lib/diskwatch.h"
 #include "lib/fbuf.h"
@@ -1336,4 +1337,44 @@ conf_listen_loopback(const struct conf_listen *l)
 {
 	return strcmp(l->host, "localhost") == 0 ||
 	    strcmp(l->host, "::1") == 0 || strncmp(l->host, "127.", 4) == 0;
+}
+
+/* The settings page's view of the key table (conf_show.h): the kind of
+ * each setter's field. */
+static enum conf_show_kind
+conf_key_kind(const struct conf_key *k)
+{
+	if (k->set == conf_set_string || k->set == conf_set_path ||
+	    k->set == conf_set_scanner || k->set == conf_set_spam_folder)
+		return CONF_SHOW_STRING;
+	if (k->set == conf_set_uint)
+		return CONF_SHOW_UINT;
+	if (k->set == conf_set_size)
+		return CONF_SHOW_U64SIZE;
+	if (k->set == conf_set_duration)
+		return CONF_SHOW_DURATION;
+	if (k->set == conf_set_bool)
+		return CONF_SHOW_BOOL;
+	if (k->set == conf_set_listen || k->set == conf_set_hostports)
+		return CONF_SHOW_LISTEN;
+	if (k->set == conf_set_cidrs)
+		return CONF_SHOW_CIDRS;
+	if (k->set == conf_set_strlist || k->set == conf_set_checks ||
+	    k->set == conf_set_outbound_checks)
+		return CONF_SHOW_STRLIST;
+	if (k->set == conf_set_score)
+		return CONF_SHOW_SCORE;
+	return CONF_SHOW_OTHER;
+}
+
+void
+conf_each_key(const struct conf *c, conf_key_fn *fn, void *ctx)
+{
+	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
+		const struct conf_key *k = &conf_keys[i];
+		enum conf_show_kind kind = conf_key_kind(k);
+
+		fn(k->name, kind, kind == CONF_SHOW_OTHER ? NULL :
+		    (const char *)c + k->off, ctx);
+	}
 }

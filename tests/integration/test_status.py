@@ -49,6 +49,24 @@ def test_status_of_a_running_server(make_ferry):
     assert "to remote.example: 2" in out and "to far.example: 1" in out
     assert "bans: 1 in force" in out
     assert "last errors (" in out and "serve reload-failed" in out
+    # Held messages, send-held users and suspended domains.
+    assert f"held messages: 1\n  {held} " in out, out
+    assert "(by the operator)" in out
+    assert [h["id"] for h in s["held_messages"]] == [held]
+    assert s["send_held"] == [] and s["suspended_domains"] == []
+    assert "outbound: 0 users send-held, 0 domains suspended" in out
+    srv.add_domain("quiet.test")
+    srv.cli_ok("domain", "suspend", "quiet.test", "--reason", "spam run")
+    srv.cli_ok("user", "send-hold", "alice@example.test", "--reason",
+               "stolen\x1b[2J password")
+    out = srv.cli_ok("status").stdout
+    assert "outbound: 1 user send-held, 1 domain suspended" in out, out
+    assert "send-held alice@example.test (held by cli: stolen?[2J " \
+        "password)" in out
+    assert "suspended quiet.test" in out and "\x1b" not in out
+    s = json.loads(srv.cli_ok("status", "--json").stdout)
+    assert [h["address"] for h in s["send_held"]] == ["alice@example.test"]
+    assert [d["domain"] for d in s["suspended_domains"]] == ["quiet.test"]
 
 
 def test_status_of_a_stopped_server(tmp_path):
@@ -59,4 +77,5 @@ def test_status_of_a_stopped_server(tmp_path):
     assert "last errors: unknown (log_file is not set)" in out
     s = json.loads(srv.cli_ok("status", "--json").stdout)
     assert s["running"] is False and s["roles"] == [] and s["pid"] is None
+    assert s["held_messages"] == []
     assert srv.cli("status", "extra").returncode == 2
