@@ -30,6 +30,8 @@ static const struct {
 	{ "queue_bounced", "The recipients were bounced; the sender gets a "
 	    "delivery report." },
 	{ "queue_deleted", "The message was deleted." },
+	/* the help page's report form (pages_reports.c) */
+	{ "reported", "Your report was sent to the postmaster." },
 	/* the user's own account (pages_account.c) */
 	{ "password", "Your password was changed." },
 	{ "forward", "Forwarding saved." },

@@ -14,4 +14,5 @@ admin_pages_register(struct admin_http *h)
 	pages_queue_register(h);
 	pages_dns_register(h);
 	pages_status_register(h);
+	pages_reports_register(h);
 }

@@ -28,5 +28,7 @@ void pages_queue_register(struct admin_http *h);
 void pages_dns_register(struct admin_http *h);
 /* /admin/status and /admin/settings (pages_status.c) */
 void pages_status_register(struct admin_http *h);
+/* POST /help/DOMAIN: a mail problem report (pages_reports.c) */
+void pages_reports_register(struct admin_http *h);
 
 #endif

@@ -14,7 +14,9 @@
 #include "admin/autoconfig_help.h"
 #include "admin/html.h"
 #include "admin/http.h"
+#include "admin/page_util.h"
 #include "admin/pages.h"
+#include "admin/pages_reports.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
@@ -109,6 +111,8 @@ pages_help_done(struct admin_req *r, void *arg)
 	snprintf(title, sizeof(title), "Mail settings for %s", h.domain);
 	html_begin(r, title);
 	autoconfig_help_html(&h, admin_resp_body(r));
+	page_notice(r);
+	pages_reports_form(r, h.domain);
 	html_end(r);
 	free(p);
 }

@@ -18,6 +18,7 @@
 #include "admin/http.h"
 #include "admin/page_util.h"
 #include "admin/pages.h"
+#include "admin/pages_reports.h"
 #include "auth/password.h"
 #include "conf/conf.h"
 #include "lib/strutil.h"
@@ -25,6 +26,7 @@
 #include "mailbox/maildir.h"
 #include "ops/ops_account.h"
 #include "ops/ops_alias.h"
+#include "ops/ops_report.h"
 
 #define PAGES_DOMAINS_PW_MAX 512
 
@@ -44,6 +46,7 @@ struct pages_dom {
 	struct ops_user_list users;
 	struct pages_usage *usage;
 	struct ops_alias_list aliases;
+	struct ops_report_list reports;
 };
 
 static struct pages_dom *
@@ -58,6 +61,7 @@ pages_dom_free(struct pages_dom *p)
 	ops_domain_list_free(&p->domains);
 	ops_user_list_free(&p->users);
 	ops_alias_list_free(&p->aliases);
+	ops_report_list_free(&p->reports);
 	free(p->usage);
 	free(p);
 }
@@ -249,7 +253,9 @@ pages_dom_work(struct admin_req *r, struct store *conn, void *arg)
 		    sizeof(path)) == 0 && maildir_quota_usage(path, &u->bytes,
 		    &u->count) == 0;
 	}
-	p->r = ops_alias_list(&c, p->domain, &p->aliases, &p->st);
+	if ((p->r = ops_alias_list(&c, p->domain, &p->aliases, &p->st)) < 0)
+		return;
+	p->r = ops_report_list(&c, p->domain, &p->reports, &p->st);
 }
 
 /* A small POST form with hidden fields: op and user/address. */
@@ -402,6 +408,7 @@ pages_dom_done(struct admin_req *r, void *arg)
 	    p->domain, p->domain, p->domain);
 	pages_dom_users(r, p);
 	pages_dom_aliases(r, p);
+	pages_reports_list(b, &p->reports);
 	html_end(r);
 	pages_dom_free(p);
 }

@@ -210,7 +210,8 @@ def foreign_requests(srv):
     postmaster@other.test), with path and form parameters."""
     o = "other.test"
     gets = [f"/domains/{o}", f"/domains/{o.upper()}", f"/rules/{o}",
-            "/admin/bans", f"/queue/{o}", "/queue",
+            "/admin/bans", f"/queue/{o}", "/queue", f"/dns/{o}",
+            "/admin/status", "/admin/settings",
             f"/why?domain={o}&address=carol@{o}"]
     posts = [
         ("/domains", {"op": "add", "domain": "evil.test"}),
@@ -239,6 +240,7 @@ def foreign_requests(srv):
         ("/rules/example.test", {"op": "del", "id": rule_id(srv, o)}),
         ("/admin/bans", {"op": "del", "ip": "192.0.2.88"}),
         ("/admin/bans", {"op": "add", "ip": "192.0.2.99"}),
+        (f"/help/{o}", {"what": "a report for the other domain"}),
     ]
     return gets, posts
 
