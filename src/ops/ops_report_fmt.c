@@ -112,11 +112,15 @@ ops_report_line(const char *p, const char *end, struct ops_report *r)
 void
 ops_report_parse(const char *buf, size_t len, struct ops_report_list *out)
 {
-	const char *p = buf, *end = buf + len, *nl;
+	const char *p, *end, *nl;
 	struct ops_report r;
 
 	memset(out, 0, sizeof(*out));
-	for (; len > 0 && p < end; p = nl + 1) {
+	if (len == 0)
+		return;		/* buf may be NULL: an empty fbuf */
+	p = buf;
+	end = buf + len;
+	for (; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			break;		/* a torn last line */
 		if (ops_report_line(p, nl, &r) < 0)
