@@ -65,6 +65,8 @@ html_begin(struct admin_req *r, const char *title)
 			    "<a href=\"/admin/status\">Status</a>"
 			    "<a href=\"/admin/settings\">Settings</a>"
 			    "<a href=\"/admin/bans\">Bans</a>");
+		fbuf_adds(b, a->role == OPS_USER ? "<a href=\"/why\">Refused "
+		    "mail</a>" : "<a href=\"/why\">Why</a>");
 		fbuf_adds(b, "<a href=\"/account\">My account</a></nav>");
 		html_addf(b, "<span class=\"who\">%s</span>",
 		    admin_req_user(r));

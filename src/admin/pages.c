@@ -15,4 +15,5 @@ admin_pages_register(struct admin_http *h)
 	pages_dns_register(h);
 	pages_status_register(h);
 	pages_reports_register(h);
+	pages_why_register(h);
 }

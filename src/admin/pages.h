@@ -30,5 +30,7 @@ void pages_dns_register(struct admin_http *h);
 void pages_status_register(struct admin_http *h);
 /* POST /help/DOMAIN: a mail problem report (pages_reports.c) */
 void pages_reports_register(struct admin_http *h);
+/* /why from the log, as `ferry why` (pages_why.c) */
+void pages_why_register(struct admin_http *h);
 
 #endif

@@ -36,13 +36,39 @@ ops_send_domain_of(const char *addr)
 	return at != NULL ? at + 1 : addr;
 }
 
-/* input as a user (has '@': must exist, in scope) or a domain (must
- * exist; admins only unless just looking).  0 or -1. */
+/* A user looking at their own account (ops_check_mailbox), which
+ * ops_user_check() does not allow: it is for managing users. */
+static int
+ops_send_own(const struct ops_ctx *c, const char *input, char *dst,
+    size_t size, struct ops_status *st)
+{
+	struct store_user u;
+	const char *error;
+	int r;
+
+	if (resolve_parse_mailbox(&c->ropts, input, dst, size, &error) < 0)
+		return ops_fail(st, OPS_EINVAL, "%s: %s", input, error);
+	if (ops_check_mailbox(c->actor, dst, st) < 0)
+		return -1;
+	r = store_user_get(c->store, dst, &u);
+	explicit_bzero(&u, sizeof(u));
+	if (r < 0)
+		return ops_fail(st, OPS_EFAIL, "%s: store error", dst);
+	if (r == 0)
+		return ops_fail(st, OPS_ENOENT, "%s: no such user", dst);
+	return ops_ok(st);
+}
+
+/* input as a user (has '@': must exist, in scope; a user may look at
+ * their own) or a domain (must exist; admins only unless just
+ * looking).  0 or -1. */
 static int
 ops_send_subject(const struct ops_ctx *c, const char *input, bool change,
     char *dst, size_t size, bool *is_user, struct ops_status *st)
 {
 	*is_user = strchr(input, '@') != NULL;
+	if (*is_user && !change && c->actor->role == OPS_USER)
+		return ops_send_own(c, input, dst, size, st);
 	if (*is_user)
 		return ops_user_check(c, input, dst, size, st);
 	if (ops_domain_arg(c, input, dst, size, st) < 0)

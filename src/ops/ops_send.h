@@ -6,7 +6,8 @@
  * them from the CLI or a worker thread.
  *
  * Scope: a postmaster may hold, release and set limits for the users of
- * its domains; domain limits and suspension are for admins. */
+ * its domains; domain limits and suspension are for admins; a user may
+ * only look at their own account (ops_send_info). */
 #ifndef FERRY_OPS_SEND_H
 #define FERRY_OPS_SEND_H
 #include <stdbool.h>
