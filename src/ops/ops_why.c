@@ -479,6 +479,9 @@ ops_why_check_addr(const struct ops_actor *a, const char *addr,
 	    at == NULL || at == addr || at[1] == '\0' ||
 	    strpbrk(addr, " \t\r\n<>\"") != NULL)
 		return ops_fail(st, OPS_EINVAL, "%s: not an address", addr);
+	if (a->role == OPS_USER && ops_check_mailbox(a, addr, st) < 0)
+		return ops_fail(st, OPS_EPERM, "you may ask only about your own "
+		    "address (%s)", a->name != NULL ? a->name : "");
 	return ops_check_mailbox(a, addr, st);
 }
 
@@ -505,11 +508,30 @@ ops_why_allowed(const struct ops_actor *a, const struct ops_why *w,
 }
 
 int
+ops_why_read_stream(const struct ops_actor *a, FILE *f, struct ops_why *w,
+    struct ops_status *st)
+{
+	char *line;
+
+	if (ops_why_allowed(a, w, st) < 0)
+		return -1;
+	line = xmalloc(OPS_WHY_LINE);
+	while (fgets(line, OPS_WHY_LINE, f) != NULL)
+		ops_why_line(w, line);
+	free(line);
+	/* A user's own sessions are theirs whole; an address asked about
+	 * keeps only its events. */
+	if (a->role != OPS_ADMIN && w->user == NULL)
+		ops_why_scope(w);
+	return ops_ok(st);
+}
+
+int
 ops_why_read(const struct ops_actor *a, const char *log_file,
     struct ops_why *w, struct ops_status *st)
 {
-	char *line;
 	FILE *f;
+	int r;
 
 	if (ops_why_allowed(a, w, st) < 0)
 		return -1;
@@ -519,16 +541,9 @@ ops_why_read(const struct ops_actor *a, const char *log_file,
 	if ((f = fopen(log_file, "r")) == NULL)
 		return ops_fail(st, OPS_EFAIL, "%s: %s", log_file,
 		    strerror(errno));
-	line = xmalloc(OPS_WHY_LINE);
-	while (fgets(line, OPS_WHY_LINE, f) != NULL)
-		ops_why_line(w, line);
-	free(line);
+	r = ops_why_read_stream(a, f, w, st);
 	fclose(f);
-	/* A user's own sessions are theirs whole; an address asked about
-	 * keeps only its events. */
-	if (a->role != OPS_ADMIN && w->user == NULL)
-		ops_why_scope(w);
-	return ops_ok(st);
+	return r;
 }
 
 size_t

@@ -24,6 +24,7 @@
 #define FERRY_OPS_WHY_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "lib/fbuf.h"
@@ -98,6 +99,9 @@ struct ops_why {
  * (unreadable).  ops_why_free() always. */
 int ops_why_read(const struct ops_actor *a, const char *log_file,
     struct ops_why *w, struct ops_status *st);
+/* The same from an open stream (tests, fuzzing); f stays open. */
+int ops_why_read_stream(const struct ops_actor *a, FILE *f, struct ops_why *w,
+    struct ops_status *st);
 /* Sessions that matched, deliveries and stops: how many in all. */
 size_t ops_why_count(const struct ops_why *w);
 void ops_why_free(struct ops_why *w);
