@@ -36,7 +36,7 @@ const char *const metrics_dresult_names[METRICS_DRESULT_N] = {
 	"delivered", "deferred", "failed"
 };
 const char *const metrics_qstate_names[METRICS_QSTATE_N] = {
-	"active", "due", "deferred", "disk_wait"
+	"active", "due", "deferred", "held", "disk_wait"
 };
 const char *const metrics_qage_names[METRICS_QAGE_N] = {
 	"0-5m", "5m-1h", "1h-1d", "1d+"

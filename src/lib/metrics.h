@@ -71,6 +71,7 @@ enum metrics_qstate {
 	METRICS_Q_ACTIVE,		/* being delivered now */
 	METRICS_Q_DUE,			/* due, waiting for a worker */
 	METRICS_Q_DEFERRED,		/* waiting for its next attempt */
+	METRICS_Q_HELD,			/* held (queue hold, send-hold, spam) */
 	METRICS_Q_DISK_WAIT,		/* held back: the disk is full */
 	METRICS_QSTATE_N
 };

@@ -73,6 +73,7 @@ struct queue_msg {
 	bool running;
 	bool poke;			/* woken while running: run again */
 	bool disk_wait;			/* held back for want of space */
+	bool held;			/* its envelope said held at its last run */
 };
 
 struct queue_job;
@@ -126,6 +127,7 @@ struct queue_job {
 	bool gone;			/* out: message no longer queued */
 	bool busy;			/* out: relay backlog, not attempted */
 	bool disk_wait;			/* out: work held back, no space */
+	bool held;			/* out: the envelope is held */
 	bool disk_failed;		/* out: a write failed, ENOSPC */
 	char dsn[QUEUE_MAX_DSN][IDS_LEN + 1];	/* out: DSNs queued */
 	unsigned ndsn;
@@ -224,6 +226,9 @@ queue_poke(struct queue_role *q, const char *id)
 {
 	struct queue_msg *m = queue_find(q, id, true);
 
+	/* A hold or a release wakes the message: whether it is held is
+	 * known again when it has run. */
+	m->held = false;
 	if (m->running)
 		m->poke = true;
 	else
@@ -812,6 +817,7 @@ queue_job_work(void *arg)
 		return;
 	}
 	if (env.held) {
+		j->held = true;
 		j->next_due = now + QUEUE_HELD_RECHECK;
 		spool_env_free(&env);
 		return;
@@ -882,6 +888,7 @@ queue_job_complete(struct queue_job *j)
 		m->due = m->poke ? 0 : j->next_due;
 		if (j->busy && m->due < now + QUEUE_BUSY_SECS)
 			m->due = now + QUEUE_BUSY_SECS;
+		m->held = j->held && !m->poke;
 		m->poke = false;
 		/* Run again when the space is back (queue_disk_cb), or after
 		 * retry_min should that never be noticed. */
@@ -1142,6 +1149,7 @@ queue_count_metrics(struct queue_role *q, time_t now)
 		for (struct queue_msg *m = q->table[h]; m != NULL;
 		    m = m->next) {
 			enum metrics_qstate st = m->running ? METRICS_Q_ACTIVE :
+			    m->held ? METRICS_Q_HELD :
 			    m->disk_wait ? METRICS_Q_DISK_WAIT :
 			    m->due <= now ? METRICS_Q_DUE : METRICS_Q_DEFERRED;
 

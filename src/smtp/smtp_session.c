@@ -1121,6 +1121,7 @@ smtp_session_ban_checked(int banned, time_t until, void *ctx)
 		snprintf(reply, sizeof(reply), "421 4.7.0 %s Too many failed "
 		    "logins from your address: banned\r\n",
 		    s->conf->hostname);
+		metrics_smtp_refused("ban", 421);
 		conncount_refuse(s->fd, "smtp", s->addr,
 		    s->kind == SMTPD_KIND_SUBMISSIONS ? NULL : reply, "banned");
 		s->fd = -1;

@@ -15,7 +15,8 @@ import socket
 
 import pytest
 
-from conftest import free_port, make_message, tcp_listening, wait_until
+from conftest import (free_port, make_message, queue_id, tcp_listening,
+                      wait_until)
 from fakedns import fakedns  # noqa: F401 (fixture)
 from fakemx import SENDER, mx_zone, peers, port, relay_conf  # noqa: F401
 
@@ -359,3 +360,64 @@ def test_default_allow_list_is_loopback(make_ferry):
     for source in ("127.0.0.1", "127.0.0.2"):
         status, body, _ = scrape(srv, source=source)
         assert status == 200 and "ferry_" in body, (source, status)
+
+
+def test_banned_client_refusal_is_counted(msrv):
+    """A client banned for failed logins is refused before the greeting
+    (421): each refused connection counts once as check="ban"."""
+    srv = msrv
+    srv.cli_ok("ban", "add", "127.0.0.4")
+    before = samples(srv)
+    for _ in range(2):
+        with pytest.raises(smtplib.SMTPConnectError) as e:
+            smtplib.SMTP("127.0.0.1", srv.port, timeout=15,
+                         source_address=("127.0.0.4", 0))
+        assert e.value.smtp_code == 421, e.value
+    # A client that is not banned still gets in, and counts nothing.
+    smtp_send(srv, [USER])
+    srv.wait_log(r"refused address=127\.0\.0\.4 reason=banned(.|\n)*"
+                 r"refused address=127\.0\.0\.4 reason=banned")
+    after = samples(srv)
+    assert delta(before, after, "ferry_smtp_refused_total", check="ban",
+                 verdict="tempfail") == 2
+    assert delta(before, after, "ferry_smtp_refused_total", check="ban",
+                 verdict="reject") == 0
+    assert delta(before, after, "ferry_smtp_refused_total",
+                 check="client", verdict="reject") == 0
+
+
+def queue_gauge(snap, state):
+    return sum(v for (n, labels), v in snap.items()
+               if n == "ferry_queue_messages" and
+               dict(labels)["state"] == state)
+
+
+def test_held_messages_have_their_own_state(msrv):
+    """A message held with `ferry queue hold` is counted as held, not
+    deferred; released, it leaves that state."""
+    srv = msrv
+    with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as s:
+        s.ehlo()
+        s.mail(SENDER)
+        s.rcpt("erin@broken.test")
+        code, text = s.data(make_message(sender=SENDER,
+                                         to="erin@broken.test"))
+    assert code == 250
+    qid = queue_id(text)
+    srv.wait_log(r"relay delivery rcpt=erin@broken.test .*result=deferred")
+    wait_until(lambda: queue_gauge(samples(srv), "deferred") == 1, 15,
+               what="the deferred message to be counted")
+    assert queue_gauge(samples(srv), "held") == 0
+    srv.cli_ok("queue", "hold", qid)
+    wait_until(lambda: queue_gauge(samples(srv), "held") == 1, 15,
+               what="the held message to be counted as held")
+    snap = samples(srv)
+    assert queue_gauge(snap, "deferred") == 0
+    assert queue_gauge(snap, "due") + queue_gauge(snap, "active") == 0
+    assert val(snap, "ferry_queue_messages", state="held", age="0-5m") == 1
+    srv.cli_ok("queue", "release", qid)
+    wait_until(lambda: queue_gauge(samples(srv), "held") == 0, 15,
+               what="the released message to leave the held state")
+    snap = samples(srv)
+    assert queue_gauge(snap, "deferred") + queue_gauge(snap, "due") + \
+        queue_gauge(snap, "active") == 1

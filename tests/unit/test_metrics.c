@@ -75,6 +75,9 @@ test_metrics_samples(void)
 	metrics_smtp_refused("greylist", 451);
 	metrics_smtp_refused("no-such-check", 550);
 	metrics_smtp_refused(NULL, 421);
+	metrics_smtp_refused("ban", 421);
+	metrics_gauge_add(&metrics_shm->queue[METRICS_Q_HELD][METRICS_AGE_5M],
+	    3);
 	metrics_inc(&metrics_shm->deliveries[METRICS_DEST_RELAY]
 	    [METRICS_DEFERRED]);
 	metrics_inc(&metrics_shm->logins[METRICS_PROTO_POP3][0]);
@@ -112,6 +115,14 @@ test_metrics_samples(void)
 	test_assert(has_line(b.data, "ferry_queue_messages"
 	    "{state=\"deferred\",age=\"1h-1d\"} 4"));
 	test_assert(has_line(b.data, "ferry_bans_total{protocol=\"smtp\"} 0"));
+	test_assert(has_line(b.data, "ferry_smtp_refused_total"
+	    "{check=\"ban\",verdict=\"tempfail\"} 1"));
+	test_assert(has_line(b.data, "ferry_smtp_refused_total"
+	    "{check=\"ban\",verdict=\"reject\"} 0"));
+	test_assert(has_line(b.data, "ferry_queue_messages"
+	    "{state=\"held\",age=\"0-5m\"} 3"));
+	test_assert(has_line(b.data, "ferry_queue_messages"
+	    "{state=\"deferred\",age=\"0-5m\"} 0"));
 	fbuf_release(&b);
 	test_end();
 }
