@@ -122,6 +122,8 @@ pages_why_event(struct fbuf *b, const struct ops_why_event *e)
 		html_addf(b, "from &lt;%s&gt; ", e->from);
 	if (e->rcpt[0] != '\0')
 		html_addf(b, "to &lt;%s&gt; ", e->rcpt);
+	else if (e->rcpts != NULL && e->rcpts[0] != '\0')
+		html_addf(b, "to %s ", e->rcpts);
 	html_addf(b, "<br>reply: <code>%s</code></td></tr>", e->reply);
 }
 

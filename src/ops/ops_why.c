@@ -185,6 +185,9 @@ ops_why_refused(struct ops_why *w, struct ops_why_session *s,
 		str_lcpy(e->from, s->from, sizeof(e->from));
 	if (ops_why_kv(kv, "rcpt", from, sizeof(from)))
 		ops_why_bare(from, e->rcpt, sizeof(e->rcpt));
+	else if (strcmp(e->stage, "data") == 0)
+		/* The message was refused for all its recipients so far. */
+		e->rcpts = xstrdup(fbuf_str(&s->tx_rcpts));
 	ops_why_reply(kv, e);
 	ops_why_match(w, s, e->from, e->rcpt);
 }
@@ -429,7 +432,7 @@ ops_why_concerns(const struct ops_why *w, const struct ops_why_event *e)
 		return true;
 	if (w->to == NULL)
 		return false;
-	if (e->kind == OPS_WHY_REFUSED)
+	if (e->kind == OPS_WHY_REFUSED && e->rcpts == NULL)
 		return ops_why_addr_eq(e->rcpt, w->to);
 	for (p = e->rcpts; p != NULL && *p != '\0'; p += strcspn(p, ",")) {
 		p += strspn(p, ", ");

@@ -46,7 +46,8 @@ struct ops_why_event {
 	char time[32];
 	char stage[12], check[32], rule[24], reply[360];
 	char from[322], rcpt[322], id[24];
-	char *rcpts;			/* accepted: "a, b" (malloc'd) */
+	char *rcpts;			/* accepted, or refused at DATA: the
+					 * transaction's "a, b" (malloc'd) */
 };
 
 struct ops_why_session {

@@ -11,7 +11,7 @@ import smtplib
 import pytest
 
 from certs import client_context
-from conftest import PASSWORD, free_port
+from conftest import PASSWORD, RawSMTP, free_port
 from webclient import ADMIN, OTHER_POSTMASTER, POSTMASTER, Web, admin_ferry
 
 ALICE = "alice@example.test"
@@ -226,3 +226,37 @@ def test_hostile_log_content_is_escaped(srv):
     cli = srv.cli_ok("why", "--to", ALICE).stdout
     assert 'reply="550 5.7.1 <script>alert(3)</script> "quoted" & more"' \
         in cli, cli
+
+
+def test_message_refused_at_end_of_data(srv):
+    """A message refused after DATA (bare LF) is refused for each of its
+    recipients: each one's list shows it, each postmaster sees only their
+    own recipient of it."""
+    with RawSMTP(srv.port) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<x@bad.example>", 250)
+        c.expect(f"RCPT TO:<{ALICE}>", 250)
+        c.expect("RCPT TO:<carol@other.test>", 250)
+        c.expect("DATA", 354)
+        c.send(b"Subject: bare lf\r\n\r\nline one\nline two\r\n.\r\n")
+        r = c.reply()
+        assert r.code == 550 and r.enhanced == "5.5.2", r
+    srv.wait_log(r"smtp reject stage=data")
+    cli = srv.cli_ok("why", "--to", ALICE).stdout
+    assert re.search(r"^  \S+ refused stage=data check=\S+ rule=- "
+                     r"from=<x@bad\.example> reply=\"550 Message contains bare "
+                     r"CR or LF line endings; use CRLF\"$",
+                     cli, re.M), cli
+    page = logged_in(srv, ALICE).get("/why")
+    rows = refused_rows(page)
+    assert len(rows) == 1 and "x@bad.example" in rows[0] and \
+        "550 Message contains bare CR or LF" in rows[0], rows
+    pm = logged_in(srv, POSTMASTER).get("/why?address=alice%40example.test")
+    assert "refused at data" in pm.text and "to alice@example.test" in pm.text
+    assert "carol" not in pm.text
+    opm = logged_in(srv, OTHER_POSTMASTER).get(
+        "/why?address=carol%40other.test")
+    assert "refused at data" in opm.text and "to carol@other.test" in opm.text
+    assert "alice" not in opm.text
+    admin = logged_in(srv, ADMIN).get("/why?address=carol%40other.test")
+    assert "to alice@example.test, carol@other.test" in admin.text

@@ -15,6 +15,7 @@
 #define S1 "1111111111111111 "
 #define S2 "2222222222222222 "
 #define S3 "3333333333333333 "
+#define S4 "4444444444444444 "
 
 static const char test_log[] =
     /* S1: a refusal for alice, one for carol of another domain, and a
@@ -47,6 +48,16 @@ static const char test_log[] =
     /* S3: bob logged in, nothing else. */
     P S3 "smtp connected address=198.51.100.8 host=z\n"
     P S3 "smtp auth user=bob@example.test mechanism=PLAIN\n"
+    /* S4: a message to alice and carol refused at the end of DATA. */
+    P S4 "smtp connected address=192.0.2.9 host=w\n"
+    P "debug: " S4 "policy decision stage=mail verdict=accept "
+    "from=<spam@bad.example>\n"
+    P "debug: " S4 "policy decision stage=rcpt verdict=accept "
+    "rcpt=<alice@example.test>\n"
+    P "debug: " S4 "policy decision stage=rcpt verdict=accept "
+    "rcpt=<carol@other.test>\n"
+    P S4 "smtp reject stage=data code=554 id=dddddddddddddddd size=9 "
+    "reason=\"5.7.1 spam\"\n"
     /* A connection refused before any session, and the queue. */
     P "- smtp refused address=203.0.113.5 check=rate reason=\"421 busy\"\n"
     P "aaaaaaaaaaaaaaaa queue delivered rcpt=<alice@example.test> "
@@ -128,6 +139,12 @@ test_admin_reads(const struct ops_actor *admin)
 		    "alice@example.test, carol@other.test");
 	}
 	test_assert(w.ndv == 1);
+	s = s != NULL ? s->order : NULL;
+	while (s != NULL && !s->matched)
+		s = s->order;
+	test_assert(s != NULL && s->nev == 1 && s->ev[0].rcpts != NULL &&
+	    strcmp(s->ev[0].rcpts, "alice@example.test, carol@other.test") ==
+	    0);
 	ops_why_free(&w);
 	test_assert(test_read(admin, "203.0.113.5", NULL, NULL, NULL, &w,
 	    &st) == 0);
@@ -171,6 +188,17 @@ test_postmaster_scope(const struct ops_actor *pm)
 		test_assert_streq(s->ev[1].rcpts, "alice@example.test");
 	}
 	test_assert(w.ndv == 1);
+	s = s != NULL ? s->order : NULL;
+	while (s != NULL && !s->matched)
+		s = s->order;
+	test_assert(s != NULL && strcmp(s->sid, "4444444444444444") == 0);
+	test_assert(s != NULL && s->nev == 1);
+	if (s != NULL && s->nev == 1) {
+		test_assert(s->ev[0].kind == OPS_WHY_REFUSED);
+		test_assert_streq(s->ev[0].stage, "data");
+		test_assert_streq(s->ev[0].rcpts, "alice@example.test");
+		test_assert_streq(s->ev[0].reply, "554 5.7.1 spam");
+	}
 	ops_why_free(&w);
 	test_assert(test_read(pm, NULL, NULL, "carol@other.test", NULL, &w,
 	    &st) < 0 && st.code == OPS_EPERM);
@@ -198,7 +226,7 @@ test_user_scope(const struct ops_actor *user)
 
 	test_begin("ops_why user: only their own address");
 	test_assert(test_read(user, NULL, NULL, "alice@example.test", NULL, &w,
-	    &st) == 0 && ops_why_count(&w) == 2);
+	    &st) == 0 && ops_why_count(&w) == 3);	/* S1, S4, delivery */
 	ops_why_free(&w);
 	test_assert(test_read(user, NULL, NULL, NULL, "alice@example.test",
 	    &w, &st) == 0 && w.nstops == 1);
