@@ -30,5 +30,8 @@ int str_hexval(char c);
 /* t as an RFC 5322 date-time in UTC ("Sat, 05 Dec 2026 11:40:19
  * +0000"), English names whatever the locale, into dst (size >= 32). */
 void str_date_utc(char *dst, size_t size, time_t t);
+/* True when the comma-separated list (no spaces) holds item exactly as
+ * one of its members. */
+bool str_list_has(const char *list, const char *item);
 
 #endif

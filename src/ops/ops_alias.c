@@ -102,23 +102,6 @@ ops_alias_list_free(struct ops_alias_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* True when the comma-separated list already holds addr. */
-static bool
-ops_alias_has_target(const char *list, const char *addr)
-{
-	size_t n = strlen(addr);
-
-	for (const char *p = list; p != NULL && *p != '\0'; ) {
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		if (len == n && memcmp(p, addr, n) == 0)
-			return true;
-		p = end != NULL ? end + 1 : NULL;
-	}
-	return false;
-}
-
 /* Appends each comma-separated target of list to out, normalised and
  * without duplicates.  0 or -1. */
 static int
@@ -138,7 +121,7 @@ ops_alias_add_targets(const struct ops_ctx *c, const char *list,
 		    &error) < 0)
 			ret = ops_fail(st, OPS_EINVAL, "target %s: %s", tok,
 			    error);
-		else if (ops_alias_has_target(fbuf_str(out), addr))
+		else if (str_list_has(fbuf_str(out), addr))
 			continue;
 		else if (++*n > RESOLVE_MAX_TARGETS)
 			ret = ops_fail(st, OPS_EINVAL, "too many targets (at "

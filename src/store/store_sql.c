@@ -1714,23 +1714,6 @@ store_vacation_unclaim(struct store *s, const char *address,
 	return ret;
 }
 
-/* True when the comma-separated list names addr exactly. */
-static bool
-store_list_has(const char *list, const char *addr)
-{
-	size_t n = strlen(addr);
-
-	for (const char *p = list; p != NULL && *p != '\0'; ) {
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		if (len == n && memcmp(p, addr, n) == 0)
-			return true;
-		p = end != NULL ? end + 1 : NULL;
-	}
-	return false;
-}
-
 int
 store_alias_refs(struct store *s, const char *address,
     void (*cb)(const char *alias, void *ctx), void *ctx,
@@ -1743,7 +1726,7 @@ store_alias_refs(struct store *s, const char *address,
 		return -1;
 	for (size_t i = 0; i < rows.n; i++)
 		if (rows.v[i * 2][0] != '@' &&
-		    store_list_has(rows.v[i * 2 + 1], address))
+		    str_list_has(rows.v[i * 2 + 1], address))
 			cb(rows.v[i * 2], ctx);
 	store_rows_free(&rows);
 	return 0;

@@ -257,6 +257,12 @@ test_strutil_misc(void)
 	test_assert_streq(s, "Thu, 01 Jan 1970 00:00:00 +0000");
 	str_date_utc(s, sizeof(s), 1796470819);
 	test_assert_streq(s, "Sat, 05 Dec 2026 11:40:19 +0000");
+	test_assert(str_list_has("a@x,b@x", "b@x"));
+	test_assert(str_list_has("a@x", "a@x"));
+	test_assert(!str_list_has("a@x,b@x", "b@"));
+	test_assert(!str_list_has("ab@x", "b@x"));
+	test_assert(!str_list_has("", "a@x"));
+	test_assert(!str_list_has("a@x,", ""));
 	test_end();
 }
 
