@@ -19,9 +19,9 @@
 // Operations (s: the session's name):
 //   setup {base, shots}         base URL of Ferry's pages; closes all
 //                               sessions
-//   open {s, base} / close {s}
+//   open {s, base, phone} / close {s}
 //                               base: this session's Ferry, if not
-//                               setup's
+//                               setup's; phone: a phone's screen
 //   login {s, user, password, enter}
 //                               the login form, sent with Enter (enter:
 //                               true) or its button
@@ -42,6 +42,7 @@
 //                               inline event handler added to the real
 //                               answer (its own headers kept): did
 //                               either run?
+//   tabs {s, n}                 what Tab focuses, n times from the top
 //   shot {s, name}
 
 'use strict';
@@ -109,6 +110,10 @@ async function pageInfo(s) {
 		text: await p.locator('body').innerText(),
 		links: await texts('a'),
 		scripts: await p.locator('script').count(),
+		// wider than the window: the page scrolls sideways
+		overflowX: await p.evaluate(() =>
+		    document.documentElement.scrollWidth >
+		    document.documentElement.clientWidth),
 		dialogs: s.dialogs.slice(),
 		console: s.console.slice(),
 		pageErrors: s.pageErrors.slice(),
@@ -134,10 +139,14 @@ const ops = {
 	async open(a) {
 		if (sessions.has(a.s))
 			await sessions.get(a.s).ctx.close();
+		// phone: a small touch screen, as the pages must work on one
 		const ctx = await browser.newContext({
 			// Ferry's certificate is from the test's own CA.
 			ignoreHTTPSErrors: true,
-			viewport: { width: 1100, height: 800 }, locale: 'en-US',
+			viewport: a.phone ? { width: 360, height: 740 } :
+			    { width: 1100, height: 800 },
+			isMobile: !!a.phone, hasTouch: !!a.phone,
+			deviceScaleFactor: a.phone ? 2 : 1, locale: 'en-US',
 		});
 		const page = await ctx.newPage();
 		page.setDefaultTimeout(STEP_TIMEOUT);
@@ -315,6 +324,33 @@ const ops = {
 			injected: document.querySelectorAll('script').length,
 		}));
 		return { ...ran, dialogs: s.dialogs.slice(), console: s.console.slice() };
+	},
+
+	// Presses Tab n times from the top of the page: what gets the
+	// focus each time (tag, type, and its label or text).
+	async tabs(a) {
+		const s = sess(a.s);
+		const out = [];
+		await s.page.evaluate(() => {
+			if (document.activeElement)
+				document.activeElement.blur();
+			window.scrollTo(0, 0);
+		});
+		for (let i = 0; i < a.n; i++) {
+			await s.page.keyboard.press('Tab');
+			out.push(await s.page.evaluate(() => {
+				const el = document.activeElement;
+				if (!el || el === document.body)
+					return null;
+				const label = (el.labels && el.labels[0] &&
+				    el.labels[0].textContent.trim()) ||
+				    el.getAttribute('aria-label') ||
+				    el.textContent.trim();
+				return `${el.tagName.toLowerCase()}` +
+				    `${el.type ? ':' + el.type : ''} ${label}`;
+			}));
+		}
+		return out;
 	},
 
 	async shot(a) {
