@@ -13,7 +13,7 @@ const char html_css[] =
     "header a{color:#fff;text-decoration:none}"
     "header .who{margin-left:auto;font-size:.9em;opacity:.9}"
     "header form{display:inline}"
-    "nav a{margin-right:1em}"
+    "nav{display:flex;flex-wrap:wrap;gap:.2em 1em;min-width:0}"
     "main{max-width:60em;margin:1em auto;padding:0 1em}"
     "table{border-collapse:collapse;width:100%;background:#fff}"
     "th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid #dde3ea;"
