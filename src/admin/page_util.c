@@ -117,3 +117,12 @@ page_segment(const char *s, char *dst, size_t size, const char **rest_r)
 	*rest_r = slash != NULL ? slash + 1 : "";
 	return true;
 }
+
+bool
+page_only_segment(const char *s, char *dst, size_t size)
+{
+	const char *rest;
+
+	return strchr(s, '/') == NULL && page_segment(s, dst, size, &rest) &&
+	    rest[0] == '\0';
+}

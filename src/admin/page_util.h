@@ -33,5 +33,8 @@ const char *page_field(struct admin_req *r, const char *name, size_t max);
  * none).  false when empty or too long. */
 bool page_segment(const char *s, char *dst, size_t size,
     const char **rest_r);
+/* s is exactly one segment (no '/' at all, not even a trailing one):
+ * copied into dst.  false when not, or empty or too long. */
+bool page_only_segment(const char *s, char *dst, size_t size);
 
 #endif

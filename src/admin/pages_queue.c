@@ -118,22 +118,6 @@ pages_queue_ask(struct admin_req *r, struct pages_queue *p, const char *verb,
 
 /* ---- showing times ---- */
 
-/* "45s", "12m", "3h", "2d". */
-static void
-pages_queue_span(char *dst, size_t size, long long secs)
-{
-	if (secs < 0)
-		secs = 0;
-	if (secs < 120)
-		snprintf(dst, size, "%llds", secs);
-	else if (secs < 7200)
-		snprintf(dst, size, "%lldm", secs / 60);
-	else if (secs < 172800)
-		snprintf(dst, size, "%lldh", secs / 3600);
-	else
-		snprintf(dst, size, "%lldd", secs / 86400);
-}
-
 static void
 pages_queue_time(time_t t, char *dst, size_t size)
 {
@@ -167,7 +151,7 @@ pages_queue_next(const struct spool_rcpt *rc, time_t now, char *dst,
 		str_lcpy(dst, "now", size);
 		return;
 	}
-	pages_queue_span(span, sizeof(span), (long long)(rc->next_attempt -
+	str_format_span(span, sizeof(span), (long long)(rc->next_attempt -
 	    now));
 	snprintf(dst, size, "in %s", span);
 }
@@ -276,7 +260,7 @@ pages_queue_row(struct fbuf *b, const struct spool_env *e, time_t now)
 {
 	char age[32], next[48];
 
-	pages_queue_span(age, sizeof(age), (long long)(now - e->arrival));
+	str_format_span(age, sizeof(age), (long long)(now - e->arrival));
 	html_addf(b, "<tr><td><a href=\"/queue/msg/%s\">%s</a>%s</td>"
 	    "<td>%s</td><td>%llu</td><td>&lt;%s&gt;</td><td>", e->id, e->id,
 	    e->held ? " (held)" : "", age, (unsigned long long)e->size,

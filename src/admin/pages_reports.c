@@ -131,11 +131,9 @@ static void
 pages_reports_post(struct admin_req *r, void *arg)
 {
 	struct pages_report *p = xcalloc(1, sizeof(*p));
-	const char *rest;
 
-	if (!page_segment(admin_req_rest(r), p->domain, sizeof(p->domain),
-	    &rest) || rest[0] != '\0' ||
-	    strchr(admin_req_rest(r), '/') != NULL) {
+	if (!page_only_segment(admin_req_rest(r), p->domain,
+	    sizeof(p->domain))) {
 		admin_resp_error(r, 404, "no such page");
 		free(p);
 		return;

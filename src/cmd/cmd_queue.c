@@ -28,6 +28,7 @@
 #include "lib/fbuf.h"
 #include "lib/json.h"
 #include "lib/privdrop.h"
+#include "lib/strutil.h"
 #include "net/control.h"
 #include "ops/ops_queue.h"
 #include "queue/queue_control.h"
@@ -56,22 +57,6 @@ static const char *
 cmd_queue_state(enum spool_rcpt_state s)
 {
 	return (unsigned)s < 4 ? cmd_queue_states[s] : "unknown";
-}
-
-/* "45s", "12m", "3h", "2d"; negative spans print as "0s". */
-static void
-cmd_queue_span(char *dst, size_t size, long long secs)
-{
-	if (secs < 0)
-		secs = 0;
-	if (secs < 120)
-		snprintf(dst, size, "%llds", secs);
-	else if (secs < 7200)
-		snprintf(dst, size, "%lldm", secs / 60);
-	else if (secs < 172800)
-		snprintf(dst, size, "%lldh", secs / 3600);
-	else
-		snprintf(dst, size, "%lldd", secs / 86400);
 }
 
 /* Peer-supplied values reach a terminal: control bytes become '?'. */
@@ -104,7 +89,7 @@ cmd_queue_print_rcpt(const struct spool_rcpt *r, time_t now)
 		printf(" orig=%s", r->orig);
 	printf(" attempts=%u", r->attempts);
 	if (r->state == SPOOL_RCPT_PENDING) {
-		cmd_queue_span(when, sizeof(when), (long long)(r->next_attempt -
+		str_format_span(when, sizeof(when), (long long)(r->next_attempt -
 		    now));
 		printf(" next=%s", r->next_attempt <= now ? "now" : when);
 	}
@@ -118,7 +103,7 @@ cmd_queue_print(const struct spool_env *env, time_t now)
 {
 	char age[32];
 
-	cmd_queue_span(age, sizeof(age), (long long)(now - env->arrival));
+	str_format_span(age, sizeof(age), (long long)(now - env->arrival));
 	printf("%s %5s %10llu <%s>%s\n", env->id, age,
 	    (unsigned long long)env->size, env->sender,
 	    env->held ? " held" : "");

@@ -176,3 +176,18 @@ str_list_has(const char *list, const char *item)
 	}
 	return false;
 }
+
+void
+str_format_span(char *dst, size_t size, long long secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120)
+		snprintf(dst, size, "%llds", secs);
+	else if (secs < 7200)
+		snprintf(dst, size, "%lldm", secs / 60);
+	else if (secs < 172800)
+		snprintf(dst, size, "%lldh", secs / 3600);
+	else
+		snprintf(dst, size, "%lldd", secs / 86400);
+}

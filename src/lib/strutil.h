@@ -22,6 +22,9 @@ int str_parse_duration(const char *s, uint64_t *seconds_r);
 int str_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *r);
 /* Human form of a size for messages: "50M", "4096". */
 void str_format_size(char *dst, size_t size, uint64_t v);
+/* A time span in its largest whole unit: "45s", "12m", "3h", "2d" (a
+ * negative span is "0s"). */
+void str_format_span(char *dst, size_t size, long long secs);
 /* A hash of s for in-memory tables (FNV-1a, 32 bits); not for anything
  * an attacker's choice of keys could abuse beyond slower lookups. */
 uint32_t str_hash(const char *s);

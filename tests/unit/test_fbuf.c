@@ -263,6 +263,16 @@ test_strutil_misc(void)
 	test_assert(!str_list_has("ab@x", "b@x"));
 	test_assert(!str_list_has("", "a@x"));
 	test_assert(!str_list_has("a@x,", ""));
+	str_format_span(s, sizeof(s), -5);
+	test_assert_streq(s, "0s");
+	str_format_span(s, sizeof(s), 119);
+	test_assert_streq(s, "119s");
+	str_format_span(s, sizeof(s), 7199);
+	test_assert_streq(s, "119m");
+	str_format_span(s, sizeof(s), 7200);
+	test_assert_streq(s, "2h");
+	str_format_span(s, sizeof(s), 172800);
+	test_assert_streq(s, "2d");
 	test_end();
 }
 
