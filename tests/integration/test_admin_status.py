@@ -53,6 +53,10 @@ def test_status_page_matches_the_cli(srv):
     srv.cli_ok("user", "send-hold", "bob@example.test", "--reason",
                "<script>alert(1)</script>")
     srv.cli_ok("ban", "add", "192.0.2.7")
+    # The send-hold queues a notice to the postmaster; it is delivered
+    # here, and the two remote messages are all that stay queued.
+    wait_until(lambda: len(srv.queue_json()) == 2, 15,
+               what="the send-hold notice delivered")
     cli = json.loads(srv.cli_ok("status", "--json").stdout)
     page = logged_in(srv, ADMIN).get("/admin/status")
     assert page.status == 200, page
