@@ -73,20 +73,45 @@ conf_set_spam_folder(struct conf *c, const struct conf_key *k, char *v,
 	return conf_set_string(c, k, v, why_r);
 }
 
+static bool
+conf_host_valid(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	return n > 0 && n <= max && strspn(v,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+	    == n && v[0] != '.' && v[0] != '-' && strstr(v, "..") == NULL;
+}
+
 static int
 conf_set_hostname(struct conf *c, const struct conf_key *k, char *v,
     const char **why_r)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n > CONF_HOST_MAX || strspn(v,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
-	    != n || v[0] == '.' || v[0] == '-' || strstr(v, "..") != NULL) {
+	if (!conf_host_valid(v, CONF_HOST_MAX)) {
 		*why_r = "not a valid host name";
 		return -1;
 	}
 	str_lcpy(c->hostname, v, sizeof(c->hostname));
 	return 0;
+}
+
+static int
+conf_set_node_name(struct conf *c, const struct conf_key *k, char *v,
+    const char **why_r)
+{
+	if (!conf_host_valid(v, sizeof(c->node_name) - 1)) {
+		*why_r = "not a node name (letters, digits, '-' and '.', "
+		    "at most 63)";
+		return -1;
+	}
+	str_lcpy(c->node_name, v, sizeof(c->node_name));
+	return 0;
+}
+
+const char *
+conf_node_name(const struct conf *c)
+{
+	return c->node_name[0] != '\0' ? c->node_name : c->hostname;
 }
 
 static int
@@ -626,6 +651,7 @@ conf_set_exempt(struct conf *c, const struct conf_key *k, char *v,
 
 static const struct conf_key conf_keys[] = {
 	{ "hostname", conf_set_hostname, 0, 0, 0 },
+	{ "node_name", conf_set_node_name, 0, 0, 0 },
 	{ "state_dir", conf_set_path, FIELD(state_dir), 0, PATH_MAX },
 	{ "store", conf_set_store, FIELD(store), 0, CONF_STORE_MAX },
 	{ "run_as", conf_set_string, FIELD(run_as), 0, 64 },

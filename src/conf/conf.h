@@ -79,6 +79,7 @@ struct conf {
 	unsigned refs;				/* snapshots: conf_ref() */
 	char path[PATH_MAX];
 	char hostname[CONF_HOST_MAX + 1];
+	char node_name[64];			/* "": hostname */
 	char state_dir[PATH_MAX];
 	char store[CONF_STORE_MAX];		/* "": state_dir/ferry.db */
 	char run_as[64];
@@ -241,6 +242,9 @@ int conf_tls_policy_for(const struct conf *c, const char *domain);
  * NULL when mail goes to the domain's MX hosts. */
 const struct conf_route *conf_route_for(const struct conf *c,
     const char *domain);
+/* This node's name among several sharing one store: node_name, or the
+ * hostname when it is not set. */
+const char *conf_node_name(const struct conf *c);
 /* True when s is in the list (ASCII case-blind). */
 bool conf_strlist_has(const struct conf_strlist *l, const char *s);
 /* The known key closest to name (a likely typo), or NULL when none is

@@ -85,6 +85,8 @@ conf_show_other(const struct conf *c, const char *name, struct fbuf *b)
 
 	if (strcmp(name, "hostname") == 0)
 		fbuf_adds(b, c->hostname);
+	else if (strcmp(name, "node_name") == 0)
+		fbuf_adds(b, conf_node_name(c));
 	else if (strcmp(name, "store") == 0)
 		fbuf_adds(b, c->store);
 	else if (strcmp(name, "log_level") == 0)

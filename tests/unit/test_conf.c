@@ -38,6 +38,13 @@ test_conf_values(void)
 	test_begin("conf values of every type");
 	test_assert(parse(&c, text, &error) == 0);
 	test_assert_streq(c.hostname, "mx1.example.test");
+	/* node_name: the host name until set. */
+	test_assert_streq(conf_node_name(&c), "mx1.example.test");
+	conf_free(&c);
+	test_assert(parse(&c, "node_name = node-a.1\n", &error) == 0);
+	test_assert_streq(conf_node_name(&c), "node-a.1");
+	conf_free(&c);
+	test_assert(parse(&c, text, &error) == 0);
 	test_assert_streq(c.state_dir, "/var/tmp/ferry");
 	test_assert(c.smtp_listen.n == 2);
 	test_assert_streq(c.smtp_listen.v[0].host, "127.0.0.1");
@@ -118,6 +125,8 @@ test_conf_errors(void)
 		{ "smtp_listen = 127.0.0.1\n", "t.conf:1: smtp_listen: expected HOST:PORT, not \"127.0.0.1\"" },
 		{ "smtp_listen = 127.0.0.1:99999\n", "t.conf:1: smtp_listen: expected HOST:PORT, not \"127.0.0.1:99999\"" },
 		{ "hostname = bad..name\n", "t.conf:1: hostname: not a valid host name" },
+		{ "node_name = a/b\n", "t.conf:1: node_name: not a node name (letters, digits, '-' and '.', at most 63)" },
+		{ "node_name = 0123456789012345678901234567890123456789012345678901234567890123\n", "t.conf:1: node_name: not a node name (letters, digits, '-' and '.', at most 63)" },
 		{ "just words\n", "t.conf:1: expected \"key = value\"" },
 		{ "sender_check = maybe\n", "t.conf:1: sender_check: expected yes or no" },
 		{ "direct_delivery = sometimes\n", "t.conf:1: direct_delivery: expected yes or no" },
