@@ -40,9 +40,8 @@ struct imap_folder_job {
 
 #define IMAP_APPEND_MAX 1000	/* messages in one MULTIAPPEND */
 
-/* "tag NO [CODE] text" for a mailbox error. */
-static void
-imap_folder_no(struct fbuf *b, const char *tag, const struct mbox_error *e)
+void
+imap_mbox_no(struct fbuf *b, const char *tag, const struct mbox_error *e)
 {
 	static const char *const codes[] = {
 		[MBOX_ERR_NONE] = "", [MBOX_ERR_TEMP] = "[UNAVAILABLE] ",
@@ -53,6 +52,8 @@ imap_folder_no(struct fbuf *b, const char *tag, const struct mbox_error *e)
 		[MBOX_ERR_OVERQUOTA] = "[OVERQUOTA] ",
 		[MBOX_ERR_LIMIT] = "[LIMIT] ", [MBOX_ERR_MODIFIED] = "",
 		[MBOX_ERR_EXPUNGED] = "[EXPUNGEISSUED] ",
+		/* As Dovecot answers a full disk: clients show the text. */
+		[MBOX_ERR_NOSPACE] = "[OVERQUOTA] ",
 	};
 	const char *code = (unsigned)e->code < sizeof(codes) / sizeof(codes[0])
 	    ? codes[e->code] : "";
@@ -142,7 +143,7 @@ imap_status_work(struct imap_job *job)
 	struct mbox_error err;
 
 	if (mbox_folder_status(job->s->user, f->name, &st, &err) < 0) {
-		imap_folder_no(&job->out, job->tag, &err);
+		imap_mbox_no(&job->out, job->tag, &err);
 		return;
 	}
 	imap_status_format(job->s, &job->out, f->name, &st, f->status_items);
@@ -254,7 +255,7 @@ imap_select_work(struct imap_job *job)
 
 	if (mbox_view_open(job->s->user, f->name, f->readonly, &f->view,
 	    &err) < 0) {
-		imap_folder_no(&job->out, job->tag, &err);
+		imap_mbox_no(&job->out, job->tag, &err);
 		return;
 	}
 	n = mbox_view_count(f->view);
@@ -413,7 +414,7 @@ imap_op_work(struct imap_job *job)
 		break;
 	}
 	if (r < 0)
-		imap_folder_no(&job->out, job->tag, &err);
+		imap_mbox_no(&job->out, job->tag, &err);
 	else
 		fbuf_addf(&job->out, "%s OK %s completed\r\n", job->tag,
 		    names[f->op]);
@@ -554,7 +555,7 @@ imap_append_work(struct imap_job *job)
 			fbuf_addf(&job->out, "%s NO [TRYCREATE] No such "
 			    "mailbox\r\n", job->tag);
 		else
-			imap_folder_no(&job->out, job->tag, &err);
+			imap_mbox_no(&job->out, job->tag, &err);
 		return;
 	}
 	/* The new message in the selected folder is reported before the

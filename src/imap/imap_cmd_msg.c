@@ -1022,9 +1022,7 @@ imap_copy_work(struct imap_job *job)
 			fbuf_addf(&job->out, "%s NO [TRYCREATE] No such "
 			    "mailbox\r\n", job->tag);
 		else
-			fbuf_addf(&job->out, "%s NO %s%s\r\n", job->tag,
-			    err.code == MBOX_ERR_OVERQUOTA ? "[OVERQUOTA] " :
-			    "", err.text != NULL ? err.text : "Failed");
+			imap_mbox_no(&job->out, job->tag, &err);
 	} else {
 		fbuf_init(&code, 0);
 		fbuf_addf(&code, "[COPYUID %u ", validity);

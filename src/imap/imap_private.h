@@ -161,6 +161,10 @@ int imap_arg_mailbox(const struct imap_arg *a, bool utf8, char *dst,
 
 /* "1:3,7" from an ascending list of numbers (UID sets of UIDPLUS). */
 void imap_fmt_uidset(struct fbuf *b, const uint32_t *v, size_t n);
+/* "tag NO [CODE] text" for a mailbox library error (RFC 5530 codes). */
+struct mbox_error;
+void imap_mbox_no(struct fbuf *b, const char *tag,
+    const struct mbox_error *e);
 /* "* ESEARCH (TAG "t") [UID] [MIN m] [MAX m] [COUNT c]" for the
  * IMAP_SEARCH_RET_* bits in ret; v holds the n results in the order MIN and
  * MAX are taken from (first and last). The caller adds ALL, MODSEQ, CRLF. */

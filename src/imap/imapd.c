@@ -97,6 +97,8 @@ imapd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	if (tls_server_create(&d->tls, d->env->conf, &error) < 0)
 		log_warnx("- imap tls-unavailable error=%s", log_q(error));
 	d->mbox = mbox_service_create(env->base);
+	mbox_service_set_min_free(d->mbox, env->conf->min_free_bytes,
+	    env->conf->min_free_pct);
 	d->lset = listener_set_create(env->base, "imap", &imapd_listener_ops,
 	    d);
 	listener_set_limits(d->lset, d->env->conf->max_connections,
@@ -133,6 +135,8 @@ imapd_reload(struct imapd *d, const struct conf *fresh, const char **error_r)
 	}
 	listener_set_limits(d->lset, fresh->max_connections,
 	    imapd_per_ip(fresh));
+	mbox_service_set_min_free(d->mbox, fresh->min_free_bytes,
+	    fresh->min_free_pct);
 	return 0;
 }
 

@@ -307,8 +307,14 @@ maildir_size_rewrite(const char *path, uint64_t quota, uint64_t bytes,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	if (fsio_write_all(fd, text, (size_t)n) < 0 || close(fd) < 0 ||
-	    rename(tmp, file) < 0) {
+	if (fsio_write_all(fd, text, (size_t)n) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, file) < 0) {
 		saved = errno;
 		unlink(tmp);
 		errno = saved;

@@ -47,6 +47,8 @@ enum mbox_errcode {
 	MBOX_ERR_LIMIT,		/* too many keywords (26 per folder), sizes */
 	MBOX_ERR_MODIFIED,	/* unused by calls; see mbox_store_result */
 	MBOX_ERR_EXPUNGED,	/* the message is gone ([EXPUNGEISSUEDSNOW]) */
+	MBOX_ERR_NOSPACE,	/* the filesystem is full or would go below
+				 * min_free_space: try later */
 };
 
 /* code, and a short English text fit for a client (no paths, no
@@ -68,6 +70,13 @@ struct mbox_watch;	/* one registration for change callbacks */
  * and tests).  Free it after every user is closed. */
 struct mbox_service *mbox_service_create(struct event_base *base);
 void mbox_service_free(struct mbox_service **svcp);
+/* The space that saving messages (APPEND, COPY by copying) must leave
+ * free on the filesystem of the user's Maildir: min_free_space
+ * (conf.h), bytes or a percentage; both 0: only a full filesystem
+ * refuses.  Refused saves fail with MBOX_ERR_NOSPACE and leave nothing.
+ * Any thread; again on reload. */
+void mbox_service_set_min_free(struct mbox_service *svc, uint64_t bytes,
+    unsigned pct);
 
 /* ---- users ---- */
 

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/diskwatch.h"
 #include "lib/fsio.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -39,6 +40,38 @@ struct mbox_new {
 	uint64_t vsize;		/* octets with CRLF line ends */
 	time_t internaldate;
 };
+
+#define MBOX_NOSPACE_TEXT "Not enough disk space on the server; try again " \
+	"later"
+
+/* Whether need more octets in user's Maildir leave min_free_space free
+ * (mbox_service_set_min_free): 0, or -1 with err (MBOX_ERR_NOSPACE).
+ * A failing statvfs lets the write try and report what it meets. */
+static int
+mbox_space(struct mbox_user *user, uint64_t need, struct mbox_error *err)
+{
+	uint64_t avail, total;
+
+	if (diskwatch_statfs(user->path, &avail, &total) < 0 ||
+	    !diskwatch_below(avail, total, need, user->svc->min_free_bytes,
+	    user->svc->min_free_pct))
+		return 0;
+	log_warn("- mailbox save-refused dir=%s size=%llu "
+	    "reason=below-min_free_space", log_q(user->path),
+	    (unsigned long long)need);
+	return mbox_fail(err, MBOX_ERR_NOSPACE, MBOX_NOSPACE_TEXT);
+}
+
+/* A failed write's errno as the client's answer. */
+static int
+mbox_write_failed(int saved, struct mbox_error *err, const char *text)
+{
+	if (saved == ENOSPC)
+		return mbox_fail(err, MBOX_ERR_NOSPACE, MBOX_NOSPACE_TEXT);
+	if (saved == EDQUOT)
+		return mbox_fail(err, MBOX_ERR_OVERQUOTA, "Quota exceeded");
+	return mbox_fail(err, MBOX_ERR_TEMP, text);
+}
 
 /* Copies src (fd from offset 0, or data) into fd, counting the CRLF
  * size.  0 or -1. */
@@ -102,9 +135,15 @@ mbox_write_tmp(const char *path, struct mbox_new *nw, const struct mbox_append *
 	    a->internaldate : time(NULL);
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	if (mbox_write_content(fd, a, &vsize) < 0 || fdatasync(fd) < 0 ||
-	    futimens(fd, ts) < 0 || close(fd) < 0) {
+	    futimens(fd, ts) < 0) {
 		saved = errno;
 		close(fd);
+		unlink(nw->tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0) {		/* closed even so: never twice */
+		saved = errno;
 		unlink(nw->tmp);
 		errno = saved;
 		return -1;
@@ -289,6 +328,8 @@ mbox_append_prepare(struct mbox_user *user, const char *name,
 			p->masks[i] |= 1u << idx;
 		}
 	}
+	if (mbox_space(user, p->total, err) < 0)
+		return -1;
 	if (maildir_quota_reserve(user->path, user->quota, p->total, n) < 0) {
 		if (errno == EDQUOT)
 			return mbox_fail(err, MBOX_ERR_OVERQUOTA,
@@ -308,12 +349,15 @@ mbox_append_write(struct mbox_user *user, const struct mbox_append_plan *p,
     struct mbox_error *err)
 {
 	char path[PATH_MAX], cur[PATH_MAX];
+	int saved = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (mbox_write_tmp(p->dir, &v[i], &a[i], p->sizes[i],
-		    p->masks[i]) < 0)
+		    p->masks[i]) < 0) {
+			saved = errno;
 			break;
+		}
 	for (size_t k = 0; i == n && k < n; k++) {
 		if (fsio_pathf(path, sizeof(path), "%s/%s", p->dir,
 		    v[k].file) < 0 || mbox_publish(v[k].tmp, path) < 0) {
@@ -324,10 +368,13 @@ mbox_append_write(struct mbox_user *user, const struct mbox_append_plan *p,
 	}
 	if (i < n || fsio_pathf(cur, sizeof(cur), "%s/cur", p->dir) < 0 ||
 	    fsio_fsync_dir_shared(cur) < 0) {
-		log_warn("- mailbox append-failed dir=%s", log_q(p->dir));
+		if (saved == 0)
+			saved = errno;
+		log_warn("- mailbox append-failed dir=%s error=%s",
+		    log_q(p->dir), log_q(strerror(saved)));
 		mbox_undo(p->dir, v, n);
 		maildir_quota_release(user->path, p->total, n);
-		return mbox_fail(err, MBOX_ERR_TEMP, "Cannot save message");
+		return mbox_write_failed(saved, err, "Cannot save message");
 	}
 	return 0;
 }
@@ -405,7 +452,7 @@ mbox_copy_file(const char *from, const char *tmpdir, const char *to)
 	struct timespec ts[2];
 	struct stat st;
 	uint64_t vsize;
-	int fd, out, r = -1;
+	int fd, out, r = -1, saved = 0;
 
 	if ((fd = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
@@ -419,23 +466,32 @@ mbox_copy_file(const char *from, const char *tmpdir, const char *to)
 	    0600)) >= 0) {
 		ts[0] = st.st_atim;
 		ts[1] = st.st_mtim;
-		if (mbox_write_content(out, &a, &vsize) == 0 &&
-		    fdatasync(out) == 0 && futimens(out, ts) == 0 &&
-		    close(out) == 0)
-			r = mbox_publish(nw.tmp, to);
-		else
+		if (mbox_write_content(out, &a, &vsize) < 0 ||
+		    fdatasync(out) < 0 || futimens(out, ts) < 0) {
+			saved = errno;
 			close(out);
-		if (r < 0)
+		} else if (close(out) < 0)	/* closed even so */
+			saved = errno;
+		else
+			r = mbox_publish(nw.tmp, to);
+		if (r < 0) {
+			if (saved == 0)
+				saved = errno;
 			unlink(nw.tmp);
-	}
+		}
+	} else
+		saved = errno;
 	close(fd);
+	if (r < 0)
+		errno = saved;
 	return r;
 }
 
 /* Destination name and the file itself for one source message. */
 static int
-mbox_copy_one(struct mbox_fstate *src, struct mbox_fstate *dst,
-    const struct mbox_src *m, struct mbox_new *nw, struct mbox_error *err)
+mbox_copy_one(struct mbox_user *user, struct mbox_fstate *src,
+    struct mbox_fstate *dst, const struct mbox_src *m, struct mbox_new *nw,
+    struct mbox_error *err)
 {
 	char from[PATH_MAX], to[PATH_MAX], base[512], fake[PATH_MAX];
 	const struct mbox_rec *r;
@@ -466,10 +522,15 @@ mbox_copy_one(struct mbox_fstate *src, struct mbox_fstate *dst,
 	if (link(from, to) < 0) {
 		if (errno == ENOENT)
 			return 0;
+		/* A real copy takes space; a link does not. */
+		if (mbox_space(user, (uint64_t)st.st_size, err) < 0)
+			return -1;
 		if (mbox_copy_file(from, dst->dir, to) < 0) {
-			log_warn("- mailbox copy-failed from=%s to=%s",
-			    log_q(from), log_q(to));
-			return mbox_fail(err, MBOX_ERR_TEMP,
+			int saved = errno;
+
+			log_warn("- mailbox copy-failed from=%s to=%s error=%s",
+			    log_q(from), log_q(to), log_q(strerror(saved)));
+			return mbox_write_failed(saved, err,
 			    "Cannot copy message");
 		}
 	}
@@ -565,7 +626,7 @@ mbox_copy_publish(struct mbox_user *user, struct mbox_fstate *fs,
 	int r;
 
 	for (size_t i = 0; i < ns; i++) {
-		r = mbox_copy_one(fs, dfs, &s[i], &v[nv], err);
+		r = mbox_copy_one(user, fs, dfs, &s[i], &v[nv], err);
 		if (r < 0) {
 			mbox_undo(dfs->dir, v, nv);
 			return -1;

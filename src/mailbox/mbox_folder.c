@@ -52,6 +52,14 @@ mbox_service_create(struct event_base *base)
 	return svc;
 }
 
+void
+mbox_service_set_min_free(struct mbox_service *svc, uint64_t bytes,
+    unsigned pct)
+{
+	svc->min_free_bytes = bytes;
+	svc->min_free_pct = pct;
+}
+
 static void mbox_user_destroy(struct mbox_user *user);
 
 void

@@ -178,6 +178,8 @@ struct mbox_service {
 	pthread_mutex_t lock;
 	struct mbox_user *users;
 	struct mbox_watcher *watcher;
+	_Atomic uint64_t min_free_bytes;	/* min_free_space */
+	_Atomic unsigned min_free_pct;
 };
 
 /* ---- the index (mbox_index.c), with user->lock held ---- */

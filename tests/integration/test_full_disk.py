@@ -178,6 +178,13 @@ def test_min_free_space_refuses_then_resumes(tmpfs_ferry):
     assert typ == "OK" and int(data[0]) >= 1, (typ, data)
     typ, data = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert typ == "OK" and b"before" in data[0][1], data
+    # Saving a message over IMAP would go below min_free_space: refused
+    # as a full disk (NO [OVERQUOTA], as Dovecot says it), nothing kept.
+    before = len(srv.maildir_files(ALICE))
+    typ, data = imap.append("INBOX", None, None, body(100 * 1024))
+    assert typ == "NO" and b"[OVERQUOTA]" in data[0] and \
+        b"disk space" in data[0], (typ, data)
+    assert len(srv.maildir_files(ALICE)) == before
     imap.logout()
 
     # The queue held back what it could not deliver, and said so once.
@@ -187,6 +194,14 @@ def test_min_free_space_refuses_then_resumes(tmpfs_ferry):
     srv.wait_log(r"queue disk-ok")
     assert send(srv, make_message(subject="after")).code == 250
     accepted += 1
+    # And IMAP saves again.
+    imap = imaplib.IMAP4("127.0.0.1", srv.ports["imap"], timeout=10)
+    imap.login(ALICE, PASSWORD)
+    typ, data = imap.append("INBOX", None, None,
+                            make_message(subject="appended"))
+    assert typ == "OK" and b"APPENDUID" in data[0], (typ, data)
+    imap.logout()
+    accepted += 1
     # Every 250 is delivered, none twice.
     msgs = srv.wait_delivered(ALICE, accepted, timeout=30)
     assert len(msgs) == accepted, (len(msgs), accepted)
@@ -195,6 +210,7 @@ def test_min_free_space_refuses_then_resumes(tmpfs_ferry):
     assert len(re.findall(r"queue disk-low", log)) == 1, log[-3000:]
     assert len(re.findall(r"smtpd disk-low", log)) == 1
     assert "mailbox write failed" not in log
+    assert log.count("mailbox save-refused") == 1, log[-3000:]
 
 
 @pytest.mark.parametrize("direct", ["yes", "no"])
@@ -251,3 +267,34 @@ def test_queue_holds_local_delivery_until_space_returns(tmpfs_ferry):
     assert log.count("queue disk-hold") == 1, log[-3000:]
     assert "mailbox write failed" not in log
     assert "deferred" not in log
+
+
+def test_imap_append_on_a_full_disk_leaves_nothing(tmpfs_ferry):
+    # min_free_space = 0: a message larger than what is left is refused
+    # before anything is written (the literal's size is known); the
+    # client gets NO [OVERQUOTA], nothing is in tmp/, cur/ or new/, the
+    # session goes on, and a message that fits is saved.
+    srv = tmpfs_ferry("16m", min_free_space="0")
+    state = str(srv.state_dir)
+    imap = imaplib.IMAP4("127.0.0.1", srv.ports["imap"], timeout=10)
+    imap.login(ALICE, PASSWORD)
+    typ, _ = imap.select("INBOX")
+    assert typ == "OK"
+    fill_to(state, 512 * 1024)
+    typ, data = imap.append("INBOX", None, None, body(2 * 1024 * 1024))
+    assert typ == "NO" and b"[OVERQUOTA]" in data[0] and \
+        b"disk space" in data[0], (typ, data)
+    md = srv.maildir(ALICE)
+    for sub in ("tmp", "cur", "new"):
+        left = [f for f in os.listdir(os.path.join(md, sub))
+                if not f.startswith(".")]
+        assert left == [], (sub, left)
+    typ, data = imap.noop()
+    assert typ == "OK"
+    typ, data = imap.append("INBOX", None, None,
+                            make_message(subject="fits"))
+    assert typ == "OK", (typ, data)
+    typ, data = imap.search(None, "ALL")
+    assert data[0].split() == [b"1"], data
+    imap.logout()
+    assert "mailbox save-refused" in srv.log_text()

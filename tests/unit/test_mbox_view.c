@@ -337,6 +337,36 @@ test_quota(void)
 	test_end();
 }
 
+/* min_free_space: 99% of the filesystem must stay free, which no test
+ * machine's disk has; the save is refused as a full disk and leaves
+ * nothing; with no minimum it goes through. */
+static void
+test_min_free(void)
+{
+	struct mbox_append a;
+	struct mbox_error err;
+	struct mbox_user *u;
+	char path[4096];
+	uint32_t val, uid;
+
+	test_begin("mbox: min_free_space refuses a save as a full disk");
+	u = setup(path, sizeof(path), 0);
+	memset(&a, 0, sizeof(a));
+	a.fd = -1;
+	a.data = "Subject: x\r\n\r\nbody\r\n";
+	a.len = strlen(a.data);
+	mbox_service_set_min_free(svc, 0, 99);
+	test_assert(mbox_append(u, "INBOX", &a, 1, &val, &uid, &err) == -1 &&
+	    err.code == MBOX_ERR_NOSPACE);
+	test_assert(fx_count(path, "cur") == 3 && fx_count(path, "tmp") == 0);
+	mbox_service_set_min_free(svc, 0, 0);
+	test_assert(mbox_append(u, "INBOX", &a, 1, &val, &uid, &err) == 0);
+	test_assert(fx_count(path, "cur") == 4);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
 static void
 test_cache(void)
 {
@@ -499,6 +529,7 @@ main(void)
 	test_append();
 	test_copy_move();
 	test_quota();
+	test_min_free();
 	test_cache();
 	test_keyword_gaps();
 	test_threads();
