@@ -95,6 +95,10 @@ int cmd_rule(struct cli *cli, int argc, char **argv);
 int cmd_why(struct cli *cli, int argc, char **argv);
 int cmd_dkim(struct cli *cli, int argc, char **argv);
 int cmd_dmarc(struct cli *cli, int argc, char **argv);
+/* `dmarc reports DOMAIN ...` and `dmarc import PATH...`
+ * (cmd_dmarc_in.c); argv[0] is the verb. */
+int cmd_dmarc_reports(struct cli *cli, int argc, char **argv);
+int cmd_dmarc_import(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 /* sendmail, mailq (-bp), newaliases (-bi): exit codes of sysexits.h. */
 int cmd_sendmail(struct cli *cli, int argc, char **argv);

@@ -6,7 +6,8 @@
  * domain publishes DOMAIN._report._dmarc.DEST (RFC 7489 7.1), asked
  * through the server's resolvers.  A report sent once for a day is not
  * sent again.  --dry-run prints the XML and the addresses instead.
- * Meant for cron, once a day (docs/dmarc.md). */
+ * Meant for cron, once a day (docs/dmarc.md).  The reports received
+ * (`dmarc reports`, `dmarc import`) are cmd_dmarc_in.c's. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,9 @@
 #include "store/store.h"
 
 #define CMD_DMARC_USAGE "dmarc report [--dry-run] [--domain DOMAIN] " \
-	"[--date YYYY-MM-DD]"
+	"[--date YYYY-MM-DD]\n" \
+	"       ferry dmarc reports DOMAIN [--days N] [--json]\n" \
+	"       ferry dmarc import FILE|MAILDIR..."
 
 struct cmd_dmarc_dest {
 	size_t report;
@@ -238,6 +241,13 @@ cmd_dmarc(struct cli *cli, int argc, char **argv)
 	struct store *s;
 	int i, r;
 
+	if (argc >= 2 && strcmp(argv[1], "reports") == 0)
+		return cmd_dmarc_reports(cli, argc - 1, argv + 1);
+	/* `dmarc report DOMAIN`, as issue 11 named it: the received ones. */
+	if (argc >= 3 && strcmp(argv[1], "report") == 0 && argv[2][0] != '-')
+		return cmd_dmarc_reports(cli, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "import") == 0)
+		return cmd_dmarc_import(cli, argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "report") != 0)
 		return cli_usage(CMD_DMARC_USAGE);
 	for (i = 2; i < argc; i++) {

@@ -803,6 +803,12 @@ static const struct conf_key conf_keys[] = {
 	    320 },
 	{ "dmarc_report_org", conf_set_string, FIELD(dmarc_report_org), 0,
 	    256 },
+	{ "dmarc_report_ingest", conf_set_bool, FIELD(dmarc_report_ingest), 0,
+	    0 },
+	{ "dmarc_report_mailboxes", conf_set_strlist,
+	    FIELD(dmarc_report_mailboxes), 0, 0 },
+	{ "dmarc_keep", conf_set_duration, FIELD(dmarc_keep), 86400,
+	    3650 * 86400 },
 	{ "local_forgery_check", conf_set_bool, FIELD(local_forgery_check),
 	    0, 0 },
 	{ "greylist", conf_set_bool, FIELD(greylist), 0, 0 },
@@ -882,6 +888,8 @@ conf_defaults(struct conf *c)
 	c->srs_max_age = 21 * 86400;
 	c->dmarc = true;
 	c->local_forgery_check = true;
+	c->dmarc_report_ingest = true;
+	c->dmarc_keep = 30 * 86400;
 	str_lcpy(c->dmarc_psl, "/usr/share/publicsuffix/public_suffix_list.dat",
 	    sizeof(c->dmarc_psl));
 	c->queue_lifetime = 5 * 86400;

@@ -207,6 +207,11 @@ struct conf {
 	char dmarc_psl[PATH_MAX];
 	char dmarc_report_from[320];	/* "": postmaster@hostname */
 	char dmarc_report_org[256];	/* "": hostname */
+	/* Aggregate reports received (docs/dmarc.md): read at local
+	 * delivery (to these mailboxes; empty: any), kept dmarc_keep. */
+	bool dmarc_report_ingest;
+	struct conf_strlist dmarc_report_mailboxes;
+	uint64_t dmarc_keep;			/* seconds */
 	bool greylist;
 	uint64_t greylist_delay, greylist_window, greylist_expire;
 	unsigned bad_rcpt_limit;		/* 0 = off */

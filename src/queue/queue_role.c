@@ -43,6 +43,7 @@
 #include "queue/bounce.h"
 #include "queue/queue.h"
 #include "queue/queue_control.h"
+#include "queue/queue_dmarc_in.h"
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
 #include "queue/queue_send.h"
@@ -91,6 +92,7 @@ struct queue_role {
 	pthread_mutex_t store_lock;
 	struct store *store;		/* under store_lock */
 	struct event *tick, *rescan, *notify_ev;
+	struct queue_dmarc_prune *dmarc_prune;	/* daily, queue_dmarc_in.h */
 	int notify_fd;
 	struct queue_control *ctl;	/* queue.ctl, or NULL */
 	struct pickup *pickup;		/* maildrop_dir, or NULL */
@@ -136,6 +138,7 @@ struct queue_job {
 	char replies[QUEUE_MAX_REPLIES][IDS_LEN + 1];
 	unsigned nreplies;
 	struct dkim_keyring *dkim;
+	bool dmarc_read;		/* its DMARC reports were read */
 	/* relay phase */
 	bool has_env, relay_done, saving, final;
 	struct spool_env env;		/* as read by the first job */
@@ -439,6 +442,23 @@ queue_rcpt_vacation(struct queue_job *j, const struct spool_env *env,
 		memcpy(j->replies[j->nreplies++], id, IDS_LEN + 1);
 }
 
+/* After a delivery: the DMARC reports it carries, once a message. */
+static void
+queue_rcpt_dmarc(struct queue_job *j, const struct spool_env *env,
+    const struct spool_rcpt *r, int msg_fd)
+{
+	struct queue_role *q = j->q;
+	struct store *s;
+
+	if (!j->conf->dmarc_report_ingest)
+		return;
+	pthread_mutex_lock(&q->store_lock);
+	s = q->store;
+	pthread_mutex_unlock(&q->store_lock);
+	j->dmarc_read = queue_dmarc_in_deliver(j->conf, &q->store_lock, s, env,
+	    r->addr, msg_fd);
+}
+
 static void
 queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
     struct spool_rcpt *r, int msg_fd, time_t now)
@@ -479,6 +499,8 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		    j->conf->hostname);
 		if (u.vacation)
 			queue_rcpt_vacation(j, env, r, msg_fd, now);
+		if (!j->dmarc_read)
+			queue_rcpt_dmarc(j, env, r, msg_fd);
 	} else if (errno == ENOSPC) {
 		/* The disk, not the mailbox: no attempt counted, no line per
 		 * message (diskwatch logs the state once); it waits. */
@@ -1339,6 +1361,8 @@ queue_events(struct queue_role *q)
 	diskwatch_set_min(q->disk, q->env->conf->min_free_bytes,
 	    q->env->conf->min_free_pct);
 	q->rescan = queue_timer(q, QUEUE_RESCAN_SECS, queue_rescan_cb);
+	q->dmarc_prune = queue_dmarc_prune_start(q->base, q->pool,
+	    &q->store_lock, &q->store, q->db_path, &q->env->conf);
 	if (queue_control_start(&q->ctl, q->base, q->pool,
 	    q->env->conf->state_dir, q->spool_dir, queue_control_wake, q,
 	    &error) < 0)
@@ -1368,6 +1392,7 @@ queue_teardown(struct queue_role *q)
 
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
+	queue_dmarc_prune_stop(&q->dmarc_prune);
 	diskwatch_free(&q->disk);
 	queue_control_stop(&q->ctl);	/* after its jobs have answered */
 	pickup_stop(&q->pickup);	/* its scans are done too */

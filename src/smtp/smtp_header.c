@@ -2,7 +2,9 @@
  * read with src/mime: it counts the Received fields for RFC 5321 6.3
  * loop detection (max_hops; the Received field Ferry adds counts too,
  * so mail that an alias sends out and that comes back is stopped) and,
- * for the sender check, collects the values of the From fields.
+ * for the sender check, collects the values of the From fields; it
+ * notes a DMARC report's Subject (such mail goes through the queue,
+ * which reads the report: ops/ops_dmarc_in.h).
  * Nothing of the body is looked at, and memory is bounded by the
  * parser's header limit (the same 256 KiB the sender check allows). */
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mime/mime.h"
+#include "msgauth/dmarc_agg.h"
 #include "smtp/smtpd_private.h"
 
 static void
@@ -28,6 +31,9 @@ smtp_header_field(void *ctx, const struct mime_field *f)
 		tx->drop[tx->ndrop].off = f->offset;
 		tx->drop[tx->ndrop++].len = f->raw_len;
 	}
+	else if (mime_field_is(f, "Subject") &&
+	    dmarc_agg_subject(f->value, f->value_len))
+		tx->dmarc_report = true;
 	else if ((tx->check_from || tx->dmarc_from) &&
 	    mime_field_is(f, "From")) {
 		tx->nfrom++;

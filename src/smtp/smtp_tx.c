@@ -38,6 +38,7 @@
 #include "mime/mime.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/arc.h"
+#include "queue/queue_dmarc_in.h"
 #include "msgauth/dkim_verify.h"
 #include "queue/queue_notify.h"
 #include "queue/spool.h"
@@ -548,8 +549,8 @@ smtp_tx_fill_rewrite(struct smtp_session *s, struct smtp_commit *c)
 }
 
 /* Direct local delivery may apply (see the comment at the top): every
- * recipient is local and there are few, and none has a vacation reply
- * on (the queue role decides on those).  Whether they still exist is
+ * recipient is local and there are few, none has a vacation reply on
+ * and none is to read a DMARC report (the queue role does those).  Whether they still exist is
  * asked on the worker (smtp_tx_direct_quota). */
 static bool
 smtp_tx_direct_ok(struct smtp_session *s)
@@ -560,7 +561,9 @@ smtp_tx_direct_ok(struct smtp_session *s)
 	    tx->nrcpts > SMTP_DIRECT_MAX)
 		return false;
 	for (size_t i = 0; i < tx->nrcpts; i++)
-		if (!tx->rcpts[i].local || tx->rcpts[i].vacation)
+		if (!tx->rcpts[i].local || tx->rcpts[i].vacation ||
+		    queue_dmarc_in_wanted(s->conf, tx->rcpts[i].addr,
+		    tx->dmarc_report))
 			return false;
 	return true;
 }

@@ -130,6 +130,7 @@ struct smtp_tx {
 	struct fbuf from;		/* its From values, ","-joined */
 	bool dmarc_from;		/* collect them for DMARC too */
 	unsigned nfrom;			/* From fields seen */
+	bool dmarc_report;		/* Subject: of a DMARC report */
 	struct smtp_dmarc *dmarc;	/* DMARC of mail from outside */
 	const char *bdat_fail_reply;	/* reply for the refused chunk */
 	char id[IDS_LEN + 1];

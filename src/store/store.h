@@ -209,6 +209,47 @@ int store_dmarc_sent(struct store *s, const char *domain, int64_t begin);
 int store_dmarc_sent_add(struct store *s, const char *domain, int64_t begin,
     int64_t end, const char *report_id, const char **error_r);
 
+/* ---- DMARC reports received (schema migration 7, store_dmarc_in.c) ----
+ * Aggregate reports that arrived for hosted domains (parsed by
+ * msgauth/dmarc_agg.h, stored by ops/ops_dmarc_in.h), once per
+ * reporting organisation and report id, read back by `ferry dmarc
+ * reports DOMAIN`.  store_dmarc_prune() also ages out the results and
+ * sent marks of migration 4. */
+
+struct dmarc_agg;
+
+/* Stores a report received at `received` (its period as given: the
+ * caller bounds it): 1 stored, 0 when that org's report id is there
+ * already (nothing written), -1 with *error_r. */
+int store_dmarc_in_add(struct store *s, const struct dmarc_agg *a,
+    int64_t received, const char **error_r);
+
+/* One record of a report (count 0 and source_ip "" for a report that
+ * has none), with its report's identity and period. */
+struct store_dmarc_in_row {
+	char org[256], report_id[256];
+	int64_t begin, end, received;
+	char source_ip[64];
+	uint64_t count;
+	char disposition[16], dkim[8], spf[8], reason[64];
+	char header_from[256];
+	char auth_dkim[1024];		/* "domain:selector:result" items,
+					 * space-separated */
+	char auth_spf[1024];		/* "domain:result" items */
+};
+
+/* Calls cb for every record of domain's reports whose period ends at
+ * or after since, by period and report.  0 or -1 with *error_r. */
+int store_dmarc_in_list(struct store *s, const char *domain, int64_t since,
+    void (*cb)(const struct store_dmarc_in_row *r, void *ctx), void *ctx,
+    const char **error_r);
+
+/* Deletes reports received before `before`, and results recorded and
+ * reports sent (migration 4) before it; how many of each in *in_r,
+ * *results_r, *sent_r.  0 or -1 with *error_r. */
+int store_dmarc_prune(struct store *s, int64_t before, unsigned *in_r,
+    unsigned *results_r, unsigned *sent_r, const char **error_r);
+
 /* ---- vacation replies (schema migration 5) ----
  * A user's auto-reply settings (src/ops/ops_vacation.h checks them) and
  * the senders answered, for "once per sender per period" (RFC 3834 2,

@@ -41,6 +41,11 @@ static const struct {
 	{ "send_holds", "address, since, automatic, reason", 4 },
 	{ "send_released", "address, at", 2 },
 	{ "domain_suspended", "domain, since, reason", 3 },
+	{ "dmarc_in_reports", "org, report_id, domain, email, period_begin, "
+	    "period_end, received, p, sp, pct, adkim, aspf", 12 },
+	{ "dmarc_in_records", "org, report_id, n, source_ip, messages, "
+	    "disposition, dkim, spf, reason, header_from, envelope_from, "
+	    "auth_dkim, auth_spf", 13 },
 };
 
 #define STORE_COPY_N \

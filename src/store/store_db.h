@@ -18,7 +18,7 @@ struct store_db_ops;
 
 /* The schema version both drivers migrate to: each has this many
  * migrations, the same tables and columns under the same numbers. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* The first member of every driver's connection and statement. */
 struct store_db {
@@ -123,7 +123,8 @@ store_st_col_int(struct store_stmt *st, int col)
 struct store_db *store_db_of(struct store *s);
 
 /* Statement slots for files other than store_sql.c. */
-#define STORE_XST_MAX 32
+#define STORE_XST_MAX 80
+#define STORE_XST_DMARC 64	/* store_dmarc_in.c: 64 to 79 */
 
 /* The statement of slot (prepared from sql at its first use on this
  * connection, then reset and unbound on each call), or NULL when it

@@ -209,6 +209,40 @@ static const char *const store_pg_migrations[STORE_SCHEMA_VERSION] = {
 	"  reason TEXT COLLATE \"C\" NOT NULL);"
 	STORE_PG_BUMP("send_limits") STORE_PG_BUMP("send_holds")
 	STORE_PG_BUMP("domain_suspended"),
+	/* 7: DMARC aggregate reports received for hosted domains
+	 * (store_dmarc_in.c): a report once per reporting organisation and
+	 * report id, its records with it. */
+	"CREATE TABLE dmarc_in_reports ("
+	"  org TEXT COLLATE \"C\" NOT NULL,"
+	"  report_id TEXT COLLATE \"C\" NOT NULL,"
+	"  domain TEXT COLLATE \"C\" NOT NULL,"
+	"  email TEXT COLLATE \"C\" NOT NULL,"
+	"  period_begin BIGINT NOT NULL,"
+	"  period_end BIGINT NOT NULL,"
+	"  received BIGINT NOT NULL,"
+	"  p TEXT COLLATE \"C\" NOT NULL, sp TEXT COLLATE \"C\" NOT NULL,"
+	"  pct BIGINT NOT NULL,"
+	"  adkim TEXT COLLATE \"C\" NOT NULL, aspf TEXT COLLATE \"C\" NOT NULL,"
+	"  PRIMARY KEY (org, report_id));"
+	"CREATE INDEX dmarc_in_reports_domain ON dmarc_in_reports "
+	"  (domain, period_end);"
+	"CREATE INDEX dmarc_in_reports_received ON dmarc_in_reports "
+	"  (received);"
+	"CREATE TABLE dmarc_in_records ("
+	"  org TEXT COLLATE \"C\" NOT NULL,"
+	"  report_id TEXT COLLATE \"C\" NOT NULL,"
+	"  n BIGINT NOT NULL,"
+	"  source_ip TEXT COLLATE \"C\" NOT NULL,"
+	"  messages BIGINT NOT NULL,"
+	"  disposition TEXT COLLATE \"C\" NOT NULL,"
+	"  dkim TEXT COLLATE \"C\" NOT NULL, spf TEXT COLLATE \"C\" NOT NULL,"
+	"  reason TEXT COLLATE \"C\" NOT NULL,"
+	"  header_from TEXT COLLATE \"C\" NOT NULL,"
+	"  envelope_from TEXT COLLATE \"C\" NOT NULL,"
+	"  auth_dkim TEXT COLLATE \"C\" NOT NULL, auth_spf TEXT COLLATE \"C\" NOT NULL,"
+	"  PRIMARY KEY (org, report_id, n),"
+	"  FOREIGN KEY (org, report_id) REFERENCES dmarc_in_reports"
+	"    (org, report_id) ON DELETE CASCADE);",
 };
 
 /* The generation watcher of a database in this process, shared by all

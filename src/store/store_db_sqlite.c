@@ -153,6 +153,39 @@ static const char *const store_sqlite_migrations[STORE_SCHEMA_VERSION] = {
 	"    REFERENCES domains (name) ON DELETE CASCADE,"
 	"  since INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL);",
+	/* 7: DMARC aggregate reports received for hosted domains
+	 * (store_dmarc_in.c): a report once per reporting organisation and
+	 * report id, its records with it. */
+	"CREATE TABLE dmarc_in_reports ("
+	"  org TEXT NOT NULL,"
+	"  report_id TEXT NOT NULL,"
+	"  domain TEXT NOT NULL COLLATE NOCASE,"
+	"  email TEXT NOT NULL,"
+	"  period_begin INTEGER NOT NULL,"
+	"  period_end INTEGER NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  p TEXT NOT NULL, sp TEXT NOT NULL, pct INTEGER NOT NULL,"
+	"  adkim TEXT NOT NULL, aspf TEXT NOT NULL,"
+	"  PRIMARY KEY (org, report_id));"
+	"CREATE INDEX dmarc_in_reports_domain ON dmarc_in_reports "
+	"  (domain, period_end);"
+	"CREATE INDEX dmarc_in_reports_received ON dmarc_in_reports "
+	"  (received);"
+	"CREATE TABLE dmarc_in_records ("
+	"  org TEXT NOT NULL,"
+	"  report_id TEXT NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  source_ip TEXT NOT NULL,"
+	"  messages INTEGER NOT NULL,"
+	"  disposition TEXT NOT NULL,"
+	"  dkim TEXT NOT NULL, spf TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  header_from TEXT NOT NULL,"
+	"  envelope_from TEXT NOT NULL,"
+	"  auth_dkim TEXT NOT NULL, auth_spf TEXT NOT NULL,"
+	"  PRIMARY KEY (org, report_id, n),"
+	"  FOREIGN KEY (org, report_id) REFERENCES dmarc_in_reports"
+	"    (org, report_id) ON DELETE CASCADE);",
 };
 
 struct store_sqlite {

@@ -382,7 +382,7 @@ test_migrate_fresh(void)
 	    3600, 86400, &g, &first) == 0 && g == STORE_GREY_NEW);
 	store_close(&s);
 	test_assert(t_sql_int(test_db,
-	    "SELECT MAX(version) FROM schema_version") == 6);
+	    "SELECT MAX(version) FROM schema_version") == 7);
 	test_assert(t_sql_int(test_db,
 	    "SELECT COUNT(*) FROM schema_version") == 1);
 	test_end();
@@ -413,7 +413,7 @@ test_migrate_from2(bool with_policy_tables)
 	test_assert(r.id == (with_policy_tables ? 2 : 1));
 	store_close(&s);
 	test_assert(t_sql_int(test_db,
-	    "SELECT MAX(version) FROM schema_version") == 6);
+	    "SELECT MAX(version) FROM schema_version") == 7);
 	test_end();
 }
 
@@ -434,7 +434,7 @@ test_migrate_rerun(void)
 	after = t_sql_int(test_db, "SELECT COUNT(*) FROM rules");
 	test_assert(before == 2 && after == before);
 	test_assert(t_sql_int(test_db,
-	    "SELECT MAX(version) FROM schema_version") == 6);
+	    "SELECT MAX(version) FROM schema_version") == 7);
 	test_assert(t_sql_int(test_db,
 	    "SELECT COUNT(*) FROM schema_version") == 1);
 	/* A newer schema than this code knows is refused, not touched. */
