@@ -69,11 +69,31 @@ cmd_status_text_abuse(const struct ops_status_info *s)
 		printf("  suspended %s\n", s->suspended[i].domain);
 }
 
+/* What the queue's reachability memory believes now: addresses down
+ * and TLS-broken (-1 each when the file is unreadable). */
+static void
+cmd_status_reach(const struct conf *c, long *down_r, long *tls_r)
+{
+	struct cmd_reach t;
+
+	*down_r = *tls_r = -1;
+	if (cmd_reach_load(c, &t) == 0) {
+		*down_r = *tls_r = 0;
+		for (size_t i = 0; i < t.n; i++) {
+			*down_r += cmd_reach_is_down(&t, &t.v[i]);
+			*tls_r += reach_tls_broken(&t.v[i], t.now,
+			    (time_t)c->tls_broken_memory);
+		}
+	}
+	cmd_reach_free(&t);
+}
+
 static void
 cmd_status_text(const struct cli *cli, const struct ops_status_info *s)
 {
 	const struct conf *c = &cli->conf;
 	char up[32];
+	long down, tls;
 
 	if (s->server.pid == 0)
 		printf("server: not running (state_dir %s)\n", c->state_dir);
@@ -122,6 +142,13 @@ cmd_status_text(const struct cli *cli, const struct ops_status_info *s)
 		printf(" %s:%s", c->dns_resolvers.v[i].host,
 		    c->dns_resolvers.v[i].port);
 	printf(" (`ferry check dns NAME` asks them)\n");
+	cmd_status_reach(c, &down, &tls);
+	if (down < 0)
+		printf("reachability: unreadable (`ferry check reach`)\n");
+	else
+		printf("reachability: %ld address%s down, %ld TLS-broken "
+		    "(`ferry check reach` lists them)\n", down,
+		    down == 1 ? "" : "es", tls);
 	if (c->log_file[0] == '\0')
 		printf("last errors: unknown (log_file is not set)\n");
 	else if (s->nerrors == 0)
@@ -194,6 +221,7 @@ cmd_status_json(const struct cli *cli, const struct ops_status_info *s)
 	const struct conf *c = &cli->conf;
 	struct fbuf out;
 	struct json j;
+	long down, tls;
 
 	fbuf_init(&out, 0);
 	json_init(&j, &out);
@@ -284,6 +312,14 @@ cmd_status_json(const struct cli *cli, const struct ops_status_info *s)
 		json_str(&j, hp);
 	}
 	json_array_end(&j);
+	cmd_status_reach(c, &down, &tls);
+	json_key(&j, "reachability");
+	json_object_begin(&j);
+	json_key(&j, "down");
+	json_int(&j, down);
+	json_key(&j, "tls_broken");
+	json_int(&j, tls);
+	json_object_end(&j);
 	cmd_status_json_extra(&j, s);
 	json_key(&j, "last_errors");
 	json_array_begin(&j);

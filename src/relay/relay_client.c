@@ -989,7 +989,7 @@ relay_tls_established(struct relay_session *s)
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 
 	s->tls_active = true;
-	relay_mem_tls_ok(s->r, s->key);
+	relay_mem_tls_ok(s->r, s->key, "delivery");
 	relay_fmt(s->tls_desc, sizeof(s->tls_desc), "%s/%s", tls_version(ssl),
 	    tls_cipher(ssl));
 	log_debug("%s relay tls relay=%s tls=%s", s->d->msg->id,

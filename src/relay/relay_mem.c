@@ -345,25 +345,42 @@ relay_mem_set_tls_broken(struct relay *r, const char *key,
 	if (r->conf->tls_broken_memory == 0)
 		return;
 	m = relay_mem_find(r, key, true);
-	if (!reach_tls_broken(&m->e, now, (time_t)r->conf->tls_broken_memory))
+	if (!reach_tls_broken(&m->e, now,
+	    (time_t)r->conf->tls_broken_memory)) {
 		log_info("- relay reach-tls-broken address=%s reason=%s",
 		    m->e.key, reach_fail_str(why));
+		/* Probed back like a dead address (relay_probe.c); an
+		 * address that is down is probed for that first. */
+		if (!relay_mem_entry_down(r, &m->e, now)) {
+			m->e.probes = 0;
+			m->e.next_probe = now +
+			    (time_t)relay_probe_delay(r, 0);
+		}
+	}
 	m->e.tls = why;
 	m->e.tls_since = now;
 	relay_mem_changed(r);
 }
 
 void
-relay_mem_tls_ok(struct relay *r, const char *key)
+relay_mem_tls_ok(struct relay *r, const char *key, const char *by)
 {
 	struct relay_mem *m = relay_mem_find(r, key, false);
 
 	if (m == NULL || m->e.tls == REACH_OK)
 		return;
-	log_info("- relay reach-tls-ok address=%s was=%s", m->e.key,
-	    reach_fail_str(m->e.tls));
+	log_info("- relay reach-tls-ok address=%s was=%s broken_for=%llds "
+	    "by=%s", m->e.key, reach_fail_str(m->e.tls),
+	    (long long)(time(NULL) - m->e.tls_since), by);
 	m->e.tls = REACH_OK;
 	m->e.tls_since = 0;
+	if (m->e.down == REACH_OK) {
+		m->e.probes = 0;
+		m->e.next_probe = 0;
+	}
+	/* Under encrypt/verify a TLS-broken address counted as down: a
+	 * connection to the fallback relay takes no more work. */
+	r->up_gen++;
 	relay_mem_changed(r);
 }
 

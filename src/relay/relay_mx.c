@@ -410,6 +410,8 @@ struct relay_mx_key {
 	uint32_t rnd;
 	size_t idx;
 	bool down;
+	bool tls_broken;		/* tls=may: plaintext there, so last
+					 * among equal preferences */
 };
 
 static int
@@ -421,6 +423,8 @@ relay_mx_key_cmp(const void *a, const void *b)
 		return x->down ? 1 : -1;
 	if (x->pref != y->pref)
 		return x->pref < y->pref ? -1 : 1;
+	if (x->tls_broken != y->tls_broken)
+		return x->tls_broken ? 1 : -1;
 	if (x->rnd != y->rnd)
 		return x->rnd < y->rnd ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
@@ -437,7 +441,7 @@ relay_mx_order(struct relay *r, const struct relay_hosts *h,
 	char key[64];
 	uint32_t rnd = 0;
 	size_t i, n = 0;
-	bool dead;
+	bool dead, tls_broken;
 
 	*skipped_r = 0;
 	for (i = 0; i < h->n; i++) {
@@ -446,13 +450,15 @@ relay_mx_order(struct relay *r, const struct relay_hosts *h,
 			rnd = (uint32_t)ids_random();
 		relay_mem_key((const struct sockaddr *)&h->v[i].sa, key,
 		    sizeof(key));
+		tls_broken = relay_mem_tls_broken(r, key, now);
 		dead = relay_mem_down(r, key, now) || (tls_required &&
-		    relay_mem_tls_broken(r, key, now));
+		    tls_broken);
 		if (dead && skip_dead) {
 			(*skipped_r)++;
 			continue;
 		}
-		keys[n++] = (struct relay_mx_key){ h->v[i].pref, rnd, i, dead };
+		keys[n++] = (struct relay_mx_key){ h->v[i].pref, rnd, i, dead,
+		    tls_broken };
 	}
 	qsort(keys, n, sizeof(*keys), relay_mx_key_cmp);
 	for (i = 0; i < n; i++)

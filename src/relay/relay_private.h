@@ -171,8 +171,9 @@ void relay_mem_set_up(struct relay *r, const char *key, const char *by,
     time_t now);
 void relay_mem_set_tls_broken(struct relay *r, const char *key,
     enum reach_fail why, time_t now);
-/* A TLS handshake with the address succeeded. */
-void relay_mem_tls_ok(struct relay *r, const char *key);
+/* A TLS handshake with the address succeeded (by: "delivery" or
+ * "probe"): no longer TLS-broken. */
+void relay_mem_tls_ok(struct relay *r, const char *key, const char *by);
 /* Something changed: a save is scheduled (coalesced). */
 void relay_mem_changed(struct relay *r);
 void relay_mem_prune(struct relay *r, time_t now);
@@ -190,7 +191,8 @@ struct relay_mx *relay_mx_start(struct relay *r, const struct relay_target *t,
     relay_mx_cb *cb, void *ctx);
 void relay_mx_abort(struct relay_mx **mp);
 /* Orders a copy of h for one session: equal preferences shuffled,
- * remembered-down addresses (and, when tls_required, TLS-broken ones)
+ * TLS-broken addresses after the others of their preference (tls=may
+ * speaks plaintext there), remembered-down addresses (and, when tls_required, TLS-broken ones)
  * last, or left out when skip_dead (counted in *skipped_r).  The caller
  * frees v. */
 void relay_mx_order(struct relay *r, const struct relay_hosts *h,

@@ -5,9 +5,16 @@
  * business); anything else refreshes the failure, so the memory keeps
  * believing it, and spaces the next probe out: reach_probe_interval,
  * doubling with each failed probe, at most half of host_down_memory (so
- * an address is probed before its failure is forgotten).  At most
- * RELAY_PROBE_MAX run at once, each within the connect and greeting
- * timeouts (the greeting capped at RELAY_PROBE_GREETING_MAX). */
+ * an address is probed before its failure is forgotten).
+ * Addresses remembered TLS-broken (and not down) get a TLS probe on the
+ * same schedule: greeting, EHLO, STARTTLS (RFC 3207) and the handshake
+ * (any certificate: the probe asks whether TLS works on the path, the
+ * delivery judges the certificate), then QUIT.  A completed handshake
+ * ends the TLS-broken memory; a failure refreshes it; a connection-level
+ * failure on the way marks the address down.  At most RELAY_PROBE_MAX
+ * run at once, each step within its timeout (connect: timeout_connect;
+ * greeting and replies: timeout_helo capped at RELAY_PROBE_GREETING_MAX;
+ * handshake: timeout_tls), so every probe ends. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +23,16 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
 #include "conf/conf.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/tls.h"
 #include "relay/relay_private.h"
 
 #define RELAY_PROBE_MAX 4		/* probes at once */
@@ -30,13 +40,23 @@
 #define RELAY_PROBE_GREETING_MAX 60
 #define RELAY_PROBE_LINE_MAX 1024
 
+enum relay_probe_step {
+	RELAY_PROBE_CONNECT = 0,
+	RELAY_PROBE_GREETING,
+	RELAY_PROBE_EHLO,		/* TLS probes only, from here */
+	RELAY_PROBE_STARTTLS,
+	RELAY_PROBE_HANDSHAKE
+};
+
 struct relay_probe {
 	TAILQ_ENTRY(relay_probe) link;
 	struct relay *r;
 	char key[REACH_KEY_MAX];
 	struct bufferevent *bev;
 	struct event *timer;
-	bool connected;
+	enum relay_probe_step step;
+	bool tls;			/* a TLS probe */
+	bool offers_tls;		/* EHLO listed STARTTLS */
 };
 
 uint64_t
@@ -68,6 +88,39 @@ relay_probe_free(struct relay_probe *p)
 	free(p);
 }
 
+/* A TLS probe's answer: TLS works again, or one more TLS failure; a
+ * connection-level failure on the way marks the address down. */
+static void
+relay_probe_end_tls(struct relay_probe *p, struct relay_mem *m,
+    enum reach_fail why, time_t now)
+{
+	struct relay *r = p->r;
+
+	if (why == REACH_OK) {
+		relay_mem_tls_ok(r, p->key, "probe");
+		return;
+	}
+	if (why != REACH_TLS_HANG && why != REACH_TLS_FAILED) {
+		relay_mem_set_down(r, p->key, why, now);
+		if (m != NULL && m->e.down == REACH_OK) {
+			/* host_down_memory = 0: still spaced out */
+			m->e.probes++;
+			m->e.next_probe = now + (time_t)relay_probe_delay(r,
+			    m->e.probes);
+		}
+		return;
+	}
+	if (m == NULL || m->e.tls == REACH_OK)
+		return;
+	m->e.probes++;
+	m->e.tls = why;
+	m->e.tls_since = now;
+	m->e.next_probe = now + (time_t)relay_probe_delay(r, m->e.probes);
+	log_debug("- relay probe-tls-failed address=%s reason=%s probes=%u",
+	    p->key, reach_fail_str(why), m->e.probes);
+	relay_mem_changed(r);
+}
+
 /* The probe's answer: up (a greeting), or one more failure. */
 static void
 relay_probe_end(struct relay_probe *p, enum reach_fail why)
@@ -76,7 +129,9 @@ relay_probe_end(struct relay_probe *p, enum reach_fail why)
 	struct relay_mem *m = relay_mem_find(r, p->key, false);
 	time_t now = time(NULL);
 
-	if (why == REACH_OK)
+	if (p->tls)
+		relay_probe_end_tls(p, m, why, now);
+	else if (why == REACH_OK)
 		relay_mem_set_up(r, p->key, "probe", now);
 	else if (m != NULL && m->e.down != REACH_OK) {
 		m->e.probes++;
@@ -91,6 +146,22 @@ relay_probe_end(struct relay_probe *p, enum reach_fail why)
 	relay_probe_free(p);
 }
 
+/* Arms the timer for the next step. */
+static void
+relay_probe_step(struct relay_probe *p, enum relay_probe_step step)
+{
+	uint64_t g = p->r->conf->timeout_helo;
+	struct timeval tv = { 0, 0 };
+
+	p->step = step;
+	if (step == RELAY_PROBE_HANDSHAKE)
+		tv.tv_sec = (time_t)p->r->conf->timeout_tls;
+	else
+		tv.tv_sec = (time_t)(g < RELAY_PROBE_GREETING_MAX ? g :
+		    RELAY_PROBE_GREETING_MAX);
+	evtimer_add(p->timer, &tv);
+}
+
 static void
 relay_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -98,8 +169,93 @@ relay_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	relay_probe_end(p, p->connected ? REACH_GREETING_TIMEOUT :
-	    REACH_CONNECT_TIMEOUT);
+	switch (p->step) {
+	case RELAY_PROBE_CONNECT:
+		relay_probe_end(p, REACH_CONNECT_TIMEOUT);
+		break;
+	case RELAY_PROBE_GREETING:
+		relay_probe_end(p, REACH_GREETING_TIMEOUT);
+		break;
+	case RELAY_PROBE_HANDSHAKE:
+		relay_probe_end(p, REACH_TLS_HANG);
+		break;
+	default:
+		relay_probe_end(p, REACH_TLS_FAILED);
+		break;
+	}
+}
+
+static void relay_probe_read_cb(struct bufferevent *bev, void *arg);
+static void relay_probe_event_cb(struct bufferevent *bev, short what,
+    void *arg);
+
+/* STARTTLS was accepted: the handshake, over the same connection. */
+static void
+relay_probe_handshake(struct relay_probe *p)
+{
+	SSL *ssl = tls_client_ssl(p->r->tls_any, NULL, false);
+	struct bufferevent *tb;
+
+	tb = ssl == NULL ? NULL : bufferevent_openssl_filter_new(p->r->base,
+	    p->bev, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tb == NULL) {
+		if (ssl != NULL)
+			SSL_free(ssl);
+		relay_probe_end(p, REACH_TLS_FAILED);
+		return;
+	}
+	p->bev = tb;
+	bufferevent_setcb(tb, relay_probe_read_cb, NULL, relay_probe_event_cb,
+	    p);
+	bufferevent_enable(tb, EV_READ | EV_WRITE);
+	relay_probe_step(p, RELAY_PROBE_HANDSHAKE);
+}
+
+/* The last line of a reply came (class code, 2 for 2xx ...): the next
+ * step, or the end.  Returns false when p is gone. */
+static bool
+relay_probe_reply(struct relay_probe *p, int code)
+{
+	char line[300];
+
+	switch (p->step) {
+	case RELAY_PROBE_GREETING:
+		if (code == 4) {
+			relay_probe_end(p, REACH_GREETING_4XX);
+			return false;
+		}
+		if (!p->tls || code != 2) {
+			/* Up; a 5xx greeting says nothing about TLS. */
+			bufferevent_write(p->bev, "QUIT\r\n", 6);
+			relay_probe_end(p, p->tls ? REACH_TLS_FAILED :
+			    REACH_OK);
+			return false;
+		}
+		relay_fmt(line, sizeof(line), "EHLO %s\r\n",
+		    p->r->conf->hostname);
+		bufferevent_write(p->bev, line, strlen(line));
+		relay_probe_step(p, RELAY_PROBE_EHLO);
+		return true;
+	case RELAY_PROBE_EHLO:
+		if (code != 2 || !p->offers_tls) {
+			bufferevent_write(p->bev, "QUIT\r\n", 6);
+			relay_probe_end(p, REACH_TLS_FAILED);
+			return false;
+		}
+		bufferevent_write(p->bev, "STARTTLS\r\n", 10);
+		relay_probe_step(p, RELAY_PROBE_STARTTLS);
+		return true;
+	case RELAY_PROBE_STARTTLS:
+		if (code != 2) {
+			relay_probe_end(p, REACH_TLS_FAILED);
+			return false;
+		}
+		relay_probe_handshake(p);
+		return false;	/* no more plaintext lines are read */
+	default:
+		relay_probe_end(p, REACH_TLS_FAILED);
+		return false;
+	}
 }
 
 static void
@@ -111,53 +267,65 @@ relay_probe_read_cb(struct bufferevent *bev, void *arg)
 	char *line;
 	int code;
 
+	if (p->step == RELAY_PROBE_HANDSHAKE)
+		return;		/* nothing is expected before it ends */
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
 		bool last = len < 4 || line[3] != '-';
 
 		code = len >= 3 && line[0] >= '1' && line[0] <= '5' ?
 		    line[0] - '0' : 0;
+		if (code != 0 && p->step == RELAY_PROBE_EHLO && len >= 12 &&
+		    strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
+		    (len == 12 || line[12] == ' '))
+			p->offers_tls = true;
 		free(line);
 		if (code == 0) {
-			relay_probe_end(p, REACH_CLOSED);
+			relay_probe_end(p, p->step == RELAY_PROBE_GREETING ?
+			    REACH_CLOSED : REACH_TLS_FAILED);
 			return;
 		}
 		if (!last)
 			continue;
-		if (code != 4)
-			bufferevent_write(bev, "QUIT\r\n", 6);
-		relay_probe_end(p, code == 4 ? REACH_GREETING_4XX : REACH_OK);
-		return;
+		if (!relay_probe_reply(p, code))
+			return;
 	}
 	if (evbuffer_get_length(in) > RELAY_PROBE_LINE_MAX)
-		relay_probe_end(p, REACH_CLOSED);
+		relay_probe_end(p, p->step == RELAY_PROBE_GREETING ?
+		    REACH_CLOSED : REACH_TLS_FAILED);
 }
 
 static void
 relay_probe_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct relay_probe *p = arg;
-	struct timeval tv = { 0, 0 };
-	uint64_t g = p->r->conf->timeout_helo;
 	int err = EVUTIL_SOCKET_ERROR();
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		p->connected = true;
-		tv.tv_sec = (time_t)(g < RELAY_PROBE_GREETING_MAX ? g :
-		    RELAY_PROBE_GREETING_MAX);
-		evtimer_add(p->timer, &tv);
+		if (p->step == RELAY_PROBE_HANDSHAKE) {
+			bufferevent_write(p->bev, "QUIT\r\n", 6);
+			relay_probe_end(p, REACH_OK);
+		} else
+			relay_probe_step(p, RELAY_PROBE_GREETING);
 		return;
 	}
-	if (p->connected)
-		relay_probe_end(p, REACH_CLOSED);
-	else
+	switch (p->step) {
+	case RELAY_PROBE_CONNECT:
 		relay_probe_end(p, err == ECONNREFUSED ? REACH_REFUSED :
 		    REACH_CONNECT_ERROR);
+		break;
+	case RELAY_PROBE_GREETING:
+		relay_probe_end(p, REACH_CLOSED);
+		break;
+	default:
+		relay_probe_end(p, REACH_TLS_FAILED);
+		break;
+	}
 }
 
 /* Starts one probe of m: 0, or -1 when it could not even start. */
 static int
-relay_probe_launch(struct relay *r, struct relay_mem *m)
+relay_probe_launch(struct relay *r, struct relay_mem *m, bool tls)
 {
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
@@ -169,6 +337,7 @@ relay_probe_launch(struct relay *r, struct relay_mem *m)
 		return -1;
 	p = xcalloc(1, sizeof(*p));
 	p->r = r;
+	p->tls = tls;
 	str_lcpy(p->key, m->e.key, sizeof(p->key));
 	p->timer = evtimer_new(r->base, relay_probe_timer_cb, p);
 	TAILQ_INSERT_TAIL(&r->probes, p, link);
@@ -183,7 +352,8 @@ relay_probe_launch(struct relay *r, struct relay_mem *m)
 	    relay_probe_event_cb, p);
 	bufferevent_setwatermark(p->bev, EV_READ, 0, RELAY_PROBE_LINE_MAX * 4);
 	evtimer_add(p->timer, &tv);
-	log_debug("- relay probe address=%s probes=%u", p->key, m->e.probes);
+	log_debug("- relay probe address=%s probes=%u tls=%s", p->key,
+	    m->e.probes, tls ? "yes" : "no");
 	/* A failure to start is reported through the event callback on
 	 * the loop (libevent defers it), never inline. */
 	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&ss,
@@ -195,12 +365,36 @@ relay_probe_launch(struct relay *r, struct relay_mem *m)
 	return 0;
 }
 
+/* What m needs now: 1 a probe of the connection, 2 a TLS probe, 0
+ * nothing (not due, or nothing to probe). */
+static int
+relay_probe_due(struct relay *r, struct relay_mem *m, time_t now)
+{
+	if (m->probing)
+		return 0;
+	if (m->e.down != REACH_OK)
+		return m->e.next_probe <= now &&
+		    relay_mem_down(r, m->e.key, now) ? 1 : 0;
+	if (m->e.tls == REACH_OK || r->tls_any == NULL ||
+	    !relay_mem_tls_broken(r, m->e.key, now))
+		return 0;
+	if (m->e.next_probe == 0) {
+		/* Up again with TLS still broken, or read from an older
+		 * file: the first TLS probe is planned now. */
+		m->e.probes = 0;
+		m->e.next_probe = now + (time_t)relay_probe_delay(r, 0);
+		relay_mem_changed(r);
+	}
+	return m->e.next_probe <= now ? 2 : 0;
+}
+
 static void
 relay_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
 	time_t now = time(NULL);
 	struct relay_mem *m;
+	int due;
 
 	(void)fd;
 	(void)what;
@@ -210,11 +404,9 @@ relay_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 	    r->nprobes < RELAY_PROBE_MAX; h++)
 		for (m = r->mem[h]; m != NULL && r->nprobes <
 		    RELAY_PROBE_MAX; m = m->next) {
-			if (m->probing || m->e.down == REACH_OK ||
-			    m->e.next_probe > now ||
-			    !relay_mem_down(r, m->e.key, now))
+			if ((due = relay_probe_due(r, m, now)) == 0)
 				continue;
-			if (relay_probe_launch(r, m) < 0)
+			if (relay_probe_launch(r, m, due == 2) < 0)
 				m->e.next_probe = now + (time_t)
 				    relay_probe_delay(r, 10);
 		}

@@ -1369,7 +1369,7 @@ test_order_skip(void)
 	free(v);
 	/* a greeting brings one back, a TLS handshake clears TLS memory */
 	relay_mem_set_up(&e.r, "192.0.2.3:25", "probe", now);
-	relay_mem_tls_ok(&e.r, "192.0.2.2:25");
+	relay_mem_tls_ok(&e.r, "192.0.2.2:25", "probe");
 	test_assert(!relay_mem_down(&e.r, "192.0.2.3:25", now));
 	test_assert(relay_mem_get(&e.r, "192.0.2.3:25")->last_ok == now);
 	test_assert(!relay_mem_tls_broken(&e.r, "192.0.2.2:25", now));
@@ -1387,6 +1387,55 @@ test_order_skip(void)
 	/* a greeting for an address never failed creates nothing */
 	relay_mem_set_up(&e.r, "192.0.2.9:25", "delivery", now);
 	test_assert(relay_mem_get(&e.r, "192.0.2.9:25") == NULL);
+	test_env_deinit(&e);
+	test_end();
+}
+
+/* tls=may: a TLS-broken address goes after the others of its
+ * preference, never after a worse preference; it is probed back on the
+ * probe schedule when it is not down. */
+static void
+test_order_tls_may(void)
+{
+	struct relay_addr av[8], *v;
+	struct relay_hosts h = { .status = RELAY_SENT, .v = av };
+	struct test_env e;
+	time_t now = time(NULL);
+	const struct reach_entry *en;
+	size_t n, skipped;
+	char got[1024];
+
+	test_begin("relay_mx_order: TLS-broken addresses last in their "
+	    "preference");
+	test_env_init(&e, NULL);
+	e.conf.reach_probe_interval = 60;
+	hosts_add(&h, "a.example.org", 10, "192.0.2.1");
+	hosts_add(&h, "a.example.org", 10, "192.0.2.2");
+	hosts_add(&h, "b.example.org", 20, "192.0.2.3");
+	relay_mem_set_tls_broken(&e.r, "192.0.2.1:25", REACH_TLS_HANG, now);
+	en = relay_mem_get(&e.r, "192.0.2.1:25");
+	test_assert(en != NULL && en->next_probe == now + 60 &&
+	    en->probes == 0);
+	for (int i = 0; i < 20; i++) {
+		relay_mx_order(&e.r, &h, false, true, &v, &n, &skipped);
+		test_fmt_addrs(v, n, got, sizeof(got));
+		test_assert_streq(got, "10 a.example.org 192.0.2.2,"
+		    "10 a.example.org 192.0.2.1,20 b.example.org 192.0.2.3");
+		test_assert(skipped == 0);
+		free(v);
+	}
+	/* a second failure does not move the planned probe */
+	relay_mem_set_tls_broken(&e.r, "192.0.2.1:25", REACH_TLS_FAILED,
+	    now + 5);
+	test_assert(en->next_probe == now + 60 && en->tls == REACH_TLS_FAILED);
+	relay_mem_tls_ok(&e.r, "192.0.2.1:25", "delivery");
+	test_assert(en->tls == REACH_OK && en->next_probe == 0);
+	/* down and TLS-broken: the down probe's schedule stays */
+	relay_mem_set_down(&e.r, "192.0.2.3:25", REACH_REFUSED, now);
+	relay_mem_set_tls_broken(&e.r, "192.0.2.3:25", REACH_TLS_HANG,
+	    now + 10);
+	en = relay_mem_get(&e.r, "192.0.2.3:25");
+	test_assert(en->next_probe == now + 60);
 	test_env_deinit(&e);
 	test_end();
 }
@@ -1632,6 +1681,7 @@ main(void)
 	test_order_memory();
 	test_mem();
 	test_order_skip();
+	test_order_tls_may();
 	test_probe_delay();
 	test_reach_file();
 	test_helpers();
