@@ -447,7 +447,8 @@ conf_route_target(const char *s, struct conf_route *r)
 }
 
 static int
-conf_route_options(char *save, struct conf_route *r, const char **why_r)
+conf_route_options(char *save, struct conf_route *r, bool fallback,
+    const char **why_r)
 {
 	char *tok;
 
@@ -459,16 +460,55 @@ conf_route_options(char *save, struct conf_route *r, const char **why_r)
 		    str_lcpy(r->auth_file, tok + 5, sizeof(r->auth_file)) <
 		    sizeof(r->auth_file))
 			continue;
-		*why_r = "expected tls=none|may|encrypt|verify or auth=FILE";
+		if (strncmp(tok, "fallback=", 9) == 0 && fallback) {
+			struct conf_route fb;
+
+			memset(&fb, 0, sizeof(fb));
+			if (conf_route_target(tok + 9, &fb) < 0) {
+				*why_r = "fallback= expects HOST, HOST:PORT "
+				    "or [HOST]:PORT";
+				return -1;
+			}
+			str_lcpy(r->fb_host, fb.host, sizeof(r->fb_host));
+			str_lcpy(r->fb_port, fb.port, sizeof(r->fb_port));
+			r->fb_no_mx = fb.no_mx;
+			continue;
+		}
+		*why_r = fallback ? "expected tls=none|may|encrypt|verify, "
+		    "auth=FILE or fallback=HOST[:PORT]" :
+		    "expected tls=none|may|encrypt|verify or auth=FILE";
 		return -1;
 	}
 	return 0;
 }
 
+/* route_mx's MX host pattern: "mx.example.com", "*.example.com" (kept
+ * as ".example.com") or ".example.com".  0 or -1. */
+static int
+conf_route_mx_pattern(const char *pat, char *dst, size_t size)
+{
+	const char *p = pat[0] == '*' && pat[1] == '.' ? pat + 1 : pat;
+	size_t n = strlen(p);
+
+	if (n > 0 && p[n - 1] == '.')
+		n--;		/* a fully qualified name */
+	if (n < 2 || n >= size || memchr(p, '*', n) != NULL ||
+	    memchr(p, '[', n) != NULL || memchr(p, ':', n) != NULL ||
+	    p[n - 1] == '.' || (p[0] == '.' && p[1] == '.'))
+		return -1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	str_lower(dst);
+	return 0;
+}
+
+/* route and route_mx (k->name tells which). */
 static int
 conf_set_route(struct conf *c, const struct conf_key *k, char *v,
     const char **why_r)
 {
+	bool by_mx = strcmp(k->name, "route_mx") == 0;
+	struct conf_route_list *l = by_mx ? &c->routes_mx : &c->routes;
 	struct conf_route r;
 	char *save = NULL, *dom, *target;
 
@@ -477,19 +517,27 @@ conf_set_route(struct conf *c, const struct conf_key *k, char *v,
 	target = strtok_r(NULL, " \t", &save);
 	if (dom == NULL || target == NULL ||
 	    str_lcpy(r.domain, dom, sizeof(r.domain)) >= sizeof(r.domain)) {
-		*why_r = "expected DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE]";
+		*why_r = by_mx ? "expected MXHOST|*.SUFFIX HOST[:PORT] "
+		    "[tls=MODE] [auth=FILE] [fallback=HOST[:PORT]]" :
+		    "expected DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE] "
+		    "[fallback=HOST[:PORT]]";
 		return -1;
 	}
 	str_lower(r.domain);
+	if (by_mx && conf_route_mx_pattern(dom, r.domain,
+	    sizeof(r.domain)) < 0) {
+		*why_r = "route_mx matches an MX host name: mx.example.com "
+		    "or *.example.com";
+		return -1;
+	}
 	if (conf_route_target(target, &r) < 0) {
 		*why_r = "expected HOST, HOST:PORT or [HOST]:PORT";
 		return -1;
 	}
-	if (conf_route_options(save, &r, why_r) < 0)
+	if (conf_route_options(save, &r, true, why_r) < 0)
 		return -1;
-	c->routes.v = xreallocarray(c->routes.v, c->routes.n + 1,
-	    sizeof(r));
-	c->routes.v[c->routes.n++] = r;
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(r));
+	l->v[l->n++] = r;
 	return 0;
 }
 
@@ -509,7 +557,7 @@ conf_set_fallback_relay(struct conf *c, const struct conf_key *k, char *v,
 		*why_r = "expected HOST, HOST:PORT or [HOST]:PORT";
 		return -1;
 	}
-	return conf_route_options(save, &c->fallback_relay, why_r);
+	return conf_route_options(save, &c->fallback_relay, false, why_r);
 }
 
 static int
@@ -711,6 +759,7 @@ static const struct conf_key conf_keys[] = {
 	{ "concurrency_per_domain", conf_set_uint,
 	    FIELD(concurrency_per_domain), 1, 10000 },
 	{ "route", conf_set_route, 0, 0, 0 },
+	{ "route_mx", conf_set_route, 0, 0, 0 },
 	{ "fallback_relay", conf_set_fallback_relay, 0, 0, 0 },
 	{ "tls_policy", conf_set_tls_policy, 0, 0, 0 },
 	{ "host_down_memory", conf_set_duration, FIELD(host_down_memory),
@@ -1208,6 +1257,9 @@ conf_free(struct conf *c)
 	free(c->routes.v);
 	c->routes.v = NULL;
 	c->routes.n = 0;
+	free(c->routes_mx.v);
+	c->routes_mx.v = NULL;
+	c->routes_mx.n = 0;
 	free(c->tls_policies);
 	c->tls_policies = NULL;
 	c->ntls_policies = 0;
@@ -1274,6 +1326,27 @@ conf_route_for(const struct conf *c, const char *domain)
 	for (size_t i = 0; i < c->routes.n; i++)
 		if (strcmp(c->routes.v[i].domain, "*") == 0)
 			return &c->routes.v[i];
+	return NULL;
+}
+
+const struct conf_route *
+conf_route_mx_for(const struct conf *c, const char *mxhost)
+{
+	char h[CONF_HOST_MAX + 2];
+	size_t n = str_lcpy(h, mxhost, sizeof(h));
+
+	if (n >= sizeof(h))
+		return NULL;
+	if (n > 0 && h[n - 1] == '.')
+		h[--n] = '\0';
+	for (size_t i = 0; i < c->routes_mx.n; i++)
+		if (c->routes_mx.v[i].domain[0] != '.' &&
+		    str_ieq(c->routes_mx.v[i].domain, h))
+			return &c->routes_mx.v[i];
+	for (size_t i = 0; i < c->routes_mx.n; i++)
+		if (c->routes_mx.v[i].domain[0] == '.' &&
+		    conf_domain_matches(c->routes_mx.v[i].domain, h))
+			return &c->routes_mx.v[i];
 	return NULL;
 }
 

@@ -38,7 +38,9 @@ enum conf_tls_mode {
 	CONF_TLS_VERIFY		/* TLS required, certificate checked */
 };
 
-/* route = DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE]; also fallback_relay.
+/* route = DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE] [fallback=HOST[:PORT]];
+ * also fallback_relay (no fallback= there) and route_mx (domain is then
+ * an MX host name: exact, or ".example.com" for "*.example.com").
  * domain: "example.com" exact, ".example.com" subdomains, "*" default. */
 struct conf_route {
 	char domain[CONF_HOST_MAX + 2];
@@ -47,6 +49,12 @@ struct conf_route {
 	bool no_mx;			/* [host]: use its A/AAAA, no MX lookup */
 	int tls;			/* enum conf_tls_mode */
 	char auth_file[PATH_MAX];	/* "" = no AUTH */
+	/* The route's own fallback relay (fb_host[0] == 0: none; then
+	 * fallback_relay applies), spoken to with the route's tls and
+	 * auth. */
+	char fb_host[CONF_HOST_MAX + 1];
+	char fb_port[8];
+	bool fb_no_mx;
 };
 
 struct conf_route_list {
@@ -130,6 +138,7 @@ struct conf {
 	unsigned concurrency_remote;
 	unsigned concurrency_per_domain;
 	struct conf_route_list routes;
+	struct conf_route_list routes_mx;	/* route_mx, by MX host */
 	struct conf_route fallback_relay;	/* host[0] == 0: none */
 	struct conf_tls_policy *tls_policies;
 	size_t ntls_policies;
@@ -247,6 +256,11 @@ int conf_tls_policy_for(const struct conf *c, const char *domain);
  * NULL when mail goes to the domain's MX hosts. */
 const struct conf_route *conf_route_for(const struct conf *c,
     const char *domain);
+/* The route_mx rule for an MX host name (trailing dot allowed): an
+ * exact name first, then "*.suffix" rules in the order written; NULL
+ * when none matches. */
+const struct conf_route *conf_route_mx_for(const struct conf *c,
+    const char *mxhost);
 /* This node's name among several sharing one store: node_name, or the
  * hostname when it is not set. */
 const char *conf_node_name(const struct conf *c);

@@ -66,6 +66,10 @@ conf_show_route(struct fbuf *b, const struct conf_route *r, bool domain)
 	/* The file holds a password; its name does not. */
 	if (r->auth_file[0] != '\0')
 		fbuf_addf(b, " auth=%s", r->auth_file);
+	if (r->fb_host[0] != '\0')
+		fbuf_addf(b, r->fb_no_mx ? " fallback=[%s]%s%s" :
+		    " fallback=%s%s%s", r->fb_host, r->fb_port[0] != '\0' ?
+		    ":" : "", r->fb_port);
 }
 
 static void
@@ -107,6 +111,13 @@ conf_show_other(const struct conf *c, const char *name, struct fbuf *b)
 		for (size_t i = 0; i < c->routes.n; i++) {
 			conf_show_sep(b, "; ");
 			conf_show_route(b, &c->routes.v[i], true);
+		}
+	else if (strcmp(name, "route_mx") == 0)
+		for (size_t i = 0; i < c->routes_mx.n; i++) {
+			conf_show_sep(b, "; ");
+			if (c->routes_mx.v[i].domain[0] == '.')
+				fbuf_adds(b, "*");
+			conf_show_route(b, &c->routes_mx.v[i], true);
 		}
 	else if (strcmp(name, "fallback_relay") == 0) {
 		if (c->fallback_relay.host[0] != '\0')

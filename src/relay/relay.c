@@ -75,6 +75,16 @@ relay_target_for(const struct conf *c, const struct conf_route *rt,
 		t->tls = rt->tls != CONF_TLS_UNSET ? rt->tls :
 		    conf_tls_policy_for(c, domain);
 		str_lcpy(t->auth_file, rt->auth_file, sizeof(t->auth_file));
+		if (rt->fb_host[0] != '\0') {
+			uint64_t fp = c->remote_smtp_port;
+
+			if (rt->fb_port[0] != '\0' &&
+			    str_parse_uint(rt->fb_port, 1, 65535, &fp) < 0)
+				return -1;
+			str_lcpy(t->fb_host, rt->fb_host, sizeof(t->fb_host));
+			t->fb_port = (unsigned)fp;
+			t->fb_no_mx = rt->fb_no_mx;
+		}
 	} else {
 		str_lcpy(t->host, domain, sizeof(t->host));
 		t->mx = domain[0] != '[';
@@ -82,6 +92,41 @@ relay_target_for(const struct conf *c, const struct conf_route *rt,
 	}
 	t->port = (unsigned)port;
 	return 0;
+}
+
+void
+relay_target_dest(const struct conf *c, const char *domain,
+    struct relay_target *t)
+{
+	const struct conf_route *rt = conf_route_for(c, domain);
+
+	if (c->routes_mx.n > 0 && domain[0] != '[' &&
+	    (rt == NULL || strcmp(rt->domain, "*") == 0)) {
+		/* route beats route_mx, route_mx beats "route = *": the MX
+		 * hosts decide (relay_mx.c). */
+		relay_target_for(c, NULL, domain, t);
+		t->mx_routes = true;
+		return;
+	}
+	relay_target_for(c, rt, domain, t);
+}
+
+bool
+relay_target_fallback(const struct conf *c, const struct relay_target *t,
+    const char *domain, struct relay_target *fb)
+{
+	if (t->fb_host[0] != '\0') {
+		memset(fb, 0, sizeof(*fb));
+		str_lcpy(fb->host, t->fb_host, sizeof(fb->host));
+		fb->port = t->fb_port;
+		fb->mx = !t->fb_no_mx;
+		fb->route = true;
+		fb->tls = t->tls;
+		str_lcpy(fb->auth_file, t->auth_file, sizeof(fb->auth_file));
+		return true;
+	}
+	return c->fallback_relay.host[0] != '\0' &&
+	    relay_target_for(c, &c->fallback_relay, domain, fb) == 0;
 }
 
 /* ---- destinations ---- */
@@ -103,8 +148,7 @@ relay_dest_get(struct relay *r, const char *domain)
 			return dst;
 	dst = xcalloc(1, sizeof(*dst));
 	str_lcpy(dst->domain, domain, sizeof(dst->domain));
-	relay_target_for(r->conf, conf_route_for(r->conf, domain), domain,
-	    &dst->target);
+	relay_target_dest(r->conf, domain, &dst->target);
 	TAILQ_INIT(&dst->queue);
 	TAILQ_INIT(&dst->waiting);
 	TAILQ_INIT(&dst->idle);
@@ -312,7 +356,10 @@ relay_log_rcpt(const struct relay_deliv *d, const struct relay_rcpt *rc)
 	    strlen(d->peer[0] != '\0' ? d->peer : "none"), 0);
 	fbuf_addf(&b, " dsn=%s result=%s", dsn, relay_result_name(rc->status));
 	if (d->via_fallback)
-		fbuf_adds(&b, " via=fallback_relay");
+		fbuf_adds(&b, d->route_fb ? " via=route_fallback" :
+		    " via=fallback_relay");
+	else if (d->route_mx[0] != '\0')
+		fbuf_addf(&b, " via=route_mx route_mx=%s", d->route_mx);
 	if (d->tls[0] != '\0')
 		fbuf_addf(&b, " tls=%s", d->tls);
 	fbuf_adds(&b, " reply=");
@@ -498,8 +545,8 @@ relay_set_conf(struct relay *r, const struct conf *conf)
 			 * connection take them now, others at their next
 			 * start after they went idle. */
 			if (dst->active == 0)
-				relay_target_for(r->conf, conf_route_for(r->conf,
-				    dst->domain), dst->domain, &dst->target);
+				relay_target_dest(r->conf, dst->domain,
+				    &dst->target);
 			/* More concurrency: waiting mail may start now. */
 			relay_dest_ready(r, dst);
 		}

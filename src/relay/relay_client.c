@@ -164,6 +164,9 @@ relay_session_stamp(struct relay_session *s, struct relay_deliv *d)
 		relay_fmt(d->peer, sizeof(d->peer), "%s:%u", s->peer,
 		    s->target.port);
 	d->via_fallback = s->via_fallback;
+	d->route_fb = s->route_fb;
+	d->route = d->route || s->target.route;
+	str_lcpy(d->route_mx, s->target.route_mx, sizeof(d->route_mx));
 	str_lcpy(d->tls, s->tls_desc, sizeof(d->tls));
 }
 
@@ -230,8 +233,9 @@ relay_session_use_hosts(struct relay_session *s, const struct relay_hosts *h)
 {
 	bool tls_required = s->target.tls == CONF_TLS_ENCRYPT ||
 	    s->target.tls == CONF_TLS_VERIFY;
-	bool skip = !s->via_fallback &&
-	    s->r->conf->fallback_relay.host[0] != '\0';
+	struct relay_target fb;
+	bool skip = !s->via_fallback && relay_target_fallback(s->r->conf,
+	    &s->target, s->dst->domain, &fb);
 	size_t skipped;
 
 	free(s->cands);
@@ -263,6 +267,8 @@ relay_session_hosts(struct relay_session *s, struct relay_hosts *h)
 		relay_session_end(s);
 		return;
 	}
+	if (h->routed)
+		s->target = h->target;	/* route_mx, or the "*" route */
 	relay_session_use_hosts(s, h);
 }
 
@@ -273,8 +279,9 @@ relay_session_fallback_cb(struct relay_hosts *h, void *ctx)
 
 	s->fallback_mx = NULL;
 	if (h->status != RELAY_SENT) {
-		log_warnx("%s relay fallback_relay unusable host=%s reason=%s",
-		    s->d->msg->id, log_q(s->target.host), log_q(h->error));
+		log_warnx("%s relay %s unusable host=%s reason=%s",
+		    s->d->msg->id, s->route_fb ? "route-fallback" :
+		    "fallback_relay", log_q(s->target.host), log_q(h->error));
 		relay_hosts_free(&h);
 		relay_session_end(s);
 		return;
@@ -288,18 +295,19 @@ relay_session_fallback_cb(struct relay_hosts *h, void *ctx)
 static void
 relay_session_exhausted(struct relay_session *s)
 {
-	const struct conf_route *fb = &s->r->conf->fallback_relay;
 	struct relay_target t;
 
 	if (s->lasterr[0] == '\0')
 		relay_fmt(s->lasterr, sizeof(s->lasterr),
 		    "4.4.1 no mail host of %s could be reached", s->dst->domain);
-	if (s->all_conn_level && fb->host[0] != '\0' && !s->via_fallback &&
-	    relay_target_for(s->r->conf, fb, s->dst->domain, &t) == 0) {
-		log_info("%s relay using fallback_relay domain=%s relay=%s "
-		    "reason=%s", s->d != NULL ? s->d->msg->id : "-",
-		    s->dst->domain, log_q(t.host),
-		    log_q(s->lasterr));
+	if (s->all_conn_level && !s->via_fallback &&
+	    relay_target_fallback(s->r->conf, &s->target, s->dst->domain,
+	    &t)) {
+		s->route_fb = s->target.fb_host[0] != '\0';
+		log_info("%s relay using %s domain=%s relay=%s reason=%s",
+		    s->d != NULL ? s->d->msg->id : "-", s->route_fb ?
+		    "route-fallback" : "fallback_relay", s->dst->domain,
+		    log_q(t.host), log_q(s->lasterr));
 		s->via_fallback = true;
 		s->up_gen = s->r->up_gen;
 		s->target = t;

@@ -20,6 +20,7 @@
 
 #include "conf/conf.h"
 #include "lib/ids.h"
+#include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/dns.h"
@@ -53,11 +54,13 @@ struct relay_mx {
 	size_t nhosts;
 	unsigned outstanding;
 	bool implicit;
+	bool routed;			/* t was switched to a route */
 	struct event *ev;		/* deferred completion */
 	struct relay_hosts *res;
 };
 
 static void relay_mx_addr_cb(const struct dns_result *res, void *ctx);
+static void relay_mx_begin(struct relay_mx *mx);
 
 static void
 relay_mx_complete(struct relay_mx *mx)
@@ -66,6 +69,10 @@ relay_mx_complete(struct relay_mx *mx)
 	relay_mx_cb *cb = mx->cb;
 	void *ctx = mx->ctx;
 
+	if (mx->routed) {
+		h->routed = true;
+		h->target = mx->t;
+	}
 	mx->res = NULL;
 	relay_mx_abort(&mx);
 	cb(h, ctx);
@@ -223,6 +230,82 @@ relay_mx_start_hosts(struct relay_mx *mx)
 		relay_mx_start_host(mx, i);
 }
 
+/* route_mx: the destination's mail goes to rt (matched by MX host
+ * mxhost; NULL: the "*" route, no route_mx rule matched) instead of its
+ * MX hosts.  The lookup starts again for the route's host. */
+static void
+relay_mx_reroute(struct relay_mx *mx, const struct conf_route *rt,
+    const char *mxhost)
+{
+	const struct conf *c = mx->r->conf;
+	char domain[256];
+	struct relay_target t;
+
+	str_lcpy(domain, mx->t.host, sizeof(domain));
+	if (rt == NULL)
+		rt = conf_route_for(c, domain);
+	if (rt == NULL || relay_target_for(c, rt, domain, &t) < 0) {
+		relay_mx_error(mx, RELAY_TEMP, "4.3.5 route for %s unusable",
+		    domain);
+		return;
+	}
+	if (mxhost != NULL) {
+		relay_fmt(t.route_mx, sizeof(t.route_mx), "%s%s",
+		    rt->domain[0] == '.' ? "*" : "", rt->domain);
+		log_debug("- relay route-mx domain=%s mx=%s rule=%s relay=%s",
+		    domain, mxhost, t.route_mx, t.host);
+	}
+	mx->t = t;
+	mx->routed = true;
+	mx->nhosts = 0;
+	mx->implicit = false;
+	relay_mx_begin(mx);
+}
+
+/* The "*" route, when route_mx rules held it back: true when it took
+ * over. */
+static bool
+relay_mx_default_route(struct relay_mx *mx)
+{
+	const struct conf_route *rt;
+
+	if (!mx->t.mx_routes)
+		return false;
+	rt = conf_route_for(mx->r->conf, mx->t.host);
+	if (rt == NULL)
+		return false;
+	relay_mx_reroute(mx, rt, NULL);
+	return true;
+}
+
+/* A route_mx rule for the best MX host that has one: true when it took
+ * over (or the "*" route did, no rule matching). */
+static bool
+relay_mx_route_mx(struct relay_mx *mx, const struct dns_result *res)
+{
+	const struct conf_route *rt, *best = NULL;
+	const char *host = NULL;
+	int pref = -1;
+
+	if (!mx->t.mx_routes)
+		return false;
+	for (size_t i = 0; i < res->n; i++) {
+		if (pref >= 0 && res->rr[i].pref >= pref)
+			continue;
+		if ((rt = conf_route_mx_for(mx->r->conf,
+		    res->rr[i].name)) != NULL) {
+			best = rt;
+			host = res->rr[i].name;
+			pref = res->rr[i].pref;
+		}
+	}
+	if (best != NULL) {
+		relay_mx_reroute(mx, best, host);
+		return true;
+	}
+	return relay_mx_default_route(mx);
+}
+
 static void
 relay_mx_mx_result(struct relay_mx *mx, const struct dns_result *res)
 {
@@ -234,6 +317,8 @@ relay_mx_mx_result(struct relay_mx *mx, const struct dns_result *res)
 		    "accept mail (null MX, RFC 7505)", mx->t.host);
 		return;
 	}
+	if (relay_mx_route_mx(mx, res))
+		return;
 	for (i = 0; i < res->n; i++)
 		if (res->rr[i].name[0] != '\0' &&
 		    strcmp(res->rr[i].name, ".") != 0)
@@ -254,16 +339,30 @@ relay_mx_mx_cb(const struct dns_result *res, void *ctx)
 		relay_mx_mx_result(mx, res);
 		break;
 	case DNS_NODATA:
+		if (mx->t.mx_routes) {
+			/* The domain is its own MX host (RFC 5321 5.1). */
+			struct dns_rr self = { .pref = 0 };
+			struct dns_result one = { .status = DNS_OK, .rr = &self,
+			    .n = 1 };
+
+			str_lcpy(self.name, mx->t.host, sizeof(self.name));
+			if (relay_mx_route_mx(mx, &one))
+				break;
+		}
 		mx->implicit = true;
 		relay_mx_add_host(mx, mx->t.host, 0);
 		relay_mx_start_hosts(mx);
 		break;
 	case DNS_NXDOMAIN:
+		if (relay_mx_default_route(mx))
+			break;
 		relay_mx_error(mx, mx->t.route ? RELAY_TEMP : RELAY_PERM,
 		    "%s domain %s does not exist (DNS: NXDOMAIN)",
 		    mx->t.route ? "4.4.3 relay" : "5.1.2", mx->t.host);
 		break;
 	default:
+		if (relay_mx_default_route(mx))
+			break;
 		relay_mx_error(mx, RELAY_TEMP, "4.4.3 DNS lookup of MX for %s "
 		    "failed: %s", mx->t.host, res->why != NULL ? res->why :
 		    dns_status_str(res->status));
@@ -356,7 +455,6 @@ relay_mx_start(struct relay *r, const struct relay_target *t,
     relay_mx_cb *cb, void *ctx)
 {
 	struct relay_mx *mx = xcalloc(1, sizeof(*mx));
-	struct relay_addr a = { .pref = 0 };
 
 	mx->r = r;
 	mx->t = *t;
@@ -364,6 +462,19 @@ relay_mx_start(struct relay *r, const struct relay_target *t,
 	mx->ctx = ctx;
 	mx->res = xcalloc(1, sizeof(*mx->res));
 	mx->ev = event_new(r->base, -1, 0, relay_mx_ev_cb, mx);
+	relay_mx_begin(mx);
+	return mx;
+}
+
+/* Starts resolving mx->t: an address literal, its MX records, or its
+ * A/AAAA records. */
+static void
+relay_mx_begin(struct relay_mx *mx)
+{
+	const struct relay_target *t = &mx->t;
+	struct relay *r = mx->r;
+	struct relay_addr a = { .pref = 0 };
+
 	if (relay_mx_literal(t->host, t->port, &a)) {
 		mx->res->v = xcalloc(1, sizeof(a));
 		mx->res->v[0] = a;
@@ -377,7 +488,6 @@ relay_mx_start(struct relay *r, const struct relay_target *t,
 		relay_mx_add_host(mx, t->host, 0);
 		relay_mx_start_hosts(mx);
 	}
-	return mx;
 }
 
 void

@@ -37,20 +37,6 @@ struct relay_addr {
 	socklen_t salen;
 };
 
-/* Where a destination's mail goes, as resolved: a list of addresses in
- * preference order (equal preferences not shuffled yet), or the reason
- * there is none (status RELAY_TEMP / RELAY_PERM with error). */
-struct relay_hosts {
-	enum relay_status status;
-	char error[RELAY_ERROR_MAX];
-	struct relay_addr *v;
-	size_t n;
-};
-
-/* A resolution in progress (relay_mx.c). */
-struct relay_mx;
-typedef void relay_mx_cb(struct relay_hosts *h, void *ctx);
-
 /* Where a session goes: a route (or the fallback relay), or MX hosts of
  * the domain when host is the domain and mx is true. */
 struct relay_target {
@@ -62,7 +48,32 @@ struct relay_target {
 					 * bounce everyone's mail) */
 	int tls;			/* enum conf_tls_mode, resolved */
 	char auth_file[PATH_MAX];	/* "" = no AUTH */
+	bool mx_routes;			/* route_mx may apply once the MX
+					 * hosts are known (relay_mx.c) */
+	char route_mx[256];		/* the route_mx rule that chose this
+					 * route ("" when none), for logs */
+	char fb_host[256];		/* the route's own fallback ("": none,
+					 * fallback_relay applies) */
+	unsigned fb_port;
+	bool fb_no_mx;
 };
+
+/* Where a destination's mail goes, as resolved: a list of addresses in
+ * preference order (equal preferences not shuffled yet), or the reason
+ * there is none (status RELAY_TEMP / RELAY_PERM with error). */
+struct relay_hosts {
+	enum relay_status status;
+	char error[RELAY_ERROR_MAX];
+	struct relay_addr *v;
+	size_t n;
+	bool routed;			/* a route chosen after the MX lookup
+					 * (route_mx, or the "*" route) */
+	struct relay_target target;	/* then: where v leads */
+};
+
+/* A resolution in progress (relay_mx.c). */
+struct relay_mx;
+typedef void relay_mx_cb(struct relay_hosts *h, void *ctx);
 
 struct relay_deliv {
 	TAILQ_ENTRY(relay_deliv) link;
@@ -72,6 +83,8 @@ struct relay_deliv {
 	char peer[320];			/* for logs: where it was tried */
 	bool via_fallback;
 	bool route;			/* to a configured relay (metrics) */
+	bool route_fb;			/* via the route's own fallback */
+	char route_mx[256];		/* the route_mx rule that applied */
 	char tls[96];			/* "TLSv1.3 CIPHER" or "" */
 };
 TAILQ_HEAD(relay_deliv_list, relay_deliv);
@@ -151,6 +164,14 @@ void relay_hosts_get(struct relay *r, struct relay_dest *dst,
 void relay_hosts_free(struct relay_hosts **hp);
 int relay_target_for(const struct conf *c, const struct conf_route *rt,
     const char *domain, struct relay_target *t);
+/* A destination domain's target: its route (a "*" route waits for the
+ * route_mx rules when there are any), or its MX hosts. */
+void relay_target_dest(const struct conf *c, const char *domain,
+    struct relay_target *t);
+/* The fallback of a session on target t: the route's own, else
+ * fallback_relay; false when there is none. */
+bool relay_target_fallback(const struct conf *c, const struct relay_target *t,
+    const char *domain, struct relay_target *fb);
 
 /* relay_mem.c: reachability memory, keyed by address and port. */
 void relay_mem_key(const struct sockaddr *sa, char *dst, size_t size);
@@ -244,6 +265,7 @@ struct relay_session {
 	struct relay_addr *cands;
 	size_t ncands, cur;
 	bool via_fallback, all_conn_level, no_tls, tls_active;
+	bool route_fb;			/* the fallback is the route's own */
 	unsigned up_gen;		/* r->up_gen when the fallback began */
 	bool need_rset, data_piped, bdat, bol;
 	unsigned skip;			/* replies to ignore (RSET, ".") */

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/conf_show.h"
+#include "lib/fbuf.h"
 #include "test.h"
 
 static int
@@ -106,6 +108,61 @@ test_conf_repeatable(void)
 }
 
 static void
+test_conf_show_route_mx(const char *name, const char *value, bool secret,
+    void *ctx)
+{
+	if (strcmp(name, "route_mx") == 0)
+		fbuf_adds(ctx, value);
+}
+
+static void
+test_conf_route_mx(void)
+{
+	struct conf c;
+	const char *error = NULL;
+	const char *text =
+	    "route_mx = *.google.com relay.example.net:587 tls=encrypt "
+	    "auth=/etc/a fallback=[192.0.2.9]:2525\n"
+	    "route_mx = ASPMX.L.Google.com. [192.0.2.1]\n"
+	    "route_mx = .outlook.com [192.0.2.2]\n"
+	    "route = gmail.com direct.example.net fallback=fb.example.net\n";
+	const struct conf_route *r;
+	struct fbuf b;
+
+	test_begin("conf route_mx and per-route fallbacks");
+	test_assert(parse(&c, text, &error) == 0);
+	if (error != NULL)
+		fprintf(stderr, "  got: %s\n", error);
+	test_assert(c.routes_mx.n == 3 && c.routes.n == 1);
+	/* exact names first, whatever the order written */
+	r = conf_route_mx_for(&c, "aspmx.l.google.com.");
+	test_assert(r != NULL && strcmp(r->host, "192.0.2.1") == 0 &&
+	    r->no_mx);
+	r = conf_route_mx_for(&c, "ALT1.ASPMX.L.GOOGLE.COM");
+	test_assert(r != NULL && strcmp(r->host, "relay.example.net") == 0 &&
+	    strcmp(r->port, "587") == 0 && r->tls == CONF_TLS_ENCRYPT &&
+	    strcmp(r->fb_host, "192.0.2.9") == 0 && r->fb_no_mx &&
+	    strcmp(r->fb_port, "2525") == 0);
+	test_assert(conf_route_mx_for(&c, "google.com") == NULL);
+	test_assert(conf_route_mx_for(&c, "notgoogle.com") == NULL);
+	r = conf_route_mx_for(&c, "x.mail.protection.outlook.com");
+	test_assert(r != NULL && strcmp(r->host, "192.0.2.2") == 0 &&
+	    r->fb_host[0] == '\0');
+	test_assert(conf_route_mx_for(&c, "") == NULL);
+	r = conf_route_for(&c, "gmail.com");
+	test_assert(r != NULL && strcmp(r->fb_host, "fb.example.net") == 0 &&
+	    !r->fb_no_mx && r->fb_port[0] == '\0');
+	fbuf_init(&b, 0);
+	conf_show(&c, test_conf_show_route_mx, &b);
+	test_assert_streq(fbuf_str(&b), "*.google.com relay.example.net:587 "
+	    "tls=encrypt auth=/etc/a fallback=[192.0.2.9]:2525; "
+	    "aspmx.l.google.com [192.0.2.1]; *.outlook.com [192.0.2.2]");
+	fbuf_release(&b);
+	conf_free(&c);
+	test_end();
+}
+
+static void
 test_conf_errors(void)
 {
 	static const struct {
@@ -131,8 +188,19 @@ test_conf_errors(void)
 		{ "sender_check = maybe\n", "t.conf:1: sender_check: expected yes or no" },
 		{ "direct_delivery = sometimes\n", "t.conf:1: direct_delivery: expected yes or no" },
 		{ "auth_cache_ttl = forever\n", "t.conf:1: auth_cache_ttl: expected a duration such as 30s, 5m, 4h or 5d" },
-		{ "route = example.com\n", "t.conf:1: route: expected DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE]" },
-		{ "route = example.com h tls=sometimes\n", "t.conf:1: route: expected tls=none|may|encrypt|verify or auth=FILE" },
+		{ "route = example.com\n", "t.conf:1: route: expected DOMAIN HOST[:PORT] [tls=MODE] [auth=FILE] [fallback=HOST[:PORT]]" },
+		{ "route = example.com h tls=sometimes\n", "t.conf:1: route: expected tls=none|may|encrypt|verify, auth=FILE or fallback=HOST[:PORT]" },
+		{ "route = example.com h fallback=[h\n", "t.conf:1: route: fallback= expects HOST, HOST:PORT or [HOST]:PORT" },
+		{ "route = example.com h fallback=h:0\n", "t.conf:1: route: fallback= expects HOST, HOST:PORT or [HOST]:PORT" },
+		{ "fallback_relay = h fallback=g\n", "t.conf:1: fallback_relay: expected tls=none|may|encrypt|verify or auth=FILE" },
+		{ "route_mx = *.google.com\n", "t.conf:1: route_mx: expected MXHOST|*.SUFFIX HOST[:PORT] [tls=MODE] [auth=FILE] [fallback=HOST[:PORT]]" },
+		{ "route_mx = * relay.example.net\n", "t.conf:1: route_mx: route_mx matches an MX host name: mx.example.com or *.example.com" },
+		{ "route_mx = *google.com relay.example.net\n", "t.conf:1: route_mx: route_mx matches an MX host name: mx.example.com or *.example.com" },
+		{ "route_mx = a.*.com relay.example.net\n", "t.conf:1: route_mx: route_mx matches an MX host name: mx.example.com or *.example.com" },
+		{ "route_mx = [10.0.0.1] relay.example.net\n", "t.conf:1: route_mx: route_mx matches an MX host name: mx.example.com or *.example.com" },
+		{ "route_mx = ..x relay.example.net\n", "t.conf:1: route_mx: route_mx matches an MX host name: mx.example.com or *.example.com" },
+		{ "route_mx = *.x.com [relay\n", "t.conf:1: route_mx: expected HOST, HOST:PORT or [HOST]:PORT" },
+		{ "route_mx = *.x.com relay tls=often\n", "t.conf:1: route_mx: expected tls=none|may|encrypt|verify, auth=FILE or fallback=HOST[:PORT]" },
 		{ "retry_min = 2h\nretry_max = 1h\n", "t.conf: retry_min is larger than retry_max" },
 		{ "state_dir = relative\n", "t.conf:1: state_dir: must be a path (absolute, or relative starting with .)" },
 	};
@@ -228,6 +296,7 @@ main(void)
 	test_conf_snapshot();
 	test_conf_values();
 	test_conf_repeatable();
+	test_conf_route_mx();
 	test_conf_errors();
 	test_conf_nul_and_long_line();
 	return test_exit();
