@@ -741,6 +741,8 @@ static const struct conf_key conf_keys[] = {
 	{ "dns_fallback_resolvers", conf_set_hostports,
 	    FIELD(dns_fallback_resolvers), 53, 0 },
 	{ "dnssec", conf_set_bool, FIELD(dnssec), 0, 0 },
+	{ "dns_stale_max", conf_set_duration, FIELD(dns_stale_max), 0,
+	    30 * 86400 },
 
 	{ "remote_smtp_port", conf_set_uint, FIELD(remote_smtp_port), 1, 65535 },
 	{ "timeout_connect", conf_set_duration, FIELD(timeout_connect), 1, 3600 },
@@ -964,6 +966,7 @@ conf_defaults(struct conf *c)
 	c->host_down_memory = 600;
 	c->tls_broken_memory = 3600;
 	c->reach_probe_interval = 60;
+	c->dns_stale_max = 86400;
 	c->delay_warning = 4 * 3600;
 	c->sender_check = true;
 	c->auth_ban_max_failures = 5;

@@ -124,6 +124,7 @@ struct conf {
 	struct conf_listen_list dns_resolvers;	/* empty: /etc/resolv.conf */
 	struct conf_listen_list dns_fallback_resolvers;
 	bool dnssec;
+	uint64_t dns_stale_max;		/* serve-stale for delivery; 0 = off */
 
 	/* Remote delivery */
 	unsigned remote_smtp_port;

@@ -12,7 +12,12 @@
  * first resolvers time out and fallback resolvers exist, the first ones
  * are set aside (DNS_ASIDE_MIN seconds, doubling while they keep timing
  * out, at most DNS_ASIDE_MAX) and lookups go straight to the fallback
- * resolvers meanwhile; the first lookup after that asks them again. */
+ * resolvers meanwhile; the first lookup after that asks them again.
+ * Serve-stale (RFC 8767) for the lookups that ask for it (delivery's
+ * MX/A/AAAA): their good answers are kept (DNS_STALE_ENTRIES at most,
+ * the least recently refreshed dropped first), and when no resolver
+ * answers such a lookup it gets the kept answer, if at most
+ * dns_stale_max old, marked stale. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,6 +44,8 @@
 #define DNS_WHY_MAX 160
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_NXDOMAIN 3
+#define DNS_STALE_BUCKETS 1024
+#define DNS_STALE_ENTRIES 4096
 
 /* RFC 6761/8375 zones that libunbound answers by itself by default.  We
  * let them through to the forwarders, which know best (and tests serve
@@ -65,11 +72,27 @@ struct dns_ub {
 	unsigned aside_secs;		/* the last period (0: healthy) */
 };
 
+/* The last good answer to one question, for serve-stale. */
+struct dns_stale {
+	struct dns_stale *hnext;
+	TAILQ_ENTRY(dns_stale) lru;	/* oldest refresh first */
+	char name[DNS_NAME_MAX + 2];	/* lower case */
+	int type;
+	enum dns_status status;		/* DNS_OK or DNS_NODATA */
+	struct dns_rr *rr;
+	size_t n;
+	time_t when;			/* received */
+};
+
 struct dns {
 	struct event_base *base;
 	struct dns_ub primary;
 	struct dns_ub fallback;		/* ub == NULL: none configured */
 	LIST_HEAD(, dns_query) queries;
+	time_t stale_max;		/* 0: serve-stale off */
+	struct dns_stale *stale[DNS_STALE_BUCKETS];
+	TAILQ_HEAD(, dns_stale) stale_lru;
+	size_t nstale;
 };
 
 struct dns_query {
@@ -83,6 +106,7 @@ struct dns_query {
 	struct dns_ub *asking;		/* NULL: nothing in flight */
 	int async_id;
 	struct timespec asked;		/* when asking began (metrics) */
+	unsigned flags;			/* DNS_F_* */
 	bool tried_fallback;
 	enum dns_status fail_status;	/* for failures delivered later */
 	char why[DNS_WHY_MAX];		/* first resolvers' failure */
@@ -504,6 +528,8 @@ dns_create(struct dns **dp, struct event_base *base,
 
 	d->base = base;
 	LIST_INIT(&d->queries);
+	TAILQ_INIT(&d->stale_lru);
+	d->stale_max = (time_t)conf->dns_stale_max;
 	if (dns_ub_init(d, &d->primary, &conf->dns_resolvers, conf,
 	    error_r) < 0 ||
 	    (conf->dns_fallback_resolvers.n > 0 &&
@@ -517,6 +543,138 @@ dns_create(struct dns **dp, struct event_base *base,
 }
 
 static void dns_query_free(struct dns_query *q);
+
+/* ---------------------------------------------------------- stale */
+
+static bool
+dns_stale_type(int type)
+{
+	return type == DNS_T_A || type == DNS_T_AAAA || type == DNS_T_MX;
+}
+
+static unsigned
+dns_stale_hash(const char *name, int type)
+{
+	return (str_hash(name) + (unsigned)type) % DNS_STALE_BUCKETS;
+}
+
+static struct dns_stale *
+dns_stale_find(struct dns *d, const char *name, int type)
+{
+	struct dns_stale *e;
+
+	for (e = d->stale[dns_stale_hash(name, type)]; e != NULL;
+	    e = e->hnext)
+		if (e->type == type && strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+dns_stale_drop(struct dns *d, struct dns_stale *e)
+{
+	struct dns_stale **pp = &d->stale[dns_stale_hash(e->name, e->type)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	TAILQ_REMOVE(&d->stale_lru, e, lru);
+	d->nstale--;
+	free(e->rr);
+	free(e);
+}
+
+/* Keeps a good answer of a lookup that may be served stale later. */
+static void
+dns_stale_put(struct dns *d, const struct dns_query *q,
+    const struct dns_result *r)
+{
+	char name[DNS_NAME_MAX + 2];
+	struct dns_stale *e;
+	unsigned h;
+
+	if (d->stale_max == 0 || !(q->flags & DNS_F_STALE_OK) ||
+	    !dns_stale_type(q->type) ||
+	    (r->status != DNS_OK && r->status != DNS_NODATA) ||
+	    (r->status == DNS_OK && r->n == 0))
+		return;
+	str_lcpy(name, q->name, sizeof(name));
+	str_lower(name);
+	if ((e = dns_stale_find(d, name, q->type)) != NULL) {
+		free(e->rr);
+		TAILQ_REMOVE(&d->stale_lru, e, lru);
+	} else {
+		if (d->nstale >= DNS_STALE_ENTRIES)
+			dns_stale_drop(d, TAILQ_FIRST(&d->stale_lru));
+		e = xcalloc(1, sizeof(*e));
+		str_lcpy(e->name, name, sizeof(e->name));
+		e->type = q->type;
+		h = dns_stale_hash(name, q->type);
+		e->hnext = d->stale[h];
+		d->stale[h] = e;
+		d->nstale++;
+	}
+	/* A, AAAA and MX records own no memory: a flat copy. */
+	e->rr = xcalloc(r->n > 0 ? r->n : 1, sizeof(*e->rr));
+	if (r->n > 0)
+		memcpy(e->rr, r->rr, r->n * sizeof(*e->rr));
+	e->n = r->n;
+	e->status = r->status;
+	e->when = time(NULL);
+	TAILQ_INSERT_TAIL(&d->stale_lru, e, lru);
+}
+
+/* No resolver answered q: its last good answer, when the lookup may
+ * take one and it is young enough.  True when it was handed over. */
+static bool
+dns_stale_serve(struct dns_query *q, const char *why)
+{
+	struct dns *d = q->d;
+	char name[DNS_NAME_MAX + 2];
+	struct dns_result r;
+	struct dns_stale *e;
+	time_t now = time(NULL);
+
+	if (d->stale_max == 0 || !(q->flags & DNS_F_STALE_OK) ||
+	    !dns_stale_type(q->type))
+		return false;
+	str_lcpy(name, q->name, sizeof(name));
+	str_lower(name);
+	if ((e = dns_stale_find(d, name, q->type)) == NULL)
+		return false;
+	if (now < e->when || now - e->when > d->stale_max) {
+		dns_stale_drop(d, e);
+		return false;
+	}
+	memset(&r, 0, sizeof(r));
+	r.status = e->status;
+	r.n = e->n;
+	/* A copy: the owner's callback may start lookups of its own. */
+	r.rr = xcalloc(e->n > 0 ? e->n : 1, sizeof(*r.rr));
+	if (e->n > 0)
+		memcpy(r.rr, e->rr, e->n * sizeof(*r.rr));
+	r.qname = q->name;
+	r.type = q->type;
+	r.stale = true;
+	r.stale_age = (uint64_t)(now - e->when);
+	r.fallback = q->tried_fallback;
+	r.why = why;
+	log_info("- dns stale-answer name=%s type=%s age=%llus records=%zu "
+	    "reason=%s", log_q(q->name), dns_type_str(q->type),
+	    (unsigned long long)r.stale_age, e->n, log_q(why));
+	q->cb(&r, q->ctx);
+	free(r.rr);
+	return true;
+}
+
+static void
+dns_stale_free(struct dns *d)
+{
+	struct dns_stale *e;
+
+	while ((e = TAILQ_FIRST(&d->stale_lru)) != NULL)
+		dns_stale_drop(d, e);
+}
 
 void
 dns_free(struct dns **dp)
@@ -534,6 +692,7 @@ dns_free(struct dns **dp)
 		dns_query_free(q);
 	dns_ub_free(&d->primary);
 	dns_ub_free(&d->fallback);
+	dns_stale_free(d);
 	free(d);
 }
 
@@ -573,6 +732,10 @@ dns_query_fail(struct dns_query *q, enum dns_status st, const char *why)
 {
 	struct dns_result r;
 
+	if (st == DNS_TEMPFAIL && dns_stale_serve(q, why)) {
+		dns_query_free(q);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.status = st;
 	r.fallback = q->tried_fallback;
@@ -687,9 +850,17 @@ dns_query_timer(evutil_socket_t fd, short what, void *arg)
 struct dns_query *
 dns_lookup(struct dns *d, const char *name, int type, dns_cb *cb, void *ctx)
 {
+	return dns_lookup_flags(d, name, type, 0, cb, ctx);
+}
+
+struct dns_query *
+dns_lookup_flags(struct dns *d, const char *name, int type, unsigned flags,
+    dns_cb *cb, void *ctx)
+{
 	struct dns_query *q = xcalloc(1, sizeof(*q));
 
 	q->d = d;
+	q->flags = flags;
 	q->type = type;
 	q->cb = cb;
 	q->ctx = ctx;
@@ -828,6 +999,7 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 	r.fallback = q->tried_fallback;
 	if (r.why == NULL && q->tried_fallback)
 		r.why = q->why;
+	dns_stale_put(q->d, q, &r);
 	/* r owns the records; q is gone after dns_query_finish(). */
 	dns_query_finish(q, &r);
 	dns_result_release(&r);

@@ -47,6 +47,12 @@ struct dns_result {
 	const char *qname;
 	bool secure;			/* DNSSEC-validated */
 	bool fallback;			/* answered by dns_fallback_resolvers */
+	/* A stale answer (RFC 8767): no resolver answered, and this is the
+	 * last good answer, stale_age seconds old.  Only for lookups that
+	 * asked for it (DNS_F_STALE_OK); why says why the resolvers
+	 * failed. */
+	bool stale;
+	uint64_t stale_age;
 	const char *why;		/* temp failure reason for logs */
 	struct dns_rr *rr;
 	size_t n;
@@ -72,6 +78,16 @@ void dns_free(struct dns **dp);
  * (after asking the fallback resolvers, if any, for as long again). */
 struct dns_query *dns_lookup(struct dns *d, const char *name, int type,
     dns_cb *cb, void *ctx);
+/* dns_lookup with flags.  DNS_F_STALE_OK: when no resolver answers
+ * (timeout, SERVFAIL, resolver error: not NXDOMAIN, not a DNSSEC
+ * failure), the last good A/AAAA/MX answer for the name, if it is at most
+ * dns_stale_max old, is given instead of DNS_TEMPFAIL, with r->stale set
+ * (logged "dns stale-answer", one line per lookup).  For delivery only:
+ * a check that decides about a peer must never take a stale answer for
+ * a pass, so those callers use dns_lookup. */
+#define DNS_F_STALE_OK 0x01
+struct dns_query *dns_lookup_flags(struct dns *d, const char *name, int type,
+    unsigned flags, dns_cb *cb, void *ctx);
 /* Cancels; the callback will not run.  Sets *qp to NULL. */
 void dns_query_abort(struct dns_query **qp);
 /* "7.2.0.192.in-addr.arpa" / nibble form for IPv6; zone appended when

@@ -544,9 +544,15 @@ relay_set_conf(struct relay *r, const struct conf *conf)
 			/* Routes and TLS policy: destinations without a
 			 * connection take them now, others at their next
 			 * start after they went idle. */
-			if (dst->active == 0)
+			if (dst->active == 0) {
 				relay_target_dest(r->conf, dst->domain,
 				    &dst->target);
+				/* A cached host list may follow an old
+				 * route (route_mx decides after the MX
+				 * lookup): looked up again. */
+				if (dst->lookup == NULL)
+					relay_hosts_free(&dst->hosts);
+			}
 			/* More concurrency: waiting mail may start now. */
 			relay_dest_ready(r, dst);
 		}

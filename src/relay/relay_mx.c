@@ -7,7 +7,8 @@
  * host's A and AAAA records are looked up in parallel; every address is
  * tried, IPv4 before IPv6 within a host (the networks this is built for
  * break IPv6 more often than IPv4).  Routes without MX lookup ("[host]")
- * and address literals skip the MX step.  Equal preferences are shuffled
+ * and address literals skip the MX step.  When no resolver answers, the
+ * last good answers serve (dns.h DNS_F_STALE_OK, dns_stale_max).  Equal preferences are shuffled
  * per session (relay_mx_order), not here, so a cached list spreads load. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -211,8 +212,8 @@ relay_mx_start_host(struct relay_mx *mx, size_t i)
 		h->q[k].type = types[k];
 		h->q[k].status = DNS_TEMPFAIL;
 		mx->outstanding++;
-		h->q[k].q = dns_lookup(mx->r->dns, h->name, types[k],
-		    relay_mx_addr_cb, &h->q[k]);
+		h->q[k].q = dns_lookup_flags(mx->r->dns, h->name, types[k],
+		    DNS_F_STALE_OK, relay_mx_addr_cb, &h->q[k]);
 	}
 }
 
@@ -482,8 +483,8 @@ relay_mx_begin(struct relay_mx *mx)
 		mx->res->status = RELAY_SENT;
 		event_active(mx->ev, EV_TIMEOUT, 0);
 	} else if (t->mx)
-		mx->mxq = dns_lookup(r->dns, t->host, DNS_T_MX, relay_mx_mx_cb,
-		    mx);
+		mx->mxq = dns_lookup_flags(r->dns, t->host, DNS_T_MX,
+		    DNS_F_STALE_OK, relay_mx_mx_cb, mx);
 	else {
 		relay_mx_add_host(mx, t->host, 0);
 		relay_mx_start_hosts(mx);
