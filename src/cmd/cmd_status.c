@@ -13,8 +13,10 @@
 
 #include "cmd/cmd.h"
 #include "lib/fbuf.h"
+#include "lib/fsio.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
+#include "net/dns.h"
 #include "ops/ops_status.h"
 #include "store/store.h"
 
@@ -88,12 +90,26 @@ cmd_status_reach(const struct conf *c, long *down_r, long *tls_r)
 	cmd_reach_free(&t);
 }
 
+/* state_dir/resolvers (net/dns.h): the resolvers' health as the queue
+ * saw it, one line each, read whole into b ("" when none). */
+static void
+cmd_status_resolvers(const struct conf *c, struct fbuf *b)
+{
+	char path[PATH_MAX];
+
+	fbuf_init(b, 0);
+	if (fsio_pathf(path, sizeof(path), "%s/%s", c->state_dir,
+	    DNS_HEALTH_FILE) < 0 || fsio_read_file(path, b, 65536) < 0)
+		fbuf_reset(b);
+}
+
 static void
 cmd_status_text(const struct cli *cli, const struct ops_status_info *s)
 {
 	const struct conf *c = &cli->conf;
 	char up[32];
 	long down, tls;
+	struct fbuf health;
 
 	if (s->server.pid == 0)
 		printf("server: not running (state_dir %s)\n", c->state_dir);
@@ -142,6 +158,13 @@ cmd_status_text(const struct cli *cli, const struct ops_status_info *s)
 		printf(" %s:%s", c->dns_resolvers.v[i].host,
 		    c->dns_resolvers.v[i].port);
 	printf(" (`ferry check dns NAME` asks them)\n");
+	cmd_status_resolvers(c, &health);
+	for (char *l = health.data, *nl; l != NULL && *l != '\0'; l = nl) {
+		if ((nl = strchr(l, '\n')) != NULL)
+			*nl++ = '\0';
+		cmd_status_print_clean("  resolver %s\n", l);
+	}
+	fbuf_release(&health);
 	cmd_status_reach(c, &down, &tls);
 	if (down < 0)
 		printf("reachability: unreadable (`ferry check reach`)\n");
@@ -222,6 +245,7 @@ cmd_status_json(const struct cli *cli, const struct ops_status_info *s)
 	struct fbuf out;
 	struct json j;
 	long down, tls;
+	struct fbuf health;
 
 	fbuf_init(&out, 0);
 	json_init(&j, &out);
@@ -312,6 +336,16 @@ cmd_status_json(const struct cli *cli, const struct ops_status_info *s)
 		json_str(&j, hp);
 	}
 	json_array_end(&j);
+	cmd_status_resolvers(c, &health);
+	json_key(&j, "resolver_health");
+	json_array_begin(&j);
+	for (char *l = health.data, *nl; l != NULL && *l != '\0'; l = nl) {
+		if ((nl = strchr(l, '\n')) != NULL)
+			*nl++ = '\0';
+		json_str(&j, l);
+	}
+	json_array_end(&j);
+	fbuf_release(&health);
 	cmd_status_reach(c, &down, &tls);
 	json_key(&j, "reachability");
 	json_object_begin(&j);

@@ -32,6 +32,7 @@
 #include <unbound.h>
 
 #include "conf/conf.h"
+#include "lib/fbuf.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/strutil.h"
@@ -70,6 +71,9 @@ struct dns_ub {
 	bool fallback;
 	time_t aside_until;		/* set aside after a timeout */
 	unsigned aside_secs;		/* the last period (0: healthy) */
+	time_t since;			/* the state began (0: the start) */
+	char (*addrs)[80];		/* "ip:port" of each resolver */
+	size_t naddrs;
 };
 
 /* The last good answer to one question, for serve-stale. */
@@ -89,6 +93,8 @@ struct dns {
 	struct dns_ub primary;
 	struct dns_ub fallback;		/* ub == NULL: none configured */
 	LIST_HEAD(, dns_query) queries;
+	void (*health_cb)(void *ctx);
+	void *health_ctx;
 	time_t stale_max;		/* 0: serve-stale off */
 	struct dns_stale *stale[DNS_STALE_BUCKETS];
 	TAILQ_HEAD(, dns_stale) stale_lru;
@@ -500,6 +506,15 @@ dns_ub_init(struct dns *d, struct dns_ub *u, const struct conf_listen_list *l,
 	if (dns_ub_options(u->ub, conf->dnssec, error_r) < 0 ||
 	    dns_ub_forwarders(u->ub, l, error_r) < 0)
 		return -1;
+	u->naddrs = l->n > 0 ? l->n : 1;
+	u->addrs = xcalloc(u->naddrs, sizeof(*u->addrs));
+	if (l->n == 0)
+		str_lcpy(u->addrs[0], "resolv.conf", sizeof(u->addrs[0]));
+	for (size_t i = 0; i < l->n; i++)
+		snprintf(u->addrs[i], sizeof(u->addrs[i]),
+		    strchr(l->v[i].host, ':') != NULL ? "[%s]:%s" : "%s:%s",
+		    l->v[i].host, l->v[i].port[0] != '\0' ? l->v[i].port :
+		    "53");
 	u->ev = event_new(d->base, ub_fd(u->ub), EV_READ | EV_PERSIST,
 	    dns_ub_readable, u);
 	if (u->ev == NULL || event_add(u->ev, NULL) < 0) {
@@ -518,6 +533,9 @@ dns_ub_free(struct dns_ub *u)
 		ub_ctx_delete(u->ub);
 	u->ev = NULL;
 	u->ub = NULL;
+	free(u->addrs);
+	u->addrs = NULL;
+	u->naddrs = 0;
 }
 
 int
@@ -812,9 +830,13 @@ dns_primary_timed_out(struct dns *d)
 	    u->aside_secs * 2 > DNS_ASIDE_MAX ? DNS_ASIDE_MAX :
 	    u->aside_secs * 2;
 	u->aside_until = now + (time_t)u->aside_secs;
+	if (u->aside_secs == DNS_ASIDE_MIN)
+		u->since = now;		/* a new episode */
 	log_warnx("- dns resolvers-set-aside for=%us reason=\"timed out\" "
 	    "action=\"dns_fallback_resolvers answer meanwhile\"",
 	    u->aside_secs);
+	if (d->health_cb != NULL)
+		d->health_cb(d->health_ctx);
 }
 
 /* The first resolvers answered (anything): healthy again. */
@@ -828,6 +850,77 @@ dns_primary_answered(struct dns *d)
 	log_info("- dns resolvers-back after=%us", u->aside_secs);
 	u->aside_secs = 0;
 	u->aside_until = 0;
+	u->since = time(NULL);
+	if (d->health_cb != NULL)
+		d->health_cb(d->health_ctx);
+}
+
+/* ---------------------------------------------------------- health */
+
+void
+dns_set_health_cb(struct dns *d, void (*cb)(void *ctx), void *ctx)
+{
+	d->health_cb = cb;
+	d->health_ctx = ctx;
+}
+
+size_t
+dns_resolver_health(const struct dns *d, struct dns_resolver_health *v,
+    size_t max)
+{
+	const struct dns_ub *groups[2] = { &d->primary, &d->fallback };
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	for (int g = 0; g < 2; g++) {
+		const struct dns_ub *u = groups[g];
+
+		if (u->ub == NULL)
+			continue;
+		for (size_t i = 0; i < u->naddrs; i++, n++) {
+			if (n >= max)
+				continue;
+			memset(&v[n], 0, sizeof(v[n]));
+			str_lcpy(v[n].addr, u->addrs[i], sizeof(v[n].addr));
+			v[n].fallback = g == 1;
+			v[n].aside = now < u->aside_until;
+			/* Up after a set-aside ran out: since its end. */
+			v[n].since = v[n].aside || u->aside_secs == 0 ?
+			    u->since : u->aside_until;
+			v[n].until = v[n].aside ? u->aside_until : 0;
+		}
+	}
+	return n;
+}
+
+static void
+dns_health_time(struct fbuf *b, const char *key, time_t t)
+{
+	struct tm tm;
+	char when[32];
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+		fbuf_addf(b, " %s=start", key);
+	else
+		fbuf_addf(b, " %s=\"%s\"", key, when);
+}
+
+void
+dns_resolver_health_format(const struct dns *d, struct fbuf *b)
+{
+	struct dns_resolver_health v[32];
+	size_t n = dns_resolver_health(d, v, 32);
+
+	for (size_t i = 0; i < n && i < 32; i++) {
+		fbuf_addf(b, "%s group=%s state=%s", v[i].addr,
+		    v[i].fallback ? "fallback" : "resolvers",
+		    v[i].aside ? "set-aside" : "up");
+		dns_health_time(b, "since", v[i].since);
+		if (v[i].aside)
+			dns_health_time(b, "until", v[i].until);
+		fbuf_adds(b, "\n");
+	}
 }
 
 static void

@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct conf;
+struct fbuf;
 struct event_base;
 struct dns;
 struct dns_query;
@@ -88,6 +90,29 @@ struct dns_query *dns_lookup(struct dns *d, const char *name, int type,
 #define DNS_F_STALE_OK 0x01
 struct dns_query *dns_lookup_flags(struct dns *d, const char *name, int type,
     unsigned flags, dns_cb *cb, void *ctx);
+/* The health of each configured resolver address as this process sees
+ * it.  Addresses are judged by their group (dns_resolvers, or
+ * dns_fallback_resolvers): our own timeout sets the first group aside
+ * while fallback resolvers exist (inside a group libunbound already
+ * steers round servers that do not answer).  since: when the state
+ * began (0: since the start); until: end of the set-aside. */
+struct dns_resolver_health {
+	char addr[80];			/* "192.0.2.53:53"; "resolv.conf" */
+	bool fallback;			/* of dns_fallback_resolvers */
+	bool aside;			/* set aside now */
+	time_t since, until;
+};
+/* Fills up to max entries, returns how many there are. */
+size_t dns_resolver_health(const struct dns *d,
+    struct dns_resolver_health *v, size_t max);
+/* The same as text, one resolver a line, for state_dir/resolvers:
+ *   192.0.2.53:53 group=resolvers state=set-aside since=T until=T
+ * (T: UTC "YYYY-MM-DD HH:MM:SSZ", or "start"). */
+void dns_resolver_health_format(const struct dns *d, struct fbuf *b);
+/* cb(ctx) runs on the loop each time a group is set aside or back. */
+void dns_set_health_cb(struct dns *d, void (*cb)(void *ctx), void *ctx);
+#define DNS_HEALTH_FILE "resolvers"
+
 /* Cancels; the callback will not run.  Sets *qp to NULL. */
 void dns_query_abort(struct dns_query **qp);
 /* "7.2.0.192.in-addr.arpa" / nibble form for IPv6; zone appended when

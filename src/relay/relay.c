@@ -24,6 +24,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
+#include "net/dns.h"
 #include "relay/relay_private.h"
 
 #define RELAY_PRUNE_SECS 60
@@ -558,6 +559,14 @@ relay_set_conf(struct relay *r, const struct conf *conf)
 		}
 }
 
+/* A resolver group was set aside or came back: state_dir/resolvers is
+ * written with the reachability memory. */
+static void
+relay_dns_health_cb(void *ctx)
+{
+	relay_mem_changed(ctx);
+}
+
 int
 relay_create(struct relay **rp, struct event_base *base,
     const struct conf *conf, struct dns *dns, struct workpool *pool,
@@ -587,6 +596,10 @@ relay_create(struct relay **rp, struct event_base *base,
 		return -1;
 	}
 	relay_probe_start(r);
+	if (dns != NULL) {
+		dns_set_health_cb(dns, relay_dns_health_cb, r);
+		relay_mem_changed(r);	/* the resolvers' state, at start */
+	}
 	*rp = r;
 	return 0;
 }
@@ -602,6 +615,8 @@ relay_free(struct relay **rp)
 	if (r == NULL)
 		return;
 	*rp = NULL;
+	if (r->dns != NULL)
+		dns_set_health_cb(r->dns, NULL, NULL);
 	while ((s = TAILQ_FIRST(&r->sessions)) != NULL)
 		relay_session_free(&s);
 	for (h = 0; h < RELAY_DEST_BUCKETS; h++)

@@ -8,7 +8,9 @@
  * The table survives restarts: it is loaded from state_dir/reachability
  * when the relay starts (before the loop serves anything) and written
  * back, coalesced, on the role's pool; a newer snapshot always wins over
- * an older one still being written. */
+ * an older one still being written.  The same writes carry the health of
+ * the resolvers as the queue sees it (state_dir/resolvers, net/dns.h)
+ * for `ferry status`: written at start and at each change. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,6 +28,7 @@
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "net/dns.h"
 #include "relay/relay_private.h"
 
 #define RELAY_MEM_SAVE_SECS 1		/* changes coalesced this long */
@@ -37,12 +40,14 @@ struct relay_mem_writer {
 	unsigned refs;
 	uint64_t written;		/* generation on disk */
 	char path[PATH_MAX];
+	char health_path[PATH_MAX];	/* state_dir/resolvers */
 };
 
 struct relay_mem_job {
 	struct relay_mem_writer *w;
 	struct relay *r;		/* NULL once the relay is gone */
 	struct fbuf data;
+	struct fbuf health;		/* the resolvers' health, as text */
 	uint64_t gen;
 	int err;
 };
@@ -127,6 +132,9 @@ relay_mem_job_write(struct relay_mem_job *j)
 			j->err = errno;
 		else
 			w->written = j->gen;
+		if (j->health.len > 0 && fsio_replace_file(w->health_path,
+		    j->health.data, j->health.len, 0640) < 0)
+			j->err = errno;
 	}
 	pthread_mutex_unlock(&w->lock);
 }
@@ -142,6 +150,7 @@ relay_mem_job_free(struct relay_mem_job *j)
 {
 	relay_mem_writer_unref(&j->w);
 	fbuf_release(&j->data);
+	fbuf_release(&j->health);
 	free(j);
 }
 
@@ -175,6 +184,9 @@ relay_mem_snapshot(struct relay *r)
 	j->r = r;
 	j->gen = ++r->mem_gen;
 	fbuf_init(&j->data, 0);
+	fbuf_init(&j->health, 0);
+	if (r->dns != NULL)
+		dns_resolver_health_format(r->dns, &j->health);
 	fbuf_addf(&j->data, "%s\n", REACH_HEADER);
 	for (unsigned h = 0; h < RELAY_MEM_BUCKETS; h++)
 		for (m = r->mem[h]; m != NULL; m = m->next)
@@ -235,6 +247,12 @@ relay_mem_open(struct relay *r, const char **error_r)
 
 	if (fsio_pathf(w->path, sizeof(w->path), "%s/%s",
 	    r->conf->state_dir, REACH_FILE) < 0) {
+		free(w);
+		*error_r = "state_dir too long";
+		return -1;
+	}
+	if (fsio_pathf(w->health_path, sizeof(w->health_path), "%s/%s",
+	    r->conf->state_dir, DNS_HEALTH_FILE) < 0) {
 		free(w);
 		*error_r = "state_dir too long";
 		return -1;

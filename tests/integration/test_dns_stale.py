@@ -6,13 +6,14 @@ resolver that answers wrongly: SERVFAIL); records carry TTL 0 so that
 libunbound's own cache does not hide the failure.  A reload makes the
 relay look its hosts up again.  Nothing is timed."""
 
+import json
 import re
 import socket
 import struct
 
 from conftest import wait_until
-from fakedns import fakedns  # noqa: F401 (fixture)
-from fakemx import peers, port, relay_conf, send  # noqa: F401
+from fakedns import fakedns, fakedns_fallback  # noqa: F401 (fixtures)
+from fakemx import mx_zone, peers, port, relay_conf, send  # noqa: F401
 from policy_util import rcpt_code
 
 
@@ -113,3 +114,53 @@ def test_never_answered_name_is_not_made_up(make_ferry, fakedns, peers,
     srv.wait_log(r"rcpt=one@new\.test .*result=deferred .*DNS lookup of MX "
                  r"for new\.test failed")
     assert "stale-answer" not in srv.log_text()
+
+
+def test_silent_resolver_stale_answer(make_ferry, fakedns, peers, port):
+    # A resolver that never answers (no fallback resolvers): one timeout
+    # per lookup, then the last good answer.
+    mx = peers.mx("127.0.0.2", port)
+    zone(fakedns)
+    srv = make_ferry(relay_conf(port, fakedns))
+    send(srv, "one@dest.test")
+    mx.wait_messages(1)
+    for name in ("dest.test", "mx1.dest.test"):
+        fakedns.timeout(name)
+    relay_idle_gone(port)
+    assert srv.cli("reload").returncode == 0
+    srv.wait_log(r"queue reloaded", since=srv.start_log_offset)
+    off = srv.log_offset()
+    send(srv, "two@dest.test")
+    assert mx.wait_messages(2, timeout=60)[1].rcpt_tos == ["two@dest.test"]
+    srv.wait_log(r"dns stale-answer name=dest\.test type=MX .*reason="
+                 r"\"timed out\"", since=off)
+
+
+def test_blocked_resolver_set_aside_shown_by_status(make_ferry, fakedns,
+                                                    fakedns_fallback, peers,
+                                                    port):
+    fakedns.timeout("one.test")
+    mx = peers.mx("127.0.0.2", port)
+    mx_zone(fakedns_fallback, "one.test", [(10, "mx.one.test", "127.0.0.2")])
+    srv = make_ferry(relay_conf(port, fakedns,
+                                dns_fallback_resolvers=fakedns_fallback.address))
+    wait_until(lambda: (srv.state_dir / "resolvers").exists(), 10,
+               what="the resolvers' state written at start")
+    r = srv.cli("status")
+    assert re.search(rf"resolver {re.escape(fakedns.address)} "
+                     r"group=resolvers state=up since=start", r.stdout), \
+        r.stdout
+    send(srv, "bob@one.test")
+    mx.wait_messages(1, timeout=40)
+    srv.wait_log(r"dns resolvers-set-aside for=30s")
+
+    def aside():
+        return re.search(rf"resolver {re.escape(fakedns.address)} "
+                         r"group=resolvers state=set-aside since=\"[-0-9]+ "
+                         r"[:0-9]+Z\" until=", srv.cli("status").stdout)
+    wait_until(aside, 10, what="status to show the resolver set aside")
+    r = srv.cli("status")
+    assert re.search(rf"resolver {re.escape(fakedns_fallback.address)} "
+                     r"group=fallback state=up", r.stdout), r.stdout
+    doc = json.loads(srv.cli("status", "--json").stdout)
+    assert any("state=set-aside" in line for line in doc["resolver_health"])
