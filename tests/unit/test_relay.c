@@ -176,6 +176,29 @@ dns_lookup(struct dns *d, const char *name, int type, dns_cb *cb, void *ctx)
 	return q;
 }
 
+struct dns_query *
+dns_lookup_flags(struct dns *d, const char *name, int type, unsigned flags,
+    dns_cb *cb, void *ctx)
+{
+	(void)flags;
+	return dns_lookup(d, name, type, cb, ctx);
+}
+
+void
+dns_set_health_cb(struct dns *d, void (*cb)(void *ctx), void *ctx)
+{
+	(void)d;
+	(void)cb;
+	(void)ctx;
+}
+
+void
+dns_resolver_health_format(const struct dns *d, struct fbuf *b)
+{
+	(void)d;
+	(void)b;
+}
+
 void
 dns_query_abort(struct dns_query **qp)
 {
