@@ -15,7 +15,7 @@ static const struct {
 	{ "reload", cmd_reload, "reload             reread the configuration (SIGHUP)" },
 	{ "stop", cmd_stop, "stop               stop the running server" },
 	{ "status", cmd_status, "status [--json]    roles, listeners, queue, bans, resolvers, last errors" },
-	{ "domain", cmd_domain, "domain add|del|list|suspend|resume|limit DOMAIN [--force]" },
+	{ "domain", cmd_domain, "domain add|del|list|show|node|suspend|resume|limit DOMAIN [--force]" },
 	{ "user", cmd_user, "user add|del|list|passwd|quota|send-hold|send-release|limit ADDRESS [--quota SIZE] [--force]" },
 	{ "alias", cmd_alias, "alias add|del|list ADDRESS [TARGET,...]" },
 	{ "queue", cmd_queue, "queue list [--summary] [--domain|--from|--to|--older|--newer X] [--json] | show|delete|retry|hold|release|bounce ID" },
@@ -28,6 +28,7 @@ static const struct {
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [-bs|-bp] [RCPT...]  (man ferry-sendmail)" },
 	{ "import", cmd_import, "import vpopmail DIR [--dry-run] [--json]  (take over a qmail + vpopmail tree)" },
 	{ "quickstart", cmd_quickstart, "quickstart DOMAIN [--hostname HOST]  (configuration, postmaster, DKIM, DNS records)" },
+	{ "node", cmd_node, "node add NAME --smtp IP:PORT [--imap IP:PORT] [--pop3 IP:PORT] [--replace] | del NAME | list [--json]" },
 	{ "store", cmd_store, "store migrate --from sqlite:PATH --to postgresql://...  (copy a store, checked by counts)" },
 	{ "version", cmd_version, "version" },
 };

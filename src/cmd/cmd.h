@@ -46,6 +46,10 @@ int cli_read_password(char *dst, size_t size);
 void cli_json_str(const char *s);
 /* True when argv[i] for some i is "--json" (and removes it). */
 bool cli_take_flag(int *argc, char **argv, const char *flag);
+/* Takes "NAME VALUE" out of argv: 1 (*value_r set), 0 absent, -1 no
+ * value or given twice (*value_r must start NULL). */
+int cli_take_opt(int *argc, char **argv, const char *name,
+    const char **value_r);
 /* The address rules of the configuration (local_part_case_sensitive,
  * recipient_delimiter) for the resolve_parse_* calls. */
 void cli_resolve_opts(const struct cli *cli, struct resolve_opts *o);
@@ -109,5 +113,10 @@ int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 /* store migrate --from STORE --to STORE (cmd_store.c). */
 int cmd_store(struct cli *cli, int argc, char **argv);
+/* node add|del|list (cmd_node.c). */
+int cmd_node(struct cli *cli, int argc, char **argv);
+/* domain node DOMAIN NODE|--none and domain show DOMAIN (cmd_node.c);
+ * --json was taken from argv already. */
+int cmd_domain_node(struct cli *cli, int argc, char **argv, bool json);
 
 #endif

@@ -201,6 +201,23 @@ cli_take_flag(int *argc, char **argv, const char *flag)
 	return false;
 }
 
+int
+cli_take_opt(int *argc, char **argv, const char *name, const char **value_r)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], name) != 0)
+			continue;
+		if (i + 1 >= *argc || *value_r != NULL)
+			return -1;
+		*value_r = argv[i + 1];
+		memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 1) *
+		    sizeof(*argv));
+		*argc -= 2;
+		return 1;
+	}
+	return 0;
+}
+
 void
 cli_ops_ctx(const struct cli *cli, struct store *s, struct ops_actor *a,
     struct ops_ctx *c)

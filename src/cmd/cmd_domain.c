@@ -10,6 +10,7 @@
 #include "lib/fbuf.h"
 #include "lib/json.h"
 #include "ops/ops_account.h"
+#include "ops/ops_node.h"
 #include "store/store.h"
 
 /* "3 users, 1 alias and 2 rules" (only the non-zero ones). */
@@ -58,18 +59,27 @@ cmd_domain_del(const struct ops_ctx *c, const char *input, bool force,
 }
 
 #define CMD_DOMAIN_USAGE "domain add DOMAIN | del DOMAIN [--force] | " \
-	"list [--json] | records DOMAIN [--check] [--json] | " \
+	"list [--json] | show DOMAIN [--json] | node DOMAIN NODE|--none | " \
+	"records DOMAIN [--check] [--json] | " \
 	"suspend DOMAIN [--reason TEXT] | resume DOMAIN | limit DOMAIN [options]"
 
+/* Domains with a home node say which ("example.org (node a)"). */
 static void
-cmd_domain_print(const struct ops_domain_list *l, bool json)
+cmd_domain_print(const struct ops_domain_list *l,
+    const struct ops_home_list *homes, bool json)
 {
 	struct fbuf out;
 	struct json j;
+	const char *home;
 
 	if (!json) {
-		for (size_t i = 0; i < l->n; i++)
-			printf("%s\n", l->v[i]);
+		for (size_t i = 0; i < l->n; i++) {
+			home = ops_home_of(homes, l->v[i]);
+			if (home != NULL)
+				printf("%s (node %s)\n", l->v[i], home);
+			else
+				printf("%s\n", l->v[i]);
+		}
 		return;
 	}
 	fbuf_init(&out, 0);
@@ -79,6 +89,11 @@ cmd_domain_print(const struct ops_domain_list *l, bool json)
 		json_object_begin(&j);
 		json_key(&j, "domain");
 		json_str(&j, l->v[i]);
+		json_key(&j, "node");
+		if ((home = ops_home_of(homes, l->v[i])) != NULL)
+			json_str(&j, home);
+		else
+			json_null(&j);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -90,6 +105,7 @@ int
 cmd_domain(struct cli *cli, int argc, char **argv)
 {
 	struct ops_domain_list l;
+	struct ops_home_list homes;
 	struct ops_status st;
 	struct ops_actor a;
 	struct ops_ctx c;
@@ -106,6 +122,9 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 	verb = argc > 1 ? argv[1] : "";
 	if (strcmp(verb, "records") == 0 && !force)
 		return cmd_domain_records(cli, argc, argv, json);
+	if ((strcmp(verb, "node") == 0 || strcmp(verb, "show") == 0) &&
+	    !force)
+		return cmd_domain_node(cli, argc, argv, json);
 	list = strcmp(verb, "list") == 0 && argc == 2;
 	change = (strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0) &&
 	    argc == 3 && !json;
@@ -117,8 +136,11 @@ cmd_domain(struct cli *cli, int argc, char **argv)
 		return 1;
 	cli_ops_ctx(cli, s, &a, &c);
 	if (list) {
-		if ((r = ops_domain_list(&c, &l, &st)) == 0)
-			cmd_domain_print(&l, json);
+		if ((r = ops_domain_list(&c, &l, &st)) == 0 &&
+		    (r = ops_home_list(&c, &homes, &st)) == 0) {
+			cmd_domain_print(&l, &homes, json);
+			ops_home_list_free(&homes);
+		}
 		ops_domain_list_free(&l);
 	} else if (strcmp(verb, "add") == 0)
 		r = ops_domain_add(&c, argv[2], &st);

@@ -346,6 +346,47 @@ int store_domain_resume(struct store *s, const char *domain,
 int store_domain_suspended(struct store *s, const char *domain,
     int64_t *since_r);
 
+/* ---- nodes and home nodes (store_node.c) ----
+ * The nodes sharing this store, each with the addresses the others reach
+ * it at (net/nodeaddr.h text: "192.0.2.7:25", "[2001:db8::1]:25"; ""
+ * when the node offers no such service), and each domain's home node:
+ * where its mailboxes live.  A domain without a home is delivered on
+ * whichever node receives its mail.  Syntax is the caller's to check. */
+#define STORE_NODE_NAME_MAX 63
+#define STORE_NODE_ADDR_MAX 64
+
+struct store_node {
+	char name[STORE_NODE_NAME_MAX + 1];
+	char smtp[STORE_NODE_ADDR_MAX];
+	char imap[STORE_NODE_ADDR_MAX];
+	char pop3[STORE_NODE_ADDR_MAX];
+};
+
+/* Adds n: 0, or -1 ("node exists", or a database error).  With replace
+ * an existing node's addresses are changed instead. */
+int store_node_add(struct store *s, const struct store_node *n, bool replace,
+    const char **error_r);
+/* 0, or -1: "no such node", "node is the home of N domains", ... */
+int store_node_del(struct store *s, const char *name, const char **error_r);
+/* 1 found (n filled), 0 no such node, -1 error. */
+int store_node_get(struct store *s, const char *name, struct store_node *n);
+/* Calls cb for each node by name; 0 or -1. */
+int store_node_list(struct store *s,
+    void (*cb)(const struct store_node *n, void *ctx), void *ctx,
+    const char **error_r);
+/* Sets domain's home to node, or removes it when node is NULL: 1
+ * changed, 0 it was so already, -1 ("no such domain", "no such node",
+ * ...). */
+int store_domain_home_set(struct store *s, const char *domain,
+    const char *node, const char **error_r);
+/* 1 when domain has a home (its node's row in n), 0 none, -1 error. */
+int store_domain_home(struct store *s, const char *domain,
+    struct store_node *n);
+/* Calls cb for each domain that has a home, by domain; 0 or -1. */
+int store_domain_home_list(struct store *s,
+    void (*cb)(const char *domain, const char *node, void *ctx), void *ctx,
+    const char **error_r);
+
 /* One subject's counters as of `now`. */
 struct store_send_stats {
 	int64_t msgs_cur, msgs_prev;	/* this clock hour, the one before */

@@ -46,6 +46,8 @@ static const struct {
 	{ "dmarc_in_records", "org, report_id, n, source_ip, messages, "
 	    "disposition, dkim, spf, reason, header_from, envelope_from, "
 	    "auth_dkim, auth_spf", 13 },
+	{ "nodes", "name, smtp, imap, pop3, created", 5 },
+	{ "domain_homes", "domain, node", 2 },
 };
 
 #define STORE_COPY_N \

@@ -243,6 +243,19 @@ static const char *const store_pg_migrations[STORE_SCHEMA_VERSION] = {
 	"  PRIMARY KEY (org, report_id, n),"
 	"  FOREIGN KEY (org, report_id) REFERENCES dmarc_in_reports"
 	"    (org, report_id) ON DELETE CASCADE);",
+	"CREATE TABLE nodes ("
+	"  name TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,"
+	"  smtp TEXT COLLATE \"C\" NOT NULL,"
+	"  imap TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+	"  pop3 TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+	"  created BIGINT NOT NULL"
+	"    DEFAULT (EXTRACT(EPOCH FROM now())::BIGINT));"
+	"CREATE TABLE domain_homes ("
+	"  domain TEXT COLLATE \"C\" NOT NULL PRIMARY KEY"
+	"    REFERENCES domains (name) ON DELETE CASCADE,"
+	"  node TEXT COLLATE \"C\" NOT NULL REFERENCES nodes (name));"
+	"CREATE INDEX domain_homes_node ON domain_homes (node);"
+	STORE_PG_BUMP("nodes") STORE_PG_BUMP("domain_homes"),
 };
 
 /* The generation watcher of a database in this process, shared by all

@@ -186,6 +186,19 @@ static const char *const store_sqlite_migrations[STORE_SCHEMA_VERSION] = {
 	"  PRIMARY KEY (org, report_id, n),"
 	"  FOREIGN KEY (org, report_id) REFERENCES dmarc_in_reports"
 	"    (org, report_id) ON DELETE CASCADE);",
+	/* 8: the nodes sharing this store and each domain's home
+	 * node (store_node.c). */
+	"CREATE TABLE nodes ("
+	"  name TEXT NOT NULL PRIMARY KEY,"
+	"  smtp TEXT NOT NULL,"
+	"  imap TEXT NOT NULL DEFAULT '',"
+	"  pop3 TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')));"
+	"CREATE TABLE domain_homes ("
+	"  domain TEXT NOT NULL PRIMARY KEY COLLATE NOCASE"
+	"    REFERENCES domains (name) ON DELETE CASCADE,"
+	"  node TEXT NOT NULL REFERENCES nodes (name));"
+	"CREATE INDEX domain_homes_node ON domain_homes (node);",
 };
 
 struct store_sqlite {

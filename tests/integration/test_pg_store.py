@@ -147,7 +147,7 @@ def test_concurrent_migration_runs_once(make_ferry, pg, pg_url):
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
     db = pg_url.split("/")[3].split("?")[0]
-    assert pg.psql("SELECT version FROM schema_version", db) == "7"
+    assert pg.psql("SELECT version FROM schema_version", db) == "8"
     # Every table both drivers have, and the PostgreSQL counter.
     tables = set(pg.psql("SELECT tablename FROM pg_tables WHERE "
                          "schemaname = 'public'", db).split())
@@ -155,7 +155,8 @@ def test_concurrent_migration_runs_once(make_ferry, pg, pg_url):
             "greylist", "greylist_clients", "dmarc_results", "dmarc_reports",
             "vacations", "vacation_replies", "send_limits", "send_counts",
             "send_holds", "send_released", "domain_suspended",
-            "dmarc_in_reports", "dmarc_in_records", "schema_version", "ferry_generation"} <= tables
+            "dmarc_in_reports", "dmarc_in_records", "nodes", "domain_homes",
+            "schema_version", "ferry_generation"} <= tables
     # The same errors as on SQLite.
     srv.cli_ok("domain", "add", "example.test")
     r = srv.cli("domain", "add", "EXAMPLE.test")
@@ -314,7 +315,7 @@ def test_store_migrate_from_sqlite(make_ferry, pg, pg_url, fakedns):
     db = str(old.state_dir / "ferry.db")
     r = old.cli_ok("store", "migrate", "--from", f"sqlite:{db}", "--to", pg_url)
     counts = migrate_counts(r.stdout)
-    assert len(counts) == 18     # every table but auth_failures
+    assert len(counts) == 20     # every table but auth_failures
     assert counts["domains"] == [1, 1, 1] and counts["users"] == [2, 2, 2]
     assert counts["aliases"] == [1, 1, 1] and counts["rules"] == [1, 1, 1]
     assert counts["bans"] == [1, 1, 1]

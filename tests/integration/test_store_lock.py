@@ -161,7 +161,7 @@ def test_database_from_the_previous_schema_migrates(make_ferry, tmp_path):
     srv.wait_greeting()
     db = sqlite3.connect(str(srv.state_dir / "ferry.db"))
     assert db.execute("SELECT MAX(version) FROM schema_version"
-                      ).fetchone()[0] == 7
+                      ).fetchone()[0] == 8
     db.close()
     rules = srv.cli_ok("rule", "list", "example.org").stdout
     assert "spam@bad.test" in rules and "greylist,dnsbl" in rules

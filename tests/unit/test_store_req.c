@@ -17,6 +17,7 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
+#include "store/store_db.h"
 #include "test.h"
 
 static char test_dir[64];
@@ -382,7 +383,8 @@ test_migrate_fresh(void)
 	    3600, 86400, &g, &first) == 0 && g == STORE_GREY_NEW);
 	store_close(&s);
 	test_assert(t_sql_int(test_db,
-	    "SELECT MAX(version) FROM schema_version") == 7);
+	    "SELECT MAX(version) FROM schema_version") ==
+	    STORE_SCHEMA_VERSION);
 	test_assert(t_sql_int(test_db,
 	    "SELECT COUNT(*) FROM schema_version") == 1);
 	test_end();
@@ -413,7 +415,8 @@ test_migrate_from2(bool with_policy_tables)
 	test_assert(r.id == (with_policy_tables ? 2 : 1));
 	store_close(&s);
 	test_assert(t_sql_int(test_db,
-	    "SELECT MAX(version) FROM schema_version") == 7);
+	    "SELECT MAX(version) FROM schema_version") ==
+	    STORE_SCHEMA_VERSION);
 	test_end();
 }
 
@@ -434,7 +437,8 @@ test_migrate_rerun(void)
 	after = t_sql_int(test_db, "SELECT COUNT(*) FROM rules");
 	test_assert(before == 2 && after == before);
 	test_assert(t_sql_int(test_db,
-	    "SELECT MAX(version) FROM schema_version") == 7);
+	    "SELECT MAX(version) FROM schema_version") ==
+	    STORE_SCHEMA_VERSION);
 	test_assert(t_sql_int(test_db,
 	    "SELECT COUNT(*) FROM schema_version") == 1);
 	/* A newer schema than this code knows is refused, not touched. */
