@@ -1289,7 +1289,8 @@ queue_open_store(struct queue_role *q)
 	const char *error;
 
 	pthread_mutex_init(&q->store_lock, NULL);
-	if (store_open(&q->store, q->db_path, &error) < 0) {
+	if (store_open_ex(&q->store, q->db_path, STORE_OPEN_LAZY, NULL,
+	    &error) < 0) {
 		log_errx("queue store open failed path=%s reason=%s",
 		    store_path_label(q->db_path), error);
 		q->store = NULL;	/* retried at the first delivery */

@@ -210,6 +210,113 @@ serve_prepare_maildrop(const struct conf *c, uid_t uid, gid_t gid, bool drop)
 	return 0;
 }
 
+/* The spacing of attempts to reach the database at start (seconds). */
+#define SERVE_STORE_WAIT_FIRST 1
+#define SERVE_STORE_WAIT_MAX 30
+
+/* Waits up to secs for SIGTERM or SIGINT (blocked by the caller, as are
+ * SIGHUP and SIGUSR1, which are taken and ignored here): true when one
+ * came. */
+static bool
+serve_wait_stop(const sigset_t *set, int secs)
+{
+	struct timespec now, end, left;
+	siginfo_t info;
+	int sig;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += secs;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = end.tv_sec - now.tv_sec;
+		left.tv_nsec = end.tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			left.tv_sec = left.tv_nsec = 0;
+		sig = sigtimedwait(set, &info, &left);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("- serve stopping signal=%d "
+			    "note=\"while waiting for the database\"", sig);
+			return true;
+		}
+		if (sig > 0)
+			log_info("- serve signal-ignored signal=%d "
+			    "note=\"waiting for the database\"", sig);
+		else if (errno == EAGAIN)
+			return false;
+	}
+}
+
+/* Opens (creating or migrating) the database.  A database that does not
+ * answer (a PostgreSQL server down or unreachable) is waited for, as no
+ * role could serve without it: the reason is logged (the URI with its
+ * password masked), then the attempts go on, 1 s apart doubling to 30 s,
+ * with nothing listening yet, until it answers or SIGTERM/SIGINT stops
+ * the wait (sv->env.stopping).  0, or -1. */
+static int
+serve_open_store(struct serve *sv, const char *path)
+{
+	sigset_t set, old;
+	struct store *st = NULL;
+	const char *error;
+	char last[512] = "";
+	bool unreachable;
+	unsigned attempts = 0;
+	int delay = SERVE_STORE_WAIT_FIRST, ret = 0;
+	time_t t0 = time(NULL);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	for (;;) {
+		attempts++;
+		if (store_open_ex(&st, path, 0, &unreachable, &error) == 0)
+			break;
+		if (!unreachable) {
+			ret = serve_fail("store %s: %s", store_path_label(path),
+			    error) * -1;
+			break;
+		}
+		/* Said once, and again when the reason changes. */
+		if (strcmp(last, error) != 0) {
+			log_warnx("- serve store-unreachable store=%s "
+			    "reason=%s retry_in=%ds retry_max=%ds "
+			    "note=\"not listening until the database "
+			    "answers\"",
+			    log_q(store_path_label(path)), log_q(error), delay,
+			    SERVE_STORE_WAIT_MAX);
+			str_lcpy(last, error, sizeof(last));
+		}
+		if (serve_wait_stop(&set, delay)) {
+			sv->env.stopping = true;
+			ret = -1;
+			break;
+		}
+		if ((delay *= 2) > SERVE_STORE_WAIT_MAX)
+			delay = SERVE_STORE_WAIT_MAX;
+	}
+	if (st != NULL) {
+		store_close(&st);
+		if (attempts > 1)
+			log_info("- serve store-reachable store=%s attempts=%u "
+			    "waited=%llds", log_q(store_path_label(path)),
+			    attempts, (long long)(time(NULL) - t0));
+		/* A stop asked for while the last attempt ran. */
+		if (serve_wait_stop(&set, 0)) {
+			sv->env.stopping = true;
+			ret = -1;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 /* state_dir, spool/, mail/ and the database exist and belong to run_as. */
 static int
 serve_prepare_state(struct serve *sv, uid_t uid, gid_t gid, bool drop)
@@ -217,7 +324,6 @@ serve_prepare_state(struct serve *sv, uid_t uid, gid_t gid, bool drop)
 	const struct conf *c = sv->env.conf;
 	char path[PATH_MAX];
 	const char *error;
-	struct store *st;
 
 	if (fsio_mkdir_p(c->state_dir, 0750) < 0)
 		return serve_fail("cannot create %s: %s", c->state_dir,
@@ -230,10 +336,8 @@ serve_prepare_state(struct serve *sv, uid_t uid, gid_t gid, bool drop)
 		return serve_fail("cannot create %s: %s", path, strerror(errno)) * -1;
 	if (conf_store_path(c, path, sizeof(path)) < 0)
 		return serve_fail("store path too long") * -1;
-	if (store_open(&st, path, &error) < 0)
-		return serve_fail("store %s: %s", store_path_label(path),
-		    error) * -1;
-	store_close(&st);
+	if (serve_open_store(sv, path) < 0)
+		return -1;
 	if (drop && privdrop_chown_tree(c->state_dir, uid, gid) < 0)
 		return serve_fail("cannot give %s to %s: %s", c->state_dir,
 		    c->run_as, strerror(errno)) * -1;
@@ -758,6 +862,11 @@ serve_run(const char *path)
 		    .main = admin_main };
 	log_init("serve", (enum log_level)conf->log_level);
 	if ((status = serve_setup(&sv) < 0 ? 1 : 0) != 0) {
+		/* Stopped while waiting for the database: no failure. */
+		if (sv.env.stopping) {
+			log_info("- serve stopped");
+			status = 0;
+		}
 		conf_unref(&sv.env.conf);
 		return status;
 	}

@@ -47,6 +47,18 @@ struct store_user {
  * PostgreSQL connection URI ("postgresql://" or "postgres://").  0 or
  * -1. */
 int store_open(struct store **sp, const char *path, const char **error_r);
+/* store_open() flags. */
+#define STORE_OPEN_LAZY 0x1	/* an unreachable database is no error */
+/* As store_open(), for servers.  *unreachable_r (when not NULL) says
+ * whether a failure was the database not answering (a PostgreSQL server
+ * down or unreachable, refusing the connection: worth trying again), as
+ * opposed to a bad path, permissions or schema.  With STORE_OPEN_LAZY
+ * such a failure is no failure: the store opens without a connection,
+ * every call fails (temporarily) until the server answers, and the first
+ * connection checks (and if need be migrates) the schema.  A SQLite file
+ * is always reachable: the flag changes nothing there. */
+int store_open_ex(struct store **sp, const char *path, unsigned flags,
+    bool *unreachable_r, const char **error_r);
 void store_close(struct store **sp);
 /* path fit for logs and messages: a URI's password masked.  In a
  * per-thread buffer, valid until the next call on the thread. */
@@ -493,7 +505,10 @@ struct store_job {
 };
 
 /* Opens one connection to path per thread of wp (the first one creates or
- * migrates the schema).  0, or -1 with *error_r.  Setup work: may block. */
+ * migrates the schema).  0, or -1 with *error_r.  Setup work: may block.
+ * The connections open with STORE_OPEN_LAZY: a role started while its
+ * PostgreSQL server is down starts, its requests fail (temporarily) and
+ * the connections are made at their first use once the server answers. */
 int store_pool_create(struct store_pool **spp, struct workpool *wp,
     const char *path, const char **error_r);
 /* Closes the connections.  Call after workpool_free() of its pool, when

@@ -39,9 +39,11 @@ enum store_db_rc {
 struct store_db_ops {
 	const char *name;
 	/* Connects to path, creating or migrating the schema: 0, or -1
-	 * with *error_r (a static or per-thread string). */
-	int (*open)(struct store_db **dbp, const char *path,
-	    const char **error_r);
+	 * with *error_r (a static or per-thread string) and *unreachable_r
+	 * true when the server did not answer.  flags: store.h
+	 * STORE_OPEN_*. */
+	int (*open)(struct store_db **dbp, const char *path, unsigned flags,
+	    bool *unreachable_r, const char **error_r);
 	void (*close)(struct store_db **dbp);
 	/* A statement of sql (?N parameters), NULL when it cannot be
 	 * made.  Lives until finalize. */

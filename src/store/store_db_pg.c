@@ -9,7 +9,9 @@
  *   broken is made again at its next use (statements re-prepared), and a
  *   statement outside a transaction that failed because the connection
  *   broke is retried once on a new one: a server restart costs a request
- *   nothing once the server is back.
+ *   nothing once the server is back.  A store opened with
+ *   STORE_OPEN_LAZY (a role's) may start without any connection: the
+ *   first one that works also checks the schema.
  * - Statements are prepared once per connection (PQprepare), at first
  *   use; ?N parameters become $N.  Values travel as text.
  * - Write transactions take one advisory lock, so writers run one after
@@ -38,6 +40,7 @@
 
 #include "lib/fbuf.h"
 #include "lib/xalloc.h"
+#include "store/store.h"
 #include "store/store_db.h"
 
 #define STORE_PG_MAXPARAMS 32
@@ -281,6 +284,9 @@ struct store_pg {
 	unsigned next_id;		/* statement names */
 	int changes;
 	bool in_tx;
+	bool schema_ok;			/* checked on some connection */
+	bool in_schema;			/* being checked */
+	bool down;			/* the last connect got no server */
 	char err[256];
 	int watch_started;		/* atomic */
 	struct store_pg_watch *watch;
@@ -355,15 +361,28 @@ store_pg_connect(const char *url)
 	return c;
 }
 
-/* A live connection: 0, or -1 (db->err says why). */
+static int store_pg_schema(struct store_pg *db, const char **error_r);
+
+/* A live connection, the schema checked once (at the first connection
+ * that worked: a store opened lazily had none): 0, or -1 with db->err
+ * saying why and db->down true when the server did not answer. */
 static int
 store_pg_ensure(struct store_pg *db)
 {
+	const char *error;
+	int rc;
+
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
+	/* The migration's transaction is not carried over to another. */
+	if (db->in_schema) {
+		store_pg_seterr(db, "connection lost during the schema check");
+		return -1;
+	}
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->in_tx = false;
+	db->down = true;
 	db->conn = store_pg_connect(db->url);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		store_pg_seterr(db, db->conn != NULL ?
@@ -373,8 +392,25 @@ store_pg_ensure(struct store_pg *db)
 		db->conn = NULL;
 		return -1;
 	}
+	db->down = false;
 	if (++db->epoch == 0)
 		db->epoch = 1;
+	if (db->schema_ok || db->in_schema)
+		return 0;
+	db->in_schema = true;
+	rc = store_pg_schema(db, &error);
+	db->in_schema = false;
+	if (rc < 0) {
+		/* Dropped, so that the next use checks again. */
+		store_pg_seterr(db, error);
+		db->down = db->conn == NULL ||
+		    PQstatus(db->conn) != CONNECTION_OK;
+		if (db->conn != NULL)
+			PQfinish(db->conn);
+		db->conn = NULL;
+		return -1;
+	}
+	db->schema_ok = true;
 	return 0;
 }
 
@@ -538,8 +574,12 @@ store_pg_close(struct store_db **dp)
 	*dp = NULL;
 }
 
+/* Lazily (STORE_OPEN_LAZY), a server that does not answer leaves the
+ * store without a connection: store_pg_ensure() makes it, and checks the
+ * schema, at the first use that finds the server up. */
 static int
-store_pg_open(struct store_db **dp, const char *path, const char **error_r)
+store_pg_open(struct store_db **dp, const char *path, unsigned flags,
+    bool *unreachable_r, const char **error_r)
 {
 	static __thread char buf[320];
 	struct store_pg *db = xcalloc(1, sizeof(*db));
@@ -547,19 +587,21 @@ store_pg_open(struct store_db **dp, const char *path, const char **error_r)
 	db->base.ops = &store_db_pg_ops;
 	db->url = xstrdup(path);
 	*dp = &db->base;
-	if (store_pg_ensure(db) < 0) {
-		/* Never the URI: it may hold a password. */
+	*unreachable_r = false;
+	if (store_pg_ensure(db) == 0)
+		return 0;
+	if (db->down && (flags & STORE_OPEN_LAZY) != 0)
+		return 0;
+	/* Never the URI: it may hold a password. */
+	if (db->down)
 		snprintf(buf, sizeof(buf), "postgresql: cannot connect: %s",
 		    db->err);
-		*error_r = buf;
-		store_pg_close(dp);
-		return -1;
-	}
-	if (store_pg_schema(db, error_r) < 0) {
-		store_pg_close(dp);
-		return -1;
-	}
-	return 0;
+	else
+		snprintf(buf, sizeof(buf), "%s", db->err);
+	*unreachable_r = db->down;
+	*error_r = buf;
+	store_pg_close(dp);
+	return -1;
 }
 
 /* sql with ?N turned into $N (outside quotes); the highest N. */

@@ -379,10 +379,12 @@ store_sqlite_close(struct store_db **dp)
 }
 
 static int
-store_sqlite_open(struct store_db **dp, const char *path,
-    const char **error_r)
+store_sqlite_open(struct store_db **dp, const char *path, unsigned flags,
+    bool *unreachable_r, const char **error_r)
 {
 	struct store_sqlite *db = xcalloc(1, sizeof(*db));
+
+	*unreachable_r = false;
 
 	db->base.ops = &store_db_sqlite_ops;
 	*dp = &db->base;

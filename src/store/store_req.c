@@ -39,7 +39,8 @@ store_pool_create(struct store_pool **spp, struct workpool *wp,
 	sp->nconns = workpool_threads(wp);
 	sp->conns = xcalloc(sp->nconns, sizeof(*sp->conns));
 	for (unsigned i = 0; i < sp->nconns; i++) {
-		if (store_open(&sp->conns[i], path, error_r) < 0) {
+		if (store_open_ex(&sp->conns[i], path, STORE_OPEN_LAZY, NULL,
+		    error_r) < 0) {
 			store_pool_free(&sp);
 			*spp = NULL;
 			return -1;

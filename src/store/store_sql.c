@@ -395,21 +395,31 @@ store_path_label(const char *path)
 }
 
 int
-store_open(struct store **sp, const char *path, const char **error_r)
+store_open_ex(struct store **sp, const char *path, unsigned flags,
+    bool *unreachable_r, const char **error_r)
 {
 	const struct store_db_ops *ops = store_db_pick(path);
 	struct store *s = xcalloc(1, sizeof(*s));
 	const char *error = "store_open failed";
+	bool unreachable = false;
 
 	pthread_mutex_init(&s->lock, NULL);
-	if (ops->open(&s->db, path, &error) < 0) {
+	if (ops->open(&s->db, path, flags, &unreachable, &error) < 0) {
 		store_close(&s);
 		store_set_error(error_r, error);
+		if (unreachable_r != NULL)
+			*unreachable_r = unreachable;
 		*sp = NULL;
 		return -1;
 	}
 	*sp = s;
 	return 0;
+}
+
+int
+store_open(struct store **sp, const char *path, const char **error_r)
+{
+	return store_open_ex(sp, path, 0, NULL, error_r);
 }
 
 int
