@@ -70,6 +70,8 @@ int cmd_user_vacation(struct cli *cli, int argc, char **argv);
 bool cmd_send_verb(const char *what, const char *verb);
 int cmd_send(struct cli *cli, const char *what, int argc, char **argv);
 int cmd_alias(struct cli *cli, int argc, char **argv);
+/* `store bench ...` (cmd_store_bench.c); argv[0] is "bench". */
+int cmd_store_bench(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 /* `check spf ...` (cmd_check_spf.c); argv[0] is "spf". */

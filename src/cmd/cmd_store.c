@@ -12,7 +12,7 @@
 #include "store/store.h"
 
 #define CMD_STORE_USAGE "store migrate --from sqlite:PATH|postgresql://... " \
-	"--to postgresql://...|sqlite:PATH"
+	"--to postgresql://...|sqlite:PATH | store bench [--count N] [--json]"
 
 /* A store argument as store_open() takes it: "sqlite:PATH" is PATH. */
 static const char *
@@ -67,6 +67,8 @@ cmd_store(struct cli *cli, int argc, char **argv)
 {
 	const char *from = NULL, *to = NULL;
 
+	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
+		return cmd_store_bench(cli, argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "migrate") != 0)
 		return cli_usage(CMD_STORE_USAGE);
 	for (int i = 2; i + 1 < argc; i += 2) {

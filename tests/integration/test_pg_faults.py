@@ -14,6 +14,7 @@ PostgreSQL 15 that the test starts and stops itself (pgserver.py):
 
 Every wait is bounded (wait_until); nothing sleeps to assert timing."""
 
+import json
 import os
 import re
 import signal
@@ -307,3 +308,30 @@ def test_load_with_the_database_stopped_and_started(make_ferry, pg, pg_url,
             seen[tok] = seen.get(tok, 0) + 1
     assert set(seen) == set(accepted)
     assert [t for t, n in seen.items() if n != 1] == []
+
+
+# ------------------------------------------------------------ store bench
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_store_bench(make_ferry, pg, pg_url, store):
+    """`ferry store bench` (bench/ingest --lookups) on either store: every
+    lookup timed, its own domain gone afterwards, bad arguments refused."""
+    srv = make_ferry({"store": pg_url} if store == "postgresql" else {},
+                     start=False, accounts=True)
+    r = srv.cli("store", "bench", "--count", "20", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["store"] == store and out["count"] == 20
+    names = [lk["name"] for lk in out["lookups"]]
+    assert names == ["user", "user-missing", "alias", "domain",
+                     "resolve-rcpt", "ban-check", "greylist"]
+    for lk in out["lookups"]:
+        assert 0 < lk["median_us"] <= lk["p99_us"], lk
+    r = srv.cli("store", "bench", "--count", "10")
+    assert r.returncode == 0 and "resolve-rcpt" in r.stdout, r.stderr
+    # Only the accounts the test made are left.
+    assert srv.cli_ok("domain", "list").stdout.split() == ["example.test"]
+    for bad in (["--count", "5"], ["--count", "x"], ["--count", "-20"],
+                ["--count"], ["--fast"]):
+        r = srv.cli("store", "bench", *bad)
+        assert r.returncode == 2 and "usage" in r.stderr, (bad, r.stderr)
