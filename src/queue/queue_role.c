@@ -44,6 +44,7 @@
 #include "queue/queue.h"
 #include "queue/queue_control.h"
 #include "queue/queue_dmarc_in.h"
+#include "queue/queue_home.h"
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
 #include "queue/queue_send.h"
@@ -148,6 +149,9 @@ struct queue_job {
 	char srs_domain[256];
 	char srs_sender[SRS_ADDR_MAX];
 	size_t *rmap;			/* rm.rcpts[i] is env.rcpts[rmap[i]] */
+	/* Per envelope recipient: the home node a local recipient is
+	 * relayed to (queue_home.h), or NULL; NULL when none is. */
+	struct relay_via **homes;
 	bool *reported;
 	struct queue_result *res;	/* handed to the running save job */
 	size_t nres;
@@ -530,8 +534,43 @@ queue_disk_low(struct queue_role *q)
 	return __atomic_load_n(&q->disk_low, __ATOMIC_RELAXED);
 }
 
+/* A local recipient whose domain's home is another node: 1 when it goes
+ * to the relay (j->homes[i] set), -1 when it was deferred (the store
+ * failed), 0 when it is delivered here. */
+static int
+queue_rcpt_home(struct queue_job *j, const struct spool_env *env,
+    struct spool_rcpt *r, size_t i, time_t now)
+{
+	struct queue_role *q = j->q;
+	struct relay_via v;
+	const char *error;
+	int ret = -1;
+
+	pthread_mutex_lock(&q->store_lock);
+	if (q->store == NULL && store_open(&q->store, q->db_path, &error) < 0)
+		log_errx("queue store open failed path=%s reason=%s",
+		    store_path_label(q->db_path), error);
+	if (q->store != NULL)
+		ret = queue_home_route(q->store, j->conf, env, r->addr, &v);
+	pthread_mutex_unlock(&q->store_lock);
+	if (ret < 0) {
+		queue_rcpt_tempfail(j, env, r, NULL,
+		    "4.3.0 account store unavailable", now);
+		return -1;
+	}
+	if (ret == 0)
+		return 0;
+	if (j->homes == NULL)
+		j->homes = xcalloc(env->nrcpts, sizeof(*j->homes));
+	free(j->homes[i]);
+	j->homes[i] = xmalloc(sizeof(v));
+	*j->homes[i] = v;
+	return 1;
+}
+
 /* Delivers every due local recipient; returns whether the envelope
- * changed, and in *remote_r how many remote recipients are due. */
+ * changed, and in *remote_r how many remote recipients are due (those
+ * relayed to their home node included). */
 static bool
 queue_deliver_env(struct queue_job *j, struct spool_env *env, time_t now,
     size_t *remote_r)
@@ -539,7 +578,7 @@ queue_deliver_env(struct queue_job *j, struct spool_env *env, time_t now,
 	struct queue_role *q = j->q;
 	char msg[PATH_MAX];
 	bool changed = false;
-	int fd = -1;
+	int fd = -1, home;
 	size_t i;
 
 	*remote_r = 0;
@@ -550,6 +589,13 @@ queue_deliver_env(struct queue_job *j, struct spool_env *env, time_t now,
 			continue;
 		if (!r->local) {
 			(*remote_r)++;
+			continue;
+		}
+		if ((home = queue_rcpt_home(j, env, r, i, now)) != 0) {
+			if (home > 0)
+				(*remote_r)++;
+			else
+				changed = true;
 			continue;
 		}
 		if (queue_disk_low(q) || j->disk_failed) {
@@ -873,6 +919,9 @@ queue_job_free(struct queue_job *j)
 	free(j->rm.rcpts);
 	free(j->rmap);
 	free(j->reported);
+	for (i = 0; j->homes != NULL && i < j->env.nrcpts; i++)
+		free(j->homes[i]);
+	free(j->homes);
 	dkim_keyring_free(&j->dkim);
 	conf_unref(&j->conf);
 	free(j);
@@ -943,10 +992,11 @@ queue_relay_start(struct queue_job *j)
 	for (i = 0; i < env->nrcpts; i++) {
 		const struct spool_rcpt *r = &env->rcpts[i];
 
-		if (r->local || r->state != SPOOL_RCPT_PENDING ||
-		    r->next_attempt > now)
+		if ((r->local && (j->homes == NULL || j->homes[i] == NULL)) ||
+		    r->state != SPOOL_RCPT_PENDING || r->next_attempt > now)
 			continue;
 		j->rm.rcpts[n].addr = r->addr;
+		j->rm.rcpts[n].via = r->local ? j->homes[i] : NULL;
 		j->rmap[n++] = i;
 	}
 	memcpy(j->rm.id, env->id, sizeof(j->rm.id));
@@ -980,8 +1030,15 @@ queue_apply_result(struct queue_job *j, struct spool_env *env,
 		return;			/* `queue bounce` or the like */
 	if (res->status == RELAY_PERM)
 		queue_rcpt_fail(env, r, NULL, res->error);
-	else if (res->status == RELAY_TEMP)
+	else if (res->status == RELAY_TEMP) {
 		queue_rcpt_tempfail(j, env, r, NULL, res->error, now);
+		/* A local recipient came back from the relay: its home node
+		 * is down.  Like a backup MX's mail, retried every retry_min
+		 * so that it arrives soon after the node is back. */
+		if (r->local && r->state == SPOOL_RCPT_PENDING)
+			r->next_attempt = now +
+			    (time_t)queue_retry_min(j->conf);
+	}
 	else if (res->status == RELAY_BUSY)
 		j->busy = true;
 }

@@ -130,6 +130,20 @@ relay_target_fallback(const struct conf *c, const struct relay_target *t,
 	    relay_target_for(c, &c->fallback_relay, domain, fb) == 0;
 }
 
+/* A home node's address (relay.h, struct relay_via): no MX, no route,
+ * opportunistic TLS (the nodes' own network), temporary failures only. */
+static void
+relay_target_via(const struct relay_via *v, struct relay_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	str_lcpy(t->host, v->host, sizeof(t->host));
+	t->port = v->port;
+	t->mx = false;
+	t->route = true;
+	t->tls = CONF_TLS_MAY;
+	str_lcpy(t->source, v->source, sizeof(t->source));
+}
+
 /* ---- destinations ---- */
 
 static unsigned
@@ -139,7 +153,7 @@ relay_dest_hash(const char *domain)
 }
 
 static struct relay_dest *
-relay_dest_get(struct relay *r, const char *domain)
+relay_dest_get(struct relay *r, const char *domain, const struct relay_via *via)
 {
 	unsigned h = relay_dest_hash(domain);
 	struct relay_dest *dst;
@@ -149,7 +163,11 @@ relay_dest_get(struct relay *r, const char *domain)
 			return dst;
 	dst = xcalloc(1, sizeof(*dst));
 	str_lcpy(dst->domain, domain, sizeof(dst->domain));
-	relay_target_dest(r->conf, domain, &dst->target);
+	dst->homed = via != NULL;
+	if (via != NULL)
+		relay_target_via(via, &dst->target);
+	else
+		relay_target_dest(r->conf, domain, &dst->target);
 	TAILQ_INIT(&dst->queue);
 	TAILQ_INIT(&dst->waiting);
 	TAILQ_INIT(&dst->idle);
@@ -422,9 +440,10 @@ relay_deliv_new(struct relay_msg *m)
 }
 
 static void
-relay_enqueue(struct relay *r, struct relay_deliv *d, const char *domain)
+relay_enqueue(struct relay *r, struct relay_deliv *d, const char *domain,
+    const struct relay_via *via)
 {
-	struct relay_dest *dst = relay_dest_get(r, domain);
+	struct relay_dest *dst = relay_dest_get(r, domain, via);
 
 	if (dst->nqueued >= RELAY_DEST_BACKLOG) {
 		relay_deliv_fail(r, d, RELAY_BUSY,
@@ -442,6 +461,7 @@ relay_submit(struct relay *r, struct relay_msg *m)
 {
 	struct relay_deliv **open = xcalloc(m->nrcpts + 1, sizeof(*open));
 	char (*doms)[256] = xcalloc(m->nrcpts + 1, sizeof(*doms));
+	const struct relay_via **vias = xcalloc(m->nrcpts + 1, sizeof(*vias));
 	size_t i, k, nopen = 0;
 
 	m->done = false;
@@ -450,21 +470,31 @@ relay_submit(struct relay *r, struct relay_msg *m)
 	for (i = 0; i < m->nrcpts; i++) {
 		char domain[256];
 
-		relay_addr_domain(m->rcpts[i].addr, domain, sizeof(domain));
+		/* A homed recipient's destination is its node: a key no
+		 * domain can have (it holds spaces). */
+		if (m->rcpts[i].via != NULL)
+			relay_fmt(domain, sizeof(domain), "node %s %s:%u",
+			    m->rcpts[i].via->node, m->rcpts[i].via->host,
+			    m->rcpts[i].via->port);
+		else
+			relay_addr_domain(m->rcpts[i].addr, domain,
+			    sizeof(domain));
 		for (k = 0; k < nopen; k++)
 			if (strcmp(doms[k], domain) == 0 &&
 			    open[k]->n < RELAY_MAX_RCPTS)
 				break;
 		if (k == nopen) {
 			open[nopen] = relay_deliv_new(m);
+			vias[nopen] = m->rcpts[i].via;
 			memcpy(doms[nopen++], domain, sizeof(domain));
 		}
 		open[k]->rcpts[open[k]->n++] = i;
 	}
 	for (k = 0; k < nopen; k++)
-		relay_enqueue(r, open[k], doms[k]);
+		relay_enqueue(r, open[k], doms[k], vias[k]);
 	free(open);
 	free(doms);
+	free(vias);
 	if (m->pending == 0)
 		relay_report(r, m);
 }
@@ -544,8 +574,9 @@ relay_set_conf(struct relay *r, const struct conf *conf)
 		for (dst = r->dests[h]; dst != NULL; dst = dst->hnext) {
 			/* Routes and TLS policy: destinations without a
 			 * connection take them now, others at their next
-			 * start after they went idle. */
-			if (dst->active == 0) {
+			 * start after they went idle.  A home node's target
+			 * is fixed (its key holds the address). */
+			if (dst->active == 0 && !dst->homed) {
 				relay_target_dest(r->conf, dst->domain,
 				    &dst->target);
 				/* A cached host list may follow an old

@@ -30,8 +30,20 @@ enum relay_status {
 
 #define RELAY_ERROR_MAX 512
 
+/* Mailbox homing (queue/queue_home.h): a recipient whose domain lives
+ * on another node goes to that node's SMTP address, connecting from this
+ * node's own address, never by the domain's routes, MX or the fallback
+ * relay. */
+struct relay_via {
+	char node[64];			/* the home node's name */
+	char host[46];			/* its SMTP address: IP literal */
+	unsigned port;
+	char source[46];		/* connect from here ("" any) */
+};
+
 struct relay_rcpt {
 	const char *addr;		/* borrowed: lives until the msg is done */
+	const struct relay_via *via;	/* borrowed; NULL: by its domain */
 	enum relay_status status;	/* out */
 	/* out: the spool's last_error form (bounce.h bounce_parse_diag):
 	 * "mx1.example.net [192.0.2.1]: 550 5.1.1 <b@x>: no user" */

@@ -11,10 +11,12 @@
  * (4.5.3.2).  The connection is reused for the destination's next
  * delivery, and closed with QUIT when none is left.  8-bit content for a
  * peer without 8BITMIME fails with 5.6.3 (no conversion, see docs/). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -300,7 +302,7 @@ relay_session_exhausted(struct relay_session *s)
 	if (s->lasterr[0] == '\0')
 		relay_fmt(s->lasterr, sizeof(s->lasterr),
 		    "4.4.1 no mail host of %s could be reached", s->dst->domain);
-	if (s->all_conn_level && !s->via_fallback &&
+	if (s->all_conn_level && !s->via_fallback && !s->dst->homed &&
 	    relay_target_fallback(s->r->conf, &s->target, s->dst->domain,
 	    &t)) {
 		s->route_fb = s->target.fb_host[0] != '\0';
@@ -363,6 +365,30 @@ relay_session_describe(struct relay_session *s, const struct relay_addr *a)
 		relay_fmt(s->peer, sizeof(s->peer), "%s [%s]", a->host, ip);
 }
 
+/* Binds fd to the IP literal source (mailbox homing: a home node knows
+ * its peers by their address); 0, or -1 with errno. */
+static int
+relay_session_bind(int fd, int family, const char *source)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET && inet_pton(AF_INET, source,
+	    &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		len = sizeof(*s4);
+	} else if (family == AF_INET6 && inet_pton(AF_INET6, source,
+	    &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		len = sizeof(*s6);
+	} else
+		return 0;	/* another family: the kernel's choice */
+	return bind(fd, (struct sockaddr *)&ss, len);
+}
+
 /* Starts connecting to s->cands[s->cur]; 0, or -1 with errno. */
 static int
 relay_session_dial(struct relay_session *s, const struct relay_addr *a)
@@ -373,6 +399,11 @@ relay_session_dial(struct relay_session *s, const struct relay_addr *a)
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
+	if (s->target.source[0] != '\0' &&
+	    relay_session_bind(fd, a->sa.ss_family, s->target.source) < 0) {
+		close(fd);
+		return -1;
+	}
 	s->bev = bufferevent_socket_new(s->r->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
 		close(fd);

@@ -56,6 +56,7 @@ struct relay_target {
 					 * fallback_relay applies) */
 	unsigned fb_port;
 	bool fb_no_mx;
+	char source[46];		/* bind to this address ("" none) */
 };
 
 /* Where a destination's mail goes, as resolved: a list of addresses in
@@ -96,7 +97,8 @@ struct relay_dest {
 	struct relay_dest *hnext;
 	TAILQ_ENTRY(relay_dest) ready;	/* on r->ready when in_ready */
 	bool in_ready;
-	char domain[256];
+	char domain[256];		/* or "node NAME IP:PORT" (homed) */
+	bool homed;			/* to a home node: target is fixed */
 	struct relay_target target;
 	struct relay_deliv_list queue;
 	unsigned nqueued, active;

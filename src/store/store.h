@@ -40,7 +40,9 @@ struct store_user {
 	char address[320];
 	char password_hash[256];
 	uint64_t quota;		/* bytes, 0 = unlimited */
-	bool vacation;		/* a vacation reply is on (see below) */
+	bool vacation;		/* the queue decides on its mail: a vacation
+				 * reply is on (see below), or the domain
+				 * has a home node (store_node.c) */
 };
 
 /* Opens (creating and migrating the schema) path: a SQLite file, or a

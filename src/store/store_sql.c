@@ -83,11 +83,14 @@ enum store_stmt_id {
 	STORE_ST_COUNT
 };
 
-/* Whether a user's vacation reply is on (a column of the user queries:
- * smtpd keeps such mail off its direct path, see store.h). */
+/* Whether the queue must decide on a user's mail (a column of the user
+ * queries: smtpd keeps such mail off its direct path, see store.h): a
+ * vacation reply is on, or the domain has a home node (store_node.c:
+ * the queue relays it there unless this node is the home). */
 #define STORE_USER_VACATION \
-	"COALESCE((SELECT v.enabled FROM vacations v " \
-	"WHERE v.address = users.address), 0)"
+	"CASE WHEN COALESCE((SELECT v.enabled FROM vacations v " \
+	"WHERE v.address = users.address), 0) <> 0 OR EXISTS (SELECT 1 " \
+	"FROM domain_homes h WHERE h.domain = users.domain) THEN 1 ELSE 0 END"
 
 static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_DOMAIN_ADD] = "INSERT INTO domains (name) VALUES (?1)",

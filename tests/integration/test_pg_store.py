@@ -29,6 +29,7 @@ from conftest import (FERRY_BIN, PASSWORD, RawSMTP, free_port, make_message,
 from fakedns import FakeDNS, fakedns  # noqa: F401
 from pgserver import PgServer, pg_available
 from test_pop3 import RawPOP3
+from test_store_lock import schema_version
 
 BUILD = Path(FERRY_BIN).parent
 CAROL = "carol@example.test"
@@ -148,7 +149,8 @@ def test_concurrent_migration_runs_once(make_ferry, pg, pg_url):
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
     db = pg_url.split("/")[3].split("?")[0]
-    assert pg.psql("SELECT version FROM schema_version", db) == "8"
+    assert pg.psql("SELECT version FROM schema_version", db) == \
+        str(schema_version())
     # Every table both drivers have, and the PostgreSQL counter.
     tables = set(pg.psql("SELECT tablename FROM pg_tables WHERE "
                          "schemaname = 'public'", db).split())
