@@ -96,6 +96,11 @@ void cmd_reach_verdict(const struct cmd_reach *t, const struct reach_entry *e,
 void cmd_reach_json(const struct cmd_reach *t, const struct reach_entry *e);
 void cmd_reach_free(struct cmd_reach *t);
 int cmd_check_reach(struct cli *cli, bool json);
+/* `check mx DOMAIN` (cmd_check_mx.c): probe unless no-connect, each
+ * phase capped at cap seconds (0: the default), a greeting later than
+ * tarpit seconds (0: the default) is a tarpit. */
+int cmd_check_mx(struct cli *cli, const char *domain, bool json, bool probe,
+    unsigned cap, unsigned tarpit);
 int cmd_ban(struct cli *cli, int argc, char **argv);
 int cmd_rule(struct cli *cli, int argc, char **argv);
 int cmd_why(struct cli *cli, int argc, char **argv);

@@ -117,6 +117,7 @@ struct dns_query {
 	enum dns_status fail_status;	/* for failures delivered later */
 	char why[DNS_WHY_MAX];		/* first resolvers' failure */
 	char why2[2 * DNS_WHY_MAX];	/* the reason delivered */
+	char canon[DNS_NAME_MAX + 2];	/* "": the answer had no CNAME */
 };
 
 static void dns_ub_answer(void *arg, int err, struct ub_result *res);
@@ -1061,6 +1062,25 @@ dns_result_classify(const struct dns_query *q, const struct ub_result *res,
 	return true;
 }
 
+/* The canonical name when CNAMEs led elsewhere (check mx flags an MX
+ * host that is an alias, RFC 2181 10.3). */
+static void
+dns_result_canon(struct dns_query *q, const struct ub_result *res,
+    struct dns_result *r)
+{
+	size_t n;
+
+	if (res->canonname == NULL ||
+	    str_lcpy(q->canon, res->canonname, sizeof(q->canon)) >=
+	    sizeof(q->canon))
+		return;
+	n = strlen(q->canon);
+	if (n > 0 && q->canon[n - 1] == '.')
+		q->canon[n - 1] = '\0';
+	if (q->canon[0] != '\0' && !str_ieq(q->canon, q->name))
+		r->canon = q->canon;
+}
+
 static void
 dns_ub_answer(void *arg, int err, struct ub_result *res)
 {
@@ -1086,6 +1106,7 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 		return;
 	}
 	dns_count(q, u, METRICS_DNS_ANSWER);
+	dns_result_canon(q, res, &r);
 	ub_resolve_free(res);
 	if (primary)
 		dns_primary_answered(q->d);

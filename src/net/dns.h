@@ -56,6 +56,7 @@ struct dns_result {
 	bool stale;
 	uint64_t stale_age;
 	const char *why;		/* temp failure reason for logs */
+	const char *canon;		/* name at the end of CNAMEs; NULL: none */
 	struct dns_rr *rr;
 	size_t n;
 };
