@@ -13,6 +13,7 @@
  * Exit 1 only when DNS gives no usable answer; an undeliverable domain
  * is an answer (exit 0, "deliverable": false). */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "lib/xalloc.h"
 #include "net/dns.h"
 #include "ops/ops_probe.h"
+#include "ops/ops_provider.h"
 
 #define CMD_CHECK_MX_HOSTS_MAX 32
 #define CMD_CHECK_MX_PHASE_MAX 15	/* default cap per probe phase */
@@ -93,6 +95,10 @@ struct cmd_check_mx {
 	struct cmd_check_mx_flag flags[CMD_CHECK_MX_FLAGS_MAX];
 	size_t nflags;
 	struct cmd_reach reach;		/* the queue's reachability memory */
+	struct ops_providers providers;
+	const struct ops_provider *provider;	/* NULL: none recognised */
+	const struct ops_provider_set *pset;	/* the set the domain follows */
+	size_t pset_present;
 };
 
 /* ---------------------------------------------------------- helpers */
@@ -544,6 +550,121 @@ cmd_check_mx_path(const struct cmd_check_mx *mx, const char **kind_r,
 		str_lcpy(dst, "direct, lower preference first", size);
 }
 
+/* ---------------------------------------------------------- providers */
+
+/* The MX host names, borrowed, in dst (at most CMD_CHECK_MX_HOSTS_MAX). */
+static size_t
+cmd_check_mx_names(const struct cmd_check_mx *mx, const char **dst)
+{
+	for (size_t i = 0; i < mx->nhosts; i++)
+		dst[i] = mx->hosts[i].name;
+	return mx->nhosts;
+}
+
+static void
+cmd_check_mx_provider(struct cmd_check_mx *mx, const char *conf_path)
+{
+	const char *names[CMD_CHECK_MX_HOSTS_MAX];
+	char dir[PATH_MAX], err[512], *slash;
+	size_t n = cmd_check_mx_names(mx, names);
+
+	if (n == 0)
+		return;
+	str_lcpy(dir, conf_path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		str_lcpy(dir, ".", sizeof(dir));
+	if (ops_providers_load(&mx->providers, dir, err, sizeof(err)) < 0)
+		fprintf(stderr, "ferry: warning: provider profiles: %s\n",
+		    err);
+	mx->provider = ops_providers_find(&mx->providers, names, n);
+	if (mx->provider != NULL)
+		mx->pset = ops_provider_best_set(mx->provider, names, n,
+		    &mx->pset_present);
+}
+
+/* The entries of the chosen set that no MX record has, into dst. */
+static size_t
+cmd_check_mx_missing(const struct cmd_check_mx *mx, const char **dst)
+{
+	const char *names[CMD_CHECK_MX_HOSTS_MAX];
+	size_t n = cmd_check_mx_names(mx, names), k = 0;
+
+	for (size_t e = 0; e < mx->pset->nhosts; e++)
+		if (!ops_provider_present(mx->pset->hosts[e], names, n))
+			dst[k++] = mx->pset->hosts[e];
+	return k;
+}
+
+/* The provider's hosts among the MX records that were probed and did
+ * not answer usably, into dst. */
+static size_t
+cmd_check_mx_unreachable(const struct cmd_check_mx *mx,
+    const struct cmd_check_host **dst)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < mx->nhosts; i++) {
+		const struct cmd_check_host *h = &mx->hosts[i];
+		bool ok = false;
+
+		if (!ops_provider_claims(mx->provider, h->name))
+			continue;
+		for (size_t a = 0; a < h->naddrs; a++)
+			ok = ok || cmd_check_mx_addr_ok(mx, &h->addrs[a]) ||
+			    !h->addrs[a].probed;
+		if (!ok)
+			dst[k++] = h;
+	}
+	return k;
+}
+
+static void
+cmd_check_mx_json_list(const char *key, const char *const *v, size_t n)
+{
+	printf(", \"%s\": [", key);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i > 0 ? ", " : "", stdout);
+		cli_json_str(v[i]);
+	}
+	putchar(']');
+}
+
+static void
+cmd_check_mx_json_provider(const struct cmd_check_mx *mx, bool probed)
+{
+	const struct ops_provider *p = mx->provider;
+	const struct cmd_check_host *bad[CMD_CHECK_MX_HOSTS_MAX];
+	const char *v[CMD_CHECK_MX_HOSTS_MAX];
+	size_t n;
+
+	fputs(", \"provider\": ", stdout);
+	if (p == NULL) {
+		fputs("null", stdout);
+		return;
+	}
+	fputs("{\"id\": ", stdout);
+	cli_json_str(p->id);
+	cmd_check_mx_json_strn("name", p->name);
+	cmd_check_mx_json_strn("set", mx->pset->name);
+	for (n = 0; n < mx->pset->nhosts; n++)
+		v[n] = mx->pset->hosts[n];
+	cmd_check_mx_json_list("recommended", v, n);
+	n = cmd_check_mx_missing(mx, v);
+	cmd_check_mx_json_list("missing", v, n);
+	n = cmd_check_mx_unreachable(mx, bad);
+	for (size_t i = 0; i < n; i++)
+		v[i] = bad[i]->name;
+	cmd_check_mx_json_list("unreachable", v, n);
+	printf(", \"probed\": %s", probed ? "true" : "false");
+	cmd_check_mx_json_strn("current_set", p->sets[0].name);
+	for (n = 0; n < p->sets[0].nhosts; n++)
+		v[n] = p->sets[0].hosts[n];
+	cmd_check_mx_json_list("current", v, n);
+	putchar('}');
+}
+
 /* ---------------------------------------------------------- JSON */
 
 static void
@@ -678,6 +799,7 @@ cmd_check_mx_json(const struct cmd_check_mx *mx, bool probed)
 		cmd_check_mx_json_host(mx, &mx->hosts[i]);
 	}
 	putchar(']');
+	cmd_check_mx_json_provider(mx, probed);
 	if (mx->kind == CMD_CHECK_MX_FAILED || mx->kind == CMD_CHECK_MX_NULL) {
 		puts(", \"deliverable\": false, \"path\": null}");
 		return;
@@ -821,6 +943,45 @@ cmd_check_mx_human_verdicts(const struct cmd_check_mx *mx)
 }
 
 static void
+cmd_check_mx_human_list(const char *what, const char *const *v, size_t n)
+{
+	printf("provider: %s: ", what);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i > 0 ? ", " : "", v[i]);
+	putchar('\n');
+}
+
+static void
+cmd_check_mx_human_provider(const struct cmd_check_mx *mx, bool probed)
+{
+	const struct ops_provider *p = mx->provider;
+	const struct cmd_check_host *bad[CMD_CHECK_MX_HOSTS_MAX];
+	const char *v[CMD_CHECK_MX_HOSTS_MAX];
+	size_t n;
+
+	if (p == NULL)
+		return;
+	printf("provider: %s (%s); the domain follows its set \"%s\" (%zu "
+	    "of %zu present)\n", p->name, p->id, mx->pset->name,
+	    mx->pset_present, mx->pset->nhosts);
+	if ((n = cmd_check_mx_missing(mx, v)) > 0)
+		cmd_check_mx_human_list("missing from the MX records", v, n);
+	if ((n = cmd_check_mx_unreachable(mx, bad)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = bad[i]->name;
+		cmd_check_mx_human_list(probed ? "present but not answering "
+		    "from here" : "present without an address", v, n);
+	}
+	if (mx->pset != &p->sets[0]) {
+		printf("provider: its current recommendation is the set "
+		    "\"%s\": ", p->sets[0].name);
+		for (size_t i = 0; i < p->sets[0].nhosts; i++)
+			printf("%s%s", i > 0 ? ", " : "", p->sets[0].hosts[i]);
+		putchar('\n');
+	}
+}
+
+static void
 cmd_check_mx_human(const struct cmd_check_mx *mx, bool probed)
 {
 	const char *kind;
@@ -844,6 +1005,7 @@ cmd_check_mx_human(const struct cmd_check_mx *mx, bool probed)
 		cmd_check_mx_table(mx);
 		if (probed)
 			cmd_check_mx_human_verdicts(mx);
+		cmd_check_mx_human_provider(mx, probed);
 		cmd_check_mx_path(mx, &kind, path, sizeof(path));
 		printf("path now: %s\n", path);
 	}
@@ -889,6 +1051,7 @@ cmd_check_mx_free(struct cmd_check_mx *mx)
 	if (mx->base != NULL)
 		event_base_free(mx->base);
 	cmd_reach_free(&mx->reach);
+	ops_providers_free(&mx->providers);
 }
 
 static unsigned
@@ -951,6 +1114,7 @@ cmd_check_mx(struct cli *cli, const char *domain, bool json, bool probe,
 	(void)dns_lookup(mx.dns, domain, DNS_T_MX, cmd_check_mx_done, &mx);
 	event_base_dispatch(mx.base);
 	cmd_check_mx_findings(&mx);
+	cmd_check_mx_provider(&mx, cli->conf_path);
 	if (json)
 		cmd_check_mx_json(&mx, probe);
 	else if (mx.kind != CMD_CHECK_MX_FAILED)

@@ -146,7 +146,8 @@ def test_package_contents(deb_dir):
                        ("/usr/share/man/man8/ferry.8.gz", "-rw-r--r--"),
                        ("/usr/share/man/man5/ferry.conf.5.gz", "-rw-r--r--"),
                        ("/usr/share/man/man8/ferry-sendmail.8.gz", "-rw-r--r--"),
-                       ("/usr/share/doc/ferry/copyright", "-rw-r--r--")]:
+                       ("/usr/share/doc/ferry/copyright", "-rw-r--r--"),
+                       ("/usr/share/ferry/providers.conf", "-rw-r--r--")]:
         assert path in entries, f"{path} missing from the package"
         assert entries[path][0] == mode and entries[path][1] == "root/root"
     for link, target in [("/usr/sbin/sendmail", "ferry"),
@@ -232,6 +233,7 @@ find {dest} \\( -type f -o -type l \\) | sort
                 "/usr/share/man/man5/ferry.conf.5",
                 "/usr/share/man/man8/ferry-sendmail.8",
                 "/usr/share/doc/ferry/quickstart.md",
+                "/usr/share/ferry/providers.conf",
                 "/usr/share/doc/ferry/examples/ferry.conf",
                 "/usr/share/doc/ferry/examples/ferry.service"):
         assert dest + rel in files, rel
