@@ -96,6 +96,10 @@ void cmd_reach_verdict(const struct cmd_reach *t, const struct reach_entry *e,
 void cmd_reach_json(const struct cmd_reach *t, const struct reach_entry *e);
 void cmd_reach_free(struct cmd_reach *t);
 int cmd_check_reach(struct cli *cli, bool json);
+/* `check dns [NAME] --resolvers` (cmd_check_dns.c): A, AAAA and MX of
+ * name (NULL: the first hosted domain, else hostname) from every
+ * resolver on its own. */
+int cmd_check_dns_all(struct cli *cli, const char *name, bool json);
 /* `check mx DOMAIN` (cmd_check_mx.c): probe unless no-connect, each
  * phase capped at cap seconds (0: the default), a greeting later than
  * tarpit seconds (0: the default) is a tarpit. */

@@ -3,7 +3,8 @@
  * says, for people or --json, on the asynchronous resolver on a private
  * loop.  Exit 1 when the answer is "does not exist", "no records" or a
  * temporary failure.  `check mx` is cmd_check_mx.c, `check spf`
- * cmd_check_spf.c, `check reach` cmd_check_reach.c. */
+ * cmd_check_spf.c, `check reach` cmd_check_reach.c, `check dns
+ * [NAME] --resolvers` (every resolver on its own) cmd_check_dns.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #define CMD_CHECK_USAGE \
 	"check reach [--json] | " \
 	"check dns NAME [A|AAAA|MX|TXT|PTR] [--json] | " \
+	"check dns [NAME] --resolvers [--json] | " \
 	"check mx DOMAIN [--json] [--no-connect] [--timeout SECS] " \
 	"[--tarpit SECS]"
 
@@ -271,6 +273,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return cmd_check_spf(cli, argc - 1, argv + 1);
 	bool json = cli_take_flag(&argc, argv, "--json");
 	bool no_connect = cli_take_flag(&argc, argv, "--no-connect");
+	bool resolvers = cli_take_flag(&argc, argv, "--resolvers");
 	uint64_t timeout = 0, tarpit = 0;
 
 	if (cmd_check_take_secs(&argc, argv, "--timeout", &timeout) < 0 ||
@@ -278,6 +281,13 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return cli_usage(CMD_CHECK_USAGE);
 	const char *what = argc > 1 ? argv[1] : "";
 
+	/* `check dns` alone, or with --resolvers: every resolver on its
+	 * own (cmd_check_dns.c). */
+	if (strcmp(what, "dns") == 0 && (argc == 2 || (resolvers &&
+	    argc == 3)) && !no_connect)
+		return cmd_check_dns_all(cli, argc == 3 ? argv[2] : NULL, json);
+	if (resolvers)
+		return cli_usage(CMD_CHECK_USAGE);
 	if (strcmp(what, "dns") == 0 && (argc == 3 || argc == 4) &&
 	    !no_connect)
 		return cmd_check_dns(cli, argv[2], argc == 4 ? argv[3] : NULL,
