@@ -4,7 +4,8 @@
  * loop.  Exit 1 when the answer is "does not exist", "no records" or a
  * temporary failure.  `check mx` is cmd_check_mx.c, `check spf`
  * cmd_check_spf.c, `check reach` cmd_check_reach.c, `check dns
- * [NAME] --resolvers` (every resolver on its own) cmd_check_dns.c. */
+ * [NAME] --resolvers` (every resolver on its own) cmd_check_dns.c,
+ * `check sender` cmd_check_sender.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,7 +28,8 @@
 	"check dns NAME [A|AAAA|MX|TXT|PTR] [--json] | " \
 	"check dns [NAME] --resolvers [--json] | " \
 	"check mx DOMAIN [--json] [--no-connect] [--timeout SECS] " \
-	"[--tarpit SECS]"
+	"[--tarpit SECS] | check sender DOMAIN [--ip IP] [--json] | " \
+	"check spf IP SENDER [HELO] [--json]"
 
 /* ---------------------------------------------------------- output */
 
@@ -271,6 +273,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "spf") == 0)	/* cmd_check_spf.c */
 		return cmd_check_spf(cli, argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "sender") == 0)	/* cmd_check_sender.c */
+		return cmd_check_sender(cli, argc - 1, argv + 1);
 	bool json = cli_take_flag(&argc, argv, "--json");
 	bool no_connect = cli_take_flag(&argc, argv, "--no-connect");
 	bool resolvers = cli_take_flag(&argc, argv, "--resolvers");

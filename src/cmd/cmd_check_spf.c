@@ -1,7 +1,8 @@
 /* `ferry check spf IP SENDER [HELO] [--json]`: RFC 7208 check_host() as
  * the server runs it (msgauth/spf.c, the server's resolvers, hostname as
  * the receiver %{r}), for people or --json: the result, the mechanism
- * that decided, the explanation of a fail, the problem of a temperror or
+ * that decided (and the way to it through include: and redirect=), the
+ * explanation of a fail, the problem of a temperror or
  * permerror, the lookups counted against the limits (4.6.4) and the
  * Received-SPF header field (9.1) the server would add.  SENDER "" or
  * "<>" checks the HELO identity.  Exit 0 whenever a result was reached
@@ -43,6 +44,7 @@ cmd_check_spf_json(const struct spf_answer *a, const char *header)
 	cmd_check_spf_json_field("sender", a->sender, false);
 	cmd_check_spf_json_field("domain", a->domain, false);
 	cmd_check_spf_json_field("mechanism", a->mechanism, false);
+	cmd_check_spf_json_field("path", a->path, false);
 	cmd_check_spf_json_field("explanation", a->explanation, false);
 	cmd_check_spf_json_field("problem", a->problem, false);
 	printf(", \"lookups\": %u, \"void_lookups\": %u", a->lookups,
@@ -59,6 +61,8 @@ cmd_check_spf_human(const struct spf_answer *a, const char *header)
 	printf("domain: %s\n", a->domain);
 	if (a->mechanism[0] != '\0')
 		printf("mechanism: %s\n", a->mechanism);
+	if (a->path[0] != '\0')
+		printf("path: %s\n", a->path);
 	if (a->explanation[0] != '\0')
 		printf("explanation: %s\n", a->explanation);
 	if (a->problem[0] != '\0')

@@ -41,6 +41,7 @@
 #include "net/dns.h"
 
 #define SPF_DEPTH_MAX (SPF_LOOKUP_MAX + 2)
+#define SPF_PATH_MAX 1024
 #define SPF_EXPLAIN_MAX 512
 #define SPF_SENDER_MAX 600
 
@@ -960,6 +961,8 @@ struct spf_check {
 	bool finished;
 	enum spf_result result;
 	char mechanism[256], problem[300];
+	char path[SPF_PATH_MAX];	/* "d: include:x > x: ip4:..." */
+	int path_depth;			/* depth path was taken at, -1 */
 	char *exp_text;
 	char explanation[SPF_EXPLAIN_MAX];
 };
@@ -1061,6 +1064,7 @@ spf_done_cb(evutil_socket_t fd, short what, void *arg)
 	a.sender = c->sender;
 	a.domain = c->domain;
 	a.mechanism = c->mechanism;
+	a.path = c->path;
 	a.problem = c->problem;
 	a.explanation = c->explanation;
 	a.lookups = c->lookups;
@@ -1268,6 +1272,29 @@ spf_validate(struct spf_check *c, enum spf_resume resume)
 
 static void spf_match(struct spf_check *c, const struct spf_term *t);
 
+/* The way to the term t that decided in the top frame: each frame's
+ * domain and the include being evaluated there, then t. */
+static void
+spf_path_take(struct spf_check *c, const struct spf_term *t)
+{
+	size_t o = 0;
+	int n;
+
+	c->path[0] = '\0';
+	c->path_depth = c->depth;
+	for (int i = 0; i <= c->depth && o < sizeof(c->path); i++) {
+		const struct spf_frame *f = &c->frames[i];
+		const char *text = i < c->depth ?
+		    f->rec.terms[f->next].text : t->text;
+
+		n = snprintf(c->path + o, sizeof(c->path) - o, "%s%s: %s",
+		    i > 0 ? " > " : "", f->domain, text);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
 /* The record of the top frame is complete with result res (from term
  * t, or NULL: no mechanism matched). */
 static void
@@ -1275,6 +1302,15 @@ spf_frame_result(struct spf_check *c, enum spf_result res,
     const struct spf_term *t)
 {
 	struct spf_frame *parent;
+
+	/* The deepest match is the way in; an include that did not match
+	 * (its record ended other than pass) leads nowhere. */
+	if (t != NULL && c->path_depth < c->depth)
+		spf_path_take(c, t);
+	if (c->depth > 0 && res != SPF_PASS) {
+		c->path[0] = '\0';
+		c->path_depth = -1;
+	}
 
 	if (c->depth == 0) {
 		str_lcpy(c->mechanism, t != NULL ? t->text : "default",
@@ -1765,6 +1801,7 @@ spf_check_start(struct event_base *base, struct dns *dns,
 	struct spf_check *c = xcalloc(1, sizeof(*c));
 	struct timeval tv = { SPF_TIME_MAX_SEC, 0 };
 
+	c->path_depth = -1;
 	c->base = base;
 	c->dns = dns;
 	c->cb = cb;

@@ -61,6 +61,9 @@ struct spf_answer {
 	const char *mechanism;		/* term that decided at the top level
 					 * ("-all", "include:x.example"),
 					 * "default", or "" */
+	const char *path;		/* how the deciding term was reached:
+					 * "a.example: include:b.example >
+					 * b.example: ip4:192.0.2.0/24"; "" */
 	const char *problem;		/* temperror/permerror: why; else "" */
 	const char *explanation;	/* fail: the exp= text, "" when none */
 	unsigned lookups;		/* DNS terms evaluated */
