@@ -77,6 +77,8 @@ int cmd_check(struct cli *cli, int argc, char **argv);
 /* `check sender DOMAIN [--ip IP]` (cmd_check_sender.c); argv[0] is
  * "sender". */
 int cmd_check_sender(struct cli *cli, int argc, char **argv);
+/* `check ip IP` (cmd_check_ip.c); argv[0] is "ip". */
+int cmd_check_ip(struct cli *cli, int argc, char **argv);
 /* `check spf ...` (cmd_check_spf.c); argv[0] is "spf". */
 int cmd_check_spf(struct cli *cli, int argc, char **argv);
 /* `check reach` and the reachability memory as `check mx` shows it

@@ -5,7 +5,7 @@
  * temporary failure.  `check mx` is cmd_check_mx.c, `check spf`
  * cmd_check_spf.c, `check reach` cmd_check_reach.c, `check dns
  * [NAME] --resolvers` (every resolver on its own) cmd_check_dns.c,
- * `check sender` cmd_check_sender.c. */
+ * `check sender` cmd_check_sender.c, `check ip` cmd_check_ip.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,6 +29,7 @@
 	"check dns [NAME] --resolvers [--json] | " \
 	"check mx DOMAIN [--json] [--no-connect] [--timeout SECS] " \
 	"[--tarpit SECS] | check sender DOMAIN [--ip IP] [--json] | " \
+	"check ip IP [--json] | " \
 	"check spf IP SENDER [HELO] [--json]"
 
 /* ---------------------------------------------------------- output */
@@ -275,6 +276,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return cmd_check_spf(cli, argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "sender") == 0)	/* cmd_check_sender.c */
 		return cmd_check_sender(cli, argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ip") == 0)	/* cmd_check_ip.c */
+		return cmd_check_ip(cli, argc - 1, argv + 1);
 	bool json = cli_take_flag(&argc, argv, "--json");
 	bool no_connect = cli_take_flag(&argc, argv, "--no-connect");
 	bool resolvers = cli_take_flag(&argc, argv, "--resolvers");

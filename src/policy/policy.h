@@ -186,6 +186,17 @@ bool policy_check_skipped(const struct policy *p,
     const struct policy_client *c, const char *name);
 /* Every check name, comma-separated (for error messages); static. */
 const char *policy_check_list(void);
+/* Every check name, in the built-in order, NULL-terminated; the index
+ * is the check's bit in skip masks (policy_names.c). */
+extern const char *const policy_check_names[];
+
+/* What gates decide from data alone, shared with `ferry check ip` and
+ * the unit tests.  greylist: the client network the greylist keys on
+ * ("192.0.2.0/24", "2001:db8:1:2::/64"): 0 or -1. */
+int gate_greylist_net(const struct sockaddr *sa, char *dst, size_t size);
+/* dnsbl: true when an A answer means "listed" (127.0.0.0/8 except the
+ * lists' own 127.255.255.x error codes, RFC 5782). */
+bool gate_dnsbl_listed(const struct sockaddr *sa);
 const char *policy_stage_name(enum policy_stage stage);
 const char *policy_verdict_name(enum policy_verdict v);
 

@@ -94,10 +94,7 @@ int64_t policy_track_blocked(struct policy_track *t, const char *key,
 /* Pure helpers of the gates, exported for the unit tests. */
 /* helo_reject_*: NULL when acceptable, else the reason. */
 const char *gate_helo_problem(const struct conf *c, const char *helo);
-/* greylist: the client network ("192.0.2.0/24", "2001:db8:1:2::/64"). */
-int gate_greylist_net(const struct sockaddr *sa, char *dst, size_t size);
-/* dnsbl: true when an A answer means "listed" (127.0.0.0/8, RFC 5782). */
-bool gate_dnsbl_listed(const struct sockaddr *sa);
+/* gate_greylist_net() and gate_dnsbl_listed() are in policy.h. */
 
 /* The gates (defined in their files, listed in policy.c). */
 extern const struct policy_gate gate_client;	/* client_allow/deny */
@@ -112,9 +109,7 @@ extern const struct policy_gate gate_bad_rcpt;
 extern const struct policy_gate gate_clamd;
 extern const struct policy_gate gate_spamd;
 
-/* Every check name, in the built-in order, NULL-terminated; the index
- * is the check's bit in skip masks (policy_names.c). */
-extern const char *const policy_check_names[];
+/* policy_check_names[] is in policy.h. */
 /* The index of name in policy_check_names, or -1. */
 int policy_check_index(const char *name);
 

@@ -183,6 +183,10 @@ enum store_grey {
 int store_greylist_check(struct store *s, const char *net,
     const char *triplet, int64_t now, int64_t delay, int64_t window,
     int64_t expire, enum store_grey *state_r, int64_t *first_r);
+/* Read only, for `ferry check ip`: until when net is trusted (0: no
+ * row; compare with now) and how many triplets of it wait.  0 or -1. */
+int store_greylist_state(struct store *s, const char *net, int64_t *until_r,
+    int64_t *waiting_r);
 /* Drops triplets first seen before now - window and expired networks. */
 int store_greylist_prune(struct store *s, int64_t now, int64_t window);
 

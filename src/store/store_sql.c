@@ -68,6 +68,7 @@ enum store_stmt_id {
 	STORE_ST_GREY_TRUST,
 	STORE_ST_GREY_PRUNE,
 	STORE_ST_GREY_PRUNE_CLIENTS,
+	STORE_ST_GREY_NET_COUNT,
 	STORE_ST_DMARC_ADD,
 	STORE_ST_DMARC_LIST,
 	STORE_ST_DMARC_SENT_ADD,
@@ -172,6 +173,8 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	[STORE_ST_GREY_PRUNE] = "DELETE FROM greylist WHERE first < ?1",
 	[STORE_ST_GREY_PRUNE_CLIENTS] =
 	    "DELETE FROM greylist_clients WHERE until <= ?1",
+	[STORE_ST_GREY_NET_COUNT] =
+	    "SELECT COUNT(*) FROM greylist WHERE triplet LIKE ?1",
 	[STORE_ST_DMARC_ADD] =
 	    "INSERT INTO dmarc_results (at, policy_domain, header_from, "
 	    "source_ip, envelope_from, spf_domain, spf_result, dkim, "
@@ -1419,6 +1422,27 @@ store_greylist_prune(struct store *s, int64_t now, int64_t window)
 		ret = store_exec_num(s, STORE_ST_GREY_PRUNE_CLIENTS, now);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+int
+store_greylist_state(struct store *s, const char *net, int64_t *until_r,
+    int64_t *waiting_r)
+{
+	char like[128];
+	int rc;
+
+	*until_r = 0;
+	*waiting_r = 0;
+	/* Triplets are "net sender rcpt"; a net holds no LIKE wildcard. */
+	if (snprintf(like, sizeof(like), "%s %%", net) >= (int)sizeof(like))
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	rc = store_get_int(s, STORE_ST_GREY_CLIENT_GET, net, until_r);
+	if (rc >= 0 && store_get_int(s, STORE_ST_GREY_NET_COUNT, like,
+	    waiting_r) < 0)
+		rc = -1;
+	pthread_mutex_unlock(&s->lock);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---- DMARC results and reports ---- */
