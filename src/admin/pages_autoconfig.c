@@ -24,6 +24,7 @@
 struct pages_autoconfig {
 	struct autoconfig_req req;
 	int hosted;		/* store_domain_exists(): 1, 0, -1 */
+	struct pages_reports_facts facts;	/* the help page's */
 };
 
 static void
@@ -96,6 +97,17 @@ pages_autoconfig(struct admin_req *r, void *arg)
 
 /* ------------------------------------------------------------- help */
 
+/* Whether the domain is hosted, and for a logged-in user what the log
+ * says about their mail (the report form shows it). */
+static void
+pages_help_work(struct admin_req *r, struct store *conn, void *arg)
+{
+	struct pages_autoconfig *p = arg;
+
+	pages_autoconfig_work(r, conn, arg);
+	pages_reports_facts_get(r, &p->facts);
+}
+
 static void
 pages_help_done(struct admin_req *r, void *arg)
 {
@@ -104,6 +116,7 @@ pages_help_done(struct admin_req *r, void *arg)
 	char title[300];
 
 	if (pages_autoconfig_hosted(r, p) < 0) {
+		pages_reports_facts_free(&p->facts);
 		free(p);
 		return;
 	}
@@ -112,8 +125,9 @@ pages_help_done(struct admin_req *r, void *arg)
 	html_begin(r, title);
 	autoconfig_help_html(&h, admin_resp_body(r));
 	page_notice(r);
-	pages_reports_form(r, h.domain);
+	pages_reports_form(r, h.domain, &p->facts);
 	html_end(r);
+	pages_reports_facts_free(&p->facts);
 	free(p);
 }
 
@@ -130,7 +144,7 @@ pages_help(struct admin_req *r, void *arg)
 		free(p);
 		return;
 	}
-	admin_req_run(r, pages_autoconfig_work, pages_help_done, p);
+	admin_req_run(r, pages_help_work, pages_help_done, p);
 }
 
 void

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "ops/ops_account.h"
+#include "ops/ops_notice.h"
 #include "ops/ops_report.h"
 
 #define OPS_REPORT_DIR "reports"
@@ -87,9 +89,12 @@ ops_report_read(const char *path, struct ops_report_list *out,
 }
 
 static int
-ops_report_check(const char *when, const char *address, const char *what,
-    struct ops_status *st)
+ops_report_check(const struct ops_report_in *in, struct ops_status *st)
 {
+	const char *when = in->when, *address = in->address, *what = in->what;
+
+	if (in->facts != NULL && strlen(in->facts) > OPS_REPORT_FACTS_MAX)
+		return ops_fail(st, OPS_EINVAL, "too many log facts");
 	if (what == NULL || what[0] == '\0')
 		return ops_fail(st, OPS_EINVAL, "say what went wrong");
 	if (strlen(what) > OPS_REPORT_WHAT_MAX)
@@ -123,9 +128,44 @@ ops_report_write(const char *path, const struct ops_report_list *l,
 	return 0;
 }
 
+/* The report as the postmaster reads it in their mailbox. */
+static void
+ops_report_mail(const struct ops_ctx *c, const char *path,
+    const struct ops_report *r, char *mail_error_r)
+{
+	const char *domain = strrchr(path, '/') + 1;
+	char subject[400], id[OPS_NOTICE_ID_MAX], err[OPS_NOTICE_ERROR_MAX];
+	struct ops_notice n = { domain, subject, r->reporter, "report",
+		NULL };
+	struct fbuf body;
+
+	snprintf(subject, sizeof(subject), "Mail problem reported by %s",
+	    r->reporter);
+	fbuf_init(&body, 0);
+	fbuf_addf(&body, "%s reported a mail problem for %s on %s.\n"
+	    "Reply to this message to answer them.\n\nWhen: %s\n"
+	    "The other address: %s\n\nWhat happened:\n\n%s\n\n",
+	    r->reporter, domain, c->conf->hostname,
+	    r->when[0] != '\0' ? r->when : "(not said)",
+	    r->address[0] != '\0' ? r->address : "(none given)", r->what);
+	if (r->facts[0] != '\0')
+		fbuf_addf(&body, "What the log of %s says about the mail of %s "
+		    "(last %d days), as shown to them when they reported:\n\n"
+		    "%s", c->conf->hostname, r->reporter,
+		    OPS_REPORT_FACTS_DAYS, r->facts);
+	else
+		fbuf_adds(&body, "No log facts were included.\n");
+	fbuf_addf(&body, "\nAll reports for %s are on its page in the web "
+	    "admin.\n", domain);
+	n.body = fbuf_str(&body);
+	if (ops_notice_postmaster(c, &n, id, err) < 0 && mail_error_r != NULL)
+		str_lcpy(mail_error_r, err, OPS_NOTICE_ERROR_MAX);
+	fbuf_release(&body);
+}
+
 int
 ops_report_add(const struct ops_ctx *c, const char *domain_input,
-    const char *when, const char *address, const char *what, int64_t now,
+    const struct ops_report_in *in, int64_t now, char *mail_error_r,
     struct ops_status *st)
 {
 	char path[PATH_MAX], dir[PATH_MAX], lock[PATH_MAX];
@@ -133,7 +173,9 @@ ops_report_add(const struct ops_ctx *c, const char *domain_input,
 	struct ops_report *r;
 	int fd, rc;
 
-	if (ops_report_check(when, address, what, st) < 0 ||
+	if (mail_error_r != NULL)
+		mail_error_r[0] = '\0';
+	if (ops_report_check(in, st) < 0 ||
 	    ops_report_path(c, domain_input, true, path, sizeof(path),
 	    st) < 0)
 		return -1;
@@ -154,10 +196,13 @@ ops_report_add(const struct ops_ctx *c, const char *domain_input,
 		r->time = now;
 		r->reporter = xstrdup(c->actor->name != NULL ?
 		    c->actor->name : "?");
-		r->when = xstrdup(when != NULL ? when : "");
-		r->address = xstrdup(address != NULL ? address : "");
-		r->what = xstrdup(what);
+		r->when = xstrdup(in->when != NULL ? in->when : "");
+		r->address = xstrdup(in->address != NULL ? in->address : "");
+		r->what = xstrdup(in->what);
+		r->facts = xstrdup(in->facts != NULL ? in->facts : "");
 		rc = ops_report_write(path, &l, st);
+		if (rc == 0)
+			ops_report_mail(c, path, r, mail_error_r);
 		ops_report_list_free(&l);
 	}
 	close(fd);

@@ -28,7 +28,7 @@ ops_report_put(struct fbuf *out, const char *s)
 void
 ops_report_format(const struct ops_report *r, struct fbuf *out)
 {
-	fbuf_addf(out, "r1\t%lld\t", (long long)r->time);
+	fbuf_addf(out, "r2\t%lld\t", (long long)r->time);
 	ops_report_put(out, r->reporter);
 	fbuf_adds(out, "\t");
 	ops_report_put(out, r->when);
@@ -36,6 +36,8 @@ ops_report_format(const struct ops_report *r, struct fbuf *out)
 	ops_report_put(out, r->address);
 	fbuf_adds(out, "\t");
 	ops_report_put(out, r->what);
+	fbuf_adds(out, "\t");
+	ops_report_put(out, r->facts != NULL ? r->facts : "");
 	fbuf_adds(out, "\n");
 }
 
@@ -71,27 +73,33 @@ ops_report_free_one(struct ops_report *r)
 	free(r->when);
 	free(r->address);
 	free(r->what);
+	free(r->facts);
 }
 
-/* One line without its LF: 0 with r filled, or -1. */
+/* One line without its LF: 0 with r filled, or -1.  "r1" lines (before
+ * the log facts) have five fields, "r2" lines six. */
 static int
 ops_report_line(const char *p, const char *end, struct ops_report *r)
 {
-	const char *f[6], *tab;
+	const char *f[8], *tab;
 	char num[24];
 	uint64_t t;
-	size_t n = 0;
+	size_t n = 0, want;
 
 	memset(r, 0, sizeof(*r));
+	if (end - p < 3 || p[0] != 'r' || (p[1] != '1' && p[1] != '2') ||
+	    p[2] != '\t')
+		return -1;
+	want = p[1] == '1' ? 6 : 7;
 	f[n++] = p;
-	while (n < 6 && (tab = memchr(p, '\t', (size_t)(end - p))) != NULL) {
+	while (n < want && (tab = memchr(p, '\t', (size_t)(end - p))) != NULL) {
 		p = tab + 1;
 		f[n++] = p;
 	}
-	if (n != 6 || memchr(p, '\t', (size_t)(end - p)) != NULL ||
-	    f[1] - f[0] != 3 || memcmp(f[0], "r1\t", 3) != 0 ||
+	if (n != want || memchr(p, '\t', (size_t)(end - p)) != NULL ||
 	    (size_t)(f[2] - f[1] - 1) >= sizeof(num))
 		return -1;
+	f[want] = end + 1;	/* the end of the last field, as for the others */
 	memcpy(num, f[1], (size_t)(f[2] - f[1] - 1));
 	num[f[2] - f[1] - 1] = '\0';
 	if (str_parse_uint(num, 0, INT64_MAX, &t) < 0)
@@ -100,9 +108,10 @@ ops_report_line(const char *p, const char *end, struct ops_report *r)
 	r->reporter = ops_report_get(f[2], f[3] - 1);
 	r->when = ops_report_get(f[3], f[4] - 1);
 	r->address = ops_report_get(f[4], f[5] - 1);
-	r->what = ops_report_get(f[5], end);
+	r->what = ops_report_get(f[5], f[6] - 1);
+	r->facts = want == 7 ? ops_report_get(f[6], f[7] - 1) : xstrdup("");
 	if (r->reporter == NULL || r->when == NULL || r->address == NULL ||
-	    r->what == NULL) {
+	    r->what == NULL || r->facts == NULL) {
 		ops_report_free_one(r);
 		return -1;
 	}

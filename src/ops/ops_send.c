@@ -19,6 +19,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/control.h"
+#include "ops/ops_notice.h"
 #include "ops/ops_queue.h"
 #include "ops/ops_send.h"
 #include "queue/queue_control.h"
@@ -209,105 +210,32 @@ ops_send_queue(const struct ops_ctx *c, const char *user, bool hold,
 
 /* ---- the postmaster's notice ---- */
 
-/* The recipients of postmaster@domain (else of postmaster@hostname) as
- * envelope recipients.  0, or -1 when neither reaches a mailbox. */
-static int
-ops_send_postmaster(const struct ops_ctx *c, const char *domain,
-    struct spool_env *e)
-{
-	const char *doms[2] = { domain, c->conf->hostname };
-	struct resolve_result r = { NULL, 0 };
-	char pm[320];
-
-	for (size_t d = 0; d < 2; d++) {
-		snprintf(pm, sizeof(pm), "postmaster@%s", doms[d]);
-		if (resolve_rcpt(c->store, &c->ropts, pm, &r) != RESOLVE_LOCAL ||
-		    r.n == 0) {
-			resolve_result_free(&r);
-			continue;
-		}
-		e->rcpts = xcalloc(r.n, sizeof(*e->rcpts));
-		for (size_t i = 0; i < r.n; i++) {
-			e->rcpts[i].orig = xstrdup(pm);
-			e->rcpts[i].addr = xstrdup(r.v[i].local ?
-			    r.v[i].user : r.v[i].address);
-			e->rcpts[i].local = r.v[i].local;
-		}
-		e->nrcpts = r.n;
-		resolve_result_free(&r);
-		return 0;
-	}
-	return -1;
-}
-
-static void
-ops_send_notice_text(const struct ops_ctx *c, const char *user,
-    const char *reason, size_t held, const char *to, struct fbuf *m)
-{
-	char date[64];
-	time_t now = time(NULL);
-
-	str_date_utc(date, sizeof(date), now);
-	fbuf_addf(m, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
-	    "To: <%s>\r\nSubject: Sending stopped for %s\r\nDate: %s\r\n"
-	    "Message-ID: <send-hold.%lld.%s@%s>\r\nAuto-Submitted: "
-	    "auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; "
-	    "charset=utf-8\r\n\r\n", c->conf->hostname, to, user, date,
-	    (long long)now, user, c->conf->hostname);
-	fbuf_addf(m, "Sending from %s has been stopped on %s.\r\n\r\n"
-	    "Reason: %s\r\n\r\nNew mail from this account is refused, and %zu "
-	    "queued message%s from it %s held.\r\n\r\nSee what it sent:\r\n"
-	    "    ferry why --user %s\r\nLet it send again (and release the "
-	    "held mail):\r\n    ferry user send-release %s\r\n", user,
-	    c->conf->hostname, reason, held, held == 1 ? "" : "s",
-	    held == 1 ? "is" : "are", user, user);
-}
-
 /* Queues the notice to the postmaster of user's domain. */
 static int
 ops_send_notice(const struct ops_ctx *c, const char *user,
     const char *reason, size_t held, struct ops_send_hold_result *r)
 {
-	char spool[PATH_MAX];
-	struct spool_writer *w = NULL;
-	struct spool_env e;
-	struct fbuf m;
-	const char *error;
-	int rc = -1;
+	char subject[400];
+	struct ops_notice n = { ops_send_domain_of(user), subject, NULL,
+		"send-hold", NULL };
+	struct fbuf body;
+	int rc;
 
-	memset(&e, 0, sizeof(e));
-	if (ops_send_postmaster(c, ops_send_domain_of(user), &e) < 0) {
-		str_lcpy(r->notice_error, "no postmaster mailbox for the "
-		    "domain or the host name", sizeof(r->notice_error));
-		return -1;
-	}
-	e.arrival = time(NULL);
-	e.sender = xstrdup("");
-	e.client_addr = xstrdup("local");
-	e.client_helo = xstrdup(c->conf->hostname);
-	e.protocol = xstrdup("NOTICE");
-	fbuf_init(&m, 0);
-	ops_send_notice_text(c, user, reason, held, e.rcpts[0].orig, &m);
-	if (conf_state_path(c->conf, spool, sizeof(spool),
-	    FERRY_SPOOL_DIR) == 0 && spool_init(spool, &error) == 0 &&
-	    spool_writer_open(&w, spool) == 0) {
-		str_lcpy(r->notice_id, spool_writer_id(w),
-		    sizeof(r->notice_id));
-		if (spool_writer_write(w, m.data, m.len) < 0)
-			spool_writer_abort(&w);
-		else
-			rc = spool_writer_commit(&w, &e);
-	}
-	fbuf_release(&m);
-	spool_env_free(&e);
-	if (rc < 0) {
-		r->notice_id[0] = '\0';
-		snprintf(r->notice_error, sizeof(r->notice_error),
-		    "cannot queue the notice: %s", strerror(errno));
-		return -1;
-	}
-	queue_notify(c->conf->state_dir, r->notice_id);
-	return 0;
+	snprintf(subject, sizeof(subject), "Sending stopped for %s", user);
+	fbuf_init(&body, 0);
+	fbuf_addf(&body, "Sending from %s has been stopped on %s.\n\n"
+	    "Reason: %s\n\nNew mail from this account is refused, and %zu "
+	    "queued message%s from it %s held.\n\nSee what it sent:\n"
+	    "    ferry why --user %s\nLet it send again (and release the "
+	    "held mail):\n    ferry user send-release %s\n", user,
+	    c->conf->hostname, reason, held, held == 1 ? "" : "s",
+	    held == 1 ? "is" : "are", user, user);
+	n.body = fbuf_str(&body);
+	_Static_assert(sizeof(r->notice_id) >= OPS_NOTICE_ID_MAX, "id");
+	_Static_assert(sizeof(r->notice_error) >= OPS_NOTICE_ERROR_MAX, "e");
+	rc = ops_notice_postmaster(c, &n, r->notice_id, r->notice_error);
+	fbuf_release(&body);
+	return rc;
 }
 
 /* ---- holds ---- */

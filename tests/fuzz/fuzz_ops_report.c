@@ -14,7 +14,7 @@ fuzz_same(const struct ops_report *a, const struct ops_report *b)
 	if (a->time != b->time || strcmp(a->reporter, b->reporter) != 0 ||
 	    strcmp(a->when, b->when) != 0 ||
 	    strcmp(a->address, b->address) != 0 ||
-	    strcmp(a->what, b->what) != 0)
+	    strcmp(a->what, b->what) != 0 || strcmp(a->facts, b->facts) != 0)
 		abort();
 }
 
