@@ -14,7 +14,9 @@ const char html_css[] =
     "header .who{margin-left:auto;font-size:.9em;opacity:.9}"
     "header form{display:inline}"
     "nav{display:flex;flex-wrap:wrap;gap:.2em 1em;min-width:0}"
-    "main{max-width:60em;margin:1em auto;padding:0 1em}"
+    /* a long path, address or id breaks rather than widen the page */
+    "main{max-width:60em;margin:1em auto;padding:0 1em;"
+    "overflow-wrap:anywhere}"
     "table{border-collapse:collapse;width:100%;background:#fff}"
     "th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid #dde3ea;"
     "vertical-align:top;overflow-wrap:anywhere}"
@@ -29,7 +31,11 @@ const char html_css[] =
     ".notice{background:#e6f4ea;border:1px solid #9fd3ad;padding:.5em}"
     ".error{background:#fbeaea;border:1px solid #e3a1a1;padding:.5em}"
     "code,pre{background:#eef1f4;padding:.1em .3em;overflow-x:auto}"
-    "@media (max-width:40em){th,td{display:block}th{display:none}"
+    /* A phone: each row a block of its cells; a row of column headings
+     * goes, a row's own heading (key and value tables) stays above its
+     * value. */
+    "@media (max-width:40em){th,td{display:block}"
+    "tr:not(:has(td)){display:none}"
     "td{border:0}tr{border-bottom:1px solid #dde3ea;display:block}}";
 
 void
