@@ -144,7 +144,8 @@ ops_report_facts_write(struct ops_report_facts *f, struct fbuf *out)
 	size_t from, used = 0;
 
 	/* Stable enough: the log's times have milliseconds. */
-	qsort(f->v, f->n, sizeof(*f->v), ops_report_fact_cmp);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), ops_report_fact_cmp);
 	from = f->n > OPS_REPORT_FACTS_N ? f->n - OPS_REPORT_FACTS_N : 0;
 	for (size_t i = from; i < f->n; i++) {
 		/* time, two spaces, text, LF */
