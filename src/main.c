@@ -24,7 +24,7 @@ static const struct {
 	{ "rule", cmd_rule, "rule add DOMAIN allow|deny sender ADDR|@DOM / ip CIDR | add DOMAIN skip CHECK,... | list [DOMAIN] | del ID" },
 	{ "dkim", cmd_dkim, "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | list [DOMAIN]" },
 	{ "dmarc", cmd_dmarc, "dmarc report [--dry-run] [--domain DOMAIN] [--date YYYY-MM-DD]" },
-	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR [--since DURATION]" },
+	{ "why", cmd_why, "why --ip IP | --from ADDR | --to ADDR | --user ADDR | --id ID | --domain DOMAIN [--since DURATION] [--all-nodes] [--json]" },
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [-bs|-bp] [RCPT...]  (man ferry-sendmail)" },
 	{ "import", cmd_import, "import vpopmail DIR [--dry-run] [--json]  (take over a qmail + vpopmail tree)" },
 	{ "quickstart", cmd_quickstart, "quickstart DOMAIN [--hostname HOST]  (configuration, postmaster, DKIM, DNS records)" },

@@ -6,7 +6,10 @@
  * decided and the reply, for a recipient each delivery attempt and
  * outcome, for a user the automatic stops and the sending state now.
  * A user sees the mail refused for them in the last days and what they
- * sent.  Who may ask about what is decided in ops_why (and ops_send for
+ * sent.  Mail to an address also shows its delivery history from the
+ * store (ops_history.h: each attempt, the reply, the next attempt, the
+ * outcome), which needs no log file: without log_file the page shows
+ * that alone.  Who may ask about what is decided in ops_why (and ops_send for
  * the sending state), never here: this file checks only the shape of
  * the input and renders, every string through html_addf()'s escaping. */
 #include <stdbool.h>
@@ -22,6 +25,7 @@
 #include "conf/conf.h"
 #include "lib/xalloc.h"
 #include "ops/ops_account.h"
+#include "ops/ops_history.h"
 #include "ops/ops_send.h"
 #include "ops/ops_why.h"
 
@@ -42,9 +46,30 @@ struct pages_why {
 	struct ops_why sent;		/* user view: what I sent */
 	struct ops_send_info info;
 	bool have_info;
+	struct ops_history h;		/* mail to the address: the history */
 	struct ops_status st, info_st;
 	int r;
 };
+
+/* The delivery history of mail to addr into p->h; an error only when
+ * there is no log to show instead (p->r, p->st). */
+static void
+pages_why_history(struct admin_req *r, struct store *conn,
+    struct pages_why *p, const char *addr, bool logged)
+{
+	struct ops_status st;
+
+	if (conn == NULL)
+		(void)ops_fail(&st, OPS_EFAIL, "the store is unavailable");
+	else if (ops_history_read(admin_req_actor(r), conn,
+	    admin_req_conf(r), STORE_HIST_BY_RCPT, addr, false, &p->h,
+	    &st) == 0)
+		return;
+	if (!logged) {
+		p->r = -1;
+		p->st = st;
+	}
+}
 
 /* The sending state of who (ops_send_info): p->have_info, or the
  * reason it is missing in p->info_st. */
@@ -80,8 +105,11 @@ pages_why_work(struct admin_req *r, struct store *conn, void *arg)
 
 		p->w.to = me;
 		p->sent.user = me;
-		if ((p->r = ops_why_read(a, log_file, &p->w, &p->st)) == 0)
+		if (log_file[0] != '\0' &&
+		    (p->r = ops_why_read(a, log_file, &p->w, &p->st)) == 0)
 			p->r = ops_why_read(a, log_file, &p->sent, &p->st);
+		if (p->r == 0)
+			pages_why_history(r, conn, p, me, log_file[0] != '\0');
 		if (p->r == 0)
 			pages_why_info(r, conn, p, me);
 		return;
@@ -94,7 +122,12 @@ pages_why_work(struct admin_req *r, struct store *conn, void *arg)
 		p->w.user = p->addr;
 	else
 		p->w.to = p->addr;
-	p->r = ops_why_read(a, log_file, &p->w, &p->st);
+	/* Mail to an address is answered by the history alone when there
+	 * is no log. */
+	if (p->w.to == NULL || log_file[0] != '\0')
+		p->r = ops_why_read(a, log_file, &p->w, &p->st);
+	if (p->r == 0 && p->w.to != NULL)
+		pages_why_history(r, conn, p, p->w.to, log_file[0] != '\0');
 	if (p->r == 0 && p->w.user != NULL)
 		pages_why_info(r, conn, p, p->w.user);
 }
@@ -148,16 +181,84 @@ pages_why_sessions(struct fbuf *b, const struct ops_why *w)
 	}
 }
 
-static void
-pages_why_delivs(struct fbuf *b, const struct ops_why *w)
+/* "2026-12-05 15:00:00 UTC" for t ("-" for 0). */
+static const char *
+pages_why_time(int64_t t, char *dst, size_t size)
 {
-	if (w->ndv == 0)
-		return;
-	html_addf(b, "<h2>Deliveries to %s</h2><table><tr><th>Time</th>"
-	    "<th>Result</th><th>Queue id</th><th>Details</th></tr>", w->to);
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(dst, size, "-");
+	else
+		strftime(dst, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return dst;
+}
+
+static void
+pages_why_attempt(struct fbuf *b, const struct store_hist_attempt *a)
+{
+	char t[32], n[32], g[32];
+
+	html_addf(b, "<tr class=\"attempt %s\"><td>%s</td><td>%s</td><td>%s"
+	    "</td><td>%s %s", a->result, pages_why_time(a->at, t, sizeof(t)),
+	    a->result, a->rcpt, a->route, a->host);
+	if (a->tls[0] != '\0')
+		html_addf(b, ", TLS %s", a->tls);
+	if (a->reply[0] != '\0')
+		html_addf(b, "<br>reply: <code>%s</code>", a->reply);
+	if (a->reach[0] != '\0')
+		html_addf(b, "<br>reachability memory: %s", a->reach);
+	if (a->next_attempt > 0)
+		html_addf(b, "<br>next attempt %s, given up at %s",
+		    pages_why_time(a->next_attempt, n, sizeof(n)),
+		    pages_why_time(a->give_up, g, sizeof(g)));
+	fbuf_adds(b, "</td></tr>");
+}
+
+/* The delivery history: each message's story. */
+static void
+pages_why_stories(struct fbuf *b, const struct ops_history *h)
+{
+	char t[32];
+
+	for (size_t i = 0; i < h->n; i++) {
+		const struct ops_history_msg *v = &h->v[i];
+
+		html_addf(b, "<h3 class=\"story\">Message %s</h3><p>", v->m.id);
+		if (v->m.arrival > 0)
+			html_addf(b, "Arrived %s from &lt;%s&gt; (client %s, "
+			    "%llu bytes). ", pages_why_time(v->m.arrival, t,
+			    sizeof(t)), v->m.sender, v->m.client,
+			    (unsigned long long)v->m.size);
+		for (size_t k = 0; k < v->nrcpts; k++)
+			html_addf(b, "To %s: <strong class=\"outcome\">%s"
+			    "</strong>. ", v->rcpts[k].addr,
+			    ops_history_outcome(&v->rcpts[k]));
+		fbuf_adds(b, "</p><table><tr><th>Time</th><th>Result</th>"
+		    "<th>Recipient</th><th>Where, and the answer</th></tr>");
+		for (size_t k = 0; k < v->na; k++)
+			pages_why_attempt(b, &v->a[k]);
+		fbuf_adds(b, "</table>");
+	}
+}
+
+/* The log's queue lines about messages the history does not name. */
+static void
+pages_why_delivs(struct fbuf *b, const struct ops_why *w,
+    const struct ops_history *h)
+{
+	size_t n = 0;
+
 	for (size_t i = 0; i < w->ndv; i++) {
 		const struct ops_why_deliv *d = &w->dv[i];
 
+		if (ops_history_has(h, d->id))
+			continue;
+		if (n++ == 0)
+			html_addf(b, "<h2>Deliveries to %s (from the log)</h2>"
+			    "<table><tr><th>Time</th><th>Result</th><th>Queue "
+			    "id</th><th>Details</th></tr>", w->to);
 		html_addf(b, "<tr><td>%s</td><td>%s%s</td><td>%s</td><td>",
 		    d->time, d->attempt ? "attempt: " : "", d->result, d->id);
 		if (d->relay[0] != '\0')
@@ -172,7 +273,8 @@ pages_why_delivs(struct fbuf *b, const struct ops_why *w)
 			html_addf(b, "<br>reply: <code>%s</code>", d->reason);
 		fbuf_adds(b, "</td></tr>");
 	}
-	fbuf_adds(b, "</table>");
+	if (n > 0)
+		fbuf_adds(b, "</table>");
 }
 
 /* A user's automatic stops, and the sending state now. */
@@ -277,6 +379,11 @@ pages_why_user(struct admin_req *r, const struct pages_why *p)
 		fbuf_adds(b, "<p>No mail to you was refused.</p>");
 	else
 		fbuf_adds(b, "</table>");
+	if (p->h.n > 0) {
+		fbuf_adds(b, "<h2 id=\"delivered\">Mail to you and what became "
+		    "of it</h2>");
+		pages_why_stories(b, &p->h);
+	}
 	html_addf(b, "<h2 id=\"sent\">What you sent in the last %u days</h2>",
 	    p->days);
 	if (ops_why_count(&p->sent) == 0)
@@ -300,16 +407,23 @@ pages_why_done(struct admin_req *r, void *arg)
 	else {
 		html_begin(r, "Why: what happened to a message");
 		pages_why_form(r, p);
-		if (asked && ops_why_count(&p->w) == 0 && p->w.user == NULL)
-			fbuf_adds(b, "<p>Nothing in the log about this.</p>");
+		if (asked && ops_why_count(&p->w) == 0 && p->h.n == 0 &&
+		    p->w.user == NULL)
+			fbuf_adds(b, "<p>Nothing in the log or the delivery "
+			    "history about this.</p>");
 		pages_why_sessions(b, &p->w);
-		pages_why_delivs(b, &p->w);
+		if (p->h.n > 0) {
+			fbuf_adds(b, "<h2>Delivery history</h2>");
+			pages_why_stories(b, &p->h);
+		}
+		pages_why_delivs(b, &p->w, &p->h);
 		if (p->w.user != NULL)
 			pages_why_sending(b, &p->w, p);
 		html_end(r);
 	}
 	ops_why_free(&p->w);
 	ops_why_free(&p->sent);
+	ops_history_free(&p->h);
 	free(p);
 }
 

@@ -1,5 +1,10 @@
 /* `ferry why --ip IP | --from ADDRESS | --to ADDRESS | --user ADDRESS
- * [--since DURATION]`:
+ * | --id ID | --domain DOMAIN [--since DURATION] [--all-nodes] [--json]`:
+ * for --id, --to and --domain, the delivery history the queue keeps in
+ * the store (ops/ops_history.h: arrival, each attempt with its reply,
+ * the next attempt, when it will be given up, the outcome; printed by
+ * cmd_why_history.c), which needs no log file; --all-nodes shows every
+ * node's on a shared store.  And it
  * answers "why was this mail refused" from Ferry's own log (log_file).
  * It reads the smtpd lines of each session (connected, the pipeline's
  * `policy decision` lines, the session's own `smtp reject` lines,
@@ -24,6 +29,9 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/cmd_why.h"
+#include "lib/fbuf.h"
+#include "lib/json.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "ops/ops_send.h"
@@ -31,8 +39,14 @@
 #include "store/store.h"
 
 #define CMD_WHY_USAGE \
-	"why --ip IP | --from ADDRESS | --to ADDRESS | --user ADDRESS " \
-	"[--since DURATION]"
+	"why --ip IP | --from ADDRESS | --to ADDRESS | --user ADDRESS | " \
+	"--id ID | --domain DOMAIN [--since DURATION] [--all-nodes] [--json]"
+
+/* The question beyond the log's (struct ops_why). */
+struct cmd_why_q {
+	const char *id, *domain;
+	bool all_nodes, json;
+};
 
 static void
 cmd_why_print_event(const struct ops_why_event *e)
@@ -77,16 +91,20 @@ cmd_why_print(const struct ops_why *w)
 	return n;
 }
 
-/* The queue's lines about the --to recipient; the number printed. */
+/* The queue's lines about the --to recipient, of messages the history
+ * does not name; the number printed. */
 static int
-cmd_why_print_delivs(const struct ops_why *w)
+cmd_why_print_delivs(const struct ops_why *w, const struct ops_history *h)
 {
-	if (w->ndv == 0)
-		return 0;
-	printf("deliveries to <%s>\n", w->to);
+	int n = 0;
+
 	for (size_t i = 0; i < w->ndv; i++) {
 		const struct ops_why_deliv *d = &w->dv[i];
 
+		if (ops_history_has(h, d->id))
+			continue;
+		if (n++ == 0)
+			printf("deliveries to <%s> (from the log)\n", w->to);
 		if (d->attempt) {
 			printf("  %s attempt id=%s result=%s relay=%s", d->time,
 			    d->id, d->result, d->relay[0] != '\0' ? d->relay :
@@ -110,15 +128,17 @@ cmd_why_print_delivs(const struct ops_why *w)
 			printf(" reply=\"%s\"", d->reason);
 		putchar('\n');
 	}
-	return (int)w->ndv;
+	return n;
 }
 
 /* Options into w: 0, or the exit status. */
 static int
-cmd_why_opts(struct ops_why *w, int argc, char **argv)
+cmd_why_opts(struct ops_why *w, struct cmd_why_q *q, int argc, char **argv)
 {
 	uint64_t dur;
 
+	q->all_nodes = cli_take_flag(&argc, argv, "--all-nodes");
+	q->json = cli_take_flag(&argc, argv, "--json");
 	for (int i = 1; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return cli_usage("%s", CMD_WHY_USAGE);
@@ -130,6 +150,10 @@ cmd_why_opts(struct ops_why *w, int argc, char **argv)
 			w->to = argv[i + 1];
 		else if (strcmp(argv[i], "--user") == 0)
 			w->user = argv[i + 1];
+		else if (strcmp(argv[i], "--id") == 0)
+			q->id = argv[i + 1];
+		else if (strcmp(argv[i], "--domain") == 0)
+			q->domain = argv[i + 1];
 		else if (strcmp(argv[i], "--since") == 0) {
 			if (str_parse_duration(argv[i + 1], &dur) < 0)
 				return cli_usage("%s", CMD_WHY_USAGE);
@@ -137,8 +161,9 @@ cmd_why_opts(struct ops_why *w, int argc, char **argv)
 		} else
 			return cli_usage("%s", CMD_WHY_USAGE);
 	}
-	if (w->ip == NULL && w->from == NULL && w->to == NULL &&
-	    w->user == NULL)
+	/* --id and --domain ask the history alone. */
+	if ((q->id != NULL) + (q->domain != NULL) + (w->ip != NULL ||
+	    w->from != NULL || w->to != NULL || w->user != NULL) != 1)
 		return cli_usage("%s", CMD_WHY_USAGE);
 	return 0;
 }
@@ -205,23 +230,104 @@ cmd_why_print_user(struct cli *cli, const struct ops_why *w)
 	return 1;
 }
 
+/* The history's answer to the question (--id, --domain or --to) into
+ * h: 0 (also when the question is the log's alone), or the exit status
+ * after printing why. */
+static int
+cmd_why_history(struct cli *cli, const struct ops_why *w,
+    const struct cmd_why_q *q, struct ops_history *h)
+{
+	enum store_hist_by by = q->id != NULL ? STORE_HIST_BY_ID :
+	    q->domain != NULL ? STORE_HIST_BY_DOMAIN : STORE_HIST_BY_RCPT;
+	const char *key = q->id != NULL ? q->id : q->domain != NULL ?
+	    q->domain : w->to;
+	struct ops_actor actor;
+	struct ops_status st;
+	struct store *s;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	if (key == NULL)
+		return 0;
+	ops_actor_cli(&actor);
+	if (ops_history_check(&actor, by, key, &st) < 0)
+		return st.code == OPS_EUSAGE ? cli_usage("%s", CMD_WHY_USAGE) :
+		    cli_fail("%s: %s", key, st.text);
+	if (cli_open_store(cli, &s) < 0)
+		return 1;
+	r = ops_history_read(&actor, s, &cli->conf, by, key, q->all_nodes, h,
+	    &st);
+	store_close(&s);
+	if (r < 0)
+		return cli_fail("%s", st.text);
+	return 0;
+}
+
+/* The log's answer into w, when there is a log to read or the question
+ * is the log's alone: 0, or the exit status after printing why. */
+static int
+cmd_why_log(struct cli *cli, struct ops_why *w, const struct cmd_why_q *q,
+    bool *read_r)
+{
+	struct ops_actor actor;
+	struct ops_status st;
+
+	*read_r = false;
+	if (q->id != NULL || q->domain != NULL)
+		return 0;
+	/* Without a log file, --to is answered by the history alone. */
+	if (cli->conf.log_file[0] == '\0' && w->to != NULL &&
+	    w->ip == NULL && w->from == NULL && w->user == NULL)
+		return 0;
+	ops_actor_cli(&actor);
+	if (ops_why_read(&actor, cli->conf.log_file, w, &st) < 0)
+		return cli_fail("%s", st.text);
+	*read_r = true;
+	return 0;
+}
+
+static void
+cmd_why_json(const struct ops_why *w, const struct ops_history *h)
+{
+	struct fbuf b;
+	struct json j;
+
+	fbuf_init(&b, 0);
+	json_init(&j, &b);
+	json_object_begin(&j);
+	json_key(&j, "messages");
+	cmd_why_json_history(&j, h);
+	cmd_why_json_log(&j, w, h);
+	json_object_end(&j);
+	fwrite(b.data, 1, b.len, stdout);
+	putchar('\n');
+	fbuf_release(&b);
+}
+
 int
 cmd_why(struct cli *cli, int argc, char **argv)
 {
 	struct ops_why *w = xcalloc(1, sizeof(*w));
-	struct ops_actor actor;
-	struct ops_status st;
-	int ret;
+	struct ops_history h;
+	struct cmd_why_q q;
+	bool logged;
+	int ret, n;
 
-	if ((ret = cmd_why_opts(w, argc, argv)) != 0)
+	memset(&q, 0, sizeof(q));
+	memset(&h, 0, sizeof(h));
+	if ((ret = cmd_why_opts(w, &q, argc, argv)) != 0)
 		goto out;
 	if (cli_load_conf(cli) < 0) {
 		ret = 1;
 		goto out;
 	}
-	ops_actor_cli(&actor);
-	if (ops_why_read(&actor, cli->conf.log_file, w, &st) < 0) {
-		ret = cli_fail("%s", st.text);
+	if ((ret = cmd_why_log(cli, w, &q, &logged)) != 0 ||
+	    (ret = cmd_why_history(cli, w, &q, &h)) != 0)
+		goto out;
+	if (q.json) {
+		cmd_why_json(w, &h);
+		if (w->user != NULL && cmd_why_print_user(cli, w) < 0)
+			ret = 1;
 		goto out;
 	}
 	if (w->user != NULL) {
@@ -229,9 +335,19 @@ cmd_why(struct cli *cli, int argc, char **argv)
 		cmd_why_print(w);
 		if (cmd_why_print_user(cli, w) < 0)
 			ret = 1;
-	} else if (cmd_why_print(w) + cmd_why_print_delivs(w) == 0)
-		ret = cli_fail("no matching session in %s", cli->conf.log_file);
+		goto out;
+	}
+	n = cmd_why_print(w) + cmd_why_print_history(&h) +
+	    cmd_why_print_delivs(w, &h);
+	if (n == 0 && logged)
+		ret = cli_fail("no matching session in %s%s",
+		    cli->conf.log_file, w->to != NULL ? " and nothing in the "
+		    "delivery history" : "");
+	else if (n == 0)
+		ret = cli_fail("nothing in the delivery history about %s",
+		    q.id != NULL ? q.id : q.domain != NULL ? q.domain : w->to);
 out:
+	ops_history_free(&h);
 	ops_why_free(w);
 	free(w);
 	return ret;

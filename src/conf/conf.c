@@ -731,6 +731,8 @@ static const struct conf_key conf_keys[] = {
 	{ "direct_delivery", conf_set_bool, FIELD(direct_delivery), 0, 0 },
 	{ "queue_lifetime", conf_set_duration, FIELD(queue_lifetime), 1,
 	    365 * 86400 },
+	{ "history_keep", conf_set_duration, FIELD(history_keep), 0,
+	    366 * 86400 },
 	{ "retry_min", conf_set_duration, FIELD(retry_min), 1, 86400 },
 	{ "retry_max", conf_set_duration, FIELD(retry_max), 1, 7 * 86400 },
 	{ "min_free_space", conf_set_min_free, 0, 0, 0 },
@@ -944,6 +946,7 @@ conf_defaults(struct conf *c)
 	str_lcpy(c->dmarc_psl, "/usr/share/publicsuffix/public_suffix_list.dat",
 	    sizeof(c->dmarc_psl));
 	c->queue_lifetime = 5 * 86400;
+	c->history_keep = 7 * 86400;
 	c->retry_min = 300;
 	c->retry_max = 4 * 3600;
 	c->min_free_pct = 1;

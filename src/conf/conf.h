@@ -114,6 +114,7 @@ struct conf {
 	unsigned queue_workers;			/* delivery threads */
 	bool direct_delivery;			/* local mail before 250 */
 	uint64_t queue_lifetime;		/* seconds */
+	uint64_t history_keep;			/* seconds; 0: no history */
 	uint64_t retry_min, retry_max;		/* local retry backoff */
 	/* min_free_space: below it new mail gets 452 4.3.1 and the queue
 	 * holds back local deliveries (lib/diskwatch.h); one is 0. */

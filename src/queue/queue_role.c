@@ -45,6 +45,7 @@
 #include "queue/queue_control.h"
 #include "queue/queue_dmarc_in.h"
 #include "queue/queue_home.h"
+#include "queue/queue_history.h"
 #include "queue/queue_notify.h"
 #include "queue/queue_role.h"
 #include "queue/queue_send.h"
@@ -76,6 +77,7 @@ struct queue_msg {
 	bool poke;			/* woken while running: run again */
 	bool disk_wait;			/* held back for want of space */
 	bool held;			/* its envelope said held at its last run */
+	bool hist_seen;			/* its arrival went to the history */
 };
 
 struct queue_job;
@@ -108,6 +110,7 @@ struct queue_role {
 	time_t metrics_at;		/* next count of the queue (metrics) */
 	struct dkim_keyring *dkim;	/* start and reload: vacation replies,
 					 * the pickup */
+	struct queue_history *hist;	/* the delivery history writer */
 };
 
 /* One result of the relay, copied on the loop for a worker to apply. */
@@ -115,6 +118,8 @@ struct queue_result {
 	size_t index;			/* into the envelope's recipients */
 	enum relay_status status;
 	char *error;
+	/* For the history: relay_rcpt's attempt details. */
+	char peer[320], route[16], tls[96], reach[RELAY_REACH_MAX];
 };
 
 /* A message's run: the envelope job on the pool, then (when remote
@@ -126,6 +131,7 @@ struct queue_job {
 	 * steps read it, never env->conf, which a reload replaces. */
 	const struct conf *conf;
 	struct queue_msg *m;
+	bool hist_arrival;		/* record the arrival (first run here) */
 	time_t next_due;		/* out: when to run again */
 	bool gone;			/* out: message no longer queued */
 	bool busy;			/* out: relay backlog, not attempted */
@@ -377,6 +383,25 @@ queue_log_rcpt(const struct spool_env *env, const struct spool_rcpt *r,
 	fbuf_release(&b);
 }
 
+/* One attempt of r into the delivery history: a local one (res NULL,
+ * mailbox where) or the relay's (res). */
+static void
+queue_hist_rcpt(struct queue_job *j, const struct spool_env *env,
+    const struct spool_rcpt *r, const char *result, const char *reply,
+    const char *mailbox, const struct queue_result *res)
+{
+	struct store_hist_attempt a;
+
+	queue_history_fill(&a, j->conf, env, r, result, reply,
+	    res != NULL ? res->route : "local", res != NULL ? res->peer :
+	    mailbox);
+	if (res != NULL) {
+		str_lcpy(a.tls, res->tls, sizeof(a.tls));
+		str_lcpy(a.reach, res->reach, sizeof(a.reach));
+	}
+	queue_history_attempt(j->q->hist, j->conf, &a);
+}
+
 static void
 queue_set_error(struct spool_rcpt *r, const char *text)
 {
@@ -384,20 +409,25 @@ queue_set_error(struct spool_rcpt *r, const char *text)
 	r->last_error = text != NULL ? xstrdup(text) : NULL;
 }
 
+/* A permanent failure ("bounced" in the history, or "expired" when the
+ * queue lifetime ran out). */
 static void
-queue_rcpt_fail(const struct spool_env *env, struct spool_rcpt *r,
-    const char *mailbox, const char *reason)
+queue_rcpt_fail(struct queue_job *j, const struct spool_env *env,
+    struct spool_rcpt *r, const char *mailbox, const char *reason,
+    const struct queue_result *res, const char *outcome)
 {
 	r->state = SPOOL_RCPT_FAILED;
 	queue_set_error(r, reason);
 	queue_log_rcpt(env, r, mailbox, "failed", reason);
+	queue_hist_rcpt(j, env, r, outcome, reason, mailbox, res);
 }
 
 /* A temporary failure: back off, or give up once the message is older
  * than queue_lifetime. */
 static void
 queue_rcpt_tempfail(struct queue_job *j, const struct spool_env *env,
-    struct spool_rcpt *r, const char *mailbox, const char *reason, time_t now)
+    struct spool_rcpt *r, const char *mailbox, const char *reason, time_t now,
+    const struct queue_result *res)
 {
 	const struct conf *c = j->conf;
 	char why[512];
@@ -406,7 +436,7 @@ queue_rcpt_tempfail(struct queue_job *j, const struct spool_env *env,
 	if (queue_expired(env->arrival, queue_lifetime(c), now)) {
 		snprintf(why, sizeof(why), "%s (queue lifetime expired)",
 		    reason);
-		queue_rcpt_fail(env, r, mailbox, why);
+		queue_rcpt_fail(j, env, r, mailbox, why, res, "expired");
 		return;
 	}
 	r->next_attempt = now + (time_t)queue_backoff(r->attempts,
@@ -419,6 +449,7 @@ queue_rcpt_tempfail(struct queue_job *j, const struct spool_env *env,
 		r->next_attempt = now + (time_t)queue_retry_min(c);
 	queue_set_error(r, reason);
 	queue_log_rcpt(env, r, mailbox, "deferred", reason);
+	queue_hist_rcpt(j, env, r, "deferred", reason, mailbox, res);
 }
 
 static bool queue_disk_low(struct queue_role *q);
@@ -475,18 +506,20 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 
 	found = queue_user_get(q, r->addr, &u);
 	if (found == 0) {
-		queue_rcpt_fail(env, r, NULL, "5.1.1 user unknown");
+		queue_rcpt_fail(j, env, r, NULL, "5.1.1 user unknown", NULL,
+		    "bounced");
 		return;
 	}
 	if (maildir_path(state_dir, r->addr, path, sizeof(path)) < 0) {
-		queue_rcpt_fail(env, r, NULL, "5.1.3 bad mailbox address");
+		queue_rcpt_fail(j, env, r, NULL, "5.1.3 bad mailbox address",
+		    NULL, "bounced");
 		return;
 	}
 	rel = path + strlen(state_dir) + 1;
 	if (found < 0 || msg_fd < 0) {
 		queue_rcpt_tempfail(j, env, r, rel, found < 0 ?
 		    "4.3.0 account store unavailable" :
-		    "4.3.0 spool content unreadable", now);
+		    "4.3.0 spool content unreadable", now, NULL);
 		return;
 	}
 	/* A name fixed per message and recipient: a crash between this
@@ -499,6 +532,7 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		r->state = SPOOL_RCPT_DONE;
 		queue_set_error(r, NULL);
 		queue_log_rcpt(env, r, rel, "sent", NULL);
+		queue_hist_rcpt(j, env, r, "delivered", "", rel, NULL);
 		quota_warn_check(env->id, path, r->addr, u.quota,
 		    j->conf->hostname);
 		if (u.vacation)
@@ -518,11 +552,11 @@ queue_rcpt_local(struct queue_job *j, const struct spool_env *env,
 		    "(%llu bytes) does not fit in the quota of %llu bytes",
 		    (unsigned long long)env->size,
 		    (unsigned long long)u.quota);
-		queue_rcpt_fail(env, r, rel, why);
+		queue_rcpt_fail(j, env, r, rel, why, NULL, "bounced");
 	} else {
 		snprintf(why, sizeof(why), "4.3.0 mailbox write failed: %s",
 		    strerror(errno));
-		queue_rcpt_tempfail(j, env, r, rel, why, now);
+		queue_rcpt_tempfail(j, env, r, rel, why, now, NULL);
 	}
 }
 
@@ -884,6 +918,8 @@ queue_job_work(void *arg)
 		}
 		return;
 	}
+	if (j->hist_arrival)
+		queue_history_arrival(q->hist, j->conf, &env);
 	if (env.held) {
 		j->held = true;
 		j->next_due = now + QUEUE_HELD_RECHECK;
@@ -1024,14 +1060,15 @@ queue_apply_result(struct queue_job *j, struct spool_env *env,
 	if (res->status == RELAY_SENT) {
 		r->state = SPOOL_RCPT_DONE;	/* even if bounced meanwhile */
 		queue_set_error(r, NULL);
+		queue_hist_rcpt(j, env, r, "delivered", res->error, NULL, res);
 		return;
 	}
 	if (r->state != SPOOL_RCPT_PENDING)
 		return;			/* `queue bounce` or the like */
 	if (res->status == RELAY_PERM)
-		queue_rcpt_fail(env, r, NULL, res->error);
+		queue_rcpt_fail(j, env, r, NULL, res->error, res, "bounced");
 	else if (res->status == RELAY_TEMP) {
-		queue_rcpt_tempfail(j, env, r, NULL, res->error, now);
+		queue_rcpt_tempfail(j, env, r, NULL, res->error, now, res);
 		/* A local recipient came back from the relay: its home node
 		 * is down.  Like a backup MX's mail, retried every retry_min
 		 * so that it arrives soon after the node is back. */
@@ -1118,6 +1155,10 @@ queue_relay_save(struct queue_job *j)
 		res->index = j->rmap[i];
 		res->status = rm->rcpts[i].status;
 		res->error = xstrdup(rm->rcpts[i].error);
+		str_lcpy(res->peer, rm->rcpts[i].peer, sizeof(res->peer));
+		str_lcpy(res->route, rm->rcpts[i].route, sizeof(res->route));
+		str_lcpy(res->tls, rm->rcpts[i].tls, sizeof(res->tls));
+		str_lcpy(res->reach, rm->rcpts[i].reach, sizeof(res->reach));
 		j->nres++;
 	}
 	if (j->nres == 0 && !j->relay_done)
@@ -1165,6 +1206,8 @@ queue_submit(struct queue_role *q, struct queue_msg *m)
 	j->conf = conf_ref(q->env->conf);
 	j->dkim = q->dkim != NULL ? dkim_keyring_ref(q->dkim) : NULL;
 	j->m = m;
+	j->hist_arrival = !m->hist_seen;
+	m->hist_seen = true;
 	m->running = true;
 	q->running++;
 	workpool_submit(q->pool, queue_job_work, queue_job_done, j);
@@ -1245,10 +1288,13 @@ queue_count_metrics(struct queue_role *q, time_t now)
 static void
 queue_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct queue_role *q = arg;
+
 	(void)fd;
 	(void)what;
-	queue_run_due(arg);
-	queue_count_metrics(arg, time(NULL));
+	queue_run_due(q);
+	queue_count_metrics(q, time(NULL));
+	queue_history_tick(q->hist, q->env->conf, time(NULL));
 }
 
 static void
@@ -1451,6 +1497,7 @@ queue_teardown(struct queue_role *q)
 	relay_free(&q->relay);		/* no more relay callbacks */
 	workpool_free(&q->pool);	/* running jobs finish first */
 	queue_dmarc_prune_stop(&q->dmarc_prune);
+	queue_history_free(&q->hist);	/* its last batch */
 	diskwatch_free(&q->disk);
 	queue_control_stop(&q->ctl);	/* after its jobs have answered */
 	pickup_stop(&q->pickup);	/* its scans are done too */
@@ -1517,6 +1564,7 @@ queue_role_create(struct ferry_env *env)
 	 * without a new pool (idle threads cost only their stacks). */
 	q->pool = workpool_create(q->base, q->max_running > QUEUE_POOL_MIN ?
 	    q->max_running : QUEUE_POOL_MIN);
+	q->hist = queue_history_create(q->pool, q->db_path);
 	queue_relay_create(q);
 	q->srs = srs_keys_for_conf(env->conf);
 	q->dkim = queue_dkim_load(env->conf);

@@ -402,6 +402,11 @@ relay_deliv_finish(struct relay *r, struct relay_deliv *d)
 			    sizeof(rc->error));
 		}
 		relay_log_rcpt(d, rc);
+		str_lcpy(rc->peer, d->peer, sizeof(rc->peer));
+		str_lcpy(rc->route, d->via_fallback ? "fallback_relay" :
+		    d->route ? "route" : "direct", sizeof(rc->route));
+		str_lcpy(rc->tls, d->tls, sizeof(rc->tls));
+		str_lcpy(rc->reach, d->reach, sizeof(rc->reach));
 	}
 	m->pending--;
 	relay_report(r, m);

@@ -29,6 +29,7 @@ enum relay_status {
 };
 
 #define RELAY_ERROR_MAX 512
+#define RELAY_REACH_MAX 160
 
 /* Mailbox homing (queue/queue_home.h): a recipient whose domain lives
  * on another node goes to that node's SMTP address, connecting from this
@@ -48,6 +49,14 @@ struct relay_rcpt {
 	/* out: the spool's last_error form (bounce.h bounce_parse_diag):
 	 * "mx1.example.net [192.0.2.1]: 550 5.1.1 <b@x>: no user" */
 	char error[RELAY_ERROR_MAX];
+	/* out, for the delivery history: where it was tried ("host
+	 * [ip]:port", "" when nowhere), the path ("direct", "route",
+	 * "fallback_relay"), the TLS used ("" none) and what the
+	 * reachability memory decided ("" nothing). */
+	char peer[320];
+	char route[16];
+	char tls[96];
+	char reach[RELAY_REACH_MAX];
 };
 
 struct relay_msg;

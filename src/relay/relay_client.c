@@ -170,6 +170,7 @@ relay_session_stamp(struct relay_session *s, struct relay_deliv *d)
 	d->route = d->route || s->target.route;
 	str_lcpy(d->route_mx, s->target.route_mx, sizeof(d->route_mx));
 	str_lcpy(d->tls, s->tls_desc, sizeof(d->tls));
+	str_lcpy(d->reach, s->reach, sizeof(d->reach));
 }
 
 /* The session is over: its slot goes back to the scheduler. */
@@ -245,6 +246,10 @@ relay_session_use_hosts(struct relay_session *s, const struct relay_hosts *h)
 	    &skipped);
 	s->cur = 0;
 	s->all_conn_level = true;
+	if (skipped > 0)
+		relay_fmt(s->reach, sizeof(s->reach), "%zu of %zu address(es) "
+		    "remembered unreachable, %s", skipped, skipped + s->ncands,
+		    s->ncands > 0 ? "skipped" : "straight to fallback_relay");
 	if (s->ncands == 0 && skipped > 0) {
 		relay_fmt(s->lasterr, sizeof(s->lasterr), "4.4.1 all %zu "
 		    "address(es) of %s are remembered unreachable "
@@ -311,6 +316,9 @@ relay_session_exhausted(struct relay_session *s)
 		    "route-fallback" : "fallback_relay", s->dst->domain,
 		    log_q(t.host), log_q(s->lasterr));
 		s->via_fallback = true;
+		if (s->reach[0] == '\0')
+			relay_fmt(s->reach, sizeof(s->reach), "no address of "
+			    "%s answered: fallback_relay", s->dst->domain);
 		s->up_gen = s->r->up_gen;
 		s->target = t;
 		s->fallback_mx = relay_mx_start(s->r, &t,

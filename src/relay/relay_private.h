@@ -87,6 +87,7 @@ struct relay_deliv {
 	bool route_fb;			/* via the route's own fallback */
 	char route_mx[256];		/* the route_mx rule that applied */
 	char tls[96];			/* "TLSv1.3 CIPHER" or "" */
+	char reach[RELAY_REACH_MAX];	/* what the memory decided, or "" */
 };
 TAILQ_HEAD(relay_deliv_list, relay_deliv);
 
@@ -281,6 +282,7 @@ struct relay_session {
 	char key[64];			/* "192.0.2.1:25" */
 	char lasterr[RELAY_ERROR_MAX];
 	char tls_desc[96];
+	char reach[RELAY_REACH_MAX];	/* what the memory decided, or "" */
 	size_t nsent, nreplied, naccepted;
 	struct relay_reply mail_reply, data_reply;
 	int fd;				/* content being sent */

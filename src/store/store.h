@@ -459,6 +459,108 @@ int store_send_reserve(struct store *s, const char *address,
 int store_send_view(struct store *s, const char *address, int64_t now,
     int64_t learn_hours, struct store_send_view *v, const char **error_r);
 
+/* ---- delivery history (schema migration 9, store_hist.c) ----
+ * What the queue did with each message, for `ferry why` (src/ops/
+ * ops_history.h): its arrival, then one row per delivery attempt per
+ * recipient with what was tried and what came back.  Written in batches
+ * by the queue role (queue/queue_history.h), pruned after history_keep.
+ * Every row names the node that wrote it (conf_node_name), so nodes
+ * sharing a PostgreSQL store read each other's history.  Recipients are
+ * kept (and matched) lower-cased.  Nothing cached
+ * depends on these rows: the change counter does not move. */
+
+#define STORE_HIST_ID_MAX 24		/* a queue id and its NUL, with room */
+#define STORE_HIST_NODE_MAX 64
+#define STORE_HIST_ADDR_MAX 322
+#define STORE_HIST_REPLY_MAX 512
+
+/* A message as it entered the queue. */
+struct store_hist_msg {
+	char id[STORE_HIST_ID_MAX];
+	char node[STORE_HIST_NODE_MAX];
+	int64_t arrival;		/* unix seconds; 0: not recorded */
+	char sender[STORE_HIST_ADDR_MAX];	/* "" for the null sender */
+	char client[64];		/* "192.0.2.7", "local" */
+	uint64_t size;
+	char *rcpts;			/* malloc'd: addresses, one per line */
+};
+
+/* One attempt for one recipient, or an outcome the operator caused. */
+struct store_hist_attempt {
+	char id[STORE_HIST_ID_MAX];
+	char node[STORE_HIST_NODE_MAX];
+	int64_t at;			/* unix seconds */
+	int64_t seq;			/* orders attempts of one second */
+	char rcpt[STORE_HIST_ADDR_MAX];
+	char host[320];			/* "mx.example.net [192.0.2.1]:25",
+					 * a mailbox for local mail, "" */
+	char route[24];			/* direct, route, fallback_relay,
+					 * local, operator */
+	char tls[96];			/* "TLSv1.3 ...", "" */
+	char reach[160];		/* what the reachability memory did */
+	char result[12];		/* delivered, deferred, bounced,
+					 * expired, deleted */
+	char reply[STORE_HIST_REPLY_MAX];	/* the reply or error */
+	int64_t next_attempt;		/* deferred: when next; else 0 */
+	int64_t give_up;		/* deferred: given up at; else 0 */
+};
+
+/* Writes msgs (an arrival already recorded is kept as it was) and then
+ * attempts, in one transaction.  0 or -1 with *error_r (nothing
+ * written). */
+int store_hist_write(struct store *s, const struct store_hist_msg *msgs,
+    size_t nmsgs, const struct store_hist_attempt *attempts,
+    size_t nattempts, const char **error_r);
+/* Forgets messages with no attempt at or after before and that arrived
+ * before it, and attempts before it of messages no longer recorded.
+ * The number of rows removed, or -1 with *error_r. */
+int64_t store_hist_prune(struct store *s, int64_t before,
+    const char **error_r);
+
+enum store_hist_by {
+	STORE_HIST_BY_ID,		/* key: a queue id */
+	STORE_HIST_BY_RCPT,		/* key: a recipient (normalised) */
+	STORE_HIST_BY_DOMAIN		/* key: a recipient domain */
+};
+
+typedef void store_hist_msg_cb(const struct store_hist_msg *m, void *ctx);
+typedef void store_hist_attempt_cb(const struct store_hist_attempt *a,
+    void *ctx);
+
+/* The stories of the newest `limit` messages matching key (written by
+ * node, or by any node when node is NULL or ""), oldest first: msg_cb
+ * with the arrival (m->arrival 0 when only attempts were recorded),
+ * then attempt_cb for each of its attempts in time order.  0 (also when
+ * nothing matched) or -1 with *error_r. */
+int store_hist_query(struct store *s, enum store_hist_by by, const char *key,
+    const char *node, unsigned limit, store_hist_msg_cb *msg_cb,
+    store_hist_attempt_cb *attempt_cb, void *ctx, const char **error_r);
+
+/* ---- queue summaries of every node (schema migration 9) ----
+ * Each queue role publishes a compact row per queued message, so that
+ * `ferry queue list --all-nodes` on any node sees every node's queue. */
+
+struct store_queue_row {
+	char node[STORE_HIST_NODE_MAX];
+	char id[STORE_HIST_ID_MAX];
+	char sender[STORE_HIST_ADDR_MAX];
+	char *rcpts;			/* pending recipients, ", " between */
+	int64_t arrival, next_attempt;
+	uint64_t size;
+	bool held;
+};
+
+/* Replaces node's rows with rows (their node is ignored) and records
+ * that node was seen at now, in one transaction.  0 or -1. */
+int store_queue_publish(struct store *s, const char *node,
+    const struct store_queue_row *rows, size_t n, int64_t now,
+    const char **error_r);
+/* Calls cb for every node's rows, by node then arrival, with when that
+ * node last published.  0 or -1 with *error_r. */
+int store_queue_list_all(struct store *s,
+    void (*cb)(const struct store_queue_row *r, int64_t seen, void *ctx),
+    void *ctx, const char **error_r);
+
 /* ---- copying a whole store (store_copy.c, `ferry store migrate`) ---- */
 
 /* One table's numbers after it was copied. */

@@ -18,7 +18,7 @@ struct store_db_ops;
 
 /* The schema version both drivers migrate to: each has this many
  * migrations, the same tables and columns under the same numbers. */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /* The first member of every driver's connection and statement. */
 struct store_db {
@@ -125,9 +125,11 @@ store_st_col_int(struct store_stmt *st, int col)
 struct store_db *store_db_of(struct store *s);
 
 /* Statement slots for files other than store_sql.c: store_send.c takes
- * them from 0, store_node.c from STORE_XST_NODE (48 to 63),
- * store_dmarc_in.c from STORE_XST_DMARC. */
+ * them from 0, store_hist.c from STORE_XST_HIST (32 to 47), store_node.c
+ * from STORE_XST_NODE (48 to 63), store_dmarc_in.c from
+ * STORE_XST_DMARC. */
 #define STORE_XST_MAX 80
+#define STORE_XST_HIST 32	/* store_hist.c: 32 to 47 */
 #define STORE_XST_NODE 48	/* store_node.c: 48 to 63 */
 #define STORE_XST_DMARC 64	/* store_dmarc_in.c: 64 to 79 */
 

@@ -199,6 +199,57 @@ static const char *const store_sqlite_migrations[STORE_SCHEMA_VERSION] = {
 	"    REFERENCES domains (name) ON DELETE CASCADE,"
 	"  node TEXT NOT NULL REFERENCES nodes (name));"
 	"CREATE INDEX domain_homes_node ON domain_homes (node);",
+	/* 9: the delivery history (store_hist.c): each message's arrival
+	 * and recipients, one row per attempt per recipient; and the
+	 * queue summary every node publishes (queue list --all-nodes),
+	 * with when each node last did. */
+	"CREATE TABLE history_msgs ("
+	"  id TEXT NOT NULL PRIMARY KEY,"
+	"  node TEXT NOT NULL,"
+	"  arrival INTEGER NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  client TEXT NOT NULL,"
+	"  size INTEGER NOT NULL);"
+	"CREATE INDEX history_msgs_arrival ON history_msgs (arrival);"
+	"CREATE TABLE history_rcpts ("
+	"  id TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  PRIMARY KEY (id, rcpt));"
+	"CREATE INDEX history_rcpts_rcpt ON history_rcpts (rcpt);"
+	"CREATE INDEX history_rcpts_domain ON history_rcpts (domain);"
+	"CREATE TABLE history_attempts ("
+	"  id TEXT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  route TEXT NOT NULL,"
+	"  tls TEXT NOT NULL,"
+	"  reach TEXT NOT NULL,"
+	"  result TEXT NOT NULL,"
+	"  reply TEXT NOT NULL,"
+	"  next_attempt INTEGER NOT NULL,"
+	"  give_up INTEGER NOT NULL);"
+	"CREATE INDEX history_attempts_id ON history_attempts (id, at);"
+	"CREATE INDEX history_attempts_rcpt ON history_attempts (rcpt);"
+	"CREATE INDEX history_attempts_domain ON history_attempts (domain);"
+	"CREATE INDEX history_attempts_at ON history_attempts (at);"
+	"CREATE TABLE queue_summary ("
+	"  node TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  rcpts TEXT NOT NULL,"
+	"  arrival INTEGER NOT NULL,"
+	"  next_attempt INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  held INTEGER NOT NULL,"
+	"  PRIMARY KEY (node, id));"
+	"CREATE TABLE queue_nodes ("
+	"  node TEXT NOT NULL PRIMARY KEY,"
+	"  seen INTEGER NOT NULL);",
 };
 
 struct store_sqlite {
@@ -338,16 +389,24 @@ store_sqlite_setup(struct store_sqlite *db, const char *path,
 	int fd;
 
 	/* Create the file ourselves so that it gets mode 0640; SQLite gives
-	 * its -wal and -shm files the database file's mode. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
+	 * its -wal and -shm files the database file's mode.  Only when it
+	 * is missing: closing a descriptor of the file drops every POSIX
+	 * lock this process holds on it, also those of the process's other
+	 * connections (the queue role opens one while others work), which
+	 * then read and write as if unlocked. */
+	if (access(path, F_OK) == 0)
+		fd = -2;
+	else
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1) {
 		static __thread char buf[320];
 
 		snprintf(buf, sizeof(buf), "%s: %s", path, strerror(errno));
 		*error_r = buf;
 		return -1;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		*error_r = store_sqlite_dberr(db, path);

@@ -119,7 +119,7 @@ def rcpt(srv, to="alice@example.test", sender="someone@sender.test"):
 
 @pytest.mark.parametrize("binary", ["test_store", "test_store_req",
                                     "test_sendlimit", "test_vacation",
-                                    "test_ops"])
+                                    "test_ops", "test_history"])
 def test_unit_tests_on_postgresql(pg, binary):
     path = BUILD / "tests" / binary
     if not path.exists():
@@ -159,6 +159,8 @@ def test_concurrent_migration_runs_once(make_ferry, pg, pg_url):
             "vacations", "vacation_replies", "send_limits", "send_counts",
             "send_holds", "send_released", "domain_suspended",
             "dmarc_in_reports", "dmarc_in_records", "nodes", "domain_homes",
+            "history_msgs", "history_rcpts", "history_attempts",
+            "queue_summary", "queue_nodes",
             "schema_version", "ferry_generation"} <= tables
     # The same errors as on SQLite.
     srv.cli_ok("domain", "add", "example.test")

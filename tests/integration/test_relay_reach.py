@@ -300,23 +300,33 @@ def test_why_to_shows_deliveries(make_ferry, fakedns, peers, port):
     send(srv, "carol@dead.test")
     srv.wait_log(r"rcpt=bob@dest.test .*result=sent", timeout=20)
     srv.wait_log(r"rcpt=carol@dead.test .*result=sent via=fallback_relay")
-    wait_until(lambda: "result=sent" in srv.cli("why", "--to",
-                                                "bob@dest.test").stdout,
-               10, what="the log file to have the delivery")
+    # The attempts come from the delivery history (the store), the
+    # inbound session from the log.
+    wait_until(lambda: "outcome <bob@dest.test>: delivered" in srv.cli(
+        "why", "--to", "bob@dest.test").stdout,
+               10, what="the history to have the delivery")
     r = srv.cli("why", "--to", "bob@dest.test")
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "accepted id=" in out                  # the inbound session
-    assert "deliveries to <bob@dest.test>" in out
-    assert re.search(r"attempt id=\w+ result=deferred relay=mx1\.dest\.test "
-                     r"\[127\.0\.0\.2\]:\d+ reply=\".*450 4\.2\.0 mailbox "
-                     r"busy\"", out), out
-    assert re.search(r" deferred id=\w+ attempts=1 next_attempt_in=\d+s", out)
-    assert re.search(r"attempt id=\w+ result=sent relay=mx1\.dest\.test", out)
+    assert re.search(r"^  \S+ deferred <bob@dest\.test> direct "
+                     r"mx1\.dest\.test \[127\.0\.0\.2\]:\d+ reply=\".*450 "
+                     r"4\.2\.0 mailbox busy\"$", out, re.M), out
+    assert re.search(r"^      next attempt \S+, given up at \S+$", out,
+                     re.M), out
+    assert re.search(r"^  \S+ delivered <bob@dest\.test> direct "
+                     r"mx1\.dest\.test", out, re.M), out
     # In order: the deferral before the delivery.
-    assert out.index("result=deferred") < out.index("result=sent")
+    assert out.index(" deferred <") < out.index(" delivered <")
+    # The log's lines about the same message are not repeated.
+    assert "(from the log)" not in out
+    wait_until(lambda: "outcome <carol@dead.test>: delivered" in srv.cli(
+        "why", "--to", "carol@dead.test").stdout, 10,
+               what="the fallback delivery in the history")
     r = srv.cli("why", "--to", "carol@dead.test")
-    assert re.search(r"attempt id=\w+ result=sent relay=\S+ "
-                     r"via=fallback_relay", r.stdout), r.stdout
+    assert re.search(r" delivered <carol@dead\.test> fallback_relay "
+                     r"\[127\.0\.0\.4\]:\d+", r.stdout), r.stdout
+    assert "reachability memory: no address of dead.test answered: " \
+        "fallback_relay" in r.stdout
     r = srv.cli("why", "--to", "nobody@nowhere.test")
     assert r.returncode == 1
