@@ -34,7 +34,8 @@
 #include "queue/queue_control.h"
 #include "queue/queue_notify.h"
 
-#define CMD_QUEUE_USAGE "queue list [--summary] [--domain DOMAIN] " \
+#define CMD_QUEUE_USAGE "queue list [--all-nodes] [--summary] " \
+	"[--domain DOMAIN] " \
 	"[--from ADDR|@DOMAIN] [--to ADDR|@DOMAIN] [--older AGE] " \
 	"[--newer AGE] [--json] | show ID [--json] | " \
 	"delete|hold|release|bounce ID | retry ID|--all|--domain DOMAIN"
@@ -578,10 +579,13 @@ cmd_queue(struct cli *cli, int argc, char **argv)
 {
 	struct cmd_queue q = { .cli = cli };
 	const char *verb, *why;
+	bool all_nodes;
 
 	ops_actor_cli(&q.actor);
 	q.json = cli_take_flag(&argc, argv, "--json");
 	verb = argc > 1 ? argv[1] : "";
+	all_nodes = strcmp(verb, "list") == 0 &&
+	    cli_take_flag(&argc, argv, "--all-nodes");
 	if (strcmp(verb, "list") == 0 &&
 	    cmd_queue_filter_take(&argc, argv, &q.filter, &why) < 0)
 		return cli_usage("%s: %s", CMD_QUEUE_USAGE, why);
@@ -593,6 +597,14 @@ cmd_queue(struct cli *cli, int argc, char **argv)
 	    FERRY_SPOOL_DIR) < 0 || conf_state_path(&cli->conf, q.ctl_path,
 	    sizeof(q.ctl_path), QUEUE_CONTROL_SOCK) < 0)
 		return cli_fail("state_dir too long");
+	/* Every node's queue is in a shared store only; on SQLite the
+	 * spool here is the whole story. */
+	if (all_nodes && conf_store_shared(&cli->conf)) {
+		if (cmd_queue_filter_active(&q.filter) || q.filter.summary)
+			return cli_usage("%s: --all-nodes lists every message "
+			    "(no filters, no --summary)", CMD_QUEUE_USAGE);
+		return cmd_queue_all_nodes(cli, q.json);
+	}
 	if (strcmp(verb, "list") == 0)
 		return cmd_queue_list(&q);
 	if (strcmp(verb, "show") == 0)

@@ -28,4 +28,10 @@ bool cmd_queue_filter_match(const struct cmd_queue_filter *f,
 void cmd_queue_summary(const struct spool_env *envs, size_t n, time_t now,
     bool json);
 
+struct cli;
+/* `queue list --all-nodes` on a shared store (cmd_queue_nodes.c): every
+ * node's published summary rows, with its node and stale marks.  The
+ * exit status. */
+int cmd_queue_all_nodes(struct cli *cli, bool json);
+
 #endif

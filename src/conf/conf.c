@@ -1433,6 +1433,13 @@ conf_store_path(const struct conf *c, char *dst, size_t size)
 	return 0;
 }
 
+bool
+conf_store_shared(const struct conf *c)
+{
+	return strncmp(c->store, "postgresql://", 13) == 0 ||
+	    strncmp(c->store, "postgres://", 11) == 0;
+}
+
 int
 conf_maildrop_path(const struct conf *c, char *dst, size_t size)
 {

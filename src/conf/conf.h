@@ -317,6 +317,8 @@ int conf_state_path(const struct conf *c, char *dst, size_t size,
 /* The store's path for store_open(): the store key (a postgresql://
  * URI) when set, else state_dir/ferry.db; 0 or -1 (too long). */
 int conf_store_path(const struct conf *c, char *dst, size_t size);
+/* True when the store is one several nodes may share (PostgreSQL). */
+bool conf_store_shared(const struct conf *c);
 /* The maildrop directory (maildrop_dir, else state_dir/maildrop) into
  * dst: 0 or -1 (too long). */
 int conf_maildrop_path(const struct conf *c, char *dst, size_t size);

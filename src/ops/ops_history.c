@@ -1,7 +1,6 @@
 /* The delivery history for `ferry why` and /why (ops_history.h): the
  * question checked, the store asked (store_hist_query), the answer cut
  * to the actor's scope and each recipient given its outcome. */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,15 +222,12 @@ ops_history_read(const struct ops_actor *a, struct store *s,
     bool all_nodes, struct ops_history *h, struct ops_status *st)
 {
 	struct ops_history_ctx x = { h };
-	char path[PATH_MAX];
 	const char *error = "";
 
 	memset(h, 0, sizeof(*h));
 	if (ops_history_check(a, by, key, st) < 0)
 		return -1;
-	h->shared = conf_store_path(c, path, sizeof(path)) == 0 &&
-	    (strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0);
+	h->shared = conf_store_shared(c);
 	if (store_hist_query(s, by, key, h->shared && !all_nodes ?
 	    conf_node_name(c) : NULL, OPS_HISTORY_LIMIT, ops_history_msg_cb,
 	    ops_history_attempt_cb, &x, &error) < 0)

@@ -7,7 +7,9 @@
  * never waits for the delivery threads' connection or holds it.  A
  * failed write keeps its batch for the next tick while the buffer has
  * room: a store that is down for a while loses history only past
- * QUEUE_HISTORY_MAX records, and never mail. */
+ * QUEUE_HISTORY_MAX records, and never mail.  On a shared store the
+ * job also publishes the spool's summary for `queue list --all-nodes`
+ * (envelopes read on the worker, replaced in one transaction). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "lib/ids.h"
 #include "queue/queue.h"
 #include "queue/queue_history.h"
 #include "queue/spool.h"
@@ -39,23 +42,34 @@ struct queue_history {
 	struct queue_history_buf buf;	/* under lock */
 	uint64_t dropped;		/* under lock: since the last warning */
 	int64_t seq;			/* under lock */
+	char *spool_dir;
+	bool publish;
 	/* Loop thread only. */
 	bool running;
 	time_t next_prune;
+	bool dirty;			/* the queue changed since publishing */
+	time_t published;		/* when the last summary started */
 	/* The job's (one at a time). */
 	struct store *store;
 	struct queue_history_buf job;
 	int64_t prune_before;		/* 0: no prune in this job */
-	bool failed;
+	bool summary;			/* publish the summary in this job */
+	char node[STORE_HIST_NODE_MAX];
+	int64_t now;
+	bool failed, summary_failed;
 };
 
 struct queue_history *
-queue_history_create(struct workpool *pool, const char *db_path)
+queue_history_create(struct workpool *pool, const char *db_path,
+    const char *spool_dir, bool publish)
 {
 	struct queue_history *h = xcalloc(1, sizeof(*h));
 
 	h->pool = pool;
 	h->db_path = xstrdup(db_path);
+	h->spool_dir = xstrdup(spool_dir);
+	h->publish = publish;
+	h->dirty = true;
 	pthread_mutex_init(&h->lock, NULL);
 	return h;
 }
@@ -158,6 +172,82 @@ queue_history_fill(struct store_hist_attempt *a, const struct conf *c,
 	}
 }
 
+/* ---- the queue summary (worker) ---- */
+
+struct queue_summary {
+	struct store_queue_row *v;
+	size_t n;
+};
+
+/* One envelope's row: its recipients still to be handled, their
+ * earliest next attempt. */
+static void
+queue_summary_env(struct queue_summary *sm, const struct spool_env *env)
+{
+	struct store_queue_row *r;
+	struct fbuf b;
+	bool first = true;
+
+	sm->v = xreallocarray(sm->v, sm->n + 1, sizeof(*sm->v));
+	r = &sm->v[sm->n++];
+	memset(r, 0, sizeof(*r));
+	str_lcpy(r->id, env->id, sizeof(r->id));
+	str_lcpy(r->sender, env->sender != NULL ? env->sender : "",
+	    sizeof(r->sender));
+	r->arrival = (int64_t)env->arrival;
+	r->size = env->size;
+	r->held = env->held;
+	fbuf_init(&b, 0);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		const struct spool_rcpt *rc = &env->rcpts[i];
+
+		if (rc->state != SPOOL_RCPT_PENDING)
+			continue;
+		fbuf_addf(&b, "%s%s", b.len > 0 ? ", " : "", rc->addr);
+		if (first || (int64_t)rc->next_attempt < r->next_attempt)
+			r->next_attempt = (int64_t)rc->next_attempt;
+		first = false;
+	}
+	r->rcpts = xstrdup(fbuf_str(&b));
+	fbuf_release(&b);
+}
+
+static void
+queue_summary_id(const char *id, void *ctx)
+{
+	struct queue_history *h = ((void **)ctx)[0];
+	struct queue_summary *sm = ((void **)ctx)[1];
+	struct spool_env env;
+
+	if (spool_env_read(h->spool_dir, id, &env) < 0)
+		return;			/* gone meanwhile, or corrupt */
+	queue_summary_env(sm, &env);
+	spool_env_free(&env);
+}
+
+/* Reads the spool and replaces this node's rows: 0 or -1 (logged). */
+static int
+queue_summary_publish(struct queue_history *h)
+{
+	struct queue_summary sm = { NULL, 0 };
+	void *ctx[2] = { h, &sm };
+	const char *error;
+	int r = 0;
+
+	if (spool_scan(h->spool_dir, false, queue_summary_id, ctx) < 0) {
+		log_warnx("- queue summary-failed reason=\"spool scan\"");
+		r = -1;
+	} else if (store_queue_publish(h->store, h->node, sm.v, sm.n, h->now,
+	    &error) < 0) {
+		log_warnx("- queue summary-failed reason=%s", log_q(error));
+		r = -1;
+	}
+	for (size_t i = 0; i < sm.n; i++)
+		free(sm.v[i].rcpts);
+	free(sm.v);
+	return r;
+}
+
 /* ---- writing (one pool job at a time) ---- */
 
 static void
@@ -167,15 +257,17 @@ queue_history_work(void *arg)
 	const char *error;
 	int64_t n;
 
-	h->failed = false;
+	h->failed = h->summary_failed = false;
 	if (h->store == NULL && store_open(&h->store, h->db_path,
 	    &error) < 0) {
 		log_warnx("- queue history-unavailable reason=%s",
 		    log_q(error));
 		h->store = NULL;
-		h->failed = true;
+		h->failed = h->summary_failed = true;
 		return;
 	}
+	if (h->summary && queue_summary_publish(h) < 0)
+		h->summary_failed = true;
 	if (queue_history_count(&h->job) > 0 && store_hist_write(h->store,
 	    h->job.msgs, h->job.nmsgs, h->job.att, h->job.natt, &error) < 0) {
 		log_warnx("- queue history-write-failed records=%zu reason=%s",
@@ -231,10 +323,19 @@ queue_history_done(void *arg)
 	struct queue_history *h = arg;
 
 	h->running = false;
+	if (h->summary_failed)
+		h->dirty = true;
 	if (h->failed)
 		queue_history_requeue(h);
 	else
 		queue_history_buf_free(&h->job);
+}
+
+void
+queue_history_changed(struct queue_history *h)
+{
+	if (h != NULL)
+		h->dirty = true;
 }
 
 /* Moves the buffer into the job's batch; the records dropped since the
@@ -274,7 +375,16 @@ queue_history_tick(struct queue_history *h, const struct conf *c,
 		h->next_prune = now + (time_t)(every > 0 ? every : 1);
 		h->prune_before = (int64_t)now - (int64_t)c->history_keep;
 	}
-	if (queue_history_count(&h->job) == 0 && h->prune_before == 0)
+	h->summary = h->publish && ((h->dirty && now >= h->published +
+	    QUEUE_SUMMARY_MIN) || now >= h->published + QUEUE_SUMMARY_MAX);
+	if (h->summary) {
+		h->dirty = false;
+		h->published = now;
+		str_lcpy(h->node, conf_node_name(c), sizeof(h->node));
+		h->now = (int64_t)now;
+	}
+	if (queue_history_count(&h->job) == 0 && h->prune_before == 0 &&
+	    !h->summary)
 		return;
 	h->running = true;
 	log_debug("- queue history-write records=%zu prune=%lld",
@@ -294,6 +404,7 @@ queue_history_free(struct queue_history **hp)
 	if (!h->running) {
 		(void)queue_history_take(h);
 		h->prune_before = 0;
+		h->summary = false;
 		if (queue_history_count(&h->job) > 0)
 			queue_history_work(h);
 	}
@@ -303,5 +414,6 @@ queue_history_free(struct queue_history **hp)
 		store_close(&h->store);
 	pthread_mutex_destroy(&h->lock);
 	free(h->db_path);
+	free(h->spool_dir);
 	free(h);
 }

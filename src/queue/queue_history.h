@@ -24,9 +24,15 @@ struct workpool;
 struct queue_history;
 
 /* The writer for the store at db_path, its jobs on pool (borrowed, must
- * outlive every job: free this after workpool_free()). */
+ * outlive every job: free this after workpool_free()).  With publish
+ * (a store shared by nodes), the same jobs also publish a summary of
+ * the spool at spool_dir (store_queue_publish: id, sender, pending
+ * recipients, next attempt, held) when the queue changed, at most every
+ * QUEUE_SUMMARY_MIN seconds, and at least every QUEUE_SUMMARY_MAX. */
+#define QUEUE_SUMMARY_MIN 2
+#define QUEUE_SUMMARY_MAX 60
 struct queue_history *queue_history_create(struct workpool *pool,
-    const char *db_path);
+    const char *db_path, const char *spool_dir, bool publish);
 /* Writes what is still buffered (blocks; at shutdown) and frees. */
 void queue_history_free(struct queue_history **hp);
 
@@ -47,6 +53,8 @@ void queue_history_fill(struct store_hist_attempt *a, const struct conf *c,
     const char *result, const char *reply, const char *route,
     const char *host);
 
+/* Loop thread: the queue changed (a message came, went, or was tried). */
+void queue_history_changed(struct queue_history *h);
 /* Loop thread, about once a second: starts a write of what is buffered
  * (and a prune every so often) when no write is under way. */
 void queue_history_tick(struct queue_history *h, const struct conf *c,

@@ -242,6 +242,7 @@ queue_poke(struct queue_role *q, const char *id)
 	/* A hold or a release wakes the message: whether it is held is
 	 * known again when it has run. */
 	m->held = false;
+	queue_history_changed(q->hist);
 	if (m->running)
 		m->poke = true;
 	else
@@ -985,6 +986,7 @@ queue_job_complete(struct queue_job *j)
 	unsigned i;
 
 	m->running = false;
+	queue_history_changed(q->hist);
 	if (j->disk_wait != m->disk_wait && !j->gone)
 		queue_disk_waiting(q, j->disk_wait);
 	else if (j->gone && m->disk_wait)
@@ -1564,7 +1566,8 @@ queue_role_create(struct ferry_env *env)
 	 * without a new pool (idle threads cost only their stacks). */
 	q->pool = workpool_create(q->base, q->max_running > QUEUE_POOL_MIN ?
 	    q->max_running : QUEUE_POOL_MIN);
-	q->hist = queue_history_create(q->pool, q->db_path);
+	q->hist = queue_history_create(q->pool, q->db_path, q->spool_dir,
+	    conf_store_shared(env->conf));
 	queue_relay_create(q);
 	q->srs = srs_keys_for_conf(env->conf);
 	q->dkim = queue_dkim_load(env->conf);

@@ -32,6 +32,7 @@
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;

@@ -250,3 +250,27 @@ def test_why_page_without_log_file(make_ferry, fakedns, peers, port,
         r = admin.get("/why?" + q)
         assert r.status == 400, (q, r)
         assert "<b>" not in r.text
+
+
+def test_all_nodes_on_sqlite_is_this_node(make_ferry, fakedns, peers, port):
+    """On SQLite the store is this node's alone: --all-nodes shows what
+    the command shows without it (the spool for `queue list`)."""
+    peers.mx("127.0.0.2", port, rcpt={
+        "slow@dest.test": ["452 4.2.2 mailbox full for now"] * 50})
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    srv = make_srv(make_ferry, fakedns, port, retry_min="1h",
+                   retry_max="1h")
+    qid = submit(srv, ["slow@dest.test"])
+    out = why_until(srv, ["--id", qid], "outcome <slow@dest.test>: pending",
+                    "the deferral in the history")
+    assert why(srv, "--id", qid, "--all-nodes").stdout == out
+    assert "node=" not in out
+    plain = srv.cli("queue", "list", "--json")
+    every = srv.cli("queue", "list", "--all-nodes", "--json")
+    assert plain.returncode == every.returncode == 0, every.stderr
+    assert qid in plain.stdout
+    # The same messages and recipients (ages are of the moment).
+    def shape(doc):
+        return [(m["id"], m["sender"], [r["addr"] for r in m["recipients"]])
+                for m in doc]
+    assert shape(json.loads(plain.stdout)) == shape(json.loads(every.stdout))
