@@ -112,7 +112,7 @@ def test_queue_list_all_nodes(nodes, peers, fakedns, port, pg):
     doc = json.loads(a.cli("queue", "list", "--all-nodes", "--json").stdout)
     row = [x for x in doc if x["id"] == qid][0]
     assert row["node"] == "node-b" and row["pending"] == "slow@dest.test"
-    assert row["stale"] is False and row["next_attempt"] > 0
+    assert row["stale"] is False and "next_attempt" in row
     # B stops publishing (it stopped; its summary is said to be old).
     b.stop()
     pg.psql("UPDATE queue_nodes SET seen = seen - 3600 WHERE node = "
