@@ -388,7 +388,7 @@ store_hist_read_story(struct store *s, struct store_hist_story *t,
 static void
 store_hist_stories_free(struct store_hist_story *t, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; t != NULL && i < n; i++) {
 		free(t[i].m.rcpts);
 		free(t[i].a);
 	}
@@ -409,7 +409,7 @@ store_hist_query(struct store *s, enum store_hist_by by, const char *key,
 		node = "";
 	store_db_lock(s);
 	ret = store_hist_ids(s, by, key, node, limit, &ids, &n);
-	if (ret == 0 && n > 0)
+	if (n > 0)
 		t = xcalloc(n, sizeof(*t));
 	/* Oldest first: the ids came newest first. */
 	for (i = 0; ret == 0 && i < n; i++) {
