@@ -590,7 +590,7 @@ queue_rcpt_home(struct queue_job *j, const struct spool_env *env,
 	pthread_mutex_unlock(&q->store_lock);
 	if (ret < 0) {
 		queue_rcpt_tempfail(j, env, r, NULL,
-		    "4.3.0 account store unavailable", now);
+		    "4.3.0 account store unavailable", now, NULL);
 		return -1;
 	}
 	if (ret == 0)
