@@ -109,6 +109,25 @@ store_st_reset(struct store_stmt *st)
 		st->ops->reset(st);
 }
 
+/* Steps a statement that returns no rows and resets it: 0 when it ran
+ * to its end, -1 otherwise (st NULL included). */
+static inline int
+store_st_exec(struct store_stmt *st)
+{
+	int rc = store_st_step(st);
+
+	store_st_reset(st);
+	return rc == STORE_DB_DONE ? 0 : -1;
+}
+
+/* *error_r = msg, when the caller asked (error_r not NULL). */
+static inline void
+store_db_seterr(const char **error_r, const char *msg)
+{
+	if (error_r != NULL)
+		*error_r = msg;
+}
+
 static inline const char *
 store_st_col_text(struct store_stmt *st, int col)
 {

@@ -59,19 +59,6 @@ store_dmarc_in_stmt(struct store *s, enum store_dmarc_in_slot id)
 	    store_dmarc_in_sql[id - STORE_XST_DMARC]);
 }
 
-/* Runs a statement without rows: 0 or -1. */
-static int
-store_dmarc_in_exec(struct store_stmt *st)
-{
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	rc = store_st_step(st);
-	store_st_reset(st);
-	return rc == STORE_DB_DONE ? 0 : -1;
-}
-
 /* "domain:selector:result ..." or "domain:result ..." of auth_results. */
 static void
 store_dmarc_in_auth(const struct dmarc_agg_auth *v, unsigned n, bool sel,
@@ -112,7 +99,7 @@ store_dmarc_in_report(struct store *s, const struct dmarc_agg *a,
 	store_st_int(st, 10, a->pct);
 	store_st_text(st, 11, a->adkim);
 	store_st_text(st, 12, a->aspf);
-	if (store_dmarc_in_exec(st) < 0)
+	if (store_st_exec(st) < 0)
 		return -1;
 	return store_db_changes(s) > 0 ? 1 : 0;
 }
@@ -141,7 +128,7 @@ store_dmarc_in_record(struct store *s, const struct dmarc_agg *a, size_t i)
 	store_st_text(st, 11, r->envelope_from);
 	store_st_text(st, 12, dkim);
 	store_st_text(st, 13, spf);
-	return store_dmarc_in_exec(st);
+	return store_st_exec(st);
 }
 
 int
@@ -238,7 +225,7 @@ store_dmarc_prune_one(struct store *s, enum store_dmarc_in_slot id,
 	if (st == NULL)
 		return -1;
 	store_st_int(st, 1, before);
-	if (store_dmarc_in_exec(st) < 0)
+	if (store_st_exec(st) < 0)
 		return -1;
 	*n_r = (unsigned)store_db_changes(s);
 	return 0;

@@ -108,26 +108,6 @@ store_hist_stmt(struct store *s, enum store_hist_slot id)
 	    store_hist_sql[id]);
 }
 
-static void
-store_hist_err(const char **error_r, const char *msg)
-{
-	if (error_r != NULL)
-		*error_r = msg;
-}
-
-/* Steps a statement without rows: 0 or -1. */
-static int
-store_hist_exec(struct store_stmt *st)
-{
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	rc = store_st_step(st);
-	store_st_reset(st);
-	return rc == STORE_DB_DONE ? 0 : -1;
-}
-
 /* The domain of addr, lower-cased ("" when none). */
 static void
 store_hist_domain(const char *addr, char *dst, size_t size)
@@ -165,7 +145,7 @@ store_hist_rcpts_add(struct store *s, const struct store_hist_msg *m)
 			store_st_text(st, 1, m->id);
 			store_st_text(st, 2, rcpt);
 			store_st_text(st, 3, domain);
-			if (store_hist_exec(st) < 0)
+			if (store_st_exec(st) < 0)
 				return -1;
 		}
 		p += n;
@@ -185,7 +165,7 @@ store_hist_msg_add(struct store *s, const struct store_hist_msg *m)
 	store_st_text(st, 4, m->sender);
 	store_st_text(st, 5, m->client);
 	store_st_int(st, 6, (int64_t)m->size);
-	if (store_hist_exec(st) < 0)
+	if (store_st_exec(st) < 0)
 		return -1;
 	/* A message recorded before keeps its recipients; adding them
 	 * again changes nothing (the key is id and recipient). */
@@ -215,7 +195,7 @@ store_hist_attempt_add(struct store *s, const struct store_hist_attempt *a)
 	store_st_text(st, 12, a->reply);
 	store_st_int(st, 13, a->next_attempt);
 	store_st_int(st, 14, a->give_up);
-	return store_hist_exec(st);
+	return store_st_exec(st);
 }
 
 int
@@ -228,7 +208,7 @@ store_hist_write(struct store *s, const struct store_hist_msg *msgs,
 
 	store_db_lock(s);
 	if (store_db_begin(s) < 0) {
-		store_hist_err(error_r, store_db_err(s, "history begin"));
+		store_db_seterr(error_r, store_db_err(s, "history begin"));
 		store_db_unlock(s);
 		return -1;
 	}
@@ -237,10 +217,10 @@ store_hist_write(struct store *s, const struct store_hist_msg *msgs,
 	for (i = 0; ret == 0 && i < nattempts; i++)
 		ret = store_hist_attempt_add(s, &attempts[i]);
 	if (ret < 0) {
-		store_hist_err(error_r, store_db_err(s, "history write"));
+		store_db_seterr(error_r, store_db_err(s, "history write"));
 		store_db_rollback(s);
 	} else if (store_db_commit(s) < 0) {
-		store_hist_err(error_r, store_db_err(s, "history commit"));
+		store_db_seterr(error_r, store_db_err(s, "history commit"));
 		ret = -1;
 	}
 	store_db_unlock(s);
@@ -261,8 +241,8 @@ store_hist_prune(struct store *s, int64_t before, const char **error_r)
 		st = store_hist_stmt(s, steps[i]);
 		if (steps[i] != HIST_ST_PRUNE_RCPTS)
 			store_st_int(st, 1, before);
-		if (store_hist_exec(st) < 0) {
-			store_hist_err(error_r, store_db_err(s,
+		if (store_st_exec(st) < 0) {
+			store_db_seterr(error_r, store_db_err(s,
 			    "history prune"));
 			store_db_unlock(s);
 			return -1;
@@ -417,7 +397,7 @@ store_hist_query(struct store *s, enum store_hist_by by, const char *key,
 		ret = store_hist_read_story(s, &t[i], node);
 	}
 	if (ret < 0)
-		store_hist_err(error_r, store_db_err(s, "history"));
+		store_db_seterr(error_r, store_db_err(s, "history"));
 	store_db_unlock(s);
 	free(ids);
 	for (i = 0; ret == 0 && i < n; i++) {
@@ -446,7 +426,7 @@ store_queue_row_add(struct store *s, const char *node,
 	store_st_int(st, 6, r->next_attempt);
 	store_st_int(st, 7, (int64_t)r->size);
 	store_st_int(st, 8, r->held ? 1 : 0);
-	return store_hist_exec(st);
+	return store_st_exec(st);
 }
 
 int
@@ -459,26 +439,26 @@ store_queue_publish(struct store *s, const char *node,
 
 	store_db_lock(s);
 	if (store_db_begin(s) < 0) {
-		store_hist_err(error_r, store_db_err(s, "queue publish"));
+		store_db_seterr(error_r, store_db_err(s, "queue publish"));
 		store_db_unlock(s);
 		return -1;
 	}
 	st = store_hist_stmt(s, HIST_ST_QUEUE_CLEAR);
 	store_st_text(st, 1, node);
-	ret = store_hist_exec(st);
+	ret = store_st_exec(st);
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		ret = store_queue_row_add(s, node, &rows[i]);
 	if (ret == 0) {
 		st = store_hist_stmt(s, HIST_ST_QUEUE_SEEN);
 		store_st_text(st, 1, node);
 		store_st_int(st, 2, now);
-		ret = store_hist_exec(st);
+		ret = store_st_exec(st);
 	}
 	if (ret < 0) {
-		store_hist_err(error_r, store_db_err(s, "queue publish"));
+		store_db_seterr(error_r, store_db_err(s, "queue publish"));
 		store_db_rollback(s);
 	} else if (store_db_commit(s) < 0) {
-		store_hist_err(error_r, store_db_err(s, "queue publish"));
+		store_db_seterr(error_r, store_db_err(s, "queue publish"));
 		ret = -1;
 	}
 	store_db_unlock(s);
@@ -517,7 +497,7 @@ store_queue_list_all(struct store *s,
 	}
 	store_st_reset(st);
 	if (rc != STORE_DB_DONE)
-		store_hist_err(error_r, store_db_err(s, "queue list"));
+		store_db_seterr(error_r, store_db_err(s, "queue list"));
 	store_db_unlock(s);
 	for (i = 0; rc == STORE_DB_DONE && i < n; i++)
 		cb(&v[i], seen[i], ctx);

@@ -64,13 +64,6 @@ store_node_stmt(struct store *s, enum store_node_slot id)
 	    store_node_sql[id - STORE_XST_NODE]);
 }
 
-static void
-store_node_err(const char **error_r, const char *msg)
-{
-	if (error_r != NULL)
-		*error_r = msg;
-}
-
 /* Steps a statement without rows: its enum store_db_rc. */
 static int
 store_node_exec(struct store_stmt *st)
@@ -109,11 +102,11 @@ store_node_add(struct store *s, const struct store_node *n, bool replace,
 	store_st_text(st, 4, n->pop3);
 	rc = store_node_exec(st);
 	if (rc == STORE_DB_CONSTRAINT)
-		store_node_err(error_r, "node exists");
+		store_db_seterr(error_r, "node exists");
 	else if (rc != STORE_DB_DONE)
-		store_node_err(error_r, store_db_err(s, "node add"));
+		store_db_seterr(error_r, store_db_err(s, "node add"));
 	else if (replace && store_db_changes(s) == 0)
-		store_node_err(error_r, "no such node");
+		store_db_seterr(error_r, "no such node");
 	else {
 		store_db_changed(s);
 		ret = 0;
@@ -137,21 +130,21 @@ store_node_del(struct store *s, const char *name, const char **error_r)
 		homed = store_st_col_int(st, 0);
 	store_st_reset(st);
 	if (homed < 0) {
-		store_node_err(error_r, store_db_err(s, "node del"));
+		store_db_seterr(error_r, store_db_err(s, "node del"));
 		goto out;
 	}
 	if (homed > 0) {
 		snprintf(why, sizeof(why), "node is the home of %lld domain%s",
 		    (long long)homed, homed == 1 ? "" : "s");
-		store_node_err(error_r, why);
+		store_db_seterr(error_r, why);
 		goto out;
 	}
 	st = store_node_stmt(s, NODE_ST_DEL);
 	store_st_text(st, 1, name);
 	if (store_node_exec(st) != STORE_DB_DONE)
-		store_node_err(error_r, store_db_err(s, "node del"));
+		store_db_seterr(error_r, store_db_err(s, "node del"));
 	else if (store_db_changes(s) == 0)
-		store_node_err(error_r, "no such node");
+		store_db_seterr(error_r, "no such node");
 	else {
 		store_db_changed(s);
 		ret = 0;
@@ -195,7 +188,7 @@ store_node_list(struct store *s,
 	}
 	store_st_reset(st);
 	if (rc != STORE_DB_DONE)
-		store_node_err(error_r, store_db_err(s, "node list"));
+		store_db_seterr(error_r, store_db_err(s, "node list"));
 	store_db_unlock(s);
 	return rc == STORE_DB_DONE ? 0 : -1;
 }
@@ -212,7 +205,7 @@ store_node_home_check(struct store *s, const char *domain, const char *node,
 	rc = store_st_step(st);
 	store_st_reset(st);
 	if (rc != STORE_DB_ROW) {
-		store_node_err(error_r, rc == STORE_DB_DONE ? "no such domain" :
+		store_db_seterr(error_r, rc == STORE_DB_DONE ? "no such domain" :
 		    store_db_err(s, "domain node"));
 		return rc == STORE_DB_DONE ? 0 : -1;
 	}
@@ -223,7 +216,7 @@ store_node_home_check(struct store *s, const char *domain, const char *node,
 	rc = store_st_step(st);
 	store_st_reset(st);
 	if (rc != STORE_DB_ROW) {
-		store_node_err(error_r, rc == STORE_DB_DONE ? "no such node" :
+		store_db_seterr(error_r, rc == STORE_DB_DONE ? "no such node" :
 		    store_db_err(s, "domain node"));
 		return rc == STORE_DB_DONE ? 0 : -1;
 	}
@@ -239,7 +232,7 @@ store_domain_home_set(struct store *s, const char *domain,
 	int ret = -1;
 
 	if (str_lcpy(key, domain, sizeof(key)) >= sizeof(key)) {
-		store_node_err(error_r, "no such domain");
+		store_db_seterr(error_r, "no such domain");
 		return -1;
 	}
 	str_lower(key);
@@ -252,7 +245,7 @@ store_domain_home_set(struct store *s, const char *domain,
 	if (node != NULL)
 		store_st_text(st, 2, node);
 	if (store_node_exec(st) != STORE_DB_DONE) {
-		store_node_err(error_r, store_db_err(s, "domain node"));
+		store_db_seterr(error_r, store_db_err(s, "domain node"));
 		goto out;
 	}
 	ret = store_db_changes(s) > 0 ? 1 : 0;
@@ -298,7 +291,7 @@ store_domain_home_list(struct store *s,
 		cb(store_st_col_text(st, 0), store_st_col_text(st, 1), ctx);
 	store_st_reset(st);
 	if (rc != STORE_DB_DONE)
-		store_node_err(error_r, store_db_err(s, "domain homes"));
+		store_db_seterr(error_r, store_db_err(s, "domain homes"));
 	store_db_unlock(s);
 	return rc == STORE_DB_DONE ? 0 : -1;
 }

@@ -96,26 +96,6 @@ store_send_stmt(struct store *s, enum store_send_slot id)
 	return store_db_xstmt(s, (unsigned)id, store_send_sql[id]);
 }
 
-static void
-store_send_err(const char **error_r, const char *msg)
-{
-	if (error_r != NULL)
-		*error_r = msg;
-}
-
-/* Steps a statement without rows: 0 or -1. */
-static int
-store_send_exec(struct store_stmt *st)
-{
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	rc = store_st_step(st);
-	store_st_reset(st);
-	return rc == STORE_DB_DONE ? 0 : -1;
-}
-
 /* A subject lower-cased in its domain part (all of a domain). */
 static int
 store_send_norm(const char *subject, char *dst, size_t size)
@@ -141,7 +121,7 @@ store_send_limits_set(struct store *s, const char *subject,
 	int ret;
 
 	if (store_send_norm(subject, key, sizeof(key)) < 0) {
-		store_send_err(error_r, "invalid subject");
+		store_db_seterr(error_r, "invalid subject");
 		return -1;
 	}
 	store_db_lock(s);
@@ -157,9 +137,9 @@ store_send_limits_set(struct store *s, const char *subject,
 			store_st_int(st, 3, l->rcpts_day);
 		}
 	}
-	ret = store_send_exec(st);
+	ret = store_st_exec(st);
 	if (ret < 0)
-		store_send_err(error_r, store_db_err(s, "send limits"));
+		store_db_seterr(error_r, store_db_err(s, "send limits"));
 	store_db_unlock(s);
 	return ret;
 }
@@ -212,7 +192,7 @@ store_send_hold_set(struct store *s, const char *address, int64_t now,
 	int ret;
 
 	if (store_send_norm(address, key, sizeof(key)) < 0) {
-		store_send_err(error_r, "invalid address");
+		store_db_seterr(error_r, "invalid address");
 		return -1;
 	}
 	store_db_lock(s);
@@ -223,8 +203,8 @@ store_send_hold_set(struct store *s, const char *address, int64_t now,
 		store_st_int(st, 3, automatic ? 1 : 0);
 		store_st_text(st, 4, reason);
 	}
-	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_db_err(s, "send hold"));
+	if (store_st_exec(st) < 0) {
+		store_db_seterr(error_r, store_db_err(s, "send hold"));
 		ret = -1;
 	} else
 		ret = store_db_changes(s) > 0 ? 1 : 0;
@@ -244,8 +224,8 @@ store_send_del(struct store *s, enum store_send_slot id, const char *key,
 	st = store_send_stmt(s, id);
 	if (st != NULL)
 		store_st_text(st, 1, key);
-	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_db_err(s, what));
+	if (store_st_exec(st) < 0) {
+		store_db_seterr(error_r, store_db_err(s, what));
 		ret = -1;
 	} else
 		ret = store_db_changes(s) > 0 ? 1 : 0;
@@ -275,8 +255,8 @@ store_send_hold_del(struct store *s, const char *address, int64_t now,
 		store_st_text(st, 1, key);
 		store_st_int(st, 2, now);
 	}
-	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_db_err(s, "send release"));
+	if (store_st_exec(st) < 0) {
+		store_db_seterr(error_r, store_db_err(s, "send release"));
 		ret = -1;
 	}
 	store_db_unlock(s);
@@ -373,7 +353,7 @@ store_send_hold_list(struct store *s,
 	if (st != NULL)
 		store_st_reset(st);
 	if (rc != STORE_DB_DONE)
-		store_send_err(error_r, store_db_err(s, "send hold list"));
+		store_db_seterr(error_r, store_db_err(s, "send hold list"));
 	store_db_unlock(s);
 	for (size_t i = 0; rc == STORE_DB_DONE && i < n; i++)
 		cb(&v[i], ctx);
@@ -392,20 +372,20 @@ store_domain_suspend(struct store *s, const char *domain, int64_t now,
 	int ret = -1, rc;
 
 	if (store_send_norm(domain, key, sizeof(key)) < 0) {
-		store_send_err(error_r, "no such domain");
+		store_db_seterr(error_r, "no such domain");
 		return -1;
 	}
 	store_db_lock(s);
 	st = store_send_stmt(s, SEND_ST_DOMAIN_EXISTS);
 	if (st == NULL) {
-		store_send_err(error_r, store_db_err(s, "suspend"));
+		store_db_seterr(error_r, store_db_err(s, "suspend"));
 		goto out;
 	}
 	store_st_text(st, 1, key);
 	rc = store_st_step(st);
 	store_st_reset(st);
 	if (rc != STORE_DB_ROW) {
-		store_send_err(error_r, rc == STORE_DB_DONE ? "no such domain" :
+		store_db_seterr(error_r, rc == STORE_DB_DONE ? "no such domain" :
 		    store_db_err(s, "suspend"));
 		goto out;
 	}
@@ -415,8 +395,8 @@ store_domain_suspend(struct store *s, const char *domain, int64_t now,
 		store_st_int(st, 2, now);
 		store_st_text(st, 3, reason);
 	}
-	if (store_send_exec(st) < 0) {
-		store_send_err(error_r, store_db_err(s, "suspend"));
+	if (store_st_exec(st) < 0) {
+		store_db_seterr(error_r, store_db_err(s, "suspend"));
 		goto out;
 	}
 	ret = store_db_changes(s) > 0 ? 1 : 0;
@@ -560,13 +540,13 @@ store_send_view(struct store *s, const char *address, int64_t now,
 	int ret;
 
 	if (store_send_keys(address, addr, dom) < 0) {
-		store_send_err(error_r, "invalid address");
+		store_db_seterr(error_r, "invalid address");
 		return -1;
 	}
 	store_db_lock(s);
 	ret = store_send_view_locked(s, addr, dom, now, learn_hours, v);
 	if (ret < 0)
-		store_send_err(error_r, store_db_err(s, "send counters"));
+		store_db_seterr(error_r, store_db_err(s, "send counters"));
 	store_db_unlock(s);
 	return ret;
 }
@@ -588,14 +568,14 @@ store_send_count(struct store *s, const char *key,
 		return -1;
 	store_st_text(st, 1, key);
 	store_st_int(st, 2, hour);
-	if (store_send_exec(st) < 0)
+	if (store_st_exec(st) < 0)
 		return -1;
 	st = store_send_stmt(s, SEND_ST_PRUNE);
 	if (st == NULL)
 		return -1;
 	store_st_text(st, 1, key);
 	store_st_int(st, 2, hour - STORE_SEND_HOURS_MAX);
-	return store_send_exec(st);
+	return store_st_exec(st);
 }
 
 /* Applies a: counters, then the hold.  0 or -1. */
@@ -617,7 +597,7 @@ store_send_apply(struct store *s, const char *addr, const char *dom,
 	store_st_int(st, 2, now);
 	store_st_int(st, 3, 1);
 	store_st_text(st, 4, a->hold_reason);
-	if (store_send_exec(st) < 0)
+	if (store_st_exec(st) < 0)
 		return -1;
 	a->held_now = store_db_changes(s) > 0;
 	return 0;
@@ -633,7 +613,7 @@ store_send_reserve(struct store *s, const char *address,
 	struct store_send_view v;
 
 	if (store_send_keys(address, addr, dom) < 0) {
-		store_send_err(error_r, "invalid address");
+		store_db_seterr(error_r, "invalid address");
 		return -1;
 	}
 	memset(a, 0, sizeof(*a));
@@ -654,7 +634,7 @@ store_send_reserve(struct store *s, const char *address,
 rollback:
 	store_db_rollback(s);
 fail:
-	store_send_err(error_r, store_db_err(s, "send counters"));
+	store_db_seterr(error_r, store_db_err(s, "send counters"));
 	store_db_unlock(s);
 	return -1;
 }
