@@ -277,11 +277,12 @@ queue_history_work(void *arg)
 		store_close(&h->store);
 		return;
 	}
-	if (h->prune_before > 0 && (n = store_hist_prune(h->store,
-	    h->prune_before, &error)) < 0)
+	if (h->prune_before <= 0)
+		return;
+	if ((n = store_hist_prune(h->store, h->prune_before, &error)) < 0)
 		log_warnx("- queue history-prune-failed reason=%s",
 		    log_q(error));
-	else if (h->prune_before > 0 && n > 0)
+	else if (n > 0)
 		log_debug("- queue history-pruned rows=%lld", (long long)n);
 }
 
