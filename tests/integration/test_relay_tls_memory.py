@@ -80,8 +80,12 @@ def test_tls_hang_prefers_other_address_then_probed_back(
     bad.broken_tls = False
     srv.set_conf(reach_probe_interval="1s")
     srv.restart()
+    # A first probe can still fail while the peer settles (under the
+    # ASan build one did, as tls-failed, and the memory then says so):
+    # what matters is that a probe ends the memory.
     srv.wait_log(rf"relay reach-tls-ok address=127\.0\.0\.2:{port} "
-                 r"was=tls-hang broken_for=\d+s by=probe", timeout=30)
+                 r"was=tls-(?:hang|failed) broken_for=\d+s by=probe",
+                 timeout=30)
     wait_until(lambda: re.search(rf"^127\.0\.0\.2:{port} down=ok .*tls=ok ",
                                  reach_file(srv), re.M), 10,
                what="the healed address saved")
