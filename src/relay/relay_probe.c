@@ -269,6 +269,10 @@ relay_probe_read_cb(struct bufferevent *bev, void *arg)
 
 	if (p->step == RELAY_PROBE_HANDSHAKE)
 		return;		/* nothing is expected before it ends */
+	/* The greeting can be read before libevent reports the connect
+	 * (both ready in one loop turn): connected, then. */
+	if (p->step == RELAY_PROBE_CONNECT)
+		relay_probe_step(p, RELAY_PROBE_GREETING);
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
 		bool last = len < 4 || line[3] != '-';
 
@@ -305,7 +309,7 @@ relay_probe_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (p->step == RELAY_PROBE_HANDSHAKE) {
 			bufferevent_write(p->bev, "QUIT\r\n", 6);
 			relay_probe_end(p, REACH_OK);
-		} else
+		} else if (p->step == RELAY_PROBE_CONNECT)
 			relay_probe_step(p, RELAY_PROBE_GREETING);
 		return;
 	}
