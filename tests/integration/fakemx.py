@@ -406,6 +406,19 @@ MX_HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5",
 SENDER = "alice@example.test"
 
 
+def reach_file(srv):
+    """The server's reachability memory file ("" before it exists)."""
+    try:
+        return (srv.state_dir / "reachability").read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def since(srv, off):
+    """The server's log from byte offset off."""
+    return srv.log_text().encode()[off:].decode("utf-8", "replace")
+
+
 @pytest.fixture
 def port():
     return free_port_on(MX_HOSTS + ["127.0.0.1"])

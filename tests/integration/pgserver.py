@@ -24,6 +24,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+
 PG_BIN = Path(os.environ.get("FERRY_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_USER = "ferry"
 
@@ -117,3 +119,15 @@ class PgServer:
             self.stop(mode="immediate")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """A PostgreSQL server of its own for a test module (skipped when
+    PostgreSQL is not installed)."""
+    why = pg_available()
+    if why:
+        pytest.skip(why)
+    srv = PgServer().init().start()
+    yield srv
+    srv.cleanup()

@@ -28,20 +28,10 @@ import pytest
 from conftest import (PASSWORD, free_port, make_message,
                       tcp_listening, wait_until)
 from fakedns import fakedns  # noqa: F401
-from pgserver import PgServer, pg_available
+from pgserver import pg  # noqa: F401
 from test_pg_store import imap_login, pop3_login, rcpt
 
 ALICE = "alice@example.test"
-
-
-@pytest.fixture(scope="module")
-def pg():
-    why = pg_available()
-    if why:
-        pytest.skip(why)
-    srv = PgServer().init().start()
-    yield srv
-    srv.cleanup()
 
 
 @pytest.fixture

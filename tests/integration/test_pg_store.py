@@ -27,22 +27,12 @@ import pytest
 from conftest import (FERRY_BIN, PASSWORD, RawSMTP, free_port, make_message,
                       tcp_listening, wait_until)
 from fakedns import FakeDNS, fakedns  # noqa: F401
-from pgserver import PgServer, pg_available
+from pgserver import pg  # noqa: F401
 from test_pop3 import RawPOP3
 from test_store_lock import schema_version
 
 BUILD = Path(FERRY_BIN).parent
 CAROL = "carol@example.test"
-
-
-@pytest.fixture(scope="module")
-def pg():
-    why = pg_available()
-    if why:
-        pytest.skip(why)
-    srv = PgServer().init().start()
-    yield srv
-    srv.cleanup()
 
 
 @pytest.fixture

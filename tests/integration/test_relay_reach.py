@@ -12,7 +12,8 @@ import re
 
 from conftest import wait_until
 from fakedns import fakedns  # noqa: F401 (fixture)
-from fakemx import mx_zone, peers, port, relay_conf, send  # noqa: F401
+from fakemx import (mx_zone, peers, port, reach_file,  # noqa: F401
+                    relay_conf, send, since)
 
 
 def reach_conf(port, dns, **kw):
@@ -20,17 +21,6 @@ def reach_conf(port, dns, **kw):
              host_down_memory="1h", reach_probe_interval="0")
     c.update(kw)
     return relay_conf(port, dns, **c)
-
-
-def reach_file(srv):
-    try:
-        return (srv.state_dir / "reachability").read_text()
-    except FileNotFoundError:
-        return ""
-
-
-def since(srv, off):
-    return srv.log_text().encode()[off:].decode("utf-8", "replace")
 
 
 def test_dead_destination_goes_to_fallback_at_once(make_ferry, fakedns,

@@ -16,18 +16,8 @@ import pytest
 from conftest import make_message, queue_id, wait_until
 from fakedns import fakedns  # noqa: F401 (fixture)
 from fakemx import SENDER, mx_zone, peers, port  # noqa: F401 (fixtures)
-from pgserver import PgServer, pg_available
+from pgserver import pg  # noqa: F401
 from test_pg_store import node
-
-
-@pytest.fixture(scope="module")
-def pg():
-    why = pg_available()
-    if why:
-        pytest.skip(why)
-    srv = PgServer().init().start()
-    yield srv
-    srv.cleanup()
 
 
 @pytest.fixture
