@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin/metrics.h"
 #include "lib/fbuf.h"
@@ -165,6 +166,39 @@ metrics_table(struct fbuf *b, const char *name, const char *type,
 		}
 }
 
+/* One histogram's samples: lab[0..n) are its labels, lab[n] the slot
+ * for "le". */
+static void
+metrics_hist_samples(struct fbuf *b, const char *name,
+    struct metrics_label *lab, size_t n, struct metrics_hist *h)
+{
+	char le[32], series[128];
+	uint64_t cum = 0, count, sum;
+
+	lab[n].name = "le";
+	lab[n].value = le;
+	snprintf(series, sizeof(series), "%s_bucket", name);
+	for (size_t i = 0; i < METRICS_DNS_BUCKETS; i++) {
+		cum += metrics_get(&h->bucket[i]);
+		snprintf(le, sizeof(le), "%u.%03u",
+		    metrics_dns_bounds_ms[i] / 1000,
+		    metrics_dns_bounds_ms[i] % 1000);
+		metrics_sample(b, series, lab, n + 1, (int64_t)cum);
+	}
+	count = metrics_get(&h->count);
+	if (count < cum)
+		count = cum;
+	sum = metrics_get(&h->sum_us);
+	snprintf(le, sizeof(le), "+Inf");
+	metrics_sample(b, series, lab, n + 1, (int64_t)count);
+	fbuf_addf(b, "%s_sum", name);
+	metrics_labels(b, lab, n);
+	fbuf_addf(b, " %" PRIu64 ".%06" PRIu64 "\n", sum / 1000000,
+	    sum % 1000000);
+	snprintf(series, sizeof(series), "%s_count", name);
+	metrics_sample(b, series, lab, n, (int64_t)count);
+}
+
 static void
 metrics_histogram(struct fbuf *b, struct metrics_region *m)
 {
@@ -174,32 +208,86 @@ metrics_histogram(struct fbuf *b, struct metrics_region *m)
 	    "Time a DNS question took to be answered or to fail, by the "
 	    "resolvers asked.");
 	for (size_t r = 0; r < METRICS_RESOLVER_N; r++) {
-		struct metrics_hist *h = &m->dns_latency[r];
-		uint64_t cum = 0, count, sum;
-		char le[32];
 		struct metrics_label lab[2] = {
-			{ "resolver", metrics_resolver_names[r] }, { "le", le } };
+			{ "resolver", metrics_resolver_names[r] } };
 
-		for (size_t i = 0; i < METRICS_DNS_BUCKETS; i++) {
-			cum += metrics_get(&h->bucket[i]);
-			snprintf(le, sizeof(le), "%u.%03u",
-			    metrics_dns_bounds_ms[i] / 1000,
-			    metrics_dns_bounds_ms[i] % 1000);
-			metrics_sample(b, "ferry_dns_lookup_duration_seconds_bucket",
-			    lab, 2, (int64_t)cum);
+		metrics_hist_samples(b, name, lab, 1, &m->dns_latency[r]);
+	}
+}
+
+/* Sample f of one resolver (lab: set, resolver, and room for one more). */
+static void
+metrics_dns_resolver_sample(struct fbuf *b, const char *name, size_t f,
+    struct metrics_label *lab, struct metrics_dns_resolver *r, int64_t now)
+{
+	int64_t v = 0;
+
+	switch (f) {
+	case 0:
+		for (size_t k = 0; k < METRICS_DNSO_N; k++)
+			v += metrics_val(&r->results[k]);
+		break;
+	case 1:
+		lab[2].name = "result";
+		for (size_t k = 0; k < METRICS_DNSO_N; k++) {
+			lab[2].value = metrics_dns_outcome_names[k];
+			metrics_sample(b, name, lab, 3,
+			    metrics_val(&r->results[k]));
 		}
-		count = metrics_get(&h->count);
-		if (count < cum)
-			count = cum;
-		sum = metrics_get(&h->sum_us);
-		snprintf(le, sizeof(le), "+Inf");
-		metrics_sample(b, "ferry_dns_lookup_duration_seconds_bucket",
-		    lab, 2, (int64_t)count);
-		fbuf_addf(b, "%s_sum{resolver=\"%s\"} %" PRIu64 ".%06" PRIu64
-		    "\n", name, metrics_resolver_names[r], sum / 1000000,
-		    sum % 1000000);
-		metrics_sample(b, "ferry_dns_lookup_duration_seconds_count",
-		    lab, 1, (int64_t)count);
+		return;
+	case 2:
+		v = atomic_load_explicit(&r->aside_until,
+		    memory_order_relaxed) > now;
+		break;
+	case 3:
+		v = metrics_val(&r->asides);
+		break;
+	default:
+		metrics_hist_samples(b, name, lab, 2, &r->latency);
+		return;
+	}
+	metrics_sample(b, name, lab, 2, v);
+}
+
+/* The resolvers some process has asked through, in the order first
+ * used (slots still being filled are skipped). */
+static void
+metrics_dns_resolvers(struct fbuf *b, struct metrics_region *m)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[5] = {
+		{ "ferry_dns_resolver_queries_total", "counter",
+		  "DNS questions put to one resolver." },
+		{ "ferry_dns_resolver_lookups_total", "counter",
+		  "DNS questions put to one resolver, by outcome." },
+		{ "ferry_dns_resolver_set_aside", "gauge",
+		  "1 while the queue has a resolver set aside after a "
+		  "timeout (as ferry status shows), else 0." },
+		{ "ferry_dns_resolver_set_asides_total", "counter",
+		  "Times the queue set a resolver aside after a timeout." },
+		{ "ferry_dns_resolver_duration_seconds", "histogram",
+		  "Time a DNS question took one resolver to answer or to "
+		  "fail." },
+	};
+	int64_t now = (int64_t)time(NULL);
+
+	for (size_t f = 0; f < 5; f++) {
+		metrics_family(b, fam[f].name, fam[f].type, fam[f].help);
+		for (size_t i = 0; i < METRICS_RESOLVERS_MAX; i++) {
+			struct metrics_dns_resolver *r = &m->resolvers[i];
+			struct metrics_label lab[3];
+
+			if (atomic_load(&r->state) != 2)
+				continue;
+			lab[0].name = "set";
+			lab[0].value = metrics_resolver_names[
+			    r->set < METRICS_RESOLVER_N ? r->set : 0];
+			lab[1].name = "resolver";
+			lab[1].value = r->addr;
+			metrics_dns_resolver_sample(b, fam[f].name, f, lab, r,
+			    now);
+		}
 	}
 }
 
@@ -254,6 +342,7 @@ metrics_rest(struct fbuf *b, struct metrics_region *m)
 	    "result", metrics_dns_result_names, METRICS_DNS_RESULT_N,
 	    m->dns, false);
 	metrics_histogram(b, m);
+	metrics_dns_resolvers(b, m);
 	metrics_table(b, "ferry_tls_handshakes_total", "counter",
 	    "TLS handshakes, as server (STARTTLS, implicit TLS) and as "
 	    "client (delivery), by result.",

@@ -3,6 +3,7 @@
  * code onto a label.  Rendering it as Prometheus text is the admin
  * role's business (admin/metrics.c); this file writes no text. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -46,6 +47,9 @@ const char *const metrics_resolver_names[METRICS_RESOLVER_N] = {
 };
 const char *const metrics_dns_result_names[METRICS_DNS_RESULT_N] = {
 	"answer", "servfail", "timeout", "error"
+};
+const char *const metrics_dns_outcome_names[METRICS_DNSO_N] = {
+	"answer", "nxdomain", "servfail", "timeout", "error"
 };
 const char *const metrics_tls_side_names[METRICS_TLS_SIDE_N] = {
 	"server", "client"
@@ -175,7 +179,12 @@ metrics_role_of(const char *name)
 void
 metrics_dns_observe(enum metrics_resolver r, uint64_t usec)
 {
-	struct metrics_hist *h = &metrics_shm->dns_latency[r];
+	metrics_hist_observe(&metrics_shm->dns_latency[r], usec);
+}
+
+void
+metrics_hist_observe(struct metrics_hist *h, uint64_t usec)
+{
 	size_t i;
 
 	for (i = 0; i < METRICS_DNS_BUCKETS; i++)
@@ -186,6 +195,39 @@ metrics_dns_observe(enum metrics_resolver r, uint64_t usec)
 		metrics_inc(&h->bucket[i]);
 	metrics_inc(&h->count);
 	metrics_add(&h->sum_us, usec);
+}
+
+/* True when slot s holds resolver addr of set r.  A slot being filled
+ * by another process is waited for (filling it is two stores, never a
+ * blocking call), a bounded while: one whose filler died meanwhile is
+ * passed over. */
+static bool
+metrics_dns_resolver_is(struct metrics_dns_resolver *s,
+    enum metrics_resolver r, const char *addr)
+{
+	for (unsigned spins = 0; atomic_load(&s->state) == 1; spins++)
+		if (spins > 1000000)
+			return false;
+	return s->set == (uint32_t)r && strcmp(s->addr, addr) == 0;
+}
+
+struct metrics_dns_resolver *
+metrics_dns_resolver(enum metrics_resolver r, const char *addr)
+{
+	for (size_t i = 0; i < METRICS_RESOLVERS_MAX; i++) {
+		struct metrics_dns_resolver *s = &metrics_shm->resolvers[i];
+		uint32_t free_state = 0;
+
+		if (atomic_compare_exchange_strong(&s->state, &free_state, 1)) {
+			s->set = (uint32_t)r;
+			str_lcpy(s->addr, addr, sizeof(s->addr));
+			atomic_store(&s->state, 2);
+			return s;
+		}
+		if (metrics_dns_resolver_is(s, r, addr))
+			return s;
+	}
+	return NULL;
 }
 
 enum metrics_qage

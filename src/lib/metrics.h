@@ -21,6 +21,8 @@
 #define METRICS_LISTENERS_MAX 32
 #define METRICS_KIND_LEN 16
 #define METRICS_ADDR_LEN 80
+#define METRICS_RESOLVERS_MAX 16
+#define METRICS_RESOLVER_LEN 256
 
 typedef _Atomic uint64_t metrics_counter;
 typedef _Atomic int64_t metrics_gauge;
@@ -91,6 +93,17 @@ enum metrics_dns_result {
 	METRICS_DNS_RESULT_N
 };
 
+/* One resolver's outcomes (ferry_dns_resolver_lookups_total): as
+ * metrics_dns_result, with NXDOMAIN apart from the other answers. */
+enum metrics_dns_outcome {
+	METRICS_DNSO_ANSWER,		/* records or no data (or bogus) */
+	METRICS_DNSO_NXDOMAIN,
+	METRICS_DNSO_SERVFAIL,
+	METRICS_DNSO_TIMEOUT,
+	METRICS_DNSO_ERROR,
+	METRICS_DNSO_N
+};
+
 enum metrics_tls_side { METRICS_TLS_SERVER, METRICS_TLS_CLIENT,
 	METRICS_TLS_SIDE_N };
 enum metrics_tls_result { METRICS_TLS_OK, METRICS_TLS_FAILED,
@@ -121,6 +134,24 @@ struct metrics_listener {
 	_Atomic int32_t owner;		/* pid of the role serving it */
 };
 
+/* One resolver as net/dns.c asks it: one libunbound context, that is one
+ * address, or the addresses of one group that libunbound picks among
+ * (their "HOST:PORT"s joined by commas; "resolv.conf" for the system's).
+ * Claimed by the first process whose resolver uses it
+ * (metrics_dns_resolver()): state goes 0 (free) -> 1 (being filled) ->
+ * 2 (ready); readers skip the others.  The set-aside fields are written
+ * only by the process that publishes the resolvers' health (the queue,
+ * state_dir/resolvers), so that /metrics says what `ferry status` says. */
+struct metrics_dns_resolver {
+	_Atomic uint32_t state;
+	uint32_t set;			/* enum metrics_resolver */
+	char addr[METRICS_RESOLVER_LEN];
+	metrics_counter results[METRICS_DNSO_N];
+	struct metrics_hist latency;	/* answers and failures, not errors */
+	metrics_counter asides;		/* times it was set aside */
+	metrics_gauge aside_until;	/* time(): set aside until (0: up) */
+};
+
 struct metrics_region {
 	uint32_t magic;
 	uint32_t nlisteners;
@@ -134,6 +165,7 @@ struct metrics_region {
 	metrics_gauge queue_published;	/* time() of the last publication */
 	metrics_counter dns[METRICS_RESOLVER_N][METRICS_DNS_RESULT_N];
 	struct metrics_hist dns_latency[METRICS_RESOLVER_N];
+	struct metrics_dns_resolver resolvers[METRICS_RESOLVERS_MAX];
 	metrics_counter tls[METRICS_TLS_SIDE_N][METRICS_TLS_RESULT_N];
 	metrics_counter logins[METRICS_PROTO_N][2];	/* [1]: succeeded */
 	metrics_counter bans[METRICS_PROTO_N];	/* addresses banned */
@@ -150,6 +182,7 @@ extern const char *const metrics_qstate_names[METRICS_QSTATE_N];
 extern const char *const metrics_qage_names[METRICS_QAGE_N];
 extern const char *const metrics_resolver_names[METRICS_RESOLVER_N];
 extern const char *const metrics_dns_result_names[METRICS_DNS_RESULT_N];
+extern const char *const metrics_dns_outcome_names[METRICS_DNSO_N];
 extern const char *const metrics_tls_side_names[METRICS_TLS_SIDE_N];
 extern const char *const metrics_tls_result_names[METRICS_TLS_RESULT_N];
 extern const char *const metrics_role_names[METRICS_ROLE_N];
@@ -218,6 +251,14 @@ void metrics_ban(const char *service);
 int metrics_role_of(const char *name);
 /* Adds one DNS lookup's elapsed time (microseconds) to the histogram. */
 void metrics_dns_observe(enum metrics_resolver r, uint64_t usec);
+/* The same into any DNS latency histogram (one resolver's). */
+void metrics_hist_observe(struct metrics_hist *h, uint64_t usec);
+/* The slot of resolver addr (struct metrics_dns_resolver) of set r,
+ * claimed when no process has used it yet; NULL when the table is full
+ * (that resolver is then counted in its set's totals only).  Lock-free:
+ * safe from every role at once. */
+struct metrics_dns_resolver *metrics_dns_resolver(enum metrics_resolver r,
+    const char *addr);
 /* The age bucket of something seconds old. */
 enum metrics_qage metrics_qage_of(int64_t secs);
 

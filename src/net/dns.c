@@ -17,7 +17,11 @@
  * MX/A/AAAA): their good answers are kept (DNS_STALE_ENTRIES at most,
  * the least recently refreshed dropped first), and when no resolver
  * answers such a lookup it gets the kept answer, if at most
- * dns_stale_max old, marked stale. */
+ * dns_stale_max old, marked stale.
+ * Each context is counted on its own for /metrics (lib/metrics.h): one
+ * slot of the shared region per context, found by its addresses; the
+ * set-aside there is written by the process that publishes the health
+ * (the queue), like state_dir/resolvers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -74,6 +78,7 @@ struct dns_ub {
 	time_t since;			/* the state began (0: the start) */
 	char (*addrs)[80];		/* "ip:port" of each resolver */
 	size_t naddrs;
+	struct metrics_dns_resolver *stats;	/* NULL: the table is full */
 };
 
 /* The last good answer to one question, for serve-stale. */
@@ -122,25 +127,37 @@ struct dns_query {
 
 static void dns_ub_answer(void *arg, int err, struct ub_result *res);
 
-/* One question to one set of resolvers has an outcome: counted by
- * resolver, with the time it took (CLOCK_MONOTONIC is read through the
- * vDSO: no syscall). */
+/* One question to one set of resolvers has an outcome: counted by set
+ * and by the context's own slot, with the time it took (CLOCK_MONOTONIC
+ * is read through the vDSO: no syscall). */
 static void
 dns_count(const struct dns_query *q, const struct dns_ub *u,
-    enum metrics_dns_result res)
+    enum metrics_dns_outcome o)
 {
+	static const enum metrics_dns_result set_result[METRICS_DNSO_N] = {
+		[METRICS_DNSO_ANSWER] = METRICS_DNS_ANSWER,
+		[METRICS_DNSO_NXDOMAIN] = METRICS_DNS_ANSWER,
+		[METRICS_DNSO_SERVFAIL] = METRICS_DNS_SERVFAIL,
+		[METRICS_DNSO_TIMEOUT] = METRICS_DNS_TIMEOUT,
+		[METRICS_DNSO_ERROR] = METRICS_DNS_ERROR,
+	};
 	enum metrics_resolver r = u == &q->d->primary ?
 	    METRICS_RESOLVER_PRIMARY : METRICS_RESOLVER_FALLBACK;
 	struct timespec now;
 	int64_t us;
 
-	metrics_inc(&metrics_shm->dns[r][res]);
-	if (res == METRICS_DNS_ERROR)
+	metrics_inc(&metrics_shm->dns[r][set_result[o]]);
+	if (u->stats != NULL)
+		metrics_inc(&u->stats->results[o]);
+	if (o == METRICS_DNSO_ERROR)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	us = (int64_t)(now.tv_sec - q->asked.tv_sec) * 1000000 +
 	    (now.tv_nsec - q->asked.tv_nsec) / 1000;
 	metrics_dns_observe(r, us > 0 ? (uint64_t)us : 0);
+	if (u->stats != NULL)
+		metrics_hist_observe(&u->stats->latency,
+		    us > 0 ? (uint64_t)us : 0);
 }
 
 const char *
@@ -488,6 +505,25 @@ dns_ub_readable(evutil_socket_t fd, short what, void *arg)
 		    log_q(ub_strerror(r)));
 }
 
+/* The context's slot for /metrics, named by its addresses as `ferry
+ * status` shows them, joined by commas when libunbound picks among
+ * several (it never says which one answered). */
+static void
+dns_ub_stats(struct dns_ub *u)
+{
+	char name[METRICS_RESOLVER_LEN];
+	struct fbuf b;
+
+	fbuf_init(&b, 0);
+	for (size_t i = 0; i < u->naddrs; i++)
+		fbuf_addf(&b, "%s%s", i > 0 ? "," : "", u->addrs[i]);
+	/* Cut like the slot's copy, so that the same list finds it. */
+	str_lcpy(name, fbuf_str(&b), sizeof(name));
+	fbuf_release(&b);
+	u->stats = metrics_dns_resolver(u->fallback ?
+	    METRICS_RESOLVER_FALLBACK : METRICS_RESOLVER_PRIMARY, name);
+}
+
 static int
 dns_ub_init(struct dns *d, struct dns_ub *u, const struct conf_listen_list *l,
     const struct conf *conf, const char **error_r)
@@ -516,6 +552,7 @@ dns_ub_init(struct dns *d, struct dns_ub *u, const struct conf_listen_list *l,
 		    strchr(l->v[i].host, ':') != NULL ? "[%s]:%s" : "%s:%s",
 		    l->v[i].host, l->v[i].port[0] != '\0' ? l->v[i].port :
 		    "53");
+	dns_ub_stats(u);
 	u->ev = event_new(d->base, ub_fd(u->ub), EV_READ | EV_PERSIST,
 	    dns_ub_readable, u);
 	if (u->ev == NULL || event_add(u->ev, NULL) < 0) {
@@ -786,7 +823,7 @@ dns_query_ask(struct dns_query *q, struct dns_ub *u)
 	r = ub_resolve_async(u->ub, q->name, q->type, 1, q, dns_ub_answer,
 	    &q->async_id);
 	if (r != 0) {
-		dns_count(q, u, METRICS_DNS_ERROR);
+		dns_count(q, u, METRICS_DNSO_ERROR);
 		dns_query_fail_later(q, DNS_TEMPFAIL, ub_strerror(r));
 		return;
 	}
@@ -817,6 +854,20 @@ dns_query_next(struct dns_query *q, const char *why)
 	dns_query_fail(q, DNS_TEMPFAIL, why);
 }
 
+/* The process that publishes the health (the one with a health_cb)
+ * also shows it on /metrics: each context's set-aside end, 0 when up. */
+static void
+dns_health_publish(struct dns *d)
+{
+	struct dns_ub *groups[2] = { &d->primary, &d->fallback };
+
+	for (int g = 0; g < 2; g++)
+		if (groups[g]->stats != NULL)
+			atomic_store_explicit(&groups[g]->stats->aside_until,
+			    (int64_t)groups[g]->aside_until,
+			    memory_order_relaxed);
+}
+
 /* The first resolvers timed out: set aside, when there is a fallback
  * to ask instead (logged once per period). */
 static void
@@ -836,8 +887,12 @@ dns_primary_timed_out(struct dns *d)
 	log_warnx("- dns resolvers-set-aside for=%us reason=\"timed out\" "
 	    "action=\"dns_fallback_resolvers answer meanwhile\"",
 	    u->aside_secs);
-	if (d->health_cb != NULL)
+	if (d->health_cb != NULL) {
+		if (u->stats != NULL)
+			metrics_inc(&u->stats->asides);
+		dns_health_publish(d);
 		d->health_cb(d->health_ctx);
+	}
 }
 
 /* The first resolvers answered (anything): healthy again. */
@@ -852,8 +907,10 @@ dns_primary_answered(struct dns *d)
 	u->aside_secs = 0;
 	u->aside_until = 0;
 	u->since = time(NULL);
-	if (d->health_cb != NULL)
+	if (d->health_cb != NULL) {
+		dns_health_publish(d);
 		d->health_cb(d->health_ctx);
+	}
 }
 
 /* ---------------------------------------------------------- health */
@@ -863,6 +920,9 @@ dns_set_health_cb(struct dns *d, void (*cb)(void *ctx), void *ctx)
 {
 	d->health_cb = cb;
 	d->health_ctx = ctx;
+	/* The publisher's state replaces what an earlier one left. */
+	if (cb != NULL)
+		dns_health_publish(d);
 }
 
 size_t
@@ -934,7 +994,7 @@ dns_query_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	(void)ub_cancel(q->asking->ub, q->async_id);
-	dns_count(q, q->asking, METRICS_DNS_TIMEOUT);
+	dns_count(q, q->asking, METRICS_DNSO_TIMEOUT);
 	if (q->asking == &q->d->primary)
 		dns_primary_timed_out(q->d);
 	q->asking = NULL;
@@ -1094,18 +1154,19 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 	q->asking = NULL;
 	memset(&r, 0, sizeof(r));
 	if (err != 0) {
-		dns_count(q, u, METRICS_DNS_ERROR);
+		dns_count(q, u, METRICS_DNSO_ERROR);
 		ub_resolve_free(res);
 		dns_query_next(q, ub_strerror(err));
 		return;
 	}
 	if (!dns_result_classify(q, res, &r, &why)) {
-		dns_count(q, u, METRICS_DNS_SERVFAIL);
+		dns_count(q, u, METRICS_DNSO_SERVFAIL);
 		ub_resolve_free(res);
 		dns_query_next(q, why);
 		return;
 	}
-	dns_count(q, u, METRICS_DNS_ANSWER);
+	dns_count(q, u, r.status == DNS_NXDOMAIN ?
+	    METRICS_DNSO_NXDOMAIN : METRICS_DNSO_ANSWER);
 	dns_result_canon(q, res, &r);
 	ub_resolve_free(res);
 	if (primary)

@@ -110,7 +110,10 @@ size_t dns_resolver_health(const struct dns *d,
  *   192.0.2.53:53 group=resolvers state=set-aside since=T until=T
  * (T: UTC "YYYY-MM-DD HH:MM:SSZ", or "start"). */
 void dns_resolver_health_format(const struct dns *d, struct fbuf *b);
-/* cb(ctx) runs on the loop each time a group is set aside or back. */
+/* cb(ctx) runs on the loop each time a group is set aside or back.  The
+ * process that sets a cb publishes the health: it also writes the
+ * set-aside into /metrics (lib/metrics.h, struct metrics_dns_resolver),
+ * at once and at each change, so that both say the same. */
 void dns_set_health_cb(struct dns *d, void (*cb)(void *ctx), void *ctx);
 #define DNS_HEALTH_FILE "resolvers"
 

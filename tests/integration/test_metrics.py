@@ -9,6 +9,7 @@ import http.client
 import imaplib
 import os
 import poplib
+import re
 import signal
 import smtplib
 import socket
@@ -17,7 +18,7 @@ import pytest
 
 from conftest import (free_port, make_message, queue_id, tcp_listening,
                       wait_until)
-from fakedns import fakedns  # noqa: F401 (fixture)
+from fakedns import fakedns, fakedns_fallback  # noqa: F401 (fixtures)
 from fakemx import SENDER, mx_zone, peers, port, relay_conf  # noqa: F401
 
 parser = pytest.importorskip(
@@ -421,3 +422,140 @@ def test_held_messages_have_their_own_state(msrv):
     snap = samples(srv)
     assert queue_gauge(snap, "deferred") + queue_gauge(snap, "due") + \
         queue_gauge(snap, "active") == 1
+
+
+RESULTS = ("answer", "nxdomain", "servfail", "timeout", "error")
+
+
+def resolver_results(snap, set_, resolver):
+    """{result: value} of ferry_dns_resolver_lookups_total for one
+    resolver."""
+    return {r: val(snap, "ferry_dns_resolver_lookups_total", set=set_,
+                   resolver=resolver, result=r) for r in RESULTS}
+
+
+def silent_socket():
+    """A UDP socket that reads and never answers, on ::1 when this host
+    has IPv6 (the label is then "[::1]:PORT"), else on 127.0.0.1; and
+    its address as dns_resolvers takes it and as ferry names it."""
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::1", 0))
+        p = s.getsockname()[1]
+        return s, f"[::1]:{p}", f"[::1]:{p}"
+    except OSError:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        return s, f"127.0.0.1:{p}", f"127.0.0.1:{p}"
+
+
+def test_dns_counted_per_resolver(make_ferry, fakedns, peers,  # noqa: F811
+                                  port):  # noqa: F811
+    """dns_resolvers is a resolver that never answers (IPv6 with a port
+    when the host has it), dns_fallback_resolvers the fake DNS server.  A
+    delivery to remote.test asks the silent one first: it times out, the
+    queue sets it aside, the fallback answers; a delivery to a domain
+    that does not exist gets NXDOMAIN from the fallback.  The scrape
+    shows each resolver on its own series with its own counters and
+    latency, and the set-aside gauge says what `ferry status` says."""
+    silent, conf_addr, dead = silent_socket()
+    try:
+        mport = free_port()
+        mx_zone(fakedns, "remote.test", [(10, "mx.remote.test", "127.0.0.2")])
+        conf = relay_conf(port, dns=fakedns)
+        conf.update({"dns_resolvers": conf_addr,
+                     "dns_fallback_resolvers": fakedns.address,
+                     "relay_networks": "127.0.0.1/32",
+                     "metrics_listen": f"127.0.0.1:{mport}"})
+        srv = make_ferry(conf)
+        srv.metrics_port = mport
+        wait_until(lambda: tcp_listening(mport), 10, what="/metrics")
+        mx = peers.mx("127.0.0.2", port)
+        smtp_send(srv, ["carol@remote.test"])
+        mx.wait_messages(1, timeout=40)
+        srv.wait_log(r"dns resolvers-set-aside for=30s")
+        smtp_send(srv, ["dave@nowhere.test"])
+        srv.wait_log(r"relay delivery rcpt=dave@nowhere\.test ")
+
+        def status_lines():
+            out = srv.cli("status").stdout
+            return dict(re.findall(r"^  resolver (\S+) group=\S+ "
+                                   r"state=(\S+)", out, re.M))
+        wait_until(lambda: status_lines().get(dead) == "set-aside", 10,
+                   what="status to show the silent resolver set aside")
+        snap = samples(srv)
+        health = status_lines()
+    finally:
+        silent.close()
+
+    live = fakedns.address
+    d = resolver_results(snap, "primary", dead)
+    lv = resolver_results(snap, "fallback", live)
+    # The silent resolver: only timeouts, and set aside now, once.
+    assert d["timeout"] >= 1, d
+    assert d["answer"] == d["nxdomain"] == d["servfail"] == 0, d
+    assert val(snap, "ferry_dns_resolver_queries_total", set="primary",
+               resolver=dead) == sum(d.values())
+    assert val(snap, "ferry_dns_resolver_set_asides_total", set="primary",
+               resolver=dead) >= 1
+    # The fake server answered the MX and the address of mx.remote.test
+    # at least, and NXDOMAIN for nowhere.test.
+    assert lv["answer"] >= 2 and lv["nxdomain"] >= 1, lv
+    assert lv["timeout"] == lv["servfail"] == lv["error"] == 0, lv
+    assert val(snap, "ferry_dns_resolver_queries_total", set="fallback",
+               resolver=live) == sum(lv.values())
+    assert val(snap, "ferry_dns_resolver_set_asides_total", set="fallback",
+               resolver=live) == 0
+    # The gauge is the state `ferry status` shows, for each resolver.
+    assert health == {dead: "set-aside", live: "up"}, health
+    for addr, set_ in ((dead, "primary"), (live, "fallback")):
+        assert val(snap, "ferry_dns_resolver_set_aside", set=set_,
+                   resolver=addr) == (health[addr] == "set-aside"), addr
+    # Latency: every outcome but errors; the silent one's waits all end
+    # past the last bound (its timeout).
+    assert val(snap, "ferry_dns_resolver_duration_seconds_count",
+               set="primary", resolver=dead) == d["timeout"]
+    assert val(snap, "ferry_dns_resolver_duration_seconds_bucket",
+               set="primary", resolver=dead, le="5.000") == 0
+    assert val(snap, "ferry_dns_resolver_duration_seconds_count",
+               set="fallback", resolver=live) == \
+        lv["answer"] + lv["nxdomain"]
+    # The sets' totals add up over their resolvers (NXDOMAIN is an answer
+    # there).
+    assert sum(val(snap, "ferry_dns_lookups_total", resolver="primary",
+                   result=r) for r in ("answer", "servfail", "timeout",
+                                       "error")) == sum(d.values())
+    assert val(snap, "ferry_dns_lookups_total", resolver="fallback",
+               result="answer") == lv["answer"] + lv["nxdomain"]
+
+
+def test_dns_group_of_resolvers_is_one_series(make_ferry, fakedns,  # noqa: F811
+                                              fakedns_fallback,  # noqa: F811
+                                              peers, port):  # noqa: F811
+    """Two addresses in dns_resolvers are one libunbound context, which
+    picks between them and never says which answered: one series named
+    by both, not two with made-up shares."""
+    mport = free_port()
+    for dns in (fakedns, fakedns_fallback):
+        mx_zone(dns, "remote.test", [(10, "mx.remote.test", "127.0.0.2")])
+    group = f"{fakedns.address},{fakedns_fallback.address}"
+    conf = relay_conf(port)
+    conf.update({"dns_resolvers": f"{fakedns.address}, "
+                                  f"{fakedns_fallback.address}",
+                 "relay_networks": "127.0.0.1/32",
+                 "metrics_listen": f"127.0.0.1:{mport}"})
+    srv = make_ferry(conf)
+    srv.metrics_port = mport
+    wait_until(lambda: tcp_listening(mport), 10, what="/metrics")
+    mx = peers.mx("127.0.0.2", port)
+    smtp_send(srv, ["carol@remote.test"])
+    mx.wait_messages(1)
+    snap = samples(srv)
+    g = resolver_results(snap, "primary", group)
+    assert g["answer"] >= 2 and g["timeout"] == 0, g
+    resolvers = {dict(k)["resolver"] for (n, k) in snap
+                 if n == "ferry_dns_resolver_queries_total"}
+    assert resolvers == {group}, resolvers
+    assert val(snap, "ferry_dns_resolver_set_aside", set="primary",
+               resolver=group) == 0

@@ -1,14 +1,20 @@
 /* Unit tests for the pure parts of net/dns: reverse names for PTR and
  * DNSBL lookups, name checks, type names, and rdata decoding (including
- * malformed data), fed whole and cut short at every length. */
+ * malformed data), fed whole and cut short at every length; and the
+ * per-resolver counters (/metrics) of real lookups to a small resolver
+ * served on the test's own loop. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "conf/conf.h"
+#include "lib/metrics.h"
 #include "net/dns.h"
 #include "test.h"
 
@@ -351,6 +357,153 @@ test_dns_create_errors(void)
 	test_end();
 }
 
+/* A resolver on the test's loop: every question is answered, by its
+ * first label: "nx..." NXDOMAIN, "sf..." SERVFAIL, else no data. */
+static void
+test_dns_responder(evutil_socket_t fd, short what, void *arg)
+{
+	uint8_t buf[512];
+	struct sockaddr_storage from;
+	socklen_t flen = sizeof(from);
+	ssize_t n;
+	size_t i = 12;
+	int rcode = 0;
+
+	(void)what;
+	(void)arg;
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+	if (n < 12)
+		return;
+	if (buf[i] >= 2 && buf[i + 1] == 'n' && buf[i + 2] == 'x')
+		rcode = 3;
+	else if (buf[i] >= 2 && buf[i + 1] == 's' && buf[i + 2] == 'f')
+		rcode = 2;
+	while (i < (size_t)n && buf[i] != 0)
+		i += (size_t)buf[i] + 1;
+	if (i + 5 > (size_t)n)
+		return;
+	i += 5;				/* root label, type, class */
+	buf[2] = (uint8_t)(0x80 | (buf[2] & 0x79));	/* QR, opcode, RD */
+	buf[3] = (uint8_t)(0x80 | rcode);		/* RA */
+	memset(buf + 6, 0, 6);		/* no answer, authority, additional */
+	(void)sendto(fd, buf, i, 0, (struct sockaddr *)&from, flen);
+}
+
+struct test_dns_count {
+	struct event_base *base;
+	int left;
+	enum dns_status st[3];
+};
+
+static void
+test_dns_count_cb(const struct dns_result *r, void *ctx)
+{
+	struct test_dns_count *c = ctx;
+
+	c->st[--c->left] = r->status;
+	if (c->left == 0)
+		event_base_loopexit(c->base, NULL);
+}
+
+static struct metrics_dns_resolver *
+test_dns_slot(enum metrics_resolver set, const char *addr)
+{
+	for (size_t i = 0; i < METRICS_RESOLVERS_MAX; i++) {
+		struct metrics_dns_resolver *s = &metrics_shm->resolvers[i];
+
+		if (atomic_load(&s->state) == 2 && s->set == (uint32_t)set &&
+		    strcmp(s->addr, addr) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* Each libunbound context has its slot, named as `ferry status` names
+ * the addresses ([v6]:port; a group's addresses joined by commas), and
+ * real answers are counted there by outcome (NXDOMAIN apart), with
+ * their latency, and in the set's totals. */
+static void
+test_dns_resolver_metrics(void)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	struct timeval guard = { 60, 0 };
+	struct event_base *base = event_base_new();
+	struct test_dns_count cnt = { base, 3, { 0 } };
+	struct metrics_dns_resolver *s;
+	struct event *ev;
+	struct dns *d;
+	struct conf c;
+	const char *error;
+	char text[256], addr[64];
+	int fd;
+
+	test_begin("dns: per-resolver metrics");
+	metrics_reset();
+	conf_defaults(&c);
+	snprintf(text, sizeof(text), "dns_resolvers = [::1]:5300, "
+	    "127.0.0.1:9\ndns_fallback_resolvers = 127.0.0.1\n");
+	test_assert(conf_parse(&c, "test", text, strlen(text), &error) == 0);
+	test_assert(dns_create(&d, base, &c, &error) == 0);
+	test_assert(test_dns_slot(METRICS_RESOLVER_PRIMARY,
+	    "[::1]:5300,127.0.0.1:9") != NULL);
+	test_assert(test_dns_slot(METRICS_RESOLVER_FALLBACK,
+	    "127.0.0.1:53") != NULL);
+	test_assert(test_dns_slot(METRICS_RESOLVER_PRIMARY,
+	    "127.0.0.1:9") == NULL);
+	dns_free(&d);
+	conf_free(&c);
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	test_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == 0 && getsockname(fd, (struct sockaddr *)&sin,
+	    &slen) == 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+	snprintf(text, sizeof(text), "dns_resolvers = %s\n", addr);
+	ev = event_new(base, fd, EV_READ | EV_PERSIST, test_dns_responder,
+	    NULL);
+	event_add(ev, NULL);
+	conf_defaults(&c);
+	test_assert(conf_parse(&c, "test", text, strlen(text), &error) == 0);
+	test_assert(dns_create(&d, base, &c, &error) == 0);
+	(void)dns_lookup(d, "nx.example", DNS_T_A, test_dns_count_cb, &cnt);
+	(void)dns_lookup(d, "sf.example", DNS_T_A, test_dns_count_cb, &cnt);
+	(void)dns_lookup(d, "ok.example", DNS_T_A, test_dns_count_cb, &cnt);
+	/* Until the three answers are in (the guard only stops a hang). */
+	event_base_loopexit(base, &guard);
+	event_base_dispatch(base);
+	test_assert(cnt.left == 0);
+	test_assert(cnt.st[0] + cnt.st[1] + cnt.st[2] ==
+	    DNS_NXDOMAIN + DNS_NODATA + DNS_TEMPFAIL &&
+	    cnt.st[0] != cnt.st[1] && cnt.st[1] != cnt.st[2] &&
+	    cnt.st[0] != cnt.st[2]);
+	s = test_dns_slot(METRICS_RESOLVER_PRIMARY, addr);
+	test_assert(s != NULL);
+	if (s != NULL) {
+		test_assert(metrics_get(&s->results[METRICS_DNSO_NXDOMAIN]) == 1);
+		test_assert(metrics_get(&s->results[METRICS_DNSO_SERVFAIL]) == 1);
+		test_assert(metrics_get(&s->results[METRICS_DNSO_ANSWER]) == 1);
+		test_assert(metrics_get(&s->results[METRICS_DNSO_TIMEOUT]) == 0);
+		test_assert(metrics_get(&s->latency.count) == 3);
+		test_assert(metrics_get(&s->asides) == 0);
+		test_assert(atomic_load(&s->aside_until) == 0);
+	}
+	/* The set's counts: NXDOMAIN is an answer there. */
+	test_assert(metrics_get(&metrics_shm->dns[METRICS_RESOLVER_PRIMARY]
+	    [METRICS_DNS_ANSWER]) == 2);
+	test_assert(metrics_get(&metrics_shm->dns[METRICS_RESOLVER_PRIMARY]
+	    [METRICS_DNS_SERVFAIL]) == 1);
+	dns_free(&d);
+	conf_free(&c);
+	event_free(ev);
+	close(fd);
+	event_base_free(base);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -364,5 +517,6 @@ main(void)
 	test_dns_rr_parse_txt();
 	test_dns_async();
 	test_dns_create_errors();
+	test_dns_resolver_metrics();
 	return test_exit();
 }

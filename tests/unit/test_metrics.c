@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -161,6 +162,83 @@ test_metrics_histogram(void)
 	test_end();
 }
 
+/* Resolver slots: one per (set, resolver), the same slot for the same
+ * pair, none past the table; rendered with escaped labels (IPv6 with a
+ * port, a hostile name), each outcome on its own series, the queries
+ * their sum, the set-aside gauge following aside_until against the
+ * clock, and the latency histogram. */
+static void
+test_metrics_dns_resolvers(void)
+{
+	struct metrics_dns_resolver *a, *b2, *c, *v6, *r;
+	struct fbuf b;
+	char addr[32];
+
+	test_begin("metrics: DNS resolver slots");
+	metrics_reset();
+	a = metrics_dns_resolver(METRICS_RESOLVER_PRIMARY, "192.0.2.1:53");
+	b2 = metrics_dns_resolver(METRICS_RESOLVER_FALLBACK, "192.0.2.1:53");
+	c = metrics_dns_resolver(METRICS_RESOLVER_PRIMARY, "x\"y\\z\n");
+	v6 = metrics_dns_resolver(METRICS_RESOLVER_PRIMARY,
+	    "[2001:db8::1]:5353,192.0.2.2:53");
+	test_assert(a != NULL && b2 != NULL && c != NULL && v6 != NULL);
+	test_assert(a != b2 && a != c && a != v6);
+	test_assert(metrics_dns_resolver(METRICS_RESOLVER_PRIMARY,
+	    "192.0.2.1:53") == a);
+	metrics_inc(&a->results[METRICS_DNSO_ANSWER]);
+	metrics_inc(&a->results[METRICS_DNSO_NXDOMAIN]);
+	metrics_inc(&a->results[METRICS_DNSO_TIMEOUT]);
+	metrics_inc(&a->results[METRICS_DNSO_TIMEOUT]);
+	metrics_inc(&a->asides);
+	atomic_store(&a->aside_until, (int64_t)time(NULL) + 3600);
+	metrics_hist_observe(&a->latency, 1500);	/* 1.5 ms */
+	metrics_hist_observe(&a->latency, 8000000);	/* past all */
+	atomic_store(&b2->aside_until, (int64_t)time(NULL) - 1);
+	metrics_inc(&v6->results[METRICS_DNSO_SERVFAIL]);
+	fbuf_init(&b, 0);
+	metrics_render(&b, metrics_shm);
+#define Q "ferry_dns_resolver_"
+#define A "{set=\"primary\",resolver=\"192.0.2.1:53\""
+	test_assert(has_line(b.data, Q "queries_total" A "} 4"));
+	test_assert(has_line(b.data, Q "lookups_total" A
+	    ",result=\"timeout\"} 2"));
+	test_assert(has_line(b.data, Q "lookups_total" A
+	    ",result=\"answer\"} 1"));
+	test_assert(has_line(b.data, Q "lookups_total" A
+	    ",result=\"nxdomain\"} 1"));
+	test_assert(has_line(b.data, Q "lookups_total" A
+	    ",result=\"servfail\"} 0"));
+	test_assert(has_line(b.data, Q "lookups_total" A
+	    ",result=\"error\"} 0"));
+	test_assert(has_line(b.data, Q "set_aside" A "} 1"));
+	test_assert(has_line(b.data, Q "set_aside{set=\"fallback\","
+	    "resolver=\"192.0.2.1:53\"} 0"));
+	test_assert(has_line(b.data, Q "set_asides_total" A "} 1"));
+	test_assert(has_line(b.data, Q "queries_total{set=\"primary\","
+	    "resolver=\"x\\\"y\\\\z\\n\"} 0"));
+	test_assert(has_line(b.data, Q "lookups_total{set=\"primary\","
+	    "resolver=\"[2001:db8::1]:5353,192.0.2.2:53\","
+	    "result=\"servfail\"} 1"));
+	test_assert(has_line(b.data, Q "duration_seconds_bucket" A
+	    ",le=\"0.001\"} 0"));
+	test_assert(has_line(b.data, Q "duration_seconds_bucket" A
+	    ",le=\"0.002\"} 1"));
+	test_assert(has_line(b.data, Q "duration_seconds_bucket" A
+	    ",le=\"+Inf\"} 2"));
+	test_assert(has_line(b.data, Q "duration_seconds_sum" A "} 8.001500"));
+	test_assert(has_line(b.data, Q "duration_seconds_count" A "} 2"));
+#undef A
+#undef Q
+	fbuf_release(&b);
+	for (int i = 0; i < METRICS_RESOLVERS_MAX; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d:53", i);
+		r = metrics_dns_resolver(METRICS_RESOLVER_PRIMARY, addr);
+		test_assert_idx(i < METRICS_RESOLVERS_MAX - 4 ? r != NULL :
+		    r == NULL, i);
+	}
+	test_end();
+}
+
 /* Every sample belongs to the family of the TYPE line above it (with
  * _bucket/_sum/_count for a histogram), each family is declared once
  * with HELP then TYPE, and every sample line ends in a number. */
@@ -175,6 +253,7 @@ test_metrics_structure(void)
 	test_begin("metrics render: HELP/TYPE structure");
 	metrics_reset();
 	metrics_listener_add("pop3s", "0.0.0.0:995");
+	(void)metrics_dns_resolver(METRICS_RESOLVER_PRIMARY, "[::1]:53");
 	fbuf_init(&b, 0);
 	metrics_render(&b, metrics_shm);
 	test_assert(b.len > 0 && b.data[b.len - 1] == '\n');
@@ -241,6 +320,7 @@ test_metrics_names(void)
 static void
 test_metrics_shared(void)
 {
+	struct metrics_dns_resolver *r;
 	pid_t pid;
 	int status;
 
@@ -253,12 +333,20 @@ test_metrics_shared(void)
 		metrics_gauge_add(&metrics_listener(0)->sessions, 3);
 		for (int i = 0; i < 1000; i++)
 			metrics_inc(&metrics_shm->smtp_accepted);
+		r = metrics_dns_resolver(METRICS_RESOLVER_PRIMARY,
+		    "192.0.2.9:53");
+		if (r != NULL)
+			metrics_inc(&r->results[METRICS_DNSO_TIMEOUT]);
 		_exit(0);
 	}
 	for (int i = 0; i < 1000; i++)
 		metrics_inc(&metrics_shm->smtp_accepted);
 	test_assert(pid > 0 && waitpid(pid, &status, 0) == pid);
 	test_assert(metrics_get(&metrics_shm->smtp_accepted) == 2000);
+	/* The child claimed the resolver's slot: the parent finds it. */
+	r = metrics_dns_resolver(METRICS_RESOLVER_PRIMARY, "192.0.2.9:53");
+	test_assert(r != NULL &&
+	    metrics_get(&r->results[METRICS_DNSO_TIMEOUT]) == 1);
 	test_assert(atomic_load(&metrics_listener(0)->sessions) == 3);
 	metrics_listeners_dead(pid + 1);
 	test_assert(atomic_load(&metrics_listener(0)->sessions) == 3);
@@ -273,6 +361,7 @@ main(void)
 	test_metrics_escape();
 	test_metrics_samples();
 	test_metrics_histogram();
+	test_metrics_dns_resolvers();
 	test_metrics_structure();
 	test_metrics_names();
 	test_metrics_shared();
