@@ -362,6 +362,7 @@ imap_login_start(struct imap_session *s, const char *tag, const char *method,
 	job->done = imap_login_done;
 	job->release = imap_login_release;
 	job->data = l;
+	job->login = true;
 	imap_job_submit(job);
 }
 

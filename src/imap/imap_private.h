@@ -86,6 +86,9 @@ struct imap_session {
 	bool tls;
 	bool busy;		/* a worker job is pending */
 	bool dead;		/* gone while busy: freed when it reports */
+	int gone;		/* dead, for workers (atomic): a login job
+				 * not started yet is skipped */
+	struct session_io_hup hup;	/* peer close during a login job */
 	struct store_req *sreq;	/* a pending store request (ban check) */
 	bool skip_line;		/* SASL/IDLE: discarding an overlong line */
 	bool idle_pending;	/* IDLE: a sync job should run */
@@ -135,6 +138,10 @@ void imap_session_close(struct imap_session *s);
 void imap_session_shutdown(struct imap_session *s, const char *text);
 void imap_session_suspend(struct imap_session *s);
 void imap_session_resume(struct imap_session *s);
+/* While a login job is pending: a peer that closes ends the session at
+ * once (its job skipped if not started, its result dropped); resume
+ * stops the watch. */
+void imap_session_watch_hup(struct imap_session *s);
 void imap_session_enter_state(struct imap_session *s, enum imap_state st);
 void imap_session_starttls(struct imap_session *s);
 /* Callbacks, watermarks and timeouts on s->bev (after it changed). */
@@ -187,6 +194,8 @@ struct imap_job {
 	imap_job_fn *release;		/* frees the job's own data; may be NULL */
 	struct fbuf out;
 	bool uid;
+	bool login;		/* skipped when the peer left before it ran */
+	bool skipped;		/* it was */
 	void *data;
 };
 

@@ -9,6 +9,7 @@
 
 #include "imap/imap_private.h"
 #include "imap/mutf7.h"
+#include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
@@ -120,6 +121,11 @@ imap_job_work_cb(void *arg)
 	/* a view the session let go of closes before its next job, so
 	 * its views and user close in order */
 	mbox_view_close(&job->s->closing_view);
+	/* a login whose peer has left costs no hash */
+	if (job->login && __atomic_load_n(&job->s->gone, __ATOMIC_ACQUIRE)) {
+		job->skipped = true;
+		return;
+	}
 	job->work(job);
 }
 
@@ -134,7 +140,9 @@ imap_job_done_cb(void *arg)
 			job->done(job);
 		if (job->out.len > 0)
 			fbuf_add(&s->out, job->out.data, job->out.len);
-	}
+	} else if (job->login)
+		log_info("%s imap login-aborted address=%s started=%s", s->id,
+		    s->addr, job->skipped ? "no" : "yes");
 	if (job->release != NULL)
 		job->release(job);
 	fbuf_release(&job->out);
@@ -146,6 +154,8 @@ void
 imap_job_submit(struct imap_job *job)
 {
 	imap_session_suspend(job->s);
+	if (job->login)
+		imap_session_watch_hup(job->s);
 	workpool_submit(job->s->srv->env->pool, imap_job_work_cb,
 	    imap_job_done_cb, job);
 }

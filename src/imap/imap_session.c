@@ -441,6 +441,8 @@ imap_session_event_cb(struct bufferevent *bev, short what, void *arg)
 	imapd_session_gone(s->srv, s);
 	if (s->busy) {
 		s->dead = true;
+		__atomic_store_n(&s->gone, 1, __ATOMIC_RELEASE);
+		session_io_hup_stop(&s->hup);
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -562,10 +564,27 @@ imap_session_suspend(struct imap_session *s)
 	bufferevent_disable(s->bev, EV_READ);
 }
 
+/* The peer left while a login job ran (session_io_hup): the same end as
+ * a close noticed by reading. */
+static void
+imap_session_hup(void *arg)
+{
+	struct imap_session *s = arg;
+
+	imap_session_event_cb(s->bev, BEV_EVENT_READING | BEV_EVENT_EOF, s);
+}
+
+void
+imap_session_watch_hup(struct imap_session *s)
+{
+	session_io_hup_start(&s->hup, s->bev, imap_session_hup, s);
+}
+
 void
 imap_session_resume(struct imap_session *s)
 {
 	s->busy = false;
+	session_io_hup_stop(&s->hup);
 	if (s->dead) {
 		imap_session_free(&s);
 		return;
@@ -617,6 +636,7 @@ imap_session_free(struct imap_session **sp)
 	if (s == NULL)
 		return;
 	store_req_abort(&s->sreq);
+	session_io_hup_stop(&s->hup);
 	mbox_watch_remove(&s->watch);
 	imap_close_later(s->srv, &s->closing_view, &s->view, &s->user);
 	imap_seqset_free(&s->saved);

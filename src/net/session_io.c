@@ -1,5 +1,8 @@
-/* Command lines from a session's input buffer, and the drain of a TLS
- * session's last reply (session_io.h). */
+/* Command lines from a session's input buffer, the drain of a TLS
+ * session's last reply, and the watch for a peer that leaves while its
+ * session is suspended (session_io.h). */
+#include <errno.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -96,4 +99,64 @@ session_io_pace_late(struct session_io_pace *p, bool partial, uint64_t limit)
 		return false;
 	}
 	return (uint64_t)(now - p->since) > limit;
+}
+
+/* Octets bev and the bufferevents below it hold unread. */
+static size_t
+session_io_unread(struct bufferevent *bev)
+{
+	size_t n = 0;
+
+	for (; bev != NULL; bev = bufferevent_get_underlying(bev))
+		n += evbuffer_get_length(bufferevent_get_input(bev));
+	return n;
+}
+
+/* The socket is readable: data, EOF or an error.  MSG_PEEK tells which
+ * without taking anything.  (EV_CLOSED alone would miss a reset: libevent
+ * reports EPOLLHUP/EPOLLERR as read and write readiness only.) */
+static void
+session_io_hup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session_io_hup *h = arg;
+	void (*gone)(void *) = h->gone;
+	void *gone_arg = h->arg;
+	ssize_t n;
+	char c;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;		/* woken for nothing: keep watching */
+	n = n > 0 ? n : (ssize_t)session_io_unread(h->bev);
+	session_io_hup_stop(h);
+	if (n == 0)
+		gone(gone_arg);
+}
+
+void
+session_io_hup_start(struct session_io_hup *h, struct bufferevent *bev,
+    void (*gone)(void *arg), void *arg)
+{
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	session_io_hup_stop(h);
+	if (fd < 0)
+		return;
+	h->bev = bev;
+	h->gone = gone;
+	h->arg = arg;
+	h->ev = event_new(bufferevent_get_base(bev), fd, EV_READ | EV_PERSIST,
+	    session_io_hup_cb, h);
+	if (h->ev == NULL || event_add(h->ev, NULL) < 0)
+		session_io_hup_stop(h);
+}
+
+void
+session_io_hup_stop(struct session_io_hup *h)
+{
+	if (h->ev != NULL)
+		event_free(h->ev);
+	h->ev = NULL;
+	h->bev = NULL;
 }

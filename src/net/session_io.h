@@ -53,4 +53,25 @@ struct session_io_drain {
 bool session_io_drain_under(struct bufferevent *bev,
     struct session_io_drain *d);
 
+/* A peer that goes away while its session is suspended (reading off,
+ * waiting for a job such as a login's password hash) would go unnoticed
+ * until the job ends.  This watch looks at the socket under bev without
+ * taking anything from it: gone(arg) runs on the loop, once, when the
+ * peer has closed or reset the connection and left no input unread
+ * (nothing in bev's input buffers, none in the socket).  Unread input
+ * (pipelined commands) ends the watch without a call: the session reads
+ * it, and then the close, after its job, as it always did.  Zeroed
+ * memory is a stopped watch. */
+struct session_io_hup {
+	struct event *ev;
+	struct bufferevent *bev;
+	void (*gone)(void *arg);
+	void *arg;
+};
+/* Starts watching bev's socket (a running watch is restarted). */
+void session_io_hup_start(struct session_io_hup *h, struct bufferevent *bev,
+    void (*gone)(void *arg), void *arg);
+/* Stops it; harmless on a stopped watch.  Call before freeing bev. */
+void session_io_hup_stop(struct session_io_hup *h);
+
 #endif

@@ -51,7 +51,28 @@ struct pop3_login {
 	int err;			/* opening: 0 or errno */
 	struct uidlist mbox;
 	struct legacy_uidl legacy;	/* UIDLs kept from an import */
+	bool skipped;			/* the peer left before the work began */
 };
+
+/* On a worker: true when the session's peer has gone (the session lives
+ * on, dead, until the job reports). */
+static bool
+pop3_login_abandoned(struct pop3_login *l)
+{
+	if (!__atomic_load_n(&l->s->gone, __ATOMIC_ACQUIRE))
+		return false;
+	l->skipped = true;
+	return true;
+}
+
+/* A login whose peer left: nothing is answered or counted. */
+static void
+pop3_login_dropped(struct pop3_session *s, struct pop3_login *l)
+{
+	log_info("%s pop3 login-aborted address=%s user=%s method=%s "
+	    "started=%s", s->id, s->addr, log_q(l->user), l->method,
+	    l->skipped ? "no" : "yes");
+}
 
 bool
 pop3_plaintext_ok(const struct pop3_session *s)
@@ -135,6 +156,10 @@ pop3_open_work(void *arg)
 	char file[PATH_MAX];
 
 	l->err = 0;
+	if (__atomic_load_n(&l->s->gone, __ATOMIC_ACQUIRE)) {
+		l->err = ECANCELED;	/* nobody to serve the mailbox to */
+		return;
+	}
 	if (maildir_create(l->path) < 0 || snprintf(file, sizeof(file),
 	    "%s/" POP3_LOCK_FILE, l->path) >= (int)sizeof(file)) {
 		l->err = errno != 0 ? errno : ENAMETOOLONG;
@@ -185,7 +210,9 @@ pop3_open_done(void *arg)
 	struct pop3_login *l = arg;
 	struct pop3_session *s = l->s;
 
-	if (!s->dead && l->err != 0) {
+	if (s->dead)
+		pop3_login_dropped(s, l);
+	else if (l->err != 0) {
 		log_info("%s pop3 open-failed user=%s error=%s", s->id,
 		    log_q(s->address), l->err == EWOULDBLOCK ? "in-use" :
 		    log_q(strerror(l->err)));
@@ -196,7 +223,7 @@ pop3_open_done(void *arg)
 		else
 			pop3_session_reply(s, "-ERR [SYS/TEMP] Cannot open the "
 			    "mailbox, try again later");
-	} else if (!s->dead) {
+	} else {
 		s->mbox = l->mbox;
 		memset(&l->mbox, 0, sizeof(l->mbox));
 		s->flags = xcalloc(s->mbox.n + 1, 1);
@@ -275,8 +302,11 @@ pop3_login_work(void *arg)
 
 	/* The worker thread's own store connection (store.h): the ban that
 	 * may have started since the greeting, the credentials, and a
-	 * failure's count, all off the loop. */
-	if (conn == NULL) {
+	 * failure's count, all off the loop.  A login whose peer has left
+	 * costs no hash. */
+	if (pop3_login_abandoned(l)) {
+		l->result = LOGIN_TEMPFAIL;
+	} else if (conn == NULL) {
 		l->result = LOGIN_TEMPFAIL;
 	} else if (!l->exempt && ban_check(conn, s->conf, sa, now,
 	    NULL) == 1) {
@@ -303,10 +333,11 @@ pop3_login_done(void *arg)
 		pop3_session_reply(s, "-ERR [SYS/PERM] Too many failed logins, "
 		    "address banned");
 		pop3_session_enter_state(s, POP3_STATE_QUIT);
-	} else if (s->dead || l->result == LOGIN_TEMPFAIL) {
-		if (!s->dead)
-			pop3_session_reply(s, "-ERR [SYS/TEMP] Temporary "
-			    "failure, try again later");
+	} else if (s->dead) {
+		pop3_login_dropped(s, l);
+	} else if (l->result == LOGIN_TEMPFAIL) {
+		pop3_session_reply(s, "-ERR [SYS/TEMP] Temporary failure, try "
+		    "again later");
 	} else if (l->result == LOGIN_OK) {
 		pop3_login_ok(s, l);
 		return;
@@ -335,6 +366,7 @@ pop3_login_start(struct pop3_session *s, const char *method,
 	str_lcpy(l->user, user, sizeof(l->user));
 	str_lcpy(l->password, password, sizeof(l->password));
 	pop3_session_suspend(s);
+	pop3_session_watch_hup(s);
 	workpool_submit(s->srv->env->pool, pop3_login_work, pop3_login_done, l);
 }
 

@@ -62,6 +62,9 @@ struct pop3_session {
 	bool tls;			/* TLS is up (pop3s, or after STLS) */
 	bool busy;			/* a worker job is pending */
 	bool dead;			/* gone while busy: free when it reports */
+	int gone;			/* dead, for workers (atomic): a login
+					 * job not started yet is skipped */
+	struct session_io_hup hup;	/* peer close during a login job */
 	struct store_req *sreq;		/* a pending store request */
 	bool skip_line;			/* discarding an overlong line */
 	bool sasl_wait;			/* AUTH PLAIN: the response line is next */
@@ -99,6 +102,10 @@ void pop3_session_shutdown(struct pop3_session *s, const char *text);
 /* A worker job is about to start / has reported. */
 void pop3_session_suspend(struct pop3_session *s);
 void pop3_session_resume(struct pop3_session *s);
+/* While a login job is pending: a peer that closes ends the session at
+ * once (its job skipped if not started, its result dropped); resume
+ * stops the watch. */
+void pop3_session_watch_hup(struct pop3_session *s);
 void pop3_session_enter_state(struct pop3_session *s, enum pop3_state st);
 /* Replaces the connection by a TLS filter over it (STLS). */
 void pop3_session_starttls(struct pop3_session *s);

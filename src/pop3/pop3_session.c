@@ -281,6 +281,8 @@ pop3_session_event_cb(struct bufferevent *bev, short what, void *arg)
 	pop3d_session_gone(s->srv, s);
 	if (s->busy) {
 		s->dead = true;		/* freed when the job reports */
+		__atomic_store_n(&s->gone, 1, __ATOMIC_RELEASE);
+		session_io_hup_stop(&s->hup);
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -393,10 +395,27 @@ pop3_session_suspend(struct pop3_session *s)
 	bufferevent_disable(s->bev, EV_READ);
 }
 
+/* The peer left while a login job ran (session_io_hup): the same end as
+ * a close noticed by reading. */
+static void
+pop3_session_hup(void *arg)
+{
+	struct pop3_session *s = arg;
+
+	pop3_session_event_cb(s->bev, BEV_EVENT_READING | BEV_EVENT_EOF, s);
+}
+
+void
+pop3_session_watch_hup(struct pop3_session *s)
+{
+	session_io_hup_start(&s->hup, s->bev, pop3_session_hup, s);
+}
+
 void
 pop3_session_resume(struct pop3_session *s)
 {
 	s->busy = false;
+	session_io_hup_stop(&s->hup);
 	if (s->dead) {
 		pop3_session_free(&s);
 		return;
@@ -448,6 +467,7 @@ pop3_session_free(struct pop3_session **sp)
 	if (s == NULL)
 		return;
 	store_req_abort(&s->sreq);
+	session_io_hup_stop(&s->hup);
 	pop3_stream_close(s);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);

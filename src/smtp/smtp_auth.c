@@ -79,6 +79,7 @@ smtp_auth_recorded(int result, void *ctx)
 
 	s->sreq = NULL;
 	s->busy = false;
+	smtp_session_unwatch_hup(s);
 	if (result == 1)
 		log_info("%s smtp banned address=%s", s->id, s->addr);
 	smtp_session_reply(s, "535 5.7.8 Authentication credentials invalid");
@@ -111,6 +112,7 @@ smtp_auth_fail(struct smtp_session *s, const char *why)
 	bufferevent_disable(s->bev, EV_READ);
 	s->sreq = ban_record_start(s->srv->env->stores, s->conf, sa,
 	    "smtp", time(NULL), smtp_auth_recorded, s);
+	smtp_session_watch_hup(s);
 }
 
 static void
@@ -122,6 +124,7 @@ smtp_auth_done(enum login_result result, const char *canon, bool cached,
 
 	s->sreq = NULL;
 	s->busy = false;
+	smtp_session_unwatch_hup(s);
 	if (result == LOGIN_TEMPFAIL) {
 		log_warnx("%s smtp auth-tempfail address=%s", s->id, s->addr);
 		smtp_session_reply(s, "454 4.7.0 Temporary authentication "
@@ -166,6 +169,7 @@ smtp_auth_check(struct smtp_session *s)
 	bufferevent_disable(s->bev, EV_READ);
 	s->sreq = login_start(s->srv->auth_stores, s->conf, a->authcid,
 	    a->passwd, smtp_auth_done, s);
+	smtp_session_watch_hup(s);
 	explicit_bzero(a->passwd, sizeof(a->passwd));
 }
 

@@ -1221,6 +1221,29 @@ smtp_session_shutdown(struct smtp_session *s, const char *text)
 	smtp_session_close(s);
 }
 
+/* The peer left while AUTH's request ran (session_io_hup): the same end
+ * as a close noticed by reading. */
+static void
+smtp_session_hup(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	log_info("%s smtp auth-aborted address=%s", s->id, s->addr);
+	smtp_session_event_cb(s->bev, BEV_EVENT_READING | BEV_EVENT_EOF, s);
+}
+
+void
+smtp_session_watch_hup(struct smtp_session *s)
+{
+	session_io_hup_start(&s->hup, s->bev, smtp_session_hup, s);
+}
+
+void
+smtp_session_unwatch_hup(struct smtp_session *s)
+{
+	session_io_hup_stop(&s->hup);
+}
+
 void
 smtp_session_resume(struct smtp_session *s)
 {
@@ -1245,6 +1268,7 @@ smtp_session_free(struct smtp_session **sp)
 	if (s == NULL)
 		return;
 	store_req_abort(&s->sreq);
+	session_io_hup_stop(&s->hup);
 	smtp_tx_free(&s->tx);
 	smtp_auth_free(&s->auth);
 	smtp_policy_session_free(&s->pol);

@@ -201,6 +201,7 @@ struct smtp_session {
 	struct smtp_policy_session *pol;	/* what the checks know */
 	int fd;				/* until the bufferevent owns it */
 	struct store_req *sreq;		/* a pending store request */
+	struct session_io_hup hup;	/* peer close during AUTH's request */
 	uint64_t ban_gen;		/* store generation of the ban check */
 	bool ban_gen_ok;		/* its answer may be cached */
 	/* A resolved recipient waiting for its RCPT checks. */
@@ -233,6 +234,12 @@ void smtp_session_shutdown(struct smtp_session *s, const char *text);
 void smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtp_session_resume(struct smtp_session *s);
+/* While AUTH's store request (s->sreq) is pending: a peer that closes
+ * ends the session at once, which aborts the request (a hash not started
+ * is skipped, a result dropped).  smtp_session_unwatch_hup() when the
+ * request reports. */
+void smtp_session_watch_hup(struct smtp_session *s);
+void smtp_session_unwatch_hup(struct smtp_session *s);
 /* Writes the queued replies to the connection now. */
 void smtp_session_flush(struct smtp_session *s);
 /* Moves to a state (the only way to change it); logs the move. */
