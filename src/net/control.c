@@ -4,7 +4,10 @@
  * command line.  Text rather than binary so that an operator can talk to
  * a role with socat when the CLI is not enough; percent-encoding keeps one
  * request on one line whatever the values hold.  It does not authenticate
- * beyond the peer's uid: the socket file's mode and directory do that. */
+ * beyond the peer's uid: the socket file's mode and directory do that.
+ * The same engine serves the supervisor's line channel (rolectl.c, by
+ * control_private.h): raw lines in, one line out, nothing more. */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -27,6 +30,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/control.h"
+#include "net/control_private.h"
 
 #define CONTROL_HEAD_MAX 40	/* "error 18446744073709551615" and LF */
 
@@ -42,12 +46,16 @@ struct control_conn {
 };
 
 struct control_server {
-	struct evconnlistener *l;
+	struct event_base *base;
+	struct evconnlistener *l;	/* NULL: an adopted socket only */
 	struct control_conn *conns;
 	size_t nconns;
 	control_handler_fn *handler;
+	control_line_fn *line_fn;	/* the line framing, or NULL */
+	size_t line_max;		/* octets before the LF */
 	void *ctx;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* unlinked
+					 * on free, when set */
 };
 
 struct control_request {
@@ -300,14 +308,15 @@ control_conn_write_cb(struct bufferevent *bev, void *arg)
 }
 
 /* At EOF the requests already buffered are still answered (a client may
- * half-close after writing them), then the connection closes. */
+ * half-close after writing them), then the connection closes.  The line
+ * framing closes at once, whatever the event. */
 static void
 control_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_conn *c = arg;
 
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    !c->discard) {
+	    !c->discard && c->srv->line_fn == NULL) {
 		c->eof = true;
 		bufferevent_disable(bev, EV_READ);
 		control_conn_read_cb(bev, c);
@@ -352,8 +361,8 @@ control_conn_line(struct control_conn *c, char *line, size_t *len_r)
 	struct evbuffer_ptr pos = evbuffer_search(in, "\n", 1, NULL);
 
 	if (pos.pos < 0)
-		return evbuffer_get_length(in) > CONTROL_LINE_MAX + 1 ? -1 : 0;
-	if ((size_t)pos.pos > CONTROL_LINE_MAX + 1)	/* + an optional CR */
+		return evbuffer_get_length(in) > c->srv->line_max ? -1 : 0;
+	if ((size_t)pos.pos > c->srv->line_max)
 		return -1;
 	*len_r = (size_t)pos.pos;
 	evbuffer_remove(in, line, *len_r);
@@ -391,6 +400,10 @@ control_conn_read_cb(struct bufferevent *bev, void *arg)
 	if (c->req != NULL || c->closing)
 		return;
 	if ((r = control_conn_line(c, line, &len)) <= 0) {
+		if (r < 0 && c->srv->line_fn != NULL) {
+			control_conn_free(c);	/* no answer: framing lost */
+			return;
+		}
 		if (r < 0)
 			control_conn_overflow(c);
 		else if (c->eof)
@@ -403,6 +416,11 @@ control_conn_read_cb(struct bufferevent *bev, void *arg)
 	req->uid = control_peer_uid(bufferevent_getfd(bev));
 	c->req = req;
 	bufferevent_disable(bev, EV_READ);
+	if (c->srv->line_fn != NULL) {
+		line[len] = '\0';
+		c->srv->line_fn(req, line, c->srv->ctx);
+		return;
+	}
 	if (control_msg_parse(line, len, &req->msg, &error) < 0) {
 		control_reply(req, CONTROL_ERROR, error, strlen(error));
 		return;
@@ -418,39 +436,50 @@ control_peer_allowed(int fd)
 	return uid == 0 || uid == geteuid();
 }
 
+/* Serves the connected socket fd (owned from now on). */
 static void
-control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+control_conn_new(struct control_server *srv, int fd)
 {
-	struct control_server *srv = arg;
-	struct control_conn *c;
+	struct control_conn *c = xcalloc(1, sizeof(*c));
 	struct timeval idle = { CONTROL_IDLE_SECS, 0 };
 
-	if (srv->nconns >= CONTROL_CONN_MAX || !control_peer_allowed(fd)) {
-		log_warnx("- control refused path=%s reason=%s",
-		    log_q(srv->path), srv->nconns >= CONTROL_CONN_MAX ?
-		    "too-many-connections" : "peer-uid");
-		close(fd);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
-	c->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		log_fatalx("control: bufferevent_socket_new failed");
 	bufferevent_setcb(c->bev, control_conn_read_cb, control_conn_write_cb,
 	    control_conn_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_LINE_MAX + 3);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	/* a whole line and its LF, which is one more than a line can hold
+	 * (the overlong line is seen) */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, srv->line_max +
+	    (srv->line_fn != NULL ? 1 : 2));
+	if (srv->line_fn == NULL)
+		bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = srv->conns;
 	srv->conns = c;
 	srv->nconns++;
 }
 
+static void
+control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct control_server *srv = arg;
+
+	if (srv->line_fn == NULL && (srv->nconns >= CONTROL_CONN_MAX ||
+	    !control_peer_allowed(fd))) {
+		log_warnx("- control refused path=%s reason=%s",
+		    log_q(srv->path), srv->nconns >= CONTROL_CONN_MAX ?
+		    "too-many-connections" : "peer-uid");
+		close(fd);
+		return;
+	}
+	control_conn_new(srv, fd);
+}
+
 static int
-control_addr(const char *path, struct sockaddr_un *sun)
+control_sockaddr(const char *path, struct sockaddr_un *sun)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
@@ -477,13 +506,19 @@ control_stale(const struct sockaddr_un *sun)
 	return stale;
 }
 
+/* A listening socket at path.  replace: whatever is at path goes first
+ * and the file is made under umask 0077, owner only (the line framing);
+ * otherwise only a stale socket is replaced and the file is chmod()ed to
+ * mode. */
 static int
-control_bind(const char *path, mode_t mode, const char **error_r)
+control_bind(const char *path, mode_t mode, bool replace,
+    const char **error_r)
 {
 	struct sockaddr_un sun;
+	mode_t old = 0;
 	int fd, r;
 
-	if (control_addr(path, &sun) < 0) {
+	if (control_sockaddr(path, &sun) < 0) {
 		*error_r = "socket path too long";
 		return -1;
 	}
@@ -492,8 +527,14 @@ control_bind(const char *path, mode_t mode, const char **error_r)
 		*error_r = strerror(errno);
 		return -1;
 	}
+	if (replace) {
+		unlink(path);
+		old = umask(0077);
+	}
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	if (r < 0 && errno == EADDRINUSE && control_stale(&sun)) {
+	if (replace)
+		umask(old);
+	if (r < 0 && errno == EADDRINUSE && !replace && control_stale(&sun)) {
 		unlink(path);
 		r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	}
@@ -503,7 +544,7 @@ control_bind(const char *path, mode_t mode, const char **error_r)
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, mode) < 0 || listen(fd, 16) < 0) {
+	if ((!replace && chmod(path, mode) < 0) || listen(fd, 16) < 0) {
 		*error_r = strerror(errno);
 		unlink(path);
 		close(fd);
@@ -512,21 +553,26 @@ control_bind(const char *path, mode_t mode, const char **error_r)
 	return fd;
 }
 
-int
-control_listen(struct event_base *base, const char *path, mode_t mode,
-    control_handler_fn *handler, void *ctx, struct control_server **srv_r,
-    const char **error_r)
+static struct control_server *
+control_server_new(struct event_base *base, control_handler_fn *handler,
+    control_line_fn *line_fn, size_t line_max, void *ctx)
 {
-	struct control_server *srv;
-	int fd;
+	struct control_server *srv = xcalloc(1, sizeof(*srv));
 
-	if ((fd = control_bind(path, mode, error_r)) < 0)
-		return -1;
-	srv = xcalloc(1, sizeof(*srv));
-	str_lcpy(srv->path, path, sizeof(srv->path));
+	srv->base = base;
 	srv->handler = handler;
+	srv->line_fn = line_fn;
+	srv->line_max = line_max;
 	srv->ctx = ctx;
-	srv->l = evconnlistener_new(base, control_accept_cb, srv,
+	return srv;
+}
+
+/* Listens on fd, bound at path, for srv.  0, or -1 (srv freed). */
+static int
+control_server_listen(struct control_server *srv, const char *path, int fd,
+    struct control_server **srv_r, const char **error_r)
+{
+	srv->l = evconnlistener_new(srv->base, control_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (srv->l == NULL) {
 		*error_r = "evconnlistener_new failed";
@@ -537,6 +583,50 @@ control_listen(struct event_base *base, const char *path, mode_t mode,
 	}
 	*srv_r = srv;
 	return 0;
+}
+
+int
+control_listen(struct event_base *base, const char *path, mode_t mode,
+    control_handler_fn *handler, void *ctx, struct control_server **srv_r,
+    const char **error_r)
+{
+	struct control_server *srv;
+	int fd;
+
+	if ((fd = control_bind(path, mode, false, error_r)) < 0)
+		return -1;
+	/* + an optional CR */
+	srv = control_server_new(base, handler, NULL, CONTROL_LINE_MAX + 1,
+	    ctx);
+	str_lcpy(srv->path, path, sizeof(srv->path));
+	return control_server_listen(srv, path, fd, srv_r, error_r);
+}
+
+int
+control_listen_lines(struct event_base *base, const char *path,
+    size_t max, control_line_fn *fn, void *ctx, struct control_server **srv_r,
+    const char **error_r)
+{
+	int fd;
+
+	assert(max <= CONTROL_LINE_MAX + 1);
+	if ((fd = control_bind(path, 0600, true, error_r)) < 0)
+		return -1;
+	return control_server_listen(control_server_new(base, NULL, fn, max,
+	    ctx), path, fd, srv_r, error_r);
+}
+
+struct control_server *
+control_adopt_lines(struct event_base *base, int fd, size_t max,
+    control_line_fn *fn, void *ctx)
+{
+	struct control_server *srv;
+
+	assert(max <= CONTROL_LINE_MAX + 1);
+	srv = control_server_new(base, NULL, fn, max, ctx);
+	evutil_make_socket_nonblocking(fd);
+	control_conn_new(srv, fd);
+	return srv;
 }
 
 void
@@ -552,8 +642,10 @@ control_server_free(struct control_server **srvp)
 		 * every conn on the list; the analyser cannot know that */
 		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 		control_conn_free(srv->conns);
-	evconnlistener_free(srv->l);
-	unlink(srv->path);
+	if (srv->l != NULL)
+		evconnlistener_free(srv->l);
+	if (srv->path[0] != '\0')
+		unlink(srv->path);
 	free(srv);
 }
 
@@ -581,6 +673,19 @@ control_request_uid(const struct control_request *req)
 	return req->uid;
 }
 
+/* c's request has been answered: read the next one. */
+static void
+control_conn_answered(struct control_conn *c)
+{
+	if (!c->eof)
+		bufferevent_enable(c->bev, EV_READ);
+	/* A pipelined next request may already be buffered, or EOF seen;
+	 * deferred so that the handler is never entered from inside itself. */
+	if (c->eof || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+		    BEV_TRIG_IGNORE_WATERMARKS);
+}
+
 void
 control_reply(struct control_request *req, enum control_status status,
     const void *body, size_t len)
@@ -592,13 +697,23 @@ control_reply(struct control_request *req, enum control_status status,
 		return;
 	c->req = NULL;
 	control_conn_send(c, status, body, len);
-	if (!c->eof)
-		bufferevent_enable(c->bev, EV_READ);
-	/* A pipelined next request may already be buffered, or EOF seen;
-	 * deferred so that the handler is never entered from inside itself. */
-	if (c->eof || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
-		    BEV_TRIG_IGNORE_WATERMARKS);
+	control_conn_answered(c);
+}
+
+void
+control_reply_line(struct control_request *req, const char *line)
+{
+	struct control_conn *c = req->conn;
+	struct evbuffer *out;
+
+	free(req);
+	if (c == NULL)
+		return;
+	c->req = NULL;
+	out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, line, strnlen(line, c->srv->line_max));
+	evbuffer_add(out, "\n", 1);
+	control_conn_answered(c);
 }
 
 void
@@ -618,7 +733,7 @@ control_replyf(struct control_request *req, enum control_status status,
 
 /* --- client */
 
-static long long
+long long
 control_now_ms(void)
 {
 	struct timespec ts;
@@ -627,9 +742,7 @@ control_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits for events on fd until the deadline.  0, or -1 with errno
- * ETIMEDOUT or poll's. */
-static int
+int
 control_wait(int fd, short events, long long deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
@@ -650,14 +763,14 @@ control_wait(int fd, short events, long long deadline)
 	}
 }
 
-static int
+int
 control_connect(const char *path, long long deadline)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(int);
 	int fd, err = 0;
 
-	if (control_addr(path, &sun) < 0)
+	if (control_sockaddr(path, &sun) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -681,7 +794,7 @@ fail:
 	return -1;
 }
 
-static int
+int
 control_send_all(int fd, const char *p, size_t len, long long deadline)
 {
 	ssize_t n;

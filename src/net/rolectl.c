@@ -1,149 +1,63 @@
-/* Line request/response over UNIX stream sockets (rolectl.h). */
+/* Line request/response over UNIX stream sockets (rolectl.h).  The
+ * serving side and the blocking asker's socket work are control.c's
+ * (control_private.h): this file keeps rolectl's types and the
+ * asynchronous asker, which only the supervisor needs. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/control.h"
+#include "net/control_private.h"
 #include "net/rolectl.h"
 
-struct rolectl_conn;
-
+/* A request: the engine's, wrapped so that callers keep rolectl's
+ * types. */
 struct rolectl_req {
-	struct rolectl_conn *conn;	/* NULL: the asker is gone */
-};
-
-struct rolectl_conn {
-	struct rolectl_conn *next;
-	struct rolectl_server *srv;
-	struct bufferevent *bev;
-	struct rolectl_req *req;	/* outstanding, or NULL */
-	bool closing;			/* close once the reply is written */
+	struct control_request *req;
 };
 
 struct rolectl_server {
-	struct event_base *base;
-	struct evconnlistener *l;	/* NULL: adopted socket only */
+	struct control_server *srv;
 	rolectl_request_cb *cb;
 	void *arg;
-	struct rolectl_conn *conns;
 };
 
-static void rolectl_conn_read_cb(struct bufferevent *bev, void *arg);
-
 static void
-rolectl_conn_free(struct rolectl_conn *c)
+rolectl_line_cb(struct control_request *creq, const char *line, void *ctx)
 {
-	struct rolectl_conn **pp;
+	struct rolectl_server *rs = ctx;
+	struct rolectl_req *req = xcalloc(1, sizeof(*req));
 
-	for (pp = &c->srv->conns; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	if (c->req != NULL)
-		c->req->conn = NULL;	/* its reply is dropped */
-	bufferevent_free(c->bev);
-	free(c);
+	req->req = creq;
+	rs->cb(req, line, rs->arg);
 }
 
-static void
-rolectl_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static struct rolectl_server *
+rolectl_server_new(rolectl_request_cb *cb, void *arg)
 {
-	rolectl_conn_free(arg);
-}
+	struct rolectl_server *rs = xcalloc(1, sizeof(*rs));
 
-static void
-rolectl_conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct rolectl_conn *c = arg;
-
-	if (c->closing)
-		rolectl_conn_free(c);
-}
-
-static void
-rolectl_conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct rolectl_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char *line;
-	size_t len;
-
-	if (c->req != NULL)
-		return;		/* one at a time: read again after the reply */
-	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-	if (line == NULL) {
-		if (evbuffer_get_length(in) >= ROLECTL_LINE_MAX)
-			rolectl_conn_free(c);
-		return;
-	}
-	if (len >= ROLECTL_LINE_MAX) {
-		free(line);
-		rolectl_conn_free(c);
-		return;
-	}
-	c->req = xcalloc(1, sizeof(*c->req));
-	c->req->conn = c;
-	bufferevent_disable(bev, EV_READ);
-	c->srv->cb(c->req, line, c->srv->arg);
-	free(line);
-}
-
-static void
-rolectl_conn_new(struct rolectl_server *srv, int fd)
-{
-	struct rolectl_conn *c = xcalloc(1, sizeof(*c));
-
-	c->srv = srv;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		close(fd);
-		free(c);
-		return;
-	}
-	bufferevent_setcb(c->bev, rolectl_conn_read_cb, rolectl_conn_write_cb,
-	    rolectl_conn_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, ROLECTL_LINE_MAX);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	c->next = srv->conns;
-	srv->conns = c;
+	rs->cb = cb;
+	rs->arg = arg;
+	return rs;
 }
 
 void
 rolectl_reply(struct rolectl_req *req, const char *line)
 {
-	struct rolectl_conn *c = req->conn;
-
+	control_reply_line(req->req, line);
 	free(req);
-	if (c == NULL)
-		return;
-	c->req = NULL;
-	bufferevent_write(c->bev, line, strnlen(line, ROLECTL_LINE_MAX - 1));
-	bufferevent_write(c->bev, "\n", 1);
-	bufferevent_enable(c->bev, EV_READ);
-	/* A request pipelined behind this one is served now. */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
-}
-
-static void
-rolectl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	rolectl_conn_new(arg, fd);
 }
 
 int
@@ -151,46 +65,14 @@ rolectl_listen(struct rolectl_server **sp, struct event_base *base,
     const char *path, rolectl_request_cb *cb, void *arg,
     const char **error_r)
 {
-	struct rolectl_server *srv;
-	struct sockaddr_un sun;
-	int fd;
-	mode_t old;
+	struct rolectl_server *rs = rolectl_server_new(cb, arg);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		*error_r = "socket path too long";
+	if (control_listen_lines(base, path, ROLECTL_LINE_MAX - 1,
+	    rolectl_line_cb, rs, &rs->srv, error_r) < 0) {
+		free(rs);
 		return -1;
 	}
-	str_lcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	unlink(path);
-	old = umask(0077);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(fd, 16) == -1) {
-		*error_r = strerror(errno);
-		umask(old);
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	srv = xcalloc(1, sizeof(*srv));
-	srv->base = base;
-	srv->cb = cb;
-	srv->arg = arg;
-	srv->l = evconnlistener_new(base, rolectl_accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (srv->l == NULL) {
-		close(fd);
-		free(srv);
-		*error_r = "cannot watch the socket";
-		return -1;
-	}
-	*sp = srv;
+	*sp = rs;
 	return 0;
 }
 
@@ -198,100 +80,96 @@ struct rolectl_server *
 rolectl_adopt(struct event_base *base, int fd, rolectl_request_cb *cb,
     void *arg)
 {
-	struct rolectl_server *srv = xcalloc(1, sizeof(*srv));
+	struct rolectl_server *rs = rolectl_server_new(cb, arg);
 
-	srv->base = base;
-	srv->cb = cb;
-	srv->arg = arg;
-	evutil_make_socket_nonblocking(fd);
-	rolectl_conn_new(srv, fd);
-	return srv;
+	rs->srv = control_adopt_lines(base, fd, ROLECTL_LINE_MAX - 1,
+	    rolectl_line_cb, rs);
+	return rs;
 }
 
 void
 rolectl_server_free(struct rolectl_server **sp)
 {
-	struct rolectl_server *srv = *sp;
+	struct rolectl_server *rs = *sp;
 
-	if (srv == NULL)
+	if (rs == NULL)
 		return;
-	while (srv->conns != NULL)
-		/* rolectl_conn_free() unlinks it from c->srv, which is srv for
-		 * every conn on the list; the analyser cannot know that */
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-		rolectl_conn_free(srv->conns);
-	if (srv->l != NULL)
-		evconnlistener_free(srv->l);
-	free(srv);
+	control_server_free(&rs->srv);
+	free(rs);
 	*sp = NULL;
 }
 
 /* ---- blocking asker ---- */
 
+/* Reads until the first LF into buf (size octets).  0 with the line
+ * NUL-terminated in buf, or -1 with *error_r. */
+static int
+rolectl_recv_line(int fd, char *buf, size_t size, long long deadline,
+    const char **error_r)
+{
+	size_t have = 0;
+	char *lf;
+	ssize_t n;
+
+	for (;;) {
+		if ((lf = memchr(buf, '\n', have)) != NULL) {
+			*lf = '\0';
+			return 0;
+		}
+		if (have == size) {
+			*error_r = "answer too long";
+			return -1;
+		}
+		n = recv(fd, buf + have, size - have, 0);
+		if (n > 0) {
+			have += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (control_wait(fd, POLLIN, deadline) == 0)
+				continue;
+			*error_r = errno == ETIMEDOUT ? "no answer in time" :
+			    strerror(errno);
+			return -1;
+		}
+		*error_r = n == 0 ? "connection closed without an answer" :
+		    strerror(errno);
+		return -1;
+	}
+}
+
 int
 rolectl_call(const char *path, const char *line, char *reply, size_t size,
     unsigned timeout_secs, const char **error_r)
 {
-	struct sockaddr_un sun;
+	long long deadline = control_now_ms() + (long long)timeout_secs * 1000;
 	char buf[ROLECTL_LINE_MAX];
-	size_t have = 0, len = strlen(line);
-	time_t end = time(NULL) + (time_t)timeout_secs;
-	int fd;
+	size_t len = strlen(line);
+	int fd, r;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path) || len + 1 > sizeof(buf)) {
+	if (len + 1 > sizeof(buf)) {
 		*error_r = "socket path or request too long";
 		return -1;
 	}
-	str_lcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		*error_r = strerror(errno);
-		if (fd != -1)
-			close(fd);
+	if ((fd = control_connect(path, deadline)) < 0) {
+		*error_r = errno == ENAMETOOLONG ?
+		    "socket path or request too long" : strerror(errno);
 		return -1;
 	}
 	memcpy(buf, line, len);
 	buf[len] = '\n';
-	if (send(fd, buf, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1)) {
+	if (control_send_all(fd, buf, len + 1, deadline) < 0) {
 		*error_r = strerror(errno);
 		close(fd);
 		return -1;
 	}
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		char *lf;
-		ssize_t n;
-		time_t now = time(NULL);
-
-		if ((lf = memchr(buf, '\n', have)) != NULL) {
-			*lf = '\0';
-			str_lcpy(reply, buf, size);
-			close(fd);
-			return 0;
-		}
-		if (now >= end || have == sizeof(buf)) {
-			*error_r = have == sizeof(buf) ? "answer too long" :
-			    "no answer in time";
-			break;
-		}
-		if (poll(&p, 1, (int)(end - now) * 1000) < 0 && errno != EINTR) {
-			*error_r = strerror(errno);
-			break;
-		}
-		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		n = recv(fd, buf + have, sizeof(buf) - have, 0);
-		if (n <= 0) {
-			*error_r = n == 0 ? "connection closed without an "
-			    "answer" : strerror(errno);
-			break;
-		}
-		have += (size_t)n;
-	}
+	r = rolectl_recv_line(fd, buf, sizeof(buf), deadline, error_r);
+	if (r == 0)
+		str_lcpy(reply, buf, size);
 	close(fd);
-	return -1;
+	return r;
 }
 
 /* ---- asynchronous asker ---- */

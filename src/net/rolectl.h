@@ -7,10 +7,11 @@
  * request outstanding, and reading pauses until it is answered.  The
  * first word of a response is "ok" or "error".
  *
- * Written before net/control.h (the operations layer's control socket,
- * with key=value requests and length-framed answers) landed; it adds
- * what that one lacks here, serving an adopted socketpair end and an
- * asynchronous asker, and should become part of it. */
+ * The serving side and the blocking asker are net/control.c's engine
+ * (the operations layer's control socket, with key=value requests and
+ * length-framed answers) in its line framing (control_private.h); this
+ * API keeps the supervisor's callers as they were and adds the
+ * asynchronous asker. */
 #ifndef FERRY_ROLECTL_H
 #define FERRY_ROLECTL_H
 #include <stddef.h>
@@ -27,7 +28,8 @@ struct rolectl_client;
 typedef void rolectl_request_cb(struct rolectl_req *req, const char *line,
     void *arg);
 
-/* Listens on path (an old socket file there is replaced; mode 0600).
+/* Listens on path (a socket file there, live or not, is replaced; made
+ * under umask 0077: owner only).
  * 0, or -1 with *error_r (static). */
 int rolectl_listen(struct rolectl_server **sp, struct event_base *base,
     const char *path, rolectl_request_cb *cb, void *arg,
