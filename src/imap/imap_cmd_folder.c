@@ -30,6 +30,7 @@ struct imap_folder_job {
 	bool readonly;
 	struct mbox_view *view;		/* SELECT: the opened view */
 	bool has_qresync;		/* SELECT (QRESYNC ...) */
+	bool flush;			/* SELECT: index rows left to write */
 	struct imap_qresync qresync;
 	struct mbox_append *apps;	/* APPEND: the messages */
 	struct imap_flags *flagsv;	/* and their flags */
@@ -75,6 +76,10 @@ imap_folder_release(struct imap_job *job)
 
 	if (f == NULL)
 		return;
+	/* after the SELECT's reply (even to a session gone meanwhile):
+	 * the claim must be honoured */
+	if (f->flush)
+		imap_flush_later(job->s->srv, job->s->user);
 	imap_close_later(job->s->srv, &f->view, NULL, NULL);
 	imap_qresync_free(&f->qresync);
 	for (size_t i = 0; i < f->napps; i++)
@@ -146,6 +151,8 @@ imap_status_work(struct imap_job *job)
 		imap_mbox_no(&job->out, job->tag, &err);
 		return;
 	}
+	/* a large folder's first sync writes its rows after the reply */
+	f->flush = mbox_user_flush_claim(job->s->user);
 	imap_status_format(job->s, &job->out, f->name, &st, f->status_items);
 	fbuf_addf(&job->out, "%s OK STATUS completed\r\n", job->tag);
 }
@@ -258,6 +265,8 @@ imap_select_work(struct imap_job *job)
 		imap_mbox_no(&job->out, job->tag, &err);
 		return;
 	}
+	/* a large folder's first sync writes its rows after the reply */
+	f->flush = mbox_user_flush_claim(job->s->user);
 	n = mbox_view_count(f->view);
 	for (uint32_t seq = 1; seq <= n; seq++) {
 		const struct mbox_msg *m = mbox_view_msg(f->view, seq);

@@ -205,6 +205,10 @@ struct imap_job {
  * over and set to NULL; any may be NULL. */
 void imap_close_later(struct imapd *d, struct mbox_view **v1,
     struct mbox_view **v2, struct mbox_user **user);
+/* Writes on the pool the index rows a sync left for later
+ * (mbox_user_flush), holding its own reference to user; nothing once
+ * the pool is gone (the next SELECT then syncs again). */
+void imap_flush_later(struct imapd *d, struct mbox_user *user);
 /* Starts job (xcalloc'd by the caller, fields set) on the pool; the
  * session is suspended until it is done. */
 void imap_job_submit(struct imap_job *job);

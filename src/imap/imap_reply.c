@@ -262,3 +262,31 @@ imap_close_later(struct imapd *d, struct mbox_view **v1,
 	}
 	workpool_submit(d->env->pool, imap_closer_work, imap_closer_done, c);
 }
+
+static void
+imap_flusher_work(void *arg)
+{
+	struct mbox_user *user = arg;
+
+	mbox_user_flush(user);
+	mbox_user_close(&user);
+}
+
+static void
+imap_flusher_done(void *arg)
+{
+	(void)arg;
+}
+
+void
+imap_flush_later(struct imapd *d, struct mbox_user *user)
+{
+	if (d->env->pool == NULL || user == NULL)
+		return;
+	/* tests only: the rows stay unwritten, as if the role died right
+	 * after the reply (tests/integration/test_imap_bigfolder.py) */
+	if (getenv("FERRY_TEST_NO_ROW_FLUSH") != NULL)
+		return;
+	workpool_submit(d->env->pool, imap_flusher_work, imap_flusher_done,
+	    mbox_user_ref(user));
+}

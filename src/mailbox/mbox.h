@@ -92,6 +92,19 @@ int mbox_user_open(struct mbox_service *svc, const char *path,
 /* Drops this reference; the last one closes the index.  Every view of
  * the user must be closed first.  Sets *userp to NULL. */
 void mbox_user_close(struct mbox_user **userp);
+/* Another reference to an open user (closed with mbox_user_close). */
+struct mbox_user *mbox_user_ref(struct mbox_user *user);
+/* Whether a sync left index rows to write (a large folder's first sync,
+ * index missing, answers before writing them) and nobody has claimed
+ * writing them yet: true claims it, and the caller must then call
+ * mbox_user_flush.  Until they are written a crash costs only another
+ * such sync. */
+bool mbox_user_flush_claim(struct mbox_user *user);
+/* Writes them, in steps that let go of the user's lock between them
+ * and while a command waits for it (run it after the reply, on the
+ * pool), and drops the claim.  Anything else that writes to such a
+ * folder writes them first.  Blocking. */
+void mbox_user_flush(struct mbox_user *user);
 /* The Maildir path given to mbox_user_open (lives as long as user). */
 const char *mbox_user_path(const struct mbox_user *user);
 /* Quota usage from maildirsize (recalculated when absent) and the

@@ -416,13 +416,13 @@ mbox_append(struct mbox_user *user, const char *name,
 	p.sizes = xcalloc(n + 1, sizeof(*p.sizes));
 	p.masks = xcalloc(n + 1, sizeof(*p.masks));
 	v = xcalloc(n + 1, sizeof(*v));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	r = mbox_append_prepare(user, canon, a, n, &p, err);
 	pthread_mutex_unlock(&user->lock);
 	if (r == 0)
 		r = mbox_append_write(user, &p, a, v, n, err);
 	if (r == 0) {
-		pthread_mutex_lock(&user->lock);
+		mbox_user_lock(user);
 		r = mbox_append_finish(user, canon, &p, v, n, uidvalidity_r,
 		    uids_r, err);
 		pthread_mutex_unlock(&user->lock);
@@ -730,7 +730,7 @@ mbox_view_copy(struct mbox_view *view, const uint32_t *seqs, size_t n,
 	mbox_name_canon(dest, canon, sizeof(canon));
 	q = (struct mbox_copy_req){ seqs, n, canon, move, uidvalidity_r,
 		src_uids_r, dst_uids_r, count_r };
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	r = mbox_copy_locked(view, &q, ch, err);
 	if (r == 0 && move)
 		mbox_view_refresh_locked(view, ch);

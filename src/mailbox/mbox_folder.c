@@ -512,7 +512,7 @@ mbox_user_open(struct mbox_service *svc, const char *path, uint64_t quota,
 	pthread_mutex_unlock(&svc->lock);
 	mbox_user_destroy_list(expired);
 
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	/* the first opener after a linger checks it (no views exist yet) */
 	if (user->stamped)
 		mbox_user_revive(user);
@@ -553,7 +553,7 @@ mbox_user_close(struct mbox_user **userp)
 		return;
 	}
 	/* Lingers (MBOX_USER_LINGER), stamped while nobody can open it. */
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	user->stamped = mbox_index_stamp(user, &user->stamp) == 0;
 	if (!user->stamped) {
 		mbox_index_close(user);
@@ -564,6 +564,15 @@ mbox_user_close(struct mbox_user **userp)
 	expired = mbox_user_expire(svc, now);
 	pthread_mutex_unlock(&svc->lock);
 	mbox_user_destroy_list(expired);
+}
+
+struct mbox_user *
+mbox_user_ref(struct mbox_user *user)
+{
+	pthread_mutex_lock(&user->svc->lock);
+	user->refs++;
+	pthread_mutex_unlock(&user->svc->lock);
+	return user;
 }
 
 const char *
@@ -578,7 +587,7 @@ mbox_user_quota(struct mbox_user *user, uint64_t *bytes_r,
 {
 	int r;
 
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	*limit_r = user->quota;
 	r = maildir_quota_usage(user->path, bytes_r, count_r);
 	pthread_mutex_unlock(&user->lock);
@@ -683,7 +692,7 @@ mbox_folder_list(struct mbox_user *user, struct mbox_folder_list *list_r,
 
 	memset(list_r, 0, sizeof(*list_r));
 	memset(&subs, 0, sizeof(subs));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	mbox_list_add(list_r, &cap, "INBOX", 0);
 	if (mbox_list_scan(user, list_r, &cap) < 0) {
 		pthread_mutex_unlock(&user->lock);
@@ -775,7 +784,7 @@ mbox_folder_create(struct mbox_user *user, const char *name,
 	if (mbox_name_check(name, err) < 0)
 		return -1;
 	mbox_name_canon(name, canon, sizeof(canon));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	r = mbox_folder_create_locked(user, canon, special, err);
 	pthread_mutex_unlock(&user->lock);
 	return r;
@@ -862,7 +871,7 @@ mbox_folder_delete(struct mbox_user *user, const char *name,
 	if (mbox_name_check(name, err) < 0)
 		return -1;
 	mbox_name_canon(name, canon, sizeof(canon));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	r = mbox_folder_delete_locked(user, canon, err);
 	pthread_mutex_unlock(&user->lock);
 	return r;
@@ -1006,7 +1015,7 @@ mbox_folder_rename(struct mbox_user *user, const char *from, const char *to,
 		return -1;
 	mbox_name_canon(from, cfrom, sizeof(cfrom));
 	mbox_name_canon(to, cto, sizeof(cto));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	r = mbox_folder_rename_locked(user, cfrom, cto, err);
 	pthread_mutex_unlock(&user->lock);
 	return r;
@@ -1025,7 +1034,7 @@ mbox_folder_subscribe(struct mbox_user *user, const char *name,
 		return -1;
 	mbox_name_canon(name, canon, sizeof(canon));
 	memset(&subs, 0, sizeof(subs));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	mbox_subs_load(user, &subs);
 	k = mbox_strs_find(&subs, canon);
 	if (subscribe && k < 0) {
@@ -1060,7 +1069,7 @@ mbox_folder_status(struct mbox_user *user, const char *name,
 	struct mbox_fstate *fs;
 
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	fs = mbox_index_sync(user, name, true, false, NULL, NULL, err);
 	if (fs != NULL) {
 		st->messages = (uint32_t)fs->n;

@@ -17,6 +17,7 @@
  * vanished floor says so (mbox_view_vanished's complete flag). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,15 @@
 /* Directory times closer than this to the scan may hide a later change
  * made within the same clock tick: such a scan is not trusted. */
 #define MBOX_MTIME_SETTLE 1
+/* A sync that finds at least this many messages new to an empty state
+ * (a large folder's first sync: index missing, or never written)
+ * answers before writing their rows; mbox_index_flush writes them, in
+ * steps, after the reply (mbox_user_flush) or before anything else
+ * writes to the folder. */
+#define MBOX_DEFER_ROWS 1000
+/* Rows per transaction of mbox_user_flush: the user's lock is let go
+ * between them, so a command waits for one step at most. */
+#define MBOX_FLUSH_STEP 2048
 
 static const char mbox_index_schema[] =
     "CREATE TABLE folder(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
@@ -56,6 +66,8 @@ static const char mbox_index_schema[] =
     " field INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(folder, uid, field)) WITHOUT ROWID;"
     "PRAGMA user_version = 2;";
+
+static void mbox_fstate_unload(struct mbox_fstate *fs);
 
 static int64_t
 mbox_ts_ns(const struct timespec *ts)
@@ -195,6 +207,7 @@ mbox_index_damaged(struct mbox_user *user, int rc)
 		fs->v = NULL;
 		fs->n = 0;
 		fs->loaded = false;
+		fs->unwritten = false;
 		fs->id = 0;
 	}
 }
@@ -513,13 +526,49 @@ struct mbox_sync {
 	bool bump;		/* something a client must learn */
 };
 
-/* A message file's mtime (its INTERNALDATE); now when it is gone. */
+/* The folder's new/ and cur/ opened once per sync, so that the stat of
+ * each new message looks up one name, not the whole path (a path walk
+ * per message was half of the stats' cost in a large folder's first
+ * sync).  -1 where the open failed: the full path is used then. */
+struct mbox_dirfds {
+	int fd[2];	/* new/, cur/ */
+};
+
+static void
+mbox_dirfds_open(const char *dir, struct mbox_dirfds *d)
+{
+	static const char *const sub[2] = { "new", "cur" };
+	char path[PATH_MAX];
+
+	for (int i = 0; i < 2; i++)
+		d->fd[i] = fsio_pathf(path, sizeof(path), "%s/%s", dir,
+		    sub[i]) < 0 ? -1 : open(path, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+}
+
+static void
+mbox_dirfds_close(struct mbox_dirfds *d)
+{
+	for (int i = 0; i < 2; i++)
+		if (d->fd[i] >= 0)
+			close(d->fd[i]);
+}
+
+/* A message file's mtime (its INTERNALDATE); now when it is gone.  file
+ * is "new/x" or "cur/x" (mbox_index_file_ok). */
 static time_t
-mbox_file_mtime(const char *dir, const char *file)
+mbox_file_mtime(const char *dir, const struct mbox_dirfds *d,
+    const char *file)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	int fd = d == NULL ? -1 : d->fd[file[0] == 'c'];
 
+	if (fd >= 0) {
+		if (fstatat(fd, file + 4, &st, 0) < 0)
+			return time(NULL);
+		return st.st_mtime;
+	}
 	if (fsio_pathf(path, sizeof(path), "%s/%s", dir, file) < 0 ||
 	    stat(path, &st) < 0)
 		return time(NULL);
@@ -553,7 +602,10 @@ static void
 mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
     struct mbox_sync *sy)
 {
+	struct mbox_dirfds dfd;
 	size_t i = 0, j = 0;
+
+	mbox_dirfds_open(fs->dir, &dfd);
 
 	sy->v = xcalloc(ul->n + 1, sizeof(*sy->v));
 	sy->dirty = xcalloc(ul->n + 1, sizeof(*sy->dirty));
@@ -599,13 +651,38 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 			 * date left to show, and imaptest's stress run saw
 			 * one message's INTERNALDATE change.  It costs a sixth
 			 * of a large folder's first sync. */
-			r->internaldate = mbox_file_mtime(fs->dir, r->file);
+			r->internaldate = mbox_file_mtime(fs->dir, &dfd,
+			    r->file);
 			sy->dirty[sy->n] = true;
 			sy->bump = true;
 		}
 		sy->n++;
 		j++;
 	}
+	mbox_dirfds_close(&dfd);
+}
+
+/* The folder row: what the last scan found and when. */
+static int
+mbox_folder_row_write(struct mbox_user *user, struct mbox_fstate *fs)
+{
+	return mbox_run(user, "UPDATE folder SET uidvalidity = ?,"
+	    " highestmodseq = ?, uidnext = ?, mt_new = ?, mt_cur = ?,"
+	    " mt_uidlist = ?, scanned_at = ? WHERE id = ?", "iiiiiiii",
+	    (int64_t)fs->uidvalidity, (int64_t)fs->highestmodseq,
+	    (int64_t)fs->uidnext, mbox_ts_ns(&fs->mt_new),
+	    mbox_ts_ns(&fs->mt_cur), mbox_ts_ns(&fs->mt_uidlist),
+	    (int64_t)fs->scanned_at, fs->id);
+}
+
+static int
+mbox_rec_row_write(struct mbox_user *user, struct mbox_fstate *fs,
+    const struct mbox_rec *r)
+{
+	return mbox_run(user, "INSERT OR REPLACE INTO msg(folder, uid,"
+	    " file, modseq, internaldate, size) VALUES (?, ?, ?, ?, ?, ?)",
+	    "iitiii", fs->id, (int64_t)r->uid, r->file, (int64_t)r->modseq,
+	    (int64_t)r->internaldate, (int64_t)r->size);
 }
 
 static int
@@ -634,22 +711,12 @@ mbox_sync_write(struct mbox_user *user, struct mbox_fstate *fs,
 			continue;
 		if (r->modseq == 0)
 			r->modseq = modseq;
-		rc = mbox_run(user, "INSERT OR REPLACE INTO msg(folder, uid,"
-		    " file, modseq, internaldate, size) VALUES (?, ?, ?, ?,"
-		    " ?, ?)", "iitiii", fs->id, (int64_t)r->uid, r->file,
-		    (int64_t)r->modseq, (int64_t)r->internaldate,
-		    (int64_t)r->size);
+		rc = mbox_rec_row_write(user, fs, r);
 	}
 	/* The scan's times go with its result, in one transaction: a
 	 * later process may then trust the rows without scanning. */
 	if (rc == SQLITE_OK)
-		rc = mbox_run(user, "UPDATE folder SET uidvalidity = ?,"
-		    " highestmodseq = ?, uidnext = ?, mt_new = ?, mt_cur = ?,"
-		    " mt_uidlist = ?, scanned_at = ? WHERE id = ?", "iiiiiiii",
-		    (int64_t)fs->uidvalidity, (int64_t)fs->highestmodseq,
-		    (int64_t)fs->uidnext, mbox_ts_ns(&fs->mt_new),
-		    mbox_ts_ns(&fs->mt_cur), mbox_ts_ns(&fs->mt_uidlist),
-		    (int64_t)fs->scanned_at, fs->id);
+		rc = mbox_folder_row_write(user, fs);
 	return rc;
 }
 
@@ -780,6 +847,96 @@ mbox_sync_times(struct mbox_fstate *fs, const struct uidlist *ul,
 	fs->scanned_at = started;
 }
 
+/* Whether the sync's rows wait for mbox_index_flush: every record is
+ * new to an empty state, and there are many. */
+static bool
+mbox_sync_defer(const struct mbox_fstate *fs, const struct mbox_sync *sy)
+{
+	return fs->n == 0 && sy->ngone == 0 && sy->n >= MBOX_DEFER_ROWS;
+}
+
+/* Before a sync's rows are deferred, the folder row is told that no
+ * scan of it was written (uidnext 0: a later process does not trust
+ * it and scans) and is given the HIGHESTMODSEQ clients will see, so
+ * that a rebuild after a crash counts above it.  The records' MODSEQs
+ * are set as mbox_sync_write would. */
+static int
+mbox_sync_mark_unwritten(struct mbox_user *user, struct mbox_fstate *fs,
+    struct mbox_sync *sy)
+{
+	for (size_t k = 0; k < sy->n; k++)
+		if (sy->v[k].modseq == 0)
+			sy->v[k].modseq = fs->highestmodseq;
+	return mbox_run(user, "UPDATE folder SET uidvalidity = ?,"
+	    " highestmodseq = ?, uidnext = 0, scanned_at = 0 WHERE id = ?",
+	    "iii", (int64_t)fs->uidvalidity, (int64_t)fs->highestmodseq,
+	    fs->id);
+}
+
+/* Index of the first record of fs at or above uid. */
+static size_t
+mbox_fstate_lower(const struct mbox_fstate *fs, uint32_t uid)
+{
+	size_t lo = 0, hi = fs->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fs->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+mbox_index_flush(struct mbox_user *user, struct mbox_fstate *fs,
+    size_t max)
+{
+	size_t i = 0;
+	int rc;
+
+	if (!fs->unwritten)
+		return SQLITE_OK;
+	if (fs->detached || !fs->loaded) {
+		fs->unwritten = false;	/* the rows are nobody's now */
+		return SQLITE_OK;
+	}
+	if (mbox_index_open(user) < 0)
+		rc = SQLITE_CANTOPEN;
+	else {
+		i = mbox_fstate_lower(fs, fs->unwritten_uid);
+		rc = mbox_exec(user, "BEGIN IMMEDIATE");
+		/* a step ends early for a command waiting for the lock */
+		for (size_t k = 0; i < fs->n && k < max && rc == SQLITE_OK &&
+		    (k % 256 != 255 || max == SIZE_MAX ||
+		    atomic_load(&user->waiting) == 0); i++, k++)
+			rc = mbox_rec_row_write(user, fs, &fs->v[i]);
+		/* the scan is recorded with its last rows */
+		if (rc == SQLITE_OK && i == fs->n)
+			rc = mbox_folder_row_write(user, fs);
+		if (rc == SQLITE_OK)
+			rc = mbox_exec(user, "COMMIT");
+		if (rc != SQLITE_OK)
+			mbox_exec(user, "ROLLBACK");
+	}
+	if (rc == SQLITE_OK) {
+		if (i == fs->n)
+			fs->unwritten = false;
+		else
+			fs->unwritten_uid = fs->v[i].uid;
+		return rc;
+	}
+	log_warnx("- mailbox index-flush-failed dir=%s error=%s",
+	    log_q(fs->dir), log_q(sqlite3_errstr(rc)));
+	if (mbox_index_rc_damaged(rc))
+		mbox_index_damaged(user, rc);
+	else
+		mbox_fstate_unload(fs);
+	return rc;
+}
+
 /* Scan, merge, write.  SQLite rc, or -1 (errno) for scan failures. */
 static int
 mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
@@ -789,12 +946,17 @@ mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
 	struct uidlist ul;
 	struct timespec t[3];
 	time_t started = time(NULL);
+	bool defer = false;
 	int rc = SQLITE_OK;
 
 	/* Times first: a change during the scan then shows next time. */
 	mbox_stat_mtime(fs->dir, "new", &t[0]);
 	mbox_stat_mtime(fs->dir, "cur", &t[1]);
 	mbox_stat_mtime(fs->dir, UIDLIST_FILE, &t[2]);
+	/* rows a first sync left for later go before anything new */
+	if (fs->unwritten &&
+	    (rc = mbox_index_flush(user, fs, SIZE_MAX)) != SQLITE_OK)
+		return rc;
 	user->scans++;
 	if (uidlist_sync(fs->dir, &ul) < 0)
 		return -1;
@@ -829,16 +991,24 @@ mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
 			if (sy.bump)
 				fs->highestmodseq++;
 			mbox_sync_times(fs, &ul, t, started);
-			rc = mbox_exec(user, "BEGIN IMMEDIATE");
-			if (rc == SQLITE_OK)
-				rc = mbox_sync_write(user, fs, &sy,
-				    fs->highestmodseq);
-			if (rc == SQLITE_OK)
-				rc = mbox_exec(user, "COMMIT");
-			else
-				mbox_exec(user, "ROLLBACK");
+			if ((defer = mbox_sync_defer(fs, &sy)))
+				rc = mbox_sync_mark_unwritten(user, fs, &sy);
+			else {
+				rc = mbox_exec(user, "BEGIN IMMEDIATE");
+				if (rc == SQLITE_OK)
+					rc = mbox_sync_write(user, fs, &sy,
+					    fs->highestmodseq);
+				if (rc == SQLITE_OK)
+					rc = mbox_exec(user, "COMMIT");
+				else
+					mbox_exec(user, "ROLLBACK");
+			}
 		}
 		mbox_sync_adopt(fs, &sy, rc);
+		if (rc == SQLITE_OK && defer) {
+			fs->unwritten = true;
+			fs->unwritten_uid = 0;
+		}
 	}
 	mbox_sync_times(fs, &ul, t, started);
 	uidlist_free(&ul);
@@ -1040,6 +1210,7 @@ mbox_fstate_unload(struct mbox_fstate *fs)
 	fs->v = NULL;
 	fs->n = 0;
 	fs->loaded = false;
+	fs->unwritten = false;
 }
 
 static int
@@ -1048,15 +1219,8 @@ mbox_index_add_write(struct mbox_user *user, struct mbox_fstate *fs,
 {
 	int rc = mbox_exec(user, "BEGIN IMMEDIATE");
 
-	for (size_t k = from; k < fs->n && rc == SQLITE_OK; k++) {
-		const struct mbox_rec *r = &fs->v[k];
-
-		rc = mbox_run(user, "INSERT OR REPLACE INTO msg(folder, uid,"
-		    " file, modseq, internaldate, size) VALUES (?, ?, ?, ?,"
-		    " ?, ?)", "iitiii", fs->id, (int64_t)r->uid, r->file,
-		    (int64_t)r->modseq, (int64_t)r->internaldate,
-		    (int64_t)r->size);
-	}
+	for (size_t k = from; k < fs->n && rc == SQLITE_OK; k++)
+		rc = mbox_rec_row_write(user, fs, &fs->v[k]);
 	if (rc == SQLITE_OK)
 		rc = mbox_run(user, "UPDATE folder SET highestmodseq = ?,"
 		    " uidnext = ? WHERE id = ?", "iii",
@@ -1077,6 +1241,8 @@ mbox_index_add(struct mbox_user *user, struct mbox_fstate *fs,
 
 	if (n == 0)
 		return 0;
+	if (fs->unwritten && mbox_index_flush(user, fs, SIZE_MAX) != SQLITE_OK)
+		return -1;
 	if (fs->n > 0 && v[0].uid <= fs->v[fs->n - 1].uid) {
 		mbox_fstate_unload(fs);
 		return -1;
@@ -1120,6 +1286,8 @@ mbox_index_dates(struct mbox_user *user, struct mbox_fstate *fs,
 	size_t k = 0;
 	int rc;
 
+	if (fs->unwritten && mbox_index_flush(user, fs, SIZE_MAX) != SQLITE_OK)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		if (recs[i]->internaldate != 0)
 			continue;
@@ -1152,6 +1320,8 @@ mbox_index_update(struct mbox_user *user, struct mbox_fstate *fs,
 {
 	int rc;
 
+	if (fs->unwritten && mbox_index_flush(user, fs, SIZE_MAX) != SQLITE_OK)
+		return -1;
 	if (modseq > fs->highestmodseq)
 		fs->highestmodseq = modseq;
 	if (mbox_index_open(user) < 0)
@@ -1183,6 +1353,8 @@ mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,
 	size_t o = 0;
 	int rc;
 
+	if (fs->unwritten && mbox_index_flush(user, fs, SIZE_MAX) != SQLITE_OK)
+		return -1;
 	if (modseq > fs->highestmodseq)
 		fs->highestmodseq = modseq;
 	sorted = xreallocarray(NULL, n + 1, sizeof(*sorted));
@@ -1388,4 +1560,55 @@ mbox_index_cache_copy(struct mbox_user *user, struct mbox_fstate *from,
 		return 0;
 	mbox_exec(user, "ROLLBACK");
 	return -1;
+}
+
+/* ---- rows written after the reply ---- */
+
+void
+mbox_user_lock(struct mbox_user *user)
+{
+	if (pthread_mutex_trylock(&user->lock) == 0)
+		return;
+	atomic_fetch_add(&user->waiting, 1);
+	pthread_mutex_lock(&user->lock);
+	atomic_fetch_sub(&user->waiting, 1);
+}
+
+bool
+mbox_user_flush_claim(struct mbox_user *user)
+{
+	bool r = false;
+
+	mbox_user_lock(user);
+	for (struct mbox_fstate *fs = user->folders; fs != NULL && !r;
+	    fs = fs->next)
+		r = fs->unwritten;
+	r = r && !user->flush_claimed;
+	if (r)
+		user->flush_claimed = true;
+	pthread_mutex_unlock(&user->lock);
+	return r;
+}
+
+void
+mbox_user_flush(struct mbox_user *user)
+{
+	struct mbox_fstate *fs;
+
+	for (;;) {
+		pthread_mutex_lock(&user->lock);
+		for (fs = user->folders; fs != NULL; fs = fs->next)
+			if (fs->unwritten)
+				break;
+		if (fs != NULL)
+			(void)mbox_index_flush(user, fs, MBOX_FLUSH_STEP);
+		else
+			user->flush_claimed = false;
+		pthread_mutex_unlock(&user->lock);
+		/* commands waiting for the lock go first */
+		while (fs != NULL && atomic_load(&user->waiting) > 0)
+			(void)usleep(1000);
+		if (fs == NULL)
+			return;
+	}
 }

@@ -123,6 +123,12 @@ struct mbox_fstate {
 				   process only) */
 	size_t nfresh;
 	bool loaded;
+	/* A large folder's first sync answers before writing its rows
+	 * (mbox_index_flush): the records from the UID unwritten_uid on
+	 * have no row yet, and the folder row says "never scanned", so a
+	 * crash before they are written costs a cold sync, nothing else */
+	bool unwritten;
+	uint32_t unwritten_uid;
 	bool detached;		/* renamed or deleted under open views:
 				   off the user's list, freed by the last
 				   view */
@@ -172,6 +178,10 @@ struct mbox_user {
 	 * saw none between writing its files and numbering them knows no
 	 * scan of ours numbered them first (mbox_append.c) */
 	uint64_t scans;
+	bool flush_claimed;		/* mbox_user_flush_claim */
+	/* threads waiting for lock (mbox_user_lock): mbox_user_flush
+	 * lets them go first */
+	_Atomic unsigned waiting;
 };
 
 struct mbox_service {
@@ -181,6 +191,9 @@ struct mbox_service {
 	_Atomic uint64_t min_free_bytes;	/* min_free_space */
 	_Atomic unsigned min_free_pct;
 };
+
+/* Takes user->lock, counted in user->waiting while it waits. */
+void mbox_user_lock(struct mbox_user *user);
 
 /* ---- the index (mbox_index.c), with user->lock held ---- */
 
@@ -204,6 +217,11 @@ void mbox_index_damaged(struct mbox_user *user, int rc);
 struct mbox_fstate *mbox_index_sync(struct mbox_user *user, const char *name,
     bool quick, bool move_new, uint32_t **recent, size_t *nrecent,
     struct mbox_error *err);
+/* Writes rows a sync left for later (fs->unwritten), at most max of
+ * them in one transaction, the folder row with the last.  SQLite rc;
+ * on failure the state is unloaded (to be read and scanned again). */
+int mbox_index_flush(struct mbox_user *user, struct mbox_fstate *fs,
+    size_t max);
 /* The state of folder name for saving into it: loaded (from the index,
  * or by a quick sync when not loaded yet) but not scanned when it is;
  * appends number their messages against the UID list themselves.  NULL

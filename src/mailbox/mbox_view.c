@@ -237,6 +237,12 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 		mbox_view_drop_expunged(view, ch);
 	if (ch != NULL)
 		ch->old_count = (uint32_t)view->n;
+	/* room for the new ones at once (a large folder's first view
+	 * would otherwise grow 100,000 entries by doubling) */
+	if (j < fs->n && view->cap < view->n + (fs->n - j)) {
+		view->cap = view->n + (fs->n - j);
+		view->v = xreallocarray(view->v, view->cap, sizeof(*view->v));
+	}
 	for (; j < fs->n; j++) {
 		if (view->n > 0 && fs->v[j].uid <= view->v[view->n - 1].uid)
 			continue;
@@ -314,7 +320,7 @@ mbox_view_sync(struct mbox_view *view, unsigned flags,
 
 	if (ch != NULL)
 		memset(ch, 0, sizeof(*ch));
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	r = mbox_view_sync_locked(view, flags, ch, err);
 	pthread_mutex_unlock(&view->user->lock);
 	return r;
@@ -334,7 +340,7 @@ mbox_view_open(struct mbox_user *user, const char *name, bool readonly,
 	if (mbox_name_check(name, err) < 0)
 		return -1;
 	mbox_name_canon(name, canon, sizeof(canon));
-	pthread_mutex_lock(&user->lock);
+	mbox_user_lock(user);
 	fs = mbox_index_sync(user, canon, true, !readonly, &recent, &nrecent,
 	    err);
 	if (fs == NULL) {
@@ -363,7 +369,7 @@ mbox_view_close(struct mbox_view **viewp)
 	if (view == NULL)
 		return;
 	*viewp = NULL;
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	if (--view->fs->views == 0 && view->fs->detached)
 		mbox_fstate_free(view->fs);
 	pthread_mutex_unlock(&view->user->lock);
@@ -398,7 +404,7 @@ mbox_view_open_msg(struct mbox_view *view, uint32_t seq,
 		    "Message has been expunged");
 	/* The folder state has the file's name (the view keeps none);
 	 * renamed by someone since our last sync, a full scan knows. */
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
 		if (attempt == 1 && mbox_index_sync(view->user, view->name,
 		    false, false, NULL, NULL, err) == NULL)
@@ -442,7 +448,7 @@ mbox_view_dates(struct mbox_view *view, const uint32_t *seqs, size_t n)
 	if (i == count)
 		return;		/* all known: no lock */
 	recs = xcalloc(count + 1, sizeof(*recs));
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	/* records dropped with a damaged index come back before the
 	 * dates are looked up (else they would show as now) */
 	if (!view->fs->detached && !view->fs->loaded)
@@ -586,7 +592,7 @@ mbox_view_store(struct mbox_view *view, const uint32_t *seqs, size_t n,
 	sorted = xreallocarray(NULL, n + 1, sizeof(*sorted));
 	memcpy(sorted, seqs, n * sizeof(*seqs));
 	mbox_u32_sort(sorted, n);
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	if (view->fs->detached)
 		r = mbox_fail(err, MBOX_ERR_NOTFOUND,
 		    "Mailbox has been deleted or renamed");
@@ -709,7 +715,7 @@ mbox_view_expunge(struct mbox_view *view, const uint32_t *uids,
 		memcpy(sorted, uids, nuids * sizeof(*uids));
 		mbox_u32_sort(sorted, nuids);
 	}
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	r = mbox_view_expunge_locked(view, sorted, nuids, ch, err);
 	pthread_mutex_unlock(&view->user->lock);
 	free(sorted);
@@ -739,7 +745,7 @@ mbox_view_vanished(struct mbox_view *view, uint64_t since, uint32_t **uids_r,
 
 	*uids_r = NULL;
 	*n_r = 0;
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	r = mbox_view_loaded(view);
 	*complete_r = since >= view->fs->vanished_floor;
 	if (r == 0)
@@ -758,7 +764,7 @@ mbox_cache_get(struct mbox_view *view, uint32_t uid, unsigned field,
 
 	*data_r = NULL;
 	*len_r = 0;
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	r = mbox_view_loaded(view);
 	if (r == 0)
 		r = mbox_index_cache_get(view->user, view->fs, uid, field,
@@ -773,7 +779,7 @@ mbox_cache_put(struct mbox_view *view, uint32_t uid, unsigned field,
 {
 	int r;
 
-	pthread_mutex_lock(&view->user->lock);
+	mbox_user_lock(view->user);
 	r = mbox_view_loaded(view);
 	if (r == 0 && mbox_fstate_find(view->fs, uid) != NULL)
 		r = mbox_index_cache_put(view->user, view->fs, uid, field,
