@@ -762,6 +762,7 @@ static const struct conf_key conf_keys[] = {
 	    1, 10000 },
 	{ "concurrency_per_domain", conf_set_uint,
 	    FIELD(concurrency_per_domain), 1, 10000 },
+	{ "connect_parallel", conf_set_uint, FIELD(connect_parallel), 1, 16 },
 	{ "route", conf_set_route, 0, 0, 0 },
 	{ "route_mx", conf_set_route, 0, 0, 0 },
 	{ "fallback_relay", conf_set_fallback_relay, 0, 0, 0 },
@@ -772,6 +773,8 @@ static const struct conf_key conf_keys[] = {
 	    0, 7 * 86400 },
 	{ "reach_probe_interval", conf_set_duration,
 	    FIELD(reach_probe_interval), 0, 86400 },
+	{ "reach_probe_max_interval", conf_set_duration,
+	    FIELD(reach_probe_max_interval), 1, 86400 },
 	{ "delay_warning", conf_set_duration, FIELD(delay_warning), 0,
 	    365 * 86400 },
 	{ "backup_domains", conf_set_strlist, FIELD(backup_domains), 0, 0 },
@@ -966,9 +969,11 @@ conf_defaults(struct conf *c)
 	c->timeout_data_done = 600;	/* 4.5.3.2.6 */
 	c->concurrency_remote = 100;
 	c->concurrency_per_domain = 10;
+	c->connect_parallel = 4;
 	c->host_down_memory = 600;
 	c->tls_broken_memory = 3600;
 	c->reach_probe_interval = 60;
+	c->reach_probe_max_interval = 300;
 	c->dns_stale_max = 86400;
 	c->delay_warning = 4 * 3600;
 	c->sender_check = true;

@@ -139,6 +139,7 @@ struct conf {
 	uint64_t timeout_data_done;
 	unsigned concurrency_remote;
 	unsigned concurrency_per_domain;
+	unsigned connect_parallel;		/* addresses dialled at once */
 	struct conf_route_list routes;
 	struct conf_route_list routes_mx;	/* route_mx, by MX host */
 	struct conf_route fallback_relay;	/* host[0] == 0: none */
@@ -147,6 +148,7 @@ struct conf {
 	uint64_t host_down_memory;		/* reachability memory */
 	uint64_t tls_broken_memory;
 	uint64_t reach_probe_interval;		/* 0 = no probes */
+	uint64_t reach_probe_max_interval;	/* probe back-off cap */
 	uint64_t delay_warning;			/* 0 = off */
 	struct conf_strlist backup_domains;
 	struct conf_strlist backup_recipients;	/* empty: any recipient */

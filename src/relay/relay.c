@@ -619,6 +619,7 @@ relay_create(struct relay **rp, struct event_base *base,
 	TAILQ_INIT(&r->ready);
 	TAILQ_INIT(&r->sessions);
 	TAILQ_INIT(&r->probes);
+	TAILQ_INIT(&r->dials);
 	r->tls_any = tls_client_ctx(false);
 	r->tls_verify = tls_client_ctx(true);
 	if (r->tls_any == NULL)
@@ -655,6 +656,7 @@ relay_free(struct relay **rp)
 		dns_set_health_cb(r->dns, NULL, NULL);
 	while ((s = TAILQ_FIRST(&r->sessions)) != NULL)
 		relay_session_free(&s);
+	relay_dials_free(r);
 	for (h = 0; h < RELAY_DEST_BUCKETS; h++)
 		while ((dst = r->dests[h]) != NULL) {
 			r->dests[h] = dst->hnext;

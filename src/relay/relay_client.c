@@ -69,6 +69,7 @@ static const char *relay_state_names[] = {
 };
 
 static void relay_session_connect(struct relay_session *s);
+static void relay_dials_cancel(struct relay_session *s);
 static void relay_session_next(struct relay_session *s);
 static void relay_session_idle_timer(struct relay_session *s);
 static void relay_txn_start(struct relay_session *s);
@@ -153,9 +154,11 @@ relay_session_release(struct relay_session *s)
 		TAILQ_REMOVE(&s->dst->idle, s, ilink);
 	s->idle = false;
 	TAILQ_REMOVE(&s->r->sessions, s, link);
+	relay_dials_cancel(s);
 	relay_mx_abort(&s->fallback_mx);
 	event_free(s->timer);
 	free(s->cands);
+	free(s->cstate);
 }
 
 /* Where the delivery was tried, for the log line. */
@@ -220,6 +223,7 @@ relay_session_start(struct relay *r, struct relay_dest *dst,
 	s->target = dst->target;
 	s->all_conn_level = true;
 	s->timer = evtimer_new(r->base, relay_session_timer_cb, s);
+	TAILQ_INIT(&s->dials);
 	TAILQ_INSERT_TAIL(&r->sessions, s, link);
 	relay_hosts_get(r, dst, s);
 }
@@ -244,6 +248,8 @@ relay_session_use_hosts(struct relay_session *s, const struct relay_hosts *h)
 	free(s->cands);
 	relay_mx_order(s->r, h, tls_required, skip, &s->cands, &s->ncands,
 	    &skipped);
+	free(s->cstate);
+	s->cstate = xcalloc(s->ncands > 0 ? s->ncands : 1, 1);
 	s->cur = 0;
 	s->all_conn_level = true;
 	if (skipped > 0)
@@ -348,18 +354,19 @@ relay_host_failed(struct relay_session *s, const char *why,
 		relay_mem_set_down(s->r, s->key, kind, time(NULL));
 	relay_session_close(s);
 	s->no_tls = false;
-	s->cur++;
 	relay_session_connect(s);
 }
 
+/* a's memory key ("192.0.2.1:25") and its name for logs. */
 static void
-relay_session_describe(struct relay_session *s, const struct relay_addr *a)
+relay_addr_describe(const struct relay_addr *a, char *key, size_t keysize,
+    char *peer, size_t peersize)
 {
 	char ip[80];
 	const char *colon;
 
-	relay_mem_key((const struct sockaddr *)&a->sa, s->key, sizeof(s->key));
-	str_lcpy(ip, s->key, sizeof(ip));
+	relay_mem_key((const struct sockaddr *)&a->sa, key, keysize);
+	str_lcpy(ip, key, sizeof(ip));
 	colon = strrchr(ip, ':');
 	if (colon != NULL)
 		ip[colon - ip] = '\0';
@@ -368,9 +375,9 @@ relay_session_describe(struct relay_session *s, const struct relay_addr *a)
 	if (ip[0] != '\0' && ip[strlen(ip) - 1] == ']')
 		ip[strlen(ip) - 1] = '\0';
 	if (a->host[0] == '[')
-		relay_fmt(s->peer, sizeof(s->peer), "%s", a->host);
+		relay_fmt(peer, peersize, "%s", a->host);
 	else
-		relay_fmt(s->peer, sizeof(s->peer), "%s [%s]", a->host, ip);
+		relay_fmt(peer, peersize, "%s [%s]", a->host, ip);
 }
 
 /* Binds fd to the IP literal source (mailbox homing: a home node knows
@@ -397,10 +404,98 @@ relay_session_bind(int fd, int family, const char *source)
 	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
-/* Starts connecting to s->cands[s->cur]; 0, or -1 with errno. */
-static int
-relay_session_dial(struct relay_session *s, const struct relay_addr *a)
+/* ---- dialling ----
+ *
+ * A session connects to its candidates staggered: the first address is
+ * dialled, and while that attempt is still pending the next one is
+ * dialled timeout_connect/8 later, and so on, up to connect_parallel
+ * attempts in flight (a failed attempt starts the next at once).  The
+ * first attempt that connects becomes the session's connection.  Those
+ * still pending are left to finish alone, without the session: their
+ * failure is remembered like any (so the next session skips an address
+ * that drops SYNs), a late success is closed.  So a destination whose
+ * addresses all drop SYNs costs about one connect timeout before the
+ * fallback, not one per address, and every address's fate still reaches
+ * the reachability memory.  The destination's concurrency limit counts
+ * sessions; a session holds one connection once connected. */
+
+static void relay_dial_more(struct relay_session *s);
+static void relay_dial_event_cb(struct bufferevent *bev, short what,
+    void *arg);
+static void relay_dial_read_cb(struct bufferevent *bev, void *arg);
+static void relay_dial_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+static void
+relay_dial_free(struct relay_dial *d)
 {
+	struct relay_session *s = d->s;
+
+	if (s != NULL) {
+		TAILQ_REMOVE(&s->dials, d, link);
+		s->ndials--;
+	} else
+		TAILQ_REMOVE(&d->r->dials, d, link);
+	if (d->bev != NULL)
+		bufferevent_free(d->bev);
+	event_free(d->timer);
+	free(d);
+}
+
+/* The session is going away: its attempts are closed, not remembered. */
+static void
+relay_dials_cancel(struct relay_session *s)
+{
+	struct relay_dial *d;
+
+	while ((d = TAILQ_FIRST(&s->dials)) != NULL) {
+		log_debug("%s relay connect-abandoned relay=%s port=%s",
+		    s->d != NULL ? s->d->msg->id : "-", log_q(d->peer), d->key);
+		relay_dial_free(d);
+	}
+}
+
+void
+relay_dials_free(struct relay *r)
+{
+	struct relay_dial *d;
+
+	while ((d = TAILQ_FIRST(&r->dials)) != NULL)
+		relay_dial_free(d);
+}
+
+/* The session has its connection: the other attempts go on alone. */
+static void
+relay_dials_leave(struct relay_session *s)
+{
+	struct relay_dial *d;
+
+	while ((d = TAILQ_FIRST(&s->dials)) != NULL) {
+		TAILQ_REMOVE(&s->dials, d, link);
+		s->ndials--;
+		s->cstate[d->idx] = RELAY_CAND_DONE;
+		d->s = NULL;
+		TAILQ_INSERT_TAIL(&s->r->dials, d, link);
+		log_debug("%s relay connect-left relay=%s port=%s",
+		    s->d != NULL ? s->d->msg->id : "-", log_q(d->peer), d->key);
+	}
+}
+
+/* Microseconds between two dials of one session. */
+static uint64_t
+relay_dial_stagger_us(const struct relay *r)
+{
+	uint64_t us = r->conf->timeout_connect * 1000000 / 8;
+
+	return us > 0 ? us : 1;
+}
+
+/* Starts connecting to candidate idx; 0, or -1 with errno. */
+static int
+relay_dial_start(struct relay_session *s, size_t idx)
+{
+	const struct relay_addr *a = &s->cands[idx];
+	struct timeval tv = { (time_t)s->r->conf->timeout_connect, 0 };
+	struct relay_dial *d;
 	int fd;
 
 	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
@@ -412,50 +507,216 @@ relay_session_dial(struct relay_session *s, const struct relay_addr *a)
 		close(fd);
 		return -1;
 	}
-	s->bev = bufferevent_socket_new(s->r->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
+	d = xcalloc(1, sizeof(*d));
+	d->r = s->r;
+	d->s = s;
+	d->idx = idx;
+	relay_addr_describe(a, d->key, sizeof(d->key), d->peer,
+	    sizeof(d->peer));
+	d->bev = bufferevent_socket_new(s->r->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (d->bev == NULL) {
 		close(fd);
+		free(d);
 		errno = ENOMEM;
 		return -1;
 	}
+	bufferevent_setcb(d->bev, relay_dial_read_cb, NULL,
+	    relay_dial_event_cb, d);
+	if (bufferevent_socket_connect(d->bev, (struct sockaddr *)&a->sa,
+	    (int)a->salen) < 0) {
+		bufferevent_free(d->bev);
+		free(d);
+		return -1;
+	}
+	bufferevent_enable(d->bev, EV_READ);
+	d->timer = evtimer_new(s->r->base, relay_dial_timer_cb, d);
+	evtimer_add(d->timer, &tv);
+	TAILQ_INSERT_TAIL(&s->dials, d, link);
+	s->ndials++;
+	s->cstate[idx] = RELAY_CAND_DIALLING;
+	return 0;
+}
+
+/* An attempt failed at connection level: remembered, and (for a
+ * session's own attempt) the next address dialled at once, or, with none
+ * left and none pending, the candidates are exhausted. */
+static void
+relay_dial_failed(struct relay_dial *d, const char *why,
+    enum reach_fail kind)
+{
+	struct relay_session *s = d->s;
+
+	log_info("%s relay host-failed relay=%s stage=connect reason=%s%s",
+	    s != NULL && s->d != NULL ? s->d->msg->id : "-", log_q(d->peer),
+	    log_q(why), s == NULL ? " alone=yes" : "");
+	relay_mem_set_down(d->r, d->key, kind, time(NULL));
+	if (s == NULL) {
+		relay_dial_free(d);
+		return;
+	}
+	relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", d->peer, why);
+	/* The last address tried names the attempt in the delivery's log. */
+	str_lcpy(s->peer, d->peer, sizeof(s->peer));
+	str_lcpy(s->key, d->key, sizeof(s->key));
+	s->cstate[d->idx] = RELAY_CAND_DONE;
+	relay_dial_free(d);
+	/* The plaintext retry of one address (tls=may) is over. */
+	s->no_tls = false;
+	relay_dial_more(s);
+}
+
+static void
+relay_dial_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_dial_failed(arg, "4.4.1 connection timed out",
+	    REACH_CONNECT_TIMEOUT);
+}
+
+/* The attempt connected: it becomes the session's connection, or, left
+ * alone, it is closed (a TCP connect is no greeting: the memory keeps
+ * what it had). */
+static void
+relay_dial_won(struct relay_dial *d)
+{
+	struct relay_session *s = d->s;
+
+	if (s == NULL) {
+		log_debug("- relay connect-late relay=%s port=%s",
+		    log_q(d->peer), d->key);
+		relay_dial_free(d);
+		return;
+	}
+	s->bev = d->bev;
+	d->bev = NULL;
+	s->cur = d->idx;
+	s->cstate[d->idx] = RELAY_CAND_DONE;
+	str_lcpy(s->key, d->key, sizeof(s->key));
+	str_lcpy(s->peer, d->peer, sizeof(s->peer));
+	relay_dial_free(d);
+	relay_dials_leave(s);
 	bufferevent_setcb(s->bev, relay_session_read_cb,
 	    relay_session_write_cb, relay_session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_WRITE, RELAY_OUT_LOW, 0);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, RELAY_LINE_MAX * 4);
-	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&a->sa,
-	    (int)a->salen) < 0) {
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-		return -1;
-	}
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	return 0;
+	log_debug("%s relay connected relay=%s port=%s",
+	    s->d != NULL ? s->d->msg->id : "-", log_q(s->peer), s->key);
+	relay_session_enter(s, RELAY_S_GREETING, s->r->conf->timeout_helo);
 }
 
 static void
+relay_dial_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay_dial *d = arg;
+	char why[256];
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		relay_dial_won(d);
+		return;
+	}
+	relay_fmt(why, sizeof(why), "4.4.1 %s", err == ECONNREFUSED ?
+	    "connection refused" : err != 0 ? strerror(err) :
+	    "connection failed");
+	relay_dial_failed(d, why, err == ECONNREFUSED ? REACH_REFUSED :
+	    REACH_CONNECT_ERROR);
+}
+
+/* The greeting can be read before the connect event is seen: connected. */
+static void
+relay_dial_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct relay_dial *d = arg;
+	struct relay_session *s = d->s;
+
+	(void)bev;
+	relay_dial_won(d);
+	if (s != NULL)
+		relay_session_read_cb(s->bev, s);
+}
+
+/* Dials one more candidate (the first not tried yet) when fewer than
+ * connect_parallel attempts are in flight, and arms the stagger timer
+ * for the one after; with nothing pending and nothing left to dial, the
+ * candidates are exhausted. */
+static void
+relay_dial_more(struct relay_session *s)
+{
+	unsigned max = s->r->conf->connect_parallel > 0 ?
+	    s->r->conf->connect_parallel : 1;
+	char why[160], key[64], peer[320];
+	bool left = false;
+	size_t i;
+	int err;
+
+	evtimer_del(s->timer);
+	s->state = RELAY_S_CONNECT;
+	for (i = 0; i < s->ncands && s->ndials < max; i++) {
+		if (s->cstate[i] != RELAY_CAND_NEW)
+			continue;
+		relay_addr_describe(&s->cands[i], key, sizeof(key), peer,
+		    sizeof(peer));
+		if (relay_dial_start(s, i) == 0) {
+			log_debug("%s relay connecting relay=%s port=%s "
+			    "pending=%u", s->d != NULL ? s->d->msg->id : "-",
+			    log_q(peer), key, s->ndials);
+			break;
+		}
+		err = errno;
+		relay_fmt(why, sizeof(why), "4.4.1 connect failed: %s",
+		    strerror(err));
+		relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", peer, why);
+		str_lcpy(s->peer, peer, sizeof(s->peer));
+		str_lcpy(s->key, key, sizeof(s->key));
+		relay_mem_set_down(s->r, key, err == ECONNREFUSED ?
+		    REACH_REFUSED : REACH_CONNECT_ERROR, time(NULL));
+		s->cstate[i] = RELAY_CAND_DONE;
+	}
+	for (i = 0; i < s->ncands && !left; i++)
+		left = s->cstate[i] == RELAY_CAND_NEW;
+	if (s->ndials == 0) {
+		relay_session_exhausted(s);
+		return;
+	}
+	if (left && s->ndials < max) {
+		uint64_t us = relay_dial_stagger_us(s->r);
+		struct timeval tv = { (time_t)(us / 1000000),
+		    (suseconds_t)(us % 1000000) };
+
+		evtimer_add(s->timer, &tv);
+	}
+}
+
+/* Connects the session: staggered dials of the candidates not tried. */
+static void
 relay_session_connect(struct relay_session *s)
 {
-	char why[160];
+	relay_dial_more(s);
+}
 
-	for (; s->cur < s->ncands; s->cur++) {
-		const struct relay_addr *a = &s->cands[s->cur];
+/* Dials the session's own address again (the plaintext retry under
+ * tls=may), alone. */
+static void
+relay_session_redial(struct relay_session *s)
+{
+	int err;
 
-		relay_session_describe(s, a);
-		if (relay_session_dial(s, a) == 0) {
-			log_debug("%s relay connecting relay=%s port=%s",
-			    s->d->msg->id, log_q(s->peer), s->key);
-			relay_session_enter(s, RELAY_S_CONNECT,
-			    s->r->conf->timeout_connect);
-			return;
-		}
-		relay_fmt(why, sizeof(why), "4.4.1 connect failed: %s",
-		    strerror(errno));
-		relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: %s", s->peer,
-		    why);
-		relay_mem_set_down(s->r, s->key, errno == ECONNREFUSED ?
-		    REACH_REFUSED : REACH_CONNECT_ERROR, time(NULL));
-	}
-	relay_session_exhausted(s);
+	evtimer_del(s->timer);
+	s->state = RELAY_S_CONNECT;
+	s->cstate[s->cur] = RELAY_CAND_NEW;
+	if (relay_dial_start(s, s->cur) == 0)
+		return;
+	err = errno;
+	relay_fmt(s->lasterr, sizeof(s->lasterr), "%s: 4.4.1 connect "
+	    "failed: %s", s->peer, strerror(err));
+	relay_mem_set_down(s->r, s->key, err == ECONNREFUSED ?
+	    REACH_REFUSED : REACH_CONNECT_ERROR, time(NULL));
+	s->cstate[s->cur] = RELAY_CAND_DONE;
+	s->no_tls = false;
+	relay_dial_more(s);
 }
 
 /* ---- failures during a session ---- */
@@ -490,7 +751,7 @@ relay_tls_failed(struct relay_session *s, const char *why, bool hang)
 		    (unsigned long long)s->r->conf->tls_broken_memory);
 		relay_session_close(s);
 		s->no_tls = true;
-		relay_session_connect(s);
+		relay_session_redial(s);
 		return;
 	}
 	relay_host_failed(s, why, kind);
@@ -538,6 +799,10 @@ relay_session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->state == RELAY_S_IDLE) {
 		relay_session_idle_timer(s);
+		return;
+	}
+	if (s->state == RELAY_S_CONNECT) {	/* the stagger: dial the next */
+		relay_dial_more(s);
 		return;
 	}
 	if (s->state == RELAY_S_CONNECT)

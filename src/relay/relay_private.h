@@ -121,6 +121,8 @@ struct relay_mem_writer;
 struct relay_mem_job;
 struct relay_probe;
 TAILQ_HEAD(relay_probe_list, relay_probe);
+struct relay_dial;
+TAILQ_HEAD(relay_dial_list, relay_dial);
 struct workpool;
 
 struct relay {
@@ -141,6 +143,7 @@ struct relay {
 	struct event *mem_save_ev;
 	uint64_t mem_gen;
 	bool mem_dirty;
+	struct relay_dial_list dials;	/* attempts left alone */
 	struct relay_probe_list probes;
 	unsigned nprobes;
 	struct event *probe_ev;
@@ -229,6 +232,8 @@ void relay_session_start(struct relay *r, struct relay_dest *dst,
 /* Called by relay_hosts_get when the host list is known. */
 void relay_session_hosts(struct relay_session *s, struct relay_hosts *h);
 void relay_session_free(struct relay_session **sp);
+/* Closes the connection attempts that sessions left alone. */
+void relay_dials_free(struct relay *r);
 
 /* relay_reply.c: reply and EHLO parsing, no I/O. */
 struct relay_reply {
@@ -252,6 +257,29 @@ struct relay_reply {
 int relay_reply_line(struct relay_reply *rp, const char *line, size_t len,
     unsigned *ext, uint64_t *size_max);
 
+/* relay_client.c: one connection attempt of a session.  A session dials
+ * its candidates staggered (relay_client.c, "dialling"): several may be
+ * in flight at once, the first to connect becomes the session's
+ * connection; the others are left to finish alone (s NULL, on
+ * r->dials), only so that their failures reach the memory. */
+struct relay_dial {
+	TAILQ_ENTRY(relay_dial) link;
+	struct relay *r;
+	struct relay_session *s;	/* NULL once left alone */
+	struct bufferevent *bev;
+	struct event *timer;		/* timeout_connect */
+	size_t idx;			/* into s->cands */
+	char key[64];			/* "192.0.2.1:25" */
+	char peer[320];			/* for logs */
+};
+
+/* What became of each candidate address in this session. */
+enum relay_cand_state {
+	RELAY_CAND_NEW,			/* not dialled (or dial abandoned) */
+	RELAY_CAND_DIALLING,
+	RELAY_CAND_DONE			/* failed, or the connection */
+};
+
 /* relay_client.c: one outbound SMTP connection, reused for every
  * delivery queued on its destination. */
 struct relay_session {
@@ -266,7 +294,10 @@ struct relay_session {
 	struct relay_target target;	/* dst->target or the fallback */
 	struct relay_mx *fallback_mx;
 	struct relay_addr *cands;
-	size_t ncands, cur;
+	unsigned char *cstate;		/* enum relay_cand_state per cand */
+	size_t ncands, cur;		/* cur: the connected candidate */
+	struct relay_dial_list dials;	/* attempts in flight (CONNECT) */
+	unsigned ndials;
 	bool via_fallback, all_conn_level, no_tls, tls_active;
 	bool route_fb;			/* the fallback is the route's own */
 	unsigned up_gen;		/* r->up_gen when the fallback began */

@@ -67,6 +67,11 @@ relay_probe_delay(const struct relay *r, unsigned n)
 
 	if (base == 0)
 		return r->conf->host_down_memory;
+	/* Healing is noticed within reach_probe_max_interval however long
+	 * the outage lasted; half the memory still bounds it from above, so
+	 * a dead address is re-checked before its failure is forgotten. */
+	if (r->conf->reach_probe_max_interval < cap)
+		cap = r->conf->reach_probe_max_interval;
 	if (cap < base)
 		cap = base;
 	d = base << (n < 10 ? n : 10);

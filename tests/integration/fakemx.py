@@ -19,6 +19,7 @@ address, so one `remote_smtp_port` serves them all.
     mx.connections         # sessions seen; mx.logins: users authenticated
     mx.stop()
     Tarpit(host, port).start()   # accepts TCP, never says a word
+    SynDrop(host, port).start()  # silently drops SYNs (a blackholed host)
     Greeter(host, port, "421 4.7.0 go away").start()  # that greeting, close
     ChunkingMX(host, port).start()  # offers CHUNKING: BDAT only
     free_port_on(hosts)          # a port free on every given address
@@ -355,6 +356,56 @@ class Tarpit:
             self._sock.close()
 
 
+class SynDrop:
+    """A host that silently drops SYNs, as a blocked provider's addresses
+    do: a listener with a backlog of 0 that never accepts, its accept
+    queue filled by our own connections, so the kernel drops every later
+    SYN (no RST, no reply: the client waits for its connect timeout).
+    No root and no packet filter needed."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self._sock = None
+        self._fill = []
+
+    def start(self):
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((self.host, self.port))
+        self._sock.listen(0)
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect((self.host, self.port))
+            except BlockingIOError:
+                pass
+            self._fill.append(c)
+        # Bounded check that the queue is full: a probe connect times out.
+        deadline = time.monotonic() + 10
+        while True:
+            t = socket.socket()
+            t.settimeout(0.3)
+            try:
+                t.connect((self.host, self.port))
+            except (socket.timeout, TimeoutError):
+                t.close()
+                break
+            except OSError:
+                t.close()
+            else:
+                self._fill.append(t)
+            if time.monotonic() > deadline:
+                raise RuntimeError("SynDrop: accept queue never filled")
+        return self
+
+    def stop(self):
+        for c in self._fill:
+            c.close()
+        if self._sock:
+            self._sock.close()
+
+
 class Greeter:
     """Accepts TCP connections, sends one fixed greeting line, reads
     until the client closes (or QUIT), then closes."""
@@ -442,6 +493,11 @@ def peers():
 
         def tarpit(self, host, port):
             p = Tarpit(host, port).start()
+            started.append(p)
+            return p
+
+        def syndrop(self, host, port):
+            p = SynDrop(host, port).start()
             started.append(p)
             return p
 

@@ -1477,6 +1477,16 @@ test_probe_delay(void)
 	test_assert(relay_probe_delay(&e.r, 2) == 240);
 	test_assert(relay_probe_delay(&e.r, 3) == 300);	/* half the memory */
 	test_assert(relay_probe_delay(&e.r, 1000) == 300);
+	/* A long outage: the spacing stops at reach_probe_max_interval. */
+	e.conf.host_down_memory = 86400;
+	e.conf.reach_probe_max_interval = 180;
+	test_assert(relay_probe_delay(&e.r, 1) == 120);
+	test_assert(relay_probe_delay(&e.r, 2) == 180);
+	test_assert(relay_probe_delay(&e.r, 1000) == 180);
+	e.conf.reach_probe_max_interval = 30;	/* below the interval */
+	test_assert(relay_probe_delay(&e.r, 3) == 60);
+	e.conf.reach_probe_max_interval = 86400;	/* half the memory */
+	test_assert(relay_probe_delay(&e.r, 1000) == 43200);
 	e.conf.host_down_memory = 60;
 	test_assert(relay_probe_delay(&e.r, 5) == 60);	/* never below */
 	e.conf.reach_probe_interval = 0;
