@@ -505,19 +505,59 @@ cmd_check_mx_addr_count(const struct cmd_check_mx *mx)
  * memory: a route, direct to the live addresses, or the fallback relay
  * when none is left.  *kind_r is "route", "direct", "fallback" or
  * "none". */
+/* The route the relay would choose, by its precedence (relay.c,
+ * relay_mx.c): a route for the domain itself, then the route_mx rule of
+ * the best-preference MX host that one matches (*mxhost_r), then the
+ * "*" route; NULL: the MX hosts. */
+static const struct conf_route *
+cmd_check_mx_route(const struct cmd_check_mx *mx, const char **mxhost_r)
+{
+	const struct conf_route *rt = conf_route_for(mx->conf, mx->domain);
+	const struct conf_route *m;
+
+	*mxhost_r = NULL;
+	if (rt != NULL && strcmp(rt->domain, "*") != 0)
+		return rt;
+	if (mx->conf->routes_mx.n == 0 || mx->domain[0] == '[')
+		return rt;
+	/* hosts are in preference order: the first match is the best */
+	for (size_t i = 0; i < mx->nhosts; i++)
+		if ((m = conf_route_mx_for(mx->conf, mx->hosts[i].name)) !=
+		    NULL) {
+			*mxhost_r = mx->hosts[i].name;
+			return m;
+		}
+	return rt;
+}
+
 static void
 cmd_check_mx_path(const struct cmd_check_mx *mx, const char **kind_r,
     char *dst, size_t size)
 {
-	const struct conf_route *rt = conf_route_for(mx->conf, mx->domain);
+	const char *mxhost;
+	const struct conf_route *rt = cmd_check_mx_route(mx, &mxhost);
 	const struct conf_route *fb = &mx->conf->fallback_relay;
 	size_t n = 0, down = 0;
 
 	*kind_r = "direct";
+	if (rt != NULL && mxhost != NULL) {
+		*kind_r = "route";
+		/* names are cut when too long: the text is for people */
+		if (snprintf(dst, size, "route_mx %s%s: relay %s%s%s (MX host "
+		    "%s matches; not these MX hosts)", rt->domain[0] == '.' ?
+		    "*" : "", rt->domain, rt->host, rt->fb_host[0] != '\0' ?
+		    ", its fallback " : "", rt->fb_host, mxhost) < 0)
+			dst[0] = '\0';
+		return;
+	}
 	if (rt != NULL) {
 		*kind_r = "route";
-		snprintf(dst, size, "route %s (the route's host, not these MX "
-		    "hosts)", rt->host);
+		if (snprintf(dst, size, "route %s%s%s (the route's host, not "
+		    "these MX hosts%s)", rt->host, rt->fb_host[0] != '\0' ?
+		    ", its fallback " : "", rt->fb_host,
+		    strcmp(rt->domain, "*") == 0 ? "; the \"*\" route" :
+		    "") < 0)
+			dst[0] = '\0';
 		return;
 	}
 	for (size_t i = 0; i < mx->nhosts; i++)

@@ -238,6 +238,49 @@ def test_undeliverable_domain_and_the_path_now(tmp_path, fakedns, port,
     assert doc["hosts"][0]["addresses"][0]["verdict"] is None
 
 
+def test_path_follows_route_mx_and_route_precedence(tmp_path, fakedns,
+                                                   port):
+    zone(fakedns, "cust.test", [(10, "mx1.cust.test", "127.0.0.2"),
+                                (20, "alt.provider.test", "127.0.0.3")])
+    # The best-preference host a route_mx rule matches decides, even a
+    # backup host (as the relay decides, relay_mx.c).
+    conf = write_conf(tmp_path, fakedns, port, route_mx="*.provider.test "
+                      "relay.provider-route.test:587")
+    doc = json.loads(check(conf, "mx", "cust.test", "--json",
+                           "--no-connect").stdout)
+    assert doc["path"]["kind"] == "route"
+    assert "route_mx *.provider.test" in doc["path"]["text"]
+    assert "relay.provider-route.test" in doc["path"]["text"]
+    assert "alt.provider.test" in doc["path"]["text"]
+    r = check(conf, "mx", "cust.test", "--no-connect")
+    assert "path now: route_mx *.provider.test: relay " \
+        "relay.provider-route.test" in r.stdout
+    # route_mx beats the "*" route ...
+    conf.write_text(conf.read_text() + "route = * smart.example.net\n")
+    doc = json.loads(check(conf, "mx", "cust.test", "--json",
+                           "--no-connect").stdout)
+    assert "route_mx" in doc["path"]["text"]
+    # ... which takes a domain no rule matches.
+    zone(fakedns, "plain.test", [(10, "mx1.plain.test", "127.0.0.2")])
+    doc = json.loads(check(conf, "mx", "plain.test", "--json",
+                           "--no-connect").stdout)
+    assert doc["path"]["kind"] == "route"
+    assert "smart.example.net" in doc["path"]["text"]
+    assert "route_mx" not in doc["path"]["text"]
+    # A route for the domain itself beats route_mx.
+    conf.write_text(conf.read_text() + "route = cust.test own.example.net\n")
+    doc = json.loads(check(conf, "mx", "cust.test", "--json",
+                           "--no-connect").stdout)
+    assert doc["path"]["kind"] == "route"
+    assert "own.example.net" in doc["path"]["text"]
+    # Without any rule matching and no routes: direct.
+    conf = write_conf(tmp_path, fakedns, port,
+                      route_mx="*.other-provider.test relay.x.test")
+    doc = json.loads(check(conf, "mx", "cust.test", "--json",
+                           "--no-connect").stdout)
+    assert doc["path"]["kind"] == "direct"
+
+
 def test_tls_policy_decides_what_deliverable_means(tmp_path, fakedns, port,
                                                    started):
     started.append(ScriptedPeer("127.0.0.2", port).start())   # no STARTTLS
