@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "lib/fbuf.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
@@ -22,6 +23,9 @@
 #include "net/control.h"
 #include "ops/ops_queue.h"
 #include "queue/queue_control.h"
+#include "queue/queue_history.h"
+#include "queue/spool.h"
+#include "store/store.h"
 
 enum queue_control_verb {
 	QC_LIST, QC_SHOW, QC_DELETE, QC_HOLD, QC_RELEASE, QC_BOUNCE, QC_RETRY,
@@ -39,6 +43,8 @@ struct queue_control {
 	queue_control_wake_fn *wake;
 	void *ctx;
 	char spool_dir[PATH_MAX];
+	struct queue_history *hist;	/* NULL: operator changes unrecorded */
+	const struct conf *const *confp;
 };
 
 struct queue_control_job {
@@ -53,6 +59,7 @@ struct queue_control_job {
 	char as[320];			/* "" for the CLI */
 	char scope[1024];
 	bool has_as, has_scope;
+	const struct conf *conf;	/* a reference, with qc->hist */
 	size_t nargs;			/* arguments besides as and scope */
 	/* out */
 	struct ops_status st;
@@ -97,13 +104,47 @@ queue_control_retry(struct queue_control_job *j, const struct ops_actor *a)
 }
 
 /* Worker thread. */
+/* The history of an operator's change: each recipient that was pending
+ * in before and is no longer (after NULL: the message was deleted). */
+static void
+queue_control_record(struct queue_control_job *j, const struct ops_actor *a,
+    const struct spool_env *before, const struct spool_env *after)
+{
+	struct store_hist_attempt h;
+	char why[300];
+
+	for (size_t i = 0; i < before->nrcpts; i++) {
+		const struct spool_rcpt *r = &before->rcpts[i];
+		const struct spool_rcpt *now = NULL;
+
+		if (r->state != SPOOL_RCPT_PENDING)
+			continue;
+		for (size_t k = 0; after != NULL && k < after->nrcpts; k++)
+			if (strcmp(after->rcpts[k].addr, r->addr) == 0)
+				now = &after->rcpts[k];
+		if (after != NULL && (now == NULL ||
+		    now->state == SPOOL_RCPT_PENDING))
+			continue;
+		if (now == NULL)
+			snprintf(why, sizeof(why), "deleted from the queue by "
+			    "the operator (%.200s)", a->name != NULL ?
+			    a->name : "-");
+		queue_history_fill(&h, j->conf, before, r, now == NULL ?
+		    "deleted" : "bounced", now == NULL ? why :
+		    now->last_error, "operator", "");
+		queue_history_attempt(j->qc->hist, j->conf, &h);
+	}
+}
+
 static void
 queue_control_work(void *arg)
 {
 	struct queue_control_job *j = arg;
 	const char *dir = j->qc->spool_dir;
 	const char *doms[64];
+	struct spool_env env, after;
 	struct ops_actor a;
+	bool have;
 	size_t n;
 
 	if (ops_queue_actor_parse(j->has_as ? j->as : NULL, j->has_scope ?
@@ -126,7 +167,13 @@ queue_control_work(void *arg)
 		queue_control_show(j, &a);
 		break;
 	case QC_DELETE:
-		ops_queue_delete(&a, dir, j->id, &j->st);
+		if (j->conf == NULL || spool_env_read(dir, j->id, &env) < 0) {
+			ops_queue_delete(&a, dir, j->id, &j->st);
+			break;
+		}
+		if (ops_queue_delete(&a, dir, j->id, &j->st) == 0)
+			queue_control_record(j, &a, &env, NULL);
+		spool_env_free(&env);
 		break;
 	case QC_HOLD:
 	case QC_RELEASE:
@@ -134,9 +181,17 @@ queue_control_work(void *arg)
 		    &j->st);
 		break;
 	case QC_BOUNCE:
+		have = j->conf != NULL && spool_env_read(dir, j->id, &env) == 0;
 		if (ops_queue_bounce(&a, dir, j->id, &n, &j->wake,
-		    &j->st) == 0)
+		    &j->st) == 0) {
 			ops_queue_wire_count(&j->body, "bounced", n);
+			if (have && spool_env_read(dir, j->id, &after) == 0) {
+				queue_control_record(j, &a, &env, &after);
+				spool_env_free(&after);
+			}
+		}
+		if (have)
+			spool_env_free(&env);
 		break;
 	case QC_RETRY:
 		queue_control_retry(j, &a);
@@ -179,6 +234,7 @@ queue_control_done(void *arg)
 		    strlen(j->st.text));
 	ops_queue_ids_free(&j->wake);
 	fbuf_release(&j->body);
+	conf_unref(&j->conf);
 	free(j);
 }
 
@@ -283,6 +339,9 @@ queue_control_handler(struct control_request *req, void *ctx)
 	}
 	j->qc = qc;
 	j->req = req;
+	if (qc->hist != NULL && qc->confp != NULL && *qc->confp != NULL &&
+	    (j->verb == QC_DELETE || j->verb == QC_BOUNCE))
+		j->conf = conf_ref(*qc->confp);
 	fbuf_init(&j->body, 0);
 	workpool_submit(qc->pool, queue_control_work, queue_control_done, j);
 }
@@ -314,6 +373,14 @@ queue_control_start(struct queue_control **qcp, struct event_base *base,
 	}
 	*qcp = qc;
 	return 0;
+}
+
+void
+queue_control_set_history(struct queue_control *qc,
+    struct queue_history *h, const struct conf *const *confp)
+{
+	qc->hist = h;
+	qc->confp = confp;
 }
 
 void

@@ -15,7 +15,9 @@
 
 #define QUEUE_CONTROL_SOCK "queue.ctl"
 
+struct conf;
 struct event_base;
+struct queue_history;
 struct workpool;
 struct queue_control;
 
@@ -29,6 +31,12 @@ typedef void queue_control_wake_fn(const char *id, void *ctx);
 int queue_control_start(struct queue_control **qcp, struct event_base *base,
     struct workpool *pool, const char *state_dir, const char *spool_dir,
     queue_control_wake_fn *wake, void *ctx, const char **error_r);
+/* Operator changes (delete; bounce) go into the delivery history h (one
+ * record per recipient they ended, result "deleted" or "bounced", route
+ * "operator"), with the configuration *confp (read on the loop when a
+ * request comes).  h NULL: not recorded. */
+void queue_control_set_history(struct queue_control *qc,
+    struct queue_history *h, const struct conf *const *confp);
 /* Closes the socket.  Call after the pool has finished its jobs. */
 void queue_control_stop(struct queue_control **qcp);
 

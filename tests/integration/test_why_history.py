@@ -274,3 +274,34 @@ def test_all_nodes_on_sqlite_is_this_node(make_ferry, fakedns, peers, port):
         return [(m["id"], m["sender"], [r["addr"] for r in m["recipients"]])
                 for m in doc]
     assert shape(json.loads(plain.stdout)) == shape(json.loads(every.stdout))
+
+
+def test_operator_delete_and_bounce_in_the_story(make_ferry, fakedns, port):
+    # Nothing listens at the MX: every attempt is deferred.
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    srv = make_srv(make_ferry, fakedns, port)
+    gone = submit(srv, ["bob@dest.test"])
+    stuck = submit(srv, ["carol@dest.test", "dave@dest.test"])
+    for qid in (gone, stuck):
+        why_until(srv, ["--id", qid], " deferred <", "a deferral first")
+    r = srv.cli("queue", "delete", gone)
+    assert r.returncode == 0, r.stderr
+    out = why_until(srv, ["--id", gone], "outcome <bob@dest.test>: deleted",
+                    "the delete in the history")
+    assert re.search(r"^  \S+ deleted <bob@dest\.test> operator .*"
+                     r"reply=\"deleted from the queue by the operator "
+                     r"\(control\)\"$", out, re.M), out
+    r = srv.cli("queue", "bounce", stuck)
+    assert r.returncode == 0, r.stderr
+    out = why_until(srv, ["--id", stuck], "outcome <dave@dest.test>: bounced",
+                    "the bounce in the history")
+    assert "outcome <carol@dest.test>: bounced" in out, out
+    assert re.search(r"^  \S+ bounced <carol@dest\.test> operator .*"
+                     r"5\.0\.0 bounced by the operator", out, re.M), out
+    doc = json.loads(why(srv, "--id", stuck, "--json").stdout)
+    text = json.dumps(doc)
+    assert "operator" in text and "bounced" in text
+    # The DSN goes out and the message leaves; the bounce is told once.
+    srv.wait_log(rf"{stuck} queue removed")
+    out = why(srv, "--id", stuck).stdout
+    assert len(re.findall(r" bounced <carol@dest\.test>", out)) == 1, out
