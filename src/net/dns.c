@@ -45,6 +45,10 @@
 
 #define DNS_NAME_MAX 253
 #define DNS_ASIDE_MIN 30
+/* A failure (SERVFAIL, resolver error) from the first resolvers that
+ * took at least this long is libunbound giving up on servers that did
+ * not answer, after its own retries: counted like our timeout. */
+#define DNS_SLOW_FAIL_MS 2000
 #define DNS_ASIDE_MAX 600
 #define DNS_WHY_MAX 160
 #define DNS_RCODE_SERVFAIL 2
@@ -1141,6 +1145,41 @@ dns_result_canon(struct dns_query *q, const struct ub_result *res,
 		r->canon = q->canon;
 }
 
+/* Milliseconds since q was asked. */
+static uint64_t
+dns_query_elapsed_ms(const struct dns_query *q)
+{
+	struct timespec now;
+	int64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(now.tv_sec - q->asked.tv_sec) * 1000 +
+	    (now.tv_nsec - q->asked.tv_nsec) / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
+}
+
+/* The first resolvers failed q: when that took long, it was libunbound's
+ * own give-up on silent servers (its retries ran out before our timer),
+ * and the group is set aside as for our timeout.  Without this, a warm
+ * libunbound answers SERVFAIL after a few seconds, the lookup goes to
+ * the fallback alone, and the next lookup (the MX host's addresses)
+ * waits again for the blocked resolvers. */
+static void
+dns_primary_failed(struct dns_query *q, bool primary, const char *why)
+{
+	uint64_t ms;
+
+	if (!primary)
+		return;
+	ms = dns_query_elapsed_ms(q);
+	if (ms < DNS_SLOW_FAIL_MS)
+		return;
+	log_debug("- dns slow-failure name=%s type=%s after=%llums reason=%s",
+	    log_q(q->name), dns_type_str(q->type), (unsigned long long)ms,
+	    log_q(why));
+	dns_primary_timed_out(q->d);
+}
+
 static void
 dns_ub_answer(void *arg, int err, struct ub_result *res)
 {
@@ -1156,12 +1195,14 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 	if (err != 0) {
 		dns_count(q, u, METRICS_DNSO_ERROR);
 		ub_resolve_free(res);
+		dns_primary_failed(q, primary, ub_strerror(err));
 		dns_query_next(q, ub_strerror(err));
 		return;
 	}
 	if (!dns_result_classify(q, res, &r, &why)) {
 		dns_count(q, u, METRICS_DNSO_SERVFAIL);
 		ub_resolve_free(res);
+		dns_primary_failed(q, primary, why);
 		dns_query_next(q, why);
 		return;
 	}

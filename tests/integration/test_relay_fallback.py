@@ -6,7 +6,7 @@ primary comes back; a tarpitting destination that must not slow others."""
 from conftest import make_message, wait_until
 from fakedns import fakedns, fakedns_fallback  # noqa: F401 (fixtures)
 from fakemx import (SENDER, mx_zone, peers, port,  # noqa: F401
-                    relay_conf, send)
+                    relay_conf, send, since)
 
 
 def test_all_mx_unreachable_then_fallback_relay(make_ferry, fakedns, peers,
@@ -123,3 +123,36 @@ def test_blocked_resolver_costs_one_timeout(make_ferry, fakedns,
     assert not fakedns.asked("two.test")
     assert not fakedns.asked("mx.two.test")
     assert srv.log_text().count("resolvers-set-aside") == 1
+
+
+def test_resolver_that_goes_silent_costs_at_most_one_timeout(
+        make_ferry, fakedns, fakedns_fallback, peers, port):
+    # The first resolver answers for a while (libunbound learns it is
+    # fast), then goes silent.  libunbound then gives up with SERVFAIL
+    # after its own retries, before our timeout; that counts as the
+    # timeout: the resolvers are set aside at once, and the address
+    # lookups of the same message go straight to the fallback resolvers
+    # (they used to wait a full timeout on the silent resolver).
+    mx = peers.mx("127.0.0.2", port)
+    for d in (fakedns, fakedns_fallback):
+        for i in range(6):
+            mx_zone(d, f"warm{i}.test", [(10, f"mx.warm{i}.test",
+                                          "127.0.0.2")])
+        mx_zone(d, "one.test", [(10, "mx.one.test", "127.0.0.2")])
+    srv = make_ferry(relay_conf(port, fakedns,
+                                dns_fallback_resolvers=fakedns_fallback.address,
+                                log_level="debug"))
+    for i in range(6):
+        send(srv, f"bob@warm{i}.test")
+        mx.wait_messages(i + 1, timeout=40)
+    for name in ("one.test", "mx.one.test"):
+        fakedns.timeout(name)
+    off = srv.log_offset()
+    send(srv, "bob@one.test")
+    assert mx.wait_messages(7, timeout=40)[6].rcpt_tos == ["bob@one.test"]
+    srv.wait_log(r"dns resolvers-set-aside for=30s", since=off)
+    # The blocked resolver was asked the MX question only.
+    assert fakedns.asked("one.test", "MX")
+    assert not fakedns.asked("mx.one.test")
+    assert fakedns_fallback.asked("mx.one.test")
+    assert since(srv, off).count("resolvers-set-aside") == 1
