@@ -1,5 +1,6 @@
 /* The outbound SMTP client (RFC 5321 sections 3 and 4) on bufferevents:
- * connect to each candidate address in turn until one greets; EHLO (HELO
+ * connect to the candidate addresses, staggered ("dialling" below), and
+ * on to the next while one fails to connect or greet; EHLO (HELO
  * when refused); STARTTLS (RFC 3207) as the TLS mode asks, and under
  * tls=may a failed or hung handshake is retried at once in plaintext and
  * the address remembered as TLS-broken; AUTH PLAIN/LOGIN (RFC 4954) to a
