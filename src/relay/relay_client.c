@@ -446,9 +446,10 @@ relay_dial_free(struct relay_dial *d)
 static void
 relay_dials_cancel(struct relay_session *s)
 {
-	struct relay_dial *d;
+	struct relay_dial *d, *next;
 
-	while ((d = TAILQ_FIRST(&s->dials)) != NULL) {
+	for (d = TAILQ_FIRST(&s->dials); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, link);
 		log_debug("%s relay connect-abandoned relay=%s port=%s",
 		    s->d != NULL ? s->d->msg->id : "-", log_q(d->peer), d->key);
 		relay_dial_free(d);
@@ -458,13 +459,12 @@ relay_dials_cancel(struct relay_session *s)
 void
 relay_dials_free(struct relay *r)
 {
-	struct relay_dial *d;
+	struct relay_dial *d, *next;
 
-	while ((d = TAILQ_FIRST(&r->dials)) != NULL)
-		/* relay_dial_free unlinks d, so the head moves on; the
-		 * analyser loses that store through tqe_prev */
-		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+	for (d = TAILQ_FIRST(&r->dials); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, link);
 		relay_dial_free(d);
+	}
 }
 
 /* The session has its connection: the other attempts go on alone. */
