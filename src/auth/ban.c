@@ -3,8 +3,9 @@
  * (now - auth_ban_window, now], so failures age out on their own and a
  * success clears nothing.  Reaching auth_ban_max_failures bans the
  * address for auth_ban_time and forgets its failures, so a fresh count
- * starts once the ban ends.  Exempt networks are neither counted nor
- * banned.  Addresses are keyed in text form, IPv4-mapped IPv6 shown as
+ * starts once the ban ends.  Exempt networks and the addresses of the
+ * nodes in the store (net/nodepeer.h) are neither counted nor banned.
+ * Addresses are keyed in text form, IPv4-mapped IPv6 shown as
  * IPv4, so both spellings of one client share a count.  Event loops use
  * the _start() forms: store requests (store.h) whose data carries copies
  * of the settings, so a reload meanwhile changes nothing under them. */
@@ -18,6 +19,7 @@
 #include "lib/metrics.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/nodepeer.h"
 #include "store/store.h"
 
 /* 1 banned (*until_r), 0 not, -1 store error. */
@@ -27,6 +29,10 @@ ban_check_ip(struct store *st, const char *ip, time_t now, time_t *until_r)
 	struct store_ban b;
 	int r;
 
+	/* Another node of the system (a front node proxying its users'
+	 * logins, a peer relaying mail) is never banned: its clients are. */
+	if (st != NULL && nodepeer_is_node(st, ip) == 1)
+		return 0;
 	r = st != NULL ? store_ban_get(st, ip, (int64_t)now, &b) : -1;
 	if (r < 0) {
 		log_warnx("- ban check-failed address=%s", ip);
@@ -68,6 +74,11 @@ ban_record_ip(struct store *st, const struct ban_limits *l, const char *ip,
 	char reason[128];
 	int n;
 
+	if (st != NULL && nodepeer_is_node(st, ip) == 1) {
+		log_info("- ban not-counted address=%s service=%s reason=node",
+		    ip, service);
+		return 0;
+	}
 	n = st != NULL ? store_ban_failure_add(st, ip, service, (int64_t)now,
 	    (int64_t)now - (int64_t)l->window) : -1;
 	if (n < 0) {

@@ -25,6 +25,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
 #include "mailbox/mbox.h"
+#include "net/nodepeer.h"
 #include "store/store.h"
 
 #define IMAP_NO_PLAINTEXT "[PRIVACYREQUIRED] Plaintext authentication " \
@@ -48,6 +49,17 @@ struct imap_login {
 	struct mbox_user *mbox;
 	struct mbox_error err;
 	bool open_failed;
+	/* mailbox homing: the user's home is another node (home_r 1), or
+	 * finding it failed (-1, -2: a temporary failure) */
+	int home_r;
+	const char *home_error;
+	struct nodepeer_home home;
+	/* the session's x-originating-ip claim, taken when the connection
+	 * is a node's */
+	struct sockaddr_storage conn_peer;
+	struct sockaddr_storage claim;
+	bool have_claim;
+	bool claimed;
 };
 
 bool
@@ -216,6 +228,34 @@ imap_login_release(struct imap_job *job)
 	free(l);
 }
 
+/* Worker: a front node naming its client (imap_limits.c keeps the
+ * claim of a connection outside imap_trusted_proxies for this): the
+ * claimed address counts for bans and logs when the connection comes
+ * from a node's address. */
+static void
+imap_login_claim(struct imap_login *l, struct store *conn)
+{
+	char ip[64];
+
+	if (!l->have_claim)
+		return;
+	cidr_addr_str((const struct sockaddr *)&l->conn_peer, ip, sizeof(ip));
+	if (nodepeer_is_node(conn, ip) != 1)
+		return;
+	l->peer = l->claim;
+	l->exempt = ban_exempt(l->conf, (const struct sockaddr *)&l->peer);
+	l->claimed = true;
+}
+
+/* Worker: where the user's mailbox is; 1 when it is another node's. */
+static int
+imap_login_home(struct imap_login *l, struct store *conn)
+{
+	l->home_r = nodepeer_home(conn, conf_node_name(l->conf), l->canon,
+	    NODEPEER_IMAP, &l->home, &l->home_error);
+	return l->home_r;
+}
+
 /* Worker: the password, then the mailbox. */
 static void
 imap_login_work(struct imap_job *job)
@@ -230,6 +270,8 @@ imap_login_work(struct imap_job *job)
 	/* The store through this worker thread's own connection (store.h):
 	 * a ban started since the greeting, the credentials, and a
 	 * failure's count, all off the loop. */
+	if (conn != NULL)
+		imap_login_claim(l, conn);
 	if (conn == NULL)
 		l->result = LOGIN_TEMPFAIL;
 	else if (!l->exempt && ban_check(conn, l->conf, sa, now, NULL) == 1)
@@ -241,10 +283,15 @@ imap_login_work(struct imap_job *job)
 			l->banned_now = ban_record_failure(conn, l->conf, sa,
 			    "imap", now);
 	}
-	explicit_bzero(l->password, sizeof(l->password));
+	/* a login proxied to the home node logs in there with the same
+	 * credentials: the password is kept for that (and wiped at once
+	 * by imap_login_done) */
+	if (l->banned || l->result != LOGIN_OK ||
+	    imap_login_home(l, conn) != 1)
+		explicit_bzero(l->password, sizeof(l->password));
 	if (l->banned)
 		return;
-	if (l->result != LOGIN_OK)
+	if (l->result != LOGIN_OK || l->home_r != 0)
 		return;
 	/* the Maildir++ quota APPEND, COPY and MOVE are held to */
 	if (store_user_get(conn, l->canon, &u) != 1)
@@ -289,6 +336,17 @@ imap_login_done(struct imap_job *job)
 	struct imap_session *s = job->s;
 	struct fbuf caps;
 
+	if (l->claimed) {
+		char addr[sizeof(s->addr)];
+
+		cidr_addr_str((const struct sockaddr *)&l->peer, addr,
+		    sizeof(addr));
+		log_info("%s imap proxied address=%s proxy=%s node=yes", s->id,
+		    addr, s->addr);
+		s->peer = l->peer;
+		str_lcpy(s->addr, addr, sizeof(s->addr));
+		s->proxied = true;
+	}
 	if (l->banned) {
 		log_info("%s imap reject stage=auth address=%s check=ban",
 		    s->id, s->addr);
@@ -317,6 +375,18 @@ imap_login_done(struct imap_job *job)
 	}
 	if (l->result != LOGIN_OK) {
 		imap_login_failed(s, job);
+		return;
+	}
+	if (l->home_r < 0) {
+		log_warnx("%s imap proxy-failed user=%s address=%s reason=%s",
+		    s->id, log_q(l->canon), s->addr, log_q(l->home_error));
+		fbuf_addf(&job->out, "%s NO [UNAVAILABLE] Temporary failure, "
+		    "try again later\r\n", job->tag);
+		return;
+	}
+	if (l->home_r == 1) {
+		imap_proxy_start(s, job->tag, l->canon, l->password, &l->home);
+		explicit_bzero(l->password, sizeof(l->password));
 		return;
 	}
 	if (imap_limits_user_full(s, l->canon)) {
@@ -354,6 +424,9 @@ imap_login_start(struct imap_session *s, const char *tag, const char *method,
 	l->stores = s->srv->env->stores;
 	l->peer = s->peer;
 	l->exempt = ban_exempt(s->conf, (struct sockaddr *)&s->peer);
+	l->conn_peer = s->conn_peer;
+	l->claim = s->claim;
+	l->have_claim = s->have_claim && !s->proxied;
 	l->conf = conf_ref(s->conf);
 	str_lcpy(l->user, user, sizeof(l->user));
 	str_lcpy(l->password, password, sizeof(l->password));

@@ -74,6 +74,13 @@ imap_limits_id_field(struct imap_session *s, const char *key,
 		    "value=%s reason=%s", s->id, s->addr, log_q(value),
 		    s->state != IMAP_STATE_NOAUTH ? "logged-in" : s->proxied ?
 		    "repeated" : "untrusted");
+		/* unless it is another node naming its client: the login
+		 * decides that with the store's node list (imap_cmd_any.c) */
+		if (s->state == IMAP_STATE_NOAUTH && !s->proxied &&
+		    imap_limits_parse_addr(value, &ss) == 0) {
+			s->claim = ss;
+			s->have_claim = true;
+		}
 		return;
 	}
 	if (imap_limits_parse_addr(value, &ss) < 0) {

@@ -28,6 +28,8 @@ struct mbox_view;
 struct mbox_watch;
 struct mbox_changes;
 struct mbox_msg;
+struct mailproxy;
+struct nodepeer_home;
 
 #define IMAP_TIMEOUT_AUTH 60		/* before login */
 #define IMAP_MAX_ERRORS 20		/* BAD replies before closing */
@@ -80,6 +82,14 @@ struct imap_session {
 					 * proxy may change it) */
 	struct sockaddr_storage conn_peer;	/* the connection's peer */
 	bool proxied;			/* peer came from x-originating-ip */
+	/* x-originating-ip from a connection not in imap_trusted_proxies:
+	 * taken at login if the connection is another node's (a front
+	 * node proxying its client's login, net/mailproxy.h) */
+	struct sockaddr_storage claim;
+	bool have_claim;
+	/* the login proxied to the user's home node (imap_proxy.c) */
+	struct mailproxy *proxy;
+	char proxy_node[64];
 	char addr[64];
 	enum imap_state state;
 	enum imap_input input;
@@ -136,6 +146,11 @@ void imap_session_error(struct imap_session *s);
 void imap_bad(struct imap_session *s, const char *tag, const char *text);
 void imap_session_close(struct imap_session *s);
 void imap_session_shutdown(struct imap_session *s, const char *text);
+/* Writes what is in s->out now. */
+void imap_session_flush(struct imap_session *s);
+/* Ends the session once its last output is written (logs, leaves the
+ * listener set, frees). */
+void imap_session_end(struct imap_session *s);
 void imap_session_suspend(struct imap_session *s);
 void imap_session_resume(struct imap_session *s);
 /* While a login job is pending: a peer that closes ends the session at
@@ -297,6 +312,16 @@ bool imap_limits_user_full(const struct imap_session *s, const char *user);
  * becomes the session's peer and addr. */
 void imap_limits_id_field(struct imap_session *s, const char *key,
     const char *value);
+
+/* imap_proxy.c: a login proxied to the home node (net/mailproxy.h).
+ * Starts it for the verified user (canonical address) and password;
+ * the session stays busy until the home node answers, then answers tag
+ * and relays, or answers NO [UNAVAILABLE] and goes on here. */
+void imap_proxy_start(struct imap_session *s, const char *tag,
+    const char *user, const char *password,
+    const struct nodepeer_home *home);
+/* The server stops: a relaying session ends now (true), else false. */
+bool imap_proxy_shutdown(struct imap_session *s);
 
 /* imap_compress.c: COMPRESS=DEFLATE (RFC 4978) */
 void imap_cmd_compress(struct imap_session *, const char *,

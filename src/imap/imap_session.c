@@ -28,6 +28,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/mbox.h"
 #include "net/listener.h"
+#include "net/mailproxy.h"
 #include "net/session_io.h"
 #include "net/tls.h"
 #include "store/store.h"
@@ -109,7 +110,7 @@ imap_reply(struct imap_session *s, const char *fmt, ...)
 	fbuf_add(&s->out, "\r\n", 2);
 }
 
-static void
+void
 imap_session_flush(struct imap_session *s)
 {
 	if (s->out.len == 0)
@@ -404,6 +405,13 @@ imap_session_drain_under(struct imap_session *s)
 	return session_io_drain_under(bev, &s->drain);
 }
 
+void
+imap_session_end(struct imap_session *s)
+{
+	if (!imap_session_drain_under(s))
+		imap_session_finish(s);
+}
+
 static void
 imap_session_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -549,6 +557,8 @@ imap_session_close(struct imap_session *s)
 void
 imap_session_shutdown(struct imap_session *s, const char *text)
 {
+	if (imap_proxy_shutdown(s))
+		return;
 	if (s->busy || s->state == IMAP_STATE_LOGOUT)
 		return;		/* the job's reply comes first */
 	if (text != NULL)
@@ -587,6 +597,11 @@ imap_session_resume(struct imap_session *s)
 	session_io_hup_stop(&s->hup);
 	if (s->dead) {
 		imap_session_free(&s);
+		return;
+	}
+	if (s->proxy != NULL) {
+		/* the home node's answer (imap_proxy.c) goes on from here */
+		s->busy = true;
 		return;
 	}
 	if (s->state == IMAP_STATE_LOGOUT) {
@@ -637,6 +652,7 @@ imap_session_free(struct imap_session **sp)
 		return;
 	store_req_abort(&s->sreq);
 	session_io_hup_stop(&s->hup);
+	mailproxy_free(&s->proxy);
 	mbox_watch_remove(&s->watch);
 	imap_close_later(s->srv, &s->closing_view, &s->view, &s->user);
 	imap_seqset_free(&s->saved);

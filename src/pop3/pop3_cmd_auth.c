@@ -27,6 +27,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/legacy_uidl.h"
 #include "mailbox/maildir.h"
+#include "net/nodepeer.h"
 #include "pop3/pop3_private.h"
 #include "store/store.h"
 
@@ -52,6 +53,11 @@ struct pop3_login {
 	struct uidlist mbox;
 	struct legacy_uidl legacy;	/* UIDLs kept from an import */
 	bool skipped;			/* the peer left before the work began */
+	/* mailbox homing: the user's home is another node (home_r 1), or
+	 * finding it failed (-1, -2: a temporary failure) */
+	int home_r;
+	const char *home_error;
+	struct nodepeer_home home;
 };
 
 /* On a worker: true when the session's peer has gone (the session lives
@@ -318,7 +324,14 @@ pop3_login_work(void *arg)
 			l->banned_now = ban_record_failure(conn, s->conf,
 			    sa, "pop3", now);
 	}
-	explicit_bzero(l->password, sizeof(l->password));
+	/* a login proxied to the home node logs in there with the same
+	 * credentials: the password is kept for that (and wiped at once
+	 * by pop3_login_done) */
+	if (l->result == LOGIN_OK && !l->banned)
+		l->home_r = nodepeer_home(conn, conf_node_name(s->conf),
+		    l->canon, NODEPEER_POP3, &l->home, &l->home_error);
+	if (l->home_r != 1)
+		explicit_bzero(l->password, sizeof(l->password));
 }
 
 static void
@@ -338,6 +351,14 @@ pop3_login_done(void *arg)
 	} else if (l->result == LOGIN_TEMPFAIL) {
 		pop3_session_reply(s, "-ERR [SYS/TEMP] Temporary failure, try "
 		    "again later");
+	} else if (l->result == LOGIN_OK && l->home_r < 0) {
+		log_warnx("%s pop3 proxy-failed user=%s address=%s reason=%s",
+		    s->id, log_q(l->canon), s->addr, log_q(l->home_error));
+		pop3_session_reply(s, "-ERR [SYS/TEMP] Temporary failure, "
+		    "try again later");
+	} else if (l->result == LOGIN_OK && l->home_r == 1) {
+		pop3_proxy_start(s, l->canon, l->password, &l->home);
+		explicit_bzero(l->password, sizeof(l->password));
 	} else if (l->result == LOGIN_OK) {
 		pop3_login_ok(s, l);
 		return;

@@ -20,6 +20,8 @@
 
 struct store_req;
 struct bufferevent;
+struct mailproxy;
+struct nodepeer_home;
 struct tls_server;
 
 #define POP3_MAX_ERRORS 10		/* protocol errors before closing */
@@ -83,6 +85,9 @@ struct pop3_session {
 	int stream_fd;			/* RETR/TOP being sent, or -1 */
 	struct pop3_stuff stuff;
 	struct fbuf out;		/* replies and body not yet written */
+	/* the login proxied to the user's home node (pop3_proxy.c) */
+	struct mailproxy *proxy;
+	char proxy_node[64];
 };
 
 /* pop3d.c */
@@ -110,6 +115,19 @@ void pop3_session_enter_state(struct pop3_session *s, enum pop3_state st);
 /* Replaces the connection by a TLS filter over it (STLS). */
 void pop3_session_starttls(struct pop3_session *s);
 void pop3_session_free(struct pop3_session **sp);
+/* Writes what is in s->out now. */
+void pop3_session_flush(struct pop3_session *s);
+/* Ends the session once its last output is written (logs, leaves the
+ * listener set, frees). */
+void pop3_session_end(struct pop3_session *s);
+
+/* pop3_proxy.c: a login proxied to the home node (net/mailproxy.h).
+ * The session stays busy until the home node answers, then says +OK
+ * and relays, or -ERR [SYS/TEMP] and goes on here. */
+void pop3_proxy_start(struct pop3_session *s, const char *user,
+    const char *password, const struct nodepeer_home *home);
+/* The server stops: a relaying session ends now (true), else false. */
+bool pop3_proxy_shutdown(struct pop3_session *s);
 
 /* pop3_cmd_auth.c */
 bool pop3_plaintext_ok(const struct pop3_session *s);

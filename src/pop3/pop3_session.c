@@ -23,6 +23,7 @@
 #include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "net/mailproxy.h"
 #include "net/session_io.h"
 #include "net/tls.h"
 #include "pop3/pop3_private.h"
@@ -71,7 +72,7 @@ pop3_session_reply(struct pop3_session *s, const char *fmt, ...)
 	fbuf_add(&s->out, "\r\n", 2);
 }
 
-static void
+void
 pop3_session_flush(struct pop3_session *s)
 {
 	if (s->out.len == 0)
@@ -242,6 +243,13 @@ pop3_session_drain_under(struct pop3_session *s)
 	return session_io_drain_under(s->bev, &s->drain);
 }
 
+void
+pop3_session_end(struct pop3_session *s)
+{
+	if (!pop3_session_drain_under(s))
+		pop3_session_finish(s);
+}
+
 static void
 pop3_session_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -380,6 +388,8 @@ pop3_session_close(struct pop3_session *s)
 void
 pop3_session_shutdown(struct pop3_session *s, const char *text)
 {
+	if (pop3_proxy_shutdown(s))
+		return;
 	if (s->busy || s->state >= POP3_STATE_UPDATE)
 		return;		/* the job's reply comes first */
 	if (text != NULL)
@@ -418,6 +428,11 @@ pop3_session_resume(struct pop3_session *s)
 	session_io_hup_stop(&s->hup);
 	if (s->dead) {
 		pop3_session_free(&s);
+		return;
+	}
+	if (s->proxy != NULL) {
+		/* the home node's answer (pop3_proxy.c) goes on from here */
+		s->busy = true;
 		return;
 	}
 	if (s->state == POP3_STATE_QUIT) {
@@ -468,6 +483,7 @@ pop3_session_free(struct pop3_session **sp)
 		return;
 	store_req_abort(&s->sreq);
 	session_io_hup_stop(&s->hup);
+	mailproxy_free(&s->proxy);
 	pop3_stream_close(s);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
