@@ -46,6 +46,7 @@ struct imapd {
 	struct tls_server *tls;		/* NULL: no certificate configured */
 	struct mbox_service *mbox;
 	struct listener_set *lset;
+	struct nodepeers *peers;	/* the nodes' hosts (net/nodepeer.h) */
 	bool stopping;
 	void (*idle)(void *);
 	void *idle_arg;

@@ -15,6 +15,7 @@
 #include "lib/xalloc.h"
 #include "mailbox/mbox.h"
 #include "net/listener.h"
+#include "net/nodepeer.h"
 #include "net/tls.h"
 
 static const struct listener_kind imapd_kinds[] = {
@@ -101,6 +102,8 @@ imapd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	    env->conf->min_free_pct);
 	d->lset = listener_set_create(env->base, "imap", &imapd_listener_ops,
 	    d);
+	d->peers = nodepeers_new(env->base, env->stores, "imap");
+	listener_set_peers(d->lset, d->peers);
 	listener_set_limits(d->lset, d->env->conf->max_connections,
 	    imapd_per_ip(d->env->conf));
 	listener_set_adopt(d->lset, env->listeners, env->nlisteners,
@@ -156,6 +159,7 @@ imapd_free(struct imapd **dp)
 		imap_session_free(&s);
 	}
 	listener_set_free(&d->lset);
+	nodepeers_free(&d->peers);
 	mbox_service_free(&d->mbox);
 	tls_server_free(&d->tls);
 	free(d);

@@ -19,6 +19,7 @@
 #include "lib/xalloc.h"
 #include "lib/metrics.h"
 #include "net/listener.h"
+#include "net/nodepeer.h"
 #include "net/tls.h"
 
 struct listener_sock {
@@ -40,6 +41,7 @@ struct listener_set {
 	unsigned nsessions;
 	unsigned max_total, max_per_ip;
 	struct conncount conns;		/* open connections per address */
+	const struct nodepeers *peers;	/* exempt from max_per_ip */
 	bool stopping;
 };
 
@@ -84,7 +86,8 @@ listener_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		.salen = (socklen_t)salen, .addr = addr, .kind = sock->kind,
 		.tls = sock->tls };
 	why = conncount_check(&set->conns, addr, set->nsessions,
-	    set->max_total, set->max_per_ip);
+	    set->max_total, nodepeers_match(set->peers, sa) ? ~0u :
+	    set->max_per_ip);
 	if (why != NULL) {
 		/* One line, but not on TLS ports, where plaintext would only
 		 * be a protocol error to the client. */
@@ -170,6 +173,12 @@ listener_set_adopt(struct listener_set *set, const struct ferry_listener *v,
 		set->nsocks++;
 	}
 	return set->nsocks;
+}
+
+void
+listener_set_peers(struct listener_set *set, const struct nodepeers *peers)
+{
+	set->peers = peers;
 }
 
 void

@@ -108,6 +108,12 @@ size_t listener_set_adopt(struct listener_set *set,
     const struct listener_kind *kinds, size_t nkinds, bool have_tls);
 void listener_set_limits(struct listener_set *set, unsigned max_total,
     unsigned max_per_ip);
+/* Connections from the nodes' hosts (net/nodepeer.h) are held to
+ * max_total only: one carries many clients (a front node's proxied
+ * logins, a peer's relayed mail).  peers (NULL: none) must outlive set. */
+struct nodepeers;
+void listener_set_peers(struct listener_set *set,
+    const struct nodepeers *peers);
 unsigned listener_set_count(const struct listener_set *set);
 size_t listener_set_nlisteners(const struct listener_set *set);
 bool listener_set_stopping(const struct listener_set *set);

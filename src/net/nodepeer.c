@@ -1,10 +1,17 @@
-/* Peers and home nodes for logins (nodepeer.h).  Each question is one
+/* Peers and home nodes (nodepeer.h).  Each blocking question is one
  * small store read on the caller's worker thread: the node list has a
- * handful of rows, and a domain's home is one indexed lookup. */
+ * handful of rows, and a domain's home is one indexed lookup.  The loop
+ * copy holds the hosts as text, compared with nodeaddr_host_is(). */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <event2/event.h>
+
+#include "lib/cidr.h"
+#include "lib/log.h"
 #include "lib/strutil.h"
+#include "lib/xalloc.h"
 #include "net/nodepeer.h"
 
 struct nodepeer_scan {
@@ -102,4 +109,140 @@ nodepeer_home(struct store *st, const char *self, const char *address,
 		return -1;
 	str_lcpy(h->source, sc.source, sizeof(h->source));
 	return 1;
+}
+
+/* ---- the loop's copy ---- */
+
+#define NODEPEERS_MAX 192		/* hosts kept (three per node) */
+
+struct nodepeers_list {
+	char host[NODEPEERS_MAX][NODEADDR_HOST_MAX];
+	size_t n;
+	bool ok;			/* the read worked */
+};
+
+struct nodepeers {
+	struct store_pool *sp;
+	struct event *tick;
+	struct store_req *req;
+	char who[16];
+	uint64_t gen;
+	bool have_gen;
+	struct nodepeers_list list;
+};
+
+static void
+nodepeers_add(struct nodepeers_list *l, const char *a)
+{
+	struct nodeaddr na;
+	const char *error;
+
+	if (a[0] == '\0' || nodeaddr_parse(a, &na, &error) < 0)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->host[i], na.host) == 0)
+			return;
+	if (l->n < NODEPEERS_MAX)
+		str_lcpy(l->host[l->n++], na.host, sizeof(l->host[0]));
+}
+
+static void
+nodepeers_list_cb(const struct store_node *n, void *ctx)
+{
+	struct nodepeers_list *l = ctx;
+
+	nodepeers_add(l, n->smtp);
+	nodepeers_add(l, n->imap);
+	nodepeers_add(l, n->pop3);
+}
+
+static void
+nodepeers_work(struct store *conn, void *data)
+{
+	struct nodepeers_list *l = data;
+	const char *error;
+
+	l->ok = conn != NULL && store_node_list(conn, nodepeers_list_cb, l,
+	    &error) == 0;
+}
+
+static void
+nodepeers_done(void *data, void *ctx)
+{
+	struct nodepeers_list *l = data;
+	struct nodepeers *np = ctx;
+
+	np->req = NULL;
+	if (!l->ok) {
+		np->have_gen = false;	/* asked again at the next tick */
+		return;
+	}
+	if (l->n != np->list.n || memcmp(l->host, np->list.host,
+	    l->n * sizeof(l->host[0])) != 0)
+		log_info("- %s peers-known nodes-hosts=%zu", np->who, l->n);
+	np->list = *l;
+}
+
+static const struct store_job nodepeers_job = {
+	.name = "node-peers",
+	.work = nodepeers_work,
+	.done = nodepeers_done,
+};
+
+static void
+nodepeers_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct nodepeers *np = arg;
+	uint64_t gen;
+
+	if (np->req != NULL || store_pool_generation(np->sp, &gen) < 0)
+		return;
+	if (np->have_gen && gen == np->gen)
+		return;
+	np->gen = gen;
+	np->have_gen = true;
+	np->req = store_req_submit(np->sp, &nodepeers_job,
+	    xcalloc(1, sizeof(struct nodepeers_list)), np);
+}
+
+struct nodepeers *
+nodepeers_new(struct event_base *base, struct store_pool *sp,
+    const char *who)
+{
+	struct nodepeers *np = xcalloc(1, sizeof(*np));
+	struct timeval second = { 1, 0 };
+
+	np->sp = sp;
+	str_lcpy(np->who, who, sizeof(np->who));
+	np->tick = event_new(base, -1, EV_PERSIST, nodepeers_tick, np);
+	event_add(np->tick, &second);
+	nodepeers_tick(-1, 0, np);
+	return np;
+}
+
+void
+nodepeers_free(struct nodepeers **npp)
+{
+	struct nodepeers *np = *npp;
+
+	if (np == NULL)
+		return;
+	store_req_abort(&np->req);
+	event_free(np->tick);
+	free(np);
+	*npp = NULL;
+}
+
+bool
+nodepeers_match(const struct nodepeers *np, const struct sockaddr *sa)
+{
+	char ip[64];
+
+	if (np == NULL || np->list.n == 0)
+		return false;
+	cidr_addr_str(sa, ip, sizeof(ip));
+	for (size_t i = 0; i < np->list.n; i++)
+		if (nodeaddr_host_is(ip, np->list.host[i]))
+			return true;
+	return false;
 }

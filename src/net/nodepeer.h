@@ -1,10 +1,14 @@
-/* What the mailbox roles and the ban checks need to know about the other
- * nodes sharing the store (store.h "nodes and home nodes"): whether an
- * address is a node's (peers are exempt from failed-login bans and may
- * name their clients' addresses), and where a logged-in user's mailbox
- * lives.  Both read the store and block: worker threads only, with the
- * worker's own connection.  No caching: a node or a home changed with
- * the command line counts for the next login. */
+/* What the roles and the ban checks need to know about the other nodes
+ * sharing the store (store.h "nodes and home nodes"): whether an address
+ * is a node's (peers are exempt from failed-login bans, per-address
+ * connection limits and the inbound checks, and may name their clients'
+ * addresses), and where a logged-in user's mailbox lives.
+ * nodepeer_is_node() and nodepeer_home() read the store and block:
+ * worker threads only, with the worker's own connection, no caching.
+ * struct nodepeers is the loop thread's copy of the nodes' hosts, for
+ * decisions made at accept time; it follows the store's change counter
+ * (store_pool_generation, looked at every second) and is read again
+ * through the store's request API when that moves. */
 #ifndef FERRY_NODEPEER_H
 #define FERRY_NODEPEER_H
 #include <stdbool.h>
@@ -39,5 +43,19 @@ struct nodepeer_home {
 int nodepeer_home(struct store *st, const char *self, const char *address,
     enum nodepeer_service svc, struct nodepeer_home *h,
     const char **error_r);
+
+struct event_base;
+struct sockaddr;
+struct store_pool;
+struct nodepeers;
+
+/* who names the role in logs ("smtp", "imap", "pop3").  The first read
+ * starts at once; until it has answered nothing is a peer. */
+struct nodepeers *nodepeers_new(struct event_base *base,
+    struct store_pool *sp, const char *who);
+void nodepeers_free(struct nodepeers **npp);
+/* True when sa's host is one of the nodes' hosts (this node's own
+ * included), as last read.  NULL np: false. */
+bool nodepeers_match(const struct nodepeers *np, const struct sockaddr *sa);
 
 #endif

@@ -199,12 +199,13 @@ policy_client_conf(const struct policy *p, const struct policy_client *c)
 	return c->conf != NULL ? c->conf : p->conf;
 }
 
-/* Trusted clients skip every check unless check_trusted_clients. */
+/* Trusted clients skip every check unless check_trusted_clients;
+ * another node of the system skips them all. */
 static bool
 policy_skip_all(const struct policy *p, const struct policy_client *c)
 {
-	return c->trusted &&
-	    !policy_client_conf(p, c)->check_trusted_clients;
+	return c->peer || (c->trusted &&
+	    !policy_client_conf(p, c)->check_trusted_clients);
 }
 
 /* A trusted client's DATA stage that runs outbound_checks only. */

@@ -67,6 +67,9 @@ struct policy_client {
 	struct sockaddr_storage addr;
 	char ip[64];
 	bool trusted;			/* relay_networks or authenticated */
+	bool peer;			/* another node (mailbox homing): every
+					 * check is skipped, whatever
+					 * check_trusted_clients says */
 	char helo[256];
 	char sender[320];		/* MAIL FROM, "" for <> */
 	const char *rcpt;		/* RCPT stage: the recipient (normalised) */

@@ -31,7 +31,8 @@ struct tls_server;
 struct pop3d {
 	struct ferry_env *env;		/* env->conf: the current snapshot */
 	struct tls_server *tls;		/* NULL: no certificate configured */
-	struct listener_set *lset;	/* listeners, limits, sessions */
+	struct listener_set *lset;
+	struct nodepeers *peers;	/* the nodes' hosts (net/nodepeer.h) */	/* listeners, limits, sessions */
 	bool stopping;
 	void (*idle)(void *);
 	void *idle_arg;

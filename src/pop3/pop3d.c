@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "net/listener.h"
+#include "net/nodepeer.h"
 #include "net/tls.h"
 #include "pop3/pop3_private.h"
 #include "pop3/pop3d.h"
@@ -98,6 +99,8 @@ pop3d_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 		log_warnx("- pop3 tls-unavailable error=%s", log_q(error));
 	d->lset = listener_set_create(env->base, "pop3", &pop3d_listener_ops,
 	    d);
+	d->peers = nodepeers_new(env->base, env->stores, "pop3");
+	listener_set_peers(d->lset, d->peers);
 	listener_set_limits(d->lset, d->env->conf->max_connections,
 	    d->env->conf->max_connections_per_ip);
 	listener_set_adopt(d->lset, env->listeners, env->nlisteners,
@@ -151,6 +154,7 @@ pop3d_free(struct pop3d **dp)
 		pop3_session_free(&s);
 	}
 	listener_set_free(&d->lset);
+	nodepeers_free(&d->peers);
 	tls_server_free(&d->tls);
 	free(d);
 	*dp = NULL;

@@ -138,6 +138,7 @@ smtp_policy_refresh(struct smtp_policy_session *ps)
 	struct smtp_session *s = ps->s;
 
 	ps->client.trusted = s->relay_ok || s->auth_user[0] != '\0';
+	ps->client.peer = s->peer_node;
 	ps->client.outbound = s->auth_user[0] != '\0';
 	str_lcpy(ps->client.helo, s->helo, sizeof(ps->client.helo));
 }

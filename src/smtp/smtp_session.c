@@ -28,6 +28,7 @@
 #include "lib/metrics.h"
 #include "lib/xalloc.h"
 #include "mailbox/maildir.h"
+#include "net/nodepeer.h"
 #include "net/session_io.h"
 #include "policy/policy.h"
 #include "smtp/smtp_parser.h"
@@ -1073,7 +1074,7 @@ smtp_session_set_timeout(struct smtp_session *s, uint64_t seconds)
 static uint64_t
 smtp_session_greet_delay(const struct smtp_session *s)
 {
-	if (s->relay_ok || s->kind != SMTPD_KIND_SMTP)
+	if (s->relay_ok || s->peer_node || s->kind != SMTPD_KIND_SMTP)
 		return 0;
 	return s->conf->smtp_greeting_delay;
 }
@@ -1152,6 +1153,11 @@ smtp_session_new(struct smtpd *srv, int fd, const struct sockaddr *sa,
 	cidr_addr_str(sa, s->addr, sizeof(s->addr));
 	s->relay_ok = kind == SMTPD_KIND_SMTP &&
 	    cidr_list_match(&c->relay_networks, sa);
+	/* mail relayed by another node of the system (mailbox homing) was
+	 * checked where it arrived; it does not make the peer a relay
+	 * client */
+	s->peer_node = kind == SMTPD_KIND_SMTP &&
+	    nodepeers_match(srv->peers, sa);
 	s->pol = smtp_policy_session_new(srv->policy, s);
 	fbuf_init(&s->replies, 0);
 	s->state = SMTP_STATE_GREETING;
@@ -1182,6 +1188,9 @@ smtp_session_started(struct smtp_session *s, struct timeval *delay)
 	    s->addr, s->relay_ok ? "yes" : "no", kind == SMTPD_KIND_SMTP ?
 	    "smtp" : kind == SMTPD_KIND_SUBMISSION ? "submission" :
 	    "submissions");
+	if (s->peer_node)
+		log_info("%s smtp peer address=%s note=\"another node: no "
+		    "inbound checks\"", s->id, s->addr);
 	s->greet_timer = evtimer_new(srv->env->base, smtp_session_greet, s);
 	if (kind == SMTPD_KIND_SUBMISSIONS) {
 		/* The greeting follows the handshake (smtp_tls.c). */

@@ -22,6 +22,7 @@
 #include "msgauth/srs.h"
 #include "msgauth/dmarc.h"
 #include "net/listener.h"
+#include "net/nodepeer.h"
 #include "net/tls.h"
 #include "queue/spool.h"
 #include "smtp/smtp_policy.h"
@@ -152,6 +153,8 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	    env->conf->min_free_pct);
 	srv->lset = listener_set_create(env->base, "smtp",
 	    &smtpd_listener_ops, srv);
+	srv->peers = nodepeers_new(env->base, env->stores, "smtp");
+	listener_set_peers(srv->lset, srv->peers);
 	listener_set_limits(srv->lset, srv->env->conf->max_connections,
 	    srv->env->conf->max_connections_per_ip);
 	listener_set_adopt(srv->lset, env->listeners, env->nlisteners,
@@ -259,6 +262,7 @@ smtpd_free(struct smtpd **srvp)
 		smtp_session_free(&s);
 	}
 	listener_set_free(&srv->lset);
+	nodepeers_free(&srv->peers);
 	spool_recycle_drop();
 	diskwatch_free(&srv->disk);
 	smtp_policy_free(&srv->policy);

@@ -73,6 +73,7 @@ struct smtpd {
 	struct workpool *auth_pool;
 	struct store_pool *auth_stores;	/* connections for auth_pool */
 	struct smtp_cache *cache;	/* the answer cache (smtp_cache.c) */
+	struct nodepeers *peers;	/* the nodes' hosts (net/nodepeer.h) */
 	struct diskwatch *disk;		/* free space of the spool's disk */
 	bool stopping;
 	void (*idle)(void *);		/* stopped and no session left */
@@ -179,6 +180,7 @@ struct smtp_session {
 	enum smtp_state state;
 	bool esmtp;
 	bool relay_ok;			/* client may relay */
+	bool peer_node;			/* another node: no inbound checks */
 	bool busy;			/* an async action is pending */
 	bool dead;			/* connection gone while busy */
 	bool skip_line;			/* discarding an overlong line */

@@ -266,3 +266,68 @@ def test_client_gone_mid_proxy(cluster):
         typ, data = c.select("INBOX")
         assert data == [b"1"]
         c.logout()
+
+
+def test_relayed_mail_skips_the_home_nodes_checks(make_ferry, pg_url,
+                                                  fakedns):
+    """Greylisting on both nodes: mail relayed by B is accepted by A at
+    the first try (A knows B as a node), while the same mail sent to A
+    straight from a client is greylisted.  B lets the test's client in
+    with `exempt`."""
+    extra = {"host_down_memory": "0", "retry_min": "1h", "retry_max": "2h",
+             "greylist": "yes", "greylist_delay": "1h",
+             "greylist_window": "2h"}
+    a = node(make_ferry, pg_url, "127.0.0.2", "a", fakedns, accounts=True,
+             node_name="a", **extra)
+    b = node(make_ferry, pg_url, "127.0.0.3", "b", fakedns, node_name="b",
+             exempt="127.0.0.1/32 greylist", **extra)
+    for srv, name in ((a, "a"), (b, "b")):
+        a.cli_ok("node", "add", name, "--smtp", f"{srv.host}:{srv.port}",
+                 "--imap", f"{srv.host}:{srv.imap_port}",
+                 "--pop3", f"{srv.host}:{srv.pop3_port}")
+    a.cli_ok("domain", "node", "example.test", "a")
+    a.wait_log(r"- smtp peers-known nodes-hosts=2", timeout=15)
+    # Straight to A: greylisted (the check is on).
+    with a.smtp() as s:
+        with pytest.raises(Exception) as e:
+            s.sendmail("direct@sender.test", [ALICE],
+                       make_message(subject="direct", to=ALICE))
+    assert "reylist" in str(e.value) and "451" in str(e.value)
+    # Through B: relayed, and accepted by A at once.
+    with b.smtp() as s:
+        s.sendmail("relayed@sender.test", [ALICE],
+                   make_message(subject="relayed", to=ALICE))
+    a.wait_delivered(ALICE)
+    b.wait_queue_empty()
+    a.wait_log(r"smtp peer address=127\.0\.0\.3 ")
+    assert "greylist" not in "".join(
+        l for l in a.log_text().splitlines() if "relayed@" in l)
+
+
+def test_node_address_not_held_to_per_ip_limit(make_ferry, pg_url, fakedns):
+    """max_connections_per_ip = 1 on A: a second client from 127.0.0.1
+    is refused, while two logins proxied by B (both from B's address)
+    are both served."""
+    a, b = make_cluster(make_ferry, pg_url, fakedns,
+                        {"max_connections_per_ip": "1"})
+    a.wait_log(r"- imap peers-known nodes-hosts=2", timeout=15)
+    delivered_via_b(a, b)
+    with imap(a) as first:
+        first.login(ALICE, PASSWORD)
+        with pytest.raises((imaplib.IMAP4.abort, imaplib.IMAP4.error,
+                            ConnectionError, EOFError, OSError)):
+            with imap(a) as second:
+                second.login(ALICE, PASSWORD)
+        first.logout()
+    a.wait_log(r"imap refused address=127\.0\.0\.1 "
+               r"reason=max_connections_per_ip")
+    c1, c2 = imap(b), imap(b)
+    try:
+        for c in (c1, c2):
+            c.login(ALICE, PASSWORD)
+            typ, data = c.select("INBOX")
+            assert data == [b"1"]
+    finally:
+        for c in (c1, c2):
+            c.logout()
+    assert "refused address=127.0.0.3" not in a.log_text()
