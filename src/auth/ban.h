@@ -1,7 +1,8 @@
 /* Failed-login bans shared by SMTP AUTH, POP3 and IMAP: failures per
  * client IP are counted in the store; auth_ban_max_failures within
  * auth_ban_window bans the IP for auth_ban_time.  Networks in
- * auth_ban_exempt are never banned.  Bans survive restarts (they live in
+ * auth_ban_exempt and the hosts of the nodes in the store
+ * (net/nodepeer.h) are never banned nor counted.  Bans survive restarts (they live in
  * the store).  ban_check() and ban_record_failure() block on the store:
  * for the command line and worker threads.  Event loops use the _start()
  * forms, store requests (store.h) with a callback on the loop. */

@@ -13,7 +13,7 @@ the store with `ferry node add`, and example.test homed on A with
     relayed again, even while the home points back at a node.
 
 Every wait is bounded (wait_until); nothing sleeps to assert timing.
-IMAP and POP3 proxying to the home node is not built yet."""
+IMAP and POP3 logins proxied to the home node: test_pg_proxy.py."""
 
 import os
 import subprocess
