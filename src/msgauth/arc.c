@@ -20,6 +20,7 @@
 #include "lib/xalloc.h"
 #include "mime/mime.h"
 #include "msgauth/arc.h"
+#include "msgauth/dkim_keycache.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/dkim_private.h"
 
@@ -47,6 +48,7 @@ struct arc_ams {
 
 struct arc_verifier {
 	time_t now;
+	struct dkim_keycache *kc;	/* borrowed; NULL: none */
 	bool seal;
 	struct mime_header_parser *hp;
 	struct dkim_fields fs;
@@ -545,10 +547,10 @@ arc_verifier_keyname(const struct arc_verifier *v, size_t i)
 
 void
 arc_verifier_key(struct arc_verifier *v, size_t i, enum dns_status st,
-    const char *txt, size_t len)
+    const char *txt, size_t len, uint32_t ttl)
 {
 	struct arc_key *k;
-	struct dkim_key *rec;
+	struct dkim_keyrec rec;
 	const char *err;
 
 	if (i >= v->nkeys || (k = &v->keys[i])->answered)
@@ -557,10 +559,15 @@ arc_verifier_key(struct arc_verifier *v, size_t i, enum dns_status st,
 	k->st = st;
 	if (st != DNS_OK || txt == NULL)
 		return;
-	rec = xmalloc(sizeof(*rec));
-	if (dkim_key_parse(txt, len, rec, &err) == 0 && !rec->revoked)
-		k->pk = dkim_key_pkey(rec, &err);
-	free(rec);
+	if (dkim_keycache_get(v->kc, k->name, txt, len, ttl, v->now, &rec,
+	    &err) == 0)
+		k->pk = rec.pk;
+}
+
+void
+arc_verifier_set_keycache(struct arc_verifier *v, struct dkim_keycache *kc)
+{
+	v->kc = kc;
 }
 
 /* AMS a verifies with its key (the body hash was checked at the end). */

@@ -20,6 +20,7 @@
 #define FERRY_ARC_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "lib/fbuf.h"
@@ -28,6 +29,7 @@
 
 struct arc_verifier;
 struct arc_keyfetch;
+struct dkim_keycache;
 struct dkim_sign_key;
 struct event_base;
 
@@ -87,9 +89,13 @@ void arc_verifier_end(struct arc_verifier *v);
 size_t arc_verifier_nkeys(const struct arc_verifier *v);
 const char *arc_verifier_keyname(const struct arc_verifier *v, size_t i);
 /* The lookup of key i answered: st, the TXT strings joined (txt NULL
- * unless DNS_OK). */
+ * unless DNS_OK), the answer's TTL (seconds; 0: not cached). */
 void arc_verifier_key(struct arc_verifier *v, size_t i, enum dns_status st,
-    const char *txt, size_t len);
+    const char *txt, size_t len, uint32_t ttl);
+/* Decoded keys come from (and go into) kc (msgauth/dkim_keycache.h),
+ * which must outlive the verifier; without it each is decoded. */
+void arc_verifier_set_keycache(struct arc_verifier *v,
+    struct dkim_keycache *kc);
 /* Every key answered (or none was needed): the result. */
 void arc_verifier_decide(struct arc_verifier *v);
 /* The result (cv fail "not verified" before arc_verifier_decide). */

@@ -26,11 +26,11 @@ arc_keyfetch_name(void *ctx, size_t i, char *buf, size_t size)
 
 static void
 arc_keyfetch_got(void *ctx, size_t i, enum dns_status st, const char *txt,
-    size_t len)
+    size_t len, uint32_t ttl)
 {
 	struct arc_keyfetch *kf = ctx;
 
-	arc_verifier_key(kf->v, i, st, txt, len);
+	arc_verifier_key(kf->v, i, st, txt, len, ttl);
 }
 
 static void

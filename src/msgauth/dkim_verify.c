@@ -22,6 +22,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "mime/mime.h"
+#include "msgauth/dkim_keycache.h"
 #include "msgauth/dkim_private.h"
 #include "msgauth/dkim_verify.h"
 #include "msgauth/keyfetch.h"
@@ -37,6 +38,7 @@ struct dkim_vsig {
 
 struct dkim_verifier {
 	time_t now;
+	struct dkim_keycache *kc;	/* borrowed; NULL: none */
 	struct mime_header_parser *hp;
 	struct dkim_fields fs;
 	bool too_big;
@@ -89,6 +91,12 @@ dkim_verifier_new(time_t now)
 	l.fields_max = DKIM_SIGNER_HEADER_MAX;
 	v->hp = mime_header_parser_new(&l, dkim_verifier_field, v);
 	return v;
+}
+
+void
+dkim_verifier_set_keycache(struct dkim_verifier *v, struct dkim_keycache *kc)
+{
+	v->kc = kc;
 }
 
 void
@@ -255,7 +263,7 @@ dkim_verifier_keyname(const struct dkim_verifier *v, size_t i, char *dst,
 
 /* The key record is usable for this signature: NULL, or why not. */
 static const char *
-dkim_verify_key_ok(const struct dkim_vsig *s, const struct dkim_key *k)
+dkim_verify_key_ok(const struct dkim_vsig *s, const struct dkim_keyrec *k)
 {
 	const char *at;
 
@@ -296,11 +304,11 @@ dkim_verify_header(struct dkim_verifier *v, struct dkim_vsig *s,
 
 void
 dkim_verifier_key(struct dkim_verifier *v, size_t i, enum dns_status st,
-    const char *txt, size_t len)
+    const char *txt, size_t len, uint32_t ttl)
 {
 	struct dkim_vsig *s;
-	struct dkim_key *k;
-	struct evp_pkey_st *pk;
+	struct dkim_keyrec k;
+	char name[600];
 	const char *err;
 
 	if (i >= v->n || (s = &v->sigs[i])->v.decided)
@@ -313,18 +321,22 @@ dkim_verifier_key(struct dkim_verifier *v, size_t i, enum dns_status st,
 		dkim_verify_decide(s, DKIM_R_PERMERROR, "no key for signature");
 		return;
 	}
-	k = xmalloc(sizeof(*k));
-	if (dkim_key_parse(txt, len, k, &err) < 0 ||
-	    (err = dkim_verify_key_ok(s, k)) != NULL)
+	if (dkim_verifier_keyname(v, i, name, sizeof(name)) < 0)
+		name[0] = '\0';
+	if (dkim_keycache_get(v->kc, name, txt, len, ttl, v->now, &k,
+	    &err) < 0) {
 		dkim_verify_decide(s, DKIM_R_PERMERROR, err);
-	else if ((pk = dkim_key_pkey(k, &err)) == NULL)
-		dkim_verify_decide(s, DKIM_R_PERMERROR, err);
-	else {
-		s->v.testing = k->testing;
-		dkim_verify_header(v, s, pk);
-		EVP_PKEY_free(pk);
+		return;
 	}
-	free(k);
+	if ((err = dkim_verify_key_ok(s, &k)) != NULL)
+		dkim_verify_decide(s, DKIM_R_PERMERROR, err);
+	else if (k.pk == NULL)
+		dkim_verify_decide(s, DKIM_R_PERMERROR, k.pk_error);
+	else {
+		s->v.testing = k.testing;
+		dkim_verify_header(v, s, k.pk);
+	}
+	EVP_PKEY_free(k.pk);
 }
 
 /* Keeps what goes into a header: printable ASCII, no ';', '(' or ')'. */
@@ -385,11 +397,11 @@ dkim_keyfetch_name(void *ctx, size_t i, char *buf, size_t size)
 
 static void
 dkim_keyfetch_got(void *ctx, size_t i, enum dns_status st, const char *txt,
-    size_t len)
+    size_t len, uint32_t ttl)
 {
 	struct dkim_keyfetch *kf = ctx;
 
-	dkim_verifier_key(kf->v, i, st, txt, len);
+	dkim_verifier_key(kf->v, i, st, txt, len, ttl);
 }
 
 static void

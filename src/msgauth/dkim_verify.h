@@ -12,6 +12,7 @@
 #define FERRY_DKIM_VERIFY_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "lib/fbuf.h"
@@ -20,6 +21,7 @@
 
 struct dkim_verifier;
 struct dkim_keyfetch;
+struct dkim_keycache;
 struct event_base;
 
 #define DKIM_VERIFY_MAX 8	/* signatures looked at; the rest ignored */
@@ -50,6 +52,10 @@ struct dkim_verdict {
 
 struct dkim_verifier *dkim_verifier_new(time_t now);
 void dkim_verifier_free(struct dkim_verifier **vp);
+/* Decoded keys come from (and go into) kc (msgauth/dkim_keycache.h),
+ * which must outlive the verifier; without it each is decoded. */
+void dkim_verifier_set_keycache(struct dkim_verifier *v,
+    struct dkim_keycache *kc);
 /* Content in order, any split. */
 void dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n);
 /* The content ended: body hashes are final, and results that need no
@@ -68,9 +74,10 @@ const struct dkim_verdict *dkim_verifier_verdict(const struct dkim_verifier *v,
 int dkim_verifier_keyname(const struct dkim_verifier *v, size_t i, char *dst,
     size_t size);
 /* The key lookup of signature i answered: st, and the TXT strings joined
- * (txt NULL when st is not DNS_OK).  Decides the result. */
+ * (txt NULL when st is not DNS_OK), with the answer's TTL (seconds; 0:
+ * the key is not kept in the cache).  Decides the result. */
 void dkim_verifier_key(struct dkim_verifier *v, size_t i,
-    enum dns_status st, const char *txt, size_t len);
+    enum dns_status st, const char *txt, size_t len, uint32_t ttl);
 
 const char *dkim_result_str(enum dkim_result r);
 

@@ -41,7 +41,8 @@ keyfetch_answer(const struct dns_result *r, void *ctx)
 		}
 	kf->got(kf->ctx, o->idx, rr != NULL ? DNS_OK :
 	    (r->status == DNS_OK ? DNS_NODATA : r->status),
-	    rr != NULL ? rr->txt : NULL, rr != NULL ? rr->txt_len : 0);
+	    rr != NULL ? rr->txt : NULL, rr != NULL ? rr->txt_len : 0,
+	    rr != NULL ? r->ttl : 0);
 	kf->pending--;
 	keyfetch_finish(kf);
 }

@@ -5,6 +5,7 @@
 #define FERRY_MSGAUTH_KEYFETCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -17,9 +18,10 @@ struct keyfetch;
 typedef const char *keyfetch_name_cb(void *ctx, size_t i, char *buf,
     size_t size);
 /* Lookup i's answer: its first TXT record (RFC 6376 3.6.2.2: with several,
- * the first is used), DNS_NODATA when it had none. */
+ * the first is used), DNS_NODATA when it had none; ttl: the answer's TTL
+ * in seconds (0 when unknown). */
 typedef void keyfetch_got_cb(void *ctx, size_t i, enum dns_status st,
-    const char *txt, size_t len);
+    const char *txt, size_t len, uint32_t ttl);
 /* All answers are in; the keyfetch is already freed. */
 typedef void keyfetch_done_cb(void *ctx);
 

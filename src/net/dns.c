@@ -1119,6 +1119,7 @@ dns_result_classify(const struct dns_query *q, const struct ub_result *res,
 		return true;
 	}
 	r->status = DNS_OK;
+	r->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 	if (dns_result_records(q, res, r) > 0 && r->n == 0) {
 		r->status = DNS_TEMPFAIL;
 		r->why = "malformed answer";

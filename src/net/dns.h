@@ -57,6 +57,7 @@ struct dns_result {
 	uint64_t stale_age;
 	const char *why;		/* temp failure reason for logs */
 	const char *canon;		/* name at the end of CNAMEs; NULL: none */
+	uint32_t ttl;			/* of the records, seconds (0: unknown) */
 	struct dns_rr *rr;
 	size_t n;
 };

@@ -54,9 +54,11 @@ smtp_arc_seal_wanted(const struct smtp_session *s)
 void
 smtp_arc_start(struct smtp_session *s)
 {
-	if (s->conf->arc_verify && !s->relay_ok)
+	if (s->conf->arc_verify && !s->relay_ok) {
 		s->tx->arc = arc_verifier_new(time(NULL),
 		    smtp_arc_seal_wanted(s));
+		arc_verifier_set_keycache(s->tx->arc, s->srv->keycache);
+	}
 }
 
 void

@@ -60,8 +60,10 @@ smtp_authres_start(struct smtp_session *s)
 	tx->authserv_id = s->conf->hostname;
 	tx->hold = true;
 	tx->spf_ar = smtp_policy_spf_ar(s->pol);
-	if (!s->relay_ok)
+	if (!s->relay_ok) {
 		tx->verifier = dkim_verifier_new(time(NULL));
+		dkim_verifier_set_keycache(tx->verifier, s->srv->keycache);
+	}
 	smtp_arc_start(s);
 }
 

@@ -18,6 +18,7 @@
 #include "lib/metrics.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "msgauth/dkim_keycache.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/srs.h"
 #include "msgauth/dmarc.h"
@@ -144,6 +145,7 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	if (smtp_policy_create(&srv->policy, srv, &error) < 0)
 		log_fatalx("- smtpd dns error=%s", log_q(error));
 	srv->dkim = smtpd_dkim_load(env->conf);
+	srv->keycache = dkim_keycache_new(DKIM_KEYCACHE_MAX);
 	srv->srs = srs_keys_for_conf(env->conf);
 	smtp_dmarc_psl_load(srv, env->conf, true);
 	srv->cache = smtp_cache_new();
@@ -238,6 +240,8 @@ smtpd_reload(struct smtpd *srv, const struct conf *fresh,
 	/* Messages being signed keep the keys they started with. */
 	dkim_keyring_free(&srv->dkim);
 	srv->dkim = smtpd_dkim_load(fresh);
+	/* Verifiers at work hold references of their own. */
+	dkim_keycache_clear(srv->keycache);
 	srs_keys_free(&srv->srs);
 	srv->srs = srs_keys_for_conf(fresh);
 	smtp_dmarc_psl_load(srv, fresh, false);
@@ -267,6 +271,7 @@ smtpd_free(struct smtpd **srvp)
 	diskwatch_free(&srv->disk);
 	smtp_policy_free(&srv->policy);
 	dkim_keyring_free(&srv->dkim);
+	dkim_keycache_free(&srv->keycache);
 	srs_keys_free(&srv->srs);
 	dmarc_psl_free(srv->psl);
 	smtp_cache_free(&srv->cache);

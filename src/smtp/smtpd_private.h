@@ -34,6 +34,7 @@ struct store_req;
 struct smtpd;
 struct smtp_policy;
 struct smtp_policy_session;
+struct dkim_keycache;
 struct dkim_keyring;
 struct dkim_signer;
 struct dkim_verifier;
@@ -62,6 +63,9 @@ struct smtpd {
 	/* DKIM signing keys (msgauth/dkim_keys.h), read at start and on
 	 * reload; a message holds its own reference while it is signed. */
 	struct dkim_keyring *dkim;
+	/* Decoded public keys of the DKIM and ARC verifiers, by DNS name
+	 * and record text (msgauth/dkim_keycache.h); emptied on reload. */
+	struct dkim_keycache *keycache;
 	/* SRS secrets (msgauth/srs.h), start and reload; NULL: srs off. */
 	struct srs_keys *srs;
 	/* The public suffix list for DMARC (NULL: not loaded), replaced on

@@ -74,7 +74,7 @@ fuzz_arc_message(const char *s, size_t n, uint8_t mode)
 		if (arc_verifier_keyname(v, k) == NULL)
 			abort();
 		arc_verifier_key(v, k, mode & 2 ? DNS_OK : DNS_TEMPFAIL,
-		    fuzz_arc_rec, sizeof(fuzz_arc_rec) - 1);
+		    fuzz_arc_rec, sizeof(fuzz_arc_rec) - 1, 0);
 	}
 	arc_verifier_decide(v);
 	r = arc_verifier_result(v);

@@ -69,7 +69,7 @@ fuzz_dkim_message(const char *s, size_t len)
 	dkim_verifier_feed(v, s + half, len - half);
 	dkim_verifier_end(v);
 	for (size_t i = 0; i < dkim_verifier_count(v); i++) {
-		dkim_verifier_key(v, i, DNS_OK, FUZZ_KEY, strlen(FUZZ_KEY));
+		dkim_verifier_key(v, i, DNS_OK, FUZZ_KEY, strlen(FUZZ_KEY), 0);
 		if (!dkim_verifier_verdict(v, i)->decided)
 			abort();
 	}

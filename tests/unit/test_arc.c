@@ -14,6 +14,7 @@
 #include "lib/fbuf.h"
 #include "msgauth/arc.h"
 #include "msgauth/dkim.h"
+#include "msgauth/dkim_keycache.h"
 #include "msgauth/dkim_keys.h"
 #include "test.h"
 
@@ -119,6 +120,10 @@ test_arc_ams_parse(void)
 
 /* ---------------------------------------------------------- round trips */
 
+/* main() runs the round trips without a key cache, then twice with one:
+ * the results must not change. */
+static struct dkim_keycache *test_arc_kc;
+
 static EVP_PKEY *
 test_arc_keygen(int type)
 {
@@ -151,6 +156,8 @@ test_arc_verify(const char *msg, bool seal, bool trickle, const char *rec)
 	struct arc_verifier *v = arc_verifier_new(NOW, seal);
 	size_t n = strlen(msg);
 
+	arc_verifier_set_keycache(v, test_arc_kc);
+
 	if (trickle)
 		for (size_t i = 0; i < n; i++)
 			arc_verifier_feed(v, msg + i, 1);
@@ -159,7 +166,7 @@ test_arc_verify(const char *msg, bool seal, bool trickle, const char *rec)
 	arc_verifier_end(v);
 	for (size_t i = 0; i < arc_verifier_nkeys(v); i++)
 		arc_verifier_key(v, i, rec != NULL ? DNS_OK : DNS_NXDOMAIN,
-		    rec, rec != NULL ? strlen(rec) : 0);
+		    rec, rec != NULL ? strlen(rec) : 0, 300);
 	arc_verifier_decide(v);
 	return v;
 }
@@ -330,5 +337,17 @@ main(void)
 	test_arc_ams_parse();
 	test_arc_roundtrip();
 	test_arc_limits();
+	test_arc_kc = dkim_keycache_new(4);
+	for (int round = 0; round < 2; round++) {
+		struct dkim_keycache_stats st;
+
+		test_arc_roundtrip();
+		test_arc_limits();
+		test_begin("arc results with the key cache");
+		dkim_keycache_stats(test_arc_kc, &st);
+		test_assert(st.hits > 0 && st.entries <= 4);
+		test_end();
+	}
+	dkim_keycache_free(&test_arc_kc);
 	return test_exit();
 }

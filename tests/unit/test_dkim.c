@@ -16,9 +16,16 @@
 
 #include "lib/fbuf.h"
 #include "msgauth/dkim.h"
+#include "msgauth/dkim_keycache.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/dkim_verify.h"
 #include "test.h"
+
+/* The verifiers' key cache and the TTL handed with keys: main() runs the
+ * verification cases without a cache, then twice with one (decoded, then
+ * cached), and the verdicts must not change. */
+static struct dkim_keycache *test_kc;
+static uint32_t test_ttl;
 
 /* An exactly-sized heap copy (no NUL after it) so ASan sees over-reads. */
 static char *
@@ -383,6 +390,8 @@ test_verify(const char *msg, bool trickle, time_t now,
 	size_t len = strlen(msg);
 	char *p = test_copy(msg, len);
 
+	dkim_verifier_set_keycache(v, test_kc);
+
 	if (trickle)
 		for (size_t i = 0; i < len; i++)
 			dkim_verifier_feed(v, p + i, 1);
@@ -391,10 +400,10 @@ test_verify(const char *msg, bool trickle, time_t now,
 	dkim_verifier_end(v);
 	for (size_t i = 0; i < dkim_verifier_count(v) && i < nkeys; i++) {
 		if (keys[i] == NULL)
-			dkim_verifier_key(v, i, DNS_NXDOMAIN, NULL, 0);
+			dkim_verifier_key(v, i, DNS_NXDOMAIN, NULL, 0, 0);
 		else
 			dkim_verifier_key(v, i, DNS_OK, keys[i],
-			    strlen(keys[i]));
+			    strlen(keys[i]), test_ttl);
 	}
 	free(p);
 	return v;
@@ -515,7 +524,7 @@ test_dkim_rfc8463_tampered(void)
 		test_assert(test_result(v, 0) == DKIM_R_PERMERROR);
 		dkim_verifier_free(&v);
 		v = test_verify(msg, false, now, NULL, 0);
-		dkim_verifier_key(v, 0, DNS_TEMPFAIL, NULL, 0);
+		dkim_verifier_key(v, 0, DNS_TEMPFAIL, NULL, 0, 0);
 		test_assert(test_result(v, 0) == DKIM_R_TEMPERROR);
 		dkim_verifier_free(&v);
 	}
@@ -582,7 +591,8 @@ test_roundtrip(EVP_PKEY *key, const char *msg, const char *tamper_from,
 	dkim_verifier_end(v);
 	keys[0] = rec.data;
 	test_assert(dkim_verifier_count(v) == 1);
-	dkim_verifier_key(v, 0, DNS_OK, keys[0], rec.len);
+	dkim_verifier_set_keycache(v, test_kc);
+	dkim_verifier_key(v, 0, DNS_OK, keys[0], rec.len, test_ttl);
 	r = test_result(v, 0);
 	dkim_verifier_free(&v);
 	fbuf_release(&sig);
@@ -662,5 +672,22 @@ main(void)
 	test_dkim_rfc8463_tampered();
 	test_dkim_roundtrip();
 	test_dkim_ar();
+	test_kc = dkim_keycache_new(4);
+	test_ttl = 300;
+	for (int round = 0; round < 2; round++) {
+		struct dkim_keycache_stats st;
+
+		test_dkim_rfc8463();
+		test_dkim_rfc8463_tampered();
+		test_dkim_roundtrip();
+		test_dkim_ar();
+		test_begin("dkim verdicts with the key cache");
+		dkim_keycache_stats(test_kc, &st);
+		/* The RFC 8463 keys are met again and again; the 512-bit
+		 * key of the round trips is never kept. */
+		test_assert(st.hits > 0 && st.entries <= 4);
+		test_end();
+	}
+	dkim_keycache_free(&test_kc);
 	return test_exit();
 }
