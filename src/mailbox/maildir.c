@@ -29,6 +29,18 @@
 #define MAILDIR_SIZE_MAX 5120	/* spec: recalculate when larger */
 #define MAILDIR_COPY_BUF 65536
 
+/* What one delivery writes: prefix, then the content of fd from offset
+ * 0, with ins (ins_len octets) put in at offset at (nothing when
+ * ins_len is 0). */
+struct maildir_src {
+	const char *prefix;
+	size_t prefix_len;
+	int fd;
+	uint64_t at;
+	const char *ins;
+	size_t ins_len;
+};
+
 /* Per-process delivery counter for unique names (the Q part), atomic
  * because workers deliver in parallel; with the host name below (set
  * once) the only mutable statics here. */
@@ -434,19 +446,21 @@ maildir_delivery_headers(struct fbuf *b, const char *sender, const char *addr)
 	}
 }
 
-/* prefix, then src_fd from offset 0 (pread: the fd is shared by the
- * deliveries of one message), into fd. */
+/* src_fd's octets [off, end) (end UINT64_MAX: to the end of the file)
+ * into fd, with pread: the fd is shared by the deliveries of one
+ * message. */
 static int
-maildir_copy(int fd, const char *prefix, size_t prefix_len, int src_fd)
+maildir_copy_range(int fd, int src_fd, off_t off, uint64_t end)
 {
 	char buf[MAILDIR_COPY_BUF];
-	off_t off = 0;
 	ssize_t n;
 
-	if (prefix_len > 0 && fsio_write_all(fd, prefix, prefix_len) < 0)
-		return -1;
-	for (;;) {
-		n = pread(src_fd, buf, sizeof(buf), off);
+	while ((uint64_t)off < end) {
+		size_t want = sizeof(buf);
+
+		if (end - (uint64_t)off < want)
+			want = (size_t)(end - (uint64_t)off);
+		n = pread(src_fd, buf, want, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -457,11 +471,26 @@ maildir_copy(int fd, const char *prefix, size_t prefix_len, int src_fd)
 			return -1;
 		off += n;
 	}
+	return 0;
+}
+
+/* The prefix, then the content with the insertion, into fd. */
+static int
+maildir_copy(int fd, const struct maildir_src *src)
+{
+	if (src->prefix_len > 0 && fsio_write_all(fd, src->prefix,
+	    src->prefix_len) < 0)
+		return -1;
+	if (src->ins_len == 0)
+		return maildir_copy_range(fd, src->fd, 0, UINT64_MAX);
+	if (maildir_copy_range(fd, src->fd, 0, src->at) < 0 ||
+	    fsio_write_all(fd, src->ins, src->ins_len) < 0)
+		return -1;
+	return maildir_copy_range(fd, src->fd, (off_t)src->at, UINT64_MAX);
 }
 
 static int
-maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
-    int src_fd)
+maildir_write_tmp(const char *file, const struct maildir_src *src)
 {
 	int fd, saved;
 
@@ -471,7 +500,7 @@ maildir_write_tmp(const char *file, const char *prefix, size_t prefix_len,
 	/* fdatasync: a new file whose size these writes set; it flushes the
 	 * data and the size, not the timestamps.  Must precede the link
 	 * into new/ (a reader must never see a torn message there). */
-	if (maildir_copy(fd, prefix, prefix_len, src_fd) < 0 ||
+	if (maildir_copy(fd, src) < 0 ||
 	    fdatasync(fd) < 0) {
 		saved = errno;
 		close(fd);
@@ -546,8 +575,7 @@ maildir_publish(const char *path, const char *name, bool once)
  * dir's new/: 0 or -1 (errno).  dir is path or one of its folders. */
 static int
 maildir_store(const char *path, const char *dir, const char *name,
-    const char *prefix, size_t prefix_len, int src_fd, uint64_t quota,
-    uint64_t size, bool once)
+    const struct maildir_src *src, uint64_t quota, uint64_t size, bool once)
 {
 	char tmp[PATH_MAX];
 	int saved;
@@ -558,7 +586,7 @@ maildir_store(const char *path, const char *dir, const char *name,
 	 * (the queue runs one job per message: nobody else writes it). */
 	if (once)
 		(void)unlink(tmp);
-	if (maildir_write_tmp(tmp, prefix, prefix_len, src_fd) < 0)
+	if (maildir_write_tmp(tmp, src) < 0)
 		return -1;
 	/* Counted before it becomes visible in new/ (as Courier's
 	 * deliverquota does), so that a reader who sees the message also
@@ -578,16 +606,18 @@ maildir_store(const char *path, const char *dir, const char *name,
 }
 
 static int maildir_deliver_as(const char *path, const char *dir,
-    const char *prefix, size_t prefix_len, int src_fd, uint64_t quota,
-    const char *fixed, char *name_r, size_t name_size);
+    const struct maildir_src *src, uint64_t quota, const char *fixed,
+    char *name_r, size_t name_size);
 
 int
 maildir_deliver_in(const char *path, const char *dir, const char *prefix,
     size_t prefix_len, int src_fd, uint64_t quota, char *name_r,
     size_t name_size)
 {
-	return maildir_deliver_as(path, dir, prefix, prefix_len, src_fd, quota,
-	    NULL, name_r, name_size);
+	struct maildir_src src = { prefix, prefix_len, src_fd, 0, NULL, 0 };
+
+	return maildir_deliver_as(path, dir, &src, quota, NULL, name_r,
+	    name_size);
 }
 
 int
@@ -621,8 +651,8 @@ maildir_delivered_before(const char *dir, const char *name)
 }
 
 static int
-maildir_deliver_as(const char *path, const char *dir, const char *prefix,
-    size_t prefix_len, int src_fd, uint64_t quota, const char *fixed,
+maildir_deliver_as(const char *path, const char *dir,
+    const struct maildir_src *src, uint64_t quota, const char *fixed,
     char *name_r, size_t name_size)
 {
 	char name[512];
@@ -631,9 +661,13 @@ maildir_deliver_as(const char *path, const char *dir, const char *prefix,
 	int r;
 
 	if (maildir_ensure(path) < 0 || (dir != path &&
-	    maildir_ensure(dir) < 0) || fstat(src_fd, &st) < 0)
+	    maildir_ensure(dir) < 0) || fstat(src->fd, &st) < 0)
 		return -1;
-	size = prefix_len + (uint64_t)st.st_size;
+	if (src->ins_len > 0 && src->at > (uint64_t)st.st_size) {
+		errno = EINVAL;
+		return -1;
+	}
+	size = src->prefix_len + (uint64_t)st.st_size + src->ins_len;
 	if (quota == 0) {
 		/* No quota, no accounting (as Courier's deliverquota and
 		 * Dovecot's quota plugin): a maildirsize left from an
@@ -657,13 +691,12 @@ maildir_deliver_as(const char *path, const char *dir, const char *prefix,
 			return 0;
 	} else
 		maildir_unique_name(name, sizeof(name), size);
-	r = maildir_store(path, dir, name, prefix, prefix_len, src_fd, quota,
-	    size, fixed != NULL);
+	r = maildir_store(path, dir, name, src, quota, size, fixed != NULL);
 	/* tmp/ or new/ removed from a Maildir whose cur/ is there
 	 * (maildir_ensure looked at cur/ only): made again, once. */
 	if (r < 0 && errno == ENOENT && maildir_create(dir) == 0)
-		r = maildir_store(path, dir, name, prefix, prefix_len, src_fd,
-		    quota, size, fixed != NULL);
+		r = maildir_store(path, dir, name, src, quota, size,
+		    fixed != NULL);
 	if (r < 0)
 		return -1;
 	if (name_r != NULL && name_size > 0)
@@ -713,13 +746,25 @@ int
 maildir_deliver_mail(const char *path, const char *dir, const char *sender,
     const char *rcpt, int src_fd, uint64_t quota)
 {
+	return maildir_deliver_mail_ins(path, dir, sender, rcpt, src_fd, 0,
+	    NULL, 0, quota);
+}
+
+int
+maildir_deliver_mail_ins(const char *path, const char *dir,
+    const char *sender, const char *rcpt, int src_fd, uint64_t at,
+    const char *ins, size_t ins_len, uint64_t quota)
+{
+	struct maildir_src src = { NULL, 0, src_fd, at, ins, ins_len };
 	struct fbuf prefix;
 	int r, saved;
 
 	fbuf_init(&prefix, 0);
 	maildir_delivery_headers(&prefix, sender, rcpt);
-	r = maildir_deliver_in(path, dir != NULL ? dir : path, prefix.data,
-	    prefix.len, src_fd, quota, NULL, 0);
+	src.prefix = prefix.data;
+	src.prefix_len = prefix.len;
+	r = maildir_deliver_as(path, dir != NULL ? dir : path, &src, quota,
+	    NULL, NULL, 0);
 	saved = errno;
 	fbuf_release(&prefix);
 	errno = saved;
@@ -744,8 +789,13 @@ maildir_deliver_mail_once(const char *path, const char *dir,
 	}
 	fbuf_init(&prefix, 0);
 	maildir_delivery_headers(&prefix, sender, rcpt);
-	r = maildir_deliver_as(path, dir != NULL ? dir : path, prefix.data,
-	    prefix.len, src_fd, quota, fixed, NULL, 0);
+	{
+		struct maildir_src src = { prefix.data, prefix.len, src_fd,
+		    0, NULL, 0 };
+
+		r = maildir_deliver_as(path, dir != NULL ? dir : path, &src,
+		    quota, fixed, NULL, 0);
+	}
 	saved = errno;
 	fbuf_release(&prefix);
 	errno = saved;

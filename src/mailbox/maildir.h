@@ -55,6 +55,15 @@ void maildir_name_new(char *dst, size_t size, uint64_t msize);
  * folder's directory (spam_folder), NULL for INBOX. */
 int maildir_deliver_mail(const char *path, const char *dir,
     const char *sender, const char *rcpt, int src_fd, uint64_t quota);
+/* maildir_deliver_mail of a content that lacks ins_len octets at offset
+ * at (at most the file's size; -1 with EINVAL past it): the delivered
+ * message is src_fd's first at octets, ins, then the rest, as if the
+ * file held them (smtpd's direct delivery puts the headers of its end-
+ * of-DATA checks after its Received field this way, instead of
+ * rewriting the spool file).  The quota and the S= size count them. */
+int maildir_deliver_mail_ins(const char *path, const char *dir,
+    const char *sender, const char *rcpt, int src_fd, uint64_t at,
+    const char *ins, size_t ins_len, uint64_t quota);
 /* maildir_deliver_mail under a name made from key (the queue's "<id>R<n>",
  * no '/' or ':') and `when`, the same on every attempt: a delivery that
  * is already in new/ (or in cur/ unflagged or only \Seen) is not made

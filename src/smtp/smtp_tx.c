@@ -61,8 +61,11 @@ struct smtp_commit {
 	const char *hostname;		/* likewise (quota warnings) */
 	int rc, err;
 	/* DATA checks added headers or a Subject prefix: the content is
-	 * rewritten before the commit (spool_writer_rewrite). */
-	bool rewrite;
+	 * rewritten before the commit (spool_writer_rewrite).  insert: the
+	 * headers alone, and the message may be delivered directly: they
+	 * are put in as the Maildir copies are written, and the spool file
+	 * is rewritten only if the message goes to the spool after all. */
+	bool rewrite, insert;
 	uint64_t head;
 	struct fbuf hdr;
 	char subject_prefix[64];
@@ -309,8 +312,9 @@ smtp_tx_deliver_one(struct smtp_commit *c, struct spool_rcpt *r,
 	rel = path + strlen(c->state_dir) + 1;
 	folder = mbox_delivery_dir(path, c->spam_folder, c->env.spam, dir,
 	    sizeof(dir));
-	if (maildir_deliver_mail(path, folder, c->env.sender, r->addr, fd,
-	    quota) == 0) {
+	if (maildir_deliver_mail_ins(path, folder, c->env.sender, r->addr, fd,
+	    c->head, c->insert ? c->hdr.data : NULL, c->insert ? c->hdr.len :
+	    0, quota) == 0) {
 		r->state = SPOOL_RCPT_DONE;
 		log_info("%s smtp delivered rcpt=%s mailbox=%s result=sent",
 		    c->env.id, log_q(r->addr), log_q(rel));
@@ -352,7 +356,8 @@ smtp_tx_deliver_direct(struct smtp_commit *c)
 	int fd;
 
 	str_lcpy(c->env.id, spool_writer_id(c->writer), sizeof(c->env.id));
-	c->env.size = spool_writer_size(c->writer);
+	c->env.size = spool_writer_size(c->writer) + (c->insert ? c->hdr.len :
+	    0);
 	if ((fd = spool_writer_content_fd(c->writer)) < 0) {
 		log_warn("%s smtp direct-delivery-failed reason=%s queued=yes",
 		    c->env.id, log_q(strerror(errno)));
@@ -433,6 +438,22 @@ smtp_tx_arc_seal(struct smtp_commit *c)
 		fbuf_release(&set);
 }
 
+/* On the worker: the headers (and Subject prefix) the end of DATA
+ * added go into the spool file.  0, or -1 with the commit failed. */
+static int
+smtp_tx_rewrite(struct smtp_commit *c)
+{
+	if (spool_writer_rewrite(c->writer, c->head, c->hdr.data, c->hdr.len,
+	    c->subject_prefix) == 0) {
+		c->insert = false;
+		return 0;
+	}
+	c->rc = -1;
+	c->err = errno;
+	spool_writer_abort(&c->writer);
+	return -1;
+}
+
 static void
 smtp_tx_commit_work(void *arg)
 {
@@ -443,13 +464,10 @@ smtp_tx_commit_work(void *arg)
 	if (c->arc != NULL)
 		smtp_tx_arc_seal(c);
 
-	if (c->rewrite && spool_writer_rewrite(c->writer, c->head, c->hdr.data,
-	    c->hdr.len, c->subject_prefix) < 0) {
-		c->rc = -1;
-		c->err = errno;
-		spool_writer_abort(&c->writer);
+	c->insert = c->rewrite && c->quota != NULL &&
+	    c->subject_prefix[0] == '\0';
+	if (c->rewrite && !c->insert && smtp_tx_rewrite(c) < 0)
 		return;
-	}
 	if (c->note != NULL)
 		smtp_send_outbound_work(c->note);
 	if (c->quota != NULL && smtp_tx_direct_quota(c) &&
@@ -461,6 +479,12 @@ smtp_tx_commit_work(void *arg)
 		c->rc = 0;
 		return;
 	}
+	/* Some or all recipients go to the queue: the spool file gets the
+	 * headers now.  (Failing here after a partial direct delivery
+	 * makes the client send again: duplicates for those delivered,
+	 * which rule 1 allows, as after a crash.) */
+	if (c->insert && smtp_tx_rewrite(c) < 0)
+		return;
 	c->queued = true;
 	c->rc = spool_writer_commit(&c->writer, &c->env);
 	c->err = errno;

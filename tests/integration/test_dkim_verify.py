@@ -11,7 +11,7 @@ import base64
 
 import pytest
 
-from conftest import HOSTNAME, make_message, unfold_headers
+from conftest import HOSTNAME, make_message, unfold_headers, wait_until
 from dkimkeys import rsa_key_pair
 from fakedns import FakeDNS, fakedns  # noqa: F401
 
@@ -162,3 +162,45 @@ def test_verify_off(make_ferry, fakedns, keys):  # noqa: F811
                       "dkim_verify": "no"})
     msg = deliver(srv, sign(message(), "rsa", keys))
     assert authres(msg) == []
+
+
+def head_names(msg):
+    head = msg.split(b"\r\n\r\n", 1)[0].decode()
+    return [line.split(":", 1)[0] for line in head.split("\r\n")
+            if line and not line[0].isspace()]
+
+
+def test_results_in_the_same_place_direct_and_queued(mx, keys):
+    """Direct delivery puts the end-of-DATA fields (Authentication-Results)
+    in as it copies, instead of rewriting the spool file; when a recipient
+    has to be queued after all, the spool file gets them then.  Either
+    way each copy holds the field once, right under Ferry's Received, and
+    the same key verifies the same way (twice in a row: the second time
+    from the key cache)."""
+    BOB = "bob@example.test"
+    md = mx.maildir(BOB)
+    for sub in ("tmp", "cur"):
+        (md / sub).mkdir(parents=True, exist_ok=True)
+    (md / "new").write_text("not a directory")
+    msg = sign(message(subject="Both paths"), "rsa", keys)
+    with mx.smtp() as s:
+        s.sendmail(SENDER, [RCPT, BOB], msg)
+    direct = mx.wait_delivered(RCPT, 1)[-1]
+    qid = mx.wait_log(r"smtp accepted id=(\w+) .*delivered=1 "
+                      r"queued=yes").group(1)
+    wait_until(lambda: any(x["id"] == qid for x in mx.queue_json()), 10,
+               what="bob's copy in the queue")
+    (md / "new").unlink()
+    mx.cli_ok("queue", "retry", qid)
+    queued = mx.wait_delivered(BOB, 1)[-1]
+    for m in (direct, queued):
+        names = head_names(m)
+        assert names[:5] == ["Return-Path", "Delivered-To", "Received",
+                             "Received-SPF", "Authentication-Results"], names
+        assert names.count("Authentication-Results") == 1, names
+        assert "dkim=pass" in ours(m)
+    # Below the delivery headers the two copies are the same bytes.
+    assert direct.split(b"\r\nReceived: ", 1)[1] == \
+        queued.split(b"\r\nReceived: ", 1)[1]
+    ar = ours(deliver(mx, msg, count=2))
+    assert "dkim=pass" in ar and f"header.d={SENDER_DOMAIN}" in ar, ar

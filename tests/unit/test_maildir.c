@@ -343,6 +343,71 @@ test_once(void)
 	test_end();
 }
 
+/* maildir_deliver_mail_ins: the headers smtpd adds at the end of DATA
+ * put in at an offset as the copy is written, with the delivery headers
+ * in front; sizes and quota count them; an offset past the file is
+ * refused. */
+static void
+test_insert(void)
+{
+	static const char msg[] = "Received: by x\r\nSubject: ins\r\n\r\n"
+	    "body\r\n";
+	static const char ins[] = "Authentication-Results: x; dkim=pass\r\n";
+	static const char want[] = "Return-Path: <a@b>\r\nDelivered-To: "
+	    "ins@d\r\nReceived: by x\r\nAuthentication-Results: x; "
+	    "dkim=pass\r\nSubject: ins\r\n\r\nbody\r\n";
+	size_t at = strlen("Received: by x\r\n");
+	char mdir[256], sub[PATH_MAX], file[PATH_MAX], size[32];
+	struct dirent *de;
+	struct fbuf b;
+	DIR *d;
+	int fd = test_source(msg), n = 0;
+	uint64_t quota;
+
+	test_begin("maildir delivery with headers put in");
+	fbuf_init(&b, 0);
+	test_assert(maildir_path(test_dir, "ins@d", mdir, sizeof(mdir)) == 0);
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
+	    at, ins, strlen(ins), 0) == 0);
+	/* at 0 and at the end are fine too; nothing put in: the plain copy */
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
+	    0, ins, strlen(ins), 0) == 0);
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
+	    strlen(msg), ins, strlen(ins), 0) == 0);
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
+	    at, NULL, 0, 0) == 0);
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
+	    strlen(msg) + 1, ins, strlen(ins), 0) < 0 && errno == EINVAL);
+	/* The quota counts what is put in: exactly full fits, one less
+	 * does not. */
+	quota = 5 * strlen(want) - strlen(ins);
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
+	    at, ins, strlen(ins), quota - 1) < 0 && errno == EDQUOT);
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
+	    at, ins, strlen(ins), quota) == 0);
+	snprintf(sub, sizeof(sub), "%s/new", mdir);
+	test_assert(test_count(sub) == 5);
+	snprintf(size, sizeof(size), ",S=%zu", strlen(want));
+	d = opendir(sub);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		test_assert(fsio_pathf(file, sizeof(file), "%s/%s", sub,
+		    de->d_name) == 0);
+		test_read(file, &b);
+		if (strcmp(b.data, want) == 0) {
+			test_assert(strstr(de->d_name, size) != NULL);
+			n++;
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+	test_assert(n == 2);
+	fbuf_release(&b);
+	close(fd);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -352,6 +417,7 @@ main(void)
 	test_path();
 	test_deliver();
 	test_once();
+	test_insert();
 	test_quota();
 	test_repair();
 	test_unique();
