@@ -87,6 +87,16 @@ dkim_keycache_drop(struct dkim_keycache *c, struct dkim_kc_entry *e)
 	free(e);
 }
 
+/* Drops the least recently used entry (there is one). */
+static void
+dkim_keycache_evict(struct dkim_keycache *c)
+{
+	struct dkim_kc_entry *e = c->oldest;
+
+	e->older = NULL;	/* it is the oldest: says so to the analyser */
+	dkim_keycache_drop(c, e);
+}
+
 static void
 dkim_keycache_push(struct dkim_keycache *c, struct dkim_kc_entry *e)
 {
@@ -106,7 +116,7 @@ dkim_keycache_clear(struct dkim_keycache *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	while (c->oldest != NULL)
-		dkim_keycache_drop(c, c->oldest);
+		dkim_keycache_evict(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -158,8 +168,8 @@ dkim_keycache_put(struct dkim_keycache *c, uint64_t h, const char *name,
 	/* Another thread may have put it meanwhile: keep that one. */
 	if (dkim_keycache_find(c, h, name, txt, len, now) != NULL)
 		return;
-	while (c->n >= c->max)
-		dkim_keycache_drop(c, c->oldest);
+	while (c->n >= c->max && c->oldest != NULL)
+		dkim_keycache_evict(c);
 	e = xcalloc(1, sizeof(*e));
 	e->hash = h;
 	e->name = xstrdup(name);
