@@ -33,6 +33,7 @@
 #include "lib/xalloc.h"
 #include "net/mailproxy.h"
 #include "net/mailproxy_reply.h"
+#include "net/nodeaddr.h"
 #include "net/session_io.h"
 #include "net/tls.h"
 
@@ -389,29 +390,6 @@ mailproxy_login_event(struct bufferevent *bev, short what, void *arg)
 	mailproxy_report(m, false, why);
 }
 
-/* Binds fd to the IP literal source; another family is left alone. */
-static int
-mailproxy_bind(int fd, int family, const char *source)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET && inet_pton(AF_INET, source,
-	    &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		len = sizeof(*s4);
-	} else if (family == AF_INET6 && inet_pton(AF_INET6, source,
-	    &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		len = sizeof(*s6);
-	} else
-		return 0;
-	return bind(fd, (struct sockaddr *)&ss, len);
-}
-
 /* The home's address as a sockaddr. */
 static socklen_t
 mailproxy_sockaddr(const struct nodeaddr *a, struct sockaddr_storage *ss)
@@ -450,7 +428,7 @@ mailproxy_dial(struct mailproxy *m, const struct mailproxy_params *p)
 	if (fd == -1)
 		return "cannot make a socket";
 	if (p->source != NULL && p->source[0] != '\0' &&
-	    mailproxy_bind(fd, ss.ss_family, p->source) < 0) {
+	    nodeaddr_bind_source(fd, ss.ss_family, p->source) < 0) {
 		close(fd);
 		return "cannot bind to this node's address";
 	}

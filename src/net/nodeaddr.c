@@ -2,7 +2,7 @@
  * host is rewritten into inet_ntop's canonical form so that two
  * spellings of one address compare equal as text (the store keeps the
  * text, and the smtpd and queue roles compare source addresses with
- * it).  No I/O. */
+ * it).  No I/O, but for binding a socket to a node's source address. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -104,4 +104,26 @@ nodeaddr_is_host(const struct nodeaddr *a, const struct sockaddr *sa)
 
 	cidr_addr_str(sa, text, sizeof(text));
 	return nodeaddr_host_is(text, a->host);
+}
+
+int
+nodeaddr_bind_source(int fd, int family, const char *source)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET && inet_pton(AF_INET, source,
+	    &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		len = sizeof(*s4);
+	} else if (family == AF_INET6 && inet_pton(AF_INET6, source,
+	    &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		len = sizeof(*s6);
+	} else
+		return 0;
+	return bind(fd, (struct sockaddr *)&ss, len);
 }

@@ -27,5 +27,10 @@ void nodeaddr_format(const struct nodeaddr *a, char *dst, size_t size);
 bool nodeaddr_is_host(const struct nodeaddr *a, const struct sockaddr *sa);
 /* The same for a text address as cidr_addr_str() writes it. */
 bool nodeaddr_host_is(const char *addr_text, const char *host);
+/* Binds the unconnected socket fd of family to the IP literal source
+ * (this node's entered address, so that a peer node recognises it); a
+ * source of another family or not a literal is left to the kernel.  0,
+ * or -1 with errno. */
+int nodeaddr_bind_source(int fd, int family, const char *source);
 
 #endif

@@ -35,6 +35,7 @@
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/nodeaddr.h"
 #include "net/tls.h"
 #include "relay/relay_private.h"
 
@@ -381,30 +382,6 @@ relay_addr_describe(const struct relay_addr *a, char *key, size_t keysize,
 		relay_fmt(peer, peersize, "%s [%s]", a->host, ip);
 }
 
-/* Binds fd to the IP literal source (mailbox homing: a home node knows
- * its peers by their address); 0, or -1 with errno. */
-static int
-relay_session_bind(int fd, int family, const char *source)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET && inet_pton(AF_INET, source,
-	    &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		len = sizeof(*s4);
-	} else if (family == AF_INET6 && inet_pton(AF_INET6, source,
-	    &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		len = sizeof(*s6);
-	} else
-		return 0;	/* another family: the kernel's choice */
-	return bind(fd, (struct sockaddr *)&ss, len);
-}
-
 /* ---- dialling ----
  *
  * A session connects to its candidates staggered: the first address is
@@ -507,7 +484,7 @@ relay_dial_start(struct relay_session *s, size_t idx)
 	if (fd == -1)
 		return -1;
 	if (s->target.source[0] != '\0' &&
-	    relay_session_bind(fd, a->sa.ss_family, s->target.source) < 0) {
+	    nodeaddr_bind_source(fd, a->sa.ss_family, s->target.source) < 0) {
 		close(fd);
 		return -1;
 	}
