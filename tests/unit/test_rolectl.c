@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "net/rolectl.h"
+#include "sock_fixture.h"
 #include "test.h"
 
 struct server {
@@ -89,32 +90,6 @@ server_stop(struct server *s)
 	pthread_join(s->thread, NULL);
 	rolectl_server_free(&s->srv);
 	event_base_free(s->base);
-}
-
-static int
-raw_connect(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Reads until EOF or n bytes. */
-static size_t
-raw_read(int fd, char *buf, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n && (r = read(fd, buf + got, n - got)) > 0)
-		got += (size_t)r;
-	return got;
 }
 
 static void
