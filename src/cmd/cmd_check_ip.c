@@ -492,22 +492,18 @@ cmd_ip_parse(const char *s, struct sockaddr_storage *ss)
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1)
-		ss->ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			/* What the server sees of an IPv4 client. */
-			struct in_addr a;
-
-			memcpy(&a, sin6->sin6_addr.s6_addr + 12, 4);
-			memset(ss, 0, sizeof(*ss));
-			sin->sin_family = AF_INET;
-			sin->sin_addr = a;
-		}
-	} else
+	if (cidr_addr_parse(s, ss) < 0)
 		return -1;
+	if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		/* What the server sees of an IPv4 client. */
+		struct in_addr a;
+
+		memcpy(&a, sin6->sin6_addr.s6_addr + 12, 4);
+		memset(ss, 0, sizeof(*ss));
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a;
+	}
 	return 0;
 }
 

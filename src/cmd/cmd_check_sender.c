@@ -395,15 +395,7 @@ static int
 cmd_sender_ip(const char *s, struct sockaddr_storage *ss, char *dst,
     size_t size)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1)
-		ss->ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1)
-		ss->ss_family = AF_INET6;
-	else
+	if (cidr_addr_parse(s, ss) < 0)
 		return -1;
 	cidr_addr_str((const struct sockaddr *)ss, dst, size);
 	return 0;

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "cmd/cmd.h"
+#include "lib/cidr.h"
 #include "lib/fbuf.h"
 #include "lib/strutil.h"
 #include "msgauth/spf.h"
@@ -94,22 +95,6 @@ cmd_check_spf_done(const struct spf_answer *a, void *arg)
 	event_base_loopbreak(c->base);
 }
 
-static int
-cmd_check_spf_ip(const char *s, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1)
-		ss->ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1)
-		ss->ss_family = AF_INET6;
-	else
-		return -1;
-	return 0;
-}
-
 /* "<a@b>" and "<>" as MAIL FROM writes them; "" for the null path. */
 static void
 cmd_check_spf_sender(const char *s, char *dst, size_t size)
@@ -168,7 +153,7 @@ cmd_check_spf(struct cli *cli, int argc, char **argv)
 	if (argc != 3 && argc != 4)
 		return cli_usage(CMD_CHECK_SPF_USAGE);
 	memset(&req, 0, sizeof(req));
-	if (cmd_check_spf_ip(argv[1], &req.ip) < 0)
+	if (cidr_addr_parse(argv[1], &req.ip) < 0)
 		return cli_fail("%s: not an IP address", argv[1]);
 	cmd_check_spf_sender(argv[2], sender, sizeof(sender));
 	req.sender = sender;

@@ -135,3 +135,19 @@ cidr_addr_str(const struct sockaddr *sa, char *dst, size_t size)
 	} else
 		str_lcpy(dst, "unknown", size);
 }
+
+int
+cidr_addr_parse(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}

@@ -29,5 +29,9 @@ bool cidr_list_match(const struct cidr_list *l, const struct sockaddr *sa);
 /* Text form of an address without port, e.g. "192.0.2.7" or "2001:db8::1"
  * (IPv4-mapped shown as IPv4). */
 void cidr_addr_str(const struct sockaddr *sa, char *dst, size_t size);
+/* An IPv4 or IPv6 literal ("192.0.2.7", "2001:db8::1"; no prefix, no
+ * brackets) into *ss with port 0, as written (IPv4-mapped stays IPv6):
+ * 0, or -1 when s is neither. */
+int cidr_addr_parse(const char *s, struct sockaddr_storage *ss);
 
 #endif
