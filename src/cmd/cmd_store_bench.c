@@ -4,13 +4,17 @@
  * connection of the configured store: a user found and missing, an
  * alias, a domain, a whole RCPT resolution (resolve_rcpt(): what smtpd
  * asks once per recipient when its cache has no answer), a ban check
- * (each connection to POP3/IMAP) and a greylist check (a write
- * transaction).  Each is run N times (after N/10 unmeasured); the
+ * (each connection to POP3/IMAP), a greylist check (a write
+ * transaction) and a sending-limit reservation (the transaction an
+ * authenticated sender's MAIL and each RCPT run: read the sender's
+ * view, count).  Each is run N times (after N/10 unmeasured); the
  * median, 99th percentile and mean are printed in microseconds.
  *
  * It makes a domain of its own for the run (bench-PID.invalid, with one
  * user and one alias) and deletes it at the end; its greylist rows go
- * with the next prune.  Caches play no part: nothing here caches. */
+ * with the next prune, its two send-counter rows (the user's and the
+ * domain's, this hour) stay.  Caches play no part: nothing here
+ * caches. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,6 +121,25 @@ cmd_store_bench_greylist(struct cmd_store_bench *b)
 	    (int64_t)time(NULL), 300, 86400, 86400, &st, &first);
 }
 
+static void
+cmd_store_bench_count(const struct store_send_view *v,
+    struct store_send_action *a, void *ctx)
+{
+	a->count = true;
+}
+
+/* What sendlimit_reserve() asks the store for each message. */
+static int
+cmd_store_bench_send(struct cmd_store_bench *b)
+{
+	struct store_send_action a;
+	const char *error;
+
+	return store_send_reserve(b->s, b->user, STORE_SEND_MSG,
+	    (int64_t)time(NULL), 24 * 7, cmd_store_bench_count, NULL, &a,
+	    &error);
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct cmd_store_bench *b);
@@ -128,6 +151,7 @@ static const struct {
 	{ "resolve-rcpt", cmd_store_bench_resolve },
 	{ "ban-check", cmd_store_bench_ban },
 	{ "greylist", cmd_store_bench_greylist },
+	{ "send-reserve", cmd_store_bench_send },
 };
 
 /* Times count runs of kind k into ns[]: 0, or -1 on a store failure. */

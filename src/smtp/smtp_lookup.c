@@ -8,6 +8,7 @@
  * it goes away. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "auth/sendlimit.h"
@@ -60,8 +61,12 @@ smtp_rcpt_suspended(struct store *conn, const struct smtp_rcpt_job *j)
 	if (at != NULL && store_domain_suspended(conn, at + 1, NULL) == 1)
 		return true;
 	for (size_t i = 0; i < r->n; i++) {
+		const char *rcpt_dom = strrchr(j->rcpt, '@');
+
 		at = strrchr(r->v[i].user, '@');
-		if (r->v[i].local && at != NULL &&
+		/* The recipient's own domain was asked just above. */
+		if (r->v[i].local && at != NULL && (rcpt_dom == NULL ||
+		    strcasecmp(at, rcpt_dom) != 0) &&
 		    store_domain_suspended(conn, at + 1, NULL) == 1)
 			return true;
 	}

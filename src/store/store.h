@@ -449,9 +449,11 @@ typedef void store_send_decide_cb(const struct store_send_view *v,
 /* In one IMMEDIATE transaction: reads address's view (history of
  * learn_hours before now), asks decide to fill *a, applies it with
  * `what` as the counter (a->held_now says whether its hold is new), and
- * prunes history older than STORE_SEND_HOURS_MAX.  Correct across
- * sessions and processes: two reservations never see the same count.
- * 0 or -1 (nothing applied). */
+ * prunes history older than STORE_SEND_HOURS_MAX (when a counter starts
+ * a new hour).  Correct across sessions and processes: two
+ * reservations never see the same count.  Counts alone are soft state:
+ * their commit does not wait for the disk (a crash may lose the last
+ * few); a commit that sets a hold does.  0 or -1 (nothing applied). */
 int store_send_reserve(struct store *s, const char *address,
     enum store_send_count what, int64_t now, int64_t learn_hours,
     store_send_decide_cb *decide, void *ctx, struct store_send_action *a,

@@ -65,6 +65,12 @@ struct store_db_ops {
 	 * the other, as SQLite's BEGIN IMMEDIATE.  0 or -1. */
 	int (*begin)(struct store_db *db);
 	int (*commit)(struct store_db *db);
+	/* A commit that need not be on disk when it returns (NULL: as
+	 * commit): for soft state whose last changes a crash may lose,
+	 * never for anything that acknowledges mail.  SQLite's commit
+	 * (WAL, synchronous = NORMAL) never waits for an fsync anyway;
+	 * PostgreSQL's waits for its WAL flush unless told otherwise. */
+	int (*commit_soft)(struct store_db *db);
 	void (*rollback)(struct store_db *db);
 	/* store_generation() and the bump after a committed change. */
 	int (*generation)(struct store_db *db, uint64_t *gen_r);
@@ -163,6 +169,8 @@ void store_db_unlock(struct store *s);
  * ROLLBACK, with the lock held.  0 or -1. */
 int store_db_begin(struct store *s);
 int store_db_commit(struct store *s);
+/* As store_db_commit, soft (commit_soft above). */
+int store_db_commit_soft(struct store *s);
 void store_db_rollback(struct store *s);
 /* Bumps the change counter after a committed change (store.h). */
 void store_db_changed(struct store *s);

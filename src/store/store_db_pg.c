@@ -869,8 +869,11 @@ store_pg_begin(struct store_db *d)
 	return 0;
 }
 
+/* COMMIT; soft: without waiting for the commit's WAL flush
+ * (synchronous_commit off for this transaction only, sent in the same
+ * round trip), for soft state only (store_db.h commit_soft). */
 static int
-store_pg_commit(struct store_db *d)
+store_pg_commit_as(struct store_db *d, bool soft)
 {
 	struct store_pg *db = (struct store_pg *)d;
 	PGresult *res;
@@ -881,7 +884,8 @@ store_pg_commit(struct store_db *d)
 		store_pg_seterr(db, "connection lost");
 		return -1;
 	}
-	res = PQexec(db->conn, "COMMIT");
+	res = PQexec(db->conn, soft ?
+	    "SET LOCAL synchronous_commit = off; COMMIT" : "COMMIT");
 	/* A failed transaction "commits" as ROLLBACK. */
 	if (PQresultStatus(res) == PGRES_COMMAND_OK &&
 	    strcmp(PQcmdStatus(res), "COMMIT") == 0)
@@ -892,6 +896,18 @@ store_pg_commit(struct store_db *d)
 		store_pg_reserr(db, res);
 	PQclear(res);
 	return ret;
+}
+
+static int
+store_pg_commit(struct store_db *d)
+{
+	return store_pg_commit_as(d, false);
+}
+
+static int
+store_pg_commit_soft(struct store_db *d)
+{
+	return store_pg_commit_as(d, true);
 }
 
 static void
@@ -1189,6 +1205,7 @@ const struct store_db_ops store_db_pg_ops = {
 	.errmsg = store_pg_errmsg,
 	.begin = store_pg_begin,
 	.commit = store_pg_commit,
+	.commit_soft = store_pg_commit_soft,
 	.rollback = store_pg_rollback,
 	.generation = store_pg_generation,
 	.changed = store_pg_changed,

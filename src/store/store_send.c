@@ -25,14 +25,13 @@ enum store_send_slot {
 	SEND_ST_RESUME,
 	SEND_ST_SUSPENDED,
 	SEND_ST_DOMAIN_EXISTS,
-	SEND_ST_COUNTS,
 	SEND_ST_COUNT_MSG,
 	SEND_ST_COUNT_RCPT,
 	SEND_ST_COUNT_BOUNCE,
 	SEND_ST_COUNT_SPAM,
 	SEND_ST_PRUNE,
 	SEND_ST_RELEASED_SET,
-	SEND_ST_RELEASED_GET,
+	SEND_ST_VIEW,
 	SEND_ST_N
 };
 
@@ -61,33 +60,51 @@ static const char *const store_send_sql[SEND_ST_N] = {
 	[SEND_ST_SUSPENDED] =
 	    "SELECT since FROM domain_suspended WHERE domain = ?1",
 	[SEND_ST_DOMAIN_EXISTS] = "SELECT 1 FROM domains WHERE name = ?1",
-	[SEND_ST_COUNTS] =
-	    "SELECT hour, msgs, rcpts, bounces, spam FROM send_counts "
-	    "WHERE subject = ?1 AND hour > ?2",
 	[SEND_ST_COUNT_MSG] =
-	    "INSERT INTO send_counts (subject, hour, msgs) VALUES (?1, ?2, 1) "
+	    "INSERT INTO send_counts (subject, hour, msgs) "
+	    "VALUES (?1, ?3, 1), (?2, ?3, 1) "
 	    "ON CONFLICT (subject, hour) DO UPDATE SET "
-	    "msgs = send_counts.msgs + 1",
+	    "msgs = send_counts.msgs + 1 RETURNING msgs",
 	[SEND_ST_COUNT_RCPT] =
-	    "INSERT INTO send_counts (subject, hour, rcpts) VALUES (?1, ?2, 1) "
+	    "INSERT INTO send_counts (subject, hour, rcpts) "
+	    "VALUES (?1, ?3, 1), (?2, ?3, 1) "
 	    "ON CONFLICT (subject, hour) DO UPDATE SET "
-	    "rcpts = send_counts.rcpts + 1",
+	    "rcpts = send_counts.rcpts + 1 RETURNING rcpts",
 	[SEND_ST_COUNT_BOUNCE] =
 	    "INSERT INTO send_counts (subject, hour, bounces) "
-	    "VALUES (?1, ?2, 1) "
+	    "VALUES (?1, ?3, 1), (?2, ?3, 1) "
 	    "ON CONFLICT (subject, hour) DO UPDATE SET "
-	    "bounces = send_counts.bounces + 1",
+	    "bounces = send_counts.bounces + 1 RETURNING bounces",
 	[SEND_ST_COUNT_SPAM] =
-	    "INSERT INTO send_counts (subject, hour, spam) VALUES (?1, ?2, 1) "
+	    "INSERT INTO send_counts (subject, hour, spam) "
+	    "VALUES (?1, ?3, 1), (?2, ?3, 1) "
 	    "ON CONFLICT (subject, hour) DO UPDATE SET "
-	    "spam = send_counts.spam + 1",
+	    "spam = send_counts.spam + 1 RETURNING spam",
 	[SEND_ST_PRUNE] =
-	    "DELETE FROM send_counts WHERE subject = ?1 AND hour <= ?2",
+	    "DELETE FROM send_counts WHERE subject IN (?1, ?2) AND hour <= ?3",
 	[SEND_ST_RELEASED_SET] =
 	    "INSERT INTO send_released (address, at) VALUES (?1, ?2) "
 	    "ON CONFLICT (address) DO UPDATE SET at = excluded.at",
-	[SEND_ST_RELEASED_GET] =
-	    "SELECT at FROM send_released WHERE address = ?1",
+	/* Everything store_send_view_locked() reads about an address
+	 * (?1) and its domain (?2), counters after hour ?3, in one
+	 * statement (one round trip to PostgreSQL, not seven); the first
+	 * column says which table a row comes from (enum
+	 * store_send_row). */
+	[SEND_ST_VIEW] =
+	    "SELECT 0, since, automatic, 0, 0, 0, reason FROM send_holds "
+	    "WHERE address = ?1 "
+	    "UNION ALL SELECT 1, at, 0, 0, 0, 0, NULL FROM send_released "
+	    "WHERE address = ?1 "
+	    "UNION ALL SELECT 2, since, 0, 0, 0, 0, NULL "
+	    "FROM domain_suspended WHERE domain = ?2 "
+	    "UNION ALL SELECT 3, msgs_hour, rcpts_day, 0, 0, 0, NULL "
+	    "FROM send_limits WHERE subject = ?1 "
+	    "UNION ALL SELECT 4, msgs_hour, rcpts_day, 0, 0, 0, NULL "
+	    "FROM send_limits WHERE subject = ?2 "
+	    "UNION ALL SELECT 5, hour, msgs, rcpts, bounces, spam, NULL "
+	    "FROM send_counts WHERE subject = ?1 AND hour > ?3 "
+	    "UNION ALL SELECT 6, hour, msgs, rcpts, bounces, spam, NULL "
+	    "FROM send_counts WHERE subject = ?2 AND hour > ?3",
 };
 
 static struct store_stmt *
@@ -263,24 +280,6 @@ store_send_hold_del(struct store *s, const char *address, int64_t now,
 	return ret;
 }
 
-/* With the lock held: when address was last released, 0 if never. */
-static int
-store_send_released_locked(struct store *s, const char *key, int64_t *at_r)
-{
-	struct store_stmt *st = store_send_stmt(s, SEND_ST_RELEASED_GET);
-	int rc;
-
-	*at_r = 0;
-	if (st == NULL)
-		return -1;
-	store_st_text(st, 1, key);
-	rc = store_st_step(st);
-	if (rc == STORE_DB_ROW)
-		*at_r = store_st_col_int(st, 0);
-	store_st_reset(st);
-	return rc == STORE_DB_ROW || rc == STORE_DB_DONE ? 0 : -1;
-}
-
 static void
 store_send_hold_fill(struct store_stmt *st, struct store_send_hold *h)
 {
@@ -452,71 +451,102 @@ store_domain_suspended(struct store *s, const char *domain,
 
 /* ---- counters ---- */
 
-/* Reads key's counters into st as of hour `hour`: 0 or -1. */
-static int
-store_send_stats_locked(struct store *s, const char *key, int64_t hour,
-    int64_t learn_hours, struct store_send_stats *out)
+/* The first column of SEND_ST_VIEW's rows. */
+enum store_send_row {
+	SEND_ROW_HOLD,
+	SEND_ROW_RELEASED,
+	SEND_ROW_SUSPENDED,
+	SEND_ROW_USER_LIMITS,
+	SEND_ROW_DOM_LIMITS,
+	SEND_ROW_USER_COUNTS,
+	SEND_ROW_DOM_COUNTS
+};
+
+/* Adds one send_counts row (hour h, the rest from column 2 on) into
+ * out as of hour `hour`. */
+static void
+store_send_stats_add(struct store_stmt *st, int64_t h, int64_t hour,
+    struct store_send_stats *out)
 {
-	struct store_stmt *st = store_send_stmt(s, SEND_ST_COUNTS);
-	int rc;
+	int64_t m = store_st_col_int(st, 2);
 
-	memset(out, 0, sizeof(*out));
-	if (st == NULL)
-		return -1;
-	if (learn_hours < 24)
-		learn_hours = 24;
-	store_st_text(st, 1, key);
-	store_st_int(st, 2, hour - learn_hours);
-	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
-		int64_t h = store_st_col_int(st, 0);
-		int64_t m = store_st_col_int(st, 1);
-
-		if (h == hour)
-			out->msgs_cur += m;
-		else if (h < hour) {
-			if (h == hour - 1)
-				out->msgs_prev += m;
-			out->msgs_hist += m;
-			out->active_hours += m > 0;
-		}
-		if (h > hour - 24) {
-			out->rcpts_day += store_st_col_int(st, 2);
-			out->bounces_day += store_st_col_int(st, 3);
-			out->spam_day += store_st_col_int(st, 4);
-		}
+	if (h == hour)
+		out->msgs_cur += m;
+	else if (h < hour) {
+		if (h == hour - 1)
+			out->msgs_prev += m;
+		out->msgs_hist += m;
+		out->active_hours += m > 0;
 	}
-	store_st_reset(st);
-	return rc == STORE_DB_DONE ? 0 : -1;
+	if (h > hour - 24) {
+		out->rcpts_day += store_st_col_int(st, 3);
+		out->bounces_day += store_st_col_int(st, 4);
+		out->spam_day += store_st_col_int(st, 5);
+	}
 }
 
 /* With the lock held: the whole view of address (v->address and
- * v->domain point into keys the caller keeps).  0 or -1. */
+ * v->domain point into keys the caller keeps), from one statement.
+ * 0 or -1. */
 static int
 store_send_view_locked(struct store *s, const char *addr, const char *dom,
     int64_t now, int64_t learn_hours, struct store_send_view *v)
 {
+	struct store_stmt *st = store_send_stmt(s, SEND_ST_VIEW);
 	int64_t hour = now / 3600;
-	int r;
+	int rc;
 
 	memset(v, 0, sizeof(*v));
 	v->address = addr;
 	v->domain = dom;
-	if ((r = store_send_hold_get_locked(s, addr, &v->hold)) < 0)
+	v->user_lim.msgs_hour = v->user_lim.rcpts_day = -1;
+	v->dom_lim.msgs_hour = v->dom_lim.rcpts_day = -1;
+	if (st == NULL)
 		return -1;
-	v->held = r == 1;
-	if (store_send_released_locked(s, addr, &v->released) < 0)
-		return -1;
-	if ((r = store_domain_suspended_locked(s, dom, NULL)) < 0)
-		return -1;
-	v->suspended = r == 1;
-	if (store_send_limits_get_locked(s, addr, &v->user_lim) < 0 ||
-	    store_send_limits_get_locked(s, dom, &v->dom_lim) < 0)
-		return -1;
-	if (store_send_stats_locked(s, addr, hour, learn_hours,
-	    &v->user) < 0 ||
-	    store_send_stats_locked(s, dom, hour, learn_hours, &v->dom) < 0)
-		return -1;
-	return 0;
+	if (learn_hours < 24)
+		learn_hours = 24;
+	store_st_text(st, 1, addr);
+	store_st_text(st, 2, dom);
+	store_st_int(st, 3, hour - learn_hours);
+	while ((rc = store_st_step(st)) == STORE_DB_ROW) {
+		int64_t a = store_st_col_int(st, 1), b = store_st_col_int(st, 2);
+
+		switch (store_st_col_int(st, 0)) {
+		case SEND_ROW_HOLD:
+			v->held = true;
+			str_lcpy(v->hold.address, addr,
+			    sizeof(v->hold.address));
+			v->hold.since = a;
+			v->hold.automatic = b != 0;
+			str_lcpy(v->hold.reason, store_st_col_text(st, 6),
+			    sizeof(v->hold.reason));
+			break;
+		case SEND_ROW_RELEASED:
+			v->released = a;
+			break;
+		case SEND_ROW_SUSPENDED:
+			v->suspended = true;
+			break;
+		case SEND_ROW_USER_LIMITS:
+			v->user_lim.msgs_hour = a;
+			v->user_lim.rcpts_day = b;
+			break;
+		case SEND_ROW_DOM_LIMITS:
+			v->dom_lim.msgs_hour = a;
+			v->dom_lim.rcpts_day = b;
+			break;
+		case SEND_ROW_USER_COUNTS:
+			store_send_stats_add(st, a, hour, &v->user);
+			break;
+		case SEND_ROW_DOM_COUNTS:
+			store_send_stats_add(st, a, hour, &v->dom);
+			break;
+		default:
+			break;
+		}
+	}
+	store_st_reset(st);
+	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
 /* The address and its domain, normalised: 0 or -1. */
@@ -551,9 +581,12 @@ store_send_view(struct store *s, const char *address, int64_t now,
 	return ret;
 }
 
-/* Adds one to key's counter `what` in hour, and prunes its old rows. */
+/* Adds one to the counter `what` in hour of the address and of its
+ * domain (one statement for both), and prunes both's old rows when
+ * either counter starts (a new hour: rows may have aged out since the
+ * last prune; otherwise nothing has, and the round trip is saved). */
 static int
-store_send_count(struct store *s, const char *key,
+store_send_count(struct store *s, const char *addr, const char *dom,
     enum store_send_count what, int64_t hour)
 {
 	static const enum store_send_slot ids[] = {
@@ -563,18 +596,27 @@ store_send_count(struct store *s, const char *key,
 		[STORE_SEND_SPAM] = SEND_ST_COUNT_SPAM,
 	};
 	struct store_stmt *st = store_send_stmt(s, ids[what]);
+	bool started = false;
+	int rc;
 
 	if (st == NULL)
 		return -1;
-	store_st_text(st, 1, key);
-	store_st_int(st, 2, hour);
-	if (store_st_exec(st) < 0)
+	store_st_text(st, 1, addr);
+	store_st_text(st, 2, dom);
+	store_st_int(st, 3, hour);
+	while ((rc = store_st_step(st)) == STORE_DB_ROW)
+		started |= store_st_col_int(st, 0) == 1;
+	store_st_reset(st);
+	if (rc != STORE_DB_DONE)
 		return -1;
+	if (!started)
+		return 0;
 	st = store_send_stmt(s, SEND_ST_PRUNE);
 	if (st == NULL)
 		return -1;
-	store_st_text(st, 1, key);
-	store_st_int(st, 2, hour - STORE_SEND_HOURS_MAX);
+	store_st_text(st, 1, addr);
+	store_st_text(st, 2, dom);
+	store_st_int(st, 3, hour - STORE_SEND_HOURS_MAX);
 	return store_st_exec(st);
 }
 
@@ -585,8 +627,7 @@ store_send_apply(struct store *s, const char *addr, const char *dom,
 {
 	struct store_stmt *st;
 
-	if (a->count && (store_send_count(s, addr, what, now / 3600) < 0 ||
-	    store_send_count(s, dom, what, now / 3600) < 0))
+	if (a->count && store_send_count(s, addr, dom, what, now / 3600) < 0)
 		return -1;
 	if (!a->hold)
 		return 0;
@@ -625,7 +666,10 @@ store_send_reserve(struct store *s, const char *address,
 	decide(&v, a, ctx);
 	if (store_send_apply(s, addr, dom, what, now, a) < 0)
 		goto rollback;
-	if (store_db_commit(s) < 0)
+	/* Counts alone are soft state: a crash may lose the last few (as
+	 * SQLite's WAL commits may), so their commit does not wait for
+	 * the disk; one that holds the account does (store_db.h). */
+	if ((a->hold ? store_db_commit(s) : store_db_commit_soft(s)) < 0)
 		goto fail;
 	if (a->held_now)
 		store_db_changed(s);

@@ -498,6 +498,20 @@ store_db_commit(struct store *s)
 	return 0;
 }
 
+int
+store_db_commit_soft(struct store *s)
+{
+	const struct store_db_ops *ops = s->db->ops;
+
+	if (ops->commit_soft == NULL)
+		return store_db_commit(s);
+	if (ops->commit_soft(s->db) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
 void
 store_db_rollback(struct store *s)
 {
