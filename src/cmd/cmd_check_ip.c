@@ -285,6 +285,8 @@ cmd_ip_lists(const struct cmd_ip *c, struct cmd_ip_list *v, size_t max)
 		    "transcribed to the log" },
 		{ &cf->imap_trusted_proxies, "imap_trusted_proxies", "may "
 		    "pass the client address (IMAP ID)" },
+		{ &cf->pop3_trusted_proxies, "pop3_trusted_proxies", "may "
+		    "pass the client address (POP3 XCLIENT)" },
 		{ &cf->metrics_allow, "metrics_allow", "may read /metrics" },
 	};
 	size_t n = 0;

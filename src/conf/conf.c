@@ -803,6 +803,8 @@ static const struct conf_key conf_keys[] = {
 	    FIELD(auth_plaintext_networks), 0, 0 },
 	{ "imap_trusted_proxies", conf_set_cidrs, FIELD(imap_trusted_proxies),
 	    0, 0 },
+	{ "pop3_trusted_proxies", conf_set_cidrs, FIELD(pop3_trusted_proxies),
+	    0, 0 },
 	{ "imap_max_user_sessions", conf_set_uint,
 	    FIELD(imap_max_user_sessions), 1, 100000 },
 	{ "imap_max_connections_per_ip", conf_set_uint,
@@ -1262,6 +1264,7 @@ conf_free(struct conf *c)
 	cidr_list_free(&c->relay_networks);
 	cidr_list_free(&c->auth_plaintext_networks);
 	cidr_list_free(&c->imap_trusted_proxies);
+	cidr_list_free(&c->pop3_trusted_proxies);
 	cidr_list_free(&c->auth_ban_exempt);
 	conf_listen_free(&c->metrics_listen);
 	cidr_list_free(&c->metrics_allow);

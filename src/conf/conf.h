@@ -173,6 +173,7 @@ struct conf {
 	size_t ntls_sni;
 	struct cidr_list auth_plaintext_networks;
 	struct cidr_list imap_trusted_proxies;	/* may send x-originating-ip */
+	struct cidr_list pop3_trusted_proxies;	/* may send XCLIENT ADDR= */
 	unsigned imap_max_user_sessions;	/* logged-in IMAP sessions */
 	uint64_t pop3_timeout, imap_timeout;	/* idle, and per command */
 	unsigned imap_max_connections_per_ip;	/* 0: max_connections_per_ip */

@@ -176,16 +176,22 @@ mailproxy_auth(struct mailproxy *m)
 	m->step = MAILPROXY_S_AUTH;
 }
 
-/* IMAP: the client's address, then the login. */
+/* The client's address (IMAP ID x-originating-ip, POP3 XCLIENT ADDR=;
+ * the home takes either from a node's address only), then the login.
+ * Its answer does not matter: a home that does not take it logs the
+ * login under this node's address, and the login goes on. */
 static void
 mailproxy_id(struct mailproxy *m)
 {
-	if (m->proto == MAILPROXY_POP3) {
+	if (m->client_ip[0] == '\0') {
 		mailproxy_auth(m);
 		return;
 	}
-	mailproxy_send(m, "p3 ID (\"x-originating-ip\" \"%s\")\r\n",
-	    m->client_ip);
+	if (m->proto == MAILPROXY_POP3)
+		mailproxy_send(m, "XCLIENT ADDR=%s\r\n", m->client_ip);
+	else
+		mailproxy_send(m, "p3 ID (\"x-originating-ip\" \"%s\")\r\n",
+		    m->client_ip);
 	m->step = MAILPROXY_S_ID;
 }
 
@@ -332,6 +338,9 @@ mailproxy_pop3_step(struct mailproxy *m, const char *line)
 		break;
 	case MAILPROXY_S_STARTTLS:
 		mailproxy_starttls_done(m, st == 1);
+		break;
+	case MAILPROXY_S_ID:
+		mailproxy_auth(m);
 		break;
 	case MAILPROXY_S_AUTH:
 		if (st == 1)

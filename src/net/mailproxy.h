@@ -3,8 +3,8 @@
  * proxy then connects to the home node's IMAP or POP3 address from this
  * node's own address (the home node knows its peers by address), reads
  * the greeting, upgrades with STARTTLS/STLS when the home offers it,
- * names the client (IMAP ID x-originating-ip, which the home accepts from
- * node addresses only), logs in with AUTHENTICATE PLAIN / AUTH PLAIN
+ * names the client (IMAP ID x-originating-ip, POP3 XCLIENT ADDR=, which
+ * the home accepts from node addresses only), logs in with AUTHENTICATE PLAIN / AUTH PLAIN
  * with the client's verified credentials, and reports.  After that,
  * mailproxy_relay() copies octets both ways until either side closes,
  * reading from a side only while the other side's output is below a
@@ -34,7 +34,8 @@ struct mailproxy_params {
 	const char *source;		/* bind to this host first; "" none */
 	const char *user;		/* canonical address */
 	const char *password;		/* copied; wiped once sent */
-	const char *client_ip;		/* named to the home node (IMAP ID) */
+	const char *client_ip;		/* named to the home node (IMAP ID,
+					 * POP3 XCLIENT); "" not named */
 	unsigned timeout;		/* seconds: connect, and each reply */
 };
 

@@ -84,7 +84,104 @@ bool
 pop3_plaintext_ok(const struct pop3_session *s)
 {
 	return s->tls || cidr_list_match(&s->conf->auth_plaintext_networks,
-	    (const struct sockaddr *)&s->peer);
+	    (const struct sockaddr *)&s->conn_peer);
+}
+
+/* XCLIENT ADDR=: another node proxying its client's login (net/
+ * mailproxy.h), or a host in pop3_trusted_proxies, names the client
+ * before any USER or AUTH.  From then on the session's peer is that
+ * address: the logs, the failed-login bans and their exemptions are the
+ * client's, not the proxy's.  Whether a password may be sent without
+ * TLS is still decided by the connection's own address.  A node is
+ * known by the loop's copy of the node list, else by asking the store
+ * (a node added a moment ago, or this role just started), as IMAP's
+ * x-originating-ip is at login.  From anyone else, a second time, after
+ * USER, after login (the command table) or with no address it is
+ * refused and logged, and the session stays the connection's. */
+struct pop3_xclient {
+	char conn_ip[64];		/* the connection's address */
+	char value[POP3_XCLIENT_ADDR_MAX + 1];
+	struct sockaddr_storage claim;
+	int node;			/* nodepeer_is_node() */
+};
+
+static void
+pop3_xclient_refuse(struct pop3_session *s, const char *value,
+    const char *why)
+{
+	log_info("%s pop3 xclient-refused address=%s value=%s reason=%s",
+	    s->id, s->addr, log_q(value), why);
+	pop3_session_reply(s, "-ERR XCLIENT not permitted");
+	pop3_session_error(s);
+}
+
+static void
+pop3_xclient_take(struct pop3_session *s, const struct sockaddr_storage *ss)
+{
+	char addr[sizeof(s->addr)];
+
+	cidr_addr_str((const struct sockaddr *)ss, addr, sizeof(addr));
+	log_info("%s pop3 proxied address=%s proxy=%s", s->id, addr,
+	    s->addr);
+	s->peer = *ss;
+	str_lcpy(s->addr, addr, sizeof(s->addr));
+	s->proxied = true;
+	pop3_session_reply(s, "+OK");
+}
+
+static void
+pop3_xclient_work(struct store *conn, void *data)
+{
+	struct pop3_xclient *x = data;
+
+	x->node = conn != NULL ? nodepeer_is_node(conn, x->conn_ip) : -1;
+}
+
+static void
+pop3_xclient_done(void *data, void *ctx)
+{
+	struct pop3_xclient *x = data;
+	struct pop3_session *s = ctx;
+
+	s->sreq = NULL;
+	if (!s->dead && x->node == 1)
+		pop3_xclient_take(s, &x->claim);
+	else if (!s->dead)
+		pop3_xclient_refuse(s, x->value, x->node == 0 ? "untrusted" :
+		    "store-error");
+	pop3_session_resume(s);		/* frees a dead session */
+}
+
+static const struct store_job pop3_xclient_job = {
+	.name = "xclient",
+	.work = pop3_xclient_work,
+	.done = pop3_xclient_done,
+};
+
+void
+pop3_cmd_xclient(struct pop3_session *s, struct pop3_command *cmd)
+{
+	const struct sockaddr *conn = (const struct sockaddr *)&s->conn_peer;
+	struct pop3_xclient *x;
+	struct sockaddr_storage ss;
+
+	if (s->proxied || s->have_user || cidr_addr_parse(cmd->arg, &ss) < 0) {
+		pop3_xclient_refuse(s, cmd->arg, s->proxied ? "repeated" :
+		    s->have_user ? "after-user" : "invalid");
+		return;
+	}
+	if (cidr_list_match(&s->conf->pop3_trusted_proxies, conn) ||
+	    nodepeers_match(s->srv->peers, conn)) {
+		pop3_xclient_take(s, &ss);
+		return;
+	}
+	x = xcalloc(1, sizeof(*x));
+	cidr_addr_str(conn, x->conn_ip, sizeof(x->conn_ip));
+	str_lcpy(x->value, cmd->arg, sizeof(x->value));
+	x->claim = ss;
+	pop3_session_suspend(s);
+	s->sreq = store_req_submit(s->srv->env->stores, &pop3_xclient_job, x,
+	    s);
 }
 
 void
@@ -239,9 +336,10 @@ pop3_open_done(void *arg)
 		pop3_session_enter_state(s, POP3_STATE_TRANS);
 		metrics_inc(&metrics_shm->logins[METRICS_PROTO_POP3][1]);
 		log_info("%s pop3 login user=%s method=%s tls=%s cached=%s "
-		    "messages=%zu octets=%llu", s->id, log_q(s->address),
-		    l->method, s->tls ? "yes" : "no", l->cached ? "yes" : "no",
-		    s->mbox.n, (unsigned long long)pop3_mbox_octets(&s->mbox));
+		    "messages=%zu octets=%llu address=%s", s->id,
+		    log_q(s->address), l->method, s->tls ? "yes" : "no",
+		    l->cached ? "yes" : "no", s->mbox.n,
+		    (unsigned long long)pop3_mbox_octets(&s->mbox), s->addr);
 		pop3_session_reply(s, "+OK Logged in, %zu messages (%llu "
 		    "octets)", s->mbox.n,
 		    (unsigned long long)pop3_mbox_octets(&s->mbox));

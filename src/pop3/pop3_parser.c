@@ -1,13 +1,15 @@
 /* POP3 command lines (pop3_parser.h): RFC 1939 section 3 (keywords are
  * case-blind, arguments separated by spaces, PASS takes the rest of the
  * line since a password may contain spaces, section 7), RFC 2449 CAPA,
- * RFC 2595 STLS and RFC 5034 AUTH with an optional initial response.
+ * RFC 2595 STLS and RFC 5034 AUTH with an optional initial response,
+ * and XCLIENT ADDR= (a trusted proxy naming its client, pop3_cmd_auth.c).
  * Per-command argument counts and number syntax are checked here, so the
  * session only decides what a valid command means in its state.  Also
  * the byte transformer for RETR/TOP bodies (RFC 1939 section 3: CRLF,
  * byte-stuffing of a leading '.').  No I/O, no allocation. */
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/fbuf.h"
 #include "pop3/pop3_parser.h"
@@ -42,6 +44,7 @@ static const struct pop3_cmd_syntax pop3_syntax[] = {
 	{ "TOP", POP3_CMD_TOP, POP3_ARGS_MSG, 2, 2 },
 	{ "UIDL", POP3_CMD_UIDL, POP3_ARGS_MSG, 0, 1 },
 	{ "APOP", POP3_CMD_APOP, POP3_ARGS_WORDS, 2, 2 },
+	{ "XCLIENT", POP3_CMD_XCLIENT, POP3_ARGS_WORDS, 1, 1 },
 };
 
 #define POP3_NSYNTAX (sizeof(pop3_syntax) / sizeof(pop3_syntax[0]))
@@ -71,6 +74,8 @@ pop3_parse_error_text(enum pop3_parse_error e)
 		return "Wrong number of arguments";
 	case POP3_PERR_NUMBER:
 		return "Invalid message number";
+	case POP3_PERR_ADDR:
+		return "Invalid XCLIENT address";
 	default:
 		return "Syntax error";
 	}
@@ -146,6 +151,23 @@ pop3_parse_msgargs(struct pop3_command *cmd, char **w, unsigned n)
 	return 0;
 }
 
+/* XCLIENT's one word: "ADDR=" (case-blind) and 1 to
+ * POP3_XCLIENT_ADDR_MAX hex digits, dots and colons; cmd->arg is the
+ * address.  0 or -1. */
+static int
+pop3_parse_xclient(struct pop3_command *cmd, const char *w)
+{
+	const char *a = w + 5;
+	size_t n = strlen(a);
+
+	if (strncasecmp(w, "ADDR=", 5) != 0 || n == 0 ||
+	    n > POP3_XCLIENT_ADDR_MAX || strspn(a, "0123456789abcdefABCDEF.:")
+	    != n)
+		return -1;
+	cmd->arg = a;
+	return 0;
+}
+
 /* The arguments after the verb (rest points past the verb and its
  * separating space, or to ""). */
 static int
@@ -170,6 +192,12 @@ pop3_parse_args(const struct pop3_cmd_syntax *syn, char *rest,
 			return -1;
 		}
 		return 0;
+	}
+	if (syn->cmd == POP3_CMD_XCLIENT) {
+		if (n == 1 && pop3_parse_xclient(cmd, w[0]) == 0)
+			return 0;
+		*err_r = POP3_PERR_ADDR;
+		return -1;
 	}
 	if (n >= 1 && strlen(w[0]) > POP3_ARG_MAX)
 		goto args;

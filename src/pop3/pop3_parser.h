@@ -21,7 +21,7 @@ enum pop3_cmd {
 	POP3_CMD_USER, POP3_CMD_PASS, POP3_CMD_AUTH, POP3_CMD_STLS,
 	POP3_CMD_CAPA, POP3_CMD_STAT, POP3_CMD_LIST, POP3_CMD_RETR,
 	POP3_CMD_DELE, POP3_CMD_NOOP, POP3_CMD_RSET, POP3_CMD_QUIT,
-	POP3_CMD_TOP, POP3_CMD_UIDL, POP3_CMD_APOP,
+	POP3_CMD_TOP, POP3_CMD_UIDL, POP3_CMD_APOP, POP3_CMD_XCLIENT,
 	POP3_CMD_COUNT
 };
 
@@ -29,7 +29,9 @@ struct pop3_command {
 	enum pop3_cmd cmd;
 	const char *verb;	/* as sent, upper-cased (for logs) */
 	/* USER: the name; PASS: the rest of the line (spaces allowed);
-	 * AUTH: the mechanism (upper-cased) or "" when none. */
+	 * AUTH: the mechanism (upper-cased) or "" when none; XCLIENT: the
+	 * address of ADDR=, checked for its characters and length only
+	 * (the session parses it). */
 	const char *arg;
 	const char *arg2;	/* AUTH initial response, NULL when absent */
 	bool has_msg;		/* LIST/UIDL with an argument; RETR, DELE, TOP */
@@ -45,8 +47,13 @@ enum pop3_parse_error {
 	POP3_PERR_NUL,		/* NUL or other control octet */
 	POP3_PERR_UNKNOWN,	/* unknown command */
 	POP3_PERR_ARGS,		/* missing or extra arguments */
-	POP3_PERR_NUMBER	/* not a valid message number / line count */
+	POP3_PERR_NUMBER,	/* not a valid message number / line count */
+	POP3_PERR_ADDR		/* XCLIENT: not ADDR= and an address */
 };
+
+/* XCLIENT ADDR=: the longest address taken (an IPv6 literal with an
+ * IPv4 tail, INET6_ADDRSTRLEN - 1). */
+#define POP3_XCLIENT_ADDR_MAX 45
 
 /* Parses len octets (no CRLF).  Verbs are case-blind; arguments are
  * separated by single or multiple spaces.  Numbers are decimal digits

@@ -59,7 +59,10 @@ struct pop3_session {
 	struct session_io_pace pace;	/* slow peers: per-command limit */
 	struct bufferevent *bev;
 	char id[IDS_LEN + 1];
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer;	/* the client (XCLIENT from a node or
+					 * a trusted proxy may change it) */
+	struct sockaddr_storage conn_peer;	/* the connection's peer */
+	bool proxied;			/* peer came from XCLIENT */
 	char addr[64];
 	enum pop3_state state;
 	bool tls;			/* TLS is up (pop3s, or after STLS) */
@@ -138,6 +141,7 @@ void pop3_cmd_user(struct pop3_session *s, struct pop3_command *cmd);
 void pop3_cmd_pass(struct pop3_session *s, struct pop3_command *cmd);
 void pop3_cmd_auth(struct pop3_session *s, struct pop3_command *cmd);
 void pop3_cmd_apop(struct pop3_session *s, struct pop3_command *cmd);
+void pop3_cmd_xclient(struct pop3_session *s, struct pop3_command *cmd);
 /* The line after "+ " in AUTH PLAIN (without CRLF). */
 void pop3_auth_response(struct pop3_session *s, const char *line, size_t len);
 

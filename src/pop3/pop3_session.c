@@ -48,6 +48,7 @@ static const struct pop3_cmd_def pop3_commands[] = {
 	{ POP3_CMD_PASS, ST(AUTH), pop3_cmd_pass },
 	{ POP3_CMD_AUTH, ST(AUTH), pop3_cmd_auth },
 	{ POP3_CMD_APOP, ST(AUTH), pop3_cmd_apop },
+	{ POP3_CMD_XCLIENT, ST(AUTH), pop3_cmd_xclient },
 	{ POP3_CMD_STAT, ST(TRANS), pop3_cmd_stat },
 	{ POP3_CMD_LIST, ST(TRANS), pop3_cmd_list },
 	{ POP3_CMD_UIDL, ST(TRANS), pop3_cmd_uidl },
@@ -350,6 +351,7 @@ pop3_session_new(struct pop3d *d, int fd, const struct sockaddr *sa,
 	s->lock_fd = s->stream_fd = -1;
 	ids_new(s->id);
 	memcpy(&s->peer, sa, salen < sizeof(s->peer) ? salen : sizeof(s->peer));
+	s->conn_peer = s->peer;
 	cidr_addr_str(sa, s->addr, sizeof(s->addr));
 	fbuf_init(&s->out, 0);
 	s->tls = tls;

@@ -3,7 +3,8 @@
  *  - even: the rest is one command line.  A parse gives 0 or -1; an error
  *    has a reason with a text; a parsed command has a known verb, its
  *    strings inside cmd->buf (or the empty string), a message number of at
- *    least 1 when it has one.
+ *    least 1 when it has one, and XCLIENT's address 1 to
+ *    POP3_XCLIENT_ADDR_MAX hex digits, dots and colons.
  *  - odd: the rest is message content sent as RETR (or TOP with the
  *    octet's high bits as the line count).  Fed whole and fed one octet at a
  *    time it gives the same output, which has no bare LF and ends in
@@ -45,6 +46,11 @@ fuzz_pop3_command(const char *line, size_t len)
 	fuzz_pop3_inside(&cmd, cmd.arg);
 	fuzz_pop3_inside(&cmd, cmd.arg2);
 	if (cmd.has_msg && cmd.msg == 0)
+		abort();
+	/* XCLIENT: an address of the allowed octets and length only */
+	if (cmd.cmd == POP3_CMD_XCLIENT && (cmd.arg[0] == '\0' ||
+	    strlen(cmd.arg) > POP3_XCLIENT_ADDR_MAX ||
+	    strspn(cmd.arg, "0123456789abcdefABCDEF.:") != strlen(cmd.arg)))
 		abort();
 }
 

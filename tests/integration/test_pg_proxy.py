@@ -7,6 +7,10 @@ example.test homed on A.  Real clients (imaplib, poplib) log in on B:
     commits on A); CAPABILITY after login is A's; A learns the client's
     address (ID x-originating-ip, taken from a node only);
   - with A offering STARTTLS, B logs in to A over TLS;
+  - A learns the POP3 client's address too (XCLIENT ADDR=, taken from a
+    node only): its login line names the client, and failed logins
+    named so ban the client, not the front node; from an address that
+    is not a node's the command is refused;
   - a wrong password is refused by B, and A never hears of it;
   - A stopped: a clean temporary error on B (never B's own empty
     Maildir), and the login works again once A is back;
@@ -28,6 +32,7 @@ import pytest
 from conftest import PASSWORD, make_message, tcp_listening, wait_until
 from fakedns import FakeDNS, fakedns  # noqa: F401
 from test_pg_store import node, pg, pg_url  # noqa: F401
+from test_pop3 import RawPOP3
 
 ALICE = "alice@example.test"
 
@@ -61,8 +66,9 @@ def imap(srv):
     return imaplib.IMAP4(srv.host, srv.imap_port, timeout=20)
 
 
-class SourceIMAP(imaplib.IMAP4):
-    """imaplib from a chosen local address."""
+class FromSource:
+    """A client library (imaplib, poplib) connecting from a chosen local
+    address."""
 
     def __init__(self, host, port, source):
         self.source = source
@@ -71,6 +77,14 @@ class SourceIMAP(imaplib.IMAP4):
     def _create_socket(self, timeout):
         return socket.create_connection((self.host, self.port), timeout,
                                         source_address=(self.source, 0))
+
+
+class SourceIMAP(FromSource, imaplib.IMAP4):
+    pass
+
+
+class SourcePOP3(FromSource, poplib.POP3):
+    pass
 
 
 def delivered_via_b(a, b, subject="via b"):
@@ -134,6 +148,67 @@ def test_pop3_through_b_retr_dele_on_a(cluster):
                what="the DELE committed on A")
     a.wait_log(r"pop3 login user=alice@example\.test")
     assert not b.maildir(ALICE).exists()
+
+
+def test_pop3_proxy_names_the_client_to_a(cluster):
+    a, b = cluster
+    delivered_via_b(a, b, "pop client address")
+    c = SourcePOP3(b.host, b.pop3_port, "127.0.0.7")
+    c.user(ALICE)
+    assert c.pass_(PASSWORD).startswith(b"+OK")
+    assert c.stat()[0] == 1
+    c.quit()
+    b.wait_log(r"pop3 proxy user=alice@example\.test address=127\.0\.0\.7 "
+               r"home=a ")
+    a.wait_log(r"pop3 connected address=127\.0\.0\.3 ")
+    a.wait_log(r"pop3 proxied address=127\.0\.0\.7 proxy=127\.0\.0\.3$")
+    a.wait_log(r"pop3 login user=alice@example\.test .* "
+               r"address=127\.0\.0\.7$")
+
+
+def test_pop3_xclient_from_a_node_bans_the_client(make_ferry, pg_url,
+                                                  fakedns):
+    """Straight to A from B's address (as B's proxy does): XCLIENT names
+    127.0.0.9, whose wrong passwords ban 127.0.0.9, not B.  From an
+    address that is not a node's, XCLIENT is refused."""
+    ban = {"auth_ban_max_failures": "3", "auth_ban_window": "1h",
+           "auth_ban_time": "1h"}
+    a, b = make_cluster(make_ferry, pg_url, fakedns, ban)
+    a.wait_log(r"- pop3 peers-known nodes-hosts=2", timeout=15)
+    with RawPOP3(a.pop3_port, a.host, source="127.0.0.3") as c:
+        assert c.cmd("XCLIENT ADDR=127.0.0.9") == b"+OK"
+        for _ in range(3):
+            assert c.cmd(f"USER {ALICE}").startswith(b"+OK")
+            assert c.cmd("PASS wrong").startswith(b"-ERR")
+    a.wait_log(r"pop3 proxied address=127\.0\.0\.9 proxy=127\.0\.0\.3$")
+    a.wait_log(r"pop3 auth-failed address=127\.0\.0\.9 ")
+    a.wait_log(r"ban banned address=127\.0\.0\.9 service=pop3")
+    listing = a.cli_ok("ban", "list").stdout
+    assert "127.0.0.9" in listing and "127.0.0.3" not in listing
+    # the banned client is refused on B (shared bans) and, named by B, on A
+    assert pop3_greeting(b, "127.0.0.9").startswith(b"-ERR [SYS/PERM]")
+    with RawPOP3(a.pop3_port, a.host, source="127.0.0.3") as c:
+        assert c.cmd("XCLIENT ADDR=127.0.0.9") == b"+OK"
+        assert c.cmd(f"USER {ALICE}").startswith(b"+OK")
+        assert c.cmd(f"PASS {PASSWORD}").startswith(b"-ERR [SYS/PERM]")
+    # not a node: refused, and the session stays the connection's
+    with RawPOP3(a.pop3_port, a.host, source="127.0.0.5") as c:
+        assert c.cmd("XCLIENT ADDR=192.0.2.1").startswith(
+            b"-ERR XCLIENT not permitted")
+        assert c.cmd("QUIT").startswith(b"+OK")
+    a.wait_log(r"pop3 xclient-refused address=127\.0\.0\.5 "
+               r"value=192\.0\.2\.1 reason=untrusted")
+    # B's own logins for its clients still reach A
+    c = poplib.POP3(b.host, b.pop3_port, timeout=20)
+    c.user(ALICE)
+    assert c.pass_(PASSWORD).startswith(b"+OK")
+    c.quit()
+    a.wait_log(r"pop3 proxied address=127\.0\.0\.1 proxy=127\.0\.0\.3$")
+
+
+def pop3_greeting(srv, source):
+    with RawPOP3(srv.pop3_port, srv.host, source=source) as c:
+        return c.greeting or b""
 
 
 def test_imap_proxy_uses_starttls_to_home(make_ferry, pg_url, fakedns,

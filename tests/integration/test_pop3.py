@@ -84,8 +84,9 @@ class RawPOP3(RawClient):
 
     LINE_END = b"\r\n"
 
-    def __init__(self, port, host="127.0.0.1", timeout=10.0, greeting=True):
-        super().__init__(port, host, timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, greeting=True,
+                 source=None):
+        super().__init__(port, host, timeout, source=source)
         self.greeting = self.line() if greeting else None
 
     def line(self, timeout=None):
