@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -305,6 +306,17 @@ relay_session_fallback_cb(struct relay_hosts *h, void *ctx)
 	relay_hosts_free(&h);
 }
 
+/* Whether the session may still turn to a fallback (fallback_relay or
+ * the route's own; *t its target): everything tried so far failed at
+ * connection level, and it is not on the fallback already. */
+static bool
+relay_session_can_fallback(const struct relay_session *s,
+    struct relay_target *t)
+{
+	return s->all_conn_level && !s->via_fallback && !s->dst->homed &&
+	    relay_target_fallback(s->r->conf, &s->target, s->dst->domain, t);
+}
+
 /* Every candidate failed: the fallback relay when they all failed at
  * connection level, else the delivery is deferred. */
 static void
@@ -315,9 +327,7 @@ relay_session_exhausted(struct relay_session *s)
 	if (s->lasterr[0] == '\0')
 		relay_fmt(s->lasterr, sizeof(s->lasterr),
 		    "4.4.1 no mail host of %s could be reached", s->dst->domain);
-	if (s->all_conn_level && !s->via_fallback && !s->dst->homed &&
-	    relay_target_fallback(s->r->conf, &s->target, s->dst->domain,
-	    &t)) {
+	if (relay_session_can_fallback(s, &t)) {
 		s->route_fb = s->target.fb_host[0] != '\0';
 		log_info("%s relay using %s domain=%s relay=%s reason=%s",
 		    s->d != NULL ? s->d->msg->id : "-", s->route_fb ?
@@ -398,6 +408,8 @@ relay_addr_describe(const struct relay_addr *a, char *key, size_t keysize,
  * sessions; a session holds one connection once connected. */
 
 static void relay_dial_more(struct relay_session *s);
+static bool relay_dial_has_deadline(const struct relay_session *s);
+static void relay_dial_deadline(struct relay_session *s);
 static void relay_dial_event_cb(struct bufferevent *bev, short what,
     void *arg);
 static void relay_dial_read_cb(struct bufferevent *bev, void *arg);
@@ -526,6 +538,7 @@ relay_dial_failed(struct relay_dial *d, const char *why,
     enum reach_fail kind)
 {
 	struct relay_session *s = d->s;
+	bool deadline;
 
 	log_info("%s relay host-failed relay=%s stage=connect reason=%s%s",
 	    s != NULL && s->d != NULL ? s->d->msg->id : "-", log_q(d->peer),
@@ -540,10 +553,14 @@ relay_dial_failed(struct relay_dial *d, const char *why,
 	str_lcpy(s->peer, d->peer, sizeof(s->peer));
 	str_lcpy(s->key, d->key, sizeof(s->key));
 	s->cstate[d->idx] = RELAY_CAND_DONE;
+	deadline = d->opens_round && kind == REACH_CONNECT_TIMEOUT;
 	relay_dial_free(d);
 	/* The plaintext retry of one address (tls=may) is over. */
 	s->no_tls = false;
-	relay_dial_more(s);
+	if (deadline && s->ndials > 0 && relay_dial_has_deadline(s))
+		relay_dial_deadline(s);
+	else
+		relay_dial_more(s);
 }
 
 static void
@@ -619,6 +636,89 @@ relay_dial_read_cb(struct bufferevent *bev, void *arg)
 		relay_session_read_cb(s->bev, s);
 }
 
+static uint64_t
+relay_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Microseconds left of the round's timeout_connect (0: over). */
+static uint64_t
+relay_dial_left_us(const struct relay_session *s)
+{
+	uint64_t end = s->dial_t0_us + s->r->conf->timeout_connect * 1000000;
+	uint64_t now = relay_now_us();
+
+	return now < end ? end - now : 0;
+}
+
+/* Whether the round ends at its deadline: attempts run in parallel
+ * (connect_parallel 1 keeps one address after the other, each with its
+ * full timeout) and a fallback can take the mail. */
+static bool
+relay_dial_has_deadline(const struct relay_session *s)
+{
+	struct relay_target fb;
+
+	return s->r->conf->connect_parallel > 1 &&
+	    relay_session_can_fallback(s, &fb);
+}
+
+/* The session's timer while connecting: the stagger (when another
+ * address is to be dialled), and the round's deadline when it has one:
+ * one timeout_connect after its first dial. */
+static void
+relay_dial_arm(struct relay_session *s, bool stagger)
+{
+	bool deadline = relay_dial_has_deadline(s);
+	uint64_t us = stagger ? relay_dial_stagger_us(s->r) : UINT64_MAX;
+	struct timeval tv;
+
+	if (deadline && relay_dial_left_us(s) < us)
+		us = relay_dial_left_us(s);
+	if (us == UINT64_MAX)
+		return;
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	evtimer_add(s->timer, &tv);
+}
+
+/* The round's deadline passed with nothing connected, and a fallback
+ * can take the mail: the session stops waiting.  Its attempts in flight
+ * go on alone (their outcome still reaches the memory; a slow address
+ * that connects late is not held down, so the next message dials it
+ * again with a full timeout); addresses not dialled yet are left for
+ * the next session.  So a dead destination costs one timeout_connect
+ * from its first dial, however many addresses were staggered after it. */
+static void
+relay_dial_deadline(struct relay_session *s)
+{
+	log_info("%s relay connect-deadline domain=%s waited=%llus pending=%u",
+	    s->d != NULL ? s->d->msg->id : "-", s->dst->domain,
+	    (unsigned long long)s->r->conf->timeout_connect, s->ndials);
+	relay_fmt(s->lasterr, sizeof(s->lasterr), "4.4.1 no address of %s "
+	    "connected within timeout_connect (%llus)", s->dst->domain,
+	    (unsigned long long)s->r->conf->timeout_connect);
+	evtimer_del(s->timer);	/* no stagger from the old candidates */
+	relay_dials_leave(s);
+	relay_session_exhausted(s);
+}
+
+/* The connect timer: the deadline, or the stagger's next dial. */
+static void
+relay_dial_tick(struct relay_session *s)
+{
+	if (s->ndials > 0 && relay_dial_left_us(s) == 0 &&
+	    relay_dial_has_deadline(s)) {
+		relay_dial_deadline(s);
+		return;
+	}
+	relay_dial_more(s);
+}
+
 /* Dials one more candidate (the first not tried yet) when fewer than
  * connect_parallel attempts are in flight, and arms the stagger timer
  * for the one after; with nothing pending and nothing left to dial, the
@@ -629,18 +729,23 @@ relay_dial_more(struct relay_session *s)
 	unsigned max = s->r->conf->connect_parallel > 0 ?
 	    s->r->conf->connect_parallel : 1;
 	char why[160], key[64], peer[320];
-	bool left = false;
+	bool left = false, round;
 	size_t i;
 	int err;
 
 	evtimer_del(s->timer);
 	s->state = RELAY_S_CONNECT;
+	round = s->ndials == 0;
+	if (round)
+		s->dial_t0_us = relay_now_us();
 	for (i = 0; i < s->ncands && s->ndials < max; i++) {
 		if (s->cstate[i] != RELAY_CAND_NEW)
 			continue;
 		relay_addr_describe(&s->cands[i], key, sizeof(key), peer,
 		    sizeof(peer));
 		if (relay_dial_start(s, i) == 0) {
+			TAILQ_LAST(&s->dials, relay_dial_list)->opens_round =
+			    round;
 			log_debug("%s relay connecting relay=%s port=%s "
 			    "pending=%u", s->d != NULL ? s->d->msg->id : "-",
 			    log_q(peer), key, s->ndials);
@@ -662,13 +767,7 @@ relay_dial_more(struct relay_session *s)
 		relay_session_exhausted(s);
 		return;
 	}
-	if (left && s->ndials < max) {
-		uint64_t us = relay_dial_stagger_us(s->r);
-		struct timeval tv = { (time_t)(us / 1000000),
-		    (suseconds_t)(us % 1000000) };
-
-		evtimer_add(s->timer, &tv);
-	}
+	relay_dial_arm(s, left && s->ndials < max);
 }
 
 /* Connects the session: staggered dials of the candidates not tried. */
@@ -782,8 +881,8 @@ relay_session_timer_cb(evutil_socket_t fd, short what, void *arg)
 		relay_session_idle_timer(s);
 		return;
 	}
-	if (s->state == RELAY_S_CONNECT) {	/* the stagger: dial the next */
-		relay_dial_more(s);
+	if (s->state == RELAY_S_CONNECT) {	/* stagger or deadline */
+		relay_dial_tick(s);
 		return;
 	}
 	if (s->state == RELAY_S_CONNECT)

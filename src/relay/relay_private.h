@@ -269,6 +269,8 @@ struct relay_dial {
 	struct bufferevent *bev;
 	struct event *timer;		/* timeout_connect */
 	size_t idx;			/* into s->cands */
+	bool opens_round;		/* the round's first dial: its timeout
+					 * is the round's deadline */
 	char key[64];			/* "192.0.2.1:25" */
 	char peer[320];			/* for logs */
 };
@@ -298,6 +300,8 @@ struct relay_session {
 	size_t ncands, cur;		/* cur: the connected candidate */
 	struct relay_dial_list dials;	/* attempts in flight (CONNECT) */
 	unsigned ndials;
+	uint64_t dial_t0_us;		/* CLOCK_MONOTONIC: the first dial of
+					 * the current round (relay_dial_more) */
 	bool via_fallback, all_conn_level, no_tls, tls_active;
 	bool route_fb;			/* the fallback is the route's own */
 	unsigned up_gen;		/* r->up_gen when the fallback began */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -36,7 +37,7 @@
 #include "relay/relay_private.h"
 
 #define RELAY_PROBE_MAX 4		/* probes at once */
-#define RELAY_PROBE_TICK 1		/* seconds between scans */
+#define RELAY_PROBE_SLACK_US 2000	/* scan this long after the second */
 #define RELAY_PROBE_GREETING_MAX 60
 #define RELAY_PROBE_LINE_MAX 1024
 
@@ -397,6 +398,24 @@ relay_probe_due(struct relay *r, struct relay_mem *m, time_t now)
 	return m->e.next_probe <= now ? 2 : 0;
 }
 
+/* The scan runs just after each turn of the wall clock's second:
+ * next_probe is in whole seconds, so a probe starts when it falls due,
+ * not up to a second later (a free-running one-second timer would add
+ * that to the time direct delivery takes to resume after a heal). */
+static void
+relay_probe_arm(struct relay *r)
+{
+	struct timeval now, tv = { 0, 0 };
+
+	gettimeofday(&now, NULL);
+	tv.tv_usec = 1000000 - now.tv_usec + RELAY_PROBE_SLACK_US;
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec = 1;
+		tv.tv_usec -= 1000000;
+	}
+	evtimer_add(r->probe_ev, &tv);
+}
+
 static void
 relay_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -407,6 +426,7 @@ relay_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	relay_probe_arm(r);
 	if (r->conf->reach_probe_interval == 0)
 		return;
 	for (unsigned h = 0; h < RELAY_MEM_BUCKETS &&
@@ -424,12 +444,9 @@ relay_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 void
 relay_probe_start(struct relay *r)
 {
-	struct timeval tv = { RELAY_PROBE_TICK, 0 };
-
 	TAILQ_INIT(&r->probes);
-	r->probe_ev = event_new(r->base, -1, EV_PERSIST, relay_probe_tick_cb,
-	    r);
-	event_add(r->probe_ev, &tv);
+	r->probe_ev = evtimer_new(r->base, relay_probe_tick_cb, r);
+	relay_probe_arm(r);
 }
 
 void
