@@ -32,7 +32,9 @@
 #include "net/control.h"
 #include "ops/ops_queue.h"
 #include "queue/queue_control.h"
+#include "queue/queue_history.h"
 #include "queue/queue_notify.h"
+#include "store/store.h"
 
 #define CMD_QUEUE_USAGE "queue list [--all-nodes] [--summary] " \
 	"[--domain DOMAIN] " \
@@ -445,8 +447,54 @@ struct cmd_queue_counts {
 	size_t bounced, matched, messages, held;
 };
 
+#define CMD_QUEUE_HIST_SEQ ((int64_t)1 << 40)
+
+/* An offline delete or bounce of the message that was before goes into
+ * the delivery history with the rows the running queue writes
+ * (queue_history_operator), so `ferry why` tells it either way.  A
+ * store that cannot be written costs the record, not the change: a
+ * warning on stderr. */
+static void
+cmd_queue_record(struct cmd_queue *q, const struct spool_env *before,
+    bool deleted)
+{
+	const struct conf *c = &q->cli->conf;
+	struct store_hist_attempt *v = NULL;
+	struct spool_env after;
+	struct store *s = NULL;
+	const char *error = "store path too long";
+	char path[PATH_MAX];
+	size_t n;
+
+	if (c->history_keep == 0)
+		return;
+	if (deleted)
+		n = queue_history_operator(c, q->actor.name, before, NULL, &v);
+	else if (spool_env_read(q->spool_dir, before->id, &after) == 0) {
+		n = queue_history_operator(c, q->actor.name, before, &after,
+		    &v);
+		spool_env_free(&after);
+	} else
+		return;
+	/* seq orders the records of one second: these come after every
+	 * record the stopped queue wrote in that second (its seq counts
+	 * its own records from 1). */
+	for (size_t i = 0; i < n; i++) {
+		str_lcpy(v[i].node, conf_node_name(c), sizeof(v[i].node));
+		v[i].seq = CMD_QUEUE_HIST_SEQ + (int64_t)i;
+	}
+	if (n > 0 && (conf_store_path(c, path, sizeof(path)) < 0 ||
+	    store_open(&s, path, &error) < 0 ||
+	    store_hist_write(s, NULL, 0, v, n, &error) < 0))
+		fprintf(stderr, "ferry: warning: not recorded in the delivery "
+		    "history: %s\n", error);
+	store_close(&s);
+	free(v);
+}
+
 /* A change made without a server: the ops call on the files, then a
- * wake-up datagram for each message it touched. */
+ * wake-up datagram for each message it touched; a delete or a bounce is
+ * recorded in the delivery history. */
 static int
 cmd_queue_direct(struct cmd_queue *q, const char *verb, const char *id,
     const char *domain, struct cmd_queue_counts *c, struct ops_status *st)
@@ -454,11 +502,15 @@ cmd_queue_direct(struct cmd_queue *q, const char *verb, const char *id,
 	struct ops_queue_ids wake = { NULL, 0, 0 };
 	struct ops_queue_retry rt = { id, domain, 0, 0, 0 };
 	const char *dir = q->spool_dir;
+	bool del = strcmp(verb, "delete") == 0;
+	bool record = del || strcmp(verb, "bounce") == 0;
+	struct spool_env before;
 	int r;
 
 	if (cmd_queue_become(&q->cli->conf) != 0)
 		return -2;
-	if (strcmp(verb, "delete") == 0)
+	record = record && spool_env_read(dir, id, &before) == 0;
+	if (del)
 		r = ops_queue_delete(&q->actor, dir, id, st);
 	else if (strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0)
 		r = ops_queue_hold(&q->actor, dir, id,
@@ -472,6 +524,10 @@ cmd_queue_direct(struct cmd_queue *q, const char *verb, const char *id,
 		c->messages = rt.messages;
 		c->held = rt.held;
 	}
+	if (record && r == 0)
+		cmd_queue_record(q, &before, del);
+	if (record)
+		spool_env_free(&before);
 	for (size_t i = 0; i < wake.n; i++)
 		queue_notify(q->cli->conf.state_dir, wake.v[i]);
 	ops_queue_ids_free(&wake);

@@ -110,30 +110,12 @@ static void
 queue_control_record(struct queue_control_job *j, const struct ops_actor *a,
     const struct spool_env *before, const struct spool_env *after)
 {
-	struct store_hist_attempt h;
-	char why[300];
+	struct store_hist_attempt *v;
+	size_t n = queue_history_operator(j->conf, a->name, before, after, &v);
 
-	for (size_t i = 0; i < before->nrcpts; i++) {
-		const struct spool_rcpt *r = &before->rcpts[i];
-		const struct spool_rcpt *now = NULL;
-
-		if (r->state != SPOOL_RCPT_PENDING)
-			continue;
-		for (size_t k = 0; after != NULL && k < after->nrcpts; k++)
-			if (strcmp(after->rcpts[k].addr, r->addr) == 0)
-				now = &after->rcpts[k];
-		if (after != NULL && (now == NULL ||
-		    now->state == SPOOL_RCPT_PENDING))
-			continue;
-		if (now == NULL)
-			snprintf(why, sizeof(why), "deleted from the queue by "
-			    "the operator (%.200s)", a->name != NULL ?
-			    a->name : "-");
-		queue_history_fill(&h, j->conf, before, r, now == NULL ?
-		    "deleted" : "bounced", now == NULL ? why :
-		    now->last_error, "operator", "");
-		queue_history_attempt(j->qc->hist, j->conf, &h);
-	}
+	for (size_t i = 0; i < n; i++)
+		queue_history_attempt(j->qc->hist, j->conf, &v[i]);
+	free(v);
 }
 
 static void

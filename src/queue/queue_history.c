@@ -11,6 +11,7 @@
  * job also publishes the spool's summary for `queue list --all-nodes`
  * (envelopes read on the worker, replaced in one transaction). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,45 @@ queue_history_fill(struct store_hist_attempt *a, const struct conf *c,
 		a->give_up = (int64_t)env->arrival +
 		    (int64_t)c->queue_lifetime;
 	}
+}
+
+/* The recipient of env named addr, or NULL. */
+static const struct spool_rcpt *
+queue_history_rcpt_of(const struct spool_env *env, const char *addr)
+{
+	for (size_t k = 0; env != NULL && k < env->nrcpts; k++)
+		if (strcmp(env->rcpts[k].addr, addr) == 0)
+			return &env->rcpts[k];
+	return NULL;
+}
+
+size_t
+queue_history_operator(const struct conf *c, const char *actor,
+    const struct spool_env *before, const struct spool_env *after,
+    struct store_hist_attempt **v)
+{
+	char why[300];
+	size_t n = 0;
+
+	*v = NULL;
+	snprintf(why, sizeof(why), "deleted from the queue by the operator "
+	    "(%.200s)", actor != NULL ? actor : "-");
+	for (size_t i = 0; i < before->nrcpts; i++) {
+		const struct spool_rcpt *r = &before->rcpts[i];
+		const struct spool_rcpt *now;
+
+		if (r->state != SPOOL_RCPT_PENDING)
+			continue;
+		now = queue_history_rcpt_of(after, r->addr);
+		if (after != NULL && (now == NULL ||
+		    now->state == SPOOL_RCPT_PENDING))
+			continue;
+		*v = xreallocarray(*v, n + 1, sizeof(**v));
+		queue_history_fill(&(*v)[n++], c, before, r, now == NULL ?
+		    "deleted" : "bounced", now == NULL ? why :
+		    now->last_error, "operator", "");
+	}
+	return n;
 }
 
 /* ---- the queue summary (worker) ---- */

@@ -53,6 +53,17 @@ void queue_history_fill(struct store_hist_attempt *a, const struct conf *c,
     const char *result, const char *reply, const char *route,
     const char *host);
 
+/* The records of an operator's change (route "operator"): one for each
+ * recipient that was pending in before and is not in after (after NULL:
+ * the message was deleted, result "deleted"; else "bounced" with the
+ * recipient's new last error).  actor names who did it.  The number of
+ * records, in *v (malloc'd, free() it; NULL when none).  The running
+ * queue (queue_control.c) and the command line's offline edits
+ * (cmd_queue.c) record the same rows. */
+size_t queue_history_operator(const struct conf *c, const char *actor,
+    const struct spool_env *before, const struct spool_env *after,
+    struct store_hist_attempt **v);
+
 /* Loop thread: the queue changed (a message came, went, or was tried). */
 void queue_history_changed(struct queue_history *h);
 /* Loop thread, about once a second: starts a write of what is buffered

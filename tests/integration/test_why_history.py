@@ -276,14 +276,20 @@ def test_all_nodes_on_sqlite_is_this_node(make_ferry, fakedns, peers, port):
     assert shape(json.loads(plain.stdout)) == shape(json.loads(every.stdout))
 
 
-def test_operator_delete_and_bounce_in_the_story(make_ferry, fakedns, port):
-    # Nothing listens at the MX: every attempt is deferred.
+def two_deferred(make_ferry, fakedns, port):
+    """Nothing listens at the MX: a server with two messages deferred
+    once, (server, id to bob, id to carol and dave)."""
     mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
     srv = make_srv(make_ferry, fakedns, port)
     gone = submit(srv, ["bob@dest.test"])
     stuck = submit(srv, ["carol@dest.test", "dave@dest.test"])
     for qid in (gone, stuck):
         why_until(srv, ["--id", qid], " deferred <", "a deferral first")
+    return srv, gone, stuck
+
+
+def test_operator_delete_and_bounce_in_the_story(make_ferry, fakedns, port):
+    srv, gone, stuck = two_deferred(make_ferry, fakedns, port)
     r = srv.cli("queue", "delete", gone)
     assert r.returncode == 0, r.stderr
     out = why_until(srv, ["--id", gone], "outcome <bob@dest.test>: deleted",
@@ -302,6 +308,38 @@ def test_operator_delete_and_bounce_in_the_story(make_ferry, fakedns, port):
     text = json.dumps(doc)
     assert "operator" in text and "bounced" in text
     # The DSN goes out and the message leaves; the bounce is told once.
+    srv.wait_log(rf"{stuck} queue removed")
+    out = why(srv, "--id", stuck).stdout
+    assert len(re.findall(r" bounced <carol@dest\.test>", out)) == 1, out
+
+
+def test_offline_delete_and_bounce_in_the_story(make_ferry, fakedns, port):
+    # The same rows when no server runs and the command line edits the
+    # spool itself: `why --id` tells the delete and the bounce.
+    srv, gone, stuck = two_deferred(make_ferry, fakedns, port)
+    srv.stop()
+    r = srv.cli("queue", "delete", gone)
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr, r.stderr
+    r = srv.cli("queue", "bounce", stuck)
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr, r.stderr
+    out = why(srv, "--id", gone).stdout
+    assert "outcome <bob@dest.test>: deleted" in out, out
+    assert re.search(r"^  \S+ deleted <bob@dest\.test> operator .*"
+                     r"reply=\"deleted from the queue by the operator "
+                     r"\(cli\)\"$", out, re.M), out
+    out = why(srv, "--id", stuck).stdout
+    for rcpt in ("carol", "dave"):
+        assert f"outcome <{rcpt}@dest.test>: bounced" in out, out
+        assert re.search(rf"^  \S+ bounced <{rcpt}@dest\.test> operator .*"
+                         r"5\.0\.0 bounced by the operator", out, re.M), out
+    # An unknown id changes nothing and records nothing.
+    r = srv.cli("queue", "delete", "0123456789abcdef")
+    assert r.returncode == 1
+    assert why(srv, "--id", "0123456789abcdef").stdout.count("deleted") == 0
+    # Started again, the queue sends the DSN; the bounce is told once.
+    srv.start()
     srv.wait_log(rf"{stuck} queue removed")
     out = why(srv, "--id", stuck).stdout
     assert len(re.findall(r" bounced <carol@dest\.test>", out)) == 1, out
