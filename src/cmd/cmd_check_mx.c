@@ -13,6 +13,7 @@
  * Exit 1 only when DNS gives no usable answer; an undeliverable domain
  * is an answer (exit 0, "deliverable": false). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -29,14 +30,18 @@
 #include "lib/cidr.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
+#include "net/control.h"
 #include "net/dns.h"
 #include "ops/ops_probe.h"
 #include "ops/ops_provider.h"
+#include "queue/queue_control.h"
+#include "queue/queue_stale.h"
 
 #define CMD_CHECK_MX_HOSTS_MAX 32
 #define CMD_CHECK_MX_PHASE_MAX 15	/* default cap per probe phase */
 #define CMD_CHECK_MX_TARPIT 10		/* default tarpit bound, seconds */
 #define CMD_CHECK_MX_FLAGS_MAX 64
+#define CMD_CHECK_MX_CTL_MS 3000	/* the queue's answer, at most */
 #define CMD_CHECK_MX_RULE "lower preference is tried first; equal " \
 	"preferences in random order"
 
@@ -95,6 +100,9 @@ struct cmd_check_mx {
 	struct cmd_check_mx_flag flags[CMD_CHECK_MX_FLAGS_MAX];
 	size_t nflags;
 	struct cmd_reach reach;		/* the queue's reachability memory */
+	bool stale;			/* hosts from the queue's serve-stale */
+	uint64_t stale_age;		/* of the MX answer, seconds */
+	char stale_none[200];		/* why there are none, for people */
 	struct ops_providers providers;
 	const struct ops_provider *provider;	/* NULL: none recognised */
 	const struct ops_provider_set *pset;	/* the set the domain follows */
@@ -356,6 +364,137 @@ cmd_check_mx_step(struct cmd_check_mx *mx)
 			return;
 	}
 	event_base_loopbreak(mx->base);
+}
+
+/* ---------------------------------------------------------- stale */
+
+/* Asks the running queue for its serve-stale answer to name/type into
+ * *out: 1, 0 when it holds none (or no queue runs: mx->stale_none
+ * says), -1 when the answer does not parse. */
+static int
+cmd_check_mx_ask_stale(struct cmd_check_mx *mx, const char *name, int type,
+    struct queue_stale *out)
+{
+	char path[PATH_MAX];
+	struct control_arg args[2] = { { "name", name },
+	    { "type", dns_type_str(type) } };
+	struct control_answer ans;
+	const char *error;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", mx->conf->state_dir,
+	    QUEUE_CONTROL_SOCK) >= (int)sizeof(path))
+		return 0;
+	if (control_call(path, "stale", args, 2, CMD_CHECK_MX_CTL_MS, &ans,
+	    &error) < 0) {
+		fbuf_release(&ans.body);
+		snprintf(mx->stale_none, sizeof(mx->stale_none), "%s",
+		    control_errno_down(errno) ? "none known: the queue is not "
+		    "running (it keeps them in its memory)" : "none known: the "
+		    "queue did not answer");
+		return 0;
+	}
+	if (ans.status != CONTROL_OK) {
+		str_lcpy(mx->stale_none, "none: the queue holds no answer "
+		    "young enough (dns_stale_max)", sizeof(mx->stale_none));
+		fbuf_release(&ans.body);
+		return 0;
+	}
+	r = queue_stale_parse(ans.body.data, ans.body.len, type, out);
+	fbuf_release(&ans.body);
+	if (r < 0)
+		str_lcpy(mx->stale_none, "none: the queue's answer did not "
+		    "parse", sizeof(mx->stale_none));
+	return r < 0 ? -1 : 1;
+}
+
+/* A host's stale A or AAAA answer into its addresses. */
+static void
+cmd_check_mx_stale_addrs(struct cmd_check_mx *mx, struct cmd_check_host *h,
+    int type, struct queue_stale *qs)
+{
+	int i = type == DNS_T_A ? 0 : 1;
+
+	if (cmd_check_mx_ask_stale(mx, h->name, type, qs) != 1) {
+		h->st[i] = DNS_TEMPFAIL;
+		str_lcpy(h->why[i], "lookup failed, no stale answer",
+		    sizeof(h->why[i]));
+		return;
+	}
+	h->st[i] = qs->nodata ? DNS_NODATA : DNS_OK;
+	h->addrs = xreallocarray(h->addrs, h->naddrs + qs->n + 1,
+	    sizeof(*h->addrs));
+	for (size_t k = 0; k < qs->n; k++) {
+		memset(&h->addrs[h->naddrs], 0, sizeof(*h->addrs));
+		h->addrs[h->naddrs++].ss = qs->rr[k].addr;
+	}
+}
+
+/* The MX lookup failed (not NXDOMAIN): the answers the relay would
+ * deliver on now, if the running queue still holds them (serve-stale,
+ * RFC 8767); then the hosts are probed like fresh ones. */
+static void
+cmd_check_mx_stale(struct cmd_check_mx *mx)
+{
+	struct queue_stale *qs = xcalloc(1, sizeof(*qs));
+	size_t n;
+
+	if (cmd_check_mx_ask_stale(mx, mx->domain, DNS_T_MX, qs) != 1) {
+		free(qs);
+		return;
+	}
+	mx->stale = true;
+	mx->stale_age = qs->age;
+	n = qs->nodata ? 1 : qs->n < CMD_CHECK_MX_HOSTS_MAX ? qs->n :
+	    CMD_CHECK_MX_HOSTS_MAX;
+	mx->hosts = xcalloc(n > 0 ? n : 1, sizeof(*mx->hosts));
+	mx->kind = qs->nodata ? CMD_CHECK_MX_IMPLICIT : CMD_CHECK_MX_LIST;
+	if (qs->nodata)
+		cmd_check_mx_add_host(mx, 0, mx->domain);
+	for (size_t i = 0; !qs->nodata && i < qs->n &&
+	    mx->nhosts < CMD_CHECK_MX_HOSTS_MAX; i++) {
+		if (qs->rr[i].name[0] == '\0')
+			mx->kind = CMD_CHECK_MX_NULL;
+		else
+			cmd_check_mx_add_host(mx, qs->rr[i].pref,
+			    qs->rr[i].name);
+	}
+	if (mx->kind == CMD_CHECK_MX_NULL)
+		mx->nhosts = 0;
+	qsort(mx->hosts, mx->nhosts, sizeof(*mx->hosts), cmd_check_mx_cmp);
+	for (size_t i = 0; i < mx->nhosts; i++) {
+		cmd_check_mx_stale_addrs(mx, &mx->hosts[i], DNS_T_A, qs);
+		cmd_check_mx_stale_addrs(mx, &mx->hosts[i], DNS_T_AAAA, qs);
+	}
+	free(qs);
+}
+
+/* Where mail for the domain goes while its MX lookup fails and nothing
+ * stale is held: a route needs no MX records; otherwise the mail waits
+ * (the fallback relay takes mail whose hosts do not answer, not mail
+ * whose DNS fails).  *kind_r: "route" or "wait". */
+static void
+cmd_check_mx_failed_path(const struct cmd_check_mx *mx, const char **kind_r,
+    char *dst, size_t size)
+{
+	const struct conf_route *rt = conf_route_for(mx->conf, mx->domain);
+	bool star = rt != NULL && strcmp(rt->domain, "*") == 0;
+
+	*kind_r = "route";
+	if (rt != NULL && (!star || mx->conf->routes_mx.n == 0)) {
+		if (snprintf(dst, size, "route %s%s%s (%sa route needs no MX "
+		    "records of the domain)", rt->host, rt->fb_host[0] !=
+		    '\0' ? ", its fallback " : "", rt->fb_host, star ?
+		    "the \"*\" route; " : "") < 0)
+			dst[0] = '\0';
+		return;
+	}
+	*kind_r = "wait";
+	snprintf(dst, size, "none: the mail waits (deferred with 4.4.3, "
+	    "retried)%s%s", mx->conf->routes_mx.n > 0 ? "; route_mx rules "
+	    "need the MX hosts" : "", mx->conf->fallback_relay.host[0] !=
+	    '\0' ? "; fallback_relay takes mail whose hosts do not answer, "
+	    "not mail whose DNS fails" : "");
 }
 
 /* ---------------------------------------------------------- findings */
@@ -822,8 +961,15 @@ cmd_check_mx_json(const struct cmd_check_mx *mx, bool probed)
 	printf(", \"status\": \"%s\", \"kind\": \"%s\", \"fallback\": %s",
 	    dns_status_str(mx->st), kinds[mx->kind],
 	    mx->fallback ? "true" : "false");
-	cmd_check_mx_json_strn("why", mx->kind == CMD_CHECK_MX_FAILED ?
-	    mx->why : mx->fallback ? mx->fallback_why : NULL);
+	cmd_check_mx_json_strn("why", mx->kind == CMD_CHECK_MX_FAILED ||
+	    mx->stale ? mx->why : mx->fallback ? mx->fallback_why : NULL);
+	if (mx->stale)
+		printf(", \"stale\": {\"age\": %llu}",
+		    (unsigned long long)mx->stale_age);
+	else
+		fputs(", \"stale\": null", stdout);
+	cmd_check_mx_json_strn("stale_none", mx->stale_none[0] != '\0' ?
+	    mx->stale_none : NULL);
 	cmd_check_mx_json_strn("rule", CMD_CHECK_MX_RULE);
 	fputs(", \"flags\": [", stdout);
 	for (size_t i = 0; i < mx->nflags; i++) {
@@ -840,6 +986,15 @@ cmd_check_mx_json(const struct cmd_check_mx *mx, bool probed)
 	}
 	putchar(']');
 	cmd_check_mx_json_provider(mx, probed);
+	if (mx->kind == CMD_CHECK_MX_FAILED && mx->st != DNS_NXDOMAIN) {
+		cmd_check_mx_failed_path(mx, &kind, path, sizeof(path));
+		printf(", \"deliverable\": %s, \"path\": {\"kind\": \"%s\", "
+		    "\"text\": ", strcmp(kind, "route") == 0 ? "null" :
+		    "false", kind);
+		cli_json_str(path);
+		puts("}}");
+		return;
+	}
 	if (mx->kind == CMD_CHECK_MX_FAILED || mx->kind == CMD_CHECK_MX_NULL) {
 		puts(", \"deliverable\": false, \"path\": null}");
 		return;
@@ -1021,12 +1176,41 @@ cmd_check_mx_human_provider(const struct cmd_check_mx *mx, bool probed)
 	}
 }
 
+/* The MX lookup failed and nothing stale is held: why, and where the
+ * mail goes meanwhile. */
+static void
+cmd_check_mx_human_failed(const struct cmd_check_mx *mx)
+{
+	const char *kind;
+	char path[600];
+
+	cmd_check_mx_failed_path(mx, &kind, path, sizeof(path));
+	printf("%s: the MX lookup failed: %s\n", mx->domain, mx->why);
+	printf("serve-stale: %s\n", mx->stale_none[0] != '\0' ?
+	    mx->stale_none : "none");
+	printf("path now: %s\n", path);
+	if (strcmp(kind, "route") == 0)
+		puts("domain: goes through the route (its host is not probed "
+		    "here: `ferry check mx` of the route's domain)");
+	else
+		puts("domain: NOT deliverable from here now (no MX answer, "
+		    "none stale); it waits for DNS");
+	if (mx->fallback)
+		printf("dns_fallback_resolvers were asked too (%s)\n",
+		    mx->fallback_why);
+}
+
 static void
 cmd_check_mx_human(const struct cmd_check_mx *mx, bool probed)
 {
 	const char *kind;
 	char path[600];
 
+	if (mx->stale)
+		printf("%s: the MX lookup failed: %s; serve-stale: delivery "
+		    "uses the queue's last good answers, received %llu s ago "
+		    "(dns_stale_max), shown below\n", mx->domain, mx->why,
+		    (unsigned long long)mx->stale_age);
 	if (mx->kind == CMD_CHECK_MX_NULL)
 		printf("%s: null MX (RFC 7505): the domain accepts no mail\n",
 		    mx->domain);
@@ -1049,7 +1233,7 @@ cmd_check_mx_human(const struct cmd_check_mx *mx, bool probed)
 		cmd_check_mx_path(mx, &kind, path, sizeof(path));
 		printf("path now: %s\n", path);
 	}
-	if (mx->fallback)
+	if (mx->fallback && !mx->stale)
 		printf("answered by dns_fallback_resolvers (%s)\n",
 		    mx->fallback_why);
 }
@@ -1153,12 +1337,22 @@ cmd_check_mx(struct cli *cli, const char *domain, bool json, bool probe,
 	mx.pending = 1;
 	(void)dns_lookup(mx.dns, domain, DNS_T_MX, cmd_check_mx_done, &mx);
 	event_base_dispatch(mx.base);
+	if (mx.kind == CMD_CHECK_MX_FAILED && mx.st != DNS_NXDOMAIN) {
+		cmd_check_mx_stale(&mx);
+		if (mx.stale && probe) {
+			cmd_check_mx_probe_all(&mx);
+			if (mx.pending > 0)
+				event_base_dispatch(mx.base);
+		}
+	}
 	cmd_check_mx_findings(&mx);
 	cmd_check_mx_provider(&mx, cli->conf_path);
 	if (json)
 		cmd_check_mx_json(&mx, probe);
 	else if (mx.kind != CMD_CHECK_MX_FAILED)
 		cmd_check_mx_human(&mx, probe);
+	else if (mx.st != DNS_NXDOMAIN)
+		cmd_check_mx_human_failed(&mx);
 	status = cmd_check_mx_status(&mx);
 	cmd_check_mx_free(&mx);
 	return status;

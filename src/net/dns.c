@@ -684,6 +684,33 @@ dns_stale_put(struct dns *d, const struct dns_query *q,
 	TAILQ_INSERT_TAIL(&d->stale_lru, e, lru);
 }
 
+bool
+dns_stale_peek(struct dns *d, const char *name, int type,
+    struct dns_result *r)
+{
+	char key[DNS_NAME_MAX + 2];
+	struct dns_stale *e;
+	time_t now = time(NULL);
+
+	memset(r, 0, sizeof(*r));
+	if (d->stale_max == 0 || !dns_stale_type(type) ||
+	    str_lcpy(key, name, sizeof(key)) >= sizeof(key))
+		return false;
+	str_lower(key);
+	if ((e = dns_stale_find(d, key, type)) == NULL || now < e->when ||
+	    now - e->when > d->stale_max)
+		return false;
+	r->status = e->status;
+	r->type = type;
+	r->n = e->n;
+	r->rr = xcalloc(e->n > 0 ? e->n : 1, sizeof(*r->rr));
+	if (e->n > 0)
+		memcpy(r->rr, e->rr, e->n * sizeof(*r->rr));
+	r->stale = true;
+	r->stale_age = (uint64_t)(now - e->when);
+	return true;
+}
+
 /* No resolver answered q: its last good answer, when the lookup may
  * take one and it is young enough.  True when it was handed over. */
 static bool

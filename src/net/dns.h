@@ -118,6 +118,14 @@ void dns_resolver_health_format(const struct dns *d, struct fbuf *b);
 void dns_set_health_cb(struct dns *d, void (*cb)(void *ctx), void *ctx);
 #define DNS_HEALTH_FILE "resolvers"
 
+/* The answer serve-stale holds for name and type (MX, A, AAAA), when
+ * one is at most dns_stale_max old: no lookup, nothing logged (for
+ * `ferry check mx` through the queue's control socket).  Returns true
+ * with *r filled (r->rr malloc'd: free it; r->stale and r->stale_age
+ * set, r->qname NULL), false when none. */
+bool dns_stale_peek(struct dns *d, const char *name, int type,
+    struct dns_result *r);
+
 /* Cancels; the callback will not run.  Sets *qp to NULL. */
 void dns_query_abort(struct dns_query **qp);
 /* "7.2.0.192.in-addr.arpa" / nibble form for IPv6; zone appended when

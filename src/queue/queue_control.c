@@ -21,9 +21,11 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "net/control.h"
+#include "net/dns.h"
 #include "ops/ops_queue.h"
 #include "queue/queue_control.h"
 #include "queue/queue_history.h"
+#include "queue/queue_stale.h"
 #include "queue/spool.h"
 #include "store/store.h"
 
@@ -45,6 +47,7 @@ struct queue_control {
 	char spool_dir[PATH_MAX];
 	struct queue_history *hist;	/* NULL: operator changes unrecorded */
 	const struct conf *const *confp;
+	struct dns *dns;		/* serve-stale answers; NULL: none */
 };
 
 struct queue_control_job {
@@ -296,19 +299,61 @@ queue_control_args(struct queue_control_job *j, struct control_request *req)
 	return NULL;
 }
 
+/* stale name=NAME type=MX|A|AAAA, answered on the loop (the resolver
+ * lives there): the serve-stale answer the relay would use now
+ * (queue_stale.h). */
+static void
+queue_control_stale(struct queue_control *qc, struct control_request *req)
+{
+	const char *name = control_request_arg(req, "name");
+	const char *ts = control_request_arg(req, "type");
+	int type = ts != NULL ? dns_type_parse(ts) : -1;
+	struct dns_result r;
+	struct fbuf b;
+
+	if (name == NULL || control_request_msg(req)->nargs != 2 ||
+	    (type != DNS_T_MX && type != DNS_T_A && type != DNS_T_AAAA)) {
+		log_info("- queue control verb=stale result=error "
+		    "reason=bad-arguments");
+		control_replyf(req, CONTROL_ERROR, "stale takes name=NAME and "
+		    "type=MX, A or AAAA");
+		return;
+	}
+	if (qc->dns == NULL || !dns_stale_peek(qc->dns, name, type, &r)) {
+		log_info("- queue control verb=stale name=%s type=%s "
+		    "result=none", log_q(name), dns_type_str(type));
+		control_replyf(req, CONTROL_ERROR, "no stale answer");
+		return;
+	}
+	log_info("- queue control verb=stale name=%s type=%s result=ok "
+	    "age=%llus", log_q(name), dns_type_str(type),
+	    (unsigned long long)r.stale_age);
+	fbuf_init(&b, 0);
+	queue_stale_format(&r, type, &b);
+	control_reply(req, CONTROL_OK, b.data, b.len);
+	fbuf_release(&b);
+	free(r.rr);
+}
+
 static void
 queue_control_handler(struct control_request *req, void *ctx)
 {
 	struct queue_control *qc = ctx;
-	struct queue_control_job *j = xcalloc(1, sizeof(*j));
+	struct queue_control_job *j;
 	const char *verb = control_request_verb(req), *why;
+
+	if (strcmp(verb, "stale") == 0) {
+		queue_control_stale(qc, req);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
 
 	if (queue_control_verb(verb, &j->verb) < 0) {
 		log_info("- queue control verb=%s result=error "
 		    "reason=unknown-verb", log_q(verb));
 		control_replyf(req, CONTROL_ERROR, "unknown verb %s (want "
 		    "list, show, delete, hold, release, bounce, retry, "
-		    "hold-user or release-user)", verb);
+		    "hold-user, release-user or stale)", verb);
 		free(j);
 		return;
 	}
@@ -363,6 +408,12 @@ queue_control_set_history(struct queue_control *qc,
 {
 	qc->hist = h;
 	qc->confp = confp;
+}
+
+void
+queue_control_set_dns(struct queue_control *qc, struct dns *dns)
+{
+	qc->dns = dns;
 }
 
 void

@@ -7,6 +7,10 @@
  *   delete|hold|release id=ID  body: empty
  *   bounce id=ID               body: count "bounced"
  *   retry id=ID | all=1 | domain=D   body: counts "matched", "messages"
+ *   stale name=NAME type=MX|A|AAAA   body: the serve-stale answer the
+ *                              relay holds ("age S", then "nodata" or
+ *                              "mx PREF HOST" / "addr IP" lines), for
+ *                              `ferry check mx`; answered on the loop
  * Errors answer "error" with the line the CLI prints after "ferry: ".
  * The spool work runs on the role's pool; the answer follows it, and the
  * messages it changed are woken on the loop.  Each request is logged. */
@@ -16,6 +20,7 @@
 #define QUEUE_CONTROL_SOCK "queue.ctl"
 
 struct conf;
+struct dns;
 struct event_base;
 struct queue_history;
 struct workpool;
@@ -37,6 +42,9 @@ int queue_control_start(struct queue_control **qcp, struct event_base *base,
  * request comes).  h NULL: not recorded. */
 void queue_control_set_history(struct queue_control *qc,
     struct queue_history *h, const struct conf *const *confp);
+/* The relay's resolver, whose serve-stale answers the "stale" verb
+ * reads (borrowed; NULL: none). */
+void queue_control_set_dns(struct queue_control *qc, struct dns *dns);
 /* Closes the socket.  Call after the pool has finished its jobs. */
 void queue_control_stop(struct queue_control **qcp);
 

@@ -1474,8 +1474,10 @@ queue_events(struct queue_role *q)
 	    &error) < 0)
 		log_warnx("- queue control-unavailable path=%s reason=%s",
 		    QUEUE_CONTROL_SOCK, log_q(error));
-	else
+	else {
 		queue_control_set_history(q->ctl, q->hist, &q->env->conf);
+		queue_control_set_dns(q->ctl, q->dns);
+	}
 	if (pickup_start(&q->pickup, q->base, q->pool, &q->env->conf,
 	    &q->dkim, q->spool_dir, queue_pickup_resolve, queue_pickup_wake,
 	    q, &error) < 0)

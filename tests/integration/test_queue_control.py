@@ -176,7 +176,7 @@ def test_bad_requests_on_the_socket(ferry):
 
     assert answer(b"frobnicate\n") == (
         "error", "unknown verb frobnicate (want list, show, delete, hold, "
-        "release, bounce, retry, hold-user or release-user)")
+        "release, bounce, retry, hold-user, release-user or stale)")
     assert answer(b"Hold id=x\n") == ("error", "bad verb")
     assert answer(b"hold\n") == ("error", "this verb takes exactly one argument, id=ID")
     assert answer(b"hold id=a id=b\n") == ("error", "duplicate argument")
