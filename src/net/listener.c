@@ -28,6 +28,8 @@ struct listener_sock {
 	int kind;
 	bool tls;
 	struct metrics_listener *m;	/* its counters, or NULL */
+	int nodelay;	/* 1 accepted sockets inherit TCP_NODELAY, -1 they
+			 * do not (set on each), 0 not known yet */
 };
 
 struct listener_set {
@@ -66,6 +68,17 @@ listener_refuse(const struct listener_set *set, const struct listener_conn *c,
 	conncount_refuse(c->fd, set->proto, c->addr, reply, why);
 }
 
+/* True when TCP_NODELAY is on for the socket fd. */
+static bool
+listener_nodelay_on(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0 &&
+	    on != 0;
+}
+
 static void
 listener_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -102,9 +115,14 @@ listener_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if (set->ops.admit != NULL && !set->ops.admit(set->ctx, &c))
 		return;
 	/* Replies are written whole (coalesced per pipelined batch): Nagle
-	 * would only hold back TLS handshake flights and the next reply. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
-	    sizeof(int)) < 0)
+	 * would only hold back TLS handshake flights and the next reply.
+	 * Linux hands the listening socket's TCP_NODELAY on to accepted
+	 * ones (listener_set_adopt sets it there): the first connection
+	 * shows whether it did, and only if not is it set on each. */
+	if (sock->nodelay == 0)
+		sock->nodelay = listener_nodelay_on(fd) ? 1 : -1;
+	if (sock->nodelay < 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
+	    &(int){ 1 }, sizeof(int)) < 0)
 		log_debug("- %s nodelay-failed address=%s", set->proto, addr);
 	if ((ls = set->ops.accept(set->ctx, &c)) == NULL)
 		return;
@@ -162,6 +180,10 @@ listener_set_adopt(struct listener_set *set, const struct ferry_listener *v,
 		sock->kind = k->kind;
 		sock->tls = k->tls;
 		sock->m = metrics_listener_find(v[i].kind, v[i].addr);
+		/* Inherited by accepted sockets on Linux (listener_accept_cb
+		 * checks); where it cannot be set, each gets it instead. */
+		sock->nodelay = setsockopt(v[i].fd, IPPROTO_TCP, TCP_NODELAY,
+		    &(int){ 1 }, sizeof(int)) == 0 ? 0 : -1;
 		if (sock->m != NULL)
 			atomic_store(&sock->m->owner, (int32_t)getpid());
 		sock->l = evconnlistener_new(set->base, listener_accept_cb,

@@ -20,6 +20,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "auth/ban.h"
@@ -67,10 +68,12 @@ smtp_session_reply(struct smtp_session *s, const char *fmt, ...)
  * go to the socket at once: through the bufferevent each flush costs an
  * epoll_ctl to watch for EV_WRITE, a turn of the loop and another
  * epoll_ctl to stop, several times per message.  What the socket does
- * not take is queued as before.  TLS, a pending STARTTLS switch and
- * QUIT (closed from the write callback) always take the bufferevent,
- * and so does a session that stopped reading for its output backlog
- * (the write callback resumes it).  Returns the bytes written. */
+ * not take is queued as before.  TLS and a pending STARTTLS switch
+ * always take the bufferevent, and so does a session that stopped
+ * reading for its output backlog (the write callback resumes it).  The
+ * last replies (QUIT's 221, a 421) go at once too: smtp_session_close()
+ * then ends the session without waiting for a write event.  Returns
+ * the bytes written. */
 static size_t
 smtp_session_write_now(struct smtp_session *s)
 {
@@ -78,8 +81,7 @@ smtp_session_write_now(struct smtp_session *s)
 	ssize_t n;
 
 	if (s->tls || s->kind == SMTPD_KIND_SUBMISSIONS ||
-	    s->state == SMTP_STATE_QUIT || s->state == SMTP_STATE_TLS ||
-	    smtp_tls_switch_pending(s) ||
+	    s->state == SMTP_STATE_TLS || smtp_tls_switch_pending(s) ||
 	    (!s->busy && !(bufferevent_get_enabled(s->bev) & EV_READ)) ||
 	    evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
 	    (fd = bufferevent_getfd(s->bev)) < 0)
@@ -97,9 +99,14 @@ smtp_session_flush(struct smtp_session *s)
 		return;
 	smtp_transcript_out(s->pol, s->replies.data, s->replies.len);
 	done = smtp_session_write_now(s);
-	if (done < s->replies.len)
+	if (done < s->replies.len) {
+		/* Plain connections watch for EV_WRITE only while something
+		 * waits here (smtp_session_setup_bev). */
+		if (!(bufferevent_get_enabled(s->bev) & EV_WRITE))
+			bufferevent_enable(s->bev, EV_WRITE);
 		bufferevent_write(s->bev, s->replies.data + done,
 		    s->replies.len - done);
+	}
 	fbuf_reset(&s->replies);
 }
 
@@ -1048,6 +1055,13 @@ smtp_session_greet(evutil_socket_t fd, short what, void *arg)
 		smtp_session_greet_send(s);
 }
 
+/* A plain connection starts reading only: its replies mostly go to the
+ * socket at once (smtp_session_write_now), and enabling EV_WRITE here
+ * would cost an epoll_ctl to watch and, once the empty output was seen
+ * writable, another to stop, on every connection.  smtp_session_flush()
+ * enables it when a reply has to wait in the bufferevent.  TLS
+ * bufferevents keep both from the start (the handshake and every
+ * record go through them). */
 void
 smtp_session_setup_bev(struct smtp_session *s, struct bufferevent *bev)
 {
@@ -1055,7 +1069,8 @@ smtp_session_setup_bev(struct smtp_session *s, struct bufferevent *bev)
 	bufferevent_setcb(bev, smtp_session_read_cb, smtp_session_write_cb,
 	    smtp_session_event_cb, s);
 	bufferevent_setwatermark(bev, EV_READ, 0, SMTP_INPUT_HIGH);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	bufferevent_enable(bev, bufferevent_openssl_get_ssl(bev) != NULL ?
+	    EV_READ | EV_WRITE : EV_READ);
 }
 
 void
@@ -1191,14 +1206,23 @@ smtp_session_started(struct smtp_session *s, struct timeval *delay)
 	if (s->peer_node)
 		log_info("%s smtp peer address=%s note=\"another node: no "
 		    "inbound checks\"", s->id, s->addr);
-	s->greet_timer = evtimer_new(srv->env->base, smtp_session_greet, s);
 	if (kind == SMTPD_KIND_SUBMISSIONS) {
 		/* The greeting follows the handshake (smtp_tls.c). */
+		s->greet_timer = evtimer_new(srv->env->base,
+		    smtp_session_greet, s);
 		smtp_session_set_timeout(s, c->timeout_tls);
 		return;
 	}
 	smtp_session_set_timeout(s, c->smtp_timeout);
 	delay->tv_sec = (time_t)smtp_session_greet_delay(s);
+	/* Without a pause the greeting (or the connect checks) start at
+	 * once: a timer of zero would only cost a turn of the loop on every
+	 * connection, and nothing can have been read yet. */
+	if (delay->tv_sec == 0) {
+		smtp_session_greet(-1, 0, s);
+		return;
+	}
+	s->greet_timer = evtimer_new(srv->env->base, smtp_session_greet, s);
 	evtimer_add(s->greet_timer, delay);
 }
 
@@ -1206,17 +1230,24 @@ void
 smtp_session_close(struct smtp_session *s)
 {
 	smtp_session_enter_state(s, SMTP_STATE_QUIT);
+	if (s->greet_timer != NULL)
+		evtimer_del(s->greet_timer);
+	/* On a plain connection the last replies go to the socket at once
+	 * (smtp_session_write_now checks for reading still on, so before
+	 * it is turned off). */
+	smtp_session_flush(s);
 	bufferevent_disable(s->bev, EV_READ);
+	/* The write callback frees the session once the replies are out;
+	 * with nothing left to write, make it run now (deferred: the
+	 * caller still holds the session). */
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
 	/* A write timeout that fired disabled writing: without it again, a
 	 * peer that never reads would keep this session forever; with it,
 	 * the next timeout frees it (smtp_session_event_cb). */
 	bufferevent_enable(s->bev, EV_WRITE);
-	evtimer_del(s->greet_timer);
-	smtp_session_flush(s);
-	/* The write callback frees the session once the replies are out;
-	 * with nothing left to write, make it run now. */
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void

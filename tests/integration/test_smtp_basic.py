@@ -62,6 +62,30 @@ def test_noop_rset_vrfy_help_quit(ferry):
         assert c.wait_closed(5), "server did not close after QUIT"
 
 
+def test_pipelined_batch_ending_in_quit(ferry):
+    """Replies of a batch that ends with QUIT all arrive, in order, before
+    the close; what follows QUIT in the same write is never answered."""
+    with ferry.raw() as c:
+        c.send(b"EHLO client.example\r\nNOOP\r\nRSET\r\nQUIT\r\nNOOP\r\n")
+        rs = c.read_all()
+        assert [r.code for r in rs] == [250, 250, 250, 221], rs
+        assert rs[3].enhanced == "2.0.0", rs
+
+
+def test_sessions_one_after_another(ferry):
+    """Connection after connection: each gets its greeting at once, its
+    message accepted, and the close after QUIT."""
+    for i in range(20):
+        with ferry.raw() as c:
+            assert c.greeting.code == 220, c.greeting
+            r = c.send_message("s@remote.example", ["alice@example.test"],
+                               make_message(subject=f"n{i}"))
+            assert r.code == 250, r
+            assert c.cmd("QUIT").code == 221
+            assert c.wait_closed(5), "server did not close after QUIT"
+    assert len(ferry.wait_delivered("alice@example.test", 20)) >= 20
+
+
 def test_commands_are_case_insensitive(ferry):
     with ferry.raw() as c:
         c.expect("ehlo client.example", 250)
