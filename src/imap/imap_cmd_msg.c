@@ -28,6 +28,7 @@
 #include "mailbox/mbox.h"
 
 #define IMAP_MSG_MAX (256u * 1024 * 1024)	/* a message file we read */
+#define IMAP_FETCH_PART (128u * 1024)	/* FETCH output sent at a time */
 
 struct imap_msg_job {
 	struct imap_seqset set;
@@ -41,6 +42,11 @@ struct imap_msg_job {
 	bool unknown_cte;	/* FETCH BINARY met an unknown encoding */
 	bool condstore_on;	/* this command turned CONDSTORE on */
 	const char *verb;
+	/* FETCH between its parts (imap_fetch_work) */
+	bool started;
+	uint32_t *seqs;
+	size_t nseqs, next;
+	struct mbox_store_result seen;
 };
 
 static void
@@ -49,6 +55,8 @@ imap_msg_release(struct imap_job *job)
 	struct imap_msg_job *m = job->data;
 
 	imap_seqset_free(&m->set);
+	free(m->seqs);
+	mbox_store_result_free(&m->seen);
 	imap_fetch_free(&m->fetch);
 	imap_store_free(&m->store);
 	free(m);
@@ -686,53 +694,83 @@ imap_in_list(const uint32_t *v, size_t n, uint32_t x)
 	return false;
 }
 
+/* The first part of a FETCH: the sync, the messages it names, \Seen
+ * set for BODY[...], VANISHED.  -1 when the answer is complete (an
+ * error). */
+static int
+imap_fetch_start(struct imap_job *job)
+{
+	struct imap_msg_job *m = job->data;
+	struct imap_session *s = job->s;
+	struct mbox_error err;
+	uint32_t *unseen;
+	size_t nunseen = 0;
+
+	if (imap_sync_updates(s, &job->out, true) < 0) {
+		job->done = imap_msg_broken_done;
+		return -1;
+	}
+	imap_condstore_announce(job);
+	if (imap_resolve(s, &m->set, job->uid, &m->seqs, &m->nseqs) < 0) {
+		fbuf_addf(&job->out, "%s BAD Invalid message sequence "
+		    "number\r\n", job->tag);
+		return -1;
+	}
+	if (imap_fetch_has(&m->fetch, IMAP_FETCH_INTERNALDATE))
+		mbox_view_dates(s->view, m->seqs, m->nseqs);
+	unseen = xcalloc(m->nseqs + 1, sizeof(*unseen));
+	/* BODY[...] sets \Seen first (RFC 9051 6.4.5) */
+	if (m->fetch.sets_seen && !s->readonly) {
+		for (size_t i = 0; i < m->nseqs; i++)
+			if (!(mbox_view_msg(s->view, m->seqs[i])->flags &
+			    (MBOX_F_SEEN | MBOX_F_EXPUNGED)))
+				unseen[nunseen++] = m->seqs[i];
+		if (nunseen > 0 && mbox_view_store(s->view, unseen, nunseen,
+		    MBOX_STORE_ADD, MBOX_F_SEEN, NULL, 0, 0, &m->seen,
+		    &err) < 0)
+			log_warnx("%s imap seen-failed error=%s", s->id,
+			    log_q(err.text));
+	}
+	free(unseen);
+	if (m->fetch.vanished)
+		(void)imap_qresync_fetch_vanished(s->view,
+		    m->set.saved ? &s->saved : &m->set,
+		    m->fetch.changedsince, &job->out);
+	return 0;
+}
+
+/* Runs once per part of the answer: the lines of a large FETCH go out
+ * IMAP_FETCH_PART bytes at a time (imap_job's "more"), so the client
+ * reads the first ones while the rest are made, as a server writing
+ * straight to its socket would have it; the session stays suspended
+ * in between, and only it uses its view, so the numbers resolved by
+ * the first part hold to the last. */
 static void
 imap_fetch_work(struct imap_job *job)
 {
 	struct imap_msg_job *m = job->data;
 	struct imap_session *s = job->s;
-	struct mbox_store_result res;
-	struct mbox_error err;
-	uint32_t *seqs, *unseen;
-	size_t n, nunseen = 0;
+	size_t i;
 
-	if (imap_sync_updates(s, &job->out, true) < 0) {
-		job->done = imap_msg_broken_done;
-		return;
+	if (!m->started) {
+		m->started = true;
+		if (imap_fetch_start(job) < 0)
+			return;
 	}
-	imap_condstore_announce(job);
-	if (imap_resolve(s, &m->set, job->uid, &seqs, &n) < 0) {
-		fbuf_addf(&job->out, "%s BAD Invalid message sequence "
-		    "number\r\n", job->tag);
-		return;
-	}
-	if (imap_fetch_has(&m->fetch, IMAP_FETCH_INTERNALDATE))
-		mbox_view_dates(s->view, seqs, n);
-	memset(&res, 0, sizeof(res));
-	unseen = xcalloc(n + 1, sizeof(*unseen));
-	/* BODY[...] sets \Seen first (RFC 9051 6.4.5) */
-	if (m->fetch.sets_seen && !s->readonly) {
-		for (size_t i = 0; i < n; i++)
-			if (!(mbox_view_msg(s->view, seqs[i])->flags &
-			    (MBOX_F_SEEN | MBOX_F_EXPUNGED)))
-				unseen[nunseen++] = seqs[i];
-		if (nunseen > 0 && mbox_view_store(s->view, unseen, nunseen,
-		    MBOX_STORE_ADD, MBOX_F_SEEN, NULL, 0, 0, &res, &err) < 0)
-			log_warnx("%s imap seen-failed error=%s", s->id,
-			    log_q(err.text));
-	}
-	if (m->fetch.vanished)
-		(void)imap_qresync_fetch_vanished(s->view,
-		    m->set.saved ? &s->saved : &m->set,
-		    m->fetch.changedsince, &job->out);
-	for (size_t i = 0; i < n; i++) {
+	for (i = m->next; i < m->nseqs; i++) {
 		size_t before = job->out.len;
+		uint32_t seq = m->seqs[i];
 
+		if (job->out.len >= IMAP_FETCH_PART) {
+			m->next = i;
+			job->more = true;
+			return;
+		}
 		if (m->fetch.has_changedsince && mbox_view_msg(s->view,
-		    seqs[i])->modseq <= m->fetch.changedsince)
+		    seq)->modseq <= m->fetch.changedsince)
 			continue;
-		imap_fetch_one(job, seqs[i], imap_in_list(res.changed,
-		    res.nchanged, seqs[i]));
+		imap_fetch_one(job, seq, imap_in_list(m->seen.changed,
+		    m->seen.nchanged, seq));
 		if (m->unknown_cte) {
 			/* RFC 3516 4.2: the whole command fails */
 			job->out.len = before;
@@ -741,9 +779,7 @@ imap_fetch_work(struct imap_job *job)
 			break;
 		}
 	}
-	mbox_store_result_free(&res);
-	free(unseen);
-	free(seqs);
+	m->next = m->nseqs;
 	if (m->unknown_cte)
 		fbuf_addf(&job->out, "%s NO [UNKNOWN-CTE] Unknown content "
 		    "transfer encoding\r\n", job->tag);

@@ -29,6 +29,8 @@ struct mbox_watch;
 struct mbox_changes;
 struct mbox_msg;
 struct mailproxy;
+struct workpool;
+struct event_base;
 struct nodepeer_home;
 
 #define IMAP_TIMEOUT_AUTH 60		/* before login */
@@ -47,6 +49,9 @@ struct imapd {
 	struct mbox_service *mbox;
 	struct listener_set *lset;
 	struct nodepeers *peers;	/* the nodes' hosts (net/nodepeer.h) */
+	/* one thread at a lower CPU priority for index rows written after
+	 * a reply (imap_flush_later), so they give way to commands */
+	struct workpool *bgpool;
 	bool stopping;
 	void (*idle)(void *);
 	void *idle_arg;
@@ -198,7 +203,12 @@ uint32_t imap_flags_to_mbox(unsigned system);
 
 /* imap_reply.c: worker jobs.  A job runs work() on the role's pool
  * (blocking mailbox calls); its responses go to job->out, which done()
- * appends to the session's output before the session resumes. */
+ * appends to the session's output before the session resumes.  A
+ * work() that sets job->more has answered only part of its command:
+ * what it wrote so far is sent, and work() runs again on the pool (the
+ * session stays suspended, done() is not called) until it returns
+ * without setting it, or is never called again when the peer left
+ * (release() still runs). */
 struct imap_job;
 typedef void imap_job_fn(struct imap_job *job);
 
@@ -210,6 +220,7 @@ struct imap_job {
 	imap_job_fn *release;		/* frees the job's own data; may be NULL */
 	struct fbuf out;
 	bool uid;
+	bool more;		/* work() has more to write: run it again */
 	bool login;		/* skipped when the peer left before it ran */
 	bool skipped;		/* it was */
 	void *data;
@@ -221,10 +232,12 @@ struct imap_job {
  * over and set to NULL; any may be NULL. */
 void imap_close_later(struct imapd *d, struct mbox_view **v1,
     struct mbox_view **v2, struct mbox_user **user);
-/* Writes on the pool the index rows a sync left for later
+/* Writes on d->bgpool the index rows a sync left for later
  * (mbox_user_flush), holding its own reference to user; nothing once
  * the pool is gone (the next SELECT then syncs again). */
 void imap_flush_later(struct imapd *d, struct mbox_user *user);
+/* d->bgpool, its thread at IMAP_BG_NICE; NULL without an event base. */
+struct workpool *imap_bgpool_create(struct event_base *base);
 /* Starts job (xcalloc'd by the caller, fields set) on the pool; the
  * session is suspended until it is done. */
 void imap_job_submit(struct imap_job *job);

@@ -6,6 +6,10 @@
  * over whatever the job produced and the session reads again. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "imap/imap_private.h"
 #include "imap/mutf7.h"
@@ -16,6 +20,9 @@
 #include "mailbox/mbox.h"
 
 #define IMAP_QUOTED_MAX 1024	/* longer strings go out as literals */
+/* Nice value of the thread that writes index rows after a reply: on
+ * a busy CPU, commands (and their clients) run first. */
+#define IMAP_BG_NICE 10
 
 void
 imap_fmt_string(struct fbuf *b, const char *s, size_t len, bool utf8)
@@ -135,6 +142,22 @@ imap_job_done_cb(void *arg)
 	struct imap_job *job = arg;
 	struct imap_session *s = job->s;
 
+	/* after the loop has stopped (shutdown past its grace time) the
+	 * pool runs nothing more: the answer ends where it is */
+	if (!s->dead && job->more &&
+	    !event_base_got_exit(s->srv->env->base)) {
+		/* a part of a long answer (a FETCH of a large folder): out
+		 * to the socket now, so the client reads it while the next
+		 * part is made */
+		job->more = false;
+		fbuf_add(&s->out, job->out.data, job->out.len);
+		fbuf_reset(&job->out);
+		imap_session_flush(s);
+		workpool_submit(s->srv->env->pool, imap_job_work_cb,
+		    imap_job_done_cb, job);
+		return;
+	}
+	job->more = false;
 	if (!s->dead) {
 		if (job->done != NULL)
 			job->done(job);
@@ -281,12 +304,35 @@ imap_flusher_done(void *arg)
 void
 imap_flush_later(struct imapd *d, struct mbox_user *user)
 {
-	if (d->env->pool == NULL || user == NULL)
+	if (d->bgpool == NULL || user == NULL)
 		return;
 	/* tests only: the rows stay unwritten, as if the role died right
 	 * after the reply (tests/integration/test_imap_bigfolder.py) */
 	if (getenv("FERRY_TEST_NO_ROW_FLUSH") != NULL)
 		return;
-	workpool_submit(d->env->pool, imap_flusher_work, imap_flusher_done,
+	workpool_submit(d->bgpool, imap_flusher_work, imap_flusher_done,
 	    mbox_user_ref(user));
+}
+
+/* The pool's one thread, before anything else: a nice value only ever
+ * goes up without privileges, so the thread keeps it for its life.
+ * Linux applies setpriority() to the one thread named by its id. */
+static void
+imap_bgpool_nice(void *arg)
+{
+	(void)arg;
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), IMAP_BG_NICE) < 0)
+		log_warn("- imap bgpool-nice");
+}
+
+struct workpool *
+imap_bgpool_create(struct event_base *base)
+{
+	struct workpool *pool;
+
+	if (base == NULL)
+		return NULL;
+	pool = workpool_create(base, 1);
+	workpool_submit(pool, imap_bgpool_nice, NULL, NULL);
+	return pool;
 }

@@ -12,6 +12,7 @@
 #include "imap/imap_private.h"
 #include "imap/imapd.h"
 #include "lib/log.h"
+#include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "mailbox/mbox.h"
 #include "net/listener.h"
@@ -98,6 +99,7 @@ imapd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	if (tls_server_create(&d->tls, d->env->conf, &error) < 0)
 		log_warnx("- imap tls-unavailable error=%s", log_q(error));
 	d->mbox = mbox_service_create(env->base);
+	d->bgpool = imap_bgpool_create(env->base);
 	mbox_service_set_min_free(d->mbox, env->conf->min_free_bytes,
 	    env->conf->min_free_pct);
 	d->lset = listener_set_create(env->base, "imap", &imapd_listener_ops,
@@ -152,6 +154,8 @@ imapd_free(struct imapd **dp)
 	if (d == NULL)
 		return;
 	d->idle = NULL;
+	/* rows still being written are finished (each job holds its user) */
+	workpool_free(&d->bgpool);
 	while ((ls = listener_set_first(d->lset)) != NULL) {
 		struct imap_session *s = ls->owner;
 
