@@ -14,7 +14,14 @@
  * failure on the way marks the address down.  At most RELAY_PROBE_MAX
  * run at once, each step within its timeout (connect: timeout_connect;
  * greeting and replies: timeout_helo capped at RELAY_PROBE_GREETING_MAX;
- * handshake: timeout_tls), so every probe ends. */
+ * handshake: timeout_tls), so every probe ends.
+ * The spacing runs from one probe's start to the next one's, and the
+ * connect of a down address's probe waits at most until a second before
+ * the next is due: when the path heals, a fresh SYN goes out within one
+ * spacing, instead of the pending connect's next SYN retransmission
+ * (1 s, 3 s, 7 s ... after it began) or a spacing counted from its end.
+ * A TLS probe's connect waits the full timeout_connect: its failure
+ * marks a live address down. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +63,7 @@ struct relay_probe {
 	struct bufferevent *bev;
 	struct event *timer;
 	enum relay_probe_step step;
+	time_t started;			/* when it was launched */
 	bool tls;			/* a TLS probe */
 	bool offers_tls;		/* EHLO listed STARTTLS */
 };
@@ -77,6 +85,17 @@ relay_probe_delay(const struct relay *r, unsigned n)
 		cap = base;
 	d = base << (n < 10 ? n : 10);
 	return d < cap ? d : cap;
+}
+
+/* When the probe after p is due, the n-th failure counted: one spacing
+ * after p started, or, when p outlived that (a slow greeting), one
+ * spacing from now. */
+static time_t
+relay_probe_next(const struct relay_probe *p, unsigned n, time_t now)
+{
+	time_t d = (time_t)relay_probe_delay(p->r, n);
+
+	return p->started + d > now ? p->started + d : now + d;
 }
 
 static void
@@ -111,8 +130,8 @@ relay_probe_end_tls(struct relay_probe *p, struct relay_mem *m,
 		if (m != NULL && m->e.down == REACH_OK) {
 			/* host_down_memory = 0: still spaced out */
 			m->e.probes++;
-			m->e.next_probe = now + (time_t)relay_probe_delay(r,
-			    m->e.probes);
+			m->e.next_probe = relay_probe_next(p, m->e.probes,
+			    now);
 		}
 		return;
 	}
@@ -121,7 +140,7 @@ relay_probe_end_tls(struct relay_probe *p, struct relay_mem *m,
 	m->e.probes++;
 	m->e.tls = why;
 	m->e.tls_since = now;
-	m->e.next_probe = now + (time_t)relay_probe_delay(r, m->e.probes);
+	m->e.next_probe = relay_probe_next(p, m->e.probes, now);
 	log_debug("- relay probe-tls-failed address=%s reason=%s probes=%u",
 	    p->key, reach_fail_str(why), m->e.probes);
 	relay_mem_changed(r);
@@ -143,8 +162,7 @@ relay_probe_end(struct relay_probe *p, enum reach_fail why)
 		m->e.probes++;
 		m->e.down = why;
 		m->e.last_fail = now;
-		m->e.next_probe = now + (time_t)relay_probe_delay(r,
-		    m->e.probes);
+		m->e.next_probe = relay_probe_next(p, m->e.probes, now);
 		log_debug("- relay probe-failed address=%s reason=%s "
 		    "probes=%u", p->key, reach_fail_str(why), m->e.probes);
 		relay_mem_changed(r);
@@ -335,11 +353,13 @@ relay_probe_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* Starts one probe of m: 0, or -1 when it could not even start. */
 static int
-relay_probe_launch(struct relay *r, struct relay_mem *m, bool tls)
+relay_probe_launch(struct relay *r, struct relay_mem *m, bool tls,
+    time_t now)
 {
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
-	struct timeval tv = { (time_t)r->conf->timeout_connect, 0 };
+	uint64_t wait = r->conf->timeout_connect, lim;
+	struct timeval tv = { 0, 0 };
 	struct relay_probe *p;
 
 	if (evutil_parse_sockaddr_port(m->e.key, (struct sockaddr *)&ss,
@@ -348,6 +368,15 @@ relay_probe_launch(struct relay *r, struct relay_mem *m, bool tls)
 	p = xcalloc(1, sizeof(*p));
 	p->r = r;
 	p->tls = tls;
+	p->started = now;
+	if (!tls) {
+		/* Over before the next probe is due (see the top). */
+		lim = relay_probe_delay(r, m->e.probes + 1);
+		lim = lim > 1 ? lim - 1 : 1;
+		if (wait > lim)
+			wait = lim;
+	}
+	tv.tv_sec = (time_t)wait;
 	str_lcpy(p->key, m->e.key, sizeof(p->key));
 	p->timer = evtimer_new(r->base, relay_probe_timer_cb, p);
 	TAILQ_INSERT_TAIL(&r->probes, p, link);
@@ -362,8 +391,9 @@ relay_probe_launch(struct relay *r, struct relay_mem *m, bool tls)
 	    relay_probe_event_cb, p);
 	bufferevent_setwatermark(p->bev, EV_READ, 0, RELAY_PROBE_LINE_MAX * 4);
 	evtimer_add(p->timer, &tv);
-	log_debug("- relay probe address=%s probes=%u tls=%s", p->key,
-	    m->e.probes, tls ? "yes" : "no");
+	log_debug("- relay probe address=%s probes=%u tls=%s wait=%llus",
+	    p->key, m->e.probes, tls ? "yes" : "no",
+	    (unsigned long long)wait);
 	/* A failure to start is reported through the event callback on
 	 * the loop (libevent defers it), never inline. */
 	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&ss,
@@ -420,12 +450,18 @@ static void
 relay_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
-	time_t now = time(NULL);
 	struct relay_mem *m;
+	struct timeval tv;
+	time_t now;
 	int due;
 
 	(void)fd;
 	(void)what;
+	/* The clock relay_probe_arm reads: time() can lag it by a kernel
+	 * tick (a few ms), and would find a probe due this second not due
+	 * until the next scan. */
+	gettimeofday(&tv, NULL);
+	now = tv.tv_sec;
 	relay_probe_arm(r);
 	if (r->conf->reach_probe_interval == 0)
 		return;
@@ -435,7 +471,7 @@ relay_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 		    RELAY_PROBE_MAX; m = m->next) {
 			if ((due = relay_probe_due(r, m, now)) == 0)
 				continue;
-			if (relay_probe_launch(r, m, due == 2) < 0)
+			if (relay_probe_launch(r, m, due == 2, now) < 0)
 				m->e.next_probe = now + (time_t)
 				    relay_probe_delay(r, 10);
 		}

@@ -320,3 +320,44 @@ def test_why_to_shows_deliveries(make_ferry, fakedns, peers, port):
         "fallback_relay" in r.stdout
     r = srv.cli("why", "--to", "nobody@nowhere.test")
     assert r.returncode == 1
+
+
+def test_probe_connect_ends_before_the_next_probe(make_ferry, fakedns,
+                                                  peers, port):
+    # 127.0.0.2 drops SYNs.  Its probes come every 2 s, and a probe's
+    # connect waits at most 1 s (a second before the next is due), not
+    # timeout_connect (4 s): each probe fails, and the next starts with
+    # a fresh SYN, instead of a pending connect retransmitting its SYN.
+    drop = peers.syndrop("127.0.0.2", port)
+    fb = peers.mx("127.0.0.4", port)
+    mx_zone(fakedns, "dest.test", [(10, "mx1.dest.test", "127.0.0.2")])
+    srv = make_ferry(reach_conf(port, fakedns, timeout_connect="4s",
+                                reach_probe_interval="2s",
+                                reach_probe_max_interval="2s",
+                                fallback_relay=f"[127.0.0.4]:{port}"))
+    send(srv, "one@dest.test")
+    fb.wait_messages(1)
+    down = srv.wait_log(rf"relay reach-down address=127.0.0.2:{port} "
+                        r"reason=connect-timeout", timeout=30)
+    off = len(srv.log_text()[:down.end()].encode())
+    addr = rf"address=127\.0\.0\.2:{port}"
+    srv.wait_log(rf"relay probe {addr} probes=1 tls=no wait=1s",
+                 since=off, timeout=30)
+    text = since(srv, off)
+    lines = [m.group(0) for m in re.finditer(
+        rf"relay probe(-failed)? {addr} \S+ \S+", text)]
+    assert lines[:3] == [
+        f"relay probe address=127.0.0.2:{port} probes=0 tls=no",
+        f"relay probe-failed address=127.0.0.2:{port} "
+        "reason=connect-timeout probes=1",
+        f"relay probe address=127.0.0.2:{port} probes=1 tls=no"], lines
+    assert re.search(rf"relay probe {addr} probes=0 tls=no wait=1s", text)
+    # The path heals: a probe brings it back, direct delivery resumes.
+    drop.stop()
+    mx = peers.mx("127.0.0.2", port)
+    # (was=refused when a probe's SYN met the closed listener)
+    srv.wait_log(rf"relay reach-up {addr} was=\S+ "
+                 r"down_for=\d+s by=probe", since=off, timeout=30)
+    send(srv, "two@dest.test")
+    assert mx.wait_messages(1)[0].rcpt_tos == ["two@dest.test"]
+    assert len(fb.messages) == 1
