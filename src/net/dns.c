@@ -13,11 +13,12 @@
  * are set aside (DNS_ASIDE_MIN seconds, doubling while they keep timing
  * out, at most DNS_ASIDE_MAX) and lookups go straight to the fallback
  * resolvers meanwhile; the first lookup after that asks them again.
- * Serve-stale (RFC 8767) for the lookups that ask for it (delivery's
- * MX/A/AAAA): their good answers are kept (DNS_STALE_ENTRIES at most,
- * the least recently refreshed dropped first), and when no resolver
- * answers such a lookup it gets the kept answer, if at most
- * dns_stale_max old, marked stale.
+ * Answers are kept (net/dns_answers.h): those of the first resolvers
+ * with a TTL are served again from memory while it lasts, without a
+ * round trip through libunbound's thread; and serve-stale (RFC 8767)
+ * for the lookups that ask for it (delivery's MX/A/AAAA): when no
+ * resolver answers such a lookup it gets the last good answer, if at
+ * most dns_stale_max old, marked stale.
  * Each context is counted on its own for /metrics (lib/metrics.h): one
  * slot of the shared region per context, found by its addresses; the
  * set-aside there is written by the process that publishes the health
@@ -42,6 +43,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "net/dns.h"
+#include "net/dns_answers.h"
 
 #define DNS_NAME_MAX 253
 #define DNS_ASIDE_MIN 30
@@ -53,8 +55,6 @@
 #define DNS_WHY_MAX 160
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_NXDOMAIN 3
-#define DNS_STALE_BUCKETS 1024
-#define DNS_STALE_ENTRIES 4096
 
 /* RFC 6761/8375 zones that libunbound answers by itself by default.  We
  * let them through to the forwarders, which know best (and tests serve
@@ -85,18 +85,6 @@ struct dns_ub {
 	struct metrics_dns_resolver *stats;	/* NULL: the table is full */
 };
 
-/* The last good answer to one question, for serve-stale. */
-struct dns_stale {
-	struct dns_stale *hnext;
-	TAILQ_ENTRY(dns_stale) lru;	/* oldest refresh first */
-	char name[DNS_NAME_MAX + 2];	/* lower case */
-	int type;
-	enum dns_status status;		/* DNS_OK or DNS_NODATA */
-	struct dns_rr *rr;
-	size_t n;
-	time_t when;			/* received */
-};
-
 struct dns {
 	struct event_base *base;
 	struct dns_ub primary;
@@ -105,9 +93,7 @@ struct dns {
 	void (*health_cb)(void *ctx);
 	void *health_ctx;
 	time_t stale_max;		/* 0: serve-stale off */
-	struct dns_stale *stale[DNS_STALE_BUCKETS];
-	TAILQ_HEAD(, dns_stale) stale_lru;
-	size_t nstale;
+	struct dns_answers *answers;	/* cache and serve-stale */
 };
 
 struct dns_query {
@@ -127,6 +113,8 @@ struct dns_query {
 	char why[DNS_WHY_MAX];		/* first resolvers' failure */
 	char why2[2 * DNS_WHY_MAX];	/* the reason delivered */
 	char canon[DNS_NAME_MAX + 2];	/* "": the answer had no CNAME */
+	bool cached;			/* hit holds the cache's answer */
+	struct dns_result hit;
 };
 
 static void dns_ub_answer(void *arg, int err, struct ub_result *res);
@@ -588,7 +576,7 @@ dns_create(struct dns **dp, struct event_base *base,
 
 	d->base = base;
 	LIST_INIT(&d->queries);
-	TAILQ_INIT(&d->stale_lru);
+	d->answers = dns_answers_new();
 	d->stale_max = (time_t)conf->dns_stale_max;
 	if (dns_ub_init(d, &d->primary, &conf->dns_resolvers, conf,
 	    error_r) < 0 ||
@@ -604,7 +592,7 @@ dns_create(struct dns **dp, struct event_base *base,
 
 static void dns_query_free(struct dns_query *q);
 
-/* ---------------------------------------------------------- stale */
+/* ---------------------------------------------------------- kept answers */
 
 static bool
 dns_stale_type(int type)
@@ -612,102 +600,34 @@ dns_stale_type(int type)
 	return type == DNS_T_A || type == DNS_T_AAAA || type == DNS_T_MX;
 }
 
-static unsigned
-dns_stale_hash(const char *name, int type)
-{
-	return (str_hash(name) + (unsigned)type) % DNS_STALE_BUCKETS;
-}
-
-static struct dns_stale *
-dns_stale_find(struct dns *d, const char *name, int type)
-{
-	struct dns_stale *e;
-
-	for (e = d->stale[dns_stale_hash(name, type)]; e != NULL;
-	    e = e->hnext)
-		if (e->type == type && strcmp(e->name, name) == 0)
-			return e;
-	return NULL;
-}
-
+/* Keeps an answer: for the cache (answers of the first resolvers: a
+ * fallback answer says the first ones are failing, and is not worth
+ * more than the next lookup's), and for serve-stale when the lookup may
+ * be served stale later.  The NXDOMAIN of such a lookup is not cached:
+ * it would take the place of the last good answer kept for it. */
 static void
-dns_stale_drop(struct dns *d, struct dns_stale *e)
-{
-	struct dns_stale **pp = &d->stale[dns_stale_hash(e->name, e->type)];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	TAILQ_REMOVE(&d->stale_lru, e, lru);
-	d->nstale--;
-	free(e->rr);
-	free(e);
-}
-
-/* Keeps a good answer of a lookup that may be served stale later. */
-static void
-dns_stale_put(struct dns *d, const struct dns_query *q,
+dns_answer_keep(struct dns *d, const struct dns_query *q,
     const struct dns_result *r)
 {
-	char name[DNS_NAME_MAX + 2];
-	struct dns_stale *e;
-	unsigned h;
+	bool stale = d->stale_max != 0 && (q->flags & DNS_F_STALE_OK) &&
+	    dns_stale_type(q->type);
 
-	if (d->stale_max == 0 || !(q->flags & DNS_F_STALE_OK) ||
-	    !dns_stale_type(q->type) ||
-	    (r->status != DNS_OK && r->status != DNS_NODATA) ||
-	    (r->status == DNS_OK && r->n == 0))
-		return;
-	str_lcpy(name, q->name, sizeof(name));
-	str_lower(name);
-	if ((e = dns_stale_find(d, name, q->type)) != NULL) {
-		free(e->rr);
-		TAILQ_REMOVE(&d->stale_lru, e, lru);
-	} else {
-		if (d->nstale >= DNS_STALE_ENTRIES)
-			dns_stale_drop(d, TAILQ_FIRST(&d->stale_lru));
-		e = xcalloc(1, sizeof(*e));
-		str_lcpy(e->name, name, sizeof(e->name));
-		e->type = q->type;
-		h = dns_stale_hash(name, q->type);
-		e->hnext = d->stale[h];
-		d->stale[h] = e;
-		d->nstale++;
-	}
-	/* A, AAAA and MX records own no memory: a flat copy. */
-	e->rr = xcalloc(r->n > 0 ? r->n : 1, sizeof(*e->rr));
-	if (r->n > 0)
-		memcpy(e->rr, r->rr, r->n * sizeof(*e->rr));
-	e->n = r->n;
-	e->status = r->status;
-	e->when = time(NULL);
-	TAILQ_INSERT_TAIL(&d->stale_lru, e, lru);
+	dns_answers_put(d->answers, q->name, q->type, r,
+	    !r->fallback && !(stale && r->status == DNS_NXDOMAIN), stale,
+	    time(NULL));
 }
 
 bool
 dns_stale_peek(struct dns *d, const char *name, int type,
     struct dns_result *r)
 {
-	char key[DNS_NAME_MAX + 2];
-	struct dns_stale *e;
-	time_t now = time(NULL);
-
 	memset(r, 0, sizeof(*r));
 	if (d->stale_max == 0 || !dns_stale_type(type) ||
-	    str_lcpy(key, name, sizeof(key)) >= sizeof(key))
+	    !dns_answers_stale(d->answers, name, type, d->stale_max,
+	    time(NULL), r))
 		return false;
-	str_lower(key);
-	if ((e = dns_stale_find(d, key, type)) == NULL || now < e->when ||
-	    now - e->when > d->stale_max)
-		return false;
-	r->status = e->status;
+	/* MX, A and AAAA records own no memory: free(r->rr) is enough. */
 	r->type = type;
-	r->n = e->n;
-	r->rr = xcalloc(e->n > 0 ? e->n : 1, sizeof(*r->rr));
-	if (e->n > 0)
-		memcpy(r->rr, e->rr, e->n * sizeof(*r->rr));
-	r->stale = true;
-	r->stale_age = (uint64_t)(now - e->when);
 	return true;
 }
 
@@ -717,50 +637,58 @@ static bool
 dns_stale_serve(struct dns_query *q, const char *why)
 {
 	struct dns *d = q->d;
-	char name[DNS_NAME_MAX + 2];
 	struct dns_result r;
-	struct dns_stale *e;
-	time_t now = time(NULL);
 
 	if (d->stale_max == 0 || !(q->flags & DNS_F_STALE_OK) ||
-	    !dns_stale_type(q->type))
+	    !dns_stale_type(q->type) ||
+	    !dns_answers_stale(d->answers, q->name, q->type, d->stale_max,
+	    time(NULL), &r))
 		return false;
-	str_lcpy(name, q->name, sizeof(name));
-	str_lower(name);
-	if ((e = dns_stale_find(d, name, q->type)) == NULL)
-		return false;
-	if (now < e->when || now - e->when > d->stale_max) {
-		dns_stale_drop(d, e);
-		return false;
-	}
-	memset(&r, 0, sizeof(r));
-	r.status = e->status;
-	r.n = e->n;
-	/* A copy: the owner's callback may start lookups of its own. */
-	r.rr = xcalloc(e->n > 0 ? e->n : 1, sizeof(*r.rr));
-	if (e->n > 0)
-		memcpy(r.rr, e->rr, e->n * sizeof(*r.rr));
 	r.qname = q->name;
 	r.type = q->type;
-	r.stale = true;
-	r.stale_age = (uint64_t)(now - e->when);
 	r.fallback = q->tried_fallback;
 	r.why = why;
 	log_info("- dns stale-answer name=%s type=%s age=%llus records=%zu "
 	    "reason=%s", log_q(q->name), dns_type_str(q->type),
-	    (unsigned long long)r.stale_age, e->n, log_q(why));
+	    (unsigned long long)r.stale_age, r.n, log_q(why));
 	q->cb(&r, q->ctx);
-	free(r.rr);
+	dns_answers_result_free(&r);
 	return true;
 }
 
-static void
-dns_stale_free(struct dns *d)
+/* Takes q's answer from the cache while it is fresh there, to be handed
+ * over from the loop (the query's timer).  True when it did. */
+static bool
+dns_cache_take(struct dns_query *q)
 {
-	struct dns_stale *e;
+	static const struct timeval now = { 0, 0 };
 
-	while ((e = TAILQ_FIRST(&d->stale_lru)) != NULL)
-		dns_stale_drop(d, e);
+	if (!dns_answers_fresh(q->d->answers, q->name, q->type, time(NULL),
+	    &q->hit, q->canon, sizeof(q->canon)))
+		return false;
+	q->cached = true;
+	log_debug("- dns cached name=%s type=%s ttl=%u", log_q(q->name),
+	    dns_type_str(q->type), q->hit.ttl);
+	evtimer_add(q->timer, &now);
+	return true;
+}
+
+/* The timer of a query answered from the cache. */
+static void
+dns_cache_serve(struct dns_query *q)
+{
+	struct dns_result *r = &q->hit;
+
+	r->qname = q->name;
+	r->type = q->type;
+	q->cb(r, q->ctx);
+	dns_query_free(q);
+}
+
+void
+dns_cache_expire(struct dns *d)
+{
+	dns_answers_expire(d->answers);
 }
 
 void
@@ -779,7 +707,7 @@ dns_free(struct dns **dp)
 		dns_query_free(q);
 	dns_ub_free(&d->primary);
 	dns_ub_free(&d->fallback);
-	dns_stale_free(d);
+	dns_answers_free(&d->answers);
 	free(d);
 }
 
@@ -788,6 +716,8 @@ dns_free(struct dns **dp)
 static void
 dns_query_free(struct dns_query *q)
 {
+	if (q->cached)
+		dns_answers_result_free(&q->hit);
 	if (q->asking != NULL)
 		(void)ub_cancel(q->asking->ub, q->async_id);
 	LIST_REMOVE(q, entry);
@@ -1020,6 +950,10 @@ dns_query_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_query *q = arg;
 
+	if (q->cached) {
+		dns_cache_serve(q);
+		return;
+	}
 	if (q->asking == NULL) {
 		dns_query_fail(q, q->fail_status, q->why2);
 		return;
@@ -1060,6 +994,8 @@ dns_lookup_flags(struct dns *d, const char *name, int type, unsigned flags,
 	}
 	if (q->name[strlen(q->name) - 1] == '.')
 		q->name[strlen(q->name) - 1] = '\0';
+	if (dns_cache_take(q))
+		return q;
 	if (d->fallback.ub != NULL && time(NULL) < d->primary.aside_until) {
 		/* As if the first resolvers had failed, without the wait. */
 		str_lcpy(q->why, "resolvers: set aside after a timeout",
@@ -1128,6 +1064,9 @@ dns_result_classify(const struct dns_query *q, const struct ub_result *res,
 		    log_q(res->why_bogus != NULL ? res->why_bogus : "?"));
 		return true;
 	}
+	/* Negative answers have the TTL of the zone's SOA (RFC 2308),
+	 * 0 without one. */
+	r->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 	if (res->rcode == DNS_RCODE_NXDOMAIN || res->nxdomain) {
 		r->status = DNS_NXDOMAIN;
 		return true;
@@ -1146,7 +1085,6 @@ dns_result_classify(const struct dns_query *q, const struct ub_result *res,
 		return true;
 	}
 	r->status = DNS_OK;
-	r->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 	if (dns_result_records(q, res, r) > 0 && r->n == 0) {
 		r->status = DNS_TEMPFAIL;
 		r->why = "malformed answer";
@@ -1243,7 +1181,7 @@ dns_ub_answer(void *arg, int err, struct ub_result *res)
 	r.fallback = q->tried_fallback;
 	if (r.why == NULL && q->tried_fallback)
 		r.why = q->why;
-	dns_stale_put(q->d, q, &r);
+	dns_answer_keep(q->d, q, &r);
 	/* r owns the records; q is gone after dns_query_finish(). */
 	dns_query_finish(q, &r);
 	dns_result_release(&r);

@@ -126,6 +126,14 @@ void dns_set_health_cb(struct dns *d, void (*cb)(void *ctx), void *ctx);
 bool dns_stale_peek(struct dns *d, const char *name, int type,
     struct dns_result *r);
 
+/* Answers of the first resolvers that have a TTL (records, no data,
+ * NXDOMAIN; never failures) are cached in the struct dns for that TTL (the time left in libunbound's cache; at
+ * most DNS_ANSWERS_ENTRIES questions, net/dns_answers.h) and served from
+ * there without asking libunbound again; the callback still runs from
+ * the loop.  This makes every cached answer ask the resolvers again
+ * (reload). */
+void dns_cache_expire(struct dns *d);
+
 /* Cancels; the callback will not run.  Sets *qp to NULL. */
 void dns_query_abort(struct dns_query **qp);
 /* "7.2.0.192.in-addr.arpa" / nibble form for IPv6; zone appended when

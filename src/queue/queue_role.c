@@ -1641,6 +1641,7 @@ queue_role_reload(struct queue_role *q)
 	dkim_keyring_free(&q->dkim);
 	q->dkim = queue_dkim_load(c);
 	diskwatch_set_min(q->disk, c->min_free_bytes, c->min_free_pct);
+	dns_cache_expire(q->dns);
 	log_info("- queue settings workers=%u retry_min=%llu retry_max=%llu "
 	    "lifetime=%llu concurrency_remote=%u concurrency_per_domain=%u",
 	    q->max_running, (unsigned long long)queue_retry_min(c),

@@ -342,7 +342,6 @@ static void
 smtp_dmarc_job_work(struct store *conn, void *data)
 {
 	struct smtp_dmarc_job *j = data;
-	const char *error;
 
 	j->forged = -1;
 	if (conn == NULL) {
@@ -357,6 +356,14 @@ smtp_dmarc_job_work(struct store *conn, void *data)
 		else if (r == 1)
 			j->forged = (int)i;
 	}
+}
+
+/* The row goes to the next batch (smtp_dmarc_rows.c); a hosted domain
+ * forged without a trusted ARC sealer is recorded as refused by local
+ * policy. */
+static void
+smtp_dmarc_record(struct smtpd *srv, struct smtp_dmarc_job *j)
+{
 	if (!j->record)
 		return;
 	if (j->forged >= 0 && !j->arc_trusted) {
@@ -364,10 +371,7 @@ smtp_dmarc_job_work(struct store *conn, void *data)
 		    sizeof(j->row.disposition));
 		str_lcpy(j->row.reason, "local_policy", sizeof(j->row.reason));
 	}
-	if (store_dmarc_add(conn, &j->row, &error) < 0) {
-		j->failed = true;
-		log_warnx("- smtpd dmarc-record-failed error=%s", log_q(error));
-	}
+	smtp_dmarc_rows_add(srv->dmarc_rows, &j->row);
 }
 
 static void smtp_dmarc_complete(struct smtp_dmarc *d);
@@ -380,6 +384,7 @@ smtp_dmarc_job_done(void *data, void *ctx)
 	char text[700];
 
 	d->sreq = NULL;
+	smtp_dmarc_record(d->s->srv, j);
 	/* A hosted domain's mail that comes back through a trusted list
 	 * server (its footer breaks DKIM, its address breaks SPF). */
 	if (j->forged >= 0 && d->s->conf->local_forgery_check &&
@@ -471,6 +476,7 @@ smtp_dmarc_after_dns(struct smtp_dmarc *d)
 {
 	const struct conf *c = d->s->conf;
 	struct smtp_dmarc_job *j;
+	bool need_store = false;
 
 	smtp_dmarc_decide(d);
 	j = xcalloc(1, sizeof(*j));
@@ -482,9 +488,14 @@ smtp_dmarc_after_dns(struct smtp_dmarc *d)
 		}
 	j->record = d->res == SMTP_DMARC_PASS || d->res == SMTP_DMARC_FAIL;
 	j->arc_trusted = smtp_arc_trusted_pass(d->s);
+	j->forged = -1;
 	if (j->record)
 		smtp_dmarc_row(d, &j->row);
-	if (j->ndom == 0 && !j->record) {
+	for (size_t i = 0; i < j->ndom; i++)
+		need_store = need_store || !j->aligned[i];
+	if (!need_store) {
+		/* Every hosted domain aligned: nothing to ask the store. */
+		smtp_dmarc_record(d->s->srv, j);
 		free(j);
 		return 1;
 	}

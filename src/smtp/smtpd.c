@@ -22,6 +22,7 @@
 #include "msgauth/dkim_keys.h"
 #include "msgauth/srs.h"
 #include "msgauth/dmarc.h"
+#include "net/dns.h"
 #include "net/listener.h"
 #include "net/nodepeer.h"
 #include "net/tls.h"
@@ -149,6 +150,7 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	srv->srs = srs_keys_for_conf(env->conf);
 	smtp_dmarc_psl_load(srv, env->conf, true);
 	srv->cache = smtp_cache_new();
+	srv->dmarc_rows = smtp_dmarc_rows_new(env->base, env->stores);
 	srv->disk = diskwatch_new(env->base, env->pool, srv->spool_dir,
 	    "smtpd", NULL, NULL);
 	diskwatch_set_min(srv->disk, env->conf->min_free_bytes,
@@ -184,6 +186,7 @@ smtpd_stop(struct smtpd *srv)
 		return;
 	srv->stopping = true;
 	listener_set_stop(srv->lset);
+	smtp_dmarc_rows_stop(srv->dmarc_rows);
 }
 
 /* The signing keys of a configuration (an empty ring when signing is
@@ -242,6 +245,7 @@ smtpd_reload(struct smtpd *srv, const struct conf *fresh,
 	srv->dkim = smtpd_dkim_load(fresh);
 	/* Verifiers at work hold references of their own. */
 	dkim_keycache_clear(srv->keycache);
+	dns_cache_expire(smtp_policy_dns(srv->policy));
 	srs_keys_free(&srv->srs);
 	srv->srs = srs_keys_for_conf(fresh);
 	smtp_dmarc_psl_load(srv, fresh, false);
@@ -275,6 +279,7 @@ smtpd_free(struct smtpd **srvp)
 	srs_keys_free(&srv->srs);
 	dmarc_psl_free(srv->psl);
 	smtp_cache_free(&srv->cache);
+	smtp_dmarc_rows_free(&srv->dmarc_rows);
 	tls_server_free(&srv->tls);
 	free(srv);
 	*srvp = NULL;

@@ -45,6 +45,9 @@ struct smtp_arc_seal;
 struct dkim_keyfetch;
 struct dmarc_psl;
 struct smtp_dmarc;
+struct smtp_dmarc_rows;
+struct store_dmarc_row;
+struct event_base;
 
 /* What a listener serves (DESIGN.md: MX, submission, implicit TLS). */
 enum smtpd_kind {
@@ -77,6 +80,7 @@ struct smtpd {
 	struct workpool *auth_pool;
 	struct store_pool *auth_stores;	/* connections for auth_pool */
 	struct smtp_cache *cache;	/* the answer cache (smtp_cache.c) */
+	struct smtp_dmarc_rows *dmarc_rows;	/* smtp_dmarc_rows.c */
 	struct nodepeers *peers;	/* the nodes' hosts (net/nodepeer.h) */
 	struct diskwatch *disk;		/* free space of the spool's disk */
 	bool stopping;
@@ -470,6 +474,23 @@ const char *smtp_dmarc_refusal(const struct smtp_tx *tx);
 bool smtp_dmarc_quarantine(const struct smtp_tx *tx);
 /* Appends ";\r\n\tdmarc=..." for Authentication-Results, if evaluated. */
 void smtp_dmarc_ar(const struct smtp_tx *tx, struct fbuf *out);
+
+/* smtp_dmarc_rows.c: the DMARC results for the aggregate reports,
+ * written in batches on the store pool (one transaction per
+ * SMTP_DMARC_ROWS_MAX rows or SMTP_DMARC_ROWS_DELAY seconds). */
+#define SMTP_DMARC_ROWS_MAX 256
+#define SMTP_DMARC_ROWS_DELAY 1
+struct smtp_dmarc_rows *smtp_dmarc_rows_new(struct event_base *base,
+    struct store_pool *stores);
+/* Keeps a copy of r for the next batch. */
+void smtp_dmarc_rows_add(struct smtp_dmarc_rows *b,
+    const struct store_dmarc_row *r);
+/* Submits the rows kept so far. */
+void smtp_dmarc_rows_flush(struct smtp_dmarc_rows *b);
+/* The process stops: the rows kept go now, each later row at once. */
+void smtp_dmarc_rows_stop(struct smtp_dmarc_rows *b);
+/* Rows still kept are lost (logged): stop first. */
+void smtp_dmarc_rows_free(struct smtp_dmarc_rows **bp);
 
 /* smtp_authres.c: DKIM verification and Authentication-Results of mail
  * from outside (RFC 6376, RFC 8601). */

@@ -217,6 +217,10 @@ struct store_dmarc_row {
 /* 0 or -1 with *error_r. */
 int store_dmarc_add(struct store *s, const struct store_dmarc_row *r,
     const char **error_r);
+/* The n rows r[0..n-1] in one transaction: all or none.  0 or -1 with
+ * *error_r. */
+int store_dmarc_add_many(struct store *s, const struct store_dmarc_row *r,
+    size_t n, const char **error_r);
 /* Calls cb for each row with begin <= at < end, by policy domain. */
 int store_dmarc_list(struct store *s, int64_t begin, int64_t end,
     void (*cb)(const struct store_dmarc_row *r, void *ctx), void *ctx,

@@ -1488,19 +1488,36 @@ int
 store_dmarc_add(struct store *s, const struct store_dmarc_row *r,
     const char **error_r)
 {
+	return store_dmarc_add_many(s, r, 1, error_r);
+}
+
+int
+store_dmarc_add_many(struct store *s, const struct store_dmarc_row *r,
+    size_t n, const char **error_r)
+{
 	struct store_stmt *st;
-	int ret = 0;
+	const char *error = NULL;
 
 	pthread_mutex_lock(&s->lock);
-	st = store_stmt(s, STORE_ST_DMARC_ADD);
-	store_dmarc_bind(st, r);
-	if (store_exec_stmt(st, NULL) < 0) {
-		store_set_error(error_r, store_dberr(s, "dmarc add"));
-		ret = -1;
+	if (store_begin(s) < 0)
+		error = store_dberr(s, "dmarc add");
+	for (size_t i = 0; error == NULL && i < n; i++) {
+		st = store_stmt(s, STORE_ST_DMARC_ADD);
+		store_dmarc_bind(st, &r[i]);
+		if (store_exec_stmt(st, NULL) < 0)
+			error = store_dberr(s, "dmarc add");
 	}
+	if (error == NULL && store_commit(s) < 0)
+		error = store_dberr(s, "dmarc add");
+	if (error != NULL)
+		store_rollback(s);
 	/* No store_changed(): nothing cached depends on these rows. */
 	pthread_mutex_unlock(&s->lock);
-	return ret;
+	if (error != NULL) {
+		store_set_error(error_r, error);
+		return -1;
+	}
+	return 0;
 }
 
 static void

@@ -3,7 +3,7 @@
  * accepted request must give a NUL-terminated address within its
  * limit, and that address, once checked and escaped for the response,
  * must hold no markup.
- * FUZZ_SOURCES: src/admin/autoconfig_req.c src/admin/autoconfig.c src/ops/ops_services.c src/net/dns.c src/lib */
+ * FUZZ_SOURCES: src/admin/autoconfig_req.c src/admin/autoconfig.c src/ops/ops_services.c src/net/dns.c src/net/dns_answers.c src/lib */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * accepted answer has at most QUEUE_STALE_MAX records, valid names and
  * addresses of the type asked, and reads back the same after being
  * written again (format, then parse).
- * FUZZ_SOURCES: src/queue/queue_stale.c src/net/dns.c src/lib */
+ * FUZZ_SOURCES: src/queue/queue_stale.c src/net/dns.c src/net/dns_answers.c src/lib */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * checker and the expander agree (length is never an error, 7.3) and an
  * expansion is at most SPF_EXPAND_MAX octets; an expanded name is at most
  * 253 octets; the header field holds only printable ASCII with CRLF folds.
- * FUZZ_SOURCES: src/msgauth/spf.c src/net/dns.c src/lib */
+ * FUZZ_SOURCES: src/msgauth/spf.c src/net/dns.c src/net/dns_answers.c src/lib */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -101,6 +101,14 @@ class FakeDNS:
             self._records.setdefault(_norm(name), []).append(
                 (rtype, rdata, ttl))
 
+    def replace(self, name, rtype, value, ttl=60):
+        """The records of name and rtype become this one."""
+        with self._lock:
+            kept = [r for r in self._records.get(_norm(name), [])
+                    if r[0] != rtype.upper()]
+            self._records[_norm(name)] = kept
+        self.add(name, rtype, value, ttl)
+
     def nxdomain(self, name):
         with self._lock:
             self._special[_norm(name)] = "nxdomain"

@@ -328,6 +328,10 @@ def test_aggregate_report(make_ferry, fakedns, peers, port):  # noqa: F811
     srv.wait_delivered(RCPT, 3)
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 
+    # The results reach the store in batches, within a second.
+    wait_until(lambda: ", 3 messages, to" in srv.cli_ok(
+        "dmarc", "report", "--dry-run", "--date", today).stdout, 15,
+        what="the three results in the store")
     dry = srv.cli_ok("dmarc", "report", "--dry-run", "--date", today)
     assert "report.example: report for " + today + ", 3 messages, to " \
         "agg@report.example dmarc@thirdparty.example (dry run)" in \
@@ -455,6 +459,11 @@ def test_trusted_arc_sealer_overrides_dmarc_and_forgery(make_ferry, fakedns,
     srv.wait_log(r"smtp forgery-overridden domain=example.test "
                  r"reason=\"trusted ARC sealer\"")
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    # The results reach the store in batches, within a second.
+    wait_until(lambda: srv.cli_ok(
+        "dmarc", "report", "--dry-run", "--date", today, "--domain",
+        "reject.example").stdout.count("<record>") >= 2, 15,
+        what="both results in the store")
     dry = srv.cli_ok("dmarc", "report", "--dry-run", "--date", today,
                      "--domain", "reject.example")
     root = ET.fromstring(dry.stdout[dry.stdout.index("<?xml"):])
