@@ -314,7 +314,8 @@ def test_store_bench(make_ferry, pg, pg_url, store):
     assert out["store"] == store and out["count"] == 20
     names = [lk["name"] for lk in out["lookups"]]
     assert names == ["user", "user-missing", "alias", "domain",
-                     "resolve-rcpt", "ban-check", "greylist"]
+                     "resolve-rcpt", "ban-check", "greylist",
+                     "send-reserve"]
     for lk in out["lookups"]:
         assert 0 < lk["median_us"] <= lk["p99_us"], lk
     r = srv.cli("store", "bench", "--count", "10")
