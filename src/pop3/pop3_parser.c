@@ -157,12 +157,15 @@ pop3_parse_msgargs(struct pop3_command *cmd, char **w, unsigned n)
 static int
 pop3_parse_xclient(struct pop3_command *cmd, const char *w)
 {
-	const char *a = w + 5;
-	size_t n = strlen(a);
+	const char *a;
+	size_t n;
 
-	if (strncasecmp(w, "ADDR=", 5) != 0 || n == 0 ||
-	    n > POP3_XCLIENT_ADDR_MAX || strspn(a, "0123456789abcdefABCDEF.:")
-	    != n)
+	if (strncasecmp(w, "ADDR=", 5) != 0)
+		return -1;
+	a = w + 5;
+	n = strlen(a);
+	if (n == 0 || n > POP3_XCLIENT_ADDR_MAX ||
+	    strspn(a, "0123456789abcdefABCDEF.:") != n)
 		return -1;
 	cmd->arg = a;
 	return 0;

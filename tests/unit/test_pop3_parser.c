@@ -75,6 +75,13 @@ static const struct parser_case parser_cases[] = {
 	OK("RSET", POP3_CMD_RSET, "", NULL, 0, 0),
 	OK("QUIT", POP3_CMD_QUIT, "", NULL, 0, 0),
 	OK("APOP a 0123", POP3_CMD_APOP, "a", "0123", 0, 0),
+	OK("XCLIENT ADDR=192.0.2.1", POP3_CMD_XCLIENT, "192.0.2.1", NULL, 0,
+	    0),
+	OK("xclient addr=::1", POP3_CMD_XCLIENT, "::1", NULL, 0, 0),
+	/* A word shorter than "ADDR=" is refused without reading past it. */
+	ERRN("XCLIENT A", 0, POP3_CMD_XCLIENT, POP3_PERR_ADDR),
+	ERRN("XCLIENT ADDR=", 0, POP3_CMD_XCLIENT, POP3_PERR_ADDR),
+	ERRN("XCLIENT NAME=x", 0, POP3_CMD_XCLIENT, POP3_PERR_ADDR),
 	ERR("", POP3_PERR_EMPTY),
 	ERR("FROB", POP3_PERR_UNKNOWN),
 	ERR("RETRIEVE 1", POP3_PERR_UNKNOWN),
