@@ -1016,20 +1016,34 @@ conf_key_find(const char *name)
 }
 
 /* Edit distance (insertions, deletions, substitutions, and swaps of two
- * neighbours), capped: names longer than 63 characters count as far. */
+ * neighbours) when it is at most max, else max + 1; names longer than 63
+ * characters count as far.  Bounded so that an unknown key costs little
+ * against the whole table: a length difference beyond max is far
+ * without a look; only the cells within max of the diagonal are worked
+ * out (those beyond are more than max; max + 1 stands in for them at
+ * the band's edges); and the rows stop once none can come back to max
+ * (a row takes its cells from the row above, or with a swap from the
+ * one before that plus 1). */
 static size_t
-conf_key_distance(const char *a, const char *b)
+conf_key_distance(const char *a, const char *b, size_t max)
 {
-	size_t la = strlen(a), lb = strlen(b), d[64][64];
+	size_t la = strlen(a), lb = strlen(b), d[64][64], above = 0;
 
-	if (la >= 64 || lb >= 64)
-		return SIZE_MAX;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
+	if (la >= 64 || lb >= 64 || (la > lb ? la - lb : lb - la) > max)
+		return max + 1;
 	for (size_t j = 0; j <= lb; j++)
 		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
+	for (size_t i = 1; i <= la; i++) {
+		size_t lo = i > max ? i - max : 1;
+		size_t hi = i + max < lb ? i + max : lb;
+		size_t least;
+
+		d[i][0] = i;
+		d[i][lo - 1] = lo > 1 ? max + 1 : i;
+		if (hi < lb)
+			d[i][hi + 1] = max + 1;
+		least = lo > 1 ? max + 1 : i;
+		for (size_t j = lo; j <= hi; j++) {
 			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
 
 			if (d[i - 1][j] + 1 < best)
@@ -1040,32 +1054,73 @@ conf_key_distance(const char *a, const char *b)
 			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
 				best = d[i - 2][j - 2] + 1;
 			d[i][j] = best;
+			if (best < least)
+				least = best;
 		}
-	return d[la][lb];
+		if (least > max && (i == 1 || above + 1 > max))
+			return max + 1;
+		above = least;
+	}
+	return d[la][lb] <= max ? d[la][lb] : max + 1;
+}
+
+/* A lower bound of the edit distance from the name (whose octet counts,
+ * by their low 6 bits, are in count) to key: every edit adds at most one
+ * octet the name has too few of and takes away at most one it has too
+ * many of.  Far cheaper than the distance itself. */
+static size_t
+conf_key_least(int count[64], size_t n, const char *key)
+{
+	size_t surplus = n, missing = 0;
+	const char *k;
+
+	for (k = key; *k != '\0'; k++) {
+		int *c = &count[(unsigned char)*k & 63];
+
+		if (*c > 0)
+			surplus--;
+		else
+			missing++;
+		(*c)--;
+	}
+	for (k = key; *k != '\0'; k++)
+		count[(unsigned char)*k & 63]++;
+	return surplus > missing ? surplus : missing;
 }
 
 const char *
 conf_key_nearest(const char *name)
 {
 	const char *best = NULL;
-	size_t bestd = SIZE_MAX, n = strlen(name), limit;
+	size_t n = strlen(name), max;
+	int count[64];
 	char low[64];
 
 	if (n == 0 || n >= sizeof(low))
 		return NULL;
 	str_lcpy(low, name, sizeof(low));
 	str_lower(low);
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < n; i++)
+		count[(unsigned char)low[i] & 63]++;
+	/* Close enough to be a typo: a third of the name, at least 2; then
+	 * only a key closer than the best so far (the first of equals
+	 * wins). */
+	max = n / 3 > 2 ? n / 3 : 2;
 	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++) {
-		size_t d = conf_key_distance(low, conf_keys[i].name);
+		size_t d;
 
-		if (d < bestd) {
-			bestd = d;
+		if (conf_key_least(count, n, conf_keys[i].name) > max)
+			continue;
+		d = conf_key_distance(low, conf_keys[i].name, max);
+		if (d <= max) {
 			best = conf_keys[i].name;
+			if (d == 0)
+				break;
+			max = d - 1;
 		}
 	}
-	/* Close enough to be a typo: a third of the name, at least 2. */
-	limit = n / 3 > 2 ? n / 3 : 2;
-	return bestd <= limit ? best : NULL;
+	return best;
 }
 
 /* Strips a comment: '#' at the start or after white space. */

@@ -220,6 +220,66 @@ test_conf_errors(void)
 	test_end();
 }
 
+/* Typo suggestions: the first known key at the least edit distance
+ * (insert, delete, substitute, swap of neighbours), when that is at most
+ * a third of the name (at least 2); none otherwise. */
+static void
+test_conf_key_nearest(void)
+{
+	static const struct {
+		const char *name;
+		const char *near;	/* NULL: no suggestion */
+	} cases[] = {
+		{ "max_recipient", "max_recipients" },	/* insertion */
+		{ "max_recipientss", "max_recipients" },	/* deletion */
+		{ "smtp_lsiten", "smtp_listen" },	/* swap */
+		{ "mset_hostname", NULL },
+		{ "ohstname", "hostname" },		/* swap at the start */
+		{ "hostnaem", "hostname" },		/* swap at the end */
+		{ "SPAMD", "spamd" },			/* case-blind */
+		{ "spamd", "spamd" },			/* exact */
+		{ "hXstnXme", "hostname" },		/* 2 of 8: the limit */
+		{ "hXXtnXme", NULL },			/* 3 of 8: too far */
+		{ "relay_network", "relay_networks" },
+		{ "xsmtp_timeout_x", "smtp_timeout" },	/* 2, at the ends */
+		/* 5 of 15: the limit; 6 is too far */
+		{ "QQQQQrecipients", "max_recipients" },
+		{ "QQQQQQecipients", NULL },
+		/* ties go to the key that comes first in the table */
+		{ "smap_timeout", "smtp_timeout" },	/* 1 from imap_timeout */
+		{ "pop3__listen", "pop3_listen" },	/* 1 from pop3s_listen */
+		/* a later key that is closer wins over an earlier one */
+		{ "submissions_listem", "submissions_listen" },
+		{ "sxx", "spf" },
+		{ "zzzzqqqq", NULL },
+		{ "", NULL },
+		/* 63 characters: considered; 64: too long to compare */
+		{ "dmarc_report_mailboxes_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL },
+		{ "dmarc_report_mailboxesxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL },
+		{ "domain_send_limit_messages_per_hourxx", "domain_send_limit_messages_per_hour" },
+		{ "a", NULL },
+		{ "ab", NULL },
+		{ "srx", "srs" },
+		/* octets the key has more of than the name */
+		{ "r", "srs" },
+		{ "tieou_ail", "timeout_mail" },
+		{ "ima_trusted_roxies", "imap_trusted_proxies" },
+	};
+
+	test_begin("conf unknown key: the nearest known key");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = conf_key_nearest(cases[i].name);
+
+		test_assert_idx(cases[i].near != NULL ? got != NULL &&
+		    strcmp(got, cases[i].near) == 0 : got == NULL, i);
+		if (cases[i].near != NULL ? got == NULL ||
+		    strcmp(got, cases[i].near) != 0 : got != NULL)
+			fprintf(stderr, "  %s: got %s\n", cases[i].name,
+			    got != NULL ? got : "(none)");
+	}
+	test_end();
+}
+
 static void
 test_conf_nul_and_long_line(void)
 {
@@ -298,6 +358,7 @@ main(void)
 	test_conf_repeatable();
 	test_conf_route_mx();
 	test_conf_errors();
+	test_conf_key_nearest();
 	test_conf_nul_and_long_line();
 	return test_exit();
 }
