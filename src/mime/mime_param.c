@@ -24,6 +24,14 @@ struct mime_rawparam {
 	char *value;
 };
 
+/* The parameters as written, grown as they come (most values have one
+ * or two: a fixed table of MIME_RAW_PARAMS_MAX cleared for every value
+ * cost more than the parsing). */
+struct mime_rawlist {
+	struct mime_rawparam *v;
+	size_t n, cap;
+};
+
 char *
 mime_lower_dup(const char *s, size_t n)
 {
@@ -99,8 +107,7 @@ mime_param_name(const char *s, size_t n, struct mime_rawparam *p)
 
 /* One "name=value" at v[i]; the index after it.  Appends to raw. */
 static size_t
-mime_param_one(const char *v, size_t len, size_t i,
-    struct mime_rawparam *raw, size_t *nraw)
+mime_param_one(const char *v, size_t len, size_t i, struct mime_rawlist *raw)
 {
 	size_t ns, ne;
 	struct fbuf val;
@@ -122,12 +129,16 @@ mime_param_one(const char *v, size_t len, size_t i,
 			i++;
 		fbuf_add(&val, v + vs, i - vs);
 	}
-	if (*nraw >= MIME_RAW_PARAMS_MAX) {
+	if (raw->n >= MIME_RAW_PARAMS_MAX) {
 		fbuf_release(&val);
 		return i;
 	}
-	mime_param_name(v + ns, ne - ns, &raw[*nraw]);
-	raw[(*nraw)++].value = fbuf_steal(&val);
+	if (raw->n == raw->cap) {
+		raw->cap = raw->cap == 0 ? 4 : raw->cap * 2;
+		raw->v = xreallocarray(raw->v, raw->cap, sizeof(*raw->v));
+	}
+	mime_param_name(v + ns, ne - ns, &raw->v[raw->n]);
+	raw->v[raw->n++].value = fbuf_steal(&val);
 	return i;
 }
 
@@ -200,7 +211,9 @@ mime_param_build(struct mime_rawparam *raw, size_t nraw,
 	struct mime_rawparam *plain;
 	size_t ng;
 
-	out->params = xcalloc(MIME_PARAMS_MAX, sizeof(*out->params));
+	/* one per base name: never more than the raw ones */
+	out->params = xcalloc(nraw < MIME_PARAMS_MAX ? nraw + 1 :
+	    MIME_PARAMS_MAX, sizeof(*out->params));
 	for (size_t i = 0; i < nraw && out->nparams < MIME_PARAMS_MAX; i++) {
 		if (raw[i].base == NULL)
 			continue;	/* taken by an earlier group */
@@ -237,8 +250,8 @@ void
 mime_value_parse(const char *v, size_t len, bool want_subtype,
     struct mime_value *out)
 {
-	struct mime_rawparam *raw;
-	size_t i, s, nraw = 0;
+	struct mime_rawlist raw = { NULL, 0, 0 };
+	size_t i, s;
 
 	memset(out, 0, sizeof(*out));
 	i = mime_param_cfws(v, len, 0);
@@ -261,7 +274,6 @@ mime_value_parse(const char *v, size_t len, bool want_subtype,
 			out->type = out->subtype = NULL;
 		}
 	}
-	raw = xcalloc(MIME_RAW_PARAMS_MAX, sizeof(*raw));
 	while (i < len) {
 		/* up to the next ';', then one parameter */
 		while (i < len && v[i] != ';') {
@@ -275,14 +287,14 @@ mime_value_parse(const char *v, size_t len, bool want_subtype,
 		if (i >= len)
 			break;
 		i = mime_param_cfws(v, len, i + 1);
-		i = mime_param_one(v, len, i, raw, &nraw);
+		i = mime_param_one(v, len, i, &raw);
 	}
-	mime_param_build(raw, nraw, out);
-	for (i = 0; i < nraw; i++) {
-		free(raw[i].base);
-		free(raw[i].value);
+	mime_param_build(raw.v, raw.n, out);
+	for (i = 0; i < raw.n; i++) {
+		free(raw.v[i].base);
+		free(raw.v[i].value);
 	}
-	free(raw);
+	free(raw.v);
 }
 
 void

@@ -386,6 +386,49 @@ static const struct param_case param_cases[] = {
 	{ "a; n*99999999999=x", false, "a;n=x" },
 };
 
+/* The limits: 64 parameters kept, the first 256 as written looked at
+ * (the list grows as they come, the limits stay). */
+static void
+test_mime_param_many(void)
+{
+	struct mime_value v;
+	struct fbuf in;
+	char name[16];
+
+	fbuf_init(&in, 0);
+	fbuf_adds(&in, "text/plain");
+	for (int i = 0; i < 300; i++)
+		fbuf_addf(&in, "; p%d=v%d", i, i);
+	mime_value_parse(in.data, in.len, true, &v);
+	test_assert(v.nparams == 64);
+	test_assert_streq(v.params[0].name, "p0");
+	test_assert_streq(v.params[63].name, "p63");
+	test_assert_streq(mime_value_param(&v, "p63"), "v63");
+	test_assert(mime_value_param(&v, "p64") == NULL);
+	mime_value_free(&v);
+	/* a continuation past the 256th parameter is not joined */
+	fbuf_reset(&in);
+	fbuf_adds(&in, "attachment; f*0=a");
+	for (int i = 1; i < 255; i++)
+		fbuf_addf(&in, "; f*%d=%c", i, 'a' + i % 26);
+	fbuf_adds(&in, "; f*255=Z; f*256=Y");
+	mime_value_parse(in.data, in.len, false, &v);
+	test_assert(v.nparams == 1);
+	test_assert(v.nparams == 1 && strlen(v.params[0].value) == 256 &&
+	    v.params[0].value[255] == 'Z');
+	mime_value_free(&v);
+	/* none at all, and one */
+	mime_value_parse("inline", 6, false, &v);
+	test_assert(v.nparams == 0 && mime_value_param(&v, "x") == NULL);
+	mime_value_free(&v);
+	snprintf(name, sizeof(name), "a/b; x=%d", 7);
+	mime_value_parse(name, strlen(name), true, &v);
+	test_assert(v.nparams == 1);
+	test_assert_streq(mime_value_param(&v, "x"), "7");
+	mime_value_free(&v);
+	fbuf_release(&in);
+}
+
 static void
 test_mime_param(void)
 {
@@ -423,6 +466,7 @@ test_mime_param(void)
 	test_assert_streq(mime_value_param(&v, "f"), "x");
 	test_assert(mime_value_param(&v, "g") == NULL);
 	mime_value_free(&v);
+	test_mime_param_many();
 	test_end();
 }
 
