@@ -1020,40 +1020,39 @@ conf_key_find(const char *name)
  * characters count as far.  Bounded so that an unknown key costs little
  * against the whole table: a length difference beyond max is far
  * without a look; only the cells within max of the diagonal are worked
- * out (those beyond are more than max; max + 1 stands in for them at
- * the band's edges); and the rows stop once none can come back to max
- * (a row takes its cells from the row above, or with a swap from the
- * one before that plus 1). */
+ * out (those beyond are more than max: max + 1 stands in for them); and
+ * the rows stop once none can come back to max (a row takes its cells
+ * from the row above, or with a swap from the one before that plus 1). */
 static size_t
 conf_key_distance(const char *a, const char *b, size_t max)
 {
-	size_t la = strlen(a), lb = strlen(b), d[64][64], above = 0;
+	size_t la = strlen(a), lb = strlen(b), above = 0;
+	unsigned char d[64][64];	/* no distance here exceeds 63 */
 
 	if (la >= 64 || lb >= 64 || (la > lb ? la - lb : lb - la) > max)
 		return max + 1;
+	if (max > 63)
+		max = 63;
+	memset(d, (int)max + 1, sizeof(d));
 	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
+		d[0][j] = (unsigned char)j;
 	for (size_t i = 1; i <= la; i++) {
 		size_t lo = i > max ? i - max : 1;
 		size_t hi = i + max < lb ? i + max : lb;
-		size_t least;
+		size_t least = lo > 1 ? max + 1 : i;
 
-		d[i][0] = i;
-		d[i][lo - 1] = lo > 1 ? max + 1 : i;
-		if (hi < lb)
-			d[i][hi + 1] = max + 1;
-		least = lo > 1 ? max + 1 : i;
+		d[i][0] = (unsigned char)i;
 		for (size_t j = lo; j <= hi; j++) {
 			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
 
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
+			if (d[i - 1][j] + 1u < best)
+				best = d[i - 1][j] + 1u;
+			if (d[i][j - 1] + 1u < best)
+				best = d[i][j - 1] + 1u;
 			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1u < best)
+				best = d[i - 2][j - 2] + 1u;
+			d[i][j] = (unsigned char)best;
 			if (best < least)
 				least = best;
 		}
