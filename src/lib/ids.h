@@ -6,6 +6,7 @@
 #define FERRY_IDS_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define IDS_LEN 16
 
@@ -13,7 +14,10 @@
 void ids_new(char out[IDS_LEN + 1]);
 /* True when s is exactly IDS_LEN lower-case hex digits. */
 bool ids_valid(const char *s);
-/* Uniform random number from the kernel's CSPRNG. */
+/* Uniform random number from the kernel's CSPRNG (getrandom, drawn
+ * 256 bytes at a time per thread; a forked child draws its own). */
 uint64_t ids_random(void);
+/* getpid(), asked once per process (again after a fork). */
+pid_t ids_pid(void);
 
 #endif

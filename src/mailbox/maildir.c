@@ -422,7 +422,7 @@ maildir_unique_name(char *dst, size_t size, uint64_t msize)
 	gettimeofday(&tv, NULL);
 	q = __atomic_add_fetch(&maildir_counter, 1, __ATOMIC_RELAXED);
 	snprintf(dst, size, "%lld.M%ldP%dQ%u.%.255s,S=%llu", (long long)tv.tv_sec,
-	    (long)tv.tv_usec, (int)getpid(), q, maildir_host,
+	    (long)tv.tv_usec, (int)ids_pid(), q, maildir_host,
 	    (unsigned long long)msize);
 }
 
