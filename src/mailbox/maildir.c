@@ -39,6 +39,7 @@ struct maildir_src {
 	uint64_t at;
 	const char *ins;
 	size_t ins_len;
+	uint64_t end;		/* fd's size, as maildir_deliver_as saw it */
 };
 
 /* Per-process delivery counter for unique names (the Q part), atomic
@@ -446,47 +447,59 @@ maildir_delivery_headers(struct fbuf *b, const char *sender, const char *addr)
 	}
 }
 
-/* src_fd's octets [off, end) (end UINT64_MAX: to the end of the file)
- * into fd, with pread: the fd is shared by the deliveries of one
- * message. */
+/* head (head_len octets, may be none), then src_fd's octets [off, end)
+ * (fewer if the file ends first), into fd, with pread: the fd is shared
+ * by the deliveries of one message.  The head goes out in the same
+ * write as the first octets read, and reading stops at end without a
+ * last read to meet the end of the file: a 4 KB message is one write
+ * and one read. */
 static int
-maildir_copy_range(int fd, int src_fd, off_t off, uint64_t end)
+maildir_copy_range(int fd, const char *head, size_t head_len, int src_fd,
+    off_t off, uint64_t end)
 {
 	char buf[MAILDIR_COPY_BUF];
+	size_t have = 0;
 	ssize_t n;
 
+	if (head_len > sizeof(buf) / 2) {
+		if (fsio_write_all(fd, head, head_len) < 0)
+			return -1;
+	} else if (head_len > 0) {
+		memcpy(buf, head, head_len);
+		have = head_len;
+	}
 	while ((uint64_t)off < end) {
-		size_t want = sizeof(buf);
+		size_t want = sizeof(buf) - have;
 
 		if (end - (uint64_t)off < want)
 			want = (size_t)(end - (uint64_t)off);
-		n = pread(src_fd, buf, want, off);
+		n = pread(src_fd, buf + have, want, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
 		if (n == 0)
-			return 0;
-		if (fsio_write_all(fd, buf, (size_t)n) < 0)
-			return -1;
+			break;
 		off += n;
+		if (fsio_write_all(fd, buf, have + (size_t)n) < 0)
+			return -1;
+		have = 0;
 	}
-	return 0;
+	return have > 0 ? fsio_write_all(fd, buf, have) : 0;
 }
 
 /* The prefix, then the content with the insertion, into fd. */
 static int
 maildir_copy(int fd, const struct maildir_src *src)
 {
-	if (src->prefix_len > 0 && fsio_write_all(fd, src->prefix,
-	    src->prefix_len) < 0)
-		return -1;
 	if (src->ins_len == 0)
-		return maildir_copy_range(fd, src->fd, 0, UINT64_MAX);
-	if (maildir_copy_range(fd, src->fd, 0, src->at) < 0 ||
-	    fsio_write_all(fd, src->ins, src->ins_len) < 0)
+		return maildir_copy_range(fd, src->prefix, src->prefix_len,
+		    src->fd, 0, src->end);
+	if (maildir_copy_range(fd, src->prefix, src->prefix_len, src->fd, 0,
+	    src->at) < 0)
 		return -1;
-	return maildir_copy_range(fd, src->fd, (off_t)src->at, UINT64_MAX);
+	return maildir_copy_range(fd, src->ins, src->ins_len, src->fd,
+	    (off_t)src->at, src->end);
 }
 
 static int
@@ -614,7 +627,7 @@ maildir_deliver_in(const char *path, const char *dir, const char *prefix,
     size_t prefix_len, int src_fd, uint64_t quota, char *name_r,
     size_t name_size)
 {
-	struct maildir_src src = { prefix, prefix_len, src_fd, 0, NULL, 0 };
+	struct maildir_src src = { prefix, prefix_len, src_fd, 0, NULL, 0, 0 };
 
 	return maildir_deliver_as(path, dir, &src, quota, NULL, name_r,
 	    name_size);
@@ -652,9 +665,10 @@ maildir_delivered_before(const char *dir, const char *name)
 
 static int
 maildir_deliver_as(const char *path, const char *dir,
-    const struct maildir_src *src, uint64_t quota, const char *fixed,
+    const struct maildir_src *src_in, uint64_t quota, const char *fixed,
     char *name_r, size_t name_size)
 {
+	struct maildir_src sized = *src_in, *src = &sized;
 	char name[512];
 	uint64_t size, used = 0;
 	struct stat st;
@@ -663,6 +677,7 @@ maildir_deliver_as(const char *path, const char *dir,
 	if (maildir_ensure(path) < 0 || (dir != path &&
 	    maildir_ensure(dir) < 0) || fstat(src->fd, &st) < 0)
 		return -1;
+	sized.end = (uint64_t)st.st_size;
 	if (src->ins_len > 0 && src->at > (uint64_t)st.st_size) {
 		errno = EINVAL;
 		return -1;
@@ -755,7 +770,7 @@ maildir_deliver_mail_ins(const char *path, const char *dir,
     const char *sender, const char *rcpt, int src_fd, uint64_t at,
     const char *ins, size_t ins_len, uint64_t quota)
 {
-	struct maildir_src src = { NULL, 0, src_fd, at, ins, ins_len };
+	struct maildir_src src = { NULL, 0, src_fd, at, ins, ins_len, 0 };
 	struct fbuf prefix;
 	int r, saved;
 
@@ -791,7 +806,7 @@ maildir_deliver_mail_once(const char *path, const char *dir,
 	maildir_delivery_headers(&prefix, sender, rcpt);
 	{
 		struct maildir_src src = { prefix.data, prefix.len, src_fd,
-		    0, NULL, 0 };
+		    0, NULL, 0, 0 };
 
 		r = maildir_deliver_as(path, dir != NULL ? dir : path, &src,
 		    quota, fixed, NULL, 0);

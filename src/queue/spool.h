@@ -74,9 +74,11 @@ uint64_t spool_writer_size(const struct spool_writer *w);
 int spool_writer_flush(struct spool_writer *w);
 /* The path of the content file being written (tmp/<id>.msg): 0 or -1. */
 int spool_writer_path(const struct spool_writer *w, char *dst, size_t size);
-/* A read-only descriptor of the content written so far (flushed first),
- * for delivering it straight from tmp/ (smtp_tx's direct local
- * delivery).  The caller closes it.  fd or -1 (errno). */
+/* A descriptor to read the content written so far with pread (flushed
+ * first), for delivering it straight from tmp/ (smtp_tx's direct local
+ * delivery).  It is the writer's own: valid until the writer is
+ * recycled, aborted or committed; the caller must not close it or move
+ * its offset.  fd or -1 (errno). */
 int spool_writer_content_fd(struct spool_writer *w);
 /* Rewrites the content written so far into a new file: its first `head`
  * octets, then hdr (n octets of header lines), then the rest with

@@ -367,7 +367,6 @@ smtp_tx_deliver_direct(struct smtp_commit *c)
 		if (smtp_tx_deliver_one(c, &c->env.rcpts[i], c->quota[i],
 		    fd) == 0)
 			c->delivered++;
-	close(fd);
 	return c->delivered == c->env.nrcpts;
 }
 

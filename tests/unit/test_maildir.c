@@ -408,6 +408,88 @@ test_insert(void)
 	test_end();
 }
 
+/* Copies that take more than one read: a message past the copy buffer
+ * (64 KB), a prefix larger than half of it (written on its own), and
+ * headers put in past the first buffer; each file must be exactly the
+ * prefix, the message and what was put in, and its S= that size. */
+static void
+test_copy_large(void)
+{
+	static const char ins[] = "X-Put-In: yes\r\n";
+	char mdir[256], file[PATH_MAX], name[256], want_s[32];
+	struct fbuf msg, prefix, want, b;
+	size_t at;
+	int fd;
+
+	test_begin("maildir copies of large messages");
+	fbuf_init(&msg, 0);
+	fbuf_init(&prefix, 0);
+	fbuf_init(&want, 0);
+	fbuf_init(&b, 0);
+	for (unsigned i = 0; msg.len < 150000; i++)
+		fbuf_addf(&msg, "line %u of the body, %s\r\n", i,
+		    i % 7 == 0 ? "longer than the others" : "short");
+	fbuf_adds(&prefix, "Return-Path: <a@b>\r\n");
+	while (prefix.len < 40000)
+		fbuf_adds(&prefix, "X-Long-Prefix: abcdefghijklmnopqrstuv\r\n");
+	fd = test_source(msg.data);
+	test_assert(fd >= 0);
+	test_assert(maildir_path(test_dir, "large@d", mdir, sizeof(mdir)) == 0);
+	for (int round = 0; round < 3; round++) {
+		const char *pre = round == 1 ? "" : round == 0 ? prefix.data :
+		    "Return-Path: <a@b>\r\n";
+
+		test_assert_idx(maildir_deliver(mdir, pre, strlen(pre), fd, 0,
+		    name, sizeof(name)) == 0, round);
+		fbuf_reset(&want);
+		fbuf_adds(&want, pre);
+		fbuf_add(&want, msg.data, msg.len);
+		snprintf(file, sizeof(file), "%s/new/%s", mdir, name);
+		test_read(file, &b);
+		test_assert_idx(b.len == want.len && memcmp(b.data, want.data,
+		    want.len) == 0, round);
+		snprintf(want_s, sizeof(want_s), ",S=%zu", want.len);
+		test_assert_idx(strstr(name, want_s) != NULL, round);
+	}
+	/* put in after 100,000 octets: the second part starts mid-buffer */
+	at = 100000;
+	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "large@d", fd,
+	    at, ins, strlen(ins), 0) == 0);
+	fbuf_reset(&want);
+	fbuf_adds(&want, "Return-Path: <a@b>\r\nDelivered-To: large@d\r\n");
+	fbuf_add(&want, msg.data, at);
+	fbuf_adds(&want, ins);
+	fbuf_add(&want, msg.data + at, msg.len - at);
+	{
+		char sub[PATH_MAX];
+		struct dirent *de;
+		DIR *d;
+		int found = 0;
+
+		snprintf(sub, sizeof(sub), "%s/new", mdir);
+		d = opendir(sub);
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			test_assert(fsio_pathf(file, sizeof(file), "%s/%s", sub,
+			    de->d_name) == 0);
+			test_read(file, &b);
+			if (b.len == want.len && memcmp(b.data, want.data,
+			    want.len) == 0)
+				found++;
+		}
+		if (d != NULL)
+			closedir(d);
+		test_assert(found == 1);
+	}
+	close(fd);
+	fbuf_release(&msg);
+	fbuf_release(&prefix);
+	fbuf_release(&want);
+	fbuf_release(&b);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -418,6 +500,7 @@ main(void)
 	test_deliver();
 	test_once();
 	test_insert();
+	test_copy_large();
 	test_quota();
 	test_repair();
 	test_unique();

@@ -350,11 +350,11 @@ test_rewrite_subject(void)
 		fbuf_init(&want, 0);
 		fbuf_init(&got, 0);
 		fbuf_addf(&want, "%s%s%s", head, add, cases[i].want);
+		/* the writer's own descriptor: read with pread, not closed */
 		fd = spool_writer_content_fd(w);
-		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		while (fd >= 0 && (n = pread(fd, buf, sizeof(buf),
+		    (off_t)got.len)) > 0)
 			fbuf_add(&got, buf, (size_t)n);
-		if (fd >= 0)
-			close(fd);
 		test_assert_idx(strcmp(fbuf_str(&got), fbuf_str(&want)) == 0,
 		    i);
 		if (strcmp(fbuf_str(&got), fbuf_str(&want)) != 0)
@@ -494,6 +494,56 @@ test_backoff(void)
 	test_end();
 }
 
+/* Reads all that fd holds from offset 0 into b, with pread. */
+static void
+test_pread_all(int fd, struct fbuf *b)
+{
+	char buf[1024];
+	ssize_t n;
+
+	fbuf_reset(b);
+	while (fd >= 0 && (n = pread(fd, buf, sizeof(buf), (off_t)b->len)) > 0)
+		fbuf_add(b, buf, (size_t)n);
+}
+
+/* The direct delivery reads the content through the writer's own
+ * descriptor: all of it, without moving where the writer goes on, and
+ * a recycled file (holding a longer message before) only up to the new
+ * message's end. */
+static void
+test_content_fd(void)
+{
+	static const char one[] = "Subject: first\r\n\r\na longer body "
+	    "than the second message has\r\n";
+	static const char two[] = "Subject: 2\r\n\r\nb\r\n";
+	struct spool_writer *w;
+	struct fbuf got;
+	int fd;
+
+	test_begin("spool content read back by the writer's descriptor");
+	fbuf_init(&got, 0);
+	test_assert(spool_writer_open(&w, test_spool) == 0);
+	test_assert(spool_writer_write(w, one, 10) == 0);
+	fd = spool_writer_content_fd(w);
+	test_pread_all(fd, &got);
+	test_assert(fd >= 0 && got.len == 10 && memcmp(got.data, one, 10) == 0);
+	test_assert(spool_writer_write(w, one + 10, strlen(one) - 10) == 0);
+	fd = spool_writer_content_fd(w);
+	test_pread_all(fd, &got);
+	test_assert(strcmp(fbuf_str(&got), one) == 0);
+	spool_writer_recycle(&w);
+	test_assert(w == NULL);
+	test_assert(spool_writer_open(&w, test_spool) == 0);
+	test_assert(spool_writer_write(w, two, strlen(two)) == 0);
+	fd = spool_writer_content_fd(w);
+	test_pread_all(fd, &got);
+	test_assert(strcmp(fbuf_str(&got), two) == 0);
+	spool_writer_abort(&w);
+	spool_recycle_drop();
+	fbuf_release(&got);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -512,6 +562,7 @@ main(void)
 	test_commit_read();
 	test_abort();
 	test_rewrite_subject();
+	test_content_fd();
 	test_recovery();
 	test_notify();
 	test_backoff();
