@@ -89,6 +89,8 @@ mime_header_unfold(const char *raw, size_t n, struct fbuf *out)
 	size_t i, start = out->len;
 
 	for (i = 0; i < n; i++) {
+		size_t j;
+
 		/* CRLF or LF: folding when WSP follows, else the end. */
 		if (raw[i] == '\r' && i + 1 < n && raw[i + 1] == '\n')
 			continue;
@@ -96,7 +98,12 @@ mime_header_unfold(const char *raw, size_t n, struct fbuf *out)
 			continue;
 		if ((raw[i] == ' ' || raw[i] == '\t') && out->len == start)
 			continue;
-		fbuf_addc(out, raw[i]);
+		/* This octet and those after it up to the next CR or LF
+		 * are kept as they are, in one piece. */
+		for (j = i + 1; j < n && raw[j] != '\r' && raw[j] != '\n'; j++)
+			;
+		fbuf_add(out, raw + i, j - i);
+		i = j - 1;
 	}
 	while (out->len > start && (out->data[out->len - 1] == ' ' ||
 	    out->data[out->len - 1] == '\t'))

@@ -24,7 +24,9 @@
 #include "msgauth/dkim_keys.h"
 #include "msgauth/dkim_private.h"
 
-#define ARC_KEYS_MAX (ARC_MAX_INSTANCE + ARC_AMS_HASHED)
+/* AMS hashed for n sets, and the most keys they and the n seals name. */
+#define ARC_AMS_FOR(n) ((n) < ARC_AMS_HASHED ? (n) : ARC_AMS_HASHED)
+#define ARC_KEYS_FOR(n) ((n) + ARC_AMS_FOR(n))
 #define ARC_KEYNAME_MAX 520
 #define ARC_FOLD 72
 
@@ -57,9 +59,9 @@ struct arc_verifier {
 	size_t idx[ARC_K_N][ARC_MAX_INSTANCE + 1];
 	struct arc_seal *seals;		/* [n + 1], from header end */
 	int seal_key[ARC_MAX_INSTANCE + 1];
-	struct arc_ams *ams;		/* [ARC_AMS_HASHED] */
+	struct arc_ams *ams;		/* [ARC_AMS_FOR(res.n)] */
 	size_t nams;
-	struct arc_key *keys;		/* [ARC_KEYS_MAX] */
+	struct arc_key *keys;		/* [ARC_KEYS_FOR(res.n)] */
 	size_t nkeys;
 	struct dkim_body seal_body;
 	bool seal_hashing, seal_bh_ok;
@@ -406,7 +408,7 @@ arc_start_ams(struct arc_verifier *v, const struct dkim_hfield *f)
 {
 	unsigned n = v->res.n;
 
-	v->ams = xcalloc(ARC_AMS_HASHED, sizeof(*v->ams));
+	v->ams = xcalloc(ARC_AMS_FOR(n), sizeof(*v->ams));
 	for (unsigned j = n; j >= 1 && n - j < ARC_AMS_HASHED; j--) {
 		struct arc_ams *a = &v->ams[v->nams];
 		const struct dkim_hfield *mf = &f[v->idx[ARC_K_AMS][j] - 1];
@@ -458,7 +460,7 @@ arc_verifier_header_done(struct arc_verifier *v)
 			if (v->idx[k][j] == 0)
 				arc_fail(v, "incomplete ARC set");
 	if (!v->failed && v->res.n > 0) {
-		v->keys = xcalloc(ARC_KEYS_MAX, sizeof(*v->keys));
+		v->keys = xcalloc(ARC_KEYS_FOR(v->res.n), sizeof(*v->keys));
 		arc_check_seals(v, f);
 	}
 	if (!v->failed && v->res.n > 0)

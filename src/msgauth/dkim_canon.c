@@ -115,6 +115,30 @@ dkim_body_put(struct dkim_body *b, unsigned char c)
 	b->buf[b->n++] = c;
 }
 
+/* Octets that go in as they are (a run of dkim_body_put). */
+static void
+dkim_body_put_run(struct dkim_body *b, const unsigned char *s, size_t n)
+{
+	uint64_t room = b->length < b->limit ? b->limit - b->length : 0;
+	size_t h = (uint64_t)n < room ? n : (size_t)room;
+
+	b->length += n;
+	while (h > 0) {
+		size_t k = sizeof(b->buf) - b->n;
+
+		if (k == 0) {
+			dkim_body_flush(b);
+			continue;
+		}
+		if (k > h)
+			k = h;
+		memcpy(b->buf + b->n, s, k);
+		b->n += k;
+		s += k;
+		h -= k;
+	}
+}
+
 /* A line end: a line with content ends now; an empty one is held back
  * until content shows it was not at the end of the body (3.4.3, 3.4.4). */
 static void
@@ -147,6 +171,7 @@ void
 dkim_body_feed(struct dkim_body *b, const void *data, size_t n)
 {
 	const unsigned char *p = data;
+	bool relaxed = b->canon == DKIM_C_RELAXED;
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = p[i];
@@ -161,10 +186,21 @@ dkim_body_feed(struct dkim_body *b, const void *data, size_t n)
 		}
 		if (c == '\r')
 			b->cr = true;
-		else if (b->canon == DKIM_C_RELAXED && (c == ' ' || c == '\t'))
+		else if (relaxed && (c == ' ' || c == '\t'))
 			b->wsp = true;
-		else
+		else {
+			/* Content: the first octet settles what was held
+			 * back; the octets after it up to the next CR (or,
+			 * relaxed, WSP) go in as they are. */
+			size_t j = i + 1;
+
 			dkim_body_content(b, c);
+			while (j < n && p[j] != '\r' && !(relaxed &&
+			    (p[j] == ' ' || p[j] == '\t')))
+				j++;
+			dkim_body_put_run(b, p + i + 1, j - i - 1);
+			i = j - 1;
+		}
 	}
 }
 

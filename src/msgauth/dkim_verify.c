@@ -44,7 +44,9 @@ struct dkim_verifier {
 	bool too_big;
 	bool body;			/* the header section ended */
 	bool ended;
-	struct dkim_vsig sigs[DKIM_VERIFY_MAX];
+	struct dkim_vsig *sigs;		/* [as many as the header has, at
+					 * most DKIM_VERIFY_MAX]: a slot is
+					 * 7 KB, most mail has one or none */
 	size_t n;
 };
 
@@ -109,6 +111,7 @@ dkim_verifier_free(struct dkim_verifier **vp)
 	for (size_t i = 0; i < v->n; i++)
 		if (v->sigs[i].hashing)
 			dkim_body_free(&v->sigs[i].body);
+	free(v->sigs);
 	mime_header_parser_free(&v->hp);
 	dkim_fields_release(&v->fs);
 	free(v);
@@ -156,19 +159,31 @@ dkim_verify_sig(struct dkim_verifier *v, const struct dkim_hfield *f,
 	s->hashing = true;
 }
 
+static bool
+dkim_verify_is_sig(const struct dkim_hfield *f)
+{
+	return f->name_len == 14 && strncasecmp(f->name, "DKIM-Signature",
+	    14) == 0;
+}
+
 /* The header section ended: the signatures, top down. */
 static void
 dkim_verifier_header_done(struct dkim_verifier *v)
 {
 	struct dkim_hfield *f;
+	size_t nsig = 0;
 
 	v->body = true;
 	if (v->too_big)
 		return;
 	f = dkim_fields_view(&v->fs);
-	for (size_t i = 0; i < v->fs.n && v->n < DKIM_VERIFY_MAX; i++)
-		if (f[i].name_len == 14 && strncasecmp(f[i].name,
-		    "DKIM-Signature", 14) == 0)
+	for (size_t i = 0; i < v->fs.n && nsig < DKIM_VERIFY_MAX; i++)
+		if (dkim_verify_is_sig(&f[i]))
+			nsig++;
+	if (nsig > 0)
+		v->sigs = xcalloc(nsig, sizeof(*v->sigs));
+	for (size_t i = 0; i < v->fs.n && v->n < nsig; i++)
+		if (dkim_verify_is_sig(&f[i]))
 			dkim_verify_sig(v, &f[i], i);
 	free(f);
 }
