@@ -96,7 +96,8 @@ void arc_verifier_key(struct arc_verifier *v, size_t i, enum dns_status st,
  * which must outlive the verifier; without it each is decoded. */
 void arc_verifier_set_keycache(struct arc_verifier *v,
     struct dkim_keycache *kc);
-/* Every key answered (or none was needed): the result. */
+/* Every key answered (or none was needed): the result.  Touches v alone
+ * (no cache, no DNS): safe on any one thread while nothing else uses v. */
 void arc_verifier_decide(struct arc_verifier *v);
 /* The result (cv fail "not verified" before arc_verifier_decide). */
 const struct arc_result *arc_verifier_result(const struct arc_verifier *v);
@@ -119,8 +120,8 @@ int arc_seal_message(struct arc_verifier *v, const struct dkim_sign_key *k,
 /* ------------------------------------------------ async keys */
 
 typedef void arc_keys_cb(struct arc_verifier *v, void *ctx);
-/* Looks the keys up through dns, then decides and calls cb (never
- * inline).  Never NULL.  After arc_keyfetch_abort() cb does not run; the
+/* Looks the keys up through dns, then calls cb (never inline), which
+ * decides (arc_verifier_decide).  Never NULL.  After arc_keyfetch_abort() cb does not run; the
  * verifier must outlive the fetch. */
 struct arc_keyfetch *arc_verify_keys(struct event_base *base,
     struct dns *dns, struct arc_verifier *v, arc_keys_cb *cb, void *ctx);

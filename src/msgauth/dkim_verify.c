@@ -34,11 +34,13 @@ struct dkim_vsig {
 	struct dkim_body body;
 	bool hashing;
 	unsigned char bh[32];
+	struct evp_pkey_st *pk;		/* deferred: the key, to check with */
 };
 
 struct dkim_verifier {
 	time_t now;
 	struct dkim_keycache *kc;	/* borrowed; NULL: none */
+	bool defer;			/* keys kept for dkim_verifier_check */
 	struct mime_header_parser *hp;
 	struct dkim_fields fs;
 	bool too_big;
@@ -102,15 +104,23 @@ dkim_verifier_set_keycache(struct dkim_verifier *v, struct dkim_keycache *kc)
 }
 
 void
+dkim_verifier_defer_checks(struct dkim_verifier *v)
+{
+	v->defer = true;
+}
+
+void
 dkim_verifier_free(struct dkim_verifier **vp)
 {
 	struct dkim_verifier *v = *vp;
 
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->n; i++)
+	for (size_t i = 0; i < v->n; i++) {
 		if (v->sigs[i].hashing)
 			dkim_body_free(&v->sigs[i].body);
+		EVP_PKEY_free(v->sigs[i].pk);
+	}
 	free(v->sigs);
 	mime_header_parser_free(&v->hp);
 	dkim_fields_release(&v->fs);
@@ -349,9 +359,38 @@ dkim_verifier_key(struct dkim_verifier *v, size_t i, enum dns_status st,
 		dkim_verify_decide(s, DKIM_R_PERMERROR, k.pk_error);
 	else {
 		s->v.testing = k.testing;
+		if (v->defer) {
+			s->pk = k.pk;		/* dkim_verifier_check's */
+			return;
+		}
 		dkim_verify_header(v, s, k.pk);
 	}
 	EVP_PKEY_free(k.pk);
+}
+
+size_t
+dkim_verifier_checks_left(const struct dkim_verifier *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; v != NULL && i < v->n; i++)
+		if (v->sigs[i].pk != NULL)
+			n++;
+	return n;
+}
+
+void
+dkim_verifier_check(struct dkim_verifier *v)
+{
+	for (size_t i = 0; v != NULL && i < v->n; i++) {
+		struct dkim_vsig *s = &v->sigs[i];
+
+		if (s->pk == NULL)
+			continue;
+		dkim_verify_header(v, s, s->pk);
+		EVP_PKEY_free(s->pk);
+		s->pk = NULL;
+	}
 }
 
 /* Keeps what goes into a header: printable ASCII, no ';', '(' or ')'. */

@@ -6,8 +6,10 @@
  * once per signature (its c= and l=) without keeping it.  At the end of
  * the message each signature still undecided needs its key: the caller
  * asks DNS (dkim_verify_keys() does it through net/dns.h) and hands the
- * answer to dkim_verifier_key(), which decides the result.  No I/O here
- * apart from that. */
+ * answer to dkim_verifier_key(), which decides the result (or, with
+ * dkim_verifier_defer_checks(), keeps the key, and dkim_verifier_check()
+ * decides later, on another thread if the caller likes: the signature
+ * checks are the CPU-heavy part).  No I/O here apart from that. */
 #ifndef FERRY_DKIM_VERIFY_H
 #define FERRY_DKIM_VERIFY_H
 #include <stdbool.h>
@@ -56,6 +58,9 @@ void dkim_verifier_free(struct dkim_verifier **vp);
  * which must outlive the verifier; without it each is decoded. */
 void dkim_verifier_set_keycache(struct dkim_verifier *v,
     struct dkim_keycache *kc);
+/* From now on dkim_verifier_key() keeps a usable key instead of checking
+ * the signature with it; dkim_verifier_check() does the checks. */
+void dkim_verifier_defer_checks(struct dkim_verifier *v);
 /* Content in order, any split. */
 void dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n);
 /* The content ended: body hashes are final, and results that need no
@@ -75,9 +80,16 @@ int dkim_verifier_keyname(const struct dkim_verifier *v, size_t i, char *dst,
     size_t size);
 /* The key lookup of signature i answered: st, and the TXT strings joined
  * (txt NULL when st is not DNS_OK), with the answer's TTL (seconds; 0:
- * the key is not kept in the cache).  Decides the result. */
+ * the key is not kept in the cache).  Decides the result, except for a
+ * usable key when the checks are deferred. */
 void dkim_verifier_key(struct dkim_verifier *v, size_t i,
     enum dns_status st, const char *txt, size_t len, uint32_t ttl);
+/* Deferred signature checks waiting (0 for v NULL). */
+size_t dkim_verifier_checks_left(const struct dkim_verifier *v);
+/* Checks the signatures whose keys were kept, deciding their results.
+ * Touches v alone (no cache, no DNS): safe on any one thread while
+ * nothing else uses v.  Nothing to do for v NULL. */
+void dkim_verifier_check(struct dkim_verifier *v);
 
 const char *dkim_result_str(enum dkim_result r);
 

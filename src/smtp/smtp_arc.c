@@ -114,6 +114,12 @@ smtp_arc_keys(struct arc_verifier *v, void *arg)
 	cb(s);
 }
 
+bool
+smtp_arc_undecided(const struct smtp_tx *tx)
+{
+	return tx->arc != NULL && arc_verifier_nkeys(tx->arc) > 0;
+}
+
 int
 smtp_arc_finish(struct smtp_session *s, void (*cb)(struct smtp_session *))
 {
@@ -136,7 +142,8 @@ smtp_arc_finish(struct smtp_session *s, void (*cb)(struct smtp_session *))
 const struct arc_result *
 smtp_arc_result(const struct smtp_tx *tx)
 {
-	if (tx == NULL || tx->arc == NULL || tx->arc_kfetch != NULL)
+	if (tx == NULL || tx->arc == NULL || tx->arc_kfetch != NULL ||
+	    smtp_arc_undecided(tx))
 		return NULL;
 	return arc_verifier_result(tx->arc);
 }

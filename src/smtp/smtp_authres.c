@@ -25,7 +25,9 @@
 #include <time.h>
 
 #include "lib/log.h"
+#include "lib/workpool.h"
 #include "mime/mime.h"
+#include "msgauth/arc.h"
 #include "msgauth/dkim_verify.h"
 #include "smtp/smtp_policy.h"
 #include "smtp/smtpd_private.h"
@@ -63,6 +65,7 @@ smtp_authres_start(struct smtp_session *s)
 	if (!s->relay_ok) {
 		tx->verifier = dkim_verifier_new(time(NULL));
 		dkim_verifier_set_keycache(tx->verifier, s->srv->keycache);
+		dkim_verifier_defer_checks(tx->verifier);
 	}
 	smtp_arc_start(s);
 }
@@ -166,22 +169,63 @@ smtp_authres_done(struct smtp_session *s)
 	}
 }
 
-/* ARC's keys were looked up (after DKIM's, if any). */
+/* The signature checks, on a worker of the role's pool: the RSA (or
+ * Ed25519) verifications of DKIM and ARC are most of the CPU that
+ * verifying costs, and the loop has every other session to serve.  The
+ * session is busy meanwhile, so nothing on the loop touches the two
+ * verifiers (nor frees the transaction) until the job is done. */
 static void
-smtp_authres_arc_done(struct smtp_session *s)
+smtp_authres_check_work(void *arg)
 {
+	struct smtp_tx *tx = ((struct smtp_session *)arg)->tx;
+
+	dkim_verifier_check(tx->verifier);
+	if (tx->arc != NULL)
+		arc_verifier_decide(tx->arc);
+}
+
+static void
+smtp_authres_check_done(void *arg)
+{
+	struct smtp_session *s = arg;
+
 	smtp_authres_done(s);
 	s->tx->authres_cb(s);
 }
 
-/* The DKIM keys are in: ARC's next (smtp_arc.c), then the field. */
+/* Every key is in: the checks (on the pool when there are any), then
+ * the field.  1 when done now, 0 when the session waits for the job. */
+static int
+smtp_authres_check(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (dkim_verifier_checks_left(tx->verifier) == 0 &&
+	    !smtp_arc_undecided(tx)) {
+		smtp_authres_done(s);
+		return 1;
+	}
+	s->busy = true;
+	workpool_submit(s->srv->env->pool, smtp_authres_check_work,
+	    smtp_authres_check_done, s);
+	return 0;
+}
+
+/* ARC's keys were looked up (after DKIM's, if any). */
+static void
+smtp_authres_arc_done(struct smtp_session *s)
+{
+	if (smtp_authres_check(s) == 1)
+		s->tx->authres_cb(s);
+}
+
+/* The DKIM keys are in: ARC's next (smtp_arc.c), then the checks. */
 static int
 smtp_authres_arc(struct smtp_session *s)
 {
 	if (smtp_arc_finish(s, smtp_authres_arc_done) == 0)
 		return 0;
-	smtp_authres_done(s);
-	return 1;
+	return smtp_authres_check(s);
 }
 
 static void

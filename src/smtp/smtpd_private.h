@@ -423,10 +423,15 @@ bool smtp_arc_sealing(const struct smtp_tx *tx);
 void smtp_arc_ar(const struct smtp_tx *tx, struct fbuf *out);
 /* Logs the chain's result (when there was a chain). */
 void smtp_arc_log(struct smtp_session *s);
-/* End of data: 1 when decided now, 0 when keys are being looked up (the
- * session busy; cb follows on the loop). */
+/* End of data: 1 when the keys are in (or none is needed), 0 when they
+ * are being looked up (the session busy; cb follows on the loop).  The
+ * chain is decided afterwards by arc_verifier_decide() (smtp_authres.c
+ * does it on the role's pool) unless smtp_arc_undecided() says there is
+ * nothing left to decide. */
 int smtp_arc_finish(struct smtp_session *s,
     void (*cb)(struct smtp_session *s));
+/* True when the chain still waits for arc_verifier_decide(). */
+bool smtp_arc_undecided(const struct smtp_tx *tx);
 /* The chain's result for DMARC's local policy, once decided (NULL: not
  * verified or not decided yet).  Lives as long as the transaction. */
 const struct arc_result *smtp_arc_result(const struct smtp_tx *tx);

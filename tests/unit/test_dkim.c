@@ -25,6 +25,27 @@
  * verification cases without a cache, then twice with one (decoded, then
  * cached), and the verdicts must not change. */
 static struct dkim_keycache *test_kc;
+/* The verifiers keep their keys and check later (as smtpd does, on its
+ * pool): every verdict must be the same as checked at once. */
+static bool test_defer;
+
+/* The keys were handed over: in deferred mode a usable key is kept and
+ * its signature still undecided, then the checks decide (the tests'
+ * own assertions on the verdicts follow). */
+static void
+test_deferred_checks(struct dkim_verifier *v)
+{
+	size_t open, left;
+
+	if (!test_defer)
+		return;
+	open = dkim_verifier_pending(v);
+	left = dkim_verifier_checks_left(v);
+	test_assert(left <= open);
+	dkim_verifier_check(v);
+	test_assert(dkim_verifier_checks_left(v) == 0);
+	test_assert(dkim_verifier_pending(v) == open - left);
+}
 static uint32_t test_ttl;
 
 /* An exactly-sized heap copy (no NUL after it) so ASan sees over-reads. */
@@ -391,6 +412,8 @@ test_verify(const char *msg, bool trickle, time_t now,
 	char *p = test_copy(msg, len);
 
 	dkim_verifier_set_keycache(v, test_kc);
+	if (test_defer)
+		dkim_verifier_defer_checks(v);
 
 	if (trickle)
 		for (size_t i = 0; i < len; i++)
@@ -405,6 +428,8 @@ test_verify(const char *msg, bool trickle, time_t now,
 			dkim_verifier_key(v, i, DNS_OK, keys[i],
 			    strlen(keys[i]), test_ttl);
 	}
+	if (nkeys > 0)
+		test_deferred_checks(v);
 	free(p);
 	return v;
 }
@@ -592,7 +617,10 @@ test_roundtrip(EVP_PKEY *key, const char *msg, const char *tamper_from,
 	keys[0] = rec.data;
 	test_assert(dkim_verifier_count(v) == 1);
 	dkim_verifier_set_keycache(v, test_kc);
+	if (test_defer)
+		dkim_verifier_defer_checks(v);
 	dkim_verifier_key(v, 0, DNS_OK, keys[0], rec.len, test_ttl);
+	test_deferred_checks(v);
 	r = test_result(v, 0);
 	dkim_verifier_free(&v);
 	fbuf_release(&sig);
@@ -688,6 +716,12 @@ main(void)
 		test_assert(st.hits > 0 && st.entries <= 4);
 		test_end();
 	}
+	/* Again, the signature checks deferred (with the cache). */
+	test_defer = true;
+	test_dkim_rfc8463();
+	test_dkim_rfc8463_tampered();
+	test_dkim_roundtrip();
+	test_dkim_ar();
 	dkim_keycache_free(&test_kc);
 	return test_exit();
 }
