@@ -467,7 +467,8 @@ imap_msgkey_decode(const void *p, size_t len, struct imap_msgkey *k)
 	hi = imap_blob_get_u32(&b);
 	k->date = (int64_t)(lo | hi << 32);
 	k->zone = (int)(int32_t)imap_blob_get_u32(&b);
-	if (k->zone < -24 * 60 || k->zone > 24 * 60)
+	/* what mime_date_parse gives: RFC 5322 3.3's -9959 to +9959 */
+	if (k->zone < -(99 * 60 + 59) || k->zone > 99 * 60 + 59)
 		b.bad = true;
 	k->subject = imap_blob_get_str(&b);
 	k->from = imap_blob_get_str(&b);

@@ -125,6 +125,30 @@ test_msgkey(void)
 	fbuf_release(&b);
 	imap_msgkey_free(&k);
 
+	/* RFC 5322 zones run from -9959 to +9959: the record of one past
+	 * a day reads back (fuzz_imap_sort found it refused) */
+	for (int sign = 1; sign >= -1; sign -= 2) {
+		const char *h = sign > 0 ?
+		    "Date: 1 Jan 2026 00:00 +9959\r\n\r\n" :
+		    "Date: 1 Jan 2026 00:00 -7000\r\n\r\n";
+		int want = sign > 0 ? 99 * 60 + 59 : -70 * 60;
+
+		imap_msgkey_build(h, strlen(h), &k);
+		test_assert(k.has_date && k.zone == want);
+		fbuf_init(&b, 0);
+		imap_msgkey_encode(&k, &b);
+		test_assert(imap_msgkey_decode(b.data, b.len, &d) == 0);
+		test_assert(d.has_date && d.zone == want && d.date == k.date);
+		imap_msgkey_free(&d);
+		/* beyond what a date can say is still refused */
+		b.data[5 + 8] = (unsigned char)0x70;
+		b.data[5 + 9] = (unsigned char)0x17;	/* 6000 */
+		b.data[5 + 10] = b.data[5 + 11] = 0;
+		test_assert(imap_msgkey_decode(b.data, b.len, &d) < 0);
+		fbuf_release(&b);
+		imap_msgkey_free(&k);
+	}
+
 	/* nothing: empty strings, no date */
 	imap_msgkey_build("", 0, &k);
 	test_assert(!k.has_date && !k.reply && k.nrefs == 0);
