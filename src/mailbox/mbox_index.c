@@ -117,6 +117,7 @@ mbox_fstate_free(struct mbox_fstate *fs)
 	for (size_t i = 0; i < MBOX_KEYWORDS_MAX; i++)
 		free(fs->keywords[i]);
 	free(fs->fresh);
+	free(fs->gone_dates);
 	free(fs->name);
 	free(fs);
 }
@@ -391,6 +392,76 @@ mbox_fstate_find(struct mbox_fstate *fs, uint32_t uid)
 	return NULL;
 }
 
+/* ---- dates of removed records ---- */
+
+static int
+mbox_gone_date_cmp(const void *a, const void *b)
+{
+	const struct mbox_gone_date *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+bool
+mbox_fstate_gone_date(const struct mbox_fstate *fs, uint32_t uid,
+    time_t *date_r)
+{
+	size_t lo = 0, hi = fs->ngone_dates;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fs->gone_dates[mid].uid == uid) {
+			*date_r = fs->gone_dates[mid].date;
+			return true;
+		}
+		if (fs->gone_dates[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Records uids[0..n) left the state: while dates are read late, a view
+ * that has not seen them go may still be asked for their dates, which
+ * must be the ones shown before (or, never read, one date for all:
+ * now).  A UID kept already keeps its date. */
+void
+mbox_fstate_bury(struct mbox_fstate *fs, const uint32_t *uids,
+    const time_t *dates, size_t n)
+{
+	size_t old = fs->ngone_dates;
+	time_t d, now = time(NULL);
+
+	if (!fs->late_dates || n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (mbox_fstate_gone_date(fs, uids[i], &d))
+			continue;
+		if (fs->ngone_dates == fs->capgone_dates) {
+			fs->capgone_dates = fs->capgone_dates == 0 ? 64 :
+			    fs->capgone_dates * 2;
+			fs->gone_dates = xreallocarray(fs->gone_dates,
+			    fs->capgone_dates, sizeof(*fs->gone_dates));
+		}
+		fs->gone_dates[fs->ngone_dates].uid = uids[i];
+		fs->gone_dates[fs->ngone_dates++].date = dates[i] != 0 ?
+		    dates[i] : now;
+	}
+	if (fs->ngone_dates == old)
+		return;
+	qsort(fs->gone_dates, fs->ngone_dates, sizeof(*fs->gone_dates),
+	    mbox_gone_date_cmp);
+	if (fs->ngone_dates > MBOX_GONE_DATES_MAX) {
+		size_t drop = fs->ngone_dates - MBOX_GONE_DATES_MAX / 2;
+
+		memmove(fs->gone_dates, fs->gone_dates + drop,
+		    (fs->ngone_dates - drop) * sizeof(*fs->gone_dates));
+		fs->ngone_dates -= drop;
+	}
+}
+
 /* A file name from the index must look like one the scan makes. */
 static bool
 mbox_index_file_ok(const char *file)
@@ -461,6 +532,8 @@ mbox_index_load_msgs(struct mbox_user *user, struct mbox_fstate *fs)
 		r->modseq = (uint64_t)sqlite3_column_int64(st, 2);
 		r->internaldate = (time_t)sqlite3_column_int64(st, 3);
 		r->size = (uint64_t)sqlite3_column_int64(st, 4);
+		if (r->internaldate == 0)
+			fs->late_dates = true;	/* rows of a crashed flush */
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -554,25 +627,32 @@ mbox_dirfds_close(struct mbox_dirfds *d)
 			close(d->fd[i]);
 }
 
-/* A message file's mtime (its INTERNALDATE); now when it is gone.  file
+/* A message file's mtime (its INTERNALDATE); 0 when it is gone.  file
  * is "new/x" or "cur/x" (mbox_index_file_ok). */
 static time_t
-mbox_file_mtime(const char *dir, const struct mbox_dirfds *d,
+mbox_file_date(const char *dir, const struct mbox_dirfds *d,
     const char *file)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	int fd = d == NULL ? -1 : d->fd[file[0] == 'c'];
 
-	if (fd >= 0) {
-		if (fstatat(fd, file + 4, &st, 0) < 0)
-			return time(NULL);
-		return st.st_mtime;
-	}
+	if (fd >= 0)
+		return fstatat(fd, file + 4, &st, 0) < 0 ? 0 : st.st_mtime;
 	if (fsio_pathf(path, sizeof(path), "%s/%s", dir, file) < 0 ||
 	    stat(path, &st) < 0)
-		return time(NULL);
+		return 0;
 	return st.st_mtime;
+}
+
+/* The same, now when it is gone. */
+static time_t
+mbox_file_mtime(const char *dir, const struct mbox_dirfds *d,
+    const char *file)
+{
+	time_t t = mbox_file_date(dir, d, file);
+
+	return t != 0 ? t : time(NULL);
 }
 
 /* new/x -> cur/x:2,<flags> for a read-write view's first sight. */
@@ -604,18 +684,27 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 {
 	struct mbox_dirfds dfd;
 	size_t i = 0, j = 0;
+	time_t *gone_dates;
+	/* a large folder's first sync: its rows wait for mbox_index_flush
+	 * (mbox_sync_defer), and so do its dates */
+	bool late = fs->n == 0 && ul->n >= MBOX_DEFER_ROWS;
 
-	mbox_dirfds_open(fs->dir, &dfd);
+	if (late)
+		fs->late_dates = true;
+	else
+		mbox_dirfds_open(fs->dir, &dfd);
 
 	sy->v = xcalloc(ul->n + 1, sizeof(*sy->v));
 	sy->dirty = xcalloc(ul->n + 1, sizeof(*sy->dirty));
 	sy->gone = xcalloc(fs->n + 1, sizeof(*sy->gone));
+	gone_dates = xcalloc(fs->n + 1, sizeof(*gone_dates));
 	while (i < fs->n || j < ul->n) {
 		struct mbox_rec *old, *r;
 		struct uidlist_msg *m;
 
 		/* scan done (then i < fs->n) or fs->v[i] is before it: gone */
 		if (j >= ul->n || (i < fs->n && fs->v[i].uid < ul->v[j].uid)) {
+			gone_dates[sy->ngone] = fs->v[i].internaldate;
 			sy->gone[sy->ngone++] = fs->v[i].uid;
 			sy->bump = true;
 			i++;
@@ -645,21 +734,26 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 			mbox_rec_take_file(r, m->name);
 			m->name = NULL;		/* the scan's copy, taken */
 			r->size = m->vsize;
-			/* INTERNALDATE (the file's mtime) is read now, not
-			 * when a client asks (mbox_index_dates): read later,
-			 * a message another session expunged meanwhile had no
-			 * date left to show, and imaptest's stress run saw
-			 * one message's INTERNALDATE change.  It costs a sixth
-			 * of a large folder's first sync. */
-			r->internaldate = mbox_file_mtime(fs->dir, &dfd,
-			    r->file);
+			/* INTERNALDATE (the file's mtime) is read now, or,
+			 * in a large folder's first sync, by the rows' writer
+			 * (mbox_index_flush) or the first view that asks
+			 * (mbox_index_dates), whichever comes first.  A
+			 * message removed before that keeps the date it got
+			 * (mbox_fstate_bury): imaptest's stress run saw an
+			 * INTERNALDATE change when it did not. */
+			if (!late)
+				r->internaldate = mbox_file_mtime(fs->dir,
+				    &dfd, r->file);
 			sy->dirty[sy->n] = true;
 			sy->bump = true;
 		}
 		sy->n++;
 		j++;
 	}
-	mbox_dirfds_close(&dfd);
+	mbox_fstate_bury(fs, sy->gone, gone_dates, sy->ngone);
+	free(gone_dates);
+	if (!late)
+		mbox_dirfds_close(&dfd);
 }
 
 /* The folder row: what the last scan found and when. */
@@ -906,13 +1000,23 @@ mbox_index_flush(struct mbox_user *user, struct mbox_fstate *fs,
 	if (mbox_index_open(user) < 0)
 		rc = SQLITE_CANTOPEN;
 	else {
+		struct mbox_dirfds dfd;
+
+		mbox_dirfds_open(fs->dir, &dfd);
 		i = mbox_fstate_lower(fs, fs->unwritten_uid);
 		rc = mbox_exec(user, "BEGIN IMMEDIATE");
 		/* a step ends early for a command waiting for the lock */
 		for (size_t k = 0; i < fs->n && k < max && rc == SQLITE_OK &&
 		    (k % 256 != 255 || max == SIZE_MAX ||
-		    atomic_load(&user->waiting) == 0); i++, k++)
+		    atomic_load(&user->waiting) == 0); i++, k++) {
+			/* the date the first sync left unread; a file gone
+			 * meanwhile keeps 0 (the next sync buries it) */
+			if (fs->v[i].internaldate == 0)
+				fs->v[i].internaldate = mbox_file_date(fs->dir,
+				    &dfd, fs->v[i].file);
 			rc = mbox_rec_row_write(user, fs, &fs->v[i]);
+		}
+		mbox_dirfds_close(&dfd);
 		/* the scan is recorded with its last rows */
 		if (rc == SQLITE_OK && i == fs->n)
 			rc = mbox_folder_row_write(user, fs);
@@ -1349,8 +1453,9 @@ mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,
     const uint32_t *uids, size_t n, uint64_t modseq)
 {
 	struct mbox_sync sy;
-	uint32_t *sorted;
-	size_t o = 0;
+	uint32_t *sorted, *buried;
+	time_t *dates;
+	size_t o = 0, k = 0;
 	int rc;
 
 	if (fs->unwritten && mbox_index_flush(user, fs, SIZE_MAX) != SQLITE_OK)
@@ -1360,13 +1465,20 @@ mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,
 	sorted = xreallocarray(NULL, n + 1, sizeof(*sorted));
 	memcpy(sorted, uids, n * sizeof(*uids));
 	mbox_u32_sort(sorted, n);
+	buried = xcalloc(n + 1, sizeof(*buried));
+	dates = xcalloc(n + 1, sizeof(*dates));
 	for (size_t i = 0; i < fs->n; i++) {
-		if (mbox_u32_bsearch(sorted, n, fs->v[i].uid))
+		if (mbox_u32_bsearch(sorted, n, fs->v[i].uid) && k < n) {
+			buried[k] = fs->v[i].uid;
+			dates[k++] = fs->v[i].internaldate;
 			mbox_rec_free(&fs->v[i]);
-		else
+		} else
 			fs->v[o++] = fs->v[i];
 	}
 	fs->n = o;
+	mbox_fstate_bury(fs, buried, dates, k);
+	free(buried);
+	free(dates);
 	free(sorted);
 	if (mbox_index_open(user) < 0)
 		return -1;

@@ -133,7 +133,24 @@ struct mbox_fstate {
 				   off the user's list, freed by the last
 				   view */
 	unsigned views;
+	/* Dates read late (mbox_fstate_bury): set once a record without
+	 * its INTERNALDATE entered the state (a large folder's first sync
+	 * leaves the stat to mbox_index_flush); from then on the dates of
+	 * removed records are kept here, ascending UIDs, for the views
+	 * that still show them without a date of their own */
+	bool late_dates;
+	struct mbox_gone_date *gone_dates;
+	size_t ngone_dates, capgone_dates;
 };
+
+struct mbox_gone_date {
+	uint32_t uid;
+	time_t date;
+};
+
+/* At most this many removed records' dates are kept per folder state;
+ * past it the lower UIDs' half is dropped. */
+#define MBOX_GONE_DATES_MAX 131072
 
 /* ---- users and the service ---- */
 
@@ -287,6 +304,10 @@ int mbox_index_cache_copy(struct mbox_user *user, struct mbox_fstate *from,
     size_t n);
 /* Binary search of uid in fs; NULL when absent. */
 struct mbox_rec *mbox_fstate_find(struct mbox_fstate *fs, uint32_t uid);
+void mbox_fstate_bury(struct mbox_fstate *fs, const uint32_t *uids,
+    const time_t *dates, size_t n);
+bool mbox_fstate_gone_date(const struct mbox_fstate *fs, uint32_t uid,
+    time_t *date_r);
 
 /* ---- file names and flags (mbox_flags.c) ---- */
 

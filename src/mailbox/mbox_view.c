@@ -434,12 +434,37 @@ mbox_view_undated(struct mbox_view *view, uint32_t seq)
 	return m->internaldate == 0 ? m : NULL;
 }
 
+/* The records of the view's undated messages among seqs, with their
+ * dates read when the files are there.  How many are still unknown. */
+static size_t
+mbox_view_read_dates(struct mbox_view *view, const uint32_t *seqs,
+    size_t count, size_t from, struct mbox_rec **recs)
+{
+	size_t k = 0, unknown = 0;
+	struct mbox_msg *m;
+	struct mbox_rec *r;
+
+	for (size_t i = from; i < count && !view->fs->detached; i++) {
+		m = mbox_view_undated(view, seqs != NULL ? seqs[i] :
+		    (uint32_t)i + 1);
+		if (m != NULL && (r = mbox_fstate_find(view->fs, m->uid)) !=
+		    NULL)
+			recs[k++] = r;
+	}
+	mbox_index_dates(view->user, view->fs, recs, k);
+	for (size_t i = 0; i < k; i++)
+		if (recs[i]->internaldate == 0)
+			unknown++;
+	return unknown;
+}
+
 void
 mbox_view_dates(struct mbox_view *view, const uint32_t *seqs, size_t n)
 {
-	size_t count = seqs != NULL ? n : view->n, k = 0, i;
+	size_t count = seqs != NULL ? n : view->n, i;
 	struct mbox_rec **recs, *r;
 	struct mbox_msg *m;
+	time_t gone;
 
 	for (i = 0; i < count; i++)
 		if (mbox_view_undated(view, seqs != NULL ? seqs[i] :
@@ -454,24 +479,30 @@ mbox_view_dates(struct mbox_view *view, const uint32_t *seqs, size_t n)
 	if (!view->fs->detached && !view->fs->loaded)
 		(void)mbox_index_sync(view->user, view->name, true, false,
 		    NULL, NULL, NULL);
-	for (; i < count && !view->fs->detached; i++) {
-		m = mbox_view_undated(view, seqs != NULL ? seqs[i] :
-		    (uint32_t)i + 1);
-		if (m != NULL && (r = mbox_fstate_find(view->fs, m->uid)) !=
-		    NULL)
-			recs[k++] = r;
+	/* A file not where its record says (renamed or removed by
+	 * another program since the last sync): a sync finds its new name
+	 * or buries the record, then once more. */
+	if (mbox_view_read_dates(view, seqs, count, i, recs) > 0 &&
+	    !view->fs->detached) {
+		(void)mbox_index_sync(view->user, view->name, true, false,
+		    NULL, NULL, NULL);
+		(void)mbox_view_read_dates(view, seqs, count, i, recs);
 	}
-	mbox_index_dates(view->user, view->fs, recs, k);
-	for (i = 0; i < count; i++) {
+	for (; i < count; i++) {
 		uint32_t seq = seqs != NULL ? seqs[i] : (uint32_t)i + 1;
 
 		if ((m = mbox_view_undated(view, seq)) == NULL)
 			continue;
-		r = view->fs->detached ? NULL :
-		    mbox_fstate_find(view->fs, m->uid);
-		/* A file gone since the last sync: shown as now. */
-		m->internaldate = r != NULL && r->internaldate != 0 ?
-		    r->internaldate : time(NULL);
+		r = mbox_fstate_find(view->fs, m->uid);
+		if (r != NULL && r->internaldate == 0)
+			r->internaldate = time(NULL);	/* unreadable: one
+							   date for all */
+		if (r != NULL)
+			m->internaldate = r->internaldate;
+		else if (mbox_fstate_gone_date(view->fs, m->uid, &gone))
+			m->internaldate = gone;	/* as others saw it */
+		else
+			m->internaldate = time(NULL);	/* gone unseen */
 	}
 	pthread_mutex_unlock(&view->user->lock);
 	free(recs);

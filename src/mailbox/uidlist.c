@@ -276,11 +276,13 @@ uidlist_hash_build(struct uidlist_sync *sy)
 	}
 }
 
-/* Index of the old entry whose base name is name[0..n), or -1. */
+/* Index of the old entry whose base name is name[0..n) (hash: its
+ * uidlist_hash_str), or -1. */
 static ssize_t
-uidlist_hash_find(const struct uidlist_sync *sy, const char *name, size_t n)
+uidlist_hash_find(const struct uidlist_sync *sy, const char *name, size_t n,
+    uint32_t hash)
 {
-	size_t h = uidlist_hash_str(name, n) & sy->hmask;
+	size_t h = hash & sy->hmask;
 
 	if (sy->old.v == NULL)
 		return -1;	/* an empty list: the hash has no entries */
@@ -319,31 +321,80 @@ uidlist_subpath(const char *sub, const char *name)
 	return p;
 }
 
-/* One directory entry of sub ("new" or "cur"). */
+/* Directory entries waiting for their lookup: a large folder's entries
+ * come in an order unrelated to the list's, so each lookup is a few
+ * cache misses (the slot, the entry, its name); a batch asks for all of
+ * them first and then waits for them together. */
+#define UIDLIST_SCAN_BATCH 32
+
+struct uidlist_scan_ent {
+	char *subpath;		/* "sub/file" */
+	const char *name;	/* its "file" */
+	size_t blen;		/* of the base name */
+	uint32_t hash;
+};
+
 static void
-uidlist_scan_entry(struct uidlist_sync *sy, const char *sub,
-    const struct dirent *de)
+uidlist_scan_batch(struct uidlist_sync *sy, struct uidlist_scan_ent *b,
+    size_t n)
+{
+	size_t k;
+
+	if (sy->old.v != NULL) {
+		for (k = 0; k < n; k++)
+			__builtin_prefetch(&sy->hash[b[k].hash & sy->hmask]);
+		for (k = 0; k < n; k++) {
+			uint32_t slot = sy->hash[b[k].hash & sy->hmask];
+
+			if (slot != 0) {
+				__builtin_prefetch(&sy->old.v[slot - 1]);
+				__builtin_prefetch(&sy->lens[slot - 1]);
+			}
+		}
+		for (k = 0; k < n; k++) {
+			uint32_t slot = sy->hash[b[k].hash & sy->hmask];
+
+			if (slot != 0)
+				__builtin_prefetch(sy->old.v[slot - 1].name);
+		}
+	}
+	for (k = 0; k < n; k++) {
+		ssize_t i = uidlist_hash_find(sy, b[k].name, b[k].blen,
+		    b[k].hash);
+
+		if (i >= 0 && sy->found[i] != NULL)
+			free(b[k].subpath);	/* seen in new/ and cur/
+						   during a move */
+		else if (i >= 0)
+			sy->found[i] = b[k].subpath;
+		else
+			uidlist_add_fresh(sy, b[k].subpath);
+	}
+}
+
+/* One directory entry of sub ("new" or "cur"), into the batch b. */
+static void
+uidlist_scan_entry(const char *sub, const struct dirent *de,
+    struct uidlist_scan_ent *b, size_t *n)
 {
 	size_t blen = uidlist_basename_len(de->d_name);
-	ssize_t i;
 
 	if (de->d_name[0] == '.' || de->d_type == DT_DIR ||
 	    !uidlist_name_ok(de->d_name, blen))
 		return;
-	i = uidlist_hash_find(sy, de->d_name, blen);
-	if (i >= 0 && sy->found[i] != NULL)
-		return;		/* seen in new/ and cur/ during a move */
-	if (i >= 0)
-		sy->found[i] = uidlist_subpath(sub, de->d_name);
-	else
-		uidlist_add_fresh(sy, uidlist_subpath(sub, de->d_name));
+	b[*n].subpath = uidlist_subpath(sub, de->d_name);
+	b[*n].name = b[*n].subpath + strlen(sub) + 1;
+	b[*n].blen = blen;
+	b[(*n)++].hash = uidlist_hash_str(de->d_name, blen);
 }
 
 static int
 uidlist_scan_dir(struct uidlist_sync *sy, const char *sub)
 {
+	struct uidlist_scan_ent b[UIDLIST_SCAN_BATCH];
 	char dir[PATH_MAX];
 	struct dirent *de;
+	size_t n = 0;
 	DIR *d;
 
 	if (snprintf(dir, sizeof(dir), "%s/%s", sy->path, sub) >=
@@ -354,8 +405,14 @@ uidlist_scan_dir(struct uidlist_sync *sy, const char *sub)
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : -1;
 	errno = 0;
-	while ((de = readdir(d)) != NULL)
-		uidlist_scan_entry(sy, sub, de);
+	while ((de = readdir(d)) != NULL) {
+		uidlist_scan_entry(sub, de, b, &n);
+		if (n == UIDLIST_SCAN_BATCH) {
+			uidlist_scan_batch(sy, b, n);
+			n = 0;
+		}
+	}
+	uidlist_scan_batch(sy, b, n);
 	closedir(d);
 	return 0;
 }

@@ -101,6 +101,33 @@ def index_rows(srv):
         db.close()
 
 
+def index_dates(srv):
+    """{uid: INTERNALDATE as shown} of INBOX's rows in the index."""
+    db = sqlite3.connect(f"file:{srv.maildir(ALICE)}/ferry-index.sqlite"
+                         "?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute("SELECT uid, internaldate FROM msg WHERE folder ="
+                          " (SELECT id FROM folder WHERE name = 'INBOX')")
+        return {uid: time.strftime("%d-%b-%Y %H:%M:%S +0000",
+                                   time.gmtime(t)).encode()
+                for uid, t in rows}
+    finally:
+        db.close()
+
+
+def fetch_dates(c, tag, seqs):
+    """{seq: INTERNALDATE} of a non-UID FETCH (which may not report an
+    expunge, so the expunged messages are still there)."""
+    r = c.cmd(f"{tag} FETCH {seqs} (INTERNALDATE)")
+    assert r[-1].startswith(tag.encode() + b" OK"), r[-3:]
+    out = {}
+    for l in r[:-1]:
+        m = re.match(rb'\* (\d+) FETCH \(INTERNALDATE "([^"]*)"\)$', l)
+        assert m, l
+        out[int(m.group(1))] = m.group(2)
+    return out
+
+
 def kill_mailbox(srv):
     old = srv.role_pid("mailbox")
     assert old, "no ferry-mailbox role"
@@ -180,9 +207,44 @@ def test_rows_are_written_after_the_reply(psrv):
         # can write them
         wait_until(lambda: index_rows(psrv) == (COUNT, COUNT + 1), 30,
                    interval=0.1, what="the rows written after the reply")
+        # the first sync left the dates unread; the rows' writer read
+        # them (a row with 0 would show "not read yet")
+        assert index_dates(psrv) == {u: d for u, (_, d) in
+                                     by_uid(psrv, want).items()}
         kill_mailbox(psrv)
     _, validity2, hms2, after = select(psrv)
     assert validity2 == validity
     assert after == by_uid(psrv, want)
     # read from the rows, not counted again
     assert hms2 == hms
+
+
+def test_dates_read_late_stay_the_same_after_an_expunge(held):
+    """The first sync of a large folder leaves INTERNALDATE unread (the
+    rows' writer or the first view that asks reads it; held: no writer).
+    A date one session saw must be the one another session, which has
+    not yet seen the message expunged, is shown afterwards; a date no
+    one read before the expunge is one date for everyone."""
+    want = fill(held)
+    with RawIMAP(held.imap_port, timeout=60) as a, \
+            RawIMAP(held.imap_port, timeout=60) as b, \
+            RawIMAP(held.imap_port, timeout=60) as c:
+        for s in (a, b, c):
+            s.login()
+            assert select_head(s)[0] == COUNT
+        want = by_uid(held, want)
+        # UIDs are 1..COUNT, so sequence numbers are UIDs here
+        assert fetch_dates(a, "a1", "5") == {5: want[5][1]}
+        r = b.cmd("b1 STORE 5:6 +FLAGS.SILENT (\\Deleted)")
+        assert r[-1].startswith(b"b1 OK"), r
+        r = b.cmd("b2 EXPUNGE")
+        assert r[-1].startswith(b"b2 OK"), r
+        assert sum(1 for l in r if l.endswith(b" EXPUNGE")) == 2
+        # c and a have not been told: both still show 5 and 6
+        seen_c = fetch_dates(c, "c1", "4:7")
+        assert seen_c[4] == want[4][1] and seen_c[7] == want[7][1]
+        assert seen_c[5] == want[5][1]      # as a saw it, not "now"
+        seen_a = fetch_dates(a, "a2", "4:7")
+        assert seen_a == seen_c             # 6: one date for both
+        for s in (a, b, c):
+            s.cmd("l LOGOUT")
