@@ -96,6 +96,8 @@ struct mbox_rec {
 	uint32_t uid;
 	uint32_t flags;		/* MBOX_F_STORED bits */
 	uint32_t keywords;
+	bool in_new;		/* file starts with "new/" (kept with it, so
+				   that a look for new/ files reads no names) */
 	uint64_t modseq;
 	time_t internaldate;
 	uint64_t size;
@@ -139,6 +141,9 @@ struct mbox_fstate {
 	 * removed records are kept here, ascending UIDs, for the views
 	 * that still show them without a date of their own */
 	bool late_dates;
+	/* a record may be in new/ (set whenever one with in_new enters;
+	 * cleared by mbox_fstate_has_new when none is) */
+	bool maybe_new;
 	struct mbox_gone_date *gone_dates;
 	size_t ngone_dates, capgone_dates;
 };

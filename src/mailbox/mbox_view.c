@@ -536,6 +536,9 @@ mbox_rec_rename(struct mbox_fstate *fs, struct mbox_rec *r, uint32_t flags,
 		return errno == ENOENT ? 0 : -1;
 	free(r->file);
 	r->file = xstrdup(file);
+	r->in_new = file[0] == 'n';
+	if (r->in_new)
+		fs->maybe_new = true;
 	r->flags = flags;
 	r->keywords = keywords;
 	return 1;
