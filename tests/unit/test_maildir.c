@@ -85,6 +85,40 @@ test_read(const char *path, struct fbuf *b)
 	test_assert(fsio_read_file(path, b, 0) == 0);
 }
 
+/* How many files in new/ of mdir hold exactly want (len octets); each
+ * such file's name must contain name_has (the S= size) when it is not
+ * NULL. */
+static int
+test_count_same(const char *mdir, const char *want, size_t len,
+    const char *name_has)
+{
+	char sub[PATH_MAX], file[PATH_MAX];
+	struct dirent *de;
+	struct fbuf b;
+	DIR *d;
+	int n = 0;
+
+	fbuf_init(&b, 0);
+	snprintf(sub, sizeof(sub), "%s/new", mdir);
+	d = opendir(sub);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		test_assert(fsio_pathf(file, sizeof(file), "%s/%s", sub,
+		    de->d_name) == 0);
+		test_read(file, &b);
+		if (b.len != len || memcmp(b.data, want, len) != 0)
+			continue;
+		if (name_has != NULL)
+			test_assert(strstr(de->d_name, name_has) != NULL);
+		n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	fbuf_release(&b);
+	return n;
+}
+
 static void
 test_deliver(void)
 {
@@ -357,15 +391,11 @@ test_insert(void)
 	    "ins@d\r\nReceived: by x\r\nAuthentication-Results: x; "
 	    "dkim=pass\r\nSubject: ins\r\n\r\nbody\r\n";
 	size_t at = strlen("Received: by x\r\n");
-	char mdir[256], sub[PATH_MAX], file[PATH_MAX], size[32];
-	struct dirent *de;
-	struct fbuf b;
-	DIR *d;
-	int fd = test_source(msg), n = 0;
+	char mdir[256], sub[PATH_MAX], size[32];
+	int fd = test_source(msg);
 	uint64_t quota;
 
 	test_begin("maildir delivery with headers put in");
-	fbuf_init(&b, 0);
 	test_assert(maildir_path(test_dir, "ins@d", mdir, sizeof(mdir)) == 0);
 	test_assert(maildir_deliver_mail_ins(mdir, NULL, "a@b", "ins@d", fd,
 	    at, ins, strlen(ins), 0) == 0);
@@ -388,22 +418,7 @@ test_insert(void)
 	snprintf(sub, sizeof(sub), "%s/new", mdir);
 	test_assert(test_count(sub) == 5);
 	snprintf(size, sizeof(size), ",S=%zu", strlen(want));
-	d = opendir(sub);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		test_assert(fsio_pathf(file, sizeof(file), "%s/%s", sub,
-		    de->d_name) == 0);
-		test_read(file, &b);
-		if (strcmp(b.data, want) == 0) {
-			test_assert(strstr(de->d_name, size) != NULL);
-			n++;
-		}
-	}
-	if (d != NULL)
-		closedir(d);
-	test_assert(n == 2);
-	fbuf_release(&b);
+	test_assert(test_count_same(mdir, want, strlen(want), size) == 2);
 	close(fd);
 	test_end();
 }
@@ -460,28 +475,7 @@ test_copy_large(void)
 	fbuf_add(&want, msg.data, at);
 	fbuf_adds(&want, ins);
 	fbuf_add(&want, msg.data + at, msg.len - at);
-	{
-		char sub[PATH_MAX];
-		struct dirent *de;
-		DIR *d;
-		int found = 0;
-
-		snprintf(sub, sizeof(sub), "%s/new", mdir);
-		d = opendir(sub);
-		while (d != NULL && (de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			test_assert(fsio_pathf(file, sizeof(file), "%s/%s", sub,
-			    de->d_name) == 0);
-			test_read(file, &b);
-			if (b.len == want.len && memcmp(b.data, want.data,
-			    want.len) == 0)
-				found++;
-		}
-		if (d != NULL)
-			closedir(d);
-		test_assert(found == 1);
-	}
+	test_assert(test_count_same(mdir, want.data, want.len, NULL) == 1);
 	close(fd);
 	fbuf_release(&msg);
 	fbuf_release(&prefix);
