@@ -46,7 +46,7 @@
  * writes to the folder. */
 #define MBOX_DEFER_ROWS 1000
 /* Rows per transaction of mbox_user_flush: the user's lock is let go
- * between them, so a command waits for one step at most. */
+ * between them, and a step ends early when a command waits for it. */
 #define MBOX_FLUSH_STEP 2048
 
 static const char mbox_index_schema[] =
@@ -1010,9 +1010,12 @@ mbox_index_flush(struct mbox_user *user, struct mbox_fstate *fs,
 		mbox_dirfds_open(fs->dir, &dfd);
 		i = mbox_fstate_lower(fs, fs->unwritten_uid);
 		rc = mbox_exec(user, "BEGIN IMMEDIATE");
-		/* a step ends early for a command waiting for the lock */
+		/* A step ends at the next row for a command waiting for
+		 * the lock (after one row at least, so that the rows get
+		 * written even while commands keep coming): the command
+		 * then waits for one row and the COMMIT, not a step. */
 		for (size_t k = 0; i < fs->n && k < max && rc == SQLITE_OK &&
-		    (k % 256 != 255 || max == SIZE_MAX ||
+		    (k == 0 || max == SIZE_MAX ||
 		    atomic_load(&user->waiting) == 0); i++, k++) {
 			/* the date the first sync left unread; a file gone
 			 * meanwhile keeps 0 (the next sync buries it) */
