@@ -109,14 +109,17 @@ void
 imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
     const struct mbox_msg *m, bool recent)
 {
+#define F(bit, name) { bit, name, sizeof(name) - 1 }
 	static const struct {
 		uint32_t bit;
 		const char *name;
+		size_t len;
 	} sys[] = {
-		{ MBOX_F_SEEN, "\\Seen" }, { MBOX_F_ANSWERED, "\\Answered" },
-		{ MBOX_F_FLAGGED, "\\Flagged" }, { MBOX_F_DELETED, "\\Deleted" },
-		{ MBOX_F_DRAFT, "\\Draft" }, { MBOX_F_RECENT, "\\Recent" },
+		F(MBOX_F_SEEN, "\\Seen"), F(MBOX_F_ANSWERED, "\\Answered"),
+		F(MBOX_F_FLAGGED, "\\Flagged"), F(MBOX_F_DELETED, "\\Deleted"),
+		F(MBOX_F_DRAFT, "\\Draft"), F(MBOX_F_RECENT, "\\Recent"),
 	};
+#undef F
 	size_t nkw;
 	const char *const *kw;
 	bool first = true;
@@ -128,7 +131,7 @@ imap_fmt_flags(struct fbuf *b, struct mbox_view *view,
 		    sys[i].bit != MBOX_F_RECENT)) {
 			if (!first)
 				fbuf_addc(b, ' ');
-			fbuf_adds(b, sys[i].name);
+			fbuf_add(b, sys[i].name, sys[i].len);
 			first = false;
 		}
 	}

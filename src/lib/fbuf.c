@@ -35,7 +35,7 @@ fbuf_reserve(struct fbuf *b, size_t need)
 }
 
 int
-fbuf_add(struct fbuf *b, const void *p, size_t n)
+fbuf_add_slow(struct fbuf *b, const void *p, size_t n)
 {
 	size_t need;
 
@@ -50,18 +50,6 @@ fbuf_add(struct fbuf *b, const void *p, size_t n)
 	b->len = need;
 	b->data[b->len] = '\0';
 	return 0;
-}
-
-int
-fbuf_adds(struct fbuf *b, const char *s)
-{
-	return fbuf_add(b, s, strlen(s));
-}
-
-int
-fbuf_addc(struct fbuf *b, char c)
-{
-	return fbuf_add(b, &c, 1);
 }
 
 int

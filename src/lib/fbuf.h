@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct fbuf {
 	char *data;
@@ -16,10 +17,36 @@ struct fbuf {
 
 /* max = 0: no limit.  Allocates nothing until the first add. */
 void fbuf_init(struct fbuf *b, size_t max);
-/* 0, or -1 with errno EMSGSIZE when len + n would exceed max (b unchanged). */
-int fbuf_add(struct fbuf *b, const void *p, size_t n);
-int fbuf_adds(struct fbuf *b, const char *s);
-int fbuf_addc(struct fbuf *b, char c);
+/* fbuf_add when the buffer has to grow or a limit may be reached. */
+int fbuf_add_slow(struct fbuf *b, const void *p, size_t n);
+
+/* 0, or -1 with errno EMSGSIZE when len + n would exceed max (b unchanged).
+ * Inline: the lines of a large answer (100,000 FETCH lines, each a few
+ * adds) are mostly copies into room the buffer already has. */
+static inline int
+fbuf_add(struct fbuf *b, const void *p, size_t n)
+{
+	if (n < b->cap - b->len && (b->max == 0 || n <= b->max - b->len)) {
+		if (n > 0)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return fbuf_add_slow(b, p, n);
+}
+
+static inline int
+fbuf_adds(struct fbuf *b, const char *s)
+{
+	return fbuf_add(b, s, strlen(s));
+}
+
+static inline int
+fbuf_addc(struct fbuf *b, char c)
+{
+	return fbuf_add(b, &c, 1);
+}
 int fbuf_addf(struct fbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int fbuf_vaddf(struct fbuf *b, const char *fmt, va_list ap);
