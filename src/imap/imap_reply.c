@@ -4,6 +4,7 @@
  * and writes its responses into the job's own buffer (it never touches
  * the session's output or socket), then done() on the loop thread takes
  * over whatever the job produced and the session reads again. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -316,12 +317,21 @@ imap_flush_later(struct imapd *d, struct mbox_user *user)
 
 /* The pool's one thread, before anything else: a nice value only ever
  * goes up without privileges, so the thread keeps it for its life.
- * Linux applies setpriority() to the one thread named by its id. */
+ * Linux applies setpriority() to the one thread named by its id.  The
+ * step is relative: a role started at nice 5 writes its rows at 15. */
 static void
 imap_bgpool_nice(void *arg)
 {
+	id_t tid = (id_t)gettid();
+	int base;
+
 	(void)arg;
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), IMAP_BG_NICE) < 0)
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, tid);
+	if (base == -1 && errno != 0)
+		base = 0;
+	if (setpriority(PRIO_PROCESS, tid, base + IMAP_BG_NICE > 19 ? 19 :
+	    base + IMAP_BG_NICE) < 0)
 		log_warn("- imap bgpool-nice");
 }
 
