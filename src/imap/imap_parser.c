@@ -659,10 +659,13 @@ imap_parser_overlong(struct imap_parser *p, const char *data, size_t n,
 		memcpy(head + hlen, data, more);
 		hlen += more;
 	}
-	/* hlen > 0: no search (nor analyser path) over an unfilled head */
+	/* hlen > 0: no search (nor analyser path) over an unfilled head.
+	 * The space must end a tag of at most IMAP_TAG_MAX octets: head
+	 * holds one octet more, and a space there would end a tag of
+	 * IMAP_TAG_MAX + 1, one past p->tag (found by fuzz_imap_sort). */
 	if (!p->tag_ok && hlen > 0 &&
-	    (sp = memchr(head, ' ', hlen)) != NULL &&
-	    sp > head) {
+	    (sp = memchr(head, ' ', hlen < IMAP_TAG_MAX + 1 ? hlen :
+	    IMAP_TAG_MAX + 1)) != NULL && sp > head) {
 		const char *q;
 
 		for (q = head; q < sp && imap_is_tag_char((unsigned char)*q);

@@ -231,6 +231,13 @@ static const struct reader_case reader_cases[] = {
 	R("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "\r\nz NOOP\r\n", "E:LINE:*|D:z NOOP|"),
+	/* an overlong line keeps a tag of 64 octets for its BAD; one of
+	 * 65 is no tag (it once went one octet past the parser's tag:
+	 * fuzz_imap_sort/overlong-line-tag-65) */
+	R("tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt X 12345678901234567890123456789012345678901234567890"
+	    "\r\nz NOOP\r\n", "E:LINE:tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt|D:z NOOP|"),
+	R("ttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttu X 12345678901234567890123456789012345678901234567890"
+	    "\r\nz NOOP\r\n", "E:LINE:*|D:z NOOP|"),
 	/* literal limits */
 	R("a APPEND x {1001}\r\nz NOOP\r\n", "E:LITERAL:a|D:z NOOP|"),
 	R("a APPEND x {1000}\r\n", "C|"),
