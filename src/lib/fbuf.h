@@ -26,7 +26,8 @@ int fbuf_add_slow(struct fbuf *b, const void *p, size_t n);
 static inline int
 fbuf_add(struct fbuf *b, const void *p, size_t n)
 {
-	if (n < b->cap - b->len && (b->max == 0 || n <= b->max - b->len)) {
+	if (b->data != NULL && n < b->cap - b->len &&
+	    (b->max == 0 || n <= b->max - b->len)) {
 		if (n > 0)
 			memcpy(b->data + b->len, p, n);
 		b->len += n;
