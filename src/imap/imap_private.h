@@ -128,6 +128,9 @@ struct imap_session {
 	 * ranges; empty until a SEARCH saves, reset by SELECT/EXAMINE */
 	struct imap_seqset saved;
 	struct fbuf out;		/* responses not yet written */
+	/* A long answer's next part, waiting for the client to read: made
+	 * when the output drains (imap_job_unpark). */
+	struct imap_job *parked;
 };
 
 /* A command handler.  args/count are the arguments after the name (and
@@ -159,6 +162,9 @@ void imap_session_flush(struct imap_session *s);
 void imap_session_end(struct imap_session *s);
 void imap_session_suspend(struct imap_session *s);
 void imap_session_resume(struct imap_session *s);
+/* Output not yet written to the peer is above IMAP_OUTPUT_HIGH: stop
+ * making more until it drains. */
+bool imap_session_output_full(struct imap_session *s);
 /* While a login job is pending: a peer that closes ends the session at
  * once (its job skipped if not started, its result dropped); resume
  * stops the watch. */
@@ -241,6 +247,9 @@ struct workpool *imap_bgpool_create(struct event_base *base);
 /* Starts job (xcalloc'd by the caller, fields set) on the pool; the
  * session is suspended until it is done. */
 void imap_job_submit(struct imap_job *job);
+/* Runs the session's parked job again (its output drained), or ends it
+ * when the session is dead (the peer left: the session is freed). */
+void imap_job_unpark(struct imap_session *s);
 struct imap_job *imap_job_new(struct imap_session *s, const char *tag,
     imap_job_fn *work);
 

@@ -149,11 +149,18 @@ imap_job_done_cb(void *arg)
 	    !event_base_got_exit(s->srv->env->base)) {
 		/* a part of a long answer (a FETCH of a large folder): out
 		 * to the socket now, so the client reads it while the next
-		 * part is made */
+		 * part is made; but no further ahead of the client than
+		 * IMAP_OUTPUT_HIGH, so a client that reads slowly (or not
+		 * at all) holds a megabyte or so of the answer in memory,
+		 * not all of it */
 		job->more = false;
 		fbuf_add(&s->out, job->out.data, job->out.len);
 		fbuf_reset(&job->out);
 		imap_session_flush(s);
+		if (imap_session_output_full(s)) {
+			s->parked = job;
+			return;
+		}
 		workpool_submit(s->srv->env->pool, imap_job_work_cb,
 		    imap_job_done_cb, job);
 		return;
@@ -172,6 +179,21 @@ imap_job_done_cb(void *arg)
 	fbuf_release(&job->out);
 	free(job);
 	imap_session_resume(s);
+}
+
+void
+imap_job_unpark(struct imap_session *s)
+{
+	struct imap_job *job = s->parked;
+
+	if (job == NULL)
+		return;
+	s->parked = NULL;
+	if (s->dead)
+		imap_job_done_cb(job);	/* releases it, frees the session */
+	else
+		workpool_submit(s->srv->env->pool, imap_job_work_cb,
+		    imap_job_done_cb, job);
 }
 
 void

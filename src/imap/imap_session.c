@@ -321,6 +321,12 @@ imap_session_pending_output(struct imap_session *s)
 	    s->out.len;
 }
 
+bool
+imap_session_output_full(struct imap_session *s)
+{
+	return imap_session_pending_output(s) > IMAP_OUTPUT_HIGH;
+}
+
 static void
 imap_session_process(struct imap_session *s)
 {
@@ -417,6 +423,10 @@ imap_session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct imap_session *s = arg;
 
+	if (s->parked != NULL) {	/* the client read: the next part */
+		imap_job_unpark(s);
+		return;
+	}
 	if (s->state == IMAP_STATE_LOGOUT && !s->busy) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 			return;
@@ -452,6 +462,9 @@ imap_session_event_cb(struct bufferevent *bev, short what, void *arg)
 		__atomic_store_n(&s->gone, 1, __ATOMIC_RELEASE);
 		session_io_hup_stop(&s->hup);
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		/* a parked part will never be asked for: ends the job and
+		 * the session now */
+		imap_job_unpark(s);
 		return;
 	}
 	imap_session_free(&s);
@@ -466,6 +479,14 @@ imap_session_setup_bev(struct imap_session *s)
 	    imap_session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, IMAP_INPUT_HIGH);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 64 * 1024, 0);
+	/* Under STARTTLS and COMPRESS the filters move what is written
+	 * below at once; they stop while the buffer below is above its
+	 * high mark, so the output above stays full and the session's
+	 * output test (imap_session_output_full) sees a slow reader. */
+	for (struct bufferevent *u = bufferevent_get_underlying(s->bev);
+	    u != NULL; u = bufferevent_get_underlying(u))
+		bufferevent_setwatermark(u, EV_WRITE, 64 * 1024,
+		    IMAP_OUTPUT_HIGH);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }

@@ -4,17 +4,24 @@ part are sent while the next part is made on the pool, the session
 stays suspended in between, and the client sees one answer, in order,
 with nothing lost or repeated at a part's edge.  \\Seen set by BODY[]
 in the first part is reported with FLAGS in every later part; a peer
-that leaves in the middle of such an answer costs the server nothing.
+that leaves in the middle of such an answer costs the server nothing,
+and one that stops reading holds about a megabyte of it in the server,
+not all of it (plain and under COMPRESS=DEFLATE), and then gets all of
+it when it reads again.
 The index rows a large folder's first SELECT leaves for later are
 written by a thread of lower CPU priority."""
 
+import base64
+import imaplib
 import os
 import re
+import time
 
 import pytest
 
-from conftest import wait_until
+from conftest import PASSWORD, wait_until
 from test_imap_basic import ALICE, RawIMAP, imap_ferry, maildir_write
+from test_imap_compress import DeflateIMAP
 
 COUNT = 3000        # FLAGS + INTERNALDATE + RFC822.SIZE: about 300 KB
 
@@ -150,3 +157,106 @@ def test_rows_writer_thread_runs_at_lower_priority(psrv):
     wait_until(lambda: mailbox_nices(pid).count(low) == 1, 10,
                interval=0.1, what="one thread of the mailbox role niced")
     assert mailbox_nices(pid).count(base) >= 2
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def rss_peak_until_steady(pid):
+    """The server makes parts until the client's buffers and its own
+    megabyte are full, then waits: its memory stops growing.  The
+    largest RSS seen until it has not moved for 2 s."""
+    peak = last = rss_kb(pid)
+    steady_since = time.monotonic()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and \
+            time.monotonic() - steady_since < 2:
+        time.sleep(0.2)
+        now = rss_kb(pid)
+        peak = max(peak, now)
+        if abs(now - last) > 256:
+            last, steady_since = now, time.monotonic()
+    return peak
+
+
+BIG_N, BIG_SIZE = 200, 200 * 1024      # a 40 MB answer
+
+
+def fill_big(srv):
+    """BIG_N messages of BIG_SIZE octets of base64 (deflate cannot
+    shrink them much); their bodies by number."""
+    bodies = {}
+    for i in range(BIG_N):
+        text = base64.encodebytes(os.urandom(BIG_SIZE * 3 // 4)).replace(
+            b"\n", b"\r\n")
+        body = f"From: a@example.test\r\nSubject: big{i}\r\n\r\n".encode() \
+            + text
+        maildir_write(srv, ALICE, f"{1700000000 + i}.M{i}P1.host:2,S",
+                      body, sub="cur")
+        bodies[i + 1] = body
+    return bodies
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "deflate"])
+def test_client_that_stops_reading_holds_a_megabyte_not_the_answer(
+        psrv, compress):
+    bodies = fill_big(psrv)
+    m = (DeflateIMAP if compress else imaplib.IMAP4)(
+        "127.0.0.1", psrv.imap_port, timeout=60)
+    m.login(ALICE, PASSWORD)
+    if compress:
+        m.deflate()
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data == [str(BIG_N).encode()], data
+    pid = psrv.role_pid("mailbox")
+    assert pid
+    before = rss_kb(pid)
+    m.send(b"f FETCH 1:* (BODY.PEEK[])\r\n")
+    grown_mb = (rss_peak_until_steady(pid) - before) / 1024
+    answer_mb = BIG_N * BIG_SIZE / 1024 / 1024
+    assert grown_mb < 12, (grown_mb, answer_mb)
+    # reading again: the whole answer, in order, every body intact
+    got = {}
+    while True:
+        line = m.readline()
+        assert line, "connection closed mid-answer"
+        if line.startswith(b"f "):
+            assert line.startswith(b"f OK"), line
+            break
+        mm = re.match(rb"\* (\d+) FETCH .*\{(\d+)\}\r\n$", line)
+        assert mm, line[:200]
+        got[int(mm.group(1))] = m.read(int(mm.group(2)))
+        assert m.readline() == b")\r\n"
+    assert sorted(got) == list(range(1, BIG_N + 1))
+    for seq, body in bodies.items():
+        assert got[seq] == body, seq
+    m.logout()
+
+
+def test_client_that_stops_reading_then_leaves_ends_its_session(psrv):
+    """The answer's next part waits for the client; a client that leaves
+    instead ends the session (and the waiting job) at once."""
+    fill_big(psrv)
+    m = imaplib.IMAP4("127.0.0.1", psrv.imap_port, timeout=60)
+    m.login(ALICE, PASSWORD)
+    m.select("INBOX")
+    pid = psrv.role_pid("mailbox")
+    m.send(b"f FETCH 1:* (BODY.PEEK[])\r\n")
+    rss_peak_until_steady(pid)
+    n = psrv.log_text().count("imap disconnected")
+    m.shutdown()        # imaplib closes its file and its socket
+    wait_until(lambda: psrv.log_text().count("imap disconnected") > n, 10,
+               what="the session's end logged")
+    with RawIMAP(psrv.imap_port, timeout=60) as c:
+        c.login()
+        assert c.cmd("s SELECT INBOX")[-1].startswith(b"s OK")
+        f = c.cmd("f UID FETCH 1:* (FLAGS)")
+        assert f[-1].startswith(b"f OK")
+        assert fetch_lines(f)[0] == list(range(1, BIG_N + 1))
+        c.cmd("l LOGOUT")
+    assert psrv.role_pid("mailbox") == pid
