@@ -137,6 +137,14 @@ def maildir_order(p):
     return (int(m.group(1)), int(m.group(2)), p.name) if m else (0, 0, p.name)
 
 
+def sanitized(pid):
+    """Whether process pid runs an AddressSanitizer build.  ASan keeps
+    freed memory in quarantine: RSS then follows the work done, not what
+    is live, and says nothing about a bound."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
     """Polls pred() until it returns something truthy; returns it.
     Raises AssertionError after timeout seconds."""

@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from conftest import PASSWORD, RawSMTP, free_port, make_message, tcp_listening, wait_until
+from conftest import (PASSWORD, RawSMTP, free_port, make_message, sanitized,
+                      tcp_listening, wait_until)
 
 ALICE = "alice@example.test"
 TRICKLE = 0.25      # seconds between octets: slow, not a timing assertion
@@ -50,13 +51,6 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def sanitized(pid):
-    """ASan keeps freed memory in quarantine: RSS then follows the work
-    done, not what is live, and says nothing about the bound."""
-    with open(f"/proc/{pid}/maps") as f:
-        return "libasan" in f.read()
 
 
 class Conn:

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import PASSWORD, wait_until
+from conftest import PASSWORD, sanitized, wait_until
 from test_imap_basic import ALICE, RawIMAP, imap_ferry, maildir_write
 from test_imap_compress import DeflateIMAP
 
@@ -219,7 +219,8 @@ def test_client_that_stops_reading_holds_a_megabyte_not_the_answer(
     m.send(b"f FETCH 1:* (BODY.PEEK[])\r\n")
     grown_mb = (rss_peak_until_steady(pid) - before) / 1024
     answer_mb = BIG_N * BIG_SIZE / 1024 / 1024
-    assert grown_mb < 12, (grown_mb, answer_mb)
+    # (under ASan RSS follows what was allocated, not what is live)
+    assert grown_mb < 12 or sanitized(pid), (grown_mb, answer_mb)
     # reading again: the whole answer, in order, every body intact
     got = {}
     while True:
