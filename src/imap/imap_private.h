@@ -250,6 +250,8 @@ void imap_job_submit(struct imap_job *job);
 /* Runs the session's parked job again (its output drained), or ends it
  * when the session is dead (the peer left: the session is freed). */
 void imap_job_unpark(struct imap_session *s);
+/* Frees a job that will not run again (release(), its output). */
+void imap_job_free(struct imap_job *job);
 struct imap_job *imap_job_new(struct imap_session *s, const char *tag,
     imap_job_fn *work);
 

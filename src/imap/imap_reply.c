@@ -174,11 +174,17 @@ imap_job_done_cb(void *arg)
 	} else if (job->login)
 		log_info("%s imap login-aborted address=%s started=%s", s->id,
 		    s->addr, job->skipped ? "no" : "yes");
+	imap_job_free(job);
+	imap_session_resume(s);
+}
+
+void
+imap_job_free(struct imap_job *job)
+{
 	if (job->release != NULL)
 		job->release(job);
 	fbuf_release(&job->out);
 	free(job);
-	imap_session_resume(s);
 }
 
 void

@@ -671,6 +671,10 @@ imap_session_free(struct imap_session **sp)
 
 	if (s == NULL)
 		return;
+	/* a parked part when the role stops (imapd_free) */
+	if (s->parked != NULL)
+		imap_job_free(s->parked);
+	s->parked = NULL;
 	store_req_abort(&s->sreq);
 	session_io_hup_stop(&s->hup);
 	mailproxy_free(&s->proxy);
