@@ -116,6 +116,17 @@ def test_body_fetch_across_parts_reports_seen_and_content(psrv):
         c.cmd("l LOGOUT")
 
 
+def assert_full_fetch(srv, n):
+    """A new session's UID FETCH 1:* (FLAGS) lists messages 1..n."""
+    with RawIMAP(srv.imap_port, timeout=60) as c:
+        c.login()
+        assert c.cmd("s SELECT INBOX")[-1].startswith(b"s OK")
+        f = c.cmd("f UID FETCH 1:* (FLAGS)")
+        assert f[-1].startswith(b"f OK")
+        assert fetch_lines(f)[0] == list(range(1, n + 1))
+        c.cmd("l LOGOUT")
+
+
 def test_peer_leaving_mid_answer_costs_nothing(psrv):
     fill(psrv)
     for _ in range(3):
@@ -125,13 +136,7 @@ def test_peer_leaving_mid_answer_costs_nothing(psrv):
         c.send(b"f FETCH 1:* (BODY.PEEK[])\r\n")
         c.line()                # the answer has started
         c.close()
-    with RawIMAP(psrv.imap_port, timeout=60) as c:
-        c.login()
-        assert c.cmd("s SELECT INBOX")[-1].startswith(b"s OK")
-        f = c.cmd("f UID FETCH 1:* (FLAGS)")
-        assert f[-1].startswith(b"f OK")
-        assert fetch_lines(f)[0] == list(range(1, COUNT + 1))
-        c.cmd("l LOGOUT")
+    assert_full_fetch(psrv, COUNT)
     assert psrv.role_pid("mailbox")
     assert "panic" not in psrv.log_text().lower()
 
@@ -253,13 +258,7 @@ def test_client_that_stops_reading_then_leaves_ends_its_session(psrv):
     m.shutdown()        # imaplib closes its file and its socket
     wait_until(lambda: psrv.log_text().count("imap disconnected") > n, 10,
                what="the session's end logged")
-    with RawIMAP(psrv.imap_port, timeout=60) as c:
-        c.login()
-        assert c.cmd("s SELECT INBOX")[-1].startswith(b"s OK")
-        f = c.cmd("f UID FETCH 1:* (FLAGS)")
-        assert f[-1].startswith(b"f OK")
-        assert fetch_lines(f)[0] == list(range(1, BIG_N + 1))
-        c.cmd("l LOGOUT")
+    assert_full_fetch(psrv, BIG_N)
     assert psrv.role_pid("mailbox") == pid
 
 
