@@ -1717,16 +1717,95 @@ mbox_user_flush_claim(struct mbox_user *user)
 	return r;
 }
 
+/* The dates of the next step's rows, read without the user's lock.  A
+ * large folder's first sync leaves its files' dates unread; reading
+ * them (a stat each) inside the step held the user's lock for it, so a
+ * command that came meanwhile waited for a stat and, when the writer's
+ * low priority had it descheduled, for a scheduler turn.  Here the
+ * names are copied under the lock, stat'ed without it, and a date is
+ * kept only for a record that still has that file name (the same
+ * file: Maildir names are unique), so a rename or an expunge
+ * meanwhile costs nothing but a stat under the lock later, as
+ * before. */
+struct mbox_date_pre {
+	uint32_t uid;
+	time_t date;
+	char *file;
+};
+
+static size_t
+mbox_flush_dates_take(struct mbox_fstate *fs, struct mbox_date_pre *pre,
+    size_t max, char *dir, size_t dirsz)
+{
+	size_t n = 0;
+
+	if (!fs->loaded || fs->detached)
+		return 0;
+	(void)snprintf(dir, dirsz, "%s", fs->dir);
+	/* the rows of the next step, those without a date */
+	for (size_t i = mbox_fstate_lower(fs, fs->unwritten_uid), end =
+	    i + max; i < fs->n && i < end; i++)
+		if (fs->v[i].internaldate == 0) {
+			pre[n].uid = fs->v[i].uid;
+			pre[n].date = 0;
+			pre[n].file = xstrdup(fs->v[i].file);
+			n++;
+		}
+	return n;
+}
+
+static void
+mbox_flush_dates_put(struct mbox_fstate *fs, struct mbox_date_pre *pre,
+    size_t n, const char *dir)
+{
+	bool same = fs != NULL && fs->loaded && !fs->detached &&
+	    strcmp(fs->dir, dir) == 0;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i;
+
+		if (same && pre[k].date != 0 &&
+		    (i = mbox_fstate_lower(fs, pre[k].uid)) < fs->n &&
+		    fs->v[i].uid == pre[k].uid &&
+		    fs->v[i].internaldate == 0 &&
+		    strcmp(fs->v[i].file, pre[k].file) == 0)
+			fs->v[i].internaldate = pre[k].date;
+		free(pre[k].file);
+	}
+}
+
 void
 mbox_user_flush(struct mbox_user *user)
 {
+	struct mbox_date_pre *pre = xcalloc(MBOX_FLUSH_STEP, sizeof(*pre));
+	char dir[PATH_MAX];
 	struct mbox_fstate *fs;
 
 	for (;;) {
+		size_t npre = 0;
+
 		pthread_mutex_lock(&user->lock);
 		for (fs = user->folders; fs != NULL; fs = fs->next)
 			if (fs->unwritten)
 				break;
+		if (fs != NULL &&
+		    (npre = mbox_flush_dates_take(fs, pre, MBOX_FLUSH_STEP,
+		    dir, sizeof(dir))) > 0) {
+			struct mbox_dirfds dfd;
+
+			pthread_mutex_unlock(&user->lock);
+			mbox_dirfds_open(dir, &dfd);
+			for (size_t k = 0; k < npre; k++)
+				pre[k].date = mbox_file_date(dir, &dfd,
+				    pre[k].file);
+			mbox_dirfds_close(&dfd);
+			pthread_mutex_lock(&user->lock);
+			/* the folder may have gone meanwhile: look again */
+			for (fs = user->folders; fs != NULL; fs = fs->next)
+				if (fs->unwritten)
+					break;
+			mbox_flush_dates_put(fs, pre, npre, dir);
+		}
 		if (fs != NULL)
 			(void)mbox_index_flush(user, fs, MBOX_FLUSH_STEP);
 		else
@@ -1736,6 +1815,7 @@ mbox_user_flush(struct mbox_user *user)
 		while (fs != NULL && atomic_load(&user->waiting) > 0)
 			(void)usleep(1000);
 		if (fs == NULL)
-			return;
+			break;
 	}
+	free(pre);
 }

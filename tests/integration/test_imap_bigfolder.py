@@ -248,3 +248,27 @@ def test_dates_read_late_stay_the_same_after_an_expunge(held):
         assert seen_a == seen_c             # 6: one date for both
         for s in (a, b, c):
             s.cmd("l LOGOUT")
+
+
+def test_files_renamed_while_rows_are_written_keep_their_dates(psrv):
+    """The rows' writer reads the dates of a step's files without the
+    user's lock and keeps a date only for a record that still has that
+    file name.  Files renamed by hand (a flag added, as a Maildir tool
+    would) while the rows are written must come out with the new flag
+    and their own dates, whichever moment the renames hit."""
+    want = fill(psrv)
+    cur = psrv.maildir(ALICE) / "cur"
+    with RawIMAP(psrv.imap_port, timeout=60) as c:
+        c.login()
+        assert select_head(c)[0] == COUNT
+        # at once, while the writer starts on the rows
+        for name in sorted(os.listdir(cur)):
+            base, fl = name.split(":2,")
+            os.rename(cur / name, cur / f"{base}:2,D{fl}")
+        wait_until(lambda: index_rows(psrv) == (COUNT, COUNT + 1), 30,
+                   interval=0.1, what="the rows written after the reply")
+        c.cmd("l LOGOUT")
+    _, _, _, after = select(psrv)
+    want = {u: (sorted(fl + [b"\\Draft"]), d)
+            for u, (fl, d) in by_uid(psrv, want).items()}
+    assert after == want
