@@ -6,7 +6,7 @@ with nothing lost or repeated at a part's edge.  \\Seen set by BODY[]
 in the first part is reported with FLAGS in every later part; a peer
 that leaves in the middle of such an answer costs the server nothing,
 and one that stops reading holds about a megabyte of it in the server,
-not all of it (plain and under COMPRESS=DEFLATE), and then gets all of
+not all of it (plain, under COMPRESS=DEFLATE and under STARTTLS), and then gets all of
 it when it reads again.
 The index rows a large folder's first SELECT leaves for later are
 written by a thread of lower CPU priority."""
@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from certs import client_context
 from conftest import PASSWORD, sanitized, wait_until
 from test_imap_basic import ALICE, RawIMAP, imap_ferry, maildir_write
 from test_imap_compress import DeflateIMAP
@@ -207,14 +208,18 @@ def fill_big(srv):
     return bodies
 
 
-@pytest.mark.parametrize("compress", [False, True], ids=["plain", "deflate"])
+@pytest.mark.parametrize("mode", ["plain", "deflate", "starttls"])
 def test_client_that_stops_reading_holds_a_megabyte_not_the_answer(
-        psrv, compress):
+        psrv, mode):
+    """Under COMPRESS and STARTTLS the session writes through a filter
+    whose own output buffer is bounded too."""
     bodies = fill_big(psrv)
-    m = (DeflateIMAP if compress else imaplib.IMAP4)(
+    m = (DeflateIMAP if mode == "deflate" else imaplib.IMAP4)(
         "127.0.0.1", psrv.imap_port, timeout=60)
+    if mode == "starttls":
+        assert m.starttls(ssl_context=client_context(psrv.ca))[0] == "OK"
     m.login(ALICE, PASSWORD)
-    if compress:
+    if mode == "deflate":
         m.deflate()
     typ, data = m.select("INBOX")
     assert typ == "OK" and data == [str(BIG_N).encode()], data
