@@ -204,6 +204,9 @@ struct mbox_user {
 	/* threads waiting for lock (mbox_user_lock): mbox_user_flush
 	 * lets them go first */
 	_Atomic unsigned waiting;
+	/* when a command last took the lock (mbox_user_lock; CLOCK_MONOTONIC
+	 * ms): the rows' writer starts once the user has been quiet */
+	_Atomic uint64_t used_ms;
 };
 
 struct mbox_service {

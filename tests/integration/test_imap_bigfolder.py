@@ -272,3 +272,26 @@ def test_files_renamed_while_rows_are_written_keep_their_dates(psrv):
     want = {u: (sorted(fl + [b"\\Draft"]), d)
             for u, (fl, d) in by_uid(psrv, want).items()}
     assert after == want
+
+
+def test_rows_are_written_while_commands_keep_coming(psrv):
+    """The rows' writer waits for the user's sessions to pause before it
+    starts (a first SELECT is followed at once by the client's FETCH),
+    but not for ever: a client that never pauses still gets its rows,
+    and its commands keep being answered meanwhile."""
+    want = fill(psrv)
+    with RawIMAP(psrv.imap_port, timeout=60) as c:
+        c.login()
+        select_head(c)
+        deadline = time.monotonic() + 30
+        n = 0
+        while index_rows(psrv) != (COUNT, COUNT + 1):
+            assert time.monotonic() < deadline, \
+                "rows not written while commands kept coming"
+            n += 1
+            r = c.cmd(f"n{n} NOOP")
+            assert r[-1].startswith(f"n{n} OK".encode()), r
+            time.sleep(0.02)
+        assert index_dates(psrv) == {u: d for u, (_, d) in
+                                     by_uid(psrv, want).items()}
+        c.cmd("l LOGOUT")
