@@ -121,6 +121,19 @@ ops_why_addr_eq(const char *logged, const char *addr)
 	return str_ieq(a, b);
 }
 
+/* An address already made bare (an event's or a session's) names addr,
+ * case-blind.  Not ops_why_addr_eq: stripping it again would make a
+ * logged "<a@b>>" (kept as "a@b>") or "<<a@b>>" name a@b. */
+static bool
+ops_why_bare_eq(const char *bare, const char *addr)
+{
+	char b[330];
+
+	ops_why_bare(addr, b, sizeof(b));
+	return str_ieq(bare, b);
+}
+
+/* from and rcpt: bare (ops_why_bare). */
 static void
 ops_why_match(struct ops_why *w, struct ops_why_session *s, const char *from,
     const char *rcpt)
@@ -128,10 +141,10 @@ ops_why_match(struct ops_why *w, struct ops_why_session *s, const char *from,
 	if (w->ip != NULL && strcmp(s->ip, w->ip) == 0)
 		s->matched = true;
 	if (w->from != NULL && from != NULL && from[0] != '\0' &&
-	    ops_why_addr_eq(from, w->from))
+	    ops_why_bare_eq(from, w->from))
 		s->matched = true;
 	if (w->to != NULL && rcpt != NULL && rcpt[0] != '\0' &&
-	    ops_why_addr_eq(rcpt, w->to))
+	    ops_why_bare_eq(rcpt, w->to))
 		s->matched = true;
 }
 
@@ -428,12 +441,12 @@ ops_why_concerns(const struct ops_why *w, const struct ops_why_event *e)
 
 	if (e->kind == OPS_WHY_CONNREFUSED)
 		return false;
-	if (w->from != NULL && ops_why_addr_eq(e->from, w->from))
+	if (w->from != NULL && ops_why_bare_eq(e->from, w->from))
 		return true;
 	if (w->to == NULL)
 		return false;
 	if (e->kind == OPS_WHY_REFUSED && e->rcpts == NULL)
-		return ops_why_addr_eq(e->rcpt, w->to);
+		return ops_why_bare_eq(e->rcpt, w->to);
 	for (p = e->rcpts; p != NULL && *p != '\0'; p += strcspn(p, ",")) {
 		p += strspn(p, ", ");
 		if (strncasecmp(p, addr, n) == 0 && (p[n] == ',' ||

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ops/ops_why.h"
@@ -215,6 +216,52 @@ test_postmaster_scope(const struct ops_actor *pm)
 	test_end();
 }
 
+/* An address logged with a stray bracket ("<a@b>>", "<<a@b>>") is
+ * kept as written less one pair ("a@b>", "<a@b>") and is not a@b: it
+ * used to be stripped a second time when compared, so a postmaster's
+ * view kept the event with a recipient other than the one asked (found
+ * by the ten-million fuzzing campaign, fuzz_why). */
+static void
+test_postmaster_stray_brackets(const struct ops_actor *pm)
+{
+	static const char log[] =
+	    P S1 "smtp connected address=192.0.2.1 host=x\n"
+	    P S1 "policy decision stage=rcpt verdict=reject check=rule "
+	    "rule=3 from=<s@bad.example> rcpt=<alice@example.test>> "
+	    "code=550 dsn=5.7.1 reason=\"no\"\n"
+	    P S1 "policy decision stage=rcpt verdict=reject check=rule "
+	    "rule=3 from=<<alice@example.test>> rcpt=<<alice@example.test>> "
+	    "code=550 dsn=5.7.1 reason=\"no\"\n"
+	    P S2 "smtp connected address=192.0.2.2 host=y\n"
+	    P S2 "policy decision stage=rcpt verdict=reject check=rule "
+	    "rule=3 from=<s@bad.example> rcpt=<ALICE@example.test> "
+	    "code=550 dsn=5.7.1 reason=\"no\"\n";
+	struct ops_why w;
+	struct ops_status st;
+	const struct ops_why_session *s;
+	FILE *f;
+
+	test_begin("ops_why postmaster: a stray bracket is another address");
+	f = fmemopen((void *)log, sizeof(log) - 1, "r");
+	test_assert(f != NULL);
+	if (f == NULL)
+		return;
+	memset(&w, 0, sizeof(w));
+	w.to = "alice@example.test";
+	test_assert(ops_why_read_stream(pm, f, &w, &st) == 0);
+	fclose(f);
+	s = test_first(&w);
+	test_assert(s != NULL && strcmp(s->sid, "2222222222222222") == 0);
+	test_assert(s != NULL && s->nev == 1 &&
+	    strcmp(s->ev[0].rcpt, "ALICE@example.test") == 0);
+	for (s = w.first; s != NULL; s = s->order)
+		for (size_t i = 0; i < s->nev; i++)
+			test_assert_idx(strcasecmp(s->ev[i].rcpt,
+			    "alice@example.test") == 0, i);
+	ops_why_free(&w);
+	test_end();
+}
+
 static void
 test_user_scope(const struct ops_actor *user)
 {
@@ -267,6 +314,7 @@ main(void)
 	test_actors(&admin, &pm, &user);
 	test_admin_reads(&admin);
 	test_postmaster_scope(&pm);
+	test_postmaster_stray_brackets(&pm);
 	test_user_scope(&user);
 	test_begin("ops_why without a log");
 	memset(&w, 0, sizeof(w));
