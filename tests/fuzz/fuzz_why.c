@@ -2,7 +2,7 @@
  * (src/ops/ops_why.c): any log text, read as the admin asking about a
  * client address, a recipient, a sender and a user at once, then as a
  * postmaster and as a user asking about one address each (the scope
- * filter), gives a result without a crash or leak; every kept event
+ * filter), gives a result without a crash or leak; every kept refusal
  * of a postmaster's view is about the address asked.
  * FUZZ_SOURCES: src/ops/ops_why.c src/ops/ops.c src/lib */
 #include <stdint.h>
@@ -35,8 +35,13 @@ fuzz_why_one(const struct ops_actor *a, const uint8_t *data, size_t size,
 		    a->role == OPS_POSTMASTER && to != NULL && s != NULL;
 		    s = s->order)
 			for (size_t i = 0; i < s->nev; i++)
+				/* a refusal names its recipient, or (at the
+				 * end of DATA) the ones refused with it,
+				 * which the scope cuts down to the one
+				 * asked */
 				if (s->ev[i].kind == OPS_WHY_REFUSED &&
-				    strcasecmp(s->ev[i].rcpt, to) != 0)
+				    strcasecmp(s->ev[i].rcpts != NULL ?
+				    s->ev[i].rcpts : s->ev[i].rcpt, to) != 0)
 					abort();
 	}
 	fclose(f);
