@@ -1812,6 +1812,18 @@ mbox_flush_dates_put(struct mbox_fstate *fs, struct mbox_date_pre *pre,
 	}
 }
 
+/* The first folder with rows left to write, or NULL (user->lock held). */
+static struct mbox_fstate *
+mbox_user_unwritten(struct mbox_user *user)
+{
+	struct mbox_fstate *fs;
+
+	for (fs = user->folders; fs != NULL; fs = fs->next)
+		if (fs->unwritten)
+			break;
+	return fs;
+}
+
 void
 mbox_user_flush(struct mbox_user *user)
 {
@@ -1824,9 +1836,7 @@ mbox_user_flush(struct mbox_user *user)
 		size_t npre = 0;
 
 		pthread_mutex_lock(&user->lock);
-		for (fs = user->folders; fs != NULL; fs = fs->next)
-			if (fs->unwritten)
-				break;
+		fs = mbox_user_unwritten(user);
 		if (fs != NULL &&
 		    (npre = mbox_flush_dates_take(fs, pre, MBOX_FLUSH_STEP,
 		    dir, sizeof(dir))) > 0) {
@@ -1840,9 +1850,7 @@ mbox_user_flush(struct mbox_user *user)
 			mbox_dirfds_close(&dfd);
 			pthread_mutex_lock(&user->lock);
 			/* the folder may have gone meanwhile: look again */
-			for (fs = user->folders; fs != NULL; fs = fs->next)
-				if (fs->unwritten)
-					break;
+			fs = mbox_user_unwritten(user);
 			mbox_flush_dates_put(fs, pre, npre, dir);
 		}
 		if (fs != NULL)

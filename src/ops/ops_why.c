@@ -110,17 +110,6 @@ ops_why_bare(const char *src, char *dst, size_t size)
 		dst[n - 1] = '\0';
 }
 
-/* "<a@b>" or "a@b" names addr, case-blind. */
-static bool
-ops_why_addr_eq(const char *logged, const char *addr)
-{
-	char a[330], b[330];
-
-	ops_why_bare(logged, a, sizeof(a));
-	ops_why_bare(addr, b, sizeof(b));
-	return str_ieq(a, b);
-}
-
 /* An address already made bare (an event's or a session's) names addr,
  * case-blind.  Not ops_why_addr_eq: stripping it again would make a
  * logged "<a@b>>" (kept as "a@b>") or "<<a@b>>" name a@b. */
@@ -131,6 +120,16 @@ ops_why_bare_eq(const char *bare, const char *addr)
 
 	ops_why_bare(addr, b, sizeof(b));
 	return str_ieq(bare, b);
+}
+
+/* "<a@b>" or "a@b", as logged, names addr, case-blind. */
+static bool
+ops_why_addr_eq(const char *logged, const char *addr)
+{
+	char a[330];
+
+	ops_why_bare(logged, a, sizeof(a));
+	return ops_why_bare_eq(a, addr);
 }
 
 /* from and rcpt: bare (ops_why_bare). */
