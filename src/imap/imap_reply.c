@@ -272,9 +272,14 @@ static void
 imap_closer_work(void *arg)
 {
 	struct imap_closer *c = arg;
+	const char *delay = getenv("FERRY_TEST_CLOSE_DELAY_MS");
 
 	mbox_view_close(&c->views[0]);
 	mbox_view_close(&c->views[1]);
+	/* tests only: the user's last close comes this long after the
+	 * session ended (tests/integration/test_imap_linger.py) */
+	if (delay != NULL)
+		(void)usleep((useconds_t)strtoul(delay, NULL, 10) * 1000);
 	mbox_user_close(&c->user);
 }
 

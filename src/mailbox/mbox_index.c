@@ -167,8 +167,6 @@ mbox_index_stamp(struct mbox_user *user, struct mbox_index_stamp *stamp)
 {
 	char file[PATH_MAX];
 	struct stat st;
-	sqlite3_stmt *q;
-	int rc;
 
 	memset(stamp, 0, sizeof(*stamp));
 	if (user->db == NULL || stat(user->path, &st) < 0)
@@ -181,14 +179,7 @@ mbox_index_stamp(struct mbox_user *user, struct mbox_index_stamp *stamp)
 	stamp->idx_dev = st.st_dev;
 	stamp->idx_ino = st.st_ino;
 	stamp->idx_mtime = st.st_mtim;
-	if (sqlite3_prepare_v2(user->db, "PRAGMA data_version", -1, &q,
-	    NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		stamp->data_version = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return mbox_index_data_version(user, &stamp->data_version);
 }
 
 void
@@ -259,8 +250,13 @@ mbox_index_open(struct mbox_user *user)
 		return 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = mbox_index_try_open(user);
-		if (rc == SQLITE_OK)
+		/* what the state loaded from here on is in step with */
+		if (rc == SQLITE_OK &&
+		    mbox_index_data_version(user, &user->dv_seen) == 0)
 			return 0;
+		if (rc == SQLITE_OK &&
+		    (rc = sqlite3_errcode(user->db)) == SQLITE_OK)
+			rc = SQLITE_ERROR;
 		if (attempt == 0 && mbox_index_rc_damaged(rc))
 			mbox_index_damaged(user, rc);
 		else {
@@ -338,6 +334,38 @@ mbox_run_prepare(struct mbox_user *user, const char *sql, sqlite3_stmt **st,
 		*kept_r = true;
 	}
 	return rc;
+}
+
+/* The pragma's text, named by its address in user->stmts */
+static const char mbox_sql_data_version[] = "PRAGMA data_version";
+
+int
+mbox_index_data_version(struct mbox_user *user, int64_t *dv_r)
+{
+	sqlite3_stmt *q;
+	bool kept;
+	int rc;
+
+	*dv_r = -1;
+	if (user->db == NULL || mbox_run_prepare(user, mbox_sql_data_version,
+	    &q, &kept) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*dv_r = sqlite3_column_int64(q, 0);
+	if (kept)
+		sqlite3_reset(q);
+	else
+		sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+bool
+mbox_index_changed_by_others(struct mbox_user *user)
+{
+	int64_t dv;
+
+	return mbox_index_data_version(user, &dv) < 0 || dv != user->dv_seen;
 }
 
 /* Runs a statement that returns no rows.  rc (SQLITE_DONE -> OK). */
@@ -1010,6 +1038,22 @@ mbox_index_flush(struct mbox_user *user, struct mbox_fstate *fs,
 		mbox_dirfds_open(fs->dir, &dfd);
 		i = mbox_fstate_lower(fs, fs->unwritten_uid);
 		rc = mbox_exec(user, "BEGIN IMMEDIATE");
+		/* Another program committed since the state was loaded
+		 * (PRAGMA data_version moves only for other connections):
+		 * rows written now would overwrite what it wrote with what
+		 * this state held before.  None are: the next sync drops
+		 * the state (mbox_index_catch_up), reads that program's
+		 * rows and scans the Maildir. */
+		if (rc == SQLITE_OK && mbox_index_changed_by_others(user)) {
+			log_info("- mailbox index-changed-elsewhere path=%s "
+			    "rows=left-to-next-scan", log_q(user->path));
+			mbox_exec(user, "ROLLBACK");
+			mbox_dirfds_close(&dfd);
+			for (struct mbox_fstate *f = user->folders; f != NULL;
+			    f = f->next)
+				f->unwritten = false;
+			return SQLITE_OK;
+		}
 		/* A step ends at the next row for a command waiting for
 		 * the lock (after one row at least, so that the rows get
 		 * written even while commands keep coming): the command
@@ -1248,6 +1292,28 @@ mbox_fstate_recent(struct mbox_fstate *fs)
 	return n;
 }
 
+/* Another program committed to the index since the folder states were
+ * loaded (a repair, a restore, an operator's fix): what it wrote wins
+ * over what this process holds.  Every loaded state is forgotten, so
+ * each is read again from the index and its folder scanned at its next
+ * sync, and rows this process had not written yet are left to that
+ * scan; a sync that went on with the old state would write it back
+ * over the other program's rows. */
+static void
+mbox_index_catch_up(struct mbox_user *user)
+{
+	int64_t dv;
+
+	if (mbox_index_data_version(user, &dv) < 0 || dv == user->dv_seen)
+		return;
+	log_info("- mailbox index-changed-elsewhere path=%s reload=yes",
+	    log_q(user->path));
+	for (struct mbox_fstate *fs = user->folders; fs != NULL;
+	    fs = fs->next)
+		mbox_fstate_unload(fs);
+	user->dv_seen = dv;
+}
+
 struct mbox_fstate *
 mbox_index_sync(struct mbox_user *user, const char *name, bool quick,
     bool move_new, uint32_t **recent, size_t *nrecent,
@@ -1266,6 +1332,7 @@ mbox_index_sync(struct mbox_user *user, const char *name, bool quick,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (mbox_index_open(user) < 0)
 			break;
+		mbox_index_catch_up(user);
 		rc = fs->loaded ? SQLITE_OK : mbox_index_load(user, fs);
 		if (rc == SQLITE_OK) {
 			fs->loaded = true;
@@ -1311,6 +1378,8 @@ mbox_index_get(struct mbox_user *user, const char *name,
 
 	if ((fs = mbox_fstate_get(user, name, err)) == NULL)
 		return NULL;
+	if (fs->loaded && user->db != NULL)
+		mbox_index_catch_up(user);
 	if (fs->loaded && user->db != NULL && mbox_folder_present(fs))
 		return fs;
 	return mbox_index_sync(user, name, true, false, NULL, NULL, err);

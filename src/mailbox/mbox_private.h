@@ -189,6 +189,10 @@ struct mbox_user {
 	bool stamped;			/* stamp taken at the last close */
 	struct mbox_index_stamp stamp;
 	sqlite3 *db;
+	/* PRAGMA data_version when db was opened: the connection's own
+	 * commits leave it, so a change means another program committed
+	 * after the state was loaded (mbox_index_changed_by_others) */
+	int64_t dv_seen;
 	/* prepared statements of mbox_run, by their SQL text's address
 	 * (string constants), finalized before db is closed */
 	struct {
@@ -228,6 +232,11 @@ void mbox_index_close(struct mbox_user *user);
 /* The stamp of user's Maildir and open index.  0, or -1 (no index open,
  * or a file gone). */
 int mbox_index_stamp(struct mbox_user *user, struct mbox_index_stamp *st);
+/* PRAGMA data_version of the user's connection (-1 when it cannot be
+ * read); mbox_index_changed_by_others: it moved from user->dv_seen, or
+ * cannot be read */
+int mbox_index_data_version(struct mbox_user *user, int64_t *dv_r);
+bool mbox_index_changed_by_others(struct mbox_user *user);
 /* Marks the index damaged after an SQLite error: it is removed and
  * rebuilt on the next open; the folder states are forgotten. */
 void mbox_index_damaged(struct mbox_user *user, int rc);

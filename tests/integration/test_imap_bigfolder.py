@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -295,3 +296,53 @@ def test_rows_are_written_while_commands_keep_coming(psrv):
         assert index_dates(psrv) == {u: d for u, (_, d) in
                                      by_uid(psrv, want).items()}
         c.cmd("l LOGOUT")
+
+
+def test_rows_writer_leaves_another_programs_commit(psrv):
+    """Another program commits to the index after a first SELECT left
+    its rows for later: the writer must not write the state it held
+    over that commit.  The next sessions read the other program's
+    HIGHESTMODSEQ (or one above), and every message with its flags and
+    date is still there."""
+    want = fill(psrv)
+    with RawIMAP(psrv.imap_port, timeout=60) as c:
+        c.login()
+        _, _, hms = select_head(c)
+        # The writer starts once the user has been quiet 100 ms: GETQUOTA
+        # (which takes the user's lock, unlike NOOP never writes the rows
+        # itself) keeps it waiting until the other program has committed.
+        done = threading.Event()
+
+        def busy():
+            k = 0
+            while not done.is_set():
+                k += 1
+                r = c.cmd(f'q{k} GETQUOTA ""')
+                assert r[-1].startswith(f"q{k} NO [NONEXISTENT]".encode()), r
+                time.sleep(0.02)
+        t = threading.Thread(target=busy)
+        t.start()
+        try:
+            db = sqlite3.connect(psrv.maildir(ALICE) / "ferry-index.sqlite",
+                                 timeout=10)
+            n = db.execute("UPDATE folder SET highestmodseq = ? WHERE name"
+                           " = 'INBOX'", (hms + 1000,)).rowcount
+            db.commit()
+            db.close()
+        finally:
+            done.set()
+            t.join()
+        assert n == 1
+        c.cmd("l LOGOUT")
+    # the writer's turn comes, and it writes nothing
+    psrv.wait_log(r"mailbox index-changed-elsewhere .*rows=left-to-next-scan",
+                  timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        exists, _, seen, msgs = select(psrv)
+        if seen >= hms + 1000 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert seen >= hms + 1000
+    assert exists == COUNT
+    assert msgs == by_uid(psrv, want)

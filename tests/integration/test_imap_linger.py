@@ -8,6 +8,7 @@ and a folder deleted and created again while its watch lingers."""
 import re
 import shutil
 import sqlite3
+import time
 
 import pytest
 
@@ -39,7 +40,34 @@ def highestmodseq(srv, folder="INBOX"):
     raise AssertionError(r)
 
 
-def test_index_changed_by_another_program_is_read_again(psrv):
+def highestmodseq_reaches(srv, want, pause_s, deadline_s=10.0):
+    """The HIGHESTMODSEQ of sessions opened pause_s apart, until one
+    reports want or more.  A session that ends is closed on the server
+    after its reply (the role's work pool), and a session opened before
+    that shares the state still in use; so the first may see the old
+    state, but a state overtaken by another program's commit must be
+    gone once no session holds it, not kept for the linger's minute.
+    The pause outlasts the server's close, so that the sessions here do
+    not hold the state in use between them."""
+    end = time.monotonic() + deadline_s
+    seen = highestmodseq(srv)
+    while seen < want and time.monotonic() < end:
+        time.sleep(pause_s)
+        seen = highestmodseq(srv)
+    return seen
+
+
+@pytest.mark.parametrize("close_delay_ms", [None, "400"])
+def test_index_changed_by_another_program_is_read_again(make_ferry, tmp_path,
+                                                        monkeypatch,
+                                                        close_delay_ms):
+    # With the close held back (FERRY_TEST_CLOSE_DELAY_MS, inherited by
+    # the roles) the commit lands between the end of the session and the
+    # user's last close every time: the stamp taken then must not count
+    # that commit as part of the state.
+    if close_delay_ms:
+        monkeypatch.setenv("FERRY_TEST_CLOSE_DELAY_MS", close_delay_ms)
+    psrv = imap_ferry(make_ferry, tmp_path, plaintext=True)
     for i in range(3):
         maildir_write(psrv, ALICE, f"17000000{i:02d}.M{i}P1.host", msg(i))
     before = highestmodseq(psrv)
@@ -52,7 +80,37 @@ def test_index_changed_by_another_program_is_read_again(psrv):
     db.commit()
     db.close()
     assert n == 1
-    assert highestmodseq(psrv) >= before + 1000
+    pause = int(close_delay_ms or 0) / 1000 + 0.2
+    assert highestmodseq_reaches(psrv, before + 1000, pause) >= before + 1000
+
+
+def test_index_changed_by_another_program_during_a_session(psrv):
+    """A commit by another program while a session has the folder
+    selected is read at that session's next sync, not written over."""
+    for i in range(3):
+        maildir_write(psrv, ALICE, f"17000000{i:02d}.M{i}P1.host", msg(i))
+    with RawIMAP(psrv.imap_port) as c:
+        c.login()
+        r = c.cmd("s SELECT INBOX")
+        before = int(re.search(rb"\[HIGHESTMODSEQ (\d+)\]",
+                               b"".join(r)).group(1))
+        db = sqlite3.connect(psrv.maildir(ALICE) / "ferry-index.sqlite",
+                             timeout=10)
+        db.execute("UPDATE folder SET highestmodseq = ? WHERE name = "
+                   "'INBOX'", (before + 1000,))
+        db.commit()
+        db.close()
+        # a new message makes the next sync write the folder's row
+        maildir_write(psrv, ALICE, "1700000099.M9P1.host", msg(9))
+        r = c.cmd("t SELECT INBOX")
+        assert r[-1].startswith(b"t OK"), r
+        head = b"".join(r)
+        assert b"* 4 EXISTS" in head, r
+        after = int(re.search(rb"\[HIGHESTMODSEQ (\d+)\]",
+                              head).group(1))
+        assert after > before + 1000
+        c.cmd("l LOGOUT")
+    assert highestmodseq(psrv) > before + 1000
 
 
 def test_index_removed_between_sessions_is_built_again(psrv):
