@@ -89,7 +89,25 @@ int
 fbuf_addu(struct fbuf *b, uint64_t v)
 {
 	char num[24], *p = num + sizeof(num);
+	size_t n = 1;
 
+	/* Straight into the room when the buffer has it: a FETCH line
+	 * holds two or three numbers, and a copy of a few bytes of
+	 * unknown length is a call to memcpy. */
+	for (uint64_t t = v; t >= 10; t /= 10)
+		n++;
+	if (b->data != NULL && n < b->cap - b->len &&
+	    (b->max == 0 || n <= b->max - b->len)) {
+		char *d = b->data + b->len + n;
+
+		b->len += n;
+		*d = '\0';
+		do {
+			*--d = (char)('0' + v % 10);
+			v /= 10;
+		} while (v != 0);
+		return 0;
+	}
 	do {
 		*--p = (char)('0' + v % 10);
 		v /= 10;

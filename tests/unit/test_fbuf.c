@@ -118,6 +118,30 @@ test_fbuf_addf_room(void)
 	test_assert(b.len == 3 && strcmp(b.data, "abc") == 0);
 	test_assert(fbuf_addu(&b, 12345678) == -1);
 	test_assert(b.len == 3 && strcmp(b.data, "abc") == 0);
+	/* up to max exactly */
+	test_assert(fbuf_addu(&b, 1234567) == 0);
+	test_assert(b.len == 10 && strcmp(b.data, "abc1234567") == 0);
+	test_assert(fbuf_addu(&b, 0) == -1 && b.len == 10);
+	fbuf_release(&b);
+	/* digits written in place, at each width, and when the room is
+	 * one short of the digits and their NUL (the buffer grows) */
+	fbuf_init(&b, 0);
+	for (uint64_t v = 1, k = 0; k < 20; k++, v *= 10) {
+		char want[48];
+
+		fbuf_reset(&b);
+		test_assert(fbuf_addu(&b, v - 1) == 0 &&
+		    fbuf_addc(&b, '/') == 0 && fbuf_addu(&b, v) == 0);
+		(void)snprintf(want, sizeof(want), "%llu/%llu",
+		    (unsigned long long)(v - 1), (unsigned long long)v);
+		test_assert_streq(b.data, want);
+	}
+	fbuf_reset(&b);
+	test_assert(fbuf_addf(&b, "%.*s", (int)(b.cap - 3), big) == 0);
+	test_assert(b.cap - b.len == 3 && b.len == 61);
+	test_assert(fbuf_addu(&b, 123) == 0);
+	test_assert(b.len == 64 && b.cap > 64 && b.data[64] == '\0' &&
+	    memcmp(b.data + 61, "123", 3) == 0);
 	fbuf_release(&b);
 	test_end();
 }
