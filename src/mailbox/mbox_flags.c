@@ -103,6 +103,7 @@ mbox_keywords_load(struct mbox_fstate *fs)
 		fs->keywords[i] = NULL;
 	}
 	fs->nkeywords = 0;
+	mbox_fstate_changed(fs);
 	if (fsio_pathf(file, sizeof(file), "%s/" MBOX_KEYWORDS_FILE,
 	    fs->dir) < 0)
 		return;
@@ -161,6 +162,7 @@ mbox_keyword_index(struct mbox_fstate *fs, const char *kw, bool add,
 		    "Too many keywords in this mailbox");
 	fs->keywords[slot] = xstrdup(kw);
 	fs->kwmask |= 1u << slot;
+	mbox_fstate_changed(fs);
 	if ((size_t)slot + 1 > fs->nkeywords)
 		fs->nkeywords = (size_t)slot + 1;
 	if (mbox_keywords_save(fs) < 0) {

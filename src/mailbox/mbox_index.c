@@ -201,6 +201,7 @@ mbox_index_damaged(struct mbox_user *user, int rc)
 		fs->loaded = false;
 		fs->unwritten = false;
 		fs->id = 0;
+		mbox_fstate_changed(fs);
 	}
 }
 
@@ -577,6 +578,7 @@ mbox_index_load(struct mbox_user *user, struct mbox_fstate *fs)
 	sqlite3_stmt *st;
 	int rc;
 
+	mbox_fstate_changed(fs);
 	rc = mbox_stmt(user, &st, "SELECT id, uidvalidity, highestmodseq,"
 	    " vanished_floor, uidnext, mt_new, mt_cur, mt_uidlist,"
 	    " scanned_at FROM folder WHERE name = ?", "t", fs->name);
@@ -1105,6 +1107,7 @@ mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
 	bool defer = false;
 	int rc = SQLITE_OK;
 
+	mbox_fstate_changed(fs);	/* whatever the scan finds */
 	/* Times first: a change during the scan then shows next time. */
 	mbox_stat_mtime(fs->dir, "new", &t[0]);
 	mbox_stat_mtime(fs->dir, "cur", &t[1]);
@@ -1397,6 +1400,7 @@ mbox_fstate_unload(struct mbox_fstate *fs)
 	fs->n = 0;
 	fs->loaded = false;
 	fs->unwritten = false;
+	mbox_fstate_changed(fs);
 }
 
 static int
@@ -1434,6 +1438,7 @@ mbox_index_add(struct mbox_user *user, struct mbox_fstate *fs,
 		return -1;
 	}
 	fs->highestmodseq++;
+	mbox_fstate_changed(fs);
 	fs->v = xreallocarray(fs->v, fs->n + n + 1, sizeof(*fs->v));
 	for (size_t i = 0; i < n; i++) {
 		struct mbox_rec *r = &fs->v[fs->n++];
@@ -1560,6 +1565,7 @@ mbox_index_expunge(struct mbox_user *user, struct mbox_fstate *fs,
 			fs->v[o++] = fs->v[i];
 	}
 	fs->n = o;
+	mbox_fstate_changed(fs);
 	mbox_fstate_bury(fs, buried, dates, k);
 	free(buried);
 	free(dates);

@@ -146,7 +146,17 @@ struct mbox_fstate {
 	bool maybe_new;
 	struct mbox_gone_date *gone_dates;
 	size_t ngone_dates, capgone_dates;
+	/* Moves whenever the records, what they hold or the keyword table
+	 * may have changed (mbox_fstate_changed): a view that saw this
+	 * generation and nothing else since has nothing to compare */
+	uint64_t gen;
 };
+
+static inline void
+mbox_fstate_changed(struct mbox_fstate *fs)
+{
+	fs->gen++;
+}
 
 struct mbox_gone_date {
 	uint32_t uid;
@@ -362,6 +372,11 @@ struct mbox_view {
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
 	size_t nkw_reported;	/* keywords the view's owner was told of */
+	/* the folder state's generation the view last compared itself
+	 * with (gen_known), and whether records it showed as expunged
+	 * are still in it (kept for a command that may not drop them) */
+	uint64_t gen_seen;
+	bool gen_known, expunged_kept;
 };
 
 /* Brings the view in step with its folder state (no scan), reporting

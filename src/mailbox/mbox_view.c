@@ -140,6 +140,7 @@ static void
 mbox_view_clear(struct mbox_view *view)
 {
 	view->n = 0;
+	view->gen_known = false;
 }
 
 static void
@@ -206,6 +207,23 @@ mbox_view_drop_expunged(struct mbox_view *view, struct mbox_changes *ch)
 	view->n = o;
 }
 
+/* Whether the view is as its folder state's records left it: the same
+ * generation, nothing new to mark \Recent, no expunged record still
+ * shown, and the counters the diff would copy unchanged.  The diff then
+ * has nothing to find, and a FETCH of a 100,000-message folder does not
+ * walk both arrays (several MB) before its first line. */
+static bool
+mbox_view_current(const struct mbox_view *view, size_t nrecent)
+{
+	const struct mbox_fstate *fs = view->fs;
+
+	return view->gen_known && view->gen_seen == fs->gen &&
+	    nrecent == 0 && !view->expunged_kept &&
+	    view->highestmodseq == fs->highestmodseq &&
+	    view->uidnext == fs->uidnext &&
+	    view->nkw_reported == fs->nkeywords;
+}
+
 /* Compares the view with its folder state (both ascending by UID). */
 static void
 mbox_view_diff(struct mbox_view *view, unsigned flags,
@@ -215,7 +233,12 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 	size_t i = 0, j = 0;
 	uint32_t *changed = NULL;
 	size_t nchanged = 0;
+	bool expunged = false;
 
+	if (ch != NULL && mbox_view_current(view, nrecent)) {
+		ch->old_count = ch->new_count = (uint32_t)view->n;
+		return;
+	}
 	for (; i < view->n; i++) {
 		struct mbox_msg *m = &view->v[i];
 
@@ -223,6 +246,7 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 			j++;	/* cannot happen: new UIDs only grow */
 		if (j == fs->n || fs->v[j].uid != m->uid) {
 			m->flags |= MBOX_F_EXPUNGED;
+			expunged = true;
 			continue;
 		}
 		if (m->modseq != fs->v[j].modseq ||
@@ -271,6 +295,10 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 	free(changed);
 	view->uidnext = fs->uidnext;
 	view->highestmodseq = fs->highestmodseq;
+	view->gen_seen = fs->gen;
+	view->gen_known = true;
+	view->expunged_kept = expunged &&
+	    (flags & MBOX_SYNC_KEEP_EXPUNGED) != 0;
 }
 
 void
@@ -541,6 +569,7 @@ mbox_rec_rename(struct mbox_fstate *fs, struct mbox_rec *r, uint32_t flags,
 		fs->maybe_new = true;
 	r->flags = flags;
 	r->keywords = keywords;
+	mbox_fstate_changed(fs);
 	return 1;
 }
 
