@@ -356,6 +356,26 @@ imap_idle_line(struct imap_session *s, const char *line, size_t len)
 
 /* ---- message sets ---- */
 
+/* The first sequence number (1..n) whose number or UID is key or above;
+ * n + 1 when none is. */
+static uint32_t
+imap_seq_lower(struct mbox_view *view, bool uid, uint32_t n, uint32_t key)
+{
+	uint32_t lo = 1, hi = n + 1;
+
+	if (!uid)
+		return key < 1 ? 1 : key > n ? n + 1 : key;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (mbox_view_msg(view, mid)->uid < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The sequence numbers a set names, ascending, into *seqs_r (freed by
  * the caller).  For UID sets, UIDs not in the view are ignored; for
  * sequence sets, a number past the end is an error (-1). */
@@ -385,12 +405,33 @@ imap_resolve(struct imap_session *s, const struct imap_seqset *set, bool uid,
 				return -1;
 	}
 	v = xcalloc(n + 1, sizeof(*v));
-	for (uint32_t seq = 1; seq <= n; seq++) {
-		uint32_t key = uid ? mbox_view_msg(s->view, seq)->uid : seq;
+	if (set->count == 1) {
+		/* one range (1:*, a client's usual): UIDs ascend with the
+		 * sequence numbers, so its messages are one run */
+		uint32_t lo = set->ranges[0].lo, hi = set->ranges[0].hi;
+		uint32_t first, end;
 
-		if (imap_seqset_contains(set, key, star))
+		lo = lo == IMAP_SEQ_STAR ? star : lo;
+		hi = hi == IMAP_SEQ_STAR ? star : hi;
+		if (lo > hi) {
+			uint32_t t = lo;
+
+			lo = hi;
+			hi = t;
+		}
+		first = imap_seq_lower(s->view, uid, n, lo);
+		end = hi == UINT32_MAX ? n + 1 :
+		    imap_seq_lower(s->view, uid, n, hi + 1);
+		for (uint32_t seq = first; seq < end; seq++)
 			v[k++] = seq;
-	}
+	} else
+		for (uint32_t seq = 1; seq <= n; seq++) {
+			uint32_t key = uid ? mbox_view_msg(s->view, seq)->uid :
+			    seq;
+
+			if (imap_seqset_contains(set, key, star))
+				v[k++] = seq;
+		}
 	*seqs_r = v;
 	*n_r = k;
 	return 0;
