@@ -268,14 +268,7 @@ imap_select_work(struct imap_job *job)
 	/* a large folder's first sync writes its rows after the reply */
 	f->flush = mbox_user_flush_claim(job->s->user);
 	n = mbox_view_count(f->view);
-	for (uint32_t seq = 1; seq <= n; seq++) {
-		const struct mbox_msg *m = mbox_view_msg(f->view, seq);
-
-		if (m->flags & MBOX_F_RECENT)
-			recent++;
-		if (!(m->flags & MBOX_F_SEEN) && unseen == 0)
-			unseen = seq;
-	}
+	mbox_view_select_counts(f->view, &recent, &unseen);
 	imap_select_flags(&job->out, f->view, f->readonly);
 	fbuf_addf(&job->out, "* %u EXISTS\r\n", n);
 	/* RFC 9051 6.3.2 drops RECENT and UNSEEN, and wants LIST */

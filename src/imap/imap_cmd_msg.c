@@ -29,9 +29,12 @@
 
 #define IMAP_MSG_MAX (256u * 1024 * 1024)	/* a message file we read */
 #define IMAP_FETCH_PART (128u * 1024)	/* FETCH output sent at a time */
+/* the first part: the client starts reading sooner */
+#define IMAP_FETCH_FIRST_PART (16u * 1024)
 
 struct imap_msg_job {
 	struct imap_seqset set;
+	unsigned parts;		/* of a FETCH's answer sent so far */
 	struct imap_fetch fetch;
 	struct imap_store store;
 	char dest[MBOX_NAME_MAX * 4 + 1];
@@ -784,8 +787,9 @@ imap_fetch_start(struct imap_job *job)
 }
 
 /* Runs once per part of the answer: the lines of a large FETCH go out
- * IMAP_FETCH_PART bytes at a time (imap_job's "more"), so the client
- * reads the first ones while the rest are made, as a server writing
+ * IMAP_FETCH_PART bytes at a time (imap_job's "more"; the first part
+ * smaller), so the client reads the first ones while the rest are
+ * made, as a server writing
  * straight to its socket would have it; the session stays suspended
  * in between, and only it uses its view, so the numbers resolved by
  * the first part hold to the last. */
@@ -805,7 +809,9 @@ imap_fetch_work(struct imap_job *job)
 		size_t before = job->out.len;
 		uint32_t seq = m->seqs[i];
 
-		if (job->out.len >= IMAP_FETCH_PART) {
+		if (job->out.len >= (m->parts > 0 ? IMAP_FETCH_PART :
+		    IMAP_FETCH_FIRST_PART)) {
+			m->parts++;
 			m->next = i;
 			job->more = true;
 			return;

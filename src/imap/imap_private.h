@@ -157,6 +157,9 @@ void imap_session_close(struct imap_session *s);
 void imap_session_shutdown(struct imap_session *s, const char *text);
 /* Writes what is in s->out now. */
 void imap_session_flush(struct imap_session *s);
+/* Writes s->out, then b (emptied), without copying b into s->out: a
+ * part of a long answer goes to the socket's buffer in one copy. */
+void imap_session_write(struct imap_session *s, struct fbuf *b);
 /* Ends the session once its last output is written (logs, leaves the
  * listener set, frees). */
 void imap_session_end(struct imap_session *s);

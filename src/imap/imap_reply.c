@@ -154,9 +154,7 @@ imap_job_done_cb(void *arg)
 		 * at all) holds a megabyte or so of the answer in memory,
 		 * not all of it */
 		job->more = false;
-		fbuf_add(&s->out, job->out.data, job->out.len);
-		fbuf_reset(&job->out);
-		imap_session_flush(s);
+		imap_session_write(s, &job->out);
 		if (imap_session_output_full(s)) {
 			s->parked = job;
 			return;

@@ -119,6 +119,15 @@ imap_session_flush(struct imap_session *s)
 	fbuf_reset(&s->out);
 }
 
+void
+imap_session_write(struct imap_session *s, struct fbuf *b)
+{
+	imap_session_flush(s);
+	if (b->len > 0)
+		bufferevent_write(s->bev, b->data, b->len);
+	fbuf_reset(b);
+}
+
 uint64_t
 imap_append_limit(const struct imap_session *s)
 {

@@ -271,6 +271,10 @@ uint32_t mbox_view_uidnext(const struct mbox_view *view);
 uint64_t mbox_view_highestmodseq(const struct mbox_view *view);
 /* Number of messages (sequence numbers 1..count). */
 uint32_t mbox_view_count(const struct mbox_view *view);
+/* What SELECT reports of the view: how many messages are \Recent, and
+ * the sequence number of the first without \Seen (0: none). */
+void mbox_view_select_counts(const struct mbox_view *view,
+    uint32_t *recent_r, uint32_t *first_unseen_r);
 /* Message by sequence number (1-based); NULL when out of range. */
 const struct mbox_msg *mbox_view_msg(const struct mbox_view *view,
     uint32_t seq);

@@ -59,6 +59,23 @@ mbox_view_count(const struct mbox_view *view)
 	return (uint32_t)view->n;
 }
 
+void
+mbox_view_select_counts(const struct mbox_view *view, uint32_t *recent_r,
+    uint32_t *first_unseen_r)
+{
+	uint32_t recent = 0, unseen = 0;
+
+	for (size_t i = 0; i < view->n; i++) {
+		uint32_t f = view->v[i].flags;
+
+		recent += (f & MBOX_F_RECENT) != 0;
+		if (unseen == 0 && !(f & MBOX_F_SEEN))
+			unseen = (uint32_t)i + 1;
+	}
+	*recent_r = recent;
+	*first_unseen_r = unseen;
+}
+
 const struct mbox_msg *
 mbox_view_msg(const struct mbox_view *view, uint32_t seq)
 {
@@ -122,18 +139,6 @@ mbox_view_set(struct mbox_msg *m, const struct mbox_rec *r, uint32_t kwmask)
 	if (r->internaldate != 0)
 		m->internaldate = r->internaldate;
 	m->size = r->size;
-}
-
-static void
-mbox_view_push(struct mbox_view *view, const struct mbox_rec *r)
-{
-	if (view->n == view->cap) {
-		view->cap = view->cap == 0 ? 64 : view->cap * 2;
-		view->v = xreallocarray(view->v, view->cap, sizeof(*view->v));
-	}
-	memset(&view->v[view->n], 0, sizeof(view->v[view->n]));
-	mbox_view_set(&view->v[view->n], r, view->fs->kwmask);
-	view->n++;
 }
 
 static void
@@ -267,12 +272,28 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 		view->cap = view->n + (fs->n - j);
 		view->v = xreallocarray(view->v, view->cap, sizeof(*view->v));
 	}
-	for (; j < fs->n; j++) {
-		if (view->n > 0 && fs->v[j].uid <= view->v[view->n - 1].uid)
-			continue;
-		mbox_view_push(view, &fs->v[j]);
-		if (mbox_u32_bsearch(recent, nrecent, fs->v[j].uid))
-			view->v[view->n - 1].flags |= MBOX_F_RECENT;
+	/* the records above the view's last UID (all of them for a new
+	 * view: a SELECT copies 100,000 here, in the room made above) */
+	if (j < fs->n) {
+		uint32_t last = view->n > 0 ? view->v[view->n - 1].uid : 0;
+
+		for (; j < fs->n; j++) {
+			const struct mbox_rec *r = &fs->v[j];
+			struct mbox_msg *m;
+
+			if (r->uid <= last)
+				continue;
+			m = &view->v[view->n++];
+			m->uid = r->uid;
+			m->flags = r->flags;
+			m->keywords = r->keywords & fs->kwmask;
+			m->modseq = r->modseq;
+			m->internaldate = r->internaldate;
+			m->size = r->size;
+			if (nrecent > 0 &&
+			    mbox_u32_bsearch(recent, nrecent, r->uid))
+				m->flags |= MBOX_F_RECENT;
+		}
 	}
 	/* The folder's keyword list only grows (new keywords are added at
 	 * the end), whoever added to it: this view's store or copy, or
