@@ -765,9 +765,9 @@ imap_fetch_start(struct imap_job *job)
 	}
 	if (imap_fetch_has(&m->fetch, IMAP_FETCH_INTERNALDATE))
 		mbox_view_dates(s->view, m->seqs, m->nseqs);
-	unseen = xcalloc(m->nseqs + 1, sizeof(*unseen));
 	/* BODY[...] sets \Seen first (RFC 9051 6.4.5) */
 	if (m->fetch.sets_seen && !s->readonly) {
+		unseen = xcalloc(m->nseqs + 1, sizeof(*unseen));
 		for (size_t i = 0; i < m->nseqs; i++)
 			if (!(mbox_view_msg(s->view, m->seqs[i])->flags &
 			    (MBOX_F_SEEN | MBOX_F_EXPUNGED)))
@@ -777,8 +777,8 @@ imap_fetch_start(struct imap_job *job)
 		    &err) < 0)
 			log_warnx("%s imap seen-failed error=%s", s->id,
 			    log_q(err.text));
+		free(unseen);
 	}
-	free(unseen);
 	if (m->fetch.vanished)
 		(void)imap_qresync_fetch_vanished(s->view,
 		    m->set.saved ? &s->saved : &m->set,

@@ -114,6 +114,7 @@ mbox_fstate_free(struct mbox_fstate *fs)
 	for (size_t i = 0; i < fs->n; i++)
 		mbox_rec_free(&fs->v[i]);
 	free(fs->v);
+	free(fs->spare_v);
 	for (size_t i = 0; i < MBOX_KEYWORDS_MAX; i++)
 		free(fs->keywords[i]);
 	free(fs->fresh);

@@ -146,6 +146,13 @@ struct mbox_fstate {
 	bool maybe_new;
 	struct mbox_gone_date *gone_dates;
 	size_t ngone_dates, capgone_dates;
+	/* The message array of the last large view closed on this folder,
+	 * for the next view opened (mbox_view_take_spare): a SELECT of a
+	 * 100,000-message folder otherwise maps 4 MB afresh and takes a
+	 * page fault for each of its thousand pages.  Freed with the state
+	 * (a lingering user's keeps it for its linger). */
+	struct mbox_msg *spare_v;
+	size_t spare_cap;
 	/* Moves whenever the records, what they hold or the keyword table
 	 * may have changed (mbox_fstate_changed): a view that saw this
 	 * generation and nothing else since has nothing to compare */
@@ -178,6 +185,10 @@ struct mbox_index_stamp {
 	struct timespec idx_mtime;
 	int64_t data_version;
 };
+
+/* A closed view's message array is kept for the next view (spare_v) from
+ * this many entries on. */
+#define MBOX_VIEW_SPARE_MIN 4096
 
 /* A user whose last opener closed it stays on svc->users, state and all,
  * for MBOX_USER_LINGER seconds (at most MBOX_USER_LINGER_MAX of them), so

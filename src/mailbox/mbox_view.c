@@ -269,8 +269,19 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 	/* room for the new ones at once (a large folder's first view
 	 * would otherwise grow 100,000 entries by doubling) */
 	if (j < fs->n && view->cap < view->n + (fs->n - j)) {
-		view->cap = view->n + (fs->n - j);
-		view->v = xreallocarray(view->v, view->cap, sizeof(*view->v));
+		if (view->n == 0 && fs->spare_cap >= fs->n - j) {
+			/* the array of a view closed before (its pages are
+			 * already mapped) */
+			free(view->v);
+			view->v = fs->spare_v;
+			view->cap = fs->spare_cap;
+			fs->spare_v = NULL;
+			fs->spare_cap = 0;
+		} else {
+			view->cap = view->n + (fs->n - j);
+			view->v = xreallocarray(view->v, view->cap,
+			    sizeof(*view->v));
+		}
 	}
 	/* the records above the view's last UID (all of them for a new
 	 * view: a SELECT copies 100,000 here, in the room made above) */
@@ -414,13 +425,22 @@ void
 mbox_view_close(struct mbox_view **viewp)
 {
 	struct mbox_view *view = *viewp;
+	struct mbox_fstate *fs;
 
 	if (view == NULL)
 		return;
 	*viewp = NULL;
 	mbox_user_lock(view->user);
-	if (--view->fs->views == 0 && view->fs->detached)
-		mbox_fstate_free(view->fs);
+	fs = view->fs;
+	if (!fs->detached && view->cap >= MBOX_VIEW_SPARE_MIN &&
+	    view->cap > fs->spare_cap) {
+		free(fs->spare_v);
+		fs->spare_v = view->v;
+		fs->spare_cap = view->cap;
+		view->v = NULL;
+	}
+	if (--fs->views == 0 && fs->detached)
+		mbox_fstate_free(fs);
 	pthread_mutex_unlock(&view->user->lock);
 	mbox_view_clear(view);
 	free(view->v);
