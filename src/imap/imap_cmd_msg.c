@@ -788,11 +788,10 @@ imap_fetch_start(struct imap_job *job)
 
 /* Runs once per part of the answer: the lines of a large FETCH go out
  * IMAP_FETCH_PART bytes at a time (imap_job's "more"; the first part
- * smaller), so the client reads the first ones while the rest are
- * made, as a server writing
- * straight to its socket would have it; the session stays suspended
- * in between, and only it uses its view, so the numbers resolved by
- * the first part hold to the last. */
+ * IMAP_FETCH_FIRST_PART), so the client reads the first ones while the
+ * rest are made, as a server writing straight to its socket would have
+ * it; the session stays suspended in between, and only it uses its
+ * view, so the numbers resolved by the first part hold to the last. */
 static void
 imap_fetch_work(struct imap_job *job)
 {

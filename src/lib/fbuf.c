@@ -85,10 +85,22 @@ fbuf_vaddf(struct fbuf *b, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* The decimal digits of v, written backwards so that the last ends just
+ * before end; returns where the first is. */
+static char *
+fbuf_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
 int
 fbuf_addu(struct fbuf *b, uint64_t v)
 {
-	char num[24], *p = num + sizeof(num);
+	char num[24], *p;
 	size_t n = 1;
 
 	/* Straight into the room when the buffer has it: a FETCH line
@@ -98,20 +110,12 @@ fbuf_addu(struct fbuf *b, uint64_t v)
 		n++;
 	if (b->data != NULL && n < b->cap - b->len &&
 	    (b->max == 0 || n <= b->max - b->len)) {
-		char *d = b->data + b->len + n;
-
+		(void)fbuf_digits(b->data + b->len + n, v);
 		b->len += n;
-		*d = '\0';
-		do {
-			*--d = (char)('0' + v % 10);
-			v /= 10;
-		} while (v != 0);
+		b->data[b->len] = '\0';
 		return 0;
 	}
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
+	p = fbuf_digits(num + sizeof(num), v);
 	return fbuf_add(b, p, (size_t)(num + sizeof(num) - p));
 }
 

@@ -68,6 +68,7 @@ static const char mbox_index_schema[] =
     "PRAGMA user_version = 2;";
 
 static void mbox_fstate_unload(struct mbox_fstate *fs);
+static int mbox_index_data_version(struct mbox_user *user, int64_t *dv_r);
 
 static int64_t
 mbox_ts_ns(const struct timespec *ts)
@@ -341,7 +342,9 @@ mbox_run_prepare(struct mbox_user *user, const char *sql, sqlite3_stmt **st,
 /* The pragma's text, named by its address in user->stmts */
 static const char mbox_sql_data_version[] = "PRAGMA data_version";
 
-int
+/* PRAGMA data_version of the user's connection: 0, or -1 when it cannot
+ * be read. */
+static int
 mbox_index_data_version(struct mbox_user *user, int64_t *dv_r)
 {
 	sqlite3_stmt *q;
@@ -362,7 +365,8 @@ mbox_index_data_version(struct mbox_user *user, int64_t *dv_r)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-bool
+/* The version moved from user->dv_seen, or cannot be read. */
+static bool
 mbox_index_changed_by_others(struct mbox_user *user)
 {
 	int64_t dv;

@@ -147,7 +147,8 @@ struct mbox_fstate {
 	struct mbox_gone_date *gone_dates;
 	size_t ngone_dates, capgone_dates;
 	/* The message array of the last large view closed on this folder,
-	 * for the next view opened (mbox_view_take_spare): a SELECT of a
+	 * for the next view opened (mbox_view_keep_spare,
+	 * mbox_view_take_spare): a SELECT of a
 	 * 100,000-message folder otherwise maps 4 MB afresh and takes a
 	 * page fault for each of its thousand pages.  Freed with the state
 	 * (a lingering user's keeps it for its linger). */
@@ -253,11 +254,6 @@ void mbox_index_close(struct mbox_user *user);
 /* The stamp of user's Maildir and open index.  0, or -1 (no index open,
  * or a file gone). */
 int mbox_index_stamp(struct mbox_user *user, struct mbox_index_stamp *st);
-/* PRAGMA data_version of the user's connection (-1 when it cannot be
- * read); mbox_index_changed_by_others: it moved from user->dv_seen, or
- * cannot be read */
-int mbox_index_data_version(struct mbox_user *user, int64_t *dv_r);
-bool mbox_index_changed_by_others(struct mbox_user *user);
 /* Marks the index damaged after an SQLite error: it is removed and
  * rebuilt on the next open; the folder states are forgotten. */
 void mbox_index_damaged(struct mbox_user *user, int rc);

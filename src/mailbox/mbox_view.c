@@ -212,6 +212,40 @@ mbox_view_drop_expunged(struct mbox_view *view, struct mbox_changes *ch)
 	view->n = o;
 }
 
+/* A closing view's array, from MBOX_VIEW_SPARE_MIN entries and larger
+ * than the one kept, stays with its folder state (user->lock held). */
+static void
+mbox_view_keep_spare(struct mbox_view *view)
+{
+	struct mbox_fstate *fs = view->fs;
+
+	if (fs->detached || view->cap < MBOX_VIEW_SPARE_MIN ||
+	    view->cap <= fs->spare_cap)
+		return;
+	free(fs->spare_v);
+	fs->spare_v = view->v;
+	fs->spare_cap = view->cap;
+	view->v = NULL;
+	view->cap = 0;
+}
+
+/* An empty view takes the array a closed view left, when it holds need
+ * entries: its pages are already mapped.  False when there is none. */
+static bool
+mbox_view_take_spare(struct mbox_view *view, size_t need)
+{
+	struct mbox_fstate *fs = view->fs;
+
+	if (view->n != 0 || fs->spare_cap < need)
+		return false;
+	free(view->v);
+	view->v = fs->spare_v;
+	view->cap = fs->spare_cap;
+	fs->spare_v = NULL;
+	fs->spare_cap = 0;
+	return true;
+}
+
 /* Whether the view is as its folder state's records left it: the same
  * generation, nothing new to mark \Recent, no expunged record still
  * shown, and the counters the diff would copy unchanged.  The diff then
@@ -268,20 +302,10 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 		ch->old_count = (uint32_t)view->n;
 	/* room for the new ones at once (a large folder's first view
 	 * would otherwise grow 100,000 entries by doubling) */
-	if (j < fs->n && view->cap < view->n + (fs->n - j)) {
-		if (view->n == 0 && fs->spare_cap >= fs->n - j) {
-			/* the array of a view closed before (its pages are
-			 * already mapped) */
-			free(view->v);
-			view->v = fs->spare_v;
-			view->cap = fs->spare_cap;
-			fs->spare_v = NULL;
-			fs->spare_cap = 0;
-		} else {
-			view->cap = view->n + (fs->n - j);
-			view->v = xreallocarray(view->v, view->cap,
-			    sizeof(*view->v));
-		}
+	if (j < fs->n && view->cap < view->n + (fs->n - j) &&
+	    !mbox_view_take_spare(view, fs->n - j)) {
+		view->cap = view->n + (fs->n - j);
+		view->v = xreallocarray(view->v, view->cap, sizeof(*view->v));
 	}
 	/* the records above the view's last UID (all of them for a new
 	 * view: a SELECT copies 100,000 here, in the room made above) */
@@ -295,12 +319,8 @@ mbox_view_diff(struct mbox_view *view, unsigned flags,
 			if (r->uid <= last)
 				continue;
 			m = &view->v[view->n++];
-			m->uid = r->uid;
-			m->flags = r->flags;
-			m->keywords = r->keywords & fs->kwmask;
-			m->modseq = r->modseq;
-			m->internaldate = r->internaldate;
-			m->size = r->size;
+			*m = (struct mbox_msg){ 0 };
+			mbox_view_set(m, r, fs->kwmask);
 			if (nrecent > 0 &&
 			    mbox_u32_bsearch(recent, nrecent, r->uid))
 				m->flags |= MBOX_F_RECENT;
@@ -432,13 +452,7 @@ mbox_view_close(struct mbox_view **viewp)
 	*viewp = NULL;
 	mbox_user_lock(view->user);
 	fs = view->fs;
-	if (!fs->detached && view->cap >= MBOX_VIEW_SPARE_MIN &&
-	    view->cap > fs->spare_cap) {
-		free(fs->spare_v);
-		fs->spare_v = view->v;
-		fs->spare_cap = view->cap;
-		view->v = NULL;
-	}
+	mbox_view_keep_spare(view);
 	if (--fs->views == 0 && fs->detached)
 		mbox_fstate_free(fs);
 	pthread_mutex_unlock(&view->user->lock);

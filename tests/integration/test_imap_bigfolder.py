@@ -337,12 +337,13 @@ def test_rows_writer_leaves_another_programs_commit(psrv):
     # the writer's turn comes, and it writes nothing
     psrv.wait_log(r"mailbox index-changed-elsewhere .*rows=left-to-next-scan",
                   timeout=30)
-    deadline = time.monotonic() + 30
-    while True:
-        exists, _, seen, msgs = select(psrv)
-        if seen >= hms + 1000 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert seen >= hms + 1000
+    last = {}
+
+    def reached():
+        last["select"] = select(psrv)
+        return last["select"][2] >= hms + 1000
+    wait_until(reached, timeout=30, interval=0.5,
+               what=f"HIGHESTMODSEQ {hms + 1000} or more")
+    exists, _, _, msgs = last["select"]
     assert exists == COUNT
     assert msgs == by_uid(psrv, want)

@@ -68,15 +68,23 @@ SEQ_SETS = ["1:*", "*", "*:1", "2:4", "4:2", "7", "3:*", "1,3:4",
             "*:6,1", "5"]
 
 
+def check_sets(c, uid, specs):
+    """Each set in specs, as a UID FETCH (uid) or a FETCH, names the
+    messages the set means: by UID, or by sequence number."""
+    keys = UIDS if uid else list(range(1, len(UIDS) + 1))
+    for spec in specs:
+        cmd = f"UID FETCH {spec} (FLAGS)" if uid else f"FETCH {spec} (UID)"
+        seqs, uids = fetched(c, cmd)
+        want = [keys.index(k) + 1 for k in model(spec, keys)]
+        assert seqs == want, spec
+        assert uids == [UIDS[s - 1] for s in want], spec
+
+
 def test_uid_sets_name_the_uids_in_them(gapped):
     with RawIMAP(gapped.imap_port) as c:
         c.login()
         c.cmd("s SELECT INBOX")
-        for spec in UID_SETS:
-            seqs, uids = fetched(c, f"UID FETCH {spec} (FLAGS)")
-            want = model(spec, UIDS)
-            assert uids == want, spec
-            assert seqs == [UIDS.index(u) + 1 for u in want], spec
+        check_sets(c, True, UID_SETS)
         c.cmd("l LOGOUT")
 
 
@@ -84,11 +92,7 @@ def test_sequence_sets_name_the_messages_in_them(gapped):
     with RawIMAP(gapped.imap_port) as c:
         c.login()
         c.cmd("s SELECT INBOX")
-        for spec in SEQ_SETS:
-            seqs, uids = fetched(c, f"FETCH {spec} (UID)")
-            want = model(spec, list(range(1, len(UIDS) + 1)))
-            assert seqs == want, spec
-            assert uids == [UIDS[s - 1] for s in want], spec
+        check_sets(c, False, SEQ_SETS)
         # a number past the last message is an error, not an empty answer
         for spec in ("8", "2:8", "8:*"):
             r = c.cmd(f"b FETCH {spec} (UID)")

@@ -8,10 +8,10 @@ and a folder deleted and created again while its watch lingers."""
 import re
 import shutil
 import sqlite3
-import time
 
 import pytest
 
+from conftest import wait_until
 from test_imap_basic import ALICE, RawIMAP, imap_ferry, imap_login, \
     maildir_write
 
@@ -40,21 +40,18 @@ def highestmodseq(srv, folder="INBOX"):
     raise AssertionError(r)
 
 
-def highestmodseq_reaches(srv, want, pause_s, deadline_s=10.0):
-    """The HIGHESTMODSEQ of sessions opened pause_s apart, until one
-    reports want or more.  A session that ends is closed on the server
+def wait_highestmodseq(srv, want, pause_s, deadline_s=10.0):
+    """Sessions opened pause_s apart, until one reports a HIGHESTMODSEQ
+    of want or more (AssertionError after deadline_s).  A session that
+    ends is closed on the server
     after its reply (the role's work pool), and a session opened before
     that shares the state still in use; so the first may see the old
     state, but a state overtaken by another program's commit must be
     gone once no session holds it, not kept for the linger's minute.
     The pause outlasts the server's close, so that the sessions here do
     not hold the state in use between them."""
-    end = time.monotonic() + deadline_s
-    seen = highestmodseq(srv)
-    while seen < want and time.monotonic() < end:
-        time.sleep(pause_s)
-        seen = highestmodseq(srv)
-    return seen
+    wait_until(lambda: highestmodseq(srv) >= want, timeout=deadline_s,
+               interval=pause_s, what=f"HIGHESTMODSEQ {want} or more")
 
 
 @pytest.mark.parametrize("close_delay_ms", [None, "400"])
@@ -81,7 +78,7 @@ def test_index_changed_by_another_program_is_read_again(make_ferry, tmp_path,
     db.close()
     assert n == 1
     pause = int(close_delay_ms or 0) / 1000 + 0.2
-    assert highestmodseq_reaches(psrv, before + 1000, pause) >= before + 1000
+    wait_highestmodseq(psrv, before + 1000, pause)
 
 
 def test_index_changed_by_another_program_during_a_session(psrv):
