@@ -36,9 +36,17 @@
 
 #define MBOX_INDEX_VERSION 2
 #define MBOX_INDEX_BUSY_MS 5000
-/* Directory times closer than this to the scan may hide a later change
- * made within the same clock tick: such a scan is not trusted. */
+/* A directory time too close before a scan's start may hide a later
+ * change made within the same tick of the file system's clock: such a
+ * scan is not trusted, and the next sync scans again.  Where the file
+ * system keeps times finer than a millisecond (ext4, XFS, btrfs, tmpfs:
+ * the kernel's clock tick, 1-10 ms), a scan is trusted that began
+ * MBOX_MTIME_SETTLE_NS after the last change; where its times have no
+ * part below a millisecond (whole seconds: ext3's small inodes, some
+ * network file systems), one that began in the second after the next. */
+#define MBOX_MTIME_SETTLE_NS (50 * 1000000LL)
 #define MBOX_MTIME_SETTLE 1
+#define MBOX_NS 1000000000LL
 /* A sync that finds at least this many messages new to an empty state
  * (a large folder's first sync: index missing, or never written)
  * answers before writing their rows; mbox_index_flush writes them, in
@@ -81,6 +89,16 @@ mbox_ns_ts(int64_t ns, struct timespec *ts)
 {
 	ts->tv_sec = (time_t)(ns / 1000000000);
 	ts->tv_nsec = (long)(ns % 1000000000);
+}
+
+/* The wall clock in nanoseconds, for scans' start times. */
+static int64_t
+mbox_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return mbox_ts_ns(&ts);
 }
 
 static uint64_t
@@ -599,7 +617,9 @@ mbox_index_load(struct mbox_user *user, struct mbox_fstate *fs)
 		mbox_ns_ts(sqlite3_column_int64(st, 5), &fs->mt_new);
 		mbox_ns_ts(sqlite3_column_int64(st, 6), &fs->mt_cur);
 		mbox_ns_ts(sqlite3_column_int64(st, 7), &fs->mt_uidlist);
-		fs->scanned_at = (time_t)sqlite3_column_int64(st, 8);
+		/* kept in whole seconds (rounded down: never later
+		 * than the scan began) */
+		fs->scanned_at = sqlite3_column_int64(st, 8) * MBOX_NS;
 		if (fs->uidnext == 0)
 			fs->scanned_at = 0;	/* never scanned: no trust */
 	}
@@ -806,7 +826,7 @@ mbox_folder_row_write(struct mbox_user *user, struct mbox_fstate *fs)
 	    (int64_t)fs->uidvalidity, (int64_t)fs->highestmodseq,
 	    (int64_t)fs->uidnext, mbox_ts_ns(&fs->mt_new),
 	    mbox_ts_ns(&fs->mt_cur), mbox_ts_ns(&fs->mt_uidlist),
-	    (int64_t)fs->scanned_at, fs->id);
+	    fs->scanned_at / MBOX_NS, fs->id);
 }
 
 static int
@@ -913,18 +933,23 @@ mbox_ts_eq(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
-/* A scan started at `at` came late enough after the last change (times
- * t) to have seen it. */
+/* A scan started at `at` (ns) came late enough after the last change
+ * (times t) to have seen it. */
 static bool
-mbox_settled(time_t at, const struct timespec t[3])
+mbox_settled(int64_t at, const struct timespec t[3])
 {
-	time_t newest = t[0].tv_sec;
+	int64_t newest = 0;
+	bool fine = true;
 
-	if (t[1].tv_sec > newest)
-		newest = t[1].tv_sec;
-	if (t[2].tv_sec > newest)
-		newest = t[2].tv_sec;
-	return at > newest + MBOX_MTIME_SETTLE;
+	for (int i = 0; i < 3; i++) {
+		if (mbox_ts_ns(&t[i]) > newest)
+			newest = mbox_ts_ns(&t[i]);
+		if (t[i].tv_nsec % 1000000 == 0)
+			fine = false;	/* whole seconds, or missing */
+	}
+	if (fine)
+		return at > newest + MBOX_MTIME_SETTLE_NS;
+	return at / MBOX_NS > newest / MBOX_NS + MBOX_MTIME_SETTLE;
 }
 
 /* Nothing changed since the last scan, and that scan came late enough
@@ -972,7 +997,7 @@ mbox_sync_dirty(const struct mbox_sync *sy)
 
 static void
 mbox_sync_times(struct mbox_fstate *fs, const struct uidlist *ul,
-    const struct timespec t[3], time_t started)
+    const struct timespec t[3], int64_t started)
 {
 	fs->uidnext = ul->next_uid;
 	fs->mt_new = t[0];
@@ -1108,7 +1133,7 @@ mbox_sync_folder(struct mbox_user *user, struct mbox_fstate *fs,
 	struct mbox_sync sy;
 	struct uidlist ul;
 	struct timespec t[3];
-	time_t started = time(NULL);
+	int64_t started = mbox_now_ns();
 	bool defer = false;
 	int rc = SQLITE_OK;
 

@@ -118,7 +118,7 @@ struct mbox_fstate {
 	size_t nkeywords;
 	uint32_t kwmask;	/* bits of the non-NULL keywords */
 	struct timespec mt_new, mt_cur, mt_uidlist;	/* at last scan */
-	time_t scanned_at;
+	int64_t scanned_at;	/* ns; 0: never (no trust) */
 	uint32_t *fresh;	/* UIDs saved here by append, copy or move,
 				   not yet seen by a read-write view: they
 				   are \Recent as new/ files are (this

@@ -8,6 +8,7 @@
 
 #include "mbox_fixture.h"
 #include "mailbox/maildir_change.h"
+#include "mailbox/mbox_private.h"
 #include "mailbox/uidlist.h"
 #include "test.h"
 
@@ -373,6 +374,112 @@ test_trusted(void)
 	test_end();
 }
 
+/* Sets the times of new/, cur/ and the UID list, which a scan compares
+ * to decide whether it can be skipped. */
+static void
+set_times(const char *path, const struct timespec *t)
+{
+	static const char *const sub[] = { "new", "cur", UIDLIST_FILE };
+	struct timespec two[2];
+	char file[4200];
+
+	two[0] = *t;
+	two[1] = *t;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(file, sizeof(file), "%s/%s", path, sub[i]);
+		test_assert(utimensat(AT_FDCWD, file, two, 0) == 0);
+	}
+}
+
+/* A file put into new/ whose change the directory's time does not show
+ * (as when it lands in the same clock tick as the last change). */
+static void
+put_hidden(const char *path, const char *name)
+{
+	char dir[4200];
+	struct timespec two[2];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/new", path);
+	test_assert(stat(dir, &st) == 0);
+	two[0] = st.st_atim;
+	two[1] = st.st_mtim;
+	fx_put(path, "new", name, "Subject: hidden\n\nx\n");
+	test_assert(utimensat(AT_FDCWD, dir, two, 0) == 0);
+}
+
+static void
+test_settle(void)
+{
+	uint32_t uids[8], flags[8], val;
+	struct mbox_user *u;
+	struct timespec now, t;
+	char path[4096];
+	uint64_t hms, scans;
+
+	/* Times finer than a millisecond, 200 ms old: the scan is trusted
+	 * and the next look at the folder needs no scan (whole-second
+	 * times kept it rescanning for up to two seconds). */
+	test_begin("mbox_index: a scan 50 ms after the last change is trusted");
+	setup(path, sizeof(path), &u);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);	/* the UID list */
+	clock_gettime(CLOCK_REALTIME, &now);
+	t.tv_sec = now.tv_sec;
+	t.tv_nsec = 123457;	/* not a whole millisecond */
+	if (now.tv_nsec < 200000000 + t.tv_nsec) {
+		t.tv_sec--;
+		t.tv_nsec += 800000000;
+	} else
+		t.tv_nsec = now.tv_nsec - 200000000;
+	if (t.tv_nsec % 1000000 == 0)
+		t.tv_nsec += 1;
+	set_times(path, &t);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	scans = u->scans;
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	test_assert(u->scans == scans);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+
+	/* A change just made (here: times in the future): the scan is not
+	 * trusted, so a change the times do not show is still found. */
+	test_begin("mbox_index: a scan right after a change is not trusted");
+	setup(path, sizeof(path), &u);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 5;
+	t.tv_nsec = 123457;
+	set_times(path, &t);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	put_hidden(path, "1100.M1P1.host");
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 4);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+
+	/* Whole-second times (a file system that keeps no finer): a scan
+	 * in the same second as the change is not trusted, even 100 ms or
+	 * more after it, since the change's real time is unknown. */
+	test_begin("mbox_index: whole-second times keep the one-second rule");
+	setup(path, sizeof(path), &u);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	do {		/* into the second's middle: the check is in it */
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_nsec < 100000000 || now.tv_nsec > 700000000)
+			usleep(50000);
+	} while (now.tv_nsec < 100000000 || now.tv_nsec > 700000000);
+	t.tv_sec = now.tv_sec;
+	t.tv_nsec = 0;
+	set_times(path, &t);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	put_hidden(path, "1100.M1P1.host");
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 4);
+	mbox_user_close(&u);
+	fx_done(path);
+	test_end();
+}
+
 static void
 test_pop3_after_imap(void)
 {
@@ -422,6 +529,7 @@ main(void)
 	test_uidlist_lost();
 	test_pop3_after_imap();
 	test_trusted();
+	test_settle();
 	test_hostile_rows();
 	mbox_service_free(&svc);
 	return test_exit();
