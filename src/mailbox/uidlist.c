@@ -52,7 +52,10 @@ struct uidlist_sync {
 	int lock;			/* the lock file, open */
 	const char *const *order;	/* fresh names numbered first */
 	size_t norder;
-	bool dirty;			/* the file must be rewritten */
+	bool dirty;			/* the file must change */
+	bool rewrite;			/* ... and appending fresh lines to
+					   it is not enough */
+	size_t nadded;			/* fresh messages numbered */
 };
 
 size_t
@@ -548,7 +551,7 @@ uidlist_read(struct uidlist_sync *sy)
 		uidlist_free(&sy->old);
 		sy->old.uidvalidity = uidlist_fresh_validity(sy->lock);
 		sy->old.next_uid = 1;
-		sy->dirty = true;
+		sy->dirty = sy->rewrite = true;
 	}
 	fbuf_release(&b);
 	return 0;
@@ -569,7 +572,8 @@ uidlist_build(struct uidlist_sync *sy, struct uidlist *ul)
 	ul->n = 0;
 	for (size_t i = 0; i < sy->old.n; i++) {
 		if (sy->found[i] == NULL) {
-			sy->dirty = true;	/* expunged elsewhere */
+			sy->dirty = sy->rewrite = true;	/* expunged
+							   elsewhere */
 			continue;
 		}
 		m = &ul->v[ul->n++];
@@ -592,7 +596,17 @@ uidlist_build(struct uidlist_sync *sy, struct uidlist *ul)
 		m->uid = ul->next_uid++;
 		m->vsize = vsize;
 		sy->dirty = true;
+		sy->nadded++;
 	}
+}
+
+/* One message's line; nm is its file's name (without "new/"). */
+static void
+uidlist_line(struct fbuf *b, uint32_t uid, uint64_t vsize, const char *nm,
+    size_t blen)
+{
+	fbuf_addf(b, "%u %llu %.*s\n", uid, (unsigned long long)vsize,
+	    (int)blen, nm);
 }
 
 static void
@@ -605,9 +619,8 @@ uidlist_format(const struct uidlist *ul, struct fbuf *b)
 	for (size_t i = 0; i < ul->n; i++) {
 		const char *nm = ul->v[i].name + 4;	/* past "new/" */
 
-		fbuf_addf(b, "%u %llu %.*s\n", ul->v[i].uid,
-		    (unsigned long long)ul->v[i].vsize,
-		    (int)uidlist_basename_len(nm), nm);
+		uidlist_line(b, ul->v[i].uid, ul->v[i].vsize, nm,
+		    uidlist_basename_len(nm));
 	}
 }
 
@@ -697,6 +710,9 @@ uidlist_create(const char *path, uint32_t uidvalidity)
 	return r;
 }
 
+static int uidlist_append_fresh(const char *, const struct uidlist_sync *,
+    const struct uidlist *);
+
 int
 uidlist_sync(const char *path, struct uidlist *ul)
 {
@@ -728,9 +744,14 @@ uidlist_sync_ordered(const char *path, const char *const *names, size_t n,
 	uidlist_build(&sy, ul);
 	if (sy.dirty && uidlist_lock_last(lock) != ul->uidvalidity)
 		uidlist_lock_note(lock, ul->uidvalidity);
-	if (sy.dirty && uidlist_write(path, ul) < 0) {
-		uidlist_free(ul);
-		goto out;
+	if (sy.dirty) {
+		int added = sy.rewrite ? 0 : uidlist_append_fresh(path, &sy,
+		    ul);
+
+		if (added < 0 || (added == 0 && uidlist_write(path, ul) < 0)) {
+			uidlist_free(ul);
+			goto out;
+		}
 	}
 	r = 0;
 out:
@@ -830,8 +851,7 @@ uidlist_append_lines(struct fbuf *b, uint32_t first,
 		if (!uidlist_name_ok(nm, blen))
 			return false;
 		uids_r[i] = first + (uint32_t)i;
-		fbuf_addf(b, "%u %llu %.*s\n", uids_r[i],
-		    (unsigned long long)vsizes[i], (int)blen, nm);
+		uidlist_line(b, uids_r[i], vsizes[i], nm, blen);
 	}
 	return true;
 }
@@ -855,6 +875,50 @@ uidlist_append_write(int fd, const struct fbuf *b, off_t size,
 		return -1;
 	}
 	return 0;
+}
+
+/* A scan that found only new messages (every known one still there, the
+ * file read whole) appends their lines to the file it read under the
+ * same lock, as uidlist_append does, instead of writing all of them
+ * again: a delivery into a folder of 100,000 messages costs a line, not
+ * the whole file.  1 done, 0 when the file cannot take them (a full
+ * rewrite follows), -1 with errno. */
+static int
+uidlist_append_fresh(const char *path, const struct uidlist_sync *sy,
+    const struct uidlist *ul)
+{
+	char file[PATH_MAX];
+	struct uidlist h;
+	struct fbuf b;
+	off_t size = 0, next_off = 0;
+	int fd, r, saved;
+
+	if (sy->nadded == 0 || sy->nadded > ul->n ||
+	    snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, path) >=
+	    (int)sizeof(file))
+		return 0;
+	if ((fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	memset(&h, 0, sizeof(h));
+	fbuf_init(&b, 0);
+	r = uidlist_append_check(fd, &h, &size, &next_off);
+	if (r == 1 && (h.uidvalidity != ul->uidvalidity ||
+	    h.next_uid != sy->old.next_uid))
+		r = 0;
+	for (size_t i = ul->n - sy->nadded; r == 1 && i < ul->n; i++) {
+		const char *nm = ul->v[i].name + 4;	/* past "new/" */
+
+		uidlist_line(&b, ul->v[i].uid, ul->v[i].vsize, nm,
+		    uidlist_basename_len(nm));
+	}
+	if (r == 1 && uidlist_append_write(fd, &b, size, next_off,
+	    ul->next_uid) < 0)
+		r = -1;
+	saved = errno;
+	close(fd);
+	fbuf_release(&b);
+	errno = saved;
+	return r;
 }
 
 int

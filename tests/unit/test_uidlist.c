@@ -364,6 +364,67 @@ append_child(const char *dir, int id, FILE *out)
 
 /* Several processes append and scan one folder at once: every message
  * has one UID, the one it was told, and no UID is given twice. */
+/* A scan that finds only new messages appends their lines to the file
+ * (it keeps its inode: no rewrite of every line); one that finds a
+ * message gone writes the file again. */
+static void
+test_sync_appends(void)
+{
+	char dir[] = "/tmp/ferry-test-uidlist-scan-XXXXXX";
+	char text[4096], want[4096], file[4200];
+	struct uidlist a;
+	struct stat st0, st1;
+	uint32_t validity;
+
+	test_begin("uidlist: a scan that finds only new messages appends");
+	test_assert(mkdtemp(dir) != NULL);
+	test_assert(maildir_create(dir) == 0);
+	write_file(dir, "new", "1000.M1P1Q1.h", "a\n");
+	write_file(dir, "cur", "1000.M2P1Q1.h:2,S", "bb\n");
+	test_assert(uidlist_sync(dir, &a) == 0);
+	validity = a.uidvalidity;
+	uidlist_free(&a);
+	snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, dir);
+	test_assert(stat(file, &st0) == 0);
+
+	write_file(dir, "new", "1001.M1P1Q1.h,S=9", "ccc\n");
+	write_file(dir, "new", "1001.M2P1Q1.h", "d\n");
+	test_assert(uidlist_sync(dir, &a) == 0);
+	test_assert(a.n == 4 && a.next_uid == 5 && a.v[3].uid == 4);
+	uidlist_free(&a);
+	test_assert(stat(file, &st1) == 0);
+	test_assert(st1.st_ino == st0.st_ino && st1.st_size > st0.st_size);
+	read_text(dir, text, sizeof(text));
+	snprintf(want, sizeof(want), "ferry-uidlist 1 %u 0000000005\n"
+	    "1 3 1000.M1P1Q1.h\n2 4 1000.M2P1Q1.h\n3 5 1001.M1P1Q1.h,S=9\n"
+	    "4 3 1001.M2P1Q1.h\n", validity);
+	test_assert_streq(text, want);
+
+	/* Nothing new: the file is left alone. */
+	test_assert(uidlist_sync(dir, &a) == 0);
+	uidlist_free(&a);
+	read_text(dir, text, sizeof(text));
+	test_assert_streq(text, want);
+
+	/* One gone and one new: written again, without the gone one. */
+	snprintf(file, sizeof(file), "%s/new/1001.M1P1Q1.h,S=9", dir);
+	test_assert(unlink(file) == 0);
+	write_file(dir, "new", "1002.M1P1Q1.h", "e\n");
+	test_assert(uidlist_sync(dir, &a) == 0);
+	test_assert(a.n == 4 && a.next_uid == 6);
+	uidlist_free(&a);
+	snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, dir);
+	test_assert(stat(file, &st1) == 0);
+	test_assert(st1.st_ino != st0.st_ino);
+	read_text(dir, text, sizeof(text));
+	snprintf(want, sizeof(want), "ferry-uidlist 1 %u 0000000006\n"
+	    "1 3 1000.M1P1Q1.h\n2 4 1000.M2P1Q1.h\n4 3 1001.M2P1Q1.h\n"
+	    "5 3 1002.M1P1Q1.h\n", validity);
+	test_assert_streq(text, want);
+	fsio_remove_tree(dir);
+	test_end();
+}
+
 static void
 test_append_processes(void)
 {
@@ -434,6 +495,7 @@ main(void)
 	test_sync(dir);
 	test_sync_order();
 	test_append();
+	test_sync_appends();
 	test_append_processes();
 	fsio_remove_tree(dir);
 	return test_exit();
