@@ -778,8 +778,7 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 			if (strcmp(r->file, m->name) != 0) {
 				uint32_t f = r->flags, k = r->keywords;
 
-				mbox_rec_take_file(r, m->name);
-				m->name = NULL;
+				mbox_rec_take_file(r, xstrdup(m->name));
 				sy->dirty[sy->n] = true;
 				if (f != r->flags || k != r->keywords) {
 					r->modseq = 0;	/* set below */
@@ -789,8 +788,7 @@ mbox_sync_merge(struct mbox_fstate *fs, struct uidlist *ul,
 		} else {
 			memset(r, 0, sizeof(*r));
 			r->uid = m->uid;
-			mbox_rec_take_file(r, m->name);
-			m->name = NULL;		/* the scan's copy, taken */
+			mbox_rec_take_file(r, xstrdup(m->name));
 			r->size = m->vsize;
 			/* INTERNALDATE (the file's mtime) is read now, or,
 			 * in a large folder's first sync, by the rows' writer

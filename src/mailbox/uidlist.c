@@ -49,6 +49,8 @@ struct uidlist_sync {
 	size_t *lens;			/* per old entry: strlen(name) */
 	char **fresh;			/* "sub/file" of unknown messages */
 	size_t nfresh, capfresh;
+	struct uidlist_block *names;	/* of found and fresh, until the
+					   result takes them */
 	int lock;			/* the lock file, open */
 	const char *const *order;	/* fresh names numbered first */
 	size_t norder;
@@ -66,11 +68,59 @@ uidlist_basename_len(const char *name)
 	return colon != NULL ? (size_t)(colon - name) : strlen(name);
 }
 
+/* ---- names in blocks ---- */
+
+/* A scan of 100,000 messages made and freed 200,000 names one by one
+ * (the list's and the directories'); in blocks they cost a few
+ * allocations. */
+#define UIDLIST_BLOCK (64 * 1024)
+
+struct uidlist_block {
+	struct uidlist_block *next;
+	size_t used, size;
+	char data[];
+};
+
+/* Room for a string of len bytes and its NUL in *bp. */
+static char *
+uidlist_name_room(struct uidlist_block **bp, size_t len)
+{
+	struct uidlist_block *b = *bp;
+	char *p;
+
+	if (b == NULL || b->size - b->used < len + 1) {
+		size_t size = len + 1 > UIDLIST_BLOCK ? len + 1 :
+		    UIDLIST_BLOCK;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->next = *bp;
+		b->used = 0;
+		b->size = size;
+		*bp = b;
+	}
+	p = b->data + b->used;
+	b->used += len + 1;
+	return p;
+}
+
+static void
+uidlist_blocks_free(struct uidlist_block **bp)
+{
+	while (*bp != NULL) {
+		struct uidlist_block *b = *bp;
+
+		*bp = b->next;
+		free(b);
+	}
+}
+
 void
 uidlist_free(struct uidlist *ul)
 {
-	for (size_t i = 0; i < ul->n; i++)
-		free(ul->v[i].name);
+	if (ul->names == NULL)
+		for (size_t i = 0; i < ul->n; i++)
+			free(ul->v[i].name);
+	uidlist_blocks_free(&ul->names);
 	free(ul->v);
 	ul->v = NULL;
 	ul->n = 0;
@@ -134,7 +184,9 @@ uidlist_parse_line(const char *p, const char *eol, struct uidlist *ul)
 	if ((ul->n & (ul->n - 1)) == 0)
 		ul->v = xreallocarray(ul->v, ul->n == 0 ? 1 : ul->n * 2,
 		    sizeof(*ul->v));
-	ul->v[ul->n].name = xstrndup(p, (size_t)(eol - p));
+	ul->v[ul->n].name = uidlist_name_room(&ul->names, (size_t)(eol - p));
+	memcpy(ul->v[ul->n].name, p, (size_t)(eol - p));
+	ul->v[ul->n].name[eol - p] = '\0';
 	ul->v[ul->n].uid = (uint32_t)uid;
 	ul->v[ul->n].vsize = vsize;
 	ul->n++;
@@ -313,10 +365,10 @@ uidlist_add_fresh(struct uidlist_sync *sy, char *name)
 
 /* "sub/name" (a scan makes one per message: no formatting). */
 static char *
-uidlist_subpath(const char *sub, const char *name)
+uidlist_subpath(struct uidlist_sync *sy, const char *sub, const char *name)
 {
 	size_t ls = strlen(sub), ln = strlen(name);
-	char *p = xmalloc(ls + ln + 2);
+	char *p = uidlist_name_room(&sy->names, ls + ln + 1);
 
 	memcpy(p, sub, ls);
 	p[ls] = '/';
@@ -366,8 +418,7 @@ uidlist_scan_batch(struct uidlist_sync *sy, struct uidlist_scan_ent *b,
 		    b[k].hash);
 
 		if (i >= 0 && sy->found[i] != NULL)
-			free(b[k].subpath);	/* seen in new/ and cur/
-						   during a move */
+			;	/* seen in new/ and cur/ during a move */
 		else if (i >= 0)
 			sy->found[i] = b[k].subpath;
 		else
@@ -377,15 +428,15 @@ uidlist_scan_batch(struct uidlist_sync *sy, struct uidlist_scan_ent *b,
 
 /* One directory entry of sub ("new" or "cur"), into the batch b. */
 static void
-uidlist_scan_entry(const char *sub, const struct dirent *de,
-    struct uidlist_scan_ent *b, size_t *n)
+uidlist_scan_entry(struct uidlist_sync *sy, const char *sub,
+    const struct dirent *de, struct uidlist_scan_ent *b, size_t *n)
 {
 	size_t blen = uidlist_basename_len(de->d_name);
 
 	if (de->d_name[0] == '.' || de->d_type == DT_DIR ||
 	    !uidlist_name_ok(de->d_name, blen))
 		return;
-	b[*n].subpath = uidlist_subpath(sub, de->d_name);
+	b[*n].subpath = uidlist_subpath(sy, sub, de->d_name);
 	b[*n].name = b[*n].subpath + strlen(sub) + 1;
 	b[*n].blen = blen;
 	b[(*n)++].hash = uidlist_hash_str(de->d_name, blen);
@@ -409,7 +460,7 @@ uidlist_scan_dir(struct uidlist_sync *sy, const char *sub)
 		return errno == ENOENT ? 0 : -1;
 	errno = 0;
 	while ((de = readdir(d)) != NULL) {
-		uidlist_scan_entry(sub, de, b, &n);
+		uidlist_scan_entry(sy, sub, de, b, &n);
 		if (n == UIDLIST_SCAN_BATCH) {
 			uidlist_scan_batch(sy, b, n);
 			n = 0;
@@ -567,6 +618,8 @@ uidlist_build(struct uidlist_sync *sy, struct uidlist *ul)
 
 	ul->uidvalidity = sy->old.uidvalidity;
 	ul->next_uid = sy->old.next_uid;
+	ul->names = sy->names;		/* found[] and fresh[] are in it */
+	sy->names = NULL;
 	ul->v = xreallocarray(NULL, sy->old.n + sy->nfresh + 1,
 	    sizeof(*ul->v));
 	ul->n = 0;
@@ -662,10 +715,7 @@ uidlist_write(const char *path, const struct uidlist *ul)
 static void
 uidlist_sync_free(struct uidlist_sync *sy)
 {
-	for (size_t i = 0; i < sy->old.n; i++)
-		free(sy->found[i]);
-	for (size_t i = 0; i < sy->nfresh; i++)
-		free(sy->fresh[i]);
+	uidlist_blocks_free(&sy->names);
 	free(sy->found);
 	free(sy->fresh);
 	free(sy->hash);

@@ -21,12 +21,19 @@ struct uidlist_msg {
 	uint32_t uid;
 };
 
-/* A snapshot of the mailbox: messages in ascending UID order. */
+struct uidlist_block;
+
+/* A snapshot of the mailbox: messages in ascending UID order.  The names
+ * of a list that uidlist_sync or uidlist_parse made sit in a few large
+ * blocks (names), freed with the list: take a copy to keep one.  A list
+ * built by hand leaves names NULL, and each name is then its own
+ * allocation, which uidlist_free frees. */
 struct uidlist {
 	uint32_t uidvalidity;
 	uint32_t next_uid;
 	struct uidlist_msg *v;
 	size_t n;
+	struct uidlist_block *names;
 };
 
 /* Scans new/ and cur/ of the Maildir at path once, gives UIDs to messages
