@@ -226,6 +226,14 @@ ops_imp_legacy(struct ops_imp_folder *f)
 	return ret;
 }
 
+static int
+ops_imp_uid_cmp(const void *a, const void *b)
+{
+	const struct uidlist_msg *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
 /* The ferry-uidlist text from m for the messages now in the target. */
 static void
 ops_imp_uidlist_text(struct ops_imp_folder *f, const struct ops_uidmap *m,
@@ -269,14 +277,10 @@ ops_imp_uidlist_text(struct ops_imp_folder *f, const struct ops_uidmap *m,
 		}
 		close(dfd);
 	}
-	/* ascending UIDs, as the file wants them */
-	for (size_t i = 1; i < ul.n; i++)
-		for (size_t j = i; j > 0 && ul.v[j - 1].uid > ul.v[j].uid; j--) {
-			struct uidlist_msg t = ul.v[j];
-
-			ul.v[j] = ul.v[j - 1];
-			ul.v[j - 1] = t;
-		}
+	/* ascending UIDs, as the file wants them (new/ was listed before
+	 * cur/: an insertion sort cost new x cur moves) */
+	if (ul.n > 1)
+		qsort(ul.v, ul.n, sizeof(*ul.v), ops_imp_uid_cmp);
 	for (size_t i = 0; i < ul.n; i++)
 		fbuf_addf(out, "%u %llu %s\n", ul.v[i].uid,
 		    (unsigned long long)ul.v[i].vsize, ul.v[i].name);
