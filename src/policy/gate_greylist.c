@@ -23,6 +23,18 @@
 #include "store/store.h"
 
 #define GATE_GREYLIST_PRUNE 3600	/* seconds between clean-ups */
+/* A network the store called trusted is believed for this long without
+ * asking again: a trust lasts greylist_expire (36 days by default), and
+ * nothing but its expiry ends it, so a minute's belief costs nothing,
+ * and every RCPT from a known sender's servers (most mail) skips a
+ * store request and its trip through the worker pool. */
+#define GATE_GREYLIST_TRUST_SECS 60
+#define GATE_GREYLIST_TRUST_SLOTS 256	/* direct-mapped by network */
+
+struct gate_greylist_trust {
+	char net[64];
+	int64_t at;			/* when the store said so; 0: empty */
+};
 
 /* The request's data: inputs and results only (store.h). */
 struct gate_greylist_job {
@@ -79,6 +91,29 @@ gate_greylist_enabled(const struct conf *c)
 	return c->greylist;
 }
 
+static struct gate_greylist_trust *
+gate_greylist_slot(struct policy *p, const char *net)
+{
+	uint32_t h = 2166136261u;
+
+	if (p->greylist_trust == NULL)
+		p->greylist_trust = xcalloc(GATE_GREYLIST_TRUST_SLOTS,
+		    sizeof(*p->greylist_trust));
+	for (const char *c = net; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return &p->greylist_trust[h % GATE_GREYLIST_TRUST_SLOTS];
+}
+
+/* Whether the store said net was trusted less than a minute ago. */
+static bool
+gate_greylist_trusted(struct policy *p, const char *net, int64_t now)
+{
+	const struct gate_greylist_trust *t = gate_greylist_slot(p, net);
+
+	return t->at != 0 && now >= t->at &&
+	    now - t->at < GATE_GREYLIST_TRUST_SECS && strcmp(t->net, net) == 0;
+}
+
 static void
 gate_greylist_work(struct store *conn, void *data)
 {
@@ -112,6 +147,11 @@ gate_greylist_done(void *data, void *ctx)
 	}
 	policy_gate_note(call, "greylist=%s net=%s", names[j->state], j->net);
 	if (j->state == STORE_GREY_PASS || j->state == STORE_GREY_TRUSTED) {
+		struct gate_greylist_trust *t = gate_greylist_slot(call->policy,
+		    j->net);
+
+		str_lcpy(t->net, j->net, sizeof(t->net));
+		t->at = j->t[0];
 		policy_gate_finish(call, POLICY_ACCEPT, 0, NULL, NULL);
 		return;
 	}
@@ -137,6 +177,12 @@ gate_greylist_start(struct policy_gate_call *call)
 
 	if (call->stores == NULL || gate_greylist_net((const struct sockaddr *)
 	    &call->client->addr, net, sizeof(net)) < 0) {
+		policy_gate_finish(call, POLICY_ACCEPT, 0, NULL, NULL);
+		return NULL;
+	}
+	if (gate_greylist_trusted(p, net, (int64_t)time(NULL))) {
+		policy_gate_note(call, "greylist=trusted net=%s cached=yes",
+		    net);
 		policy_gate_finish(call, POLICY_ACCEPT, 0, NULL, NULL);
 		return NULL;
 	}

@@ -126,6 +126,7 @@ policy_free(struct policy **pp)
 		return;
 	policy_track_free(&p->rate);
 	policy_track_free(&p->bad_rcpt);
+	free(p->greylist_trust);
 	conf_unref(&p->conf);
 	free(p);
 	*pp = NULL;

@@ -17,6 +17,9 @@ struct policy {
 	struct policy_track *rate;	/* gate_rate: connections per IP */
 	struct policy_track *bad_rcpt;	/* gate_bad_rcpt: unknown rcpts */
 	int64_t greylist_pruned;	/* last greylist clean-up */
+	/* gate_greylist: networks the store said were trusted, and when
+	 * (NULL until the first) */
+	struct gate_greylist_trust *greylist_trust;
 };
 
 /* One check.  start() begins it for call->client and must end it with

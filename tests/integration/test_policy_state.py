@@ -34,14 +34,20 @@ def test_greylist_end_to_end(make_ferry, fakedns):
     d = dialogue(srv, sender="a@sender.test")
     assert d["rcpts"][0].code == 250 and d["data"].code == 250, d
     srv.wait_delivered("alice@example.test")
-    # The client's /24 passed: other triplets from it pass at once...
+    # The client's /24 passed: other triplets from it pass at once,
+    # answered within a minute of the store's word without asking it...
     assert rcpt_code(srv, sender="b@sender.test",
                      rcpt="bob@example.test").code == 250
     assert rcpt_code(srv, sender="c@sender.test", source="127.0.0.77").code == 250
+    srv.wait_log(r"check=greylist stage=rcpt verdict=accept "
+                 r"greylist=trusted net=127\.0\.0\.0/24 cached=yes")
+    assert not re.search(r"greylist=trusted net=127\.0\.0\.0/24(?! cached)",
+                         srv.log_text())
     # ...and the state survives a restart (it is in the store).
     srv.restart()
     assert rcpt_code(srv, sender="d@sender.test").code == 250
-    srv.wait_log(r"check=greylist stage=rcpt verdict=accept greylist=trusted")
+    srv.wait_log(r"check=greylist stage=rcpt verdict=accept "
+                 r"greylist=trusted net=127\.0\.0\.0/24(?! cached)")
 
 
 def test_greylist_window_expiry_starts_over(make_ferry, fakedns):

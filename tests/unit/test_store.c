@@ -2,6 +2,7 @@
  * hashing, on a fresh SQLite file in a temporary directory, or on the
  * empty PostgreSQL database named by $FERRY_TEST_STORE (a postgresql://
  * URI; tests/integration/test_pg_store.py runs them so). */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,6 +495,45 @@ test_store_generation(struct store *s)
 	test_end();
 }
 
+/* The greylist's states in order; a network that passed is then
+ * trusted, and that answer is a read: it does not wait for a write
+ * transaction another connection holds (SQLite: that wait was a sleep
+ * of a millisecond and more per RCPT, or a failure after the busy
+ * timeout). */
+static void
+test_greylist(struct store *s)
+{
+	const char *net = "198.51.100.0/24";
+	enum store_grey grey;
+	int64_t first;
+	sqlite3 *w = NULL;
+
+	test_begin("greylist: new, early, pass, trusted without a write lock");
+	test_assert(store_greylist_check(s, net, "a b c", 1000, 60, 3600,
+	    86400, &grey, &first) == 0 && grey == STORE_GREY_NEW &&
+	    first == 1000);
+	test_assert(store_greylist_check(s, net, "a b c", 1030, 60, 3600,
+	    86400, &grey, &first) == 0 && grey == STORE_GREY_EARLY &&
+	    first == 1000);
+	test_assert(store_greylist_check(s, net, "a b c", 1070, 60, 3600,
+	    86400, &grey, &first) == 0 && grey == STORE_GREY_PASS);
+	if (!test_pg) {
+		test_assert(sqlite3_open(test_db, &w) == SQLITE_OK);
+		test_assert(sqlite3_exec(w, "BEGIN IMMEDIATE", NULL, NULL,
+		    NULL) == SQLITE_OK);
+	}
+	test_assert(store_greylist_check(s, net, "d e f", 1100, 60, 3600,
+	    86400, &grey, &first) == 0 && grey == STORE_GREY_TRUSTED);
+	if (w != NULL) {
+		sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(w);
+	}
+	/* Past the trust: greylisted again. */
+	test_assert(store_greylist_check(s, net, "d e f", 1070 + 86400 + 1,
+	    60, 3600, 86400, &grey, &first) == 0 && grey == STORE_GREY_NEW);
+	test_end();
+}
+
 /* Store paths as logged: a URI's password masked, nothing else. */
 static void
 test_store_label(void)
@@ -547,6 +587,7 @@ main(void)
 	test_resolve_limits(s);
 	test_resolve_parse();
 	test_store_generation(s);
+	test_greylist(s);
 	store_close(&s);
 	test_store_reopen();
 	test_password();
