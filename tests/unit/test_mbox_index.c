@@ -391,6 +391,19 @@ set_times(const char *path, const struct timespec *t)
 	}
 }
 
+/* Whether new/ kept the time set_times gave it to the nanosecond (file
+ * systems with whole-second times do not). */
+static bool
+fine_times(const char *path, const struct timespec *t)
+{
+	char dir[4200];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/new", path);
+	return stat(dir, &st) == 0 && st.st_mtim.tv_sec == t->tv_sec &&
+	    st.st_mtim.tv_nsec == t->tv_nsec;
+}
+
 /* A file put into new/ whose change the directory's time does not show
  * (as when it lands in the same clock tick as the last change). */
 static void
@@ -434,10 +447,15 @@ test_settle(void)
 	if (t.tv_nsec % 1000000 == 0)
 		t.tv_nsec += 1;
 	set_times(path, &t);
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
-	scans = u->scans;
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
-	test_assert(u->scans == scans);
+	if (!fine_times(path, &t))
+		fprintf(stderr, "%s: skipped: the file system under %s keeps "
+		    "no sub-millisecond times\n", test_cur_name, path);
+	else {
+		test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+		scans = u->scans;
+		test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+		test_assert(u->scans == scans);
+	}
 	mbox_user_close(&u);
 	fx_done(path);
 	test_end();
