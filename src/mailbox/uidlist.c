@@ -927,6 +927,35 @@ uidlist_append_write(int fd, const struct fbuf *b, off_t size,
 	return 0;
 }
 
+/* With the UID list's lock held: when the file (opened now, so that a
+ * rewrite before the lock is seen) has UIDVALIDITY uidvalidity and next
+ * UID next_uid, appends lines and raises its next UID to next_after in
+ * place.  lines NULL: they could not be made, nothing is appended.  1
+ * done, 0 when the file cannot take them, -1 with errno. */
+static int
+uidlist_append_locked(const char *file, uint32_t uidvalidity,
+    uint32_t next_uid, const struct fbuf *lines, uint32_t next_after)
+{
+	struct uidlist h;
+	off_t size = 0, next_off = 0;
+	int fd, r, saved;
+
+	if ((fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	memset(&h, 0, sizeof(h));
+	r = uidlist_append_check(fd, &h, &size, &next_off);
+	if (r == 1 && (h.uidvalidity != uidvalidity ||
+	    h.next_uid != next_uid || lines == NULL))
+		r = 0;
+	if (r == 1 && uidlist_append_write(fd, lines, size, next_off,
+	    next_after) < 0)
+		r = -1;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
 /* A scan that found only new messages (every known one still there, the
  * file read whole) appends their lines to the file it read under the
  * same lock, as uidlist_append does, instead of writing all of them
@@ -938,34 +967,23 @@ uidlist_append_fresh(const char *path, const struct uidlist_sync *sy,
     const struct uidlist *ul)
 {
 	char file[PATH_MAX];
-	struct uidlist h;
 	struct fbuf b;
-	off_t size = 0, next_off = 0;
-	int fd, r, saved;
+	int r, saved;
 
 	if (sy->nadded == 0 || sy->nadded > ul->n ||
 	    snprintf(file, sizeof(file), "%s/" UIDLIST_FILE, path) >=
 	    (int)sizeof(file))
 		return 0;
-	if ((fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : -1;
-	memset(&h, 0, sizeof(h));
 	fbuf_init(&b, 0);
-	r = uidlist_append_check(fd, &h, &size, &next_off);
-	if (r == 1 && (h.uidvalidity != ul->uidvalidity ||
-	    h.next_uid != sy->old.next_uid))
-		r = 0;
-	for (size_t i = ul->n - sy->nadded; r == 1 && i < ul->n; i++) {
+	for (size_t i = ul->n - sy->nadded; i < ul->n; i++) {
 		const char *nm = ul->v[i].name + 4;	/* past "new/" */
 
 		uidlist_line(&b, ul->v[i].uid, ul->v[i].vsize, nm,
 		    uidlist_basename_len(nm));
 	}
-	if (r == 1 && uidlist_append_write(fd, &b, size, next_off,
-	    ul->next_uid) < 0)
-		r = -1;
+	r = uidlist_append_locked(file, ul->uidvalidity, sy->old.next_uid,
+	    &b, ul->next_uid);
 	saved = errno;
-	close(fd);
 	fbuf_release(&b);
 	errno = saved;
 	return r;
@@ -977,34 +995,19 @@ uidlist_append(const char *path, uint32_t uidvalidity, uint32_t next_uid,
     uint32_t *uids_r)
 {
 	char file[PATH_MAX];
-	struct uidlist h;
 	struct fbuf b;
-	off_t size = 0, next_off = 0;
-	int lock, fd, r, saved;
+	int lock, r, saved;
 
 	if (n == 0 || snprintf(file, sizeof(file), "%s/" UIDLIST_FILE,
 	    path) >= (int)sizeof(file))
 		return 0;
 	if ((lock = uidlist_lock(path)) < 0)
 		return -1;
-	memset(&h, 0, sizeof(h));
 	fbuf_init(&b, 0);
-	/* Opened under the lock: a rewrite (rename) before it is seen. */
-	fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		r = errno == ENOENT ? 0 : -1;
-	else
-		r = uidlist_append_check(fd, &h, &size, &next_off);
-	if (r == 1 && (h.uidvalidity != uidvalidity ||
-	    h.next_uid != next_uid ||
-	    !uidlist_append_lines(&b, next_uid, names, vsizes, n, uids_r)))
-		r = 0;
-	if (r == 1 && uidlist_append_write(fd, &b, size, next_off,
-	    next_uid + (uint32_t)n) < 0)
-		r = -1;
+	r = uidlist_append_locked(file, uidvalidity, next_uid,
+	    uidlist_append_lines(&b, next_uid, names, vsizes, n, uids_r) ?
+	    &b : NULL, next_uid + (uint32_t)n);
 	saved = errno;
-	if (fd >= 0)
-		close(fd);
 	close(lock);
 	fbuf_release(&b);
 	errno = saved;

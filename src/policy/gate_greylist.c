@@ -94,14 +94,10 @@ gate_greylist_enabled(const struct conf *c)
 static struct gate_greylist_trust *
 gate_greylist_slot(struct policy *p, const char *net)
 {
-	uint32_t h = 2166136261u;
-
 	if (p->greylist_trust == NULL)
 		p->greylist_trust = xcalloc(GATE_GREYLIST_TRUST_SLOTS,
 		    sizeof(*p->greylist_trust));
-	for (const char *c = net; *c != '\0'; c++)
-		h = (h ^ (unsigned char)*c) * 16777619u;
-	return &p->greylist_trust[h % GATE_GREYLIST_TRUST_SLOTS];
+	return &p->greylist_trust[str_hash(net) % GATE_GREYLIST_TRUST_SLOTS];
 }
 
 /* Whether the store said net was trusted less than a minute ago. */

@@ -421,6 +421,27 @@ put_hidden(const char *path, const char *name)
 	test_assert(utimensat(AT_FDCWD, dir, two, 0) == 0);
 }
 
+/* With the folder's times set to t before a scan, a file put into new/
+ * after that scan without moving the times is found by the next look:
+ * the scan was not trusted. */
+static void
+check_hidden_found(const struct timespec *t)
+{
+	uint32_t uids[8], flags[8], val;
+	struct mbox_user *u;
+	char path[4096];
+	uint64_t hms;
+
+	setup(path, sizeof(path), &u);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	set_times(path, t);
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
+	put_hidden(path, "1100.M1P1.host");
+	test_assert(snapshot(u, uids, flags, &hms, &val) == 4);
+	mbox_user_close(&u);
+	fx_done(path);
+}
+
 static void
 test_settle(void)
 {
@@ -429,6 +450,7 @@ test_settle(void)
 	struct timespec now, t;
 	char path[4096];
 	uint64_t hms, scans;
+	int64_t ns;
 
 	/* Times finer than a millisecond, 200 ms old: the scan is trusted
 	 * and the next look at the folder needs no scan (whole-second
@@ -437,15 +459,9 @@ test_settle(void)
 	setup(path, sizeof(path), &u);
 	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);	/* the UID list */
 	clock_gettime(CLOCK_REALTIME, &now);
-	t.tv_sec = now.tv_sec;
-	t.tv_nsec = 123457;	/* not a whole millisecond */
-	if (now.tv_nsec < 200000000 + t.tv_nsec) {
-		t.tv_sec--;
-		t.tv_nsec += 800000000;
-	} else
-		t.tv_nsec = now.tv_nsec - 200000000;
-	if (t.tv_nsec % 1000000 == 0)
-		t.tv_nsec += 1;
+	ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - 200000000;
+	t.tv_sec = (time_t)(ns / 1000000000);
+	t.tv_nsec = (long)(ns % 1000000000) | 1;  /* not a whole millisecond */
 	set_times(path, &t);
 	if (!fine_times(path, &t))
 		fprintf(stderr, "%s: skipped: the file system under %s keeps "
@@ -463,25 +479,16 @@ test_settle(void)
 	/* A change just made (here: times in the future): the scan is not
 	 * trusted, so a change the times do not show is still found. */
 	test_begin("mbox_index: a scan right after a change is not trusted");
-	setup(path, sizeof(path), &u);
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += 5;
 	t.tv_nsec = 123457;
-	set_times(path, &t);
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
-	put_hidden(path, "1100.M1P1.host");
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 4);
-	mbox_user_close(&u);
-	fx_done(path);
+	check_hidden_found(&t);
 	test_end();
 
 	/* Whole-second times (a file system that keeps no finer): a scan
 	 * in the same second as the change is not trusted, even 100 ms or
 	 * more after it, since the change's real time is unknown. */
 	test_begin("mbox_index: whole-second times keep the one-second rule");
-	setup(path, sizeof(path), &u);
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
 	do {		/* into the second's middle: the check is in it */
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (now.tv_nsec < 100000000 || now.tv_nsec > 700000000)
@@ -489,12 +496,7 @@ test_settle(void)
 	} while (now.tv_nsec < 100000000 || now.tv_nsec > 700000000);
 	t.tv_sec = now.tv_sec;
 	t.tv_nsec = 0;
-	set_times(path, &t);
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 3);
-	put_hidden(path, "1100.M1P1.host");
-	test_assert(snapshot(u, uids, flags, &hms, &val) == 4);
-	mbox_user_close(&u);
-	fx_done(path);
+	check_hidden_found(&t);
 	test_end();
 }
 
