@@ -37,6 +37,12 @@ log_set_level(enum log_level level)
 }
 
 int
+log_enabled(enum log_level lvl)
+{
+	return lvl >= log_min;
+}
+
+int
 log_level_parse(const char *s)
 {
 	if (strcmp(s, "debug") == 0)

@@ -12,6 +12,9 @@ struct fbuf;
 /* role: short process name ("serve", "smtpd", "queue", "ferry"). */
 void log_init(const char *role, enum log_level level);
 void log_set_level(enum log_level level);
+/* Whether a line at lvl would be written: for callers that build a
+ * line in pieces before logging it. */
+int log_enabled(enum log_level lvl);
 /* Parses "debug", "info", "warn", "error"; -1 when unknown. */
 int log_level_parse(const char *s);
 /* Also append every line to this file (NULL: stop).  0 or -1 (errno). */

@@ -510,6 +510,10 @@ policy_log_verdict(struct policy_run *r, enum policy_verdict v, int code,
 {
 	struct fbuf b;
 
+	if (!log_enabled(LOG_LVL_INFO)) {
+		r->note[0] = '\0';
+		return;
+	}
 	fbuf_init(&b, 0);
 	fbuf_addf(&b, "%s policy check=%s stage=%s verdict=%s",
 	    r->c->session_id, r->call.gate->name, policy_stage_name(r->stage),
@@ -608,7 +612,8 @@ policy_log_decision(const struct policy_client *c, enum policy_stage stage,
 	bool quiet = res->verdict == POLICY_ACCEPT ||
 	    res->verdict == POLICY_TAG;
 
-	if (quiet && stage != POLICY_RCPT && stage != POLICY_MAIL)
+	if ((quiet && stage != POLICY_RCPT && stage != POLICY_MAIL) ||
+	    !log_enabled(LOG_LVL_INFO))
 		return;
 	fbuf_init(&b, 0);
 	fbuf_addf(&b, "%s policy decision stage=%s verdict=%s ip=%s",
