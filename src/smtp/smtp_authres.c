@@ -193,8 +193,9 @@ smtp_authres_check_done(void *arg)
 	s->tx->authres_cb(s);
 }
 
-/* Every key is in: the checks (on the pool when there are any), then
- * the field.  1 when done now, 0 when the session waits for the job. */
+/* Every key is in: the checks (on the check pool when there are any),
+ * then the field.  1 when done now, 0 when the session waits for the
+ * job. */
 static int
 smtp_authres_check(struct smtp_session *s)
 {
@@ -206,7 +207,7 @@ smtp_authres_check(struct smtp_session *s)
 		return 1;
 	}
 	s->busy = true;
-	workpool_submit(s->srv->env->pool, smtp_authres_check_work,
+	workpool_submit(s->srv->check_pool, smtp_authres_check_work,
 	    smtp_authres_check_done, s);
 	return 0;
 }

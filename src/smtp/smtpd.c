@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -33,6 +34,7 @@
 #include "store/store.h"
 
 #define SMTPD_AUTH_THREADS 4	/* password checks (CPU, 16 MB each) */
+#define SMTPD_CHECK_THREADS_MAX 8	/* signature checks: one per CPU */
 
 static const struct listener_kind smtpd_kinds[] = {
 	{ "smtp", SMTPD_KIND_SMTP, false },
@@ -119,6 +121,16 @@ smtpd_session_gone(struct smtpd *srv, struct smtp_session *s)
 	listener_session_gone(srv->lset, &s->link);
 }
 
+/* One signature-check thread per CPU, at least 2. */
+static unsigned
+smtpd_check_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 2 ? 2 : n > SMTPD_CHECK_THREADS_MAX ?
+	    SMTPD_CHECK_THREADS_MAX : (unsigned)n;
+}
+
 struct smtpd *
 smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 {
@@ -137,6 +149,7 @@ smtpd_create(struct ferry_env *env, void (*idle)(void *), void *arg)
 	if (tls_server_create(&srv->tls, env->conf, &error) < 0)
 		log_fatalx("- smtpd tls error=%s", log_q(error));
 	srv->auth_pool = workpool_create(env->base, SMTPD_AUTH_THREADS);
+	srv->check_pool = workpool_create(env->base, smtpd_check_threads());
 	/* The password checks' own store connections (store.h). */
 	conf_store_path(env->conf, db, sizeof(db));
 	if (store_pool_create(&srv->auth_stores, srv->auth_pool, db,
@@ -262,6 +275,7 @@ smtpd_free(struct smtpd **srvp)
 		return;
 	/* Password checks still running report first. */
 	workpool_free(&srv->auth_pool);
+	workpool_free(&srv->check_pool);
 	store_pool_free(&srv->auth_stores);
 	while ((ls = listener_set_first(srv->lset)) != NULL) {
 		struct smtp_session *s = ls->owner;

@@ -79,6 +79,11 @@ struct smtpd {
 	 * for the disk. */
 	struct workpool *auth_pool;
 	struct store_pool *auth_stores;	/* connections for auth_pool */
+	/* The signature checks of mail from outside (DKIM, ARC): CPU only,
+	 * some 20 us per RSA signature, one thread per CPU.  In env->pool they
+	 * would queue behind commits that wait for the disk, and in
+	 * auth_pool behind password hashes. */
+	struct workpool *check_pool;
 	struct smtp_cache *cache;	/* the answer cache (smtp_cache.c) */
 	struct smtp_dmarc_rows *dmarc_rows;	/* smtp_dmarc_rows.c */
 	struct nodepeers *peers;	/* the nodes' hosts (net/nodepeer.h) */
