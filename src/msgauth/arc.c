@@ -43,7 +43,7 @@ struct arc_key {
 struct arc_ams {
 	struct dkim_sig sig;
 	size_t field;
-	struct dkim_body body;
+	int body;			/* its slot in the verifier's bodies */
 	bool hashing, body_ok;
 	int key;
 };
@@ -63,7 +63,10 @@ struct arc_verifier {
 	size_t nams;
 	struct arc_key *keys;		/* [ARC_KEYS_FOR(res.n)] */
 	size_t nkeys;
-	struct dkim_body seal_body;
+	struct dkim_bodies *bodies;	/* the body hashes, maybe shared */
+	bool own_bodies;
+	uint64_t at;			/* body octets fed */
+	int seal_body;			/* the seal's own body hash slot */
 	bool seal_hashing, seal_bh_ok;
 	unsigned char seal_bh[32];
 	struct arc_result res;
@@ -286,11 +289,8 @@ arc_verifier_free(struct arc_verifier **vp)
 
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->nams; i++)
-		if (v->ams[i].hashing)
-			dkim_body_free(&v->ams[i].body);
-	if (v->seal_hashing)
-		dkim_body_free(&v->seal_body);
+	if (v->own_bodies)
+		dkim_bodies_free(&v->bodies);
 	for (size_t i = 0; i < v->nkeys; i++)
 		EVP_PKEY_free(v->keys[i].pk);
 	free(v->keys);
@@ -401,6 +401,27 @@ arc_check_seals(struct arc_verifier *v, const struct dkim_hfield *f)
 			arc_fail(v, "ARC-Seal without cv=pass");
 }
 
+/* The verifier's body hashes: shared (arc_verifier_share_bodies) or
+ * its own, made when the first is wanted. */
+static struct dkim_bodies *
+arc_bodies(struct arc_verifier *v)
+{
+	if (v->bodies == NULL) {
+		v->bodies = dkim_bodies_new();
+		v->own_bodies = true;
+	}
+	return v->bodies;
+}
+
+void
+arc_verifier_share_bodies(struct arc_verifier *v, struct dkim_bodies *bs)
+{
+	if (v->own_bodies)
+		dkim_bodies_free(&v->bodies);
+	v->bodies = bs;
+	v->own_bodies = false;
+}
+
 /* The newest AMS (and up to ARC_AMS_HASHED - 1 older ones, for
  * oldest-pass) parse and start hashing the body. */
 static void
@@ -427,8 +448,8 @@ arc_start_ams(struct arc_verifier *v, const struct dkim_hfield *f)
 			return;		/* older ones: oldest-pass stops */
 		}
 		a->field = v->idx[ARC_K_AMS][j] - 1;
-		dkim_body_init(&a->body, a->sig.bcanon, a->sig.has_l ?
-		    a->sig.l : UINT64_MAX);
+		a->body = dkim_bodies_want(arc_bodies(v), a->sig.bcanon,
+		    a->sig.has_l ? a->sig.l : UINT64_MAX);
 		a->hashing = true;
 		v->nams++;
 	}
@@ -441,7 +462,8 @@ arc_verifier_header_done(struct arc_verifier *v)
 
 	v->body = true;
 	if (v->seal && !v->too_big) {
-		dkim_body_init(&v->seal_body, DKIM_C_RELAXED, UINT64_MAX);
+		v->seal_body = dkim_bodies_want(arc_bodies(v),
+		    DKIM_C_RELAXED, UINT64_MAX);
 		v->seal_hashing = true;
 	}
 	if (v->too_big) {
@@ -484,9 +506,11 @@ arc_verifier_feed(struct arc_verifier *v, const void *data, size_t n)
 	}
 	for (size_t i = 0; i < v->nams; i++)
 		if (v->ams[i].hashing)
-			dkim_body_feed(&v->ams[i].body, data, n);
+			dkim_bodies_feed(v->bodies, v->ams[i].body, data, n,
+			    v->at);
 	if (v->seal_hashing)
-		dkim_body_feed(&v->seal_body, data, n);
+		dkim_bodies_feed(v->bodies, v->seal_body, data, n, v->at);
+	v->at += n;
 }
 
 bool
@@ -514,16 +538,20 @@ arc_verifier_end(struct arc_verifier *v)
 	for (size_t i = 0; i < v->nams; i++) {
 		struct arc_ams *a = &v->ams[i];
 		unsigned char bh[32];
+		uint64_t length;
 
 		if (!a->hashing)
 			continue;
-		dkim_body_finish(&a->body, bh);
+		dkim_bodies_result(v->bodies, a->body, bh, &length);
 		a->hashing = false;
-		a->body_ok = !(a->sig.has_l && a->body.length < a->sig.l) &&
+		a->body_ok = !(a->sig.has_l && length < a->sig.l) &&
 		    CRYPTO_memcmp(bh, a->sig.bh, 32) == 0;
 	}
 	if (v->seal_hashing) {
-		dkim_body_finish(&v->seal_body, v->seal_bh);
+		uint64_t length;
+
+		dkim_bodies_result(v->bodies, v->seal_body, v->seal_bh,
+		    &length);
 		v->seal_hashing = false;
 		v->seal_bh_ok = true;
 	}

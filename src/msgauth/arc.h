@@ -96,6 +96,11 @@ void arc_verifier_key(struct arc_verifier *v, size_t i, enum dns_status st,
  * which must outlive the verifier; without it each is decoded. */
 void arc_verifier_set_keycache(struct arc_verifier *v,
     struct dkim_keycache *kc);
+/* The body hashes go into bs (msgauth/dkim.h), shared with the message's
+ * DKIM verifier; before any content, and bs outlives arc_verifier_end
+ * (nothing after it touches bs).  Without it the verifier keeps its own. */
+void arc_verifier_share_bodies(struct arc_verifier *v,
+    struct dkim_bodies *bs);
 /* Every key answered (or none was needed): the result.  Touches v alone
  * (no cache, no DNS): safe on any one thread while nothing else uses v. */
 void arc_verifier_decide(struct arc_verifier *v);

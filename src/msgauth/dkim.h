@@ -171,6 +171,29 @@ void dkim_body_finish(struct dkim_body *b, unsigned char hash[32]);
 /* Frees a body hash that will not be finished. */
 void dkim_body_free(struct dkim_body *b);
 
+/* The body hashes of one message's verifiers (its DKIM signatures, ARC
+ * message signatures, the ARC seal's own): one per canonicalisation and
+ * l=, fed once however many signatures and verifiers ask for it.  Every
+ * user of one set feeds it the same message, each from the body's first
+ * octet and in order (its own offset `at`); the octets a slot already
+ * has are skipped.  Not thread-safe: one thread feeds and finishes. */
+struct dkim_bodies;
+
+struct dkim_bodies *dkim_bodies_new(void);
+void dkim_bodies_free(struct dkim_bodies **bsp);
+/* The slot hashing body octets with canonicalisation c and limit l=
+ * (UINT64_MAX: none), made when there is none yet: its index.  The
+ * verifiers' own limits bound how many there are (DKIM_VERIFY_MAX
+ * signatures, ARC_AMS_HASHED message signatures and the seal). */
+int dkim_bodies_want(struct dkim_bodies *bs, enum dkim_canon c,
+    uint64_t limit);
+/* Raw body octets [at, at + n) for slot i. */
+void dkim_bodies_feed(struct dkim_bodies *bs, int i, const void *data,
+    size_t n, uint64_t at);
+/* Slot i's hash and canonical length (the body ends at the first call). */
+void dkim_bodies_result(struct dkim_bodies *bs, int i, unsigned char hash[32],
+    uint64_t *length_r);
+
 /* ------------------------------------------------ header hash, signing */
 
 /* One header field of the message, as written (raw with its CRLF). */

@@ -6,6 +6,7 @@
  * small buffer, so the same hash results however the body is split and
  * no copy of it is kept.  l= cuts what is hashed, not what is counted. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "lib/log.h"
+#include "lib/xalloc.h"
 #include "msgauth/dkim.h"
 
 static bool
@@ -232,6 +234,89 @@ dkim_body_free(struct dkim_body *b)
 {
 	EVP_MD_CTX_free(b->md);
 	b->md = NULL;
+}
+
+/* ---------------------------------------------------------------- shared */
+
+struct dkim_bodies_slot {
+	struct dkim_body body;
+	uint64_t fed;			/* raw body octets it has seen */
+	bool done;
+	unsigned char hash[32];
+};
+
+struct dkim_bodies {
+	struct dkim_bodies_slot **v;
+	size_t n;
+};
+
+struct dkim_bodies *
+dkim_bodies_new(void)
+{
+	return xcalloc(1, sizeof(struct dkim_bodies));
+}
+
+void
+dkim_bodies_free(struct dkim_bodies **bsp)
+{
+	struct dkim_bodies *bs = *bsp;
+
+	if (bs == NULL)
+		return;
+	for (size_t i = 0; i < bs->n; i++) {
+		if (!bs->v[i]->done)
+			dkim_body_free(&bs->v[i]->body);
+		free(bs->v[i]);
+	}
+	free(bs->v);
+	free(bs);
+	*bsp = NULL;
+}
+
+int
+dkim_bodies_want(struct dkim_bodies *bs, enum dkim_canon c, uint64_t limit)
+{
+	struct dkim_bodies_slot *sl;
+
+	for (size_t i = 0; i < bs->n; i++)
+		if (bs->v[i]->body.canon == c && bs->v[i]->body.limit == limit)
+			return (int)i;
+	bs->v = xreallocarray(bs->v, bs->n + 1, sizeof(*bs->v));
+	sl = xcalloc(1, sizeof(*sl));
+	dkim_body_init(&sl->body, c, limit);
+	bs->v[bs->n] = sl;
+	return (int)bs->n++;
+}
+
+void
+dkim_bodies_feed(struct dkim_bodies *bs, int i, const void *data, size_t n,
+    uint64_t at)
+{
+	struct dkim_bodies_slot *sl = bs->v[i];
+	uint64_t skip;
+
+	/* A slot is fed by whichever user reaches an octet first; one
+	 * behind it (at + n <= fed) adds nothing.  at > fed would be a gap:
+	 * a user that skipped octets, which the contract rules out. */
+	if (sl->done || at > sl->fed || at + n <= sl->fed)
+		return;
+	skip = sl->fed - at;
+	dkim_body_feed(&sl->body, (const char *)data + skip, n - (size_t)skip);
+	sl->fed = at + n;
+}
+
+void
+dkim_bodies_result(struct dkim_bodies *bs, int i, unsigned char hash[32],
+    uint64_t *length_r)
+{
+	struct dkim_bodies_slot *sl = bs->v[i];
+
+	if (!sl->done) {
+		dkim_body_finish(&sl->body, sl->hash);
+		sl->done = true;
+	}
+	memcpy(hash, sl->hash, 32);
+	*length_r = sl->body.length;
 }
 
 /* ---------------------------------------------------------------- headers */

@@ -31,7 +31,7 @@ struct dkim_vsig {
 	struct dkim_verdict v;
 	struct dkim_sig sig;
 	size_t field;			/* index of the signature's field */
-	struct dkim_body body;
+	int body;			/* its slot in the verifier's bodies */
 	bool hashing;
 	unsigned char bh[32];
 	struct evp_pkey_st *pk;		/* deferred: the key, to check with */
@@ -41,6 +41,9 @@ struct dkim_verifier {
 	time_t now;
 	struct dkim_keycache *kc;	/* borrowed; NULL: none */
 	bool defer;			/* keys kept for dkim_verifier_check */
+	struct dkim_bodies *bodies;	/* the body hashes, maybe shared */
+	bool own_bodies;
+	uint64_t at;			/* body octets fed */
 	struct mime_header_parser *hp;
 	struct dkim_fields fs;
 	bool too_big;
@@ -104,6 +107,15 @@ dkim_verifier_set_keycache(struct dkim_verifier *v, struct dkim_keycache *kc)
 }
 
 void
+dkim_verifier_share_bodies(struct dkim_verifier *v, struct dkim_bodies *bs)
+{
+	if (v->own_bodies)
+		dkim_bodies_free(&v->bodies);
+	v->bodies = bs;
+	v->own_bodies = false;
+}
+
+void
 dkim_verifier_defer_checks(struct dkim_verifier *v)
 {
 	v->defer = true;
@@ -116,12 +128,11 @@ dkim_verifier_free(struct dkim_verifier **vp)
 
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->n; i++) {
-		if (v->sigs[i].hashing)
-			dkim_body_free(&v->sigs[i].body);
+	for (size_t i = 0; i < v->n; i++)
 		EVP_PKEY_free(v->sigs[i].pk);
-	}
 	free(v->sigs);
+	if (v->own_bodies)
+		dkim_bodies_free(&v->bodies);
 	mime_header_parser_free(&v->hp);
 	dkim_fields_release(&v->fs);
 	free(v);
@@ -164,8 +175,12 @@ dkim_verify_sig(struct dkim_verifier *v, const struct dkim_hfield *f,
 		    "signature dated in the future");
 		return;
 	}
-	dkim_body_init(&s->body, s->sig.bcanon, s->sig.has_l ? s->sig.l :
-	    UINT64_MAX);
+	if (v->bodies == NULL) {
+		v->bodies = dkim_bodies_new();
+		v->own_bodies = true;
+	}
+	s->body = dkim_bodies_want(v->bodies, s->sig.bcanon, s->sig.has_l ?
+	    s->sig.l : UINT64_MAX);
 	s->hashing = true;
 }
 
@@ -212,7 +227,9 @@ dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n)
 	}
 	for (size_t i = 0; i < v->n; i++)
 		if (v->sigs[i].hashing)
-			dkim_body_feed(&v->sigs[i].body, data, n);
+			dkim_bodies_feed(v->bodies, v->sigs[i].body, data, n,
+			    v->at);
+	v->at += n;
 }
 
 void
@@ -227,14 +244,15 @@ dkim_verifier_end(struct dkim_verifier *v)
 	}
 	for (size_t i = 0; i < v->n; i++) {
 		struct dkim_vsig *s = &v->sigs[i];
+		uint64_t length;
 
 		if (!s->hashing)
 			continue;
-		dkim_body_finish(&s->body, s->bh);
+		dkim_bodies_result(v->bodies, s->body, s->bh, &length);
 		s->hashing = false;
 		/* l= longer than the body: the signature cannot be for
 		 * this message (6.1.3 says verifiers may fail it). */
-		if (s->sig.has_l && s->body.length < s->sig.l)
+		if (s->sig.has_l && length < s->sig.l)
 			dkim_verify_decide(s, DKIM_R_PERMERROR,
 			    "l= longer than the body");
 		else if (CRYPTO_memcmp(s->bh, s->sig.bh, 32) != 0)

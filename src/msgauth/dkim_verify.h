@@ -58,6 +58,12 @@ void dkim_verifier_free(struct dkim_verifier **vp);
  * which must outlive the verifier; without it each is decoded. */
 void dkim_verifier_set_keycache(struct dkim_verifier *v,
     struct dkim_keycache *kc);
+/* The body hashes go into bs (msgauth/dkim.h), which the caller may
+ * share with the message's other verifiers (ARC) and frees after the
+ * verifier has ended; before any content.  Without it the verifier
+ * keeps its own. */
+void dkim_verifier_share_bodies(struct dkim_verifier *v,
+    struct dkim_bodies *bs);
 /* From now on dkim_verifier_key() keeps a usable key instead of checking
  * the signature with it; dkim_verifier_check() does the checks. */
 void dkim_verifier_defer_checks(struct dkim_verifier *v);

@@ -63,8 +63,10 @@ smtp_authres_start(struct smtp_session *s)
 	tx->hold = true;
 	tx->spf_ar = smtp_policy_spf_ar(s->pol);
 	if (!s->relay_ok) {
+		tx->bodies = dkim_bodies_new();
 		tx->verifier = dkim_verifier_new(time(NULL));
 		dkim_verifier_set_keycache(tx->verifier, s->srv->keycache);
+		dkim_verifier_share_bodies(tx->verifier, tx->bodies);
 		dkim_verifier_defer_checks(tx->verifier);
 	}
 	smtp_arc_start(s);

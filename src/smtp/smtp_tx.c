@@ -126,6 +126,7 @@ smtp_tx_free(struct smtp_tx **txp)
 	dkim_verifier_free(&tx->verifier);
 	arc_keyfetch_abort(&tx->arc_kfetch);
 	arc_verifier_free(&tx->arc);
+	dkim_bodies_free(&tx->bodies);
 	fbuf_release(&tx->authres);
 	fbuf_release(&tx->held);
 	free(tx->drop);

@@ -39,6 +39,7 @@ struct dkim_keyring;
 struct dkim_signer;
 struct dkim_verifier;
 struct arc_verifier;
+struct dkim_bodies;
 struct arc_keyfetch;
 struct arc_result;
 struct smtp_arc_seal;
@@ -162,6 +163,10 @@ struct smtp_tx {
 	 * key lookups after DKIM's. */
 	struct arc_verifier *arc;
 	struct arc_keyfetch *arc_kfetch;
+	/* The body hashes both verifiers share: DKIM signatures and ARC
+	 * message signatures of the same canonicalisation (most mail an
+	 * ARC sealer forwards) hash the body once. */
+	struct dkim_bodies *bodies;
 	void (*arc_cb)(struct smtp_session *s);
 	void (*authres_cb)(struct smtp_session *s);
 	struct fbuf authres;
