@@ -6,6 +6,7 @@
  * small buffer, so the same hash results however the body is split and
  * no copy of it is kept.  l= cuts what is hashed, not what is counted. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,26 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "msgauth/dkim.h"
+
+/* SHA-256, fetched from the provider once: OpenSSL 3 looks a digest
+ * named by EVP_sha256() up again at every init, under a lock that every
+ * worker thread takes, which cost more than hashing a header. */
+static EVP_MD *dkim_md;
+static pthread_once_t dkim_md_once = PTHREAD_ONCE_INIT;
+
+static void
+dkim_md_fetch(void)
+{
+	if ((dkim_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		log_fatalx("dkim: cannot fetch SHA-256");
+}
+
+static const EVP_MD *
+dkim_sha256_md(void)
+{
+	(void)pthread_once(&dkim_md_once, dkim_md_fetch);
+	return dkim_md;
+}
 
 static bool
 dkim_canon_wsp(char c)
@@ -94,7 +115,7 @@ dkim_body_init(struct dkim_body *b, enum dkim_canon c, uint64_t limit)
 	b->canon = c;
 	b->limit = limit;
 	if ((b->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1)
+	    EVP_DigestInit_ex(b->md, dkim_sha256_md(), NULL) != 1)
 		log_fatalx("dkim: cannot set up SHA-256");
 }
 
@@ -383,7 +404,7 @@ dkim_sha256(const void *data, size_t n, unsigned char hash[32])
 {
 	unsigned int len = 0;
 
-	return EVP_Digest(data, n, hash, &len, EVP_sha256(), NULL) == 1 &&
+	return EVP_Digest(data, n, hash, &len, dkim_sha256_md(), NULL) == 1 &&
 	    len == 32 ? 0 : -1;
 }
 
@@ -405,7 +426,7 @@ dkim_sign_data(EVP_PKEY *key, const void *data, size_t n, unsigned char *sig,
 			return -1;
 		ok = EVP_PKEY_sign_init(pc) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pc, dkim_sha256_md()) == 1 &&
 		    EVP_PKEY_sign(pc, sig, &len, hash, sizeof(hash)) == 1;
 		EVP_PKEY_CTX_free(pc);
 		return ok ? (int)len : -1;
@@ -435,7 +456,7 @@ dkim_verify_data(EVP_PKEY *key, enum dkim_algo algo, const void *data,
 			return 0;
 		ok = EVP_PKEY_verify_init(pc) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pc, dkim_sha256_md()) == 1 &&
 		    EVP_PKEY_verify(pc, sig, sig_len, hash, sizeof(hash)) == 1;
 		EVP_PKEY_CTX_free(pc);
 		return ok;
