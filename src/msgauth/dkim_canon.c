@@ -214,13 +214,21 @@ dkim_body_feed(struct dkim_body *b, const void *data, size_t n)
 		else {
 			/* Content: the first octet settles what was held
 			 * back; the octets after it up to the next CR (or,
-			 * relaxed, WSP) go in as they are. */
+			 * relaxed, a WSP that changes) go in as they are. */
 			size_t j = i + 1;
 
 			dkim_body_content(b, c);
-			while (j < n && p[j] != '\r' && !(relaxed &&
-			    (p[j] == ' ' || p[j] == '\t')))
+			for (; j < n && p[j] != '\r'; j++) {
+				if (!relaxed || (p[j] != ' ' && p[j] != '\t'))
+					continue;
+				/* Relaxed keeps a lone SP between content
+				 * octets: it is part of the run. */
+				if (p[j] == '\t' || j + 1 >= n ||
+				    p[j + 1] == ' ' || p[j + 1] == '\t' ||
+				    p[j + 1] == '\r')
+					break;
 				j++;
+			}
 			dkim_body_put_run(b, p + i + 1, j - i - 1);
 			i = j - 1;
 		}

@@ -356,6 +356,15 @@ test_dkim_canon_body(void)
 		{ DKIM_C_SIMPLE, "a\rb\r", "a\rb\r\r\n", UINT64_MAX },
 		{ DKIM_C_SIMPLE, "abc\r\ndef\r\n", "abc\r\ndef\r\n", 5 },
 		{ DKIM_C_RELAXED, "a  b\r\n", "a b\r\n", 0 },
+		/* Lone spaces inside a run, then ones that change. */
+		{ DKIM_C_RELAXED, "one two three\r\nx y  z\tw \r\n",
+		  "one two three\r\nx y z w\r\n", UINT64_MAX },
+		{ DKIM_C_RELAXED, "a b \tc d\n e \r\n \r\n",
+		  "a b c d\n e\r\n", UINT64_MAX },
+		{ DKIM_C_RELAXED, "lone spaces cut by l=\r\n",
+		  "lone spaces cut by l=\r\n", 9 },
+		{ DKIM_C_SIMPLE, "a  b \t c \r\n", "a  b \t c \r\n",
+		  UINT64_MAX },
 	};
 
 	test_begin("dkim body canonicalisation");
