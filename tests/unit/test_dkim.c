@@ -738,6 +738,42 @@ test_dkim_roundtrip(void)
 	test_end();
 }
 
+/* The per-key RSA contexts: each key verifies its own signatures and
+ * not the other's, also after the caller freed a key and a new one was
+ * made (the table's reference keeps the old address from naming it). */
+static void
+test_dkim_rsa_ctxs(void)
+{
+	static const char data[] = "from:a@example.org\r\nsubject:x\r\n";
+	unsigned char sig[2][512];
+	int len[2];
+	EVP_PKEY *k[3];
+
+	test_begin("dkim rsa contexts kept per key");
+	for (int i = 0; i < 2; i++) {
+		k[i] = test_keygen(EVP_PKEY_RSA, 1024);
+		len[i] = dkim_sign_data(k[i], data, sizeof(data) - 1, sig[i],
+		    sizeof(sig[i]));
+		test_assert_idx(len[i] > 0, i);
+	}
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 2; i++)
+			for (int j = 0; j < 2; j++)
+				test_assert_idx(dkim_verify_data(k[j],
+				    DKIM_A_RSA_SHA256, data, sizeof(data) - 1,
+				    sig[i], (size_t)len[i]) == (i == j),
+				    round * 4 + i * 2 + j);
+	EVP_PKEY_free(k[0]);
+	k[2] = test_keygen(EVP_PKEY_RSA, 1024);
+	test_assert(dkim_verify_data(k[2], DKIM_A_RSA_SHA256, data,
+	    sizeof(data) - 1, sig[0], (size_t)len[0]) == 0);
+	test_assert(dkim_verify_data(k[1], DKIM_A_RSA_SHA256, data,
+	    sizeof(data) - 1, sig[1], (size_t)len[1]) == 1);
+	EVP_PKEY_free(k[1]);
+	EVP_PKEY_free(k[2]);
+	test_end();
+}
+
 static void
 test_dkim_ar(void)
 {
@@ -777,6 +813,7 @@ main(void)
 	test_dkim_rfc8463();
 	test_dkim_rfc8463_tampered();
 	test_dkim_roundtrip();
+	test_dkim_rsa_ctxs();
 	test_dkim_ar();
 	test_kc = dkim_keycache_new(4);
 	test_ttl = 300;
