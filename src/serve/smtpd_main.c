@@ -144,7 +144,9 @@ smtpd_main(struct ferry_env *env)
 	serve_role_ready();
 	log_info("- smtpd ready listeners=%zu", smtpd_nlisteners(r.srv));
 	event_base_dispatch(env->base);
-	/* Commits still running finish before the process goes. */
+	/* Signature checks and then commits still running finish before
+	 * the process goes (a check's session may go on to commit). */
+	smtpd_finish_checks(r.srv);
 	workpool_free(&env->pool);
 	rolectl_server_free(&r.ctl);
 	smtpd_free(&r.srv);

@@ -208,6 +208,12 @@ smtp_authres_check(struct smtp_session *s)
 		smtp_authres_done(s);
 		return 1;
 	}
+	if (s->srv->check_pool == NULL) {
+		/* Shutting down (smtpd_finish_checks): no pool left. */
+		smtp_authres_check_work(s);
+		smtp_authres_done(s);
+		return 1;
+	}
 	s->busy = true;
 	workpool_submit(s->srv->check_pool, smtp_authres_check_work,
 	    smtp_authres_check_done, s);

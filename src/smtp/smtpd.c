@@ -266,6 +266,12 @@ smtpd_reload(struct smtpd *srv, const struct conf *fresh,
 }
 
 void
+smtpd_finish_checks(struct smtpd *srv)
+{
+	workpool_free(&srv->check_pool);
+}
+
+void
 smtpd_free(struct smtpd **srvp)
 {
 	struct smtpd *srv = *srvp;

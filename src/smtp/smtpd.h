@@ -28,6 +28,10 @@ void smtpd_stop(struct smtpd *srv);
  * changed. */
 int smtpd_reload(struct smtpd *srv, const struct conf *fresh,
     const char **error_r);
+/* After the loop ends, before env->pool is drained: the signature
+ * checks still running finish, and what their sessions do next (a
+ * commit) still has env->pool to go to.  Later checks run inline. */
+void smtpd_finish_checks(struct smtpd *srv);
 /* Frees everything (sessions still open are dropped); env->pool must be
  * drained (workpool_free) first. */
 void smtpd_free(struct smtpd **srvp);
