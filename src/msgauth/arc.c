@@ -63,8 +63,7 @@ struct arc_verifier {
 	size_t nams;
 	struct arc_key *keys;		/* [ARC_KEYS_FOR(res.n)] */
 	size_t nkeys;
-	struct dkim_bodies *bodies;	/* the body hashes, maybe shared */
-	bool own_bodies;
+	struct dkim_bodies_hold bodies;	/* the body hashes, maybe shared */
 	uint64_t at;			/* body octets fed */
 	int seal_body;			/* the seal's own body hash slot */
 	bool seal_hashing, seal_bh_ok;
@@ -289,8 +288,7 @@ arc_verifier_free(struct arc_verifier **vp)
 
 	if (v == NULL)
 		return;
-	if (v->own_bodies)
-		dkim_bodies_free(&v->bodies);
+	dkim_bodies_drop(&v->bodies);
 	for (size_t i = 0; i < v->nkeys; i++)
 		EVP_PKEY_free(v->keys[i].pk);
 	free(v->keys);
@@ -401,25 +399,10 @@ arc_check_seals(struct arc_verifier *v, const struct dkim_hfield *f)
 			arc_fail(v, "ARC-Seal without cv=pass");
 }
 
-/* The verifier's body hashes: shared (arc_verifier_share_bodies) or
- * its own, made when the first is wanted. */
-static struct dkim_bodies *
-arc_bodies(struct arc_verifier *v)
-{
-	if (v->bodies == NULL) {
-		v->bodies = dkim_bodies_new();
-		v->own_bodies = true;
-	}
-	return v->bodies;
-}
-
 void
 arc_verifier_share_bodies(struct arc_verifier *v, struct dkim_bodies *bs)
 {
-	if (v->own_bodies)
-		dkim_bodies_free(&v->bodies);
-	v->bodies = bs;
-	v->own_bodies = false;
+	dkim_bodies_share(&v->bodies, bs);
 }
 
 /* The newest AMS (and up to ARC_AMS_HASHED - 1 older ones, for
@@ -448,8 +431,8 @@ arc_start_ams(struct arc_verifier *v, const struct dkim_hfield *f)
 			return;		/* older ones: oldest-pass stops */
 		}
 		a->field = v->idx[ARC_K_AMS][j] - 1;
-		a->body = dkim_bodies_want(arc_bodies(v), a->sig.bcanon,
-		    a->sig.has_l ? a->sig.l : UINT64_MAX);
+		a->body = dkim_bodies_want(dkim_bodies_of(&v->bodies),
+		    a->sig.bcanon, a->sig.has_l ? a->sig.l : UINT64_MAX);
 		a->hashing = true;
 		v->nams++;
 	}
@@ -462,7 +445,7 @@ arc_verifier_header_done(struct arc_verifier *v)
 
 	v->body = true;
 	if (v->seal && !v->too_big) {
-		v->seal_body = dkim_bodies_want(arc_bodies(v),
+		v->seal_body = dkim_bodies_want(dkim_bodies_of(&v->bodies),
 		    DKIM_C_RELAXED, UINT64_MAX);
 		v->seal_hashing = true;
 	}
@@ -506,10 +489,10 @@ arc_verifier_feed(struct arc_verifier *v, const void *data, size_t n)
 	}
 	for (size_t i = 0; i < v->nams; i++)
 		if (v->ams[i].hashing)
-			dkim_bodies_feed(v->bodies, v->ams[i].body, data, n,
+			dkim_bodies_feed(v->bodies.bs, v->ams[i].body, data, n,
 			    v->at);
 	if (v->seal_hashing)
-		dkim_bodies_feed(v->bodies, v->seal_body, data, n, v->at);
+		dkim_bodies_feed(v->bodies.bs, v->seal_body, data, n, v->at);
 	v->at += n;
 }
 
@@ -542,7 +525,7 @@ arc_verifier_end(struct arc_verifier *v)
 
 		if (!a->hashing)
 			continue;
-		dkim_bodies_result(v->bodies, a->body, bh, &length);
+		dkim_bodies_result(v->bodies.bs, a->body, bh, &length);
 		a->hashing = false;
 		a->body_ok = !(a->sig.has_l && length < a->sig.l) &&
 		    CRYPTO_memcmp(bh, a->sig.bh, 32) == 0;
@@ -550,7 +533,7 @@ arc_verifier_end(struct arc_verifier *v)
 	if (v->seal_hashing) {
 		uint64_t length;
 
-		dkim_bodies_result(v->bodies, v->seal_body, v->seal_bh,
+		dkim_bodies_result(v->bodies.bs, v->seal_body, v->seal_bh,
 		    &length);
 		v->seal_hashing = false;
 		v->seal_bh_ok = true;

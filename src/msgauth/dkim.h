@@ -194,6 +194,18 @@ void dkim_bodies_feed(struct dkim_bodies *bs, int i, const void *data,
 void dkim_bodies_result(struct dkim_bodies *bs, int i, unsigned char hash[32],
     uint64_t *length_r);
 
+/* A verifier's hold on a set: one shared with it (dkim_bodies_share,
+ * before any content; its owner frees it) or its own, made at the first
+ * dkim_bodies_of and freed by dkim_bodies_drop.  Zeroed: neither yet. */
+struct dkim_bodies_hold {
+	struct dkim_bodies *bs;
+	bool own;
+};
+
+struct dkim_bodies *dkim_bodies_of(struct dkim_bodies_hold *h);
+void dkim_bodies_share(struct dkim_bodies_hold *h, struct dkim_bodies *bs);
+void dkim_bodies_drop(struct dkim_bodies_hold *h);
+
 /* ------------------------------------------------ header hash, signing */
 
 /* One header field of the message, as written (raw with its CRLF). */

@@ -4,7 +4,9 @@
  * pieces of any size, holds back only what the next octets decide (a CR,
  * a run of WSP, a count of empty lines) and hashes the rest through a
  * small buffer, so the same hash results however the body is split and
- * no copy of it is kept.  l= cuts what is hashed, not what is counted. */
+ * no copy of it is kept.  l= cuts what is hashed, not what is counted.
+ * The verifiers of one message share their body hashes (dkim_bodies):
+ * one per canonicalisation and l=. */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -346,6 +348,32 @@ dkim_bodies_result(struct dkim_bodies *bs, int i, unsigned char hash[32],
 	}
 	memcpy(hash, sl->hash, 32);
 	*length_r = sl->body.length;
+}
+
+struct dkim_bodies *
+dkim_bodies_of(struct dkim_bodies_hold *h)
+{
+	if (h->bs == NULL) {
+		h->bs = dkim_bodies_new();
+		h->own = true;
+	}
+	return h->bs;
+}
+
+void
+dkim_bodies_share(struct dkim_bodies_hold *h, struct dkim_bodies *bs)
+{
+	dkim_bodies_drop(h);
+	h->bs = bs;
+}
+
+void
+dkim_bodies_drop(struct dkim_bodies_hold *h)
+{
+	if (h->own)
+		dkim_bodies_free(&h->bs);
+	h->bs = NULL;
+	h->own = false;
 }
 
 /* ---------------------------------------------------------------- headers */

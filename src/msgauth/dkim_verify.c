@@ -41,8 +41,7 @@ struct dkim_verifier {
 	time_t now;
 	struct dkim_keycache *kc;	/* borrowed; NULL: none */
 	bool defer;			/* keys kept for dkim_verifier_check */
-	struct dkim_bodies *bodies;	/* the body hashes, maybe shared */
-	bool own_bodies;
+	struct dkim_bodies_hold bodies;	/* the body hashes, maybe shared */
 	uint64_t at;			/* body octets fed */
 	struct mime_header_parser *hp;
 	struct dkim_fields fs;
@@ -109,10 +108,7 @@ dkim_verifier_set_keycache(struct dkim_verifier *v, struct dkim_keycache *kc)
 void
 dkim_verifier_share_bodies(struct dkim_verifier *v, struct dkim_bodies *bs)
 {
-	if (v->own_bodies)
-		dkim_bodies_free(&v->bodies);
-	v->bodies = bs;
-	v->own_bodies = false;
+	dkim_bodies_share(&v->bodies, bs);
 }
 
 void
@@ -131,8 +127,7 @@ dkim_verifier_free(struct dkim_verifier **vp)
 	for (size_t i = 0; i < v->n; i++)
 		EVP_PKEY_free(v->sigs[i].pk);
 	free(v->sigs);
-	if (v->own_bodies)
-		dkim_bodies_free(&v->bodies);
+	dkim_bodies_drop(&v->bodies);
 	mime_header_parser_free(&v->hp);
 	dkim_fields_release(&v->fs);
 	free(v);
@@ -175,12 +170,8 @@ dkim_verify_sig(struct dkim_verifier *v, const struct dkim_hfield *f,
 		    "signature dated in the future");
 		return;
 	}
-	if (v->bodies == NULL) {
-		v->bodies = dkim_bodies_new();
-		v->own_bodies = true;
-	}
-	s->body = dkim_bodies_want(v->bodies, s->sig.bcanon, s->sig.has_l ?
-	    s->sig.l : UINT64_MAX);
+	s->body = dkim_bodies_want(dkim_bodies_of(&v->bodies), s->sig.bcanon,
+	    s->sig.has_l ? s->sig.l : UINT64_MAX);
 	s->hashing = true;
 }
 
@@ -227,7 +218,7 @@ dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n)
 	}
 	for (size_t i = 0; i < v->n; i++)
 		if (v->sigs[i].hashing)
-			dkim_bodies_feed(v->bodies, v->sigs[i].body, data, n,
+			dkim_bodies_feed(v->bodies.bs, v->sigs[i].body, data, n,
 			    v->at);
 	v->at += n;
 }
@@ -248,7 +239,7 @@ dkim_verifier_end(struct dkim_verifier *v)
 
 		if (!s->hashing)
 			continue;
-		dkim_bodies_result(v->bodies, s->body, s->bh, &length);
+		dkim_bodies_result(v->bodies.bs, s->body, s->bh, &length);
 		s->hashing = false;
 		/* l= longer than the body: the signature cannot be for
 		 * this message (6.1.3 says verifiers may fail it). */
