@@ -18,7 +18,7 @@ fbuf_init(struct fbuf *b, size_t max)
 	b->max = max;
 }
 
-static void
+void
 fbuf_reserve(struct fbuf *b, size_t need)
 {
 	size_t want;

@@ -53,6 +53,9 @@ int fbuf_addf(struct fbuf *b, const char *fmt, ...)
 int fbuf_vaddf(struct fbuf *b, const char *fmt, va_list ap);
 /* The decimal digits of v (no vsnprintf: for lines written per message). */
 int fbuf_addu(struct fbuf *b, uint64_t v);
+/* Room for need bytes and the NUL: for a caller that writes into
+ * data + len itself (then sets len and the NUL).  Does not check max. */
+void fbuf_reserve(struct fbuf *b, size_t need);
 /* Drop the first n bytes (n <= len). */
 void fbuf_consume(struct fbuf *b, size_t n);
 /* len = 0, keeps the allocation. */

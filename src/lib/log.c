@@ -168,8 +168,8 @@ log_write(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 		errno = saved;                \
 	} while (0)
 
-void log_debug(const char *fmt, ...) { LOG_BODY(LOG_LVL_DEBUG, 0); }
-void log_info(const char *fmt, ...) { LOG_BODY(LOG_LVL_INFO, 0); }
+void (log_debug)(const char *fmt, ...) { LOG_BODY(LOG_LVL_DEBUG, 0); }
+void (log_info)(const char *fmt, ...) { LOG_BODY(LOG_LVL_INFO, 0); }
 void log_warn(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, errno); }
 void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, 0); }
 void log_err(const char *fmt, ...) { LOG_BODY(LOG_LVL_ERR, errno); }
@@ -196,59 +196,83 @@ log_panic(const char *fmt, ...)
 	abort();
 }
 
-void
-log_quote(struct fbuf *b, const char *s, size_t len, size_t cap)
+/* log_quote's work into dst, which has room for 4 * min(len, cap) + 6
+ * bytes; returns the length written (no NUL). */
+static size_t
+log_quote_into(char *dst, const char *s, size_t len, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, n = len;
+	size_t i, n = len, o = 0;
 	int quote = (len == 0);
 
-	if (cap == 0)
-		cap = 200;
 	if (n > cap)
 		n = cap;
 	for (i = 0; i < n && !quote; i++)
 		if (s[i] == ' ' || s[i] == '"' || s[i] == '=')
 			quote = 1;
 	if (quote)
-		fbuf_addc(b, '"');
+		dst[o++] = '"';
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '\r')
-			fbuf_adds(b, "\\r");
-		else if (c == '\n')
-			fbuf_adds(b, "\\n");
-		else if (c == '"' || c == '\\') {
-			fbuf_addc(b, '\\');
-			fbuf_addc(b, (char)c);
+		if (c == '\r' || c == '\n') {
+			dst[o++] = '\\';
+			dst[o++] = c == '\r' ? 'r' : 'n';
+		} else if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
 		} else if (c < 0x20 || c >= 0x7f) {
-			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-			fbuf_add(b, e, 4);
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
 		} else
-			fbuf_addc(b, (char)c);
+			dst[o++] = (char)c;
 	}
-	if (len > n)
-		fbuf_adds(b, "...");
+	if (len > n) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
 	if (quote)
-		fbuf_addc(b, '"');
+		dst[o++] = '"';
+	return o;
+}
+
+#define LOG_QUOTE_ROOM(n)	(4 * (n) + 6)
+
+void
+log_quote(struct fbuf *b, const char *s, size_t len, size_t cap)
+{
+	size_t room, n;
+
+	if (cap == 0)
+		cap = 200;
+	room = LOG_QUOTE_ROOM(len < cap ? len : cap);
+	fbuf_reserve(b, b->len + room);
+	n = log_quote_into(b->data + b->len, s, len, cap);
+	if (b->max != 0 && n > b->max - b->len) {
+		/* Like fbuf_add: over the limit, nothing is added. */
+		b->data[b->len] = '\0';
+		return;
+	}
+	b->len += n;
+	b->data[b->len] = '\0';
 }
 
 const char *
 log_q(const char *s)
 {
-	/* Several values may be quoted for one log line: rotate buffers. */
-	static __thread char outs[4][1024];
+	/* Several values may be quoted for one log line: rotate buffers,
+	 * each big enough for the quoted form of 200 bytes (no heap: this
+	 * runs for every value of every line written). */
+	static __thread char outs[4][LOG_QUOTE_ROOM(200) + 1];
 	static __thread unsigned next;
 	char *out = outs[next++ % 4];
-	struct fbuf b;
 	size_t n;
 
-	fbuf_init(&b, 0);
-	log_quote(&b, s ? s : "", s ? strlen(s) : 0, 200);
-	n = b.len < sizeof(outs[0]) - 1 ? b.len : sizeof(outs[0]) - 1;
-	memcpy(out, fbuf_str(&b), n);
+	if (s == NULL)
+		s = "";
+	n = log_quote_into(out, s, strlen(s), 200);
 	out[n] = '\0';
-	fbuf_release(&b);
 	return out;
 }

@@ -28,6 +28,13 @@ void log_reopen_on_signal(int sig);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Below the level set, a debug or info line costs one comparison: its
+ * arguments (log_q's copies, lookups) are not evaluated at all.  The
+ * macros stand in front of the functions of the same names. */
+#define log_debug(...) \
+	((void)(log_enabled(LOG_LVL_DEBUG) && (log_debug(__VA_ARGS__), 1)))
+#define log_info(...) \
+	((void)(log_enabled(LOG_LVL_INFO) && (log_info(__VA_ARGS__), 1)))
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
