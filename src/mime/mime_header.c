@@ -59,6 +59,11 @@ mime_header_parser_new(const struct mime_limits *l, mime_field_cb *cb,
 	p->ctx = ctx;
 	fbuf_init(&p->field, 0);
 	fbuf_init(&p->scratch, 0);
+	/* Room for most fields (a signature's is ~700 octets) from the
+	 * start: the buffers are reused field after field, and growing
+	 * them from 64 octets was five reallocations each per message. */
+	fbuf_reserve(&p->field, 1023);
+	fbuf_reserve(&p->scratch, 1023);
 	return p;
 }
 

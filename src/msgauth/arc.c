@@ -181,6 +181,8 @@ arc_seal_parse(const char *value, size_t len, struct arc_seal *as,
 		return -1;
 	}
 	as->algo = algo[0] == 'r' ? DKIM_A_RSA_SHA256 : DKIM_A_ED25519_SHA256;
+	as->bspan.at = b->eq_end;
+	as->bspan.end = b->spec_end;
 	if ((n = dkim_base64_decode(b->value, b->value_len, as->b,
 	    sizeof(as->b))) <= 0) {
 		*error_r = "bad b=";
@@ -597,7 +599,8 @@ arc_ams_ok(struct arc_verifier *v, const struct dkim_hfield *f, size_t nf,
 		return false;
 	fbuf_init(&raw, 0);
 	fbuf_init(&data, 0);
-	(void)dkim_sig_strip_b(sf->raw, sf->raw_len, &raw);
+	dkim_sig_strip_b_at(sf->raw, sf->raw_len, dkim_value_off(sf),
+	    &a->sig.bspan, &raw);
 	dkim_header_data(a->sig.hcanon, f, nf, (char (*)[DKIM_HNAME_MAX + 1])
 	    a->sig.hnames, a->sig.nh, raw.data, raw.len, &data);
 	ok = dkim_verify_data(pk, a->sig.algo, data.data, data.len, a->sig.b,
@@ -613,6 +616,7 @@ static void
 arc_seal_data(const struct arc_verifier *v, const struct dkim_hfield *f,
     unsigned j, struct fbuf *out)
 {
+	fbuf_reserve(out, out->len + 2048 * j);
 	for (unsigned k = 1; k <= j; k++)
 		for (int t = 0; t < ARC_K_N; t++) {
 			const struct dkim_hfield *h = &f[v->idx[t][k] - 1];
@@ -624,7 +628,8 @@ arc_seal_data(const struct arc_verifier *v, const struct dkim_hfield *f,
 				continue;
 			}
 			fbuf_init(&raw, 0);
-			(void)dkim_sig_strip_b(h->raw, h->raw_len, &raw);
+			dkim_sig_strip_b_at(h->raw, h->raw_len,
+			    dkim_value_off(h), &v->seals[j].bspan, &raw);
 			dkim_canon_header(DKIM_C_RELAXED, raw.data, raw.len,
 			    true, out);
 			fbuf_release(&raw);

@@ -52,6 +52,7 @@ struct arc_seal {
 	char selector[254];		/* s= */
 	unsigned char b[DKIM_SIG_MAX];
 	size_t b_len;
+	struct dkim_bspan bspan;	/* b='s value in the parsed text */
 };
 
 /* The value of an ARC-Seal field (after the ':').  i= 1 to 1024, cv=

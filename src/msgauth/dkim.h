@@ -95,6 +95,9 @@ struct dkim_sig {
 	bool has_t, has_x;
 	int64_t t, x;
 	unsigned instance;		/* ARC-Message-Signature's i= */
+	struct dkim_bspan {		/* b='s value in the parsed text */
+		size_t at, end;
+	} bspan;
 };
 
 /* Parses the value of a DKIM-Signature field (everything after the ':',
@@ -115,6 +118,10 @@ int dkim_sig_parse_ams(const char *value, size_t len, struct dkim_sig *sig,
  * removed, as the header hash needs it (3.5 "b=", 3.7).  0 or -1 when
  * raw has no tag-list. */
 int dkim_sig_strip_b(const char *raw, size_t len, struct fbuf *out);
+/* The same without parsing again: the field raw (the name, ':', then
+ * the parsed tag list at value_off) and where its parse found b=. */
+void dkim_sig_strip_b_at(const char *raw, size_t len, size_t value_off,
+    const struct dkim_bspan *b, struct fbuf *out);
 
 /* ------------------------------------------------ DNS key record */
 
@@ -215,6 +222,15 @@ struct dkim_hfield {
 	const char *raw;
 	size_t raw_len;
 };
+
+/* Where a field's value starts: past the ':' (parsed fields have one). */
+static inline size_t
+dkim_value_off(const struct dkim_hfield *f)
+{
+	const char *colon = memchr(f->raw, ':', f->raw_len);
+
+	return colon != NULL ? (size_t)(colon + 1 - f->raw) : f->raw_len;
+}
 
 /* Appends the canonical header fields h= selects (5.4.2: for each name,
  * the last instance not used yet, from the bottom up; a name without one

@@ -387,6 +387,8 @@ dkim_header_data(enum dkim_canon c, const struct dkim_hfield *f, size_t nf,
 	 * use at most that many fields). */
 	size_t used[DKIM_HNAMES_MAX], nused = 0;
 
+	/* Room for a usual signed header section at once. */
+	fbuf_reserve(out, out->len + sig_len + 2048);
 	for (size_t k = 0; k < nh && k < DKIM_HNAMES_MAX; k++) {
 		size_t nl = strlen(names[k]);
 

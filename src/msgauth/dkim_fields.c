@@ -21,9 +21,15 @@ dkim_fields_add(struct dkim_fields *fs, const struct mime_field *mf)
 {
 	struct dkim_field_pos *p;
 
+	/* A typical header section in one allocation, not seven. */
+	if (fs->hdr.cap == 0)
+		fbuf_reserve(&fs->hdr, 4095);
 	if (fbuf_add(&fs->hdr, mf->raw, mf->raw_len) < 0)
 		return -1;
-	fs->pos = xreallocarray(fs->pos, fs->n + 1, sizeof(*fs->pos));
+	if (fs->n == fs->cap) {
+		fs->cap = fs->cap == 0 ? 32 : fs->cap * 2;
+		fs->pos = xreallocarray(fs->pos, fs->cap, sizeof(*fs->pos));
+	}
 	p = &fs->pos[fs->n++];
 	p->raw_off = fs->hdr.len - mf->raw_len;
 	p->raw_len = mf->raw_len;
@@ -53,5 +59,5 @@ dkim_fields_release(struct dkim_fields *fs)
 	fbuf_release(&fs->hdr);
 	free(fs->pos);
 	fs->pos = NULL;
-	fs->n = 0;
+	fs->n = fs->cap = 0;
 }

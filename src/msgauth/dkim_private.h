@@ -25,7 +25,7 @@ struct dkim_fields {
 	struct dkim_field_pos {
 		size_t name_off, name_len, raw_off, raw_len;
 	} *pos;
-	size_t n;
+	size_t n, cap;
 };
 
 struct mime_field;

@@ -4,6 +4,7 @@
  * What needs more than the record itself (key size, expiry against the
  * clock, the From rule against the message) is the verifier's. */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -112,21 +113,31 @@ dkim_taglist_get(const struct dkim_taglist *tl, const char *name)
 	return NULL;
 }
 
-static int
-dkim_b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* Each octet's base64 value, or B64_FWS, B64_PAD, B64_BAD: one lookup
+ * per character (b= and p= values are 350-400 characters). */
+enum { B64_FWS = 64, B64_PAD = 65, B64_BAD = 255 };
+static const unsigned char dkim_b64[256] = {
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 64, 64, 255, 255,
+	64, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 64, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 62, 255, 255, 255, 63, 52, 53, 54, 55,
+	56, 57, 58, 59, 60, 61, 255, 255, 255, 65, 255, 255, 255,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+	13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+	255, 255, 255, 255, 255, 255, 26, 27, 28, 29, 30, 31, 32,
+	33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
+	46, 47, 48, 49, 50, 51, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
 
 int
 dkim_base64_decode(const char *s, size_t len, unsigned char *dst,
@@ -136,26 +147,23 @@ dkim_base64_decode(const char *s, size_t len, unsigned char *dst,
 	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		int v;
+		unsigned v = dkim_b64[(unsigned char)s[i]];
 
-		if (dkim_is_fws(s[i]))
-			continue;
-		if (s[i] == '=') {
+		if (v < 64 && pad == 0) {
+			chars++;
+			acc = (acc << 6) | v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				if (n == size)
+					return -1;
+				dst[n++] = (unsigned char)(acc >> bits);
+				acc &= (1u << bits) - 1;
+			}
+		} else if (v == B64_PAD)
 			pad++;
-			continue;
-		}
-		if (pad > 0 || (v = dkim_b64val((unsigned char)s[i])) < 0)
-			return -1;
-		chars++;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n == size)
-				return -1;
-			dst[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+		else if (v != B64_FWS)
+			return -1;	/* a bad octet, or data after '=' */
 	}
 	/* Whole quanta only: 2 or 3 characters end in 1 or 2 '='s (or
 	 * none: padding is often left out and harms nothing), 1 is never
@@ -388,6 +396,8 @@ dkim_sig_required(const struct dkim_taglist *tl, struct dkim_sig *sig,
 		*error_r = "unknown version";
 		return -1;
 	}
+	sig->bspan.at = b->eq_end;
+	sig->bspan.end = b->spec_end;
 	if (dkim_sig_algo(a, sig) < 0) {
 		*error_r = "unsupported algorithm";
 		return -1;
@@ -432,6 +442,21 @@ dkim_sig_common(const struct dkim_taglist *tl, struct dkim_sig *sig,
 	return 0;
 }
 
+/* Zeroes sig but for b[] and hnames[] (6 of its 7 KB), which are read
+ * only up to b_len and nh. */
+static void
+dkim_sig_clear(struct dkim_sig *sig)
+{
+	char *p = (char *)sig;
+
+	memset(p, 0, offsetof(struct dkim_sig, b));
+	memset(p + offsetof(struct dkim_sig, b_len), 0,
+	    offsetof(struct dkim_sig, hnames) -
+	    offsetof(struct dkim_sig, b_len));
+	memset(p + offsetof(struct dkim_sig, nh), 0,
+	    sizeof(*sig) - offsetof(struct dkim_sig, nh));
+}
+
 int
 dkim_sig_parse_ams(const char *value, size_t len, struct dkim_sig *sig,
     const char **error_r)
@@ -440,7 +465,7 @@ dkim_sig_parse_ams(const char *value, size_t len, struct dkim_sig *sig,
 	const struct dkim_tag *t;
 	uint64_t i;
 
-	memset(sig, 0, sizeof(*sig));
+	dkim_sig_clear(sig);
 	if (dkim_taglist_parse(value, len, &tl, error_r) < 0)
 		return -1;
 	if ((t = dkim_taglist_get(&tl, "i")) == NULL ||
@@ -462,7 +487,7 @@ dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 	struct dkim_taglist tl;
 	const struct dkim_tag *t;
 
-	memset(sig, 0, sizeof(*sig));
+	dkim_sig_clear(sig);
 	if (dkim_taglist_parse(value, len, &tl, error_r) < 0 ||
 	    dkim_sig_common(&tl, sig, false, error_r) < 0)
 		return -1;
@@ -481,6 +506,15 @@ dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
 	return 0;
 }
 
+void
+dkim_sig_strip_b_at(const char *raw, size_t len, size_t value_off,
+    const struct dkim_bspan *b, struct fbuf *out)
+{
+	fbuf_reserve(out, out->len + len);
+	fbuf_add(out, raw, value_off + b->at);
+	fbuf_add(out, raw + value_off + b->end, len - value_off - b->end);
+}
+
 int
 dkim_sig_strip_b(const char *raw, size_t len, struct fbuf *out)
 {
@@ -496,8 +530,8 @@ dkim_sig_strip_b(const char *raw, size_t len, struct fbuf *out)
 	if (dkim_taglist_parse(colon + 1, len - off, &tl, &err) < 0 ||
 	    (b = dkim_taglist_get(&tl, "b")) == NULL)
 		return -1;
-	fbuf_add(out, raw, off + b->eq_end);
-	fbuf_add(out, raw + off + b->spec_end, len - off - b->spec_end);
+	dkim_sig_strip_b_at(raw, len, off, &(struct dkim_bspan){ b->eq_end,
+	    b->spec_end }, out);
 	return 0;
 }
 

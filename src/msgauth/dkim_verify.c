@@ -157,8 +157,10 @@ dkim_verify_sig(struct dkim_verifier *v, const struct dkim_hfield *f,
 		struct fbuf b;
 
 		fbuf_init(&b, 0);
-		dkim_base64_encode(s->sig.b, s->sig.b_len, &b);
-		snprintf(s->v.b8, sizeof(s->v.b8), "%.8s", b.data);
+		/* 6 octets are the first 8 characters (RFC 6008). */
+		dkim_base64_encode(s->sig.b, s->sig.b_len < 6 ?
+		    s->sig.b_len : 6, &b);
+		snprintf(s->v.b8, sizeof(s->v.b8), "%.8s", fbuf_str(&b));
 		fbuf_release(&b);
 	}
 	if (s->sig.has_x && (int64_t)v->now > s->sig.x) {
@@ -323,7 +325,8 @@ dkim_verify_header(struct dkim_verifier *v, struct dkim_vsig *s,
 
 	fbuf_init(&raw, 0);
 	fbuf_init(&data, 0);
-	(void)dkim_sig_strip_b(sf->raw, sf->raw_len, &raw);
+	dkim_sig_strip_b_at(sf->raw, sf->raw_len, dkim_value_off(sf),
+	    &s->sig.bspan, &raw);
 	dkim_header_data(s->sig.hcanon, f, nf, s->sig.hnames, s->sig.nh,
 	    raw.data, raw.len, &data);
 	if (dkim_verify_data(pk, s->sig.algo, data.data, data.len, s->sig.b,

@@ -129,31 +129,38 @@ spf_hdr_dot_atom(const char *s)
 	return strlen(s) <= SPF_HDR_VALUE_MAX;
 }
 
-/* key=value; with value a dot-atom or a quoted-string. */
+/* key=value; with value a dot-atom or a quoted-string.  Built on the
+ * stack: the field is written for every message. */
 static void
 spf_hdr_kv(struct spf_hdr *h, const char *key, const char *v)
 {
-	struct fbuf b;
+	/* The key (a short constant), '=', a value of at most
+	 * SPF_HDR_VALUE_MAX octets each escaped into two, quotes, ';'. */
+	char w[32 + 2 * SPF_HDR_VALUE_MAX + 4];
+	size_t n = strlen(key);
 
-	fbuf_init(&b, 0);
-	(void)fbuf_addf(&b, "%s=", key);
-	if (spf_hdr_dot_atom(v))
-		(void)fbuf_adds(&b, v);
-	else {
-		(void)fbuf_addc(&b, '"');
+	if (n >= 32)
+		return;
+	memcpy(w, key, n);
+	w[n++] = '=';
+	if (spf_hdr_dot_atom(v)) {
+		size_t len = strlen(v);	/* at most SPF_HDR_VALUE_MAX */
+
+		memcpy(w + n, v, len);
+		n += len;
+	} else {
+		w[n++] = '"';
 		for (size_t i = 0; v[i] != '\0' && i < SPF_HDR_VALUE_MAX; i++) {
 			unsigned char ch = (unsigned char)v[i];
 
 			if (ch == '"' || ch == '\\')
-				(void)fbuf_addc(&b, '\\');
-			(void)fbuf_addc(&b, ch < 0x20 || ch > 0x7e ? '?' :
-			    (char)ch);
+				w[n++] = '\\';
+			w[n++] = ch < 0x20 || ch > 0x7e ? '?' : (char)ch;
 		}
-		(void)fbuf_addc(&b, '"');
+		w[n++] = '"';
 	}
-	(void)fbuf_addc(&b, ';');
-	spf_hdr_word(h, fbuf_str(&b), b.len);
-	fbuf_release(&b);
+	w[n++] = ';';
+	spf_hdr_word(h, w, n);
 }
 
 static void
@@ -178,6 +185,7 @@ spf_hdr_comment(struct fbuf *b, const struct spf_answer *a, const char *ip,
 	struct fbuf who;
 
 	fbuf_init(&who, 0);
+	fbuf_reserve(&who, 255);
 	spf_hdr_ctext(&who, a->sender);
 	(void)fbuf_addc(b, '(');
 	if (receiver[0] != '\0') {
@@ -203,6 +211,7 @@ spf_received_spf(struct fbuf *out, const struct spf_answer *a,
 	spf_hdr_word(&h, "Received-SPF:", 13);
 	spf_hdr_words(&h, spf_result_str(a->result));
 	fbuf_init(&comment, 0);
+	fbuf_reserve(&comment, 511);
 	spf_hdr_comment(&comment, a, ip, receiver);
 	spf_hdr_words(&h, fbuf_str(&comment));
 	fbuf_release(&comment);
