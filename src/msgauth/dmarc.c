@@ -554,6 +554,18 @@ dmarc_name_split(const char *name, char *dst, size_t *starts)
 	return (int)n;
 }
 
+/* prefix (one or two octets) and a name of at most DMARC_NAME_MAX into
+ * key (DMARC_NAME_MAX + 4): a copy, not a snprintf, for every label of
+ * every name looked up. */
+static void
+dmarc_psl_key(char *key, const char *prefix, const char *name)
+{
+	size_t p = strlen(prefix), n = strlen(name);
+
+	memcpy(key, prefix, p);
+	memcpy(key + p, name, n + 1);
+}
+
 int
 dmarc_org_domain(const struct dmarc_psl *psl, const char *name,
     char *dst, size_t dstsize)
@@ -570,7 +582,7 @@ dmarc_org_domain(const struct dmarc_psl *psl, const char *name,
 	/* An exception rule prevails over everything: the public suffix is
 	 * the rule less its leftmost label. */
 	for (size_t i = 0; i < n && !found; i++) {
-		(void)snprintf(key, sizeof(key), "!%s", lname + starts[i]);
+		dmarc_psl_key(key, "!", lname + starts[i]);
 		if (dmarc_psl_has(psl, key)) {
 			ps = n - i - 1;
 			found = true;
@@ -581,8 +593,7 @@ dmarc_org_domain(const struct dmarc_psl *psl, const char *name,
 		if (dmarc_psl_has(psl, lname + starts[i]))
 			found = true;
 		else if (i + 1 < n) {
-			(void)snprintf(key, sizeof(key), "*.%s",
-			    lname + starts[i + 1]);
+			dmarc_psl_key(key, "*.", lname + starts[i + 1]);
 			found = dmarc_psl_has(psl, key);
 		}
 		if (found)
