@@ -32,6 +32,7 @@ fbuf_reserve(struct fbuf *b, size_t need)
 	}
 	b->data = xreallocarray(b->data, want, 1);
 	b->cap = want;
+	b->data[b->len] = '\0';	/* a fresh allocation keeps the rule */
 }
 
 int

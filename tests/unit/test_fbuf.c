@@ -147,6 +147,30 @@ test_fbuf_addf_room(void)
 }
 
 static void
+test_fbuf_reserve(void)
+{
+	struct fbuf b;
+	char *was;
+
+	test_begin("fbuf reserve: room ahead, still a string");
+	fbuf_init(&b, 0);
+	fbuf_reserve(&b, 255);
+	test_assert(b.cap > 255 && b.len == 0);
+	test_assert_streq(fbuf_str(&b), "");	/* NUL-terminated at once */
+	was = b.data;
+	for (int i = 0; i < 255; i++)
+		test_assert(fbuf_addc(&b, 'x') == 0);
+	test_assert(b.data == was && b.len == 255 && b.data[255] == '\0');
+	fbuf_reserve(&b, 100);			/* less than it has: nothing */
+	test_assert(b.data == was);
+	fbuf_reserve(&b, 1000);
+	test_assert(b.cap > 1000 && b.len == 255 && b.data[255] == '\0');
+	test_assert(b.data[0] == 'x' && b.data[254] == 'x');
+	fbuf_release(&b);
+	test_end();
+}
+
+static void
 test_fbuf_steal(void)
 {
 	struct fbuf b;
@@ -307,6 +331,7 @@ main(void)
 	test_fbuf_growth();
 	test_fbuf_max();
 	test_fbuf_addf_room();
+	test_fbuf_reserve();
 	test_fbuf_steal();
 	test_num_table("str_parse_size", size_cases,
 	    sizeof(size_cases) / sizeof(size_cases[0]), str_parse_size);
