@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
 #include "conf/conf.h"
 #include "lib/ids.h"
 #include "lib/log.h"
@@ -646,7 +643,6 @@ smtp_dmarc_check(struct smtp_session *s, void (*cb)(struct smtp_session *s))
 		return 1;
 	}
 	s->busy = true;
-	bufferevent_disable(s->bev, EV_READ);
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /* The session side of the inbound checks: keeps the struct
  * policy_client of a session up to date (HELO name, sender, trusted
  * when relaying or authenticated), runs a stage through the pipeline
- * with the session busy meanwhile (reads off, as during the commit),
+ * with the session busy meanwhile (input waits, as during the commit),
  * answers with the result's code and enhanced code (RFC 3463), and
  * writes transcripts of the sessions of transcript_ips with AUTH data
  * (RFC 4954 initial responses and SASL lines) redacted.  It changes no
@@ -9,9 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "lib/cidr.h"
 #include "lib/fbuf.h"
@@ -163,7 +160,6 @@ smtp_policy_start(struct smtp_policy_session *ps, enum policy_stage stage,
 	ps->cb = cb;
 	ps->stage = stage;
 	s->busy = true;
-	bufferevent_disable(s->bev, EV_READ);
 	ps->run = policy_run(ps->sp->policy, &ps->client, stage,
 	    smtp_policy_done, ps);
 	return 0;

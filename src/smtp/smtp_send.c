@@ -8,12 +8,10 @@
  * the notice (ops_send.h) before the session hears 550.  Refusals are
  * logged as `smtp reject` with check= send_hold, send_stop,
  * send_limit or suspended, so `ferry why` finds them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "auth/sendlimit.h"
 #include "conf/conf.h"
@@ -177,7 +175,6 @@ smtp_send_mail(struct smtp_session *s)
 	sendlimit_cfg_get(s->conf, &j->cfg);
 	j->conf = conf_ref(s->conf);
 	s->busy = true;
-	bufferevent_disable(s->bev, EV_READ);
 	s->sreq = store_req_submit(s->srv->env->stores, &smtp_send_job, j, s);
 	return true;
 }

@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
 #include "lib/fbuf.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -61,7 +58,6 @@ smtp_sender_check_header(struct smtp_session *s, smtp_owner_cb *cb)
 	if (n == 0)
 		return 1;
 	s->busy = true;
-	bufferevent_disable(s->bev, EV_READ);
 	s->sreq = smtp_owner_check(s, v, n, cb);
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);

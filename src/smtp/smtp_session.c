@@ -3,8 +3,8 @@
  * buffer line by line (or as DATA/BDAT content); replies are queued and
  * flushed when the input is drained, which answers pipelined commands
  * in order with few writes (RFC 2920).  While the commit of a message runs
- * on a worker thread the session is `busy`: reading stops and resumes
- * when the reply is queued.  The inbound checks (src/policy/, through
+ * on a worker thread the session is `busy`: input that arrives waits,
+ * and is read on when the reply is queued.  The inbound checks (src/policy/, through
  * smtp_policy.c) run the same way before the greeting, the HELO reply,
  * the MAIL reply and, after relay control and recipient validity, the
  * RCPT reply.  TLS switching lives in smtp_tls.c, AUTH in smtp_auth.c,
@@ -299,7 +299,6 @@ smtp_mail_next(struct smtp_session *s)
 		char *addr = tx->sender;
 
 		s->busy = true;
-		bufferevent_disable(s->bev, EV_READ);
 		s->sreq = smtp_owner_check(s, &addr, 1, smtp_mail_owned);
 		return;
 	}
@@ -539,7 +538,6 @@ smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 	/* No local mail for address literals: they still wait for the
 	 * lookup, which brings the domain's rules. */
 	s->busy = true;
-	bufferevent_disable(s->bev, EV_READ);
 	s->sreq = smtp_rcpt_lookup(s, rcpt, cmd->path.literal,
 	    smtp_rcpt_looked_up);
 }
@@ -941,6 +939,13 @@ smtp_session_read_cb(struct bufferevent *bev, void *arg)
 		smtp_session_close(s);
 		return;
 	}
+	if (s->busy) {
+		/* Talk during a wait (pipelined commands, or a client that
+		 * does not wait): kept for smtp_session_resume(), and no
+		 * more read until then. */
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
 	if ((s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT) &&
 	    s->data_since == 0)
 		s->data_since = time(NULL);
@@ -990,6 +995,14 @@ smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		smtp_tls_established(s);
+		return;
+	}
+	if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_TIMEOUT) &&
+	    s->busy) {
+		/* Reading stays on while the session waits (busy): the
+		 * client's silence is ours then, not a timeout.  libevent
+		 * has turned reading off; smtp_session_resume() turns it on
+		 * with a fresh timeout. */
 		return;
 	}
 	if (smtp_session_handshaking(s)) {

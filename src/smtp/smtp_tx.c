@@ -622,7 +622,6 @@ smtp_tx_commit(struct smtp_session *s)
 		    smtp_cache_current(s->srv, s->conf, tx->rcpt_gen);
 	}
 	s->busy = true;
-	bufferevent_disable(s->bev, EV_READ);
 	workpool_submit(s->srv->env->pool, smtp_tx_commit_work,
 	    smtp_tx_commit_done, c);
 }
@@ -761,9 +760,7 @@ smtp_tx_finish(struct smtp_session *s)
 		smtp_tx_refuse(s, reply, code, "content");
 		return;
 	}
-	if (smtp_authres_finish(s, smtp_tx_authres_done) == 0) {
-		bufferevent_disable(s->bev, EV_READ);
+	if (smtp_authres_finish(s, smtp_tx_authres_done) == 0)
 		return;
-	}
 	smtp_tx_finish_checks(s);
 }

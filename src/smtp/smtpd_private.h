@@ -199,7 +199,12 @@ struct smtp_session {
 	bool esmtp;
 	bool relay_ok;			/* client may relay */
 	bool peer_node;			/* another node: no inbound checks */
-	bool busy;			/* an async action is pending */
+	/* An async action is pending: input waits in the bufferevent
+	 * until smtp_session_resume().  Reading stays on meanwhile (turning
+	 * it off and on again costs two epoll_ctl calls per wait, several
+	 * per message); smtp_session_read_cb turns it off only when the
+	 * peer talks during the wait. */
+	bool busy;
 	bool dead;			/* connection gone while busy */
 	bool skip_line;			/* discarding an overlong line */
 	unsigned errors;
@@ -314,6 +319,8 @@ void smtp_header_start(struct smtp_tx *tx);
 size_t smtp_header_feed(struct smtp_tx *tx, const void *data, size_t n);
 /* The content ended. */
 void smtp_header_end(struct smtp_tx *tx);
+/* True once the parser has read the empty line ending the section. */
+bool smtp_header_ended(const struct smtp_tx *tx);
 /* The header section went over SMTP_HEADER_MAX. */
 bool smtp_header_too_big(const struct smtp_tx *tx);
 /* The 554 5.4.6 reply (in buf) when the Received fields, with the one
