@@ -256,7 +256,7 @@ arc_fail(struct arc_verifier *v, const char *reason)
 	v->res.reason = reason;
 }
 
-static void
+void
 arc_verifier_field(void *ctx, const struct mime_field *mf)
 {
 	struct arc_verifier *v = ctx;
@@ -476,10 +476,30 @@ arc_verifier_header_done(struct arc_verifier *v)
 }
 
 void
+arc_verifier_share_header(struct arc_verifier *v)
+{
+	mime_header_parser_free(&v->hp);
+}
+
+void
+arc_verifier_header_end(struct arc_verifier *v, bool too_big)
+{
+	if (v->body)
+		return;
+	if (too_big)
+		v->too_big = true;
+	arc_verifier_header_done(v);
+}
+
+void
 arc_verifier_feed(struct arc_verifier *v, const void *data, size_t n)
 {
 	if (!v->body) {
-		size_t used = mime_header_parser_feed(v->hp, data, n);
+		size_t used;
+
+		if (v->hp == NULL)
+			return;		/* header bytes: the caller parses */
+		used = mime_header_parser_feed(v->hp, data, n);
 
 		if (mime_header_parser_flags(v->hp) & MIME_F_HEADER_TOO_BIG)
 			v->too_big = true;
@@ -517,7 +537,8 @@ arc_verifier_end(struct arc_verifier *v)
 		return;
 	v->ended = true;
 	if (!v->body) {
-		mime_header_parser_finish(v->hp);
+		if (v->hp != NULL)
+			mime_header_parser_finish(v->hp);
 		arc_verifier_header_done(v);
 	}
 	for (size_t i = 0; i < v->nams; i++) {

@@ -29,6 +29,7 @@
 
 struct arc_verifier;
 struct arc_keyfetch;
+struct mime_field;
 struct dkim_keycache;
 struct dkim_sign_key;
 struct event_base;
@@ -82,6 +83,14 @@ void arc_verifier_free(struct arc_verifier **vp);
 void arc_verifier_feed(struct arc_verifier *v, const void *data, size_t n);
 /* True once the header section has ended. */
 bool arc_verifier_ended_header(const struct arc_verifier *v);
+/* The header section from the caller's parser, as for the DKIM verifier
+ * (dkim_verify.h): before any content, then every field through
+ * arc_verifier_field and the end through arc_verifier_header_end
+ * (too_big: the parser met its header limit), and arc_verifier_feed
+ * gets the body alone. */
+void arc_verifier_share_header(struct arc_verifier *v);
+void arc_verifier_field(void *ctx, const struct mime_field *f);
+void arc_verifier_header_end(struct arc_verifier *v, bool too_big);
 /* Instances found in the header (0: none); valid after the header. */
 unsigned arc_verifier_count(const struct arc_verifier *v);
 /* The content ended: body hashes final, structural results decided. */

@@ -73,7 +73,7 @@ dkim_verify_decide(struct dkim_vsig *s, enum dkim_result r,
 	s->v.decided = true;
 }
 
-static void
+void
 dkim_verifier_field(void *ctx, const struct mime_field *mf)
 {
 	struct dkim_verifier *v = ctx;
@@ -207,11 +207,27 @@ dkim_verifier_header_done(struct dkim_verifier *v)
 }
 
 void
+dkim_verifier_share_header(struct dkim_verifier *v)
+{
+	mime_header_parser_free(&v->hp);
+}
+
+void
+dkim_verifier_header_end(struct dkim_verifier *v)
+{
+	if (!v->body)
+		dkim_verifier_header_done(v);
+}
+
+void
 dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n)
 {
 	if (!v->body) {
-		size_t used = mime_header_parser_feed(v->hp, data, n);
+		size_t used;
 
+		if (v->hp == NULL)
+			return;		/* header bytes: the caller parses */
+		used = mime_header_parser_feed(v->hp, data, n);
 		if (!mime_header_parser_done(v->hp))
 			return;
 		dkim_verifier_header_done(v);
@@ -232,7 +248,8 @@ dkim_verifier_end(struct dkim_verifier *v)
 		return;
 	v->ended = true;
 	if (!v->body) {
-		mime_header_parser_finish(v->hp);
+		if (v->hp != NULL)
+			mime_header_parser_finish(v->hp);
 		dkim_verifier_header_done(v);
 	}
 	for (size_t i = 0; i < v->n; i++) {

@@ -21,6 +21,8 @@
 #include "msgauth/dkim.h"
 #include "net/dns.h"
 
+struct mime_field;
+
 struct dkim_verifier;
 struct dkim_keyfetch;
 struct dkim_keycache;
@@ -69,6 +71,14 @@ void dkim_verifier_share_bodies(struct dkim_verifier *v,
 void dkim_verifier_defer_checks(struct dkim_verifier *v);
 /* Content in order, any split. */
 void dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n);
+/* The header section comes from the caller's own parser instead (one
+ * parse for every reader of the message; its limits must be at least
+ * the verifier's, 256 KiB and as many fields): before any content,
+ * then each field through dkim_verifier_field, the section's end through
+ * dkim_verifier_header_end, and dkim_verifier_feed gets the body alone. */
+void dkim_verifier_share_header(struct dkim_verifier *v);
+void dkim_verifier_field(void *ctx, const struct mime_field *f);
+void dkim_verifier_header_end(struct dkim_verifier *v);
 /* The content ended: body hashes are final, and results that need no
  * key (malformed signatures, expired, body hash mismatch) are decided. */
 void dkim_verifier_end(struct dkim_verifier *v);

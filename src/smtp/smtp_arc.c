@@ -58,6 +58,7 @@ smtp_arc_start(struct smtp_session *s)
 		s->tx->arc = arc_verifier_new(time(NULL),
 		    smtp_arc_seal_wanted(s));
 		arc_verifier_set_keycache(s->tx->arc, s->srv->keycache);
+		arc_verifier_share_header(s->tx->arc);
 		if (s->tx->bodies != NULL)
 			arc_verifier_share_bodies(s->tx->arc, s->tx->bodies);
 	}

@@ -68,6 +68,7 @@ smtp_authres_start(struct smtp_session *s)
 		dkim_verifier_set_keycache(tx->verifier, s->srv->keycache);
 		dkim_verifier_share_bodies(tx->verifier, tx->bodies);
 		dkim_verifier_defer_checks(tx->verifier);
+		dkim_verifier_share_header(tx->verifier);
 	}
 	smtp_arc_start(s);
 }

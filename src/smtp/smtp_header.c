@@ -4,7 +4,9 @@
  * so mail that an alias sends out and that comes back is stopped) and,
  * for the sender check, collects the values of the From fields; it
  * notes a DMARC report's Subject (such mail goes through the queue,
- * which reads the report: ops/ops_dmarc_in.h).
+ * which reads the report: ops/ops_dmarc_in.h).  The DKIM and ARC
+ * verifiers take their fields from this parse too (one parse of the
+ * section instead of three), so its limits are theirs.
  * Nothing of the body is looked at, and memory is bounded by the
  * parser's header limit (the same 256 KiB the sender check allows). */
 #include <stdio.h>
@@ -14,14 +16,26 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mime/mime.h"
+#include "msgauth/arc.h"
+#include "msgauth/dkim_keys.h"
+#include "msgauth/dkim_verify.h"
 #include "msgauth/dmarc_agg.h"
 #include "smtp/smtpd_private.h"
+
+/* The verifiers' own parsers had these limits (dkim_verify.c, arc.c). */
+_Static_assert(SMTP_HEADER_MAX == DKIM_SIGNER_HEADER_MAX,
+    "the verifiers read the fields of the transaction's parse");
 
 static void
 smtp_header_field(void *ctx, const struct mime_field *f)
 {
 	struct smtp_tx *tx = ctx;
 
+	/* The verifiers read the fields of this one parse too. */
+	if (tx->verifier != NULL)
+		dkim_verifier_field(tx->verifier, f);
+	if (tx->arc != NULL)
+		arc_verifier_field(tx->arc, f);
 	if (mime_field_is(f, "Received"))
 		tx->received++;
 	else if (tx->hold && mime_field_is(f, "Authentication-Results") &&
@@ -68,6 +82,12 @@ smtp_header_end(struct smtp_tx *tx)
 {
 	if (tx->hp != NULL)
 		mime_header_parser_finish(tx->hp);
+}
+
+bool
+smtp_header_ended(const struct smtp_tx *tx)
+{
+	return tx->hp != NULL && mime_header_parser_done(tx->hp);
 }
 
 bool

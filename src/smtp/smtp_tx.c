@@ -24,9 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/strutil.h"
@@ -219,10 +216,23 @@ smtp_tx_write(struct smtp_tx *tx, const char *data, size_t n)
 	}
 }
 
+/* The verifiers take their header fields from the transaction's parser
+ * (smtp_header.c): one parse of the section for all three.  Once it
+ * has ended (or the content has), they learn so. */
+static void
+smtp_tx_header_ended(struct smtp_tx *tx)
+{
+	if (tx->verifier != NULL && !dkim_verifier_ended_header(tx->verifier))
+		dkim_verifier_header_end(tx->verifier);
+	if (tx->arc != NULL && !arc_verifier_ended_header(tx->arc))
+		arc_verifier_header_end(tx->arc, smtp_header_too_big(tx));
+}
+
 void
 smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
 {
-	size_t hn;
+	const char *body = tx->out.data;
+	size_t hn, n = tx->out.len;
 
 	if (tx->out.len == 0)
 		return;
@@ -231,9 +241,18 @@ smtp_tx_flush(struct smtp_tx *tx, uint64_t limit)
 		tx->too_big = true;
 	if (tx->signer != NULL && !tx->too_big)
 		dkim_signer_feed(tx->signer, tx->out.data, tx->out.len);
-	if (tx->verifier != NULL && !tx->too_big)
-		dkim_verifier_feed(tx->verifier, tx->out.data, tx->out.len);
-	smtp_arc_feed(tx, tx->out.data, tx->out.len);
+	/* The verifiers get the body alone: hn octets of this piece were
+	 * header, or all of it while the header goes on. */
+	if (smtp_header_ended(tx)) {
+		smtp_tx_header_ended(tx);
+		body += hn;
+		n -= hn;
+	} else
+		n = 0;
+	if (n > 0 && tx->verifier != NULL && !tx->too_big)
+		dkim_verifier_feed(tx->verifier, body, n);
+	if (n > 0)
+		smtp_arc_feed(tx, body, n);
 	smtp_authres_write(tx, tx->out.data, tx->out.len, hn);
 	fbuf_reset(&tx->out);
 }
@@ -247,6 +266,7 @@ smtp_tx_check(struct smtp_session *s, int *code_r, char *buf, size_t size)
 
 	*code_r = 550;
 	smtp_header_end(tx);
+	smtp_tx_header_ended(tx);
 	smtp_authres_release(tx);
 	if (tx->write_failed) {
 		smtpd_disk_failed(s->srv, tx->write_errno);

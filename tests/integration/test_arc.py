@@ -11,11 +11,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import time
 
 import pytest
 
-from conftest import HOSTNAME, make_message, unfold_headers
+from conftest import HOSTNAME, RawSMTP, dot_stuff, make_message, unfold_headers
 from dkimkeys import rsa_key_pair
 from fakedns import fakedns  # noqa: F401
 from fakemx import peers, port, relay_conf  # noqa: F401
@@ -135,6 +137,74 @@ def test_dkimpy_chain_passes(mx, rsa):
     assert f"arc=pass (i=1 d={SEALER}) header.oldest-pass=1" in ar, ar
     mx.wait_log(r"smtp arc id=\S+ result=pass sets=1 sealer=sealer.example "
                 r"oldest_pass=1")
+
+
+def dkim_signed(msg, rsa):
+    """msg with a DKIM signature of SEALER (the ARC key, selector arc)."""
+    return dkim.sign(msg, b"arc", SEALER.encode(), rsa[0],
+                     include_headers=[b"from", b"to", b"subject"]) + msg
+
+
+def send_in_pieces(srv, msg, cuts):
+    """DATA whose content goes in separate writes, cut at the offsets in
+    cuts (a pause after each, so that the server reads them apart);
+    returns the final reply."""
+    data = dot_stuff(msg) + b".\r\n"
+    with RawSMTP(srv.port) as c:
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.ehlo()
+        c.expect(f"MAIL FROM:<{SENDER}>", 250)
+        c.expect(f"RCPT TO:<{RCPT}>", 250)
+        c.expect("DATA", 354)
+        at = 0
+        for cut in sorted(set(cuts)) + [len(data)]:
+            if at < cut <= len(data):
+                c.send(data[at:cut])
+                at = cut
+                time.sleep(0.03)
+        return c.reply()
+
+
+def test_header_in_pieces_verifies(mx, rsa):
+    """The DKIM and ARC verifiers read the fields of the transaction's
+    one header parse: a signed and sealed message whose header section
+    arrives in pieces, cut inside a field name, inside a folded
+    signature, between the CR and LF of the empty line and just after
+    it, still passes both."""
+    msg = seal(dkim_signed(message(subject="in pieces"), rsa), rsa)
+    end = dot_stuff(msg).index(b"\r\n\r\n")
+    fold = re.search(rb"\r\n[ \t]", dot_stuff(msg)).start()
+    cuts = [3, fold + 1, fold + 3, end - 5, end + 1, end + 3, end + 4,
+            end + 6]
+    r = send_in_pieces(mx, msg, cuts)
+    assert r.code == 250, r
+    mx.wait_delivered(RCPT, 1)
+    ar = our_ar(mx.maildir_messages(RCPT)[-1])
+    assert f"dkim=pass header.d={SEALER}" in ar, ar
+    assert f"arc=pass (i=1 d={SEALER})" in ar, ar
+    # And every octet at once, for the same result.
+    got = deliver(mx, msg, count=2)
+    ar = our_ar(got)
+    assert f"dkim=pass header.d={SEALER}" in ar and "arc=pass" in ar, ar
+
+
+def test_header_without_body_ends_with_the_content(mx, rsa):
+    """A message that ends inside its header section (no empty line):
+    the verifiers learn of the end from the content's end, and the
+    tampered copy fails where the intact one passes."""
+    msg = dkim_signed(message(subject="no body", body=""), rsa)
+    head = msg[:msg.index(b"\r\n\r\n") + 2]
+    assert b"\r\n\r\n" not in head
+    with mx.smtp() as s:
+        s.sendmail(SENDER, [RCPT], head)
+    mx.wait_delivered(RCPT, 1)
+    ar = our_ar(mx.maildir_messages(RCPT)[-1])
+    assert f"dkim=pass header.d={SEALER}" in ar, ar
+    with mx.smtp() as s:
+        s.sendmail(SENDER, [RCPT], head.replace(b"no body", b"no bodY"))
+    mx.wait_delivered(RCPT, 2)
+    ar = our_ar(mx.maildir_messages(RCPT)[-1])
+    assert "dkim=fail" in ar, ar
 
 
 def test_two_hop_chain_passes(mx, rsa):

@@ -16,6 +16,7 @@
 #include "msgauth/dkim.h"
 #include "msgauth/dkim_keycache.h"
 #include "msgauth/dkim_keys.h"
+#include "mime/mime.h"
 #include "test.h"
 
 #define NOW 1700000000
@@ -148,17 +149,46 @@ static const char test_arc_msg[] =
 	"Body line one.\r\n"
 	"Body  line two. \r\n";
 
-/* Feeds msg (trickled: one octet at a time) and looks the keys up in
- * recs (every name gets rec; NULL: no key). */
+/* The header section through a parser of the caller's (as smtpd's
+ * transaction shares its own), then the body, one octet at a time. */
+static void
+test_arc_feed_shared(struct arc_verifier *v, const char *msg, size_t n)
+{
+	struct mime_header_parser *hp;
+	struct mime_limits l;
+	size_t i = 0;
+
+	mime_limits_default(&l);
+	l.header_max = DKIM_SIGNER_HEADER_MAX;
+	l.fields_max = DKIM_SIGNER_HEADER_MAX;
+	hp = mime_header_parser_new(&l, arc_verifier_field, v);
+	arc_verifier_share_header(v);
+	for (; i < n && !mime_header_parser_done(hp); i++) {
+		(void)mime_header_parser_feed(hp, msg + i, 1);
+		arc_verifier_feed(v, msg + i, 1);	/* header: ignored */
+	}
+	test_assert(!arc_verifier_ended_header(v));
+	arc_verifier_header_end(v, false);
+	test_assert(arc_verifier_ended_header(v));
+	for (; i < n; i++)
+		arc_verifier_feed(v, msg + i, 1);
+	mime_header_parser_free(&hp);
+}
+
+/* Feeds msg (mode 0: whole, 1: one octet at a time, 2: the header from
+ * the caller's parser) and looks the keys up in recs (every name gets
+ * rec; NULL: no key). */
 static struct arc_verifier *
-test_arc_verify(const char *msg, bool seal, bool trickle, const char *rec)
+test_arc_verify(const char *msg, bool seal, int mode, const char *rec)
 {
 	struct arc_verifier *v = arc_verifier_new(NOW, seal);
 	size_t n = strlen(msg);
 
 	arc_verifier_set_keycache(v, test_arc_kc);
 
-	if (trickle)
+	if (mode == 2)
+		test_arc_feed_shared(v, msg, n);
+	else if (mode == 1)
 		for (size_t i = 0; i < n; i++)
 			arc_verifier_feed(v, msg + i, 1);
 	else
@@ -177,7 +207,7 @@ static char *
 test_arc_seal(const char *msg, EVP_PKEY *key, const char *rec,
     const char **error_r)
 {
-	struct arc_verifier *v = test_arc_verify(msg, true, false, rec);
+	struct arc_verifier *v = test_arc_verify(msg, true, 0, rec);
 	struct dkim_sign_key k = { key, "example.org", "sel" };
 	static const char ar[] = " mx.example.org;\r\n\tspf=pass "
 	    "smtp.mailfrom=origin.example;\r\n\tdkim=none\r\n";
@@ -211,7 +241,7 @@ test_arc_roundtrip(void)
 	fbuf_init(&rec2, 0);
 	test_assert(dkim_key_record(key, &rec) == 0);
 	test_assert(dkim_key_record(other, &rec2) == 0);
-	v = test_arc_verify(test_arc_msg, false, false, rec.data);
+	v = test_arc_verify(test_arc_msg, false, 0, rec.data);
 	test_assert(arc_verifier_result(v)->cv == ARC_CV_NONE);
 	test_assert(arc_verifier_count(v) == 0);
 	arc_verifier_free(&v);
@@ -222,8 +252,8 @@ test_arc_roundtrip(void)
 	two = one != NULL ? test_arc_seal(one, key, rec.data, &err) : NULL;
 	three = two != NULL ? test_arc_seal(two, key, rec.data, &err) : NULL;
 	test_assert(three != NULL && strstr(three, "ARC-Seal: i=3;") != NULL);
-	for (int trickle = 0; three != NULL && trickle < 2; trickle++) {
-		v = test_arc_verify(three, false, trickle, rec.data);
+	for (int mode = 0; three != NULL && mode < 3; mode++) {
+		v = test_arc_verify(three, false, mode, rec.data);
 		r = arc_verifier_result(v);
 		test_assert(r->cv == ARC_CV_PASS && r->n == 3);
 		test_assert(r->oldest_pass == 1);
@@ -231,16 +261,16 @@ test_arc_roundtrip(void)
 		arc_verifier_free(&v);
 	}
 	/* The wrong key, no key. */
-	v = test_arc_verify(three, false, false, rec2.data);
+	v = test_arc_verify(three, false, 0, rec2.data);
 	test_assert(arc_verifier_result(v)->cv == ARC_CV_FAIL);
 	arc_verifier_free(&v);
-	v = test_arc_verify(three, false, false, NULL);
+	v = test_arc_verify(three, false, 0, NULL);
 	test_assert(arc_verifier_result(v)->cv == ARC_CV_FAIL);
 	arc_verifier_free(&v);
 	/* A body changed after the last seal. */
 	bad = strdup(three);
 	memcpy(strstr(bad, "line two"), "line 2!!", 8);
-	v = test_arc_verify(bad, false, false, rec.data);
+	v = test_arc_verify(bad, false, 2, rec.data);
 	r = arc_verifier_result(v);
 	test_assert(r->cv == ARC_CV_FAIL);
 	test_assert(strcmp(r->reason,
@@ -253,7 +283,7 @@ test_arc_roundtrip(void)
 	/* A signed header changed. */
 	bad = strdup(three);
 	memcpy(strstr(bad, "an ARC round"), "an ARC ROUND", 12);
-	v = test_arc_verify(bad, false, false, rec.data);
+	v = test_arc_verify(bad, false, 0, rec.data);
 	test_assert(arc_verifier_result(v)->cv == ARC_CV_FAIL);
 	arc_verifier_free(&v);
 	free(bad);
@@ -261,7 +291,7 @@ test_arc_roundtrip(void)
 	bad = strdup(three);
 	memcpy(strstr(bad, "i=1; mx.example.org;\r\n\tspf=pass") + 27,
 	    "fail", 4);
-	v = test_arc_verify(bad, false, false, rec.data);
+	v = test_arc_verify(bad, false, 0, rec.data);
 	r = arc_verifier_result(v);
 	test_assert(r->cv == ARC_CV_FAIL);
 	test_assert(strcmp(r->reason, "ARC-Seal did not verify") == 0);
@@ -302,7 +332,7 @@ test_arc_limits(void)
 		m = next;
 	}
 	test_assert(m != NULL);
-	v = test_arc_verify(m, false, false, rec.data);
+	v = test_arc_verify(m, false, 0, rec.data);
 	test_assert(arc_verifier_result(v)->cv == ARC_CV_PASS);
 	test_assert(arc_verifier_result(v)->n == 50);
 	/* Only ARC_AMS_HASHED AMS are looked at for oldest-pass. */
@@ -316,7 +346,7 @@ test_arc_limits(void)
 	fbuf_adds(&msg, "ARC-Seal: i=51; a=rsa-sha256; cv=pass; d=x; s=y; "
 	    "b=AAAA\r\n");
 	fbuf_adds(&msg, m);
-	v = test_arc_verify(msg.data, false, false, rec.data);
+	v = test_arc_verify(msg.data, false, 0, rec.data);
 	test_assert(arc_verifier_result(v)->cv == ARC_CV_FAIL);
 	test_assert(strcmp(arc_verifier_result(v)->reason,
 	    "more than 50 ARC sets") == 0);

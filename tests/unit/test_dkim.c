@@ -19,6 +19,7 @@
 #include "msgauth/dkim_keycache.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/dkim_verify.h"
+#include "mime/mime.h"
 #include "test.h"
 
 /* The verifiers' key cache and the TTL handed with keys: main() runs the
@@ -478,10 +479,40 @@ test_dkim_bodies(void)
 	"C/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip" \
 	"3G+2kryOTIKT+l/K4w3QIDAQAB"
 
-/* Runs the verifier over msg (whole, or one octet at a time) with the
- * key records given per signature, in order. */
+/* The header section through a parser of the caller's (as smtpd's
+ * transaction shares its own): one octet at a time, the body too. */
+static void
+test_feed_shared(struct dkim_verifier *v, const char *p, size_t len)
+{
+	struct mime_header_parser *hp;
+	struct mime_limits l;
+	size_t i = 0;
+
+	mime_limits_default(&l);
+	l.header_max = DKIM_SIGNER_HEADER_MAX;
+	l.fields_max = DKIM_SIGNER_HEADER_MAX;
+	hp = mime_header_parser_new(&l, dkim_verifier_field, v);
+	dkim_verifier_share_header(v);
+	for (; i < len && !mime_header_parser_done(hp); i++) {
+		test_assert(mime_header_parser_feed(hp, p + i, 1) == 1);
+		dkim_verifier_feed(v, p + i, 1);	/* header: ignored */
+	}
+	if (mime_header_parser_done(hp)) {
+		test_assert(!dkim_verifier_ended_header(v));
+		dkim_verifier_header_end(v);
+		test_assert(dkim_verifier_ended_header(v));
+	} else
+		mime_header_parser_finish(hp);
+	for (; i < len; i++)
+		dkim_verifier_feed(v, p + i, 1);
+	mime_header_parser_free(&hp);
+}
+
+/* Runs the verifier over msg (mode 0: whole, 1: one octet at a time,
+ * 2: the header from the caller's parser) with the key records given
+ * per signature, in order. */
 static struct dkim_verifier *
-test_verify(const char *msg, bool trickle, time_t now,
+test_verify(const char *msg, int mode, time_t now,
     const char *const *keys, size_t nkeys)
 {
 	struct dkim_verifier *v = dkim_verifier_new(now);
@@ -492,7 +523,9 @@ test_verify(const char *msg, bool trickle, time_t now,
 	if (test_defer)
 		dkim_verifier_defer_checks(v);
 
-	if (trickle)
+	if (mode == 2)
+		test_feed_shared(v, p, len);
+	else if (mode == 1)
 		for (size_t i = 0; i < len; i++)
 			dkim_verifier_feed(v, p + i, 1);
 	else
@@ -529,8 +562,8 @@ test_dkim_rfc8463(void)
 	time_t now = 1527915362 + 60;
 
 	test_begin("dkim RFC 8463 example");
-	for (int trickle = 0; trickle < 2; trickle++) {
-		struct dkim_verifier *v = test_verify(msg, trickle, now, keys,
+	for (int mode = 0; mode < 3; mode++) {
+		struct dkim_verifier *v = test_verify(msg, mode, now, keys,
 		    2);
 		char name[300];
 
@@ -544,7 +577,7 @@ test_dkim_rfc8463(void)
 		dkim_verifier_free(&v);
 	}
 	{
-		struct dkim_verifier *v = test_verify(msg, false, now, NULL, 0);
+		struct dkim_verifier *v = test_verify(msg, 0, now, NULL, 0);
 		char name[300];
 
 		test_assert(dkim_verifier_keyname(v, 0, name, sizeof(name)) ==
@@ -555,7 +588,7 @@ test_dkim_rfc8463(void)
 	}
 	{
 		/* Keys of the other algorithm: permerror, not fail. */
-		struct dkim_verifier *v = test_verify(msg, false, now, swapped,
+		struct dkim_verifier *v = test_verify(msg, 0, now, swapped,
 		    2);
 
 		test_assert(test_result(v, 0) == DKIM_R_PERMERROR);
@@ -607,25 +640,29 @@ test_dkim_rfc8463_tampered(void)
 	test_begin("dkim tampered and broken");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *m = test_replace(msg, cases[i].from, cases[i].to);
-		struct dkim_verifier *v = test_verify(m, false, now, keys, 1);
 
-		test_assert_idx(test_result(v, 0) == cases[i].r, i);
-		dkim_verifier_free(&v);
+		for (int mode = 0; mode < 3; mode += 2) {
+			struct dkim_verifier *v = test_verify(m, mode, now,
+			    keys, 1);
+
+			test_assert_idx(test_result(v, 0) == cases[i].r, i);
+			dkim_verifier_free(&v);
+		}
 		free(m);
 	}
 	{
-		struct dkim_verifier *v = test_verify(msg, false, now, nokey, 1);
+		struct dkim_verifier *v = test_verify(msg, 0, now, nokey, 1);
 
 		test_assert(test_result(v, 0) == DKIM_R_PERMERROR);
 		dkim_verifier_free(&v);
-		v = test_verify(msg, false, now, revoked, 1);
+		v = test_verify(msg, 0, now, revoked, 1);
 		test_assert(test_result(v, 0) == DKIM_R_PERMERROR);
 		dkim_verifier_free(&v);
 		/* t= an hour ahead of the clock */
-		v = test_verify(msg, false, now - 3600, keys, 1);
+		v = test_verify(msg, 0, now - 3600, keys, 1);
 		test_assert(test_result(v, 0) == DKIM_R_PERMERROR);
 		dkim_verifier_free(&v);
-		v = test_verify(msg, false, now, NULL, 0);
+		v = test_verify(msg, 0, now, NULL, 0);
 		dkim_verifier_key(v, 0, DNS_TEMPFAIL, NULL, 0, 0);
 		test_assert(test_result(v, 0) == DKIM_R_TEMPERROR);
 		dkim_verifier_free(&v);
@@ -779,7 +816,7 @@ test_dkim_ar(void)
 {
 	const char *msg = RFC8463_SIG_ED RFC8463_HEADER "\r\n" RFC8463_BODY;
 	const char *keys[] = { RFC8463_KEY_ED };
-	struct dkim_verifier *v = test_verify(msg, false, 1518460054, keys, 1);
+	struct dkim_verifier *v = test_verify(msg, 0, 1518460054, keys, 1);
 	struct fbuf out;
 
 	test_begin("dkim Authentication-Results");
@@ -790,7 +827,7 @@ test_dkim_ar(void)
 	test_assert(strstr(out.data, "header.a=ed25519-sha256 "
 	    "header.b=9/dsDChY") != NULL);
 	dkim_verifier_free(&v);
-	v = test_verify("From: a@b.c\r\n\r\nx\r\n", false, 0, NULL, 0);
+	v = test_verify("From: a@b.c\r\n\r\nx\r\n", 0, 0, NULL, 0);
 	fbuf_reset(&out);
 	dkim_verifier_ar(v, &out);
 	test_assert_streq(out.data, ";\r\n\tdkim=none");
