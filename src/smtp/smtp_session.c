@@ -997,12 +997,15 @@ smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 		smtp_tls_established(s);
 		return;
 	}
-	if ((what & BEV_EVENT_READING) && (what & BEV_EVENT_TIMEOUT) &&
-	    s->busy) {
-		/* Reading stays on while the session waits (busy): the
-		 * client's silence is ours then, not a timeout.  libevent
-		 * has turned reading off; smtp_session_resume() turns it on
-		 * with a fresh timeout. */
+	if ((what & BEV_EVENT_READING) && (what & (BEV_EVENT_TIMEOUT |
+	    BEV_EVENT_EOF)) && s->busy) {
+		/* Reading stays on while the session waits (busy).  The
+		 * client's silence is ours then, not a timeout; and an end
+		 * of input may be a half-close (a scripted client that sent
+		 * its last command and waits for the replies), so it is
+		 * read again after the wait, once what came before it has
+		 * been answered.  libevent has turned reading off;
+		 * smtp_session_resume() turns it on with a fresh timeout. */
 		return;
 	}
 	if (smtp_session_handshaking(s)) {

@@ -203,7 +203,8 @@ struct smtp_session {
 	 * until smtp_session_resume().  Reading stays on meanwhile (turning
 	 * it off and on again costs two epoll_ctl calls per wait, several
 	 * per message); smtp_session_read_cb turns it off only when the
-	 * peer talks during the wait. */
+	 * peer talks during the wait, smtp_session_event_cb leaves a
+	 * timeout or an end of input met during it for after it. */
 	bool busy;
 	bool dead;			/* connection gone while busy */
 	bool skip_line;			/* discarding an overlong line */
