@@ -7,7 +7,6 @@
  * no copy of it is kept.  l= cuts what is hashed, not what is counted.
  * The verifiers of one message share their body hashes (dkim_bodies):
  * one per canonicalisation and l=. */
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,13 +58,18 @@ dkim_canon_chomp(const char *raw, size_t len)
 }
 
 /* 3.4.2: name lowercased, no WSP around the ':', folds undone, WSP runs
- * one SP, none at the end of the value. */
+ * one SP, none at the end of the value.  The result is never longer than
+ * raw, so it is written straight into room reserved once (this runs for
+ * every signed field of every signature: octet by octet through
+ * fbuf_addc it was a tenth of the verifiers' own time). */
 static void
 dkim_canon_relaxed(const char *raw, size_t len, struct fbuf *out)
 {
 	const char *colon = memchr(raw, ':', len);
-	size_t nend, i;
+	const char *p, *end = raw + len;
 	bool wsp = false, any = false;
+	size_t nend;
+	char *o;
 
 	if (colon == NULL) {
 		fbuf_add(out, raw, len);
@@ -74,25 +78,34 @@ dkim_canon_relaxed(const char *raw, size_t len, struct fbuf *out)
 	nend = (size_t)(colon - raw);
 	while (nend > 0 && dkim_canon_wsp(raw[nend - 1]))
 		nend--;
-	for (i = 0; i < nend; i++)
-		fbuf_addc(out, (char)tolower((unsigned char)raw[i]));
-	fbuf_addc(out, ':');
-	for (i = (size_t)(colon - raw) + 1; i < len; i++) {
+	fbuf_reserve(out, out->len + len + 1);
+	o = out->data + out->len;
+	for (size_t i = 0; i < nend; i++) {
 		char c = raw[i];
+
+		*o++ = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	*o++ = ':';
+	for (p = colon + 1; p < end; p++) {
+		char c = *p;
 
 		if (c == '\r' || c == '\n' || dkim_canon_wsp(c)) {
 			/* CRLF is only ever part of a fold here: removed;
 			 * WSP counts once, and not before the value. */
-			if (dkim_canon_wsp(c))
+			if (c != '\r' && c != '\n')
 				wsp = true;
 			continue;
 		}
 		if (wsp && any)
-			fbuf_addc(out, ' ');
+			*o++ = ' ';
 		wsp = false;
 		any = true;
-		fbuf_addc(out, c);
+		*o++ = c;
 	}
+	out->len = (size_t)(o - out->data);
+	if (out->max != 0 && out->len > out->max)
+		out->len = out->max;	/* as the adds would have stopped */
+	out->data[out->len] = '\0';
 }
 
 void

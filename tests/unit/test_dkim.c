@@ -288,6 +288,14 @@ test_dkim_canon_headers(void)
 		  "subject:Is dinner ready?\r\n" },
 		{ DKIM_C_RELAXED, "To:a\r\n", "to:a\r\n" },
 		{ DKIM_C_RELAXED, "X:\r\n", "x:\r\n" },
+		/* Folds before the value, runs of both kinds of WSP, a
+		 * fold at the end, digits and '-' in the name, octets
+		 * past ASCII left alone. */
+		{ DKIM_C_RELAXED, "X-Tag-9Z:\r\n\t a\t\tb \r\n c \r\n \r\n",
+		  "x-tag-9z:a b c\r\n" },
+		{ DKIM_C_RELAXED, "\xc3\x89T\xc3\xa9: \xc3\x89t\xc3\xa9\r\n",
+		  "\xc3\x89t\xc3\xa9:\xc3\x89t\xc3\xa9\r\n" },
+		{ DKIM_C_RELAXED, "NoColonHere\r\n", "NoColonHere\r\n" },
 		{ DKIM_C_SIMPLE, "SubJect \t:  x \r\n", "SubJect \t:  x \r\n" },
 		{ DKIM_C_SIMPLE, "A: b", "A: b\r\n" },
 	};
