@@ -389,32 +389,44 @@ out:
 
 struct dmarc_psl {
 	char *rules;		/* NUL-terminated lowercase rules */
-	uint32_t *off;		/* sorted by strcmp */
+	uint32_t *off;		/* each rule's offset in rules */
 	size_t n;
+	/* An open-addressed hash set of the rules: slot[h & mask] is a
+	 * rule's index + 1 (0: empty), probed linearly.  A lookup costs one
+	 * hash and about one comparison; a binary search of the 9,000
+	 * rules took 14 strcmp, and an organizational domain takes up to
+	 * twice a label count of lookups, several per message. */
+	uint32_t *slot;
+	size_t mask;
 };
 
-/* A merge sort of the rule offsets by their text (qsort has no context
- * argument, qsort_r is not portable). */
-static void
-dmarc_psl_sort(uint32_t *a, uint32_t *tmp, size_t n, const char *rules)
+/* FNV-1a, 32 bits. */
+static uint32_t
+dmarc_psl_hash(const char *s)
 {
-	size_t mid = n / 2, i = 0, j = mid, k = 0;
+	uint32_t h = 2166136261u;
 
-	if (n < 2)
-		return;
-	dmarc_psl_sort(a, tmp, mid, rules);
-	dmarc_psl_sort(a + mid, tmp, n - mid, rules);
-	while (i < mid && j < n) {
-		if (strcmp(rules + a[j], rules + a[i]) < 0)
-			tmp[k++] = a[j++];
-		else
-			tmp[k++] = a[i++];
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void
+dmarc_psl_index(struct dmarc_psl *psl)
+{
+	size_t size = 16;
+
+	while (size < 2 * psl->n)
+		size *= 2;
+	psl->slot = xcalloc(size, sizeof(*psl->slot));
+	psl->mask = size - 1;
+	for (size_t i = 0; i < psl->n; i++) {
+		size_t h = dmarc_psl_hash(psl->rules + psl->off[i]) & psl->mask;
+
+		while (psl->slot[h] != 0)
+			h = (h + 1) & psl->mask;
+		psl->slot[h] = (uint32_t)i + 1;
 	}
-	while (i < mid)
-		tmp[k++] = a[i++];
-	while (j < n)
-		tmp[k++] = a[j++];
-	memcpy(a, tmp, n * sizeof(*a));
 }
 
 struct dmarc_psl *
@@ -422,7 +434,7 @@ dmarc_psl_from_buf(const char *buf, size_t len)
 {
 	struct dmarc_psl *psl;
 	struct fbuf rules;
-	uint32_t *off = NULL, *tmp;
+	uint32_t *off = NULL;
 	size_t n = 0, cap = 0, i = 0;
 
 	if (len > DMARC_PSL_MAX)
@@ -459,11 +471,9 @@ dmarc_psl_from_buf(const char *buf, size_t len)
 	}
 	psl = xcalloc(1, sizeof(*psl));
 	psl->rules = fbuf_steal(&rules);
-	tmp = xreallocarray(NULL, n ? n : 1, sizeof(*tmp));
-	dmarc_psl_sort(off, tmp, n, psl->rules);
-	free(tmp);
 	psl->off = off;
 	psl->n = n;
+	dmarc_psl_index(psl);
 	return psl;
 }
 
@@ -501,6 +511,7 @@ dmarc_psl_free(struct dmarc_psl *psl)
 		return;
 	free(psl->rules);
 	free(psl->off);
+	free(psl->slot);
 	free(psl);
 }
 
@@ -513,19 +524,14 @@ dmarc_psl_count(const struct dmarc_psl *psl)
 static bool
 dmarc_psl_has(const struct dmarc_psl *psl, const char *key)
 {
-	size_t lo = 0, hi = psl != NULL ? psl->n : 0;
+	size_t h;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key, psl->rules + psl->off[mid]);
-
-		if (c == 0)
+	if (psl == NULL || psl->n == 0)
+		return false;
+	for (h = dmarc_psl_hash(key) & psl->mask; psl->slot[h] != 0;
+	    h = (h + 1) & psl->mask)
+		if (strcmp(key, psl->rules + psl->off[psl->slot[h] - 1]) == 0)
 			return true;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
 	return false;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fbuf.h"
 #include "msgauth/dmarc.h"
 #include "test.h"
 
@@ -279,6 +280,29 @@ test_dmarc_org(void)
 	psl = dmarc_psl_from_buf("org\r\nco\0m\n//x\n", 15);
 	test_assert(psl != NULL && dmarc_psl_count(psl) == 1);
 	dmarc_psl_free(psl);
+	{
+		/* Many rules, one of them twice: each is found (the hash
+		 * set's probing), a name next to them is not. */
+		struct fbuf b;
+		char name[64];
+
+		fbuf_init(&b, 0);
+		for (int i = 0; i < 5000; i++)
+			fbuf_addf(&b, "r%d.test\n", i);
+		fbuf_adds(&b, "r77.test\n");
+		psl = dmarc_psl_from_buf(b.data, b.len);
+		test_assert(psl != NULL && dmarc_psl_count(psl) == 5001);
+		for (int i = 0; i < 5000; i += 7) {
+			snprintf(name, sizeof(name), "a.x.r%d.test", i);
+			test_assert_idx(dmarc_org_domain(psl, name, dst,
+			    sizeof(dst)) == 0 && strcmp(dst, name + 2) == 0,
+			    (size_t)i);
+		}
+		test_assert(dmarc_org_domain(psl, "a.x.r5000.test", dst,
+		    sizeof(dst)) == 0 && strcmp(dst, "r5000.test") == 0);
+		dmarc_psl_free(psl);
+		fbuf_release(&b);
+	}
 	test_end();
 }
 
