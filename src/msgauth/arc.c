@@ -52,7 +52,8 @@ struct arc_verifier {
 	time_t now;
 	struct dkim_keycache *kc;	/* borrowed; NULL: none */
 	bool seal;
-	struct mime_header_parser *hp;
+	struct mime_header_parser *hp;	/* made at the first feed */
+	bool shared_header;		/* the caller's parser: no hp */
 	struct dkim_fields fs;
 	bool too_big, body, ended, decided, failed;
 	/* field index + 1 of each instance's AAR, AMS and AS (0: none) */
@@ -269,18 +270,29 @@ struct arc_verifier *
 arc_verifier_new(time_t now, bool seal)
 {
 	struct arc_verifier *v = xcalloc(1, sizeof(*v));
-	struct mime_limits l;
 
 	v->now = now;
 	v->seal = seal;
 	v->res.reason = "not verified";
 	v->res.cv = ARC_CV_FAIL;
 	dkim_fields_init(&v->fs);
-	mime_limits_default(&l);
-	l.header_max = DKIM_SIGNER_HEADER_MAX;
-	l.fields_max = DKIM_SIGNER_HEADER_MAX;
-	v->hp = mime_header_parser_new(&l, arc_verifier_field, v);
 	return v;
+}
+
+/* The verifier's own header parser, made when content first comes
+ * (never when the caller shares its own: arc_verifier_share_header). */
+static struct mime_header_parser *
+arc_verifier_parser(struct arc_verifier *v)
+{
+	struct mime_limits l;
+
+	if (v->hp == NULL && !v->shared_header) {
+		mime_limits_default(&l);
+		l.header_max = DKIM_SIGNER_HEADER_MAX;
+		l.fields_max = DKIM_SIGNER_HEADER_MAX;
+		v->hp = mime_header_parser_new(&l, arc_verifier_field, v);
+	}
+	return v->hp;
 }
 
 void
@@ -478,7 +490,7 @@ arc_verifier_header_done(struct arc_verifier *v)
 void
 arc_verifier_share_header(struct arc_verifier *v)
 {
-	mime_header_parser_free(&v->hp);
+	v->shared_header = true;
 }
 
 void
@@ -497,7 +509,7 @@ arc_verifier_feed(struct arc_verifier *v, const void *data, size_t n)
 	if (!v->body) {
 		size_t used;
 
-		if (v->hp == NULL)
+		if (arc_verifier_parser(v) == NULL)
 			return;		/* header bytes: the caller parses */
 		used = mime_header_parser_feed(v->hp, data, n);
 

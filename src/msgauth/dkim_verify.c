@@ -43,7 +43,8 @@ struct dkim_verifier {
 	bool defer;			/* keys kept for dkim_verifier_check */
 	struct dkim_bodies_hold bodies;	/* the body hashes, maybe shared */
 	uint64_t at;			/* body octets fed */
-	struct mime_header_parser *hp;
+	struct mime_header_parser *hp;	/* made at the first feed */
+	bool shared_header;		/* the caller's parser: no hp */
 	struct dkim_fields fs;
 	bool too_big;
 	bool body;			/* the header section ended */
@@ -88,15 +89,26 @@ struct dkim_verifier *
 dkim_verifier_new(time_t now)
 {
 	struct dkim_verifier *v = xcalloc(1, sizeof(*v));
-	struct mime_limits l;
 
 	v->now = now;
 	dkim_fields_init(&v->fs);
-	mime_limits_default(&l);
-	l.header_max = DKIM_SIGNER_HEADER_MAX;
-	l.fields_max = DKIM_SIGNER_HEADER_MAX;
-	v->hp = mime_header_parser_new(&l, dkim_verifier_field, v);
 	return v;
+}
+
+/* The verifier's own header parser, made when content first comes
+ * (never when the caller shares its own: dkim_verifier_share_header). */
+static struct mime_header_parser *
+dkim_verifier_parser(struct dkim_verifier *v)
+{
+	struct mime_limits l;
+
+	if (v->hp == NULL && !v->shared_header) {
+		mime_limits_default(&l);
+		l.header_max = DKIM_SIGNER_HEADER_MAX;
+		l.fields_max = DKIM_SIGNER_HEADER_MAX;
+		v->hp = mime_header_parser_new(&l, dkim_verifier_field, v);
+	}
+	return v->hp;
 }
 
 void
@@ -209,7 +221,7 @@ dkim_verifier_header_done(struct dkim_verifier *v)
 void
 dkim_verifier_share_header(struct dkim_verifier *v)
 {
-	mime_header_parser_free(&v->hp);
+	v->shared_header = true;
 }
 
 void
@@ -225,7 +237,7 @@ dkim_verifier_feed(struct dkim_verifier *v, const void *data, size_t n)
 	if (!v->body) {
 		size_t used;
 
-		if (v->hp == NULL)
+		if (dkim_verifier_parser(v) == NULL)
 			return;		/* header bytes: the caller parses */
 		used = mime_header_parser_feed(v->hp, data, n);
 		if (!mime_header_parser_done(v->hp))
