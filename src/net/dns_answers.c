@@ -79,23 +79,33 @@ dns_answers_find(struct dns_answers *a, const char *name, int type)
 static void
 dns_answers_records_free(struct dns_rr *rr, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		dns_rr_clear(&rr[i]);
-	free(rr);
+	(void)n;
+	free(rr);		/* one block: dns_answers_records_copy */
 }
 
-/* A deep copy: TXT records own their text. */
+/* A deep copy in one allocation: the records, then the TXT texts they
+ * point to (a cached answer is copied for every lookup it serves, six
+ * or so per checked message: one malloc each instead of one per record
+ * and text, and no zeroing of the records' 400 octets). */
 static struct dns_rr *
 dns_answers_records_copy(const struct dns_rr *src, size_t n)
 {
-	struct dns_rr *rr = xcalloc(n > 0 ? n : 1, sizeof(*rr));
+	size_t size = (n > 0 ? n : 1) * sizeof(struct dns_rr);
+	struct dns_rr *rr;
+	char *t;
 
+	for (size_t i = 0; i < n; i++)
+		if (src[i].txt != NULL)
+			size += src[i].txt_len + 1;
+	rr = xmalloc(size);
+	t = (char *)(rr + (n > 0 ? n : 1));
 	for (size_t i = 0; i < n; i++) {
 		rr[i] = src[i];
 		if (src[i].txt != NULL) {
-			rr[i].txt = xmalloc(src[i].txt_len + 1);
-			memcpy(rr[i].txt, src[i].txt, src[i].txt_len);
-			rr[i].txt[src[i].txt_len] = '\0';
+			rr[i].txt = t;
+			memcpy(t, src[i].txt, src[i].txt_len);
+			t[src[i].txt_len] = '\0';
+			t += src[i].txt_len + 1;
 		}
 	}
 	return rr;

@@ -61,6 +61,37 @@ test_fresh_for_ttl(void)
 	/* A clock that went back does not make an answer younger. */
 	test_assert(!dns_answers_fresh(a, "sender.example", DNS_T_TXT,
 	    T0 - 1, &got, canon, sizeof(canon)));
+	{
+		/* Several records, texts and not, copied in one block: each
+		 * text intact and the caller's own, also once the entry
+		 * itself is replaced. */
+		struct dns_rr three[3];
+		static const char *const t[3] = { "first", NULL, "" };
+
+		memset(three, 0, sizeof(three));
+		for (int i = 0; i < 3; i++)
+			if (t[i] != NULL) {
+				three[i].txt = (char *)t[i];
+				three[i].txt_len = strlen(t[i]);
+			}
+		three[1].pref = 7;
+		r.rr = three;
+		r.n = 3;
+		dns_answers_put(a, "three.example", DNS_T_TXT, &r, true, false,
+		    T0);
+		test_assert(dns_answers_fresh(a, "three.example", DNS_T_TXT,
+		    T0 + 1, &got, canon, sizeof(canon)));
+		test_txt(&r, &rr, "replaced", 60);
+		dns_answers_put(a, "three.example", DNS_T_TXT, &r, true, false,
+		    T0 + 2);
+		test_assert(got.n == 3);
+		test_assert_streq(got.rr[0].txt, "first");
+		test_assert(got.rr[1].txt == NULL && got.rr[1].pref == 7);
+		test_assert(got.rr[2].txt != NULL && got.rr[2].txt_len == 0 &&
+		    got.rr[2].txt[0] == '\0');
+		test_assert(got.rr[0].txt != t[0]);
+		dns_answers_result_free(&got);
+	}
 	/* The changed record, when the resolver answers again. */
 	test_txt(&r, &rr, "v=spf1 +all", 60);
 	dns_answers_put(a, "sender.example", DNS_T_TXT, &r, true, false,
