@@ -450,13 +450,70 @@ dkim_pkey_algo(EVP_PKEY *key)
 	}
 }
 
+/* What a thread keeps between signatures, freed when it ends: a digest
+ * context, and verify contexts for the keys it used last.  A one-shot
+ * EVP_Digest makes and frees a context per header hash, and a verify
+ * context copied from the shared table (below) costs OpenSSL several
+ * allocations per signature; the pool's threads check three signatures
+ * per forwarded message, mostly with the same few keys.  A kept context
+ * holds a reference to its key, so the key's address names it. */
+#define DKIM_THREAD_CTXS 4
+
+struct dkim_thread {
+	EVP_MD_CTX *md;
+	struct {
+		EVP_PKEY *key;
+		EVP_PKEY_CTX *pc;
+	} v[DKIM_THREAD_CTXS];
+	unsigned next;
+};
+
+static pthread_key_t dkim_thread_key;
+static pthread_once_t dkim_thread_once = PTHREAD_ONCE_INIT;
+
+static void
+dkim_thread_free(void *arg)
+{
+	struct dkim_thread *t = arg;
+
+	EVP_MD_CTX_free(t->md);
+	for (size_t i = 0; i < DKIM_THREAD_CTXS; i++)
+		EVP_PKEY_CTX_free(t->v[i].pc);
+	free(t);
+}
+
+static void
+dkim_thread_init(void)
+{
+	if (pthread_key_create(&dkim_thread_key, dkim_thread_free) != 0)
+		log_fatalx("dkim: cannot create a thread key");
+}
+
+static struct dkim_thread *
+dkim_thread(void)
+{
+	struct dkim_thread *t;
+
+	(void)pthread_once(&dkim_thread_once, dkim_thread_init);
+	if ((t = pthread_getspecific(dkim_thread_key)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		if (pthread_setspecific(dkim_thread_key, t) != 0)
+			log_fatalx("dkim: cannot set a thread key");
+	}
+	return t;
+}
+
 static int
 dkim_sha256(const void *data, size_t n, unsigned char hash[32])
 {
+	struct dkim_thread *t = dkim_thread();
 	unsigned int len = 0;
 
-	return EVP_Digest(data, n, hash, &len, dkim_sha256_md(), NULL) == 1 &&
-	    len == 32 ? 0 : -1;
+	if (t->md == NULL && (t->md = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	return EVP_DigestInit_ex(t->md, dkim_sha256_md(), NULL) == 1 &&
+	    EVP_DigestUpdate(t->md, data, n) == 1 &&
+	    EVP_DigestFinal_ex(t->md, hash, &len) == 1 && len == 32 ? 0 : -1;
 }
 
 /* RSA contexts ready for PKCS#1 v1.5 over SHA-256, one per key and
@@ -521,6 +578,24 @@ dkim_rsa_ctx(EVP_PKEY *key, bool sign)
 	return pc != NULL ? pc : dkim_rsa_ctx_new(key, sign);
 }
 
+/* The calling thread's verify context for key (kept: do not free it),
+ * or NULL. */
+static EVP_PKEY_CTX *
+dkim_rsa_verify_ctx(EVP_PKEY *key)
+{
+	struct dkim_thread *t = dkim_thread();
+	unsigned i;
+
+	for (i = 0; i < DKIM_THREAD_CTXS; i++)
+		if (t->v[i].key == key && t->v[i].pc != NULL)
+			return t->v[i].pc;
+	i = t->next++ % DKIM_THREAD_CTXS;
+	EVP_PKEY_CTX_free(t->v[i].pc);
+	t->v[i].key = key;
+	t->v[i].pc = dkim_rsa_ctx(key, false);
+	return t->v[i].pc;
+}
+
 int
 dkim_sign_data(EVP_PKEY *key, const void *data, size_t n, unsigned char *sig,
     size_t size)
@@ -562,11 +637,10 @@ dkim_verify_data(EVP_PKEY *key, enum dkim_algo algo, const void *data,
 	if (dkim_pkey_algo(key) != (int)algo || dkim_sha256(data, n, hash) < 0)
 		return 0;
 	if (algo == DKIM_A_RSA_SHA256) {
-		if ((pc = dkim_rsa_ctx(key, false)) == NULL)
+		if ((pc = dkim_rsa_verify_ctx(key)) == NULL)
 			return 0;
-		ok = EVP_PKEY_verify(pc, sig, sig_len, hash, sizeof(hash)) == 1;
-		EVP_PKEY_CTX_free(pc);
-		return ok;
+		return EVP_PKEY_verify(pc, sig, sig_len, hash,
+		    sizeof(hash)) == 1;
 	}
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return 0;
