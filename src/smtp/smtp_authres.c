@@ -221,21 +221,15 @@ smtp_authres_check(struct smtp_session *s)
 	return 0;
 }
 
-/* ARC's keys were looked up (after DKIM's, if any). */
+/* One of the two key lookups (DKIM's, ARC's) is in: the checks once
+ * both are. */
 static void
-smtp_authres_arc_done(struct smtp_session *s)
+smtp_authres_key_done(struct smtp_session *s)
 {
+	if (--s->tx->keys_pending > 0)
+		return;
 	if (smtp_authres_check(s) == 1)
 		s->tx->authres_cb(s);
-}
-
-/* The DKIM keys are in: ARC's next (smtp_arc.c), then the checks. */
-static int
-smtp_authres_arc(struct smtp_session *s)
-{
-	if (smtp_arc_finish(s, smtp_authres_arc_done) == 0)
-		return 0;
-	return smtp_authres_check(s);
 }
 
 static void
@@ -244,10 +238,13 @@ smtp_authres_keys(struct dkim_verifier *v, void *arg)
 	struct smtp_session *s = arg;
 
 	s->tx->kfetch = NULL;
-	if (smtp_authres_arc(s) == 1)
-		s->tx->authres_cb(s);
+	smtp_authres_key_done(s);
 }
 
+/* DKIM's and ARC's keys are looked up at the same time (they were one
+ * after the other: a turn of the loop more for every forwarded
+ * message), then the checks run.  1 when everything is decided now, 0
+ * when the session waits (busy) for cb. */
 int
 smtp_authres_finish(struct smtp_session *s,
     void (*cb)(struct smtp_session *s))
@@ -258,11 +255,17 @@ smtp_authres_finish(struct smtp_session *s,
 		return 1;
 	dkim_verifier_end(tx->verifier);
 	tx->authres_cb = cb;
-	if (dkim_verifier_pending(tx->verifier) == 0)
-		return smtp_authres_arc(s);
-	s->busy = true;
-	tx->kfetch = dkim_verify_keys(s->srv->env->base,
-	    smtp_policy_dns(s->srv->policy), tx->verifier, smtp_authres_keys,
-	    s);
-	return 0;
+	tx->keys_pending = 1;		/* this call's own, until its end */
+	if (dkim_verifier_pending(tx->verifier) > 0) {
+		tx->keys_pending++;
+		s->busy = true;
+		tx->kfetch = dkim_verify_keys(s->srv->env->base,
+		    smtp_policy_dns(s->srv->policy), tx->verifier,
+		    smtp_authres_keys, s);
+	}
+	if (smtp_arc_finish(s, smtp_authres_key_done) == 0)
+		tx->keys_pending++;
+	if (--tx->keys_pending > 0)
+		return 0;
+	return smtp_authres_check(s);
 }

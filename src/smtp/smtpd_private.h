@@ -160,9 +160,11 @@ struct smtp_tx {
 	struct dkim_verifier *verifier;
 	struct dkim_keyfetch *kfetch;
 	/* ARC (smtp_arc.c): the chain's verifier (NULL: not verified), its
-	 * key lookups after DKIM's. */
+	 * key lookups (at the same time as DKIM's: keys_pending counts the
+	 * two lookups still out). */
 	struct arc_verifier *arc;
 	struct arc_keyfetch *arc_kfetch;
+	unsigned keys_pending;
 	/* The body hashes both verifiers share: DKIM signatures and ARC
 	 * message signatures of the same canonicalisation (most mail an
 	 * ARC sealer forwards) hash the body once. */

@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from conftest import HOSTNAME, RawSMTP, dot_stuff, make_message, unfold_headers
+from conftest import (HOSTNAME, RawSMTP, dot_stuff, make_message,
+                      unfold_headers, wait_until)
 from dkimkeys import rsa_key_pair
 from fakedns import fakedns  # noqa: F401
 from fakemx import peers, port, relay_conf  # noqa: F401
@@ -205,6 +206,38 @@ def test_header_without_body_ends_with_the_content(mx, rsa):
     mx.wait_delivered(RCPT, 2)
     ar = our_ar(mx.maildir_messages(RCPT)[-1])
     assert "dkim=fail" in ar, ar
+
+
+def test_dkim_and_arc_keys_asked_at_once(mx, rsa, fakedns):  # noqa: F811
+    """The DKIM key and the ARC keys are looked up at the same time: both
+    queries are out before either is answered, and the answers may come
+    in any order."""
+    dk, ak = f"dk._domainkey.{SEALER}", f"arc._domainkey.{SEALER}"
+    publish(fakedns, dk, rsa[1])
+    msg = message(subject="both keys")
+    msg = dkim.sign(msg, b"dk", SEALER.encode(), rsa[0],
+                    include_headers=[b"from", b"to", b"subject"]) + msg
+    msg = seal(msg, rsa)
+    fakedns.hold(dk)
+    fakedns.hold(ak)
+    with RawSMTP(mx.port) as c:
+        c.ehlo()
+        c.expect(f"MAIL FROM:<{SENDER}>", 250)
+        c.expect(f"RCPT TO:<{RCPT}>", 250)
+        c.expect("DATA", 354)
+        c.send(dot_stuff(msg) + b".\r\n")
+        wait_until(lambda: fakedns.held(dk) >= 1 and fakedns.held(ak) >= 1,
+                   10, what="both key queries out")
+        fakedns.release(ak)
+        time.sleep(0.3)
+        fakedns.release(dk)
+        r = c.reply(timeout=20)
+        assert r is not None and r.code == 250, r
+    mx.wait_delivered(RCPT, 1)
+    ar = our_ar(mx.maildir_messages(RCPT)[-1])
+    assert f"dkim=pass header.d={SEALER} header.i=@{SEALER} header.s=dk" \
+        in ar, ar
+    assert f"arc=pass (i=1 d={SEALER})" in ar, ar
 
 
 def test_two_hop_chain_passes(mx, rsa):
