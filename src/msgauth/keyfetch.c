@@ -14,17 +14,12 @@ struct keyfetch {
 	keyfetch_got_cb *got;
 	keyfetch_done_cb *done;
 	void *ctx;
-	struct event *ev_done;
+	struct event *ev_done;		/* only when nothing was asked */
 	struct keyfetch_one *one;
 	size_t n, pending;
 };
 
-static void
-keyfetch_finish(struct keyfetch *kf)
-{
-	if (kf->pending == 0)
-		event_active(kf->ev_done, EV_TIMEOUT, 1);
-}
+static void keyfetch_all_in(evutil_socket_t fd, short what, void *arg);
 
 static void
 keyfetch_answer(const struct dns_result *r, void *ctx)
@@ -43,8 +38,10 @@ keyfetch_answer(const struct dns_result *r, void *ctx)
 	    (r->status == DNS_OK ? DNS_NODATA : r->status),
 	    rr != NULL ? rr->txt : NULL, rr != NULL ? rr->txt_len : 0,
 	    rr != NULL ? r->ttl : 0);
-	kf->pending--;
-	keyfetch_finish(kf);
+	/* The last answer: done from here, already on the loop (through
+	 * an event it cost a turn of the loop more per message). */
+	if (--kf->pending == 0)
+		keyfetch_all_in(-1, 0, kf);
 }
 
 static void
@@ -54,7 +51,8 @@ keyfetch_all_in(evutil_socket_t fd, short what, void *arg)
 	keyfetch_done_cb *done = kf->done;
 	void *ctx = kf->ctx;
 
-	event_free(kf->ev_done);
+	if (kf->ev_done != NULL)
+		event_free(kf->ev_done);
 	free(kf->one);
 	free(kf);
 	done(ctx);
@@ -71,7 +69,6 @@ keyfetch_start(struct event_base *base, struct dns *dns, size_t n,
 	kf->got = got;
 	kf->done = done;
 	kf->ctx = ctx;
-	kf->ev_done = evtimer_new(base, keyfetch_all_in, kf);
 	kf->n = n;
 	kf->one = xcalloc(n + 1, sizeof(*kf->one));
 	for (size_t i = 0; i < n; i++) {
@@ -85,7 +82,11 @@ keyfetch_start(struct event_base *base, struct dns *dns, size_t n,
 		kf->pending++;
 		o->q = dns_lookup(dns, qname, DNS_T_TXT, keyfetch_answer, o);
 	}
-	keyfetch_finish(kf);
+	if (kf->pending == 0) {
+		/* Nothing to ask: done on the loop all the same. */
+		kf->ev_done = evtimer_new(base, keyfetch_all_in, kf);
+		event_active(kf->ev_done, EV_TIMEOUT, 1);
+	}
 	return kf;
 }
 
@@ -99,7 +100,8 @@ keyfetch_abort(struct keyfetch **fp)
 	for (size_t i = 0; i < kf->n; i++)
 		if (kf->one[i].q != NULL)
 			dns_query_abort(&kf->one[i].q);
-	event_free(kf->ev_done);
+	if (kf->ev_done != NULL)
+		event_free(kf->ev_done);
 	free(kf->one);
 	free(kf);
 	*fp = NULL;
