@@ -54,6 +54,8 @@ struct smtp_dmarc {
 	struct dmarc_record rec;
 	enum smtp_dmarc_res res;
 	bool evaluate;			/* conf dmarc (else forgery only) */
+	bool authored;			/* smtp_dmarc_author ran */
+	bool dns_pending;		/* the policy lookup is out */
 	bool asked_org;
 	bool have_rec;
 	bool spf_checked;		/* SPF ran for this message */
@@ -561,6 +563,9 @@ smtp_dmarc_answer(const struct dns_result *r, void *ctx)
 		smtp_dmarc_ask(d, d->org);
 		return;
 	}
+	d->dns_pending = false;
+	if (d->cb == NULL)
+		return;		/* smtp_dmarc_check goes on from here */
 	if (smtp_dmarc_after_dns(d) == 1)
 		smtp_dmarc_complete(d);
 }
@@ -617,6 +622,24 @@ smtp_dmarc_complete(struct smtp_dmarc *d)
 	d->cb(d->s);
 }
 
+void
+smtp_dmarc_prefetch(struct smtp_session *s)
+{
+	struct smtp_dmarc *d = s->tx->dmarc;
+
+	if (d == NULL || d->authored)
+		return;
+	d->s = s;
+	d->authored = true;
+	smtp_dmarc_author(d, s->tx);
+	if (d->reply[0] == '\0' && d->evaluate && d->from[0] != '\0') {
+		(void)dmarc_org_domain(s->srv->psl, d->from, d->org,
+		    sizeof(d->org));
+		d->dns_pending = true;
+		smtp_dmarc_ask(d, d->from);
+	}
+}
+
 int
 smtp_dmarc_check(struct smtp_session *s, void (*cb)(struct smtp_session *s))
 {
@@ -625,18 +648,14 @@ smtp_dmarc_check(struct smtp_session *s, void (*cb)(struct smtp_session *s))
 
 	if (d == NULL)
 		return 1;
-	d->s = s;
+	smtp_dmarc_prefetch(s);
 	d->cb = cb;
-	smtp_dmarc_author(d, s->tx);
 	smtp_dmarc_auth(d, s);
 	if (d->reply[0] != '\0')
 		r = 1;
-	else if (d->evaluate && d->from[0] != '\0') {
-		(void)dmarc_org_domain(s->srv->psl, d->from, d->org,
-		    sizeof(d->org));
-		smtp_dmarc_ask(d, d->from);
-		r = 0;
-	} else
+	else if (d->dns_pending)
+		r = 0;			/* smtp_dmarc_answer goes on */
+	else
 		r = smtp_dmarc_after_dns(d);
 	if (r == 1) {
 		smtp_dmarc_finish(d);

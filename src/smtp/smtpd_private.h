@@ -490,6 +490,10 @@ void smtp_dmarc_psl_load(struct smtpd *srv, const struct conf *c,
 /* At DATA: whether the message will be checked (tx->dmarc set). */
 void smtp_dmarc_start(struct smtp_session *s);
 void smtp_dmarc_free(struct smtp_dmarc **dp);
+/* At the end of the content, with the key lookups: the From domain and
+ * its policy lookup, which need no DKIM result (the evaluation waits for
+ * both).  Nothing when already done or not checked. */
+void smtp_dmarc_prefetch(struct smtp_session *s);
 /* After DKIM: 1 when decided now, 0 when the session is busy until cb
  * (never inline).  Then smtp_dmarc_refusal() is the 550 reply to give,
  * or NULL, and smtp_dmarc_quarantine() whether to file it as spam. */

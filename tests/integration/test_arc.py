@@ -208,12 +208,19 @@ def test_header_without_body_ends_with_the_content(mx, rsa):
     assert "dkim=fail" in ar, ar
 
 
-def test_dkim_and_arc_keys_asked_at_once(mx, rsa, fakedns):  # noqa: F811
-    """The DKIM key and the ARC keys are looked up at the same time: both
-    queries are out before either is answered, and the answers may come
-    in any order."""
+def test_dkim_and_arc_keys_asked_at_once(make_ferry, rsa,  # noqa: F811
+                                         fakedns):
+    """The DKIM key, the ARC keys and the DMARC policy are looked up at
+    the same time: all three queries are out before any is answered,
+    and the answers may come in any order."""
     dk, ak = f"dk._domainkey.{SEALER}", f"arc._domainkey.{SEALER}"
+    dm = f"_dmarc.{SEALER}"
+    publish(fakedns, ak, rsa[1])
     publish(fakedns, dk, rsa[1])
+    mx = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                     "dmarc": "yes"})
+    fakedns.add(dm, "TXT", "v=DMARC1; p=reject")
+    fakedns.hold(dm)
     msg = message(subject="both keys")
     msg = dkim.sign(msg, b"dk", SEALER.encode(), rsa[0],
                     include_headers=[b"from", b"to", b"subject"]) + msg
@@ -226,8 +233,10 @@ def test_dkim_and_arc_keys_asked_at_once(mx, rsa, fakedns):  # noqa: F811
         c.expect(f"RCPT TO:<{RCPT}>", 250)
         c.expect("DATA", 354)
         c.send(dot_stuff(msg) + b".\r\n")
-        wait_until(lambda: fakedns.held(dk) >= 1 and fakedns.held(ak) >= 1,
-                   10, what="both key queries out")
+        wait_until(lambda: fakedns.held(dk) >= 1 and fakedns.held(ak) >= 1
+                   and fakedns.held(dm) >= 1, 10,
+                   what="the key and policy queries out")
+        fakedns.release(dm)
         fakedns.release(ak)
         time.sleep(0.3)
         fakedns.release(dk)
@@ -238,6 +247,7 @@ def test_dkim_and_arc_keys_asked_at_once(mx, rsa, fakedns):  # noqa: F811
     assert f"dkim=pass header.d={SEALER} header.i=@{SEALER} header.s=dk" \
         in ar, ar
     assert f"arc=pass (i=1 d={SEALER})" in ar, ar
+    assert f"dmarc=pass (p=reject" in ar, ar
 
 
 def test_two_hop_chain_passes(mx, rsa):
