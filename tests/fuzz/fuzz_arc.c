@@ -3,18 +3,22 @@
  * octet picks: 0 an ARC-Seal value, 1 an ARC-Authentication-Results
  * value, 2 an ARC-Message-Signature value, else a whole message through
  * the verifier (keys answered with one fixed RSA record, or "no key"),
- * fed whole or in pieces.  Checked: parsed instances are 1..1024, cv is
+ * fed whole or in pieces (and, with bit 3 of that octet, again with the
+ * header from a parser of the caller's: the results must agree).  Checked: parsed instances are 1..1024, cv is
  * one of the three, b= is not empty, domains are lowercase; the verdict
  * has a reason unless it is none or pass, a pass has 1..50 sets and an
  * oldest-pass within them, and none has no sets.
  * FUZZ_SOURCES: src/msgauth/arc.c src/msgauth/dkim_keycache.c src/msgauth/dkim_sign.c src/msgauth/dkim_keys.c src/conf src/mailbox src/policy/policy_names.c src/policy/scan_target.c src/msgauth/dkim_tag.c src/msgauth/dkim_canon.c src/msgauth/dkim_fields.c src/mime src/net/dns.c src/net/dns_answers.c src/lib */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mime/mime.h"
 #include "msgauth/arc.h"
 #include "msgauth/dkim.h"
+#include "msgauth/dkim_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,15 +64,43 @@ fuzz_arc_fields(const char *s, size_t n, uint8_t which)
 		abort();
 }
 
+/* Mode bit 3: the header from a parser of the caller's, as smtpd shares
+ * its own (arc_verifier_share_header); the result must be the one of
+ * the verifier's own parse. */
 static void
-fuzz_arc_message(const char *s, size_t n, uint8_t mode)
+fuzz_arc_feed_shared(struct arc_verifier *v, const char *s, size_t n)
+{
+	struct mime_header_parser *hp;
+	struct mime_limits l;
+	size_t used;
+
+	mime_limits_default(&l);
+	l.header_max = DKIM_SIGNER_HEADER_MAX;
+	l.fields_max = DKIM_SIGNER_HEADER_MAX;
+	hp = mime_header_parser_new(&l, arc_verifier_field, v);
+	arc_verifier_share_header(v);
+	used = mime_header_parser_feed(hp, s, n);
+	if (mime_header_parser_done(hp)) {
+		arc_verifier_header_end(v, (mime_header_parser_flags(hp) &
+		    MIME_F_HEADER_TOO_BIG) != 0);
+		arc_verifier_feed(v, s + used, n - used);
+	} else
+		mime_header_parser_finish(hp);
+	mime_header_parser_free(&hp);
+}
+
+static struct arc_verifier *
+fuzz_arc_run(const char *s, size_t n, uint8_t mode, bool shared)
 {
 	struct arc_verifier *v = arc_verifier_new(1700000000, mode & 1);
-	const struct arc_result *r;
 	size_t step = (mode >> 1) % 7 + 1;
 
-	for (size_t i = 0; i < n; i += step)
-		arc_verifier_feed(v, s + i, n - i < step ? n - i : step);
+	if (shared)
+		fuzz_arc_feed_shared(v, s, n);
+	else
+		for (size_t i = 0; i < n; i += step)
+			arc_verifier_feed(v, s + i, n - i < step ? n - i :
+			    step);
 	arc_verifier_end(v);
 	for (size_t k = 0; k < arc_verifier_nkeys(v); k++) {
 		if (arc_verifier_keyname(v, k) == NULL)
@@ -77,6 +109,25 @@ fuzz_arc_message(const char *s, size_t n, uint8_t mode)
 		    fuzz_arc_rec, sizeof(fuzz_arc_rec) - 1, 0);
 	}
 	arc_verifier_decide(v);
+	return v;
+}
+
+static void
+fuzz_arc_message(const char *s, size_t n, uint8_t mode)
+{
+	struct arc_verifier *v = fuzz_arc_run(s, n, mode, false);
+	const struct arc_result *r;
+
+	if (mode & 8) {
+		struct arc_verifier *w = fuzz_arc_run(s, n, mode, true);
+		const struct arc_result *a = arc_verifier_result(v);
+		const struct arc_result *b = arc_verifier_result(w);
+
+		if (a->cv != b->cv || a->n != b->n ||
+		    a->oldest_pass != b->oldest_pass)
+			abort();
+		arc_verifier_free(&w);
+	}
 	r = arc_verifier_result(v);
 	if (r->reason == NULL || (r->cv == ARC_CV_FAIL && r->reason[0] ==
 	    '\0') || (r->cv == ARC_CV_NONE && r->n != 0) ||
