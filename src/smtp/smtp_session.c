@@ -988,26 +988,13 @@ smtp_session_handshaking(const struct smtp_session *s)
 	    (s->kind == SMTPD_KIND_SUBMISSIONS && !s->tls);
 }
 
+/* The connection failed, timed out or ended (what: the bufferevent's
+ * flags): the session's end.  Also the end of a login whose client left
+ * (smtp_session_hup). */
 static void
-smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
+smtp_session_lost(struct smtp_session *s, struct bufferevent *bev,
+    short what)
 {
-	struct smtp_session *s = arg;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		smtp_tls_established(s);
-		return;
-	}
-	if ((what & BEV_EVENT_READING) && (what & (BEV_EVENT_TIMEOUT |
-	    BEV_EVENT_EOF)) && s->busy) {
-		/* Reading stays on while the session waits (busy).  The
-		 * client's silence is ours then, not a timeout; and an end
-		 * of input may be a half-close (a scripted client that sent
-		 * its last command and waits for the replies), so it is
-		 * read again after the wait, once what came before it has
-		 * been answered.  libevent has turned reading off;
-		 * smtp_session_resume() turns it on with a fresh timeout. */
-		return;
-	}
 	if (smtp_session_handshaking(s)) {
 		log_info("%s smtp tls-failed address=%s reason=%s", s->id,
 		    s->addr, (what & BEV_EVENT_TIMEOUT) ? "timeout" :
@@ -1033,6 +1020,31 @@ smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	smtp_session_free(&s);
+}
+
+static void
+smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		smtp_tls_established(s);
+		return;
+	}
+	if ((what & BEV_EVENT_READING) && (what & (BEV_EVENT_TIMEOUT |
+	    BEV_EVENT_EOF)) && s->busy) {
+		/* Reading stays on while the session waits (busy).  The
+		 * client's silence is ours then, not a timeout; and an end
+		 * of input may be a half-close (a scripted client that sent
+		 * its last command and waits for the replies), so it is
+		 * read again after the wait, once what came before it has
+		 * been answered.  libevent has turned reading off;
+		 * smtp_session_resume() turns it on with a fresh timeout.
+		 * (A login's wait watches for a client gone on its own:
+		 * smtp_session_hup.) */
+		return;
+	}
+	smtp_session_lost(s, bev, what);
 }
 
 static void
@@ -1285,7 +1297,7 @@ smtp_session_hup(void *arg)
 	struct smtp_session *s = arg;
 
 	log_info("%s smtp auth-aborted address=%s", s->id, s->addr);
-	smtp_session_event_cb(s->bev, BEV_EVENT_READING | BEV_EVENT_EOF, s);
+	smtp_session_lost(s, s->bev, BEV_EVENT_READING | BEV_EVENT_EOF);
 }
 
 void
