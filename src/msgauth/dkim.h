@@ -24,6 +24,8 @@
 
 struct evp_pkey_st;
 struct evp_md_ctx_st;
+struct mime_field;
+struct mime_header_parser;
 
 #define DKIM_TAGS_MAX 32	/* tags in one list; more: an error */
 #define DKIM_HNAMES_MAX 64	/* names in h= */
@@ -214,6 +216,12 @@ void dkim_bodies_share(struct dkim_bodies_hold *h, struct dkim_bodies *bs);
 void dkim_bodies_drop(struct dkim_bodies_hold *h);
 
 /* ------------------------------------------------ header hash, signing */
+
+/* A header parser (mime/mime.h) with the limits every DKIM and ARC
+ * reader of a message uses: DKIM_SIGNER_HEADER_MAX octets and as many
+ * fields.  cb gets each field. */
+struct mime_header_parser *dkim_header_parser_new(
+    void (*cb)(void *ctx, const struct mime_field *f), void *ctx);
 
 /* One header field of the message, as written (raw with its CRLF). */
 struct dkim_hfield {

@@ -9,6 +9,18 @@
 #include "mime/mime.h"
 #include "msgauth/dkim_private.h"
 
+struct mime_header_parser *
+dkim_header_parser_new(void (*cb)(void *ctx, const struct mime_field *f),
+    void *ctx)
+{
+	struct mime_limits l;
+
+	mime_limits_default(&l);
+	l.header_max = DKIM_SIGNER_HEADER_MAX;
+	l.fields_max = DKIM_SIGNER_HEADER_MAX;
+	return mime_header_parser_new(&l, cb, ctx);
+}
+
 void
 dkim_fields_init(struct dkim_fields *fs)
 {

@@ -221,17 +221,13 @@ struct dkim_signer *
 dkim_signer_new(const struct dkim_keyring *r)
 {
 	struct dkim_signer *s;
-	struct mime_limits l;
 
 	if (!dkim_keyring_any(r))
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->ring = dkim_keyring_ref((struct dkim_keyring *)r);
 	dkim_fields_init(&s->fs);
-	mime_limits_default(&l);
-	l.header_max = DKIM_SIGNER_HEADER_MAX;
-	l.fields_max = DKIM_SIGNER_HEADER_MAX;
-	s->hp = mime_header_parser_new(&l, dkim_signer_field, s);
+	s->hp = dkim_header_parser_new(dkim_signer_field, s);
 	return s;
 }
 

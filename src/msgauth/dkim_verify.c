@@ -100,14 +100,8 @@ dkim_verifier_new(time_t now)
 static struct mime_header_parser *
 dkim_verifier_parser(struct dkim_verifier *v)
 {
-	struct mime_limits l;
-
-	if (v->hp == NULL && !v->shared_header) {
-		mime_limits_default(&l);
-		l.header_max = DKIM_SIGNER_HEADER_MAX;
-		l.fields_max = DKIM_SIGNER_HEADER_MAX;
-		v->hp = mime_header_parser_new(&l, dkim_verifier_field, v);
-	}
+	if (v->hp == NULL && !v->shared_header)
+		v->hp = dkim_header_parser_new(dkim_verifier_field, v);
 	return v->hp;
 }
 

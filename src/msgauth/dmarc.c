@@ -400,17 +400,6 @@ struct dmarc_psl {
 	size_t mask;
 };
 
-/* FNV-1a, 32 bits. */
-static uint32_t
-dmarc_psl_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static void
 dmarc_psl_index(struct dmarc_psl *psl)
 {
@@ -421,7 +410,7 @@ dmarc_psl_index(struct dmarc_psl *psl)
 	psl->slot = xcalloc(size, sizeof(*psl->slot));
 	psl->mask = size - 1;
 	for (size_t i = 0; i < psl->n; i++) {
-		size_t h = dmarc_psl_hash(psl->rules + psl->off[i]) & psl->mask;
+		size_t h = str_hash(psl->rules + psl->off[i]) & psl->mask;
 
 		while (psl->slot[h] != 0)
 			h = (h + 1) & psl->mask;
@@ -528,7 +517,7 @@ dmarc_psl_has(const struct dmarc_psl *psl, const char *key)
 
 	if (psl == NULL || psl->n == 0)
 		return false;
-	for (h = dmarc_psl_hash(key) & psl->mask; psl->slot[h] != 0;
+	for (h = str_hash(key) & psl->mask; psl->slot[h] != 0;
 	    h = (h + 1) & psl->mask)
 		if (strcmp(key, psl->rules + psl->off[psl->slot[h] - 1]) == 0)
 			return true;

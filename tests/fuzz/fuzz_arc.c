@@ -18,7 +18,6 @@
 #include "mime/mime.h"
 #include "msgauth/arc.h"
 #include "msgauth/dkim.h"
-#include "msgauth/dkim_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,13 +70,9 @@ static void
 fuzz_arc_feed_shared(struct arc_verifier *v, const char *s, size_t n)
 {
 	struct mime_header_parser *hp;
-	struct mime_limits l;
 	size_t used;
 
-	mime_limits_default(&l);
-	l.header_max = DKIM_SIGNER_HEADER_MAX;
-	l.fields_max = DKIM_SIGNER_HEADER_MAX;
-	hp = mime_header_parser_new(&l, arc_verifier_field, v);
+	hp = dkim_header_parser_new(arc_verifier_field, v);
 	arc_verifier_share_header(v);
 	used = mime_header_parser_feed(hp, s, n);
 	if (mime_header_parser_done(hp)) {

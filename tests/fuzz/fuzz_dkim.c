@@ -18,7 +18,6 @@
 #include "lib/fbuf.h"
 #include "msgauth/dkim.h"
 #include "mime/mime.h"
-#include "msgauth/dkim_keys.h"
 #include "msgauth/dkim_verify.h"
 
 #define FUZZ_KEY "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
@@ -69,13 +68,9 @@ fuzz_dkim_shared(const char *s, size_t len)
 {
 	struct dkim_verifier *v = dkim_verifier_new(1600000000);
 	struct mime_header_parser *hp;
-	struct mime_limits l;
 	size_t used;
 
-	mime_limits_default(&l);
-	l.header_max = DKIM_SIGNER_HEADER_MAX;
-	l.fields_max = DKIM_SIGNER_HEADER_MAX;
-	hp = mime_header_parser_new(&l, dkim_verifier_field, v);
+	hp = dkim_header_parser_new(dkim_verifier_field, v);
 	dkim_verifier_share_header(v);
 	used = mime_header_parser_feed(hp, s, len);
 	if (mime_header_parser_done(hp)) {

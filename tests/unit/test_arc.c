@@ -155,13 +155,9 @@ static void
 test_arc_feed_shared(struct arc_verifier *v, const char *msg, size_t n)
 {
 	struct mime_header_parser *hp;
-	struct mime_limits l;
 	size_t i = 0;
 
-	mime_limits_default(&l);
-	l.header_max = DKIM_SIGNER_HEADER_MAX;
-	l.fields_max = DKIM_SIGNER_HEADER_MAX;
-	hp = mime_header_parser_new(&l, arc_verifier_field, v);
+	hp = dkim_header_parser_new(arc_verifier_field, v);
 	arc_verifier_share_header(v);
 	for (; i < n && !mime_header_parser_done(hp); i++) {
 		(void)mime_header_parser_feed(hp, msg + i, 1);
