@@ -2,13 +2,14 @@
  * table and the I/O edge.  Input is processed from the bufferevent's
  * buffer line by line (or as DATA/BDAT content); replies are queued and
  * flushed when the input is drained, which answers pipelined commands
- * in order with few writes (RFC 2920).  While the commit of a message runs
- * on a worker thread the session is `busy`: input that arrives waits,
- * and is read on when the reply is queued.  The inbound checks (src/policy/, through
- * smtp_policy.c) run the same way before the greeting, the HELO reply,
- * the MAIL reply and, after relay control and recipient validity, the
- * RCPT reply.  TLS switching lives in smtp_tls.c, AUTH in smtp_auth.c,
- * and the sender ownership rules of submission in smtp_sender.c. */
+ * in order with few writes (RFC 2920).  While the commit of a message
+ * runs on a worker thread the session is `busy`: input that arrives
+ * waits, and is read on when the reply is queued.  The inbound checks
+ * (src/policy/, through smtp_policy.c) run the same way before the
+ * greeting, the HELO reply, the MAIL reply and, after relay control and
+ * recipient validity, the RCPT reply.  TLS switching lives in
+ * smtp_tls.c, AUTH in smtp_auth.c, and the sender ownership rules of
+ * submission in smtp_sender.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

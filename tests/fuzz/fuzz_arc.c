@@ -4,10 +4,11 @@
  * value, 2 an ARC-Message-Signature value, else a whole message through
  * the verifier (keys answered with one fixed RSA record, or "no key"),
  * fed whole or in pieces (and, with bit 3 of that octet, again with the
- * header from a parser of the caller's: the results must agree).  Checked: parsed instances are 1..1024, cv is
- * one of the three, b= is not empty, domains are lowercase; the verdict
- * has a reason unless it is none or pass, a pass has 1..50 sets and an
- * oldest-pass within them, and none has no sets.
+ * header from a parser of the caller's: the results must agree).
+ * Checked: parsed instances are 1..1024, cv is one of the three, b= is
+ * not empty, domains are lowercase; the verdict has a reason unless it
+ * is none or pass, a pass has 1..50 sets and an oldest-pass within them,
+ * and none has no sets.
  * FUZZ_SOURCES: src/msgauth/arc.c src/msgauth/dkim_keycache.c src/msgauth/dkim_sign.c src/msgauth/dkim_keys.c src/conf src/mailbox src/policy/policy_names.c src/policy/scan_target.c src/msgauth/dkim_tag.c src/msgauth/dkim_canon.c src/msgauth/dkim_fields.c src/mime src/net/dns.c src/net/dns_answers.c src/lib */
 #include <ctype.h>
 #include <stdbool.h>

@@ -3,11 +3,15 @@
  * 3.4, 3.5, 3.6.1).  The first input octet picks how the rest is read:
  * 0 a DKIM-Signature value (and the b= removal of it as a field), 1 a
  * key record (and the OpenSSL key made of it), 2 a whole message through
- * the verifier with a fixed key record, 3 a body canonicalised whole, in
- * two pieces and through a shared set (dkim_bodies) by two users, each
- * against a plain reference canonicalisation (the hashes must agree).  Checked: a parsed signature's
- * fields are NUL-ended and within bounds; b= removal never grows the
- * field; the verifier decides every signature once its key is given.
+ * the verifier with a fixed key record (and again with the header from a
+ * parser of the caller's: the verdicts must agree), 3 a body
+ * canonicalised whole, in two pieces and through a shared set
+ * (dkim_bodies) by two users, each against a plain reference
+ * canonicalisation (the hashes must agree), 4 a header field through the
+ * relaxed header canonicalisation against a plain reference.  Checked: a
+ * parsed signature's fields are NUL-ended and within bounds; b= removal
+ * never grows the field; the verifier decides every signature once its
+ * key is given.
  * FUZZ_SOURCES: src/msgauth/dkim_tag.c src/msgauth/dkim_canon.c src/msgauth/dkim_verify.c src/msgauth/dkim_keycache.c src/msgauth/keyfetch.c src/msgauth/dkim_fields.c src/mime src/net/dns.c src/net/dns_answers.c src/lib */
 #include <stdint.h>
 #include <stdlib.h>
