@@ -447,33 +447,61 @@ maildir_delivery_headers(struct fbuf *b, const char *sender, const char *addr)
 	}
 }
 
-/* head (head_len octets, may be none), then src_fd's octets [off, end)
- * (fewer if the file ends first), into fd, with pread: the fd is shared
- * by the deliveries of one message.  The head goes out in the same
- * write as the first octets read, and reading stops at end without a
- * last read to meet the end of the file: a 4 KB message is one write
- * and one read. */
-static int
-maildir_copy_range(int fd, const char *head, size_t head_len, int src_fd,
-    off_t off, uint64_t end)
-{
+/* The copy into a new message file goes through one buffer: octets
+ * given (the delivery headers, an insertion) and ranges read from the
+ * spool file (pread: the fd is shared by the deliveries of one
+ * message) are gathered and written when the buffer is full or at the
+ * end.  A 4 KB message is one read and one write, with an insertion
+ * too: two writes would each start a partial block, which the kernel
+ * zeroes and prepares twice. */
+struct maildir_copier {
+	int fd;
+	size_t have;
 	char buf[MAILDIR_COPY_BUF];
-	size_t have = 0;
+};
+
+static int
+maildir_copier_flush(struct maildir_copier *c)
+{
+	if (c->have > 0 && fsio_write_all(c->fd, c->buf, c->have) < 0)
+		return -1;
+	c->have = 0;
+	return 0;
+}
+
+static int
+maildir_copier_put(struct maildir_copier *c, const char *p, size_t n)
+{
+	if (n > sizeof(c->buf) - c->have) {
+		if (maildir_copier_flush(c) < 0)
+			return -1;
+		if (n > sizeof(c->buf) / 2)
+			return fsio_write_all(c->fd, p, n);
+	}
+	memcpy(c->buf + c->have, p, n);
+	c->have += n;
+	return 0;
+}
+
+/* src_fd's octets [off, end) (fewer if the file ends first); reading
+ * stops at end without a last read to meet the end of the file. */
+static int
+maildir_copier_range(struct maildir_copier *c, int src_fd, off_t off,
+    uint64_t end)
+{
 	ssize_t n;
 
-	if (head_len > sizeof(buf) / 2) {
-		if (fsio_write_all(fd, head, head_len) < 0)
-			return -1;
-	} else if (head_len > 0) {
-		memcpy(buf, head, head_len);
-		have = head_len;
-	}
 	while ((uint64_t)off < end) {
-		size_t want = sizeof(buf) - have;
+		size_t want = sizeof(c->buf) - c->have;
 
+		if (want == 0) {
+			if (maildir_copier_flush(c) < 0)
+				return -1;
+			want = sizeof(c->buf);
+		}
 		if (end - (uint64_t)off < want)
 			want = (size_t)(end - (uint64_t)off);
-		n = pread(src_fd, buf + have, want, off);
+		n = pread(src_fd, c->buf + c->have, want, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -481,25 +509,31 @@ maildir_copy_range(int fd, const char *head, size_t head_len, int src_fd,
 		if (n == 0)
 			break;
 		off += n;
-		if (fsio_write_all(fd, buf, have + (size_t)n) < 0)
-			return -1;
-		have = 0;
+		c->have += (size_t)n;
 	}
-	return have > 0 ? fsio_write_all(fd, buf, have) : 0;
+	return 0;
 }
 
 /* The prefix, then the content with the insertion, into fd. */
 static int
 maildir_copy(int fd, const struct maildir_src *src)
 {
+	struct maildir_copier cb, *c = &cb;
+	int r;
+
+	c->fd = fd;
+	c->have = 0;
 	if (src->ins_len == 0)
-		return maildir_copy_range(fd, src->prefix, src->prefix_len,
-		    src->fd, 0, src->end);
-	if (maildir_copy_range(fd, src->prefix, src->prefix_len, src->fd, 0,
-	    src->at) < 0)
-		return -1;
-	return maildir_copy_range(fd, src->ins, src->ins_len, src->fd,
-	    (off_t)src->at, src->end);
+		r = maildir_copier_put(c, src->prefix, src->prefix_len) < 0 ||
+		    maildir_copier_range(c, src->fd, 0, src->end) < 0 ||
+		    maildir_copier_flush(c) < 0 ? -1 : 0;
+	else
+		r = maildir_copier_put(c, src->prefix, src->prefix_len) < 0 ||
+		    maildir_copier_range(c, src->fd, 0, src->at) < 0 ||
+		    maildir_copier_put(c, src->ins, src->ins_len) < 0 ||
+		    maildir_copier_range(c, src->fd, (off_t)src->at,
+		    src->end) < 0 || maildir_copier_flush(c) < 0 ? -1 : 0;
+	return r;
 }
 
 static int
