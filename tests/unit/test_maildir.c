@@ -476,6 +476,31 @@ test_copy_large(void)
 	fbuf_adds(&want, ins);
 	fbuf_add(&want, msg.data + at, msg.len - at);
 	test_assert(test_count_same(mdir, want.data, want.len, NULL) == 1);
+	/* Insertions that do not fit what is left of the buffer: one
+	 * larger than half of it (flushed, then written on its own) and
+	 * one smaller (flushed, then gathered), each a new file. */
+	for (int round = 0; round < 2; round++) {
+		size_t n = round == 0 ? 40000 : 20000;
+		char *big = malloc(n + 1);
+
+		test_assert(big != NULL);
+		for (size_t i = 0; i < n; i++)
+			big[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+		big[n] = '\0';
+		at = round == 0 ? 50 : 60000;
+		test_assert_idx(maildir_deliver_mail_ins(mdir, NULL, "a@b",
+		    round == 0 ? "big0@d" : "big1@d", fd, at, big, n, 0) == 0,
+		    round);
+		fbuf_reset(&want);
+		fbuf_addf(&want, "Return-Path: <a@b>\r\nDelivered-To: "
+		    "big%d@d\r\n", round);
+		fbuf_add(&want, msg.data, at);
+		fbuf_add(&want, big, n);
+		fbuf_add(&want, msg.data + at, msg.len - at);
+		test_assert_idx(test_count_same(mdir, want.data, want.len,
+		    NULL) == 1, round);
+		free(big);
+	}
 	close(fd);
 	fbuf_release(&msg);
 	fbuf_release(&prefix);
