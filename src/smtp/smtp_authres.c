@@ -153,13 +153,17 @@ smtp_authres_release(struct smtp_tx *tx)
 		smtp_authres_flush_held(tx);
 }
 
-/* The field for the end of data, and the results in the log. */
+/* The field for the end of data, and the results in the log.  With
+ * DMARC on, the field waits: DMARC's check comes next and always ends
+ * in smtp_authres_update, which builds it with DMARC's result (building
+ * it here too cost a second field per checked message). */
 static void
 smtp_authres_done(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
 
-	smtp_authres_field(tx);
+	if (tx->dmarc == NULL)
+		smtp_authres_field(tx);
 	smtp_arc_log(s);
 	for (size_t i = 0; i < dkim_verifier_count(tx->verifier); i++) {
 		const struct dkim_verdict *d = dkim_verifier_verdict(
