@@ -472,6 +472,8 @@ maildir_copier_flush(struct maildir_copier *c)
 static int
 maildir_copier_put(struct maildir_copier *c, const char *p, size_t n)
 {
+	if (n == 0)
+		return 0;	/* p may be NULL (an empty prefix) */
 	if (n > sizeof(c->buf) - c->have) {
 		if (maildir_copier_flush(c) < 0)
 			return -1;

@@ -151,7 +151,8 @@ test_deliver(void)
 	snprintf(sub, sizeof(sub), "%s/cur", mdir);
 	test_assert(test_count(sub) == 0);
 
-	test_assert(maildir_deliver(mdir, "", 0, fd, 0, name2,
+	/* no prefix at all: NULL and 0 */
+	test_assert(maildir_deliver(mdir, NULL, 0, fd, 0, name2,
 	    sizeof(name2)) == 0);
 	test_assert(strcmp(name, name2) != 0);
 	snprintf(sub, sizeof(sub), "%s/new", mdir);
