@@ -516,26 +516,23 @@ maildir_copier_range(struct maildir_copier *c, int src_fd, off_t off,
 	return 0;
 }
 
-/* The prefix, then the content with the insertion, into fd. */
+/* The prefix, then the content with the insertion (none: ins_len 0,
+ * and at is not looked at), into fd.  The buffer is not zeroed: only
+ * what the pieces put in is written. */
 static int
 maildir_copy(int fd, const struct maildir_src *src)
 {
-	struct maildir_copier cb, *c = &cb;
-	int r;
+	struct maildir_copier c;
+	uint64_t at = src->ins_len > 0 ? src->at : src->end;
 
-	c->fd = fd;
-	c->have = 0;
-	if (src->ins_len == 0)
-		r = maildir_copier_put(c, src->prefix, src->prefix_len) < 0 ||
-		    maildir_copier_range(c, src->fd, 0, src->end) < 0 ||
-		    maildir_copier_flush(c) < 0 ? -1 : 0;
-	else
-		r = maildir_copier_put(c, src->prefix, src->prefix_len) < 0 ||
-		    maildir_copier_range(c, src->fd, 0, src->at) < 0 ||
-		    maildir_copier_put(c, src->ins, src->ins_len) < 0 ||
-		    maildir_copier_range(c, src->fd, (off_t)src->at,
-		    src->end) < 0 || maildir_copier_flush(c) < 0 ? -1 : 0;
-	return r;
+	c.fd = fd;
+	c.have = 0;
+	if (maildir_copier_put(&c, src->prefix, src->prefix_len) < 0 ||
+	    maildir_copier_range(&c, src->fd, 0, at) < 0 ||
+	    maildir_copier_put(&c, src->ins, src->ins_len) < 0 ||
+	    maildir_copier_range(&c, src->fd, (off_t)at, src->end) < 0)
+		return -1;
+	return maildir_copier_flush(&c);
 }
 
 static int
