@@ -6,6 +6,7 @@
  * relay like any message (the spool's commit, then the queue's wake-up).
  * What it does not do: failure reports (ruf=), size limits (!SIZE is
  * parsed but a report over it is still sent), reports for local rua. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,8 @@ ops_dmarc_row(const struct store_dmarc_row *row, void *ctx)
 	struct ops_dmarc_collect *c = ctx;
 	struct ops_dmarc_report *r;
 	struct ops_dmarc_rec *rec = NULL;
+	unsigned n = row->messages == 0 ? 1 : row->messages > UINT_MAX ?
+	    UINT_MAX : (unsigned)row->messages;
 
 	if (c->domain != NULL && strcasecmp(c->domain, row->policy_domain) != 0)
 		return;
@@ -110,18 +113,18 @@ ops_dmarc_row(const struct store_dmarc_row *row, void *ctx)
 	str_lcpy(r->aspf, row->aspf, sizeof(r->aspf));
 	r->pct = row->pct;
 	str_lcpy(r->rua, row->rua, sizeof(r->rua));
-	r->messages++;
+	r->messages += n;
 	for (size_t i = 0; i < r->n && rec == NULL; i++)
 		if (ops_dmarc_same(&r->v[i], row))
 			rec = &r->v[i];
 	if (rec != NULL) {
-		rec->count++;
+		rec->count += n;
 		return;
 	}
 	r->v = xreallocarray(r->v, r->n + 1, sizeof(*r->v));
 	rec = &r->v[r->n++];
 	memset(rec, 0, sizeof(*rec));
-	rec->count = 1;
+	rec->count = n;
 	str_lcpy(rec->source_ip, row->source_ip, sizeof(rec->source_ip));
 	str_lcpy(rec->disposition, row->disposition, sizeof(rec->disposition));
 	str_lcpy(rec->reason, row->reason, sizeof(rec->reason));

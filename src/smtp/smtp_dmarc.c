@@ -417,6 +417,7 @@ smtp_dmarc_row(const struct smtp_dmarc *d, struct store_dmarc_row *r)
 	size_t len = 0;
 
 	r->at = (int64_t)time(NULL);
+	r->messages = 1;
 	str_lcpy(r->policy_domain, d->rec_domain, sizeof(r->policy_domain));
 	str_lcpy(r->header_from, d->from, sizeof(r->header_from));
 	str_lcpy(r->source_ip, s->addr, sizeof(r->source_ip));

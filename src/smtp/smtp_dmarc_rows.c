@@ -6,6 +6,13 @@
  * instead of one a message: every message's own INSERT contended for
  * the database's write lock with the commits and the greylist.
  *
+ * Rows of the same second that differ in nothing else are one row
+ * whose messages field counts them: the report sums them anyway (one
+ * <record> per source and results), and a sender that sends thousands
+ * of messages a second made as many rows, a day's worth of which the
+ * report's reader had to hold.  A row's hash finds its twin in the
+ * batch without comparing every field of every row.
+ *
  * What is at stake is a count in tomorrow's report, never mail: a crash
  * of smtpd loses the rows of the last second at most.  On stop the rows
  * are written at once, and from then on each row as it comes; a write
@@ -24,7 +31,8 @@ struct smtp_dmarc_rows {
 	struct store_pool *stores;
 	struct event *timer;
 	struct store_dmarc_row *v;
-	size_t n;
+	uint64_t *hash;			/* v[i]'s smtp_dmarc_row_hash */
+	size_t n, size;
 	bool now;			/* stopping: no more waiting */
 };
 
@@ -75,7 +83,7 @@ smtp_dmarc_rows_flush(struct smtp_dmarc_rows *b)
 	j->n = b->n;
 	j->v = b->v;
 	b->v = NULL;
-	b->n = 0;
+	b->n = b->size = 0;
 	(void)store_req_submit(b->stores, &smtp_dmarc_rows_job, j, NULL);
 }
 
@@ -97,14 +105,71 @@ smtp_dmarc_rows_new(struct event_base *base, struct store_pool *stores)
 	return b;
 }
 
+/* Every field but messages. */
+static uint64_t
+smtp_dmarc_row_hash(const struct store_dmarc_row *r)
+{
+	const char *const s[] = { r->policy_domain, r->header_from,
+		r->source_ip, r->envelope_from, r->spf_domain, r->spf_result,
+		r->dkim, r->disposition, r->reason, r->p, r->sp, r->adkim,
+		r->aspf, r->rua };
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	h = (h ^ (uint64_t)r->at) * 1099511628211ULL;
+	h = (h ^ (uint64_t)r->pct) * 1099511628211ULL;
+	h = (h ^ (uint64_t)(r->spf_aligned * 2 + r->dkim_aligned)) *
+	    1099511628211ULL;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		for (const char *c = s[i]; *c != '\0'; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;	/* field end */
+	}
+	return h;
+}
+
+static bool
+smtp_dmarc_row_same(const struct store_dmarc_row *a,
+    const struct store_dmarc_row *b)
+{
+	return a->at == b->at && a->pct == b->pct &&
+	    a->spf_aligned == b->spf_aligned &&
+	    a->dkim_aligned == b->dkim_aligned &&
+	    strcmp(a->source_ip, b->source_ip) == 0 &&
+	    strcmp(a->policy_domain, b->policy_domain) == 0 &&
+	    strcmp(a->header_from, b->header_from) == 0 &&
+	    strcmp(a->envelope_from, b->envelope_from) == 0 &&
+	    strcmp(a->spf_domain, b->spf_domain) == 0 &&
+	    strcmp(a->spf_result, b->spf_result) == 0 &&
+	    strcmp(a->dkim, b->dkim) == 0 &&
+	    strcmp(a->disposition, b->disposition) == 0 &&
+	    strcmp(a->reason, b->reason) == 0 &&
+	    strcmp(a->p, b->p) == 0 && strcmp(a->sp, b->sp) == 0 &&
+	    strcmp(a->adkim, b->adkim) == 0 &&
+	    strcmp(a->aspf, b->aspf) == 0 && strcmp(a->rua, b->rua) == 0;
+}
+
 void
 smtp_dmarc_rows_add(struct smtp_dmarc_rows *b, const struct store_dmarc_row *r)
 {
 	const struct timeval delay = { SMTP_DMARC_ROWS_DELAY, 0 };
+	uint64_t h = smtp_dmarc_row_hash(r);
 
-	if (b->v == NULL)
-		b->v = xcalloc(SMTP_DMARC_ROWS_MAX, sizeof(*b->v));
-	b->v[b->n++] = *r;
+	/* Its twin, if any, is among the rows of this second: the last
+	 * ones (rows come in time order). */
+	for (size_t i = b->n; i-- > 0 && b->v[i].at == r->at;)
+		if (b->hash[i] == h && smtp_dmarc_row_same(&b->v[i], r)) {
+			b->v[i].messages += r->messages > 0 ? r->messages : 1;
+			return;
+		}
+	if (b->n == b->size) {
+		b->size = b->size == 0 ? 16 : 2 * b->size;
+		b->v = xreallocarray(b->v, b->size, sizeof(*b->v));
+		b->hash = xreallocarray(b->hash, b->size, sizeof(*b->hash));
+	}
+	b->v[b->n] = *r;
+	if (b->v[b->n].messages == 0)
+		b->v[b->n].messages = 1;
+	b->hash[b->n++] = h;
 	if (b->now || b->n == SMTP_DMARC_ROWS_MAX)
 		smtp_dmarc_rows_flush(b);
 	else if (b->n == 1)
@@ -130,5 +195,6 @@ smtp_dmarc_rows_free(struct smtp_dmarc_rows **bp)
 		log_warnx("- smtpd dmarc-record-lost rows=%zu", b->n);
 	event_free(b->timer);
 	free(b->v);
+	free(b->hash);
 	free(b);
 }

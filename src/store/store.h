@@ -192,9 +192,11 @@ int store_greylist_state(struct store *s, const char *net, int64_t *until_r,
 int store_greylist_prune(struct store *s, int64_t now, int64_t window);
 
 /* ---- DMARC (schema migration 4) ----
- * One row per inbound message evaluated against a published DMARC
- * record (src/smtp/smtp_dmarc.c), read back by `ferry dmarc report`
- * (src/ops/ops_dmarc.c), which marks each report it sent. */
+ * The results of inbound messages evaluated against a published DMARC
+ * record (src/smtp/smtp_dmarc.c): one row for the messages of one
+ * second with the same source and results (messages counts them), read
+ * back by `ferry dmarc report` (src/ops/ops_dmarc.c), which marks each
+ * report it sent. */
 
 struct store_dmarc_row {
 	int64_t at;			/* unix time of the evaluation */
@@ -212,6 +214,7 @@ struct store_dmarc_row {
 	unsigned pct;
 	char adkim[2], aspf[2];		/* "r" or "s" */
 	char rua[1024];			/* rua= URIs, comma-separated */
+	uint64_t messages;		/* how many; 0 is taken as 1 */
 };
 
 /* 0 or -1 with *error_r. */
@@ -221,7 +224,9 @@ int store_dmarc_add(struct store *s, const struct store_dmarc_row *r,
  * *error_r. */
 int store_dmarc_add_many(struct store *s, const struct store_dmarc_row *r,
     size_t n, const char **error_r);
-/* Calls cb for each row with begin <= at < end, by policy domain. */
+/* Calls cb for the rows with begin <= at < end, by policy domain, the
+ * rows that differ only in at (and id) summed into one: at is the
+ * earliest, messages the total. */
 int store_dmarc_list(struct store *s, int64_t begin, int64_t end,
     void (*cb)(const struct store_dmarc_row *r, void *ctx), void *ctx,
     const char **error_r);

@@ -30,8 +30,8 @@ static const struct {
 	{ "greylist_clients", "net, until", 2 },
 	{ "dmarc_results", "id, at, policy_domain, header_from, source_ip, "
 	    "envelope_from, spf_domain, spf_result, dkim, spf_aligned, "
-	    "dkim_aligned, disposition, reason, p, sp, pct, adkim, aspf, rua",
-	    19 },
+	    "dkim_aligned, disposition, reason, p, sp, pct, adkim, aspf, rua, "
+	    "messages", 20 },
 	{ "dmarc_reports", "domain, begin, \"end\", report_id, sent", 5 },
 	{ "vacations", "address, enabled, subject, body, start, until, days, "
 	    "updated", 8 },

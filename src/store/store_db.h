@@ -18,7 +18,7 @@ struct store_db_ops;
 
 /* The schema version both drivers migrate to: each has this many
  * migrations, the same tables and columns under the same numbers. */
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 /* The first member of every driver's connection and statement. */
 struct store_db {

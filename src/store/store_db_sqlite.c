@@ -250,6 +250,10 @@ static const char *const store_sqlite_migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE TABLE queue_nodes ("
 	"  node TEXT NOT NULL PRIMARY KEY,"
 	"  seen INTEGER NOT NULL);",
+	/* 10: a DMARC result row stands for the messages of one second
+	 * with the same source and results (it was one row a message). */
+	"ALTER TABLE dmarc_results ADD COLUMN messages INTEGER NOT NULL "
+	"DEFAULT 1;",
 };
 
 struct store_sqlite {

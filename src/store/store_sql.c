@@ -179,14 +179,19 @@ static const char *const store_sql[STORE_ST_COUNT] = {
 	    "INSERT INTO dmarc_results (at, policy_domain, header_from, "
 	    "source_ip, envelope_from, spf_domain, spf_result, dkim, "
 	    "spf_aligned, dkim_aligned, disposition, reason, p, sp, pct, "
-	    "adkim, aspf, rua) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	    "adkim, aspf, rua, messages) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+	/* A day's rows summed by the database: the report's reader holds
+	 * one row per source and result, not one per second. */
 	[STORE_ST_DMARC_LIST] =
-	    "SELECT at, policy_domain, header_from, source_ip, envelope_from, "
+	    "SELECT MIN(at), policy_domain, header_from, source_ip, "
+	    "envelope_from, spf_domain, spf_result, dkim, spf_aligned, "
+	    "dkim_aligned, disposition, reason, p, sp, pct, adkim, aspf, rua, "
+	    "SUM(messages) FROM dmarc_results WHERE at >= ?1 AND at < ?2 "
+	    "GROUP BY policy_domain, header_from, source_ip, envelope_from, "
 	    "spf_domain, spf_result, dkim, spf_aligned, dkim_aligned, "
 	    "disposition, reason, p, sp, pct, adkim, aspf, rua "
-	    "FROM dmarc_results WHERE at >= ?1 AND at < ?2 "
-	    "ORDER BY policy_domain, id",
+	    "ORDER BY policy_domain, MIN(id)",
 	[STORE_ST_DMARC_SENT_ADD] =
 	    "INSERT INTO dmarc_reports (domain, begin, \"end\", "
 	    "report_id, sent) VALUES (?1, ?2, ?3, ?4, ?5) "
@@ -1494,6 +1499,7 @@ store_dmarc_bind(struct store_stmt *st, const struct store_dmarc_row *r)
 	store_bind_text(st, 16, r->adkim);
 	store_bind_text(st, 17, r->aspf);
 	store_bind_text(st, 18, r->rua);
+	store_st_int(st, 19, r->messages > 0 ? (int64_t)r->messages : 1);
 }
 
 int
@@ -1562,6 +1568,7 @@ store_dmarc_fill(struct store_stmt *st, struct store_dmarc_row *r)
 	store_dmarc_text(st, 15, r->adkim, sizeof(r->adkim));
 	store_dmarc_text(st, 16, r->aspf, sizeof(r->aspf));
 	store_dmarc_text(st, 17, r->rua, sizeof(r->rua));
+	r->messages = (uint64_t)store_st_col_int(st, 18);
 }
 
 int

@@ -375,6 +375,50 @@ def test_aggregate_report(make_ferry, fakedns, peers, port):  # noqa: F811
     assert srv.cli("dmarc").returncode == 2
 
 
+def test_results_of_one_second_are_one_row(make_ferry, fakedns):  # noqa: F811
+    """A sender's burst: the results that differ in nothing but the
+    message are stored as one row per second with their number, and the
+    report still counts every message."""
+    import datetime
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    fakedns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    fakedns.add("burst.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+    fakedns.add("_dmarc.burst.example", "TXT",
+                "v=DMARC1; p=none; rua=mailto:agg@burst.example")
+    srv = make_ferry({"dns_resolvers": f"127.0.0.1:{fakedns.port}",
+                      "spf": "yes", "dmarc": "yes"})
+    n = 30
+    with srv.smtp() as s:
+        for _ in range(n):
+            s.sendmail("a@burst.example", [RCPT],
+                       make_message(sender="a@burst.example"))
+    # one of another source's results: a row of its own
+    send(srv, "b@burst.example")
+    srv.wait_delivered(RCPT, n + 1)
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    wait_until(lambda: ", %d messages, to" % (n + 1) in srv.cli_ok(
+        "dmarc", "report", "--dry-run", "--date", today).stdout, 15,
+        what="every result in the store")
+    db = sqlite3.connect(str(srv.state_dir / "ferry.db"))
+    try:
+        rows = db.execute("SELECT envelope_from, messages FROM "
+                          "dmarc_results ORDER BY id").fetchall()
+    finally:
+        db.close()
+    burst = [m for env, m in rows if env == "burst.example"]
+    assert sum(burst) == n, rows
+    # 30 messages in one session take a second or two, not thirty
+    assert len(burst) < n // 2, rows
+    assert [m for env, m in rows if env != "burst.example"] == [1], rows
+    dry = srv.cli_ok("dmarc", "report", "--dry-run", "--date", today)
+    root = ET.fromstring(dry.stdout[dry.stdout.index("<?xml"):])
+    assert xml_counts(root) == {
+        ("127.0.0.1", "none", "fail", "pass", "burst.example"): n,
+        ("127.0.0.1", "none", "fail", "fail", "burst.example"): 1}
+
+
 def test_public_suffix_list_at_start_and_reload(make_ferry, tmp_path):
     psl = tmp_path / "psl.dat"
     psl.write_text("// test list\nexample\nco.example\n")

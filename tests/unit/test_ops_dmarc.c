@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "lib/fbuf.h"
+#include "lib/strutil.h"
 #include "msgauth/dmarc.h"
 #include "ops/ops_dmarc.h"
 #include "store/store.h"
@@ -150,7 +151,18 @@ t_count(const struct store_dmarc_row *r, void *ctx)
 	if (strcmp(r->policy_domain, "example.org") == 0 &&
 	    strcmp(r->dkim, "example.org:s:pass") == 0 && r->dkim_aligned &&
 	    r->pct == 50)
-		(*n)++;
+		*n += (int)r->messages;
+}
+
+/* Each row as listed: "ip at messages;" appended. */
+static void
+t_rows(const struct store_dmarc_row *r, void *ctx)
+{
+	char *out = ctx;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 256 - len, "%s %lld %llu;", r->source_ip,
+	    (long long)r->at, (unsigned long long)r->messages);
 }
 
 static void
@@ -179,6 +191,27 @@ test_store_rows(void)
 	n = 0;
 	test_assert(store_dmarc_list(s, 0, 3000, t_count, &n, &error) == 0);
 	test_assert(n == 2);
+	/* Rows that differ in at only are listed as one, at the earliest,
+	 * their messages summed; a row for three messages counts three; a
+	 * row of another source stays apart. */
+	{
+		char out[256] = "";
+
+		r.at = 2500;
+		r.messages = 3;
+		test_assert(store_dmarc_add(s, &r, &error) == 0);
+		str_lcpy(r.source_ip, "192.0.2.9", sizeof(r.source_ip));
+		r.messages = 0;		/* taken as 1 */
+		test_assert(store_dmarc_add(s, &r, &error) == 0);
+		test_assert(store_dmarc_list(s, 0, 3000, t_rows, out,
+		    &error) == 0);
+		test_assert(strcmp(out, "192.0.2.1 1000 5;192.0.2.9 2500 1;") ==
+		    0);
+		n = 0;
+		test_assert(store_dmarc_list(s, 1500, 3000, t_count, &n,
+		    &error) == 0);
+		test_assert(n == 5);
+	}
 	test_assert(store_dmarc_sent(s, "example.org", 0) == 0);
 	test_assert(store_dmarc_sent_add(s, "example.org", 0, 86400, "id",
 	    &error) == 1);
