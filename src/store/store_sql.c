@@ -1599,15 +1599,26 @@ store_dmarc_list(struct store *s, int64_t begin, int64_t end,
 	return rc == STORE_DB_DONE ? 0 : -1;
 }
 
+/* A report's domain in lower case: SQLite's column compares without
+ * case, PostgreSQL's (COLLATE "C") with it; the marks are the same on
+ * both. */
+static const char *
+store_dmarc_domain(const char *domain, char *buf, size_t size)
+{
+	str_lcpy(buf, domain, size);
+	return str_lower(buf);
+}
+
 int
 store_dmarc_sent(struct store *s, const char *domain, int64_t begin)
 {
 	struct store_stmt *st;
+	char dom[256];
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_DMARC_SENT_GET);
-	store_bind_text(st, 1, domain);
+	store_bind_text(st, 1, store_dmarc_domain(domain, dom, sizeof(dom)));
 	store_st_int(st, 2, begin);
 	rc = store_found(store_st_step(st));
 	store_st_reset(st);
@@ -1620,11 +1631,12 @@ store_dmarc_sent_add(struct store *s, const char *domain, int64_t begin,
     int64_t end, const char *report_id, const char **error_r)
 {
 	struct store_stmt *st;
+	char dom[256];
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
 	st = store_stmt(s, STORE_ST_DMARC_SENT_ADD);
-	store_bind_text(st, 1, domain);
+	store_bind_text(st, 1, store_dmarc_domain(domain, dom, sizeof(dom)));
 	store_st_int(st, 2, begin);
 	store_st_int(st, 3, end);
 	store_bind_text(st, 4, report_id);

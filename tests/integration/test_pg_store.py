@@ -1,7 +1,8 @@
 """The PostgreSQL store (store = postgresql://..., src/store/store_db_pg.c)
 on a real PostgreSQL 15 that the test starts itself (pgserver.py):
 
-  - the store's unit tests again on PostgreSQL (same results and errors);
+  - the store's unit tests again on PostgreSQL (same results and errors;
+    test_ops_dmarc: the DMARC rows summed by the database);
   - schema: nodes migrating at once migrate once; a newer schema refused;
     a bad `store` value and an unreachable database said clearly by the
     command line (`ferry serve` waiting for it: test_pg_faults.py);
@@ -109,7 +110,8 @@ def rcpt(srv, to="alice@example.test", sender="someone@sender.test"):
 
 @pytest.mark.parametrize("binary", ["test_store", "test_store_req",
                                     "test_sendlimit", "test_vacation",
-                                    "test_ops", "test_history"])
+                                    "test_ops", "test_history",
+                                    "test_ops_dmarc"])
 def test_unit_tests_on_postgresql(pg, binary):
     path = BUILD / "tests" / binary
     if not path.exists():

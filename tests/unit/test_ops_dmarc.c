@@ -168,7 +168,10 @@ t_rows(const struct store_dmarc_row *r, void *ctx)
 static void
 test_store_rows(void)
 {
-	char db[] = "/tmp/ferry-test-dmarc-XXXXXX";
+	/* On the PostgreSQL database named by $FERRY_TEST_STORE when set
+	 * (test_pg_store.py), else a new SQLite file. */
+	const char *pg = getenv("FERRY_TEST_STORE");
+	char db[512] = "/tmp/ferry-test-dmarc-XXXXXX";
 	struct store_dmarc_row r = { .at = 1000, .policy_domain = "example.org",
 		.header_from = "example.org", .source_ip = "192.0.2.1",
 		.spf_result = "none", .dkim = "example.org:s:pass",
@@ -176,12 +179,18 @@ test_store_rows(void)
 		.sp = "reject", .pct = 50, .adkim = "r", .aspf = "r" };
 	const char *error;
 	struct store *s;
-	int fd = mkstemp(db), n = 0;
+	int n = 0;
 
 	test_begin("dmarc report: store rows and sent marks");
-	test_assert(fd >= 0);
-	close(fd);
-	unlink(db);
+	if (pg != NULL)
+		str_lcpy(db, pg, sizeof(db));
+	else {
+		int fd = mkstemp(db);
+
+		test_assert(fd >= 0);
+		close(fd);
+		unlink(db);
+	}
 	test_assert(store_open(&s, db, &error) == 0);
 	test_assert(store_dmarc_add(s, &r, &error) == 0);
 	r.at = 2000;
@@ -220,7 +229,8 @@ test_store_rows(void)
 	test_assert(store_dmarc_sent(s, "example.org", 0) == 1);
 	test_assert(store_dmarc_sent(s, "example.org", 86400) == 0);
 	store_close(&s);
-	unlink(db);
+	if (pg == NULL)
+		unlink(db);
 	test_end();
 }
 
