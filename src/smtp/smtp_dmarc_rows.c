@@ -155,7 +155,8 @@ smtp_dmarc_rows_add(struct smtp_dmarc_rows *b, const struct store_dmarc_row *r)
 	uint64_t h = smtp_dmarc_row_hash(r);
 
 	/* Its twin, if any, is among the rows of this second: the last
-	 * ones (rows come in time order). */
+	 * ones (rows come in time order but for one that waited for the
+	 * store; a twin missed is one row more, never a wrong count). */
 	for (size_t i = b->n; i-- > 0 && b->v[i].at == r->at;)
 		if (b->hash[i] == h && smtp_dmarc_row_same(&b->v[i], r)) {
 			b->v[i].messages += r->messages > 0 ? r->messages : 1;
