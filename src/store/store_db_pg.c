@@ -312,8 +312,8 @@ static const char *const store_pg_migrations[STORE_SCHEMA_VERSION] = {
 	"  seen BIGINT NOT NULL);",
 	/* 10: a DMARC result row stands for the messages of one second
 	 * with the same source and results (it was one row a message). */
-	"ALTER TABLE dmarc_results ADD COLUMN messages BIGINT NOT NULL "
-	"DEFAULT 1;",
+	("ALTER TABLE dmarc_results ADD COLUMN messages BIGINT NOT NULL "
+	"DEFAULT 1;"),
 };
 
 /* The generation watcher of a database in this process, shared by all

@@ -252,8 +252,8 @@ static const char *const store_sqlite_migrations[STORE_SCHEMA_VERSION] = {
 	"  seen INTEGER NOT NULL);",
 	/* 10: a DMARC result row stands for the messages of one second
 	 * with the same source and results (it was one row a message). */
-	"ALTER TABLE dmarc_results ADD COLUMN messages INTEGER NOT NULL "
-	"DEFAULT 1;",
+	("ALTER TABLE dmarc_results ADD COLUMN messages INTEGER NOT NULL "
+	"DEFAULT 1;"),
 };
 
 struct store_sqlite {
