@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "imap/imap_sort.h"
+#include "lib/strutil.h"
 #include "lib/xalloc.h"
 
 /* One container: a message (msg >= 0, an index into the items) or a
@@ -35,11 +36,7 @@ struct thr {
 static uint64_t
 thr_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return str_hash64(STR_HASH64_INIT, s, strlen(s));
 }
 
 static void

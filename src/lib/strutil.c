@@ -133,6 +133,16 @@ str_hash(const char *s)
 	return h;
 }
 
+uint64_t
+str_hash64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 int
 str_hexval(char c)
 {

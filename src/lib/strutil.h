@@ -28,6 +28,11 @@ void str_format_span(char *dst, size_t size, long long secs);
 /* A hash of s for in-memory tables (FNV-1a, 32 bits); not for anything
  * an attacker's choice of keys could abuse beyond slower lookups. */
 uint32_t str_hash(const char *s);
+/* The same in 64 bits over n octets of p, going on from h: start with
+ * STR_HASH64_INIT, feed the pieces of a key one after another (a field
+ * separator is a piece too). */
+#define STR_HASH64_INIT 0xcbf29ce484222325ULL
+uint64_t str_hash64(uint64_t h, const void *p, size_t n);
 /* The value of one hexadecimal digit (either case), or -1. */
 int str_hexval(char c);
 /* t as an RFC 5322 date-time in UTC ("Sat, 05 Dec 2026 11:40:19

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "msgauth/dkim_keycache.h"
 
@@ -38,14 +39,9 @@ struct dkim_keycache {
 static uint64_t
 dkim_keycache_hash(const char *name, const char *txt, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = str_hash64(STR_HASH64_INIT, name, strlen(name));
 
-	for (const char *p = name; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	h = (h ^ 0xff) * 0x100000001b3ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)txt[i]) * 0x100000001b3ULL;
-	return h;
+	return str_hash64(str_hash64(h, "\xff", 1), txt, len);
 }
 
 struct dkim_keycache *

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "lib/log.h"
+#include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "smtp/smtpd_private.h"
 #include "store/store.h"
@@ -113,17 +114,12 @@ smtp_dmarc_row_hash(const struct store_dmarc_row *r)
 		r->source_ip, r->envelope_from, r->spf_domain, r->spf_result,
 		r->dkim, r->disposition, r->reason, r->p, r->sp, r->adkim,
 		r->aspf, r->rua };
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	const int64_t n[] = { r->at, r->pct,
+		r->spf_aligned * 2 + r->dkim_aligned };
+	uint64_t h = str_hash64(STR_HASH64_INIT, n, sizeof(n));
 
-	h = (h ^ (uint64_t)r->at) * 1099511628211ULL;
-	h = (h ^ (uint64_t)r->pct) * 1099511628211ULL;
-	h = (h ^ (uint64_t)(r->spf_aligned * 2 + r->dkim_aligned)) *
-	    1099511628211ULL;
-	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		for (const char *c = s[i]; *c != '\0'; c++)
-			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-		h = (h ^ 0xff) * 1099511628211ULL;	/* field end */
-	}
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		h = str_hash64(str_hash64(h, s[i], strlen(s[i])), "\xff", 1);
 	return h;
 }
 

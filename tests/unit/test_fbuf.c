@@ -292,6 +292,12 @@ test_strutil_misc(void)
 	test_assert(str_hash("") == 0x811c9dc5u);
 	test_assert(str_hash("a") == 0xe40c292cu);
 	test_assert(str_hash("foobar") == 0xbf9cf968u);
+	test_assert(str_hash64(STR_HASH64_INIT, "", 0) ==
+	    0xcbf29ce484222325ULL);
+	test_assert(str_hash64(STR_HASH64_INIT, "a", 1) ==
+	    0xaf63dc4c8601ec8cULL);
+	test_assert(str_hash64(str_hash64(STR_HASH64_INIT, "foo", 3), "bar",
+	    3) == 0x85944171f73967e8ULL);	/* in pieces: the same */
 	test_assert(str_hexval('0') == 0 && str_hexval('9') == 9);
 	test_assert(str_hexval('a') == 10 && str_hexval('F') == 15);
 	test_assert(str_hexval('g') == -1 && str_hexval('/') == -1 &&
