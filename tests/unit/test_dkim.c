@@ -83,6 +83,9 @@ test_dkim_taglist(void)
 		{ "a=b;;", -1, 0 },
 		{ "a=\x01", -1, 0 },
 		{ "a=\xc3\xa9", -1, 0 },
+		/* a bad octet after a run of good ones, and after FWS */
+		{ "a=bc\x01d", -1, 0 },
+		{ "a=b c\r\n \x80;d=e", -1, 0 },
 	};
 
 	test_begin("dkim tag-list");
