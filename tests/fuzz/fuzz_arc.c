@@ -9,7 +9,7 @@
  * not empty, domains are lowercase; the verdict has a reason unless it
  * is none or pass, a pass has 1..50 sets and an oldest-pass within them,
  * and none has no sets.
- * FUZZ_SOURCES: src/msgauth/arc.c src/msgauth/dkim_keycache.c src/msgauth/dkim_sign.c src/msgauth/dkim_keys.c src/conf src/mailbox src/policy/policy_names.c src/policy/scan_target.c src/msgauth/dkim_tag.c src/msgauth/dkim_canon.c src/msgauth/dkim_fields.c src/mime src/net/dns.c src/net/dns_answers.c src/lib */
+ * FUZZ_SOURCES: src/msgauth/arc.c src/msgauth/dkim_keycache.c src/msgauth/dkim_sign.c src/msgauth/dkim_keys.c src/conf src/mailbox src/policy/policy_names.c src/policy/scan_target.c src/msgauth/dkim_tag.c src/msgauth/dkim_canon.c src/msgauth/rsa_ifma.c src/msgauth/dkim_fields.c src/mime src/net/dns.c src/net/dns_answers.c src/lib */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>

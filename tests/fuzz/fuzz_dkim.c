@@ -12,7 +12,7 @@
  * parsed signature's fields are NUL-ended and within bounds; b= removal
  * never grows the field; the verifier decides every signature once its
  * key is given.
- * FUZZ_SOURCES: src/msgauth/dkim_tag.c src/msgauth/dkim_canon.c src/msgauth/dkim_verify.c src/msgauth/dkim_keycache.c src/msgauth/keyfetch.c src/msgauth/dkim_fields.c src/mime src/net/dns.c src/net/dns_answers.c src/lib */
+ * FUZZ_SOURCES: src/msgauth/dkim_tag.c src/msgauth/dkim_canon.c src/msgauth/rsa_ifma.c src/msgauth/dkim_verify.c src/msgauth/dkim_keycache.c src/msgauth/keyfetch.c src/msgauth/dkim_fields.c src/mime src/net/dns.c src/net/dns_answers.c src/lib */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
