@@ -18,6 +18,7 @@
  * m n added, the shift.  The products of the next word of a are
  * computed beside it.  Limbs are normalised (carries propagated) once,
  * at the end of a multiplication. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,12 +179,23 @@ rsa_amm(uint64_t *r, const uint64_t *a, const uint64_t *b,
 	}
 }
 
+static bool rsa_cpu_has;
+static pthread_once_t rsa_cpu_once = PTHREAD_ONCE_INIT;
+
+static void
+rsa_cpu_probe(void)
+{
+	__builtin_cpu_init();
+	rsa_cpu_has = __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512ifma");
+}
+
+/* Asked once: the verifying threads may ask at the same time. */
 static bool
 rsa_cpu_ok(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512ifma");
+	(void)pthread_once(&rsa_cpu_once, rsa_cpu_probe);
+	return rsa_cpu_has;
 }
 #else
 static void
