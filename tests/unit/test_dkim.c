@@ -6,6 +6,7 @@
  * can reach without DNS (keys are handed over as the resolver would).
  * Cross-checks with other implementations (dkimpy, Mail::DKIM) are in
  * tests/integration/test_dkim.py. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -818,6 +819,71 @@ test_dkim_rsa_ctxs(void)
 	test_end();
 }
 
+/* The first verifications with a new key, on several threads at once:
+ * the key's IFMA form (where the CPU has it) is made by whichever
+ * comes first and kept with the key; every verdict is right and the
+ * forms made and not kept are freed (ASan counts). */
+struct test_race {
+	EVP_PKEY *key;
+	const unsigned char *sig;
+	size_t len;
+	int good, bad;
+};
+
+static const char test_race_data[] = "from:a@example.org\r\nsubject:y\r\n";
+
+static void *
+test_race_run(void *arg)
+{
+	struct test_race *r = arg;
+	unsigned char bad[512];
+
+	memcpy(bad, r->sig, r->len);
+	bad[r->len / 2] ^= 0x10;
+	for (int i = 0; i < 20; i++) {
+		r->good += dkim_verify_data(r->key, DKIM_A_RSA_SHA256,
+		    test_race_data, sizeof(test_race_data) - 1, r->sig, r->len);
+		r->bad += dkim_verify_data(r->key, DKIM_A_RSA_SHA256,
+		    test_race_data, sizeof(test_race_data) - 1, bad, r->len);
+	}
+	return NULL;
+}
+
+static void
+test_dkim_rsa_race(void)
+{
+	unsigned char sig[512];
+	struct test_race r[4];
+	pthread_t th[4];
+
+	test_begin("dkim rsa keys first verified on several threads");
+	for (int round = 0; round < 4; round++) {
+		/* The last round without the IFMA form (OpenSSL's path). */
+		EVP_PKEY *key;
+		int len;
+
+		if (round == 3)
+			setenv("FERRY_RSA_IFMA", "0", 1);
+		key = test_keygen(EVP_PKEY_RSA, 2048);
+		len = dkim_sign_data(key, test_race_data,
+		    sizeof(test_race_data) - 1, sig, sizeof(sig));
+		test_assert_idx(len > 0, round);
+		for (int i = 0; i < 4; i++) {
+			r[i] = (struct test_race){ key, sig, (size_t)len, 0, 0 };
+			test_assert_idx(pthread_create(&th[i], NULL,
+			    test_race_run, &r[i]) == 0, round);
+		}
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			test_assert_idx(r[i].good == 20 && r[i].bad == 0,
+			    round * 4 + i);
+		}
+		EVP_PKEY_free(key);
+	}
+	unsetenv("FERRY_RSA_IFMA");
+	test_end();
+}
+
 static void
 test_dkim_ar(void)
 {
@@ -858,6 +924,7 @@ main(void)
 	test_dkim_rfc8463_tampered();
 	test_dkim_roundtrip();
 	test_dkim_rsa_ctxs();
+	test_dkim_rsa_race();
 	test_dkim_ar();
 	test_kc = dkim_keycache_new(4);
 	test_ttl = 300;
