@@ -642,11 +642,18 @@ static struct {
 } dkim_ifma = { PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, -1, 0 };
 
 static void
+dkim_ifma_drop(void *f)
+{
+	if (f != &dkim_ifma.none)
+		rsa_ifma_free(f);
+}
+
+/* OpenSSL's call when the key is freed. */
+static void
 dkim_ifma_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
     long argl, void *argp)
 {
-	if (ptr != &dkim_ifma.none)
-		rsa_ifma_free(ptr);
+	dkim_ifma_drop(ptr);
 }
 
 static void
@@ -677,7 +684,7 @@ dkim_rsa_ifma(EVP_PKEY *key)
 			had = &dkim_ifma.none;
 		pthread_mutex_unlock(&dkim_ifma.lock);
 		if (had != NULL) {
-			dkim_ifma_free(NULL, f, NULL, 0, 0, NULL);
+			dkim_ifma_drop(f);
 			f = had;
 		}
 	}

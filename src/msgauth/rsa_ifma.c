@@ -286,15 +286,8 @@ rsa_ifma_new(EVP_PKEY *key)
 	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
 	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
 	    BN_num_bits(e) <= 64 && (len = BN_num_bytes(n)) > 0 &&
-	    (size_t)len <= sizeof(buf) && BN_bn2bin(n, buf) == len) {
-		uint64_t ev = 0;
-		unsigned char eb[8];
-		int el = BN_bn2bin(e, eb);
-
-		for (int i = 0; i < el; i++)
-			ev = ev << 8 | eb[i];
-		c = rsa_ifma_new_raw(buf, (size_t)len, ev);
-	}
+	    (size_t)len <= sizeof(buf) && BN_bn2bin(n, buf) == len)
+		c = rsa_ifma_new_raw(buf, (size_t)len, BN_get_word(e));
 	BN_free(n);
 	BN_free(e);
 	return c;
